@@ -1,1 +1,63 @@
-//! placeholder
+//! The parcel spine's vocabulary and rules: ids, carriers and waybill numbers,
+//! phone numbers, stations and pickup codes, the parcel state machine, consent,
+//! holding periods and who may act on what. No IO, no clock, no randomness:
+//! every function takes what it needs (including `now`) as an argument.
+
+pub mod access;
+pub mod carrier;
+pub mod holding;
+pub mod limits;
+pub mod parcel;
+pub mod phone;
+pub mod pickup_code;
+pub mod station;
+pub mod waybill;
+
+pub use access::{Principal, Role};
+pub use carrier::Carrier;
+pub use parcel::{Action, EventKind, ParcelState, ProblemKind, TransitionError};
+pub use phone::{Phone, PhoneError};
+pub use pickup_code::{CodeFormat, CodeFormatError};
+pub use waybill::{WaybillError, WaybillNo};
+
+/// Money is always integer fen (0.01 yuan); never a float.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct Fen(pub i64);
+
+impl std::fmt::Display for Fen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(f, "{sign}¥{}.{:02}", abs / 100, abs % 100)
+    }
+}
+
+/// China has kept one offset, UTC+8 with no daylight saving, since 1991, so a
+/// fixed offset shows Asia/Shanghai exactly without shipping a tz database.
+pub fn shanghai() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fen_displays_as_yuan() {
+        assert_eq!(Fen(45).to_string(), "¥0.45");
+        assert_eq!(Fen(-12_345).to_string(), "-¥123.45");
+    }
+}

@@ -1,0 +1,149 @@
+//! Who may act on what. Every use case asks a [`Principal`] before touching
+//! an object; the HTTP layer only authenticates.
+
+use crate::carrier::Carrier;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    /// Runs the county co-delivery centre: every station in the county.
+    CountyOperator,
+    /// Runs the stations they are bound to.
+    StationKeeper,
+    /// A carrier's system: only that carrier's parcels.
+    CarrierIntegrator,
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::CountyOperator => "county_operator",
+            Role::StationKeeper => "station_keeper",
+            Role::CarrierIntegrator => "carrier_integrator",
+        }
+    }
+
+    pub fn parse(code: &str) -> Result<Role, String> {
+        [Role::Admin, Role::CountyOperator, Role::StationKeeper, Role::CarrierIntegrator]
+            .into_iter()
+            .find(|role| role.code() == code)
+            .ok_or_else(|| format!("unknown role {code:?}; use admin, county_operator, station_keeper or carrier_integrator"))
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Principal {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+    /// Stations a keeper is bound to; empty for other roles.
+    pub station_ids: Vec<i64>,
+    /// The carrier an integrator is bound to.
+    pub carrier: Option<Carrier>,
+}
+
+impl Principal {
+    fn county_wide(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::CountyOperator)
+    }
+
+    /// Scan in, hand out, move and return parcels at this station.
+    pub fn may_operate_station(&self, station_id: i64) -> bool {
+        self.county_wide()
+            || (self.role == Role::StationKeeper && self.station_ids.contains(&station_id))
+    }
+
+    /// Read a station's configuration and lists.
+    pub fn may_view_station(&self, station_id: i64) -> bool {
+        self.may_operate_station(station_id)
+    }
+
+    /// Read one parcel: county staff, the keeper of the station holding it,
+    /// the carrier it belongs to.
+    pub fn may_view_parcel(&self, station_id: Option<i64>, carrier: Carrier) -> bool {
+        match self.role {
+            Role::Admin | Role::CountyOperator => true,
+            Role::StationKeeper => station_id.is_some_and(|id| self.station_ids.contains(&id)),
+            Role::CarrierIntegrator => self.carrier == Some(carrier),
+        }
+    }
+
+    /// Announce parcels and read statements for a carrier.
+    pub fn may_act_for_carrier(&self, carrier: Carrier) -> bool {
+        self.county_wide()
+            || (self.role == Role::CarrierIntegrator && self.carrier == Some(carrier))
+    }
+
+    /// See a recipient's whole phone number: only those who must call them,
+    /// the keeper holding the parcel and county staff. Carriers gave us the
+    /// number and get it back masked.
+    pub fn may_see_full_phone(&self, station_id: Option<i64>) -> bool {
+        self.county_wide()
+            || (self.role == Role::StationKeeper
+                && station_id.is_some_and(|id| self.station_ids.contains(&id)))
+    }
+
+    /// Create stations, users and tokens.
+    pub fn may_administer(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// County-wide work: centre scans, imports, the holding job.
+    pub fn may_run_county(&self) -> bool {
+        self.county_wide()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(role: Role, station_ids: Vec<i64>, carrier: Option<Carrier>) -> Principal {
+        Principal {
+            user_id: 1,
+            username: "u".into(),
+            role,
+            station_ids,
+            carrier,
+        }
+    }
+
+    #[test]
+    fn keepers_see_only_their_stations() {
+        let keeper = principal(Role::StationKeeper, vec![1, 2], None);
+        assert!(keeper.may_operate_station(1));
+        assert!(!keeper.may_operate_station(3));
+        assert!(keeper.may_view_parcel(Some(2), Carrier::Sf));
+        assert!(!keeper.may_view_parcel(Some(3), Carrier::Sf));
+        assert!(!keeper.may_view_parcel(None, Carrier::Sf));
+        assert!(!keeper.may_act_for_carrier(Carrier::Sf));
+    }
+
+    #[test]
+    fn carriers_see_only_their_parcels_and_never_whole_phones() {
+        let carrier = principal(Role::CarrierIntegrator, vec![], Some(Carrier::Zto));
+        assert!(carrier.may_view_parcel(Some(1), Carrier::Zto));
+        assert!(!carrier.may_view_parcel(Some(1), Carrier::Yto));
+        assert!(!carrier.may_operate_station(1));
+        assert!(!carrier.may_see_full_phone(Some(1)));
+        assert!(carrier.may_act_for_carrier(Carrier::Zto));
+        assert!(!carrier.may_act_for_carrier(Carrier::Sf));
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for role in [
+            Role::Admin,
+            Role::CountyOperator,
+            Role::StationKeeper,
+            Role::CarrierIntegrator,
+        ] {
+            assert_eq!(Role::parse(role.code()), Ok(role));
+        }
+        assert!(Role::parse("root").is_err());
+    }
+}

@@ -1,0 +1,271 @@
+//! The parcel state machine. A parcel is in exactly one state; every change
+//! goes through [`ParcelState::apply`], which either returns the next state
+//! or says why the action is not allowed. Illegal transitions are errors,
+//! never silent no-ops.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParcelState {
+    /// Known from a carrier's manifest (预报), not yet seen.
+    Announced,
+    /// Scanned in at the county co-delivery centre.
+    ArrivedAtCentre,
+    /// Sorted to a route, contractor or station.
+    Sorted,
+    /// Left the centre on a vehicle or with a contractor.
+    Dispatched,
+    /// At the station, but the recipient has not consented to station
+    /// delivery: it waits on a slot, without a pickup code, until they do.
+    AwaitingConsent,
+    /// On a slot with an active pickup code.
+    Stored,
+    /// Handed to the recipient, confirmed by their own act.
+    PickedUp,
+    /// Given back to the carrier.
+    Returned,
+    /// Damaged, wrong address, refused or lost; see the problem kind.
+    Problem,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    Damaged,
+    WrongAddress,
+    Refused,
+    Lost,
+}
+
+/// What can happen to a parcel. Each applied action leaves an event of the
+/// same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum Action {
+    Announce,
+    ArriveAtCentre,
+    Sort,
+    Dispatch,
+    /// Scanned in at a station; `consented` says whether the recipient has
+    /// agreed to station delivery.
+    StationInbound {
+        consented: bool,
+    },
+    GrantConsent,
+    Move,
+    PickUp,
+    ReportProblem {
+        kind: ProblemKind,
+    },
+    ReturnToCarrier,
+}
+
+/// Event names as stored; one per action.
+pub type EventKind = &'static str;
+
+impl Action {
+    pub fn event_kind(&self) -> EventKind {
+        match self {
+            Action::Announce => "announced",
+            Action::ArriveAtCentre => "arrived_at_centre",
+            Action::Sort => "sorted",
+            Action::Dispatch => "dispatched",
+            Action::StationInbound { consented: true } => "stored",
+            Action::StationInbound { consented: false } => "awaiting_consent",
+            Action::GrantConsent => "consent_granted",
+            Action::Move => "moved",
+            Action::PickUp => "picked_up",
+            Action::ReportProblem { .. } => "problem",
+            Action::ReturnToCarrier => "returned",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a parcel that is {from} cannot be {action}")]
+pub struct TransitionError {
+    pub from: &'static str,
+    pub action: &'static str,
+}
+
+impl ParcelState {
+    pub const ALL: [ParcelState; 9] = [
+        ParcelState::Announced,
+        ParcelState::ArrivedAtCentre,
+        ParcelState::Sorted,
+        ParcelState::Dispatched,
+        ParcelState::AwaitingConsent,
+        ParcelState::Stored,
+        ParcelState::PickedUp,
+        ParcelState::Returned,
+        ParcelState::Problem,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ParcelState::Announced => "announced",
+            ParcelState::ArrivedAtCentre => "arrived_at_centre",
+            ParcelState::Sorted => "sorted",
+            ParcelState::Dispatched => "dispatched",
+            ParcelState::AwaitingConsent => "awaiting_consent",
+            ParcelState::Stored => "stored",
+            ParcelState::PickedUp => "picked_up",
+            ParcelState::Returned => "returned",
+            ParcelState::Problem => "problem",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<ParcelState> {
+        ParcelState::ALL
+            .into_iter()
+            .find(|state| state.code() == code)
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            ParcelState::Announced => "已预报",
+            ParcelState::ArrivedAtCentre => "已到县中心",
+            ParcelState::Sorted => "已分拣",
+            ParcelState::Dispatched => "已发运",
+            ParcelState::AwaitingConsent => "待确认入站",
+            ParcelState::Stored => "待取件",
+            ParcelState::PickedUp => "已取件",
+            ParcelState::Returned => "已退回",
+            ParcelState::Problem => "问题件",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, ParcelState::PickedUp | ParcelState::Returned)
+    }
+
+    /// Physically on a station's shelf, so it occupies a slot.
+    pub fn occupies_slot(self) -> bool {
+        matches!(self, ParcelState::Stored | ParcelState::AwaitingConsent)
+    }
+
+    /// Holds an active pickup code.
+    pub fn has_active_code(self) -> bool {
+        self == ParcelState::Stored
+    }
+
+    /// Not yet at a station: the states a station inbound scan may start from.
+    fn before_station(self) -> bool {
+        matches!(
+            self,
+            ParcelState::Announced
+                | ParcelState::ArrivedAtCentre
+                | ParcelState::Sorted
+                | ParcelState::Dispatched
+        )
+    }
+
+    pub fn apply(self, action: Action) -> Result<ParcelState, TransitionError> {
+        use ParcelState as S;
+        let next = match (self, action) {
+            (S::Announced, Action::ArriveAtCentre) => Some(S::ArrivedAtCentre),
+            (S::ArrivedAtCentre, Action::Sort) => Some(S::Sorted),
+            (S::Sorted, Action::Dispatch) => Some(S::Dispatched),
+            // Carriers' own couriers also drop parcels straight at a village
+            // station (村级站点复用), and a problem parcel put back on a shelf
+            // is scanned in again.
+            (from, Action::StationInbound { consented })
+                if from.before_station() || from == S::Problem =>
+            {
+                Some(if consented {
+                    S::Stored
+                } else {
+                    S::AwaitingConsent
+                })
+            }
+            (S::AwaitingConsent, Action::GrantConsent) => Some(S::Stored),
+            (S::Stored | S::AwaitingConsent, Action::Move) => Some(self),
+            (S::Stored, Action::PickUp) => Some(S::PickedUp),
+            (from, Action::ReportProblem { .. }) if !from.is_terminal() => Some(S::Problem),
+            (S::Stored | S::AwaitingConsent | S::Problem, Action::ReturnToCarrier) => {
+                Some(S::Returned)
+            }
+            _ => None,
+        };
+        next.ok_or(TransitionError {
+            from: self.code(),
+            action: action.event_kind(),
+        })
+    }
+}
+
+impl std::fmt::Display for ParcelState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ParcelState as S;
+
+    #[test]
+    fn the_happy_path() {
+        let mut state = S::Announced;
+        for action in [
+            Action::ArriveAtCentre,
+            Action::Sort,
+            Action::Dispatch,
+            Action::StationInbound { consented: true },
+            Action::PickUp,
+        ] {
+            state = state.apply(action).unwrap();
+        }
+        assert_eq!(state, S::PickedUp);
+    }
+
+    #[test]
+    fn consent_gates_storage() {
+        let waiting = S::Dispatched
+            .apply(Action::StationInbound { consented: false })
+            .unwrap();
+        assert_eq!(waiting, S::AwaitingConsent);
+        assert!(
+            waiting.apply(Action::PickUp).is_err(),
+            "no pickup without consent and a code"
+        );
+        assert_eq!(waiting.apply(Action::GrantConsent), Ok(S::Stored));
+    }
+
+    #[test]
+    fn terminal_states_accept_nothing() {
+        let actions = [
+            Action::ArriveAtCentre,
+            Action::Sort,
+            Action::Dispatch,
+            Action::StationInbound { consented: true },
+            Action::GrantConsent,
+            Action::Move,
+            Action::PickUp,
+            Action::ReportProblem {
+                kind: ProblemKind::Lost,
+            },
+            Action::ReturnToCarrier,
+        ];
+        for state in [S::PickedUp, S::Returned] {
+            for action in actions {
+                let error = state.apply(action).unwrap_err();
+                assert_eq!(error.from, state.code());
+            }
+        }
+    }
+
+    #[test]
+    fn codes_round_trip_and_errors_read_well() {
+        for state in S::ALL {
+            assert_eq!(S::parse(state.code()), Some(state));
+        }
+        let error = S::Stored.apply(Action::Sort).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "a parcel that is stored cannot be sorted"
+        );
+    }
+}
