@@ -169,20 +169,12 @@ impl HoldingPolicy {
 }
 
 /// Everything a station's keeper configures, parsed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StationPolicy {
     pub code_format: CodeFormat,
     pub holding: HoldingPolicy,
 }
 
-impl Default for StationPolicy {
-    fn default() -> Self {
-        StationPolicy {
-            code_format: CodeFormat::default(),
-            holding: HoldingPolicy::default(),
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
