@@ -175,7 +175,6 @@ pub struct StationPolicy {
     pub holding: HoldingPolicy,
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,140 @@
+//! Users, passwords (argon2id) and API tokens. Tokens are random and stored
+//! only as their SHA-256, so a copy of the database holds no usable token.
+
+use crate::App;
+use crate::error::{AppError, AppResult};
+use crate::ports::UserRecord;
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use domain::{Carrier, Principal, Role};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+pub fn hash_password(password: &str) -> AppResult<String> {
+    if !(8..=128).contains(&password.chars().count()) {
+        return Err(AppError::Invalid(
+            "a password needs 8 to 128 characters".into(),
+        ));
+    }
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| AppError::Internal(format!("password hashing failed: {error}")))
+}
+
+fn verify_password(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn principal_of(user: UserRecord) -> Principal {
+    Principal {
+        user_id: user.id,
+        username: user.username,
+        role: user.role,
+        station_ids: user.station_ids,
+        carrier: user.carrier,
+    }
+}
+
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    pub role: Role,
+    pub carrier: Option<Carrier>,
+    pub station_ids: Vec<i64>,
+}
+
+impl App {
+    pub async fn create_user(&self, user: NewUser) -> AppResult<i64> {
+        let username = domain::limits::text_field("username", &user.username, 32)
+            .map_err(AppError::Invalid)?;
+        if !username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+        {
+            return Err(AppError::Invalid(
+                "a username may hold letters, digits, '_', '-' and '.'".into(),
+            ));
+        }
+        match (user.role, user.carrier, user.station_ids.is_empty()) {
+            (Role::CarrierIntegrator, None, _) => {
+                return Err(AppError::Invalid(
+                    "a carrier integrator must be bound to a carrier".into(),
+                ));
+            }
+            (Role::StationKeeper, _, true) => {
+                return Err(AppError::Invalid(
+                    "a station keeper must be bound to at least one station".into(),
+                ));
+            }
+            _ => {}
+        }
+        let record = UserRecord {
+            id: 0,
+            username: username.to_string(),
+            display_name: user.display_name,
+            password_hash: hash_password(&user.password)?,
+            role: user.role,
+            carrier: user.carrier,
+            station_ids: user.station_ids,
+        };
+        Ok(self.store.create_user(&record, self.now()).await?)
+    }
+
+    /// Checks a password and issues a token valid for the configured hours.
+    pub async fn sign_in(&self, username: &str, password: &str) -> AppResult<(String, Principal)> {
+        let user = self.store.user_by_name(username.trim()).await?;
+        // Verify against a fixed hash when the user is unknown, so timing
+        // does not reveal which usernames exist.
+        const UNKNOWN: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$J4moa2MM0/6uf3HbY2Tf5Fux8JIBTwIhmhxGRE2nXcY";
+        let stored = user.as_ref().map_or(UNKNOWN, |u| u.password_hash.as_str());
+        if !verify_password(password, stored) || user.is_none() {
+            tracing::info!(username = %username.chars().take(32).collect::<String>(), "sign-in refused");
+            return Err(AppError::Unauthenticated);
+        }
+        let user = user.expect("checked above");
+        let token = self
+            .issue_token(user.id, "sign-in", self.settings.token_hours)
+            .await?;
+        Ok((token, principal_of(user)))
+    }
+
+    pub async fn issue_token(&self, user_id: i64, name: &str, hours: i64) -> AppResult<String> {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let token = format!("yz_{}", hex::encode(bytes));
+        let now = self.now();
+        self.store
+            .create_token(
+                user_id,
+                &token_hash(&token),
+                name,
+                now,
+                now + chrono::Duration::hours(hours),
+            )
+            .await?;
+        Ok(token)
+    }
+
+    pub async fn authenticate(&self, token: &str) -> AppResult<Principal> {
+        if token.len() > 128 {
+            return Err(AppError::Unauthenticated);
+        }
+        let user = self
+            .store
+            .user_by_token(&token_hash(token), self.now())
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        Ok(principal_of(user))
+    }
+}

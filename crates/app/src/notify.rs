@@ -1,0 +1,280 @@
+//! Messages to recipients: what goes into the outbox when a parcel is
+//! shelved or waits too long, and the relay that sends it — merging pending
+//! notices for one recipient at one station into a single message.
+
+use crate::App;
+use crate::error::AppResult;
+use crate::ports::{OutboxMessage, ParcelRecord, PendingMessage, StationRecord, Tx};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use domain::{ParcelState, holding, shanghai};
+use serde_json::json;
+
+pub const TOPIC_SMS: &str = "sms";
+/// After this many failed attempts a message is given up and kept for
+/// inspection, never deleted.
+pub const SEND_ATTEMPTS_MAX: u32 = 8;
+
+/// A way to deliver a text message: the log, an SMS gateway's webhook.
+#[async_trait]
+pub trait Sender: Send + Sync {
+    /// `to` is the whole number; senders must not log it.
+    async fn send(&self, to: &str, text: &str, payload: &serde_json::Value) -> Result<(), String>;
+}
+
+/// Writes the outbox message a newly shelved parcel calls for: an arrival
+/// notice with its code, or a request for consent to station delivery.
+pub(crate) async fn on_shelved(
+    tx: &mut dyn Tx,
+    station: &StationRecord,
+    parcel: &ParcelRecord,
+    now: DateTime<Utc>,
+    merge_seconds: i64,
+) -> AppResult<()> {
+    let Some(phone) = parcel.phone.as_ref().filter(|phone| phone.is_reachable()) else {
+        return Ok(());
+    };
+    let stored_ms = parcel.stored_at.unwrap_or(now).timestamp_millis();
+    let message = if parcel.state == ParcelState::Stored {
+        let expires = holding::expires_at(&station.holding, parcel.stored_at.unwrap_or(now));
+        OutboxMessage {
+            topic: TOPIC_SMS.into(),
+            dedup_key: format!("arrival:{}:{stored_ms}", parcel.id),
+            merge_key: Some(format!("arrival:{}:{}", station.id, phone.full())),
+            payload: json!({
+                "template": "arrival",
+                "to": phone.full(),
+                "station": station.name,
+                "codes": [parcel.pickup_code],
+                "parcel_ids": [parcel.id],
+                "expires": expires.with_timezone(&shanghai()).format("%m月%d日").to_string(),
+            }),
+            available_at: now + Duration::seconds(merge_seconds),
+        }
+    } else {
+        OutboxMessage {
+            topic: TOPIC_SMS.into(),
+            dedup_key: format!("consent:{}:{stored_ms}", parcel.id),
+            merge_key: None,
+            payload: json!({
+                "template": "consent_request",
+                "to": phone.full(),
+                "station": station.name,
+                "carrier": parcel.carrier.name_zh(),
+                "waybill_tail": waybill_tail(parcel),
+                "parcel_ids": [parcel.id],
+            }),
+            available_at: now,
+        }
+    };
+    tx.enqueue(&message, now).await?;
+    Ok(())
+}
+
+pub(crate) fn reminder(
+    station: &StationRecord,
+    parcel: &ParcelRecord,
+    day: u32,
+    now: DateTime<Utc>,
+) -> Option<OutboxMessage> {
+    let phone = parcel.phone.as_ref().filter(|phone| phone.is_reachable())?;
+    let stored_at = parcel.stored_at?;
+    let expires = holding::expires_at(&station.holding, stored_at);
+    Some(OutboxMessage {
+        topic: TOPIC_SMS.into(),
+        dedup_key: format!(
+            "reminder:{}:{}:{day}",
+            parcel.id,
+            stored_at.timestamp_millis()
+        ),
+        merge_key: None,
+        payload: json!({
+            "template": "reminder",
+            "to": phone.full(),
+            "station": station.name,
+            "codes": [parcel.pickup_code],
+            "parcel_ids": [parcel.id],
+            "days": day,
+            "expires": expires.with_timezone(&shanghai()).format("%m月%d日").to_string(),
+        }),
+        available_at: now,
+    })
+}
+
+fn waybill_tail(parcel: &ParcelRecord) -> String {
+    let text = parcel.waybill.as_str();
+    text[text.len().saturating_sub(4)..].to_string()
+}
+
+/// The Chinese text of a message, from its payload.
+pub fn render(payload: &serde_json::Value) -> String {
+    let text = |key: &str| {
+        payload
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let codes: Vec<String> = payload
+        .get("codes")
+        .and_then(|v| v.as_array())
+        .map(|codes| {
+            codes
+                .iter()
+                .filter_map(|c| c.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    match payload.get("template").and_then(|v| v.as_str()) {
+        Some("arrival") if codes.len() > 1 => format!(
+            "【驿站】您有{}个包裹已到{}，取件码：{}。请于{}前取件。",
+            codes.len(),
+            text("station"),
+            codes.join("、"),
+            text("expires")
+        ),
+        Some("arrival") => format!(
+            "【驿站】您的包裹已到{}，取件码：{}。请于{}前取件。",
+            text("station"),
+            codes.join("、"),
+            text("expires")
+        ),
+        Some("reminder") => format!(
+            "【驿站】您在{}的包裹（取件码{}）已存放{}天，请于{}前取件，逾期将退回。",
+            text("station"),
+            codes.join("、"),
+            payload
+                .get("days")
+                .and_then(|v| v.as_u64())
+                .unwrap_or_default(),
+            text("expires")
+        ),
+        Some("consent_request") => format!(
+            "【驿站】您的{}包裹（尾号{}）已到{}。是否同意放驿站代收？请回复或联系站长确认。",
+            text("carrier"),
+            text("waybill_tail"),
+            text("station")
+        ),
+        _ => "【驿站】您有一条新消息。".to_string(),
+    }
+}
+
+/// Folds pending messages that share a merge key into one payload, in
+/// outbox order: codes and parcel ids are concatenated.
+pub fn merge(group: &[PendingMessage]) -> serde_json::Value {
+    let mut merged = group[0].payload.clone();
+    for message in &group[1..] {
+        for key in ["codes", "parcel_ids"] {
+            if let (Some(into), Some(from)) = (
+                merged.get_mut(key).and_then(|v| v.as_array_mut()),
+                message.payload.get(key).and_then(|v| v.as_array()),
+            ) {
+                into.extend(from.iter().cloned());
+            }
+        }
+    }
+    merged
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct RelayReport {
+    pub n_sent: u32,
+    pub n_merged: u32,
+    pub n_failed: u32,
+}
+
+impl App {
+    /// Sends what is due in the outbox once. Safe to run from several
+    /// places: a message is marked sent only after its sender said so, and
+    /// a sender that fails is retried later with exponential back-off.
+    pub async fn relay_once(&self, sender: &dyn Sender, limit: u32) -> AppResult<RelayReport> {
+        let now = self.now();
+        let pending = self.store.pending_messages(now, limit).await?;
+        let mut groups: Vec<Vec<PendingMessage>> = Vec::new();
+        for message in pending {
+            match groups.iter_mut().find(|group| {
+                message.merge_key.is_some() && group[0].merge_key == message.merge_key
+            }) {
+                Some(group) => group.push(message),
+                None => groups.push(vec![message]),
+            }
+        }
+        let mut report = RelayReport::default();
+        for group in groups {
+            let payload = merge(&group);
+            let to = payload
+                .get("to")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let text = render(&payload);
+            let ids: Vec<i64> = group.iter().map(|m| m.id).collect();
+            match sender.send(&to, &text, &payload).await {
+                Ok(()) => {
+                    self.store.mark_sent(&ids, now).await?;
+                    report.n_sent += 1;
+                    report.n_merged += group.len() as u32 - 1;
+                }
+                Err(error) => {
+                    report.n_failed += 1;
+                    for message in &group {
+                        let attempts = message.attempts + 1;
+                        let retry_at = now + Duration::seconds(10 * 2i64.pow(attempts.min(12)));
+                        self.store
+                            .mark_failed(
+                                message.id,
+                                &error,
+                                retry_at,
+                                attempts >= SEND_ATTEMPTS_MAX,
+                            )
+                            .await?;
+                    }
+                    tracing::warn!(n_messages = group.len(), error = %error, "message send failed; will retry");
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// Logs messages instead of sending them (the demo and tests). The number
+/// is cut to its first three digits.
+pub struct LogSender;
+
+#[async_trait]
+impl Sender for LogSender {
+    async fn send(&self, to: &str, text: &str, _payload: &serde_json::Value) -> Result<(), String> {
+        let head: String = to.chars().take(3).collect();
+        tracing::info!(to = %format!("{head}********"), text, "message (log sender)");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(id: i64, code: &str) -> PendingMessage {
+        PendingMessage {
+            id,
+            topic: TOPIC_SMS.into(),
+            merge_key: Some("arrival:1:13812345678".into()),
+            payload: json!({"template": "arrival", "to": "13812345678", "station": "石桥村驿站", "codes": [code], "parcel_ids": [id], "expires": "12月06日"}),
+            attempts: 0,
+        }
+    }
+
+    #[test]
+    fn merged_arrivals_read_as_one_message() {
+        let merged = merge(&[pending(1, "A-1-0001"), pending(2, "A-1-0002")]);
+        assert_eq!(merged["parcel_ids"], json!([1, 2]));
+        assert_eq!(
+            render(&merged),
+            "【驿站】您有2个包裹已到石桥村驿站，取件码：A-1-0001、A-1-0002。请于12月06日前取件。"
+        );
+        assert_eq!(
+            render(&pending(3, "B-2-0003").payload),
+            "【驿站】您的包裹已到石桥村驿站，取件码：B-2-0003。请于12月06日前取件。"
+        );
+    }
+}

@@ -1,0 +1,424 @@
+//! Finding parcels and changing them after inbound: pickup confirmed by the
+//! recipient's own act, moves between slots, problems, returns to the
+//! carrier, and consent recorded later.
+
+use crate::App;
+use crate::error::{AppError, AppResult};
+use crate::inbound::{assign_code, lock, record};
+use crate::notify;
+use crate::ports::{EventRecord, ParcelFilter, ParcelRecord, Tx};
+use domain::limits::{NOTE_CHARS_MAX, PAGE_SIZE_MAX, text_field};
+use domain::pickup_code::normalise_typed;
+use domain::{Action, ParcelState, Principal, ProblemKind};
+use serde::{Deserialize, Serialize};
+
+/// How the recipient showed that the parcel is theirs. Staff cannot confirm
+/// receipt on a recipient's behalf (Express Market Management Measures
+/// art. 28): either the recipient typed or scanned something themselves, or
+/// staff record what the recipient showed.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum PickupProof {
+    /// The recipient entered their code and the last four digits of their
+    /// phone (at the counter or the terminal).
+    CodeAndPhoneTail { code: String, phone_tail: String },
+    /// The recipient scanned the parcel at the self-checkout.
+    SelfCheckoutScan { terminal: String },
+    /// Staff handed it over against something the recipient showed.
+    StaffAssisted {
+        shown: ShownProof,
+        note: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ShownProof {
+    /// The arrival message on the recipient's phone.
+    Message,
+    /// An identity card matching the recipient's name.
+    IdCard,
+    /// A pickup QR code in a carrier's or our app.
+    AppQrCode,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ParcelView {
+    #[serde(flatten)]
+    pub parcel: ParcelRecord,
+    pub slot: Option<String>,
+    pub overdue: bool,
+}
+
+/// A page of parcels and where the next page starts.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParcelPage {
+    pub parcels: Vec<ParcelView>,
+    pub next_after_id: Option<i64>,
+}
+
+impl App {
+    pub async fn parcel(&self, principal: &Principal, parcel_id: i64) -> AppResult<ParcelView> {
+        let parcel = self
+            .store
+            .parcel(parcel_id)
+            .await?
+            .ok_or(AppError::NotFound("parcel"))?;
+        if !principal.may_view_parcel(parcel.station_id, parcel.carrier) {
+            // Not found rather than forbidden: the caller learns nothing of
+            // parcels that are not theirs.
+            return Err(AppError::NotFound("parcel"));
+        }
+        self.view(parcel).await
+    }
+
+    pub async fn parcel_events(
+        &self,
+        principal: &Principal,
+        parcel_id: i64,
+    ) -> AppResult<Vec<EventRecord>> {
+        self.parcel(principal, parcel_id).await?;
+        Ok(self.store.events(parcel_id).await?)
+    }
+
+    /// The whole phone number, for those who must call the recipient.
+    pub async fn parcel_phone(
+        &self,
+        principal: &Principal,
+        parcel_id: i64,
+    ) -> AppResult<Option<String>> {
+        let parcel = self.parcel(principal, parcel_id).await?.parcel;
+        if !principal.may_see_full_phone(parcel.station_id) {
+            return Err(AppError::Forbidden("phone number"));
+        }
+        tracing::info!(parcel = parcel_id, user = %principal.username, "full phone number disclosed");
+        Ok(parcel.phone.map(|phone| phone.full()))
+    }
+
+    /// Lists parcels. A station keeper must name one of their stations; a
+    /// carrier sees only its own parcels.
+    pub async fn search(
+        &self,
+        principal: &Principal,
+        mut filter: ParcelFilter,
+    ) -> AppResult<ParcelPage> {
+        if filter.limit == 0 || filter.limit > PAGE_SIZE_MAX {
+            return Err(AppError::Invalid(format!(
+                "page size must be 1 to {PAGE_SIZE_MAX}"
+            )));
+        }
+        match filter.station_id {
+            Some(station_id)
+                if !principal.may_view_station(station_id) && principal.carrier.is_none() =>
+            {
+                return Err(AppError::Forbidden("station"));
+            }
+            None if principal.role == domain::Role::StationKeeper => {
+                return Err(AppError::Invalid(
+                    "name a station: station_id is required for station keepers".into(),
+                ));
+            }
+            _ => {}
+        }
+        if let Some(carrier) = principal.carrier
+            && principal.role == domain::Role::CarrierIntegrator
+        {
+            filter.carrier = Some(carrier);
+        }
+        if let Some(code) = &filter.pickup_code {
+            filter.pickup_code = Some(normalise_typed(code));
+        }
+        let limit = filter.limit as usize;
+        let parcels = self.store.parcels(&filter).await?;
+        let next_after_id = if parcels.len() == limit {
+            parcels.last().map(|p| p.id)
+        } else {
+            None
+        };
+        let mut views = Vec::with_capacity(parcels.len());
+        for parcel in parcels {
+            views.push(self.view(parcel).await?);
+        }
+        Ok(ParcelPage {
+            parcels: views,
+            next_after_id,
+        })
+    }
+
+    async fn view(&self, parcel: ParcelRecord) -> AppResult<ParcelView> {
+        let (slot, overdue) = match (parcel.station_id, parcel.slot_id) {
+            (Some(station_id), Some(slot_id)) if parcel.state.occupies_slot() => {
+                let station = self.store.station(station_id).await?;
+                let slot = self.store.slot(slot_id).await?;
+                let overdue = match (station, parcel.stored_at) {
+                    (Some(station), Some(stored_at)) => {
+                        domain::holding::is_overdue(&station.holding, stored_at, self.now())
+                    }
+                    _ => false,
+                };
+                (slot.map(|s| s.label()), overdue)
+            }
+            _ => (None, false),
+        };
+        Ok(ParcelView {
+            parcel,
+            slot,
+            overdue,
+        })
+    }
+
+    pub async fn pick_up(
+        &self,
+        principal: &Principal,
+        parcel_id: i64,
+        proof: PickupProof,
+    ) -> AppResult<ParcelView> {
+        let details = match &proof {
+            PickupProof::CodeAndPhoneTail { phone_tail, .. } => {
+                domain::phone::parse_tail(phone_tail).map_err(AppError::Invalid)?;
+                serde_json::json!({ "proof": "code_and_phone_tail" })
+            }
+            PickupProof::SelfCheckoutScan { terminal } => {
+                let terminal = text_field("terminal", terminal, 64).map_err(AppError::Invalid)?;
+                serde_json::json!({ "proof": "self_checkout_scan", "terminal": terminal })
+            }
+            PickupProof::StaffAssisted { shown, note } => {
+                if let Some(note) = note {
+                    text_field("note", note, NOTE_CHARS_MAX).map_err(AppError::Invalid)?;
+                }
+                serde_json::json!({ "proof": "staff_assisted", "shown": shown, "note": note })
+            }
+        };
+        self.change(
+            principal,
+            parcel_id,
+            Action::PickUp,
+            details,
+            |parcel| match &proof {
+                PickupProof::CodeAndPhoneTail { code, phone_tail } => {
+                    let code_matches =
+                        parcel.pickup_code.as_deref() == Some(normalise_typed(code).as_str());
+                    let tail_matches = parcel
+                        .phone
+                        .as_ref()
+                        .is_some_and(|phone| phone.tail() == phone_tail.trim());
+                    if code_matches && tail_matches {
+                        Ok(())
+                    } else {
+                        Err(AppError::Invalid(
+                            "the pickup code and phone tail do not match this parcel".into(),
+                        ))
+                    }
+                }
+                _ => Ok(()),
+            },
+        )
+        .await
+    }
+
+    pub async fn report_problem(
+        &self,
+        principal: &Principal,
+        parcel_id: i64,
+        kind: ProblemKind,
+        note: Option<String>,
+    ) -> AppResult<ParcelView> {
+        if let Some(note) = &note {
+            text_field("note", note, NOTE_CHARS_MAX).map_err(AppError::Invalid)?;
+        }
+        self.change(
+            principal,
+            parcel_id,
+            Action::ReportProblem { kind },
+            serde_json::json!({ "problem": kind, "note": note }),
+            |_| Ok(()),
+        )
+        .await
+    }
+
+    pub async fn return_to_carrier(
+        &self,
+        principal: &Principal,
+        parcel_id: i64,
+    ) -> AppResult<ParcelView> {
+        self.change(
+            principal,
+            parcel_id,
+            Action::ReturnToCarrier,
+            serde_json::json!({}),
+            |_| Ok(()),
+        )
+        .await
+    }
+
+    /// The recipient agreed to station delivery (by reply or to the keeper
+    /// on the phone): the parcel gets its code and the arrival notice.
+    pub async fn grant_consent(
+        &self,
+        principal: &Principal,
+        parcel_id: i64,
+        source: &str,
+    ) -> AppResult<ParcelView> {
+        let source = text_field("source", source, 64)
+            .map_err(AppError::Invalid)?
+            .to_string();
+        self.change(
+            principal,
+            parcel_id,
+            Action::GrantConsent,
+            serde_json::json!({ "source": source }),
+            |_| Ok(()),
+        )
+        .await
+    }
+
+    /// Moves a shelved parcel to another slot of its station. Its pickup
+    /// code stays: the recipient already has it.
+    pub async fn move_parcel(
+        &self,
+        principal: &Principal,
+        parcel_id: i64,
+        slot_id: i64,
+    ) -> AppResult<ParcelView> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut parcel = held_parcel(&mut *tx, principal, parcel_id).await?;
+        let station_id = parcel
+            .station_id
+            .ok_or(AppError::Conflict("the parcel is at no station".into()))?;
+        lock(&mut *tx, station_id).await?;
+        let next = parcel.state.apply(Action::Move)?;
+        let target = tx
+            .slot(slot_id)
+            .await?
+            .filter(|slot| slot.station_id == station_id)
+            .ok_or(AppError::NotFound("slot at this station"))?;
+        if !parcel.size.fits_in().contains(&target.size) {
+            return Err(AppError::Invalid(format!(
+                "a {} parcel does not fit a {} slot",
+                parcel.size.code(),
+                target.size.code()
+            )));
+        }
+        if parcel.slot_id == Some(slot_id) {
+            return Err(AppError::Invalid(
+                "the parcel is already in that slot".into(),
+            ));
+        }
+        tx.release_place(parcel.id).await?;
+        let place = tx
+            .free_place_in(slot_id)
+            .await?
+            .ok_or(AppError::Conflict(format!(
+                "slot {} is full",
+                target.label()
+            )))?;
+        tx.occupy(slot_id, place, parcel.id).await?;
+        let from_slot = parcel.slot_id;
+        parcel.slot_id = Some(slot_id);
+        parcel.state = next;
+        tx.update_parcel(&parcel).await?;
+        parcel.version += 1;
+        record(
+            &mut *tx,
+            &parcel,
+            "moved",
+            Some(next),
+            principal,
+            now,
+            serde_json::json!({ "from_slot": from_slot, "to_slot": target.label() }),
+        )
+        .await?;
+        tx.commit().await?;
+        self.view(parcel).await
+    }
+
+    /// Applies one state-machine action to a parcel at a station the caller
+    /// operates, writing the event and any message in one transaction.
+    async fn change(
+        &self,
+        principal: &Principal,
+        parcel_id: i64,
+        action: Action,
+        details: serde_json::Value,
+        check: impl FnOnce(&ParcelRecord) -> AppResult<()> + Send,
+    ) -> AppResult<ParcelView> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut parcel = held_parcel(&mut *tx, principal, parcel_id).await?;
+        let station = match parcel.station_id {
+            Some(station_id) => Some(lock(&mut *tx, station_id).await?),
+            None => None,
+        };
+        let from = parcel.state;
+        let next = from.apply(action)?;
+        check(&parcel)?;
+        parcel.state = next;
+        if let Action::ReportProblem { kind } = action {
+            parcel.problem = Some(kind);
+        }
+        if next.occupies_slot()
+            && next == ParcelState::Stored
+            && from == ParcelState::AwaitingConsent
+        {
+            let station = station
+                .as_ref()
+                .ok_or(AppError::Conflict("the parcel is at no station".into()))?;
+            let slot_id = parcel
+                .slot_id
+                .ok_or(AppError::Conflict("the parcel has no slot".into()))?;
+            let slot = tx.slot(slot_id).await?.ok_or(AppError::NotFound("slot"))?;
+            parcel.pickup_code = Some(assign_code(&mut *tx, station, &slot).await?);
+            parcel.consent = true;
+        }
+        if from.occupies_slot() && !next.occupies_slot() {
+            tx.release_place(parcel.id).await?;
+            parcel.slot_id = None;
+        }
+        tx.update_parcel(&parcel).await?;
+        parcel.version += 1;
+        record(
+            &mut *tx,
+            &parcel,
+            action.event_kind(),
+            Some(from),
+            principal,
+            now,
+            details,
+        )
+        .await?;
+        if let (Some(station), ParcelState::Stored) = (&station, next) {
+            notify::on_shelved(
+                &mut *tx,
+                station,
+                &parcel,
+                now,
+                self.settings.notice_merge_seconds,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(parcel = parcel_id, from = %from, to = %next, "parcel changed");
+        self.view(parcel).await
+    }
+}
+
+/// Loads a parcel for a change, hiding other stations' parcels as not found.
+async fn held_parcel(
+    tx: &mut dyn Tx,
+    principal: &Principal,
+    parcel_id: i64,
+) -> AppResult<ParcelRecord> {
+    let parcel = tx
+        .parcel(parcel_id)
+        .await?
+        .ok_or(AppError::NotFound("parcel"))?;
+    if !principal.may_view_parcel(parcel.station_id, parcel.carrier) {
+        return Err(AppError::NotFound("parcel"));
+    }
+    match parcel.station_id {
+        Some(station_id) if principal.may_operate_station(station_id) => Ok(parcel),
+        None if principal.may_run_county() => Ok(parcel),
+        _ => Err(AppError::Forbidden("parcel")),
+    }
+}

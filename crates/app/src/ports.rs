@@ -1,0 +1,317 @@
+//! The ports the use cases need from the outside world — storage, a clock,
+//! a message sender — and the plain records that cross them. Adapters live in
+//! other crates (`store`, the binary); nothing here knows SQL or HTTP.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::station::{HoldingPolicy, SizeClass, SlotSpec};
+use domain::{Carrier, CodeFormat, ParcelState, Phone, ProblemKind, Role, WaybillNo};
+use serde::Serialize;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule in the database refused the write (an active pickup
+    /// code or a slot place taken by a concurrent writer).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StationRecord {
+    pub id: i64,
+    pub name: String,
+    pub township: String,
+    pub division_code: Option<String>,
+    #[serde(serialize_with = "serialize_format")]
+    pub code_format: CodeFormat,
+    pub holding: HoldingPolicy,
+}
+
+fn serialize_format<S: serde::Serializer>(
+    format: &CodeFormat,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(format.source())
+}
+
+#[derive(Debug, Clone)]
+pub struct NewStation {
+    pub name: String,
+    pub township: String,
+    pub division_code: Option<String>,
+    pub code_format: CodeFormat,
+    pub holding: HoldingPolicy,
+    pub slots: Vec<SlotSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SlotRecord {
+    pub id: i64,
+    pub station_id: i64,
+    pub shelf: String,
+    pub tier: u32,
+    pub slot: u32,
+    pub size: SizeClass,
+    pub capacity: u32,
+}
+
+impl SlotRecord {
+    /// `A-3-07`, how a keeper names a slot.
+    pub fn label(&self) -> String {
+        format!("{}-{}-{:02}", self.shelf, self.tier, self.slot)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SlotOccupancy {
+    #[serde(flatten)]
+    pub slot: SlotRecord,
+    pub n_parcels: u32,
+    pub n_overdue: u32,
+}
+
+/// One parcel as stored. The phone is whole here; masking happens where it
+/// leaves the core (serialisation masks by default).
+#[derive(Debug, Clone, Serialize)]
+pub struct ParcelRecord {
+    pub id: i64,
+    pub carrier: Carrier,
+    pub waybill: WaybillNo,
+    pub state: ParcelState,
+    pub problem: Option<ProblemKind>,
+    pub recipient_name: Option<String>,
+    pub phone: Option<Phone>,
+    pub address: Option<String>,
+    pub size: SizeClass,
+    /// Per-parcel consent to station delivery, given with the manifest or
+    /// recorded later from the recipient.
+    pub consent: bool,
+    pub station_id: Option<i64>,
+    pub slot_id: Option<i64>,
+    pub pickup_code: Option<String>,
+    pub stored_at: Option<DateTime<Utc>>,
+    pub reminders_sent: Vec<u32>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; `update_parcel` refuses a stale version, so
+    /// two concurrent changes to one parcel cannot both land.
+    pub version: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewParcel {
+    pub carrier: Carrier,
+    pub waybill: WaybillNo,
+    pub state: ParcelState,
+    pub recipient_name: Option<String>,
+    pub phone: Option<Phone>,
+    pub address: Option<String>,
+    pub size: SizeClass,
+    pub consent: bool,
+    pub station_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRecord {
+    pub id: i64,
+    pub parcel_id: i64,
+    pub kind: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub station_id: Option<i64>,
+    pub idempotency_key: String,
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub parcel_id: i64,
+    pub kind: String,
+    pub from_state: Option<ParcelState>,
+    pub to_state: ParcelState,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub station_id: Option<i64>,
+    pub idempotency_key: String,
+    pub details: serde_json::Value,
+}
+
+/// A message that must leave the system, written in the same transaction as
+/// the change that caused it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxMessage {
+    pub topic: String,
+    /// Sending the same key twice is refused by the database.
+    pub dedup_key: String,
+    /// Pending messages with the same merge key are sent as one (parcels
+    /// arriving together for one recipient).
+    pub merge_key: Option<String>,
+    pub payload: serde_json::Value,
+    pub available_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PendingMessage {
+    pub id: i64,
+    pub topic: String,
+    pub merge_key: Option<String>,
+    pub payload: serde_json::Value,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub carrier: Option<Carrier>,
+    pub station_ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ParcelFilter {
+    pub station_id: Option<i64>,
+    pub carrier: Option<Carrier>,
+    pub state: Option<ParcelState>,
+    pub pickup_code: Option<String>,
+    pub phone_tail: Option<String>,
+    pub waybill: Option<String>,
+    /// Only parcels stored at or before this instant (overdue lists).
+    pub stored_before: Option<DateTime<Utc>>,
+    pub after_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// Work inside one transaction. Dropping it without `commit` rolls back.
+#[async_trait]
+pub trait Tx: Send {
+    async fn station(&mut self, id: i64) -> StoreResult<Option<StationRecord>>;
+    async fn parcel(&mut self, id: i64) -> StoreResult<Option<ParcelRecord>>;
+    async fn parcel_by_waybill(
+        &mut self,
+        carrier: Carrier,
+        waybill: &WaybillNo,
+    ) -> StoreResult<Option<ParcelRecord>>;
+    /// A parcel with this waybill held at this station, whatever its carrier.
+    async fn parcel_at_station(
+        &mut self,
+        station_id: i64,
+        waybill: &WaybillNo,
+    ) -> StoreResult<Option<ParcelRecord>>;
+    async fn insert_parcel(
+        &mut self,
+        parcel: &NewParcel,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ParcelRecord>;
+    /// Writes the parcel's mutable fields back and bumps its version;
+    /// a conflict if `parcel.version` is no longer the stored one.
+    async fn update_parcel(&mut self, parcel: &ParcelRecord) -> StoreResult<()>;
+    /// Locks the station for the rest of the transaction. Every change to a
+    /// station's shelves starts here, so two writers never race for one slot
+    /// or one code; stations do not wait on each other.
+    async fn lock_station(&mut self, station_id: i64) -> StoreResult<()>;
+    /// The station's next pickup sequence number.
+    async fn next_sequence(&mut self, station_id: i64) -> StoreResult<u32>;
+    async fn code_active(&mut self, station_id: i64, code: &str) -> StoreResult<bool>;
+    /// A free place in the first slot (in shelf order) whose size is one of
+    /// `sizes`, tried in that order; returns the slot and the place index.
+    async fn free_place(
+        &mut self,
+        station_id: i64,
+        sizes: &[SizeClass],
+    ) -> StoreResult<Option<(SlotRecord, u32)>>;
+    /// Puts the parcel on that place; a place already taken is a conflict.
+    async fn occupy(&mut self, slot_id: i64, place: u32, parcel_id: i64) -> StoreResult<()>;
+    /// A free place in one given slot.
+    async fn free_place_in(&mut self, slot_id: i64) -> StoreResult<Option<u32>>;
+    async fn release_place(&mut self, parcel_id: i64) -> StoreResult<()>;
+    async fn slot(&mut self, slot_id: i64) -> StoreResult<Option<SlotRecord>>;
+    /// Inserts the event unless its idempotency key exists; false if it did.
+    async fn insert_event(&mut self, event: &NewEvent) -> StoreResult<bool>;
+    async fn event_by_key(&mut self, key: &str) -> StoreResult<Option<EventRecord>>;
+    /// Writes to the outbox unless the dedup key exists; false if it did.
+    async fn enqueue(&mut self, message: &OutboxMessage, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// A recipient's standing preference for station delivery, if recorded.
+    async fn standing_consent(&mut self, phone: &Phone) -> StoreResult<Option<bool>>;
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Which database this is, for logs and benchmarks.
+    fn backend(&self) -> &'static str;
+    async fn begin(&self) -> StoreResult<Box<dyn Tx + '_>>;
+
+    async fn create_station(
+        &self,
+        station: &NewStation,
+        now: DateTime<Utc>,
+    ) -> StoreResult<StationRecord>;
+    async fn stations(&self) -> StoreResult<Vec<StationRecord>>;
+    async fn station(&self, id: i64) -> StoreResult<Option<StationRecord>>;
+    async fn slots(&self, station_id: i64) -> StoreResult<Vec<SlotOccupancy>>;
+    async fn slot(&self, slot_id: i64) -> StoreResult<Option<SlotRecord>>;
+    async fn parcel(&self, id: i64) -> StoreResult<Option<ParcelRecord>>;
+    async fn parcels(&self, filter: &ParcelFilter) -> StoreResult<Vec<ParcelRecord>>;
+    async fn events(&self, parcel_id: i64) -> StoreResult<Vec<EventRecord>>;
+    async fn count_by_state(&self, station_id: Option<i64>)
+    -> StoreResult<Vec<(ParcelState, u64)>>;
+
+    async fn set_standing_consent(
+        &self,
+        phone: &Phone,
+        station_ok: bool,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    async fn pending_messages(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<PendingMessage>>;
+    async fn mark_sent(&self, ids: &[i64], now: DateTime<Utc>) -> StoreResult<()>;
+    async fn mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+        give_up: bool,
+    ) -> StoreResult<()>;
+
+    async fn create_user(&self, user: &UserRecord, now: DateTime<Utc>) -> StoreResult<i64>;
+    async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserRecord>>;
+    async fn create_token(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        name: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+}
