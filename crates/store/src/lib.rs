@@ -1,1 +1,985 @@
-//! placeholder
+//! The storage adapter: one implementation of the app's `Store` port over
+//! sqlx's Any driver, serving SQLite (a file in WAL mode with
+//! `synchronous=FULL`, so an acknowledged scan survives power loss) and
+//! PostgreSQL with the same queries. Migrations exist per backend. No
+//! business rules live here: the database only enforces the invariants
+//! (unique active codes, slot capacity, idempotency keys).
+
+mod rows;
+
+use app::ports::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::station::SizeClass;
+use domain::{Carrier, ParcelState, Phone, WaybillNo};
+use rows::*;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Row};
+use std::time::Duration;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database behind the `Store` port.
+pub struct Db {
+    backend: Backend,
+    /// SQLite allows one writer at a time; a pool of one connection queues
+    /// writers in the application instead of failing them with "busy".
+    writer: AnyPool,
+    reader: AnyPool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub url: String,
+    /// PostgreSQL schema to use (created if missing); tests use one each.
+    pub schema: Option<String>,
+    pub max_connections: u32,
+}
+
+impl ConnectOptions {
+    pub fn new(url: impl Into<String>) -> ConnectOptions {
+        ConnectOptions {
+            url: url.into(),
+            schema: None,
+            max_connections: 8,
+        }
+    }
+}
+
+fn backend_error(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db_error) = &error
+        && db_error.is_unique_violation()
+    {
+        return StoreError::Conflict(db_error.message().to_string());
+    }
+    StoreError::Backend(error.to_string())
+}
+
+impl Db {
+    /// Connects and runs the migrations. `sqlite:PATH` creates the file.
+    pub async fn connect(options: &ConnectOptions) -> Result<Db, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if options.url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if options.url.starts_with("postgres://") || options.url.starts_with("postgresql://")
+        {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Backend(
+                "database URL must start with sqlite: or postgres://".into(),
+            ));
+        };
+        let url = match backend {
+            Backend::Sqlite if !options.url.contains("mode=") => {
+                let separator = if options.url.contains('?') { '&' } else { '?' };
+                format!("{}{separator}mode=rwc", options.url)
+            }
+            _ => options.url.clone(),
+        };
+        if let (Backend::Postgres, Some(schema)) = (backend, &options.schema) {
+            check_schema_name(schema)?;
+            let pool = AnyPoolOptions::new()
+                .max_connections(1)
+                .connect(&url)
+                .await
+                .map_err(backend_error)?;
+            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                .execute(&pool)
+                .await
+                .map_err(backend_error)?;
+            pool.close().await;
+        }
+        let schema = options.schema.clone();
+        let pool_options = move |max: u32| {
+            let schema = schema.clone();
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(move |conn, _meta| {
+                    let schema = schema.clone();
+                    Box::pin(async move {
+                        match backend {
+                            Backend::Sqlite => {
+                                for pragma in [
+                                    "PRAGMA journal_mode = WAL",
+                                    "PRAGMA synchronous = FULL",
+                                    "PRAGMA busy_timeout = 10000",
+                                    "PRAGMA foreign_keys = ON",
+                                ] {
+                                    sqlx::query(pragma).execute(&mut *conn).await?;
+                                }
+                            }
+                            Backend::Postgres => {
+                                if let Some(schema) = schema {
+                                    sqlx::query(&format!("SET search_path TO \"{schema}\""))
+                                        .execute(&mut *conn)
+                                        .await?;
+                                }
+                            }
+                        }
+                        Ok(())
+                    })
+                })
+        };
+        let (writer, reader) = match backend {
+            Backend::Sqlite => {
+                let writer = pool_options(1).connect(&url).await.map_err(backend_error)?;
+                let reader = pool_options(options.max_connections.max(1))
+                    .connect(&url)
+                    .await
+                    .map_err(backend_error)?;
+                (writer, reader)
+            }
+            Backend::Postgres => {
+                let pool = pool_options(options.max_connections.max(2))
+                    .connect(&url)
+                    .await
+                    .map_err(backend_error)?;
+                (pool.clone(), pool)
+            }
+        };
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&writer)
+            .await
+            .map_err(|error| StoreError::Backend(format!("migration failed: {error}")))?;
+        Ok(Db {
+            backend,
+            writer,
+            reader,
+        })
+    }
+
+    pub fn backend_kind(&self) -> Backend {
+        self.backend
+    }
+
+    /// Drops a test schema (PostgreSQL only).
+    pub async fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
+        check_schema_name(schema)?;
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .map_err(backend_error)?;
+        sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+            .execute(&pool)
+            .await
+            .map_err(backend_error)?;
+        pool.close().await;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
+    /// Inserts `n` bare rows shaped like inbound parcels in one transaction:
+    /// the floor the database allows, for the inbound benchmark.
+    pub async fn raw_insert(
+        &self,
+        prefix: &str,
+        n: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await.map_err(backend_error)?;
+        for idx in 0..n {
+            sqlx::query("INSERT INTO parcels (carrier, waybill, state, size, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind("RAW")
+                .bind(format!("{prefix}{idx:08}"))
+                .bind("announced")
+                .bind("small")
+                .bind(now.timestamp_millis())
+                .bind(now.timestamp_millis())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        }
+        tx.commit().await.map_err(backend_error)
+    }
+
+    /// Checks the invariants the schema cannot express alone; returns what
+    /// is wrong. Used by the crash and property tests.
+    pub async fn check_invariants(&self) -> Result<Vec<String>, StoreError> {
+        let mut problems = Vec::new();
+        let checks = [
+            (
+                "parcel on a slot but not shelved, or shelved without a place",
+                "SELECT COUNT(*) FROM parcels p LEFT JOIN slot_places sp ON sp.parcel_id = p.id \
+                 WHERE (p.state IN ('stored', 'awaiting_consent')) <> (sp.parcel_id IS NOT NULL)",
+            ),
+            (
+                "place and parcel disagree on the slot",
+                "SELECT COUNT(*) FROM slot_places sp JOIN parcels p ON p.id = sp.parcel_id WHERE p.slot_id <> sp.slot_id",
+            ),
+            (
+                "duplicate active pickup code",
+                "SELECT COUNT(*) FROM (SELECT station_id, pickup_code FROM parcels WHERE state = 'stored' GROUP BY station_id, pickup_code HAVING COUNT(*) > 1) d",
+            ),
+            (
+                "parcel whose state differs from its last event",
+                "SELECT COUNT(*) FROM parcels p JOIN parcel_events e ON e.id = (SELECT MAX(id) FROM parcel_events WHERE parcel_id = p.id) WHERE e.to_state <> p.state",
+            ),
+        ];
+        for (what, query) in checks {
+            let n: i64 = sqlx::query(query)
+                .fetch_one(&self.reader)
+                .await
+                .map_err(backend_error)?
+                .try_get(0)
+                .map_err(backend_error)?;
+            if n != 0 {
+                problems.push(format!("{what}: {n}"));
+            }
+        }
+        Ok(problems)
+    }
+}
+
+fn check_schema_name(schema: &str) -> Result<(), StoreError> {
+    if schema.is_empty()
+        || schema.len() > 48
+        || !schema
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(StoreError::Backend(
+            "schema names are 1-48 of a-z, 0-9 and _".into(),
+        ));
+    }
+    Ok(())
+}
+
+type Q<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+fn ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+pub struct DbTx {
+    tx: sqlx::Transaction<'static, Any>,
+    backend: Backend,
+}
+
+impl DbTx {
+    async fn optional(&mut self, query: Q<'_>) -> StoreResult<Option<AnyRow>> {
+        query
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(backend_error)
+    }
+
+    async fn execute(&mut self, query: Q<'_>) -> StoreResult<u64> {
+        Ok(query
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend_error)?
+            .rows_affected())
+    }
+}
+
+#[async_trait]
+impl Tx for DbTx {
+    async fn station(&mut self, id: i64) -> StoreResult<Option<StationRecord>> {
+        let row = self
+            .optional(
+                sqlx::query(&format!(
+                    "SELECT {STATION_COLUMNS} FROM stations WHERE id = $1"
+                ))
+                .bind(id),
+            )
+            .await?;
+        row.map(|row| station_from(&row)).transpose()
+    }
+
+    async fn parcel(&mut self, id: i64) -> StoreResult<Option<ParcelRecord>> {
+        let row = self
+            .optional(
+                sqlx::query(&format!(
+                    "SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = $1"
+                ))
+                .bind(id),
+            )
+            .await?;
+        row.map(|row| parcel_from(&row)).transpose()
+    }
+
+    async fn parcel_by_waybill(
+        &mut self,
+        carrier: Carrier,
+        waybill: &WaybillNo,
+    ) -> StoreResult<Option<ParcelRecord>> {
+        let sql =
+            format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE carrier = $1 AND waybill = $2");
+        let query = sqlx::query(&sql)
+            .bind(carrier.code())
+            .bind(waybill.as_str());
+        self.optional(query)
+            .await?
+            .map(|row| parcel_from(&row))
+            .transpose()
+    }
+
+    async fn parcel_at_station(
+        &mut self,
+        station_id: i64,
+        waybill: &WaybillNo,
+    ) -> StoreResult<Option<ParcelRecord>> {
+        let sql = format!(
+            "SELECT {PARCEL_COLUMNS} FROM parcels WHERE station_id = $1 AND waybill = $2 AND state IN ('stored', 'awaiting_consent') LIMIT 1"
+        );
+        let query = sqlx::query(&sql).bind(station_id).bind(waybill.as_str());
+        self.optional(query)
+            .await?
+            .map(|row| parcel_from(&row))
+            .transpose()
+    }
+
+    async fn insert_parcel(
+        &mut self,
+        parcel: &NewParcel,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ParcelRecord> {
+        let query = sqlx::query(
+            "INSERT INTO parcels (carrier, waybill, state, recipient_name, phone, phone_tail, address, size, consent, station_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+        )
+        .bind(parcel.carrier.code())
+        .bind(parcel.waybill.as_str())
+        .bind(parcel.state.code())
+        .bind(parcel.recipient_name.clone())
+        .bind(parcel.phone.as_ref().map(Phone::full))
+        .bind(parcel.phone.as_ref().map(|p| p.tail().to_string()))
+        .bind(parcel.address.clone())
+        .bind(parcel.size.code())
+        .bind(i64::from(parcel.consent))
+        .bind(parcel.station_id)
+        .bind(ms(now));
+        let row = self
+            .optional(query)
+            .await?
+            .ok_or_else(|| StoreError::Backend("insert returned no id".into()))?;
+        let id: i64 = row.try_get(0).map_err(backend_error)?;
+        Ok(ParcelRecord {
+            id,
+            carrier: parcel.carrier,
+            waybill: parcel.waybill.clone(),
+            state: parcel.state,
+            problem: None,
+            recipient_name: parcel.recipient_name.clone(),
+            phone: parcel.phone.clone(),
+            address: parcel.address.clone(),
+            size: parcel.size,
+            consent: parcel.consent,
+            station_id: parcel.station_id,
+            slot_id: None,
+            pickup_code: None,
+            stored_at: None,
+            reminders_sent: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        })
+    }
+
+    async fn update_parcel(&mut self, parcel: &ParcelRecord) -> StoreResult<()> {
+        let query = sqlx::query(
+            "UPDATE parcels SET state = $1, problem = $2, recipient_name = $3, phone = $4, phone_tail = $5, consent = $6, station_id = $7, \
+             slot_id = $8, pickup_code = $9, stored_at = $10, reminders_sent = $11, updated_at = $12, version = version + 1 \
+             WHERE id = $13 AND version = $14",
+        )
+        .bind(parcel.state.code())
+        .bind(parcel.problem.map(problem_code))
+        .bind(parcel.recipient_name.clone())
+        .bind(parcel.phone.as_ref().map(Phone::full))
+        .bind(parcel.phone.as_ref().map(|p| p.tail().to_string()))
+        .bind(i64::from(parcel.consent))
+        .bind(parcel.station_id)
+        .bind(parcel.slot_id)
+        .bind(parcel.pickup_code.clone())
+        .bind(parcel.stored_at.map(ms))
+        .bind(join_days(&parcel.reminders_sent))
+        .bind(ms(Utc::now().max(parcel.updated_at)))
+        .bind(parcel.id)
+        .bind(parcel.version);
+        match self.execute(query).await? {
+            1 => Ok(()),
+            _ => Err(StoreError::Conflict(format!(
+                "parcel {} version {}",
+                parcel.id, parcel.version
+            ))),
+        }
+    }
+
+    async fn lock_station(&mut self, station_id: i64) -> StoreResult<()> {
+        // SQLite has one writer connection, so the transaction is already
+        // alone; PostgreSQL takes the station's row lock.
+        if self.backend == Backend::Postgres {
+            self.optional(
+                sqlx::query("SELECT id FROM stations WHERE id = $1 FOR UPDATE").bind(station_id),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn next_sequence(&mut self, station_id: i64) -> StoreResult<u32> {
+        let row = self
+            .optional(sqlx::query("UPDATE stations SET next_seq = next_seq + 1 WHERE id = $1 RETURNING next_seq - 1").bind(station_id))
+            .await?
+            .ok_or_else(|| StoreError::Backend(format!("station {station_id} vanished")))?;
+        let seq: i64 = row.try_get(0).map_err(backend_error)?;
+        Ok((seq.rem_euclid(1_000_000_000)) as u32)
+    }
+
+    async fn code_active(&mut self, station_id: i64, code: &str) -> StoreResult<bool> {
+        let row = self
+            .optional(sqlx::query("SELECT id FROM parcels WHERE station_id = $1 AND pickup_code = $2 AND state = 'stored' LIMIT 1").bind(station_id).bind(code.to_string()))
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn free_place(
+        &mut self,
+        station_id: i64,
+        sizes: &[SizeClass],
+    ) -> StoreResult<Option<(SlotRecord, u32)>> {
+        for size in sizes {
+            let sql = format!(
+                "SELECT {SLOT_COLUMNS_S}, sp.place FROM slot_places sp JOIN slots s ON s.id = sp.slot_id \
+                 WHERE sp.station_id = $1 AND sp.parcel_id IS NULL AND s.size = $2 ORDER BY s.id, sp.place LIMIT 1"
+            );
+            let query = sqlx::query(&sql).bind(station_id).bind(size.code());
+            if let Some(row) = self.optional(query).await? {
+                let place: i64 = row.try_get("place").map_err(backend_error)?;
+                return Ok(Some((slot_from(&row)?, place as u32)));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn occupy(&mut self, slot_id: i64, place: u32, parcel_id: i64) -> StoreResult<()> {
+        let query = sqlx::query("UPDATE slot_places SET parcel_id = $1 WHERE slot_id = $2 AND place = $3 AND parcel_id IS NULL")
+            .bind(parcel_id)
+            .bind(slot_id)
+            .bind(i64::from(place));
+        match self.execute(query).await? {
+            1 => Ok(()),
+            _ => Err(StoreError::Conflict(format!(
+                "slot {slot_id} place {place} is taken"
+            ))),
+        }
+    }
+
+    async fn free_place_in(&mut self, slot_id: i64) -> StoreResult<Option<u32>> {
+        let row = self
+            .optional(sqlx::query("SELECT place FROM slot_places WHERE slot_id = $1 AND parcel_id IS NULL ORDER BY place LIMIT 1").bind(slot_id))
+            .await?;
+        row.map(|row| {
+            row.try_get::<i64, _>(0)
+                .map(|place| place as u32)
+                .map_err(backend_error)
+        })
+        .transpose()
+    }
+
+    async fn release_place(&mut self, parcel_id: i64) -> StoreResult<()> {
+        self.execute(
+            sqlx::query("UPDATE slot_places SET parcel_id = NULL WHERE parcel_id = $1")
+                .bind(parcel_id),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn slot(&mut self, slot_id: i64) -> StoreResult<Option<SlotRecord>> {
+        let row = self
+            .optional(
+                sqlx::query(&format!("SELECT {SLOT_COLUMNS} FROM slots WHERE id = $1"))
+                    .bind(slot_id),
+            )
+            .await?;
+        row.map(|row| slot_from(&row)).transpose()
+    }
+
+    async fn insert_event(&mut self, event: &NewEvent) -> StoreResult<bool> {
+        let query = sqlx::query(
+            "INSERT INTO parcel_events (parcel_id, kind, from_state, to_state, at, actor, station_id, idempotency_key, details) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(event.parcel_id)
+        .bind(event.kind.clone())
+        .bind(event.from_state.map(|s| s.code()))
+        .bind(event.to_state.code())
+        .bind(ms(event.at))
+        .bind(event.actor.clone())
+        .bind(event.station_id)
+        .bind(event.idempotency_key.clone())
+        .bind(event.details.to_string());
+        Ok(self.execute(query).await? == 1)
+    }
+
+    async fn event_by_key(&mut self, key: &str) -> StoreResult<Option<EventRecord>> {
+        let row = self
+            .optional(
+                sqlx::query(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM parcel_events WHERE idempotency_key = $1"
+                ))
+                .bind(key.to_string()),
+            )
+            .await?;
+        row.map(|row| event_from(&row)).transpose()
+    }
+
+    async fn enqueue(&mut self, message: &OutboxMessage, now: DateTime<Utc>) -> StoreResult<bool> {
+        let query = sqlx::query(
+            "INSERT INTO outbox (topic, dedup_key, merge_key, payload, created_at, available_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (dedup_key) DO NOTHING",
+        )
+        .bind(message.topic.clone())
+        .bind(message.dedup_key.clone())
+        .bind(message.merge_key.clone())
+        .bind(message.payload.to_string())
+        .bind(ms(now))
+        .bind(ms(message.available_at));
+        Ok(self.execute(query).await? == 1)
+    }
+
+    async fn standing_consent(&mut self, phone: &Phone) -> StoreResult<Option<bool>> {
+        let row = self
+            .optional(
+                sqlx::query("SELECT station_ok FROM consents WHERE phone = $1").bind(phone.full()),
+            )
+            .await?;
+        row.map(|row| {
+            row.try_get::<i64, _>(0)
+                .map(|ok| ok != 0)
+                .map_err(backend_error)
+        })
+        .transpose()
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await.map_err(backend_error)
+    }
+}
+
+#[async_trait]
+impl Store for Db {
+    fn backend(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    async fn begin(&self) -> StoreResult<Box<dyn Tx + '_>> {
+        let tx = self.writer.begin().await.map_err(backend_error)?;
+        Ok(Box::new(DbTx {
+            tx,
+            backend: self.backend,
+        }))
+    }
+
+    async fn create_station(
+        &self,
+        station: &NewStation,
+        now: DateTime<Utc>,
+    ) -> StoreResult<StationRecord> {
+        let mut tx = self.writer.begin().await.map_err(backend_error)?;
+        let row = sqlx::query(
+            "INSERT INTO stations (name, township, division_code, code_format, holding_days, reminder_days, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(station.name.clone())
+        .bind(station.township.clone())
+        .bind(station.division_code.clone())
+        .bind(station.code_format.source().to_string())
+        .bind(i64::from(station.holding.holding_days))
+        .bind(join_days(&station.holding.reminder_days))
+        .bind(ms(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let id: i64 = row.try_get(0).map_err(backend_error)?;
+        for slot in &station.slots {
+            let row = sqlx::query("INSERT INTO slots (station_id, shelf, tier, slot, size, capacity) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+                .bind(id)
+                .bind(slot.shelf.clone())
+                .bind(i64::from(slot.tier))
+                .bind(i64::from(slot.slot))
+                .bind(slot.size.code())
+                .bind(i64::from(slot.capacity))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+            let slot_id: i64 = row.try_get(0).map_err(backend_error)?;
+            for place in 0..slot.capacity {
+                sqlx::query(
+                    "INSERT INTO slot_places (slot_id, place, station_id) VALUES ($1, $2, $3)",
+                )
+                .bind(slot_id)
+                .bind(i64::from(place))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+            }
+        }
+        tx.commit().await.map_err(backend_error)?;
+        Ok(StationRecord {
+            id,
+            name: station.name.clone(),
+            township: station.township.clone(),
+            division_code: station.division_code.clone(),
+            code_format: station.code_format.clone(),
+            holding: station.holding.clone(),
+        })
+    }
+
+    async fn stations(&self) -> StoreResult<Vec<StationRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {STATION_COLUMNS} FROM stations ORDER BY id"
+        ))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter().map(station_from).collect()
+    }
+
+    async fn station(&self, id: i64) -> StoreResult<Option<StationRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {STATION_COLUMNS} FROM stations WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        row.map(|row| station_from(&row)).transpose()
+    }
+
+    async fn slots(&self, station_id: i64) -> StoreResult<Vec<SlotOccupancy>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SLOT_COLUMNS_S}, COUNT(sp.parcel_id) AS n_parcels FROM slots s LEFT JOIN slot_places sp ON sp.slot_id = s.id \
+             WHERE s.station_id = $1 GROUP BY s.id, s.station_id, s.shelf, s.tier, s.slot, s.size, s.capacity ORDER BY s.id"
+        ))
+        .bind(station_id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| {
+                let n_parcels: i64 = row.try_get("n_parcels").map_err(backend_error)?;
+                Ok(SlotOccupancy {
+                    slot: slot_from(row)?,
+                    n_parcels: n_parcels as u32,
+                    n_overdue: 0,
+                })
+            })
+            .collect()
+    }
+
+    async fn slot(&self, slot_id: i64) -> StoreResult<Option<SlotRecord>> {
+        let row = sqlx::query(&format!("SELECT {SLOT_COLUMNS} FROM slots WHERE id = $1"))
+            .bind(slot_id)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(backend_error)?;
+        row.map(|row| slot_from(&row)).transpose()
+    }
+
+    async fn parcel(&self, id: i64) -> StoreResult<Option<ParcelRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        row.map(|row| parcel_from(&row)).transpose()
+    }
+
+    async fn parcels(&self, filter: &ParcelFilter) -> StoreResult<Vec<ParcelRecord>> {
+        // Conditions are fixed text with numbered parameters; values are
+        // always bound, never spliced into the SQL.
+        let mut conditions = vec!["id > $1".to_string()];
+        let mut texts: Vec<String> = Vec::new();
+        let mut numbers: Vec<i64> = vec![filter.after_id.unwrap_or(0)];
+        let add_number = |conditions: &mut Vec<String>,
+                          column: &str,
+                          value: i64,
+                          op: &str,
+                          numbers: &mut Vec<i64>| {
+            numbers.push(value);
+            conditions.push(format!("{column} {op} ${}", numbers.len()));
+        };
+        if let Some(station_id) = filter.station_id {
+            add_number(&mut conditions, "station_id", station_id, "=", &mut numbers);
+        }
+        if let Some(before) = filter.stored_before {
+            add_number(&mut conditions, "stored_at", ms(before), "<=", &mut numbers);
+        }
+        let n_numbers = numbers.len();
+        let mut add_text = |column: &str, value: String| {
+            texts.push(value);
+            conditions.push(format!("{column} = ${}", n_numbers + texts.len()));
+        };
+        if let Some(carrier) = filter.carrier {
+            add_text("carrier", carrier.code().to_string());
+        }
+        if let Some(state) = filter.state {
+            add_text("state", state.code().to_string());
+        }
+        if let Some(code) = &filter.pickup_code {
+            add_text("pickup_code", code.clone());
+        }
+        if let Some(tail) = &filter.phone_tail {
+            add_text("phone_tail", tail.clone());
+        }
+        if let Some(waybill) = &filter.waybill {
+            add_text("waybill", waybill.clone());
+        }
+        let sql = format!(
+            "SELECT {PARCEL_COLUMNS} FROM parcels WHERE {} ORDER BY id LIMIT {}",
+            conditions.join(" AND "),
+            filter.limit.min(1_000)
+        );
+        let mut query = sqlx::query(&sql);
+        for number in numbers {
+            query = query.bind(number);
+        }
+        for text in texts {
+            query = query.bind(text);
+        }
+        let rows = query.fetch_all(&self.reader).await.map_err(backend_error)?;
+        rows.iter().map(parcel_from).collect()
+    }
+
+    async fn events(&self, parcel_id: i64) -> StoreResult<Vec<EventRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM parcel_events WHERE parcel_id = $1 ORDER BY id"
+        ))
+        .bind(parcel_id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter().map(event_from).collect()
+    }
+
+    async fn count_by_state(
+        &self,
+        station_id: Option<i64>,
+    ) -> StoreResult<Vec<(ParcelState, u64)>> {
+        let rows =
+            match station_id {
+                Some(id) => sqlx::query(
+                    "SELECT state, COUNT(*) AS n FROM parcels WHERE station_id = $1 GROUP BY state",
+                )
+                .bind(id)
+                .fetch_all(&self.reader)
+                .await,
+                None => {
+                    sqlx::query("SELECT state, COUNT(*) AS n FROM parcels GROUP BY state")
+                        .fetch_all(&self.reader)
+                        .await
+                }
+            }
+            .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| {
+                let state: String = row.try_get("state").map_err(backend_error)?;
+                let n: i64 = row.try_get("n").map_err(backend_error)?;
+                Ok((parse_state(&state)?, n as u64))
+            })
+            .collect()
+    }
+
+    async fn set_standing_consent(
+        &self,
+        phone: &Phone,
+        station_ok: bool,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO consents (phone, station_ok, source, recorded_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (phone) DO UPDATE SET station_ok = excluded.station_ok, source = excluded.source, recorded_at = excluded.recorded_at",
+        )
+        .bind(phone.full())
+        .bind(i64::from(station_ok))
+        .bind(source.to_string())
+        .bind(ms(now))
+        .execute(&self.writer)
+        .await
+        .map_err(backend_error)?;
+        Ok(())
+    }
+
+    async fn pending_messages(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<PendingMessage>> {
+        let rows = sqlx::query("SELECT id, topic, merge_key, payload, attempts FROM outbox WHERE sent_at IS NULL AND gave_up = 0 AND available_at <= $1 ORDER BY id LIMIT $2")
+            .bind(ms(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| {
+                let payload: String = row.try_get("payload").map_err(backend_error)?;
+                let attempts: i64 = row.try_get("attempts").map_err(backend_error)?;
+                Ok(PendingMessage {
+                    id: row.try_get("id").map_err(backend_error)?,
+                    topic: row.try_get("topic").map_err(backend_error)?,
+                    merge_key: row.try_get("merge_key").map_err(backend_error)?,
+                    payload: serde_json::from_str(&payload)
+                        .map_err(|e| StoreError::Backend(e.to_string()))?,
+                    attempts: attempts as u32,
+                })
+            })
+            .collect()
+    }
+
+    async fn mark_sent(&self, ids: &[i64], now: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(backend_error)?;
+        for id in ids {
+            sqlx::query("UPDATE outbox SET sent_at = $1 WHERE id = $2 AND sent_at IS NULL")
+                .bind(ms(now))
+                .bind(*id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        }
+        tx.commit().await.map_err(backend_error)
+    }
+
+    async fn mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+        give_up: bool,
+    ) -> StoreResult<()> {
+        let error: String = error.chars().take(500).collect();
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, available_at = $2, gave_up = $3 WHERE id = $4")
+            .bind(error)
+            .bind(ms(retry_at))
+            .bind(i64::from(give_up))
+            .bind(id)
+            .execute(&self.writer)
+            .await
+            .map_err(backend_error)?;
+        Ok(())
+    }
+
+    async fn create_user(&self, user: &UserRecord, now: DateTime<Utc>) -> StoreResult<i64> {
+        let mut tx = self.writer.begin().await.map_err(backend_error)?;
+        let row = sqlx::query("INSERT INTO users (username, display_name, password_hash, role, carrier, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+            .bind(user.username.clone())
+            .bind(user.display_name.clone())
+            .bind(user.password_hash.clone())
+            .bind(user.role.code())
+            .bind(user.carrier.map(Carrier::code))
+            .bind(ms(now))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        let id: i64 = row.try_get(0).map_err(backend_error)?;
+        for station_id in &user.station_ids {
+            sqlx::query("INSERT INTO user_stations (user_id, station_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(*station_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        }
+        tx.commit().await.map_err(backend_error)?;
+        Ok(id)
+    }
+
+    async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+        ))
+        .bind(username.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        match row {
+            Some(row) => Ok(Some(self.user_with_stations(&row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn user_by_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = (SELECT user_id FROM api_tokens WHERE token_hash = $1 AND expires_at > $2)"
+        ))
+        .bind(token_hash.to_string())
+        .bind(ms(now))
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        match row {
+            Some(row) => Ok(Some(self.user_with_stations(&row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn create_token(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        name: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO api_tokens (user_id, token_hash, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(user_id)
+            .bind(token_hash.to_string())
+            .bind(name.to_string())
+            .bind(ms(now))
+            .bind(ms(expires_at))
+            .execute(&self.writer)
+            .await
+            .map_err(backend_error)?;
+        Ok(())
+    }
+}
+
+impl Db {
+    async fn user_with_stations(&self, row: &AnyRow) -> StoreResult<UserRecord> {
+        let mut user = user_from(row)?;
+        let rows = sqlx::query(
+            "SELECT station_id FROM user_stations WHERE user_id = $1 ORDER BY station_id",
+        )
+        .bind(user.id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        user.station_ids = rows
+            .iter()
+            .map(|r| r.try_get::<i64, _>(0))
+            .collect::<Result<_, _>>()
+            .map_err(backend_error)?;
+        Ok(user)
+    }
+}

@@ -1,0 +1,549 @@
+//! The store contract: the use cases run against real SQLite and real
+//! PostgreSQL (when `YIZHAN_TEST_DATABASE_URL` is set) and must behave the
+//! same. Each test gets a fresh database file or a fresh schema.
+
+use app::inbound::InboundScan;
+use app::parcels::{PickupProof, ShownProof};
+use app::ports::{Clock, NewStation, ParcelFilter, Store};
+use app::{App, AppError};
+use chrono::{DateTime, Duration, Utc};
+use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
+use domain::{Carrier, CodeFormat, ParcelState, Phone, Principal, Role, WaybillNo};
+use std::sync::{Arc, Mutex};
+use store::{ConnectOptions, Db};
+
+pub struct TestClock(Mutex<DateTime<Utc>>);
+
+impl TestClock {
+    pub fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+pub struct Harness {
+    pub app: App,
+    pub db: Arc<Db>,
+    pub clock: Arc<TestClock>,
+    _dir: Option<tempfile::TempDir>,
+    schema: Option<(String, String)>,
+}
+
+impl Harness {
+    async fn cleanup(self) {
+        self.db.close().await;
+        if let Some((url, schema)) = self.schema {
+            Db::drop_schema(&url, &schema).await.unwrap();
+        }
+    }
+}
+
+/// SQLite always; PostgreSQL when configured (and says so when it is not).
+async fn backends() -> Vec<Harness> {
+    let clock = Arc::new(TestClock(Mutex::new(
+        DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
+    )));
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("test.db").display());
+    let db = Arc::new(Db::connect(&ConnectOptions::new(url)).await.unwrap());
+    let mut harnesses = vec![Harness {
+        app: App::new(db.clone(), clock.clone()),
+        db,
+        clock: clock.clone(),
+        _dir: Some(dir),
+        schema: None,
+    }];
+    match std::env::var("YIZHAN_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let schema = format!("t_{}", rand::random::<u64>());
+            let options = ConnectOptions {
+                url: url.clone(),
+                schema: Some(schema.clone()),
+                max_connections: 16,
+            };
+            let db = Arc::new(
+                Db::connect(&options)
+                    .await
+                    .expect("PostgreSQL at YIZHAN_TEST_DATABASE_URL"),
+            );
+            let clock = Arc::new(TestClock(Mutex::new(
+                DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
+            )));
+            harnesses.push(Harness {
+                app: App::new(db.clone(), clock.clone()),
+                db,
+                clock,
+                _dir: None,
+                schema: Some((url, schema)),
+            });
+        }
+        _ => eprintln!("SKIP PostgreSQL half: YIZHAN_TEST_DATABASE_URL is not set"),
+    }
+    harnesses
+}
+
+fn admin() -> Principal {
+    Principal {
+        user_id: 1,
+        username: "admin".into(),
+        role: Role::Admin,
+        station_ids: vec![],
+        carrier: None,
+    }
+}
+
+fn keeper_of(station_id: i64) -> Principal {
+    Principal {
+        user_id: 2,
+        username: "keeper".into(),
+        role: Role::StationKeeper,
+        station_ids: vec![station_id],
+        carrier: None,
+    }
+}
+
+async fn station(app: &App, n_slots: u32, capacity: u32) -> i64 {
+    let shelves = [ShelfSpec {
+        label: "A".into(),
+        tiers: 1,
+        slots_per_tier: n_slots,
+        size: SizeClass::Small,
+        slot_capacity: capacity,
+    }];
+    let new = NewStation {
+        name: "石桥村驿站".into(),
+        township: "石桥镇".into(),
+        division_code: None,
+        code_format: CodeFormat::default(),
+        holding: HoldingPolicy::default(),
+        slots: lay_out(&shelves).unwrap(),
+    };
+    app.store.create_station(&new, app.now()).await.unwrap().id
+}
+
+fn scan(waybill: &str, phone: &str) -> InboundScan {
+    InboundScan {
+        carrier: Carrier::Zto,
+        waybill: WaybillNo::parse(waybill).unwrap(),
+        recipient_name: Some("张三".into()),
+        phone: Some(Phone::parse(phone).unwrap()),
+        size: SizeClass::Small,
+        consent: Some(true),
+    }
+}
+
+async fn assert_invariants(db: &Db) {
+    let problems = db.check_invariants().await.unwrap();
+    assert!(
+        problems.is_empty(),
+        "{} invariants broken: {problems:?}",
+        db.backend()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn inbound_assigns_slot_and_code_and_rescans_are_idempotent() {
+    for h in backends().await {
+        let station_id = station(&h.app, 10, 1).await;
+        let keeper = keeper_of(station_id);
+        let first = h
+            .app
+            .inbound(&keeper, station_id, scan("731234567890", "13812345678"))
+            .await
+            .unwrap();
+        assert_eq!(first.state, ParcelState::Stored);
+        assert_eq!(first.pickup_code.as_deref(), Some("A-1-0001"));
+        assert_eq!(first.slot.as_deref(), Some("A-1-01"));
+        assert!(!first.duplicate);
+        let again = h
+            .app
+            .inbound(&keeper, station_id, scan("731234567890", "13812345678"))
+            .await
+            .unwrap();
+        assert!(again.duplicate);
+        assert_eq!(
+            (
+                again.parcel_id,
+                again.slot.clone(),
+                again.pickup_code.clone()
+            ),
+            (
+                first.parcel_id,
+                first.slot.clone(),
+                first.pickup_code.clone()
+            )
+        );
+        let second = h
+            .app
+            .inbound(&keeper, station_id, scan("731234567891", "13812345678"))
+            .await
+            .unwrap();
+        assert_ne!(second.pickup_code, first.pickup_code);
+        assert_eq!(second.slot.as_deref(), Some("A-1-02"));
+        let events = h.app.parcel_events(&keeper, first.parcel_id).await.unwrap();
+        assert_eq!(events.len(), 1, "a duplicate scan leaves no second event");
+        assert_eq!(events[0].kind, "stored");
+        // Both arrivals for one recipient leave as one merged message.
+        h.clock.advance(Duration::minutes(1));
+        let sender = RecordingSender::default();
+        let report = h.app.relay_once(&sender, 100).await.unwrap();
+        assert_eq!((report.n_sent, report.n_merged), (1, 1));
+        let sent = sender.sent.lock().unwrap().clone();
+        assert!(
+            sent[0].1.contains("2个包裹")
+                && sent[0].1.contains("A-1-0001")
+                && sent[0].1.contains("A-1-0002"),
+            "{}",
+            sent[0].1
+        );
+        assert_eq!(
+            h.app.relay_once(&sender, 100).await.unwrap().n_sent,
+            0,
+            "sent once only"
+        );
+        assert_invariants(&h.db).await;
+        h.cleanup().await;
+    }
+}
+
+#[derive(Default)]
+struct RecordingSender {
+    sent: Mutex<Vec<(String, String)>>,
+}
+
+#[async_trait::async_trait]
+impl app::notify::Sender for RecordingSender {
+    async fn send(&self, to: &str, text: &str, _payload: &serde_json::Value) -> Result<(), String> {
+        self.sent
+            .lock()
+            .unwrap()
+            .push((to.to_string(), text.to_string()));
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_concurrent_scans_fill_fifty_slots_exactly() {
+    for h in backends().await {
+        let station_id = station(&h.app, 50, 1).await;
+        let keeper = keeper_of(station_id);
+        let tasks: Vec<_> = (0..64)
+            .map(|idx| {
+                let app = h.app.clone();
+                let keeper = keeper.clone();
+                tokio::spawn(async move {
+                    app.inbound(
+                        &keeper,
+                        station_id,
+                        scan(&format!("7300000000{idx:02}"), "13912345678"),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let results: Vec<_> = futures::future::join_all(tasks)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let stored: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        let full = results
+            .iter()
+            .filter(|r| matches!(r, Err(AppError::StationFull(_))))
+            .count();
+        assert_eq!(
+            stored.len(),
+            50,
+            "{}: {:?}",
+            h.db.backend(),
+            results
+                .iter()
+                .filter_map(|r| r.as_ref().err())
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(full, 14);
+        let mut codes: Vec<_> = stored
+            .iter()
+            .map(|o| o.pickup_code.clone().unwrap())
+            .collect();
+        let mut slots: Vec<_> = stored.iter().map(|o| o.slot.clone().unwrap()).collect();
+        codes.sort();
+        codes.dedup();
+        slots.sort();
+        slots.dedup();
+        assert_eq!(
+            (codes.len(), slots.len()),
+            (50, 50),
+            "no code or slot given twice"
+        );
+        assert_invariants(&h.db).await;
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pickup_needs_the_recipients_own_proof() {
+    for h in backends().await {
+        let station_id = station(&h.app, 5, 2).await;
+        let keeper = keeper_of(station_id);
+        let parcel = h
+            .app
+            .inbound(&keeper, station_id, scan("731234567890", "13812345678"))
+            .await
+            .unwrap();
+        let code = parcel.pickup_code.clone().unwrap();
+        let wrong = PickupProof::CodeAndPhoneTail {
+            code: code.clone(),
+            phone_tail: "0000".into(),
+        };
+        assert!(matches!(
+            h.app.pick_up(&keeper, parcel.parcel_id, wrong).await,
+            Err(AppError::Invalid(_))
+        ));
+        let other_keeper = keeper_of(station_id + 1000);
+        let right = PickupProof::CodeAndPhoneTail {
+            code: code.to_lowercase(),
+            phone_tail: "5678".into(),
+        };
+        assert!(matches!(
+            h.app
+                .pick_up(&other_keeper, parcel.parcel_id, right.clone())
+                .await,
+            Err(AppError::NotFound(_))
+        ));
+        let done = h
+            .app
+            .pick_up(&keeper, parcel.parcel_id, right.clone())
+            .await
+            .unwrap();
+        assert_eq!(done.parcel.state, ParcelState::PickedUp);
+        assert!(
+            matches!(
+                h.app.pick_up(&keeper, parcel.parcel_id, right).await,
+                Err(AppError::Conflict(_))
+            ),
+            "a second pickup is refused"
+        );
+        // The code is free again for a new parcel, and staff-assisted pickup records what was shown.
+        let next = h
+            .app
+            .inbound(&keeper, station_id, scan("731234567899", "13812345678"))
+            .await
+            .unwrap();
+        let staff = PickupProof::StaffAssisted {
+            shown: ShownProof::IdCard,
+            note: None,
+        };
+        h.app.pick_up(&keeper, next.parcel_id, staff).await.unwrap();
+        let events = h.app.parcel_events(&admin(), next.parcel_id).await.unwrap();
+        assert_eq!(events.last().unwrap().details["proof"], "staff_assisted");
+        assert_eq!(events.last().unwrap().details["shown"], "id_card");
+        assert_invariants(&h.db).await;
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_consent_a_parcel_waits_without_a_code() {
+    for h in backends().await {
+        let station_id = station(&h.app, 5, 1).await;
+        let keeper = keeper_of(station_id);
+        let mut no_consent = scan("731234567890", "13812345678");
+        no_consent.consent = None;
+        let outcome = h
+            .app
+            .inbound(&keeper, station_id, no_consent)
+            .await
+            .unwrap();
+        assert_eq!(outcome.state, ParcelState::AwaitingConsent);
+        assert_eq!(outcome.pickup_code, None);
+        let stored = h
+            .app
+            .grant_consent(&keeper, outcome.parcel_id, "recipient_reply")
+            .await
+            .unwrap();
+        assert_eq!(stored.parcel.state, ParcelState::Stored);
+        assert!(stored.parcel.pickup_code.is_some());
+        // A standing preference counts as consent for later parcels.
+        h.app
+            .store
+            .set_standing_consent(
+                &Phone::parse("13700001111").unwrap(),
+                true,
+                "test",
+                h.app.now(),
+            )
+            .await
+            .unwrap();
+        let mut standing = scan("731234567891", "13700001111");
+        standing.consent = None;
+        assert_eq!(
+            h.app
+                .inbound(&keeper, station_id, standing)
+                .await
+                .unwrap()
+                .state,
+            ParcelState::Stored
+        );
+        assert_invariants(&h.db).await;
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batch_keeps_good_rows_and_reports_each_refused_one() {
+    for h in backends().await {
+        let station_id = station(&h.app, 3, 1).await;
+        let keeper = keeper_of(station_id);
+        let mut scans: Vec<_> = (0..4)
+            .map(|idx| scan(&format!("73000000000{idx}"), "13812345678"))
+            .collect();
+        scans[1].recipient_name = Some("x".repeat(100));
+        let outcome = h
+            .app
+            .inbound_batch(&keeper, station_id, scans)
+            .await
+            .unwrap();
+        assert_eq!(outcome.stored.len(), 3);
+        assert_eq!(outcome.rejected.len(), 1);
+        assert_eq!(outcome.rejected[0].index, 1);
+        assert!(
+            outcome.rejected[0].reason.contains("recipient name"),
+            "{}",
+            outcome.rejected[0].reason
+        );
+        // The station is now full: a further batch row is refused with a reason.
+        let full = h
+            .app
+            .inbound_batch(
+                &keeper,
+                station_id,
+                vec![scan("739999999999", "13812345678")],
+            )
+            .await
+            .unwrap();
+        assert!(
+            full.rejected[0].reason.contains("no free slot"),
+            "{}",
+            full.rejected[0].reason
+        );
+        let filter = ParcelFilter {
+            station_id: Some(station_id),
+            limit: 50,
+            ..Default::default()
+        };
+        assert_eq!(
+            h.app.search(&keeper, filter).await.unwrap().parcels.len(),
+            3,
+            "a refused row leaves nothing behind"
+        );
+        assert_invariants(&h.db).await;
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn holding_job_reminds_on_days_three_and_six_then_lists_returns() {
+    for h in backends().await {
+        let station_id = station(&h.app, 5, 1).await;
+        let keeper = keeper_of(station_id);
+        let parcel = h
+            .app
+            .inbound(&keeper, station_id, scan("731234567890", "13812345678"))
+            .await
+            .unwrap();
+        let sender = RecordingSender::default();
+        let mut n_reminders = Vec::new();
+        for _day in 1..=8 {
+            h.clock.advance(Duration::days(1));
+            let report = h.app.run_holding(&admin()).await.unwrap();
+            assert_eq!(
+                h.app.run_holding(&admin()).await.unwrap().n_reminders,
+                0,
+                "a second run the same day reminds nobody"
+            );
+            n_reminders.push(report.n_reminders);
+        }
+        assert_eq!(n_reminders, vec![0, 0, 1, 0, 0, 1, 0, 0]);
+        h.app.relay_once(&sender, 100).await.unwrap();
+        let texts: Vec<String> = sender
+            .sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, text)| text.clone())
+            .collect();
+        assert_eq!(
+            texts.iter().filter(|t| t.contains("已存放")).count(),
+            2,
+            "{texts:?}"
+        );
+        let returns = h.app.return_list(&keeper, station_id).await.unwrap();
+        assert_eq!(
+            returns.iter().map(|p| p.id).collect::<Vec<_>>(),
+            vec![parcel.parcel_id]
+        );
+        h.app
+            .return_to_carrier(&keeper, parcel.parcel_id)
+            .await
+            .unwrap();
+        assert!(
+            h.app
+                .return_list(&keeper, station_id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_invariants(&h.db).await;
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn move_keeps_the_code_and_respects_capacity() {
+    for h in backends().await {
+        let station_id = station(&h.app, 2, 1).await;
+        let keeper = keeper_of(station_id);
+        let a = h
+            .app
+            .inbound(&keeper, station_id, scan("731234567890", "13812345678"))
+            .await
+            .unwrap();
+        let slots = h.app.store.slots(station_id).await.unwrap();
+        let (first, second) = (slots[0].slot.id, slots[1].slot.id);
+        let moved = h
+            .app
+            .move_parcel(&keeper, a.parcel_id, second)
+            .await
+            .unwrap();
+        assert_eq!(moved.slot.as_deref(), Some("A-1-02"));
+        assert_eq!(moved.parcel.pickup_code, a.pickup_code);
+        let b = h
+            .app
+            .inbound(&keeper, station_id, scan("731234567891", "13812345678"))
+            .await
+            .unwrap();
+        assert_eq!(b.slot.as_deref(), Some("A-1-01"));
+        assert!(
+            matches!(
+                h.app.move_parcel(&keeper, b.parcel_id, second).await,
+                Err(AppError::Conflict(_))
+            ),
+            "slot is full"
+        );
+        assert!(
+            h.app
+                .move_parcel(&keeper, b.parcel_id, first)
+                .await
+                .is_err(),
+            "already there"
+        );
+        assert_invariants(&h.db).await;
+        h.cleanup().await;
+    }
+}
