@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod holding;
 pub mod inbound;
+pub mod manifest;
 pub mod notify;
 pub mod parcels;
 pub mod ports;

@@ -1,0 +1,282 @@
+//! Request handlers: parse, call one use case, shape the answer.
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
+use app::AppError;
+use app::inbound::InboundScan;
+use app::manifest::ManifestRow;
+use app::parcels::PickupProof;
+use app::ports::ParcelFilter;
+use axum::Json;
+use axum::extract::State;
+use axum::response::{Html, IntoResponse};
+use domain::limits::{NAME_CHARS_MAX, PAGE_SIZE_MAX};
+use domain::{Action, Carrier, ParcelState, ProblemKind};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+fn ok(value: impl serde::Serialize) -> ApiResult {
+    serde_json::to_value(value).map(Json).map_err(|e| ApiError::from(AppError::Internal(e.to_string())))
+}
+
+pub async fn healthz(State(state): State<AppState>) -> ApiResult {
+    state.app.store.stations().await.map_err(AppError::from)?;
+    ok(json!({ "status": "ok", "database": state.app.store.backend() }))
+}
+
+pub async fn openapi() -> Json<Value> {
+    Json(crate::openapi_document())
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such route; see GET /api/openapi.json")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    username: String,
+    password: String,
+}
+
+pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<Login>) -> ApiResult {
+    if body.username.len() > NAME_CHARS_MAX || body.password.len() > 128 {
+        return Err(AppError::Unauthenticated.into());
+    }
+    let (token, principal) = state.app.sign_in(&body.username, &body.password).await?;
+    ok(json!({ "token": token, "user": principal, "expires_in_hours": state.app.settings.token_hours }))
+}
+
+pub async fn me(Caller(principal): Caller) -> ApiResult {
+    ok(principal)
+}
+
+pub async fn stations(State(state): State<AppState>, Caller(principal): Caller) -> ApiResult {
+    let stations: Vec<_> = state.app.store.stations().await.map_err(AppError::from)?.into_iter().filter(|s| principal.may_view_station(s.id) || principal.carrier.is_some()).collect();
+    ok(stations)
+}
+
+pub async fn station(State(state): State<AppState>, Caller(principal): Caller, ApiPath(station_id): ApiPath<i64>) -> ApiResult {
+    if !principal.may_view_station(station_id) {
+        return Err(AppError::NotFound("station").into());
+    }
+    ok(state.app.store.station(station_id).await.map_err(AppError::from)?.ok_or(AppError::NotFound("station"))?)
+}
+
+pub async fn slots(State(state): State<AppState>, Caller(principal): Caller, ApiPath(station_id): ApiPath<i64>) -> ApiResult {
+    if !principal.may_view_station(station_id) {
+        return Err(AppError::NotFound("station").into());
+    }
+    ok(state.app.store.slots(station_id).await.map_err(AppError::from)?)
+}
+
+pub async fn summary(State(state): State<AppState>, Caller(principal): Caller, ApiPath(station_id): ApiPath<i64>) -> ApiResult {
+    if !principal.may_view_station(station_id) {
+        return Err(AppError::NotFound("station").into());
+    }
+    let counts: serde_json::Map<String, Value> =
+        state.app.store.count_by_state(Some(station_id)).await.map_err(AppError::from)?.into_iter().map(|(s, n)| (s.code().to_string(), json!(n))).collect();
+    ok(counts)
+}
+
+pub async fn inbound(State(state): State<AppState>, Caller(principal): Caller, ApiPath(station_id): ApiPath<i64>, ApiJson(scan): ApiJson<InboundScan>) -> ApiResult {
+    ok(state.app.inbound(&principal, station_id, scan).await?)
+}
+
+#[derive(Deserialize)]
+pub struct InboundBatch {
+    scans: Vec<InboundScan>,
+}
+
+pub async fn inbound_batch(State(state): State<AppState>, Caller(principal): Caller, ApiPath(station_id): ApiPath<i64>, ApiJson(batch): ApiJson<InboundBatch>) -> ApiResult {
+    ok(state.app.inbound_batch(&principal, station_id, batch.scans).await?)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ParcelQuery {
+    code: Option<String>,
+    phone_tail: Option<String>,
+    waybill: Option<String>,
+    state: Option<String>,
+    carrier: Option<String>,
+    station_id: Option<i64>,
+    after_id: Option<i64>,
+    limit: Option<u32>,
+}
+
+impl ParcelQuery {
+    fn into_filter(self, station_id: Option<i64>) -> Result<ParcelFilter, ApiError> {
+        let short = |name: &str, value: Option<String>, max: usize| -> Result<Option<String>, ApiError> {
+            match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+                Some(v) if v.chars().count() > max => Err(ApiError::bad_request(format!("{name} is longer than {max} characters"))),
+                other => Ok(other),
+            }
+        };
+        let phone_tail = short("phone_tail", self.phone_tail, 4)?;
+        if let Some(tail) = &phone_tail {
+            domain::phone::parse_tail(tail).map_err(ApiError::bad_request)?;
+        }
+        let waybill = short("waybill", self.waybill, domain::limits::WAYBILL_CHARS_MAX)?
+            .map(|w| domain::WaybillNo::parse(&w).map(|w| w.to_string()).map_err(|e| ApiError::bad_request(e.to_string())))
+            .transpose()?;
+        let state = self.state.map(|s| ParcelState::parse(&s).ok_or_else(|| ApiError::bad_request(format!("unknown state {s:?}")))).transpose()?;
+        let carrier = self.carrier.map(|c| Carrier::parse(&c).map_err(ApiError::bad_request)).transpose()?;
+        let limit = self.limit.unwrap_or(50);
+        if limit == 0 || limit > PAGE_SIZE_MAX {
+            return Err(ApiError::bad_request(format!("limit must be 1 to {PAGE_SIZE_MAX}")));
+        }
+        Ok(ParcelFilter {
+            station_id: station_id.or(self.station_id),
+            carrier,
+            state,
+            pickup_code: short("code", self.code, 40)?,
+            phone_tail,
+            waybill,
+            stored_before: None,
+            after_id: self.after_id,
+            limit,
+        })
+    }
+}
+
+pub async fn station_parcels(State(state): State<AppState>, Caller(principal): Caller, ApiPath(station_id): ApiPath<i64>, ApiQuery(query): ApiQuery<ParcelQuery>) -> ApiResult {
+    if !principal.may_view_station(station_id) {
+        return Err(AppError::NotFound("station").into());
+    }
+    ok(state.app.search(&principal, query.into_filter(Some(station_id))?).await?)
+}
+
+pub async fn parcels(State(state): State<AppState>, Caller(principal): Caller, ApiQuery(query): ApiQuery<ParcelQuery>) -> ApiResult {
+    ok(state.app.search(&principal, query.into_filter(None)?).await?)
+}
+
+pub async fn returns(State(state): State<AppState>, Caller(principal): Caller, ApiPath(station_id): ApiPath<i64>) -> ApiResult {
+    if !principal.may_view_station(station_id) {
+        return Err(AppError::NotFound("station").into());
+    }
+    ok(state.app.return_list(&principal, station_id).await?)
+}
+
+pub async fn parcel(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>) -> ApiResult {
+    ok(state.app.parcel(&principal, parcel_id).await?)
+}
+
+pub async fn parcel_events(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>) -> ApiResult {
+    ok(state.app.parcel_events(&principal, parcel_id).await?)
+}
+
+pub async fn parcel_phone(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>) -> ApiResult {
+    ok(json!({ "phone": state.app.parcel_phone(&principal, parcel_id).await? }))
+}
+
+pub async fn pickup(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>, ApiJson(proof): ApiJson<PickupProof>) -> ApiResult {
+    ok(state.app.pick_up(&principal, parcel_id, proof).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRequest {
+    slot_id: i64,
+}
+
+pub async fn move_parcel(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>, ApiJson(body): ApiJson<MoveRequest>) -> ApiResult {
+    ok(state.app.move_parcel(&principal, parcel_id, body.slot_id).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProblemRequest {
+    kind: ProblemKind,
+    note: Option<String>,
+}
+
+pub async fn problem(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>, ApiJson(body): ApiJson<ProblemRequest>) -> ApiResult {
+    ok(state.app.report_problem(&principal, parcel_id, body.kind, body.note).await?)
+}
+
+pub async fn return_parcel(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>) -> ApiResult {
+    ok(state.app.return_to_carrier(&principal, parcel_id).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentRequest {
+    source: String,
+}
+
+pub async fn consent(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>, ApiJson(body): ApiJson<ConsentRequest>) -> ApiResult {
+    ok(state.app.grant_consent(&principal, parcel_id, &body.source).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CentreScan {
+    action: String,
+}
+
+pub async fn centre_scan(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>, ApiJson(body): ApiJson<CentreScan>) -> ApiResult {
+    let action = match body.action.as_str() {
+        "arrive" => Action::ArriveAtCentre,
+        "sort" => Action::Sort,
+        "dispatch" => Action::Dispatch,
+        other => return Err(ApiError::bad_request(format!("unknown centre action {other:?}; use arrive, sort or dispatch"))),
+    };
+    ok(state.app.centre_scan(&principal, parcel_id, action).await?)
+}
+
+#[derive(Deserialize)]
+pub struct Manifest {
+    parcels: Vec<ManifestRow>,
+}
+
+pub async fn manifest(State(state): State<AppState>, Caller(principal): Caller, ApiPath(carrier): ApiPath<String>, ApiJson(body): ApiJson<Manifest>) -> ApiResult {
+    let carrier = Carrier::parse(&carrier).map_err(ApiError::bad_request)?;
+    ok(state.app.announce(&principal, carrier, &body.parcels, 1).await?)
+}
+
+pub async fn holding_job(State(state): State<AppState>, Caller(principal): Caller) -> ApiResult {
+    ok(state.app.run_holding(&principal).await?)
+}
+
+pub async fn landing(State(state): State<AppState>) -> impl IntoResponse {
+    let n_stations = state.app.store.stations().await.map(|s| s.len()).unwrap_or(0);
+    Html(format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>驿站 yizhan</title></head>\
+         <body style=\"font-family:sans-serif;max-width:40em;margin:2em auto\"><h1>驿站 · 县乡村快递共配平台</h1>\
+         <p>本县共有 {n_stations} 个驿站在运行。</p>\
+         <ul><li><a href=\"/api/openapi.json\">接口文档 (OpenAPI)</a></li><li><a href=\"/healthz\">健康检查</a></li></ul>\
+         <p lang=\"en\">yizhan — the parcel spine. The keeper's console arrives with the next release; the API is live.</p></body></html>"
+    ))
+}
+
+/// Request body schemas for the OpenAPI document.
+pub fn schemas() -> Value {
+    let carriers: Vec<&str> = Carrier::ALL.iter().map(|c| c.code()).collect();
+    json!({
+        "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+        "Login": {"type": "object", "required": ["username", "password"], "properties": {"username": {"type": "string"}, "password": {"type": "string", "format": "password"}}},
+        "InboundScan": {"type": "object", "required": ["carrier", "waybill"], "properties": {
+            "carrier": {"type": "string", "enum": carriers},
+            "waybill": {"type": "string", "minLength": 6, "maxLength": 40},
+            "recipient_name": {"type": "string", "maxLength": 64},
+            "phone": {"type": "string", "description": "13812345678, +86…, 138****1234, 17012345678-1234"},
+            "size": {"type": "string", "enum": ["small", "medium", "large"]},
+            "consent": {"type": "boolean"}}},
+        "InboundBatch": {"type": "object", "required": ["scans"], "properties": {"scans": {"type": "array", "maxItems": 500, "items": {"$ref": "#/components/schemas/InboundScan"}}}},
+        "PickupProof": {"oneOf": [
+            {"type": "object", "required": ["method", "code", "phone_tail"], "properties": {"method": {"enum": ["code_and_phone_tail"]}, "code": {"type": "string"}, "phone_tail": {"type": "string", "pattern": "^[0-9]{4}$"}}},
+            {"type": "object", "required": ["method", "terminal"], "properties": {"method": {"enum": ["self_checkout_scan"]}, "terminal": {"type": "string"}}},
+            {"type": "object", "required": ["method", "shown"], "properties": {"method": {"enum": ["staff_assisted"]}, "shown": {"enum": ["message", "id_card", "app_qr_code"]}, "note": {"type": "string"}}}]},
+        "MoveRequest": {"type": "object", "required": ["slot_id"], "properties": {"slot_id": {"type": "integer"}}},
+        "ProblemRequest": {"type": "object", "required": ["kind"], "properties": {"kind": {"enum": ["damaged", "wrong_address", "refused", "lost"]}, "note": {"type": "string", "maxLength": 500}}},
+        "ConsentRequest": {"type": "object", "required": ["source"], "properties": {"source": {"type": "string", "maxLength": 64}}},
+        "CentreScan": {"type": "object", "required": ["action"], "properties": {"action": {"enum": ["arrive", "sort", "dispatch"]}}},
+        "Manifest": {"type": "object", "required": ["parcels"], "properties": {"parcels": {"type": "array", "maxItems": 500, "items": {"type": "object", "required": ["waybill"], "properties": {
+            "waybill": {"type": "string"}, "recipient_name": {"type": "string"}, "phone": {"type": "string"}, "address": {"type": "string"},
+            "station_id": {"type": "integer"}, "size": {"type": "string"}, "consent": {"type": "boolean"}}}}}}
+    })
+}
