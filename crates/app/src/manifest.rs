@@ -2,10 +2,10 @@
 //! idempotent per carrier and waybill. Refused rows are reported with their
 //! reason; the good rows are kept.
 
+use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::inbound::record;
 use crate::ports::NewParcel;
-use crate::App;
 use domain::limits::{ADDRESS_CHARS_MAX, BATCH_PARCELS_MAX, NAME_CHARS_MAX, text_field};
 use domain::station::SizeClass;
 use domain::{Carrier, ParcelState, Phone, Principal, WaybillNo};
@@ -47,10 +47,32 @@ pub struct ManifestOutcome {
 
 fn parse_row(row: &ManifestRow) -> Result<NewParcel, String> {
     let waybill = WaybillNo::parse(&row.waybill).map_err(|e| e.to_string())?;
-    let recipient_name = row.recipient_name.as_deref().filter(|s| !s.trim().is_empty()).map(|name| text_field("recipient name", name, NAME_CHARS_MAX).map(String::from)).transpose()?;
-    let phone = row.phone.as_deref().filter(|s| !s.trim().is_empty()).map(Phone::parse).transpose().map_err(|e| format!("phone: {e}"))?;
-    let address = row.address.as_deref().filter(|s| !s.trim().is_empty()).map(|a| text_field("address", a, ADDRESS_CHARS_MAX).map(String::from)).transpose()?;
-    let size = row.size.as_deref().filter(|s| !s.trim().is_empty()).map(|s| SizeClass::parse(s.trim())).transpose()?.unwrap_or(SizeClass::Small);
+    let recipient_name = row
+        .recipient_name
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|name| text_field("recipient name", name, NAME_CHARS_MAX).map(String::from))
+        .transpose()?;
+    let phone = row
+        .phone
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(Phone::parse)
+        .transpose()
+        .map_err(|e| format!("phone: {e}"))?;
+    let address = row
+        .address
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|a| text_field("address", a, ADDRESS_CHARS_MAX).map(String::from))
+        .transpose()?;
+    let size = row
+        .size
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| SizeClass::parse(s.trim()))
+        .transpose()?
+        .unwrap_or(SizeClass::Small);
     Ok(NewParcel {
         carrier: Carrier::Ems, // replaced by the caller's carrier
         waybill,
@@ -66,9 +88,17 @@ fn parse_row(row: &ManifestRow) -> Result<NewParcel, String> {
 
 impl App {
     /// Announces up to [`BATCH_PARCELS_MAX`] parcels in one transaction.
-    pub async fn announce(&self, principal: &Principal, carrier: Carrier, rows: &[ManifestRow], first_row_number: usize) -> AppResult<ManifestOutcome> {
+    pub async fn announce(
+        &self,
+        principal: &Principal,
+        carrier: Carrier,
+        rows: &[ManifestRow],
+        first_row_number: usize,
+    ) -> AppResult<ManifestOutcome> {
         if rows.len() > BATCH_PARCELS_MAX {
-            return Err(AppError::Invalid(format!("a manifest request holds at most {BATCH_PARCELS_MAX} rows; split it")));
+            return Err(AppError::Invalid(format!(
+                "a manifest request holds at most {BATCH_PARCELS_MAX} rows; split it"
+            )));
         }
         if !principal.may_act_for_carrier(carrier) {
             return Err(AppError::Forbidden("carrier"));
@@ -78,7 +108,11 @@ impl App {
         let mut tx = self.store.begin().await?;
         for (idx, row) in rows.iter().enumerate() {
             let row_number = first_row_number + idx;
-            let reject = |reason: String| RejectedRow { row: row_number, waybill: row.waybill.chars().take(64).collect(), reason };
+            let reject = |reason: String| RejectedRow {
+                row: row_number,
+                waybill: row.waybill.chars().take(64).collect(),
+                reason,
+            };
             let mut parcel = match parse_row(row) {
                 Ok(parcel) => parcel,
                 Err(reason) => {
@@ -90,15 +124,30 @@ impl App {
             if let Some(station_id) = parcel.station_id
                 && tx.station(station_id).await?.is_none()
             {
-                outcome.rejected.push(reject(format!("no station {station_id}")));
+                outcome
+                    .rejected
+                    .push(reject(format!("no station {station_id}")));
                 continue;
             }
-            if tx.parcel_by_waybill(carrier, &parcel.waybill).await?.is_some() {
+            if tx
+                .parcel_by_waybill(carrier, &parcel.waybill)
+                .await?
+                .is_some()
+            {
                 outcome.n_already_known += 1;
                 continue;
             }
             let stored = tx.insert_parcel(&parcel, now).await?;
-            record(&mut *tx, &stored, "announced", None, principal, now, serde_json::json!({})).await?;
+            record(
+                &mut *tx,
+                &stored,
+                "announced",
+                None,
+                principal,
+                now,
+                serde_json::json!({}),
+            )
+            .await?;
             outcome.n_announced += 1;
         }
         tx.commit().await?;

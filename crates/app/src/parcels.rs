@@ -273,14 +273,27 @@ impl App {
     }
 
     /// The county centre's scans: arrival, sorting, dispatch.
-    pub async fn centre_scan(&self, principal: &Principal, parcel_id: i64, action: Action) -> AppResult<ParcelView> {
+    pub async fn centre_scan(
+        &self,
+        principal: &Principal,
+        parcel_id: i64,
+        action: Action,
+    ) -> AppResult<ParcelView> {
         if !principal.may_run_county() {
             return Err(AppError::Forbidden("county centre"));
         }
-        if !matches!(action, Action::ArriveAtCentre | Action::Sort | Action::Dispatch) {
-            return Err(AppError::Invalid("the centre scans arrival, sorting and dispatch only".into()));
+        if !matches!(
+            action,
+            Action::ArriveAtCentre | Action::Sort | Action::Dispatch
+        ) {
+            return Err(AppError::Invalid(
+                "the centre scans arrival, sorting and dispatch only".into(),
+            ));
         }
-        self.change(principal, parcel_id, action, serde_json::json!({}), |_| Ok(())).await
+        self.change(principal, parcel_id, action, serde_json::json!({}), |_| {
+            Ok(())
+        })
+        .await
     }
 
     /// Moves a shelved parcel to another slot of its station. Its pickup

@@ -1,8 +1,8 @@
 //! Extractors whose rejections speak the API's error shape, so malformed,
 //! oversized or mistyped input gets a clear JSON error, not plain text.
 
-use crate::error::ApiError;
 use crate::AppState;
+use crate::error::ApiError;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -26,7 +26,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                     _ => "bad_request",
                 };
                 let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    format!("request body is larger than {} bytes", domain::limits::BODY_BYTES_MAX)
+                    format!(
+                        "request body is larger than {} bytes",
+                        domain::limits::BODY_BYTES_MAX
+                    )
                 } else {
                     rejection.body_text()
                 };

@@ -19,7 +19,9 @@ use serde_json::{Value, json};
 type ApiResult = Result<Json<Value>, ApiError>;
 
 fn ok(value: impl serde::Serialize) -> ApiResult {
-    serde_json::to_value(value).map(Json).map_err(|e| ApiError::from(AppError::Internal(e.to_string())))
+    serde_json::to_value(value)
+        .map(Json)
+        .map_err(|e| ApiError::from(AppError::Internal(e.to_string())))
 }
 
 pub async fn healthz(State(state): State<AppState>) -> ApiResult {
@@ -32,7 +34,11 @@ pub async fn openapi() -> Json<Value> {
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such route; see GET /api/openapi.json")
+    ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "not_found",
+        "no such route; see GET /api/openapi.json",
+    )
 }
 
 #[derive(Deserialize)]
@@ -47,7 +53,9 @@ pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<Login>)
         return Err(AppError::Unauthenticated.into());
     }
     let (token, principal) = state.app.sign_in(&body.username, &body.password).await?;
-    ok(json!({ "token": token, "user": principal, "expires_in_hours": state.app.settings.token_hours }))
+    ok(
+        json!({ "token": token, "user": principal, "expires_in_hours": state.app.settings.token_hours }),
+    )
 }
 
 pub async fn me(Caller(principal): Caller) -> ApiResult {
@@ -55,34 +63,77 @@ pub async fn me(Caller(principal): Caller) -> ApiResult {
 }
 
 pub async fn stations(State(state): State<AppState>, Caller(principal): Caller) -> ApiResult {
-    let stations: Vec<_> = state.app.store.stations().await.map_err(AppError::from)?.into_iter().filter(|s| principal.may_view_station(s.id) || principal.carrier.is_some()).collect();
+    let stations: Vec<_> = state
+        .app
+        .store
+        .stations()
+        .await
+        .map_err(AppError::from)?
+        .into_iter()
+        .filter(|s| principal.may_view_station(s.id) || principal.carrier.is_some())
+        .collect();
     ok(stations)
 }
 
-pub async fn station(State(state): State<AppState>, Caller(principal): Caller, ApiPath(station_id): ApiPath<i64>) -> ApiResult {
+pub async fn station(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(station_id): ApiPath<i64>,
+) -> ApiResult {
     if !principal.may_view_station(station_id) {
         return Err(AppError::NotFound("station").into());
     }
-    ok(state.app.store.station(station_id).await.map_err(AppError::from)?.ok_or(AppError::NotFound("station"))?)
+    ok(state
+        .app
+        .store
+        .station(station_id)
+        .await
+        .map_err(AppError::from)?
+        .ok_or(AppError::NotFound("station"))?)
 }
 
-pub async fn slots(State(state): State<AppState>, Caller(principal): Caller, ApiPath(station_id): ApiPath<i64>) -> ApiResult {
+pub async fn slots(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(station_id): ApiPath<i64>,
+) -> ApiResult {
     if !principal.may_view_station(station_id) {
         return Err(AppError::NotFound("station").into());
     }
-    ok(state.app.store.slots(station_id).await.map_err(AppError::from)?)
+    ok(state
+        .app
+        .store
+        .slots(station_id)
+        .await
+        .map_err(AppError::from)?)
 }
 
-pub async fn summary(State(state): State<AppState>, Caller(principal): Caller, ApiPath(station_id): ApiPath<i64>) -> ApiResult {
+pub async fn summary(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(station_id): ApiPath<i64>,
+) -> ApiResult {
     if !principal.may_view_station(station_id) {
         return Err(AppError::NotFound("station").into());
     }
-    let counts: serde_json::Map<String, Value> =
-        state.app.store.count_by_state(Some(station_id)).await.map_err(AppError::from)?.into_iter().map(|(s, n)| (s.code().to_string(), json!(n))).collect();
+    let counts: serde_json::Map<String, Value> = state
+        .app
+        .store
+        .count_by_state(Some(station_id))
+        .await
+        .map_err(AppError::from)?
+        .into_iter()
+        .map(|(s, n)| (s.code().to_string(), json!(n)))
+        .collect();
     ok(counts)
 }
 
-pub async fn inbound(State(state): State<AppState>, Caller(principal): Caller, ApiPath(station_id): ApiPath<i64>, ApiJson(scan): ApiJson<InboundScan>) -> ApiResult {
+pub async fn inbound(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(station_id): ApiPath<i64>,
+    ApiJson(scan): ApiJson<InboundScan>,
+) -> ApiResult {
     ok(state.app.inbound(&principal, station_id, scan).await?)
 }
 
@@ -91,8 +142,16 @@ pub struct InboundBatch {
     scans: Vec<InboundScan>,
 }
 
-pub async fn inbound_batch(State(state): State<AppState>, Caller(principal): Caller, ApiPath(station_id): ApiPath<i64>, ApiJson(batch): ApiJson<InboundBatch>) -> ApiResult {
-    ok(state.app.inbound_batch(&principal, station_id, batch.scans).await?)
+pub async fn inbound_batch(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(station_id): ApiPath<i64>,
+    ApiJson(batch): ApiJson<InboundBatch>,
+) -> ApiResult {
+    ok(state
+        .app
+        .inbound_batch(&principal, station_id, batch.scans)
+        .await?)
 }
 
 #[derive(Deserialize, Default)]
@@ -110,24 +169,45 @@ pub struct ParcelQuery {
 
 impl ParcelQuery {
     fn into_filter(self, station_id: Option<i64>) -> Result<ParcelFilter, ApiError> {
-        let short = |name: &str, value: Option<String>, max: usize| -> Result<Option<String>, ApiError> {
-            match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
-                Some(v) if v.chars().count() > max => Err(ApiError::bad_request(format!("{name} is longer than {max} characters"))),
-                other => Ok(other),
-            }
-        };
+        let short =
+            |name: &str, value: Option<String>, max: usize| -> Result<Option<String>, ApiError> {
+                match value
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                {
+                    Some(v) if v.chars().count() > max => Err(ApiError::bad_request(format!(
+                        "{name} is longer than {max} characters"
+                    ))),
+                    other => Ok(other),
+                }
+            };
         let phone_tail = short("phone_tail", self.phone_tail, 4)?;
         if let Some(tail) = &phone_tail {
             domain::phone::parse_tail(tail).map_err(ApiError::bad_request)?;
         }
         let waybill = short("waybill", self.waybill, domain::limits::WAYBILL_CHARS_MAX)?
-            .map(|w| domain::WaybillNo::parse(&w).map(|w| w.to_string()).map_err(|e| ApiError::bad_request(e.to_string())))
+            .map(|w| {
+                domain::WaybillNo::parse(&w)
+                    .map(|w| w.to_string())
+                    .map_err(|e| ApiError::bad_request(e.to_string()))
+            })
             .transpose()?;
-        let state = self.state.map(|s| ParcelState::parse(&s).ok_or_else(|| ApiError::bad_request(format!("unknown state {s:?}")))).transpose()?;
-        let carrier = self.carrier.map(|c| Carrier::parse(&c).map_err(ApiError::bad_request)).transpose()?;
+        let state = self
+            .state
+            .map(|s| {
+                ParcelState::parse(&s)
+                    .ok_or_else(|| ApiError::bad_request(format!("unknown state {s:?}")))
+            })
+            .transpose()?;
+        let carrier = self
+            .carrier
+            .map(|c| Carrier::parse(&c).map_err(ApiError::bad_request))
+            .transpose()?;
         let limit = self.limit.unwrap_or(50);
         if limit == 0 || limit > PAGE_SIZE_MAX {
-            return Err(ApiError::bad_request(format!("limit must be 1 to {PAGE_SIZE_MAX}")));
+            return Err(ApiError::bad_request(format!(
+                "limit must be 1 to {PAGE_SIZE_MAX}"
+            )));
         }
         Ok(ParcelFilter {
             station_id: station_id.or(self.station_id),
@@ -143,37 +223,73 @@ impl ParcelQuery {
     }
 }
 
-pub async fn station_parcels(State(state): State<AppState>, Caller(principal): Caller, ApiPath(station_id): ApiPath<i64>, ApiQuery(query): ApiQuery<ParcelQuery>) -> ApiResult {
+pub async fn station_parcels(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(station_id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<ParcelQuery>,
+) -> ApiResult {
     if !principal.may_view_station(station_id) {
         return Err(AppError::NotFound("station").into());
     }
-    ok(state.app.search(&principal, query.into_filter(Some(station_id))?).await?)
+    ok(state
+        .app
+        .search(&principal, query.into_filter(Some(station_id))?)
+        .await?)
 }
 
-pub async fn parcels(State(state): State<AppState>, Caller(principal): Caller, ApiQuery(query): ApiQuery<ParcelQuery>) -> ApiResult {
-    ok(state.app.search(&principal, query.into_filter(None)?).await?)
+pub async fn parcels(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiQuery(query): ApiQuery<ParcelQuery>,
+) -> ApiResult {
+    ok(state
+        .app
+        .search(&principal, query.into_filter(None)?)
+        .await?)
 }
 
-pub async fn returns(State(state): State<AppState>, Caller(principal): Caller, ApiPath(station_id): ApiPath<i64>) -> ApiResult {
+pub async fn returns(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(station_id): ApiPath<i64>,
+) -> ApiResult {
     if !principal.may_view_station(station_id) {
         return Err(AppError::NotFound("station").into());
     }
     ok(state.app.return_list(&principal, station_id).await?)
 }
 
-pub async fn parcel(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>) -> ApiResult {
+pub async fn parcel(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(parcel_id): ApiPath<i64>,
+) -> ApiResult {
     ok(state.app.parcel(&principal, parcel_id).await?)
 }
 
-pub async fn parcel_events(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>) -> ApiResult {
+pub async fn parcel_events(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(parcel_id): ApiPath<i64>,
+) -> ApiResult {
     ok(state.app.parcel_events(&principal, parcel_id).await?)
 }
 
-pub async fn parcel_phone(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>) -> ApiResult {
+pub async fn parcel_phone(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(parcel_id): ApiPath<i64>,
+) -> ApiResult {
     ok(json!({ "phone": state.app.parcel_phone(&principal, parcel_id).await? }))
 }
 
-pub async fn pickup(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>, ApiJson(proof): ApiJson<PickupProof>) -> ApiResult {
+pub async fn pickup(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(parcel_id): ApiPath<i64>,
+    ApiJson(proof): ApiJson<PickupProof>,
+) -> ApiResult {
     ok(state.app.pick_up(&principal, parcel_id, proof).await?)
 }
 
@@ -183,8 +299,16 @@ pub struct MoveRequest {
     slot_id: i64,
 }
 
-pub async fn move_parcel(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>, ApiJson(body): ApiJson<MoveRequest>) -> ApiResult {
-    ok(state.app.move_parcel(&principal, parcel_id, body.slot_id).await?)
+pub async fn move_parcel(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(parcel_id): ApiPath<i64>,
+    ApiJson(body): ApiJson<MoveRequest>,
+) -> ApiResult {
+    ok(state
+        .app
+        .move_parcel(&principal, parcel_id, body.slot_id)
+        .await?)
 }
 
 #[derive(Deserialize)]
@@ -194,11 +318,23 @@ pub struct ProblemRequest {
     note: Option<String>,
 }
 
-pub async fn problem(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>, ApiJson(body): ApiJson<ProblemRequest>) -> ApiResult {
-    ok(state.app.report_problem(&principal, parcel_id, body.kind, body.note).await?)
+pub async fn problem(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(parcel_id): ApiPath<i64>,
+    ApiJson(body): ApiJson<ProblemRequest>,
+) -> ApiResult {
+    ok(state
+        .app
+        .report_problem(&principal, parcel_id, body.kind, body.note)
+        .await?)
 }
 
-pub async fn return_parcel(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>) -> ApiResult {
+pub async fn return_parcel(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(parcel_id): ApiPath<i64>,
+) -> ApiResult {
     ok(state.app.return_to_carrier(&principal, parcel_id).await?)
 }
 
@@ -208,8 +344,16 @@ pub struct ConsentRequest {
     source: String,
 }
 
-pub async fn consent(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>, ApiJson(body): ApiJson<ConsentRequest>) -> ApiResult {
-    ok(state.app.grant_consent(&principal, parcel_id, &body.source).await?)
+pub async fn consent(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(parcel_id): ApiPath<i64>,
+    ApiJson(body): ApiJson<ConsentRequest>,
+) -> ApiResult {
+    ok(state
+        .app
+        .grant_consent(&principal, parcel_id, &body.source)
+        .await?)
 }
 
 #[derive(Deserialize)]
@@ -218,12 +362,21 @@ pub struct CentreScan {
     action: String,
 }
 
-pub async fn centre_scan(State(state): State<AppState>, Caller(principal): Caller, ApiPath(parcel_id): ApiPath<i64>, ApiJson(body): ApiJson<CentreScan>) -> ApiResult {
+pub async fn centre_scan(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(parcel_id): ApiPath<i64>,
+    ApiJson(body): ApiJson<CentreScan>,
+) -> ApiResult {
     let action = match body.action.as_str() {
         "arrive" => Action::ArriveAtCentre,
         "sort" => Action::Sort,
         "dispatch" => Action::Dispatch,
-        other => return Err(ApiError::bad_request(format!("unknown centre action {other:?}; use arrive, sort or dispatch"))),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "unknown centre action {other:?}; use arrive, sort or dispatch"
+            )));
+        }
     };
     ok(state.app.centre_scan(&principal, parcel_id, action).await?)
 }
@@ -233,9 +386,17 @@ pub struct Manifest {
     parcels: Vec<ManifestRow>,
 }
 
-pub async fn manifest(State(state): State<AppState>, Caller(principal): Caller, ApiPath(carrier): ApiPath<String>, ApiJson(body): ApiJson<Manifest>) -> ApiResult {
+pub async fn manifest(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(carrier): ApiPath<String>,
+    ApiJson(body): ApiJson<Manifest>,
+) -> ApiResult {
     let carrier = Carrier::parse(&carrier).map_err(ApiError::bad_request)?;
-    ok(state.app.announce(&principal, carrier, &body.parcels, 1).await?)
+    ok(state
+        .app
+        .announce(&principal, carrier, &body.parcels, 1)
+        .await?)
 }
 
 pub async fn holding_job(State(state): State<AppState>, Caller(principal): Caller) -> ApiResult {
@@ -243,7 +404,13 @@ pub async fn holding_job(State(state): State<AppState>, Caller(principal): Calle
 }
 
 pub async fn landing(State(state): State<AppState>) -> impl IntoResponse {
-    let n_stations = state.app.store.stations().await.map(|s| s.len()).unwrap_or(0);
+    let n_stations = state
+        .app
+        .store
+        .stations()
+        .await
+        .map(|s| s.len())
+        .unwrap_or(0);
     Html(format!(
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>驿站 yizhan</title></head>\
          <body style=\"font-family:sans-serif;max-width:40em;margin:2em auto\"><h1>驿站 · 县乡村快递共配平台</h1>\

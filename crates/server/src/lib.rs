@@ -31,8 +31,19 @@ pub struct RouteSpec {
     pub body: Option<&'static str>,
 }
 
-const fn spec(method: &'static str, path: &'static str, summary: &'static str, body: Option<&'static str>) -> RouteSpec {
-    RouteSpec { method, path, summary, authenticated: true, body }
+const fn spec(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    body: Option<&'static str>,
+) -> RouteSpec {
+    RouteSpec {
+        method,
+        path,
+        summary,
+        authenticated: true,
+        body,
+    }
 }
 
 /// Every route of the API. The router and the OpenAPI document are both
@@ -45,30 +56,197 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         s
     };
     vec![
-        (public(spec("GET", "/healthz", "Liveness and database check", None)), get(healthz)),
-        (public(spec("GET", "/api/openapi.json", "This document", None)), get(openapi)),
-        (public(spec("POST", "/api/login", "Sign in; returns a bearer token", Some("Login"))), post(login)),
-        (spec("GET", "/api/me", "Who the token belongs to", None), get(me)),
-        (spec("GET", "/api/stations", "Stations the caller may see", None), get(stations)),
-        (spec("GET", "/api/stations/{station_id}", "One station", None), get(station)),
-        (spec("GET", "/api/stations/{station_id}/slots", "Slots with occupancy", None), get(slots)),
-        (spec("GET", "/api/stations/{station_id}/summary", "Parcels per state at the station", None), get(summary)),
-        (spec("POST", "/api/stations/{station_id}/inbound", "Scan one parcel in; the same waybill again returns the same slot and code", Some("InboundScan")), post(inbound)),
-        (spec("POST", "/api/stations/{station_id}/inbound/batch", "Scan up to 500 parcels in one transaction", Some("InboundBatch")), post(inbound_batch)),
-        (spec("GET", "/api/stations/{station_id}/parcels", "Find parcels by pickup code, phone tail, waybill or state", None), get(station_parcels)),
-        (spec("GET", "/api/stations/{station_id}/returns", "Parcels past their holding period", None), get(returns)),
-        (spec("GET", "/api/parcels", "Find parcels county-wide (carriers see their own)", None), get(parcels)),
-        (spec("GET", "/api/parcels/{parcel_id}", "One parcel; phone masked", None), get(parcel)),
-        (spec("GET", "/api/parcels/{parcel_id}/events", "The parcel's events", None), get(parcel_events)),
-        (spec("GET", "/api/parcels/{parcel_id}/phone", "The whole phone number, for those who must call (audited)", None), get(parcel_phone)),
-        (spec("POST", "/api/parcels/{parcel_id}/pickup", "Hand out against the recipient's own proof", Some("PickupProof")), post(pickup)),
-        (spec("POST", "/api/parcels/{parcel_id}/move", "Move to another slot of the station", Some("MoveRequest")), post(move_parcel)),
-        (spec("POST", "/api/parcels/{parcel_id}/problem", "Mark a problem", Some("ProblemRequest")), post(problem)),
-        (spec("POST", "/api/parcels/{parcel_id}/return", "Return to the carrier", None), post(return_parcel)),
-        (spec("POST", "/api/parcels/{parcel_id}/consent", "Record the recipient's consent to station delivery", Some("ConsentRequest")), post(consent)),
-        (spec("POST", "/api/parcels/{parcel_id}/centre-scan", "County centre scan: arrive, sort, dispatch", Some("CentreScan")), post(centre_scan)),
-        (spec("POST", "/api/carriers/{carrier}/manifest", "Announce parcels (up to 500 rows)", Some("Manifest")), post(manifest)),
-        (spec("POST", "/api/jobs/holding", "Run the holding-period job now", None), post(holding_job)),
+        (
+            public(spec("GET", "/healthz", "Liveness and database check", None)),
+            get(healthz),
+        ),
+        (
+            public(spec("GET", "/api/openapi.json", "This document", None)),
+            get(openapi),
+        ),
+        (
+            public(spec(
+                "POST",
+                "/api/login",
+                "Sign in; returns a bearer token",
+                Some("Login"),
+            )),
+            post(login),
+        ),
+        (
+            spec("GET", "/api/me", "Who the token belongs to", None),
+            get(me),
+        ),
+        (
+            spec("GET", "/api/stations", "Stations the caller may see", None),
+            get(stations),
+        ),
+        (
+            spec("GET", "/api/stations/{station_id}", "One station", None),
+            get(station),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/stations/{station_id}/slots",
+                "Slots with occupancy",
+                None,
+            ),
+            get(slots),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/stations/{station_id}/summary",
+                "Parcels per state at the station",
+                None,
+            ),
+            get(summary),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/stations/{station_id}/inbound",
+                "Scan one parcel in; the same waybill again returns the same slot and code",
+                Some("InboundScan"),
+            ),
+            post(inbound),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/stations/{station_id}/inbound/batch",
+                "Scan up to 500 parcels in one transaction",
+                Some("InboundBatch"),
+            ),
+            post(inbound_batch),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/stations/{station_id}/parcels",
+                "Find parcels by pickup code, phone tail, waybill or state",
+                None,
+            ),
+            get(station_parcels),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/stations/{station_id}/returns",
+                "Parcels past their holding period",
+                None,
+            ),
+            get(returns),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/parcels",
+                "Find parcels county-wide (carriers see their own)",
+                None,
+            ),
+            get(parcels),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/parcels/{parcel_id}",
+                "One parcel; phone masked",
+                None,
+            ),
+            get(parcel),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/parcels/{parcel_id}/events",
+                "The parcel's events",
+                None,
+            ),
+            get(parcel_events),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/parcels/{parcel_id}/phone",
+                "The whole phone number, for those who must call (audited)",
+                None,
+            ),
+            get(parcel_phone),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/parcels/{parcel_id}/pickup",
+                "Hand out against the recipient's own proof",
+                Some("PickupProof"),
+            ),
+            post(pickup),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/parcels/{parcel_id}/move",
+                "Move to another slot of the station",
+                Some("MoveRequest"),
+            ),
+            post(move_parcel),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/parcels/{parcel_id}/problem",
+                "Mark a problem",
+                Some("ProblemRequest"),
+            ),
+            post(problem),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/parcels/{parcel_id}/return",
+                "Return to the carrier",
+                None,
+            ),
+            post(return_parcel),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/parcels/{parcel_id}/consent",
+                "Record the recipient's consent to station delivery",
+                Some("ConsentRequest"),
+            ),
+            post(consent),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/parcels/{parcel_id}/centre-scan",
+                "County centre scan: arrive, sort, dispatch",
+                Some("CentreScan"),
+            ),
+            post(centre_scan),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/carriers/{carrier}/manifest",
+                "Announce parcels (up to 500 rows)",
+                Some("Manifest"),
+            ),
+            post(manifest),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/jobs/holding",
+                "Run the holding-period job now",
+                None,
+            ),
+            post(holding_job),
+        ),
         (public(spec("GET", "/", "Landing page", None)), get(landing)),
     ]
 }
@@ -81,7 +259,10 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(handlers::not_found)
         .layer(DefaultBodyLimit::max(domain::limits::BODY_BYTES_MAX))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -91,13 +272,19 @@ pub fn openapi_document() -> serde_json::Value {
     use serde_json::{Map, Value, json};
     let mut paths = Map::new();
     for (spec, _) in routes() {
-        let entry = paths.entry(spec.path.to_string()).or_insert_with(|| json!({}));
+        let entry = paths
+            .entry(spec.path.to_string())
+            .or_insert_with(|| json!({}));
         let parameters: Vec<Value> = spec
             .path
             .split('/')
             .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| {
-                let schema = if name == "carrier" { json!({"type": "string"}) } else { json!({"type": "integer", "format": "int64"}) };
+                let schema = if name == "carrier" {
+                    json!({"type": "string"})
+                } else {
+                    json!({"type": "integer", "format": "int64"})
+                };
                 json!({"name": name, "in": "path", "required": true, "schema": schema})
             })
             .collect();

@@ -983,3 +983,12 @@ impl Db {
         Ok(user)
     }
 }
+
+impl Db {
+    pub fn backend_kind_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "sqlite (WAL, synchronous=FULL)",
+            Backend::Postgres => "postgres",
+        }
+    }
+}

@@ -1,3 +1,221 @@
-fn main() {
-    println!("Hello, world!");
+//! The `yizhan` binary: configuration, wiring and the command line —
+//! `serve`, `demo`, `migrate`, `import manifest`, `bench inbound`.
+
+mod bench;
+mod config;
+mod demo;
+mod import;
+mod senders;
+
+use anyhow::Context;
+use app::App;
+use app::ports::SystemClock;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::sync::Arc;
+use store::{ConnectOptions, Db};
+
+#[derive(Parser)]
+#[command(
+    name = "yizhan",
+    version,
+    about = "驿站 — county and village express delivery"
+)]
+struct Cli {
+    /// Configuration file (TOML); YIZHAN_* environment variables override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API with the configured database.
+    Serve {
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Create a demo county (first run only) in DATA_DIR, print the URL and
+    /// demo credentials, and serve.
+    Demo {
+        #[arg(long, default_value = "yizhan-data")]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Seed only, then exit (for tests).
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Run database migrations and exit.
+    Migrate,
+    /// Import data files.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+    /// Benchmarks that print figures.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A carrier's manifest as CSV: waybill,recipient_name,phone,address,station_id,size,consent
+    Manifest {
+        file: PathBuf,
+        #[arg(long)]
+        carrier: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Durable inbound scans per second and latency, against the raw insert rate.
+    Inbound {
+        /// Database URL; default a fresh SQLite file in a temporary folder.
+        #[arg(long)]
+        database: Option<String>,
+        #[arg(long, default_value_t = 2000)]
+        scans: u32,
+    },
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("YIZHAN_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Arc<Db>> {
+    if let Some(path) = url.strip_prefix("sqlite:")
+        && let Some(parent) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let options = ConnectOptions {
+        url: url.to_string(),
+        schema: None,
+        max_connections,
+    };
+    let db = Db::connect(&options)
+        .await
+        .with_context(|| format!("opening database {}", config::redact_url(url)))?;
+    Ok(Arc::new(db))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_logging();
+    let cli = Cli::parse();
+    let mut config = config::Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve { listen } => {
+            if let Some(listen) = listen {
+                config.server.listen = listen;
+            }
+            let db = connect(&config.database.url, config.database.max_connections).await?;
+            serve(app_of(db, &config), &config, None).await
+        }
+        Command::Demo {
+            data_dir,
+            listen,
+            no_serve,
+        } => {
+            config.database.url = format!("sqlite:{}", data_dir.join("yizhan.db").display());
+            config.server.listen = listen;
+            let db = connect(&config.database.url, config.database.max_connections).await?;
+            let app = app_of(db, &config);
+            let credentials = demo::seed(&app).await?;
+            if no_serve {
+                return Ok(());
+            }
+            serve(app, &config, Some(credentials)).await
+        }
+        Command::Migrate => {
+            connect(&config.database.url, 1).await?;
+            println!(
+                "migrations applied to {}",
+                config::redact_url(&config.database.url)
+            );
+            Ok(())
+        }
+        Command::Import {
+            what: ImportCommand::Manifest { file, carrier },
+        } => {
+            let db = connect(&config.database.url, config.database.max_connections).await?;
+            import::manifest(&app_of(db, &config), &file, &carrier).await
+        }
+        Command::Bench {
+            what: BenchCommand::Inbound { database, scans },
+        } => bench::inbound(database, scans).await,
+    }
+}
+
+fn app_of(db: Arc<Db>, config: &config::Config) -> App {
+    let mut app = App::new(db, Arc::new(SystemClock));
+    app.settings.notice_merge_seconds = config.notify.merge_seconds;
+    app
+}
+
+async fn serve(
+    app: App,
+    config: &config::Config,
+    demo_credentials: Option<String>,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("binding {}", config.server.listen))?;
+    let address = listener.local_addr()?;
+    let sender = senders::from_config(&config.notify)?;
+    tokio::spawn(background(app.clone(), sender));
+    println!(
+        "yizhan is serving at http://{address}/ (database: {})",
+        config::redact_url(&config.database.url)
+    );
+    if let Some(credentials) = demo_credentials {
+        println!("{credentials}");
+    }
+    let router = server::router(server::AppState { app });
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// Relays the outbox every few seconds and runs the holding job hourly.
+async fn background(app: App, sender: Arc<dyn app::notify::Sender>) {
+    let system = domain::Principal {
+        user_id: 0,
+        username: "system".into(),
+        role: domain::Role::Admin,
+        station_ids: vec![],
+        carrier: None,
+    };
+    let mut relay_tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    let mut holding_tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = relay_tick.tick() => {
+                if let Err(error) = app.relay_once(sender.as_ref(), 200).await {
+                    tracing::warn!(error = %error, "outbox relay failed");
+                }
+            }
+            _ = holding_tick.tick() => {
+                if let Err(error) = app.run_holding(&system).await {
+                    tracing::warn!(error = %error, "holding job failed");
+                }
+            }
+        }
+    }
 }

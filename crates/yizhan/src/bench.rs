@@ -1,0 +1,144 @@
+//! `yizhan bench inbound`: durable inbound scans per second and latency,
+//! single scans and batches of 100, beside the raw insert rate of the same
+//! number of rows into the same database — the floor it allows.
+
+use app::App;
+use app::inbound::InboundScan;
+use app::ports::{NewStation, SystemClock};
+use chrono::Utc;
+use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
+use domain::{Carrier, CodeFormat, Phone, Principal, Role, WaybillNo};
+use std::sync::Arc;
+use std::time::Instant;
+use store::{ConnectOptions, Db};
+
+fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
+    let idx = ((sorted_ms.len() as f64 - 1.0) * p).round() as usize;
+    sorted_ms[idx]
+}
+
+fn scan(prefix: &str, idx: u32) -> InboundScan {
+    InboundScan {
+        carrier: Carrier::Zto,
+        waybill: WaybillNo::parse(&format!("{prefix}{idx:010}")).expect("valid"),
+        recipient_name: Some("张三".into()),
+        phone: Some(Phone::parse(&format!("138{:08}", idx % 100_000_000)).expect("valid")),
+        size: SizeClass::Small,
+        consent: Some(true),
+    }
+}
+
+pub async fn inbound(database: Option<String>, n_scans: u32) -> anyhow::Result<()> {
+    let temp = tempfile::tempdir()?;
+    let (url, schema) = match database {
+        Some(url) if url.starts_with("postgres") => {
+            (url, Some(format!("bench_{}", rand::random::<u32>())))
+        }
+        Some(url) => (url, None),
+        None => (
+            format!("sqlite:{}", temp.path().join("bench.db").display()),
+            None,
+        ),
+    };
+    let options = ConnectOptions {
+        url: url.clone(),
+        schema: schema.clone(),
+        max_connections: 8,
+    };
+    let db = Arc::new(Db::connect(&options).await?);
+    let app = App::new(db.clone(), Arc::new(SystemClock));
+    let admin = Principal {
+        user_id: 0,
+        username: "bench".into(),
+        role: Role::Admin,
+        station_ids: vec![],
+        carrier: None,
+    };
+    // One station large enough for every scan of the run.
+    let tiers = n_scans.div_ceil(100).max(1) * 2;
+    let shelves = [ShelfSpec {
+        label: "A".into(),
+        tiers,
+        slots_per_tier: 50,
+        size: SizeClass::Small,
+        slot_capacity: 1,
+    }];
+    let station_new = |slots| NewStation {
+        name: "bench".into(),
+        township: "bench".into(),
+        division_code: None,
+        code_format: CodeFormat::parse("{shelf}-{tier}-{seq:6}").expect("valid"),
+        holding: HoldingPolicy::default(),
+        slots,
+    };
+    let station = app
+        .store
+        .create_station(&station_new(lay_out(&shelves)?), Utc::now())
+        .await?;
+    let batch_station = app
+        .store
+        .create_station(&station_new(lay_out(&shelves)?), Utc::now())
+        .await?;
+
+    println!(
+        "backend: {} ({} scans each)",
+        db.backend_kind_name(),
+        n_scans
+    );
+    let mut latencies = Vec::with_capacity(n_scans as usize);
+    let started = Instant::now();
+    for idx in 0..n_scans {
+        let begun = Instant::now();
+        app.inbound(&admin, station.id, scan("71", idx)).await?;
+        latencies.push(begun.elapsed().as_secs_f64() * 1000.0);
+    }
+    let single_rate = f64::from(n_scans) / started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "single scans:     {single_rate:>9.0} scans/s   p50 {:.2} ms   p99 {:.2} ms",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99)
+    );
+
+    let batch_size = 100;
+    let mut batch_latencies = Vec::new();
+    let started = Instant::now();
+    for batch_start in (0..n_scans).step_by(batch_size) {
+        let scans: Vec<_> = (batch_start..(batch_start + batch_size as u32).min(n_scans))
+            .map(|idx| scan("72", idx))
+            .collect();
+        let begun = Instant::now();
+        let outcome = app.inbound_batch(&admin, batch_station.id, scans).await?;
+        anyhow::ensure!(
+            outcome.rejected.is_empty(),
+            "bench batch refused rows: {:?}",
+            outcome.rejected.first()
+        );
+        batch_latencies.push(begun.elapsed().as_secs_f64() * 1000.0);
+    }
+    let batch_rate = f64::from(n_scans) / started.elapsed().as_secs_f64();
+    batch_latencies.sort_by(f64::total_cmp);
+    println!(
+        "batches of 100:   {batch_rate:>9.0} scans/s   p50 {:.2} ms   p99 {:.2} ms per batch",
+        percentile(&batch_latencies, 0.5),
+        percentile(&batch_latencies, 0.99)
+    );
+
+    let started = Instant::now();
+    for batch_start in (0..n_scans).step_by(batch_size) {
+        db.raw_insert(
+            &format!("RAW{batch_start:08}-"),
+            (batch_size as u32).min(n_scans - batch_start),
+            Utc::now(),
+        )
+        .await?;
+    }
+    let raw_rate = f64::from(n_scans) / started.elapsed().as_secs_f64();
+    println!("raw inserts, 100 per transaction: {raw_rate:>9.0} rows/s");
+    println!("batch / raw: {:.2}", batch_rate / raw_rate);
+    db.close().await;
+    if let Some(schema) = schema {
+        Db::drop_schema(&url, &schema).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! Configuration: defaults, then `yizhan.toml` (or `--config`), then
+//! `YIZHAN_*` environment variables (`YIZHAN_DATABASE__URL=postgres://…`).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub server: ServerConfig,
+    pub notify: NotifyConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServerConfig {
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NotifyConfig {
+    /// `log` or `webhook`.
+    pub sender: String,
+    pub webhook_url: Option<String>,
+    pub merge_seconds: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database: DatabaseConfig {
+                url: "sqlite:yizhan-data/yizhan.db".into(),
+                max_connections: 8,
+            },
+            server: ServerConfig {
+                listen: "127.0.0.1:8080".into(),
+            },
+            notify: NotifyConfig {
+                sender: "log".into(),
+                webhook_url: None,
+                merge_seconds: 30,
+            },
+        }
+    }
+}
+
+impl Config {
+    pub fn load(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
+        use figment::providers::{Env, Format, Serialized, Toml};
+        let file = path
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_else(|| "yizhan.toml".into());
+        let config: Config = figment::Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(&file))
+            .merge(
+                Env::prefixed("YIZHAN_")
+                    .split("__")
+                    .ignore(&["test_database_url", "test_mqtt_url"]),
+            )
+            .extract()?;
+        Ok(config)
+    }
+}
+
+/// A database URL with any password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{}://{user}:***@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_print() {
+        assert_eq!(
+            redact_url("postgres://yz:s3cret@db:5432/yz"),
+            "postgres://yz:***@db:5432/yz"
+        );
+        assert_eq!(redact_url("sqlite:data/yz.db"), "sqlite:data/yz.db");
+    }
+}

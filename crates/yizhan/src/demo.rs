@@ -1,0 +1,326 @@
+//! The demo county: a county centre, three townships, eight village
+//! stations, seven carriers and about 2,000 parcels in every state, created
+//! through the same use cases the API calls, so every parcel has its events.
+
+use anyhow::Context;
+use app::App;
+use app::auth::NewUser;
+use app::inbound::InboundScan;
+use app::manifest::ManifestRow;
+use app::parcels::{PickupProof, ShownProof};
+use app::ports::{Clock, NewStation};
+use chrono::{DateTime, Duration, Utc};
+use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
+use domain::{Action, Carrier, CodeFormat, Phone, Principal, ProblemKind, Role, WaybillNo};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::sync::Arc;
+
+pub const DEMO_PASSWORD: &str = "yizhan-demo-2026";
+const CARRIERS: [Carrier; 7] = [
+    Carrier::Ems,
+    Carrier::Sf,
+    Carrier::Zto,
+    Carrier::Yto,
+    Carrier::Sto,
+    Carrier::Yunda,
+    Carrier::Jt,
+];
+const PARCELS_PER_STATION: usize = 250;
+
+struct ShiftedClock(Duration);
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() - self.0
+    }
+}
+
+fn waybill(carrier: Carrier, rng: &mut StdRng) -> WaybillNo {
+    let digits = |n: usize, rng: &mut StdRng| -> String {
+        (0..n)
+            .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+            .collect()
+    };
+    let text = match carrier {
+        Carrier::Sf => format!("SF{}", digits(13, rng)),
+        Carrier::Jt => format!("JT{}", digits(13, rng)),
+        Carrier::Yto => format!("YT{}", digits(13, rng)),
+        Carrier::Ems => format!("98{}", digits(11, rng)),
+        Carrier::Sto => format!("77{}", digits(13, rng)),
+        Carrier::Zto => format!("7{}", digits(13, rng)),
+        _ => format!("43{}", digits(11, rng)),
+    };
+    WaybillNo::parse(&text).expect("generated waybills are valid")
+}
+
+fn shelves() -> Vec<ShelfSpec> {
+    let shelf = |label: &str, tiers, slots, size, capacity| ShelfSpec {
+        label: label.into(),
+        tiers,
+        slots_per_tier: slots,
+        size,
+        slot_capacity: capacity,
+    };
+    vec![
+        shelf("A", 4, 10, SizeClass::Small, 2),
+        shelf("B", 4, 10, SizeClass::Small, 2),
+        shelf("C", 4, 10, SizeClass::Small, 2),
+        shelf("D", 3, 8, SizeClass::Medium, 2),
+        shelf("E", 2, 10, SizeClass::Large, 2),
+    ]
+}
+
+/// Seeds the county on first run; later runs only print the credentials.
+pub async fn seed(app: &App) -> anyhow::Result<String> {
+    let credentials = format!(
+        "demo sign-in (POST /api/login): admin / operator / keeper1..keeper8 / zto, password {DEMO_PASSWORD}\n\
+         e.g. curl -s localhost:8080/api/login -H 'content-type: application/json' -d '{{\"username\":\"keeper1\",\"password\":\"{DEMO_PASSWORD}\"}}'"
+    );
+    if !app.store.stations().await?.is_empty() {
+        return Ok(credentials);
+    }
+    let started = std::time::Instant::now();
+    let townships = [
+        ("石桥镇", "510182101"),
+        ("柳湾乡", "510182102"),
+        ("青山镇", "510182103"),
+    ];
+    let villages = [
+        "石桥村",
+        "白果村",
+        "新民村",
+        "柳湾村",
+        "桃园村",
+        "青山村",
+        "河坝村",
+        "龙泉村",
+    ];
+    let mut station_ids = Vec::new();
+    for (idx, village) in villages.iter().enumerate() {
+        let (township, code) = townships[idx * 3 / villages.len()];
+        let new = NewStation {
+            name: format!("{village}驿站"),
+            township: township.into(),
+            division_code: Some(code.into()),
+            code_format: CodeFormat::default(),
+            holding: HoldingPolicy::default(),
+            slots: lay_out(&shelves())?,
+        };
+        station_ids.push(app.store.create_station(&new, app.now()).await?.id);
+    }
+    let user = |username: &str, role: Role, stations: Vec<i64>, carrier: Option<Carrier>| NewUser {
+        username: username.into(),
+        display_name: username.into(),
+        password: DEMO_PASSWORD.into(),
+        role,
+        carrier,
+        station_ids: stations,
+    };
+    app.create_user(user("admin", Role::Admin, vec![], None))
+        .await?;
+    app.create_user(user("operator", Role::CountyOperator, vec![], None))
+        .await?;
+    for (idx, station_id) in station_ids.iter().enumerate() {
+        app.create_user(user(
+            &format!("keeper{}", idx + 1),
+            Role::StationKeeper,
+            vec![*station_id],
+            None,
+        ))
+        .await?;
+    }
+    app.create_user(user(
+        "zto",
+        Role::CarrierIntegrator,
+        vec![],
+        Some(Carrier::Zto),
+    ))
+    .await?;
+
+    let admin = Principal {
+        user_id: 0,
+        username: "demo".into(),
+        role: Role::Admin,
+        station_ids: vec![],
+        carrier: None,
+    };
+    let mut rng = StdRng::seed_from_u64(2026);
+    let surnames = ["张", "王", "李", "赵", "刘", "陈", "杨", "黄", "周", "吴"];
+    for (station_idx, station_id) in station_ids.iter().enumerate() {
+        // Who receives here: a few households get several parcels at once.
+        let phones: Vec<String> = (0..120)
+            .map(|_| {
+                format!(
+                    "1{}{:09}",
+                    rng.gen_range(3..10),
+                    rng.gen_range(0..1_000_000_000u64)
+                )
+            })
+            .collect();
+        let mut by_carrier: Vec<(Carrier, Vec<ManifestRow>)> =
+            CARRIERS.iter().map(|c| (*c, Vec::new())).collect();
+        for parcel_idx in 0..PARCELS_PER_STATION {
+            let carrier_idx = parcel_idx % CARRIERS.len();
+            let name = format!(
+                "{}{}",
+                surnames[rng.gen_range(0..surnames.len())],
+                ["先生", "女士", "阿姨", "大爷"][rng.gen_range(0..4)]
+            );
+            by_carrier[carrier_idx].1.push(ManifestRow {
+                waybill: waybill(CARRIERS[carrier_idx], &mut rng).to_string(),
+                recipient_name: Some(name),
+                phone: Some(phones[rng.gen_range(0..phones.len())].clone()),
+                address: Some(format!(
+                    "{}{}组{}号",
+                    villages[station_idx],
+                    rng.gen_range(1..9),
+                    rng.gen_range(1..60)
+                )),
+                station_id: Some(*station_id),
+                size: Some(
+                    ["small", "small", "small", "small", "medium", "large"][rng.gen_range(0..6)]
+                        .into(),
+                ),
+                consent: Some(rng.gen_bool(0.9)),
+            });
+        }
+        for (carrier, rows) in &by_carrier {
+            app.announce(&admin, *carrier, rows, 1).await?;
+        }
+        let parcels: Vec<(Carrier, ManifestRow)> = by_carrier
+            .into_iter()
+            .flat_map(|(c, rows)| rows.into_iter().map(move |r| (c, r)))
+            .collect();
+        seed_station(app, &admin, *station_id, &parcels, &mut rng)
+            .await
+            .with_context(|| format!("seeding station {station_id}"))?;
+    }
+    let counts = app.store.count_by_state(None).await?;
+    let total: u64 = counts.iter().map(|(_, n)| n).sum();
+    tracing::info!(
+        n_stations = station_ids.len(),
+        n_parcels = total,
+        seconds = started.elapsed().as_secs_f32(),
+        "demo county created"
+    );
+    Ok(credentials)
+}
+
+async fn seed_station(
+    app: &App,
+    admin: &Principal,
+    station_id: i64,
+    parcels: &[(Carrier, ManifestRow)],
+    rng: &mut StdRng,
+) -> anyhow::Result<()> {
+    let find = |carrier: Carrier, waybill: &str| {
+        let filter = app::ports::ParcelFilter {
+            carrier: Some(carrier),
+            waybill: Some(waybill.to_string()),
+            limit: 1,
+            ..Default::default()
+        };
+        async move {
+            app.store
+                .parcels(&filter)
+                .await
+                .map(|mut found| found.pop().map(|p| p.id))
+        }
+    };
+    // Parcels by fate: still at the centre in each of its states, then
+    // shelved at various ages so reminders and overdue lists have content.
+    let (centre, shelved) = parcels.split_at(40);
+    for (idx, (carrier, row)) in centre.iter().enumerate() {
+        let Some(parcel_id) = find(*carrier, &row.waybill).await? else {
+            continue;
+        };
+        let steps = [Action::ArriveAtCentre, Action::Sort, Action::Dispatch];
+        for action in steps.iter().take(idx % 4) {
+            app.centre_scan(admin, parcel_id, *action).await?;
+        }
+    }
+    let ages = [
+        Duration::days(8),
+        Duration::days(4),
+        Duration::days(1),
+        Duration::hours(2),
+    ];
+    for (chunk_idx, chunk) in shelved
+        .chunks(shelved.len().div_ceil(ages.len()))
+        .enumerate()
+    {
+        let aged = App {
+            clock: Arc::new(ShiftedClock(ages[chunk_idx])),
+            ..app.clone()
+        };
+        let scans: Vec<InboundScan> = chunk
+            .iter()
+            .map(|(carrier, row)| InboundScan {
+                carrier: *carrier,
+                waybill: WaybillNo::parse(&row.waybill).expect("valid"),
+                recipient_name: None,
+                phone: None,
+                size: SizeClass::Small,
+                consent: None,
+            })
+            .collect();
+        let outcome = aged.inbound_batch(admin, station_id, scans).await?;
+        for (idx, stored) in outcome.stored.iter().enumerate() {
+            let fate = (idx + chunk_idx) % 10;
+            let result = match (stored.pickup_code.as_ref(), fate) {
+                (Some(code), 0..=3) => {
+                    let parcel = app
+                        .store
+                        .parcel(stored.parcel_id)
+                        .await?
+                        .expect("just stored");
+                    let tail = parcel
+                        .phone
+                        .as_ref()
+                        .map(Phone::tail)
+                        .unwrap_or("0000")
+                        .to_string();
+                    aged.pick_up(
+                        admin,
+                        stored.parcel_id,
+                        PickupProof::CodeAndPhoneTail {
+                            code: code.clone(),
+                            phone_tail: tail,
+                        },
+                    )
+                    .await
+                    .map(|_| ())
+                }
+                (Some(_), 4) if rng.gen_bool(0.5) => aged
+                    .pick_up(
+                        admin,
+                        stored.parcel_id,
+                        PickupProof::StaffAssisted {
+                            shown: ShownProof::Message,
+                            note: None,
+                        },
+                    )
+                    .await
+                    .map(|_| ()),
+                (Some(_), 5) if chunk_idx == 0 => aged
+                    .return_to_carrier(admin, stored.parcel_id)
+                    .await
+                    .map(|_| ()),
+                (Some(_), 6) if rng.gen_bool(0.3) => {
+                    let kind = [
+                        ProblemKind::Damaged,
+                        ProblemKind::WrongAddress,
+                        ProblemKind::Refused,
+                    ][rng.gen_range(0..3)];
+                    aged.report_problem(admin, stored.parcel_id, kind, Some("演示数据".into()))
+                        .await
+                        .map(|_| ())
+                }
+                _ => Ok(()),
+            };
+            result?;
+        }
+    }
+    Ok(())
+}
