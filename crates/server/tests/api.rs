@@ -1,0 +1,584 @@
+//! The HTTP API driven in-process over real sockets, on a fresh SQLite file
+//! per test: authorisation for every id-taking route, masking of phone
+//! numbers in responses and logs, and limits on what comes in.
+
+use app::App;
+use app::auth::NewUser;
+use app::ports::{NewStation, SystemClock};
+use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
+use domain::{Carrier, CodeFormat, Role};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex, OnceLock};
+use store::{ConnectOptions, Db};
+
+const PASSWORD: &str = "test-password-1";
+/// Every phone number the tests put in; none may appear whole in a response
+/// (but the audited phone endpoint's) or in a log line.
+const PHONES: [&str; 3] = ["13812345678", "13987654321", "17012345678"];
+
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn logs() -> &'static LogBuffer {
+    static LOGS: OnceLock<LogBuffer> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = LogBuffer::default();
+        let writer = buffer.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .init();
+        buffer
+    })
+}
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    station_a: i64,
+    station_b: i64,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    async fn token(&self, username: &str) -> String {
+        let response = self
+            .call(
+                Method::POST,
+                "/api/login",
+                None,
+                Some(json!({"username": username, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(
+            response.0,
+            StatusCode::OK,
+            "login {username}: {}",
+            response.1
+        );
+        response.1["token"].as_str().unwrap().to_string()
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}
+
+async fn spawn_app() -> TestApp {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&ConnectOptions::new(format!(
+        "sqlite:{}",
+        dir.path().join("api.db").display()
+    )))
+    .await
+    .unwrap();
+    let app = App::new(Arc::new(db), Arc::new(SystemClock));
+    let shelves = [ShelfSpec {
+        label: "A".into(),
+        tiers: 2,
+        slots_per_tier: 5,
+        size: SizeClass::Small,
+        slot_capacity: 2,
+    }];
+    let mut station_ids = Vec::new();
+    for name in ["甲村驿站", "乙村驿站"] {
+        let new = NewStation {
+            name: name.into(),
+            township: "镇".into(),
+            division_code: None,
+            code_format: CodeFormat::default(),
+            holding: HoldingPolicy::default(),
+            slots: lay_out(&shelves).unwrap(),
+        };
+        station_ids.push(app.store.create_station(&new, app.now()).await.unwrap().id);
+    }
+    let users = [
+        ("admin", Role::Admin, vec![], None),
+        ("keeper_a", Role::StationKeeper, vec![station_ids[0]], None),
+        ("keeper_b", Role::StationKeeper, vec![station_ids[1]], None),
+        ("zto", Role::CarrierIntegrator, vec![], Some(Carrier::Zto)),
+        ("sf", Role::CarrierIntegrator, vec![], Some(Carrier::Sf)),
+    ];
+    for (username, role, station_ids, carrier) in users {
+        app.create_user(NewUser {
+            username: username.into(),
+            display_name: username.into(),
+            password: PASSWORD.into(),
+            role,
+            carrier,
+            station_ids,
+        })
+        .await
+        .unwrap();
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, server::router(server::AppState { app }))
+            .await
+            .unwrap()
+    });
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        station_a: station_ids[0],
+        station_b: station_ids[1],
+        _dir: dir,
+    }
+}
+
+/// A ZTO parcel stored at station A, and a slot of station A.
+async fn parcel_at_a(t: &TestApp, keeper_a: &str, waybill: &str, phone: &str) -> (i64, Value) {
+    let body = json!({"carrier": "ZTO", "waybill": waybill, "phone": phone, "recipient_name": "张三", "consent": true});
+    let (status, outcome) = t
+        .call(
+            Method::POST,
+            &format!("/api/stations/{}/inbound", t.station_a),
+            Some(keeper_a),
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    (outcome["parcel_id"].as_i64().unwrap(), outcome)
+}
+
+#[tokio::test]
+async fn every_id_taking_route_refuses_other_stations_and_carriers() {
+    let t = spawn_app().await;
+    let keeper_a = t.token("keeper_a").await;
+    let keeper_b = t.token("keeper_b").await;
+    let sf = t.token("sf").await;
+    let (parcel, _) = parcel_at_a(&t, &keeper_a, "731234567890", PHONES[0]).await;
+    let (_, slots) = t
+        .call(
+            Method::GET,
+            &format!("/api/stations/{}/slots", t.station_a),
+            Some(&keeper_a),
+            None,
+        )
+        .await;
+    let slot_a = slots[3]["id"].as_i64().unwrap();
+    let a = t.station_a;
+
+    // The matrix: every route with an id in its path, the request an
+    // outsider makes, and who the outsiders are. A new id-taking route
+    // without a row here fails this test.
+    let matrix: Vec<(&str, &str, String, Option<Value>)> = vec![
+        (
+            "GET",
+            "/api/stations/{station_id}",
+            format!("/api/stations/{a}"),
+            None,
+        ),
+        (
+            "GET",
+            "/api/stations/{station_id}/slots",
+            format!("/api/stations/{a}/slots"),
+            None,
+        ),
+        (
+            "GET",
+            "/api/stations/{station_id}/summary",
+            format!("/api/stations/{a}/summary"),
+            None,
+        ),
+        (
+            "POST",
+            "/api/stations/{station_id}/inbound",
+            format!("/api/stations/{a}/inbound"),
+            Some(json!({"carrier": "ZTO", "waybill": "739999999999"})),
+        ),
+        (
+            "POST",
+            "/api/stations/{station_id}/inbound/batch",
+            format!("/api/stations/{a}/inbound/batch"),
+            Some(json!({"scans": [{"carrier": "ZTO", "waybill": "739999999998"}]})),
+        ),
+        (
+            "GET",
+            "/api/stations/{station_id}/parcels",
+            format!("/api/stations/{a}/parcels"),
+            None,
+        ),
+        (
+            "GET",
+            "/api/stations/{station_id}/returns",
+            format!("/api/stations/{a}/returns"),
+            None,
+        ),
+        (
+            "GET",
+            "/api/parcels/{parcel_id}",
+            format!("/api/parcels/{parcel}"),
+            None,
+        ),
+        (
+            "GET",
+            "/api/parcels/{parcel_id}/events",
+            format!("/api/parcels/{parcel}/events"),
+            None,
+        ),
+        (
+            "GET",
+            "/api/parcels/{parcel_id}/phone",
+            format!("/api/parcels/{parcel}/phone"),
+            None,
+        ),
+        (
+            "POST",
+            "/api/parcels/{parcel_id}/pickup",
+            format!("/api/parcels/{parcel}/pickup"),
+            Some(json!({"method": "staff_assisted", "shown": "id_card"})),
+        ),
+        (
+            "POST",
+            "/api/parcels/{parcel_id}/move",
+            format!("/api/parcels/{parcel}/move"),
+            Some(json!({"slot_id": slot_a})),
+        ),
+        (
+            "POST",
+            "/api/parcels/{parcel_id}/problem",
+            format!("/api/parcels/{parcel}/problem"),
+            Some(json!({"kind": "damaged"})),
+        ),
+        (
+            "POST",
+            "/api/parcels/{parcel_id}/return",
+            format!("/api/parcels/{parcel}/return"),
+            None,
+        ),
+        (
+            "POST",
+            "/api/parcels/{parcel_id}/consent",
+            format!("/api/parcels/{parcel}/consent"),
+            Some(json!({"source": "phone_call"})),
+        ),
+        (
+            "POST",
+            "/api/parcels/{parcel_id}/centre-scan",
+            format!("/api/parcels/{parcel}/centre-scan"),
+            Some(json!({"action": "arrive"})),
+        ),
+        (
+            "POST",
+            "/api/carriers/{carrier}/manifest",
+            "/api/carriers/ZTO/manifest".to_string(),
+            Some(json!({"parcels": [{"waybill": "731111111111"}]})),
+        ),
+    ];
+    for (spec, _) in server::routes() {
+        if spec.path.contains('{') {
+            assert!(
+                matrix
+                    .iter()
+                    .any(|(m, p, _, _)| *m == spec.method && *p == spec.path),
+                "no authorisation case for {} {}: add one to the matrix",
+                spec.method,
+                spec.path
+            );
+        }
+    }
+    for (method, _, path, body) in &matrix {
+        for (who, token) in [("keeper_b", &keeper_b), ("sf", &sf)] {
+            let (status, answer) = t
+                .call(
+                    Method::from_bytes(method.as_bytes()).unwrap(),
+                    path,
+                    Some(token),
+                    body.clone(),
+                )
+                .await;
+            assert!(
+                matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+                "{who} {method} {path} answered {status}: {answer}"
+            );
+        }
+    }
+    // The parcel is untouched by all of that, and its keeper still sees it.
+    let (status, view) = t
+        .call(
+            Method::GET,
+            &format!("/api/parcels/{parcel}"),
+            Some(&keeper_a),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, view["state"].as_str()),
+        (StatusCode::OK, Some("stored"))
+    );
+    let (status, _) = t
+        .call(
+            Method::GET,
+            &format!("/api/parcels/{parcel}/events"),
+            Some(&t.token("zto").await),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the parcel's own carrier may read its events"
+    );
+}
+
+#[tokio::test]
+async fn phone_numbers_are_masked_in_responses_and_logs() {
+    let t = spawn_app().await;
+    let keeper_a = t.token("keeper_a").await;
+    let zto = t.token("zto").await;
+    let admin = t.token("admin").await;
+    let mut bodies = Vec::new();
+    let (parcel, outcome) = parcel_at_a(&t, &keeper_a, "731234567891", PHONES[0]).await;
+    bodies.push(outcome);
+    let batch = json!({"scans": [{"carrier": "ZTO", "waybill": "731234567892", "phone": PHONES[1], "consent": true}, {"carrier": "ZTO", "waybill": "731234567893", "phone": PHONES[2]}]});
+    bodies.push(
+        t.call(
+            Method::POST,
+            &format!("/api/stations/{}/inbound/batch", t.station_a),
+            Some(&keeper_a),
+            Some(batch),
+        )
+        .await
+        .1,
+    );
+    let manifest = json!({"parcels": [{"waybill": "731234567894", "phone": PHONES[1], "station_id": t.station_a}, {"waybill": "bad;", "phone": PHONES[0]}]});
+    bodies.push(
+        t.call(
+            Method::POST,
+            "/api/carriers/ZTO/manifest",
+            Some(&zto),
+            Some(manifest),
+        )
+        .await
+        .1,
+    );
+    for path in [
+        format!("/api/parcels/{parcel}"),
+        format!("/api/parcels/{parcel}/events"),
+        format!("/api/stations/{}/parcels?phone_tail=5678", t.station_a),
+        format!("/api/stations/{}/parcels", t.station_a),
+        "/api/parcels?carrier=ZTO".to_string(),
+    ] {
+        for token in [&keeper_a, &zto, &admin] {
+            bodies.push(t.call(Method::GET, &path, Some(token), None).await.1);
+        }
+    }
+    let (status, phone) = t
+        .call(
+            Method::GET,
+            &format!("/api/parcels/{parcel}/phone"),
+            Some(&zto),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "carriers get numbers masked only: {phone}"
+    );
+    let (status, phone) = t
+        .call(
+            Method::GET,
+            &format!("/api/parcels/{parcel}/phone"),
+            Some(&keeper_a),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, phone["phone"].as_str()),
+        (StatusCode::OK, Some(PHONES[0])),
+        "the keeper who must call gets it"
+    );
+    let text = bodies
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        text.contains("138****5678"),
+        "masked numbers are there: {text}"
+    );
+    let logs = String::from_utf8_lossy(&logs().0.lock().unwrap()).to_string();
+    assert!(logs.contains("inbound scan"), "the log capture works");
+    for phone in PHONES {
+        assert!(!text.contains(phone), "{phone} appears in a response");
+        assert!(!logs.contains(phone), "{phone} appears in the logs");
+    }
+}
+
+#[tokio::test]
+async fn limits_answer_with_clear_errors() {
+    let t = spawn_app().await;
+    let keeper_a = t.token("keeper_a").await;
+    let inbound = format!("/api/stations/{}/inbound", t.station_a);
+    let cases: Vec<(Method, String, Option<Value>, StatusCode, &str)> = vec![
+        (
+            Method::POST,
+            inbound.clone(),
+            Some(json!({"carrier": "ZTO", "waybill": "7".repeat(41)})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "6 to 40",
+        ),
+        (
+            Method::POST,
+            inbound.clone(),
+            Some(json!({"carrier": "UPS", "waybill": "731234567890"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "carrier",
+        ),
+        (
+            Method::POST,
+            inbound.clone(),
+            Some(json!({"carrier": "ZTO", "waybill": "731234567890", "phone": "12345"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "mobile",
+        ),
+        (
+            Method::POST,
+            inbound.clone(),
+            Some(
+                json!({"carrier": "ZTO", "waybill": "731234567890", "recipient_name": "名".repeat(65)}),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "at most 64",
+        ),
+        (
+            Method::POST,
+            inbound.clone(),
+            Some(json!({"carrier": "ZTO", "waybill": "731234567890", "phone": "1".repeat(100)})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too long",
+        ),
+        (
+            Method::POST,
+            inbound.clone(),
+            Some(
+                json!({"carrier": "ZTO", "waybill": "731234567890", "big": "x".repeat(2 * 1024 * 1024)}),
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "larger than",
+        ),
+        (
+            Method::POST,
+            format!("/api/stations/{}/inbound/batch", t.station_a),
+            Some(
+                json!({"scans": (0..501).map(|i| json!({"carrier": "ZTO", "waybill": format!("7300{i:08}")})).collect::<Vec<_>>()}),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "1 to 500",
+        ),
+        (
+            Method::GET,
+            format!("/api/stations/{}/parcels?limit=201", t.station_a),
+            None,
+            StatusCode::BAD_REQUEST,
+            "limit must be",
+        ),
+        (
+            Method::GET,
+            format!("/api/stations/{}/parcels?phone_tail=12", t.station_a),
+            None,
+            StatusCode::BAD_REQUEST,
+            "last 4 digits",
+        ),
+        (
+            Method::GET,
+            format!("/api/stations/{}/parcels?colour=red", t.station_a),
+            None,
+            StatusCode::BAD_REQUEST,
+            "unknown field",
+        ),
+        (
+            Method::GET,
+            "/api/stations/abc".to_string(),
+            None,
+            StatusCode::BAD_REQUEST,
+            "parse",
+        ),
+        (
+            Method::GET,
+            "/api/nowhere".to_string(),
+            None,
+            StatusCode::NOT_FOUND,
+            "no such route",
+        ),
+    ];
+    for (method, path, body, expected, words) in cases {
+        let (status, answer) = t.call(method.clone(), &path, Some(&keeper_a), body).await;
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(status, expected, "{method} {path}: {answer}");
+        assert!(
+            message.contains(words),
+            "{method} {path}: message {message:?} should say {words:?}"
+        );
+    }
+    let (status, answer) = t.call(Method::GET, "/api/me", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+    let (status, _) = t
+        .call(Method::GET, "/api/me", Some("yz_forged"), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = t
+        .call(
+            Method::POST,
+            "/api/login",
+            None,
+            Some(json!({"username": "keeper_a", "password": "wrong-password"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn openapi_lists_every_route() {
+    let t = spawn_app().await;
+    let (status, document) = t.call(Method::GET, "/api/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(document["openapi"], "3.0.3");
+    for (spec, _) in server::routes() {
+        assert!(
+            document["paths"][spec.path][spec.method.to_lowercase()].is_object(),
+            "{} {} missing from the document",
+            spec.method,
+            spec.path
+        );
+    }
+    let (status, health) = t.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(
+        (status, health["database"].as_str()),
+        (StatusCode::OK, Some("sqlite"))
+    );
+}
