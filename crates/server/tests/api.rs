@@ -327,7 +327,14 @@ async fn every_id_taking_route_refuses_other_stations_and_carriers() {
         }
     }
     // The outsiders are not simply locked out of everything.
-    let (status, _) = t.call(Method::GET, &format!("/api/stations/{}", t.station_b), Some(&keeper_b), None).await;
+    let (status, _) = t
+        .call(
+            Method::GET,
+            &format!("/api/stations/{}", t.station_b),
+            Some(&keeper_b),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "keeper_b sees their own station");
     // The parcel is untouched by all of that, and its keeper still sees it.
     let (status, view) = t
