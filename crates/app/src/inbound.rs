@@ -190,16 +190,18 @@ async fn inbound_one(
             suggested
         }
     };
-    if let Some(held) = tx.parcel_at_station(station.id, &scan.waybill).await?
-        && held.state.occupies_slot()
+    let same_waybill = tx.parcels_with_waybill(&scan.waybill).await?;
+    if let Some(held) = same_waybill
+        .iter()
+        .find(|p| p.station_id == Some(station.id) && p.state.occupies_slot())
     {
         let slot = match held.slot_id {
             Some(slot_id) => tx.slot(slot_id).await?.map(|slot| slot.label()),
             None => None,
         };
-        return Ok(outcome_of(&held, slot, true, carrier_hint));
+        return Ok(outcome_of(held, slot, true, carrier_hint));
     }
-    let known = tx.parcel_by_waybill(scan.carrier, &scan.waybill).await?;
+    let known = same_waybill.into_iter().find(|p| p.carrier == scan.carrier);
     let size = known.as_ref().map_or(scan.size, |parcel| parcel.size);
     // Every refusal comes before the first write, so a refused scan in a
     // batch leaves nothing behind.
@@ -211,11 +213,12 @@ async fn inbound_one(
         ),
         None => (ParcelState::Announced, false, scan.phone.clone()),
     };
-    let standing = match &phone {
-        Some(phone) => tx.standing_consent(phone).await?,
-        None => None,
-    };
-    let consented = consent_given || scan.consent == Some(true) || standing == Some(true);
+    let consented = consent_given
+        || scan.consent == Some(true)
+        || match &phone {
+            Some(phone) => tx.standing_consent(phone).await? == Some(true),
+            None => false,
+        };
     let action = Action::StationInbound { consented };
     let next = from.apply(action)?;
     let (slot, place) = tx

@@ -212,12 +212,10 @@ pub trait Tx: Send {
         carrier: Carrier,
         waybill: &WaybillNo,
     ) -> StoreResult<Option<ParcelRecord>>;
-    /// A parcel with this waybill held at this station, whatever its carrier.
-    async fn parcel_at_station(
-        &mut self,
-        station_id: i64,
-        waybill: &WaybillNo,
-    ) -> StoreResult<Option<ParcelRecord>>;
+    /// Every parcel with this waybill number, whatever its carrier (a few
+    /// at most: carriers' number spaces rarely collide).
+    async fn parcels_with_waybill(&mut self, waybill: &WaybillNo)
+    -> StoreResult<Vec<ParcelRecord>>;
     async fn insert_parcel(
         &mut self,
         parcel: &NewParcel,

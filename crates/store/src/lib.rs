@@ -186,23 +186,47 @@ impl Db {
         self.reader.close().await;
     }
 
-    /// Inserts `n` bare rows shaped like inbound parcels in one transaction:
-    /// the floor the database allows, for the inbound benchmark.
+    /// Writes, in one transaction, the rows `n` inbound scans write — a
+    /// parcel, its slot place, its event and its outbox message each — with
+    /// no lookups and no rules: the floor the database allows, for the
+    /// inbound benchmark. Needs `n` free places at the station.
     pub async fn raw_insert(
         &self,
+        station_id: i64,
         prefix: &str,
         n: u32,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await.map_err(backend_error)?;
         for idx in 0..n {
-            sqlx::query("INSERT INTO parcels (carrier, waybill, state, size, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind("RAW")
-                .bind(format!("{prefix}{idx:08}"))
+            let waybill = format!("{prefix}{idx:08}");
+            let row = sqlx::query("INSERT INTO parcels (carrier, waybill, state, size, station_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id")
+                .bind("ZTO")
+                .bind(waybill.clone())
                 .bind("announced")
                 .bind("small")
-                .bind(now.timestamp_millis())
-                .bind(now.timestamp_millis())
+                .bind(station_id)
+                .bind(ms(now))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+            let parcel_id: i64 = row.try_get(0).map_err(backend_error)?;
+            sqlx::query("UPDATE slot_places SET parcel_id = $1 WHERE (slot_id, place) = (SELECT slot_id, place FROM slot_places WHERE station_id = $2 AND parcel_id IS NULL LIMIT 1)")
+                .bind(parcel_id)
+                .bind(station_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+            sqlx::query("INSERT INTO parcel_events (parcel_id, kind, to_state, at, actor, idempotency_key, details) VALUES ($1, 'raw', 'announced', $2, 'bench', $3, '{}')")
+                .bind(parcel_id)
+                .bind(ms(now))
+                .bind(format!("raw:{waybill}"))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+            sqlx::query("INSERT INTO outbox (topic, dedup_key, payload, created_at, available_at, sent_at) VALUES ('raw', $1, '{}', $2, $2, $2)")
+                .bind(format!("raw:{waybill}"))
+                .bind(ms(now))
                 .execute(&mut *tx)
                 .await
                 .map_err(backend_error)?;
@@ -332,19 +356,18 @@ impl Tx for DbTx {
             .transpose()
     }
 
-    async fn parcel_at_station(
+    async fn parcels_with_waybill(
         &mut self,
-        station_id: i64,
         waybill: &WaybillNo,
-    ) -> StoreResult<Option<ParcelRecord>> {
-        let sql = format!(
-            "SELECT {PARCEL_COLUMNS} FROM parcels WHERE station_id = $1 AND waybill = $2 AND state IN ('stored', 'awaiting_consent') LIMIT 1"
-        );
-        let query = sqlx::query(&sql).bind(station_id).bind(waybill.as_str());
-        self.optional(query)
-            .await?
-            .map(|row| parcel_from(&row))
-            .transpose()
+    ) -> StoreResult<Vec<ParcelRecord>> {
+        let sql =
+            format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE waybill = $1 ORDER BY id LIMIT 20");
+        let rows = sqlx::query(&sql)
+            .bind(waybill.as_str())
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(backend_error)?;
+        rows.iter().map(parcel_from).collect()
     }
 
     async fn insert_parcel(
@@ -459,7 +482,7 @@ impl Tx for DbTx {
         for size in sizes {
             let sql = format!(
                 "SELECT {SLOT_COLUMNS_S}, sp.place FROM slot_places sp JOIN slots s ON s.id = sp.slot_id \
-                 WHERE sp.station_id = $1 AND sp.parcel_id IS NULL AND s.size = $2 ORDER BY s.id, sp.place LIMIT 1"
+                 WHERE sp.station_id = $1 AND sp.size = $2 AND sp.parcel_id IS NULL ORDER BY sp.slot_id, sp.place LIMIT 1"
             );
             let query = sqlx::query(&sql).bind(station_id).bind(size.code());
             if let Some(row) = self.optional(query).await? {
@@ -628,11 +651,12 @@ impl Store for Db {
             let slot_id: i64 = row.try_get(0).map_err(backend_error)?;
             for place in 0..slot.capacity {
                 sqlx::query(
-                    "INSERT INTO slot_places (slot_id, place, station_id) VALUES ($1, $2, $3)",
+                    "INSERT INTO slot_places (slot_id, place, station_id, size) VALUES ($1, $2, $3, $4)",
                 )
                 .bind(slot_id)
                 .bind(i64::from(place))
                 .bind(id)
+                .bind(slot.size.code())
                 .execute(&mut *tx)
                 .await
                 .map_err(backend_error)?;
