@@ -218,8 +218,10 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 };
                 prop_assert_eq!(state, expected, "{:?}", op);
                 model.insert(target.unwrap(), (id, state));
-                if matches!(op, Op::Scan { consent: true, .. } | Op::Consent { .. })
-                    || (matches!(op, Op::Scan { .. }) && state == ParcelState::Stored)
+                // A duplicate scan changes nothing, its consent flag included.
+                if !duplicate_scan
+                    && (matches!(op, Op::Scan { consent: true, .. } | Op::Consent { .. })
+                        || (matches!(op, Op::Scan { .. }) && state == ParcelState::Stored))
                 {
                     consented.insert(target.unwrap());
                 }
