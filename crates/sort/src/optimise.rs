@@ -1,0 +1,432 @@
+//! The sort-plan optimiser: chute assignment that maximises the half-loop drop rate under chute
+//! capacity.
+//!
+//! An item reaches its chute within half a loop when one of its destination's chutes lies
+//! within half a loop downstream of its station. For each chute that is a set of stations,
+//! kept as a bit mask; a destination covers the stations in the union of its chutes' masks, so
+//! a destination's half-loop share is the rate of the stations it covers. With stations in
+//! several places round the loop, no single chute covers them all, and the plan's main lever
+//! is to give busy destinations extra chutes in different places.
+//!
+//! 1. Destinations too small to deserve a chute of their own share one (multi-destination
+//!    chutes), smallest first, until every group fits; each group needs enough chutes for its
+//!    busiest hour at the target utilisation.
+//! 2. Construction: groups from the busiest down take the chute that covers most of their
+//!    rate; then every remaining chute goes, one at a time, to the group and place of largest
+//!    marginal value: rate newly covered within half a loop, plus the recirculation avoided by
+//!    splitting the group's flow over one more chute (bag swaps close a chute; the closed share
+//!    grows with its rate). Within the chosen coverage pattern the chute with the least busy
+//!    neighbourhood is taken, which spreads the busiest destinations along the loop.
+//! 3. Simulator in the loop: the plan is simulated and the group whose chutes refuse most
+//!    items takes a chute from the group that loses least by giving one up; the move is kept
+//!    when the simulated score (half-loop rate minus recirculation and force-ejects) improves.
+//!    The budget is the number of simulations.
+
+use std::collections::BTreeMap;
+
+use crate::layout::{Hub, forward_slots};
+use crate::plan::Plan;
+use crate::sim::simulate;
+
+/// What the optimiser may spend and aim for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Options {
+    /// Seed of the simulations run inside the optimiser.
+    pub seed: u64,
+    /// Simulations the improvement phase may run; 0 keeps the constructed plan.
+    pub budget: u32,
+    /// Share of a chute's slide capacity a destination's busiest hour may fill.
+    pub utilisation_target: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            seed: 1,
+            budget: 12,
+            utilisation_target: 0.75,
+        }
+    }
+}
+
+/// Destinations that share chutes, and how many chutes they need at least.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Group {
+    pub destinations: Vec<u32>,
+    pub rate_per_hour: f64,
+    pub n_chutes: usize,
+}
+
+/// Forms the groups: each destination alone, then the two smallest groups merged while the
+/// chutes needed exceed the chutes there are. Every destination ends in exactly one group.
+pub(crate) fn group_destinations(hub: &Hub) -> Vec<Group> {
+    group_destinations_at(hub, Options::default().utilisation_target)
+}
+
+fn group_destinations_at(hub: &Hub, utilisation_target: f64) -> Vec<Group> {
+    let rates = hub.peak_rates_per_hour();
+    let n_chutes = hub.assignable_chutes().count();
+    let chute_capacity = mean_chute_capacity(hub) * utilisation_target;
+    let needed = |rate: f64| ((rate / chute_capacity).ceil() as usize).max(1);
+    let mut groups: Vec<Group> = rates
+        .iter()
+        .enumerate()
+        .map(|(d, &rate)| Group {
+            destinations: vec![d as u32],
+            rate_per_hour: rate,
+            n_chutes: needed(rate),
+        })
+        .collect();
+    // Smallest first, so merging takes from the front; a merged group goes back in order.
+    groups.sort_by(|a, b| {
+        a.rate_per_hour
+            .total_cmp(&b.rate_per_hour)
+            .then(a.destinations.cmp(&b.destinations))
+    });
+    let mut n_needed: usize = groups.iter().map(|g| g.n_chutes).sum();
+    while n_needed > n_chutes && groups.len() > 1 {
+        let second = groups.remove(1);
+        let first = groups.remove(0);
+        n_needed -= first.n_chutes + second.n_chutes;
+        let mut destinations = first.destinations;
+        destinations.extend(second.destinations);
+        let rate = first.rate_per_hour + second.rate_per_hour;
+        let merged = Group {
+            destinations,
+            rate_per_hour: rate,
+            n_chutes: needed(rate),
+        };
+        n_needed += merged.n_chutes;
+        let at = groups.partition_point(|g| g.rate_per_hour <= rate);
+        groups.insert(at, merged);
+    }
+    // A hub with too few chutes for its flow: every group keeps one chute, the busiest lose
+    // their extra need first.
+    while n_needed > n_chutes {
+        let busiest = (0..groups.len())
+            .max_by_key(|&g| groups[g].n_chutes)
+            .expect("groups are not empty");
+        if groups[busiest].n_chutes <= 1 {
+            break;
+        }
+        groups[busiest].n_chutes -= 1;
+        n_needed -= 1;
+    }
+    groups
+}
+
+fn mean_chute_capacity(hub: &Hub) -> f64 {
+    let chutes = &hub.layout().chutes;
+    let n = hub.assignable_chutes().count().max(1) as f64;
+    hub.assignable_chutes()
+        .map(|c| chutes[c].capacity_per_hour)
+        .sum::<f64>()
+        / n
+}
+
+/// Which stations have a chute within half a loop downstream, one bit a station; stations
+/// past the 64th are folded onto earlier bits, which only blurs the construction heuristic.
+fn half_loop_masks(hub: &Hub) -> Vec<u64> {
+    let n_carriers = hub.n_carriers();
+    hub.chute_slots()
+        .iter()
+        .map(|&chute_slot| {
+            hub.induction_slots()
+                .iter()
+                .enumerate()
+                .filter(|&(_, &slot)| 2 * forward_slots(slot, chute_slot, n_carriers) <= n_carriers)
+                .fold(0u64, |mask, (i, _)| mask | (1 << (i % 64)))
+        })
+        .collect()
+}
+
+struct Construction<'h> {
+    hub: &'h Hub,
+    groups: Vec<Group>,
+    masks: Vec<u64>,
+    station_shares: Vec<f64>,
+    group_masks: Vec<u64>,
+    group_chutes: Vec<Vec<usize>>,
+    chute_group: Vec<Option<usize>>,
+    /// Expected recirculations an hour per item an hour on a chute: bag swaps close the chute
+    /// for `swap_s` every `bag_items` items.
+    closure_per_item: Vec<f64>,
+}
+
+impl Construction<'_> {
+    fn covered_share(&self, mask: u64) -> f64 {
+        let mut share = 0.0;
+        let mut bits = mask;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            share += self.station_shares[i];
+            bits &= bits - 1;
+        }
+        share
+    }
+
+    /// Recirculations an hour of a group spread evenly over `n` chutes: each chute closes for
+    /// a share rate/n × swap/bag of the time and refuses that share of its items.
+    fn recirculation(&self, group_idx: usize, n: usize, closure_per_item: f64) -> f64 {
+        let rate = self.groups[group_idx].rate_per_hour;
+        let per_chute = rate / n as f64;
+        rate * (per_chute * closure_per_item).min(1.0)
+    }
+
+    fn marginal_value(&self, group_idx: usize, chute_idx: usize) -> f64 {
+        let group = &self.groups[group_idx];
+        let n_have = self.group_chutes[group_idx].len();
+        let newly = self.masks[chute_idx] & !self.group_masks[group_idx];
+        let coverage = group.rate_per_hour * self.covered_share(newly);
+        let closure = self.closure_per_item[chute_idx];
+        let relief = if n_have == 0 {
+            0.0
+        } else {
+            self.recirculation(group_idx, n_have, closure)
+                - self.recirculation(group_idx, n_have + 1, closure)
+        };
+        // A group below its need is served before any group gets extras.
+        let need = if n_have < group.n_chutes { 1e9 } else { 0.0 };
+        need + coverage + relief
+    }
+
+    fn assign(&mut self, group_idx: usize, chute_idx: usize) {
+        self.group_chutes[group_idx].push(chute_idx);
+        self.group_masks[group_idx] |= self.masks[chute_idx];
+        self.chute_group[chute_idx] = Some(group_idx);
+    }
+
+    /// Rate already dropped near a chute, so that busy chutes are spread along the loop.
+    fn neighbourhood_rate(&self, chute_idx: usize) -> f64 {
+        let n_carriers = self.hub.n_carriers();
+        let slot = self.hub.chute_slots()[chute_idx];
+        let window = 6;
+        let mut rate = 0.0;
+        for (other, group) in self.chute_group.iter().enumerate() {
+            if let Some(group_idx) = group {
+                let other_slot = self.hub.chute_slots()[other];
+                let apart = forward_slots(slot, other_slot, n_carriers)
+                    .min(forward_slots(other_slot, slot, n_carriers));
+                if apart <= window {
+                    rate += self.groups[*group_idx].rate_per_hour
+                        / self.group_chutes[*group_idx].len().max(1) as f64;
+                }
+            }
+        }
+        rate
+    }
+
+    /// Of the free chutes with a given mask, the one with the quietest neighbourhood, ties to
+    /// the shortest travel.
+    fn best_chute_with_mask(&self, free: &[usize], mean_travel: &[f64]) -> usize {
+        free.iter()
+            .map(|&c| (self.neighbourhood_rate(c), mean_travel[c], c))
+            .min_by(|a, b| {
+                a.0.total_cmp(&b.0)
+                    .then(a.1.total_cmp(&b.1))
+                    .then(a.2.cmp(&b.2))
+            })
+            .expect("a mask in the free map has chutes")
+            .2
+    }
+}
+
+/// Builds the plan by construction alone (steps 1 and 2 of the module documentation).
+pub fn construct(hub: &Hub, options: &Options) -> Plan {
+    let layout = hub.layout();
+    let groups = group_destinations_at(hub, options.utilisation_target);
+    let rate_sum: f64 = layout.inductions.iter().map(|i| i.rate_per_hour).sum();
+    let mut station_shares = vec![0.0; 64];
+    for (i, induction) in layout.inductions.iter().enumerate() {
+        station_shares[i % 64] += induction.rate_per_hour / rate_sum;
+    }
+    let closure_per_item = layout
+        .chutes
+        .iter()
+        .map(|c| c.bag_swap_s / (c.bag_items as f64 * 3600.0))
+        .collect();
+    let n_groups = groups.len();
+    let mut construction = Construction {
+        hub,
+        masks: half_loop_masks(hub),
+        station_shares,
+        group_masks: vec![0; n_groups],
+        group_chutes: vec![Vec::new(); n_groups],
+        chute_group: vec![None; layout.chutes.len()],
+        closure_per_item,
+        groups,
+    };
+    let mean_travel: Vec<f64> = (0..layout.chutes.len())
+        .map(|c| crate::baseline::mean_travel_slots(hub, c))
+        .collect();
+    // Free chutes by mask; a BTreeMap keeps the iteration order, and so the plan, deterministic.
+    let mut free_by_mask: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for chute_idx in hub.assignable_chutes() {
+        free_by_mask
+            .entry(construction.masks[chute_idx])
+            .or_default()
+            .push(chute_idx);
+    }
+    let mut order: Vec<usize> = (0..n_groups).collect();
+    order.sort_by(|&a, &b| {
+        construction.groups[b]
+            .rate_per_hour
+            .total_cmp(&construction.groups[a].rate_per_hour)
+            .then(a.cmp(&b))
+    });
+    let mut exhausted = false;
+    for &group_idx in &order {
+        let mask = *free_by_mask
+            .iter()
+            .max_by(|a, b| {
+                construction
+                    .covered_share(*a.0)
+                    .total_cmp(&construction.covered_share(*b.0))
+                    .then(b.0.cmp(a.0))
+            })
+            .expect("there are at least as many chutes as groups")
+            .0;
+        exhausted = take(
+            &mut construction,
+            &mut free_by_mask,
+            &mean_travel,
+            mask,
+            group_idx,
+        );
+    }
+    while !exhausted {
+        let mut best: Option<(f64, usize, u64)> = None;
+        for group_idx in 0..n_groups {
+            for (&mask, chutes) in &free_by_mask {
+                let value = construction.marginal_value(group_idx, chutes[0]);
+                if best.is_none_or(|(best_value, _, _)| value > best_value) {
+                    best = Some((value, group_idx, mask));
+                }
+            }
+        }
+        let Some((_, group_idx, mask)) = best else {
+            break;
+        };
+        exhausted = take(
+            &mut construction,
+            &mut free_by_mask,
+            &mean_travel,
+            mask,
+            group_idx,
+        );
+    }
+
+    let mut plan = Plan::empty(hub, "ours");
+    for (group_idx, chutes) in construction.group_chutes.iter().enumerate() {
+        for &chute_idx in chutes {
+            plan.chute_destinations[chute_idx] =
+                construction.groups[group_idx].destinations.clone();
+        }
+    }
+    plan
+}
+
+/// Gives a group the best free chute with a mask; says whether the chutes have run out.
+fn take(
+    construction: &mut Construction,
+    free_by_mask: &mut BTreeMap<u64, Vec<usize>>,
+    mean_travel: &[f64],
+    mask: u64,
+    group_idx: usize,
+) -> bool {
+    let free = free_by_mask.get_mut(&mask).expect("mask has free chutes");
+    let chute_idx = construction.best_chute_with_mask(free, mean_travel);
+    free.retain(|&c| c != chute_idx);
+    if free.is_empty() {
+        free_by_mask.remove(&mask);
+    }
+    construction.assign(group_idx, chute_idx);
+    free_by_mask.is_empty()
+}
+
+fn score(indicators: &crate::sim::Indicators) -> f64 {
+    indicators.half_loop_drop_rate
+        - indicators.recirculation_rate
+        - 2.0 * indicators.force_eject_rate
+        - 2.0 * (1.0 - indicators.items_sorted as f64 / indicators.items_offered.max(1) as f64)
+}
+
+/// The optimiser: construction, then simulator-in-the-loop improvement within the budget.
+pub fn optimise(hub: &Hub, options: &Options) -> Plan {
+    let mut plan = construct(hub, options);
+    if options.budget == 0 {
+        return plan;
+    }
+    let n_destinations = hub.layout().destinations.len();
+    // Tuned on items of its own, so that an evaluation with `options.seed` is not on the very
+    // items the plan was tuned against.
+    let tuning_seed = options.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x00a5_a5a5;
+    let mut indicators = simulate(hub, &plan, tuning_seed);
+    let mut best_score = score(&indicators);
+    let mut runs = 1;
+    // Groups that were tried and did not improve are not tried again.
+    let mut tried: Vec<Vec<u32>> = Vec::new();
+    while runs < options.budget {
+        // Chutes grouped by the destinations they take: a group is one multi-destination set.
+        let mut groups: BTreeMap<Vec<u32>, Vec<usize>> = BTreeMap::new();
+        for (chute_idx, destinations) in plan.chute_destinations.iter().enumerate() {
+            if !destinations.is_empty() {
+                groups
+                    .entry(destinations.clone())
+                    .or_default()
+                    .push(chute_idx);
+            }
+        }
+        let refusals = |chutes: &Vec<usize>| -> u64 {
+            chutes.iter().map(|&c| indicators.chutes[c].refusals).sum()
+        };
+        let Some((congested, _)) = groups
+            .iter()
+            .filter(|(destinations, chutes)| !tried.contains(destinations) && refusals(chutes) > 0)
+            .max_by_key(|(_, chutes)| refusals(chutes))
+        else {
+            break;
+        };
+        let congested = congested.clone();
+        // The donor: a group with spare chutes whose chutes see the fewest items each, and of
+        // its chutes the one with fewest items.
+        let donor = groups
+            .iter()
+            .filter(|(destinations, chutes)| **destinations != congested && chutes.len() >= 2)
+            .min_by(|a, b| {
+                let load = |chutes: &Vec<usize>| {
+                    chutes
+                        .iter()
+                        .map(|&c| indicators.chutes[c].items)
+                        .sum::<u64>() as f64
+                        / chutes.len() as f64
+                };
+                load(a.1).total_cmp(&load(b.1)).then(a.0.cmp(b.0))
+            });
+        let Some((_, donor_chutes)) = donor else {
+            break;
+        };
+        let given = *donor_chutes
+            .iter()
+            .min_by_key(|&&c| (indicators.chutes[c].items, c))
+            .expect("a donor has chutes");
+        let mut candidate = plan.clone();
+        candidate.chute_destinations[given] = congested.clone();
+        debug_assert!(candidate.destinations_without_chute(hub).is_empty());
+        let candidate_indicators = simulate(hub, &candidate, tuning_seed);
+        runs += 1;
+        let candidate_score = score(&candidate_indicators);
+        if candidate_score > best_score {
+            plan = candidate;
+            indicators = candidate_indicators;
+            best_score = candidate_score;
+        } else {
+            tried.push(congested);
+        }
+    }
+    debug_assert_eq!(
+        plan.destination_chutes(n_destinations).len(),
+        n_destinations
+    );
+    plan
+}

@@ -1,0 +1,1 @@
+//! The HTML page: chute maps and indicators, our plan against the baselines.
