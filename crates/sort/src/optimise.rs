@@ -165,12 +165,13 @@ impl Construction<'_> {
         share
     }
 
-    /// Recirculations an hour of a group spread evenly over `n` chutes: each chute closes for
-    /// a share rate/n × swap/bag of the time and refuses that share of its items.
+    /// Recirculations an hour of a group spread evenly over `n` chutes. Each chute is closed
+    /// for bag swaps a share rate/n × swap/bag of the time; a refused item rides on to the
+    /// next chute, so it recirculates only when all are closed, taken as independent.
     fn recirculation(&self, group_idx: usize, n: usize, closure_per_item: f64) -> f64 {
         let rate = self.groups[group_idx].rate_per_hour;
-        let per_chute = rate / n as f64;
-        rate * (per_chute * closure_per_item).min(1.0)
+        let closed_share = (rate / n as f64 * closure_per_item).min(1.0);
+        rate * closed_share.powi(n as i32)
     }
 
     fn marginal_value(&self, group_idx: usize, chute_idx: usize) -> f64 {

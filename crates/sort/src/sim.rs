@@ -10,7 +10,8 @@
 //! An item is put on the next free usable carrier passing its station once the station is
 //! ready (stations work at most at their rate). It then rides to the first chute of its
 //! destination downstream. The chute takes it unless its bag is being swapped or its slide is
-//! full; otherwise the item recirculates to the next of its chutes. An item that would travel
+//! full; otherwise the item rides on to the next of its chutes, and recirculates (回流) if
+//! that takes it past its station again. An item that would travel
 //! more than `recirculation_loops_max + 1` loops is sent to the exception chute instead
 //! (force-ejected); so is an item whose destination has no chute.
 
@@ -72,7 +73,8 @@ pub struct Indicators {
     pub half_loop_drop_rate: f64,
     /// Mean distance from induction to drop of sorted items, in loops.
     pub mean_travel_loops: f64,
-    /// Share of items refused by a chute at least once.
+    /// 回流率: share of items that pass their station again because the chutes of their
+    /// destination refused them on the way round.
     pub recirculation_rate: f64,
     pub force_eject_rate: f64,
     /// Over the chutes the plan uses.
@@ -294,16 +296,20 @@ pub fn simulate_with(hub: &Hub, plan: &Plan, options: &SimOptions) -> Indicators
                 true
             } else {
                 chute_refusals[chute] += 1;
-                if items.flags[item_idx] & FLAG_RECIRCULATED == 0 {
-                    items.flags[item_idx] |= FLAG_RECIRCULATED;
-                    n_recirculated += 1;
-                }
                 let here = chute_slots[chute];
                 let (mut next, mut distance) = next_chute(items.destination[item_idx], here);
                 if step + distance - items.induction_step[item_idx] > travel_max {
                     next = exception_idx;
                     distance = forward_slots(here, exception_slot, n_carriers);
                     items.flags[item_idx] |= FLAG_FORCED;
+                }
+                // Refused but taken by another of its chutes before it is back at its station:
+                // not a recirculation.
+                if step + distance - items.induction_step[item_idx] > n_carriers
+                    && items.flags[item_idx] & FLAG_RECIRCULATED == 0
+                {
+                    items.flags[item_idx] |= FLAG_RECIRCULATED;
+                    n_recirculated += 1;
                 }
                 items.target_chute[item_idx] = next;
                 wheel[(step + distance) as usize & wheel_mask].push(item);
