@@ -18,7 +18,7 @@ pub const MACHINES_MAX: usize = 64;
 pub const LOOP_LENGTH_M_MAX: f64 = 5_000.0;
 pub const CARRIERS_MAX: u32 = 100_000;
 /// Items over the whole day; bounds the simulator's memory (about 40 bytes an item).
-pub const ITEMS_PER_DAY_MAX: u64 = 20_000_000;
+pub const ITEMS_PER_DAY_MAX: u64 = 10_000_000;
 pub const WAVE_DURATION_S_MAX: f64 = 24.0 * 3600.0;
 pub const RECIRCULATION_LOOPS_MAX: u32 = 20;
 pub const ID_BYTES_MAX: usize = 64;
@@ -219,8 +219,9 @@ fn line_column(source: &str, byte_offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Serde gives no positions for values, so a semantic error is placed on the first line that
-/// holds the offending entry's id in quotes; ids are checked unique, so this is the entry.
+/// Serde gives no positions for values, so a semantic error is placed on the line that holds
+/// the offending entry's id in quotes (ids are unique, except in the duplicate-id error, which
+/// points at the second), or else on the first line naming the field the message starts with.
 fn locate(error: LayoutError, source: &str) -> LayoutError {
     match error {
         LayoutError::Invalid {
@@ -228,14 +229,26 @@ fn locate(error: LayoutError, source: &str) -> LayoutError {
             line: None,
             message,
         } => {
-            let line = path
-                .split('"')
-                .nth(1)
-                .and_then(|id| {
-                    let quoted = format!("\"{id}\"");
-                    source.lines().position(|text| text.contains(&quoted))
-                })
-                .map(|index| index + 1);
+            let by_id = path.split('"').nth(1).and_then(|id| {
+                let quoted = format!("\"{id}\"");
+                let skip = usize::from(message.contains("earlier"));
+                source
+                    .lines()
+                    .enumerate()
+                    .filter(|(_, text)| text.contains(&quoted))
+                    .nth(skip)
+                    .map(|(index, _)| index)
+            });
+            let is_field = |word: &str| {
+                !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            };
+            let by_field = || {
+                [message.split(' ').next().unwrap_or(""), path.as_str()]
+                    .into_iter()
+                    .filter(|word| is_field(word))
+                    .find_map(|field| source.lines().position(|text| text.contains(field)))
+            };
+            let line = by_id.or_else(by_field).map(|index| index + 1);
             LayoutError::Invalid {
                 path,
                 line,
