@@ -147,7 +147,8 @@ struct Construction<'h> {
     station_shares: Vec<f64>,
     group_masks: Vec<u64>,
     group_chutes: Vec<Vec<usize>>,
-    chute_group: Vec<Option<usize>>,
+    /// Rate dropped at each slot by the chutes assigned so far.
+    slot_rate: Vec<f64>,
     /// Expected recirculations an hour per item an hour on a chute: bag swaps close the chute
     /// for `swap_s` every `bag_items` items.
     closure_per_item: Vec<f64>,
@@ -194,27 +195,21 @@ impl Construction<'_> {
     fn assign(&mut self, group_idx: usize, chute_idx: usize) {
         self.group_chutes[group_idx].push(chute_idx);
         self.group_masks[group_idx] |= self.masks[chute_idx];
-        self.chute_group[chute_idx] = Some(group_idx);
+        let group = &self.groups[group_idx];
+        self.slot_rate[self.hub.chute_slots()[chute_idx] as usize] +=
+            group.rate_per_hour / group.n_chutes as f64;
     }
 
-    /// Rate already dropped near a chute, so that busy chutes are spread along the loop.
+    /// Rate already dropped near a chute, so that busy chutes are spread along the loop. A
+    /// chute's rate is taken as its group's rate over the chutes it needs, which is known
+    /// before the extras are given out.
     fn neighbourhood_rate(&self, chute_idx: usize) -> f64 {
-        let n_carriers = self.hub.n_carriers();
-        let slot = self.hub.chute_slots()[chute_idx];
-        let window = 6;
-        let mut rate = 0.0;
-        for (other, group) in self.chute_group.iter().enumerate() {
-            if let Some(group_idx) = group {
-                let other_slot = self.hub.chute_slots()[other];
-                let apart = forward_slots(slot, other_slot, n_carriers)
-                    .min(forward_slots(other_slot, slot, n_carriers));
-                if apart <= window {
-                    rate += self.groups[*group_idx].rate_per_hour
-                        / self.group_chutes[*group_idx].len().max(1) as f64;
-                }
-            }
-        }
-        rate
+        let n_carriers = self.hub.n_carriers() as usize;
+        let slot = self.hub.chute_slots()[chute_idx] as usize;
+        let window = 6usize.min(n_carriers / 2);
+        (0..=2 * window)
+            .map(|offset| self.slot_rate[(slot + n_carriers + offset - window) % n_carriers])
+            .sum()
     }
 
     /// Of the free chutes with a given mask, the one with the quietest neighbourhood, ties to
@@ -253,7 +248,7 @@ pub fn construct(hub: &Hub, options: &Options) -> Plan {
         station_shares,
         group_masks: vec![0; n_groups],
         group_chutes: vec![Vec::new(); n_groups],
-        chute_group: vec![None; layout.chutes.len()],
+        slot_rate: vec![0.0; hub.n_carriers() as usize],
         closure_per_item,
         groups,
     };
@@ -295,17 +290,33 @@ pub fn construct(hub: &Hub, options: &Options) -> Plan {
             group_idx,
         );
     }
+    // Each group's best (value, mask) is kept and recomputed only when it may have changed:
+    // for the group just served, and for groups whose best mask has just run out.
+    let best_for = |construction: &Construction, free_by_mask: &BTreeMap<u64, Vec<usize>>, g| {
+        free_by_mask
+            .iter()
+            .map(|(&mask, chutes)| (construction.marginal_value(g, chutes[0]), mask))
+            .fold(None, |best: Option<(f64, u64)>, candidate| match best {
+                Some(best) if best.0 >= candidate.0 => Some(best),
+                _ => Some(candidate),
+            })
+    };
+    let mut best_by_group: Vec<Option<(f64, u64)>> = (0..n_groups)
+        .map(|g| best_for(&construction, &free_by_mask, g))
+        .collect();
     while !exhausted {
-        let mut best: Option<(f64, usize, u64)> = None;
-        for group_idx in 0..n_groups {
-            for (&mask, chutes) in &free_by_mask {
-                let value = construction.marginal_value(group_idx, chutes[0]);
-                if best.is_none_or(|(best_value, _, _)| value > best_value) {
-                    best = Some((value, group_idx, mask));
-                }
-            }
-        }
-        let Some((_, group_idx, mask)) = best else {
+        let Some((group_idx, (_, mask))) = best_by_group
+            .iter()
+            .enumerate()
+            .filter_map(|(g, best)| best.map(|best| (g, best)))
+            .fold(
+                None,
+                |best: Option<(usize, (f64, u64))>, candidate| match best {
+                    Some(best) if best.1.0 >= candidate.1.0 => Some(best),
+                    _ => Some(candidate),
+                },
+            )
+        else {
             break;
         };
         exhausted = take(
@@ -315,6 +326,13 @@ pub fn construct(hub: &Hub, options: &Options) -> Plan {
             mask,
             group_idx,
         );
+        let mask_gone = !free_by_mask.contains_key(&mask);
+        for (g, best) in best_by_group.iter_mut().enumerate() {
+            let stale = g == group_idx || (mask_gone && best.is_some_and(|(_, m)| m == mask));
+            if stale {
+                *best = best_for(&construction, &free_by_mask, g);
+            }
+        }
     }
 
     let mut plan = Plan::empty(hub, "ours");

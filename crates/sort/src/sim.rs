@@ -104,7 +104,6 @@ const FLAG_WITHOUT_CHUTE: u8 = 4;
 
 struct Items {
     destination: Vec<u32>,
-    arrival_step: Vec<u32>,
     induction_step: Vec<u32>,
     carrier: Vec<u32>,
     target_chute: Vec<u32>,
@@ -112,9 +111,12 @@ struct Items {
     flags: Vec<u8>,
 }
 
+/// The items; each station's queue as (arrival step, item) in arrival order; wave starts.
+type DrawnItems = (Items, Vec<Vec<(u32, u32)>>, Vec<f64>);
+
 /// Draws the day's items: each wave's items in random order, spread evenly over the wave, each
 /// at a station drawn in proportion to the stations' rates.
-fn draw_items(hub: &Hub, seed: u64, step_s: f64) -> (Items, Vec<Vec<u32>>, Vec<f64>) {
+fn draw_items(hub: &Hub, seed: u64, step_s: f64) -> DrawnItems {
     let layout = hub.layout();
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
     let n_items: u64 = layout
@@ -125,7 +127,6 @@ fn draw_items(hub: &Hub, seed: u64, step_s: f64) -> (Items, Vec<Vec<u32>>, Vec<f
     let n_items = n_items as usize;
     let mut items = Items {
         destination: Vec::with_capacity(n_items),
-        arrival_step: Vec::with_capacity(n_items),
         induction_step: vec![0; n_items],
         carrier: vec![NO_ITEM; n_items],
         target_chute: vec![0; n_items],
@@ -163,9 +164,8 @@ fn draw_items(hub: &Hub, seed: u64, step_s: f64) -> (Items, Vec<Vec<u32>>, Vec<f
                 .position(|&cumulative| pick < cumulative)
                 .unwrap_or(rate_cumulative.len() - 1);
             items.destination.push(destination_idx);
-            items.arrival_step.push((arrival_s / step_s) as u32);
             items.wave.push(wave_idx as u16);
-            queues[induction_idx].push(item_idx);
+            queues[induction_idx].push(((arrival_s / step_s) as u32, item_idx));
         }
         wave_start_s += wave.duration_s;
     }
@@ -190,25 +190,27 @@ pub fn simulate_with(hub: &Hub, plan: &Plan, options: &SimOptions) -> Indicators
     let chute_slots = hub.chute_slots();
     let exception_idx = hub.exception_chute_idx() as u32;
     let exception_slot = chute_slots[exception_idx as usize];
+    // Each destination's chutes sorted by slot: the next one downstream of a slot is found
+    // by binary search, as a busy destination may have many.
     let destination_chutes: Vec<Vec<(u32, u32)>> = plan
         .destination_chutes(layout.destinations.len())
         .into_iter()
         .map(|chutes| {
-            chutes
+            let mut by_slot: Vec<(u32, u32)> = chutes
                 .into_iter()
                 .map(|chute_idx| (chute_slots[chute_idx as usize], chute_idx))
-                .collect()
+                .collect();
+            by_slot.sort_unstable();
+            by_slot
         })
         .collect();
     let next_chute = |destination_idx: u32, from_slot: u32| -> (u32, u32) {
-        let mut best = (exception_idx, u32::MAX);
-        for &(slot, chute_idx) in &destination_chutes[destination_idx as usize] {
-            let distance = forward_slots(from_slot, slot, n_carriers);
-            if distance < best.1 {
-                best = (chute_idx, distance);
-            }
+        let chutes = &destination_chutes[destination_idx as usize];
+        let after = chutes.partition_point(|&(slot, _)| slot <= from_slot);
+        match chutes.get(after).or_else(|| chutes.first()) {
+            Some(&(slot, chute_idx)) => (chute_idx, forward_slots(from_slot, slot, n_carriers)),
+            None => (exception_idx, u32::MAX),
         }
-        best
     };
 
     let n_chutes = layout.chutes.len();
@@ -335,16 +337,17 @@ pub fn simulate_with(hub: &Hub, plan: &Plan, options: &SimOptions) -> Indicators
 
         // The carrier at slot s at this step is (s - step) mod n; `offset` avoids a division.
         let offset = n_carriers - step % n_carriers;
-        let mut any_waiting = false;
         for (induction_idx, queue) in queues.iter().enumerate() {
-            let head = queue_heads[induction_idx];
-            if head >= queue.len() {
+            // Cheapest tests first: the station's own state, then its queue, which is stored
+            // with arrival steps so that no item data is touched until one is loaded.
+            if time_s < station_ready_s[induction_idx] {
                 continue;
             }
-            any_waiting = true;
-            let item = queue[head];
-            let item_idx = item as usize;
-            if items.arrival_step[item_idx] > step || time_s < station_ready_s[induction_idx] {
+            let head = queue_heads[induction_idx];
+            let Some(&(arrival_step, item)) = queue.get(head) else {
+                continue;
+            };
+            if arrival_step > step {
                 continue;
             }
             let mut carrier = induction_slots[induction_idx] + offset;
@@ -354,6 +357,7 @@ pub fn simulate_with(hub: &Hub, plan: &Plan, options: &SimOptions) -> Indicators
             if !usable[carrier as usize] || occupant[carrier as usize] != NO_ITEM {
                 continue;
             }
+            let item_idx = item as usize;
             occupant[carrier as usize] = item;
             items.carrier[item_idx] = carrier;
             items.induction_step[item_idx] = step;
@@ -372,7 +376,7 @@ pub fn simulate_with(hub: &Hub, plan: &Plan, options: &SimOptions) -> Indicators
             wheel[(step + distance) as usize & wheel_mask].push(item);
         }
         step += 1;
-        if !any_waiting && n_left == n_inducted {
+        if n_inducted == n_items as u64 && n_left == n_inducted {
             break;
         }
     }
