@@ -10,6 +10,10 @@
 //! 1. Maximise the items an hour served, within each machine's capacity.
 //! 2. Keeping that many served, minimise the largest utilisation `t` over the machines
 //!    (`load_j <= t * capacity_j`, `t <= 1`): the balanced allocation.
+//! 3. Keeping both, minimise the flow weighted by each machine's envelope volume: many
+//!    allocations are equally balanced, and of those this keeps items on the smallest machine
+//!    that holds them, leaving the large machines' room to the items only they can take (else
+//!    small parcels could be sent to manual sorting while it has room).
 //!
 //! Flows are for the busiest wave, the hour that decides whether the machines cope.
 
@@ -167,8 +171,17 @@ pub fn allocate(hub: &Hub) -> Result<Allocation, AllocationError> {
         return Ok(allocation);
     }
 
-    let served = solve(hub, &commodities, None)?.0;
-    let (_, flows) = solve(hub, &commodities, Some(served))?;
+    let (served, _) = solve(hub, &commodities, Stage::MostServed)?;
+    let (_, flows) = solve(hub, &commodities, Stage::Balanced { served })?;
+    let utilisation_max = max_utilisation(hub, &commodities, &flows);
+    let (_, flows) = solve(
+        hub,
+        &commodities,
+        Stage::Smallest {
+            served,
+            utilisation_max,
+        },
+    )?;
 
     let mut by_class_machine: BTreeMap<(usize, usize), f64> = BTreeMap::new();
     let mut served_by_class = vec![0.0; layout.item_classes.len()];
@@ -210,12 +223,35 @@ pub fn allocate(hub: &Hub) -> Result<Allocation, AllocationError> {
     Ok(allocation)
 }
 
-/// Without `served`: the most items an hour that can be served. With it: the flows that serve
-/// that many with the smallest largest utilisation.
+/// The three programmes of the module documentation.
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    MostServed,
+    Balanced { served: f64 },
+    Smallest { served: f64, utilisation_max: f64 },
+}
+
+fn max_utilisation(hub: &Hub, commodities: &[Commodity], flows: &[Vec<f64>]) -> f64 {
+    let machines = &hub.layout().machines;
+    let mut loads = vec![0.0; machines.len()];
+    for (commodity, commodity_flows) in commodities.iter().zip(flows) {
+        for (&machine_idx, &flow) in commodity.machines.iter().zip(commodity_flows) {
+            loads[machine_idx] += flow;
+        }
+    }
+    loads
+        .iter()
+        .zip(machines)
+        .map(|(load, machine)| load / machine.capacity_per_hour)
+        .fold(0.0, f64::max)
+}
+
+/// Solves one stage; returns the items an hour served and the flows, per commodity and
+/// machine in the commodity's order.
 fn solve(
     hub: &Hub,
     commodities: &[Commodity],
-    served: Option<f64>,
+    stage: Stage,
 ) -> Result<(f64, Vec<Vec<f64>>), AllocationError> {
     let machines = &hub.layout().machines;
     let mut variables = ProblemVariables::new();
@@ -235,6 +271,9 @@ fn solve(
         let sum: Expression = flows.iter().copied().sum();
         constraints.push(sum.leq(commodity.items_per_hour));
     }
+    // A hair of slack on what earlier stages fixed, so that their rounding cannot make a later
+    // stage infeasible.
+    let slack = |value: f64| value * (1.0 + 1e-9) + 1e-9;
     for (machine_idx, machine) in machines.iter().enumerate() {
         let mut load = Expression::from(0.0);
         for (commodity, flows) in commodities.iter().zip(&flow_variables) {
@@ -242,18 +281,33 @@ fn solve(
                 load += flows[position];
             }
         }
-        constraints.push(match served {
-            None => load.leq(machine.capacity_per_hour),
-            Some(_) => (load - machine.capacity_per_hour * utilisation).leq(0.0),
+        constraints.push(match stage {
+            Stage::MostServed => load.leq(machine.capacity_per_hour),
+            Stage::Balanced { .. } => (load - machine.capacity_per_hour * utilisation).leq(0.0),
+            Stage::Smallest {
+                utilisation_max, ..
+            } => load.leq(machine.capacity_per_hour * slack(utilisation_max).min(1.0)),
         });
     }
-    let problem = match served {
-        None => variables.maximise(total.clone()).using(microlp),
-        Some(served) => {
-            // A hair of slack so that rounding in the first solve cannot make the second
-            // infeasible.
-            constraints.push(total.clone().geq(served * (1.0 - 1e-9) - 1e-9));
+    let largest_envelope = machines
+        .iter()
+        .map(envelope_volume)
+        .fold(f64::MIN_POSITIVE, f64::max);
+    let problem = match stage {
+        Stage::MostServed => variables.maximise(total.clone()).using(microlp),
+        Stage::Balanced { served } => {
+            constraints.push(total.clone().geq(served / (1.0 + 1e-9) - 1e-9));
             variables.minimise(utilisation).using(microlp)
+        }
+        Stage::Smallest { served, .. } => {
+            constraints.push(total.clone().geq(served / (1.0 + 1e-9) - 1e-9));
+            let mut cost = Expression::from(0.0);
+            for (commodity, flows) in commodities.iter().zip(&flow_variables) {
+                for (&machine_idx, &flow) in commodity.machines.iter().zip(flows) {
+                    cost += flow * (envelope_volume(&machines[machine_idx]) / largest_envelope);
+                }
+            }
+            variables.minimise(cost).using(microlp)
         }
     };
     let solution = constraints
@@ -267,4 +321,8 @@ fn solve(
         .collect();
     let served = flows.iter().flatten().sum();
     Ok((served, flows))
+}
+
+fn envelope_volume(machine: &Machine) -> f64 {
+    machine.length_mm_max * machine.width_mm_max * machine.height_mm_max
 }
