@@ -34,6 +34,8 @@ pub struct PlanMeans {
     pub half_loop_drop_rate: f64,
     pub recirculation_rate: f64,
     pub force_eject_rate: f64,
+    /// Share of items dropped into multi-destination chutes (to be sorted again by hand).
+    pub multi_destination_share: f64,
     pub throughput_per_hour: f64,
     pub offered_per_hour: f64,
 }
@@ -61,10 +63,10 @@ pub fn run(
     let mut n_optimised = 0;
     writeln!(
         out,
-        "load  seed  plan        half-loop  recirc   eject    throughput/h  offered/h  items"
+        "load  seed  plan                    half-loop  static  recirc   eject    shared  throughput/h  offered/h  items"
     )?;
     for &load in &config.loads {
-        let mut sums: Vec<(String, [f64; 5])> = Vec::new();
+        let mut sums: Vec<(String, [f64; 6])> = Vec::new();
         for &seed in &config.seeds {
             let hub = generate(
                 &GeneratorParams {
@@ -82,7 +84,22 @@ pub fn run(
             let ours = optimise(&hub, &options);
             optimise_s += clock_s() - started;
             n_optimised += 1;
-            let plans = [baseline::code_order(&hub), baseline::greedy(&hub), ours];
+            // Our plan again, sharing chutes only where the hub has too few: how much of the
+            // gain is placement alone.
+            let mut unshared = optimise(
+                &hub,
+                &Options {
+                    shared_chute_penalty: 1e9,
+                    ..options
+                },
+            );
+            unshared.name = "ours, no extra sharing".into();
+            let plans = [
+                baseline::code_order(&hub),
+                baseline::greedy(&hub),
+                ours,
+                unshared,
+            ];
             for (plan_idx, plan) in plans.iter().enumerate() {
                 let started = clock_s();
                 let indicators = simulate(&hub, plan, seed);
@@ -90,18 +107,20 @@ pub fn run(
                 items_simulated += indicators.items_offered;
                 writeln!(
                     out,
-                    "{:>3.0}%  {seed:>4}  {:<10}  {:>8.1}%  {:>6.2}%  {:>6.3}%  {:>12.0}  {:>9.0}  {}",
+                    "{:>3.0}%  {seed:>4}  {:<22}  {:>8.1}%  {:>5.1}%  {:>6.2}%  {:>6.3}%  {:>5.1}%  {:>12.0}  {:>9.0}  {}",
                     load * 100.0,
                     plan.name,
                     indicators.half_loop_drop_rate * 100.0,
+                    plan.static_half_loop_rate(&hub) * 100.0,
                     indicators.recirculation_rate * 100.0,
                     indicators.force_eject_rate * 100.0,
+                    indicators.multi_destination_share * 100.0,
                     indicators.throughput_per_hour,
                     indicators.offered_per_hour,
                     indicators.items_offered,
                 )?;
                 if sums.len() <= plan_idx {
-                    sums.push((plan.name.clone(), [0.0; 5]));
+                    sums.push((plan.name.clone(), [0.0; 6]));
                 }
                 let sum = &mut sums[plan_idx].1;
                 sum[0] += indicators.half_loop_drop_rate;
@@ -109,6 +128,7 @@ pub fn run(
                 sum[2] += indicators.force_eject_rate;
                 sum[3] += indicators.throughput_per_hour;
                 sum[4] += indicators.offered_per_hour;
+                sum[5] += indicators.multi_destination_share;
             }
         }
         let n = config.seeds.len().max(1) as f64;
@@ -119,6 +139,7 @@ pub fn run(
                 half_loop_drop_rate: sum[0] / n,
                 recirculation_rate: sum[1] / n,
                 force_eject_rate: sum[2] / n,
+                multi_destination_share: sum[5] / n,
                 throughput_per_hour: sum[3] / n,
                 offered_per_hour: sum[4] / n,
             });
@@ -127,18 +148,19 @@ pub fn run(
     writeln!(out)?;
     writeln!(
         out,
-        "| load | plan | half-loop drop rate | recirculation | force-eject | throughput/h | offered/h |"
+        "| load | plan | half-loop drop rate | recirculation | force-eject | in shared chutes | throughput/h | offered/h |"
     )?;
-    writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |")?;
+    writeln!(out, "| --- | --- | --- | --- | --- | --- | --- | --- |")?;
     for m in &means {
         writeln!(
             out,
-            "| {:.0}% | {} | {:.1}% | {:.2}% | {:.3}% | {:.0} | {:.0} |",
+            "| {:.0}% | {} | {:.1}% | {:.2}% | {:.3}% | {:.1}% | {:.0} | {:.0} |",
             m.load * 100.0,
             m.plan,
             m.half_loop_drop_rate * 100.0,
             m.recirculation_rate * 100.0,
             m.force_eject_rate * 100.0,
+            m.multi_destination_share * 100.0,
             m.throughput_per_hour,
             m.offered_per_hour
         )?;

@@ -10,7 +10,9 @@
 //!
 //! 1. Destinations too small to deserve a chute of their own share one (multi-destination
 //!    chutes), smallest first, until every group fits; each group needs enough chutes for its
-//!    busiest hour at the target utilisation.
+//!    busiest hour at the target utilisation. Beyond that, more of the smallest are merged when
+//!    the chutes freed raise the half-loop rate by more than the re-sorting of their items
+//!    costs (`Options::shared_chute_penalty`); steps 1 and 2 are repeated to choose how many.
 //! 2. Construction: groups from the busiest down take the chute that covers most of their
 //!    rate; then every remaining chute goes, one at a time, to the group and place of largest
 //!    marginal value: rate newly covered within half a loop, plus the recirculation avoided by
@@ -37,6 +39,10 @@ pub struct Options {
     pub budget: u32,
     /// Share of a chute's slide capacity a destination's busiest hour may fill.
     pub utilisation_target: f64,
+    /// What an item dropped into a multi-destination chute costs, in half-loop drops: it has
+    /// to be sorted again by hand. 0 would share chutes freely; 1 would count a re-sort as a
+    /// whole lost half-loop drop.
+    pub shared_chute_penalty: f64,
 }
 
 impl Default for Options {
@@ -45,6 +51,7 @@ impl Default for Options {
             seed: 1,
             budget: 12,
             utilisation_target: 0.75,
+            shared_chute_penalty: 0.5,
         }
     }
 }
@@ -60,10 +67,13 @@ pub(crate) struct Group {
 /// Forms the groups: each destination alone, then the two smallest groups merged while the
 /// chutes needed exceed the chutes there are. Every destination ends in exactly one group.
 pub(crate) fn group_destinations(hub: &Hub) -> Vec<Group> {
-    group_destinations_at(hub, Options::default().utilisation_target)
+    group_destinations_at(hub, Options::default().utilisation_target, 0)
 }
 
-fn group_destinations_at(hub: &Hub, utilisation_target: f64) -> Vec<Group> {
+/// As [`group_destinations`], then `extra_merges` more merges of the two smallest groups, as
+/// long as the merged group still needs only one chute: each frees a chute for a busier
+/// destination.
+fn group_destinations_at(hub: &Hub, utilisation_target: f64, extra_merges: usize) -> Vec<Group> {
     let rates = hub.peak_rates_per_hour();
     let n_chutes = hub.assignable_chutes().count();
     let chute_capacity = mean_chute_capacity(hub) * utilisation_target;
@@ -98,6 +108,18 @@ fn group_destinations_at(hub: &Hub, utilisation_target: f64) -> Vec<Group> {
         };
         n_needed += merged.n_chutes;
         let at = groups.partition_point(|g| g.rate_per_hour <= rate);
+        groups.insert(at, merged);
+    }
+    for _ in 0..extra_merges {
+        if groups.len() < 2 || needed(groups[0].rate_per_hour + groups[1].rate_per_hour) > 1 {
+            break;
+        }
+        let second = groups.remove(1);
+        let mut merged = groups.remove(0);
+        merged.destinations.extend(second.destinations);
+        merged.rate_per_hour += second.rate_per_hour;
+        n_needed -= 1;
+        let at = groups.partition_point(|g| g.rate_per_hour <= merged.rate_per_hour);
         groups.insert(at, merged);
     }
     // A hub with too few chutes for its flow: every group keeps one chute, the busiest lose
@@ -187,9 +209,24 @@ impl Construction<'_> {
             self.recirculation(group_idx, n_have, closure)
                 - self.recirculation(group_idx, n_have + 1, closure)
         };
+        // Items whose first chute refuses them still drop within half a loop if another chute
+        // of theirs follows soon enough: more chutes where the group already has some keep
+        // its half-loop share when its bags are swapped.
+        let region_rate = group.rate_per_hour * self.covered_share(self.masks[chute_idx]);
+        let n_in_region = self.group_chutes[group_idx]
+            .iter()
+            .filter(|&&c| self.masks[c] & self.masks[chute_idx] != 0)
+            .count();
+        let refusal_relief = if n_in_region == 0 {
+            0.0
+        } else {
+            let lost =
+                |n: usize| region_rate * (region_rate / n as f64 * closure).min(1.0).powi(n as i32);
+            lost(n_in_region) - lost(n_in_region + 1)
+        };
         // A group below its need is served before any group gets extras.
         let need = if n_have < group.n_chutes { 1e9 } else { 0.0 };
-        need + coverage + relief
+        need + coverage + relief + refusal_relief
     }
 
     fn assign(&mut self, group_idx: usize, chute_idx: usize) {
@@ -227,10 +264,69 @@ impl Construction<'_> {
     }
 }
 
-/// Builds the plan by construction alone (steps 1 and 2 of the module documentation).
+/// Builds the plan by construction alone (steps 1 and 2 of the module documentation), choosing
+/// how many small destinations to put on shared chutes: each merge frees a chute for a busy
+/// destination's extra, and costs `shared_chute_penalty` per item that will need sorting
+/// again by hand. The number of merges is searched on a doubling grid, then refined by
+/// halving the gap around the best.
 pub fn construct(hub: &Hub, options: &Options) -> Plan {
+    let value = |plan: &Plan| {
+        plan.static_half_loop_rate(hub) - options.shared_chute_penalty * plan.shared_share(hub)
+    };
+    let n_destinations = hub.layout().destinations.len();
+    let mut tried: BTreeMap<usize, (f64, Plan)> = BTreeMap::new();
+    let try_merges = |merges: usize, tried: &mut BTreeMap<usize, (f64, Plan)>| {
+        tried.entry(merges).or_insert_with(|| {
+            let plan = construct_with_merges(hub, options, merges);
+            (value(&plan), plan)
+        });
+    };
+    let mut merges = 0;
+    loop {
+        try_merges(merges, &mut tried);
+        if merges >= n_destinations {
+            break;
+        }
+        merges = (merges * 2).max(1);
+    }
+    loop {
+        let best = best_merges(&tried);
+        let below = tried.range(..best).next_back().map(|(&m, _)| m);
+        let above = tried.range(best + 1..).next().map(|(&m, _)| m);
+        let mut refined = false;
+        for neighbour in [below, above].into_iter().flatten() {
+            let middle = (best + neighbour) / 2;
+            if !tried.contains_key(&middle) {
+                try_merges(middle, &mut tried);
+                refined = true;
+            }
+        }
+        if !refined {
+            break;
+        }
+    }
+    let best = best_merges(&tried);
+    tried.remove(&best).expect("the best was tried").1
+}
+
+/// The fewest merges among those of the highest value.
+fn best_merges(tried: &BTreeMap<usize, (f64, Plan)>) -> usize {
+    tried
+        .iter()
+        .fold(
+            None,
+            |best: Option<(usize, f64)>, (&merges, (value, _))| match best {
+                Some(best) if best.1 >= *value => Some(best),
+                _ => Some((merges, *value)),
+            },
+        )
+        .expect("at least one plan was tried")
+        .0
+}
+
+fn construct_with_merges(hub: &Hub, options: &Options, extra_merges: usize) -> Plan {
     let layout = hub.layout();
-    let groups = group_destinations_at(hub, options.utilisation_target);
+    let groups = group_destinations_at(hub, options.utilisation_target, extra_merges);
     let rate_sum: f64 = layout.inductions.iter().map(|i| i.rate_per_hour).sum();
     let mut station_shares = vec![0.0; 64];
     for (i, induction) in layout.inductions.iter().enumerate() {
@@ -363,8 +459,9 @@ fn take(
     free_by_mask.is_empty()
 }
 
-fn score(indicators: &crate::sim::Indicators) -> f64 {
+fn score(indicators: &crate::sim::Indicators, shared_chute_penalty: f64) -> f64 {
     indicators.half_loop_drop_rate
+        - shared_chute_penalty * indicators.multi_destination_share
         - indicators.recirculation_rate
         - 2.0 * indicators.force_eject_rate
         - 2.0 * (1.0 - indicators.items_sorted as f64 / indicators.items_offered.max(1) as f64)
@@ -381,7 +478,7 @@ pub fn optimise(hub: &Hub, options: &Options) -> Plan {
     // items the plan was tuned against.
     let tuning_seed = options.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x00a5_a5a5;
     let mut indicators = simulate(hub, &plan, tuning_seed);
-    let mut best_score = score(&indicators);
+    let mut best_score = score(&indicators, options.shared_chute_penalty);
     let mut runs = 1;
     // Groups that were tried and did not improve are not tried again.
     let mut tried: Vec<Vec<u32>> = Vec::new();
@@ -434,7 +531,7 @@ pub fn optimise(hub: &Hub, options: &Options) -> Plan {
         debug_assert!(candidate.destinations_without_chute(hub).is_empty());
         let candidate_indicators = simulate(hub, &candidate, tuning_seed);
         runs += 1;
-        let candidate_score = score(&candidate_indicators);
+        let candidate_score = score(&candidate_indicators, options.shared_chute_penalty);
         if candidate_score > best_score {
             plan = candidate;
             indicators = candidate_indicators;

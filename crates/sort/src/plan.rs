@@ -103,6 +103,29 @@ impl Plan {
             .collect()
     }
 
+    /// Share of the day's items whose destination shares a chute with another destination;
+    /// they must be sorted again by hand.
+    pub fn shared_share(&self, hub: &Hub) -> f64 {
+        let destinations = &hub.layout().destinations;
+        let mut shared = vec![false; destinations.len()];
+        for chute in &self.chute_destinations {
+            if chute.len() > 1 {
+                for &d in chute {
+                    shared[d as usize] = true;
+                }
+            }
+        }
+        let volume = |d: &crate::layout::Destination| d.volumes.iter().sum::<u64>() as f64;
+        let total: f64 = destinations.iter().map(volume).sum();
+        let shared_volume: f64 = destinations
+            .iter()
+            .zip(&shared)
+            .filter(|(_, is_shared)| **is_shared)
+            .map(|(d, _)| volume(d))
+            .sum();
+        shared_volume / total.max(1.0)
+    }
+
     /// The half-loop drop rate the plan would reach if no chute ever refused an item: for each
     /// destination, the share of induction rate whose first chute downstream is within half a
     /// loop, weighted by the destination's items.

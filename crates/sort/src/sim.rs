@@ -77,6 +77,8 @@ pub struct Indicators {
     /// destination refused them on the way round.
     pub recirculation_rate: f64,
     pub force_eject_rate: f64,
+    /// Share of sorted items dropped into multi-destination chutes, to be sorted again by hand.
+    pub multi_destination_share: f64,
     /// Over the chutes the plan uses.
     pub chute_utilisation_mean: f64,
     pub chute_utilisation_max: f64,
@@ -434,6 +436,14 @@ pub fn simulate_with(hub: &Hub, plan: &Plan, options: &SimOptions) -> Indicators
         mean_travel_loops: travel_sum as f64 / (n_sorted.max(1) as f64 * n_carriers as f64),
         recirculation_rate: n_recirculated as f64 / left,
         force_eject_rate: n_forced as f64 / left,
+        multi_destination_share: plan
+            .chute_destinations
+            .iter()
+            .zip(&chute_items)
+            .filter(|(destinations, _)| destinations.len() > 1)
+            .map(|(_, &items)| items)
+            .sum::<u64>() as f64
+            / n_sorted.max(1) as f64,
         chute_utilisation_mean: utilisation_sum / n_used.max(1) as f64,
         chute_utilisation_max: utilisation_max,
         simulated_s,
