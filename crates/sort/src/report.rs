@@ -67,7 +67,7 @@ pub fn html(hub: &Hub, evaluation: &Evaluation) -> String {
         let _ = write!(page, "<th{class}>{}</th>", plan_label(&result.name));
     }
     page.push_str("</tr>\n");
-    let rows: [(&str, IndicatorCell); 10] = [
+    let rows: [(&str, IndicatorCell); 11] = [
         ("半圈落格率 (half-loop drop rate)", |r| {
             percent(r.indicators.half_loop_drop_rate)
         }),
@@ -81,6 +81,10 @@ pub fn html(hub: &Hub, evaluation: &Evaluation) -> String {
         ("强排率 (force-eject rate)", |r| {
             format!("{:.3}%", r.indicators.force_eject_rate * 100.0)
         }),
+        (
+            "多路向格口件量占比 (items in multi-destination chutes)",
+            |r| percent(r.indicators.multi_destination_share),
+        ),
         ("实际吞吐 (throughput, items/h)", |r| {
             format!("{:.0}", r.indicators.throughput_per_hour)
         }),

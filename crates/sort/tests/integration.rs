@@ -416,6 +416,25 @@ fn generated_hubs_keep_to_the_published_ranges() {
     }
 }
 
+/// The optimiser's placement, without the simulator, reaches at least the half-loop share the
+/// baselines do when no chute refuses an item.
+#[test]
+fn optimiser_places_at_least_as_well_as_the_baselines() {
+    for seed in 0..6 {
+        let hub = sort::generate(&GeneratorParams::default(), seed);
+        let ours = sort::optimise::construct(&hub, &Options::default());
+        let ours_rate = ours.static_half_loop_rate(&hub);
+        for baseline in [baseline::code_order(&hub), baseline::greedy(&hub)] {
+            let rate = baseline.static_half_loop_rate(&hub);
+            assert!(
+                ours_rate >= rate,
+                "seed {seed}: ours {ours_rate} < {} {rate}",
+                baseline.name
+            );
+        }
+    }
+}
+
 #[test]
 fn layouts_round_trip_through_both_formats() {
     let layout = sort::generate_layout(&GeneratorParams::default(), 4);
