@@ -313,6 +313,17 @@ impl Hub {
         )?;
         check_positive("sorter", "speed_m_per_s", sorter.speed_m_per_s, 10.0)?;
         check_positive("sorter", "carrier_pitch_m", sorter.carrier_pitch_m, 5.0)?;
+        // Bounds the simulator's steps: at most 10 m/s over at least 0.1 m is 100 steps a
+        // second, so a simulated week stays within a 32-bit step count.
+        if sorter.carrier_pitch_m < 0.1 {
+            return Err(invalid(
+                "sorter",
+                format!(
+                    "carrier_pitch_m is {}; carriers are at least 0.1 m apart",
+                    sorter.carrier_pitch_m
+                ),
+            ));
+        }
         check_positive("sorter", "fill_factor", sorter.fill_factor, 1.0)?;
         let n_carriers_float = (sorter.loop_length_m / sorter.carrier_pitch_m).round();
         if !(8.0..=CARRIERS_MAX as f64).contains(&n_carriers_float) {
@@ -350,6 +361,12 @@ impl Hub {
         };
 
         check_count("inductions", layout.inductions.len(), INDUCTIONS_MAX)?;
+        if layout.inductions.is_empty() {
+            return Err(invalid(
+                "inductions",
+                "at least one induction station is needed",
+            ));
+        }
         let mut induction_ids = HashMap::new();
         let mut induction_slots = Vec::with_capacity(layout.inductions.len());
         for (idx, induction) in layout.inductions.iter().enumerate() {
@@ -360,6 +377,9 @@ impl Hub {
             }
             check_position(&path, induction.position_m)?;
             check_positive(&path, "rate_per_hour", induction.rate_per_hour, 100_000.0)?;
+            if induction.rate_per_hour < 1.0 {
+                return Err(invalid(path, "rate_per_hour must be at least 1"));
+            }
             induction_slots.push(slot_of(induction.position_m));
         }
 
@@ -411,6 +431,9 @@ impl Hub {
         for (idx, wave) in layout.waves.iter().enumerate() {
             let path = format!("waves[{idx}] (name \"{}\")", wave.name);
             check_id(&path, &wave.name)?;
+            if layout.waves[..idx].iter().any(|w| w.name == wave.name) {
+                return Err(invalid(path, "this name is used by an earlier wave"));
+            }
             check_positive(&path, "duration_s", wave.duration_s, WAVE_DURATION_S_MAX)?;
         }
         let day_s: f64 = layout.waves.iter().map(|wave| wave.duration_s).sum();
@@ -469,6 +492,12 @@ impl Hub {
         for (idx, class) in layout.item_classes.iter().enumerate() {
             let path = format!("item_classes[{idx}] (name \"{}\")", class.name);
             check_id(&path, &class.name)?;
+            if layout.item_classes[..idx]
+                .iter()
+                .any(|c| c.name == class.name)
+            {
+                return Err(invalid(path, "this name is used by an earlier item class"));
+            }
             check_positive(&path, "weight_kg_max", class.weight_kg_max, 10_000.0)?;
             check_positive(&path, "length_mm_max", class.length_mm_max, 100_000.0)?;
             check_positive(&path, "width_mm_max", class.width_mm_max, 100_000.0)?;
@@ -488,6 +517,12 @@ impl Hub {
         for (idx, machine) in layout.machines.iter().enumerate() {
             let path = format!("machines[{idx}] (name \"{}\")", machine.name);
             check_id(&path, &machine.name)?;
+            if layout.machines[..idx]
+                .iter()
+                .any(|m| m.name == machine.name)
+            {
+                return Err(invalid(path, "this name is used by an earlier machine"));
+            }
             check_positive(&path, "weight_kg_max", machine.weight_kg_max, 100_000.0)?;
             check_positive(&path, "length_mm_max", machine.length_mm_max, 100_000.0)?;
             check_positive(&path, "width_mm_max", machine.width_mm_max, 100_000.0)?;

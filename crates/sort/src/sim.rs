@@ -27,7 +27,8 @@ use crate::plan::Plan;
 pub struct SimOptions {
     pub seed: u64,
     /// Stop after this much simulated time, leaving items on the loop and at the stations;
-    /// `None` runs until every item has left the loop.
+    /// `None` runs until every item has left the loop, but at most [`OVERRUN_S_MAX`] past
+    /// the end of the last wave.
     pub stop_after_s: Option<f64>,
 }
 
@@ -98,6 +99,10 @@ pub fn simulate(hub: &Hub, plan: &Plan, seed: u64) -> Indicators {
         },
     )
 }
+
+/// How long past the last wave a simulation may run to clear a backlog: a week, so that a
+/// hub whose stations cannot keep up still ends, with its items reported as waiting.
+pub const OVERRUN_S_MAX: f64 = 7.0 * 24.0 * 3600.0;
 
 const NO_ITEM: u32 = u32::MAX;
 const FLAG_RECIRCULATED: u8 = 1;
@@ -248,10 +253,15 @@ pub fn simulate_with(hub: &Hub, plan: &Plan, options: &SimOptions) -> Indicators
     let mut queue_heads = vec![0usize; layout.inductions.len()];
 
     let travel_max = (layout.recirculation_loops_max + 1) * n_carriers;
-    let stop_step = options
+    let day_s: f64 = layout.waves.iter().map(|w| w.duration_s).sum();
+    let stop_s = options
         .stop_after_s
-        .map(|s| (s / step_s).max(0.0).min(u32::MAX as f64) as u32)
-        .unwrap_or(u32::MAX);
+        .unwrap_or(f64::INFINITY)
+        .min(day_s + OVERRUN_S_MAX);
+    // Leave room below u32::MAX for events a few loops ahead.
+    let stop_step = (stop_s / step_s)
+        .max(0.0)
+        .min((u32::MAX - 64 * n_carriers) as f64) as u32;
 
     let mut n_inducted: u64 = 0;
     let mut n_left: u64 = 0;
@@ -385,7 +395,6 @@ pub fn simulate_with(hub: &Hub, plan: &Plan, options: &SimOptions) -> Indicators
 
     let simulated_s = step as f64 * step_s;
     let simulated_h = (simulated_s / 3600.0).max(1e-12);
-    let day_s: f64 = layout.waves.iter().map(|w| w.duration_s).sum();
     let left = n_left.max(1) as f64;
     let mut utilisation_sum = 0.0;
     let mut utilisation_max = 0.0f64;
