@@ -15,14 +15,20 @@
 //!    costs (`Options::shared_chute_penalty`); steps 1 and 2 are repeated to choose how many.
 //! 2. Construction: groups from the busiest down take the chute that covers most of their
 //!    rate; then every remaining chute goes, one at a time, to the group and place of largest
-//!    marginal value: rate newly covered within half a loop, plus the recirculation avoided by
-//!    splitting the group's flow over one more chute (bag swaps close a chute; the closed share
-//!    grows with its rate). Within the chosen coverage pattern the chute with the least busy
+//!    marginal value, in items an hour: rate newly covered within half a loop; plus items kept
+//!    within half a loop when a chute is closed for a bag swap, because another chute of the
+//!    group follows in the same stretch; plus recirculations avoided (an item recirculates only
+//!    when all its chutes are closed). Bag swaps close a chute for a share of time that grows
+//!    with its rate. Within the chosen coverage pattern the chute with the least busy
 //!    neighbourhood is taken, which spreads the busiest destinations along the loop.
 //! 3. Simulator in the loop: the plan is simulated and the group whose chutes refuse most
 //!    items takes a chute from the group that loses least by giving one up; the move is kept
-//!    when the simulated score (half-loop rate minus recirculation and force-ejects) improves.
-//!    The budget is the number of simulations.
+//!    when the simulated score (half-loop rate less recirculation, force-ejects, items left
+//!    unsorted and the shared-chute penalty) improves. The budget is the number of
+//!    simulations.
+//!
+//! Every step keeps each destination on at least one chute, and no chute but the exception
+//! chute is left out.
 
 use std::collections::BTreeMap;
 
