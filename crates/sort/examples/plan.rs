@@ -14,12 +14,7 @@ fn main() {
         sort::generate(&sort::GeneratorParams::default(), seed)
     } else {
         let source = std::fs::read_to_string(&args[0]).expect("the layout file can be read");
-        let parsed = if args[0].ends_with(".toml") {
-            sort::layout::parse_toml(&source)
-        } else {
-            sort::layout::parse_json(&source)
-        };
-        parsed.unwrap_or_else(|error| {
+        sort::layout::parse(&source).unwrap_or_else(|error| {
             eprintln!("{}: {error}", args[0]);
             std::process::exit(1);
         })

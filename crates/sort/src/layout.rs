@@ -193,6 +193,15 @@ pub fn parse_toml(source: &str) -> Result<Hub, LayoutError> {
     Hub::new(layout).map_err(|error| locate(error, source))
 }
 
+/// Parses a layout in either format: JSON when it starts with `{`, TOML otherwise.
+pub fn parse(source: &str) -> Result<Hub, LayoutError> {
+    if source.trim_start().starts_with('{') {
+        parse_json(source)
+    } else {
+        parse_toml(source)
+    }
+}
+
 /// Writes a layout as pretty JSON (the generator's output, for instance).
 pub fn to_json(layout: &Layout) -> String {
     serde_json::to_string_pretty(layout).expect("a layout always serialises")

@@ -53,8 +53,10 @@ pub struct Evaluation {
     pub ours: PlanResult,
     pub code_order: PlanResult,
     pub greedy: PlanResult,
-    /// `Err` text when the solver failed; the chute plans stand regardless.
-    pub allocation: Result<Allocation, String>,
+    pub allocation: Option<Allocation>,
+    /// Why there is no allocation, when the solver failed; the chute plans stand regardless.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allocation_error: Option<String>,
 }
 
 /// Simulates a plan and packages it with its assignments.
@@ -74,12 +76,17 @@ pub fn evaluate_plan(hub: &Hub, plan: Plan, seed: u64) -> PlanResult {
 /// not on the very items it tuned against even when both seeds are the same.
 pub fn evaluate(hub: &Hub, options: &Options, seed: u64) -> Evaluation {
     let ours = optimise(hub, options);
+    let (allocation, allocation_error) = match allocate(hub) {
+        Ok(allocation) => (Some(allocation), None),
+        Err(error) => (None, Some(error.to_string())),
+    };
     Evaluation {
         hub: hub.layout().name.clone(),
         seed,
         ours: evaluate_plan(hub, ours, seed),
         code_order: evaluate_plan(hub, baseline::code_order(hub), seed),
         greedy: evaluate_plan(hub, baseline::greedy(hub), seed),
-        allocation: allocate(hub).map_err(|error| error.to_string()),
+        allocation,
+        allocation_error,
     }
 }

@@ -142,17 +142,17 @@ pub fn html(hub: &Hub, evaluation: &Evaluation) -> String {
     page.push_str("</div>\n");
 
     page.push_str("<h2>设备分配 (Equipment allocation)</h2>\n");
-    match &evaluation.allocation {
-        Err(error) => {
+    match (&evaluation.allocation, &evaluation.allocation_error) {
+        (_, Some(error)) => {
             let _ = writeln!(page, "<p>未能求解 (not solved): {}</p>", escape(error));
         }
-        Ok(allocation) if layout.item_classes.is_empty() => {
-            let _ = allocation;
+        (None, None) => {}
+        (Some(_), None) if layout.item_classes.is_empty() => {
             page.push_str(
                 "<p>布局未给出件型与设备 (the layout gives no item classes or machines).</p>\n",
             );
         }
-        Ok(allocation) => {
+        (Some(allocation), None) => {
             let _ = writeln!(
                 page,
                 "<p>最忙波次 (busiest wave): {}; 最高设备利用率 (largest machine utilisation) {}.</p>",

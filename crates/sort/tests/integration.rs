@@ -443,6 +443,9 @@ fn layouts_round_trip_through_both_formats() {
     assert!(from_json.layout() == &layout, "JSON changed the layout");
     let from_toml = layout::parse_toml(&layout::to_toml(&layout)).unwrap();
     assert!(from_toml.layout() == &layout, "TOML changed the layout");
+    for text in [layout::to_json(&layout), layout::to_toml(&layout)] {
+        assert!(layout::parse(&text).unwrap().layout() == &layout);
+    }
 }
 
 #[test]
@@ -456,7 +459,7 @@ fn the_documented_example_parses() {
     let page = sort::report::html(&hub, &evaluation);
     assert!(page.contains("<svg") && page.contains("半圈落格率"));
     assert!(!page.contains("http://") || !page.contains("<script"));
-    assert!(evaluation.allocation.is_ok());
+    assert!(evaluation.allocation.is_some() && evaluation.allocation_error.is_none());
 }
 
 /// Each malformed layout is refused with a message that names the place and the fault.
