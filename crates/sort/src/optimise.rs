@@ -70,8 +70,10 @@ pub(crate) struct Group {
     pub n_chutes: usize,
 }
 
-/// Forms the groups: each destination alone, then the two smallest groups merged while the
-/// chutes needed exceed the chutes there are. Every destination ends in exactly one group.
+/// Forms the groups: each destination alone, then the two smallest groups merged while that
+/// saves a chute the hub lacks; if busy destinations still need more chutes than there are,
+/// the busiest get fewer. Every destination ends in exactly one group, and there are never more
+/// groups than chutes.
 pub(crate) fn group_destinations(hub: &Hub) -> Vec<Group> {
     group_destinations_at(hub, Options::default().utilisation_target, 0)
 }
@@ -100,7 +102,15 @@ fn group_destinations_at(hub: &Hub, utilisation_target: f64, extra_merges: usize
             .then(a.destinations.cmp(&b.destinations))
     });
     let mut n_needed: usize = groups.iter().map(|g| g.n_chutes).sum();
-    while n_needed > n_chutes && groups.len() > 1 {
+    // Merge the two smallest while that saves a chute and chutes are short, and regardless
+    // while there are more groups than chutes. Merging busy destinations would save nothing,
+    // so a hub short of chutes for its busy ones gives them fewer (below).
+    while groups.len() > 1 && n_needed > n_chutes {
+        let merged_need = needed(groups[0].rate_per_hour + groups[1].rate_per_hour);
+        let saves = merged_need < groups[0].n_chutes + groups[1].n_chutes;
+        if !saves && groups.len() <= n_chutes {
+            break;
+        }
         let second = groups.remove(1);
         let first = groups.remove(0);
         n_needed -= first.n_chutes + second.n_chutes;
@@ -128,16 +138,20 @@ fn group_destinations_at(hub: &Hub, utilisation_target: f64, extra_merges: usize
         let at = groups.partition_point(|g| g.rate_per_hour <= merged.rate_per_hour);
         groups.insert(at, merged);
     }
-    // A hub with too few chutes for its flow: every group keeps one chute, the busiest lose
-    // their extra need first.
+    // A hub with too few chutes for its flow: every group keeps one chute, and a chute is
+    // taken from the group that would be least loaded per chute without it.
     while n_needed > n_chutes {
-        let busiest = (0..groups.len())
-            .max_by_key(|&g| groups[g].n_chutes)
-            .expect("groups are not empty");
-        if groups[busiest].n_chutes <= 1 {
+        let Some(least_hurt) = (0..groups.len())
+            .filter(|&g| groups[g].n_chutes > 1)
+            .min_by(|&a, &b| {
+                let load_without =
+                    |g: usize| groups[g].rate_per_hour / (groups[g].n_chutes - 1) as f64;
+                load_without(a).total_cmp(&load_without(b)).then(a.cmp(&b))
+            })
+        else {
             break;
-        }
-        groups[busiest].n_chutes -= 1;
+        };
+        groups[least_hurt].n_chutes -= 1;
         n_needed -= 1;
     }
     groups

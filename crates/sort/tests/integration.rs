@@ -366,6 +366,25 @@ proptest! {
         assert_conserved(&indicators);
         prop_assert_eq!(indicators.items_without_chute, 0);
         assert_allocation_within_envelopes(&hub);
+        // Chutes are shared only when there are too few, unless sharing is allowed to pay:
+        // here every destination needs one chute at the default 75% target, and there are
+        // enough.
+        let layout = hub.layout();
+        let n_assignable = layout.chutes.len() - 1;
+        let capacity_mean = layout
+            .chutes
+            .iter()
+            .enumerate()
+            .filter(|&(c, _)| c != hub.exception_chute_idx())
+            .map(|(_, chute)| chute.capacity_per_hour)
+            .sum::<f64>()
+            / n_assignable as f64;
+        let one_chute_each = hub.peak_rates_per_hour().iter().all(|&rate| rate <= 0.75 * capacity_mean);
+        if layout.destinations.len() <= n_assignable && one_chute_each {
+            let unshared = sort::optimise(&hub, &Options { budget: 0, shared_chute_penalty: 1e9, ..Options::default() });
+            prop_assert!(unshared.chute_destinations.iter().all(|d| d.len() <= 1));
+            prop_assert_eq!(baseline::greedy(&hub).shared_share(&hub), 0.0);
+        }
     }
 }
 
