@@ -220,10 +220,12 @@ fn small_layout() -> impl Strategy<Value = Layout> {
                         bag_swap_s: 5.0 + next(60) as f64,
                     })
                     .collect();
+                // Light days (every destination fits one chute) and heavy ones.
+                let volume_max = [20, 300][next(2) as usize];
                 let destinations = (0..n_destinations)
                     .map(|d| Destination {
                         code: format!("D{d}"),
-                        volumes: vec![1 + next(300), next(100)],
+                        volumes: vec![1 + next(volume_max), next(volume_max / 3)],
                     })
                     .collect::<Vec<_>>();
                 let mut weights: Vec<f64> = (0..n_classes).map(|_| 1.0 + next(10) as f64).collect();
