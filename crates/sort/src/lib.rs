@@ -4,14 +4,26 @@
 //! The crate is pure: no files, network, clock or unseeded randomness. Seeds and budgets are
 //! passed in; the benchmark takes a clock from its caller.
 //!
+//! The calls a command line needs:
+//!
+//! - [`layout::parse`] (or [`layout::parse_json`], [`layout::parse_toml`]) reads a layout into a
+//!   validated [`Hub`]; the format is in `FORMAT.md` beside this crate's `Cargo.toml`.
+//! - [`generate()`] makes a hub from published figures; [`layout::to_json`] and
+//!   [`layout::to_toml`] write its [`Hub::layout`] out.
+//! - [`evaluate`] optimises, builds both baselines, simulates all three and allocates
+//!   equipment; the [`Evaluation`] serialises for `--json`, and [`report::html`] renders it
+//!   for `--html`.
+//! - Separately: [`optimise()`], [`baseline::code_order`], [`baseline::greedy`], [`simulate`],
+//!   [`allocate`].
+//! - [`bench::run`] is `yizhan bench sort`.
+//!
 //! ```
 //! let hub = sort::generate(&sort::GeneratorParams::default(), 7);
-//! let plan = sort::optimise(&hub, &sort::Options { budget: 2, ..Default::default() });
-//! let indicators = sort::simulate(&hub, &plan, 1);
-//! assert!(indicators.items_sorted > 0);
+//! let evaluation = sort::evaluate(&hub, &sort::Options { budget: 2, ..Default::default() }, 1);
+//! assert!(evaluation.ours.indicators.items_sorted > 0);
+//! let page = sort::report::html(&hub, &evaluation);
+//! assert!(page.starts_with("<!DOCTYPE html>"));
 //! ```
-//!
-//! The layout file format is described in `FORMAT.md` beside this crate's `Cargo.toml`.
 
 pub mod baseline;
 pub mod bench;

@@ -319,11 +319,8 @@ pub fn simulate_with(hub: &Hub, plan: &Plan, options: &SimOptions) -> Indicators
                 }
                 // Refused but taken by another of its chutes before it is back at its station:
                 // not a recirculation.
-                if step + distance - items.induction_step[item_idx] > n_carriers
-                    && items.flags[item_idx] & FLAG_RECIRCULATED == 0
-                {
+                if step + distance - items.induction_step[item_idx] > n_carriers {
                     items.flags[item_idx] |= FLAG_RECIRCULATED;
-                    n_recirculated += 1;
                 }
                 items.target_chute[item_idx] = next;
                 wheel[(step + distance) as usize & wheel_mask].push(item);
@@ -339,6 +336,10 @@ pub fn simulate_with(hub: &Hub, plan: &Plan, options: &SimOptions) -> Indicators
                 }
                 occupant[items.carrier[item_idx] as usize] = NO_ITEM;
                 n_left += 1;
+                // Counted on leaving, so that every rate is a share of the items that left.
+                if items.flags[item_idx] & FLAG_RECIRCULATED != 0 {
+                    n_recirculated += 1;
+                }
                 let wave = items.wave[item_idx] as usize;
                 wave_items_left[wave] += 1;
                 wave_last_exit_step[wave] = step;
