@@ -479,7 +479,18 @@ fn the_documented_example_parses() {
     let evaluation = sort::evaluate(&hub, &Options::default(), 1);
     let page = sort::report::html(&hub, &evaluation);
     assert!(page.contains("<svg") && page.contains("半圈落格率"));
-    assert!(!page.contains("http://") || !page.contains("<script"));
+    for result in [&evaluation.ours, &evaluation.greedy, &evaluation.code_order] {
+        let shown = format!("{:.1}%", result.indicators.half_loop_drop_rate * 100.0);
+        assert!(
+            page.contains(&shown),
+            "{} half-loop rate {shown} not shown",
+            result.name
+        );
+    }
+    // Self-contained: nothing fetched from elsewhere.
+    for fetch in ["<script", "<link", "src=", "@import", "url("] {
+        assert!(!page.contains(fetch), "the page contains {fetch}");
+    }
     assert!(evaluation.allocation.is_some() && evaluation.allocation_error.is_none());
 }
 
