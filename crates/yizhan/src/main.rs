@@ -54,6 +54,23 @@ enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
+    /// Plan a sorting hub: read a layout with volumes (JSON or TOML, see
+    /// crates/sort/FORMAT.md), optimise the chute plan, simulate it against
+    /// the code-order and greedy baselines.
+    SortPlan {
+        /// Layout file; `--generate SEED` instead makes one from published figures.
+        file: Option<PathBuf>,
+        #[arg(long, conflicts_with = "file")]
+        generate: Option<u64>,
+        /// Print the plan and indicators as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Write a page with the chute map and indicators.
+        #[arg(long)]
+        html: Option<PathBuf>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Benchmarks that print figures.
     Bench {
         #[command(subcommand)]
@@ -80,6 +97,12 @@ enum BenchCommand {
         database: Option<String>,
         #[arg(long, default_value_t = 2000)]
         scans: u32,
+    },
+    /// The sorting hub: three loads, five seeds, three plans.
+    Sort {
+        /// Simulations the optimiser may run per hub.
+        #[arg(long)]
+        budget: Option<u32>,
     },
 }
 
@@ -112,8 +135,19 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Arc<Db>>
     Ok(Arc::new(db))
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Errors print as one readable chain of causes, without a backtrace.
+fn main() -> std::process::ExitCode {
+    let runtime = tokio::runtime::Runtime::new().expect("the tokio runtime starts");
+    match runtime.block_on(run()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     init_logging();
     let cli = Cli::parse();
     let mut config = config::Config::load(cli.config.as_deref())?;
@@ -157,7 +191,64 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench {
             what: BenchCommand::Inbound { database, scans },
         } => bench::inbound(database, scans).await,
+        Command::Bench {
+            what: BenchCommand::Sort { budget },
+        } => {
+            let mut bench_config = sort::bench::BenchConfig::default();
+            if let Some(budget) = budget {
+                bench_config.budget = budget;
+            }
+            let origin = std::time::Instant::now();
+            let clock_s = move || origin.elapsed().as_secs_f64();
+            sort::bench::run(&mut std::io::stdout().lock(), &bench_config, &clock_s)?;
+            Ok(())
+        }
+        Command::SortPlan {
+            file,
+            generate,
+            json,
+            html,
+            seed,
+        } => sort_plan(file, generate, json, html, seed),
     }
+}
+
+fn sort_plan(
+    file: Option<PathBuf>,
+    generate: Option<u64>,
+    json: bool,
+    html: Option<PathBuf>,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let hub = match (file, generate) {
+        (Some(file), _) => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            sort::layout::parse(&text)
+                .map_err(|error| anyhow::anyhow!("{}: {error}", file.display()))?
+        }
+        (None, Some(generator_seed)) => {
+            sort::generate(&sort::GeneratorParams::default(), generator_seed)
+        }
+        (None, None) => anyhow::bail!("name a layout file, or --generate SEED"),
+    };
+    let evaluation = sort::evaluate(
+        &hub,
+        &sort::Options {
+            seed,
+            ..sort::Options::default()
+        },
+        seed,
+    );
+    if let Some(path) = &html {
+        std::fs::write(path, sort::report::html(&hub, &evaluation))
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if json || html.is_none() {
+        println!("{}", serde_json::to_string_pretty(&evaluation)?);
+    }
+    Ok(())
 }
 
 fn app_of(db: Arc<Db>, config: &config::Config) -> App {
