@@ -36,22 +36,35 @@ pub async fn manifest(app: &App, file: &Path, carrier: &str) -> anyhow::Result<(
     let mut chunk: Vec<ManifestRow> = Vec::with_capacity(BATCH_PARCELS_MAX);
     // The file line of each row in the chunk, so refusals name real lines.
     let mut chunk_lines: Vec<usize> = Vec::with_capacity(BATCH_PARCELS_MAX);
-    let mut records = reader.deserialize::<ManifestRow>();
+    let headers = reader.headers().context("reading the header line")?.clone();
+    let mut records = reader.records();
     loop {
         let next = records.next();
-        let line = records.reader().position().line() as usize;
         let finished = next.is_none();
         n_rows += usize::from(!finished);
         match next {
-            Some(Ok(row)) => {
-                chunk.push(row);
-                chunk_lines.push(line);
+            Some(Ok(record)) => {
+                let line = record.position().map_or(0, |p| p.line() as usize);
+                match record.deserialize::<ManifestRow>(Some(&headers)) {
+                    Ok(row) => {
+                        chunk.push(row);
+                        chunk_lines.push(line);
+                    }
+                    Err(error) => rejected.push(RejectedRow {
+                        row: line,
+                        waybill: record.get(0).unwrap_or_default().chars().take(40).collect(),
+                        reason: format!("unreadable row: {error}"),
+                    }),
+                }
             }
-            Some(Err(error)) => rejected.push(RejectedRow {
-                row: line,
-                waybill: String::new(),
-                reason: format!("unreadable row: {error}"),
-            }),
+            Some(Err(error)) => {
+                let line = error.position().map_or(0, |p| p.line() as usize);
+                rejected.push(RejectedRow {
+                    row: line,
+                    waybill: String::new(),
+                    reason: format!("unreadable row: {error}"),
+                });
+            }
             None => {}
         }
         if n_rows > MANIFEST_ROWS_MAX {
@@ -75,6 +88,7 @@ pub async fn manifest(app: &App, file: &Path, carrier: &str) -> anyhow::Result<(
         }
     }
     progress.finish();
+    rejected.sort_by_key(|r| r.row);
     for row in &rejected {
         eprintln!("line {}: {} {}", row.row, row.waybill, row.reason);
     }

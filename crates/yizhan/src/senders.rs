@@ -47,3 +47,95 @@ pub fn from_config(config: &NotifyConfig) -> anyhow::Result<Arc<dyn Sender>> {
         other => anyhow::bail!("unknown notify.sender {other:?}; use \"log\" or \"webhook\""),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A local stand-in for an SMS gateway: answers 503 to its first call,
+    /// then 200, and keeps what it received.
+    async fn gateway() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
+        let received: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+        let seen = received.clone();
+        let handler = move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let seen = seen.clone();
+            async move {
+                let mut seen = seen.lock().unwrap();
+                seen.push(body);
+                if seen.len() == 1 {
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/sms", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                axum::Router::new().route("/sms", axum::routing::post(handler)),
+            )
+            .await
+            .unwrap()
+        });
+        (url, received)
+    }
+
+    #[tokio::test]
+    async fn webhook_posts_the_message_and_reports_failures() {
+        let (url, received) = gateway().await;
+        let config = NotifyConfig {
+            sender: "webhook".into(),
+            webhook_url: Some(url),
+            merge_seconds: 0,
+        };
+        let sender = from_config(&config).unwrap();
+        let payload = serde_json::json!({"template": "arrival", "codes": ["A-1-0001"]});
+        let first = sender
+            .send("13812345678", "【驿站】您的包裹已到", &payload)
+            .await;
+        assert!(
+            first.unwrap_err().contains("503"),
+            "a gateway error is reported, so the relay retries"
+        );
+        sender
+            .send("13812345678", "【驿站】您的包裹已到", &payload)
+            .await
+            .unwrap();
+        let received = received.lock().unwrap();
+        assert_eq!(received.len(), 2);
+        assert_eq!(received[1]["to"], "13812345678");
+        assert_eq!(received[1]["template"], "arrival");
+        assert_eq!(received[1]["params"]["codes"][0], "A-1-0001");
+    }
+
+    #[test]
+    fn misconfiguration_is_refused_clearly() {
+        let config = NotifyConfig {
+            sender: "webhook".into(),
+            webhook_url: None,
+            merge_seconds: 0,
+        };
+        assert!(
+            from_config(&config)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("webhook_url")
+        );
+        let config = NotifyConfig {
+            sender: "carrier-pigeon".into(),
+            webhook_url: None,
+            merge_seconds: 0,
+        };
+        assert!(
+            from_config(&config)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("unknown notify.sender")
+        );
+    }
+}
