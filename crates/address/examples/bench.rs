@@ -1,0 +1,73 @@
+//! Address-parsing benchmark: accuracy per level and format, and addresses per second.
+//!
+//! `cargo run --release -p address --example bench -- [labelled.jsonl ...] [--rounds N]`
+//! (defaults: `crates/address/bench/labelled.jsonl` and `crates/address/bench/tricky.jsonl`, 100 rounds).
+//! `--generate SEED COUNT` writes a fresh generated set to standard output instead.
+
+use address::bench::{LabelledAddress, generate, run};
+
+fn read_set(path: &str) -> Vec<LabelledAddress> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|error| {
+        eprintln!("cannot read the labelled set {path}: {error}");
+        std::process::exit(2);
+    });
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(line_idx, line)| {
+            serde_json::from_str(line).unwrap_or_else(|error| {
+                eprintln!("{path} line {}: {error}", line_idx + 1);
+                std::process::exit(2);
+            })
+        })
+        .collect()
+}
+
+fn main() {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    if arguments.first().map(String::as_str) == Some("--generate") {
+        let seed: u64 = arguments
+            .get(1)
+            .and_then(|seed| seed.parse().ok())
+            .unwrap_or(20_231_001);
+        let count: usize = arguments
+            .get(2)
+            .and_then(|count| count.parse().ok())
+            .unwrap_or(1000);
+        for labelled in generate(seed, count) {
+            println!(
+                "{}",
+                serde_json::to_string(&labelled).expect("serialisable")
+            );
+        }
+        return;
+    }
+    let mut rounds = 100;
+    let mut paths = Vec::new();
+    let mut arguments = arguments.into_iter();
+    while let Some(argument) = arguments.next() {
+        if argument == "--rounds" {
+            rounds = arguments
+                .next()
+                .and_then(|rounds| rounds.parse().ok())
+                .unwrap_or(rounds);
+        } else {
+            paths.push(argument);
+        }
+    }
+    if paths.is_empty() {
+        paths = vec![
+            "crates/address/bench/labelled.jsonl".to_string(),
+            "crates/address/bench/tricky.jsonl".to_string(),
+        ];
+    }
+    let set: Vec<LabelledAddress> = paths.iter().flat_map(|path| read_set(path)).collect();
+    println!("{} labelled addresses from {}", set.len(), paths.join(", "));
+    run(
+        &set,
+        rounds,
+        &std::time::Instant::now,
+        &mut std::io::stdout(),
+    )
+    .expect("stdout writable");
+}

@@ -1,0 +1,325 @@
+//! Finds division names in text and picks the most complete consistent chain
+//! (province → city → county → township → village), reporting ties instead of guessing.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+use crate::divisions::{Divisions, Level, divisions};
+use crate::names::{Form, text_forms};
+
+/// One division a search pattern stands for.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    division: u32,
+    form: Form,
+}
+
+/// The automaton over the names of every province, city, county and township,
+/// with what each pattern stands for. Villages are searched only below a
+/// township or county already found, which keeps the automaton small.
+pub(crate) struct Matcher {
+    automaton: AhoCorasick,
+    /// Per pattern: start of its targets in `targets`; the next entry ends them.
+    target_starts: Vec<u32>,
+    targets: Vec<Target>,
+}
+
+static MATCHER: LazyLock<Matcher> = LazyLock::new(|| Matcher::build(divisions()));
+
+pub(crate) fn matcher() -> &'static Matcher {
+    &MATCHER
+}
+
+impl Matcher {
+    fn build(table: &Divisions) -> Matcher {
+        let mut targets_by_pattern: HashMap<String, Vec<Target>> = HashMap::new();
+        for (idx, record) in table.records.iter().enumerate() {
+            if record.level == Level::Village {
+                continue;
+            }
+            for (text, form) in text_forms(&table.at(idx as u32)) {
+                targets_by_pattern.entry(text).or_default().push(Target {
+                    division: idx as u32,
+                    form,
+                });
+            }
+        }
+        let mut patterns: Vec<(String, Vec<Target>)> = targets_by_pattern.into_iter().collect();
+        // Sorted so the automaton (and so every result) is the same from run to run.
+        patterns.sort_by(|left, right| left.0.cmp(&right.0));
+        let mut target_starts = Vec::with_capacity(patterns.len() + 1);
+        let mut targets = Vec::new();
+        for (_, pattern_targets) in &patterns {
+            target_starts.push(targets.len() as u32);
+            targets.extend_from_slice(pattern_targets);
+        }
+        target_starts.push(targets.len() as u32);
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(patterns.iter().map(|(text, _)| text.as_str()))
+            .expect("division names form a valid automaton");
+        Matcher {
+            automaton,
+            target_starts,
+            targets,
+        }
+    }
+}
+
+/// A division name found in the text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Candidate {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) division: u32,
+    pub(crate) level: Level,
+    score: i32,
+}
+
+/// Words that, right after a short name, show it is part of a street or
+/// building name (北京路, 人民大厦) rather than the division itself.
+const NOT_A_DIVISION_AFTER: [&str; 24] = [
+    "路", "街", "巷", "道", "胡同", "弄", "桥", "里", "小区", "花园", "广场", "公园", "大厦",
+    "中学", "小学", "大学", "医院", "市场", "公司", "商场", "酒店", "宾馆", "站", "苑",
+];
+
+fn is_followed_by_street_word(text: &str, end: usize) -> bool {
+    let rest = &text[end..];
+    NOT_A_DIVISION_AFTER
+        .iter()
+        .any(|word| rest.starts_with(word))
+}
+
+fn char_count(text: &str) -> i32 {
+    text.chars().count() as i32
+}
+
+/// Chars matched count double so that longer evidence wins; the full official
+/// name earns one more so that 吉林市 (city) beats 吉林 (province) + 市.
+fn candidate_score(text: &str, start: usize, end: usize, form: Form) -> i32 {
+    2 * char_count(&text[start..end]) + i32::from(form == Form::Full)
+}
+
+/// Every province, city, county and township name in `text`, overlapping.
+pub(crate) fn find_candidates(text: &str) -> Vec<Candidate> {
+    let matcher = matcher();
+    let table = divisions();
+    let mut candidates = Vec::new();
+    for found in matcher.automaton.find_overlapping_iter(text) {
+        let pattern = found.pattern().as_usize();
+        let (start, end) = (found.start(), found.end());
+        let targets = &matcher.targets
+            [matcher.target_starts[pattern] as usize..matcher.target_starts[pattern + 1] as usize];
+        let street_word_follows = is_followed_by_street_word(text, end);
+        for target in targets {
+            if target.form == Form::Short && street_word_follows {
+                continue;
+            }
+            candidates.push(Candidate {
+                start,
+                end,
+                division: target.division,
+                level: table.records[target.division as usize].level,
+                score: candidate_score(text, start, end, target.form),
+            });
+        }
+    }
+    candidates.sort_by_key(|candidate| (candidate.start, candidate.end, candidate.division));
+    candidates
+}
+
+/// True when `ancestor` is a strict ancestor of `descendant`, by code prefix.
+pub(crate) fn is_ancestor(table: &Divisions, ancestor: u32, descendant: u32) -> bool {
+    let upper = &table.records[ancestor as usize];
+    let lower = &table.records[descendant as usize];
+    upper.level < lower.level
+        && lower.code / 10u64.pow((lower.level.code_digits() - upper.level.code_digits()) as u32)
+            == upper.code
+}
+
+/// The best chain(s) of candidates: each element an ancestor of the next and
+/// after it in the text.
+pub(crate) struct ChainChoice {
+    /// The matched candidates of one best chain, top down; empty when nothing matched.
+    pub(crate) chain: Vec<Candidate>,
+    /// The deepest divisions of all equally good chains, none an ancestor of
+    /// another; more than one means the text is ambiguous.
+    pub(crate) ends: Vec<u32>,
+    /// For each of `ends`, its chain (parallel to `ends`).
+    pub(crate) end_chains: Vec<Vec<Candidate>>,
+}
+
+/// Picks the highest-scoring consistent chain by dynamic programming over the
+/// candidates in text order. Only provinces, cities and counties can precede
+/// another element, so each candidate checks just those (usually a handful),
+/// even when a common township name (城关镇) yields hundreds of candidates.
+pub(crate) fn choose_chain(candidates: &[Candidate]) -> ChainChoice {
+    let table = divisions();
+    let mut totals = vec![0i32; candidates.len()];
+    let mut previous: Vec<Option<usize>> = vec![None; candidates.len()];
+    let mut upper_indices: Vec<usize> = Vec::new();
+    for (idx, candidate) in candidates.iter().enumerate() {
+        let mut best_before = 0;
+        for &upper_idx in &upper_indices {
+            let upper = &candidates[upper_idx];
+            if upper.end <= candidate.start
+                && totals[upper_idx] > best_before
+                && is_ancestor(table, upper.division, candidate.division)
+            {
+                best_before = totals[upper_idx];
+                previous[idx] = Some(upper_idx);
+            }
+        }
+        totals[idx] = candidate.score + best_before;
+        if candidate.level <= Level::County {
+            upper_indices.push(idx);
+        }
+    }
+    let Some(&best_total) = totals.iter().max() else {
+        return ChainChoice {
+            chain: Vec::new(),
+            ends: Vec::new(),
+            end_chains: Vec::new(),
+        };
+    };
+    let mut end_indices: Vec<usize> = (0..candidates.len())
+        .filter(|&idx| totals[idx] == best_total)
+        .collect();
+    end_indices.sort_by_key(|&idx| candidates[idx].division);
+    end_indices.dedup_by_key(|idx| candidates[*idx].division);
+    // A tie between a division and its own ancestor (东莞市 the city and
+    // 东莞市 the synthetic county row) is no ambiguity: keep the deeper one.
+    let ends_snapshot = end_indices.clone();
+    end_indices.retain(|&idx| {
+        !ends_snapshot
+            .iter()
+            .any(|&other| is_ancestor(table, candidates[idx].division, candidates[other].division))
+    });
+    let backtrack = |mut idx: usize| {
+        let mut chain = vec![candidates[idx]];
+        while let Some(before) = previous[idx] {
+            chain.push(candidates[before]);
+            idx = before;
+        }
+        chain.reverse();
+        chain
+    };
+    let end_chains: Vec<Vec<Candidate>> = end_indices.iter().map(|&idx| backtrack(idx)).collect();
+    ChainChoice {
+        chain: end_chains[0].clone(),
+        ends: end_indices
+            .iter()
+            .map(|&idx| candidates[idx].division)
+            .collect(),
+        end_chains,
+    }
+}
+
+/// A village name found below a known township or county.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct VillageHit {
+    pub(crate) division: u32,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    score: i32,
+}
+
+/// Words a village's core name may be followed by in an address.
+const VILLAGE_WORDS: [&str; 9] = [
+    "村民委员会",
+    "社区居委会",
+    "居民委员会",
+    "村委会",
+    "居委会",
+    "委员会",
+    "社区",
+    "村",
+    "嘎查",
+];
+
+fn village_hit_in(
+    table: &Divisions,
+    village: u32,
+    text: &str,
+    from: usize,
+    to: usize,
+) -> Option<VillageHit> {
+    let name = table.name_of(village);
+    let record = &table.records[village as usize];
+    let core = &name[..usize::from(record.core_bytes)];
+    let stem = &name[..usize::from(record.stem_bytes)];
+    let region = &text[from..to];
+    let offset = region.find(core)?;
+    let start = from + offset;
+    let core_end = start + core.len();
+    let after = &text[core_end..to];
+    let (end, evidence) = if after.starts_with(&name[core.len()..]) && core.len() < name.len() {
+        (start + name.len(), 3)
+    } else if let Some(word) = VILLAGE_WORDS.iter().find(|word| after.starts_with(**word)) {
+        (core_end + word.len(), 2)
+    } else if stem.len() > core.len() && after.starts_with(&stem[core.len()..]) {
+        (start + stem.len(), 2)
+    } else {
+        // A bare core name is weak evidence: accept it before a group number
+        // or at the end, or when it is long enough to be distinctive.
+        let next = after.chars().next();
+        let plausible_end = match next {
+            None => true,
+            Some(character) => {
+                character.is_ascii_digit()
+                    || character == ' '
+                    || ",;组队社号".contains(character)
+                    || (char_count(core) >= 3 && !is_followed_by_street_word(text, core_end))
+            }
+        };
+        if !plausible_end {
+            return None;
+        }
+        (core_end, 1)
+    };
+    Some(VillageHit {
+        division: village,
+        start,
+        end,
+        score: 4 * char_count(&text[start..end]) + evidence,
+    })
+}
+
+/// Villages below `parent` (a township, or a county for all its townships)
+/// named in `text[from..to]`: the best hits, several when they tie.
+pub(crate) fn find_villages(parent: u32, text: &str, from: usize, to: usize) -> Vec<VillageHit> {
+    let table = divisions();
+    if from >= to {
+        return Vec::new();
+    }
+    let mut best: Vec<VillageHit> = Vec::new();
+    let end = table.records[parent as usize].subtree_end;
+    for idx in parent + 1..end {
+        if table.records[idx as usize].level != Level::Village {
+            continue;
+        }
+        let Some(hit) = village_hit_in(table, idx, text, from, to) else {
+            continue;
+        };
+        let better = match best.first() {
+            None => true,
+            Some(current) => {
+                (hit.score, std::cmp::Reverse(hit.start))
+                    > (current.score, std::cmp::Reverse(current.start))
+            }
+        };
+        if better {
+            best.clear();
+            best.push(hit);
+        } else if best
+            .first()
+            .is_some_and(|current| current.score == hit.score && current.start == hit.start)
+        {
+            best.push(hit);
+        }
+    }
+    best
+}

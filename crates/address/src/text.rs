@@ -1,0 +1,267 @@
+//! Text handling around the division matcher: input checks, full-width
+//! normalisation, field labels (收货人：, 电话：, 地址：) and telling a
+//! recipient's name from address words.
+
+/// Replaces full-width ASCII forms (１２３, ：, （）, ＊) and ideographic
+/// spaces with their half-width forms, and line breaks and tabs with spaces,
+/// so that phone and label rules see one alphabet.
+pub(crate) fn normalise(input: &str) -> String {
+    let mut normalised = String::with_capacity(input.len());
+    for character in input.chars() {
+        let mapped = match character {
+            '\u{FF01}'..='\u{FF5E}' => {
+                char::from_u32(character as u32 - 0xFEE0).unwrap_or(character)
+            }
+            '\u{3000}' | '\t' | '\n' | '\r' => ' ',
+            '【' | '〔' => '[',
+            '】' | '〕' => ']',
+            '—' | '–' => '-',
+            other => other,
+        };
+        normalised.push(mapped);
+    }
+    normalised
+}
+
+/// Overwrites `text[start..end]` with spaces, keeping every byte offset valid.
+pub(crate) fn blank(text: &mut String, start: usize, end: usize) {
+    let replaced: String = " ".repeat(end - start);
+    text.replace_range(start..end, &replaced);
+}
+
+/// The fields a label can introduce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    Name,
+    Phone,
+    Address,
+}
+
+/// Label words, longest first within each field so 收货人姓名 wins over 收货人.
+const LABELS: [(&str, Field); 33] = [
+    ("收货人姓名", Field::Name),
+    ("收件人姓名", Field::Name),
+    ("联系人姓名", Field::Name),
+    ("客户姓名", Field::Name),
+    ("收货人", Field::Name),
+    ("收件人", Field::Name),
+    ("联系人", Field::Name),
+    ("姓名", Field::Name),
+    ("名字", Field::Name),
+    ("收货人手机号", Field::Phone),
+    ("收货人电话", Field::Phone),
+    ("收件人电话", Field::Phone),
+    ("收货人手机", Field::Phone),
+    ("收件人手机", Field::Phone),
+    ("联系电话", Field::Phone),
+    ("联系方式", Field::Phone),
+    ("手机号码", Field::Phone),
+    ("电话号码", Field::Phone),
+    ("手机号", Field::Phone),
+    ("手机", Field::Phone),
+    ("电话", Field::Phone),
+    ("tel", Field::Phone),
+    ("TEL", Field::Phone),
+    ("Tel", Field::Phone),
+    ("收货人地址", Field::Address),
+    ("收件人地址", Field::Address),
+    ("收货地址", Field::Address),
+    ("收件地址", Field::Address),
+    ("详细地址", Field::Address),
+    ("所在地区", Field::Address),
+    ("所在地址", Field::Address),
+    ("地址", Field::Address),
+    ("地区", Field::Address),
+];
+
+/// A label found in the text: the label word (with its colon) and the value after it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Labelled {
+    pub(crate) field: Field,
+    pub(crate) label_start: usize,
+    pub(crate) value_start: usize,
+    pub(crate) value_end: usize,
+}
+
+pub(crate) fn is_separator(character: char) -> bool {
+    character.is_whitespace() || ",;|/、，；。".contains(character)
+}
+
+/// Finds labels. A label counts when a colon follows it, or when it stands at
+/// the start of a token and a name, phone or space follows; a value runs to
+/// the next label (names and phones also stop at a separator).
+pub(crate) fn find_labels(text: &str) -> Vec<Labelled> {
+    let mut found: Vec<Labelled> = Vec::new();
+    let mut position = 0;
+    while position < text.len() {
+        let rest = &text[position..];
+        let at_token_start = text[..position]
+            .chars()
+            .next_back()
+            .is_none_or(|previous| is_separator(previous) || "[]:".contains(previous));
+        let label = LABELS
+            .iter()
+            .filter(|(word, _)| rest.starts_with(word))
+            .max_by_key(|(word, _)| word.len());
+        if let Some((word, field)) = label {
+            let after = &rest[word.len()..];
+            let after_trimmed = after.trim_start_matches([' ', ']']);
+            let has_colon = after_trimmed.starts_with(':');
+            if has_colon || (at_token_start && after.len() != after_trimmed.len()) {
+                let colon_bytes = usize::from(has_colon);
+                let value_start_in_rest = rest.len() - after_trimmed.len() + colon_bytes;
+                let value_start = position
+                    + value_start_in_rest
+                    + (rest[value_start_in_rest..].len()
+                        - rest[value_start_in_rest..].trim_start().len());
+                found.push(Labelled {
+                    field: *field,
+                    label_start: position,
+                    value_start,
+                    value_end: text.len(),
+                });
+                position = value_start;
+                continue;
+            }
+        }
+        position += rest.chars().next().map_or(1, char::len_utf8);
+    }
+    for idx in 0..found.len() {
+        let next_start = found
+            .get(idx + 1)
+            .map_or(text.len(), |next| next.label_start);
+        let value = &text[found[idx].value_start..next_start];
+        let value_bytes = match found[idx].field {
+            Field::Address => value.len(),
+            Field::Name | Field::Phone => value.find(is_separator).unwrap_or(value.len()),
+        };
+        found[idx].value_end = found[idx].value_start + value_bytes;
+    }
+    found
+}
+
+/// Han characters, the interpunct of transliterated names, and nothing else.
+fn is_name_character(character: char) -> bool {
+    ('\u{4E00}'..='\u{9FFF}').contains(&character) || character == '·' || character == '•'
+}
+
+/// Characters an address token ends with but a person's name seldom does.
+const ADDRESS_ENDINGS: &str = "路街巷道号组村室楼栋层区县市镇乡省州旗屯庄场园苑队社院厦店门口段";
+
+/// Whether a token looks like a person's name: two to four Han characters (or
+/// up to ten with an interpunct), or a surname with 先生/女士/小姐.
+pub(crate) fn looks_like_name(token: &str) -> bool {
+    let n_chars = token.chars().count();
+    if !token.chars().all(is_name_character) {
+        return false;
+    }
+    let polite = ["先生", "女士", "小姐"]
+        .iter()
+        .any(|title| token.ends_with(title));
+    if polite {
+        return (3..=5).contains(&n_chars);
+    }
+    let with_interpunct = token.contains(['·', '•']);
+    let length_ok = if with_interpunct {
+        (3..=10).contains(&n_chars)
+    } else {
+        (2..=4).contains(&n_chars)
+    };
+    length_ok
+        && !token
+            .chars()
+            .next_back()
+            .is_some_and(|last| ADDRESS_ENDINGS.contains(last))
+}
+
+/// Characters after which a run of Han characters glued to a phone number is
+/// more likely a name than address: 3组张三13812345678.
+pub(crate) fn ends_address_detail(character: char) -> bool {
+    character.is_ascii_digit() || "号组室户栋楼层队社村元".contains(character)
+}
+
+/// Splits text into tokens between separators, with their byte spans.
+pub(crate) fn tokens(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut token_start: Option<usize> = None;
+    for (position, character) in text.char_indices() {
+        if is_separator(character) {
+            if let Some(start) = token_start.take() {
+                spans.push((start, position));
+            }
+        } else if token_start.is_none() {
+            token_start = Some(position);
+        }
+    }
+    if let Some(start) = token_start {
+        spans.push((start, text.len()));
+    }
+    spans
+}
+
+/// The detail text tidied: separators at the ends dropped, inner runs of
+/// spaces collapsed to one.
+pub(crate) fn tidy_detail(raw: &str) -> String {
+    let trimmed = raw.trim_matches(|character: char| {
+        is_separator(character) || character == ':' || character == '-'
+    });
+    let mut tidy = String::with_capacity(trimmed.len());
+    let mut previous_space = false;
+    for character in trimmed.chars() {
+        if character.is_whitespace() {
+            if !previous_space {
+                tidy.push(' ');
+            }
+            previous_space = true;
+        } else {
+            tidy.push(character);
+            previous_space = false;
+        }
+    }
+    tidy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalisation_maps_full_width_forms() {
+        assert_eq!(normalise("１３８　（０２８）：＊"), "138 (028):*");
+        assert_eq!(normalise("收货人【张三】"), "收货人[张三]");
+    }
+
+    #[test]
+    fn labels_and_their_values() {
+        let text = "收货人:张三 电话:13812345678 地址:四川省成都市 武侯区";
+        let labels = find_labels(text);
+        let values: Vec<(Field, &str)> = labels
+            .iter()
+            .map(|label| (label.field, &text[label.value_start..label.value_end]))
+            .collect();
+        assert_eq!(
+            values,
+            vec![
+                (Field::Name, "张三"),
+                (Field::Phone, "13812345678"),
+                (Field::Address, "四川省成都市 武侯区"),
+            ]
+        );
+    }
+
+    #[test]
+    fn label_words_inside_an_address_are_not_labels() {
+        assert!(find_labels("四川省成都市武侯区电话局宿舍").is_empty());
+    }
+
+    #[test]
+    fn names_versus_address_words() {
+        for name in ["张三", "欧阳娜娜", "王先生", "阿依古丽·买买提"] {
+            assert!(looks_like_name(name), "{name}");
+        }
+        for not_name in ["人民南路", "3组", "红星村", "张", "四川省成都市武侯区"]
+        {
+            assert!(!looks_like_name(not_name), "{not_name}");
+        }
+    }
+}
