@@ -1,6 +1,6 @@
 //! Address-parsing benchmark: accuracy per level and format, and addresses per second.
 //!
-//! `cargo run --release -p address --example bench -- [labelled.jsonl ...] [--rounds N]`
+//! `cargo run --release -p address --example bench -- [labelled.jsonl ...] [--rounds N] [--failures]`
 //! (defaults: `crates/address/bench/labelled.jsonl` and `crates/address/bench/tricky.jsonl`, 100 rounds).
 //! `--generate SEED COUNT` writes a fresh generated set to standard output instead.
 
@@ -23,6 +23,38 @@ fn read_set(path: &str) -> Vec<LabelledAddress> {
         .collect()
 }
 
+/// Prints each address whose county, township, village or name differs from its label.
+fn print_failures(set: &[LabelledAddress]) {
+    for labelled in set {
+        let parsed = address::parse(&labelled.text).ok();
+        let code = |level| {
+            parsed
+                .as_ref()
+                .and_then(|parsed| parsed.place(level))
+                .map(|place| place.code.clone())
+        };
+        let got = [
+            code(address::Level::County),
+            code(address::Level::Township),
+            code(address::Level::Village),
+        ];
+        let expected = [
+            labelled.county.clone(),
+            labelled.township.clone(),
+            labelled.village.clone(),
+        ];
+        let name = parsed.as_ref().and_then(|parsed| parsed.name.clone());
+        if got != expected || (labelled.name.is_some() && name != labelled.name) {
+            println!(
+                "FAIL {:?}\n  expected {expected:?} name {:?}\n  got      {got:?} name {name:?} detail {:?}",
+                labelled.text,
+                labelled.name,
+                parsed.map(|parsed| parsed.detail)
+            );
+        }
+    }
+}
+
 fn main() {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     if arguments.first().map(String::as_str) == Some("--generate") {
@@ -43,10 +75,13 @@ fn main() {
         return;
     }
     let mut rounds = 100;
+    let mut show_failures = false;
     let mut paths = Vec::new();
     let mut arguments = arguments.into_iter();
     while let Some(argument) = arguments.next() {
-        if argument == "--rounds" {
+        if argument == "--failures" {
+            show_failures = true;
+        } else if argument == "--rounds" {
             rounds = arguments
                 .next()
                 .and_then(|rounds| rounds.parse().ok())
@@ -63,6 +98,9 @@ fn main() {
     }
     let set: Vec<LabelledAddress> = paths.iter().flat_map(|path| read_set(path)).collect();
     println!("{} labelled addresses from {}", set.len(), paths.join(", "));
+    if show_failures {
+        print_failures(&set);
+    }
     run(
         &set,
         rounds,

@@ -301,7 +301,7 @@ fn resolve_divisions(work: &str, result: &mut ParsedAddress, phone_spans: &[(usi
             if last.level < Level::County {
                 continue;
             }
-            let hits = find_villages(last.division, work, last.end, work.len());
+            let hits = find_villages(last.division, work, (last.start, last.end), work.len());
             if hits.len() != 1 {
                 continue;
             }
@@ -356,7 +356,8 @@ fn resolve_divisions(work: &str, result: &mut ParsedAddress, phone_spans: &[(usi
     } else if let Some(deepest) = resolved {
         let deepest_level = table.records[deepest as usize].level;
         if village.is_none() && deepest_level >= Level::County {
-            let hits = find_villages(deepest, work, chain_end, work.len());
+            let chain_last_start = chain.last().map_or(0, |candidate| candidate.start);
+            let hits = find_villages(deepest, work, (chain_last_start, chain_end), work.len());
             let distinct: Vec<u32> = {
                 let mut divisions_hit: Vec<u32> = hits.iter().map(|hit| hit.division).collect();
                 divisions_hit.dedup();
@@ -504,7 +505,10 @@ fn find_name_and_detail(
                 let glued: String = before_phone
                     .chars()
                     .rev()
-                    .take_while(|character| ('\u{4E00}'..='\u{9FFF}').contains(character))
+                    .take_while(|character| {
+                        ('\u{4E00}'..='\u{9FFF}').contains(character)
+                            && !text::ends_address_detail(*character)
+                    })
                     .collect::<Vec<char>>()
                     .into_iter()
                     .rev()

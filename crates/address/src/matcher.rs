@@ -224,6 +224,8 @@ pub(crate) struct VillageHit {
     pub(crate) division: u32,
     pub(crate) start: usize,
     pub(crate) end: usize,
+    /// 1 for a bare core name, more when a village word or the full name follows.
+    evidence: i32,
     score: i32,
 }
 
@@ -251,22 +253,47 @@ fn village_hit_in(
     let record = &table.records[village as usize];
     let core = &name[..usize::from(record.core_bytes)];
     let stem = &name[..usize::from(record.stem_bytes)];
-    let region = &text[from..to];
-    let offset = region.find(core)?;
-    let start = from + offset;
+    // Every occurrence counts: in 黄羌镇黄羌村 the first 黄羌 is the township.
+    text[from..to]
+        .match_indices(core)
+        .filter_map(|(offset, _)| {
+            village_hit_at(village, name, core, stem, text, from + offset, to)
+        })
+        .max_by_key(|hit| (hit.score, std::cmp::Reverse(hit.start)))
+}
+
+fn village_hit_at(
+    village: u32,
+    name: &str,
+    core: &str,
+    stem: &str,
+    text: &str,
+    start: usize,
+    to: usize,
+) -> Option<VillageHit> {
     let core_end = start + core.len();
     let after = &text[core_end..to];
     let (end, evidence) = if after.starts_with(&name[core.len()..]) && core.len() < name.len() {
-        (start + name.len(), 3)
+        (start + name.len(), 4)
     } else if let Some(word) = VILLAGE_WORDS.iter().find(|word| after.starts_with(**word)) {
-        (core_end + word.len(), 2)
+        // 广和社区 and 广和村 may both exist: the word written picks the kind.
+        let official_word = &name[core.len()..];
+        let same_kind = official_word.chars().next() == word.chars().next();
+        (core_end + word.len(), if same_kind { 3 } else { 2 })
     } else if stem.len() > core.len() && after.starts_with(&stem[core.len()..]) {
         (start + stem.len(), 2)
+    } else if core.ends_with('村') || core.ends_with("社区") {
+        // 佘村 keeps its 村 because 佘 alone is too short to search for.
+        (core_end, 2)
     } else {
         // A bare core name is weak evidence: accept it before a group number
-        // or at the end, or when it is long enough to be distinctive.
-        let next = after.chars().next();
-        let plausible_end = match next {
+        // or at the end, or when it is long enough to be distinctive. A
+        // community named after a road (南京路社区) is not meant by the bare
+        // road name (南京路100号).
+        if core.ends_with(['路', '街', '道', '巷', '里', '弄']) {
+            return None;
+        }
+        let plausible_end = match after.chars().next() {
             None => true,
             Some(character) => {
                 character.is_ascii_digit()
@@ -284,14 +311,23 @@ fn village_hit_in(
         division: village,
         start,
         end,
+        evidence,
         score: 4 * char_count(&text[start..end]) + evidence,
     })
 }
 
 /// Villages below `parent` (a township, or a county for all its townships)
-/// named in `text[from..to]`: the best hits, several when they tie.
-pub(crate) fn find_villages(parent: u32, text: &str, from: usize, to: usize) -> Vec<VillageHit> {
+/// named in `text[parent_end..to]`, or starting inside the parent's own
+/// match when that was a short form standing for the village (擂鼓村 read as
+/// 擂鼓 for 擂鼓镇): the best hits, several when they tie.
+pub(crate) fn find_villages(
+    parent: u32,
+    text: &str,
+    (parent_start, parent_end): (usize, usize),
+    to: usize,
+) -> Vec<VillageHit> {
     let table = divisions();
+    let from = parent_start;
     if from >= to {
         return Vec::new();
     }
@@ -304,6 +340,10 @@ pub(crate) fn find_villages(parent: u32, text: &str, from: usize, to: usize) -> 
         let Some(hit) = village_hit_in(table, idx, text, from, to) else {
             continue;
         };
+        let overlaps_parent = hit.start < parent_end;
+        if overlaps_parent && (hit.evidence < 2 || hit.end <= parent_end) {
+            continue;
+        }
         let better = match best.first() {
             None => true,
             Some(current) => {

@@ -87,6 +87,7 @@ fn suffixes(level: Level) -> &'static [&'static str] {
             "乡",
             "苏木",
             "办事处",
+            "地区",
         ],
         Level::Village => &[
             "社区居民委员会",

@@ -133,7 +133,9 @@ pub(crate) fn find_labels(text: &str) -> Vec<Labelled> {
         let value = &text[found[idx].value_start..next_start];
         let value_bytes = match found[idx].field {
             Field::Address => value.len(),
-            Field::Name | Field::Phone => value.find(is_separator).unwrap_or(value.len()),
+            Field::Name | Field::Phone => value
+                .find(|character| is_separator(character) || "[]()".contains(character))
+                .unwrap_or(value.len()),
         };
         found[idx].value_end = found[idx].value_start + value_bytes;
     }
