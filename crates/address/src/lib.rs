@@ -424,7 +424,21 @@ fn resolve_divisions(work: &str, result: &mut ParsedAddress, phone_spans: &[(usi
     }
 
     let address_start = chain.first().map_or(0, |candidate| candidate.start);
-    let detail_start = village.map_or(chain_end, |hit| hit.end.max(chain_end));
+    let mut detail_start = village.map_or(chain_end, |hit| hit.end.max(chain_end));
+    if village.is_none()
+        && chain
+            .last()
+            .is_some_and(|candidate| candidate.form == matcher::Form::Short)
+    {
+        // 南磨房乡 for 南磨房地区: the suffix written differs from the official one.
+        let rest = &work[detail_start..];
+        if let Some(suffix) = ["街道", "镇", "乡", "地区", "县", "区", "市"]
+            .iter()
+            .find(|suffix| rest.starts_with(**suffix))
+        {
+            detail_start += suffix.len();
+        }
+    }
     let resolution = Resolution {
         address_start,
         detail_start,

@@ -7,7 +7,8 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::divisions::{Divisions, Level, divisions};
-use crate::names::{Form, text_forms};
+pub(crate) use crate::names::Form;
+use crate::names::text_forms;
 
 /// One division a search pattern stands for.
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +77,7 @@ pub(crate) struct Candidate {
     pub(crate) end: usize,
     pub(crate) division: u32,
     pub(crate) level: Level,
+    pub(crate) form: Form,
     score: i32,
 }
 
@@ -88,6 +90,10 @@ const NOT_A_DIVISION_AFTER: [&str; 24] = [
 
 fn is_followed_by_street_word(text: &str, end: usize) -> bool {
     let rest = &text[end..];
+    // 南磨房南路, 解放中路: a direction before the street word.
+    let rest = rest
+        .strip_prefix(['东', '南', '西', '北', '中'])
+        .unwrap_or(rest);
     NOT_A_DIVISION_AFTER
         .iter()
         .any(|word| rest.starts_with(word))
@@ -123,6 +129,7 @@ pub(crate) fn find_candidates(text: &str) -> Vec<Candidate> {
                 end,
                 division: target.division,
                 level: table.records[target.division as usize].level,
+                form: target.form,
                 score: candidate_score(text, start, end, target.form),
             });
         }

@@ -192,9 +192,21 @@ pub(crate) fn text_forms(division: &Division<'_>) -> Vec<(String, Form)> {
         }
         _ => {}
     }
-    forms.sort();
-    forms.dedup_by(|later, earlier| later.0 == earlier.0);
-    forms
+    // Text is matched after full-width normalisation, so the forms are too;
+    // a parenthetical (东湖风景区街道（武昌）) is often left out.
+    let mut normalised: Vec<(String, Form)> = Vec::with_capacity(forms.len() + 1);
+    for (form_text, form) in forms {
+        let form_text = crate::text::normalise(&form_text);
+        if let Some((before, _)) = form_text.split_once('(')
+            && char_count(before) >= 2
+        {
+            normalised.push((before.to_string(), Form::Short));
+        }
+        normalised.push((form_text, form));
+    }
+    normalised.sort();
+    normalised.dedup_by(|later, earlier| later.0 == earlier.0);
+    normalised
 }
 
 /// Zones are named like 石家庄高新技术产业开发区 or 河北唐山海港经济开发区;
