@@ -89,14 +89,20 @@ const NOT_A_DIVISION_AFTER: [&str; 24] = [
 ];
 
 fn is_followed_by_street_word(text: &str, end: usize) -> bool {
+    let starts_with_street_word = |rest: &str| {
+        // Cheap first-character test before comparing whole words.
+        rest.chars().next().is_some_and(|first| {
+            NOT_A_DIVISION_AFTER
+                .iter()
+                .any(|word| word.starts_with(first) && rest.starts_with(word))
+        })
+    };
     let rest = &text[end..];
     // 南磨房南路, 解放中路: a direction before the street word.
-    let rest = rest
-        .strip_prefix(['东', '南', '西', '北', '中'])
-        .unwrap_or(rest);
-    NOT_A_DIVISION_AFTER
-        .iter()
-        .any(|word| rest.starts_with(word))
+    starts_with_street_word(rest)
+        || rest
+            .strip_prefix(['东', '南', '西', '北', '中'])
+            .is_some_and(starts_with_street_word)
 }
 
 fn char_count(text: &str) -> i32 {
@@ -340,8 +346,23 @@ pub(crate) fn find_villages(
     }
     let mut best: Vec<VillageHit> = Vec::new();
     let end = table.records[parent as usize].subtree_end;
+    // A 128-bit sketch of the characters in the region lets most villages be
+    // skipped by their first character before any substring search.
+    let char_bit = |character: char| 1u128 << (character as u32 % 128);
+    let region_chars = text[from..to]
+        .chars()
+        .fold(0u128, |sketch, character| sketch | char_bit(character));
     for idx in parent + 1..end {
-        if table.records[idx as usize].level != Level::Village {
+        let record = &table.records[idx as usize];
+        if record.level != Level::Village {
+            continue;
+        }
+        let first = table
+            .name_of(idx)
+            .chars()
+            .next()
+            .expect("names are not empty");
+        if region_chars & char_bit(first) == 0 {
             continue;
         }
         let Some(hit) = village_hit_in(table, idx, text, from, to) else {

@@ -95,6 +95,12 @@ pub(crate) fn find_labels(text: &str) -> Vec<Labelled> {
     let mut position = 0;
     while position < text.len() {
         let rest = &text[position..];
+        let first = rest.chars().next().expect("position is inside the text");
+        // Most characters start no label; skip them without trying each label.
+        if !"收联客姓名电手tT详所地".contains(first) {
+            position += first.len_utf8();
+            continue;
+        }
         let at_token_start = text[..position]
             .chars()
             .next_back()
