@@ -27,7 +27,7 @@ for (let idx = 0; idx < args.length; idx++) {
   else files.push(args[idx]);
 }
 if (files.length === 0) {
-  files.push('crates/address/bench/labelled.jsonl', 'crates/address/bench/tricky.jsonl');
+  files.push('crates/address/bench/labelled.jsonl', 'crates/address/bench/tricky.jsonl', 'crates/address/bench/holdout.jsonl');
 }
 const set = [];
 for (const file of files) {

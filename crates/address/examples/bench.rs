@@ -1,7 +1,7 @@
 //! Address-parsing benchmark: accuracy per level and format, and addresses per second.
 //!
 //! `cargo run --release -p address --example bench -- [labelled.jsonl ...] [--rounds N] [--failures]`
-//! (defaults: `crates/address/bench/labelled.jsonl` and `crates/address/bench/tricky.jsonl`, 100 rounds).
+//! (defaults: the generated, tricky and holdout sets in `crates/address/bench/`, 100 rounds).
 //! `--generate SEED COUNT` writes a fresh generated set to standard output instead.
 
 use address::bench::{LabelledAddress, generate, run};
@@ -94,6 +94,7 @@ fn main() {
         paths = vec![
             "crates/address/bench/labelled.jsonl".to_string(),
             "crates/address/bench/tricky.jsonl".to_string(),
+            "crates/address/bench/holdout.jsonl".to_string(),
         ];
     }
     let set: Vec<LabelledAddress> = paths.iter().flat_map(|path| read_set(path)).collect();

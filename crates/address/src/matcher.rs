@@ -15,6 +15,9 @@ use crate::names::text_forms;
 struct Target {
     division: u32,
     form: Form,
+    // Copied from the table so that candidate search touches only this array.
+    level: Level,
+    code: u64,
 }
 
 /// The automaton over the names of every province, city, county and township,
@@ -44,6 +47,8 @@ impl Matcher {
                 targets_by_pattern.entry(text).or_default().push(Target {
                     division: idx as u32,
                     form,
+                    level: record.level,
+                    code: record.code,
                 });
             }
         }
@@ -78,25 +83,39 @@ pub(crate) struct Candidate {
     pub(crate) division: u32,
     pub(crate) level: Level,
     pub(crate) form: Form,
+    /// The division's code, kept here so the chain search needs no table look-ups.
+    code: u64,
     score: i32,
 }
 
-/// Words that, right after a short name, show it is part of a street or
-/// building name (北京路, 人民大厦) rather than the division itself.
-const NOT_A_DIVISION_AFTER: [&str; 24] = [
-    "路", "街", "巷", "道", "胡同", "弄", "桥", "里", "小区", "花园", "广场", "公园", "大厦",
-    "中学", "小学", "大学", "医院", "市场", "公司", "商场", "酒店", "宾馆", "站", "苑",
-];
+/// Whether `rest` starts with a word that, right after a short name, shows
+/// it is part of a street or building name (北京路, 人民大厦, 中山公园)
+/// rather than the division itself. A match on the first character keeps
+/// this cheap: it runs for every name found.
+fn starts_with_street_word(rest: &str) -> bool {
+    let Some(first) = rest.chars().next() else {
+        return false;
+    };
+    let second_is = |words: &[&str]| words.iter().any(|word| rest.starts_with(word));
+    match first {
+        '路' | '街' | '巷' | '道' | '弄' | '桥' | '里' | '站' | '苑' => true,
+        '胡' => second_is(&["胡同"]),
+        '小' => second_is(&["小区", "小学"]),
+        '花' => second_is(&["花园"]),
+        '广' => second_is(&["广场"]),
+        '公' => second_is(&["公园", "公司"]),
+        '大' => second_is(&["大厦", "大学", "大道", "大街"]),
+        '中' => second_is(&["中学"]),
+        '医' => second_is(&["医院"]),
+        '市' => second_is(&["市场"]),
+        '商' => second_is(&["商场"]),
+        '酒' => second_is(&["酒店"]),
+        '宾' => second_is(&["宾馆"]),
+        _ => false,
+    }
+}
 
 fn is_followed_by_street_word(text: &str, end: usize) -> bool {
-    let starts_with_street_word = |rest: &str| {
-        // Cheap first-character test before comparing whole words.
-        rest.chars().next().is_some_and(|first| {
-            NOT_A_DIVISION_AFTER
-                .iter()
-                .any(|word| word.starts_with(first) && rest.starts_with(word))
-        })
-    };
     let rest = &text[end..];
     // 南磨房南路, 解放中路: a direction before the street word.
     starts_with_street_word(rest)
@@ -109,34 +128,34 @@ fn char_count(text: &str) -> i32 {
     text.chars().count() as i32
 }
 
-/// Chars matched count double so that longer evidence wins; the full official
-/// name earns one more so that 吉林市 (city) beats 吉林 (province) + 市.
-fn candidate_score(text: &str, start: usize, end: usize, form: Form) -> i32 {
-    2 * char_count(&text[start..end]) + i32::from(form == Form::Full)
-}
-
 /// Every province, city, county and township name in `text`, overlapping.
+/// A candidate scores two per character matched, so that longer evidence
+/// wins, and one more for the full official name, so that 吉林市 (the city)
+/// beats 吉林 (the province) followed by 市.
 pub(crate) fn find_candidates(text: &str) -> Vec<Candidate> {
     let matcher = matcher();
-    let table = divisions();
     let mut candidates = Vec::new();
     for found in matcher.automaton.find_overlapping_iter(text) {
         let pattern = found.pattern().as_usize();
         let (start, end) = (found.start(), found.end());
         let targets = &matcher.targets
             [matcher.target_starts[pattern] as usize..matcher.target_starts[pattern + 1] as usize];
-        let street_word_follows = is_followed_by_street_word(text, end);
+        let mut street_word_follows: Option<bool> = None;
+        let n_chars = char_count(&text[start..end]);
         for target in targets {
-            if target.form == Form::Short && street_word_follows {
+            if target.form == Form::Short
+                && *street_word_follows.get_or_insert_with(|| is_followed_by_street_word(text, end))
+            {
                 continue;
             }
             candidates.push(Candidate {
                 start,
                 end,
                 division: target.division,
-                level: table.records[target.division as usize].level,
+                level: target.level,
                 form: target.form,
-                score: candidate_score(text, start, end, target.form),
+                code: target.code,
+                score: 2 * n_chars + i32::from(target.form == Form::Full),
             });
         }
     }
@@ -148,9 +167,16 @@ pub(crate) fn find_candidates(text: &str) -> Vec<Candidate> {
 pub(crate) fn is_ancestor(table: &Divisions, ancestor: u32, descendant: u32) -> bool {
     let upper = &table.records[ancestor as usize];
     let lower = &table.records[descendant as usize];
-    upper.level < lower.level
-        && lower.code / 10u64.pow((lower.level.code_digits() - upper.level.code_digits()) as u32)
-            == upper.code
+    is_ancestor_code((upper.code, upper.level), (lower.code, lower.level))
+}
+
+fn is_ancestor_code(
+    (upper_code, upper_level): (u64, Level),
+    (lower_code, lower_level): (u64, Level),
+) -> bool {
+    upper_level < lower_level
+        && lower_code / 10u64.pow((lower_level.code_digits() - upper_level.code_digits()) as u32)
+            == upper_code
 }
 
 /// The best chain(s) of candidates: each element an ancestor of the next and
@@ -180,7 +206,7 @@ pub(crate) fn choose_chain(candidates: &[Candidate]) -> ChainChoice {
             let upper = &candidates[upper_idx];
             if upper.end <= candidate.start
                 && totals[upper_idx] > best_before
-                && is_ancestor(table, upper.division, candidate.division)
+                && is_ancestor_code((upper.code, upper.level), (candidate.code, candidate.level))
             {
                 best_before = totals[upper_idx];
                 previous[idx] = Some(upper_idx);
