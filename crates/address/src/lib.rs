@@ -24,7 +24,9 @@ pub use divisions::{Division, Divisions, Level, TableError, divisions};
 pub use phone::{Phone, PhoneKind, mask_mobile};
 
 use matcher::{Candidate, VillageHit, choose_chain, find_candidates, find_villages};
-use text::{Field, blank, find_labels, looks_like_name, normalise, tidy_detail, tokens};
+use text::{
+    Field, blank, clean_name, find_labels, looks_like_name, normalise, tidy_detail, tokens,
+};
 
 /// Longest accepted input, in bytes of UTF-8 (about 170 Chinese characters).
 pub const TEXT_BYTES_MAX: usize = 512;
@@ -117,6 +119,9 @@ pub struct ParsedAddress {
     pub village: Option<Place>,
     /// What remains after the deepest division: road, house number, group (组), room.
     pub detail: String,
+    /// A six-digit postcode given with a 邮编 label.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub postcode: Option<String>,
     pub confidence: Confidence,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub notes: Vec<Note>,
@@ -134,6 +139,7 @@ impl ParsedAddress {
             township: None,
             village: None,
             detail: String::new(),
+            postcode: None,
             confidence: Confidence::None,
             notes: Vec::new(),
         }
@@ -236,7 +242,13 @@ pub fn parse(input: &str) -> Result<ParsedAddress, ParseError> {
                 blank(&mut work, label.value_start, label.value_end);
             }
             Field::Address => address_spans.push((label.value_start, label.value_end)),
-            _ => {}
+            Field::Postcode => {
+                if value.len() == 6 && value.bytes().all(|byte| byte.is_ascii_digit()) {
+                    result.postcode = Some(value.to_string());
+                }
+                blank(&mut work, label.value_start, label.value_end);
+            }
+            Field::Name | Field::Phone => {}
         }
         blank(&mut work, label.label_start, label.value_start);
     }
@@ -259,6 +271,9 @@ pub fn parse(input: &str) -> Result<ParsedAddress, ParseError> {
     }
 
     resolve_divisions(&work, &mut result, &phone_spans);
+    if let Some(name) = &result.name {
+        result.name = Some(clean_name(name).to_string());
+    }
     Ok(result)
 }
 

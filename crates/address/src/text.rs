@@ -35,10 +35,11 @@ pub(crate) enum Field {
     Name,
     Phone,
     Address,
+    Postcode,
 }
 
 /// Label words, longest first within each field so 收货人姓名 wins over 收货人.
-const LABELS: [(&str, Field); 33] = [
+const LABELS: [(&str, Field); 35] = [
     ("收货人姓名", Field::Name),
     ("收件人姓名", Field::Name),
     ("联系人姓名", Field::Name),
@@ -72,6 +73,8 @@ const LABELS: [(&str, Field); 33] = [
     ("所在地址", Field::Address),
     ("地址", Field::Address),
     ("地区", Field::Address),
+    ("邮政编码", Field::Postcode),
+    ("邮编", Field::Postcode),
 ];
 
 /// A label found in the text: the label word (with its colon) and the value after it.
@@ -97,7 +100,7 @@ pub(crate) fn find_labels(text: &str) -> Vec<Labelled> {
         let rest = &text[position..];
         let first = rest.chars().next().expect("position is inside the text");
         // Most characters start no label; skip them without trying each label.
-        if !"收联客姓名电手tT详所地".contains(first) {
+        if !"收联客姓名电手tT详所地邮".contains(first) {
             position += first.len_utf8();
             continue;
         }
@@ -113,7 +116,8 @@ pub(crate) fn find_labels(text: &str) -> Vec<Labelled> {
             let after = &rest[word.len()..];
             let after_trimmed = after.trim_start_matches([' ', ']']);
             let has_colon = after_trimmed.starts_with(':');
-            if has_colon || (at_token_start && after.len() != after_trimmed.len()) {
+            // 地区 begins place names too (地区医院), so it needs its colon.
+            if has_colon || (at_token_start && *word != "地区") {
                 let colon_bytes = usize::from(has_colon);
                 let value_start_in_rest = rest.len() - after_trimmed.len() + colon_bytes;
                 let value_start = position
@@ -139,9 +143,18 @@ pub(crate) fn find_labels(text: &str) -> Vec<Labelled> {
         let value = &text[found[idx].value_start..next_start];
         let value_bytes = match found[idx].field {
             Field::Address => value.len(),
-            Field::Name | Field::Phone => value
-                .find(|character| is_separator(character) || "[]()".contains(character))
-                .unwrap_or(value.len()),
+            Field::Name | Field::Phone | Field::Postcode => {
+                let to_separator = value
+                    .find(|character| is_separator(character) || "[]()".contains(character))
+                    .unwrap_or(value.len());
+                // 姓名张三手机138…: a glued label ends the value too.
+                LABELS
+                    .iter()
+                    .filter_map(|(word, _)| value[..to_separator].find(word))
+                    .filter(|&offset| offset > 0)
+                    .min()
+                    .unwrap_or(to_separator)
+            }
         };
         found[idx].value_end = found[idx].value_start + value_bytes;
     }
@@ -156,9 +169,21 @@ fn is_name_character(character: char) -> bool {
 /// Characters an address token ends with but a person's name seldom does.
 const ADDRESS_ENDINGS: &str = "路街巷道号组村室楼栋层区县市镇乡省州旗屯庄场园苑队社院厦店门口段";
 
+/// A name as written on a parcel, without a trailing 收 (张三收 means "for 张三").
+pub(crate) fn clean_name(token: &str) -> &str {
+    match token.strip_suffix('收') {
+        Some(name) if name.chars().count() >= 2 => name,
+        _ => token,
+    }
+}
+
 /// Whether a token looks like a person's name: two to four Han characters (or
 /// up to ten with an interpunct), or a surname with 先生/女士/小姐.
 pub(crate) fn looks_like_name(token: &str) -> bool {
+    let token = clean_name(token);
+    if LABELS.iter().any(|(word, _)| *word == token) {
+        return false;
+    }
     let n_chars = token.chars().count();
     if !token.chars().all(is_name_character) {
         return false;

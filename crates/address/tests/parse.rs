@@ -5,7 +5,7 @@ use address::{Confidence, Level, ParseError, ParsedAddress, PhoneKind, divisions
 
 /// Checks the fields named in `expect`, written `key=value` separated by
 /// spaces; `-` means empty. Keys: prov city county town village name phone
-/// ext kind conf detail ambiguous (the level of an ambiguity note).
+/// ext kind conf detail postcode ambiguous (the level of an ambiguity note).
 #[track_caller]
 fn check(text: &str, expect: &str) {
     let parsed = parse(text).unwrap_or_else(|error| panic!("{text}: {error}"));
@@ -30,6 +30,7 @@ fn check(text: &str, expect: &str) {
                 .map(|phone| format!("{:?}", phone.kind).to_lowercase()),
             "conf" => Some(format!("{:?}", parsed.confidence).to_lowercase()),
             "detail" => Some(parsed.detail.clone()).filter(|detail| !detail.is_empty()),
+            "postcode" => parsed.postcode.clone(),
             "ambiguous" => parsed.notes.iter().find_map(|note| match note {
                 address::Note::Ambiguous { level, .. } => Some(format!("{level:?}").to_lowercase()),
                 address::Note::NoDivisionFound => None,
@@ -78,6 +79,18 @@ fn formats() {
     check(
         "【收货人】周杰【电话】15012345678【地址】湖北省武汉市洪山区",
         "county=420111 name=周杰 phone=15012345678",
+    );
+    check(
+        "姓名张三手机13812345678地址四川省成都市武侯区",
+        "county=510107 name=张三 phone=13812345678",
+    );
+    check(
+        "电话13812345678 收货人张三 地址四川省成都市武侯区",
+        "county=510107 name=张三",
+    );
+    check(
+        "四川省成都市武侯区 邮编：610041 张三收",
+        "county=510107 name=张三 detail=- postcode=610041",
     );
     // Privacy numbers.
     check(
