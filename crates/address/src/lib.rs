@@ -284,7 +284,6 @@ struct Resolution {
 }
 
 fn resolve_divisions(work: &str, result: &mut ParsedAddress, phone_spans: &[(usize, usize)]) {
-    let table = divisions();
     let candidates = find_candidates(work);
     let choice = choose_chain(&candidates);
     if choice.ends.is_empty() {
@@ -301,150 +300,63 @@ fn resolve_divisions(work: &str, result: &mut ParsedAddress, phone_spans: &[(usi
     }
 
     let mut chain: Vec<Candidate> = choice.chain.clone();
-    let mut resolved: Option<u32> = None;
     let mut village: Option<VillageHit> = None;
-    let mut ambiguous_ends: Vec<u32> = Vec::new();
+    let mut resolved: Option<u32>;
     if choice.ends.len() == 1 {
         resolved = Some(choice.ends[0]);
-    } else if choice.ends.len() <= TIE_BREAK_DIVISIONS_MAX {
-        // Equally good divisions (城关镇 in many counties): a village named
-        // after them may single one out.
-        let mut best: Option<(usize, VillageHit)> = None;
-        let mut best_is_unique = false;
-        for (end_idx, end_chain) in choice.end_chains.iter().enumerate() {
-            let last = end_chain.last().expect("chains are not empty");
-            if last.level < Level::County {
-                continue;
-            }
-            let hits = find_villages(last.division, work, (last.start, last.end), work.len());
-            if hits.len() != 1 {
-                continue;
-            }
-            let hit = hits[0];
-            match &best {
-                Some((_, current)) if current_score(current) > current_score(&hit) => {}
-                Some((_, current)) if current_score(current) == current_score(&hit) => {
-                    best_is_unique = false
-                }
-                _ => {
-                    best = Some((end_idx, hit));
-                    best_is_unique = true;
-                }
-            }
-        }
-        match best {
-            Some((end_idx, hit)) if best_is_unique => {
-                resolved = Some(choice.ends[end_idx]);
-                chain = choice.end_chains[end_idx].clone();
-                village = Some(hit);
-            }
-            _ => ambiguous_ends = choice.ends.clone(),
-        }
+    } else if let Some((end_idx, hit)) = break_tie_by_village(&choice, work) {
+        resolved = Some(choice.ends[end_idx]);
+        chain = choice.end_chains[end_idx].clone();
+        village = Some(hit);
     } else {
-        ambiguous_ends = choice.ends.clone();
+        // Keep what all equally good readings agree on, and say where they part.
+        resolved = common_ancestor(&choice.ends);
+        result.notes.push(ambiguity_note(resolved, &choice.ends));
     }
 
-    let chain_end = chain.last().map_or(0, |candidate| candidate.end);
-    if !ambiguous_ends.is_empty() {
-        resolved = common_ancestor(&ambiguous_ends);
-        let first_differing_level = resolved.map_or(Level::Province, |idx| {
-            Level::ALL[table.records[idx as usize].level.index() + 1]
-        });
-        let mut listed: Vec<Place> = Vec::new();
-        for &end in &ambiguous_ends {
-            let at_level = table
-                .at(end)
-                .path()
-                .into_iter()
-                .find(|division| division.level() == first_differing_level);
-            if let Some(division) = at_level {
-                let place = Place::of(division, false);
-                if !listed.contains(&place) && listed.len() < AMBIGUOUS_CANDIDATES_MAX {
-                    listed.push(place);
-                }
+    let chain_start = chain.first().map_or(0, |candidate| candidate.start);
+    let chain_last = chain.last().expect("a chain has at least one element");
+    let chain_end = chain_last.end;
+    if village.is_none()
+        && result.notes.is_empty()
+        && let Some(deepest) = resolved
+        && divisions().records[deepest as usize].level >= Level::County
+    {
+        let hits = find_villages(deepest, work, (chain_last.start, chain_end), work.len());
+        match villages_found(deepest, &hits) {
+            VillagesFound::None => {}
+            VillagesFound::One(hit) => village = Some(hit),
+            VillagesFound::SameTownship(township) => {
+                resolved = Some(township);
+                result.notes.push(Note::Ambiguous {
+                    level: Level::Village,
+                    candidates: places_at(Level::Village, hits.iter().map(|hit| hit.division)),
+                });
             }
-        }
-        result.notes.push(Note::Ambiguous {
-            level: first_differing_level,
-            candidates: listed,
-        });
-    } else if let Some(deepest) = resolved {
-        let deepest_level = table.records[deepest as usize].level;
-        if village.is_none() && deepest_level >= Level::County {
-            let chain_last_start = chain.last().map_or(0, |candidate| candidate.start);
-            let hits = find_villages(deepest, work, (chain_last_start, chain_end), work.len());
-            let distinct: Vec<u32> = {
-                let mut divisions_hit: Vec<u32> = hits.iter().map(|hit| hit.division).collect();
-                divisions_hit.dedup();
-                divisions_hit
-            };
-            match distinct.len() {
-                0 => {}
-                1 => village = Some(hits[0]),
-                _ => {
-                    let level = if deepest_level == Level::County {
-                        Level::Township
-                    } else {
-                        Level::Village
-                    };
-                    let mut listed: Vec<Place> = Vec::new();
-                    for hit in &hits {
-                        let division = table.at(hit.division).path()[level.index()];
-                        let place = Place::of(division, false);
-                        if !listed.contains(&place) && listed.len() < AMBIGUOUS_CANDIDATES_MAX {
-                            listed.push(place);
-                        }
-                    }
-                    if level == Level::Township && listed.len() == 1 {
-                        // Same-named villages in one township: the township is still known.
-                        resolved = Some(
-                            table
-                                .at(hits[0].division)
-                                .parent()
-                                .expect("villages have parents")
-                                .index(),
-                        );
-                        result.notes.push(Note::Ambiguous {
-                            level: Level::Village,
-                            candidates: hits
-                                .iter()
-                                .take(AMBIGUOUS_CANDIDATES_MAX)
-                                .map(|hit| Place::of(table.at(hit.division), false))
-                                .collect(),
-                        });
-                    } else {
-                        result.notes.push(Note::Ambiguous {
-                            level,
-                            candidates: listed,
-                        });
-                    }
-                }
-            }
+            VillagesFound::Ambiguous(level) => result.notes.push(Note::Ambiguous {
+                level,
+                candidates: places_at(level, hits.iter().map(|hit| hit.division)),
+            }),
         }
     }
     if let Some(hit) = village {
         resolved = Some(hit.division);
     }
 
-    let explicit: Vec<u32> = chain
-        .iter()
-        .map(|candidate| candidate.division)
-        .chain(village.map(|hit| hit.division))
-        .collect();
     if let Some(deepest) = resolved {
-        for division in table.at(deepest).path() {
-            let inferred = !explicit.contains(&division.index()) || division.is_placeholder();
+        let written: Vec<u32> = chain
+            .iter()
+            .map(|candidate| candidate.division)
+            .chain(village.map(|hit| hit.division))
+            .collect();
+        for division in divisions().at(deepest).path() {
+            let inferred = !written.contains(&division.index()) || division.is_placeholder();
             *result.place_mut(division.level()) = Some(Place::of(division, inferred));
         }
     }
 
-    let address_start = chain.first().map_or(0, |candidate| candidate.start);
     let mut detail_start = village.map_or(chain_end, |hit| hit.end.max(chain_end));
-    if village.is_none()
-        && chain
-            .last()
-            .is_some_and(|candidate| candidate.form == matcher::Form::Short)
-    {
+    if village.is_none() && chain_last.form == matcher::Form::Short {
         // 南磨房乡 for 南磨房地区: the suffix written differs from the official one.
         let rest = &work[detail_start..];
         if let Some(suffix) = ["街道", "镇", "乡", "地区", "县", "区", "市"]
@@ -455,15 +367,101 @@ fn resolve_divisions(work: &str, result: &mut ParsedAddress, phone_spans: &[(usi
         }
     }
     let resolution = Resolution {
-        address_start,
+        address_start: chain_start,
         detail_start,
     };
     find_name_and_detail(work, result, &resolution, phone_spans);
     result.confidence = confidence_of(result);
 }
 
-fn current_score(hit: &VillageHit) -> (usize, usize) {
-    (hit.end - hit.start, usize::MAX - hit.start)
+/// Equally good readings (城关镇 in many counties) may be told apart by a
+/// village named after them: returns the reading with the single best village.
+fn break_tie_by_village(choice: &matcher::ChainChoice, work: &str) -> Option<(usize, VillageHit)> {
+    if choice.ends.len() > TIE_BREAK_DIVISIONS_MAX {
+        return None;
+    }
+    let mut best: Option<(usize, VillageHit)> = None;
+    let mut best_is_unique = false;
+    for (end_idx, end_chain) in choice.end_chains.iter().enumerate() {
+        let last = end_chain.last().expect("chains are not empty");
+        if last.level < Level::County {
+            continue;
+        }
+        let hits = find_villages(last.division, work, (last.start, last.end), work.len());
+        let [hit] = hits[..] else {
+            continue;
+        };
+        match &best {
+            Some((_, current)) if current.rank() > hit.rank() => {}
+            Some((_, current)) if current.rank() == hit.rank() => best_is_unique = false,
+            _ => {
+                best = Some((end_idx, hit));
+                best_is_unique = true;
+            }
+        }
+    }
+    best.filter(|_| best_is_unique)
+}
+
+/// The note for equally good readings below `common`: their divisions at
+/// the first level where they differ.
+fn ambiguity_note(common: Option<u32>, ends: &[u32]) -> Note {
+    let table = divisions();
+    let level = common.map_or(Level::Province, |idx| {
+        // Ends are never ancestors of one another, so their common ancestor is above the village level.
+        Level::ALL[table.records[idx as usize].level.index() + 1]
+    });
+    Note::Ambiguous {
+        level,
+        candidates: places_at(level, ends.iter().copied()),
+    }
+}
+
+/// The distinct divisions at `level` above (or at) the given divisions, as places.
+fn places_at(level: Level, divisions_below: impl Iterator<Item = u32>) -> Vec<Place> {
+    let table = divisions();
+    let mut places: Vec<Place> = Vec::new();
+    for below in divisions_below {
+        let Some(division) = table.at(below).path().get(level.index()).copied() else {
+            continue;
+        };
+        let place = Place::of(division, false);
+        if !places.contains(&place) && places.len() < AMBIGUOUS_CANDIDATES_MAX {
+            places.push(place);
+        }
+    }
+    places
+}
+
+/// What a village search below a resolved county or township found.
+enum VillagesFound {
+    None,
+    One(VillageHit),
+    /// Same-named villages in one township: the township is still known.
+    SameTownship(u32),
+    /// Villages in different places fit equally well; empty from this level down.
+    Ambiguous(Level),
+}
+
+fn villages_found(parent: u32, hits: &[VillageHit]) -> VillagesFound {
+    let table = divisions();
+    match hits {
+        [] => VillagesFound::None,
+        [hit] => VillagesFound::One(*hit),
+        [first, rest @ ..] => {
+            let township_of = |hit: &VillageHit| table.records[hit.division as usize].parent;
+            let same_township = rest
+                .iter()
+                .all(|hit| township_of(hit) == township_of(first));
+            if table.records[parent as usize].level == Level::County && same_township {
+                VillagesFound::SameTownship(township_of(first))
+            } else if table.records[parent as usize].level == Level::County {
+                VillagesFound::Ambiguous(Level::Township)
+            } else {
+                VillagesFound::Ambiguous(Level::Village)
+            }
+        }
+    }
 }
 
 /// The deepest division that is an ancestor of (or equal to) all of `ends`.

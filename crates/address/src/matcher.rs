@@ -268,6 +268,13 @@ pub(crate) struct VillageHit {
     score: i32,
 }
 
+impl VillageHit {
+    /// Higher is better: the score, then the earlier position.
+    pub(crate) fn rank(&self) -> (i32, std::cmp::Reverse<usize>) {
+        (self.score, std::cmp::Reverse(self.start))
+    }
+}
+
 /// Words a village's core name may be followed by in an address.
 const VILLAGE_WORDS: [&str; 9] = [
     "村民委员会",
