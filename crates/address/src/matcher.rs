@@ -329,8 +329,9 @@ fn village_hit_at(
     } else if stem.len() > core.len() && after.starts_with(&stem[core.len()..]) {
         (start + stem.len(), 2)
     } else if core.ends_with('村') || core.ends_with("社区") {
-        // 佘村 keeps its 村 because 佘 alone is too short to search for.
-        (core_end, 2)
+        // 佘村 keeps its 村 because 佘 alone is too short to search for; a
+        // village named exactly so (时村) beats one that only starts so (时村社区).
+        (core_end, if core.len() == name.len() { 3 } else { 2 })
     } else {
         // A bare core name is weak evidence: accept it before a group number
         // or at the end, or when it is long enough to be distinctive. A

@@ -131,6 +131,11 @@ fn strip_nationalities(mut stem: &str) -> &str {
 /// Byte lengths of a name's stem (administrative suffix removed) and core
 /// (for villages also without 村/社区/嘎查). Both are prefixes of the name.
 pub(crate) fn stem_and_core(name: &str, level: Level) -> (usize, usize) {
+    // 仓子村委会（仓子分场）: the parenthetical is left out when written.
+    let name = match name.split_once('（') {
+        Some((before, _)) if !before.is_empty() => before,
+        _ => name,
+    };
     let mut stem = suffixes(level)
         .iter()
         .find_map(|suffix| name.strip_suffix(suffix))
@@ -287,6 +292,7 @@ mod tests {
             ("乐康社区居民委员会", "乐康"),
             ("巴彦嘎查", "巴彦"),
             ("桥头村", "桥头"),
+            ("仓子村委会（仓子分场）", "仓子"),
         ];
         for (name, expected) in cases {
             assert_eq!(core(name, Level::Village), expected, "{name}");
