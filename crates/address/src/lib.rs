@@ -267,10 +267,20 @@ pub fn parse(input: &str) -> Result<ParsedAddress, ParseError> {
                 .find(|token| looks_like_name(token))
                 .map(str::to_string);
         }
-        work = kept;
+        let before_labels = result.clone();
+        resolve_divisions(&kept, &mut result, &phone_spans);
+        if result.county.is_none() {
+            // 四川省成都市武侯区 详细地址：簇桥街道…: the labelled value alone is
+            // not the whole address, so read the whole text after all.
+            let mut retry = before_labels;
+            resolve_divisions(&work, &mut retry, &phone_spans);
+            if retry.county.is_some() {
+                result = retry;
+            }
+        }
+    } else {
+        resolve_divisions(&work, &mut result, &phone_spans);
     }
-
-    resolve_divisions(&work, &mut result, &phone_spans);
     if let Some(name) = &result.name {
         result.name = Some(clean_name(name).to_string());
     }

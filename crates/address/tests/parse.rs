@@ -92,6 +92,10 @@ fn formats() {
         "四川省成都市武侯区 邮编：610041 张三收",
         "county=510107 name=张三 detail=- postcode=610041",
     );
+    check(
+        "张三 四川省成都市武侯区 详细地址：簇桥街道龙井社区3组",
+        "county=510107 town=510107011 village=510107011003 name=张三 detail=3组",
+    );
     // Privacy numbers.
     check(
         "马丽 17012345678转5678 江苏省南京市鼓楼区",
