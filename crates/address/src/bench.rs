@@ -194,9 +194,45 @@ fn short_or_full(division: &Division<'_>, short: bool) -> String {
     }
 }
 
+/// Careless writing: the province often left out, short names, a township
+/// with the wrong or no suffix (镇 for 乡), a village without 村.
+fn messy_parts(
+    random: &mut SeededRandom,
+    path: &[Division<'_>],
+    with_village: bool,
+) -> Vec<String> {
+    let (province, city, county, township, village) = (path[0], path[1], path[2], path[3], path[4]);
+    let stem = |division: &Division<'_>| short_or_full(division, true);
+    let mut parts = Vec::new();
+    if random.chance(50) {
+        parts.push(stem(&province));
+    }
+    if !city.is_placeholder() {
+        parts.push(stem(&city));
+    }
+    if county.name() != city.name() {
+        parts.push(short_or_full(&county, random.chance(50)));
+    }
+    let township_stem = stem(&township);
+    let suffix = *random.pick(&["镇", "乡", "街道", "", ""]);
+    parts.push(format!("{township_stem}{suffix}"));
+    if with_village {
+        let written = written_village(&village);
+        let bare = written
+            .strip_suffix('村')
+            .filter(|bare| bare.chars().count() >= 2);
+        parts.push(match bare {
+            Some(bare) if random.chance(50) => bare.to_string(),
+            _ => written,
+        });
+    }
+    parts
+}
+
 /// The formats the generator writes, with their share in percent.
-const FORMATS: [(&str, usize); 12] = [
-    ("plain", 14),
+const FORMATS: [(&str, usize); 13] = [
+    ("plain", 10),
+    ("messy", 8),
     ("no_spaces", 10),
     ("reversed", 10),
     ("labelled", 10),
@@ -278,9 +314,16 @@ fn write_address(
     if with_village || format == "no_township" {
         parts.push(written_village(&village));
     }
+    if format == "messy" {
+        parts = messy_parts(random, &path, with_village);
+    }
     let has_village = with_village || format == "no_township";
     let detail = random_detail(random, has_village);
-    let separator = if format == "dropdown_spaces" { " " } else { "" };
+    let separator = match format {
+        "dropdown_spaces" => " ",
+        "messy" if random.chance(30) => " ",
+        _ => "",
+    };
     let address = format!("{}{separator}{detail}", parts.join(separator));
     let name = random_name(random);
     let (phone_written, phone_expected) = written_phone(random, format == "privacy_number");

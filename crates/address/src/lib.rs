@@ -556,7 +556,7 @@ fn find_name_and_detail(
                     .next_back()
                     .is_some_and(text::ends_address_detail);
                 let n_chars = glued.chars().count();
-                if (2..=3).contains(&n_chars)
+                if (2..=4).contains(&n_chars)
                     && preceded_by_detail_end
                     && glued_start > resolution.detail_start
                 {

@@ -117,6 +117,10 @@ fn starts_with_street_word(rest: &str) -> bool {
 
 fn is_followed_by_street_word(text: &str, end: usize) -> bool {
     let rest = &text[end..];
+    if rest.starts_with("街道") {
+        // 唐湾街道 written for 唐湾镇: an administrative word, not a street.
+        return false;
+    }
     // 南磨房南路, 解放中路: a direction before the street word.
     starts_with_street_word(rest)
         || rest
@@ -294,6 +298,7 @@ fn village_hit_in(
     text: &str,
     from: usize,
     to: usize,
+    parent_end: usize,
 ) -> Option<VillageHit> {
     let name = table.name_of(village);
     let record = &table.records[village as usize];
@@ -303,7 +308,12 @@ fn village_hit_in(
     text[from..to]
         .match_indices(core)
         .filter_map(|(offset, _)| {
-            village_hit_at(village, name, core, stem, text, from + offset, to)
+            let start = from + offset;
+            // Right after its township (城东镇堑南…) even a bare name is likely the village.
+            let adjacent = text
+                .get(parent_end..start)
+                .is_some_and(|between| between.trim().is_empty());
+            village_hit_at(village, name, (core, stem), text, (start, to), adjacent)
         })
         .max_by_key(|hit| (hit.score, std::cmp::Reverse(hit.start)))
 }
@@ -311,16 +321,18 @@ fn village_hit_in(
 fn village_hit_at(
     village: u32,
     name: &str,
-    core: &str,
-    stem: &str,
+    (core, stem): (&str, &str),
     text: &str,
-    start: usize,
-    to: usize,
+    (start, to): (usize, usize),
+    adjacent: bool,
 ) -> Option<VillageHit> {
     let core_end = start + core.len();
     let after = &text[core_end..to];
-    let (end, evidence) = if after.starts_with(&name[core.len()..]) && core.len() < name.len() {
-        (start + name.len(), 4)
+    let full_name_bytes = (core.len() < name.len())
+        .then(|| crate::text::starts_with_normalised(after, &name[core.len()..]))
+        .flatten();
+    let (end, evidence) = if let Some(rest_bytes) = full_name_bytes {
+        (core_end + rest_bytes, 4)
     } else if let Some(word) = VILLAGE_WORDS.iter().find(|word| after.starts_with(**word)) {
         // 广和社区 and 广和村 may both exist: the word written picks the kind.
         let official_word = &name[core.len()..];
@@ -346,7 +358,8 @@ fn village_hit_at(
                 character.is_ascii_digit()
                     || character == ' '
                     || ",;组队社号".contains(character)
-                    || (char_count(core) >= 3 && !is_followed_by_street_word(text, core_end))
+                    || ((char_count(core) >= 3 || adjacent)
+                        && !is_followed_by_street_word(text, core_end))
             }
         };
         if !plausible_end {
@@ -399,7 +412,7 @@ pub(crate) fn find_villages(
         if region_chars & char_bit(first) == 0 {
             continue;
         }
-        let Some(hit) = village_hit_in(table, idx, text, from, to) else {
+        let Some(hit) = village_hit_in(table, idx, text, from, to, parent_end) else {
             continue;
         };
         let overlaps_parent = hit.start < parent_end;

@@ -182,7 +182,10 @@ pub(crate) fn text_forms(division: &Division<'_>) -> Vec<(String, Form)> {
     forms.push((name.to_string(), Form::Full));
     let (stem_bytes, _) = stem_and_core(name, division.level());
     let stem = &name[..stem_bytes];
-    if stem.len() < name.len() && char_count(stem) >= 2 {
+    // 建设路街道 is not meant by 建设路48号: a stem ending like a street
+    // name is left out, and only the full name finds the division.
+    let street_like = stem.ends_with(['路', '街', '道', '巷']);
+    if stem.len() < name.len() && char_count(stem) >= 2 && !street_like {
         forms.push((stem.to_string(), Form::Short));
     }
     match division.level() {

@@ -6,21 +6,35 @@
 /// spaces with their half-width forms, and line breaks and tabs with spaces,
 /// so that phone and label rules see one alphabet.
 pub(crate) fn normalise(input: &str) -> String {
-    let mut normalised = String::with_capacity(input.len());
-    for character in input.chars() {
-        let mapped = match character {
-            '\u{FF01}'..='\u{FF5E}' => {
-                char::from_u32(character as u32 - 0xFEE0).unwrap_or(character)
-            }
-            '\u{3000}' | '\t' | '\n' | '\r' => ' ',
-            '【' | '〔' => '[',
-            '】' | '〕' => ']',
-            '—' | '–' => '-',
-            other => other,
-        };
-        normalised.push(mapped);
+    input.chars().map(normalise_char).collect()
+}
+
+pub(crate) fn normalise_char(character: char) -> char {
+    match character {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(character as u32 - 0xFEE0).unwrap_or(character),
+        '\u{3000}' | '\t' | '\n' | '\r' => ' ',
+        '【' | '〔' => '[',
+        '】' | '〕' => ']',
+        '—' | '–' => '-',
+        other => other,
     }
-    normalised
+}
+
+/// Whether `text` (normalised) starts with `official` as it reads once
+/// normalised; returns the bytes of `text` it covers.
+pub(crate) fn starts_with_normalised(text: &str, official: &str) -> Option<usize> {
+    let mut text_chars = text.char_indices();
+    for official_char in official.chars() {
+        let (_, text_char) = text_chars.next()?;
+        if text_char != normalise_char(official_char) {
+            return None;
+        }
+    }
+    Some(
+        text_chars
+            .next()
+            .map_or(text.len(), |(position, _)| position),
+    )
 }
 
 /// Overwrites `text[start..end]` with spaces, keeping every byte offset valid.
