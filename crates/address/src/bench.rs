@@ -258,7 +258,8 @@ fn pick_format(random: &mut SeededRandom) -> &'static str {
 }
 
 /// Generates `count` labelled addresses from the division table, reproducibly from `seed`.
-/// Each is a random village (or township) written in one of [`FORMATS`].
+/// Each is a random village (or township) written in one of the formats of `FORMATS`
+/// (plain, messy, no spaces, reversed, labelled, short names, privacy number, …).
 pub fn generate(seed: u64, count: usize) -> Vec<LabelledAddress> {
     let table = divisions();
     let villages: Vec<Division<'_>> = table.at_level(Level::Village).collect();

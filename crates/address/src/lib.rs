@@ -6,6 +6,23 @@
 //! The division table (NBS 2023, 665,276 rows) is embedded in the library and
 //! loaded once on first use ([`warm_up`] loads it eagerly). The library does no IO.
 //!
+//! How it reads a text:
+//! 1. Full-width forms are normalised; phone numbers are found and blanked
+//!    out; labels (收货人：, 电话：, 地址：, 邮编：) split off their fields.
+//! 2. One Aho–Corasick pass finds every province, city, county and township
+//!    name in the text, full or short (四川, 武侯, 阿坝, 高新区). Short names
+//!    followed by a street word (北京路, 中山大道) are dropped.
+//! 3. Dynamic programming picks the chain of matches, in text order and each
+//!    below the one before, that covers the most text. Several equally good
+//!    chains mean ambiguity: a village named after one of them may decide,
+//!    otherwise only the levels they agree on are filled and a
+//!    [`Note::Ambiguous`] lists the candidates. Nothing is guessed.
+//! 4. Villages are searched only below the township (or county) found.
+//!    Levels above the deepest division come from the table and are marked
+//!    `inferred` when the text did not name them.
+//! 5. The recipient's name is taken from a label, a short token before or
+//!    after the address, or Han characters glued between detail and phone.
+//!
 //! ```
 //! let parsed = address::parse("张三 13812345678 四川省成都市武侯区簇桥街道").unwrap();
 //! assert_eq!(parsed.county.unwrap().code, "510107");
