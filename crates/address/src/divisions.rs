@@ -343,3 +343,44 @@ impl Divisions {
             .map(|(idx, _)| self.at(idx as u32))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_table_links_parents_and_children() {
+        let table = Divisions::from_table_text(
+            "151四川省\n201成都市\n307武侯区\n4011簇桥街道\n5003龙井社区居委会\n202自贡市\n",
+        )
+        .expect("well formed");
+        let village = table.get("510107011003").expect("village");
+        let path: Vec<String> = village.path().iter().map(Division::code).collect();
+        assert_eq!(path, ["51", "5101", "510107", "510107011", "510107011003"]);
+        let cities: Vec<&str> = table
+            .get("51")
+            .expect("province")
+            .children()
+            .map(|city| city.name())
+            .collect();
+        assert_eq!(cities, ["成都市", "自贡市"]);
+    }
+
+    #[test]
+    fn malformed_tables_name_the_line() {
+        let cases = [
+            ("151四川省\n9xx\n", 2, "level digit 1-5 expected"),
+            ("201成都市\n", 1, "row without parent"),
+            ("15四川省\n", 1, "code digits expected"),
+            ("151\n", 1, "name missing or too long"),
+        ];
+        for (text, line, problem) in cases {
+            let error = Divisions::from_table_text(text).err();
+            assert_eq!(
+                error,
+                Some(TableError::Malformed { line, problem }),
+                "{text:?}"
+            );
+        }
+    }
+}
