@@ -305,9 +305,8 @@ fn village_hit_in(
     let core = &name[..usize::from(record.core_bytes)];
     let stem = &name[..usize::from(record.stem_bytes)];
     // Every occurrence counts: in 黄羌镇黄羌村 the first 黄羌 is the township.
-    text[from..to]
-        .match_indices(core)
-        .filter_map(|(offset, _)| {
+    byte_occurrences(&text.as_bytes()[from..to], core.as_bytes())
+        .filter_map(|offset| {
             let start = from + offset;
             // Right after its township (城东镇堑南…) even a bare name is likely the village.
             let adjacent = text
@@ -316,6 +315,23 @@ fn village_hit_in(
             village_hit_at(village, name, (core, stem), text, (start, to), adjacent)
         })
         .max_by_key(|hit| (hit.score, std::cmp::Reverse(hit.start)))
+}
+
+/// Start offsets of `needle` in `haystack`. Needles here are a few
+/// characters and haystacks a few dozen, where a plain comparison beats
+/// setting up a substring searcher; UTF-8 guarantees that a match of whole
+/// characters starts on a character boundary.
+fn byte_occurrences<'text>(
+    haystack: &'text [u8],
+    needle: &'text [u8],
+) -> impl Iterator<Item = usize> + 'text {
+    let first = needle.first().copied();
+    let last_start = haystack.len().checked_sub(needle.len());
+    (0..=last_start.unwrap_or(0))
+        .filter(move |_| last_start.is_some())
+        .filter(move |&start| {
+            Some(haystack[start]) == first && haystack[start..].starts_with(needle)
+        })
 }
 
 fn village_hit_at(

@@ -101,7 +101,8 @@ pub(crate) struct Labelled {
 }
 
 pub(crate) fn is_separator(character: char) -> bool {
-    character.is_whitespace() || ",;|/、，；。".contains(character)
+    matches!(character, ',' | ';' | '|' | '/' | '、' | '，' | '；' | '。')
+        || character.is_whitespace()
 }
 
 /// Finds labels. A label counts when a colon follows it, or when it stands at
@@ -114,7 +115,10 @@ pub(crate) fn find_labels(text: &str) -> Vec<Labelled> {
         let rest = &text[position..];
         let first = rest.chars().next().expect("position is inside the text");
         // Most characters start no label; skip them without trying each label.
-        if !"收联客姓名电手tT详所地邮".contains(first) {
+        if !matches!(
+            first,
+            '收' | '联' | '客' | '姓' | '名' | '电' | '手' | 't' | 'T' | '详' | '所' | '地' | '邮'
+        ) {
             position += first.len_utf8();
             continue;
         }
