@@ -135,7 +135,8 @@ fn char_count(text: &str) -> i32 {
 /// Every province, city, county and township name in `text`, overlapping.
 /// A candidate scores two per character matched, so that longer evidence
 /// wins, and one more for the full official name, so that 吉林市 (the city)
-/// beats 吉林 (the province) followed by 市.
+/// beats 吉林 (the province) followed by 市; a generic name (高新区) scores
+/// as one character.
 pub(crate) fn find_candidates(text: &str) -> Vec<Candidate> {
     let matcher = matcher();
     let mut candidates = Vec::new();
@@ -146,8 +147,11 @@ pub(crate) fn find_candidates(text: &str) -> Vec<Candidate> {
             [matcher.target_starts[pattern] as usize..matcher.target_starts[pattern + 1] as usize];
         let mut street_word_follows: Option<bool> = None;
         let n_chars = char_count(&text[start..end]);
+        let village_word_follows = ["村", "社区", "嘎查", "居委会"]
+            .iter()
+            .any(|word| text[end..].starts_with(word));
         for target in targets {
-            if target.form == Form::Short
+            if target.form != Form::Full
                 && *street_word_follows.get_or_insert_with(|| is_followed_by_street_word(text, end))
             {
                 continue;
@@ -159,7 +163,14 @@ pub(crate) fn find_candidates(text: &str) -> Vec<Candidate> {
                 level: target.level,
                 form: target.form,
                 code: target.code,
-                score: 2 * n_chars + i32::from(target.form == Form::Full),
+                score: match target.form {
+                    Form::Full => 2 * n_chars + 1,
+                    // 巴彦温都尔嘎查村 after 绍根镇 is a village named like
+                    // another township, weak evidence for that township.
+                    Form::Short if target.level == Level::Township && village_word_follows => 2,
+                    Form::Short => 2 * n_chars,
+                    Form::Generic => 2,
+                },
             });
         }
     }
@@ -428,12 +439,16 @@ pub(crate) fn find_villages(
         if region_chars & char_bit(first) == 0 {
             continue;
         }
-        let Some(hit) = village_hit_in(table, idx, text, from, to, parent_end) else {
+        let Some(mut hit) = village_hit_in(table, idx, text, from, to, parent_end) else {
             continue;
         };
-        let overlaps_parent = hit.start < parent_end;
-        if overlaps_parent && (hit.evidence < 2 || hit.end <= parent_end) {
-            continue;
+        if hit.start < parent_end {
+            if hit.evidence < 2 || hit.end <= parent_end {
+                continue;
+            }
+            // Only the part beyond the township's own text is evidence for
+            // the village (店塔镇店塔社区 must not win 店塔村委会 by repeating 店塔镇).
+            hit.score = 4 * char_count(&text[parent_end..hit.end]) + hit.evidence;
         }
         let better = match best.first() {
             None => true,

@@ -132,7 +132,7 @@ fn strip_nationalities(mut stem: &str) -> &str {
 /// (for villages also without 村/社区/嘎查). Both are prefixes of the name.
 pub(crate) fn stem_and_core(name: &str, level: Level) -> (usize, usize) {
     // 仓子村委会（仓子分场）: the parenthetical is left out when written.
-    let name = match name.split_once('（') {
+    let name = match name.split_once(['（', '(']) {
         Some((before, _)) if !before.is_empty() => before,
         _ => name,
     };
@@ -161,6 +161,31 @@ pub(crate) fn stem_and_core(name: &str, level: Level) -> (usize, usize) {
 pub(crate) enum Form {
     Full,
     Short,
+    /// A name many divisions share word for word, such as 高新区: it places
+    /// a text only together with a city, so it counts little on its own.
+    Generic,
+}
+
+/// Development-zone names that say nothing about the place.
+const GENERIC_ZONE_NAMES: [&str; 9] = [
+    "高新技术产业开发区",
+    "高新技术开发区",
+    "高新区",
+    "经济技术开发区",
+    "经开区",
+    "经济开发区",
+    "高新技术产业园区",
+    "工业园区",
+    "综合保税区",
+];
+
+fn zone_form(text: String) -> (String, Form) {
+    let form = if GENERIC_ZONE_NAMES.contains(&text.as_str()) {
+        Form::Generic
+    } else {
+        Form::Short
+    };
+    (text, form)
 }
 
 /// Development-zone abbreviations in common use.
@@ -239,11 +264,11 @@ fn development_zone_forms(zone: &Division<'_>, forms: &mut Vec<(String, Form)>) 
     for base in bases {
         for (long, short) in ZONE_ABBREVIATIONS {
             if base.contains(long) {
-                forms.push((base.replace(long, short), Form::Short));
+                forms.push(zone_form(base.replace(long, short)));
             }
         }
         if base != name {
-            forms.push((base, Form::Short));
+            forms.push(zone_form(base));
         }
     }
 }

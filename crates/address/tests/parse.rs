@@ -312,8 +312,39 @@ fn every_township_round_trips() {
     );
 }
 
+/// Every tenth village of the country, written with its full path, parses
+/// back to its own codes. A handful of official names cannot be matched as
+/// written (八门城镇（氵甸）沽村委会, a village named exactly like its township
+/// and written without 村); more than one in ten thousand failing is a regression.
+#[test]
+fn villages_round_trip() {
+    let mut failures = Vec::new();
+    let mut n_checked = 0usize;
+    for village in divisions().at_level(Level::Village).step_by(10) {
+        n_checked += 1;
+        let text = format!("王芳 13912345678 {}3组", written_path(village));
+        let parsed = parse(&text).expect("short enough");
+        let got = parsed.village.as_ref().map(|place| place.code.clone());
+        if got != Some(village.code()) {
+            failures.push(format!("{text}: {got:?}, expected {}", village.code()));
+        }
+    }
+    assert!(
+        failures.len() * 10_000 <= n_checked,
+        "{} of {n_checked} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+    // A fixed seed keeps CI deterministic; run with PROPTEST_CASES=20000
+    // (and another seed) to explore further.
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 512,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20_231_001),
+        ..proptest::prelude::ProptestConfig::default()
+    })]
 
     /// Any village written with its full path, a name, a phone and a group
     /// number parses back to its own codes.
