@@ -1,7 +1,7 @@
 //! Address-parsing benchmark: accuracy per level and format, and addresses per second.
 //!
 //! `cargo run --release -p address --example bench -- [labelled.jsonl ...] [--rounds N] [--failures]`
-//! (defaults: the generated, tricky and holdout sets in `crates/address/bench/`, 100 rounds).
+//! (defaults: the generated, tricky and holdout sets shipped in `crates/address/bench/`, 100 rounds).
 //! `--generate SEED COUNT` writes a fresh generated set to standard output instead.
 
 use address::bench::{LabelledAddress, generate, run};
@@ -11,16 +11,10 @@ fn read_set(path: &str) -> Vec<LabelledAddress> {
         eprintln!("cannot read the labelled set {path}: {error}");
         std::process::exit(2);
     });
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(line_idx, line)| {
-            serde_json::from_str(line).unwrap_or_else(|error| {
-                eprintln!("{path} line {}: {error}", line_idx + 1);
-                std::process::exit(2);
-            })
-        })
-        .collect()
+    address::bench::parse_set(path, &text).unwrap_or_else(|error| {
+        eprintln!("{error}");
+        std::process::exit(2);
+    })
 }
 
 /// Prints each address whose county, township, village or name differs from its label.
@@ -90,15 +84,14 @@ fn main() {
             paths.push(argument);
         }
     }
-    if paths.is_empty() {
-        paths = vec![
-            "crates/address/bench/labelled.jsonl".to_string(),
-            "crates/address/bench/tricky.jsonl".to_string(),
-            "crates/address/bench/holdout.jsonl".to_string(),
-        ];
-    }
-    let set: Vec<LabelledAddress> = paths.iter().flat_map(|path| read_set(path)).collect();
-    println!("{} labelled addresses from {}", set.len(), paths.join(", "));
+    let set: Vec<LabelledAddress> = if paths.is_empty() {
+        println!("labelled sets shipped in crates/address/bench/ (generated, tricky, holdout)");
+        address::bench::shipped_set()
+    } else {
+        println!("labelled sets {}", paths.join(", "));
+        paths.iter().flat_map(|path| read_set(path)).collect()
+    };
+    println!("{} labelled addresses", set.len());
     if show_failures {
         print_failures(&set);
     }

@@ -29,6 +29,67 @@ pub struct LabelledAddress {
     pub phone: Option<String>,
 }
 
+/// The labelled sets shipped with the crate: generated, hand-written tricky, and holdout.
+const SHIPPED_SETS: [(&str, &str); 3] = [
+    ("labelled.jsonl", include_str!("../bench/labelled.jsonl")),
+    ("tricky.jsonl", include_str!("../bench/tricky.jsonl")),
+    ("holdout.jsonl", include_str!("../bench/holdout.jsonl")),
+];
+
+/// Most lines a labelled set may have.
+pub const SET_LINES_MAX: usize = 1_000_000;
+
+/// Why a labelled set could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SetError {
+    #[error("{source_name} line {line}: not a labelled address: {problem}")]
+    BadLine {
+        source_name: String,
+        line: usize,
+        problem: String,
+    },
+    #[error("{source_name} has more than {lines_max} lines")]
+    TooLong {
+        source_name: String,
+        lines_max: usize,
+    },
+}
+
+/// Reads a labelled set in JSON lines (one [`LabelledAddress`] a line, blank
+/// lines skipped); `source_name` names it in errors.
+pub fn parse_set(source_name: &str, text: &str) -> Result<Vec<LabelledAddress>, SetError> {
+    let mut set = Vec::new();
+    for (line_idx, line) in text.lines().enumerate() {
+        if line_idx >= SET_LINES_MAX {
+            return Err(SetError::TooLong {
+                source_name: source_name.to_string(),
+                lines_max: SET_LINES_MAX,
+            });
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let labelled = serde_json::from_str(line).map_err(|error| SetError::BadLine {
+            source_name: source_name.to_string(),
+            line: line_idx + 1,
+            problem: error.to_string(),
+        })?;
+        set.push(labelled);
+    }
+    Ok(set)
+}
+
+/// The 1,083 labelled addresses shipped in `crates/address/bench/`, so that a
+/// benchmark runs on a fresh machine without any path.
+pub fn shipped_set() -> Vec<LabelledAddress> {
+    SHIPPED_SETS
+        .iter()
+        .flat_map(|(name, text)| {
+            parse_set(name, text).expect("the shipped sets are valid (checked by tests)")
+        })
+        .collect()
+}
+
 /// A small deterministic generator (SplitMix64): the benchmark set must be
 /// reproducible from its seed, and this needs no dependency.
 pub struct SeededRandom {

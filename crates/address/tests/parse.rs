@@ -375,3 +375,32 @@ proptest::proptest! {
         let _ = parse(&text);
     }
 }
+
+#[test]
+fn shipped_sets_are_valid_and_bad_lines_are_named() {
+    let set = address::bench::shipped_set();
+    assert!(set.len() >= 1_000, "{}", set.len());
+    assert!(set.iter().any(|labelled| labelled.source == "tricky"));
+    let error = address::bench::parse_set("mine.jsonl", "\n{\"text\":1}\n").expect_err("bad line");
+    assert!(
+        error.to_string().starts_with("mine.jsonl line 2:"),
+        "{error}"
+    );
+}
+
+#[test]
+fn generator_is_reproducible_and_labels_match_the_table() {
+    let first = address::bench::generate(42, 50);
+    assert_eq!(first, address::bench::generate(42, 50));
+    assert_ne!(first, address::bench::generate(43, 50));
+    for labelled in &first {
+        let county = labelled
+            .county
+            .as_deref()
+            .expect("generated labels have a county");
+        assert!(divisions().get(county).is_some(), "{county}");
+        if let Some(village) = &labelled.village {
+            assert!(village.starts_with(county), "{village} under {county}");
+        }
+    }
+}
