@@ -188,6 +188,35 @@ fn nothing_recognised_is_an_empty_result() {
 }
 
 #[test]
+fn many_matches_of_common_names_end_in_ambiguity_not_a_guess() {
+    for unit in ["城关镇", "新华", "鼓楼", "高新区", "人民"] {
+        let mut text = String::new();
+        while text.len() + unit.len() <= address::TEXT_BYTES_MAX {
+            text.push_str(unit);
+        }
+        let parsed = parse(&text).expect("at the limit, not over");
+        assert!(parsed.county.is_none(), "{unit}: {parsed:?}");
+        assert!(parsed.confidence <= Confidence::Low, "{unit}");
+    }
+}
+
+#[test]
+fn several_numbers_keep_the_first_and_list_the_rest() {
+    let parsed = parse("张三 13812345678 028-85551234 四川省成都市武侯区").expect("parses");
+    assert_eq!(
+        parsed.phone.as_ref().map(|phone| phone.display()),
+        Some("13812345678".to_string())
+    );
+    let others: Vec<String> = parsed
+        .other_phones
+        .iter()
+        .map(|phone| phone.display())
+        .collect();
+    assert_eq!(others, ["028-85551234"]);
+    assert_eq!(parsed.detail, "");
+}
+
+#[test]
 fn oversized_input_is_refused() {
     let long = "四川省成都市武侯区".repeat(30);
     assert!(long.len() > address::TEXT_BYTES_MAX);
