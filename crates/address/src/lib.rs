@@ -68,6 +68,16 @@ pub enum ParseError {
     ControlCharacter { char_idx: usize, code_point: u32 },
 }
 
+impl ParseError {
+    /// A stable machine-readable code for APIs (`address_too_long`, `address_control_character`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ParseError::TooLong { .. } => "address_too_long",
+            ParseError::ControlCharacter { .. } => "address_control_character",
+        }
+    }
+}
+
 /// A division in the result, with its code as it stands in the NBS data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Place {

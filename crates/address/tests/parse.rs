@@ -229,6 +229,7 @@ fn oversized_input_is_refused() {
         }
     );
     assert!(error.to_string().contains("at most 512 bytes"));
+    assert_eq!(error.code(), "address_too_long");
     let at_limit = "a".repeat(address::TEXT_BYTES_MAX);
     assert!(parse(&at_limit).is_ok());
 }
