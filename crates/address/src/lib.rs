@@ -129,6 +129,8 @@ pub enum Note {
     },
     /// No division name was recognised.
     NoDivisionFound,
+    /// The text names Hong Kong, Macao or Taiwan, which have no NBS division codes.
+    OutsideMainland { region: String },
 }
 
 /// The parse of one address text.
@@ -320,19 +322,48 @@ struct Resolution {
     detail_start: usize,
 }
 
+/// Hong Kong, Macao and Taiwan: no NBS division codes exist for them.
+const OUTSIDE_MAINLAND: [&str; 4] = ["香港", "澳门", "台湾", "澳門"];
+
 fn resolve_divisions(work: &str, result: &mut ParsedAddress, phone_spans: &[(usize, usize)]) {
-    let candidates = find_candidates(work);
+    let mut candidates = find_candidates(work);
+    // 香港九龙… is outside the mainland, but 青岛市市南区香港中路 and
+    // 台湾农民创业园 are not: the region must open a token with no division named before it.
+    let may_name_region = work.contains(['香', '澳', '台']);
+    let outside_mainland = may_name_region
+        .then(|| tokens(work))
+        .into_iter()
+        .flatten()
+        .find_map(|(start, end)| {
+            let region = OUTSIDE_MAINLAND
+                .iter()
+                .find(|region| work[start..end].starts_with(**region))?;
+            candidates
+                .iter()
+                .all(|candidate| candidate.start >= start)
+                .then_some(*region)
+        });
+    if outside_mainland.is_some() {
+        candidates.clear();
+    }
     let choice = choose_chain(&candidates);
     if choice.ends.is_empty() {
-        result.notes.push(Note::NoDivisionFound);
-        if result.name.is_none() {
-            result.name = tokens(work)
+        result.notes.push(match outside_mainland {
+            Some(region) => Note::OutsideMainland {
+                region: region.to_string(),
+            },
+            None => Note::NoDivisionFound,
+        });
+        let mut rest = work.to_string();
+        if result.name.is_none()
+            && let Some((start, end)) = tokens(work)
                 .into_iter()
-                .map(|(start, end)| &work[start..end])
-                .find(|token| looks_like_name(token))
-                .map(str::to_string);
+                .find(|(start, end)| looks_like_name(&work[*start..*end]))
+        {
+            result.name = Some(work[start..end].to_string());
+            blank(&mut rest, start, end);
         }
-        result.detail = tidy_detail(work);
+        result.detail = tidy_detail(&rest);
         return;
     }
 

@@ -199,7 +199,8 @@ pub(crate) fn clean_name(token: &str) -> &str {
 /// up to ten with an interpunct), or a surname with 先生/女士/小姐.
 pub(crate) fn looks_like_name(token: &str) -> bool {
     let token = clean_name(token);
-    if LABELS.iter().any(|(word, _)| *word == token) {
+    if LABELS.iter().any(|(word, _)| *word == token) || ["香港", "澳门", "台湾"].contains(&token)
+    {
         return false;
     }
     let n_chars = token.chars().count();

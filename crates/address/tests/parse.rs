@@ -33,7 +33,7 @@ fn check(text: &str, expect: &str) {
             "postcode" => parsed.postcode.clone(),
             "ambiguous" => parsed.notes.iter().find_map(|note| match note {
                 address::Note::Ambiguous { level, .. } => Some(format!("{level:?}").to_lowercase()),
-                address::Note::NoDivisionFound => None,
+                address::Note::NoDivisionFound | address::Note::OutsideMainland { .. } => None,
             }),
             other => panic!("unknown key {other}"),
         };
@@ -214,6 +214,32 @@ fn several_numbers_keep_the_first_and_list_the_rest() {
         .collect();
     assert_eq!(others, ["028-85551234"]);
     assert_eq!(parsed.detail, "");
+}
+
+#[test]
+fn name_and_phone_alone_leave_no_detail() {
+    let parsed = parse("张三 13812345678").expect("parses");
+    assert_eq!(parsed.name.as_deref(), Some("张三"));
+    assert_eq!(parsed.detail, "");
+    assert_eq!(parsed.notes, vec![address::Note::NoDivisionFound]);
+}
+
+#[test]
+fn hong_kong_macao_taiwan_have_no_codes() {
+    let parsed = parse("香港九龙弥敦道1号 陈大文 +852 91234567").expect("parses");
+    assert!(parsed.province.is_none() && parsed.county.is_none());
+    assert_eq!(
+        parsed.notes,
+        vec![address::Note::OutsideMainland {
+            region: "香港".to_string()
+        }]
+    );
+    assert_eq!(parsed.name.as_deref(), Some("陈大文"));
+    check(
+        "山东省青岛市市南区 香港中路8号",
+        "county=370202 detail=香港中路8号",
+    );
+    check("盐城市盐都区台湾农民创业园", "town=320903404");
 }
 
 #[test]
