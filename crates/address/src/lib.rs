@@ -42,7 +42,8 @@ pub use phone::{Phone, PhoneKind, mask_mobile};
 
 use matcher::{Candidate, VillageHit, choose_chain, find_candidates, find_villages};
 use text::{
-    Field, blank, clean_name, find_labels, looks_like_name, normalise, tidy_detail, tokens,
+    Field, blank, clean_name, find_labels, looks_like_name, name_tokens, normalise, tidy_detail,
+    tokens,
 };
 
 /// Longest accepted input, in bytes of UTF-8 (about 170 Chinese characters).
@@ -290,7 +291,7 @@ pub fn parse(input: &str) -> Result<ParsedAddress, ParseError> {
             blank(&mut outside, *start, *end);
         }
         if result.name.is_none() {
-            result.name = tokens(&outside)
+            result.name = name_tokens(&outside)
                 .into_iter()
                 .map(|(start, end)| &outside[start..end])
                 .find(|token| looks_like_name(token))
@@ -356,7 +357,7 @@ fn resolve_divisions(work: &str, result: &mut ParsedAddress, phone_spans: &[(usi
         });
         let mut rest = work.to_string();
         if result.name.is_none()
-            && let Some((start, end)) = tokens(work)
+            && let Some((start, end)) = name_tokens(work)
                 .into_iter()
                 .find(|(start, end)| looks_like_name(&work[*start..*end]))
         {
@@ -556,7 +557,7 @@ fn find_name_and_detail(
     resolution: &Resolution,
     phone_spans: &[(usize, usize)],
 ) {
-    let all_tokens = tokens(work);
+    let all_tokens = name_tokens(work);
     let mut detail_end = work.len();
     if result.name.is_none() {
         // A name before the address: its own token, or glued in front (张三四川省…).

@@ -197,7 +197,21 @@ pub(crate) fn clean_name(token: &str) -> &str {
 
 /// Whether a token looks like a person's name: two to four Han characters (or
 /// up to ten with an interpunct), or a surname with 先生/女士/小姐.
+fn is_latin_name(token: &str) -> bool {
+    (2..=30).contains(&token.len())
+        && token
+            .bytes()
+            .all(|byte| byte.is_ascii_alphabetic() || byte == b' ' || byte == b'.')
+        && token
+            .bytes()
+            .next()
+            .is_some_and(|byte| byte.is_ascii_alphabetic())
+}
+
 pub(crate) fn looks_like_name(token: &str) -> bool {
+    if is_latin_name(token) {
+        return true;
+    }
     let token = clean_name(token);
     if LABELS.iter().any(|(word, _)| *word == token) || ["香港", "澳门", "台湾"].contains(&token)
     {
@@ -249,6 +263,25 @@ pub(crate) fn tokens(text: &str) -> Vec<(usize, usize)> {
         spans.push((start, text.len()));
     }
     spans
+}
+
+/// Tokens for the name search: like [`tokens`], but Latin words separated by
+/// one space stay together (`Tom Li`).
+pub(crate) fn name_tokens(text: &str) -> Vec<(usize, usize)> {
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for (start, end) in tokens(text) {
+        if let Some(last) = merged.last_mut()
+            && last.1 + 1 == start
+            && &text[last.1..start] == " "
+            && is_latin_name(&text[last.0..last.1])
+            && is_latin_name(&text[start..end])
+        {
+            last.1 = end;
+            continue;
+        }
+        merged.push((start, end));
+    }
+    merged
 }
 
 /// The detail text tidied: separators at the ends dropped, inner runs of

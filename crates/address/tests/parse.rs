@@ -37,7 +37,8 @@ fn check(text: &str, expect: &str) {
             }),
             other => panic!("unknown key {other}"),
         };
-        let want = (want != "-").then(|| want.to_string());
+        // `_` stands for a space, which the key=value list cannot hold.
+        let want = (want != "-").then(|| want.replace('_', " "));
         assert_eq!(got, want, "{key} of {text:?}\nparsed: {parsed:?}");
     }
 }
@@ -95,6 +96,14 @@ fn formats() {
     check(
         "张三 四川省成都市武侯区 详细地址：簇桥街道龙井社区3组",
         "county=510107 town=510107011 village=510107011003 name=张三 detail=3组",
+    );
+    check(
+        "Tom Li 13812345678 上海市徐汇区漕河泾街道",
+        "name=Tom_Li county=310104",
+    );
+    check(
+        "福建省福州市福清市石竹街道义明综合楼3F，15000000000，asseek",
+        "county=350181 name=asseek detail=义明综合楼3F",
     );
     // Privacy numbers.
     check(
