@@ -403,6 +403,38 @@ pub async fn holding_job(State(state): State<AppState>, Caller(principal): Calle
     ok(state.app.run_holding(&principal).await?)
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressText {
+    text: String,
+}
+
+/// Parses one address. Phone numbers found in it come back masked: the
+/// caller sent them, and echoing them whole would put them in logs and
+/// caches along the way.
+pub async fn parse_address(
+    Caller(_principal): Caller,
+    ApiJson(body): ApiJson<AddressText>,
+) -> ApiResult {
+    let mut parsed = address::parse(&body.text).map_err(|error| {
+        ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            error.to_string(),
+        )
+    })?;
+    for phone in parsed
+        .phone
+        .iter_mut()
+        .chain(parsed.other_phones.iter_mut())
+    {
+        if let Ok(mobile) = domain::Phone::parse(&phone.number) {
+            phone.number = mobile.masked();
+        }
+    }
+    ok(parsed)
+}
+
 pub async fn landing(State(state): State<AppState>) -> impl IntoResponse {
     let n_stations = state
         .app
@@ -441,6 +473,7 @@ pub fn schemas() -> Value {
         "MoveRequest": {"type": "object", "required": ["slot_id"], "properties": {"slot_id": {"type": "integer"}}},
         "ProblemRequest": {"type": "object", "required": ["kind"], "properties": {"kind": {"enum": ["damaged", "wrong_address", "refused", "lost"]}, "note": {"type": "string", "maxLength": 500}}},
         "ConsentRequest": {"type": "object", "required": ["source"], "properties": {"source": {"type": "string", "maxLength": 64}}},
+        "AddressText": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string", "maxLength": 512, "example": "张三 13812345678 四川省成都市武侯区簇桥街道"}}},
         "CentreScan": {"type": "object", "required": ["action"], "properties": {"action": {"enum": ["arrive", "sort", "dispatch"]}}},
         "Manifest": {"type": "object", "required": ["parcels"], "properties": {"parcels": {"type": "array", "maxItems": 500, "items": {"type": "object", "required": ["waybill"], "properties": {
             "waybill": {"type": "string"}, "recipient_name": {"type": "string"}, "phone": {"type": "string"}, "address": {"type": "string"},

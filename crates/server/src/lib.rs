@@ -247,6 +247,15 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             ),
             post(holding_job),
         ),
+        (
+            spec(
+                "POST",
+                "/api/address/parse",
+                "Parse a free-text address into name, phone (masked) and division codes",
+                Some("AddressText"),
+            ),
+            post(parse_address),
+        ),
         (public(spec("GET", "/", "Landing page", None)), get(landing)),
     ]
 }

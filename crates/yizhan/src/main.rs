@@ -71,6 +71,11 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Addresses.
+    Address {
+        #[command(subcommand)]
+        what: AddressCommand,
+    },
     /// Benchmarks that print figures.
     Bench {
         #[command(subcommand)]
@@ -86,6 +91,13 @@ enum ImportCommand {
         #[arg(long)]
         carrier: String,
     },
+}
+
+#[derive(Subcommand)]
+enum AddressCommand {
+    /// Parse free-text addresses, one per input line (standard input, or the
+    /// arguments), printing one JSON object per line.
+    Parse { texts: Vec<String> },
 }
 
 #[derive(Subcommand)]
@@ -203,6 +215,9 @@ async fn run() -> anyhow::Result<()> {
             sort::bench::run(&mut std::io::stdout().lock(), &bench_config, &clock_s)?;
             Ok(())
         }
+        Command::Address {
+            what: AddressCommand::Parse { texts },
+        } => parse_addresses(texts),
         Command::SortPlan {
             file,
             generate,
@@ -211,6 +226,31 @@ async fn run() -> anyhow::Result<()> {
             seed,
         } => sort_plan(file, generate, json, html, seed),
     }
+}
+
+fn parse_addresses(texts: Vec<String>) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    let mut output = std::io::stdout().lock();
+    let mut print = |line_no: usize, text: &str| -> anyhow::Result<()> {
+        let value = match address::parse(text) {
+            Ok(parsed) => serde_json::to_value(parsed)?,
+            Err(error) => {
+                serde_json::json!({ "line": line_no, "error": error.to_string(), "code": error.code() })
+            }
+        };
+        writeln!(output, "{value}")?;
+        Ok(())
+    };
+    if texts.is_empty() {
+        for (idx, line) in std::io::stdin().lock().lines().enumerate() {
+            print(idx + 1, &line.context("reading standard input")?)?;
+        }
+    } else {
+        for (idx, text) in texts.iter().enumerate() {
+            print(idx + 1, text)?;
+        }
+    }
+    Ok(())
 }
 
 fn sort_plan(
