@@ -406,6 +406,21 @@ async fn phone_numbers_are_masked_in_responses_and_logs() {
             bodies.push(t.call(Method::GET, &path, Some(token), None).await.1);
         }
     }
+    let address = json!({"text": format!("张三 {} 四川省成都市武侯区簇桥街道", PHONES[0])});
+    let (status, parsed) = t
+        .call(
+            Method::POST,
+            "/api/address/parse",
+            Some(&keeper_a),
+            Some(address),
+        )
+        .await;
+    assert_eq!(
+        (status, parsed["county"]["code"].as_str()),
+        (StatusCode::OK, Some("510107")),
+        "{parsed}"
+    );
+    bodies.push(parsed);
     let (status, phone) = t
         .call(
             Method::GET,
