@@ -17,6 +17,10 @@ pub enum AppError {
     Conflict(String),
     #[error("the station has no free slot for a {0} parcel")]
     StationFull(&'static str),
+    /// A concurrent writer changed the same object first (the database
+    /// refused a stale version or a taken place); the caller may retry.
+    #[error("changed by someone else at the same moment ({0}); try again")]
+    Contended(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -24,9 +28,7 @@ pub enum AppError {
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict(what) => AppError::Conflict(format!(
-                "changed by someone else at the same moment ({what}); try again"
-            )),
+            StoreError::Conflict(what) => AppError::Contended(what),
             StoreError::Backend(detail) => AppError::Internal(detail),
         }
     }

@@ -148,14 +148,10 @@ impl App {
     }
 }
 
-/// Storage faults abort a batch; rule refusals (conflicts named by the
-/// domain) only skip their row.
+/// Storage faults and lost races abort a batch (its transaction is no
+/// longer sound); rule refusals only skip their row.
 fn is_fatal(error: &AppError) -> bool {
-    match error {
-        AppError::Internal(_) => true,
-        AppError::Conflict(message) => message.starts_with("changed by someone else"),
-        _ => false,
-    }
+    matches!(error, AppError::Internal(_) | AppError::Contended(_))
 }
 
 fn check_scan(scan: &InboundScan) -> AppResult<()> {
@@ -320,9 +316,10 @@ pub(crate) async fn record(
         details,
     };
     if !tx.insert_event(&event).await? {
-        return Err(AppError::Conflict(
-            "changed by someone else at the same moment (event); try again".into(),
-        ));
+        return Err(AppError::Contended(format!(
+            "event {}",
+            event.idempotency_key
+        )));
     }
     Ok(())
 }

@@ -36,6 +36,7 @@ impl From<AppError> for ApiError {
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            AppError::Contended(_) => (StatusCode::CONFLICT, "contended"),
             AppError::StationFull(_) => (StatusCode::CONFLICT, "station_full"),
             AppError::Internal(detail) => {
                 tracing::error!(detail = %detail, "internal error");
