@@ -74,6 +74,26 @@ impl Default for SolveOptions<'_> {
     }
 }
 
+/// Why a problem file was refused, in either format.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error("JSON problem: {0}")]
+    Json(#[from] json::JsonError),
+    #[error("VRPLIB file: {0}")]
+    Vrplib(#[from] vrplib::ParseError),
+}
+
+/// Reads a problem in either format: JSON when the text starts with `{`, VRPLIB
+/// otherwise. For VRPLIB, also returns the benchmark convention (for reporting).
+pub fn read_problem(text: &str) -> Result<(Problem, Option<vrplib::Convention>), ReadError> {
+    if text.trim_start().starts_with('{') {
+        Ok((json::parse_problem(text)?, None))
+    } else {
+        let instance = vrplib::parse(text)?;
+        Ok((instance.problem, Some(instance.convention)))
+    }
+}
+
 /// Plans routes for a problem.
 pub fn solve(problem: &Problem, options: &SolveOptions) -> Result<Solution, ProblemError> {
     problem.validate()?;

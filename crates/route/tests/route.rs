@@ -421,3 +421,30 @@ impl RouteEnumeration<'_> {
         }
     }
 }
+
+#[test]
+fn a_problem_without_stops_gives_an_empty_plan() {
+    let mut problem = tiny_problem(1, 4);
+    problem.stops.clear();
+    let solution = solve(&problem, &iterations(10, 1)).expect("valid problem");
+    assert!(solution.routes.is_empty() && solution.complete);
+    assert!(check(&problem, &solution).is_valid());
+}
+
+#[test]
+fn either_format_is_recognised() {
+    let problem = tiny_problem(5, 5);
+    let json = serde_json::to_string(&problem).expect("serialisable");
+    let (read, convention) = route::read_problem(&json).expect("json");
+    assert_eq!(read, problem);
+    assert!(convention.is_none());
+    let vrplib = "NAME : t\nTYPE : CVRP\nDIMENSION : 2\nCAPACITY : 10\nNODE_COORD_SECTION\n1 0 0\n2 3 4\nDEMAND_SECTION\n1 0\n2 5\nDEPOT_SECTION\n1\n-1\n";
+    let (read, convention) = route::read_problem(vrplib).expect("vrplib");
+    assert_eq!(read.stops.len(), 1);
+    assert_eq!(convention, Some(route::vrplib::Convention::RoundedIntegers));
+    let refused = route::read_problem("NAME : t\nDIMENSION : two\n").expect_err("malformed");
+    assert_eq!(
+        refused.to_string(),
+        "VRPLIB file: line 2: DIMENSION 'two' is not a non-negative integer"
+    );
+}

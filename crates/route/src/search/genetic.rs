@@ -258,6 +258,8 @@ impl<'m> Genetic<'m> {
         });
         while iteration < iterations_max && !should_stop() {
             iteration += 1;
+            self.feasible.update_fitness(&self.params);
+            self.infeasible.update_fitness(&self.params);
             let parent_a = self.select_parent();
             let parent_b = self.select_parent();
             let child = match (parent_a, parent_b) {
@@ -400,10 +402,8 @@ impl<'m> Genetic<'m> {
         self.recent_range_feasible = 0;
     }
 
-    /// Binary tournament on biased fitness over both sub-populations.
+    /// Binary tournament on biased fitness (as last updated) over both sub-populations.
     fn select_parent(&mut self) -> Option<Individual> {
-        self.feasible.update_fitness(&self.params);
-        self.infeasible.update_fitness(&self.params);
         let n_feasible = self.feasible.members.len();
         let total = n_feasible + self.infeasible.members.len();
         if total == 0 {
