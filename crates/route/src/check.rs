@@ -34,6 +34,11 @@ pub enum Violation {
         load: i64,
         capacity: i64,
     },
+    /// Compartment numbers missing, repeated, out of range or not as many as needed.
+    CompartmentsMisassigned {
+        route: usize,
+        stop: usize,
+    },
     CompartmentsExceeded {
         route: usize,
         needed: i64,
@@ -179,6 +184,26 @@ pub fn check(problem: &Problem, solution: &Solution) -> CheckReport {
             .iter()
             .map(|visit| i64::from(problem.stops[visit.stop].compartments))
             .sum();
+        if let Some(available) = vehicle.compartments {
+            // Each compartment number at most once, within the vehicle's range, and as
+            // many as each stop needs.
+            let mut seen = vec![false; available as usize + 1];
+            for visit in &route.visits {
+                let needed = problem.stops[visit.stop].compartments as usize;
+                let valid = visit.compartments.len() == needed
+                    && visit.compartments.iter().all(|number| {
+                        let number = *number as usize;
+                        (1..=available as usize).contains(&number)
+                            && !std::mem::replace(&mut seen[number], true)
+                    });
+                if !valid && compartments <= i64::from(available) {
+                    violations.push(Violation::CompartmentsMisassigned {
+                        route: route_idx,
+                        stop: visit.stop,
+                    });
+                }
+            }
+        }
         if let Some(available) = vehicle.compartments
             && compartments > i64::from(available)
         {

@@ -69,7 +69,7 @@ pub struct SolutionDocument {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RouteDocument {
-    pub vehicle_type: String,
+    pub vehicle_type_id: String,
     /// Stop ids in visiting order.
     pub stop_ids: Vec<String>,
     #[serde(flatten)]
@@ -90,7 +90,7 @@ pub fn document(problem: &Problem, solution: &Solution) -> SolutionDocument {
             .routes
             .iter()
             .map(|route| RouteDocument {
-                vehicle_type: problem.vehicle_types[route.vehicle_type].id.clone(),
+                vehicle_type_id: problem.vehicle_types[route.vehicle_type].id.clone(),
                 stop_ids: route
                     .visits
                     .iter()

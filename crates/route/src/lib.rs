@@ -218,6 +218,8 @@ fn build_solution(
         let mut distance = 0;
         let mut previous = vehicle.start_node;
         let mut visits = Vec::with_capacity(nodes.len());
+        let has_compartments = problem.vehicle_types[*vehicle_type].compartments.is_some();
+        let mut next_compartment = 1u32;
         for &node in nodes {
             let arrival = clock + durations.get(previous, node);
             let service_start = arrival.max(model.window_start[node]);
@@ -228,11 +230,20 @@ fn build_solution(
             }
             let stop = model.node_stop[node - model.n_depots];
             served[stop] = true;
+            // Compartments are loaded at the depot in visiting order and not reused.
+            let needed = if has_compartments {
+                problem.stops[stop].compartments
+            } else {
+                0
+            };
+            let compartments = (next_compartment..next_compartment + needed).collect();
+            next_compartment += needed;
             visits.push(Visit {
                 stop,
                 arrival,
                 service_start,
                 load_after: load.clone(),
+                compartments,
             });
             previous = node;
         }

@@ -58,6 +58,10 @@ pub struct Visit {
     pub service_start: i64,
     /// Load on board when leaving, one entry per dimension.
     pub load_after: Vec<i64>,
+    /// Numbers (from 1) of the lockable compartments holding this stop's deliveries, on a
+    /// vehicle type with compartments; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compartments: Vec<u32>,
 }
 
 /// One vehicle's route.

@@ -448,3 +448,16 @@ fn either_format_is_recognised() {
         "VRPLIB file: line 2: DIMENSION 'two' is not a non-negative integer"
     );
 }
+
+#[test]
+fn the_documented_example_problem_solves_feasibly() {
+    let text = include_str!("../examples/data/county.json");
+    let problem = route::json::parse_problem(text).expect("the example is valid");
+    let solution = solve(&problem, &iterations(100, 1)).expect("valid problem");
+    let report = check(&problem, &solution);
+    assert!(report.is_valid(), "{:?}", report.violations);
+    assert!(solution.complete, "every station is required and reachable");
+    let document = route::json::document(&problem, &solution);
+    assert!(document.feasible);
+    assert_eq!(document.routes.len(), solution.n_vehicles);
+}

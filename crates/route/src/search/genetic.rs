@@ -332,8 +332,9 @@ impl<'m> Genetic<'m> {
         should_stop: &mut dyn FnMut() -> bool,
         seen: &mut dyn FnMut(&Individual),
     ) {
-        for _ in 0..self.params.population_min {
-            if should_stop() {
+        for member_idx in 0..self.params.population_min {
+            // Even out of budget, one plan is made, so that there is something to return.
+            if member_idx > 0 && should_stop() {
                 break;
             }
             let random = self.random_individual();

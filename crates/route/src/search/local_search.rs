@@ -169,6 +169,10 @@ impl<'m> LocalSearch<'m> {
                 break;
             }
             for order_idx in 0..self.order.len() {
+                // Large instances take long per pass; look at the budget within passes.
+                if order_idx % 256 == 255 && should_stop() {
+                    return;
+                }
                 let u = self.order[order_idx];
                 if self.route_of[u] == UNASSIGNED {
                     improved |= self.try_insert(u);
