@@ -9,16 +9,16 @@
 //! each carry a reason. [`check::check`] recomputes any solution independently.
 //!
 //! The search is a hybrid genetic search with a granular local search and time-warp
-//! penalties (see [`search`]).
+//! penalties (module `search`).
 
 pub mod bench;
 pub mod check;
 pub mod distance;
 pub mod json;
-pub mod model;
+mod model;
 pub mod problem;
-pub mod search;
-pub mod segment;
+mod search;
+mod segment;
 pub mod solution;
 pub mod vrplib;
 

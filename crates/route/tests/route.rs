@@ -461,3 +461,27 @@ fn the_documented_example_problem_solves_feasibly() {
     assert!(document.feasible);
     assert_eq!(document.routes.len(), solution.n_vehicles);
 }
+
+#[test]
+fn a_fleet_too_small_serves_what_fits_and_lists_the_rest() {
+    let mut problem = tiny_problem(11, 7);
+    for stop in &mut problem.stops {
+        stop.time_window = None;
+        stop.delivery = vec![10];
+    }
+    problem.vehicle_types[0].count = 1;
+    problem.vehicle_types[0].capacity = vec![30];
+    let solution = solve(&problem, &iterations(40, 2)).expect("valid problem");
+    let report = check(&problem, &solution);
+    assert!(report.is_valid(), "{:?}", report.violations);
+    assert_eq!(solution.routes.len(), 1);
+    assert_eq!(solution.routes[0].visits.len(), 3);
+    assert_eq!(solution.unserved.len(), 4);
+    assert!(
+        solution
+            .unserved
+            .iter()
+            .all(|entry| entry.reason == UnservedReason::FleetExhausted)
+    );
+    assert!(!solution.complete);
+}
