@@ -404,6 +404,13 @@ impl Problem {
                     "vehicle_types[{idx}]: cost_per_distance above {COST_PER_DISTANCE_MAX}"
                 ));
             }
+            if let (Some(shift_start), Some(shift_end)) = (vehicle.shift_start, vehicle.shift_end)
+                && shift_start > shift_end
+            {
+                return fail(format!(
+                    "vehicle_types[{idx}]: shift ends ({shift_end}) before it starts ({shift_start})"
+                ));
+            }
             let speed_key = vehicle.speed_factor.to_bits();
             if !speeds.contains(&speed_key) {
                 speeds.push(speed_key);
