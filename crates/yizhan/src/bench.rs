@@ -150,3 +150,86 @@ pub async fn inbound(database: Option<String>, n_scans: u32) -> anyhow::Result<(
     }
     Ok(())
 }
+
+/// `yizhan bench route`: the Solomon and CVRPLIB X instances from the shared
+/// benchmark folder, at each budget, with gaps to the best-known solutions.
+pub fn route(
+    data: Option<std::path::PathBuf>,
+    set: &str,
+    budgets_ms: &[u64],
+    seed: u64,
+    threads: usize,
+    only: Option<&str>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use route::bench::{BenchInstance, best_known_distance};
+    use route::vrplib;
+    let data = data.unwrap_or_else(|| std::path::PathBuf::from("../shared/data/vrp-benchmarks"));
+    anyhow::ensure!(
+        data.is_dir(),
+        "benchmark data not found at {} — it lives in the shared folder beside the repository (vrp-benchmarks/); pass --data DIR",
+        data.display()
+    );
+    let folders: &[&str] = match set {
+        "solomon" => &["solomon"],
+        "x" => &["cvrp-x"],
+        "all" => &["solomon", "cvrp-x"],
+        other => anyhow::bail!("unknown set {other:?}; use solomon, x or all"),
+    };
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    };
+    let mut instances = Vec::new();
+    for folder in folders {
+        let mut paths: Vec<_> = std::fs::read_dir(data.join(folder))
+            .with_context(|| format!("listing {}", data.join(folder).display()))?
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "vrp"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
+            if only.is_some_and(|prefix| !stem.starts_with(prefix)) {
+                continue;
+            }
+            let instance = vrplib::parse(&read(&path)?)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let sol_path = path.with_extension("sol");
+            let best_known = if sol_path.exists() {
+                Some(
+                    vrplib::parse_solution(&read(&sol_path)?)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", sol_path.display()))?,
+                )
+            } else {
+                None
+            };
+            if let Some(best) = &best_known {
+                let recomputed =
+                    best_known_distance(&instance, best).map(|units| instance.reported(units));
+                if recomputed.is_none_or(|value| (value - best.cost).abs() > 1e-6) {
+                    eprintln!(
+                        "warning: {stem}: best-known routes measure {recomputed:?}, the file says {}",
+                        best.cost
+                    );
+                }
+            }
+            instances.push(BenchInstance {
+                instance,
+                best_known,
+            });
+        }
+    }
+    eprintln!("{} instances from {}", instances.len(), data.display());
+    route::bench::run(
+        &instances,
+        budgets_ms,
+        seed,
+        threads,
+        &std::time::Instant::now,
+        &mut std::io::stdout(),
+    )?;
+    Ok(())
+}

@@ -71,6 +71,11 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Vehicle routing.
+    Route {
+        #[command(subcommand)]
+        what: RouteCommand,
+    },
     /// Addresses.
     Address {
         #[command(subcommand)]
@@ -94,6 +99,25 @@ enum ImportCommand {
 }
 
 #[derive(Subcommand)]
+enum RouteCommand {
+    /// Solve a routing problem: the JSON format (crates/route/FORMAT.md) or a
+    /// VRPLIB file (Solomon, CVRPLIB). A progress line runs on standard error.
+    Solve {
+        file: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        time_limit_ms: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Independent searches on this many cores; the best plan wins.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Print the whole solution as JSON (otherwise a summary).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum AddressCommand {
     /// Parse free-text addresses, one per input line (standard input, or the
     /// arguments), printing one JSON object per line.
@@ -109,6 +133,25 @@ enum BenchCommand {
         database: Option<String>,
         #[arg(long, default_value_t = 2000)]
         scans: u32,
+    },
+    /// Vehicle routing on the Solomon and CVRPLIB X instances (needs the
+    /// shared benchmark folder).
+    Route {
+        /// Folder holding solomon/ and cvrp-x/.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// solomon, x or all.
+        #[arg(long, default_value = "solomon")]
+        set: String,
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+        budgets_ms: Vec<u64>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Only instances whose name starts with this.
+        #[arg(long)]
+        only: Option<String>,
     },
     /// The sorting hub: three loads, five seeds, three plans.
     Sort {
@@ -218,6 +261,27 @@ async fn run() -> anyhow::Result<()> {
         Command::Address {
             what: AddressCommand::Parse { texts },
         } => parse_addresses(texts),
+        Command::Route {
+            what:
+                RouteCommand::Solve {
+                    file,
+                    time_limit_ms,
+                    seed,
+                    threads,
+                    json,
+                },
+        } => route_solve(&file, time_limit_ms, seed, threads, json),
+        Command::Bench {
+            what:
+                BenchCommand::Route {
+                    data,
+                    set,
+                    budgets_ms,
+                    seed,
+                    threads,
+                    only,
+                },
+        } => bench::route(data, &set, &budgets_ms, seed, threads, only.as_deref()),
         Command::SortPlan {
             file,
             generate,
@@ -226,6 +290,65 @@ async fn run() -> anyhow::Result<()> {
             seed,
         } => sort_plan(file, generate, json, html, seed),
     }
+}
+
+fn route_solve(
+    file: &std::path::Path,
+    time_limit_ms: u64,
+    seed: u64,
+    threads: usize,
+    json: bool,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    const TIME_LIMIT_MS_MAX: u64 = 24 * 3600 * 1000;
+    anyhow::ensure!(
+        (1..=TIME_LIMIT_MS_MAX).contains(&time_limit_ms),
+        "--time-limit-ms must be 1 to {TIME_LIMIT_MS_MAX}"
+    );
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let (problem, _convention) = route::read_problem(&text)
+        .map_err(|error| anyhow::anyhow!("{}: {error}", file.display()))?;
+    let started = std::time::Instant::now();
+    let scale = f64::from(problem.distance_scale);
+    let progress = move |p: &route::Progress| {
+        eprint!(
+            "\r{:>7.1} s  iteration {:>8}  distance {:>12.1}  vehicles {:>3}  ",
+            started.elapsed().as_secs_f64(),
+            p.iterations,
+            p.distance as f64 / scale,
+            p.n_vehicles
+        );
+        let _ = std::io::stderr().flush();
+    };
+    let options = route::SolveOptions {
+        seed,
+        deadline: Some(started + std::time::Duration::from_millis(time_limit_ms)),
+        threads,
+        progress: Some(&progress),
+        ..route::SolveOptions::default()
+    };
+    let solution = route::solve(&problem, &options)
+        .map_err(|error| anyhow::anyhow!("{}: {error}", file.display()))?;
+    eprintln!();
+    let document = route::json::document(&problem, &solution);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&document)?);
+    } else {
+        println!(
+            "{}: {} vehicles, distance {:.1}, {} unserved, {}",
+            document.name,
+            document.n_vehicles,
+            document.distance,
+            document.unserved.len(),
+            if document.feasible {
+                "feasible"
+            } else {
+                "NOT feasible"
+            }
+        );
+    }
+    Ok(())
 }
 
 fn parse_addresses(texts: Vec<String>) -> anyhow::Result<()> {
