@@ -100,7 +100,7 @@ enum ImportCommand {
 
 #[derive(Subcommand)]
 enum RouteCommand {
-    /// Solve a routing problem: the JSON format (crates/route/FORMAT.md) or a
+    /// Solve a routing problem: the JSON format (crates/route/docs/format.md) or a
     /// VRPLIB file (Solomon, CVRPLIB). A progress line runs on standard error.
     Solve {
         file: PathBuf,
