@@ -1,0 +1,82 @@
+//! The command line on files: routing and sort plans answer JSON, and bad
+//! files are refused naming the line.
+
+use std::process::Command;
+
+fn yizhan(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
+        .args(args)
+        .env("YIZHAN_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
+#[test]
+fn route_solve_answers_a_checked_plan_and_refuses_bad_files() {
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../route/examples/data/county.json"
+    );
+    let (ok, stdout, stderr) = yizhan(&[
+        "route",
+        "solve",
+        example,
+        "--time-limit-ms",
+        "300",
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let document: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(document["feasible"], true, "{stdout}");
+    assert!(
+        document["routes"]
+            .as_array()
+            .is_some_and(|routes| !routes.is_empty())
+    );
+    for unserved in document["unserved"].as_array().unwrap() {
+        assert!(
+            !unserved["explanation"].as_str().unwrap().is_empty(),
+            "every unserved stop says why"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.vrp");
+    std::fs::write(&bad, "NAME : bad\nTYPE : CVRP\nDIMENSION : x\n").unwrap();
+    let (ok, _, stderr) = yizhan(&["route", "solve", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("line 3"), "{stderr}");
+}
+
+#[test]
+fn sort_plan_writes_a_page_and_refuses_bad_layouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("hub.html");
+    let (ok, stdout, stderr) = yizhan(&[
+        "sort-plan",
+        "--generate",
+        "3",
+        "--json",
+        "--html",
+        page.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let evaluation: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(evaluation.is_object());
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Self-contained: nothing is loaded from elsewhere (the SVG namespace is a name, not a load).
+    let loads = ["src=\"http", "href=\"http", "url(http", "@import"];
+    assert!(
+        html.contains("<svg") && !loads.iter().any(|l| html.contains(l)),
+        "a self-contained page"
+    );
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\n  \"name\": \"x\",\n  \"colour\": 1\n}").unwrap();
+    let (ok, _, stderr) = yizhan(&["sort-plan", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("line 3"), "{stderr}");
+}
