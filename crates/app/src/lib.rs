@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod notify;
 pub mod parcels;
 pub mod ports;
+pub mod stations;
 
 use chrono::{DateTime, Utc};
 pub use error::{AppError, AppResult};

@@ -63,16 +63,7 @@ pub async fn me(Caller(principal): Caller) -> ApiResult {
 }
 
 pub async fn stations(State(state): State<AppState>, Caller(principal): Caller) -> ApiResult {
-    let stations: Vec<_> = state
-        .app
-        .store
-        .stations()
-        .await
-        .map_err(AppError::from)?
-        .into_iter()
-        .filter(|s| principal.may_view_station(s.id) || principal.carrier.is_some())
-        .collect();
-    ok(stations)
+    ok(state.app.stations(&principal).await?)
 }
 
 pub async fn station(
@@ -80,16 +71,7 @@ pub async fn station(
     Caller(principal): Caller,
     ApiPath(station_id): ApiPath<i64>,
 ) -> ApiResult {
-    if !principal.may_view_station(station_id) {
-        return Err(AppError::NotFound("station").into());
-    }
-    ok(state
-        .app
-        .store
-        .station(station_id)
-        .await
-        .map_err(AppError::from)?
-        .ok_or(AppError::NotFound("station"))?)
+    ok(state.app.station(&principal, station_id).await?)
 }
 
 pub async fn slots(
@@ -97,15 +79,7 @@ pub async fn slots(
     Caller(principal): Caller,
     ApiPath(station_id): ApiPath<i64>,
 ) -> ApiResult {
-    if !principal.may_view_station(station_id) {
-        return Err(AppError::NotFound("station").into());
-    }
-    ok(state
-        .app
-        .store
-        .slots(station_id)
-        .await
-        .map_err(AppError::from)?)
+    ok(state.app.station_slots(&principal, station_id).await?)
 }
 
 pub async fn summary(
@@ -113,19 +87,11 @@ pub async fn summary(
     Caller(principal): Caller,
     ApiPath(station_id): ApiPath<i64>,
 ) -> ApiResult {
-    if !principal.may_view_station(station_id) {
-        return Err(AppError::NotFound("station").into());
-    }
-    let counts: serde_json::Map<String, Value> = state
-        .app
-        .store
-        .count_by_state(Some(station_id))
-        .await
-        .map_err(AppError::from)?
+    let counts = state.app.station_summary(&principal, station_id).await?;
+    ok(counts
         .into_iter()
         .map(|(s, n)| (s.code().to_string(), json!(n)))
-        .collect();
-    ok(counts)
+        .collect::<serde_json::Map<String, Value>>())
 }
 
 pub async fn inbound(
@@ -229,12 +195,9 @@ pub async fn station_parcels(
     ApiPath(station_id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<ParcelQuery>,
 ) -> ApiResult {
-    if !principal.may_view_station(station_id) {
-        return Err(AppError::NotFound("station").into());
-    }
     ok(state
         .app
-        .search(&principal, query.into_filter(Some(station_id))?)
+        .station_parcels(&principal, station_id, query.into_filter(Some(station_id))?)
         .await?)
 }
 
@@ -254,9 +217,6 @@ pub async fn returns(
     Caller(principal): Caller,
     ApiPath(station_id): ApiPath<i64>,
 ) -> ApiResult {
-    if !principal.may_view_station(station_id) {
-        return Err(AppError::NotFound("station").into());
-    }
     ok(state.app.return_list(&principal, station_id).await?)
 }
 

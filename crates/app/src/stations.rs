@@ -1,0 +1,66 @@
+//! Reading stations: the list a caller may see, one station, its slots with
+//! occupancy, and its parcels counted by state.
+
+use crate::App;
+use crate::error::{AppError, AppResult};
+use crate::parcels::ParcelPage;
+use crate::ports::{ParcelFilter, SlotOccupancy, StationRecord};
+use domain::{ParcelState, Principal};
+
+impl App {
+    /// Stations the caller works at (all of them for county staff and
+    /// carriers, whose parcels may be at any station).
+    pub async fn stations(&self, principal: &Principal) -> AppResult<Vec<StationRecord>> {
+        let all = self.store.stations().await?;
+        Ok(all
+            .into_iter()
+            .filter(|s| principal.may_view_station(s.id) || principal.carrier.is_some())
+            .collect())
+    }
+
+    /// One station; another station's answers "not found".
+    pub async fn station(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+    ) -> AppResult<StationRecord> {
+        if !principal.may_view_station(station_id) {
+            return Err(AppError::NotFound("station"));
+        }
+        self.store
+            .station(station_id)
+            .await?
+            .ok_or(AppError::NotFound("station"))
+    }
+
+    pub async fn station_slots(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+    ) -> AppResult<Vec<SlotOccupancy>> {
+        self.station(principal, station_id).await?;
+        Ok(self.store.slots(station_id).await?)
+    }
+
+    pub async fn station_summary(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+    ) -> AppResult<Vec<(ParcelState, u64)>> {
+        self.station(principal, station_id).await?;
+        Ok(self.store.count_by_state(Some(station_id)).await?)
+    }
+
+    /// A station's parcels, for those who work there; carriers search
+    /// county-wide for their own parcels instead.
+    pub async fn station_parcels(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+        mut filter: ParcelFilter,
+    ) -> AppResult<ParcelPage> {
+        self.station(principal, station_id).await?;
+        filter.station_id = Some(station_id);
+        self.search(principal, filter).await
+    }
+}
