@@ -153,6 +153,12 @@ enum BenchCommand {
         #[arg(long)]
         only: Option<String>,
     },
+    /// Address parsing on the shipped labelled sets: accuracy per level and
+    /// addresses per second (wall time; the crate's example adds CPU time).
+    Address {
+        #[arg(long, default_value_t = 100)]
+        rounds: usize,
+    },
     /// The sorting hub: three loads, five seeds, three plans.
     Sort {
         /// Simulations the optimiser may run per hub.
@@ -282,6 +288,21 @@ async fn run() -> anyhow::Result<()> {
                     only,
                 },
         } => bench::route(data, &set, &budgets_ms, seed, threads, only.as_deref()),
+        Command::Bench {
+            what: BenchCommand::Address { rounds },
+        } => {
+            let clocks = address::bench::Clocks {
+                wall: &std::time::Instant::now,
+                thread_cpu: None,
+            };
+            address::bench::run(
+                &address::bench::shipped_set(),
+                rounds,
+                &clocks,
+                &mut std::io::stdout(),
+            )?;
+            Ok(())
+        }
         Command::SortPlan {
             file,
             generate,
