@@ -32,12 +32,41 @@ impl Clock for SystemClock {
     }
 }
 
+/// A point on the map, WGS-84 degrees.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+pub struct GeoPoint {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+impl GeoPoint {
+    /// Stored as whole millionths of a degree (about 0.1 m).
+    pub fn to_e6(self) -> (i64, i64) {
+        (
+            (self.lat * 1e6).round() as i64,
+            (self.lon * 1e6).round() as i64,
+        )
+    }
+
+    pub fn from_e6(lat_e6: i64, lon_e6: i64) -> GeoPoint {
+        GeoPoint {
+            lat: lat_e6 as f64 / 1e6,
+            lon: lon_e6 as f64 / 1e6,
+        }
+    }
+
+    pub fn is_valid(self) -> bool {
+        (-90.0..=90.0).contains(&self.lat) && (-180.0..=180.0).contains(&self.lon)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct StationRecord {
     pub id: i64,
     pub name: String,
     pub township: String,
     pub division_code: Option<String>,
+    pub location: Option<GeoPoint>,
     #[serde(serialize_with = "serialize_format")]
     pub code_format: CodeFormat,
     pub holding: HoldingPolicy,
@@ -55,6 +84,7 @@ pub struct NewStation {
     pub name: String,
     pub township: String,
     pub division_code: Option<String>,
+    pub location: Option<GeoPoint>,
     pub code_format: CodeFormat,
     pub holding: HoldingPolicy,
     pub slots: Vec<SlotSpec>,

@@ -114,6 +114,7 @@ async fn spawn_app() -> TestApp {
     let mut station_ids = Vec::new();
     for name in ["甲村驿站", "乙村驿站"] {
         let new = NewStation {
+            location: None,
             name: name.into(),
             township: "镇".into(),
             division_code: None,

@@ -623,8 +623,8 @@ impl Store for Db {
     ) -> StoreResult<StationRecord> {
         let mut tx = self.writer.begin().await.map_err(backend_error)?;
         let row = sqlx::query(
-            "INSERT INTO stations (name, township, division_code, code_format, holding_days, reminder_days, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO stations (name, township, division_code, code_format, holding_days, reminder_days, created_at, lat_e6, lon_e6) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(station.name.clone())
         .bind(station.township.clone())
@@ -633,6 +633,8 @@ impl Store for Db {
         .bind(i64::from(station.holding.holding_days))
         .bind(join_days(&station.holding.reminder_days))
         .bind(ms(now))
+        .bind(station.location.map(|p| p.to_e6().0))
+        .bind(station.location.map(|p| p.to_e6().1))
         .fetch_one(&mut *tx)
         .await
         .map_err(backend_error)?;
@@ -668,6 +670,7 @@ impl Store for Db {
             name: station.name.clone(),
             township: station.township.clone(),
             division_code: station.division_code.clone(),
+            location: station.location,
             code_format: station.code_format.clone(),
             holding: station.holding.clone(),
         })

@@ -8,7 +8,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 pub const STATION_COLUMNS: &str =
-    "id, name, township, division_code, code_format, holding_days, reminder_days";
+    "id, name, township, division_code, code_format, holding_days, reminder_days, lat_e6, lon_e6";
 pub const SLOT_COLUMNS: &str = "id, station_id, shelf, tier, slot, size, capacity";
 pub const SLOT_COLUMNS_S: &str = "s.id, s.station_id, s.shelf, s.tier, s.slot, s.size, s.capacity";
 pub const PARCEL_COLUMNS: &str = "id, carrier, waybill, state, problem, recipient_name, phone, address, size, consent, station_id, slot_id, \
@@ -78,7 +78,12 @@ pub fn station_from(row: &AnyRow) -> StoreResult<StationRecord> {
     let format: String = get(row, "code_format")?;
     let holding_days: i64 = get(row, "holding_days")?;
     let reminder_days: String = get(row, "reminder_days")?;
+    let lat_e6: Option<i64> = get(row, "lat_e6")?;
+    let lon_e6: Option<i64> = get(row, "lon_e6")?;
     Ok(StationRecord {
+        location: lat_e6
+            .zip(lon_e6)
+            .map(|(lat, lon)| GeoPoint::from_e6(lat, lon)),
         id: get(row, "id")?,
         name: get(row, "name")?,
         township: get(row, "township")?,

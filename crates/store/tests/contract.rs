@@ -116,6 +116,7 @@ async fn station(app: &App, n_slots: u32, capacity: u32) -> i64 {
         slot_capacity: capacity,
     }];
     let new = NewStation {
+        location: None,
         name: "石桥村驿站".into(),
         township: "石桥镇".into(),
         division_code: None,
@@ -544,6 +545,171 @@ async fn move_keeps_the_code_and_respects_capacity() {
             "already there"
         );
         assert_invariants(&h.db).await;
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dispatch_plans_every_waiting_parcel_once_and_fills_compartments() {
+    use app::dispatch::{DispatchRequest, Fleet};
+    use app::manifest::ManifestRow;
+    use app::ports::GeoPoint;
+    for h in backends().await {
+        let centre = GeoPoint {
+            lat: 30.70,
+            lon: 103.90,
+        };
+        let mut station_ids = Vec::new();
+        for (idx, (lat, lon)) in [
+            (30.75, 103.92),
+            (30.66, 103.95),
+            (30.72, 103.84),
+            (30.80, 104.00),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let shelves = [ShelfSpec {
+                label: "A".into(),
+                tiers: 1,
+                slots_per_tier: 5,
+                size: SizeClass::Small,
+                slot_capacity: 1,
+            }];
+            let new = NewStation {
+                location: (idx < 3).then_some(GeoPoint { lat, lon }),
+                name: format!("站{idx}"),
+                township: "镇".into(),
+                division_code: None,
+                code_format: CodeFormat::default(),
+                holding: HoldingPolicy::default(),
+                slots: lay_out(&shelves).unwrap(),
+            };
+            station_ids.push(
+                h.app
+                    .store
+                    .create_station(&new, h.app.now())
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        // 3 + 5 + 2 parcels for the located stations, 1 for the one without a location.
+        let counts = [3usize, 5, 2, 1];
+        let mut rows = Vec::new();
+        for (station_idx, n) in counts.iter().enumerate() {
+            for parcel_idx in 0..*n {
+                rows.push(ManifestRow {
+                    waybill: format!("7399{station_idx}{parcel_idx:07}"),
+                    station_id: Some(station_ids[station_idx]),
+                    ..Default::default()
+                });
+            }
+        }
+        h.app
+            .announce(&admin(), Carrier::Zto, &rows, 1)
+            .await
+            .unwrap();
+        let waiting = h
+            .app
+            .store
+            .parcels(&ParcelFilter {
+                carrier: Some(Carrier::Zto),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        for parcel in &waiting {
+            h.app
+                .centre_scan(&admin(), parcel.id, domain::Action::ArriveAtCentre)
+                .await
+                .unwrap();
+            h.app
+                .centre_scan(&admin(), parcel.id, domain::Action::Sort)
+                .await
+                .unwrap();
+        }
+        let request = DispatchRequest {
+            centre,
+            fleet: Fleet {
+                vans: 1,
+                van_parcels_max: 8,
+                van_volume_max: 100,
+                unmanned: 1,
+                unmanned_compartments: 4,
+                unmanned_range_km: 60,
+            },
+            iterations: 300,
+            seed: 1,
+        };
+        let keeper = keeper_of(station_ids[0]);
+        assert!(matches!(
+            h.app.plan_dispatch(&keeper, &request).await,
+            Err(AppError::Forbidden(_))
+        ));
+        let plan = h.app.plan_dispatch(&admin(), &request).await.unwrap();
+        assert!(plan.feasible, "{:?}", plan.unserved);
+        assert_eq!(plan.unlocated.len(), 1);
+        assert_eq!(plan.unlocated[0].station_id, station_ids[3]);
+        let mut planned: Vec<i64> = plan
+            .routes
+            .iter()
+            .flat_map(|r| r.stops.iter().flat_map(|s| s.parcel_ids.clone()))
+            .collect();
+        let n_served: u32 = plan
+            .routes
+            .iter()
+            .flat_map(|r| &r.stops)
+            .map(|s| s.n_parcels)
+            .sum();
+        let n_unserved: u32 = plan.unserved.iter().map(|u| u.n_parcels).sum();
+        assert_eq!(
+            n_served + n_unserved,
+            10,
+            "every located parcel is planned or listed with a reason"
+        );
+        planned.sort();
+        planned.dedup();
+        assert_eq!(planned.len() as u32, n_served, "no parcel planned twice");
+        for route in &plan.routes {
+            let n_aboard: u32 = route.stops.iter().map(|s| s.n_parcels).sum();
+            if route.kind == "unmanned" {
+                assert!(
+                    n_aboard <= 4,
+                    "an unmanned vehicle carries one parcel per compartment"
+                );
+                let mut compartments: Vec<u32> = route
+                    .stops
+                    .iter()
+                    .flat_map(|s| s.compartments.iter().map(|c| c.compartment))
+                    .collect();
+                assert_eq!(
+                    compartments.len() as u32,
+                    n_aboard,
+                    "every parcel aboard has a compartment"
+                );
+                compartments.sort();
+                compartments.dedup();
+                assert_eq!(
+                    compartments.len() as u32,
+                    n_aboard,
+                    "no compartment holds two parcels"
+                );
+            } else {
+                assert!(n_aboard <= 8, "the van's capacity holds");
+            }
+        }
+        assert!(plan.svg.starts_with("<svg") && plan.svg.contains("<polyline"));
+        assert_eq!(
+            h.app
+                .plan_dispatch(&admin(), &request)
+                .await
+                .unwrap()
+                .distance_km,
+            plan.distance_km,
+            "same parcels, same plan"
+        );
         h.cleanup().await;
     }
 }

@@ -83,6 +83,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         slot_capacity: 2,
     }];
     let new = NewStation {
+        location: None,
         name: "p".into(),
         township: "t".into(),
         division_code: None,

@@ -65,6 +65,7 @@ pub async fn inbound(database: Option<String>, n_scans: u32) -> anyhow::Result<(
         slot_capacity: 1,
     }];
     let station_new = |slots| NewStation {
+        location: None,
         name: "bench".into(),
         township: "bench".into(),
         division_code: None,

@@ -8,7 +8,7 @@ use app::auth::NewUser;
 use app::inbound::InboundScan;
 use app::manifest::ManifestRow;
 use app::parcels::{PickupProof, ShownProof};
-use app::ports::{Clock, NewStation};
+use app::ports::{Clock, GeoPoint, NewStation};
 use chrono::{DateTime, Duration, Utc};
 use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
 use domain::{Action, Carrier, CodeFormat, Phone, Principal, ProblemKind, Role, WaybillNo};
@@ -27,6 +27,11 @@ const CARRIERS: [Carrier; 7] = [
     Carrier::Jt,
 ];
 const PARCELS_PER_STATION: usize = 250;
+/// Where the demo county's co-delivery centre stands (a made-up county).
+pub const COUNTY_CENTRE: GeoPoint = GeoPoint {
+    lat: 30.70,
+    lon: 103.90,
+};
 
 struct ShiftedClock(Duration);
 
@@ -99,7 +104,15 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
     let mut station_ids = Vec::new();
     for (idx, village) in villages.iter().enumerate() {
         let (township, code) = townships[idx * 3 / villages.len()];
+        // Villages spread 6–18 km around the county centre.
+        let bearing = idx as f64 * std::f64::consts::TAU / villages.len() as f64;
+        let km = 6.0 + 12.0 * ((idx * 7) % villages.len()) as f64 / villages.len() as f64;
+        let location = GeoPoint {
+            lat: COUNTY_CENTRE.lat + km / 111.0 * bearing.cos(),
+            lon: COUNTY_CENTRE.lon + km / 96.0 * bearing.sin(),
+        };
         let new = NewStation {
+            location: Some(location),
             name: format!("{village}驿站"),
             township: township.into(),
             division_code: Some(code.into()),

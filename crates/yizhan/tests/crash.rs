@@ -81,6 +81,7 @@ fn acknowledged_scans_survive_sigkill() {
             slot_capacity: 2,
         }];
         let station = NewStation {
+            location: None,
             name: "crash".into(),
             township: "t".into(),
             division_code: None,

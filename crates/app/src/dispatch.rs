@@ -1,0 +1,437 @@
+//! Dispatch: from the parcels waiting at the county centre, plan the day's
+//! routes to the village stations with vans and unmanned vehicles, give each
+//! unmanned-vehicle parcel a compartment, and draw the plan.
+//!
+//! The routing itself is the `route` crate's; this module turns parcels and
+//! stations into a routing problem and the solution back into a plan a
+//! dispatcher can read. The search runs on an iteration budget, so the same
+//! parcels and fleet give the same plan.
+
+use crate::App;
+use crate::error::{AppError, AppResult};
+use crate::ports::{GeoPoint, ParcelFilter, ParcelRecord};
+use domain::station::SizeClass;
+use domain::{ParcelState, Principal};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Most stations one plan covers and most parcels it reads.
+pub const DISPATCH_STATIONS_MAX: usize = 500;
+pub const DISPATCH_PARCELS_MAX: usize = 20_000;
+const ITERATIONS_MAX: u64 = 20_000;
+
+/// The day's fleet. Capacities are in parcels and volume units (a small
+/// parcel is 1, medium 3, large 8).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fleet {
+    pub vans: u32,
+    pub van_parcels_max: u32,
+    pub van_volume_max: u32,
+    pub unmanned: u32,
+    /// Lockable compartments per unmanned vehicle; one parcel each.
+    pub unmanned_compartments: u32,
+    pub unmanned_range_km: u32,
+}
+
+impl Default for Fleet {
+    fn default() -> Self {
+        Fleet {
+            vans: 2,
+            van_parcels_max: 300,
+            van_volume_max: 600,
+            unmanned: 2,
+            unmanned_compartments: 24,
+            unmanned_range_km: 40,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchRequest {
+    pub centre: GeoPoint,
+    #[serde(default)]
+    pub fleet: Fleet,
+    /// Search effort; the same number gives the same plan.
+    #[serde(default = "default_iterations")]
+    pub iterations: u64,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+fn default_iterations() -> u64 {
+    2_000
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedStop {
+    pub station_id: i64,
+    pub station: String,
+    /// Arrival, `HH:MM` local time.
+    pub arrival: String,
+    pub n_parcels: u32,
+    pub parcels_aboard_after: i64,
+    /// For an unmanned vehicle: which compartment holds which parcel.
+    pub compartments: Vec<CompartmentLoad>,
+    pub parcel_ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CompartmentLoad {
+    pub compartment: u32,
+    pub parcel_id: i64,
+    pub waybill: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedRoute {
+    pub vehicle: String,
+    pub kind: String,
+    pub departure: String,
+    pub return_time: String,
+    pub distance_km: f64,
+    pub stops: Vec<PlannedStop>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnservedStation {
+    pub station_id: i64,
+    pub station: String,
+    pub n_parcels: u32,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DispatchPlan {
+    pub routes: Vec<PlannedRoute>,
+    pub unserved: Vec<UnservedStation>,
+    /// Stations with waiting parcels but no location, so they cannot be planned.
+    pub unlocated: Vec<UnservedStation>,
+    pub n_parcels_planned: u32,
+    pub distance_km: f64,
+    /// Verdict of the routing crate's independent checker.
+    pub feasible: bool,
+    /// A map-free drawing of stops and routes.
+    pub svg: String,
+}
+
+fn volume(size: SizeClass) -> i64 {
+    match size {
+        SizeClass::Small => 1,
+        SizeClass::Medium => 3,
+        SizeClass::Large => 8,
+    }
+}
+
+fn clock(seconds: i64) -> String {
+    format!("{:02}:{:02}", seconds / 3600, (seconds % 3600) / 60)
+}
+
+const SHIFT_START_S: i64 = 7 * 3600;
+const SHIFT_END_S: i64 = 19 * 3600;
+const STATION_OPEN_S: i64 = 8 * 3600;
+const STATION_CLOSE_S: i64 = 18 * 3600;
+
+impl App {
+    /// Plans routes for the parcels waiting at the county centre (arrived
+    /// or sorted, with a destination station).
+    pub async fn plan_dispatch(
+        &self,
+        principal: &Principal,
+        request: &DispatchRequest,
+    ) -> AppResult<DispatchPlan> {
+        if !principal.may_run_county() {
+            return Err(AppError::Forbidden("dispatch"));
+        }
+        if !request.centre.is_valid()
+            || request.iterations == 0
+            || request.iterations > ITERATIONS_MAX
+        {
+            return Err(AppError::Invalid(format!(
+                "the centre must be a valid point and iterations 1 to {ITERATIONS_MAX}"
+            )));
+        }
+        let fleet = &request.fleet;
+        if fleet.vans + fleet.unmanned == 0
+            || fleet.vans > 200
+            || fleet.unmanned > 200
+            || fleet.unmanned_compartments > 64
+        {
+            return Err(AppError::Invalid("a fleet has 1 to 200 vans and 0 to 200 unmanned vehicles with at most 64 compartments".into()));
+        }
+        // Waiting parcels, grouped by destination station.
+        let mut waiting: BTreeMap<i64, Vec<ParcelRecord>> = BTreeMap::new();
+        let mut n_read = 0;
+        for state in [ParcelState::ArrivedAtCentre, ParcelState::Sorted] {
+            let mut after_id = None;
+            loop {
+                let filter = ParcelFilter {
+                    state: Some(state),
+                    after_id,
+                    limit: 1_000,
+                    ..Default::default()
+                };
+                let page = self.store.parcels(&filter).await?;
+                n_read += page.len();
+                if n_read > DISPATCH_PARCELS_MAX {
+                    return Err(AppError::Invalid(format!(
+                        "more than {DISPATCH_PARCELS_MAX} parcels wait; plan by township"
+                    )));
+                }
+                after_id = page.last().map(|p| p.id);
+                let full_page = page.len() == 1_000;
+                for parcel in page {
+                    if let Some(station_id) = parcel.station_id {
+                        waiting.entry(station_id).or_default().push(parcel);
+                    }
+                }
+                if !full_page {
+                    break;
+                }
+            }
+        }
+        if waiting.len() > DISPATCH_STATIONS_MAX {
+            return Err(AppError::Invalid(format!(
+                "parcels wait for more than {DISPATCH_STATIONS_MAX} stations; plan by township"
+            )));
+        }
+        let stations: BTreeMap<i64, _> = self
+            .store
+            .stations()
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+        let mut stops = Vec::new(); // (station id, parcels)
+        let mut unlocated = Vec::new();
+        for (station_id, parcels) in waiting {
+            match stations
+                .get(&station_id)
+                .and_then(|s| s.location.map(|l| (s, l)))
+            {
+                Some((station, location)) => stops.push((station, location, parcels)),
+                None => unlocated.push(UnservedStation {
+                    station_id,
+                    station: stations
+                        .get(&station_id)
+                        .map_or_else(String::new, |s| s.name.clone()),
+                    n_parcels: parcels.len() as u32,
+                    reason: "the station has no location".into(),
+                }),
+            }
+        }
+        let mut coordinates = vec![[request.centre.lat, request.centre.lon]];
+        coordinates.extend(
+            stops
+                .iter()
+                .map(|(_, location, _)| [location.lat, location.lon]),
+        );
+        let mut vehicle_types = Vec::new();
+        if fleet.vans > 0 {
+            vehicle_types.push(serde_json::json!({"id": "van", "kind": "van", "count": fleet.vans, "capacity": [fleet.van_parcels_max, fleet.van_volume_max],
+                "shift_start": SHIFT_START_S, "shift_end": SHIFT_END_S, "fixed_cost": 5_000}));
+        }
+        if fleet.unmanned > 0 {
+            // Unmanned vehicles are slower, range-limited, and carry one parcel
+            // per lockable compartment.
+            vehicle_types.push(serde_json::json!({"id": "unmanned", "kind": "unmanned", "count": fleet.unmanned,
+                "capacity": [fleet.unmanned_compartments, fleet.unmanned_compartments * 8], "compartments": fleet.unmanned_compartments,
+                "speed_factor": 0.6, "distance_max": fleet.unmanned_range_km * 1_000, "shift_start": SHIFT_START_S, "shift_end": SHIFT_END_S,
+                "fixed_cost": 1_000}));
+        }
+        let problem_json = serde_json::json!({
+            "name": "dispatch",
+            "dimensions": ["parcels", "volume"],
+            "distances": {"kind": "great_circle", "coordinates": coordinates, "detour_factor": 1.3, "speed_m_per_s": 9.0},
+            "depots": [{"id": "centre", "location": 0, "open": SHIFT_START_S, "close": SHIFT_END_S}],
+            "stops": stops.iter().enumerate().map(|(idx, (station, _, parcels))| serde_json::json!({
+                "id": station.id.to_string(),
+                "location": idx + 1,
+                "delivery": [parcels.len(), parcels.iter().map(|p| volume(p.size)).sum::<i64>()],
+                "service": 300 + 20 * parcels.len(),
+                "time_window": [STATION_OPEN_S, STATION_CLOSE_S],
+                "compartments": parcels.len(),
+            })).collect::<Vec<_>>(),
+            "vehicle_types": vehicle_types,
+        });
+        let problem = route::json::parse_problem(&problem_json.to_string())
+            .map_err(|e| AppError::Internal(format!("dispatch problem: {e}")))?;
+        let options = route::SolveOptions {
+            seed: request.seed,
+            iterations_max: Some(request.iterations),
+            ..route::SolveOptions::default()
+        };
+        let solution = if stops.is_empty() {
+            None
+        } else {
+            Some(
+                route::solve(&problem, &options)
+                    .map_err(|e| AppError::Invalid(format!("the fleet cannot be planned: {e}")))?,
+            )
+        };
+        let document = solution
+            .as_ref()
+            .map(|solution| route::json::document(&problem, solution));
+        let mut routes = Vec::new();
+        let mut counters = vec![0u32; problem.vehicle_types.len()];
+        let mut n_parcels_planned = 0;
+        if let Some(solution) = &solution {
+            for planned in &solution.routes {
+                counters[planned.vehicle_type] += 1;
+                let kind = problem.vehicle_types[planned.vehicle_type].id.clone();
+                let mut planned_stops = Vec::new();
+                for visit in &planned.visits {
+                    let (station, _, parcels) = &stops[visit.stop];
+                    n_parcels_planned += parcels.len() as u32;
+                    let compartments = visit
+                        .compartments
+                        .iter()
+                        .zip(parcels)
+                        .map(|(compartment, parcel)| CompartmentLoad {
+                            compartment: *compartment,
+                            parcel_id: parcel.id,
+                            waybill: parcel.waybill.to_string(),
+                        })
+                        .collect();
+                    planned_stops.push(PlannedStop {
+                        station_id: station.id,
+                        station: station.name.clone(),
+                        arrival: clock(visit.arrival),
+                        n_parcels: parcels.len() as u32,
+                        parcels_aboard_after: visit.load_after[0],
+                        compartments,
+                        parcel_ids: parcels.iter().map(|p| p.id).collect(),
+                    });
+                }
+                routes.push(PlannedRoute {
+                    vehicle: format!("{kind}-{}", counters[planned.vehicle_type]),
+                    kind,
+                    departure: clock(planned.departure),
+                    return_time: clock(planned.return_time),
+                    distance_km: planned.distance as f64 / 1000.0,
+                    stops: planned_stops,
+                });
+            }
+        }
+        let unserved = document
+            .as_ref()
+            .map(|d| {
+                d.unserved
+                    .iter()
+                    .map(|entry| {
+                        let (station, _, parcels) = &stops[entry.stop];
+                        UnservedStation {
+                            station_id: station.id,
+                            station: station.name.clone(),
+                            n_parcels: parcels.len() as u32,
+                            reason: entry.explanation.clone(),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let points: Vec<GeoPoint> = std::iter::once(request.centre)
+            .chain(stops.iter().map(|(_, l, _)| *l))
+            .collect();
+        let labels: Vec<String> = std::iter::once("县中心".to_string())
+            .chain(stops.iter().map(|(s, _, _)| s.name.clone()))
+            .collect();
+        let svg = draw(
+            &points,
+            &labels,
+            solution
+                .as_ref()
+                .map(|s| s.routes.as_slice())
+                .unwrap_or_default(),
+        );
+        tracing::info!(
+            n_routes = routes.len(),
+            n_parcels = n_parcels_planned,
+            "dispatch planned"
+        );
+        Ok(DispatchPlan {
+            distance_km: routes.iter().map(|r| r.distance_km).sum(),
+            feasible: document.as_ref().is_none_or(|d| d.feasible),
+            routes,
+            unserved,
+            unlocated,
+            n_parcels_planned,
+            svg,
+        })
+    }
+}
+
+/// Stops as dots, the centre as a square, each route as a coloured line.
+fn draw(points: &[GeoPoint], labels: &[String], routes: &[route::Route]) -> String {
+    const SIZE: f64 = 480.0;
+    const MARGIN: f64 = 40.0;
+    let (lat_min, lat_max) = points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+        (lo.min(p.lat), hi.max(p.lat))
+    });
+    let (lon_min, lon_max) = points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+        (lo.min(p.lon), hi.max(p.lon))
+    });
+    let span = (lat_max - lat_min).max(lon_max - lon_min).max(1e-6);
+    let xy = |p: &GeoPoint| {
+        (
+            MARGIN + (p.lon - lon_min) / span * (SIZE - 2.0 * MARGIN),
+            SIZE - MARGIN - (p.lat - lat_min) / span * (SIZE - 2.0 * MARGIN),
+        )
+    };
+    let colours = [
+        "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+    ];
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {SIZE} {SIZE}\" width=\"{SIZE}\" height=\"{SIZE}\" font-size=\"11\">"
+    );
+    for (idx, planned) in routes.iter().enumerate() {
+        let mut path: Vec<String> = vec![xy(&points[0])]
+            .into_iter()
+            .map(|(x, y)| format!("{x:.1},{y:.1}"))
+            .collect();
+        path.extend(
+            planned
+                .visits
+                .iter()
+                .map(|v| xy(&points[v.stop + 1]))
+                .map(|(x, y)| format!("{x:.1},{y:.1}")),
+        );
+        let (x0, y0) = xy(&points[0]);
+        path.push(format!("{x0:.1},{y0:.1}"));
+        svg.push_str(&format!(
+            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>",
+            colours[idx % colours.len()],
+            path.join(" ")
+        ));
+    }
+    for (idx, point) in points.iter().enumerate() {
+        let (x, y) = xy(point);
+        if idx == 0 {
+            svg.push_str(&format!(
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"12\" height=\"12\" fill=\"#333\"/>",
+                x - 6.0,
+                y - 6.0
+            ));
+        } else {
+            svg.push_str(&format!(
+                "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"5\" fill=\"#fff\" stroke=\"#333\"/>"
+            ));
+        }
+        let label = labels[idx]
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        svg.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\">{label}</text>",
+            x + 8.0,
+            y - 6.0
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
