@@ -363,6 +363,14 @@ pub async fn holding_job(State(state): State<AppState>, Caller(principal): Calle
     ok(state.app.run_holding(&principal).await?)
 }
 
+pub async fn dispatch_plan(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiJson(request): ApiJson<app::dispatch::DispatchRequest>,
+) -> ApiResult {
+    ok(state.app.plan_dispatch(&principal, &request).await?)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddressText {
@@ -434,6 +442,11 @@ pub fn schemas() -> Value {
         "ProblemRequest": {"type": "object", "required": ["kind"], "properties": {"kind": {"enum": ["damaged", "wrong_address", "refused", "lost"]}, "note": {"type": "string", "maxLength": 500}}},
         "ConsentRequest": {"type": "object", "required": ["source"], "properties": {"source": {"type": "string", "maxLength": 64}}},
         "AddressText": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string", "maxLength": 512, "example": "张三 13812345678 四川省成都市武侯区簇桥街道"}}},
+        "DispatchRequest": {"type": "object", "required": ["centre"], "properties": {
+            "centre": {"type": "object", "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}}},
+            "fleet": {"type": "object", "properties": {"vans": {"type": "integer"}, "van_parcels_max": {"type": "integer"}, "van_volume_max": {"type": "integer"},
+                "unmanned": {"type": "integer"}, "unmanned_compartments": {"type": "integer"}, "unmanned_range_km": {"type": "integer"}}},
+            "iterations": {"type": "integer", "maximum": 20000}, "seed": {"type": "integer"}}},
         "CentreScan": {"type": "object", "required": ["action"], "properties": {"action": {"enum": ["arrive", "sort", "dispatch"]}}},
         "Manifest": {"type": "object", "required": ["parcels"], "properties": {"parcels": {"type": "array", "maxItems": 500, "items": {"type": "object", "required": ["waybill"], "properties": {
             "waybill": {"type": "string"}, "recipient_name": {"type": "string"}, "phone": {"type": "string"}, "address": {"type": "string"},

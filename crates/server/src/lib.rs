@@ -256,6 +256,15 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             ),
             post(parse_address),
         ),
+        (
+            spec(
+                "POST",
+                "/api/dispatch/plan",
+                "Plan routes for the parcels waiting at the county centre (vans, unmanned vehicles)",
+                Some("DispatchRequest"),
+            ),
+            post(dispatch_plan),
+        ),
         (public(spec("GET", "/", "Landing page", None)), get(landing)),
     ]
 }

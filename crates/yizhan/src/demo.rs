@@ -337,3 +337,64 @@ async fn seed_station(
     }
     Ok(())
 }
+
+/// A dispatch plan as a page: a route list per vehicle and the drawing.
+pub fn dispatch_page(plan: &app::dispatch::DispatchPlan) -> String {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut html = String::from(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>派送计划</title>\
+         <style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:2px 8px}</style></head><body>",
+    );
+    html.push_str(&format!(
+        "<h1>派送计划 (dispatch plan)</h1><p>{} 条线路，{} 件，共 {:.1} 公里；{}</p>",
+        plan.routes.len(),
+        plan.n_parcels_planned,
+        plan.distance_km,
+        if plan.feasible {
+            "全部可行 (feasible)"
+        } else {
+            "有未能安排的站点 (not all served)"
+        }
+    ));
+    html.push_str(&plan.svg);
+    for route in &plan.routes {
+        html.push_str(&format!(
+            "<h2>{} ({})</h2><p>出发 {}，返回 {}，{:.1} 公里</p><table><tr><th>到达</th><th>站点</th><th>件数</th><th>车上剩余</th><th>格口</th></tr>",
+            escape(&route.vehicle),
+            escape(&route.kind),
+            route.departure,
+            route.return_time,
+            route.distance_km
+        ));
+        for stop in &route.stops {
+            let compartments: Vec<String> = stop
+                .compartments
+                .iter()
+                .map(|c| format!("{}号:{}", c.compartment, escape(&c.waybill)))
+                .collect();
+            html.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                stop.arrival,
+                escape(&stop.station),
+                stop.n_parcels,
+                stop.parcels_aboard_after,
+                compartments.join(" ")
+            ));
+        }
+        html.push_str("</table>");
+    }
+    for station in plan.unserved.iter().chain(&plan.unlocated) {
+        html.push_str(&format!(
+            "<p>未安排 (not planned): {} — {} 件 — {}</p>",
+            escape(&station.station),
+            station.n_parcels,
+            escape(&station.reason)
+        ));
+    }
+    html.push_str("</body></html>");
+    html
+}

@@ -76,6 +76,21 @@ enum Command {
         #[command(subcommand)]
         what: RouteCommand,
     },
+    /// Plan the day's routes for the parcels waiting at the county centre.
+    Dispatch {
+        /// The county centre, `LAT,LON` (default: the demo county's).
+        #[arg(long)]
+        centre: Option<String>,
+        #[arg(long, default_value_t = 2)]
+        vans: u32,
+        #[arg(long, default_value_t = 2)]
+        unmanned: u32,
+        #[arg(long, default_value_t = 2000)]
+        iterations: u64,
+        /// Write the plan as a page (route list and drawing).
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
     /// Addresses.
     Address {
         #[command(subcommand)]
@@ -235,6 +250,13 @@ async fn run() -> anyhow::Result<()> {
             }
             serve(app, &config, Some(credentials)).await
         }
+        Command::Dispatch {
+            centre,
+            vans,
+            unmanned,
+            iterations,
+            html,
+        } => dispatch(&config, centre, vans, unmanned, iterations, html).await,
         Command::Migrate => {
             connect(&config.database.url, 1).await?;
             println!(
@@ -311,6 +333,83 @@ async fn run() -> anyhow::Result<()> {
             seed,
         } => sort_plan(file, generate, json, html, seed),
     }
+}
+
+async fn dispatch(
+    config: &config::Config,
+    centre: Option<String>,
+    vans: u32,
+    unmanned: u32,
+    iterations: u64,
+    html: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let centre = match centre {
+        Some(text) => {
+            let (lat, lon) = text
+                .split_once(',')
+                .ok_or_else(|| anyhow::anyhow!("--centre takes LAT,LON"))?;
+            app::ports::GeoPoint {
+                lat: lat.trim().parse().context("--centre latitude")?,
+                lon: lon.trim().parse().context("--centre longitude")?,
+            }
+        }
+        None => demo::COUNTY_CENTRE,
+    };
+    let db = connect(&config.database.url, config.database.max_connections).await?;
+    let app = app_of(db, config);
+    let operator = domain::Principal {
+        user_id: 0,
+        username: "cli-dispatch".into(),
+        role: domain::Role::CountyOperator,
+        station_ids: vec![],
+        carrier: None,
+    };
+    let fleet = app::dispatch::Fleet {
+        vans,
+        unmanned,
+        ..app::dispatch::Fleet::default()
+    };
+    let plan = app
+        .plan_dispatch(
+            &operator,
+            &app::dispatch::DispatchRequest {
+                centre,
+                fleet,
+                iterations,
+                seed: 1,
+            },
+        )
+        .await?;
+    for route in &plan.routes {
+        println!(
+            "{} ({}) {}–{}, {:.1} km",
+            route.vehicle, route.kind, route.departure, route.return_time, route.distance_km
+        );
+        for stop in &route.stops {
+            println!(
+                "  {} {} — {} parcels, {} aboard after",
+                stop.arrival, stop.station, stop.n_parcels, stop.parcels_aboard_after
+            );
+        }
+    }
+    for station in plan.unserved.iter().chain(&plan.unlocated) {
+        println!(
+            "not planned: {} ({} parcels): {}",
+            station.station, station.n_parcels, station.reason
+        );
+    }
+    println!(
+        "{} parcels on {} routes, {:.1} km",
+        plan.n_parcels_planned,
+        plan.routes.len(),
+        plan.distance_km
+    );
+    if let Some(path) = html {
+        std::fs::write(&path, demo::dispatch_page(&plan))
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn route_solve(
