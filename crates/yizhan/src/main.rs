@@ -1,6 +1,7 @@
 //! The `yizhan` binary: configuration, wiring and the command line —
 //! `serve`, `demo`, `migrate`, `import manifest`, `bench inbound`.
 
+mod admin;
 mod bench;
 mod config;
 mod demo;
@@ -49,6 +50,16 @@ enum Command {
     },
     /// Run database migrations and exit.
     Migrate,
+    /// Add a station with its shelves.
+    Station {
+        #[command(subcommand)]
+        what: StationCommand,
+    },
+    /// Add users; issue API tokens.
+    User {
+        #[command(subcommand)]
+        what: UserCommand,
+    },
     /// Import data files.
     Import {
         #[command(subcommand)]
@@ -110,6 +121,56 @@ enum ImportCommand {
         file: PathBuf,
         #[arg(long)]
         carrier: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum StationCommand {
+    /// e.g. `yizhan station add --name 石桥村驿站 --township 石桥镇 --shelf A:4x10:small:2 --shelf D:2x6:large:1`
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        township: String,
+        /// The township's 9-digit division code.
+        #[arg(long)]
+        division_code: Option<String>,
+        /// LABEL:TIERSxSLOTS:SIZE:CAPACITY, once per shelf.
+        #[arg(long = "shelf", required = true)]
+        shelves: Vec<String>,
+        /// Pickup code template, default {shelf}-{tier}-{seq:4}.
+        #[arg(long)]
+        code_format: Option<String>,
+        #[arg(long, default_value_t = 7)]
+        holding_days: u32,
+        /// LAT,LON for route planning.
+        #[arg(long)]
+        location: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from YIZHAN_NEW_PASSWORD or standard input.
+    Add {
+        username: String,
+        /// admin, county_operator, station_keeper or carrier_integrator.
+        #[arg(long)]
+        role: String,
+        /// For a station keeper: a station id, once per station.
+        #[arg(long = "station")]
+        stations: Vec<i64>,
+        /// For a carrier integrator: the carrier code.
+        #[arg(long)]
+        carrier: Option<String>,
+    },
+    /// Issue a long-lived API token (for a carrier's system); printed once.
+    Token {
+        username: String,
+        #[arg(long, default_value_t = 24 * 90)]
+        hours: i64,
+        #[arg(long, default_value = "api")]
+        name: String,
     },
 }
 
@@ -257,6 +318,50 @@ async fn run() -> anyhow::Result<()> {
             iterations,
             html,
         } => dispatch(&config, centre, vans, unmanned, iterations, html).await,
+        Command::Station {
+            what:
+                StationCommand::Add {
+                    name,
+                    township,
+                    division_code,
+                    shelves,
+                    code_format,
+                    holding_days,
+                    location,
+                },
+        } => {
+            let db = connect(&config.database.url, config.database.max_connections).await?;
+            admin::add_station(
+                &app_of(db, &config),
+                admin::StationArgs {
+                    name,
+                    township,
+                    division_code,
+                    shelves,
+                    code_format,
+                    holding_days,
+                    location,
+                },
+            )
+            .await
+        }
+        Command::User { what } => {
+            let db = connect(&config.database.url, config.database.max_connections).await?;
+            let app = app_of(db, &config);
+            match what {
+                UserCommand::Add {
+                    username,
+                    role,
+                    stations,
+                    carrier,
+                } => admin::add_user(&app, &username, &role, stations, carrier).await,
+                UserCommand::Token {
+                    username,
+                    hours,
+                    name,
+                } => admin::issue_token(&app, &username, hours, &name).await,
+            }
+        }
         Command::Migrate => {
             connect(&config.database.url, 1).await?;
             println!(

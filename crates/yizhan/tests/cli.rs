@@ -80,3 +80,75 @@ fn sort_plan_writes_a_page_and_refuses_bad_layouts() {
     assert!(!ok);
     assert!(stderr.contains("line 3"), "{stderr}");
 }
+
+#[test]
+fn a_county_is_set_up_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("county.db").display());
+    let run = |args: &[&str], password: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_yizhan"));
+        command
+            .args(args)
+            .env("YIZHAN_DATABASE__URL", &url)
+            .env("YIZHAN_LOG", "warn");
+        if let Some(password) = password {
+            command.env("YIZHAN_NEW_PASSWORD", password);
+        }
+        let output = command.output().unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    let (ok, stdout, stderr) = run(
+        &[
+            "station",
+            "add",
+            "--name",
+            "石桥村驿站",
+            "--township",
+            "石桥镇",
+            "--shelf",
+            "A:4x10:small:2",
+            "--shelf",
+            "D:2x6:large:1",
+        ],
+        None,
+    );
+    assert!(ok && stdout.contains("52 slots"), "{stdout}{stderr}");
+    let (ok, _, stderr) = run(
+        &[
+            "station",
+            "add",
+            "--name",
+            "x",
+            "--township",
+            "y",
+            "--shelf",
+            "A:4:small",
+        ],
+        None,
+    );
+    assert!(!ok && stderr.contains("LABEL:TIERSxSLOTS"), "{stderr}");
+    let (ok, _, stderr) = run(
+        &[
+            "user",
+            "add",
+            "keeper",
+            "--role",
+            "station_keeper",
+            "--station",
+            "1",
+        ],
+        Some("long-enough-1"),
+    );
+    assert!(ok, "{stderr}");
+    let (ok, _, stderr) = run(&["user", "add", "short", "--role", "admin"], Some("short"));
+    assert!(!ok && stderr.contains("8 to 128"), "{stderr}");
+    let (ok, token, stderr) = run(&["user", "token", "keeper", "--hours", "1"], None);
+    assert!(
+        ok && token.trim().starts_with("yz_") && token.trim().len() == 67,
+        "{token}{stderr}"
+    );
+}

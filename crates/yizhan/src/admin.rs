@@ -1,0 +1,154 @@
+//! Setting a county up from the command line: stations with their shelves,
+//! users with roles, and long-lived API tokens for carriers' systems.
+
+use anyhow::Context;
+use app::App;
+use app::auth::NewUser;
+use app::ports::{GeoPoint, NewStation};
+use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
+use domain::{Carrier, CodeFormat, Role};
+
+/// `A:4x10:small:2` — shelf label, tiers × slots per tier, size class,
+/// parcels per slot.
+pub fn parse_shelf(text: &str) -> anyhow::Result<ShelfSpec> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let [label, grid, size, capacity] = parts.as_slice() else {
+        anyhow::bail!("shelf {text:?}: write LABEL:TIERSxSLOTS:SIZE:CAPACITY, e.g. A:4x10:small:2");
+    };
+    let (tiers, slots) = grid
+        .split_once('x')
+        .ok_or_else(|| anyhow::anyhow!("shelf {text:?}: the grid is TIERSxSLOTS, e.g. 4x10"))?;
+    Ok(ShelfSpec {
+        label: label.to_string(),
+        tiers: tiers
+            .parse()
+            .with_context(|| format!("shelf {text:?}: tiers"))?,
+        slots_per_tier: slots
+            .parse()
+            .with_context(|| format!("shelf {text:?}: slots per tier"))?,
+        size: SizeClass::parse(size).map_err(anyhow::Error::msg)?,
+        slot_capacity: capacity
+            .parse()
+            .with_context(|| format!("shelf {text:?}: capacity"))?,
+    })
+}
+
+pub struct StationArgs {
+    pub name: String,
+    pub township: String,
+    pub division_code: Option<String>,
+    pub shelves: Vec<String>,
+    pub code_format: Option<String>,
+    pub holding_days: u32,
+    pub location: Option<String>,
+}
+
+pub async fn add_station(app: &App, args: StationArgs) -> anyhow::Result<()> {
+    let name = domain::limits::text_field("name", &args.name, domain::limits::NAME_CHARS_MAX)
+        .map_err(anyhow::Error::msg)?;
+    let shelves = args
+        .shelves
+        .iter()
+        .map(|s| parse_shelf(s))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let location = match args.location {
+        Some(text) => {
+            let (lat, lon) = text
+                .split_once(',')
+                .ok_or_else(|| anyhow::anyhow!("--location takes LAT,LON"))?;
+            let point = GeoPoint {
+                lat: lat.trim().parse().context("latitude")?,
+                lon: lon.trim().parse().context("longitude")?,
+            };
+            anyhow::ensure!(point.is_valid(), "--location is not a point on Earth");
+            Some(point)
+        }
+        None => None,
+    };
+    let code_format = match args.code_format {
+        Some(format) => CodeFormat::parse(&format)?,
+        None => CodeFormat::default(),
+    };
+    let holding = HoldingPolicy::new(
+        args.holding_days,
+        HoldingPolicy::default()
+            .reminder_days
+            .into_iter()
+            .filter(|d| *d < args.holding_days)
+            .collect(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let station = NewStation {
+        name: name.to_string(),
+        township: args.township,
+        division_code: args.division_code,
+        location,
+        code_format,
+        holding,
+        slots: lay_out(&shelves)?,
+    };
+    let created = app.store.create_station(&station, app.now()).await?;
+    println!(
+        "station {} created: {} ({} slots)",
+        created.id,
+        created.name,
+        station.slots.len()
+    );
+    Ok(())
+}
+
+pub async fn add_user(
+    app: &App,
+    username: &str,
+    role: &str,
+    stations: Vec<i64>,
+    carrier: Option<String>,
+) -> anyhow::Result<()> {
+    let role = Role::parse(role).map_err(anyhow::Error::msg)?;
+    let carrier = carrier
+        .map(|c| Carrier::parse(&c))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    // The password comes from the environment or standard input, never the
+    // command line, where it would stay in shell history and process lists.
+    let password = match std::env::var("YIZHAN_NEW_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => {
+            eprintln!("password for {username} (one line on standard input):");
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password")?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    let id = app
+        .create_user(NewUser {
+            username: username.into(),
+            display_name: username.into(),
+            password,
+            role,
+            carrier,
+            station_ids: stations,
+        })
+        .await?;
+    println!("user {id} created: {username} ({})", role.code());
+    Ok(())
+}
+
+pub async fn issue_token(app: &App, username: &str, hours: i64, name: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (1..=24 * 366).contains(&hours),
+        "--hours must be 1 to {}",
+        24 * 366
+    );
+    let user = app
+        .store
+        .user_by_name(username)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no user {username:?}"))?;
+    let token = app.issue_token(user.id, name, hours).await?;
+    // The token is printed once, to standard output only; it is stored hashed.
+    println!("{token}");
+    Ok(())
+}
