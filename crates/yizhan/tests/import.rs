@@ -74,3 +74,71 @@ fn manifest_import_reports_bad_lines_and_keeps_good_rows() {
         .unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("0 announced, 4 already known"));
 }
+
+#[test]
+fn spreadsheet_manifests_read_numbers_as_typed_and_report_bad_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jt.xlsx");
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (col, header) in [
+        "waybill",
+        "recipient_name",
+        "phone",
+        "station_id",
+        "size",
+        "consent",
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet.write_string(0, col as u16, *header).unwrap();
+    }
+    // Row 2: numbers typed as numbers; row 3: a bad phone; row 4: a bad size; row 5: good text cells.
+    sheet.write_number(1, 0, 731_000_000_101.0).unwrap();
+    sheet.write_string(1, 1, "张三").unwrap();
+    sheet.write_number(1, 2, 13_812_345_678.0).unwrap();
+    sheet.write_string(2, 0, "731000000102").unwrap();
+    sheet.write_string(2, 2, "12345").unwrap();
+    sheet.write_string(3, 0, "731000000103").unwrap();
+    sheet.write_string(3, 4, "huge").unwrap();
+    sheet.write_string(4, 0, "JT1234567890123").unwrap();
+    sheet.write_string(4, 5, "是").unwrap();
+    workbook.save(&path).unwrap();
+    let url = format!("sqlite:{}", dir.path().join("import.db").display());
+    let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
+        .args([
+            "import",
+            "manifest",
+            path.to_str().unwrap(),
+            "--carrier",
+            "JT",
+        ])
+        .env("YIZHAN_DATABASE__URL", &url)
+        .env("YIZHAN_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("2 announced, 0 already known, 2 refused"),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("line 3:") && l.contains("mobile")),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("line 4:") && l.contains("size class")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("7.31"),
+        "whole numbers read as integers: {stderr}"
+    );
+}
