@@ -94,6 +94,7 @@ impl App {
             n_queued = 1;
         }
         current.reminders_sent.extend_from_slice(due);
+        current.updated_at = now;
         tx.update_parcel(&current).await?;
         tx.commit().await?;
         Ok(n_queued)

@@ -255,6 +255,7 @@ async fn inbound_one(
     if next == ParcelState::Stored {
         parcel.pickup_code = Some(assign_code(tx, station, &slot).await?);
     }
+    parcel.updated_at = now;
     tx.update_parcel(&parcel).await?;
     parcel.version += 1;
     record(

@@ -341,6 +341,7 @@ impl App {
         let from_slot = parcel.slot_id;
         parcel.slot_id = Some(slot_id);
         parcel.state = next;
+        parcel.updated_at = now;
         tx.update_parcel(&parcel).await?;
         parcel.version += 1;
         record(
@@ -399,6 +400,7 @@ impl App {
             tx.release_place(parcel.id).await?;
             parcel.slot_id = None;
         }
+        parcel.updated_at = now;
         tx.update_parcel(&parcel).await?;
         parcel.version += 1;
         record(

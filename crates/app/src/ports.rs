@@ -251,7 +251,8 @@ pub trait Tx: Send {
         parcel: &NewParcel,
         now: DateTime<Utc>,
     ) -> StoreResult<ParcelRecord>;
-    /// Writes the parcel's mutable fields back and bumps its version;
+    /// Writes the parcel's mutable fields (its `updated_at` set by the caller
+    /// from the clock port) back and bumps its version;
     /// a conflict if `parcel.version` is no longer the stored one.
     async fn update_parcel(&mut self, parcel: &ParcelRecord) -> StoreResult<()>;
     /// Locks the station for the rest of the transaction. Every change to a

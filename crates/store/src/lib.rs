@@ -434,7 +434,7 @@ impl Tx for DbTx {
         .bind(parcel.pickup_code.clone())
         .bind(parcel.stored_at.map(ms))
         .bind(join_days(&parcel.reminders_sent))
-        .bind(ms(Utc::now().max(parcel.updated_at)))
+        .bind(ms(parcel.updated_at))
         .bind(parcel.id)
         .bind(parcel.version);
         match self.execute(query).await? {
