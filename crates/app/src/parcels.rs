@@ -50,6 +50,13 @@ pub struct ParcelView {
     pub overdue: bool,
 }
 
+/// Stations and slot labels already read while building a page of views.
+#[derive(Default)]
+struct ShelfLookup {
+    stations: std::collections::HashMap<i64, Option<crate::ports::StationRecord>>,
+    slot_labels: std::collections::HashMap<i64, String>,
+}
+
 /// A page of parcels and where the next page starts.
 #[derive(Debug, Clone, Serialize)]
 pub struct ParcelPage {
@@ -135,9 +142,11 @@ impl App {
         } else {
             None
         };
+        // One look-up per station on the page, not per parcel.
+        let mut places = ShelfLookup::default();
         let mut views = Vec::with_capacity(parcels.len());
         for parcel in parcels {
-            views.push(self.view(parcel).await?);
+            views.push(self.view_with(parcel, &mut places).await?);
         }
         Ok(ParcelPage {
             parcels: views,
@@ -146,17 +155,31 @@ impl App {
     }
 
     async fn view(&self, parcel: ParcelRecord) -> AppResult<ParcelView> {
+        self.view_with(parcel, &mut ShelfLookup::default()).await
+    }
+
+    async fn view_with(
+        &self,
+        parcel: ParcelRecord,
+        lookup: &mut ShelfLookup,
+    ) -> AppResult<ParcelView> {
         let (slot, overdue) = match (parcel.station_id, parcel.slot_id) {
             (Some(station_id), Some(slot_id)) if parcel.state.occupies_slot() => {
-                let station = self.store.station(station_id).await?;
-                let slot = self.store.slot(slot_id).await?;
-                let overdue = match (station, parcel.stored_at) {
+                if !lookup.stations.contains_key(&station_id) {
+                    let station = self.store.station(station_id).await?;
+                    let slots = self.store.slots(station_id).await?;
+                    lookup
+                        .slot_labels
+                        .extend(slots.iter().map(|s| (s.slot.id, s.slot.label())));
+                    lookup.stations.insert(station_id, station);
+                }
+                let overdue = match (&lookup.stations[&station_id], parcel.stored_at) {
                     (Some(station), Some(stored_at)) => {
                         domain::holding::is_overdue(&station.holding, stored_at, self.now())
                     }
                     _ => false,
                 };
-                (slot.map(|s| s.label()), overdue)
+                (lookup.slot_labels.get(&slot_id).cloned(), overdue)
             }
             _ => (None, false),
         };

@@ -189,6 +189,24 @@ async fn inbound_assigns_slot_and_code_and_rescans_are_idempotent() {
         let events = h.app.parcel_events(&keeper, first.parcel_id).await.unwrap();
         assert_eq!(events.len(), 1, "a duplicate scan leaves no second event");
         assert_eq!(events[0].kind, "stored");
+        let by_code = ParcelFilter {
+            pickup_code: Some("a-1-0001".into()),
+            limit: 10,
+            ..Default::default()
+        };
+        let found = h
+            .app
+            .station_parcels(&keeper, station_id, by_code)
+            .await
+            .unwrap()
+            .parcels;
+        assert_eq!(
+            found
+                .iter()
+                .map(|v| (v.parcel.id, v.slot.clone()))
+                .collect::<Vec<_>>(),
+            vec![(first.parcel_id, Some("A-1-01".to_string()))]
+        );
         // Both arrivals for one recipient leave as one merged message.
         h.clock.advance(Duration::minutes(1));
         let sender = RecordingSender::default();
