@@ -80,7 +80,7 @@ fn shelves() -> Vec<ShelfSpec> {
 pub async fn seed(app: &App) -> anyhow::Result<String> {
     let credentials = format!(
         "demo sign-in (POST /api/login): admin / operator / keeper1..keeper8 / zto, password {DEMO_PASSWORD}\n\
-         e.g. curl -s localhost:8080/api/login -H 'content-type: application/json' -d '{{\"username\":\"keeper1\",\"password\":\"{DEMO_PASSWORD}\"}}'"
+         e.g. curl -s {{URL}}api/login -H 'content-type: application/json' -d '{{\"username\":\"keeper1\",\"password\":\"{DEMO_PASSWORD}\"}}'"
     );
     if !app.store.stations().await?.is_empty() {
         return Ok(credentials);

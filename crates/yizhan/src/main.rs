@@ -661,7 +661,10 @@ async fn serve(
         config::redact_url(&config.database.url)
     );
     if let Some(credentials) = demo_credentials {
-        println!("{credentials}");
+        println!(
+            "{}",
+            credentials.replace("{URL}", &format!("http://{address}/"))
+        );
     }
     let router = server::router(server::AppState { app });
     axum::serve(listener, router)
