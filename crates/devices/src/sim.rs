@@ -416,3 +416,54 @@ fn act(state: &mut StationState, kind: DeviceKind, command: &Command, now_ms: u6
         _ => false,
     }
 }
+
+/// Runs a simulated station until `shutdown` completes, writing the
+/// station's state as one JSON object per line whenever it changes (what
+/// `yizhan simulate devices` prints), then says goodbye to the broker.
+pub async fn run_printing(
+    config: SimConfig,
+    clock: Arc<dyn Clock>,
+    shutdown: impl std::future::Future<Output = ()>,
+    out: &mut (dyn std::io::Write + Send),
+) -> Result<(), MqttError> {
+    let station_id = config.station_id;
+    let door = topic(
+        station_id,
+        DeviceKind::Door,
+        &config.door_id,
+        Channel::Command,
+    );
+    let lights = topic(
+        station_id,
+        DeviceKind::Lights,
+        &config.lights_id,
+        Channel::Command,
+    );
+    let simulator = Simulator::start(config, clock).await?;
+    tracing::info!(station_id, %door, %lights, "simulated station listening");
+    let mut state = simulator.state();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            changed = state.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let now = state.borrow_and_update().clone();
+                let line = serde_json::json!({
+                    "station": station_id,
+                    "door_open": now.door_open,
+                    "door_openings": now.door_openings,
+                    "lit": now.lit,
+                    "last_command": now.received.last(),
+                });
+                if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+                    break;
+                }
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    simulator.stop().await;
+    Ok(())
+}
