@@ -358,6 +358,29 @@ impl Relay {
                 return;
             }
         };
+        // Only the device a command was sent to may end it.
+        match self.store.device_command(&ack.command_id).await {
+            Ok(Some(command)) => {
+                let sent_to = device_kind(&command.device_kind).map(|kind| {
+                    crate::topic(
+                        command.station_id,
+                        kind,
+                        &command.device_id,
+                        crate::Channel::Ack,
+                    )
+                });
+                if sent_to.as_deref() != Some(topic) {
+                    tracing::warn!(topic, command_id = %ack.command_id, "ack from a device the command was not sent to; ignored");
+                    return;
+                }
+            }
+            // Another server's command, or one already cleaned away.
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, command_id = %ack.command_id, "device ack not recorded");
+                return;
+            }
+        }
         let (status, word) = match ack.outcome {
             Outcome::Done => (DeviceCommandStatus::Done, "done"),
             // Acted on by an earlier delivery whose ack was lost.

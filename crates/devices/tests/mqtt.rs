@@ -426,3 +426,41 @@ async fn lights_follow_commands_and_devices_report_offline() {
     bridge.stop();
     forget_station(&url, station_id).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_whose_connection_dies_shows_offline_through_its_last_will() {
+    let Some(url) = broker() else { return };
+    let station = station(&url).await;
+    let mut events = station.bridge.subscribe();
+    let lights_state = topic(
+        station.station_id,
+        DeviceKind::Lights,
+        "shelves",
+        Channel::State,
+    );
+    if station
+        .bridge
+        .device_online(station.station_id, DeviceKind::Lights, "shelves")
+        != Some(true)
+    {
+        wait_event(&mut events, "lights online", |e| {
+            matches!(e, BridgeEvent::DeviceState { state_topic, online: true } if *state_topic == lights_state)
+        })
+        .await;
+    }
+    let Station {
+        sim,
+        bridge,
+        station_id,
+        ..
+    } = station;
+    // Dropping the simulator cuts its connections without a goodbye, as a
+    // power cut would; the broker then publishes the last will.
+    drop(sim);
+    wait_event(&mut events, "lights offline", |e| {
+        matches!(e, BridgeEvent::DeviceState { state_topic, online: false } if *state_topic == lights_state)
+    })
+    .await;
+    bridge.stop();
+    forget_station(&url, station_id).await;
+}
