@@ -283,6 +283,19 @@ pub trait Tx: Send {
     /// A recipient's standing preference for station delivery, if recorded.
     async fn standing_consent(&mut self, phone: &Phone) -> StoreResult<Option<bool>>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;
+
+    /// Writes a device command (its whole wire payload) to the devices'
+    /// outbox unless its command id exists; false if it did.
+    async fn enqueue_device_command(
+        &mut self,
+        _command: &crate::device_commands::NewDeviceCommand,
+        _payload: &str,
+        _now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        Err(StoreError::Backend(
+            "this store keeps no device commands".into(),
+        ))
+    }
 }
 
 #[async_trait]
@@ -343,4 +356,38 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
+
+    /// Pending device commands whose next attempt is due, oldest first.
+    async fn due_device_commands(
+        &self,
+        _now: DateTime<Utc>,
+        _limit: u32,
+    ) -> StoreResult<Vec<crate::device_commands::DeviceCommandRecord>> {
+        Ok(Vec::new())
+    }
+    /// Records a publication of a pending command and when to try again.
+    async fn device_command_attempted(
+        &self,
+        _id: i64,
+        _next_attempt_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        Ok(())
+    }
+    /// Ends a pending command; false if it was not pending (already ended,
+    /// or unknown), so a late or repeated acknowledgement changes nothing.
+    async fn finish_device_command(
+        &self,
+        _command_id: &str,
+        _status: crate::device_commands::DeviceCommandStatus,
+        _outcome: Option<&str>,
+        _now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        Ok(false)
+    }
+    async fn device_command(
+        &self,
+        _command_id: &str,
+    ) -> StoreResult<Option<crate::device_commands::DeviceCommandRecord>> {
+        Ok(None)
+    }
 }

@@ -2,8 +2,13 @@
 //! strips and checkout scanners: topic names, payloads with their limits,
 //! and the command gate every device runs so that a command delivered twice
 //! acts once and a command that arrives after its not-after time never acts.
-//! Pure: no broker, no clock (times are passed in as Unix milliseconds).
-//! The broker adapter, the outbox relay and the simulator build on this.
+//! This module is pure: no broker, no clock (times are passed in as Unix
+//! milliseconds). The MQTT side builds on it: [`sim`] (a simulated station)
+//! and [`bridge`] (the server's outbox relay).
+
+pub mod bridge;
+pub mod mqtt;
+pub mod sim;
 
 use serde::{Deserialize, Serialize};
 use std::collections::{HashSet, VecDeque};

@@ -5,6 +5,7 @@
 //! business rules live here: the database only enforces the invariants
 //! (unique active codes, slot capacity, idempotency keys).
 
+mod device_commands;
 mod rows;
 
 use app::ports::*;
@@ -597,6 +598,15 @@ impl Tx for DbTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await.map_err(backend_error)
     }
+
+    async fn enqueue_device_command(
+        &mut self,
+        command: &app::device_commands::NewDeviceCommand,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        device_commands::enqueue(&mut self.tx, command, payload, now).await
+    }
 }
 
 #[async_trait]
@@ -989,6 +999,39 @@ impl Store for Db {
             .await
             .map_err(backend_error)?;
         Ok(())
+    }
+
+    async fn due_device_commands(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<app::device_commands::DeviceCommandRecord>> {
+        device_commands::due(&self.reader, now, limit).await
+    }
+
+    async fn device_command_attempted(
+        &self,
+        id: i64,
+        next_attempt_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        device_commands::attempted(&self.writer, id, next_attempt_at).await
+    }
+
+    async fn finish_device_command(
+        &self,
+        command_id: &str,
+        status: app::device_commands::DeviceCommandStatus,
+        outcome: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        device_commands::finish(&self.writer, command_id, status, outcome, now).await
+    }
+
+    async fn device_command(
+        &self,
+        command_id: &str,
+    ) -> StoreResult<Option<app::device_commands::DeviceCommandRecord>> {
+        device_commands::one(&self.reader, command_id).await
     }
 }
 

@@ -112,6 +112,23 @@ enum Command {
         #[command(subcommand)]
         what: BenchCommand,
     },
+    /// Simulated hardware for demos and tests.
+    Simulate {
+        #[command(subcommand)]
+        what: SimulateCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SimulateCommand {
+    /// A station's door controller and light strip on an MQTT broker
+    /// (docs/devices.md), printing the station's state as JSON lines.
+    Devices {
+        #[arg(long)]
+        station: i64,
+        #[arg(long, env = "YIZHAN_MQTT_URL", default_value = "mqtt://127.0.0.1:1883")]
+        mqtt: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -437,6 +454,21 @@ async fn run() -> anyhow::Result<()> {
             html,
             seed,
         } => sort_plan(file, generate, json, html, seed),
+        Command::Simulate {
+            what: SimulateCommand::Devices { station, mqtt },
+        } => {
+            let shutdown = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            devices::sim::run_printing(
+                devices::sim::SimConfig::new(&mqtt, station),
+                std::sync::Arc::new(app::ports::SystemClock),
+                shutdown,
+                &mut std::io::stdout(),
+            )
+            .await?;
+            Ok(())
+        }
     }
 }
 

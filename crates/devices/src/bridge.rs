@@ -1,0 +1,395 @@
+//! The server's side of the devices: publishes the commands waiting in the
+//! devices' outbox with QoS 1, marks a command done when its device
+//! acknowledges it, publishes it again (same command id) after
+//! `retry_after` while unacknowledged, and marks it expired once its
+//! not-after time has passed. It also follows the devices' retained state so
+//! the console can show which devices are offline.
+
+use crate::mqtt::{self, MqttError};
+use crate::{Ack, DeviceKind, Outcome, PAYLOAD_BYTES_MAX};
+use app::device_commands::{DeviceCommandRecord, DeviceCommandStatus};
+use app::ports::{Clock, Store};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// Every station's acks and states.
+const ACK_FILTER: &str = "yizhan/v1/stations/+/+/+/ack";
+const STATE_FILTER: &str = "yizhan/v1/stations/+/+/+/state";
+const READY_WITHIN: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct BridgeConfig {
+    pub mqtt_url: String,
+    /// Unique per server process: the broker drops an older connection
+    /// with the same id.
+    pub client_id: String,
+    /// An unacknowledged command is published again after this long.
+    pub retry_after: Duration,
+    /// How often the outbox is read when nobody calls [`Bridge::wake`].
+    pub poll_every: Duration,
+    /// Commands read from the outbox at a time.
+    pub batch_max: u32,
+}
+
+impl BridgeConfig {
+    pub fn new(mqtt_url: &str, client_id: &str) -> BridgeConfig {
+        BridgeConfig {
+            mqtt_url: mqtt_url.to_string(),
+            client_id: client_id.to_string(),
+            retry_after: Duration::from_secs(2),
+            poll_every: Duration::from_millis(500),
+            batch_max: 100,
+        }
+    }
+}
+
+/// What the bridge did, for tests, logs and the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BridgeEvent {
+    /// Published (attempt 1) or published again.
+    Published { command_id: String, attempt: u32 },
+    /// The command ended: acknowledged, expired or failed. `outcome` is the
+    /// device's word when it answered.
+    Ended {
+        command_id: String,
+        status: DeviceCommandStatus,
+        outcome: Option<String>,
+    },
+    /// A device said it is online or offline (or its last will did).
+    DeviceState { state_topic: String, online: bool },
+}
+
+/// A running bridge.
+pub struct Bridge {
+    wake: Arc<Notify>,
+    events: broadcast::Sender<BridgeEvent>,
+    online: Arc<Mutex<BTreeMap<String, bool>>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Bridge {
+    /// Connects, subscribes to acks and device states, and starts
+    /// publishing; returns once the broker has confirmed the subscriptions.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: BridgeConfig,
+    ) -> Result<Bridge, MqttError> {
+        let keep_alive = Duration::from_secs(30);
+        let (client, mut eventloop) =
+            mqtt::connect(&config.mqtt_url, &config.client_id, keep_alive, None)?;
+        let (incoming_sender, mut incoming) = mpsc::channel::<(String, Vec<u8>)>(1024);
+        let (ready_sender, mut ready) = watch::channel(None::<Result<(), String>>);
+        let subscriber = client.clone();
+        let pump = tokio::spawn(async move {
+            let mut n_subacks = 0;
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        n_subacks = 0;
+                        let _ = subscriber.try_subscribe(ACK_FILTER, QoS::AtLeastOnce);
+                        let _ = subscriber.try_subscribe(STATE_FILTER, QoS::AtLeastOnce);
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        n_subacks += 1;
+                        if n_subacks == 2 {
+                            let _ = ready_sender.send(Some(Ok(())));
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::Publish(publish))) => {
+                        if incoming_sender
+                            .send((publish.topic, publish.payload.to_vec()))
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, "device bridge lost the broker; reconnecting");
+                        let _ = ready_sender.send(Some(Err(error.to_string())));
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            }
+        });
+        let confirmed = tokio::time::timeout(
+            READY_WITHIN,
+            ready.wait_for(|ready| matches!(ready, Some(Ok(())))),
+        )
+        .await
+        .is_ok_and(|answer| answer.is_ok());
+        if !confirmed {
+            let detail = ready
+                .borrow()
+                .clone()
+                .and_then(|ready| ready.err())
+                .unwrap_or_else(|| "no answer".into());
+            pump.abort();
+            return Err(MqttError::Unreachable {
+                url: config.mqtt_url,
+                detail,
+            });
+        }
+
+        let wake = Arc::new(Notify::new());
+        let (events, _) = broadcast::channel(1024);
+        let online = Arc::new(Mutex::new(BTreeMap::new()));
+        let relay = Relay {
+            store,
+            clock,
+            client,
+            config,
+            events: events.clone(),
+            online: online.clone(),
+        };
+        let woken = wake.clone();
+        let main = tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(relay.config.poll_every);
+            loop {
+                tokio::select! {
+                    message = incoming.recv() => match message {
+                        Some((topic, payload)) => relay.on_message(&topic, &payload).await,
+                        None => return,
+                    },
+                    _ = ticker.tick() => relay.publish_due().await,
+                    _ = woken.notified() => relay.publish_due().await,
+                }
+            }
+        });
+        Ok(Bridge {
+            wake,
+            events,
+            online,
+            tasks: vec![pump, main],
+        })
+    }
+
+    /// Publishes what is due now instead of at the next poll; call it after
+    /// committing a change that enqueued device commands.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Everything the bridge does from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<BridgeEvent> {
+        self.events.subscribe()
+    }
+
+    /// Whether the device last said it is online; `None` if it never spoke.
+    /// A device whose connection died is offline through its last will.
+    pub fn device_online(
+        &self,
+        station_id: i64,
+        kind: DeviceKind,
+        device_id: &str,
+    ) -> Option<bool> {
+        let key = crate::topic(station_id, kind, device_id, crate::Channel::State);
+        self.online.lock().expect("online map").get(&key).copied()
+    }
+
+    /// Every device heard from, by state topic, and whether it is online.
+    pub fn devices(&self) -> BTreeMap<String, bool> {
+        self.online.lock().expect("online map").clone()
+    }
+
+    /// Stops publishing and disconnects (as dropping it does).
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+struct Relay {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    client: AsyncClient,
+    config: BridgeConfig,
+    events: broadcast::Sender<BridgeEvent>,
+    online: Arc<Mutex<BTreeMap<String, bool>>>,
+}
+
+fn device_kind(code: &str) -> Option<DeviceKind> {
+    match code {
+        "door" => Some(DeviceKind::Door),
+        "lights" => Some(DeviceKind::Lights),
+        _ => None,
+    }
+}
+
+impl Relay {
+    async fn publish_due(&self) {
+        let now = self.clock.now();
+        let due = match self
+            .store
+            .due_device_commands(now, self.config.batch_max)
+            .await
+        {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the device outbox");
+                return;
+            }
+        };
+        for command in due {
+            if let Err(error) = self.publish(&command, now).await {
+                tracing::warn!(%error, command_id = %command.command_id, "device command not published");
+            }
+        }
+    }
+
+    async fn publish(
+        &self,
+        command: &DeviceCommandRecord,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), String> {
+        if now > command.not_after {
+            return self
+                .end(&command.command_id, DeviceCommandStatus::Expired, None)
+                .await;
+        }
+        let Some(kind) = device_kind(&command.device_kind) else {
+            return self
+                .end(&command.command_id, DeviceCommandStatus::Failed, None)
+                .await;
+        };
+        let topic = crate::topic(
+            command.station_id,
+            kind,
+            &command.device_id,
+            crate::Channel::Command,
+        );
+        // Publish before recording the attempt: a crash between the two
+        // sends the command again, which the device's gate absorbs.
+        self.client
+            .publish(
+                topic,
+                QoS::AtLeastOnce,
+                false,
+                command.payload.clone().into_bytes(),
+            )
+            .await
+            .map_err(|error| error.to_string())?;
+        let retry_at = now
+            + chrono::Duration::from_std(self.config.retry_after)
+                .unwrap_or(chrono::Duration::seconds(2));
+        self.store
+            .device_command_attempted(command.id, retry_at)
+            .await
+            .map_err(|error| error.to_string())?;
+        let _ = self.events.send(BridgeEvent::Published {
+            command_id: command.command_id.clone(),
+            attempt: command.attempts + 1,
+        });
+        Ok(())
+    }
+
+    async fn end(
+        &self,
+        command_id: &str,
+        status: DeviceCommandStatus,
+        outcome: Option<&str>,
+    ) -> Result<(), String> {
+        let ended = self
+            .store
+            .finish_device_command(command_id, status, outcome, self.clock.now())
+            .await
+            .map_err(|error| error.to_string())?;
+        if ended {
+            let _ = self.events.send(BridgeEvent::Ended {
+                command_id: command_id.to_string(),
+                status,
+                outcome: outcome.map(str::to_string),
+            });
+        }
+        Ok(())
+    }
+
+    async fn on_message(&self, topic: &str, payload: &[u8]) {
+        if payload.len() > PAYLOAD_BYTES_MAX {
+            tracing::warn!(
+                topic,
+                bytes = payload.len(),
+                "oversized device message dropped"
+            );
+            return;
+        }
+        if topic.ends_with("/state") {
+            #[derive(serde::Deserialize)]
+            struct Liveness {
+                online: bool,
+            }
+            // An empty retained message clears a device from the broker.
+            let online = serde_json::from_slice::<Liveness>(payload).map(|state| state.online);
+            let changed = {
+                let mut map = self.online.lock().expect("online map");
+                match online {
+                    Ok(online) => map.insert(topic.to_string(), online) != Some(online),
+                    Err(_) => {
+                        map.remove(topic);
+                        false
+                    }
+                }
+            };
+            if let (true, Ok(online)) = (changed, online) {
+                let _ = self.events.send(BridgeEvent::DeviceState {
+                    state_topic: topic.to_string(),
+                    online,
+                });
+            }
+            return;
+        }
+        let ack: Ack = match serde_json::from_slice(payload) {
+            Ok(ack) => ack,
+            Err(error) => {
+                tracing::warn!(topic, %error, "malformed device ack dropped");
+                return;
+            }
+        };
+        // Only the device a command was sent to may end it.
+        match self.store.device_command(&ack.command_id).await {
+            Ok(Some(command)) => {
+                let sent_to = device_kind(&command.device_kind).map(|kind| {
+                    crate::topic(
+                        command.station_id,
+                        kind,
+                        &command.device_id,
+                        crate::Channel::Ack,
+                    )
+                });
+                if sent_to.as_deref() != Some(topic) {
+                    tracing::warn!(topic, command_id = %ack.command_id, "ack from a device the command was not sent to; ignored");
+                    return;
+                }
+            }
+            // Another server's command, or one already cleaned away.
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, command_id = %ack.command_id, "device ack not recorded");
+                return;
+            }
+        }
+        let (status, word) = match ack.outcome {
+            Outcome::Done => (DeviceCommandStatus::Done, "done"),
+            // Acted on by an earlier delivery whose ack was lost.
+            Outcome::Duplicate => (DeviceCommandStatus::Done, "duplicate"),
+            Outcome::Expired => (DeviceCommandStatus::Expired, "expired"),
+            Outcome::Failed => (DeviceCommandStatus::Failed, "failed"),
+        };
+        if let Err(error) = self.end(&ack.command_id, status, Some(word)).await {
+            tracing::warn!(%error, command_id = %ack.command_id, "device ack not recorded");
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! A simulated station: one door controller and one light strip that speak
+//! the device protocol over a real MQTT broker exactly as a vendor's
+//! controllers must — every command through the [`CommandGate`], an ack for
+//! every command, retained state with `online`, and a last will that marks
+//! the device offline if its connection dies. Tests and the demo watch the
+//! door and the lights through [`Simulator::state`].
+
+use crate::mqtt::{self, MqttError};
+use crate::{Ack, Channel, Command, CommandGate, DeviceKind, Operation, Outcome, topic};
+use app::ports::Clock;
+use rumqttc::{AsyncClient, Event, LastWill, Packet, QoS};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Deliveries the simulator keeps in [`StationState::received`].
+pub const RECEIVED_KEPT_MAX: usize = 1024;
+/// How long `start` waits for the broker to confirm the subscriptions.
+const READY_WITHIN: Duration = Duration::from_secs(10);
+/// How often doors and lights are checked for running out.
+const TICK: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub mqtt_url: String,
+    pub station_id: i64,
+    pub door_id: String,
+    pub lights_id: String,
+    /// The broker declares a device gone (and publishes its last will) after
+    /// about one and a half times this without a packet.
+    pub keep_alive: Duration,
+}
+
+impl SimConfig {
+    pub fn new(mqtt_url: &str, station_id: i64) -> SimConfig {
+        SimConfig {
+            mqtt_url: mqtt_url.to_string(),
+            station_id,
+            door_id: "front".into(),
+            lights_id: "shelves".into(),
+            keep_alive: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LitSegment {
+    pub colour: String,
+    pub until_ms: u64,
+}
+
+/// What a person at the station would see, plus what the devices received.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StationState {
+    pub door_open: bool,
+    pub door_open_until_ms: u64,
+    /// Times the door was opened since the simulator started: a command
+    /// that acts twice shows here.
+    pub door_openings: u32,
+    pub lit: BTreeMap<u32, LitSegment>,
+    /// Every command delivery in arrival order with the gate's verdict
+    /// (the most recent [`RECEIVED_KEPT_MAX`]).
+    pub received: Vec<(String, Outcome)>,
+    /// Acks the simulator was told to lose and did.
+    pub acks_swallowed: u32,
+}
+
+struct Shared {
+    state: StationState,
+    door_gate: CommandGate,
+    lights_gate: CommandGate,
+    acks_to_swallow: u32,
+}
+
+/// A running simulated station. Dropping it without [`Simulator::stop`]
+/// aborts its connections, so the broker publishes the last wills.
+pub struct Simulator {
+    shared: Arc<Mutex<Shared>>,
+    state: watch::Receiver<StationState>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Simulator {
+    /// Connects both devices and returns once the broker has confirmed
+    /// their command subscriptions.
+    pub async fn start(config: SimConfig, clock: Arc<dyn Clock>) -> Result<Simulator, MqttError> {
+        let (state_sender, state) = watch::channel(StationState::default());
+        let shared = Arc::new(Mutex::new(Shared {
+            state: StationState::default(),
+            door_gate: CommandGate::new(),
+            lights_gate: CommandGate::new(),
+            acks_to_swallow: 0,
+        }));
+        let state_sender = Arc::new(state_sender);
+        let (stop, _) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let mut readies = Vec::new();
+        for (kind, device_id) in [
+            (DeviceKind::Door, config.door_id.clone()),
+            (DeviceKind::Lights, config.lights_id.clone()),
+        ] {
+            let device = Device {
+                kind,
+                device_id,
+                station_id: config.station_id,
+                shared: shared.clone(),
+                state_sender: state_sender.clone(),
+                clock: clock.clone(),
+            };
+            let will = LastWill::new(
+                device.topic(Channel::State),
+                device.state_payload(false),
+                QoS::AtLeastOnce,
+                true,
+            );
+            let client_id = format!(
+                "yizhan-sim-{}-{}-{}",
+                config.station_id,
+                kind_code(kind),
+                device.device_id
+            );
+            let (client, eventloop) =
+                mqtt::connect(&config.mqtt_url, &client_id, config.keep_alive, Some(will))?;
+            let (ready_sender, ready) = watch::channel(None::<Result<(), String>>);
+            readies.push(ready);
+            tasks.push(tokio::spawn(device.run(
+                client,
+                eventloop,
+                stop.subscribe(),
+                ready_sender,
+            )));
+        }
+        let simulator = Simulator {
+            shared,
+            state,
+            stop,
+            tasks,
+        };
+        for mut ready in readies {
+            let confirmed = tokio::time::timeout(
+                READY_WITHIN,
+                ready.wait_for(|ready| matches!(ready, Some(Ok(())))),
+            )
+            .await
+            .is_ok_and(|answer| answer.is_ok());
+            if !confirmed {
+                let detail = ready
+                    .borrow()
+                    .clone()
+                    .and_then(|ready| ready.err())
+                    .unwrap_or_else(|| "no answer".into());
+                simulator.abort();
+                return Err(MqttError::Unreachable {
+                    url: config.mqtt_url,
+                    detail,
+                });
+            }
+        }
+        Ok(simulator)
+    }
+
+    /// The station as it is now, updated on every change.
+    pub fn state(&self) -> watch::Receiver<StationState> {
+        self.state.clone()
+    }
+
+    /// The devices will act on the next `n` commands but lose their acks,
+    /// as if the network dropped them.
+    pub fn swallow_next_acks(&self, n: u32) {
+        self.shared.lock().expect("sim state").acks_to_swallow = n;
+    }
+
+    /// Publishes `online: false` and disconnects cleanly.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+    }
+
+    fn abort(&self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.abort();
+    }
+}
+
+fn kind_code(kind: DeviceKind) -> &'static str {
+    match kind {
+        DeviceKind::Door => "door",
+        DeviceKind::Lights => "lights",
+        DeviceKind::Scanner => "scanner",
+    }
+}
+
+struct Device {
+    kind: DeviceKind,
+    device_id: String,
+    station_id: i64,
+    shared: Arc<Mutex<Shared>>,
+    state_sender: Arc<watch::Sender<StationState>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Device {
+    fn topic(&self, channel: Channel) -> String {
+        topic(self.station_id, self.kind, &self.device_id, channel)
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.clock.now().timestamp_millis()).unwrap_or(0)
+    }
+
+    /// The retained state payload; see `docs/devices.md`.
+    fn state_payload(&self, online: bool) -> Vec<u8> {
+        let shared = self.shared.lock().expect("sim state");
+        let state = &shared.state;
+        let body = match self.kind {
+            DeviceKind::Door => serde_json::json!({
+                "online": online,
+                "open": online && state.door_open,
+                "open_until_ms": state.door_open_until_ms,
+                "at_ms": self.now_ms(),
+            }),
+            _ => serde_json::json!({
+                "online": online,
+                "lit": if online {
+                    state.lit.iter().map(|(segment, lit)| serde_json::json!({
+                        "segment": segment, "colour": lit.colour, "until_ms": lit.until_ms,
+                    })).collect::<Vec<_>>()
+                } else { Vec::new() },
+                "at_ms": self.now_ms(),
+            }),
+        };
+        body.to_string().into_bytes()
+    }
+
+    async fn run(
+        self,
+        client: AsyncClient,
+        mut eventloop: rumqttc::EventLoop,
+        mut stop: watch::Receiver<bool>,
+        ready: watch::Sender<Option<Result<(), String>>>,
+    ) {
+        let command_topic = self.topic(Channel::Command);
+        let mut ticker = tokio::time::interval(TICK);
+        loop {
+            tokio::select! {
+                event = eventloop.poll() => match event {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        let _ = client.try_subscribe(command_topic.clone(), QoS::AtLeastOnce);
+                        self.publish_state(&client, true);
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        let _ = ready.send(Some(Ok(())));
+                    }
+                    Ok(Event::Incoming(Packet::Publish(publish))) if publish.topic == command_topic => {
+                        self.on_command(&client, &publish.payload);
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, device = %self.device_id, "simulated device lost the broker; reconnecting");
+                        let _ = ready.send(Some(Err(error.to_string())));
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                },
+                _ = ticker.tick() => {
+                    if self.run_out() {
+                        self.publish_state(&client, true);
+                    }
+                }
+                _ = stop.changed() => {
+                    self.publish_state(&client, false);
+                    let _ = client.try_disconnect();
+                    // Drive the loop until the broker has the goodbye.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                        while eventloop.poll().await.is_ok() {}
+                    }).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn publish_state(&self, client: &AsyncClient, online: bool) {
+        let _ = client.try_publish(
+            self.topic(Channel::State),
+            QoS::AtLeastOnce,
+            true,
+            self.state_payload(online),
+        );
+    }
+
+    /// Turns off what has run out; true if anything changed.
+    fn run_out(&self) -> bool {
+        let now_ms = self.now_ms();
+        let mut shared = self.shared.lock().expect("sim state");
+        let state = &mut shared.state;
+        let changed = match self.kind {
+            DeviceKind::Door if state.door_open && now_ms >= state.door_open_until_ms => {
+                state.door_open = false;
+                true
+            }
+            DeviceKind::Lights => {
+                let before = state.lit.len();
+                state.lit.retain(|_, lit| lit.until_ms > now_ms);
+                state.lit.len() != before
+            }
+            _ => false,
+        };
+        if changed {
+            self.state_sender.send_replace(state.clone());
+        }
+        changed
+    }
+
+    fn on_command(&self, client: &AsyncClient, payload: &[u8]) {
+        let command = match Command::parse(payload) {
+            Ok(command) => command,
+            Err(error) => {
+                tracing::warn!(%error, device = %self.device_id, "simulated device refused a payload");
+                return;
+            }
+        };
+        let now_ms = self.now_ms();
+        let (outcome, swallow) = {
+            let mut shared = self.shared.lock().expect("sim state");
+            let gate = match self.kind {
+                DeviceKind::Door => &mut shared.door_gate,
+                _ => &mut shared.lights_gate,
+            };
+            let mut outcome = gate.admit(&command, now_ms);
+            if outcome == Outcome::Done && !act(&mut shared.state, self.kind, &command, now_ms) {
+                outcome = Outcome::Failed;
+            }
+            let state = &mut shared.state;
+            if state.received.len() == RECEIVED_KEPT_MAX {
+                state.received.remove(0);
+            }
+            state.received.push((command.command_id.clone(), outcome));
+            let swallow = shared.acks_to_swallow > 0;
+            if swallow {
+                shared.acks_to_swallow -= 1;
+                shared.state.acks_swallowed += 1;
+            }
+            self.state_sender.send_replace(shared.state.clone());
+            (outcome, swallow)
+        };
+        if outcome == Outcome::Done {
+            self.publish_state(client, true);
+        }
+        if !swallow {
+            let ack = Ack {
+                command_id: command.command_id,
+                outcome,
+                at_ms: now_ms,
+            };
+            let _ = client.try_publish(
+                self.topic(Channel::Ack),
+                QoS::AtLeastOnce,
+                false,
+                serde_json::to_vec(&ack).expect("acks serialise"),
+            );
+        }
+    }
+}
+
+/// Carries out an admitted command; false if this device cannot do it.
+fn act(state: &mut StationState, kind: DeviceKind, command: &Command, now_ms: u64) -> bool {
+    match (kind, &command.op) {
+        (_, Operation::Status) => true,
+        (DeviceKind::Door, Operation::Open { hold_ms }) => {
+            state.door_open = true;
+            state.door_open_until_ms = now_ms + hold_ms;
+            state.door_openings += 1;
+            true
+        }
+        (
+            DeviceKind::Lights,
+            Operation::Light {
+                segments,
+                duration_ms,
+            },
+        ) => {
+            for segment in segments {
+                state.lit.insert(
+                    segment.segment,
+                    LitSegment {
+                        colour: segment.colour.clone(),
+                        until_ms: now_ms + duration_ms,
+                    },
+                );
+            }
+            true
+        }
+        (DeviceKind::Lights, Operation::Off { segments }) => {
+            for segment in segments {
+                state.lit.remove(segment);
+            }
+            true
+        }
+        (DeviceKind::Lights, Operation::AllOff) => {
+            state.lit.clear();
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Runs a simulated station until `shutdown` completes, writing the
+/// station's state as one JSON object per line whenever it changes (what
+/// `yizhan simulate devices` prints), then says goodbye to the broker.
+pub async fn run_printing(
+    config: SimConfig,
+    clock: Arc<dyn Clock>,
+    shutdown: impl std::future::Future<Output = ()>,
+    out: &mut (dyn std::io::Write + Send),
+) -> Result<(), MqttError> {
+    let station_id = config.station_id;
+    let door = topic(
+        station_id,
+        DeviceKind::Door,
+        &config.door_id,
+        Channel::Command,
+    );
+    let lights = topic(
+        station_id,
+        DeviceKind::Lights,
+        &config.lights_id,
+        Channel::Command,
+    );
+    let simulator = Simulator::start(config, clock).await?;
+    tracing::info!(station_id, %door, %lights, "simulated station listening");
+    let mut state = simulator.state();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            changed = state.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let now = state.borrow_and_update().clone();
+                let line = serde_json::json!({
+                    "station": station_id,
+                    "door_open": now.door_open,
+                    "door_openings": now.door_openings,
+                    "lit": now.lit,
+                    "last_command": now.received.last(),
+                });
+                if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+                    break;
+                }
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    simulator.stop().await;
+    Ok(())
+}

@@ -1,0 +1,466 @@
+//! The device protocol against a real Mosquitto broker at
+//! `YIZHAN_TEST_MQTT_URL`: the simulated station and the server's bridge,
+//! with the devices' outbox in SQLite. Each test uses its own station id, so
+//! tests running at once (or earlier runs' retained messages) do not meet.
+//! Every wait is on an event or a state change, bounded by a timeout that
+//! fails the test.
+
+use app::device_commands::{DeviceCommandStatus, NewDeviceCommand, enqueue_device_command};
+use app::ports::{Clock, Store};
+use chrono::{DateTime, Duration, Utc};
+use devices::bridge::{Bridge, BridgeConfig, BridgeEvent};
+use devices::sim::{SimConfig, Simulator, StationState};
+use devices::{Channel, Command, DeviceKind, Operation, Outcome, topic};
+use rumqttc::{AsyncClient, MqttOptions, QoS};
+use serde_json::json;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use store::{ConnectOptions, Db};
+use tokio::sync::{broadcast, watch};
+
+const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn broker() -> Option<String> {
+    match std::env::var("YIZHAN_TEST_MQTT_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            eprintln!("SKIP MQTT integration: YIZHAN_TEST_MQTT_URL is not set");
+            None
+        }
+    }
+}
+
+/// A station id no other test (or earlier run) uses.
+fn fresh_station_id() -> i64 {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    (nanos % 1_000_000_000) as i64 * 1000
+        + i64::from(COUNTER.fetch_add(1, Ordering::Relaxed) % 1000)
+}
+
+struct TestClock(Mutex<DateTime<Utc>>);
+
+impl TestClock {
+    fn new() -> Arc<TestClock> {
+        Arc::new(TestClock(Mutex::new(Utc::now())))
+    }
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+async fn wait_state(
+    state: &mut watch::Receiver<StationState>,
+    what: &str,
+    done: impl FnMut(&StationState) -> bool,
+) -> StationState {
+    let found = tokio::time::timeout(WAIT, state.wait_for(done))
+        .await
+        .map(|answer| answer.map(|state| state.clone()));
+    match found {
+        Ok(Ok(state)) => state,
+        _ => panic!(
+            "timed out waiting for the station: {what}; it is {:?}",
+            *state.borrow()
+        ),
+    }
+}
+
+async fn wait_event(
+    events: &mut broadcast::Receiver<BridgeEvent>,
+    what: &str,
+    mut wanted: impl FnMut(&BridgeEvent) -> bool,
+) -> BridgeEvent {
+    let found = tokio::time::timeout(WAIT, async {
+        loop {
+            let event = events.recv().await.expect("bridge events");
+            if wanted(&event) {
+                return event;
+            }
+        }
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("timed out waiting for the bridge: {what}"))
+}
+
+/// A raw client, standing in for the broker redelivering a command.
+fn raw_client(url: &str, name: &str) -> (AsyncClient, tokio::task::JoinHandle<()>) {
+    let (host, port) = devices::mqtt::parse_url(url).unwrap();
+    let options = MqttOptions::new(
+        format!("yizhan-test-{name}-{}", fresh_station_id()),
+        host,
+        port,
+    );
+    let (client, mut eventloop) = AsyncClient::new(options, 64);
+    let pump = tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+    (client, pump)
+}
+
+/// Clears the retained states this test left on the broker.
+async fn forget_station(url: &str, station_id: i64) {
+    let (client, pump) = raw_client(url, "forget");
+    for (kind, device) in [(DeviceKind::Door, "front"), (DeviceKind::Lights, "shelves")] {
+        client
+            .publish(
+                topic(station_id, kind, device, Channel::State),
+                QoS::AtLeastOnce,
+                true,
+                Vec::new(),
+            )
+            .await
+            .unwrap();
+    }
+    client.disconnect().await.unwrap();
+    let _ = tokio::time::timeout(WAIT, pump).await;
+}
+
+struct Station {
+    db: Arc<Db>,
+    clock: Arc<TestClock>,
+    sim: Simulator,
+    bridge: Bridge,
+    station_id: i64,
+    _dir: tempfile::TempDir,
+}
+
+async fn station(url: &str) -> Station {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite:{}", dir.path().join("devices.db").display());
+    let db = Arc::new(Db::connect(&ConnectOptions::new(db_url)).await.unwrap());
+    let clock = TestClock::new();
+    let station_id = fresh_station_id();
+    let sim = Simulator::start(SimConfig::new(url, station_id), clock.clone())
+        .await
+        .expect("simulator connects");
+    let mut config = BridgeConfig::new(url, &format!("yizhan-test-bridge-{station_id}"));
+    config.retry_after = std::time::Duration::from_secs(2);
+    config.poll_every = std::time::Duration::from_millis(50);
+    let bridge = Bridge::start(db.clone(), clock.clone(), config)
+        .await
+        .expect("bridge connects");
+    Station {
+        db,
+        clock,
+        sim,
+        bridge,
+        station_id,
+        _dir: dir,
+    }
+}
+
+impl Station {
+    async fn open_door(&self, command_id: &str, valid_for: Duration) {
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await.unwrap();
+        let command = NewDeviceCommand {
+            station_id: self.station_id,
+            device_kind: "door".into(),
+            device_id: "front".into(),
+            command_id: command_id.into(),
+            not_after: now + valid_for,
+            operation: json!({"op": "open", "hold_ms": 5000}),
+        };
+        assert!(
+            enqueue_device_command(&mut *tx, &command, now)
+                .await
+                .unwrap()
+        );
+        tx.commit().await.unwrap();
+        self.bridge.wake();
+    }
+
+    async fn finish(self, url: &str) {
+        self.sim.stop().await;
+        self.bridge.stop();
+        forget_station(url, self.station_id).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_redelivered_five_times_acts_once() {
+    let Some(url) = broker() else { return };
+    let station_id = fresh_station_id();
+    let clock = TestClock::new();
+    let sim = Simulator::start(SimConfig::new(&url, station_id), clock.clone())
+        .await
+        .expect("simulator connects");
+    let mut state = sim.state();
+    let command = Command {
+        command_id: "redelivered".into(),
+        not_after_ms: (clock.now() + Duration::seconds(30)).timestamp_millis() as u64,
+        op: Operation::Open { hold_ms: 5_000 },
+    };
+    let (client, pump) = raw_client(&url, "redeliver");
+    for _ in 0..5 {
+        client
+            .publish(
+                topic(station_id, DeviceKind::Door, "front", Channel::Command),
+                QoS::AtLeastOnce,
+                false,
+                command.to_payload(),
+            )
+            .await
+            .unwrap();
+    }
+    let seen = wait_state(&mut state, "five deliveries", |s| s.received.len() == 5).await;
+    assert_eq!(seen.door_openings, 1, "the door opened more than once");
+    assert!(seen.door_open);
+    let outcomes: Vec<Outcome> = seen.received.iter().map(|(_, outcome)| *outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Done,
+            Outcome::Duplicate,
+            Outcome::Duplicate,
+            Outcome::Duplicate,
+            Outcome::Duplicate
+        ]
+    );
+    pump.abort();
+    sim.stop().await;
+    forget_station(&url, station_id).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_command_never_acts() {
+    let Some(url) = broker() else { return };
+    let station = station(&url).await;
+    let mut events = station.bridge.subscribe();
+    let mut state = station.sim.state();
+
+    // Expires in the outbox: the bridge gives it up without publishing.
+    station.open_door("too-late", Duration::seconds(5)).await;
+    station.clock.advance(Duration::seconds(10));
+    station.bridge.wake();
+    let ended = wait_event(
+        &mut events,
+        "too-late ends",
+        |e| matches!(e, BridgeEvent::Ended { command_id, .. } if command_id == "too-late"),
+    )
+    .await;
+    assert_eq!(
+        ended,
+        BridgeEvent::Ended {
+            command_id: "too-late".into(),
+            status: DeviceCommandStatus::Expired,
+            outcome: None
+        }
+    );
+
+    // Arrives late anyway (a broker holding it): the device refuses it.
+    let record = station
+        .db
+        .device_command("too-late")
+        .await
+        .unwrap()
+        .unwrap();
+    let (client, pump) = raw_client(&url, "late");
+    client
+        .publish(
+            topic(
+                station.station_id,
+                DeviceKind::Door,
+                "front",
+                Channel::Command,
+            ),
+            QoS::AtLeastOnce,
+            false,
+            record.payload.into_bytes(),
+        )
+        .await
+        .unwrap();
+    let seen = wait_state(&mut state, "the late delivery", |s| !s.received.is_empty()).await;
+    assert_eq!(
+        seen.received,
+        vec![("too-late".to_string(), Outcome::Expired)]
+    );
+    assert_eq!(seen.door_openings, 0);
+    pump.abort();
+
+    // A fresh command still works, and the expired one was never published.
+    station.open_door("in-time", Duration::seconds(5)).await;
+    wait_event(&mut events, "in-time done", |e| {
+        matches!(e, BridgeEvent::Ended { command_id, status: DeviceCommandStatus::Done, .. } if command_id == "in-time")
+    })
+    .await;
+    let seen = station.sim.state().borrow().clone();
+    assert_eq!(
+        seen.received,
+        vec![
+            ("too-late".to_string(), Outcome::Expired),
+            ("in-time".to_string(), Outcome::Done)
+        ]
+    );
+    assert_eq!(seen.door_openings, 1);
+    station.finish(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_ack_leads_to_a_retry_not_a_second_opening() {
+    let Some(url) = broker() else { return };
+    let station = station(&url).await;
+    let mut events = station.bridge.subscribe();
+    let mut state = station.sim.state();
+    station.sim.swallow_next_acks(1);
+
+    station.open_door("lost-ack", Duration::seconds(30)).await;
+    wait_event(&mut events, "first publication", |e| {
+        matches!(e, BridgeEvent::Published { command_id, attempt: 1 } if command_id == "lost-ack")
+    })
+    .await;
+    wait_state(&mut state, "the door opens, ack lost", |s| {
+        s.acks_swallowed == 1
+    })
+    .await;
+    assert_eq!(
+        station
+            .db
+            .device_command("lost-ack")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        DeviceCommandStatus::Pending,
+        "no ack arrived, so the command must still be pending"
+    );
+
+    station.clock.advance(Duration::seconds(3));
+    station.bridge.wake();
+    wait_event(&mut events, "the retry", |e| {
+        matches!(e, BridgeEvent::Published { command_id, attempt: 2 } if command_id == "lost-ack")
+    })
+    .await;
+    let ended = wait_event(
+        &mut events,
+        "lost-ack ends",
+        |e| matches!(e, BridgeEvent::Ended { command_id, .. } if command_id == "lost-ack"),
+    )
+    .await;
+    assert_eq!(
+        ended,
+        BridgeEvent::Ended {
+            command_id: "lost-ack".into(),
+            status: DeviceCommandStatus::Done,
+            outcome: Some("duplicate".into())
+        }
+    );
+    let seen = station.sim.state().borrow().clone();
+    assert_eq!(seen.door_openings, 1, "the retry opened the door again");
+    assert_eq!(
+        seen.received,
+        vec![
+            ("lost-ack".to_string(), Outcome::Done),
+            ("lost-ack".to_string(), Outcome::Duplicate)
+        ]
+    );
+    station.finish(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lights_follow_commands_and_devices_report_offline() {
+    let Some(url) = broker() else { return };
+    let station = station(&url).await;
+    let mut events = station.bridge.subscribe();
+    let mut state = station.sim.state();
+    let now = station.clock.now();
+    let mut tx = station.db.begin().await.unwrap();
+    let light = NewDeviceCommand {
+        station_id: station.station_id,
+        device_kind: "lights".into(),
+        device_id: "shelves".into(),
+        command_id: "light-1".into(),
+        not_after: now + Duration::seconds(10),
+        operation: json!({"op": "light", "segments": [{"segment": 3, "colour": "#00ff7f"}, {"segment": 9, "colour": "#00ff7f"}], "duration_ms": 60000}),
+    };
+    enqueue_device_command(&mut *tx, &light, now).await.unwrap();
+    tx.commit().await.unwrap();
+    station.bridge.wake();
+    let seen = wait_state(&mut state, "two segments lit", |s| s.lit.len() == 2).await;
+    assert_eq!(seen.lit[&3].colour, "#00ff7f");
+    assert!(seen.lit.contains_key(&9));
+
+    // The lights run out on the device's own clock.
+    station.clock.advance(Duration::seconds(61));
+    wait_state(&mut state, "lights out", |s| s.lit.is_empty()).await;
+
+    let door_state = topic(
+        station.station_id,
+        DeviceKind::Door,
+        "front",
+        Channel::State,
+    );
+    if station
+        .bridge
+        .device_online(station.station_id, DeviceKind::Door, "front")
+        != Some(true)
+    {
+        wait_event(&mut events, "door online", |e| {
+            matches!(e, BridgeEvent::DeviceState { state_topic, online: true } if *state_topic == door_state)
+        })
+        .await;
+    }
+    let Station {
+        sim,
+        bridge,
+        station_id,
+        ..
+    } = station;
+    sim.stop().await;
+    wait_event(&mut events, "door offline", |e| {
+        matches!(e, BridgeEvent::DeviceState { state_topic, online: false } if *state_topic == door_state)
+    })
+    .await;
+    assert_eq!(
+        bridge.device_online(station_id, DeviceKind::Door, "front"),
+        Some(false)
+    );
+    bridge.stop();
+    forget_station(&url, station_id).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_whose_connection_dies_shows_offline_through_its_last_will() {
+    let Some(url) = broker() else { return };
+    let station = station(&url).await;
+    let mut events = station.bridge.subscribe();
+    let lights_state = topic(
+        station.station_id,
+        DeviceKind::Lights,
+        "shelves",
+        Channel::State,
+    );
+    if station
+        .bridge
+        .device_online(station.station_id, DeviceKind::Lights, "shelves")
+        != Some(true)
+    {
+        wait_event(&mut events, "lights online", |e| {
+            matches!(e, BridgeEvent::DeviceState { state_topic, online: true } if *state_topic == lights_state)
+        })
+        .await;
+    }
+    let Station {
+        sim,
+        bridge,
+        station_id,
+        ..
+    } = station;
+    // Dropping the simulator cuts its connections without a goodbye, as a
+    // power cut would; the broker then publishes the last will.
+    drop(sim);
+    wait_event(&mut events, "lights offline", |e| {
+        matches!(e, BridgeEvent::DeviceState { state_topic, online: false } if *state_topic == lights_state)
+    })
+    .await;
+    bridge.stop();
+    forget_station(&url, station_id).await;
+}
