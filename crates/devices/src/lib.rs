@@ -6,6 +6,7 @@
 //! milliseconds). The MQTT side builds on it: [`sim`] (a simulated station)
 //! and [`bridge`] (the server's outbox relay).
 
+pub mod bench;
 pub mod bridge;
 pub mod mqtt;
 pub mod sim;
