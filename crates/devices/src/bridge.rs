@@ -282,14 +282,16 @@ impl Relay {
         );
         // Publish before recording the attempt: a crash between the two
         // sends the command again, which the device's gate absorbs.
+        // Never waits: while the broker is away the request queue fills, and
+        // waiting here would also stop acks from being recorded. A command
+        // that does not fit is simply due again at the next poll.
         self.client
-            .publish(
+            .try_publish(
                 topic,
                 QoS::AtLeastOnce,
                 false,
                 command.payload.clone().into_bytes(),
             )
-            .await
             .map_err(|error| error.to_string())?;
         let retry_at = now
             + chrono::Duration::from_std(self.config.retry_after)
