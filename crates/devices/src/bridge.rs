@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 /// Every station's acks and states.
 const ACK_FILTER: &str = "yizhan/v1/stations/+/+/+/ack";
 const STATE_FILTER: &str = "yizhan/v1/stations/+/+/+/state";
+const SCAN_FILTER: &str = "yizhan/v1/stations/+/scanner/+/scan";
 const READY_WITHIN: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
@@ -61,6 +62,13 @@ pub enum BridgeEvent {
     },
     /// A device said it is online or offline (or its last will did).
     DeviceState { state_topic: String, online: bool },
+    /// A checkout scanner read a code.
+    Scan {
+        station_id: i64,
+        scanner_id: String,
+        code: String,
+        at_ms: u64,
+    },
 }
 
 /// A running bridge.
@@ -93,10 +101,11 @@ impl Bridge {
                         n_subacks = 0;
                         let _ = subscriber.try_subscribe(ACK_FILTER, QoS::AtLeastOnce);
                         let _ = subscriber.try_subscribe(STATE_FILTER, QoS::AtLeastOnce);
+                        let _ = subscriber.try_subscribe(SCAN_FILTER, QoS::AtLeastOnce);
                     }
                     Ok(Event::Incoming(Packet::SubAck(_))) => {
                         n_subacks += 1;
-                        if n_subacks == 2 {
+                        if n_subacks == 3 {
                             let _ = ready_sender.send(Some(Ok(())));
                         }
                     }
@@ -273,14 +282,16 @@ impl Relay {
         );
         // Publish before recording the attempt: a crash between the two
         // sends the command again, which the device's gate absorbs.
+        // Never waits: while the broker is away the request queue fills, and
+        // waiting here would also stop acks from being recorded. A command
+        // that does not fit is simply due again at the next poll.
         self.client
-            .publish(
+            .try_publish(
                 topic,
                 QoS::AtLeastOnce,
                 false,
                 command.payload.clone().into_bytes(),
             )
-            .await
             .map_err(|error| error.to_string())?;
         let retry_at = now
             + chrono::Duration::from_std(self.config.retry_after)
@@ -324,6 +335,22 @@ impl Relay {
                 bytes = payload.len(),
                 "oversized device message dropped"
             );
+            return;
+        }
+        if let Some((station_id, DeviceKind::Scanner, scanner_id, crate::Channel::Scan)) =
+            crate::parse_topic(topic)
+        {
+            match crate::ScanEvent::parse(payload) {
+                Ok(scan) => {
+                    let _ = self.events.send(BridgeEvent::Scan {
+                        station_id,
+                        scanner_id: scanner_id.to_string(),
+                        code: scan.code,
+                        at_ms: scan.at_ms,
+                    });
+                }
+                Err(error) => tracing::warn!(topic, %error, "scan dropped"),
+            }
             return;
         }
         if topic.ends_with("/state") {

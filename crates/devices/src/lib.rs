@@ -6,6 +6,7 @@
 //! milliseconds). The MQTT side builds on it: [`sim`] (a simulated station)
 //! and [`bridge`] (the server's outbox relay).
 
+pub mod bench;
 pub mod bridge;
 pub mod mqtt;
 pub mod sim;
@@ -201,6 +202,60 @@ impl Command {
     }
 }
 
+/// Longest scanned text accepted from a checkout scanner.
+pub const SCAN_CHARS_MAX: usize = 128;
+
+/// A checkout scanner's reading (`scan` channel).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanEvent {
+    pub code: String,
+    pub at_ms: u64,
+}
+
+impl ScanEvent {
+    /// Parses and checks a scan payload.
+    pub fn parse(payload: &[u8]) -> Result<ScanEvent, ProtocolError> {
+        if payload.len() > PAYLOAD_BYTES_MAX {
+            return Err(ProtocolError::TooLarge(payload.len()));
+        }
+        let scan: ScanEvent =
+            serde_json::from_slice(payload).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+        let n_chars = scan.code.chars().count();
+        if n_chars == 0 || n_chars > SCAN_CHARS_MAX || scan.code.chars().any(char::is_control) {
+            return Err(ProtocolError::Invalid(format!(
+                "a scanned code has 1 to {SCAN_CHARS_MAX} printable characters"
+            )));
+        }
+        Ok(scan)
+    }
+}
+
+/// The station and device a topic names, if it is a yizhan device topic.
+pub fn parse_topic(topic: &str) -> Option<(i64, DeviceKind, &str, Channel)> {
+    let rest = topic.strip_prefix("yizhan/v1/stations/")?;
+    let mut parts = rest.split('/');
+    let station_id = parts.next()?.parse().ok()?;
+    let kind = match parts.next()? {
+        "door" => DeviceKind::Door,
+        "lights" => DeviceKind::Lights,
+        "scanner" => DeviceKind::Scanner,
+        _ => return None,
+    };
+    let device_id = parts.next().filter(|id| !id.is_empty())?;
+    let channel = match parts.next()? {
+        "cmd" => Channel::Command,
+        "ack" => Channel::Ack,
+        "state" => Channel::State,
+        "scan" => Channel::Scan,
+        _ => return None,
+    };
+    parts
+        .next()
+        .is_none()
+        .then_some((station_id, kind, device_id, channel))
+}
+
 /// What every device runs before acting: refuses expired commands and
 /// remembers recent command ids so that a redelivered command acts once.
 #[derive(Debug, Default)]
@@ -330,6 +385,33 @@ mod tests {
             topic(7, DeviceKind::Lights, "A", Channel::Ack),
             "yizhan/v1/stations/7/lights/A/ack"
         );
+    }
+
+    #[test]
+    fn scans_and_topics_parse_back() {
+        let scan = ScanEvent::parse(br#"{"code":"SF1234567890","at_ms":5}"#).unwrap();
+        assert_eq!(scan.code, "SF1234567890");
+        assert!(ScanEvent::parse(br#"{"code":"","at_ms":5}"#).is_err());
+        assert!(ScanEvent::parse(br#"{"code":"a\nb","at_ms":5}"#).is_err());
+        let long = format!(
+            r#"{{"code":"{}","at_ms":5}}"#,
+            "9".repeat(SCAN_CHARS_MAX + 1)
+        );
+        assert!(ScanEvent::parse(long.as_bytes()).is_err());
+        let text = topic(12, DeviceKind::Scanner, "checkout", Channel::Scan);
+        assert_eq!(
+            parse_topic(&text),
+            Some((12, DeviceKind::Scanner, "checkout", Channel::Scan))
+        );
+        for bad in [
+            "yizhan/v1/stations/x/door/front/cmd",
+            "yizhan/v1/stations/1/fridge/front/cmd",
+            "yizhan/v1/stations/1/door//cmd",
+            "yizhan/v1/stations/1/door/front/cmd/extra",
+            "other/1/door/front/cmd",
+        ] {
+            assert_eq!(parse_topic(bad), None, "{bad}");
+        }
     }
 
     proptest! {

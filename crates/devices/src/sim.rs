@@ -29,6 +29,7 @@ pub struct SimConfig {
     pub station_id: i64,
     pub door_id: String,
     pub lights_id: String,
+    pub scanner_id: String,
     /// The broker declares a device gone (and publishes its last will) after
     /// about one and a half times this without a packet.
     pub keep_alive: Duration,
@@ -41,6 +42,7 @@ impl SimConfig {
             station_id,
             door_id: "front".into(),
             lights_id: "shelves".into(),
+            scanner_id: "checkout".into(),
             keep_alive: Duration::from_secs(10),
         }
     }
@@ -82,6 +84,10 @@ pub struct Simulator {
     state: watch::Receiver<StationState>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// The checkout scanner's readings leave over the door controller's
+    /// connection: in the simulator one cable is as good as another.
+    scanner: (AsyncClient, String),
+    clock: Arc<dyn Clock>,
 }
 
 impl Simulator {
@@ -99,6 +105,7 @@ impl Simulator {
         let (stop, _) = watch::channel(false);
         let mut tasks = Vec::new();
         let mut readies = Vec::new();
+        let mut scanner_client = None;
         for (kind, device_id) in [
             (DeviceKind::Door, config.door_id.clone()),
             (DeviceKind::Lights, config.lights_id.clone()),
@@ -125,6 +132,9 @@ impl Simulator {
             );
             let (client, eventloop) =
                 mqtt::connect(&config.mqtt_url, &client_id, config.keep_alive, Some(will))?;
+            if kind == DeviceKind::Door {
+                scanner_client = Some(client.clone());
+            }
             let (ready_sender, ready) = watch::channel(None::<Result<(), String>>);
             readies.push(ready);
             tasks.push(tokio::spawn(device.run(
@@ -139,6 +149,16 @@ impl Simulator {
             state,
             stop,
             tasks,
+            scanner: (
+                scanner_client.expect("the door controller connects"),
+                topic(
+                    config.station_id,
+                    DeviceKind::Scanner,
+                    &config.scanner_id,
+                    Channel::Scan,
+                ),
+            ),
+            clock,
         };
         for mut ready in readies {
             let confirmed = tokio::time::timeout(
@@ -166,6 +186,24 @@ impl Simulator {
     /// The station as it is now, updated on every change.
     pub fn state(&self) -> watch::Receiver<StationState> {
         self.state.clone()
+    }
+
+    /// The checkout scanner reads `code` (QoS 1, like a real scanner).
+    pub async fn scan(&self, code: &str) -> Result<(), String> {
+        let event = crate::ScanEvent {
+            code: code.to_string(),
+            at_ms: u64::try_from(self.clock.now().timestamp_millis()).unwrap_or(0),
+        };
+        let (client, scan_topic) = &self.scanner;
+        client
+            .publish(
+                scan_topic.clone(),
+                QoS::AtLeastOnce,
+                false,
+                serde_json::to_vec(&event).expect("scans serialise"),
+            )
+            .await
+            .map_err(|error| error.to_string())
     }
 
     /// The devices will act on the next `n` commands but lose their acks,

@@ -464,3 +464,29 @@ async fn a_device_whose_connection_dies_shows_offline_through_its_last_will() {
     bridge.stop();
     forget_station(&url, station_id).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkout_scans_reach_the_server() {
+    let Some(url) = broker() else { return };
+    let station = station(&url).await;
+    let mut events = station.bridge.subscribe();
+    station.sim.scan("SF1234567890123").await.unwrap();
+    let station_id = station.station_id;
+    let scan = wait_event(
+        &mut events,
+        "the scan",
+        |e| matches!(e, BridgeEvent::Scan { station_id: id, .. } if *id == station_id),
+    )
+    .await;
+    let BridgeEvent::Scan {
+        scanner_id, code, ..
+    } = scan
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (scanner_id.as_str(), code.as_str()),
+        ("checkout", "SF1234567890123")
+    );
+    station.finish(&url).await;
+}
