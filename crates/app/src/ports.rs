@@ -288,14 +288,10 @@ pub trait Tx: Send {
     /// outbox unless its command id exists; false if it did.
     async fn enqueue_device_command(
         &mut self,
-        _command: &crate::device_commands::NewDeviceCommand,
-        _payload: &str,
-        _now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        Err(StoreError::Backend(
-            "this store keeps no device commands".into(),
-        ))
-    }
+        command: &crate::device_commands::NewDeviceCommand,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -360,34 +356,26 @@ pub trait Store: Send + Sync {
     /// Pending device commands whose next attempt is due, oldest first.
     async fn due_device_commands(
         &self,
-        _now: DateTime<Utc>,
-        _limit: u32,
-    ) -> StoreResult<Vec<crate::device_commands::DeviceCommandRecord>> {
-        Ok(Vec::new())
-    }
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::device_commands::DeviceCommandRecord>>;
     /// Records a publication of a pending command and when to try again.
     async fn device_command_attempted(
         &self,
-        _id: i64,
-        _next_attempt_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        Ok(())
-    }
+        id: i64,
+        next_attempt_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Ends a pending command; false if it was not pending (already ended,
     /// or unknown), so a late or repeated acknowledgement changes nothing.
     async fn finish_device_command(
         &self,
-        _command_id: &str,
-        _status: crate::device_commands::DeviceCommandStatus,
-        _outcome: Option<&str>,
-        _now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        Ok(false)
-    }
+        command_id: &str,
+        status: crate::device_commands::DeviceCommandStatus,
+        outcome: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     async fn device_command(
         &self,
-        _command_id: &str,
-    ) -> StoreResult<Option<crate::device_commands::DeviceCommandRecord>> {
-        Ok(None)
-    }
+        command_id: &str,
+    ) -> StoreResult<Option<crate::device_commands::DeviceCommandRecord>>;
 }
