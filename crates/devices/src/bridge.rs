@@ -20,7 +20,6 @@ use tokio::task::JoinHandle;
 const ACK_FILTER: &str = "yizhan/v1/stations/+/+/+/ack";
 const STATE_FILTER: &str = "yizhan/v1/stations/+/+/+/state";
 const SCAN_FILTER: &str = "yizhan/v1/stations/+/scanner/+/scan";
-const READY_WITHIN: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct BridgeConfig {
@@ -127,23 +126,9 @@ impl Bridge {
                 }
             }
         });
-        let confirmed = tokio::time::timeout(
-            READY_WITHIN,
-            ready.wait_for(|ready| matches!(ready, Some(Ok(())))),
-        )
-        .await
-        .is_ok_and(|answer| answer.is_ok());
-        if !confirmed {
-            let detail = ready
-                .borrow()
-                .clone()
-                .and_then(|ready| ready.err())
-                .unwrap_or_else(|| "no answer".into());
+        if let Err(error) = crate::mqtt::await_ready(&mut ready, &config.mqtt_url).await {
             pump.abort();
-            return Err(MqttError::Unreachable {
-                url: config.mqtt_url,
-                detail,
-            });
+            return Err(error);
         }
 
         let wake = Arc::new(Notify::new());

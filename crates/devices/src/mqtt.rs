@@ -55,6 +55,35 @@ pub(crate) fn connect(
     Ok(AsyncClient::new(options, REQUESTS_QUEUED_MAX))
 }
 
+/// How long a connection may take to be confirmed by the broker.
+pub(crate) const READY_WITHIN: Duration = Duration::from_secs(10);
+
+/// What an event loop reports once: connected and subscribed, or why not.
+pub(crate) type Readiness = tokio::sync::watch::Receiver<Option<Result<(), String>>>;
+
+/// Waits until the event loop behind `ready` says it is connected and
+/// subscribed, for at most [`READY_WITHIN`]; otherwise says why not.
+pub(crate) async fn await_ready(ready: &mut Readiness, url: &str) -> Result<(), MqttError> {
+    let confirmed = tokio::time::timeout(
+        READY_WITHIN,
+        ready.wait_for(|ready| matches!(ready, Some(Ok(())))),
+    )
+    .await
+    .is_ok_and(|answer| answer.is_ok());
+    if confirmed {
+        return Ok(());
+    }
+    let detail = ready
+        .borrow()
+        .clone()
+        .and_then(|ready| ready.err())
+        .unwrap_or_else(|| "no answer".into());
+    Err(MqttError::Unreachable {
+        url: url.to_string(),
+        detail,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,6 @@ use tokio::task::JoinHandle;
 /// Deliveries the simulator keeps in [`StationState::received`].
 pub const RECEIVED_KEPT_MAX: usize = 1024;
 /// How long `start` waits for the broker to confirm the subscriptions.
-const READY_WITHIN: Duration = Duration::from_secs(10);
 /// How often doors and lights are checked for running out.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -161,23 +160,9 @@ impl Simulator {
             clock,
         };
         for mut ready in readies {
-            let confirmed = tokio::time::timeout(
-                READY_WITHIN,
-                ready.wait_for(|ready| matches!(ready, Some(Ok(())))),
-            )
-            .await
-            .is_ok_and(|answer| answer.is_ok());
-            if !confirmed {
-                let detail = ready
-                    .borrow()
-                    .clone()
-                    .and_then(|ready| ready.err())
-                    .unwrap_or_else(|| "no answer".into());
+            if let Err(error) = crate::mqtt::await_ready(&mut ready, &config.mqtt_url).await {
                 simulator.abort();
-                return Err(MqttError::Unreachable {
-                    url: config.mqtt_url,
-                    detail,
-                });
+                return Err(error);
             }
         }
         Ok(simulator)
