@@ -1,7 +1,27 @@
 //! `yizhan import manifest`: a file with malformed, duplicate and oversized
 //! rows reports each by its line and keeps every good row.
 
+use std::path::Path;
 use std::process::Command;
+
+/// Runs `yizhan import manifest`, which must succeed; its stdout and stderr.
+fn import(file: &Path, carrier: &str, url: &str) -> (String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
+        .args([
+            "import",
+            "manifest",
+            file.to_str().unwrap(),
+            "--carrier",
+            carrier,
+        ])
+        .env("YIZHAN_DATABASE__URL", url)
+        .env("YIZHAN_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(output.status.success(), "{stderr}");
+    (String::from_utf8_lossy(&output.stdout).to_string(), stderr)
+}
 
 #[test]
 fn manifest_import_reports_bad_lines_and_keeps_good_rows() {
@@ -22,21 +42,7 @@ fn manifest_import_reports_bad_lines_and_keeps_good_rows() {
     ];
     std::fs::write(&csv, rows.join("\n")).unwrap();
     let url = format!("sqlite:{}", dir.path().join("import.db").display());
-    let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
-        .args([
-            "import",
-            "manifest",
-            csv.to_str().unwrap(),
-            "--carrier",
-            "ZTO",
-        ])
-        .env("YIZHAN_DATABASE__URL", &url)
-        .env("YIZHAN_LOG", "warn")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
+    let (stdout, stderr) = import(&csv, "ZTO", &url);
     assert!(
         stdout.contains("3 announced, 1 already known, 5 refused"),
         "stdout: {stdout}\nstderr: {stderr}"
@@ -60,19 +66,8 @@ fn manifest_import_reports_bad_lines_and_keeps_good_rows() {
         "no whole phone number in the report"
     );
     // Importing again announces nothing twice.
-    let again = Command::new(env!("CARGO_BIN_EXE_yizhan"))
-        .args([
-            "import",
-            "manifest",
-            csv.to_str().unwrap(),
-            "--carrier",
-            "ZTO",
-        ])
-        .env("YIZHAN_DATABASE__URL", &url)
-        .env("YIZHAN_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&again.stdout).contains("0 announced, 4 already known"));
+    let (again, _) = import(&csv, "ZTO", &url);
+    assert!(again.contains("0 announced, 4 already known"), "{again}");
 }
 
 #[test]
@@ -106,21 +101,7 @@ fn spreadsheet_manifests_read_numbers_as_typed_and_report_bad_rows() {
     sheet.write_string(4, 5, "是").unwrap();
     workbook.save(&path).unwrap();
     let url = format!("sqlite:{}", dir.path().join("import.db").display());
-    let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
-        .args([
-            "import",
-            "manifest",
-            path.to_str().unwrap(),
-            "--carrier",
-            "JT",
-        ])
-        .env("YIZHAN_DATABASE__URL", &url)
-        .env("YIZHAN_LOG", "warn")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
+    let (stdout, stderr) = import(&path, "JT", &url);
     assert!(
         stdout.contains("2 announced, 0 already known, 2 refused"),
         "stdout: {stdout}\nstderr: {stderr}"
