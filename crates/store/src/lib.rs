@@ -287,6 +287,27 @@ fn check_schema_name(schema: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// One row by id, decoded: the same query whether read inside a
+/// transaction or from the reader pool.
+async fn by_id<'e, E, T>(
+    executor: E,
+    columns: &str,
+    table: &str,
+    id: i64,
+    decode: fn(&AnyRow) -> StoreResult<T>,
+) -> StoreResult<Option<T>>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let sql = format!("SELECT {columns} FROM {table} WHERE id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(executor)
+        .await
+        .map_err(backend_error)?;
+    row.map(|row| decode(&row)).transpose()
+}
+
 type Q<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 
 fn ms(at: DateTime<Utc>) -> i64 {
@@ -318,27 +339,11 @@ impl DbTx {
 #[async_trait]
 impl Tx for DbTx {
     async fn station(&mut self, id: i64) -> StoreResult<Option<StationRecord>> {
-        let row = self
-            .optional(
-                sqlx::query(&format!(
-                    "SELECT {STATION_COLUMNS} FROM stations WHERE id = $1"
-                ))
-                .bind(id),
-            )
-            .await?;
-        row.map(|row| station_from(&row)).transpose()
+        by_id(&mut *self.tx, STATION_COLUMNS, "stations", id, station_from).await
     }
 
     async fn parcel(&mut self, id: i64) -> StoreResult<Option<ParcelRecord>> {
-        let row = self
-            .optional(
-                sqlx::query(&format!(
-                    "SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = $1"
-                ))
-                .bind(id),
-            )
-            .await?;
-        row.map(|row| parcel_from(&row)).transpose()
+        by_id(&mut *self.tx, PARCEL_COLUMNS, "parcels", id, parcel_from).await
     }
 
     async fn parcel_by_waybill(
@@ -529,13 +534,7 @@ impl Tx for DbTx {
     }
 
     async fn slot(&mut self, slot_id: i64) -> StoreResult<Option<SlotRecord>> {
-        let row = self
-            .optional(
-                sqlx::query(&format!("SELECT {SLOT_COLUMNS} FROM slots WHERE id = $1"))
-                    .bind(slot_id),
-            )
-            .await?;
-        row.map(|row| slot_from(&row)).transpose()
+        by_id(&mut *self.tx, SLOT_COLUMNS, "slots", slot_id, slot_from).await
     }
 
     async fn insert_event(&mut self, event: &NewEvent) -> StoreResult<bool> {
@@ -697,14 +696,7 @@ impl Store for Db {
     }
 
     async fn station(&self, id: i64) -> StoreResult<Option<StationRecord>> {
-        let row = sqlx::query(&format!(
-            "SELECT {STATION_COLUMNS} FROM stations WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(backend_error)?;
-        row.map(|row| station_from(&row)).transpose()
+        by_id(&self.reader, STATION_COLUMNS, "stations", id, station_from).await
     }
 
     async fn slots(&self, station_id: i64) -> StoreResult<Vec<SlotOccupancy>> {
@@ -729,23 +721,11 @@ impl Store for Db {
     }
 
     async fn slot(&self, slot_id: i64) -> StoreResult<Option<SlotRecord>> {
-        let row = sqlx::query(&format!("SELECT {SLOT_COLUMNS} FROM slots WHERE id = $1"))
-            .bind(slot_id)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(backend_error)?;
-        row.map(|row| slot_from(&row)).transpose()
+        by_id(&self.reader, SLOT_COLUMNS, "slots", slot_id, slot_from).await
     }
 
     async fn parcel(&self, id: i64) -> StoreResult<Option<ParcelRecord>> {
-        let row = sqlx::query(&format!(
-            "SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(backend_error)?;
-        row.map(|row| parcel_from(&row)).transpose()
+        by_id(&self.reader, PARCEL_COLUMNS, "parcels", id, parcel_from).await
     }
 
     async fn parcels(&self, filter: &ParcelFilter) -> StoreResult<Vec<ParcelRecord>> {
