@@ -21,6 +21,9 @@ pub enum AppError {
     /// refused a stale version or a taken place); the caller may retry.
     #[error("changed by someone else at the same moment ({0}); try again")]
     Contended(String),
+    /// Too many wrong pickup codes; try again at `until`.
+    #[error("too many wrong codes; try again after {}", until.with_timezone(&domain::shanghai()).format("%H:%M"))]
+    Throttled { until: chrono::DateTime<chrono::Utc> },
     #[error("internal error")]
     Internal(String),
 }

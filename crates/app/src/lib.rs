@@ -14,7 +14,9 @@ pub mod manifest;
 pub mod notify;
 pub mod parcels;
 pub mod ports;
+pub mod qr;
 pub mod stations;
+pub mod terminal;
 
 use chrono::{DateTime, Utc};
 pub use error::{AppError, AppResult};
@@ -29,6 +31,9 @@ pub struct Settings {
     pub notice_merge_seconds: i64,
     /// API tokens from sign-in live this long.
     pub token_hours: i64,
+    /// Where customers reach this server (QR links in messages).
+    pub public_url: String,
+    pub terminal: terminal::TerminalSettings,
 }
 
 impl Default for Settings {
@@ -36,15 +41,54 @@ impl Default for Settings {
         Settings {
             notice_merge_seconds: 30,
             token_hours: 12,
+            public_url: "http://127.0.0.1:8080".into(),
+            terminal: terminal::TerminalSettings::default(),
         }
     }
 }
+
+/// Keys the server signs with. Random per process until
+/// [`App::load_secrets`] replaces them with the database's own, so signed QR
+/// codes and console forms survive a restart.
+pub struct Secrets {
+    /// Signs the QR codes in arrival messages (`qr`).
+    pub qr_key: Vec<u8>,
+    /// Signs the console's CSRF tokens.
+    pub web_key: Vec<u8>,
+}
+
+impl Secrets {
+    pub fn random() -> Secrets {
+        Secrets {
+            qr_key: random_key().to_vec(),
+            web_key: random_key().to_vec(),
+        }
+    }
+}
+
+fn random_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+    key
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets(redacted)")
+    }
+}
+
+/// Called after a change that wrote device commands commits, so the MQTT
+/// bridge publishes them now rather than at its next poll.
+pub type DeviceWaker = Arc<dyn Fn() + Send + Sync>;
 
 #[derive(Clone)]
 pub struct App {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub settings: Settings,
+    pub secrets: Arc<Secrets>,
+    pub device_waker: DeviceWaker,
 }
 
 impl App {
@@ -53,7 +97,27 @@ impl App {
             store,
             clock,
             settings: Settings::default(),
+            secrets: Arc::new(Secrets::random()),
+            device_waker: Arc::new(|| {}),
         }
+    }
+
+    /// Replaces the per-process keys with the database's (created on first
+    /// start), so every server process and every restart agrees on them.
+    pub async fn load_secrets(&mut self) -> AppResult<()> {
+        let now = self.now();
+        let load = async |name: &str| -> AppResult<Vec<u8>> {
+            let stored = self
+                .store
+                .server_secret(name, &hex::encode(random_key()), now)
+                .await?;
+            hex::decode(stored)
+                .map_err(|_| AppError::Internal(format!("server secret {name} is not hex")))
+        };
+        let qr_key = load("qr").await?;
+        let web_key = load("web").await?;
+        self.secrets = Arc::new(Secrets { qr_key, web_key });
+        Ok(())
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -399,57 +399,86 @@ impl App {
             None => None,
         };
         let from = parcel.state;
-        let next = from.apply(action)?;
+        from.apply(action)?;
         check(&parcel)?;
-        parcel.state = next;
-        if let Action::ReportProblem { kind } = action {
-            parcel.problem = Some(kind);
-        }
-        if next.occupies_slot()
-            && next == ParcelState::Stored
-            && from == ParcelState::AwaitingConsent
-        {
-            let station = station
-                .as_ref()
-                .ok_or(AppError::Conflict("the parcel is at no station".into()))?;
-            let slot_id = parcel
-                .slot_id
-                .ok_or(AppError::Conflict("the parcel has no slot".into()))?;
-            let slot = tx.slot(slot_id).await?.ok_or(AppError::NotFound("slot"))?;
-            parcel.pickup_code = Some(assign_code(&mut *tx, station, &slot).await?);
-            parcel.consent = true;
-        }
-        if from.occupies_slot() && !next.occupies_slot() {
-            tx.release_place(parcel.id).await?;
-            parcel.slot_id = None;
-        }
-        parcel.updated_at = now;
-        tx.update_parcel(&parcel).await?;
-        parcel.version += 1;
-        record(
+        apply_change(
             &mut *tx,
-            &parcel,
-            action.event_kind(),
-            Some(from),
+            station.as_ref(),
+            &mut parcel,
+            action,
             principal,
-            now,
             details,
+            now,
+            self.settings.notice_merge_seconds,
         )
         .await?;
-        if let (Some(station), ParcelState::Stored) = (&station, next) {
-            notify::on_shelved(
-                &mut *tx,
-                station,
-                &parcel,
-                now,
-                self.settings.notice_merge_seconds,
-            )
-            .await?;
-        }
         tx.commit().await?;
-        tracing::info!(parcel = parcel_id, from = %from, to = %next, "parcel changed");
+        tracing::info!(parcel = parcel_id, from = %from, to = %parcel.state, "parcel changed");
         self.view(parcel).await
     }
+}
+
+/// Applies one state-machine action to a loaded parcel inside `tx` (the
+/// station already locked): its slot, code, version, event and any message.
+/// Every parcel change after inbound goes through here.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn apply_change(
+    tx: &mut dyn Tx,
+    station: Option<&crate::ports::StationRecord>,
+    parcel: &mut ParcelRecord,
+    action: Action,
+    principal: &Principal,
+    details: serde_json::Value,
+    now: chrono::DateTime<chrono::Utc>,
+    merge_seconds: i64,
+) -> AppResult<()> {
+    let from = parcel.state;
+    let next = from.apply(action)?;
+    parcel.state = next;
+    if let Action::ReportProblem { kind } = action {
+        parcel.problem = Some(kind);
+    }
+    if next.occupies_slot()
+        && next == ParcelState::Stored
+        && from == ParcelState::AwaitingConsent
+    {
+        let station = station
+            .ok_or(AppError::Conflict("the parcel is at no station".into()))?;
+        let slot_id = parcel
+            .slot_id
+            .ok_or(AppError::Conflict("the parcel has no slot".into()))?;
+        let slot = tx.slot(slot_id).await?.ok_or(AppError::NotFound("slot"))?;
+        parcel.pickup_code = Some(assign_code(tx, station, &slot).await?);
+        parcel.consent = true;
+    }
+    if from.occupies_slot() && !next.occupies_slot() {
+        tx.release_place(parcel.id).await?;
+        parcel.slot_id = None;
+    }
+    parcel.updated_at = now;
+    tx.update_parcel(parcel).await?;
+    parcel.version += 1;
+    record(
+        tx,
+        parcel,
+        action.event_kind(),
+        Some(from),
+        principal,
+        now,
+        details,
+    )
+    .await?;
+    if let (Some(station), ParcelState::Stored) = (station, next) {
+        notify::on_shelved(
+            tx,
+            station,
+            parcel,
+            now,
+            merge_seconds,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Loads a parcel for a change, hiding other stations' parcels as not found.

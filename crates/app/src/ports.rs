@@ -292,7 +292,55 @@ pub trait Tx: Send {
         payload: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    // The 24-hour station (`crate::terminal`).
+
+    /// The parcel holding this active pickup code at the station.
+    async fn parcel_by_active_code(
+        &mut self,
+        station_id: i64,
+        code: &str,
+    ) -> StoreResult<Option<ParcelRecord>>;
+    /// Every parcel stored at the station for this phone number.
+    async fn stored_parcels_for_phone(
+        &mut self,
+        station_id: i64,
+        phone: &Phone,
+    ) -> StoreResult<Vec<ParcelRecord>>;
+    async fn open_pickup_sessions(
+        &mut self,
+        station_id: i64,
+    ) -> StoreResult<Vec<crate::terminal::PickupSessionRecord>>;
+    /// A colour already taken by an open session at the station is a
+    /// conflict.
+    async fn insert_pickup_session(
+        &mut self,
+        session: &crate::terminal::NewPickupSession,
+    ) -> StoreResult<i64>;
+    /// Writes the session's items, state and times back.
+    async fn update_pickup_session(
+        &mut self,
+        session: &crate::terminal::PickupSessionRecord,
+    ) -> StoreResult<()>;
+    async fn pickup_session(
+        &mut self,
+        id: i64,
+    ) -> StoreResult<Option<crate::terminal::PickupSessionRecord>>;
+    async fn record_code_attempt(
+        &mut self,
+        attempt: &crate::terminal::CodeAttempt,
+    ) -> StoreResult<()>;
+    /// When the failed attempts at the station since `since` were made, for
+    /// one terminal or one phone tail.
+    async fn failed_code_attempts(
+        &mut self,
+        station_id: i64,
+        by: crate::terminal::AttemptsBy<'_>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<DateTime<Utc>>>;
+    /// Raises an alert unless one with its dedup key exists; false if it did.
+    async fn insert_alert(&mut self, alert: &crate::terminal::NewAlert) -> StoreResult<bool>;
 }
+
 
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -378,4 +426,52 @@ pub trait Store: Send + Sync {
         &self,
         command_id: &str,
     ) -> StoreResult<Option<crate::device_commands::DeviceCommandRecord>>;
+    // The 24-hour station (`crate::terminal`).
+
+    /// The named server secret, created from `candidate` if it does not
+    /// exist yet (so concurrent first starts agree on one value).
+    async fn server_secret(
+        &self,
+        name: &str,
+        candidate: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<String>;
+    /// Open pickup sessions with no activity since `idle_before`.
+    async fn idle_pickup_sessions(
+        &self,
+        idle_before: DateTime<Utc>,
+    ) -> StoreResult<Vec<crate::terminal::PickupSessionRecord>>;
+    /// The station's alerts, unacknowledged first, newest first.
+    async fn alerts(
+        &self,
+        station_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::terminal::AlertRecord>>;
+    /// False if there is no such unacknowledged alert at the station.
+    async fn acknowledge_alert(
+        &self,
+        station_id: i64,
+        alert_id: i64,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn set_device_status(
+        &self,
+        status: &crate::terminal::DeviceStatusRecord,
+    ) -> StoreResult<()>;
+    async fn device_statuses(
+        &self,
+        station_id: i64,
+    ) -> StoreResult<Vec<crate::terminal::DeviceStatusRecord>>;
+    /// Ends a token (sign-out); false if it did not exist.
+    async fn revoke_token(&self, token_hash: &str) -> StoreResult<bool>;
+    /// Events of these kinds at the station in `[from, to)`, per kind.
+    async fn count_events(
+        &self,
+        station_id: i64,
+        kinds: &[&str],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, u64)>>;
 }
+

@@ -14,6 +14,10 @@ pub enum Role {
     StationKeeper,
     /// A carrier's system: only that carrier's parcels.
     CarrierIntegrator,
+    /// The self-service tablet at a station's door: starts pickup sessions
+    /// for codes customers enter and nothing else (it sees no lists, no
+    /// phones, no other station).
+    StationTerminal,
 }
 
 impl Role {
@@ -23,14 +27,21 @@ impl Role {
             Role::CountyOperator => "county_operator",
             Role::StationKeeper => "station_keeper",
             Role::CarrierIntegrator => "carrier_integrator",
+            Role::StationTerminal => "station_terminal",
         }
     }
 
     pub fn parse(code: &str) -> Result<Role, String> {
-        [Role::Admin, Role::CountyOperator, Role::StationKeeper, Role::CarrierIntegrator]
-            .into_iter()
-            .find(|role| role.code() == code)
-            .ok_or_else(|| format!("unknown role {code:?}; use admin, county_operator, station_keeper or carrier_integrator"))
+        [
+            Role::Admin,
+            Role::CountyOperator,
+            Role::StationKeeper,
+            Role::CarrierIntegrator,
+            Role::StationTerminal,
+        ]
+        .into_iter()
+        .find(|role| role.code() == code)
+        .ok_or_else(|| format!("unknown role {code:?}; use admin, county_operator, station_keeper, carrier_integrator or station_terminal"))
     }
 }
 
@@ -69,6 +80,7 @@ impl Principal {
             Role::Admin | Role::CountyOperator => true,
             Role::StationKeeper => station_id.is_some_and(|id| self.station_ids.contains(&id)),
             Role::CarrierIntegrator => self.carrier == Some(carrier),
+            Role::StationTerminal => false,
         }
     }
 
@@ -90,6 +102,14 @@ impl Principal {
     /// Create stations, users and tokens.
     pub fn may_administer(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// Serve customers at this station's self-service terminal: the
+    /// terminal itself, and anyone who may operate the station (a keeper
+    /// trying the terminal out).
+    pub fn may_run_terminal(&self, station_id: i64) -> bool {
+        self.may_operate_station(station_id)
+            || (self.role == Role::StationTerminal && self.station_ids.contains(&station_id))
     }
 
     /// County-wide work: centre scans, imports, the holding job.
@@ -145,5 +165,20 @@ mod tests {
             assert_eq!(Role::parse(role.code()), Ok(role));
         }
         assert!(Role::parse("root").is_err());
+    }
+
+    #[test]
+    fn a_terminal_serves_pickups_at_its_station_and_nothing_else() {
+        let terminal = principal(Role::StationTerminal, vec![4], None);
+        assert!(terminal.may_run_terminal(4));
+        assert!(!terminal.may_run_terminal(5));
+        assert!(!terminal.may_operate_station(4));
+        assert!(!terminal.may_view_station(4));
+        assert!(!terminal.may_view_parcel(Some(4), Carrier::Sf));
+        assert!(!terminal.may_see_full_phone(Some(4)));
+        assert!(!terminal.may_run_county());
+        let keeper = principal(Role::StationKeeper, vec![4], None);
+        assert!(keeper.may_run_terminal(4));
+        assert!(!keeper.may_run_terminal(5));
     }
 }

@@ -11,6 +11,7 @@ pub mod parcel;
 pub mod phone;
 pub mod pickup_code;
 pub mod station;
+pub mod terminal;
 pub mod waybill;
 
 pub use access::{Principal, Role};

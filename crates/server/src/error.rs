@@ -38,6 +38,7 @@ impl From<AppError> for ApiError {
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             AppError::Contended(_) => (StatusCode::CONFLICT, "contended"),
             AppError::StationFull(_) => (StatusCode::CONFLICT, "station_full"),
+            AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
             AppError::Internal(detail) => {
                 tracing::error!(detail = %detail, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")

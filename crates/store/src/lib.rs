@@ -7,6 +7,7 @@
 
 mod device_commands;
 mod rows;
+mod terminal;
 
 use app::ports::*;
 use async_trait::async_trait;
@@ -606,6 +607,70 @@ impl Tx for DbTx {
     ) -> StoreResult<bool> {
         device_commands::enqueue(&mut self.tx, command, payload, now).await
     }
+
+    async fn parcel_by_active_code(
+        &mut self,
+        station_id: i64,
+        code: &str,
+    ) -> StoreResult<Option<ParcelRecord>> {
+        terminal::parcel_by_active_code(&mut self.tx, station_id, code).await
+    }
+
+    async fn stored_parcels_for_phone(
+        &mut self,
+        station_id: i64,
+        phone: &Phone,
+    ) -> StoreResult<Vec<ParcelRecord>> {
+        terminal::stored_parcels_for_phone(&mut self.tx, station_id, phone).await
+    }
+
+    async fn open_pickup_sessions(
+        &mut self,
+        station_id: i64,
+    ) -> StoreResult<Vec<app::terminal::PickupSessionRecord>> {
+        terminal::open_sessions(&mut self.tx, station_id).await
+    }
+
+    async fn insert_pickup_session(
+        &mut self,
+        session: &app::terminal::NewPickupSession,
+    ) -> StoreResult<i64> {
+        terminal::insert_session(&mut self.tx, session).await
+    }
+
+    async fn update_pickup_session(
+        &mut self,
+        session: &app::terminal::PickupSessionRecord,
+    ) -> StoreResult<()> {
+        terminal::update_session(&mut self.tx, session).await
+    }
+
+    async fn pickup_session(
+        &mut self,
+        id: i64,
+    ) -> StoreResult<Option<app::terminal::PickupSessionRecord>> {
+        terminal::session(&mut self.tx, id).await
+    }
+
+    async fn record_code_attempt(
+        &mut self,
+        attempt: &app::terminal::CodeAttempt,
+    ) -> StoreResult<()> {
+        terminal::record_attempt(&mut self.tx, attempt).await
+    }
+
+    async fn failed_code_attempts(
+        &mut self,
+        station_id: i64,
+        by: app::terminal::AttemptsBy<'_>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<DateTime<Utc>>> {
+        terminal::failed_attempts(&mut self.tx, station_id, by, since).await
+    }
+
+    async fn insert_alert(&mut self, alert: &app::terminal::NewAlert) -> StoreResult<bool> {
+        terminal::insert_alert(&mut self.tx, alert).await
+    }
 }
 
 #[async_trait]
@@ -1012,6 +1077,68 @@ impl Store for Db {
         command_id: &str,
     ) -> StoreResult<Option<app::device_commands::DeviceCommandRecord>> {
         device_commands::one(&self.reader, command_id).await
+    }
+
+    async fn server_secret(
+        &self,
+        name: &str,
+        candidate: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<String> {
+        terminal::server_secret(&self.writer, name, candidate, now).await
+    }
+
+    async fn idle_pickup_sessions(
+        &self,
+        idle_before: DateTime<Utc>,
+    ) -> StoreResult<Vec<app::terminal::PickupSessionRecord>> {
+        terminal::idle_sessions(&self.reader, idle_before).await
+    }
+
+    async fn alerts(
+        &self,
+        station_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<app::terminal::AlertRecord>> {
+        terminal::alerts(&self.reader, station_id, limit).await
+    }
+
+    async fn acknowledge_alert(
+        &self,
+        station_id: i64,
+        alert_id: i64,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        terminal::acknowledge_alert(&self.writer, station_id, alert_id, by, now).await
+    }
+
+    async fn set_device_status(
+        &self,
+        status: &app::terminal::DeviceStatusRecord,
+    ) -> StoreResult<()> {
+        terminal::set_device_status(&self.writer, status).await
+    }
+
+    async fn device_statuses(
+        &self,
+        station_id: i64,
+    ) -> StoreResult<Vec<app::terminal::DeviceStatusRecord>> {
+        terminal::device_statuses(&self.reader, station_id).await
+    }
+
+    async fn revoke_token(&self, token_hash: &str) -> StoreResult<bool> {
+        terminal::revoke_token(&self.writer, token_hash).await
+    }
+
+    async fn count_events(
+        &self,
+        station_id: i64,
+        kinds: &[&str],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        terminal::count_events(&self.reader, station_id, kinds, from, to).await
     }
 }
 

@@ -23,7 +23,7 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Backend(format!("stored {what} {value:?} is not valid"))
 }
 
-fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
+pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
     row: &'r AnyRow,
     column: &str,
 ) -> StoreResult<T> {
@@ -31,7 +31,7 @@ fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
         .map_err(|error| StoreError::Backend(format!("column {column}: {error}")))
 }
 
-fn time(ms: i64) -> StoreResult<DateTime<Utc>> {
+pub(crate) fn time(ms: i64) -> StoreResult<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| corrupt("time", &ms.to_string()))
 }
 

@@ -1,0 +1,936 @@
+//! The 24-hour station's self-service pickup: a customer enters their code
+//! (or phone tail and code, or shows the signed QR code from their message)
+//! at the terminal; the door opens; the slots holding all of that customer's
+//! parcels light in a colour no other customer at the station has; each
+//! parcel scanned at the checkout is recorded as picked up by the recipient;
+//! when everything is taken, or the customer walks away, the lights go out.
+//!
+//! Every step is one transaction under the station lock, and the device
+//! commands it calls for are written in that same transaction
+//! (`device_commands`), so a door never opens for a session that rolled
+//! back. Code attempts are recorded for throttling; repeated failures raise
+//! an alert for the keeper.
+
+use crate::App;
+use crate::device_commands::{NewDeviceCommand, enqueue_device_command};
+use crate::error::{AppError, AppResult};
+use crate::inbound::lock;
+use crate::parcels::apply_change;
+use crate::ports::{ParcelRecord, StationRecord, Tx};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use domain::limits::text_field;
+use domain::terminal::{
+    CodeEntry, PickupColour, ThrottlePolicy, choose_colour, colour_by_hex, parse_entry,
+};
+use domain::{Action, ParcelState, Principal, Role, WaybillNo, shanghai};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashMap;
+
+/// Tunables of the terminal, with the product's defaults.
+#[derive(Debug, Clone)]
+pub struct TerminalSettings {
+    /// Wrong codes one terminal may take.
+    pub throttle_terminal: ThrottlePolicy,
+    /// Wrong codes typed with one phone tail (a guesser who moves between
+    /// terminals, or a family member trying codes).
+    pub throttle_phone: ThrottlePolicy,
+    /// A session with no code or scan for this long ends, and its lights go
+    /// out.
+    pub idle: Duration,
+    /// How long the door stays unlocked after opening.
+    pub door_hold_ms: u64,
+    /// A door or light command not delivered within this long must never
+    /// act: the customer has given up or moved on.
+    pub command_ttl: Duration,
+    /// Device ids at every station (one door controller, one light strip).
+    pub door_device: String,
+    pub lights_device: String,
+}
+
+impl Default for TerminalSettings {
+    fn default() -> Self {
+        TerminalSettings {
+            throttle_terminal: ThrottlePolicy::default(),
+            throttle_phone: ThrottlePolicy::default(),
+            idle: Duration::seconds(90),
+            door_hold_ms: 8_000,
+            command_ttl: Duration::seconds(20),
+            door_device: "front".into(),
+            lights_device: "shelves".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    Open,
+    /// Every parcel was taken.
+    Done,
+    /// The customer (or keeper) ended it.
+    Ended,
+    /// Nothing happened for [`TerminalSettings::idle`].
+    Expired,
+}
+
+impl SessionState {
+    pub fn code(self) -> &'static str {
+        match self {
+            SessionState::Open => "open",
+            SessionState::Done => "done",
+            SessionState::Ended => "ended",
+            SessionState::Expired => "expired",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<SessionState> {
+        [
+            SessionState::Open,
+            SessionState::Done,
+            SessionState::Ended,
+            SessionState::Expired,
+        ]
+        .into_iter()
+        .find(|state| state.code() == code)
+    }
+}
+
+/// One parcel a session's customer may take, and the light segment that
+/// shows its slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionItem {
+    pub parcel_id: i64,
+    pub segment: u32,
+    pub slot: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PickupSessionRecord {
+    pub id: i64,
+    pub station_id: i64,
+    pub terminal: String,
+    pub colour: String,
+    pub items: Vec<SessionItem>,
+    pub state: SessionState,
+    pub started_at: DateTime<Utc>,
+    pub last_activity_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPickupSession {
+    pub station_id: i64,
+    pub terminal: String,
+    pub colour: String,
+    pub items: Vec<SessionItem>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CodeAttempt {
+    pub station_id: i64,
+    pub terminal: String,
+    pub phone_tail: Option<String>,
+    pub succeeded: bool,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum AttemptsBy<'a> {
+    Terminal(&'a str),
+    PhoneTail(&'a str),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAlert {
+    pub station_id: i64,
+    pub kind: String,
+    pub message: String,
+    pub dedup_key: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertRecord {
+    pub id: i64,
+    pub station_id: i64,
+    pub kind: String,
+    pub message: String,
+    pub at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<String>,
+}
+
+/// A device as the MQTT bridge last heard it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceStatusRecord {
+    pub state_topic: String,
+    pub station_id: i64,
+    pub device_kind: String,
+    pub device_id: String,
+    pub online: bool,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// What the terminal shows for one parcel: where, whose carrier, the end
+/// of the waybill. No name, no phone.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemView {
+    pub parcel_id: i64,
+    pub slot: String,
+    pub segment: u32,
+    pub carrier_zh: &'static str,
+    pub waybill_tail: String,
+    pub taken: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionView {
+    pub id: i64,
+    pub state: SessionState,
+    pub colour: PickupColour,
+    pub items: Vec<ItemView>,
+    /// The session ends by itself at this instant unless something happens.
+    pub idle_deadline: DateTime<Utc>,
+}
+
+/// What a checkout scan did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ScanOutcome {
+    /// Recorded as picked up by the recipient.
+    Taken { parcel_id: i64, session: SessionView },
+    /// Already recorded; nothing changed.
+    AlreadyTaken { parcel_id: i64, session: SessionView },
+    /// Not a parcel of any customer at the terminal now: nothing recorded.
+    NotYours { waybill_tail: String },
+}
+
+/// The keeper's day at a glance (a calendar day in Asia/Shanghai).
+#[derive(Debug, Clone, Serialize)]
+pub struct DaySummary {
+    pub date: NaiveDate,
+    pub n_in: u64,
+    pub n_out: u64,
+    pub n_held: u64,
+    pub n_overdue: u64,
+    pub n_problems: u64,
+}
+
+fn waybill_tail(waybill: &str) -> String {
+    let chars: Vec<char> = waybill.chars().collect();
+    chars[chars.len().saturating_sub(4)..].iter().collect()
+}
+
+/// The principal a checkout scanner acts as: the station's terminal.
+pub fn scanner_principal(station_id: i64, scanner_id: &str) -> Principal {
+    Principal {
+        user_id: 0,
+        username: format!("scanner-{scanner_id}"),
+        role: Role::StationTerminal,
+        station_ids: vec![station_id],
+        carrier: None,
+    }
+}
+
+impl App {
+    /// Light segment and label per slot id: segment `n` is the station's
+    /// `n`-th slot in shelf-map order (`docs/devices.md`).
+    async fn segment_map(&self, station_id: i64) -> AppResult<HashMap<i64, (u32, String)>> {
+        let slots = self.store.slots(station_id).await?;
+        Ok(slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.slot.id, (i as u32 + 1, s.slot.label())))
+            .collect())
+    }
+
+    /// A customer's code, phone tail and code, or QR text at the terminal:
+    /// opens (or re-opens) their pickup session, opens the door and lights
+    /// their slots.
+    pub async fn start_pickup(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+        terminal: &str,
+        text: &str,
+        phone_tail: Option<&str>,
+    ) -> AppResult<SessionView> {
+        if !principal.may_run_terminal(station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        let terminal = text_field("terminal", terminal, 64).map_err(AppError::Invalid)?;
+        let entry = parse_entry(text, phone_tail).map_err(AppError::Invalid)?;
+        let segments = self.segment_map(station_id).await?;
+        let settings = &self.settings.terminal;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let station = lock(&mut *tx, station_id).await?;
+        let tail = match &entry {
+            CodeEntry::Code { phone_tail, .. } => phone_tail.clone(),
+            CodeEntry::Qr(_) => None,
+        };
+        self.check_throttle(&mut *tx, station_id, terminal, tail.as_deref(), now)
+            .await?;
+        let found = match &entry {
+            CodeEntry::Code { code, phone_tail } => tx
+                .parcel_by_active_code(station_id, code)
+                .await?
+                .filter(|p| p.state == ParcelState::Stored)
+                .filter(|p| match phone_tail {
+                    Some(tail) => p.phone.as_ref().is_some_and(|phone| phone.tail() == tail),
+                    None => true,
+                }),
+            CodeEntry::Qr(text) => match crate::qr::verify(&self.secrets.qr_key, text, now) {
+                Ok(claim) if claim.station_id == station_id => {
+                    tx.parcel(claim.parcel_id).await?.filter(|p| {
+                        p.state == ParcelState::Stored && p.station_id == Some(station_id)
+                    })
+                }
+                Ok(_) => None,
+                Err(error) => {
+                    tracing::info!(station = station_id, %error, "QR code refused at the terminal");
+                    None
+                }
+            },
+        };
+        let attempt = |succeeded| crate::terminal::CodeAttempt {
+            station_id,
+            terminal: terminal.to_string(),
+            phone_tail: tail.clone(),
+            succeeded,
+            at: now,
+        };
+        let Some(parcel) = found else {
+            tx.record_code_attempt(&attempt(false)).await?;
+            self.alert_if_guessing(&mut *tx, station_id, terminal, now)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(station = station_id, terminal, "wrong pickup code at the terminal");
+            return Err(AppError::NotFound("pickup code"));
+        };
+        tx.record_code_attempt(&attempt(true)).await?;
+
+        // All of this recipient's parcels at the station, not just the one
+        // whose code was typed.
+        let mut parcels = match &parcel.phone {
+            Some(phone) => tx.stored_parcels_for_phone(station_id, phone).await?,
+            None => Vec::new(),
+        };
+        if !parcels.iter().any(|p| p.id == parcel.id) {
+            parcels.push(parcel.clone());
+        }
+        parcels.sort_by_key(|p| p.id);
+        let items: Vec<SessionItem> = parcels
+            .iter()
+            .filter_map(|p| {
+                let (segment, slot) = segments.get(&p.slot_id?)?;
+                Some(SessionItem {
+                    parcel_id: p.id,
+                    segment: *segment,
+                    slot: slot.clone(),
+                })
+            })
+            .collect();
+
+        let open = tx.open_pickup_sessions(station_id).await?;
+        let existing = open
+            .iter()
+            .find(|s| {
+                s.items
+                    .iter()
+                    .any(|i| items.iter().any(|j| j.parcel_id == i.parcel_id))
+            })
+            .cloned();
+        let session = match existing {
+            Some(mut session) => {
+                for item in &items {
+                    if !session.items.iter().any(|i| i.parcel_id == item.parcel_id) {
+                        session.items.push(item.clone());
+                    }
+                }
+                session.last_activity_at = now;
+                tx.update_pickup_session(&session).await?;
+                session
+            }
+            None => {
+                let colour = choose_colour(open.iter().map(|s| s.colour.as_str())).ok_or_else(
+                    || {
+                        AppError::Conflict(
+                            "every light colour is in use by other customers; please wait a moment"
+                                .into(),
+                        )
+                    },
+                )?;
+                let new = NewPickupSession {
+                    station_id,
+                    terminal: terminal.to_string(),
+                    colour: colour.hex.to_string(),
+                    items: items.clone(),
+                    now,
+                };
+                let id = tx.insert_pickup_session(&new).await?;
+                PickupSessionRecord {
+                    id,
+                    station_id,
+                    terminal: new.terminal,
+                    colour: new.colour,
+                    items: new.items,
+                    state: SessionState::Open,
+                    started_at: now,
+                    last_activity_at: now,
+                    ended_at: None,
+                }
+            }
+        };
+        self.command(
+            &mut *tx,
+            &station,
+            &session,
+            "open",
+            json!({"op": "open", "hold_ms": settings.door_hold_ms}),
+            now,
+        )
+        .await?;
+        let lit: Vec<_> = self.remaining(&mut *tx, &session).await?;
+        self.light(&mut *tx, &station, &session, &lit, now).await?;
+        tx.commit().await?;
+        self.wake_devices();
+        tracing::info!(
+            station = station_id,
+            session = session.id,
+            terminal,
+            n_parcels = session.items.len(),
+            colour = %session.colour,
+            "pickup session opened"
+        );
+        self.view_session(&session).await
+    }
+
+    /// A parcel scanned at the checkout (by the terminal's own scanner
+    /// input, or the station's checkout scanner over MQTT when `session_id`
+    /// is `None`). Only a parcel of an open session is recorded, as picked
+    /// up by its recipient; anything else records nothing.
+    pub async fn checkout_scan(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+        session_id: Option<i64>,
+        terminal: &str,
+        text: &str,
+    ) -> AppResult<ScanOutcome> {
+        if !principal.may_run_terminal(station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        let terminal = text_field("terminal", terminal, 64).map_err(AppError::Invalid)?;
+        let waybill = WaybillNo::parse(text).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let station = lock(&mut *tx, station_id).await?;
+        let open = tx.open_pickup_sessions(station_id).await?;
+        let candidates = tx.parcels_with_waybill(&waybill).await?;
+        let hit = open
+            .iter()
+            .filter(|s| session_id.is_none_or(|id| s.id == id))
+            .find_map(|s| {
+                candidates
+                    .iter()
+                    .find(|p| {
+                        p.station_id == Some(station_id)
+                            && s.items.iter().any(|i| i.parcel_id == p.id)
+                    })
+                    .map(|p| (s.clone(), p.clone()))
+            });
+        let Some((mut session, mut parcel)) = hit else {
+            tracing::warn!(
+                station = station_id,
+                terminal,
+                "a parcel of no customer at the terminal was scanned at checkout; nothing recorded"
+            );
+            return Ok(ScanOutcome::NotYours {
+                waybill_tail: waybill_tail(waybill.as_str()),
+            });
+        };
+        if parcel.state != ParcelState::Stored {
+            drop(tx);
+            return Ok(ScanOutcome::AlreadyTaken {
+                parcel_id: parcel.id,
+                session: self.view_session(&session).await?,
+            });
+        }
+        apply_change(
+            &mut *tx,
+            Some(&station),
+            &mut parcel,
+            Action::PickUp,
+            principal,
+            json!({"proof": "self_checkout_scan", "terminal": terminal, "session": session.id}),
+            now,
+            self.settings.notice_merge_seconds,
+        )
+        .await?;
+        session.last_activity_at = now;
+        let remaining = self.remaining(&mut *tx, &session).await?;
+        let taken_segment = session
+            .items
+            .iter()
+            .find(|i| i.parcel_id == parcel.id)
+            .map(|i| i.segment);
+        if remaining.is_empty() {
+            session.state = SessionState::Done;
+            session.ended_at = Some(now);
+        }
+        if let Some(segment) = taken_segment
+            && !remaining.iter().any(|i| i.segment == segment)
+        {
+            self.lights_off(&mut *tx, &station, &session, &[segment], now)
+                .await?;
+        }
+        tx.update_pickup_session(&session).await?;
+        tx.commit().await?;
+        self.wake_devices();
+        tracing::info!(
+            station = station_id,
+            session = session.id,
+            parcel = parcel.id,
+            remaining = remaining.len(),
+            "parcel taken at self-checkout"
+        );
+        Ok(ScanOutcome::Taken {
+            parcel_id: parcel.id,
+            session: self.view_session(&session).await?,
+        })
+    }
+
+    /// A checkout scanner's reading, as the MQTT bridge reports it.
+    pub async fn device_scan(
+        &self,
+        station_id: i64,
+        scanner_id: &str,
+        code: &str,
+    ) -> AppResult<ScanOutcome> {
+        let principal = scanner_principal(station_id, scanner_id);
+        self.checkout_scan(&principal, station_id, None, scanner_id, code)
+            .await
+    }
+
+    /// The session as the terminal shows it.
+    pub async fn pickup_session(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+        session_id: i64,
+    ) -> AppResult<SessionView> {
+        if !principal.may_run_terminal(station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        let mut tx = self.store.begin().await?;
+        let session = tx
+            .pickup_session(session_id)
+            .await?
+            .filter(|s| s.station_id == station_id)
+            .ok_or(AppError::NotFound("pickup session"))?;
+        drop(tx);
+        self.view_session(&session).await
+    }
+
+    /// The customer pressed "done" (or the keeper closed the session).
+    pub async fn end_pickup(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+        session_id: i64,
+    ) -> AppResult<SessionView> {
+        if !principal.may_run_terminal(station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        self.close_session(station_id, session_id, SessionState::Ended, None)
+            .await?
+            .ok_or(AppError::NotFound("pickup session"))
+    }
+
+    /// Ends sessions idle for longer than the setting and puts their lights
+    /// out; returns how many ended. Run every second or so.
+    pub async fn expire_pickup_sessions(&self) -> AppResult<usize> {
+        let idle_before = self.now() - self.settings.terminal.idle;
+        let idle = self.store.idle_pickup_sessions(idle_before).await?;
+        let mut n = 0;
+        for session in idle {
+            if self
+                .close_session(
+                    session.station_id,
+                    session.id,
+                    SessionState::Expired,
+                    Some(idle_before),
+                )
+                .await?
+                .is_some()
+            {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Closes an open session and puts its remaining lights out; `None` if
+    /// it is not open (or, with `idle_before`, no longer idle).
+    async fn close_session(
+        &self,
+        station_id: i64,
+        session_id: i64,
+        state: SessionState,
+        idle_before: Option<DateTime<Utc>>,
+    ) -> AppResult<Option<SessionView>> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let station = lock(&mut *tx, station_id).await?;
+        let Some(mut session) = tx
+            .pickup_session(session_id)
+            .await?
+            .filter(|s| s.station_id == station_id)
+        else {
+            return Ok(None);
+        };
+        if session.state != SessionState::Open
+            || idle_before.is_some_and(|before| session.last_activity_at >= before)
+        {
+            return Ok(None);
+        }
+        let remaining = self.remaining(&mut *tx, &session).await?;
+        let mut segments: Vec<u32> = remaining.iter().map(|i| i.segment).collect();
+        segments.sort_unstable();
+        segments.dedup();
+        if !segments.is_empty() {
+            self.lights_off(&mut *tx, &station, &session, &segments, now)
+                .await?;
+        }
+        session.state = state;
+        session.ended_at = Some(now);
+        tx.update_pickup_session(&session).await?;
+        tx.commit().await?;
+        self.wake_devices();
+        tracing::info!(station = station_id, session = session_id, state = state.code(), "pickup session closed");
+        Ok(Some(self.view_session(&session).await?))
+    }
+
+    /// Refuses with [`AppError::Throttled`] while the terminal or the phone
+    /// tail has too many recent failures.
+    async fn check_throttle(
+        &self,
+        tx: &mut dyn Tx,
+        station_id: i64,
+        terminal: &str,
+        tail: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let settings = &self.settings.terminal;
+        let mut checks = vec![(AttemptsBy::Terminal(terminal), settings.throttle_terminal)];
+        if let Some(tail) = tail {
+            checks.push((AttemptsBy::PhoneTail(tail), settings.throttle_phone));
+        }
+        for (by, policy) in checks {
+            let failures = tx
+                .failed_code_attempts(station_id, by, now - policy.window)
+                .await?;
+            if let Some(until) = policy.locked_until(&failures, now) {
+                tracing::warn!(station = station_id, terminal, "code attempts throttled");
+                return Err(AppError::Throttled { until });
+            }
+        }
+        Ok(())
+    }
+
+    /// Raises one alert per terminal and window once its failures reach the
+    /// limit: someone is guessing codes.
+    async fn alert_if_guessing(
+        &self,
+        tx: &mut dyn Tx,
+        station_id: i64,
+        terminal: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let policy = self.settings.terminal.throttle_terminal;
+        let failures = tx
+            .failed_code_attempts(station_id, AttemptsBy::Terminal(terminal), now - policy.window)
+            .await?;
+        if (failures.len() as u32) < policy.failures_max {
+            return Ok(());
+        }
+        let window_s = policy.window.num_seconds().max(1);
+        let raised = tx
+            .insert_alert(&NewAlert {
+                station_id,
+                kind: "code_guessing".into(),
+                message: format!(
+                    "自助终端 {terminal} 在 {} 分钟内输错取件码 {} 次，已暂停输入",
+                    policy.window.num_minutes(),
+                    failures.len()
+                ),
+                dedup_key: format!(
+                    "code_guessing:{station_id}:{terminal}:{}",
+                    now.timestamp() / window_s
+                ),
+                at: now,
+            })
+            .await?;
+        if raised {
+            tracing::warn!(station = station_id, terminal, n_failures = failures.len(), "alert: repeated wrong pickup codes");
+        }
+        Ok(())
+    }
+
+    /// The session's items whose parcels are still on the shelf.
+    async fn remaining(
+        &self,
+        tx: &mut dyn Tx,
+        session: &PickupSessionRecord,
+    ) -> AppResult<Vec<SessionItem>> {
+        let mut remaining = Vec::new();
+        for item in &session.items {
+            if let Some(parcel) = tx.parcel(item.parcel_id).await?
+                && parcel.state == ParcelState::Stored
+                && parcel.station_id == Some(session.station_id)
+            {
+                remaining.push(item.clone());
+            }
+        }
+        Ok(remaining)
+    }
+
+    async fn command(
+        &self,
+        tx: &mut dyn Tx,
+        station: &StationRecord,
+        session: &PickupSessionRecord,
+        what: &str,
+        operation: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let settings = &self.settings.terminal;
+        let (kind, device) = if what == "open" {
+            ("door", settings.door_device.clone())
+        } else {
+            ("lights", settings.lights_device.clone())
+        };
+        enqueue_device_command(
+            tx,
+            &NewDeviceCommand {
+                station_id: station.id,
+                device_kind: kind.into(),
+                device_id: device,
+                command_id: format!(
+                    "pickup-{}-{what}-{}",
+                    session.id,
+                    now.timestamp_micros()
+                ),
+                not_after: now + settings.command_ttl,
+                operation,
+            },
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn light(
+        &self,
+        tx: &mut dyn Tx,
+        station: &StationRecord,
+        session: &PickupSessionRecord,
+        items: &[SessionItem],
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let mut segments: Vec<u32> = items.iter().map(|i| i.segment).collect();
+        segments.sort_unstable();
+        segments.dedup();
+        if segments.is_empty() {
+            return Ok(());
+        }
+        // Lit a little longer than the session can stay idle, so the lights
+        // never go out under a customer still taking parcels; the session's
+        // end turns them off explicitly.
+        let duration_ms = (self.settings.terminal.idle + Duration::seconds(30))
+            .num_milliseconds()
+            .clamp(1, 600_000);
+        let segments: Vec<_> = segments
+            .iter()
+            .map(|segment| json!({"segment": segment, "colour": session.colour}))
+            .collect();
+        self.command(
+            tx,
+            station,
+            session,
+            "light",
+            json!({"op": "light", "segments": segments, "duration_ms": duration_ms}),
+            now,
+        )
+        .await
+    }
+
+    async fn lights_off(
+        &self,
+        tx: &mut dyn Tx,
+        station: &StationRecord,
+        session: &PickupSessionRecord,
+        segments: &[u32],
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        self.command(
+            tx,
+            station,
+            session,
+            "off",
+            json!({"op": "off", "segments": segments}),
+            now,
+        )
+        .await
+    }
+
+    async fn view_session(&self, session: &PickupSessionRecord) -> AppResult<SessionView> {
+        let mut items = Vec::with_capacity(session.items.len());
+        for item in &session.items {
+            let Some(parcel) = self.store.parcel(item.parcel_id).await? else {
+                continue;
+            };
+            items.push(item_view(item, &parcel));
+        }
+        Ok(SessionView {
+            id: session.id,
+            state: session.state,
+            colour: colour_by_hex(&session.colour).unwrap_or(domain::terminal::PICKUP_COLOURS[0]),
+            items,
+            idle_deadline: session.last_activity_at + self.settings.terminal.idle,
+        })
+    }
+
+    /// Alerts for the keeper, unacknowledged first.
+    pub async fn alerts(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+    ) -> AppResult<Vec<AlertRecord>> {
+        if !principal.may_view_station(station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        Ok(self.store.alerts(station_id, 50).await?)
+    }
+
+    pub async fn acknowledge_alert(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+        alert_id: i64,
+    ) -> AppResult<()> {
+        if !principal.may_operate_station(station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        let by = crate::actor_of(principal);
+        if self
+            .store
+            .acknowledge_alert(station_id, alert_id, &by, self.now())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("alert"))
+        }
+    }
+
+    /// What the MQTT bridge heard about a device's liveness.
+    pub async fn record_device_state(
+        &self,
+        state_topic: &str,
+        station_id: i64,
+        device_kind: &str,
+        device_id: &str,
+        online: bool,
+    ) -> AppResult<()> {
+        self.store
+            .set_device_status(&DeviceStatusRecord {
+                state_topic: state_topic.to_string(),
+                station_id,
+                device_kind: device_kind.to_string(),
+                device_id: device_id.to_string(),
+                online,
+                changed_at: self.now(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    pub async fn device_statuses(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+    ) -> AppResult<Vec<DeviceStatusRecord>> {
+        if !principal.may_view_station(station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        Ok(self.store.device_statuses(station_id).await?)
+    }
+
+    /// In, out, held and overdue for one calendar day (Asia/Shanghai).
+    pub async fn day_summary(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+        date: NaiveDate,
+    ) -> AppResult<DaySummary> {
+        if !principal.may_view_station(station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        let from = date
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(shanghai()).single())
+            .ok_or_else(|| AppError::Invalid("no such date".into()))?
+            .with_timezone(&Utc);
+        let to = from + Duration::days(1);
+        let counts = self
+            .store
+            .count_events(
+                station_id,
+                &["stored", "awaiting_consent", "picked_up", "problem"],
+                from,
+                to,
+            )
+            .await?;
+        let count = |kinds: &[&str]| -> u64 {
+            counts
+                .iter()
+                .filter(|(kind, _)| kinds.contains(&kind.as_str()))
+                .map(|(_, n)| n)
+                .sum()
+        };
+        let by_state = self.store.count_by_state(Some(station_id)).await?;
+        let n_held = by_state
+            .iter()
+            .filter(|(state, _)| state.occupies_slot())
+            .map(|(_, n)| n)
+            .sum();
+        let n_overdue = self.return_list(principal, station_id).await?.len() as u64;
+        Ok(DaySummary {
+            date,
+            n_in: count(&["stored", "awaiting_consent"]),
+            n_out: count(&["picked_up"]),
+            n_held,
+            n_overdue,
+            n_problems: count(&["problem"]),
+        })
+    }
+
+    fn wake_devices(&self) {
+        (self.device_waker)();
+    }
+}
+
+fn item_view(item: &SessionItem, parcel: &ParcelRecord) -> ItemView {
+    ItemView {
+        parcel_id: item.parcel_id,
+        slot: item.slot.clone(),
+        segment: item.segment,
+        carrier_zh: parcel.carrier.name_zh(),
+        waybill_tail: waybill_tail(parcel.waybill.as_str()),
+        taken: parcel.state == ParcelState::PickedUp,
+    }
+}
