@@ -23,7 +23,9 @@ pub enum AppError {
     Contended(String),
     /// Too many wrong pickup codes; try again at `until`.
     #[error("too many wrong codes; try again after {}", until.with_timezone(&domain::shanghai()).format("%H:%M"))]
-    Throttled { until: chrono::DateTime<chrono::Utc> },
+    Throttled {
+        until: chrono::DateTime<chrono::Utc>,
+    },
     #[error("internal error")]
     Internal(String),
 }

@@ -438,12 +438,8 @@ pub(crate) async fn apply_change(
     if let Action::ReportProblem { kind } = action {
         parcel.problem = Some(kind);
     }
-    if next.occupies_slot()
-        && next == ParcelState::Stored
-        && from == ParcelState::AwaitingConsent
-    {
-        let station = station
-            .ok_or(AppError::Conflict("the parcel is at no station".into()))?;
+    if next.occupies_slot() && next == ParcelState::Stored && from == ParcelState::AwaitingConsent {
+        let station = station.ok_or(AppError::Conflict("the parcel is at no station".into()))?;
         let slot_id = parcel
             .slot_id
             .ok_or(AppError::Conflict("the parcel has no slot".into()))?;
@@ -469,14 +465,7 @@ pub(crate) async fn apply_change(
     )
     .await?;
     if let (Some(station), ParcelState::Stored) = (station, next) {
-        notify::on_shelved(
-            tx,
-            station,
-            parcel,
-            now,
-            merge_seconds,
-        )
-        .await?;
+        notify::on_shelved(tx, station, parcel, now, merge_seconds).await?;
     }
     Ok(())
 }

@@ -341,7 +341,6 @@ pub trait Tx: Send {
     async fn insert_alert(&mut self, alert: &crate::terminal::NewAlert) -> StoreResult<bool>;
 }
 
-
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Which database this is, for logs and benchmarks.
@@ -474,4 +473,3 @@ pub trait Store: Send + Sync {
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<(String, u64)>>;
 }
-

@@ -200,9 +200,15 @@ pub struct SessionView {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum ScanOutcome {
     /// Recorded as picked up by the recipient.
-    Taken { parcel_id: i64, session: SessionView },
+    Taken {
+        parcel_id: i64,
+        session: SessionView,
+    },
     /// Already recorded; nothing changed.
-    AlreadyTaken { parcel_id: i64, session: SessionView },
+    AlreadyTaken {
+        parcel_id: i64,
+        session: SessionView,
+    },
     /// Not a parcel of any customer at the terminal now: nothing recorded.
     NotYours { waybill_tail: String },
 }
@@ -283,11 +289,10 @@ impl App {
                     None => true,
                 }),
             CodeEntry::Qr(text) => match crate::qr::verify(&self.secrets.qr_key, text, now) {
-                Ok(claim) if claim.station_id == station_id => {
-                    tx.parcel(claim.parcel_id).await?.filter(|p| {
-                        p.state == ParcelState::Stored && p.station_id == Some(station_id)
-                    })
-                }
+                Ok(claim) if claim.station_id == station_id => tx
+                    .parcel(claim.parcel_id)
+                    .await?
+                    .filter(|p| p.state == ParcelState::Stored && p.station_id == Some(station_id)),
                 Ok(_) => None,
                 Err(error) => {
                     tracing::info!(station = station_id, %error, "QR code refused at the terminal");
@@ -307,7 +312,11 @@ impl App {
             self.alert_if_guessing(&mut *tx, station_id, terminal, now)
                 .await?;
             tx.commit().await?;
-            tracing::info!(station = station_id, terminal, "wrong pickup code at the terminal");
+            tracing::info!(
+                station = station_id,
+                terminal,
+                "wrong pickup code at the terminal"
+            );
             return Err(AppError::NotFound("pickup code"));
         };
         tx.record_code_attempt(&attempt(true)).await?;
@@ -355,14 +364,13 @@ impl App {
                 session
             }
             None => {
-                let colour = choose_colour(open.iter().map(|s| s.colour.as_str())).ok_or_else(
-                    || {
+                let colour =
+                    choose_colour(open.iter().map(|s| s.colour.as_str())).ok_or_else(|| {
                         AppError::Conflict(
                             "every light colour is in use by other customers; please wait a moment"
                                 .into(),
                         )
-                    },
-                )?;
+                    })?;
                 let new = NewPickupSession {
                     station_id,
                     terminal: terminal.to_string(),
@@ -610,7 +618,12 @@ impl App {
         tx.update_pickup_session(&session).await?;
         tx.commit().await?;
         self.wake_devices();
-        tracing::info!(station = station_id, session = session_id, state = state.code(), "pickup session closed");
+        tracing::info!(
+            station = station_id,
+            session = session_id,
+            state = state.code(),
+            "pickup session closed"
+        );
         Ok(Some(self.view_session(&session).await?))
     }
 
@@ -652,7 +665,11 @@ impl App {
     ) -> AppResult<()> {
         let policy = self.settings.terminal.throttle_terminal;
         let failures = tx
-            .failed_code_attempts(station_id, AttemptsBy::Terminal(terminal), now - policy.window)
+            .failed_code_attempts(
+                station_id,
+                AttemptsBy::Terminal(terminal),
+                now - policy.window,
+            )
             .await?;
         if (failures.len() as u32) < policy.failures_max {
             return Ok(());
@@ -675,7 +692,12 @@ impl App {
             })
             .await?;
         if raised {
-            tracing::warn!(station = station_id, terminal, n_failures = failures.len(), "alert: repeated wrong pickup codes");
+            tracing::warn!(
+                station = station_id,
+                terminal,
+                n_failures = failures.len(),
+                "alert: repeated wrong pickup codes"
+            );
         }
         Ok(())
     }
@@ -719,11 +741,7 @@ impl App {
                 station_id: station.id,
                 device_kind: kind.into(),
                 device_id: device,
-                command_id: format!(
-                    "pickup-{}-{what}-{}",
-                    session.id,
-                    now.timestamp_micros()
-                ),
+                command_id: format!("pickup-{}-{what}-{}", session.id, now.timestamp_micros()),
                 not_after: now + settings.command_ttl,
                 operation,
             },

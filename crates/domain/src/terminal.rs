@@ -25,23 +25,57 @@ pub struct PickupColour {
 /// Colours far apart for the eye, in the order they are handed out. Red
 /// comes last: customers read it as "error".
 pub const PICKUP_COLOURS: [PickupColour; 8] = [
-    PickupColour { hex: "#00c853", name_zh: "绿色", name_en: "green" },
-    PickupColour { hex: "#2962ff", name_zh: "蓝色", name_en: "blue" },
-    PickupColour { hex: "#ff6d00", name_zh: "橙色", name_en: "orange" },
-    PickupColour { hex: "#d500f9", name_zh: "紫色", name_en: "purple" },
-    PickupColour { hex: "#00b8d4", name_zh: "青色", name_en: "cyan" },
-    PickupColour { hex: "#ffd600", name_zh: "黄色", name_en: "yellow" },
-    PickupColour { hex: "#ffffff", name_zh: "白色", name_en: "white" },
-    PickupColour { hex: "#ff1744", name_zh: "红色", name_en: "red" },
+    PickupColour {
+        hex: "#00c853",
+        name_zh: "绿色",
+        name_en: "green",
+    },
+    PickupColour {
+        hex: "#2962ff",
+        name_zh: "蓝色",
+        name_en: "blue",
+    },
+    PickupColour {
+        hex: "#ff6d00",
+        name_zh: "橙色",
+        name_en: "orange",
+    },
+    PickupColour {
+        hex: "#d500f9",
+        name_zh: "紫色",
+        name_en: "purple",
+    },
+    PickupColour {
+        hex: "#00b8d4",
+        name_zh: "青色",
+        name_en: "cyan",
+    },
+    PickupColour {
+        hex: "#ffd600",
+        name_zh: "黄色",
+        name_en: "yellow",
+    },
+    PickupColour {
+        hex: "#ffffff",
+        name_zh: "白色",
+        name_en: "white",
+    },
+    PickupColour {
+        hex: "#ff1744",
+        name_zh: "红色",
+        name_en: "red",
+    },
 ];
 
 /// The first colour no open session at the station uses; `None` when all
 /// are taken (eight customers at one village station at once: ask to wait).
 pub fn choose_colour<'a>(in_use: impl IntoIterator<Item = &'a str>) -> Option<PickupColour> {
     let in_use: Vec<&str> = in_use.into_iter().collect();
-    PICKUP_COLOURS
-        .into_iter()
-        .find(|colour| !in_use.iter().any(|used| used.eq_ignore_ascii_case(colour.hex)))
+    PICKUP_COLOURS.into_iter().find(|colour| {
+        !in_use
+            .iter()
+            .any(|used| used.eq_ignore_ascii_case(colour.hex))
+    })
 }
 
 pub fn colour_by_hex(hex: &str) -> Option<PickupColour> {
@@ -180,14 +214,20 @@ mod tests {
         let policy = ThrottlePolicy::default();
         let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let failures: Vec<_> = (0..5).map(|i| t0 + Duration::minutes(i)).collect();
-        assert_eq!(policy.locked_until(&failures[..4], t0 + Duration::minutes(4)), None);
+        assert_eq!(
+            policy.locked_until(&failures[..4], t0 + Duration::minutes(4)),
+            None
+        );
         let now = t0 + Duration::minutes(4);
         assert_eq!(
             policy.locked_until(&failures, now),
             Some(t0 + Duration::minutes(10))
         );
         // Ten minutes after the first failure only four remain in the window.
-        assert_eq!(policy.locked_until(&failures, t0 + Duration::minutes(10)), None);
+        assert_eq!(
+            policy.locked_until(&failures, t0 + Duration::minutes(10)),
+            None
+        );
     }
 
     proptest! {

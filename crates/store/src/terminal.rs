@@ -18,8 +18,7 @@ type Conn = sqlx::Transaction<'static, Any>;
 
 const SESSION_COLUMNS: &str =
     "id, station_id, terminal, colour, items, state, started_at, last_activity_at, ended_at";
-const ALERT_COLUMNS: &str =
-    "id, station_id, kind, message, at, acknowledged_at, acknowledged_by";
+const ALERT_COLUMNS: &str = "id, station_id, kind, message, at, acknowledged_at, acknowledged_by";
 
 fn session_from(row: &AnyRow) -> StoreResult<PickupSessionRecord> {
     let items: String = get(row, "items")?;
@@ -109,7 +108,10 @@ pub(crate) async fn insert_session(tx: &mut Conn, session: &NewPickupSession) ->
     row.try_get::<i64, _>(0).map_err(backend_error)
 }
 
-pub(crate) async fn update_session(tx: &mut Conn, session: &PickupSessionRecord) -> StoreResult<()> {
+pub(crate) async fn update_session(
+    tx: &mut Conn,
+    session: &PickupSessionRecord,
+) -> StoreResult<()> {
     sqlx::query(
         "UPDATE pickup_sessions SET items = $1, state = $2, last_activity_at = $3, ended_at = $4 WHERE id = $5",
     )
@@ -125,7 +127,14 @@ pub(crate) async fn update_session(tx: &mut Conn, session: &PickupSessionRecord)
 }
 
 pub(crate) async fn session(tx: &mut Conn, id: i64) -> StoreResult<Option<PickupSessionRecord>> {
-    crate::by_id(&mut **tx, SESSION_COLUMNS, "pickup_sessions", id, session_from).await
+    crate::by_id(
+        &mut **tx,
+        SESSION_COLUMNS,
+        "pickup_sessions",
+        id,
+        session_from,
+    )
+    .await
 }
 
 pub(crate) async fn record_attempt(tx: &mut Conn, attempt: &CodeAttempt) -> StoreResult<()> {

@@ -1,0 +1,429 @@
+//! The self-service pickup terminal against real SQLite and PostgreSQL:
+//! sessions, colours, door and light commands in the devices' outbox,
+//! checkout scans, throttling, alerts, signed QR codes and idle expiry.
+
+mod common;
+
+use app::AppError;
+use app::device_commands::DeviceCommandRecord;
+use app::ports::{ParcelFilter, Store};
+use app::terminal::{ScanOutcome, SessionState};
+use chrono::Duration;
+use common::*;
+use domain::{ParcelState, Principal, Role};
+use serde_json::Value;
+
+fn terminal_of(station_id: i64) -> Principal {
+    Principal {
+        user_id: 9,
+        username: "terminal-1".into(),
+        role: Role::StationTerminal,
+        station_ids: vec![station_id],
+        carrier: None,
+    }
+}
+
+/// The commands waiting for the devices, as (device kind, operation).
+async fn pending_commands(h: &Harness) -> Vec<(String, Value)> {
+    let due: Vec<DeviceCommandRecord> = h.db.due_device_commands(h.app.now(), 100).await.unwrap();
+    due.into_iter()
+        .map(|c| (c.device_kind, serde_json::from_str(&c.payload).unwrap()))
+        .collect()
+}
+
+async fn clear_commands(h: &Harness) {
+    for c in h.db.due_device_commands(h.app.now(), 100).await.unwrap() {
+        h.db.finish_device_command(
+            &c.command_id,
+            app::device_commands::DeviceCommandStatus::Done,
+            Some("done"),
+            h.app.now(),
+        )
+        .await
+        .unwrap();
+    }
+}
+
+/// Three parcels in: two for one recipient, one for another. Returns the
+/// station and the codes and waybills in scan order.
+async fn stocked(h: &Harness) -> (i64, Vec<(String, String)>) {
+    let station_id = station(&h.app, 10, 1).await;
+    let keeper = keeper_of(station_id);
+    let mut out = Vec::new();
+    for (waybill, phone) in [
+        ("731234567801", "13812345678"),
+        ("731234567802", "13812345678"),
+        ("731234567803", "13900001111"),
+    ] {
+        let outcome = h
+            .app
+            .inbound(&keeper, station_id, scan(waybill, phone))
+            .await
+            .unwrap();
+        out.push((outcome.pickup_code.unwrap(), waybill.to_string()));
+    }
+    (station_id, out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_lights_all_the_recipients_parcels_in_a_colour_of_their_own() {
+    for h in backends().await {
+        let (station_id, parcels) = stocked(&h).await;
+        let terminal = terminal_of(station_id);
+        let first = h
+            .app
+            .start_pickup(&terminal, station_id, "front-tablet", &parcels[0].0, None)
+            .await
+            .unwrap();
+        assert_eq!(first.items.len(), 2, "both of the recipient's parcels");
+        assert_eq!(first.state, SessionState::Open);
+        let commands = pending_commands(&h).await;
+        let door: Vec<_> = commands.iter().filter(|(k, _)| k == "door").collect();
+        assert_eq!(door.len(), 1);
+        assert_eq!(door[0].1["op"], "open");
+        let light = commands
+            .iter()
+            .find(|(k, _)| k == "lights")
+            .expect("a light command");
+        let segments: Vec<u64> = light.1["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                assert_eq!(s["colour"], first.colour.hex);
+                s["segment"].as_u64().unwrap()
+            })
+            .collect();
+        let expected: Vec<u64> = first.items.iter().map(|i| u64::from(i.segment)).collect();
+        assert_eq!(segments, expected);
+        assert!(light.1["not_after_ms"].as_i64().unwrap() > h.app.now().timestamp_millis());
+
+        // Another customer at the same time gets another colour.
+        let second = h
+            .app
+            .start_pickup(&terminal, station_id, "front-tablet", &parcels[2].0, None)
+            .await
+            .unwrap();
+        assert_eq!(second.items.len(), 1);
+        assert_ne!(second.colour.hex, first.colour.hex);
+        // The first customer typing again re-opens their own session.
+        let again = h
+            .app
+            .start_pickup(&terminal, station_id, "front-tablet", &parcels[1].0, None)
+            .await
+            .unwrap();
+        assert_eq!(again.id, first.id);
+        assert_eq!(again.colour, first.colour);
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkout_records_only_the_customers_own_parcels() {
+    for h in backends().await {
+        let (station_id, parcels) = stocked(&h).await;
+        let terminal = terminal_of(station_id);
+        let session = h
+            .app
+            .start_pickup(&terminal, station_id, "front-tablet", &parcels[0].0, None)
+            .await
+            .unwrap();
+        clear_commands(&h).await;
+
+        // Someone else's parcel: refused, nothing recorded.
+        let wrong = h
+            .app
+            .checkout_scan(
+                &terminal,
+                station_id,
+                Some(session.id),
+                "front-tablet",
+                &parcels[2].1,
+            )
+            .await
+            .unwrap();
+        assert!(matches!(wrong, ScanOutcome::NotYours { .. }), "{wrong:?}");
+        let third =
+            h.db.parcels(&ParcelFilter {
+                waybill: Some(parcels[2].1.clone()),
+                limit: 5,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(third[0].state, ParcelState::Stored);
+        assert_eq!(h.db.events(third[0].id).await.unwrap().len(), 1);
+        assert!(pending_commands(&h).await.is_empty());
+
+        // Their own: recorded as the recipient's self-checkout.
+        let taken = h
+            .app
+            .checkout_scan(
+                &terminal,
+                station_id,
+                Some(session.id),
+                "front-tablet",
+                &parcels[0].1,
+            )
+            .await
+            .unwrap();
+        let ScanOutcome::Taken {
+            parcel_id,
+            session: view,
+        } = taken
+        else {
+            panic!("expected taken, got {taken:?}");
+        };
+        assert_eq!(view.state, SessionState::Open);
+        let events = h.db.events(parcel_id).await.unwrap();
+        let last = events.last().unwrap();
+        assert_eq!(last.kind, "picked_up");
+        assert_eq!(last.details["proof"], "self_checkout_scan");
+        assert_eq!(last.details["session"], session.id);
+        // Its segment goes dark; the other stays lit.
+        let off = pending_commands(&h).await;
+        assert_eq!(off.len(), 1);
+        assert_eq!(off[0].1["op"], "off");
+        clear_commands(&h).await;
+
+        // The same scan again changes nothing.
+        let again = h
+            .app
+            .checkout_scan(
+                &terminal,
+                station_id,
+                Some(session.id),
+                "front-tablet",
+                &parcels[0].1,
+            )
+            .await
+            .unwrap();
+        assert!(matches!(again, ScanOutcome::AlreadyTaken { .. }));
+        assert_eq!(h.db.events(parcel_id).await.unwrap().len(), events.len());
+
+        // The checkout scanner over MQTT takes the last one; the session is done.
+        let last = h
+            .app
+            .device_scan(station_id, "checkout", &parcels[1].1)
+            .await
+            .unwrap();
+        let ScanOutcome::Taken { session: view, .. } = last else {
+            panic!("expected taken, got {last:?}");
+        };
+        assert_eq!(view.state, SessionState::Done);
+        assert!(view.items.iter().all(|i| i.taken));
+        assert_invariants(&h.db).await;
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_codes_is_throttled_and_alerts_the_keeper() {
+    for h in backends().await {
+        let (station_id, parcels) = stocked(&h).await;
+        let terminal = terminal_of(station_id);
+        let limit = h.app.settings.terminal.throttle_terminal.failures_max;
+        for i in 0..limit {
+            let error = h
+                .app
+                .start_pickup(
+                    &terminal,
+                    station_id,
+                    "front-tablet",
+                    &format!("Z-9-{i:04}"),
+                    None,
+                )
+                .await
+                .unwrap_err();
+            assert!(matches!(error, AppError::NotFound(_)), "{error:?}");
+            h.clock.advance(Duration::seconds(5));
+        }
+        // Now even the right code waits.
+        let error = h
+            .app
+            .start_pickup(&terminal, station_id, "front-tablet", &parcels[0].0, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, AppError::Throttled { .. }), "{error:?}");
+        assert!(pending_commands(&h).await.is_empty(), "no door opened");
+        let alerts = h
+            .app
+            .alerts(&keeper_of(station_id), station_id)
+            .await
+            .unwrap();
+        assert_eq!(alerts.len(), 1, "one alert per burst: {alerts:?}");
+        assert_eq!(alerts[0].kind, "code_guessing");
+        // Another terminal is not locked by this one.
+        h.app
+            .start_pickup(&terminal, station_id, "side-tablet", &parcels[0].0, None)
+            .await
+            .unwrap();
+        // The lock lifts as the failures age out of the window.
+        h.clock
+            .advance(h.app.settings.terminal.throttle_terminal.window);
+        h.app
+            .start_pickup(&terminal, station_id, "front-tablet", &parcels[2].0, None)
+            .await
+            .unwrap();
+        // The keeper acknowledges the alert; it cannot be acknowledged twice.
+        let keeper = keeper_of(station_id);
+        h.app
+            .acknowledge_alert(&keeper, station_id, alerts[0].id)
+            .await
+            .unwrap();
+        assert!(
+            h.app
+                .acknowledge_alert(&keeper, station_id, alerts[0].id)
+                .await
+                .is_err()
+        );
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_phone_tail_counts_against_that_tail() {
+    for h in backends().await {
+        let (station_id, parcels) = stocked(&h).await;
+        let terminal = terminal_of(station_id);
+        let error = h
+            .app
+            .start_pickup(&terminal, station_id, "t1", &parcels[0].0, Some("0000"))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, AppError::NotFound(_)));
+        h.app
+            .start_pickup(&terminal, station_id, "t1", &parcels[0].0, Some("5678"))
+            .await
+            .unwrap();
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_qr_codes_open_only_their_station_until_they_expire() {
+    for h in backends().await {
+        let (station_id, parcels) = stocked(&h).await;
+        let terminal = terminal_of(station_id);
+        let parcel =
+            h.db.parcels(&ParcelFilter {
+                waybill: Some(parcels[2].1.clone()),
+                limit: 5,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .remove(0);
+        let claim = app::qr::QrClaim {
+            station_id,
+            parcel_id: parcel.id,
+            expires_at: h.app.now() + Duration::days(1),
+        };
+        let text = app::qr::sign(&h.app.secrets.qr_key, claim);
+        let forged = app::qr::sign(b"not the server's key", claim);
+        assert!(
+            h.app
+                .start_pickup(&terminal, station_id, "t1", &forged, None)
+                .await
+                .is_err()
+        );
+        let session = h
+            .app
+            .start_pickup(&terminal, station_id, "t1", &text, None)
+            .await
+            .unwrap();
+        assert_eq!(session.items[0].parcel_id, parcel.id);
+        h.app
+            .end_pickup(&terminal, station_id, session.id)
+            .await
+            .unwrap();
+        h.clock.advance(Duration::days(1));
+        assert!(
+            h.app
+                .start_pickup(&terminal, station_id, "t1", &text, None)
+                .await
+                .is_err()
+        );
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sessions_end_and_their_lights_go_out() {
+    for h in backends().await {
+        let (station_id, parcels) = stocked(&h).await;
+        let terminal = terminal_of(station_id);
+        let session = h
+            .app
+            .start_pickup(&terminal, station_id, "t1", &parcels[0].0, None)
+            .await
+            .unwrap();
+        clear_commands(&h).await;
+        h.clock.advance(Duration::seconds(30));
+        assert_eq!(h.app.expire_pickup_sessions().await.unwrap(), 0);
+        h.clock.advance(h.app.settings.terminal.idle);
+        assert_eq!(h.app.expire_pickup_sessions().await.unwrap(), 1);
+        let off = pending_commands(&h).await;
+        assert_eq!(off.len(), 1);
+        assert_eq!(off[0].1["op"], "off");
+        assert_eq!(off[0].1["segments"].as_array().unwrap().len(), 2);
+        let view = h
+            .app
+            .pickup_session(&terminal, station_id, session.id)
+            .await
+            .unwrap();
+        assert_eq!(view.state, SessionState::Expired);
+        // The colour is free again.
+        let next = h
+            .app
+            .start_pickup(&terminal, station_id, "t1", &parcels[2].0, None)
+            .await
+            .unwrap();
+        assert_eq!(next.colour, session.colour);
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_sees_nothing_but_its_sessions() {
+    for h in backends().await {
+        let (station_id, parcels) = stocked(&h).await;
+        let terminal = terminal_of(station_id);
+        let other = station(&h.app, 4, 1).await;
+        assert!(matches!(
+            h.app
+                .search(
+                    &terminal,
+                    ParcelFilter {
+                        station_id: Some(station_id),
+                        limit: 10,
+                        ..Default::default()
+                    }
+                )
+                .await,
+            Err(AppError::Forbidden(_))
+        ));
+        assert!(matches!(
+            h.app
+                .start_pickup(&terminal, other, "t1", &parcels[0].0, None)
+                .await,
+            Err(AppError::Forbidden(_))
+        ));
+        let session = h
+            .app
+            .start_pickup(&terminal, station_id, "t1", &parcels[0].0, None)
+            .await
+            .unwrap();
+        assert!(matches!(
+            h.app.pickup_session(&terminal, other, session.id).await,
+            Err(AppError::Forbidden(_))
+        ));
+        assert!(matches!(
+            h.app
+                .pickup_session(&terminal_of(other), other, session.id)
+                .await,
+            Err(AppError::NotFound(_))
+        ));
+        h.cleanup().await;
+    }
+}
