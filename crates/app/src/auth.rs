@@ -72,9 +72,9 @@ impl App {
                     "a carrier integrator must be bound to a carrier".into(),
                 ));
             }
-            (Role::StationKeeper, _, true) => {
+            (Role::StationKeeper | Role::StationTerminal, _, true) => {
                 return Err(AppError::Invalid(
-                    "a station keeper must be bound to at least one station".into(),
+                    "a station keeper or terminal must be bound to at least one station".into(),
                 ));
             }
             _ => {}
@@ -136,5 +136,53 @@ impl App {
             .await?
             .ok_or(AppError::Unauthenticated)?;
         Ok(principal_of(user))
+    }
+
+    /// Ends a token (signing out of the console); unknown tokens are fine.
+    pub async fn sign_out(&self, token: &str) -> AppResult<()> {
+        if token.len() <= 128 {
+            self.store.revoke_token(&token_hash(token)).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes the device the caller is using the station's self-service
+    /// terminal: a token for the station's terminal user (created on first
+    /// use), which may run pickups at that station and nothing else.
+    pub async fn pair_terminal(&self, principal: &Principal, station_id: i64) -> AppResult<String> {
+        if !principal.may_operate_station(station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        self.store
+            .station(station_id)
+            .await?
+            .ok_or(AppError::NotFound("station"))?;
+        let username = format!("terminal-{station_id}");
+        let user_id = match self.store.user_by_name(&username).await? {
+            Some(user) if user.role == Role::StationTerminal => user.id,
+            Some(_) => {
+                return Err(AppError::Conflict(format!(
+                    "the username {username} is taken by a person; rename that user first"
+                )));
+            }
+            None => {
+                // Nobody signs in as a terminal: its password is random and
+                // thrown away; only paired tokens open it.
+                let mut bytes = [0u8; 24];
+                rand::rngs::OsRng.fill_bytes(&mut bytes);
+                self.create_user(NewUser {
+                    username: username.clone(),
+                    display_name: format!("自助终端 {station_id}"),
+                    password: hex::encode(bytes),
+                    role: Role::StationTerminal,
+                    carrier: None,
+                    station_ids: vec![station_id],
+                })
+                .await?
+            }
+        };
+        tracing::info!(station = station_id, by = %principal.username, "terminal paired");
+        // A terminal stays paired for a year; the keeper pairs it again.
+        self.issue_token(user_id, "terminal", 24 * 365).await
     }
 }

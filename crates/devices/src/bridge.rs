@@ -170,6 +170,13 @@ impl Bridge {
         self.wake.notify_one();
     }
 
+    /// A handle that does what [`Bridge::wake`] does, for whoever enqueues
+    /// commands (the use cases, through `app::DeviceWaker`).
+    pub fn waker(&self) -> impl Fn() + Send + Sync + 'static {
+        let wake = self.wake.clone();
+        move || wake.notify_one()
+    }
+
     /// Everything the bridge does from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<BridgeEvent> {
         self.events.subscribe()

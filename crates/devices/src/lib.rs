@@ -33,7 +33,7 @@ pub enum DeviceKind {
 }
 
 impl DeviceKind {
-    fn code(self) -> &'static str {
+    pub fn code(self) -> &'static str {
         match self {
             DeviceKind::Door => "door",
             DeviceKind::Lights => "lights",

@@ -270,19 +270,28 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
 }
 
 pub fn router(state: AppState) -> Router {
+    layered(api(state))
+}
+
+/// The API's routes, without the common layers (to merge other routers in
+/// before [`layered`]).
+pub fn api(state: AppState) -> Router {
     let mut router = Router::new();
     for (spec, method_router) in routes() {
         router = router.route(spec.path, method_router);
     }
+    router.fallback(handlers::not_found).with_state(state)
+}
+
+/// The limits every route gets: body size, a time-out, request tracing.
+pub fn layered(router: Router) -> Router {
     router
-        .fallback(handlers::not_found)
         .layer(DefaultBodyLimit::max(domain::limits::BODY_BYTES_MAX))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
 }
 
 /// The OpenAPI 3 document, from [`routes`].

@@ -8,6 +8,22 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub server: ServerConfig,
     pub notify: NotifyConfig,
+    pub devices: DevicesConfig,
+    pub web: WebConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevicesConfig {
+    /// The MQTT broker the stations' devices use; none: no devices.
+    pub mqtt_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebConfig {
+    /// Where customers reach the server (links in messages).
+    pub public_url: Option<String>,
+    /// Mark cookies `Secure`: on when the server is reached over HTTPS.
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,6 +59,11 @@ impl Default for Config {
                 sender: "log".into(),
                 webhook_url: None,
                 merge_seconds: 30,
+            },
+            devices: DevicesConfig { mqtt_url: None },
+            web: WebConfig {
+                public_url: None,
+                secure_cookies: false,
             },
         }
     }

@@ -79,7 +79,8 @@ fn shelves() -> Vec<ShelfSpec> {
 /// Seeds the county on first run; later runs only print the credentials.
 pub async fn seed(app: &App) -> anyhow::Result<String> {
     let credentials = format!(
-        "demo sign-in (POST /api/login): admin / operator / keeper1..keeper8 / zto, password {DEMO_PASSWORD}\n\
+        "demo sign-in: admin / operator / keeper1..keeper8 (console: {{URL}}console) / zto (API), password {DEMO_PASSWORD}\n\
+         door terminal: sign in to the console as a keeper, open 自助终端 and pair the browser, then open {{URL}}terminal\n\
          e.g. curl -s {{URL}}api/login -H 'content-type: application/json' -d '{{\"username\":\"keeper1\",\"password\":\"{DEMO_PASSWORD}\"}}'"
     );
     if !app.store.stations().await?.is_empty() {

@@ -47,6 +47,13 @@ enum Command {
         /// Seed only, then exit (for tests).
         #[arg(long)]
         no_serve: bool,
+        /// The MQTT broker for the stations' doors and lights; the demo
+        /// simulates every station's devices on it.
+        #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+        mqtt: String,
+        /// Run without devices (no broker needed).
+        #[arg(long)]
+        no_devices: bool,
     },
     /// Run database migrations and exit.
     Migrate,
@@ -267,6 +274,10 @@ fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        // Logs go to stderr: stdout is for what a command prints (JSON
+        // lines of `address parse` and `simulate devices`, the address line
+        // of `serve`).
+        .with_writer(std::io::stderr)
         .init();
 }
 
@@ -317,9 +328,12 @@ async fn run() -> anyhow::Result<()> {
             data_dir,
             listen,
             no_serve,
+            mqtt,
+            no_devices,
         } => {
             config.database.url = format!("sqlite:{}", data_dir.join("yizhan.db").display());
             config.server.listen = listen;
+            config.devices.mqtt_url = (!no_devices).then_some(mqtt);
             let db = connect(&config.database.url, config.database.max_connections).await?;
             let app = app_of(db, &config);
             let credentials = demo::seed(&app).await?;
@@ -674,11 +688,95 @@ fn sort_plan(
 fn app_of(db: Arc<Db>, config: &config::Config) -> App {
     let mut app = App::new(db, Arc::new(SystemClock));
     app.settings.notice_merge_seconds = config.notify.merge_seconds;
+    app.settings.public_url = config
+        .web
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.server.listen));
     app
 }
 
+/// Connects the devices' side when a broker is configured: the bridge
+/// publishes device commands and reports device liveness and checkout
+/// scans, which go to the use cases. Without a broker the server runs, and
+/// says that doors and lights will not move.
+async fn start_devices(app: &mut App, config: &config::Config) -> Option<devices::bridge::Bridge> {
+    let url = config.devices.mqtt_url.as_deref()?;
+    let client_id = format!("yizhan-server-{}", std::process::id());
+    let bridge = match devices::bridge::Bridge::start(
+        app.store.clone(),
+        app.clock.clone(),
+        devices::bridge::BridgeConfig::new(url, &client_id),
+    )
+    .await
+    {
+        Ok(bridge) => bridge,
+        Err(error) => {
+            eprintln!(
+                "devices: {error}; doors and lights will not move until the broker is reachable and the server restarts"
+            );
+            return None;
+        }
+    };
+    app.device_waker = Arc::new(bridge.waker());
+    let mut events = bridge.subscribe();
+    let relay = app.clone();
+    tokio::spawn(async move {
+        use devices::bridge::BridgeEvent;
+        loop {
+            let event = match events.recv().await {
+                Ok(event) => event,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(n, "device events dropped: the server fell behind");
+                    continue;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            match event {
+                BridgeEvent::DeviceState {
+                    state_topic,
+                    online,
+                } => {
+                    let Some((station_id, kind, device_id, _)) = devices::parse_topic(&state_topic)
+                    else {
+                        continue;
+                    };
+                    if let Err(error) = relay
+                        .record_device_state(
+                            &state_topic,
+                            station_id,
+                            kind.code(),
+                            device_id,
+                            online,
+                        )
+                        .await
+                    {
+                        tracing::warn!(%error, "device state not recorded");
+                    }
+                }
+                BridgeEvent::Scan {
+                    station_id,
+                    scanner_id,
+                    code,
+                    ..
+                } => match relay.device_scan(station_id, &scanner_id, &code).await {
+                    Ok(outcome) => {
+                        tracing::info!(station = station_id, scanner = %scanner_id, outcome = ?std::mem::discriminant(&outcome), "checkout scan")
+                    }
+                    Err(error) => {
+                        tracing::info!(station = station_id, scanner = %scanner_id, %error, "checkout scan refused")
+                    }
+                },
+                _ => {}
+            }
+        }
+    });
+    println!("devices: connected to the MQTT broker at {url}");
+    Some(bridge)
+}
+
 async fn serve(
-    app: App,
+    mut app: App,
     config: &config::Config,
     demo_credentials: Option<String>,
 ) -> anyhow::Result<()> {
@@ -686,11 +784,39 @@ async fn serve(
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;
     let address = listener.local_addr()?;
+    app.load_secrets().await?;
+    let bridge = start_devices(&mut app, config).await;
+    // The demo simulates every station's door, lights and scanner.
+    let mut _simulators = Vec::new();
+    if let (Some(_), Some(url), true) = (
+        &bridge,
+        &config.devices.mqtt_url,
+        demo_credentials.is_some(),
+    ) {
+        for station in app.store.stations().await? {
+            match devices::sim::Simulator::start(
+                devices::sim::SimConfig::new(url, station.id),
+                app.clock.clone(),
+            )
+            .await
+            {
+                Ok(simulator) => _simulators.push(simulator),
+                Err(error) => eprintln!("devices: station {} not simulated: {error}", station.id),
+            }
+        }
+        println!(
+            "devices: simulating door, lights and checkout scanner at {} stations",
+            _simulators.len()
+        );
+    }
     let sender = senders::from_config(&config.notify)?;
     tokio::spawn(background(app.clone(), sender));
     println!(
         "yizhan is serving at http://{address}/ (database: {})",
         config::redact_url(&config.database.url)
+    );
+    println!(
+        "  keeper's console: http://{address}/console   door terminal: http://{address}/terminal"
     );
     if let Some(credentials) = demo_credentials {
         println!(
@@ -698,7 +824,11 @@ async fn serve(
             credentials.replace("{URL}", &format!("http://{address}/"))
         );
     }
-    let router = server::router(server::AppState { app });
+    let web = web::router(web::WebState {
+        app: app.clone(),
+        secure_cookies: config.web.secure_cookies,
+    });
+    let router = server::layered(server::api(server::AppState { app }).merge(web));
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -718,8 +848,15 @@ async fn background(app: App, sender: Arc<dyn app::notify::Sender>) {
     };
     let mut relay_tick = tokio::time::interval(std::time::Duration::from_secs(5));
     let mut holding_tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    // Idle pickup sessions end within a second of their time-out.
+    let mut session_tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tokio::select! {
+            _ = session_tick.tick() => {
+                if let Err(error) = app.expire_pickup_sessions().await {
+                    tracing::warn!(error = %error, "pickup session expiry failed");
+                }
+            }
             _ = relay_tick.tick() => {
                 if let Err(error) = app.relay_once(sender.as_ref(), 200).await {
                     tracing::warn!(error = %error, "outbox relay failed");

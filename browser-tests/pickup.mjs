@@ -1,0 +1,204 @@
+// The 24-hour station end to end in real Chromium: a keeper scans three
+// parcels in through the scanner input; the door terminal is paired; a
+// customer picks up their two parcels (the simulated door opens, their
+// slots light in their colour); a wrong parcel is refused; the console shows
+// the result; guessing codes gets throttled and alerts the keeper.
+//
+// Run by crates/yizhan/tests/browser.rs, which starts `yizhan serve` and
+// `yizhan simulate devices` and passes:
+//   BASE_URL, SIM_STATE_FILE (the simulator's JSON lines), SCREENSHOT_DIR,
+//   PASSWORD, STATION_ID, CHROMIUM (optional).
+import { chromium } from "playwright-core";
+import fs from "node:fs";
+import path from "node:path";
+
+const base = process.env.BASE_URL;
+const simFile = process.env.SIM_STATE_FILE;
+const shots = process.env.SCREENSHOT_DIR;
+const password = process.env.PASSWORD;
+const stationId = process.env.STATION_ID;
+fs.mkdirSync(shots, { recursive: true });
+
+function check(condition, message) {
+  if (!condition) throw new Error("check failed: " + message);
+}
+
+// The simulator's latest state line.
+function simNow() {
+  const lines = fs.readFileSync(simFile, "utf8").trim().split("\n").filter(Boolean);
+  return lines.length ? JSON.parse(lines[lines.length - 1]) : { door_openings: 0, lit: {} };
+}
+
+// Waits until the simulated station shows what `predicate` asks for.
+async function simShows(predicate, what) {
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    const state = simNow();
+    if (predicate(state)) return state;
+    if (Date.now() > deadline) throw new Error(`the simulator never showed ${what}; last state ${JSON.stringify(state)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(shots, name + ".png"), fullPage: true });
+  console.log("screenshot", name);
+}
+
+async function signIn(page) {
+  await page.goto(base + "/console/login");
+  await page.fill("#username", "keeper1");
+  await page.fill("#password", password);
+  await Promise.all([page.waitForURL(`**/console/s/${stationId}`), page.click("#login")]);
+}
+
+let pages = [];
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  // ---- The keeper's console on a 1366×768 PC.
+  const keeperContext = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: "zh-CN" });
+  const keeper = await keeperContext.newPage();
+  pages.push(["keeper", keeper]);
+  await signIn(keeper);
+  await shot(keeper, "01-dashboard");
+
+  await keeper.click(`a[href="/console/s/${stationId}/inbound"]`);
+  await keeper.selectOption("#carrier", "ZTO");
+  const stamp = String(Date.now()).slice(-10);
+  const parcels = [
+    { waybill: "73" + stamp + "01", phone: "13700001234" },
+    { waybill: "73" + stamp + "02", phone: "13700001234" },
+    { waybill: "73" + stamp + "03", phone: "13700005678" },
+  ];
+  // The carrier announced them with the recipients' consent to station
+  // delivery (预报), as its system does through the API.
+  const carrierLogin = await fetch(base + "/api/login", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "zto", password }),
+  }).then((r) => r.json());
+  const announced = await fetch(base + "/api/carriers/ZTO/manifest", {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: "Bearer " + carrierLogin.token },
+    body: JSON.stringify({ parcels: parcels.map((p) => ({ waybill: p.waybill, recipient_name: "测试", phone: p.phone, station_id: Number(stationId), consent: true })) }),
+  }).then((r) => r.json());
+  check(announced.n_announced === 3, "three parcels announced: " + JSON.stringify(announced));
+  for (const parcel of parcels) {
+    // A keyboard-wedge scanner types into the focused input and presses Enter.
+    await keeper.focus("#waybill");
+    await keeper.keyboard.type(parcel.waybill);
+    await keeper.keyboard.press("Enter");
+    await keeper.waitForSelector(`#result.stored:has-text("${parcel.waybill}")`);
+    parcel.code = (await keeper.textContent("#result-code")).trim();
+    check(/^[A-Z]-\d-\d{4}$/.test(parcel.code), "a pickup code like A-1-0001: " + parcel.code);
+    check(await keeper.evaluate(() => document.activeElement.id === "waybill"), "the scanner input keeps focus");
+  }
+  // The same label scanned again is told apart at a glance.
+  await keeper.keyboard.type(parcels[0].waybill);
+  await keeper.keyboard.press("Enter");
+  await keeper.waitForSelector(`#result.duplicate:has-text("${parcels[0].waybill}")`);
+  check((await keeper.textContent("#result-code")).trim() === parcels[0].code, "a rescan shows the same code");
+  check((await keeper.locator("#batch li").count()) === 4, "four scans in this batch");
+  await shot(keeper, "02-inbound");
+
+  // ---- The door terminal: a tablet the keeper pairs once.
+  const terminalContext = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "zh-CN" });
+  const terminal = await terminalContext.newPage();
+  pages.push(["terminal", terminal]);
+  await signIn(terminal);
+  await terminal.goto(`${base}/console/s/${stationId}/terminal`);
+  await Promise.all([terminal.waitForURL("**/terminal"), terminal.click("#pair")]);
+  await terminal.waitForSelector("#code");
+  await shot(terminal, "03-terminal-home");
+  // The paired tablet has left the console.
+  const consoleAgain = await terminalContext.newPage();
+  await consoleAgain.goto(base + "/console");
+  check(consoleAgain.url().endsWith("/console/login"), "a paired terminal cannot open the console");
+  await consoleAgain.close();
+
+  const before = simNow();
+  await terminal.fill("#code", parcels[0].code);
+  await terminal.click("#go");
+  await terminal.waitForSelector("#session:not([hidden])");
+  const items = terminal.locator("#items li");
+  check((await items.count()) === 2, "both of the customer's parcels are listed");
+  const segments = (await items.evaluateAll((nodes) => nodes.map((n) => n.dataset.segment))).map(String).sort();
+  const colour = await terminal.evaluate(() => getComputedStyle(document.getElementById("swatch")).backgroundColor);
+  const lit = await simShows(
+    (s) => s.door_openings > before.door_openings && segments.every((seg) => s.lit[seg]),
+    `the door opened and segments ${segments} lit`,
+  );
+  const litColours = new Set(segments.map((seg) => lit.lit[seg].colour.toLowerCase()));
+  check(litColours.size === 1, "one colour for one customer");
+  const [hex] = litColours;
+  const rgb = `rgb(${parseInt(hex.slice(1, 3), 16)}, ${parseInt(hex.slice(3, 5), 16)}, ${parseInt(hex.slice(5, 7), 16)})`;
+  check(rgb === colour, `the terminal shows the lit colour ${rgb}, not ${colour}`);
+  check(Object.keys(lit.lit).length === segments.length, "only this customer's slots are lit");
+  await shot(terminal, "04-terminal-session");
+
+  // Someone else's parcel at the checkout: a clear alert, nothing recorded.
+  await terminal.fill("#scan", parcels[2].waybill);
+  await terminal.press("#scan", "Enter");
+  await terminal.waitForSelector("#scan-alert.bad:not([hidden])");
+  await shot(terminal, "05-wrong-parcel");
+
+  await terminal.fill("#scan", parcels[0].waybill);
+  await terminal.press("#scan", "Enter");
+  await terminal.waitForSelector("#items li.taken");
+  check((await terminal.locator("#items li.taken").count()) === 1, "one parcel taken");
+  await terminal.fill("#scan", parcels[1].waybill);
+  await terminal.press("#scan", "Enter");
+  await terminal.waitForSelector("#bye:not([hidden])");
+  check((await terminal.textContent("#bye-text")).includes("全部取完"), "all taken");
+  await shot(terminal, "06-terminal-done");
+  await simShows((s) => segments.every((seg) => !s.lit[seg]), "the customer's lights out");
+
+  // ---- The console shows what happened.
+  await keeper.goto(`${base}/console/s/${stationId}/search?q=1234`);
+  const taken = keeper.locator("table.parcels tbody tr");
+  check((await taken.count()) >= 2, "the customer's parcels are found by phone tail");
+  for (const parcel of parcels.slice(0, 2)) {
+    const row = keeper.locator(`tr[data-waybill="${parcel.waybill}"]`);
+    check((await row.textContent()).includes("已取件"), `${parcel.waybill} is picked up`);
+  }
+  await shot(keeper, "07-console-picked-up");
+  await keeper.goto(`${base}/console/s/${stationId}/search?q=${parcels[2].waybill}`);
+  check((await keeper.locator(`tr[data-waybill="${parcels[2].waybill}"]`).textContent()).includes("待取件"), "the wrong parcel is still on the shelf");
+
+  // ---- Guessing codes: throttled after the configured failures, and the keeper is told.
+  await terminal.waitForSelector("#home:not([hidden])", { timeout: 10000 });
+  for (let i = 0; i < 5; i++) {
+    await terminal.fill("#code", `Z-9-${String(9000 + i)}`);
+    await terminal.click("#go");
+    await terminal.waitForSelector("#home-error:not([hidden])");
+    await terminal.evaluate(() => { document.getElementById("home-error").hidden = true; });
+  }
+  await terminal.fill("#code", parcels[2].code);
+  await terminal.click("#go");
+  await terminal.waitForSelector("#home-error:not([hidden])");
+  const throttled = await terminal.textContent("#home-error");
+  check(throttled.includes("输错次数过多"), "throttled after five wrong codes: " + throttled);
+  await shot(terminal, "08-terminal-throttled");
+
+  await keeper.goto(`${base}/console/s/${stationId}`);
+  check((await keeper.locator("#alerts li.open").count()) >= 1, "the keeper sees the alert");
+  check(Number(await keeper.textContent("#n-out")) >= 2, "the day summary counts the pickups");
+  check((await keeper.locator("#devices li.online").count()) >= 2, "the station's devices show online");
+  await shot(keeper, "09-dashboard-after");
+
+  // ---- English is one click away.
+  await keeper.click("a.lang");
+  await keeper.waitForSelector("text=Overview");
+  await shot(keeper, "10-dashboard-en");
+  console.log("browser test passed");
+} catch (error) {
+  for (const [name, page] of pages) {
+    await page.screenshot({ path: path.join(shots, `failure-${name}.png`), fullPage: true }).catch(() => {});
+  }
+  throw error;
+} finally {
+  await browser.close();
+}

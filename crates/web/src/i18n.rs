@@ -1,0 +1,326 @@
+//! Simplified Chinese first, English available. One table of every string
+//! the pages show; a page asks `t.get("key")`. A key missing from the table
+//! shows as the key itself, and a test walks the templates so that never
+//! ships.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// From the `lang` cookie; Chinese unless English was chosen.
+    pub fn from_cookie(value: Option<&str>) -> Lang {
+        match value {
+            Some("en") => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+}
+
+/// The translator a page renders with.
+#[derive(Debug, Clone, Copy)]
+pub struct Tr(pub Lang);
+
+impl Tr {
+    pub fn get(&self, key: &str) -> &'static str {
+        match STRINGS.iter().find(|(k, _, _)| *k == key) {
+            Some((_, zh, en)) => match self.0 {
+                Lang::Zh => zh,
+                Lang::En => en,
+            },
+            None => {
+                tracing::warn!(key, "untranslated UI string");
+                "?"
+            }
+        }
+    }
+
+    pub fn lang(&self) -> &'static str {
+        self.0.code()
+    }
+
+    pub fn is_en(&self) -> bool {
+        self.0 == Lang::En
+    }
+}
+
+/// (key, 简体中文, English)
+pub const STRINGS: &[(&str, &str, &str)] = &[
+    ("app.name", "驿站", "yizhan"),
+    ("app.console", "驿站管理台", "Station console"),
+    ("lang.switch", "English", "中文"),
+    ("login.title", "登录", "Sign in"),
+    ("login.username", "用户名", "Username"),
+    ("login.password", "密码", "Password"),
+    ("login.submit", "登录", "Sign in"),
+    (
+        "login.failed",
+        "用户名或密码不正确",
+        "Wrong username or password",
+    ),
+    ("logout", "退出", "Sign out"),
+    ("stations.title", "选择驿站", "Choose a station"),
+    ("nav.home", "概览", "Overview"),
+    ("nav.inbound", "入库", "Inbound"),
+    ("nav.shelves", "货架", "Shelves"),
+    ("nav.search", "查件/出库", "Find & hand out"),
+    ("nav.problems", "问题件", "Problems"),
+    ("nav.returns", "退回清单", "Returns"),
+    ("nav.terminal", "自助终端", "Terminal"),
+    ("summary.title", "今日", "Today"),
+    ("summary.in", "入库", "In"),
+    ("summary.out", "出库", "Out"),
+    ("summary.held", "在库", "Held"),
+    ("summary.overdue", "超期", "Overdue"),
+    ("summary.problems", "问题", "Problems"),
+    ("alerts.title", "提醒", "Alerts"),
+    ("alerts.none", "没有提醒", "No alerts"),
+    ("alerts.ack", "知道了", "Acknowledge"),
+    ("alerts.acked", "已处理", "Acknowledged"),
+    ("devices.title", "设备", "Devices"),
+    (
+        "devices.none",
+        "还没有设备上报",
+        "No device has reported yet",
+    ),
+    ("devices.online", "在线", "online"),
+    ("devices.offline", "离线", "OFFLINE"),
+    ("devices.door", "门禁", "Door"),
+    ("devices.lights", "灯带", "Light strip"),
+    ("devices.scanner", "扫描枪", "Scanner"),
+    ("inbound.title", "扫码入库", "Scan parcels in"),
+    (
+        "inbound.carrier",
+        "快递公司（本批）",
+        "Carrier (this batch)",
+    ),
+    ("inbound.waybill", "运单号", "Waybill number"),
+    (
+        "inbound.waybill_hint",
+        "用扫描枪扫描面单条码，回车提交",
+        "Scan the label's barcode; Enter submits",
+    ),
+    (
+        "inbound.phone",
+        "手机号（未预报时填写）",
+        "Phone (if not announced)",
+    ),
+    ("inbound.size", "尺寸", "Size"),
+    ("inbound.submit", "入库", "Store"),
+    ("inbound.stored", "已入库", "Stored"),
+    (
+        "inbound.duplicate",
+        "重复扫描：已在架上",
+        "Already on the shelf",
+    ),
+    (
+        "inbound.awaiting",
+        "等待收件人同意，暂无取件码",
+        "Waiting for the recipient's consent; no code yet",
+    ),
+    ("inbound.error", "无法入库", "Not stored"),
+    ("inbound.code", "取件码", "Pickup code"),
+    ("inbound.slot", "格口", "Slot"),
+    ("inbound.print", "打印标签", "Print label"),
+    ("inbound.batch", "本批已扫", "This batch"),
+    ("size.small", "小件", "Small"),
+    ("size.medium", "中件", "Medium"),
+    ("size.large", "大件", "Large"),
+    ("shelves.title", "货架占用", "Shelf occupancy"),
+    (
+        "shelves.legend",
+        "数字为在架件数/容量；橙色有超期件",
+        "Parcels / capacity; orange holds overdue parcels",
+    ),
+    ("search.title", "查件", "Find parcels"),
+    (
+        "search.query",
+        "取件码、手机尾号或运单号",
+        "Pickup code, phone tail or waybill",
+    ),
+    ("search.submit", "查询", "Find"),
+    ("search.none", "没有找到", "Nothing found"),
+    ("parcel.waybill", "运单号", "Waybill"),
+    ("parcel.carrier", "快递", "Carrier"),
+    ("parcel.recipient", "收件人", "Recipient"),
+    ("parcel.phone", "电话", "Phone"),
+    ("parcel.state", "状态", "State"),
+    ("parcel.code", "取件码", "Code"),
+    ("parcel.slot", "格口", "Slot"),
+    ("parcel.stored_at", "入库时间", "Stored"),
+    ("parcel.overdue", "超期", "overdue"),
+    ("handout.title", "人工出库", "Hand out"),
+    ("handout.shown", "收件人出示", "Recipient showed"),
+    ("handout.message", "取件短信", "Arrival message"),
+    ("handout.id_card", "身份证", "ID card"),
+    ("handout.app_qr", "App 取件码", "App QR code"),
+    ("handout.note", "备注", "Note"),
+    ("handout.submit", "确认出库", "Hand out"),
+    ("handout.done", "已出库", "Handed out"),
+    ("problem.submit", "标记问题件", "Mark as problem"),
+    ("problem.kind", "问题", "Problem"),
+    ("problem.damaged", "破损", "Damaged"),
+    ("problem.wrong_address", "地址错误", "Wrong address"),
+    ("problem.refused", "拒收", "Refused"),
+    ("problem.lost", "丢失", "Lost"),
+    ("return.submit", "退回快递公司", "Return to carrier"),
+    ("problems.title", "问题件", "Problem parcels"),
+    (
+        "returns.title",
+        "超期退回清单",
+        "Overdue: return to carriers",
+    ),
+    ("returns.print", "打印", "Print"),
+    ("list.none", "没有", "None"),
+    ("done.ok", "完成", "Done"),
+    ("error.title", "出错了", "Something went wrong"),
+    ("error.back", "返回", "Back"),
+    ("terminal.title", "自助取件", "Self-service pickup"),
+    (
+        "terminal.pair",
+        "把这台设备设为自助终端",
+        "Make this device the self-service terminal",
+    ),
+    (
+        "terminal.pair_hint",
+        "本设备将退出管理台，只能用于本站取件。",
+        "This device leaves the console and serves pickups at this station only.",
+    ),
+    (
+        "terminal.welcome",
+        "请输入取件码，或扫描短信中的二维码",
+        "Enter your pickup code, or scan the QR code in your message",
+    ),
+    ("terminal.code", "取件码", "Pickup code"),
+    (
+        "terminal.tail",
+        "手机尾号（可不填）",
+        "Phone's last 4 digits (optional)",
+    ),
+    ("terminal.go", "开门取件", "Open the door"),
+    (
+        "terminal.wrong_code",
+        "取件码不正确，请核对短信",
+        "That code is not right; check your message",
+    ),
+    (
+        "terminal.throttled",
+        "输错次数过多，请稍后再试",
+        "Too many wrong codes; please try again later",
+    ),
+    (
+        "terminal.busy",
+        "取件人较多，请稍等片刻",
+        "Many customers right now; please wait a moment",
+    ),
+    ("terminal.door_open", "门已打开", "The door is open"),
+    (
+        "terminal.go_to",
+        "请到亮起以下颜色灯光的格口取件：",
+        "Take your parcels from the slots lit in:",
+    ),
+    (
+        "terminal.scan",
+        "取出包裹后，请在出口扫描每个包裹的条码",
+        "At the checkout, scan each parcel's barcode",
+    ),
+    (
+        "terminal.scan_input",
+        "扫描包裹条码",
+        "Scan a parcel's barcode",
+    ),
+    ("terminal.taken", "已取", "Taken"),
+    ("terminal.waiting", "待取", "To take"),
+    (
+        "terminal.not_yours",
+        "这不是您的包裹，请放回原处",
+        "This is not your parcel; please put it back",
+    ),
+    (
+        "terminal.already",
+        "这个包裹已经登记过了",
+        "This parcel is already recorded",
+    ),
+    (
+        "terminal.all_done",
+        "全部取完，谢谢！",
+        "All taken. Thank you!",
+    ),
+    ("terminal.finish", "结束取件", "Finish"),
+    ("terminal.ended", "本次取件已结束", "This pickup has ended"),
+    (
+        "terminal.expired",
+        "长时间无操作，本次取件已结束",
+        "No activity for a while; this pickup has ended",
+    ),
+    (
+        "terminal.seconds_left",
+        "秒后自动结束",
+        "s until this pickup ends",
+    ),
+    (
+        "terminal.unpaired",
+        "本设备尚未设为自助终端。请驿站管理员登录管理台，在“自助终端”页配对。",
+        "This device is not a terminal yet. The keeper pairs it from the console's Terminal page.",
+    ),
+    ("qr.title", "取件二维码", "Pickup QR code"),
+    (
+        "qr.hint",
+        "在驿站自助终端扫描此二维码即可开门取件",
+        "Show this at the station's terminal to open the door",
+    ),
+    (
+        "qr.invalid",
+        "二维码无效或已过期，请使用短信中的取件码",
+        "This QR code is invalid or expired; use the code in your message",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_unique_and_translated() {
+        let mut keys: Vec<&str> = STRINGS.iter().map(|(k, _, _)| *k).collect();
+        keys.sort_unstable();
+        let n = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "duplicate keys");
+        for (key, zh, en) in STRINGS {
+            assert!(!zh.is_empty() && !en.is_empty(), "{key}");
+        }
+    }
+
+    #[test]
+    fn every_key_the_pages_use_exists() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        let mut used = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let mut rest = text.as_str();
+            while let Some(i) = rest.find("t.get(\"") {
+                let after = &rest[i + 7..];
+                let end = after.find('"').unwrap();
+                used.push(after[..end].to_string());
+                rest = &after[end..];
+            }
+        }
+        assert!(used.len() > 20, "templates use t.get");
+        for key in used {
+            assert!(
+                STRINGS.iter().any(|(k, _, _)| *k == key),
+                "the templates use {key:?}, which has no translation"
+            );
+        }
+    }
+}

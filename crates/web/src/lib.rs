@@ -1,0 +1,356 @@
+//! The people-facing pages: the keeper's console (server-rendered, works
+//! without JavaScript; a little JavaScript makes the scanner screen faster)
+//! and the self-service terminal at the station's door. Simplified Chinese
+//! by default, English by choice; times in Asia/Shanghai.
+//!
+//! Sessions are API tokens in cookies (`HttpOnly`, `SameSite=Lax`, `Secure`
+//! when served over HTTPS); every form and every terminal call carries a
+//! CSRF token derived from the session with the server's key. Like the API,
+//! no business rules here: each handler parses, calls one use case and
+//! renders.
+
+mod console;
+pub mod i18n;
+mod terminal;
+
+use app::{App, AppError};
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use domain::{Principal, Role};
+use hmac::{Hmac, Mac};
+use i18n::{Lang, Tr};
+use sha2::Sha256;
+
+pub const SESSION_COOKIE: &str = "yz_session";
+pub const TERMINAL_COOKIE: &str = "yz_terminal";
+pub const LANG_COOKIE: &str = "yz_lang";
+/// A random value given to a browser before sign-in, so the login form has
+/// a CSRF token too.
+pub const PRE_COOKIE: &str = "yz_pre";
+/// Longest form field the pages accept (a waybill, a note, a password).
+const FIELD_CHARS_MAX: usize = 500;
+
+#[derive(Clone)]
+pub struct WebState {
+    pub app: App,
+    /// Mark cookies `Secure`. On when the server is reached over HTTPS
+    /// (behind a TLS-terminating proxy); a plain-HTTP village LAN would
+    /// otherwise never keep a session.
+    pub secure_cookies: bool,
+}
+
+pub fn router(state: WebState) -> Router {
+    console::routes()
+        .merge(terminal::routes())
+        .with_state(state)
+}
+
+/// The language the browser chose.
+pub struct Language(pub Tr);
+
+impl<S: Send + Sync> FromRequestParts<S> for Language {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        Ok(Language(Tr(Lang::from_cookie(
+            jar.get(LANG_COOKIE).map(Cookie::value),
+        ))))
+    }
+}
+
+/// The CSRF token for a session (or pre-session) value: a keyed hash, so it
+/// needs no storage and cannot be made without the server's key.
+pub fn csrf_token(key: &[u8], seed: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
+    mac.update(b"csrf:");
+    mac.update(seed.as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..16])
+}
+
+fn csrf_matches(key: &[u8], seed: &str, given: &str) -> bool {
+    let Ok(given) = hex::decode(given.trim()) else {
+        return false;
+    };
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
+    mac.update(b"csrf:");
+    mac.update(seed.as_bytes());
+    given.len() == 16 && mac.verify_truncated_left(&given).is_ok()
+}
+
+/// A signed-in console user (keeper, county operator, admin).
+pub struct Keeper {
+    pub principal: Principal,
+    pub csrf: String,
+    pub tr: Tr,
+    token: String,
+}
+
+impl Keeper {
+    /// Refuses a form whose CSRF token is not this session's.
+    fn check(&self, state: &WebState, given: &str) -> Result<(), WebError> {
+        if csrf_matches(&state.app.secrets.web_key, &self.token, given) {
+            Ok(())
+        } else {
+            Err(WebError::csrf(self.tr))
+        }
+    }
+}
+
+impl FromRequestParts<WebState> for Keeper {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let tr = Tr(Lang::from_cookie(jar.get(LANG_COOKIE).map(Cookie::value)));
+        let to_login = || Redirect::to("/console/login").into_response();
+        let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
+            return Err(to_login());
+        };
+        let principal = match state.app.authenticate(&token).await {
+            Ok(principal) => principal,
+            Err(AppError::Unauthenticated) => return Err(to_login()),
+            Err(error) => return Err(WebError::from_app(error, tr).into_response()),
+        };
+        if matches!(
+            principal.role,
+            Role::StationTerminal | Role::CarrierIntegrator
+        ) {
+            return Err(to_login());
+        }
+        Ok(Keeper {
+            principal,
+            csrf: csrf_token(&state.app.secrets.web_key, &token),
+            tr,
+            token,
+        })
+    }
+}
+
+impl OptionalFromRequestParts<WebState> for Keeper {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(
+            <Keeper as FromRequestParts<WebState>>::from_request_parts(parts, state)
+                .await
+                .ok(),
+        )
+    }
+}
+
+/// The paired self-service terminal of one station.
+pub struct TerminalDevice {
+    pub principal: Principal,
+    pub station_id: i64,
+    pub csrf: String,
+    pub tr: Tr,
+    token: String,
+}
+
+impl TerminalDevice {
+    fn check(&self, state: &WebState, headers: &HeaderMap) -> Result<(), WebError> {
+        let given = headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if csrf_matches(&state.app.secrets.web_key, &self.token, given) {
+            Ok(())
+        } else {
+            Err(WebError::csrf(self.tr).json())
+        }
+    }
+}
+
+impl OptionalFromRequestParts<WebState> for TerminalDevice {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let tr = Tr(Lang::from_cookie(jar.get(LANG_COOKIE).map(Cookie::value)));
+        let Some(token) = jar.get(TERMINAL_COOKIE).map(|c| c.value().to_string()) else {
+            return Ok(None);
+        };
+        let principal = match state.app.authenticate(&token).await {
+            Ok(principal) => principal,
+            Err(AppError::Unauthenticated) => return Ok(None),
+            Err(error) => return Err(WebError::from_app(error, tr).json().into_response()),
+        };
+        let (Role::StationTerminal, [station_id]) =
+            (principal.role, principal.station_ids.as_slice())
+        else {
+            return Ok(None);
+        };
+        Ok(Some(TerminalDevice {
+            station_id: *station_id,
+            csrf: csrf_token(&state.app.secrets.web_key, &token),
+            principal,
+            tr,
+            token,
+        }))
+    }
+}
+
+/// A cookie the way every cookie of ours is set.
+fn cookie(
+    state: &WebState,
+    name: &'static str,
+    value: String,
+    max_age: chrono::Duration,
+) -> Cookie<'static> {
+    let mut cookie = Cookie::new(name, value);
+    cookie.set_path("/");
+    cookie.set_http_only(true);
+    cookie.set_same_site(SameSite::Lax);
+    cookie.set_secure(state.secure_cookies);
+    cookie.set_max_age(time::Duration::seconds(max_age.num_seconds()));
+    cookie
+}
+
+fn removal(name: &'static str) -> Cookie<'static> {
+    let mut cookie = Cookie::from(name);
+    cookie.set_path("/");
+    cookie
+}
+
+/// Renders a page, or a plain error if the template itself fails.
+fn render(page: impl Template) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "page failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "page failed to render").into_response()
+        }
+    }
+}
+
+/// Checks a form field's length before it goes anywhere.
+fn field<'a>(tr: Tr, value: &'a str) -> Result<&'a str, WebError> {
+    if value.chars().count() > FIELD_CHARS_MAX {
+        return Err(WebError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            tr,
+            format!("a field holds at most {FIELD_CHARS_MAX} characters"),
+        ));
+    }
+    Ok(value)
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    t: Tr,
+    message: String,
+}
+
+/// An error as a page (forms) or as the API's JSON shape (terminal calls).
+pub struct WebError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    tr: Tr,
+    json: bool,
+}
+
+impl WebError {
+    fn new(status: StatusCode, tr: Tr, message: String) -> WebError {
+        WebError {
+            status,
+            code: "invalid",
+            message,
+            tr,
+            json: false,
+        }
+    }
+
+    fn csrf(tr: Tr) -> WebError {
+        WebError {
+            status: StatusCode::FORBIDDEN,
+            code: "csrf",
+            message:
+                "the form has expired or came from another site; reload the page and try again"
+                    .into(),
+            tr,
+            json: false,
+        }
+    }
+
+    fn from_app(error: AppError, tr: Tr) -> WebError {
+        let (status, code) = match &error {
+            AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            AppError::Contended(_) => (StatusCode::CONFLICT, "contended"),
+            AppError::StationFull(_) => (StatusCode::CONFLICT, "station_full"),
+            AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
+            AppError::Internal(detail) => {
+                tracing::error!(%detail, "internal error behind a page");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+        };
+        WebError {
+            status,
+            code,
+            message: error.to_string(),
+            tr,
+            json: false,
+        }
+    }
+
+    fn json(mut self) -> WebError {
+        self.json = true;
+        self
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        if self.json {
+            let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+            return (self.status, axum::Json(body)).into_response();
+        }
+        let mut response = render(ErrorPage {
+            t: self.tr,
+            message: self.message,
+        });
+        *response.status_mut() = self.status;
+        response
+    }
+}
+
+/// Whether the caller (the console's script) wants JSON back.
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+/// Asia/Shanghai wall-clock time for pages.
+fn local(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&domain::shanghai())
+        .format("%m-%d %H:%M")
+        .to_string()
+}
+
+/// Static assets, compiled in: no CDN, nothing to install.
+const CONSOLE_CSS: &str = include_str!("../static/console.css");
+const CONSOLE_JS: &str = include_str!("../static/console.js");
+const TERMINAL_JS: &str = include_str!("../static/terminal.js");

@@ -1,0 +1,258 @@
+//! The tablet at the station's door, and the public page a QR code in an
+//! arrival message opens. The terminal page is one screen driven by a small
+//! script; its calls are JSON under `/terminal/api`, each with the CSRF
+//! header.
+
+use crate::i18n::Tr;
+use crate::{Language, TERMINAL_JS, TerminalDevice, WebError, WebState, field, render};
+use app::AppError;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/terminal", get(page))
+        .route("/terminal/api/code", post(code))
+        .route("/terminal/api/scan", post(scan))
+        .route("/terminal/api/session/{session_id}", get(session))
+        .route("/terminal/api/session/{session_id}/end", post(end))
+        .route("/static/terminal.js", get(js))
+        .route("/q/{token}", get(qr_page))
+}
+
+async fn js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        TERMINAL_JS,
+    )
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "terminal.html")]
+struct TerminalPage {
+    t: Tr,
+    paired: bool,
+    station: String,
+    csrf: String,
+    /// Every string the script shows, in the page's language.
+    strings: String,
+}
+
+/// Strings the terminal script needs, as a JSON object.
+fn script_strings(t: Tr) -> String {
+    let keys = [
+        "terminal.wrong_code",
+        "terminal.throttled",
+        "terminal.busy",
+        "terminal.not_yours",
+        "terminal.already",
+        "terminal.all_done",
+        "terminal.ended",
+        "terminal.expired",
+        "terminal.taken",
+        "terminal.waiting",
+        "terminal.seconds_left",
+        "error.title",
+    ];
+    let map: serde_json::Map<String, serde_json::Value> = keys
+        .iter()
+        .map(|k| (k.to_string(), serde_json::Value::from(t.get(k))))
+        .collect();
+    // `</` cannot appear in JSON from these strings, so it is safe inside a
+    // <script> element; escape it anyway in case a translation adds one.
+    serde_json::Value::Object(map)
+        .to_string()
+        .replace("</", "<\\/")
+}
+
+async fn page(
+    State(state): State<WebState>,
+    Language(t): Language,
+    terminal: Option<TerminalDevice>,
+) -> Result<Response, WebError> {
+    let Some(terminal) = terminal else {
+        return Ok(render(TerminalPage {
+            t,
+            paired: false,
+            station: String::new(),
+            csrf: String::new(),
+            strings: script_strings(t),
+        }));
+    };
+    let station = state
+        .app
+        .store
+        .station(terminal.station_id)
+        .await
+        .map_err(|e| WebError::from_app(e.into(), t))?
+        .map(|s| s.name)
+        .unwrap_or_default();
+    Ok(render(TerminalPage {
+        t: terminal.tr,
+        paired: true,
+        station,
+        csrf: terminal.csrf,
+        strings: script_strings(terminal.tr),
+    }))
+}
+
+fn unpaired(t: Tr) -> WebError {
+    WebError::from_app(AppError::Unauthenticated, t).json()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeRequest {
+    code: String,
+    #[serde(default)]
+    phone_tail: Option<String>,
+}
+
+async fn code(
+    State(state): State<WebState>,
+    Language(t): Language,
+    terminal: Option<TerminalDevice>,
+    headers: HeaderMap,
+    Json(body): Json<CodeRequest>,
+) -> Result<Response, WebError> {
+    let terminal = terminal.ok_or_else(|| unpaired(t))?;
+    terminal.check(&state, &headers)?;
+    let code = field(t, &body.code).map_err(WebError::json)?;
+    let view = state
+        .app
+        .start_pickup(
+            &terminal.principal,
+            terminal.station_id,
+            &terminal.principal.username,
+            code,
+            body.phone_tail.as_deref(),
+        )
+        .await
+        .map_err(|e| WebError::from_app(e, t).json())?;
+    Ok(Json(view).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScanRequest {
+    session_id: i64,
+    text: String,
+}
+
+async fn scan(
+    State(state): State<WebState>,
+    Language(t): Language,
+    terminal: Option<TerminalDevice>,
+    headers: HeaderMap,
+    Json(body): Json<ScanRequest>,
+) -> Result<Response, WebError> {
+    let terminal = terminal.ok_or_else(|| unpaired(t))?;
+    terminal.check(&state, &headers)?;
+    let text = field(t, &body.text).map_err(WebError::json)?;
+    let outcome = state
+        .app
+        .checkout_scan(
+            &terminal.principal,
+            terminal.station_id,
+            Some(body.session_id),
+            &terminal.principal.username,
+            text,
+        )
+        .await
+        .map_err(|e| WebError::from_app(e, t).json())?;
+    Ok(Json(outcome).into_response())
+}
+
+async fn session(
+    State(state): State<WebState>,
+    Language(t): Language,
+    terminal: Option<TerminalDevice>,
+    Path(session_id): Path<i64>,
+) -> Result<Response, WebError> {
+    let terminal = terminal.ok_or_else(|| unpaired(t))?;
+    let view = state
+        .app
+        .pickup_session(&terminal.principal, terminal.station_id, session_id)
+        .await
+        .map_err(|e| WebError::from_app(e, t).json())?;
+    Ok(Json(view).into_response())
+}
+
+async fn end(
+    State(state): State<WebState>,
+    Language(t): Language,
+    terminal: Option<TerminalDevice>,
+    headers: HeaderMap,
+    Path(session_id): Path<i64>,
+) -> Result<Response, WebError> {
+    let terminal = terminal.ok_or_else(|| unpaired(t))?;
+    terminal.check(&state, &headers)?;
+    let view = state
+        .app
+        .end_pickup(&terminal.principal, terminal.station_id, session_id)
+        .await
+        .map_err(|e| WebError::from_app(e, t).json())?;
+    Ok(Json(view).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "qr.html")]
+struct QrPage {
+    t: Tr,
+    valid: bool,
+    station: String,
+    svg: String,
+}
+
+/// The page behind the link in an arrival message: the QR code to show at
+/// the terminal. It names the station and nothing personal; a forged or
+/// expired token shows no code.
+async fn qr_page(
+    State(state): State<WebState>,
+    Language(t): Language,
+    Path(token): Path<String>,
+) -> Response {
+    let claim = (token.len() <= domain::terminal::SCAN_CHARS_MAX)
+        .then(|| app::qr::verify(&state.app.secrets.qr_key, &token, state.app.now()).ok())
+        .flatten();
+    let station = match claim {
+        Some(claim) => state
+            .app
+            .store
+            .station(claim.station_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|s| s.name),
+        None => None,
+    };
+    let Some(station) = station else {
+        let mut response = render(QrPage {
+            t,
+            valid: false,
+            station: String::new(),
+            svg: String::new(),
+        });
+        *response.status_mut() = StatusCode::NOT_FOUND;
+        return response;
+    };
+    let svg = qrcode::QrCode::new(token.as_bytes())
+        .map(|code| {
+            code.render::<qrcode::render::svg::Color>()
+                .min_dimensions(240, 240)
+                .build()
+        })
+        .unwrap_or_default();
+    render(QrPage {
+        t,
+        valid: true,
+        station,
+        svg,
+    })
+}

@@ -1,0 +1,145 @@
+// The self-service terminal: code → door and lights → checkout scans →
+// done. The server decides everything; this script only shows it, keeps the
+// focus in the right box for a keyboard-wedge scanner, and polls the session
+// so scans at the station's own checkout scanner show up here too.
+(function () {
+  "use strict";
+  var app = document.getElementById("app");
+  if (!app) return;
+  var csrf = app.dataset.csrf;
+  var S = JSON.parse(document.getElementById("strings").textContent);
+  var en = document.documentElement.lang === "en";
+  var $ = function (id) { return document.getElementById(id); };
+  var session = null, poll = null, audio = null, byeTimer = null;
+
+  function tone(ok) {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var osc = audio.createOscillator(), gain = audio.createGain();
+      osc.type = ok ? "sine" : "square";
+      osc.frequency.value = ok ? 880 : 170;
+      gain.gain.value = 0.15;
+      osc.connect(gain); gain.connect(audio.destination);
+      osc.start(); osc.stop(audio.currentTime + (ok ? 0.15 : 0.5));
+    } catch (e) { /* no sound */ }
+  }
+
+  function call(method, url, body) {
+    var init = { method: method, credentials: "same-origin", headers: { Accept: "application/json", "X-CSRF-Token": csrf } };
+    if (body) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
+    return fetch(url, init).then(function (res) {
+      return res.json().catch(function () { return { error: { code: "internal", message: res.statusText } }; })
+        .then(function (data) { return { ok: res.ok, data: data }; });
+    }).catch(function (e) { return { ok: false, data: { error: { code: "network", message: String(e) } } }; });
+  }
+
+  function showOnly(id) { ["home", "session", "bye"].forEach(function (s) { $(s).hidden = s !== id; }); }
+
+  function home() {
+    session = null;
+    clearInterval(poll);
+    showOnly("home");
+    $("code").value = ""; $("tail").value = "";
+    $("code").focus();
+  }
+
+  function tick() {
+    if (!session) return;
+    var left = Math.max(0, Math.round((Date.parse(session.idle_deadline) - Date.now()) / 1000));
+    $("seconds").textContent = left;
+  }
+
+  function finish(state) {
+    clearInterval(poll);
+    session = null;
+    showOnly("bye");
+    $("bye-text").textContent = state === "done" ? S["terminal.all_done"] : state === "expired" ? S["terminal.expired"] : S["terminal.ended"];
+    clearTimeout(byeTimer);
+    byeTimer = setTimeout(home, 4000);
+  }
+
+  function render(view) {
+    session = view;
+    $("swatch").style.background = view.colour.hex;
+    $("colour-name").textContent = en ? view.colour.name_en : view.colour.name_zh;
+    var list = $("items");
+    list.textContent = "";
+    view.items.forEach(function (item) {
+      var li = document.createElement("li");
+      li.className = item.taken ? "taken" : "waiting";
+      li.dataset.parcel = item.parcel_id;
+      li.dataset.segment = item.segment;
+      li.textContent = item.slot + " · " + item.carrier_zh + " …" + item.waybill_tail + " · " + (item.taken ? S["terminal.taken"] : S["terminal.waiting"]);
+      list.appendChild(li);
+    });
+    if (view.state !== "open") { finish(view.state); return; }
+    tick();
+  }
+
+  function refresh() {
+    if (!session) return;
+    call("GET", "/terminal/api/session/" + session.id).then(function (r) { if (r.ok && session) render(r.data); });
+  }
+
+  $("code-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var code = $("code").value.trim();
+    if (!code) return;
+    $("home-error").hidden = true;
+    var tail = $("tail").value.trim();
+    call("POST", "/terminal/api/code", { code: code, phone_tail: tail || null }).then(function (r) {
+      if (!r.ok) {
+        var error = r.data.error || {};
+        var text = error.code === "throttled" ? S["terminal.throttled"] + "（" + error.message + "）"
+          : error.code === "conflict" ? S["terminal.busy"]
+          : error.code === "not_found" ? S["terminal.wrong_code"]
+          : error.message;
+        $("home-error").textContent = text;
+        $("home-error").hidden = false;
+        tone(false);
+        $("code").select();
+        return;
+      }
+      tone(true);
+      showOnly("session");
+      $("scan-alert").hidden = true;
+      render(r.data);
+      $("scan").focus();
+      clearInterval(poll);
+      poll = setInterval(refresh, 1000);
+    });
+  });
+
+  $("scan-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = $("scan").value.trim();
+    $("scan").value = "";
+    if (!text || !session) return;
+    call("POST", "/terminal/api/scan", { session_id: session.id, text: text }).then(function (r) {
+      var alert = $("scan-alert");
+      if (!r.ok) {
+        alert.textContent = (r.data.error || {}).message || S["error.title"];
+        alert.className = "alert bad"; alert.hidden = false; tone(false);
+      } else if (r.data.outcome === "not_yours") {
+        alert.textContent = S["terminal.not_yours"];
+        alert.className = "alert bad"; alert.hidden = false; tone(false);
+      } else if (r.data.outcome === "already_taken") {
+        alert.textContent = S["terminal.already"];
+        alert.className = "alert"; alert.hidden = false;
+        render(r.data.session);
+      } else {
+        alert.hidden = true; tone(true);
+        render(r.data.session);
+      }
+      if (session) $("scan").focus();
+    });
+  });
+
+  $("finish").addEventListener("click", function () {
+    if (!session) return home();
+    call("POST", "/terminal/api/session/" + session.id + "/end").then(function () { finish("ended"); });
+  });
+
+  setInterval(tick, 1000);
+  home();
+})();

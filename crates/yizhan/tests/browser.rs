@@ -1,0 +1,154 @@
+//! The browser end-to-end test: `yizhan serve` on SQLite with the demo
+//! county, `yizhan simulate devices` for station 1 on the real broker, and
+//! `browser-tests/pickup.mjs` driving Debian's Chromium through
+//! playwright-core. Screenshots land in `target/playwright/`.
+//!
+//! Needs node, chromium, `browser-tests/node_modules` and an MQTT broker
+//! (`YIZHAN_TEST_MQTT_URL`); `.ci/run` installs and starts them and sets
+//! `YIZHAN_REQUIRE_BROWSER=1`, which turns a missing part into a failure
+//! instead of a skip.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn chromium() -> Option<PathBuf> {
+    std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .or_else(|| Some(PathBuf::from("/usr/bin/chromium")))
+        .filter(|path| path.exists())
+}
+
+/// Why the test cannot run here, if it cannot.
+fn missing() -> Option<String> {
+    if std::env::var("YIZHAN_TEST_MQTT_URL").is_err() {
+        return Some("YIZHAN_TEST_MQTT_URL is not set (no MQTT broker)".into());
+    }
+    if Command::new("node").arg("--version").output().is_err() {
+        return Some("node is not installed".into());
+    }
+    if chromium().is_none() {
+        return Some("chromium is not installed (apt-get install chromium)".into());
+    }
+    if !repo_root()
+        .join("browser-tests/node_modules/playwright-core")
+        .exists()
+    {
+        return Some("playwright-core is not installed (npm ci in browser-tests/)".into());
+    }
+    None
+}
+
+/// Reads a child's output lines on a thread, so waiting for one line can
+/// time out instead of hanging the test.
+fn lines(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else { return };
+            if sender.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    receiver
+}
+
+fn wait_for(lines: &mpsc::Receiver<String>, needle: &str, what: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return line,
+            Ok(_) => {}
+            Err(_) => panic!("{what} never said {needle:?}"),
+        }
+    }
+}
+
+#[test]
+fn keeper_scans_in_and_a_customer_picks_up_at_the_terminal() {
+    if let Some(reason) = missing() {
+        if std::env::var("YIZHAN_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+            panic!("the browser test cannot run: {reason}");
+        }
+        eprintln!("SKIP browser end-to-end test: {reason}");
+        return;
+    }
+    let mqtt = std::env::var("YIZHAN_TEST_MQTT_URL").unwrap();
+    let bin = env!("CARGO_BIN_EXE_yizhan");
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("yizhan.db").display());
+
+    let seeded = Command::new(bin)
+        .args(["demo", "--no-serve", "--no-devices", "--data-dir"])
+        .arg(dir.path())
+        .env("YIZHAN_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(seeded.status.success(), "demo seeding failed: {seeded:?}");
+
+    let mut server = Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("YIZHAN_DATABASE__URL", &database)
+        .env("YIZHAN_DEVICES__MQTT_URL", &mqtt)
+        .env("YIZHAN_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let server_out = lines(server.stdout.take().unwrap());
+    let _server = Killed(server);
+    let serving = wait_for(&server_out, "serving at ", "yizhan serve");
+    let base = serving
+        .split("serving at ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+
+    let sim_file = dir.path().join("sim.jsonl");
+    let mut simulator = Command::new(bin)
+        .args(["simulate", "devices", "--station", "1", "--mqtt", &mqtt])
+        .env("YIZHAN_LOG", "info")
+        .stdout(std::fs::File::create(&sim_file).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sim_err = lines(simulator.stderr.take().unwrap());
+    let _simulator = Killed(simulator);
+    wait_for(&sim_err, "simulated station listening", "the simulator");
+
+    let shots = repo_root().join("target/playwright");
+    let status = Command::new("node")
+        .arg(repo_root().join("browser-tests/pickup.mjs"))
+        .env("BASE_URL", &base)
+        .env("SIM_STATE_FILE", &sim_file)
+        .env("SCREENSHOT_DIR", &shots)
+        .env("PASSWORD", "yizhan-demo-2026")
+        .env("STATION_ID", "1")
+        .env("CHROMIUM", chromium().unwrap())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "the browser test failed (screenshots in {})",
+        shots.display()
+    );
+}
