@@ -240,7 +240,7 @@ fn render(page: impl Template) -> Response {
 }
 
 /// Checks a form field's length before it goes anywhere.
-fn field<'a>(tr: Tr, value: &'a str) -> Result<&'a str, WebError> {
+fn field(tr: Tr, value: &str) -> Result<&str, WebError> {
     if value.chars().count() > FIELD_CHARS_MAX {
         return Err(WebError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -1,0 +1,433 @@
+//! The console and terminal over real HTTP against real SQLite: sign-in,
+//! CSRF, who may open what, masked phones, pairing, and the QR page.
+
+use app::App;
+use app::auth::NewUser;
+use app::inbound::InboundScan;
+use app::ports::{NewStation, SystemClock};
+use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
+use domain::{Carrier, CodeFormat, Phone, Principal, Role, WaybillNo};
+use reqwest::redirect::Policy;
+use std::sync::Arc;
+use store::{ConnectOptions, Db};
+
+const PASSWORD: &str = "correct horse battery";
+
+struct World {
+    base: String,
+    app: App,
+    stations: [i64; 2],
+    /// One stored parcel per station: (id, code, waybill).
+    parcels: Vec<(i64, String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("web.db").display());
+    let db = Arc::new(Db::connect(&ConnectOptions::new(url)).await.unwrap());
+    let app = App::new(db, Arc::new(SystemClock));
+    let mut stations = [0; 2];
+    let mut parcels = Vec::new();
+    for (i, name) in ["石桥村驿站", "河坝村驿站"].into_iter().enumerate() {
+        let shelves = [ShelfSpec {
+            label: "A".into(),
+            tiers: 2,
+            slots_per_tier: 5,
+            size: SizeClass::Small,
+            slot_capacity: 2,
+        }];
+        let station = app
+            .store
+            .create_station(
+                &NewStation {
+                    name: name.into(),
+                    township: "石桥镇".into(),
+                    division_code: None,
+                    location: None,
+                    code_format: CodeFormat::default(),
+                    holding: HoldingPolicy::default(),
+                    slots: lay_out(&shelves).unwrap(),
+                },
+                app.now(),
+            )
+            .await
+            .unwrap();
+        stations[i] = station.id;
+        app.create_user(NewUser {
+            username: format!("keeper{}", i + 1),
+            display_name: "店主".into(),
+            password: PASSWORD.into(),
+            role: Role::StationKeeper,
+            carrier: None,
+            station_ids: vec![station.id],
+        })
+        .await
+        .unwrap();
+        let admin = Principal {
+            user_id: 0,
+            username: "admin".into(),
+            role: Role::Admin,
+            station_ids: vec![],
+            carrier: None,
+        };
+        let waybill = format!("7312345678{:02}", i + 10);
+        let outcome = app
+            .inbound(
+                &admin,
+                station.id,
+                InboundScan {
+                    carrier: Carrier::Zto,
+                    waybill: WaybillNo::parse(&waybill).unwrap(),
+                    recipient_name: Some("张三".into()),
+                    phone: Some(Phone::parse("13812345678").unwrap()),
+                    size: SizeClass::Small,
+                    consent: Some(true),
+                },
+            )
+            .await
+            .unwrap();
+        parcels.push((outcome.parcel_id, outcome.pickup_code.unwrap(), waybill));
+    }
+    let router = web::router(web::WebState {
+        app: app.clone(),
+        secure_cookies: false,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    World {
+        base,
+        app,
+        stations,
+        parcels,
+        _dir: dir,
+    }
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The CSRF token in a page's first form.
+fn csrf_of(html: &str) -> String {
+    let start = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
+    html[start..start + 32].to_string()
+}
+
+async fn signed_in(w: &World, username: &str) -> (reqwest::Client, String) {
+    let client = browser();
+    let page = client
+        .get(format!("{}/console/login", w.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let response = client
+        .post(format!("{}/console/login", w.base))
+        .form(&[
+            ("username", username),
+            ("password", PASSWORD),
+            ("csrf", &csrf_of(&page)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "signed in");
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("yz_session="))
+        .expect("a session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let home = client
+        .get(format!("{}/console/s/{}", w.base, w.stations[0]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&home);
+    (client, csrf)
+}
+
+#[tokio::test]
+async fn sign_in_needs_the_forms_own_csrf_token_and_the_right_password() {
+    let w = world().await;
+    let client = browser();
+    client
+        .get(format!("{}/console/login", w.base))
+        .send()
+        .await
+        .unwrap();
+    let forged = client
+        .post(format!("{}/console/login", w.base))
+        .form(&[
+            ("username", "keeper1"),
+            ("password", PASSWORD),
+            ("csrf", "00"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let page = client
+        .get(format!("{}/console/login", w.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let wrong = client
+        .post(format!("{}/console/login", w.base))
+        .form(&[
+            ("username", "keeper1"),
+            ("password", "wrong password"),
+            ("csrf", &csrf_of(&page)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.text().await.unwrap().contains("用户名或密码不正确"));
+    // Without a session every console page sends you to sign in.
+    let anonymous = browser()
+        .get(format!("{}/console/s/{}", w.base, w.stations[0]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 303);
+    assert_eq!(anonymous.headers()["location"], "/console/login");
+}
+
+#[tokio::test]
+async fn a_keeper_sees_and_changes_only_their_own_station() {
+    let w = world().await;
+    let (client, csrf) = signed_in(&w, "keeper1").await;
+    let [mine, theirs] = w.stations;
+    for path in [
+        format!("/console/s/{theirs}"),
+        format!("/console/s/{theirs}/inbound"),
+        format!("/console/s/{theirs}/shelves"),
+        format!("/console/s/{theirs}/search?q=5678"),
+        format!("/console/s/{theirs}/returns"),
+        format!("/console/s/{theirs}/label/{}", w.parcels[1].0),
+        format!("/console/s/{mine}/label/{}", w.parcels[1].0),
+    ] {
+        let status = client
+            .get(format!("{}{path}", w.base))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status == 403 || status == 404, "{path}: {status}");
+    }
+    // Handing out the other station's parcel through my station's URL.
+    let crafted = client
+        .post(format!(
+            "{}/console/s/{mine}/parcels/{}/handout",
+            w.base, w.parcels[1].0
+        ))
+        .form(&[("csrf", csrf.as_str()), ("shown", "id_card")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(crafted.status(), 404);
+    // My own parcel, but the form lacks the session's token.
+    let no_csrf = client
+        .post(format!(
+            "{}/console/s/{mine}/parcels/{}/handout",
+            w.base, w.parcels[0].0
+        ))
+        .form(&[
+            ("csrf", "0123456789abcdef0123456789abcdef"),
+            ("shown", "id_card"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_csrf.status(), 403);
+    let parcel = w.app.store.parcel(w.parcels[0].0).await.unwrap().unwrap();
+    assert_eq!(parcel.state, domain::ParcelState::Stored, "nothing changed");
+    // With the token it works, and is recorded as staff-assisted.
+    let done = client
+        .post(format!(
+            "{}/console/s/{mine}/parcels/{}/handout",
+            w.base, w.parcels[0].0
+        ))
+        .form(&[("csrf", csrf.as_str()), ("shown", "id_card")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    let events = w.app.store.events(w.parcels[0].0).await.unwrap();
+    assert_eq!(events.last().unwrap().details["proof"], "staff_assisted");
+}
+
+#[tokio::test]
+async fn search_results_show_masked_phones_only() {
+    let w = world().await;
+    let (client, _) = signed_in(&w, "keeper1").await;
+    let page = client
+        .get(format!(
+            "{}/console/s/{}/search?q=5678",
+            w.base, w.stations[0]
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&w.parcels[0].2), "the parcel is found");
+    assert!(!page.contains("13812345678"), "no whole phone number");
+    assert!(page.contains("138****5678"), "the masked number");
+}
+
+#[tokio::test]
+async fn inbound_by_the_scanner_screen_answers_json_for_the_script() {
+    let w = world().await;
+    let (client, csrf) = signed_in(&w, "keeper1").await;
+    let post = |waybill: &'static str| {
+        client
+            .post(format!("{}/console/s/{}/inbound", w.base, w.stations[0]))
+            .header("accept", "application/json")
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("carrier", "ZTO"),
+                ("waybill", waybill),
+                ("phone", "13900001111"),
+                ("size", "small"),
+            ])
+            .send()
+    };
+    let first: serde_json::Value = post("731234567899").await.unwrap().json().await.unwrap();
+    let again: serde_json::Value = post("731234567899").await.unwrap().json().await.unwrap();
+    let bad: serde_json::Value = post("??").await.unwrap().json().await.unwrap();
+    assert_eq!(again["status"], "duplicate");
+    assert_eq!(again["code"], first["code"]);
+    assert_eq!(bad["status"], "error");
+    assert!(bad["message"].as_str().unwrap().len() > 5, "{bad}");
+    assert!(
+        matches!(first["status"].as_str(), Some("stored" | "awaiting")),
+        "{first}"
+    );
+}
+
+#[tokio::test]
+async fn a_paired_terminal_serves_pickups_and_nothing_else() {
+    let w = world().await;
+    let (client, csrf) = signed_in(&w, "keeper1").await;
+    // Unpaired, the terminal API refuses.
+    let unpaired = browser()
+        .post(format!("{}/terminal/api/code", w.base))
+        .json(&serde_json::json!({"code": w.parcels[0].1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unpaired.status(), 401);
+    let paired = client
+        .post(format!("{}/console/s/{}/terminal", w.base, w.stations[0]))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paired.status(), 303);
+    assert_eq!(paired.headers()["location"], "/terminal");
+    // The keeper's session is gone from this browser.
+    let console = client
+        .get(format!("{}/console/s/{}", w.base, w.stations[0]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(console.status(), 303);
+    let page = client
+        .get(format!("{}/terminal", w.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = page.find("data-csrf=\"").unwrap() + 11;
+    let terminal_csrf = &page[start..start + 32];
+    let forged = client
+        .post(format!("{}/terminal/api/code", w.base))
+        .json(&serde_json::json!({"code": w.parcels[0].1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403, "no CSRF header");
+    let opened: serde_json::Value = client
+        .post(format!("{}/terminal/api/code", w.base))
+        .header("x-csrf-token", terminal_csrf)
+        .json(&serde_json::json!({"code": w.parcels[0].1}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(opened["items"].as_array().unwrap().len(), 1);
+    let text = opened.to_string();
+    assert!(
+        !text.contains("13812345678") && !text.contains("张三"),
+        "no personal data: {text}"
+    );
+    let scanned: serde_json::Value = client
+        .post(format!("{}/terminal/api/scan", w.base))
+        .header("x-csrf-token", terminal_csrf)
+        .json(&serde_json::json!({"session_id": opened["id"], "text": w.parcels[0].2}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(scanned["outcome"], "taken");
+    assert_eq!(scanned["session"]["state"], "done");
+}
+
+#[tokio::test]
+async fn the_qr_page_shows_a_code_only_for_a_genuine_token() {
+    let w = world().await;
+    let claim = app::qr::QrClaim {
+        station_id: w.stations[0],
+        parcel_id: w.parcels[0].0,
+        expires_at: w.app.now() + chrono::Duration::days(3),
+    };
+    let genuine = app::qr::sign(&w.app.secrets.qr_key, claim);
+    let forged = app::qr::sign(b"guess", claim);
+    let page = browser()
+        .get(format!("{}/q/{genuine}", w.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<svg") && html.contains("石桥村驿站"));
+    assert!(!html.contains("13812345678") && !html.contains("张三"));
+    let refused = browser()
+        .get(format!("{}/q/{forged}", w.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 404);
+    assert!(!refused.text().await.unwrap().contains("<svg"));
+}
