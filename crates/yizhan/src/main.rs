@@ -3,6 +3,7 @@
 
 mod admin;
 mod bench;
+mod bench_terminal;
 mod config;
 mod demo;
 mod import;
@@ -259,6 +260,14 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         rounds: usize,
     },
+    /// The door terminal: a valid code to the door opening and the slots
+    /// lighting at simulated devices, over a real MQTT broker.
+    Terminal {
+        #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+        mqtt: String,
+        #[arg(long, default_value_t = 300)]
+        pickups: u32,
+    },
     /// The sorting hub: three loads, five seeds, three plans.
     Sort {
         /// Simulations the optimiser may run per hub.
@@ -410,6 +419,9 @@ async fn run() -> anyhow::Result<()> {
         Command::Bench {
             what: BenchCommand::Inbound { database, scans },
         } => bench::inbound(database, scans).await,
+        Command::Bench {
+            what: BenchCommand::Terminal { mqtt, pickups },
+        } => bench_terminal::terminal(mqtt, pickups).await,
         Command::Bench {
             what: BenchCommand::Sort { budget },
         } => {
