@@ -333,12 +333,12 @@ fn check_range(from: NaiveDate, to: NaiveDate) -> AppResult<()> {
 
 fn check_weight(weight: Option<u32>) -> AppResult<()> {
     match weight {
-        Some(w) if w == 0 || w > domain::limits::WEIGHT_GRAMS_MAX => Err(AppError::Invalid(
-            format!(
+        Some(w) if w == 0 || w > domain::limits::WEIGHT_GRAMS_MAX => {
+            Err(AppError::Invalid(format!(
                 "weight {w} g is outside 1..={} g",
                 domain::limits::WEIGHT_GRAMS_MAX
-            ),
-        )),
+            )))
+        }
         _ => Ok(()),
     }
 }
@@ -377,8 +377,8 @@ impl App {
         request: AgreementRequest,
     ) -> AppResult<AgreementVersion> {
         self.must_run_county(principal)?;
-        let period = Period::new(request.effective_from, request.effective_to)
-            .map_err(AppError::Invalid)?;
+        let period =
+            Period::new(request.effective_from, request.effective_to).map_err(AppError::Invalid)?;
         let terms = request.terms.validated().map_err(AppError::Invalid)?;
         let version = self
             .store
@@ -418,7 +418,10 @@ impl App {
             .map(|t| parse_township(t))
             .collect::<Result<Vec<_>, _>>()
             .map_err(AppError::Invalid)?;
-        Ok(self.store.create_route(name, &townships, self.now()).await?)
+        Ok(self
+            .store
+            .create_route(name, &townships, self.now())
+            .await?)
     }
 
     pub async fn create_contractor(
@@ -842,7 +845,13 @@ impl App {
             return Err(AppError::Contended(format!("bag {bag_id}")));
         }
         tx.commit().await?;
-        tracing::info!(station = station_id, bag = bag_id, n_stored = inbound.stored.len(), n_rejected = inbound.rejected.len(), "bag accepted");
+        tracing::info!(
+            station = station_id,
+            bag = bag_id,
+            n_stored = inbound.stored.len(),
+            n_rejected = inbound.rejected.len(),
+            "bag accepted"
+        );
         Ok(BagAcceptance {
             bag_id,
             duplicate: false,
@@ -1058,7 +1067,9 @@ async fn sort_to(
         Err(reason) => return Ok(Err(reason)),
     };
     let next = parcel.state.apply(Action::Sort)?;
-    let bag = tx.open_bag(decision.target, decision.mode, day, now).await?;
+    let bag = tx
+        .open_bag(decision.target, decision.mode, day, now)
+        .await?;
     let routing = RoutingRecord {
         parcel_id: parcel.id,
         carrier: parcel.carrier,
@@ -1071,7 +1082,10 @@ async fn sort_to(
         decided_by: actor_of(principal),
     };
     if !tx.insert_routing(&routing).await? {
-        return Err(AppError::Contended(format!("routing of parcel {}", parcel.id)));
+        return Err(AppError::Contended(format!(
+            "routing of parcel {}",
+            parcel.id
+        )));
     }
     let from = parcel.state;
     parcel.state = next;

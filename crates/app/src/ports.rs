@@ -326,8 +326,12 @@ pub trait Tx: Send {
     /// The parcels put into a bag, in the order they went in.
     async fn bag_parcel_ids(&mut self, bag_id: i64) -> StoreResult<Vec<i64>>;
     /// Records the route decision; false if the parcel already has one.
-    async fn insert_routing(&mut self, routing: &crate::county::RoutingRecord) -> StoreResult<bool>;
-    async fn routing(&mut self, parcel_id: i64) -> StoreResult<Option<crate::county::RoutingRecord>>;
+    async fn insert_routing(&mut self, routing: &crate::county::RoutingRecord)
+    -> StoreResult<bool>;
+    async fn routing(
+        &mut self,
+        parcel_id: i64,
+    ) -> StoreResult<Option<crate::county::RoutingRecord>>;
     /// Queues a parcel for manual resolution; false if it is already queued.
     async fn enqueue_manual(
         &mut self,
@@ -338,7 +342,10 @@ pub trait Tx: Send {
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
     /// The parcel's queue entry, resolved or not.
-    async fn manual_entry(&mut self, parcel_id: i64) -> StoreResult<Option<crate::county::ManualItem>>;
+    async fn manual_entry(
+        &mut self,
+        parcel_id: i64,
+    ) -> StoreResult<Option<crate::county::ManualItem>>;
     /// Marks the parcel's open queue entry resolved; false if none was open.
     async fn resolve_manual(
         &mut self,

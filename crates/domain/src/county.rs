@@ -166,7 +166,10 @@ impl Terms {
         let mut modes_with_fees = std::collections::HashSet::new();
         for fees in &self.fees {
             if !modes_with_fees.insert(fees.mode) {
-                return Err(format!("fees for mode {} are given twice", fees.mode.code()));
+                return Err(format!(
+                    "fees for mode {} are given twice",
+                    fees.mode.code()
+                ));
             }
             let n = fees.brackets.len();
             if n == 0 || n > BRACKETS_MAX {
@@ -293,8 +296,13 @@ pub struct Destination {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Target {
     /// A joint route, to a station on it.
-    Route { route_id: i64, station_id: i64 },
-    Contractor { contractor_id: i64 },
+    Route {
+        route_id: i64,
+        station_id: i64,
+    },
+    Contractor {
+        contractor_id: i64,
+    },
     /// A village station; `route_id` carries the bag there when a route
     /// covers the township.
     Station {
@@ -411,7 +419,13 @@ pub fn decide(
     let township = destination
         .township
         .clone()
-        .or_else(|| destination.village.as_ref().and_then(|v| v.get(..9)).map(String::from))
+        .or_else(|| {
+            destination
+                .village
+                .as_ref()
+                .and_then(|v| v.get(..9))
+                .map(String::from)
+        })
         .ok_or(Unresolved::NoTownship)?;
     let terms = terms.ok_or(Unresolved::NoAgreement)?;
     let mode = terms
@@ -548,7 +562,12 @@ mod tests {
     #[test]
     fn each_mode_has_its_target() {
         let terms = terms().validated().unwrap();
-        let joint = decide(&to("510182103", Some("510182103239")), Some(&terms), &config()).unwrap();
+        let joint = decide(
+            &to("510182103", Some("510182103239")),
+            Some(&terms),
+            &config(),
+        )
+        .unwrap();
         assert_eq!(joint.mode, Mode::Joint);
         assert_eq!(
             joint.target,
@@ -559,7 +578,12 @@ mod tests {
         );
         let contractor = decide(&to("510182101", None), Some(&terms), &config()).unwrap();
         assert_eq!(contractor.target, Target::Contractor { contractor_id: 3 });
-        let station = decide(&to("510182104", Some("510182104215")), Some(&terms), &config()).unwrap();
+        let station = decide(
+            &to("510182104", Some("510182104215")),
+            Some(&terms),
+            &config(),
+        )
+        .unwrap();
         // No station in that village: the township's first station serves it.
         assert_eq!(
             station.target,

@@ -5,8 +5,8 @@
 use crate::rows::{PARCEL_COLUMNS, parcel_from};
 use crate::{backend_error, ms};
 use app::county::{
-    AgreementVersion, BagRecord, BagStatus, ContractorRecord, FeeRecord, FeeSummaryRow,
-    ManualItem, NewFee, RouteRecord, RoutingRecord,
+    AgreementVersion, BagRecord, BagStatus, ContractorRecord, FeeRecord, FeeSummaryRow, ManualItem,
+    NewFee, RouteRecord, RoutingRecord,
 };
 use app::ports::{ParcelRecord, StoreError, StoreResult};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -319,14 +319,16 @@ pub(crate) async fn set_bag_status(
 }
 
 pub(crate) async fn bag_parcel_ids(tx: &mut Tx, bag_id: i64) -> StoreResult<Vec<i64>> {
-    sqlx::query("SELECT parcel_id FROM parcel_routing WHERE bag_id = $1 ORDER BY decided_at, parcel_id")
-        .bind(bag_id)
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(backend_error)?
-        .iter()
-        .map(|row| get(row, "parcel_id"))
-        .collect()
+    sqlx::query(
+        "SELECT parcel_id FROM parcel_routing WHERE bag_id = $1 ORDER BY decided_at, parcel_id",
+    )
+    .bind(bag_id)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(backend_error)?
+    .iter()
+    .map(|row| get(row, "parcel_id"))
+    .collect()
 }
 
 pub(crate) async fn insert_routing(tx: &mut Tx, routing: &RoutingRecord) -> StoreResult<bool> {

@@ -670,7 +670,10 @@ impl Tx for DbTx {
         county::enqueue_manual(&mut self.tx, parcel_id, carrier, reason, detail, now).await
     }
 
-    async fn manual_entry(&mut self, parcel_id: i64) -> StoreResult<Option<app::county::ManualItem>> {
+    async fn manual_entry(
+        &mut self,
+        parcel_id: i64,
+    ) -> StoreResult<Option<app::county::ManualItem>> {
         county::manual_entry(&mut self.tx, parcel_id).await
     }
 

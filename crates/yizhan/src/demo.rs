@@ -196,6 +196,7 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
                         .into(),
                 ),
                 consent: Some(rng.gen_bool(0.9)),
+                weight_grams: None,
             });
         }
         for (carrier, rows) in &by_carrier {

@@ -38,7 +38,13 @@ pub fn qr_svg(payload: &str) -> String {
 fn carrier_counts(per_carrier: &[(Carrier, u32)]) -> String {
     per_carrier
         .iter()
-        .map(|(carrier, n)| format!("<tr><td>{}</td><td>{}</td><td class=\"n\">{n}</td></tr>", carrier.name_zh(), carrier.code()))
+        .map(|(carrier, n)| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td class=\"n\">{n}</td></tr>",
+                carrier.name_zh(),
+                carrier.code()
+            )
+        })
         .collect()
 }
 
