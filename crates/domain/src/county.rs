@@ -434,7 +434,7 @@ pub fn decide(
     let route = config
         .routes
         .iter()
-        .find(|route| route.townships.iter().any(|t| *t == township))
+        .find(|route| route.townships.contains(&township))
         .map(|route| route.id);
     let station = || station_for(&township, destination.village.as_deref(), config);
     let target = match mode {
