@@ -159,7 +159,12 @@ fn a_county_is_set_up_from_the_command_line() {
 fn demo_county_reconciles_and_prints_handover_lists() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("demo");
-    let (ok, _, stderr) = yizhan(&["demo", "--data-dir", data_dir.to_str().unwrap(), "--no-serve"]);
+    let (ok, _, stderr) = yizhan(&[
+        "demo",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--no-serve",
+    ]);
     assert!(ok, "{stderr}");
     let url = format!("sqlite:{}", data_dir.join("yizhan.db").display());
     let run = |args: &[&str]| {
@@ -182,13 +187,23 @@ fn demo_county_reconciles_and_prints_handover_lists() {
     assert!(ok, "{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let missing = report["missing"].as_array().unwrap();
-    assert!(!missing.is_empty() && missing.iter().all(|p| p["state"] == "announced"), "{report}");
-    assert_eq!(report["unannounced"].as_array().map(Vec::len), Some(1), "{report}");
+    assert!(
+        !missing.is_empty() && missing.iter().all(|p| p["state"] == "announced"),
+        "{report}"
+    );
+    assert_eq!(
+        report["unannounced"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
     let (ok, _, stderr) = run(&["reconcile", "--carrier", "NOPE"]);
     assert!(!ok && stderr.contains("NOPE"), "{stderr}");
     let (ok, page, stderr) = run(&["handover", "--contractor", "1"]);
     assert!(ok, "{stderr}");
-    assert!(page.contains("交接单") && page.contains("王建国") && page.contains("中通"), "{page}");
+    assert!(
+        page.contains("交接单") && page.contains("王建国") && page.contains("中通"),
+        "{page}"
+    );
     let (ok, page, _) = run(&["handover", "--route", "1"]);
     assert!(ok && page.contains("丽春—九尺共配线"));
 }
