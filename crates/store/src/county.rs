@@ -251,32 +251,41 @@ pub(crate) async fn open_bag(
     day: NaiveDate,
     now: DateTime<Utc>,
 ) -> StoreResult<BagRecord> {
-    // One open bag per target and day: the next day starts fresh bags.
+    // One open bag per target and day: the next day starts fresh bags. A
+    // concurrent sorter opening the same bag makes the insert do nothing;
+    // the second select then sees its bag.
     let key = format!("{}:{}", day_text(day), target.bag_key());
-    let found = sqlx::query(&format!(
-        "SELECT {BAG_COLUMNS} FROM bags WHERE bag_key = $1 AND status = 'open'"
-    ))
-    .bind(key.clone())
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(backend_error)?;
+    let select = format!("SELECT {BAG_COLUMNS} FROM bags WHERE bag_key = $1 AND status = 'open'");
+    let found = sqlx::query(&select)
+        .bind(key.clone())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(backend_error)?;
     if let Some(row) = found {
         return bag_from(&row);
     }
-    let row = sqlx::query(&format!(
+    let inserted = sqlx::query(&format!(
         "INSERT INTO bags (bag_key, day, mode, route_id, contractor_id, station_id, status, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING {BAG_COLUMNS}"
+         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) ON CONFLICT (bag_key) WHERE status = 'open' DO NOTHING RETURNING {BAG_COLUMNS}"
     ))
-    .bind(key)
+    .bind(key.clone())
     .bind(day_text(day))
     .bind(mode.code())
     .bind(target.route_id())
     .bind(target.contractor_id())
     .bind(target.station_id())
     .bind(ms(now))
-    .fetch_one(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await
     .map_err(backend_error)?;
+    let row = match inserted {
+        Some(row) => row,
+        None => sqlx::query(&select)
+            .bind(key)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(backend_error)?,
+    };
     bag_from(&row)
 }
 
