@@ -110,33 +110,15 @@ impl App {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let station = lock(&mut *tx, station_id).await?;
-        let mut stored = Vec::with_capacity(scans.len());
-        let mut rejected = Vec::new();
-        for (index, scan) in scans.iter().enumerate() {
-            let result = match check_scan(scan) {
-                Ok(()) => {
-                    inbound_one(
-                        &mut *tx,
-                        &station,
-                        principal,
-                        scan,
-                        now,
-                        self.settings.notice_merge_seconds,
-                    )
-                    .await
-                }
-                Err(error) => Err(error),
-            };
-            match result {
-                Ok(outcome) => stored.push(outcome),
-                Err(error) if is_fatal(&error) => return Err(error),
-                Err(error) => rejected.push(RejectedScan {
-                    index,
-                    waybill: scan.waybill.to_string(),
-                    reason: error.to_string(),
-                }),
-            }
-        }
+        let BatchOutcome { stored, rejected } = inbound_many(
+            &mut *tx,
+            &station,
+            principal,
+            &scans,
+            now,
+            self.settings.notice_merge_seconds,
+        )
+        .await?;
         tx.commit().await?;
         tracing::info!(
             station = station_id,
@@ -146,6 +128,37 @@ impl App {
         );
         Ok(BatchOutcome { stored, rejected })
     }
+}
+
+/// Scans many parcels into a locked station inside the caller's
+/// transaction: a scan the rules refuse is reported and skipped, a storage
+/// fault aborts. Shared by batch scans and whole-bag acceptance.
+pub(crate) async fn inbound_many(
+    tx: &mut dyn Tx,
+    station: &StationRecord,
+    principal: &Principal,
+    scans: &[InboundScan],
+    now: DateTime<Utc>,
+    merge_seconds: i64,
+) -> AppResult<BatchOutcome> {
+    let mut stored = Vec::with_capacity(scans.len());
+    let mut rejected = Vec::new();
+    for (index, scan) in scans.iter().enumerate() {
+        let result = match check_scan(scan) {
+            Ok(()) => inbound_one(tx, station, principal, scan, now, merge_seconds).await,
+            Err(error) => Err(error),
+        };
+        match result {
+            Ok(outcome) => stored.push(outcome),
+            Err(error) if is_fatal(&error) => return Err(error),
+            Err(error) => rejected.push(RejectedScan {
+                index,
+                waybill: scan.waybill.to_string(),
+                reason: error.to_string(),
+            }),
+        }
+    }
+    Ok(BatchOutcome { stored, rejected })
 }
 
 /// Storage faults and lost races abort a batch (its transaction is no
@@ -232,6 +245,7 @@ async fn inbound_one(
                 phone: scan.phone.clone(),
                 address: None,
                 size,
+                weight_grams: None,
                 consent: false,
                 station_id: Some(station.id),
             };
@@ -322,7 +336,8 @@ pub(crate) async fn record(
             event.idempotency_key
         )));
     }
-    Ok(())
+    // Fees accrue in the transaction of the event that earns them.
+    crate::county::accrue_fee(tx, parcel, kind, &event.idempotency_key, now).await
 }
 
 fn outcome_of(

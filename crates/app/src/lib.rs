@@ -5,6 +5,7 @@
 //! transaction through the [`ports::Store`] port.
 
 pub mod auth;
+pub mod county;
 pub mod device_commands;
 pub mod dispatch;
 pub mod error;

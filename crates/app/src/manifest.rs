@@ -28,6 +28,9 @@ pub struct ManifestRow {
     pub size: Option<String>,
     #[serde(default)]
     pub consent: Option<bool>,
+    /// Grams; fees are by weight bracket.
+    #[serde(default)]
+    pub weight_grams: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -81,6 +84,15 @@ fn parse_row(row: &ManifestRow) -> Result<NewParcel, String> {
         phone,
         address,
         size,
+        weight_grams: match row.weight_grams {
+            Some(w) if w == 0 || w > domain::limits::WEIGHT_GRAMS_MAX => {
+                return Err(format!(
+                    "weight {w} g is outside 1..={} g",
+                    domain::limits::WEIGHT_GRAMS_MAX
+                ));
+            }
+            weight => weight,
+        },
         consent: row.consent.unwrap_or(false),
         station_id: row.station_id,
     })

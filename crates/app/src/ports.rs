@@ -129,6 +129,8 @@ pub struct ParcelRecord {
     pub phone: Option<Phone>,
     pub address: Option<String>,
     pub size: SizeClass,
+    /// Weight from the manifest or the centre's scale; fees use it.
+    pub weight_grams: Option<u32>,
     /// Per-parcel consent to station delivery, given with the manifest or
     /// recorded later from the recipient.
     pub consent: bool,
@@ -153,6 +155,7 @@ pub struct NewParcel {
     pub phone: Option<Phone>,
     pub address: Option<String>,
     pub size: SizeClass,
+    pub weight_grams: Option<u32>,
     pub consent: bool,
     pub station_id: Option<i64>,
 }
@@ -339,6 +342,68 @@ pub trait Tx: Send {
     ) -> StoreResult<Vec<DateTime<Utc>>>;
     /// Raises an alert unless one with its dedup key exists; false if it did.
     async fn insert_alert(&mut self, alert: &crate::terminal::NewAlert) -> StoreResult<bool>;
+
+    // County co-delivery (app::county).
+    /// The carrier's agreement version effective on this Shanghai day: the
+    /// highest version whose period contains it.
+    async fn agreement_at(
+        &mut self,
+        carrier: Carrier,
+        day: chrono::NaiveDate,
+    ) -> StoreResult<Option<crate::county::AgreementVersion>>;
+    /// Routes, contractors and stations, for the route decision.
+    async fn county_config(&mut self) -> StoreResult<domain::county::CountyConfig>;
+    /// The open bag for this target, created if there is none.
+    async fn open_bag(
+        &mut self,
+        target: domain::county::Target,
+        mode: domain::county::Mode,
+        day: chrono::NaiveDate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<crate::county::BagRecord>;
+    async fn bag(&mut self, bag_id: i64) -> StoreResult<Option<crate::county::BagRecord>>;
+    /// Moves a bag from one status to the next; false if it was not in `from`.
+    async fn set_bag_status(
+        &mut self,
+        bag_id: i64,
+        from: crate::county::BagStatus,
+        to: crate::county::BagStatus,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// The parcels put into a bag, in the order they went in.
+    async fn bag_parcel_ids(&mut self, bag_id: i64) -> StoreResult<Vec<i64>>;
+    /// Records the route decision; false if the parcel already has one.
+    async fn insert_routing(&mut self, routing: &crate::county::RoutingRecord)
+    -> StoreResult<bool>;
+    async fn routing(
+        &mut self,
+        parcel_id: i64,
+    ) -> StoreResult<Option<crate::county::RoutingRecord>>;
+    /// Queues a parcel for manual resolution; false if it is already queued.
+    async fn enqueue_manual(
+        &mut self,
+        parcel_id: i64,
+        carrier: Carrier,
+        reason: domain::county::Unresolved,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// The parcel's queue entry, resolved or not.
+    async fn manual_entry(
+        &mut self,
+        parcel_id: i64,
+    ) -> StoreResult<Option<crate::county::ManualItem>>;
+    /// Marks the parcel's open queue entry resolved; false if none was open.
+    async fn resolve_manual(
+        &mut self,
+        parcel_id: i64,
+        actor: &str,
+        resolution: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Appends a fee unless the parcel or the event already has one; false
+    /// if it did. There is no update or delete: the ledger is append-only.
+    async fn insert_fee(&mut self, fee: &crate::county::NewFee) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -472,4 +537,68 @@ pub trait Store: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<(String, u64)>>;
+
+    // County co-delivery (app::county).
+    /// Adds the next version of the carrier's agreement (creating the
+    /// agreement on its first version).
+    async fn create_agreement_version(
+        &self,
+        carrier: Carrier,
+        period: domain::county::Period,
+        terms: &domain::county::Terms,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<crate::county::AgreementVersion>;
+    /// Every version of the carrier's agreement, oldest first.
+    async fn agreement_versions(
+        &self,
+        carrier: Carrier,
+    ) -> StoreResult<Vec<crate::county::AgreementVersion>>;
+    async fn create_route(
+        &self,
+        name: &str,
+        townships: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<crate::county::RouteRecord>;
+    async fn routes(&self) -> StoreResult<Vec<crate::county::RouteRecord>>;
+    async fn create_contractor(
+        &self,
+        name: &str,
+        township: &str,
+        phone: Option<&Phone>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<crate::county::ContractorRecord>;
+    async fn contractors(&self) -> StoreResult<Vec<crate::county::ContractorRecord>>;
+    async fn bag(&self, bag_id: i64) -> StoreResult<Option<crate::county::BagRecord>>;
+    /// Bags of one Shanghai day, by id.
+    async fn bags(&self, day: chrono::NaiveDate) -> StoreResult<Vec<crate::county::BagRecord>>;
+    /// Each parcel in the bag with its carrier and waybill.
+    async fn bag_parcels(&self, bag_id: i64) -> StoreResult<Vec<(i64, Carrier, WaybillNo)>>;
+    /// Parcels waiting for a person, oldest first.
+    async fn manual_queue(&self, limit: u32) -> StoreResult<Vec<crate::county::ManualItem>>;
+    /// The carrier's fees on Shanghai days `from..=to`, by id, after `after_id`.
+    async fn fees(
+        &self,
+        carrier: Carrier,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::county::FeeRecord>>;
+    /// Count and sum per mode, agreement version and bracket.
+    async fn fee_summary(
+        &self,
+        carrier: Carrier,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> StoreResult<Vec<crate::county::FeeSummaryRow>>;
+    /// Announced in `[from, to)` but never seen anywhere (still announced),
+    /// and arrived at the centre in `[from, to)` without ever being announced.
+    async fn reconcile(
+        &self,
+        carrier: Carrier,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<(Vec<ParcelRecord>, Vec<ParcelRecord>)>;
 }

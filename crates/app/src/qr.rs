@@ -66,7 +66,12 @@ pub fn verify(key: &[u8], text: &str, now: DateTime<Utc>) -> Result<QrClaim, QrE
     }
     let mut expected = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
     let signed_part = text.strip_suffix(mac_hex).unwrap_or(text);
-    expected.update(signed_part.strip_suffix('.').unwrap_or(signed_part).as_bytes());
+    expected.update(
+        signed_part
+            .strip_suffix('.')
+            .unwrap_or(signed_part)
+            .as_bytes(),
+    );
     // Constant-time comparison of the truncated tag.
     expected
         .verify_truncated_left(&given)

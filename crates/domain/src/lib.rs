@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod carrier;
+pub mod county;
 pub mod holding;
 pub mod limits;
 pub mod parcel;

@@ -21,6 +21,8 @@ pub const NOTE_CHARS_MAX: usize = 500;
 pub const STATION_SLOTS_MAX: u32 = 5_000;
 /// Most parcels one slot may hold.
 pub const SLOT_CAPACITY_MAX: u32 = 20;
+/// Heaviest parcel weight accepted, in grams.
+pub const WEIGHT_GRAMS_MAX: u32 = crate::county::WEIGHT_GRAMS_MAX;
 /// Rows in one manifest file.
 pub const MANIFEST_ROWS_MAX: usize = 1_000_000;
 

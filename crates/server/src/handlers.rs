@@ -423,7 +423,7 @@ pub async fn landing(State(state): State<AppState>) -> impl IntoResponse {
 /// Request body schemas for the OpenAPI document.
 pub fn schemas() -> Value {
     let carriers: Vec<&str> = Carrier::ALL.iter().map(|c| c.code()).collect();
-    json!({
+    let mut schemas = json!({
         "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
         "Login": {"type": "object", "required": ["username", "password"], "properties": {"username": {"type": "string"}, "password": {"type": "string", "format": "password"}}},
         "InboundScan": {"type": "object", "required": ["carrier", "waybill"], "properties": {
@@ -451,5 +451,9 @@ pub fn schemas() -> Value {
         "Manifest": {"type": "object", "required": ["parcels"], "properties": {"parcels": {"type": "array", "maxItems": 500, "items": {"type": "object", "required": ["waybill"], "properties": {
             "waybill": {"type": "string"}, "recipient_name": {"type": "string"}, "phone": {"type": "string"}, "address": {"type": "string"},
             "station_id": {"type": "integer"}, "size": {"type": "string"}, "consent": {"type": "boolean"}}}}}}
-    })
+    });
+    if let Value::Object(map) = &mut schemas {
+        map.extend(crate::county::schemas());
+    }
+    schemas
 }

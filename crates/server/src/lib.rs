@@ -3,6 +3,7 @@
 //! limits on everything that comes in. No business rules: every handler
 //! parses, calls one use case, and shapes the answer.
 
+mod county;
 pub mod error;
 pub mod extract;
 mod handlers;
@@ -264,6 +265,172 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 Some("DispatchRequest"),
             ),
             post(dispatch_plan),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/carriers/{carrier}/agreement",
+                "Every version of the carrier's agreement",
+                None,
+            ),
+            get(county::agreements),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/carriers/{carrier}/agreement",
+                "Add a version of the carrier's agreement (county staff)",
+                Some("AgreementRequest"),
+            ),
+            post(county::create_agreement),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/carriers/{carrier}/fees",
+                "The carrier's fee ledger (?from=&to= Shanghai dates, after_id, limit)",
+                None,
+            ),
+            get(county::fees),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/carriers/{carrier}/fees/summary",
+                "Fees per mode, version and bracket over a period",
+                None,
+            ),
+            get(county::fee_summary),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/carriers/{carrier}/reconciliation",
+                "Announced versus arrived: missing and unannounced parcels (?from=&to=)",
+                None,
+            ),
+            get(county::reconciliation),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/county/routes",
+                "Joint delivery routes and their townships",
+                None,
+            ),
+            get(county::routes),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/county/routes",
+                "Add a joint delivery route",
+                Some("NewRoute"),
+            ),
+            post(county::create_route),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/county/contractors",
+                "Township contractors",
+                None,
+            ),
+            get(county::contractors),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/county/contractors",
+                "Add a township contractor",
+                Some("NewContractor"),
+            ),
+            post(county::create_contractor),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/county/routes/{route_id}/handover",
+                "Printable handover list (交接单) of a route (?day=)",
+                None,
+            ),
+            get(county::route_handover),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/county/contractors/{contractor_id}/handover",
+                "Printable handover list (交接单) of a contractor (?day=)",
+                None,
+            ),
+            get(county::contractor_handover),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/centre/arrivals",
+                "Arrival scan at the county centre: sorts to a bag or queues for a person",
+                Some("ArrivalScan"),
+            ),
+            post(county::arrival),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/centre/manual-queue",
+                "Parcels waiting for manual resolution, with the reason",
+                None,
+            ),
+            get(county::manual_queue),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/parcels/{parcel_id}/resolve",
+                "Resolve a queued parcel by choosing its division",
+                Some("Resolution"),
+            ),
+            post(county::resolve),
+        ),
+        (
+            spec("GET", "/api/bags", "The day's bags (?day=)", None),
+            get(county::bags),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/bags/{bag_id}",
+                "One bag with counts per carrier",
+                None,
+            ),
+            get(county::bag),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/bags/{bag_id}/label",
+                "Printable bag label with its QR code",
+                None,
+            ),
+            get(county::bag_label),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/bags/{bag_id}/dispatch",
+                "Hand a bag over: its parcels are dispatched",
+                None,
+            ),
+            post(county::dispatch_bag),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/stations/{station_id}/bags/accept",
+                "The station takes a whole bag in (idempotent)",
+                Some("BagScan"),
+            ),
+            post(county::accept_bag),
         ),
         (public(spec("GET", "/", "Landing page", None)), get(landing)),
     ]

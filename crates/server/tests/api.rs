@@ -112,12 +112,12 @@ async fn spawn_app() -> TestApp {
         slot_capacity: 2,
     }];
     let mut station_ids = Vec::new();
-    for name in ["甲村驿站", "乙村驿站"] {
+    for (name, division) in [("甲村驿站", "510182103237"), ("乙村驿站", "510182104213")] {
         let new = NewStation {
             location: None,
             name: name.into(),
             township: "镇".into(),
-            division_code: None,
+            division_code: Some(division.into()),
             code_format: CodeFormat::default(),
             holding: HoldingPolicy::default(),
             slots: lay_out(&shelves).unwrap(),
@@ -174,6 +174,60 @@ async fn parcel_at_a(t: &TestApp, keeper_a: &str, waybill: &str, phone: &str) ->
     (outcome["parcel_id"].as_i64().unwrap(), outcome)
 }
 
+/// A route, a contractor, a bag bound for station A (joint mode), a parcel
+/// in the manual queue and an agreement body, made through the API.
+async fn county_objects(t: &TestApp) -> (i64, i64, i64, i64, Value) {
+    let admin = t.token("admin").await;
+    let post = |path: &'static str, body: Value| {
+        let admin = admin.clone();
+        async move {
+            let (status, answer) = t.call(Method::POST, path, Some(&admin), Some(body)).await;
+            assert_eq!(status, StatusCode::OK, "{path}: {answer}");
+            answer
+        }
+    };
+    let route = post(
+        "/api/county/routes",
+        json!({"name": "丽春线", "townships": ["510182103"]}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let contractor = post(
+        "/api/county/contractors",
+        json!({"name": "王师傅", "township": "510182101", "phone": "13800138000"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let agreement = json!({"effective_from": "2020-01-01", "terms": {
+        "townships": [{"township": "510182103", "mode": "joint"}, {"township": "510182101", "mode": "contractor"}],
+        "fees": [{"mode": "joint", "brackets": [{"fen": 50}]}, {"mode": "contractor", "brackets": [{"up_to_grams": 3000, "fen": 100}, {"fen": 200}]}]}});
+    let version = post("/api/carriers/ZTO/agreement", agreement.clone()).await;
+    assert_eq!(version["version"], 1);
+    // Station A stands in 白果村 of the joint township, so its parcels bag for A.
+    let arrival = post(
+        "/api/centre/arrivals",
+        json!({"carrier": "ZTO", "waybill": "731234500001", "address": "四川省成都市彭州市丽春镇白果村3组", "weight_grams": 800}),
+    )
+    .await;
+    assert_eq!(arrival["state"], "sorted", "{arrival}");
+    let bag = arrival["routing"]["bag_id"].as_i64().unwrap();
+    let queued = post(
+        "/api/centre/arrivals",
+        json!({"carrier": "ZTO", "waybill": "731234500002", "address": "石桥镇"}),
+    )
+    .await;
+    assert_eq!(queued["manual"]["reason"], "ambiguous", "{queued}");
+    (
+        route,
+        contractor,
+        bag,
+        queued["parcel_id"].as_i64().unwrap(),
+        agreement,
+    )
+}
+
 #[tokio::test]
 async fn every_id_taking_route_refuses_other_stations_and_carriers() {
     let t = spawn_app().await;
@@ -191,6 +245,7 @@ async fn every_id_taking_route_refuses_other_stations_and_carriers() {
         .await;
     let slot_a = slots[3]["id"].as_i64().unwrap();
     let a = t.station_a;
+    let (route, contractor, bag, queued, agreement) = county_objects(&t).await;
 
     // The matrix: every route with an id in its path, the request an
     // outsider makes, and who the outsiders are. A new id-taking route
@@ -297,6 +352,80 @@ async fn every_id_taking_route_refuses_other_stations_and_carriers() {
             "/api/carriers/{carrier}/manifest",
             "/api/carriers/ZTO/manifest".to_string(),
             Some(json!({"parcels": [{"waybill": "731111111111"}]})),
+        ),
+        // County co-delivery: the carrier's own agreement, fees and
+        // reconciliation; the centre's bags, queue and handover lists.
+        (
+            "GET",
+            "/api/carriers/{carrier}/agreement",
+            "/api/carriers/ZTO/agreement".to_string(),
+            None,
+        ),
+        (
+            "POST",
+            "/api/carriers/{carrier}/agreement",
+            "/api/carriers/ZTO/agreement".to_string(),
+            Some(agreement.clone()),
+        ),
+        (
+            "GET",
+            "/api/carriers/{carrier}/fees",
+            "/api/carriers/ZTO/fees".to_string(),
+            None,
+        ),
+        (
+            "GET",
+            "/api/carriers/{carrier}/fees/summary",
+            "/api/carriers/ZTO/fees/summary".to_string(),
+            None,
+        ),
+        (
+            "GET",
+            "/api/carriers/{carrier}/reconciliation",
+            "/api/carriers/ZTO/reconciliation".to_string(),
+            None,
+        ),
+        (
+            "POST",
+            "/api/parcels/{parcel_id}/resolve",
+            format!("/api/parcels/{queued}/resolve"),
+            Some(json!({"division": "510182103"})),
+        ),
+        (
+            "GET",
+            "/api/bags/{bag_id}",
+            format!("/api/bags/{bag}"),
+            None,
+        ),
+        (
+            "GET",
+            "/api/bags/{bag_id}/label",
+            format!("/api/bags/{bag}/label"),
+            None,
+        ),
+        (
+            "POST",
+            "/api/bags/{bag_id}/dispatch",
+            format!("/api/bags/{bag}/dispatch"),
+            None,
+        ),
+        (
+            "POST",
+            "/api/stations/{station_id}/bags/accept",
+            format!("/api/stations/{a}/bags/accept"),
+            Some(json!({"label": format!("YZBAG:{bag}")})),
+        ),
+        (
+            "GET",
+            "/api/county/routes/{route_id}/handover",
+            format!("/api/county/routes/{route}/handover"),
+            None,
+        ),
+        (
+            "GET",
+            "/api/county/contractors/{contractor_id}/handover",
+            format!("/api/county/contractors/{contractor}/handover"),
+            None,
         ),
     ];
     for (spec, _) in server::routes() {
@@ -606,5 +735,134 @@ async fn openapi_lists_every_route() {
     assert_eq!(
         (status, health["database"].as_str()),
         (StatusCode::OK, Some("sqlite"))
+    );
+}
+
+#[tokio::test]
+async fn county_centre_flow_over_http() {
+    let t = spawn_app().await;
+    let (route, _contractor, bag, queued, _) = county_objects(&t).await;
+    let admin = t.token("admin").await;
+    let keeper_a = t.token("keeper_a").await;
+    let zto = t.token("zto").await;
+    let (status, label) = t
+        .call(
+            Method::GET,
+            &format!("/api/bags/{bag}/label"),
+            Some(&keeper_a),
+            None,
+        )
+        .await;
+    let label = label.as_str().unwrap_or_default().to_string();
+    assert_eq!(status, StatusCode::OK);
+    assert!(label.contains("<svg") && label.contains(&format!("YZBAG:{bag}")));
+    let accept = json!({"label": format!("YZBAG:{bag}")});
+    let path = format!("/api/stations/{}/bags/accept", t.station_a);
+    let (status, answer) = t
+        .call(Method::POST, &path, Some(&keeper_a), Some(accept.clone()))
+        .await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict")),
+        "not dispatched yet"
+    );
+    let (status, _) = t
+        .call(
+            Method::POST,
+            &format!("/api/bags/{bag}/dispatch"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, first) = t
+        .call(Method::POST, &path, Some(&keeper_a), Some(accept.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(
+        (
+            first["duplicate"].as_bool(),
+            first["stored"].as_array().map(Vec::len)
+        ),
+        (Some(false), Some(1))
+    );
+    let (_, second) = t
+        .call(Method::POST, &path, Some(&keeper_a), Some(accept))
+        .await;
+    assert_eq!(second["duplicate"], true);
+    let (status, bad) = t
+        .call(
+            Method::POST,
+            &path,
+            Some(&keeper_a),
+            Some(json!({"label": "731234500001"})),
+        )
+        .await;
+    assert_eq!(
+        (status, bad["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found")),
+        "{bad}"
+    );
+    let (status, page) = t
+        .call(
+            Method::GET,
+            &format!("/api/county/routes/{route}/handover"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.as_str().unwrap().contains("交接单"));
+    let (status, queue) = t
+        .call(Method::GET, "/api/centre/manual-queue", Some(&admin), None)
+        .await;
+    assert_eq!(
+        (status, queue[0]["parcel_id"].as_i64()),
+        (StatusCode::OK, Some(queued))
+    );
+    let (status, resolved) = t
+        .call(
+            Method::POST,
+            &format!("/api/parcels/{queued}/resolve"),
+            Some(&admin),
+            Some(json!({"division": "510182103237"})),
+        )
+        .await;
+    assert_eq!(
+        (status, resolved["state"].as_str()),
+        (StatusCode::OK, Some("sorted")),
+        "{resolved}"
+    );
+    let (status, report) = t
+        .call(
+            Method::GET,
+            "/api/carriers/ZTO/reconciliation",
+            Some(&zto),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["unannounced"].as_array().map(Vec::len), Some(2));
+    let (status, bad) = t
+        .call(
+            Method::GET,
+            "/api/carriers/ZTO/fees?from=2026-13-01",
+            Some(&zto),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    let (status, bad) = t
+        .call(
+            Method::POST,
+            "/api/carriers/ZTO/agreement",
+            Some(&admin),
+            Some(json!({"effective_from": "2026-01-01", "terms": {"townships": [], "fees": []}})),
+        )
+        .await;
+    assert_eq!(
+        (status, bad["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid")),
+        "{bad}"
     );
 }

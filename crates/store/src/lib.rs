@@ -5,6 +5,7 @@
 //! business rules live here: the database only enforces the invariants
 //! (unique active codes, slot capacity, idempotency keys).
 
+mod county;
 mod device_commands;
 mod rows;
 mod terminal;
@@ -311,7 +312,7 @@ where
 
 type Q<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 
-fn ms(at: DateTime<Utc>) -> i64 {
+pub(crate) fn ms(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
 
@@ -383,8 +384,8 @@ impl Tx for DbTx {
         now: DateTime<Utc>,
     ) -> StoreResult<ParcelRecord> {
         let query = sqlx::query(
-            "INSERT INTO parcels (carrier, waybill, state, recipient_name, phone, phone_tail, address, size, consent, station_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+            "INSERT INTO parcels (carrier, waybill, state, recipient_name, phone, phone_tail, address, size, consent, station_id, created_at, updated_at, weight_grams) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING id",
         )
         .bind(parcel.carrier.code())
         .bind(parcel.waybill.as_str())
@@ -396,7 +397,8 @@ impl Tx for DbTx {
         .bind(parcel.size.code())
         .bind(i64::from(parcel.consent))
         .bind(parcel.station_id)
-        .bind(ms(now));
+        .bind(ms(now))
+        .bind(parcel.weight_grams.map(i64::from));
         let row = self
             .optional(query)
             .await?
@@ -412,6 +414,7 @@ impl Tx for DbTx {
             phone: parcel.phone.clone(),
             address: parcel.address.clone(),
             size: parcel.size,
+            weight_grams: parcel.weight_grams,
             consent: parcel.consent,
             station_id: parcel.station_id,
             slot_id: None,
@@ -427,7 +430,7 @@ impl Tx for DbTx {
     async fn update_parcel(&mut self, parcel: &ParcelRecord) -> StoreResult<()> {
         let query = sqlx::query(
             "UPDATE parcels SET state = $1, problem = $2, recipient_name = $3, phone = $4, phone_tail = $5, consent = $6, station_id = $7, \
-             slot_id = $8, pickup_code = $9, stored_at = $10, reminders_sent = $11, updated_at = $12, version = version + 1 \
+             slot_id = $8, pickup_code = $9, stored_at = $10, reminders_sent = $11, updated_at = $12, weight_grams = $15, version = version + 1 \
              WHERE id = $13 AND version = $14",
         )
         .bind(parcel.state.code())
@@ -443,7 +446,8 @@ impl Tx for DbTx {
         .bind(join_days(&parcel.reminders_sent))
         .bind(ms(parcel.updated_at))
         .bind(parcel.id)
-        .bind(parcel.version);
+        .bind(parcel.version)
+        .bind(parcel.weight_grams.map(i64::from));
         match self.execute(query).await? {
             1 => Ok(()),
             _ => Err(StoreError::Conflict(format!(
@@ -670,6 +674,86 @@ impl Tx for DbTx {
 
     async fn insert_alert(&mut self, alert: &app::terminal::NewAlert) -> StoreResult<bool> {
         terminal::insert_alert(&mut self.tx, alert).await
+    }
+
+    async fn agreement_at(
+        &mut self,
+        carrier: Carrier,
+        day: chrono::NaiveDate,
+    ) -> StoreResult<Option<app::county::AgreementVersion>> {
+        county::agreement_at(&mut self.tx, carrier, day).await
+    }
+
+    async fn county_config(&mut self) -> StoreResult<domain::county::CountyConfig> {
+        county::county_config(&mut self.tx).await
+    }
+
+    async fn open_bag(
+        &mut self,
+        target: domain::county::Target,
+        mode: domain::county::Mode,
+        day: chrono::NaiveDate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<app::county::BagRecord> {
+        county::open_bag(&mut self.tx, target, mode, day, now).await
+    }
+
+    async fn bag(&mut self, bag_id: i64) -> StoreResult<Option<app::county::BagRecord>> {
+        county::bag(&mut *self.tx, bag_id).await
+    }
+
+    async fn set_bag_status(
+        &mut self,
+        bag_id: i64,
+        from: app::county::BagStatus,
+        to: app::county::BagStatus,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        county::set_bag_status(&mut self.tx, bag_id, from, to, now).await
+    }
+
+    async fn bag_parcel_ids(&mut self, bag_id: i64) -> StoreResult<Vec<i64>> {
+        county::bag_parcel_ids(&mut self.tx, bag_id).await
+    }
+
+    async fn insert_routing(&mut self, routing: &app::county::RoutingRecord) -> StoreResult<bool> {
+        county::insert_routing(&mut self.tx, routing).await
+    }
+
+    async fn routing(&mut self, parcel_id: i64) -> StoreResult<Option<app::county::RoutingRecord>> {
+        county::routing(&mut self.tx, parcel_id).await
+    }
+
+    async fn enqueue_manual(
+        &mut self,
+        parcel_id: i64,
+        carrier: Carrier,
+        reason: domain::county::Unresolved,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        county::enqueue_manual(&mut self.tx, parcel_id, carrier, reason, detail, now).await
+    }
+
+    async fn manual_entry(
+        &mut self,
+        parcel_id: i64,
+    ) -> StoreResult<Option<app::county::ManualItem>> {
+        county::manual_entry(&mut self.tx, parcel_id).await
+    }
+
+    async fn resolve_manual(
+        &mut self,
+        parcel_id: i64,
+        actor: &str,
+        resolution: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        county::resolve_manual(&mut self.tx, parcel_id, actor, resolution, now).await
+    }
+
+    async fn insert_fee(&mut self, fee: &app::county::NewFee) -> StoreResult<bool> {
+        county::insert_fee(&mut self.tx, fee).await
     }
 }
 
@@ -1139,6 +1223,97 @@ impl Store for Db {
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<(String, u64)>> {
         terminal::count_events(&self.reader, station_id, kinds, from, to).await
+    }
+
+    async fn create_agreement_version(
+        &self,
+        carrier: Carrier,
+        period: domain::county::Period,
+        terms: &domain::county::Terms,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<app::county::AgreementVersion> {
+        county::create_agreement_version(&self.writer, carrier, period, terms, actor, now).await
+    }
+
+    async fn agreement_versions(
+        &self,
+        carrier: Carrier,
+    ) -> StoreResult<Vec<app::county::AgreementVersion>> {
+        county::agreement_versions(&self.reader, carrier).await
+    }
+
+    async fn create_route(
+        &self,
+        name: &str,
+        townships: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<app::county::RouteRecord> {
+        county::create_route(&self.writer, name, townships, now).await
+    }
+
+    async fn routes(&self) -> StoreResult<Vec<app::county::RouteRecord>> {
+        county::routes(&self.reader).await
+    }
+
+    async fn create_contractor(
+        &self,
+        name: &str,
+        township: &str,
+        phone: Option<&Phone>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<app::county::ContractorRecord> {
+        county::create_contractor(&self.writer, name, township, phone, now).await
+    }
+
+    async fn contractors(&self) -> StoreResult<Vec<app::county::ContractorRecord>> {
+        county::contractors(&self.reader).await
+    }
+
+    async fn bag(&self, bag_id: i64) -> StoreResult<Option<app::county::BagRecord>> {
+        county::bag(&self.reader, bag_id).await
+    }
+
+    async fn bags(&self, day: chrono::NaiveDate) -> StoreResult<Vec<app::county::BagRecord>> {
+        county::bags(&self.reader, day).await
+    }
+
+    async fn bag_parcels(&self, bag_id: i64) -> StoreResult<Vec<(i64, Carrier, WaybillNo)>> {
+        county::bag_parcels(&self.reader, bag_id).await
+    }
+
+    async fn manual_queue(&self, limit: u32) -> StoreResult<Vec<app::county::ManualItem>> {
+        county::manual_queue(&self.reader, limit).await
+    }
+
+    async fn fees(
+        &self,
+        carrier: Carrier,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<app::county::FeeRecord>> {
+        county::fees(&self.reader, carrier, from, to, after_id, limit).await
+    }
+
+    async fn fee_summary(
+        &self,
+        carrier: Carrier,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> StoreResult<Vec<app::county::FeeSummaryRow>> {
+        county::fee_summary(&self.reader, carrier, from, to).await
+    }
+
+    async fn reconcile(
+        &self,
+        carrier: Carrier,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<(Vec<ParcelRecord>, Vec<ParcelRecord>)> {
+        county::reconcile(&self.reader, carrier, from, to, limit).await
     }
 }
 

@@ -12,7 +12,7 @@ pub const STATION_COLUMNS: &str =
 pub const SLOT_COLUMNS: &str = "id, station_id, shelf, tier, slot, size, capacity";
 pub const SLOT_COLUMNS_S: &str = "s.id, s.station_id, s.shelf, s.tier, s.slot, s.size, s.capacity";
 pub const PARCEL_COLUMNS: &str = "id, carrier, waybill, state, problem, recipient_name, phone, address, size, consent, station_id, slot_id, \
-     pickup_code, stored_at, reminders_sent, created_at, updated_at, version";
+     pickup_code, stored_at, reminders_sent, created_at, updated_at, version, weight_grams";
 pub const EVENT_COLUMNS: &str =
     "id, parcel_id, kind, from_state, to_state, at, actor, station_id, idempotency_key, details";
 pub const USER_COLUMNS: &str = "id, username, display_name, password_hash, role, carrier";
@@ -122,6 +122,7 @@ pub fn parcel_from(row: &AnyRow) -> StoreResult<ParcelRecord> {
     let consent: i64 = get(row, "consent")?;
     let stored_at: Option<i64> = get(row, "stored_at")?;
     let reminders: String = get(row, "reminders_sent")?;
+    let weight_grams: Option<i64> = get(row, "weight_grams")?;
     Ok(ParcelRecord {
         id: get(row, "id")?,
         carrier: Carrier::parse(&carrier).map_err(|_| corrupt("carrier", &carrier))?,
@@ -135,6 +136,9 @@ pub fn parcel_from(row: &AnyRow) -> StoreResult<ParcelRecord> {
             .transpose()?,
         address: get(row, "address")?,
         size: SizeClass::parse(&size).map_err(|_| corrupt("size", &size))?,
+        weight_grams: weight_grams
+            .map(|w| u32::try_from(w).map_err(|_| corrupt("weight", &w.to_string())))
+            .transpose()?,
         consent: consent != 0,
         station_id: get(row, "station_id")?,
         slot_id: get(row, "slot_id")?,

@@ -110,7 +110,11 @@ pub async fn terminal(mqtt: String, n: u32) -> anyhow::Result<()> {
             .send()
             .await?;
         let answered = started.elapsed();
-        anyhow::ensure!(response.status().is_success(), "code refused: {}", response.text().await?);
+        anyhow::ensure!(
+            response.status().is_success(),
+            "code refused: {}",
+            response.text().await?
+        );
         let session: serde_json::Value = response.json().await?;
         let segment = session["items"][0]["segment"].as_u64().unwrap_or(0) as u32;
         let (mut door, mut lights) = (None, None);

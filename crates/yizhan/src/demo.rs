@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use std::sync::Arc;
 
 pub const DEMO_PASSWORD: &str = "yizhan-demo-2026";
-const CARRIERS: [Carrier; 7] = [
+pub(crate) const CARRIERS: [Carrier; 7] = [
     Carrier::Ems,
     Carrier::Sf,
     Carrier::Zto,
@@ -41,7 +41,7 @@ impl Clock for ShiftedClock {
     }
 }
 
-fn waybill(carrier: Carrier, rng: &mut StdRng) -> WaybillNo {
+pub(crate) fn waybill(carrier: Carrier, rng: &mut StdRng) -> WaybillNo {
     let digits = |n: usize, rng: &mut StdRng| -> String {
         (0..n)
             .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
@@ -81,30 +81,33 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
     let credentials = format!(
         "demo sign-in: admin / operator / keeper1..keeper8 (console: {{URL}}console) / zto (API), password {DEMO_PASSWORD}\n\
          door terminal: sign in to the console as a keeper, open 自助终端 and pair the browser, then open {{URL}}terminal\n\
+         county centre: GET /api/bags, /api/centre/manual-queue, /api/county/routes/1/handover, /api/carriers/ZTO/fees/summary\n\
          e.g. curl -s {{URL}}api/login -H 'content-type: application/json' -d '{{\"username\":\"keeper1\",\"password\":\"{DEMO_PASSWORD}\"}}'"
     );
     if !app.store.stations().await?.is_empty() {
         return Ok(credentials);
     }
     let started = std::time::Instant::now();
+    // Three real townships of 彭州市 (NBS 2023 codes, so the address
+    // parser resolves the demo's addresses), one per operating mode.
     let townships = [
-        ("石桥镇", "510182101"),
-        ("柳湾乡", "510182102"),
-        ("青山镇", "510182103"),
+        ("丽春镇", "510182103"),
+        ("龙门山镇", "510182101"),
+        ("九尺镇", "510182104"),
     ];
     let villages = [
-        "石桥村",
-        "白果村",
-        "新民村",
-        "柳湾村",
-        "桃园村",
-        "青山村",
-        "河坝村",
-        "龙泉村",
+        ("白果村", "510182103237"),
+        ("天鹅村", "510182103239"),
+        ("黄鹤村", "510182103220"),
+        ("宝山村", "510182101202"),
+        ("团山村", "510182101203"),
+        ("九峰村", "510182101204"),
+        ("天宝村", "510182104213"),
+        ("宝马村", "510182104215"),
     ];
     let mut station_ids = Vec::new();
-    for (idx, village) in villages.iter().enumerate() {
-        let (township, code) = townships[idx * 3 / villages.len()];
+    for (idx, (village, village_code)) in villages.iter().enumerate() {
+        let (township, _) = townships[idx * 3 / villages.len()];
         // Villages spread 6–18 km around the county centre.
         let bearing = idx as f64 * std::f64::consts::TAU / villages.len() as f64;
         let km = 6.0 + 12.0 * ((idx * 7) % villages.len()) as f64 / villages.len() as f64;
@@ -116,7 +119,7 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
             location: Some(location),
             name: format!("{village}驿站"),
             township: township.into(),
-            division_code: Some(code.into()),
+            division_code: Some((*village_code).into()),
             code_format: CodeFormat::default(),
             holding: HoldingPolicy::default(),
             slots: lay_out(&shelves())?,
@@ -186,8 +189,9 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
                 recipient_name: Some(name),
                 phone: Some(phones[rng.gen_range(0..phones.len())].clone()),
                 address: Some(format!(
-                    "{}{}组{}号",
-                    villages[station_idx],
+                    "四川省成都市彭州市{}{}{}组{}号",
+                    townships[station_idx * 3 / villages.len()].0,
+                    villages[station_idx].0,
                     rng.gen_range(1..9),
                     rng.gen_range(1..60)
                 )),
@@ -197,6 +201,7 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
                         .into(),
                 ),
                 consent: Some(rng.gen_bool(0.9)),
+                weight_grams: Some(rng.gen_range(100..8_000)),
             });
         }
         for (carrier, rows) in &by_carrier {
@@ -210,6 +215,9 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
             .await
             .with_context(|| format!("seeding station {station_id}"))?;
     }
+    crate::county::seed_demo_county(app, &admin, &townships, &villages, &station_ids, &mut rng)
+        .await
+        .context("seeding the county centre")?;
     let counts = app.store.count_by_state(None).await?;
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
     tracing::info!(

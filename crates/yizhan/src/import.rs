@@ -151,7 +151,7 @@ fn spreadsheet_rows(file: &Path) -> anyhow::Result<Vec<SourceRow>> {
                     continue;
                 }
                 let value = match (header.as_str(), text.as_str()) {
-                    ("station_id", _) => text
+                    ("station_id" | "weight_grams", _) => text
                         .parse::<i64>()
                         .map(serde_json::Value::from)
                         .unwrap_or(serde_json::Value::String(text)),

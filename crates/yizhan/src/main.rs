@@ -5,6 +5,7 @@ mod admin;
 mod bench;
 mod bench_terminal;
 mod config;
+mod county;
 mod demo;
 mod import;
 mod senders;
@@ -124,6 +125,31 @@ enum Command {
     Simulate {
         #[command(subcommand)]
         what: SimulateCommand,
+    },
+    /// Announced versus arrived at the county centre for a carrier over
+    /// Shanghai days FROM..=TO (default today): missing and unannounced
+    /// parcels, as one JSON document.
+    Reconcile {
+        #[arg(long)]
+        carrier: String,
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+    },
+    /// The printable handover list (交接单) of a route or a contractor for a
+    /// day, as HTML on standard output.
+    Handover {
+        #[arg(
+            long,
+            conflicts_with = "contractor",
+            required_unless_present = "contractor"
+        )]
+        route: Option<i64>,
+        #[arg(long)]
+        contractor: Option<i64>,
+        #[arg(long)]
+        day: Option<chrono::NaiveDate>,
     },
 }
 
@@ -401,6 +427,18 @@ async fn run() -> anyhow::Result<()> {
                     name,
                 } => admin::issue_token(&app, &username, hours, &name).await,
             }
+        }
+        Command::Reconcile { carrier, from, to } => {
+            let db = connect(&config.database.url, config.database.max_connections).await?;
+            county::reconcile(&app_of(db, &config), &carrier, from, to).await
+        }
+        Command::Handover {
+            route,
+            contractor,
+            day,
+        } => {
+            let db = connect(&config.database.url, config.database.max_connections).await?;
+            county::handover(&app_of(db, &config), route, contractor, day).await
         }
         Command::Migrate => {
             connect(&config.database.url, 1).await?;

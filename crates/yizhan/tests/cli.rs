@@ -152,3 +152,58 @@ fn a_county_is_set_up_from_the_command_line() {
         "{token}{stderr}"
     );
 }
+
+/// The demo county runs all three modes; reconciliation and handover lists
+/// come from the command line.
+#[test]
+fn demo_county_reconciles_and_prints_handover_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("demo");
+    let (ok, _, stderr) = yizhan(&[
+        "demo",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--no-serve",
+    ]);
+    assert!(ok, "{stderr}");
+    let url = format!("sqlite:{}", data_dir.join("yizhan.db").display());
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
+            .args(args)
+            .env("YIZHAN_DATABASE__URL", &url)
+            .env("YIZHAN_LOG", "warn")
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    // Each carrier announced parcels that never came (the centre's day has
+    // one per carrier, the stations' history more); SF also had one arrive
+    // that it never announced.
+    let (ok, stdout, stderr) = run(&["reconcile", "--carrier", "SF"]);
+    assert!(ok, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let missing = report["missing"].as_array().unwrap();
+    assert!(
+        !missing.is_empty() && missing.iter().all(|p| p["state"] == "announced"),
+        "{report}"
+    );
+    assert_eq!(
+        report["unannounced"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+    let (ok, _, stderr) = run(&["reconcile", "--carrier", "NOPE"]);
+    assert!(!ok && stderr.contains("NOPE"), "{stderr}");
+    let (ok, page, stderr) = run(&["handover", "--contractor", "1"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        page.contains("交接单") && page.contains("王建国") && page.contains("中通"),
+        "{page}"
+    );
+    let (ok, page, _) = run(&["handover", "--route", "1"]);
+    assert!(ok && page.contains("丽春—九尺共配线"));
+}

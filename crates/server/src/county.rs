@@ -1,0 +1,318 @@
+//! County co-delivery handlers: agreements, fees, reconciliation, the
+//! centre's arrival scans and manual queue, bags, labels and handover
+//! lists. Parse, call one use case, shape the answer.
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
+use app::AppError;
+use app::county::{AgreementRequest, ArrivalScan, HandoverTo, Resolution, print};
+use axum::Json;
+use axum::extract::State;
+use axum::response::Html;
+use chrono::NaiveDate;
+use domain::{Carrier, Phone};
+use serde::Deserialize;
+use serde_json::Value;
+
+type ApiResult = Result<Json<Value>, ApiError>;
+type PageResult = Result<Html<String>, ApiError>;
+
+fn ok(value: impl serde::Serialize) -> ApiResult {
+    serde_json::to_value(value)
+        .map(Json)
+        .map_err(|e| ApiError::from(AppError::Internal(e.to_string())))
+}
+
+fn carrier(code: &str) -> Result<Carrier, ApiError> {
+    Carrier::parse(code).map_err(ApiError::bad_request)
+}
+
+/// A range of Shanghai days; both ends default to today.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DayRange {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    after_id: Option<i64>,
+    limit: Option<u32>,
+}
+
+impl DayRange {
+    fn days(&self, state: &AppState) -> (NaiveDate, NaiveDate) {
+        let today = app::county::shanghai_day(state.app.now());
+        let from = self.from.unwrap_or(today);
+        (from, self.to.unwrap_or(from.max(today)))
+    }
+}
+
+pub async fn agreements(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(code): ApiPath<String>,
+) -> ApiResult {
+    ok(state.app.agreements(&principal, carrier(&code)?).await?)
+}
+
+pub async fn create_agreement(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(request): ApiJson<AgreementRequest>,
+) -> ApiResult {
+    ok(state
+        .app
+        .create_agreement(&principal, carrier(&code)?, request)
+        .await?)
+}
+
+pub async fn fees(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(range): ApiQuery<DayRange>,
+) -> ApiResult {
+    let (from, to) = range.days(&state);
+    ok(state
+        .app
+        .fee_ledger(
+            &principal,
+            carrier(&code)?,
+            from,
+            to,
+            range.after_id,
+            range.limit,
+        )
+        .await?)
+}
+
+pub async fn fee_summary(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(range): ApiQuery<DayRange>,
+) -> ApiResult {
+    let (from, to) = range.days(&state);
+    ok(state
+        .app
+        .fee_summary(&principal, carrier(&code)?, from, to)
+        .await?)
+}
+
+pub async fn reconciliation(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(range): ApiQuery<DayRange>,
+) -> ApiResult {
+    let (from, to) = range.days(&state);
+    ok(state
+        .app
+        .reconcile(&principal, carrier(&code)?, from, to)
+        .await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRoute {
+    name: String,
+    townships: Vec<String>,
+}
+
+pub async fn routes(State(state): State<AppState>, Caller(principal): Caller) -> ApiResult {
+    ok(state.app.county_routes(&principal).await?)
+}
+
+pub async fn create_route(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiJson(body): ApiJson<NewRoute>,
+) -> ApiResult {
+    ok(state
+        .app
+        .create_route(&principal, &body.name, &body.townships)
+        .await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewContractor {
+    name: String,
+    township: String,
+    #[serde(default)]
+    phone: Option<String>,
+}
+
+pub async fn contractors(State(state): State<AppState>, Caller(principal): Caller) -> ApiResult {
+    ok(state.app.county_contractors(&principal).await?)
+}
+
+pub async fn create_contractor(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiJson(body): ApiJson<NewContractor>,
+) -> ApiResult {
+    let phone = body
+        .phone
+        .as_deref()
+        .map(Phone::parse)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("phone: {e}")))?;
+    ok(state
+        .app
+        .create_contractor(&principal, &body.name, &body.township, phone)
+        .await?)
+}
+
+pub async fn arrival(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiJson(scan): ApiJson<ArrivalScan>,
+) -> ApiResult {
+    ok(state.app.centre_arrival(&principal, scan).await?)
+}
+
+pub async fn manual_queue(State(state): State<AppState>, Caller(principal): Caller) -> ApiResult {
+    ok(state.app.manual_queue(&principal).await?)
+}
+
+pub async fn resolve(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(parcel_id): ApiPath<i64>,
+    ApiJson(resolution): ApiJson<Resolution>,
+) -> ApiResult {
+    ok(state
+        .app
+        .resolve_manual(&principal, parcel_id, resolution)
+        .await?)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DayQuery {
+    day: Option<NaiveDate>,
+}
+
+impl DayQuery {
+    fn day(&self, state: &AppState) -> NaiveDate {
+        self.day
+            .unwrap_or_else(|| app::county::shanghai_day(state.app.now()))
+    }
+}
+
+pub async fn bags(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiQuery(query): ApiQuery<DayQuery>,
+) -> ApiResult {
+    ok(state.app.bags(&principal, query.day(&state)).await?)
+}
+
+pub async fn bag(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(bag_id): ApiPath<i64>,
+) -> ApiResult {
+    ok(state.app.bag(&principal, bag_id).await?)
+}
+
+pub async fn bag_label(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(bag_id): ApiPath<i64>,
+) -> PageResult {
+    let contents = state.app.bag(&principal, bag_id).await?;
+    Ok(Html(print::bag_label_html(&contents)))
+}
+
+pub async fn dispatch_bag(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(bag_id): ApiPath<i64>,
+) -> ApiResult {
+    ok(state.app.dispatch_bag(&principal, bag_id).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BagScan {
+    /// The bag label's QR payload (`YZBAG:<id>`) or the bag id.
+    label: String,
+}
+
+pub async fn accept_bag(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(station_id): ApiPath<i64>,
+    ApiJson(scan): ApiJson<BagScan>,
+) -> ApiResult {
+    let bag_id = app::county::parse_bag_label(&scan.label).map_err(ApiError::bad_request)?;
+    ok(state.app.accept_bag(&principal, station_id, bag_id).await?)
+}
+
+async fn handover(
+    state: AppState,
+    principal: domain::Principal,
+    to: HandoverTo,
+    query: DayQuery,
+) -> PageResult {
+    let list = state
+        .app
+        .handover(&principal, to, query.day(&state))
+        .await?;
+    Ok(Html(print::handover_html(&list)))
+}
+
+pub async fn route_handover(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(route_id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<DayQuery>,
+) -> PageResult {
+    handover(state, principal, HandoverTo::Route(route_id), query).await
+}
+
+pub async fn contractor_handover(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(contractor_id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<DayQuery>,
+) -> PageResult {
+    handover(
+        state,
+        principal,
+        HandoverTo::Contractor(contractor_id),
+        query,
+    )
+    .await
+}
+
+/// Request body schemas of the county routes, for the OpenAPI document.
+pub fn schemas() -> serde_json::Map<String, Value> {
+    let carriers: Vec<&str> = Carrier::ALL.iter().map(|c| c.code()).collect();
+    let modes = ["joint", "contractor", "station"];
+    let value = serde_json::json!({
+        "AgreementRequest": {"type": "object", "required": ["effective_from", "terms"], "properties": {
+            "effective_from": {"type": "string", "format": "date", "description": "Asia/Shanghai date, inclusive"},
+            "effective_to": {"type": "string", "format": "date"},
+            "terms": {"type": "object", "required": ["townships", "fees"], "properties": {
+                "townships": {"type": "array", "maxItems": 500, "items": {"type": "object", "required": ["township", "mode"], "properties": {
+                    "township": {"type": "string", "pattern": "^[0-9]{9}$"}, "mode": {"enum": modes}}}},
+                "fees": {"type": "array", "items": {"type": "object", "required": ["mode", "brackets"], "properties": {
+                    "mode": {"enum": modes},
+                    "brackets": {"type": "array", "maxItems": 20, "items": {"type": "object", "required": ["fen"], "properties": {
+                        "up_to_grams": {"type": "integer", "description": "inclusive; omit on the last bracket"}, "fen": {"type": "integer"}}}}}}}}}}},
+        "NewRoute": {"type": "object", "required": ["name", "townships"], "properties": {"name": {"type": "string", "maxLength": 64}, "townships": {"type": "array", "items": {"type": "string", "pattern": "^[0-9]{9}$"}}}},
+        "NewContractor": {"type": "object", "required": ["name", "township"], "properties": {"name": {"type": "string", "maxLength": 64}, "township": {"type": "string", "pattern": "^[0-9]{9}$"}, "phone": {"type": "string"}}},
+        "ArrivalScan": {"type": "object", "required": ["carrier", "waybill"], "properties": {
+            "carrier": {"type": "string", "enum": carriers}, "waybill": {"type": "string"}, "weight_grams": {"type": "integer", "minimum": 1, "maximum": 100000},
+            "address": {"type": "string", "maxLength": 200}, "recipient_name": {"type": "string"}, "phone": {"type": "string"}}},
+        "Resolution": {"type": "object", "required": ["division"], "properties": {"division": {"type": "string", "pattern": "^([0-9]{9}|[0-9]{12})$"}}},
+        "BagScan": {"type": "object", "required": ["label"], "properties": {"label": {"type": "string", "example": "YZBAG:42"}}}
+    });
+    match value {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}
