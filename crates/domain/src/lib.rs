@@ -12,6 +12,7 @@ pub mod phone;
 pub mod pickup_code;
 pub mod station;
 pub mod waybill;
+pub mod webhook;
 
 pub use access::{Principal, Role};
 pub use carrier::Carrier;
