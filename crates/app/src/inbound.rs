@@ -322,7 +322,10 @@ pub(crate) async fn record(
             event.idempotency_key
         )));
     }
-    Ok(())
+    // Carriers hear about the event through the webhooks' outbox, written in
+    // this same transaction: no event without its deliveries, no delivery
+    // for a change that rolled back.
+    crate::webhooks::on_event(tx, parcel, &event).await
 }
 
 fn outcome_of(

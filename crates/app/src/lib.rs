@@ -15,6 +15,7 @@ pub mod notify;
 pub mod parcels;
 pub mod ports;
 pub mod stations;
+pub mod webhooks;
 
 use chrono::{DateTime, Utc};
 pub use error::{AppError, AppResult};
@@ -29,6 +30,8 @@ pub struct Settings {
     pub notice_merge_seconds: i64,
     /// API tokens from sign-in live this long.
     pub token_hours: i64,
+    /// When failed webhook deliveries are tried again, and how often.
+    pub webhook_retry: domain::webhook::RetryPolicy,
 }
 
 impl Default for Settings {
@@ -36,6 +39,7 @@ impl Default for Settings {
         Settings {
             notice_merge_seconds: 30,
             token_hours: 12,
+            webhook_retry: domain::webhook::RetryPolicy::default(),
         }
     }
 }

@@ -284,6 +284,19 @@ pub trait Tx: Send {
     async fn standing_consent(&mut self, phone: &Phone) -> StoreResult<Option<bool>>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
+    /// A carrier's webhook subscriptions (active or not), read inside the
+    /// transaction that writes an event, so the deliveries it writes match.
+    async fn webhook_subscriptions_for(
+        &mut self,
+        carrier: Carrier,
+    ) -> StoreResult<Vec<crate::webhooks::WebhookSubscription>>;
+    /// Writes a webhook delivery unless its delivery key exists; false if it did.
+    async fn enqueue_webhook(
+        &mut self,
+        delivery: &crate::webhooks::NewWebhookDelivery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
     /// Writes a device command (its whole wire payload) to the devices'
     /// outbox unless its command id exists; false if it did.
     async fn enqueue_device_command(
@@ -378,4 +391,51 @@ pub trait Store: Send + Sync {
         &self,
         command_id: &str,
     ) -> StoreResult<Option<crate::device_commands::DeviceCommandRecord>>;
+
+    async fn create_webhook_subscription(
+        &self,
+        subscription: &crate::webhooks::NewWebhookSubscription,
+        now: DateTime<Utc>,
+    ) -> StoreResult<crate::webhooks::WebhookSubscription>;
+    async fn webhook_subscription(
+        &self,
+        id: i64,
+    ) -> StoreResult<Option<crate::webhooks::WebhookSubscription>>;
+    /// One carrier's subscriptions, or everyone's, by id.
+    async fn webhook_subscriptions(
+        &self,
+        carrier: Option<Carrier>,
+    ) -> StoreResult<Vec<crate::webhooks::WebhookSubscription>>;
+    /// Writes a subscription's URL, event kinds and active flag.
+    async fn update_webhook_subscription(
+        &self,
+        subscription: &crate::webhooks::WebhookSubscription,
+    ) -> StoreResult<()>;
+    /// Pending deliveries of active subscriptions whose next attempt is
+    /// due, oldest first.
+    async fn due_webhook_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::webhooks::DueDelivery>>;
+    /// Records one attempt: the delivery's new status and next attempt, and
+    /// its row in the attempt log, in one transaction.
+    async fn record_webhook_attempt(
+        &self,
+        outcome: &crate::webhooks::AttemptOutcome,
+    ) -> StoreResult<()>;
+    /// A subscription's deliveries with ids above `after_id`, by id.
+    async fn webhook_deliveries(
+        &self,
+        subscription_id: i64,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::webhooks::DeliveryRecord>>;
+    /// A carrier's attempt log with ids above `after_id`, by id.
+    async fn webhook_attempts(
+        &self,
+        carrier: Carrier,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::webhooks::AttemptRecord>>;
 }

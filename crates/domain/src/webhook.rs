@@ -20,6 +20,10 @@ pub const DELIVERY_HEADER: &str = "X-Yizhan-Delivery";
 pub const EVENT_HEADER: &str = "X-Yizhan-Event";
 /// How far a receiver should let the signed time differ from its own clock.
 pub const DEFAULT_TOLERANCE_SECONDS: i64 = 300;
+/// How the county co-delivery centre is named to carriers and the public.
+/// One centre per county for now; a deployment with several would carry the
+/// centre in the event.
+pub const CENTRE_NAME_ZH: &str = "县级共配中心";
 /// Longest subscription URL accepted.
 pub const URL_CHARS_MAX: usize = 500;
 /// Most webhook subscriptions one carrier may hold.

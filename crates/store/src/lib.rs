@@ -7,6 +7,7 @@
 
 mod device_commands;
 mod rows;
+mod webhooks;
 
 use app::ports::*;
 use async_trait::async_trait;
@@ -594,6 +595,21 @@ impl Tx for DbTx {
         .transpose()
     }
 
+    async fn webhook_subscriptions_for(
+        &mut self,
+        carrier: Carrier,
+    ) -> StoreResult<Vec<app::webhooks::WebhookSubscription>> {
+        webhooks::subscriptions_for(&mut self.tx, carrier).await
+    }
+
+    async fn enqueue_webhook(
+        &mut self,
+        delivery: &app::webhooks::NewWebhookDelivery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        webhooks::enqueue(&mut self.tx, delivery, now).await
+    }
+
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await.map_err(backend_error)
     }
@@ -1012,6 +1028,68 @@ impl Store for Db {
         command_id: &str,
     ) -> StoreResult<Option<app::device_commands::DeviceCommandRecord>> {
         device_commands::one(&self.reader, command_id).await
+    }
+
+    async fn create_webhook_subscription(
+        &self,
+        subscription: &app::webhooks::NewWebhookSubscription,
+        now: DateTime<Utc>,
+    ) -> StoreResult<app::webhooks::WebhookSubscription> {
+        webhooks::create(&self.writer, subscription, now).await
+    }
+
+    async fn webhook_subscription(
+        &self,
+        id: i64,
+    ) -> StoreResult<Option<app::webhooks::WebhookSubscription>> {
+        webhooks::one(&self.reader, id).await
+    }
+
+    async fn webhook_subscriptions(
+        &self,
+        carrier: Option<Carrier>,
+    ) -> StoreResult<Vec<app::webhooks::WebhookSubscription>> {
+        webhooks::list(&self.reader, carrier).await
+    }
+
+    async fn update_webhook_subscription(
+        &self,
+        subscription: &app::webhooks::WebhookSubscription,
+    ) -> StoreResult<()> {
+        webhooks::update(&self.writer, subscription).await
+    }
+
+    async fn due_webhook_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<app::webhooks::DueDelivery>> {
+        webhooks::due(&self.reader, now, limit).await
+    }
+
+    async fn record_webhook_attempt(
+        &self,
+        outcome: &app::webhooks::AttemptOutcome,
+    ) -> StoreResult<()> {
+        webhooks::attempted(&self.writer, outcome).await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        subscription_id: i64,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<app::webhooks::DeliveryRecord>> {
+        webhooks::deliveries(&self.reader, subscription_id, after_id, limit).await
+    }
+
+    async fn webhook_attempts(
+        &self,
+        carrier: Carrier,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<app::webhooks::AttemptRecord>> {
+        webhooks::attempts(&self.reader, carrier, after_id, limit).await
     }
 }
 
