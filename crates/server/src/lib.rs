@@ -6,6 +6,7 @@
 pub mod error;
 pub mod extract;
 mod handlers;
+mod tracking;
 
 use app::App;
 use axum::Router;
@@ -49,7 +50,7 @@ const fn spec(
 /// Every route of the API. The router and the OpenAPI document are both
 /// built from this table, so neither can list a route the other lacks.
 pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
-    use axum::routing::{get, post};
+    use axum::routing::{get, post, put};
     use handlers::*;
     let public = |mut s: RouteSpec| {
         s.authenticated = false;
@@ -265,6 +266,60 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             ),
             post(dispatch_plan),
         ),
+        (
+            spec(
+                "POST",
+                "/api/carriers/{carrier}/webhooks",
+                "Subscribe a carrier's endpoint to parcel events; the signing secret is in this answer only",
+                Some("NewWebhook"),
+            ),
+            post(tracking::create_webhook),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/carriers/{carrier}/webhooks",
+                "A carrier's webhook subscriptions (no secrets)",
+                None,
+            ),
+            get(tracking::list_webhooks),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/carriers/{carrier}/webhook-attempts",
+                "Every attempt to deliver to the carrier: status code, error, next attempt",
+                None,
+            ),
+            get(tracking::webhook_attempts),
+        ),
+        (
+            spec(
+                "PUT",
+                "/api/webhooks/{subscription_id}",
+                "Change a subscription's URL, events or active flag",
+                Some("WebhookPatch"),
+            ),
+            put(tracking::update_webhook),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/webhooks/{subscription_id}/deliveries",
+                "A subscription's deliveries: status, attempts, next attempt, last answer",
+                None,
+            ),
+            get(tracking::webhook_deliveries),
+        ),
+        (
+            public(spec(
+                "GET",
+                "/api/track/{waybill}",
+                "Public tracking by waybill: status, place and timeline, no personal data (rate-limited)",
+                None,
+            )),
+            get(tracking::track),
+        ),
         (public(spec("GET", "/", "Landing page", None)), get(landing)),
     ]
 }
@@ -276,6 +331,9 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .fallback(handlers::not_found)
+        .layer(axum::Extension(std::sync::Arc::new(
+            tracking::TrackLimiter::default(),
+        )))
         .layer(DefaultBodyLimit::max(domain::limits::BODY_BYTES_MAX))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -298,7 +356,7 @@ pub fn openapi_document() -> serde_json::Value {
             .split('/')
             .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| {
-                let schema = if name == "carrier" {
+                let schema = if name == "carrier" || name == "waybill" {
                     json!({"type": "string"})
                 } else {
                     json!({"type": "integer", "format": "int64"})

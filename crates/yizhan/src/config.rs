@@ -8,6 +8,22 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub server: ServerConfig,
     pub notify: NotifyConfig,
+    pub webhooks: WebhooksConfig,
+}
+
+/// Tracking back to carriers: how deliveries are retried and sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhooksConfig {
+    /// Attempts in all before a delivery is marked failed.
+    pub max_attempts: u32,
+    /// Delay before the second attempt; doubles per attempt, with jitter.
+    pub base_seconds: i64,
+    /// No delay grows beyond this.
+    pub max_delay_seconds: i64,
+    /// One POST may take this long before it counts as failed.
+    pub timeout_seconds: u64,
+    /// How often the relay looks for due deliveries.
+    pub relay_every_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,6 +60,16 @@ impl Default for Config {
                 webhook_url: None,
                 merge_seconds: 30,
             },
+            webhooks: {
+                let retry = domain::webhook::RetryPolicy::default();
+                WebhooksConfig {
+                    max_attempts: retry.max_attempts,
+                    base_seconds: retry.base_seconds,
+                    max_delay_seconds: retry.max_delay_seconds,
+                    timeout_seconds: 10,
+                    relay_every_seconds: 5,
+                }
+            },
         }
     }
 }
@@ -63,6 +89,28 @@ impl Config {
             )
             .extract()?;
         Ok(config)
+    }
+}
+
+impl WebhooksConfig {
+    pub fn retry_policy(&self) -> anyhow::Result<domain::webhook::RetryPolicy> {
+        anyhow::ensure!(
+            (1..=100).contains(&self.max_attempts),
+            "webhooks.max_attempts must be 1 to 100"
+        );
+        anyhow::ensure!(
+            self.base_seconds >= 1 && self.max_delay_seconds >= self.base_seconds,
+            "webhooks.base_seconds must be at least 1 and at most webhooks.max_delay_seconds"
+        );
+        anyhow::ensure!(
+            (1..=120).contains(&self.timeout_seconds),
+            "webhooks.timeout_seconds must be 1 to 120"
+        );
+        Ok(domain::webhook::RetryPolicy {
+            max_attempts: self.max_attempts,
+            base_seconds: self.base_seconds,
+            max_delay_seconds: self.max_delay_seconds,
+        })
     }
 }
 
