@@ -275,6 +275,9 @@ fn payload(
         "event": public.public,
         "event_zh": public.name_zh,
         "event_key": event.idempotency_key,
+        // Deliveries may arrive out of order (one is retried while a later
+        // one gets through); the per-parcel sequence puts them back.
+        "sequence": parcel.version,
         "carrier": parcel.carrier,
         "waybill": parcel.waybill,
         "state": parcel.state,

@@ -7,6 +7,8 @@ mod config;
 mod demo;
 mod import;
 mod senders;
+#[cfg(test)]
+mod webhook_tests;
 
 use anyhow::Context;
 use app::App;
