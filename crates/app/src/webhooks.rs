@@ -212,8 +212,12 @@ pub struct AttemptOutcome {
 pub trait WebhookSender: Send + Sync {
     /// `Ok(status)` when the receiver answered (any status), `Err` when it
     /// could not be reached or did not answer in time.
-    async fn post(&self, url: &str, headers: &[(&'static str, String)], body: &str)
-    -> Result<u16, String>;
+    async fn post(
+        &self,
+        url: &str,
+        headers: &[(&'static str, String)],
+        body: &str,
+    ) -> Result<u16, String>;
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -474,7 +478,9 @@ impl App {
         if let Some(active) = patch.active {
             subscription.active = active;
         }
-        self.store.update_webhook_subscription(&subscription).await?;
+        self.store
+            .update_webhook_subscription(&subscription)
+            .await?;
         tracing::info!(carrier = %subscription.carrier, subscription = subscription.id, active = subscription.active, user = %principal.username, "webhook subscription changed");
         Ok(SubscriptionView::from(&subscription))
     }
@@ -646,10 +652,12 @@ impl App {
         let Some(id) = station_id else {
             return Ok(None);
         };
-        if !cache.contains_key(&id) {
-            cache.insert(id, self.store.station(id).await?);
+        if let Some(station) = cache.get(&id) {
+            return Ok(station.clone());
         }
-        Ok(cache.get(&id).cloned().flatten())
+        let station = self.store.station(id).await?;
+        cache.insert(id, station.clone());
+        Ok(station)
     }
 }
 

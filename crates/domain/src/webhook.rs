@@ -83,7 +83,13 @@ pub const EVENTS: &[PublicEvent] = &[
         true,
     ),
     row("sorted", "sorted", "已分拣", PlaceKind::Centre, true),
-    row("dispatched", "dispatched", "已发往乡村", PlaceKind::Centre, true),
+    row(
+        "dispatched",
+        "dispatched",
+        "已发往乡村",
+        PlaceKind::Centre,
+        true,
+    ),
     row(
         "awaiting_consent",
         "at_station",
@@ -91,7 +97,13 @@ pub const EVENTS: &[PublicEvent] = &[
         PlaceKind::Station,
         true,
     ),
-    row("stored", "stored", "已入驿站，待取件", PlaceKind::Station, true),
+    row(
+        "stored",
+        "stored",
+        "已入驿站，待取件",
+        PlaceKind::Station,
+        true,
+    ),
     row(
         "consent_granted",
         "stored",
@@ -100,7 +112,13 @@ pub const EVENTS: &[PublicEvent] = &[
         true,
     ),
     row("picked_up", "picked_up", "已取件", PlaceKind::Station, true),
-    row("returned", "returned", "已退回快递公司", PlaceKind::Station, true),
+    row(
+        "returned",
+        "returned",
+        "已退回快递公司",
+        PlaceKind::Station,
+        true,
+    ),
     row("problem", "problem", "问题件", PlaceKind::Station, true),
 ];
 
@@ -148,7 +166,9 @@ pub fn parse_event_names(names: &[String]) -> Result<Vec<String>, String> {
 pub fn parse_url(url: &str) -> Result<String, String> {
     let url = url.trim();
     if url.chars().count() > URL_CHARS_MAX {
-        return Err(format!("a webhook URL has at most {URL_CHARS_MAX} characters"));
+        return Err(format!(
+            "a webhook URL has at most {URL_CHARS_MAX} characters"
+        ));
     }
     let rest = url
         .strip_prefix("https://")
@@ -226,7 +246,10 @@ pub fn verify_signature(
     let mut timestamp: Option<i64> = None;
     let mut signatures: Vec<Vec<u8>> = Vec::new();
     for part in header.split(',') {
-        let (key, value) = part.trim().split_once('=').ok_or(SignatureError::Malformed)?;
+        let (key, value) = part
+            .trim()
+            .split_once('=')
+            .ok_or(SignatureError::Malformed)?;
         match key {
             "t" => timestamp = Some(value.parse().map_err(|_| SignatureError::Malformed)?),
             "v1" => signatures.push(hex::decode(value).map_err(|_| SignatureError::Malformed)?),
@@ -243,8 +266,8 @@ pub fn verify_signature(
         return Err(SignatureError::Stale(skew));
     }
     for signature in &signatures {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+            .expect("HMAC takes keys of any length");
         mac.update(timestamp.to_string().as_bytes());
         mac.update(b".");
         mac.update(body);
@@ -300,7 +323,9 @@ impl RetryPolicy {
         let full_ms = full.saturating_mul(1000);
         let half_ms = full_ms / 2;
         let jitter_ms = (fnv1a(key, attempt) % (half_ms as u64 + 1)) as i64;
-        Some(chrono::Duration::milliseconds(full_ms - half_ms + jitter_ms))
+        Some(chrono::Duration::milliseconds(
+            full_ms - half_ms + jitter_ms,
+        ))
     }
 }
 
@@ -349,7 +374,13 @@ mod tests {
             verify_signature(SECRET, &moved, BODY, 1_780_003_600, 300),
             Err(SignatureError::Mismatch)
         );
-        for bad in ["", "v1=00", "t=abc,v1=00", "t=1780000000", "t=1780000000,v1=zz"] {
+        for bad in [
+            "",
+            "v1=00",
+            "t=abc,v1=00",
+            "t=1780000000",
+            "t=1780000000,v1=zz",
+        ] {
             assert_eq!(
                 verify_signature(SECRET, bad, BODY, 1_780_000_000, 300),
                 Err(SignatureError::Malformed),
@@ -357,7 +388,11 @@ mod tests {
             );
         }
         // During a rotation two signatures may come; one match is enough.
-        let rotated = format!("{},v1={}", sign("whsec_old", 1_780_000_000, BODY), &header[16..]);
+        let rotated = format!(
+            "{},v1={}",
+            sign("whsec_old", 1_780_000_000, BODY),
+            &header[16..]
+        );
         assert_eq!(
             verify_signature(SECRET, &rotated, BODY, 1_780_000_000, 300),
             Ok(())
@@ -436,7 +471,11 @@ mod tests {
             parse_event_names(&["stored".into(), "stored".into(), "picked_up".into()]).unwrap(),
             ["stored", "picked_up"]
         );
-        assert!(parse_event_names(&["moved".into()]).unwrap_err().contains("unknown"));
+        assert!(
+            parse_event_names(&["moved".into()])
+                .unwrap_err()
+                .contains("unknown")
+        );
         assert_eq!(parse_event_names(&[]).unwrap().len(), 8);
         assert!(parse_url("ftp://x").is_err());
         assert!(parse_url("https://").is_err());

@@ -51,7 +51,12 @@ pub async fn create_webhook(
     }
     ok(state
         .app
-        .create_webhook(&principal, carrier_of(&carrier)?, &body.url, &body.event_kinds)
+        .create_webhook(
+            &principal,
+            carrier_of(&carrier)?,
+            &body.url,
+            &body.event_kinds,
+        )
         .await?)
 }
 
@@ -60,7 +65,10 @@ pub async fn list_webhooks(
     Caller(principal): Caller,
     ApiPath(carrier): ApiPath<String>,
 ) -> ApiResult {
-    ok(state.app.webhooks(&principal, carrier_of(&carrier)?).await?)
+    ok(state
+        .app
+        .webhooks(&principal, carrier_of(&carrier)?)
+        .await?)
 }
 
 pub async fn update_webhook(

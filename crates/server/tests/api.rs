@@ -431,21 +431,31 @@ async fn webhook_secrets_are_shown_once_and_never_again() {
             Method::POST,
             "/api/carriers/ZTO/webhooks",
             Some(&zto),
-            Some(json!({"url": "https://zto.example/hook", "event_kinds": ["stored", "picked_up"]})),
+            Some(
+                json!({"url": "https://zto.example/hook", "event_kinds": ["stored", "picked_up"]}),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{created}");
     let secret = created["secret"].as_str().unwrap().to_string();
-    assert!(secret.starts_with("whsec_") && secret.len() == 70, "{secret}");
+    assert!(
+        secret.starts_with("whsec_") && secret.len() == 70,
+        "{secret}"
+    );
     assert_eq!(created["event_kinds"], json!(["stored", "picked_up"]));
     let id = created["id"].as_i64().unwrap();
     let mut bodies = vec![
         t.call(Method::GET, "/api/carriers/ZTO/webhooks", Some(&zto), None)
             .await
             .1,
-        t.call(Method::GET, "/api/carriers/ZTO/webhooks", Some(&admin), None)
-            .await
-            .1,
+        t.call(
+            Method::GET,
+            "/api/carriers/ZTO/webhooks",
+            Some(&admin),
+            None,
+        )
+        .await
+        .1,
         t.call(
             Method::PUT,
             &format!("/api/webhooks/{id}"),
@@ -471,7 +481,10 @@ async fn webhook_secrets_are_shown_once_and_never_again() {
             json!({"url": "https://zto.example", "event_kinds": ["moved"]}),
             "unknown webhook event",
         ),
-        (json!({"url": "https://zto.example", "colour": 1}), "unknown field"),
+        (
+            json!({"url": "https://zto.example", "colour": 1}),
+            "unknown field",
+        ),
     ] {
         let (status, answer) = t
             .call(
@@ -543,11 +556,25 @@ async fn tracking_is_public_and_shows_no_personal_data() {
             .ends_with("+08:00")
     );
     let (status, with_carrier) = t
-        .call(Method::GET, "/api/track/731234567895?carrier=ZTO", None, None)
+        .call(
+            Method::GET,
+            "/api/track/731234567895?carrier=ZTO",
+            None,
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let text = format!("{tracked}\n{with_carrier}");
-    for personal in [PHONES[1], "9876", "4321", "李四", "张三", "武侯", "石桥村3组", &code] {
+    for personal in [
+        PHONES[1],
+        "9876",
+        "4321",
+        "李四",
+        "张三",
+        "武侯",
+        "石桥村3组",
+        &code,
+    ] {
         assert!(!text.contains(personal), "{personal} in {text}");
     }
     for key in ["phone", "recipient_name", "address", "pickup_code", "slot"] {
@@ -557,7 +584,10 @@ async fn tracking_is_public_and_shows_no_personal_data() {
         ("/api/track/731234567899", StatusCode::NOT_FOUND),
         ("/api/track/731234567895?carrier=SF", StatusCode::NOT_FOUND),
         ("/api/track/bad;waybill", StatusCode::UNPROCESSABLE_ENTITY),
-        ("/api/track/731234567895?carrier=UPS", StatusCode::BAD_REQUEST),
+        (
+            "/api/track/731234567895?carrier=UPS",
+            StatusCode::BAD_REQUEST,
+        ),
     ] {
         let (status, answer) = t.call(Method::GET, path, None, None).await;
         assert_eq!(status, expected, "{path}: {answer}");

@@ -5,8 +5,8 @@
 use crate::backend_error;
 use app::ports::{StoreError, StoreResult};
 use app::webhooks::{
-    AttemptOutcome, AttemptRecord, DeliveryRecord, DeliveryStatus, DueDelivery,
-    NewWebhookDelivery, NewWebhookSubscription, WebhookSubscription,
+    AttemptOutcome, AttemptRecord, DeliveryRecord, DeliveryStatus, DueDelivery, NewWebhookDelivery,
+    NewWebhookSubscription, WebhookSubscription,
 };
 use chrono::{DateTime, Utc};
 use domain::Carrier;
@@ -225,7 +225,10 @@ pub(crate) async fn due(
 
 pub(crate) async fn attempted(pool: &AnyPool, outcome: &AttemptOutcome) -> StoreResult<()> {
     let mut tx = pool.begin().await.map_err(backend_error)?;
-    let error: Option<String> = outcome.error.as_ref().map(|e| e.chars().take(500).collect());
+    let error: Option<String> = outcome
+        .error
+        .as_ref()
+        .map(|e| e.chars().take(500).collect());
     let delivered_at = (outcome.status == DeliveryStatus::Delivered).then_some(outcome.at);
     // Only a pending delivery moves on, and only from the attempt count the
     // relay saw, so two relays racing on one delivery log one attempt each

@@ -239,7 +239,9 @@ async fn drain(backend: &Backend, sender: &HttpWebhookSender) {
         if report.n_retrying == 0 && report.n_delivered == 0 && report.n_failed == 0 {
             return;
         }
-        backend.clock.advance(Duration::seconds(policy().max_delay_seconds));
+        backend
+            .clock
+            .advance(Duration::seconds(policy().max_delay_seconds));
     }
     panic!("the relay did not settle");
 }
@@ -273,7 +275,9 @@ async fn a_flaky_receiver_gets_every_event_once_from_both_stores() {
             size: None,
             consent: Some(true),
         });
-        app.announce(&admin(), Carrier::Zto, &rows, 1).await.unwrap();
+        app.announce(&admin(), Carrier::Zto, &rows, 1)
+            .await
+            .unwrap();
         let parcels = app
             .store
             .parcels(&app::ports::ParcelFilter {
@@ -310,8 +314,21 @@ async fn a_flaky_receiver_gets_every_event_once_from_both_stores() {
         .await
         .unwrap();
         drain(&backend, &sender).await;
+        // The pickup code itself never travels.
+        let codes: Vec<String> = app
+            .store
+            .parcels(&app::ports::ParcelFilter {
+                carrier: Some(Carrier::Zto),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|p| p.pickup_code)
+            .collect();
 
-        let seen = hook.seen.lock().unwrap();
+        let seen = std::mem::take(&mut *hook.seen.lock().unwrap());
         // Retries reorder deliveries; the per-parcel sequence restores the order.
         let sequence = |waybill: &str| -> Vec<String> {
             let mut events: Vec<&Value> = seen
@@ -349,7 +366,11 @@ async fn a_flaky_receiver_gets_every_event_once_from_both_stores() {
         assert_eq!(stored["has_pickup_code"], true);
         assert_eq!(stored["at"].as_str().unwrap().len(), 24, "{stored}");
         assert!(stored["at_shanghai"].as_str().unwrap().ends_with("+08:00"));
-        let arrived = seen.events.iter().find(|e| e["event"] == "arrived").unwrap();
+        let arrived = seen
+            .events
+            .iter()
+            .find(|e| e["event"] == "arrived")
+            .unwrap();
         assert_eq!(arrived["place"]["kind"], "centre");
         for body in &seen.bodies {
             for personal in [
@@ -363,19 +384,6 @@ async fn a_flaky_receiver_gets_every_event_once_from_both_stores() {
                 assert!(!body.contains(personal), "{personal} sent: {body}");
             }
         }
-        // The pickup code itself never travels.
-        let codes: Vec<String> = app
-            .store
-            .parcels(&app::ports::ParcelFilter {
-                carrier: Some(Carrier::Zto),
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_iter()
-            .filter_map(|p| p.pickup_code)
-            .collect();
         assert!(!codes.is_empty());
         for code in codes {
             assert!(seen.bodies.iter().all(|b| !b.contains(&code)), "{code}");
@@ -395,10 +403,14 @@ async fn a_flaky_receiver_gets_every_event_once_from_both_stores() {
             .await
             .unwrap();
         assert_eq!(deliveries.len(), 9);
-        assert!(deliveries.iter().all(|d| d.status == DeliveryStatus::Delivered
-            && d.attempts == 4
-            && d.last_status_code == Some(200)
-            && d.next_attempt_at.is_none()));
+        assert!(
+            deliveries
+                .iter()
+                .all(|d| d.status == DeliveryStatus::Delivered
+                    && d.attempts == 4
+                    && d.last_status_code == Some(200)
+                    && d.next_attempt_at.is_none())
+        );
         let attempts = app
             .webhook_attempts(
                 &admin(),
@@ -438,14 +450,26 @@ async fn a_wrong_signature_is_refused_by_the_receivers_check() {
             .body(body)
             .send()
     };
-    let wrong = post(sign("whsec_wrong", now, body.as_bytes())).await.unwrap();
+    let wrong = post(sign("whsec_wrong", now, body.as_bytes()))
+        .await
+        .unwrap();
     assert_eq!(wrong.status().as_u16(), 401);
     let replayed = post(sign("whsec_right", now - 3600, body.as_bytes()))
         .await
         .unwrap();
-    assert_eq!(replayed.status().as_u16(), 401, "an old signature is a replay");
-    let right = post(sign("whsec_right", now, body.as_bytes())).await.unwrap();
-    assert_eq!(right.status().as_u16(), 503, "passes the check (then fails as designed)");
+    assert_eq!(
+        replayed.status().as_u16(),
+        401,
+        "an old signature is a replay"
+    );
+    let right = post(sign("whsec_right", now, body.as_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(
+        right.status().as_u16(),
+        503,
+        "passes the check (then fails as designed)"
+    );
     let seen = hook.seen.lock().unwrap();
     assert_eq!(seen.bad_signatures, 2);
     assert_eq!(seen.arrivals.len(), 1);
@@ -472,7 +496,9 @@ async fn back_off_grows_then_gives_up_at_the_limit() {
             station_id: Some(station_id),
             ..Default::default()
         };
-        app.announce(&admin(), Carrier::Zto, &[row], 1).await.unwrap();
+        app.announce(&admin(), Carrier::Zto, &[row], 1)
+            .await
+            .unwrap();
         let parcel = app
             .store
             .parcels(&app::ports::ParcelFilter {
@@ -486,7 +512,9 @@ async fn back_off_grows_then_gives_up_at_the_limit() {
             .await
             .unwrap();
         // Sorting is not subscribed: only the arrival is delivered.
-        app.centre_scan(&admin(), parcel.id, Action::Sort).await.unwrap();
+        app.centre_scan(&admin(), parcel.id, Action::Sort)
+            .await
+            .unwrap();
         let page = app::webhooks::Page {
             after_id: None,
             limit: 10,
@@ -540,7 +568,10 @@ async fn back_off_grows_then_gives_up_at_the_limit() {
             .await
             .unwrap();
         assert_eq!(
-            attempts.iter().map(|a| a.outcome.as_str()).collect::<Vec<_>>(),
+            attempts
+                .iter()
+                .map(|a| a.outcome.as_str())
+                .collect::<Vec<_>>(),
             ["pending", "pending", "pending", "pending", "failed"]
         );
         assert!(attempts.iter().all(|a| a.event_kind == "arrived"));
@@ -569,7 +600,9 @@ async fn an_inactive_subscription_holds_its_deliveries_until_reactivated() {
             waybill: "731234567898".into(),
             ..Default::default()
         };
-        app.announce(&admin(), Carrier::Zto, &[row], 1).await.unwrap();
+        app.announce(&admin(), Carrier::Zto, &[row], 1)
+            .await
+            .unwrap();
         let parcel = app
             .store
             .parcels(&app::ports::ParcelFilter {
@@ -595,7 +628,12 @@ async fn an_inactive_subscription_holds_its_deliveries_until_reactivated() {
         };
         app.update_webhook(&admin(), id, on).await.unwrap();
         drain(&backend, &sender).await;
-        assert_eq!(hook.seen.lock().unwrap().events.len(), 1, "{}", backend.name);
+        assert_eq!(
+            hook.seen.lock().unwrap().events.len(),
+            1,
+            "{}",
+            backend.name
+        );
         backend.cleanup().await;
     }
 }
