@@ -295,6 +295,29 @@ pub(crate) async fn assign_code(
     ))
 }
 
+/// The event of a change just applied to `parcel`; its key is the parcel
+/// and the version the change produced, so the same change never leaves two.
+pub(crate) fn event_of(
+    parcel: &ParcelRecord,
+    kind: &str,
+    from: Option<ParcelState>,
+    principal: &Principal,
+    now: DateTime<Utc>,
+    details: serde_json::Value,
+) -> NewEvent {
+    NewEvent {
+        parcel_id: parcel.id,
+        kind: kind.to_string(),
+        from_state: from,
+        to_state: parcel.state,
+        at: now,
+        actor: actor_of(principal),
+        station_id: parcel.station_id,
+        idempotency_key: format!("parcel:{}:v{}", parcel.id, parcel.version),
+        details,
+    }
+}
+
 /// Writes the event of a change that was just applied to `parcel`.
 pub(crate) async fn record(
     tx: &mut dyn Tx,
@@ -305,17 +328,7 @@ pub(crate) async fn record(
     now: DateTime<Utc>,
     details: serde_json::Value,
 ) -> AppResult<()> {
-    let event = NewEvent {
-        parcel_id: parcel.id,
-        kind: kind.to_string(),
-        from_state: from,
-        to_state: parcel.state,
-        at: now,
-        actor: actor_of(principal),
-        station_id: parcel.station_id,
-        idempotency_key: format!("parcel:{}:v{}", parcel.id, parcel.version),
-        details,
-    };
+    let event = event_of(parcel, kind, from, principal, now, details);
     if !tx.insert_event(&event).await? {
         return Err(AppError::Contended(format!(
             "event {}",

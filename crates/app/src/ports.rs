@@ -251,6 +251,19 @@ pub trait Tx: Send {
         parcel: &NewParcel,
         now: DateTime<Utc>,
     ) -> StoreResult<ParcelRecord>;
+    /// Inserts, in as few statements as the database allows, every parcel
+    /// whose (carrier, waybill) is not stored yet — duplicates within the
+    /// slice too — and returns the inserted ones (in no particular order).
+    /// The manifest import's fast path: one round trip per many rows instead
+    /// of a look-up and an insert per row.
+    async fn insert_new_parcels(
+        &mut self,
+        parcels: &[NewParcel],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ParcelRecord>>;
+    /// Inserts events in bulk, skipping those whose idempotency key exists;
+    /// returns how many were inserted.
+    async fn insert_events(&mut self, events: &[NewEvent]) -> StoreResult<u64>;
     /// Writes the parcel's mutable fields (its `updated_at` set by the caller
     /// from the clock port) back and bumps its version;
     /// a conflict if `parcel.version` is no longer the stored one.

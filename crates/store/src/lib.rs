@@ -311,6 +311,10 @@ where
 
 type Q<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 
+/// Rows per multi-row statement: at ten parameters a row, well under
+/// SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+const BULK_ROWS: usize = 1_000;
+
 fn ms(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
@@ -422,6 +426,126 @@ impl Tx for DbTx {
             updated_at: now,
             version: 0,
         })
+    }
+
+    async fn insert_new_parcels(
+        &mut self,
+        parcels: &[NewParcel],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ParcelRecord>> {
+        let mut inserted = Vec::with_capacity(parcels.len());
+        for chunk in parcels.chunks(BULK_ROWS) {
+            // Ten parameters per row; the time is shared as $1.
+            let mut sql = String::with_capacity(300 + chunk.len() * 64);
+            sql.push_str("INSERT INTO parcels (carrier, waybill, state, recipient_name, phone, phone_tail, address, size, consent, station_id, created_at, updated_at) VALUES ");
+            for idx in 0..chunk.len() {
+                if idx > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                for column in 0..10 {
+                    sql.push_str(&format!("${},", 2 + idx * 10 + column));
+                }
+                sql.push_str("$1,$1)");
+            }
+            sql.push_str(" ON CONFLICT (carrier, waybill) DO NOTHING RETURNING id, carrier, waybill");
+            let mut query = sqlx::query(&sql).bind(ms(now));
+            for parcel in chunk {
+                query = query
+                    .bind(parcel.carrier.code())
+                    .bind(parcel.waybill.as_str())
+                    .bind(parcel.state.code())
+                    .bind(parcel.recipient_name.clone())
+                    .bind(parcel.phone.as_ref().map(Phone::full))
+                    .bind(parcel.phone.as_ref().map(|p| p.tail().to_string()))
+                    .bind(parcel.address.clone())
+                    .bind(parcel.size.code())
+                    .bind(i64::from(parcel.consent))
+                    .bind(parcel.station_id);
+            }
+            let rows = query
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(backend_error)?;
+            // Map the returned keys back to the rows sent. A waybill repeated
+            // within the slice is inserted once; the first occurrence wins, as
+            // a row-by-row import would have it.
+            let mut by_key: std::collections::HashMap<(&str, &str), &NewParcel> =
+                std::collections::HashMap::with_capacity(chunk.len());
+            for parcel in chunk {
+                by_key
+                    .entry((parcel.carrier.code(), parcel.waybill.as_str()))
+                    .or_insert(parcel);
+            }
+            for row in &rows {
+                let id: i64 = row.try_get(0).map_err(backend_error)?;
+                let carrier: String = row.try_get(1).map_err(backend_error)?;
+                let waybill: String = row.try_get(2).map_err(backend_error)?;
+                let parcel = by_key
+                    .get(&(carrier.as_str(), waybill.as_str()))
+                    .ok_or_else(|| {
+                        StoreError::Backend(format!("insert returned an unknown waybill {waybill}"))
+                    })?;
+                inserted.push(ParcelRecord {
+                    id,
+                    carrier: parcel.carrier,
+                    waybill: parcel.waybill.clone(),
+                    state: parcel.state,
+                    problem: None,
+                    recipient_name: parcel.recipient_name.clone(),
+                    phone: parcel.phone.clone(),
+                    address: parcel.address.clone(),
+                    size: parcel.size,
+                    consent: parcel.consent,
+                    station_id: parcel.station_id,
+                    slot_id: None,
+                    pickup_code: None,
+                    stored_at: None,
+                    reminders_sent: Vec::new(),
+                    created_at: now,
+                    updated_at: now,
+                    version: 0,
+                });
+            }
+        }
+        Ok(inserted)
+    }
+
+    async fn insert_events(&mut self, events: &[NewEvent]) -> StoreResult<u64> {
+        let mut n_inserted = 0;
+        for chunk in events.chunks(BULK_ROWS) {
+            let mut sql = String::with_capacity(300 + chunk.len() * 56);
+            sql.push_str("INSERT INTO parcel_events (parcel_id, kind, from_state, to_state, at, actor, station_id, idempotency_key, details) VALUES ");
+            for idx in 0..chunk.len() {
+                if idx > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                for column in 0..9 {
+                    if column > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(&format!("${}", 1 + idx * 9 + column));
+                }
+                sql.push(')');
+            }
+            sql.push_str(" ON CONFLICT (idempotency_key) DO NOTHING");
+            let mut query = sqlx::query(&sql);
+            for event in chunk {
+                query = query
+                    .bind(event.parcel_id)
+                    .bind(event.kind.clone())
+                    .bind(event.from_state.map(|s| s.code()))
+                    .bind(event.to_state.code())
+                    .bind(ms(event.at))
+                    .bind(event.actor.clone())
+                    .bind(event.station_id)
+                    .bind(event.idempotency_key.clone())
+                    .bind(event.details.to_string());
+            }
+            n_inserted += self.execute(query).await?;
+        }
+        Ok(n_inserted)
     }
 
     async fn update_parcel(&mut self, parcel: &ParcelRecord) -> StoreResult<()> {
