@@ -255,6 +255,15 @@ enum BenchCommand {
         #[arg(long, default_value_t = 2000)]
         scans: u32,
     },
+    /// Manifest import rows per second: generates a CSV and an .xlsx
+    /// manifest and imports each into SQLite (and PostgreSQL when given).
+    Import {
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        /// PostgreSQL URL (a fresh schema is created and dropped).
+        #[arg(long, env = "YIZHAN_TEST_DATABASE_URL")]
+        postgres: Option<String>,
+    },
     /// Vehicle routing on the Solomon and CVRPLIB X instances (needs the
     /// shared benchmark folder).
     Route {
@@ -428,6 +437,16 @@ async fn run() -> anyhow::Result<()> {
         Command::Bench {
             what: BenchCommand::Inbound { database, scans },
         } => bench::inbound(database, scans).await,
+        Command::Bench {
+            what: BenchCommand::Import { rows, postgres },
+        } => {
+            anyhow::ensure!(
+                (1..=domain::limits::MANIFEST_ROWS_MAX).contains(&rows),
+                "--rows must be 1 to {}",
+                domain::limits::MANIFEST_ROWS_MAX
+            );
+            bench::import(rows, postgres.filter(|url| !url.is_empty())).await
+        }
         Command::Bench {
             what: BenchCommand::Sort { budget },
         } => {
