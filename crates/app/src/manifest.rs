@@ -99,8 +99,14 @@ impl App {
         rows: &[ManifestRow],
         first_row_number: usize,
     ) -> AppResult<ManifestOutcome> {
-        self.announce_rows(principal, carrier, rows, first_row_number, BATCH_PARCELS_MAX)
-            .await
+        self.announce_rows(
+            principal,
+            carrier,
+            rows,
+            first_row_number,
+            BATCH_PARCELS_MAX,
+        )
+        .await
     }
 
     /// Announces one chunk of a manifest file, up to

@@ -20,7 +20,12 @@ impl Clock for FixedClock {
     }
 }
 
-async fn backends() -> Vec<(App, Arc<Db>, Option<tempfile::TempDir>, Option<(String, String)>)> {
+async fn backends() -> Vec<(
+    App,
+    Arc<Db>,
+    Option<tempfile::TempDir>,
+    Option<(String, String)>,
+)> {
     let clock = Arc::new(FixedClock(
         DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
     ));
@@ -134,7 +139,10 @@ async fn bulk_announce_keeps_every_guarantee_of_row_by_row() {
         let events = app.store.events(first[0].id).await.unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].kind, "announced");
-        assert_eq!(events[0].idempotency_key, format!("parcel:{}:v0", first[0].id));
+        assert_eq!(
+            events[0].idempotency_key,
+            format!("parcel:{}:v0", first[0].id)
+        );
         // Again: nothing new, nothing written.
         let again = app
             .announce_file_chunk(&operator(), Carrier::Zto, &rows, 1)

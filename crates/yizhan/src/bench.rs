@@ -287,7 +287,11 @@ pub async fn import(n_rows: usize, postgres: Option<String>) -> anyhow::Result<(
         };
         let db = Arc::new(Db::connect(&options).await?);
         let app = App::new(db.clone(), Arc::new(SystemClock));
-        let file = if format == "csv" { &csv_path } else { &xlsx_path };
+        let file = if format == "csv" {
+            &csv_path
+        } else {
+            &xlsx_path
+        };
         let started = Instant::now();
         let summary = crate::import::run(&app, file, Carrier::Zto, false).await?;
         let seconds = started.elapsed().as_secs_f64();
@@ -343,10 +347,14 @@ fn write_manifests(
             format!("73{idx:010}"),
             ["张三", "李四", "王五", "赵六"][idx % 4].to_string(),
             format!("138{:08}", idx % 100_000_000),
-            format!("四川省成都市武侯区簇桥街道石桥村{}组{}号", idx % 12 + 1, idx % 97 + 1),
+            format!(
+                "四川省成都市武侯区簇桥街道石桥村{}组{}号",
+                idx % 12 + 1,
+                idx % 97 + 1
+            ),
             String::new(),
             ["small", "medium", "large"][idx % 3].to_string(),
-            (idx % 2 == 0).to_string(),
+            idx.is_multiple_of(2).to_string(),
         ]
     };
     let mut writer = csv::Writer::from_path(csv_path)?;

@@ -77,10 +77,8 @@ pub async fn run(
         indicatif::ProgressBar::hidden()
     };
     progress.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:30} {percent:>3}% {elapsed} {msg}",
-        )
-        .expect("valid template"),
+        indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {elapsed} {msg}")
+            .expect("valid template"),
     );
     let started = std::time::Instant::now();
     let mut summary = ImportSummary::default();
@@ -129,15 +127,15 @@ fn read_chunks(
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase())
         .unwrap_or_default();
-    let rows: anyhow::Result<(u64, Box<dyn Iterator<Item = SourceRow>>)> =
-        match extension.as_str() {
-            "xlsx" | "xlsm" | "xls" | "ods" => spreadsheet_rows(file)
-                .map(|rows| (rows.len() as u64, Box::new(rows.into_iter()) as Box<_>)),
-            _ => csv_rows(file).map(|rows| {
-                let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-                (size, Box::new(rows) as Box<_>)
-            }),
-        };
+    let rows: anyhow::Result<(u64, Box<dyn Iterator<Item = SourceRow>>)> = match extension.as_str()
+    {
+        "xlsx" | "xlsm" | "xls" | "ods" => spreadsheet_rows(file)
+            .map(|rows| (rows.len() as u64, Box::new(rows.into_iter()) as Box<_>)),
+        _ => csv_rows(file).map(|rows| {
+            let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+            (size, Box::new(rows) as Box<_>)
+        }),
+    };
     let (size, rows) = match rows {
         Ok(rows) => rows,
         Err(error) => {
