@@ -309,6 +309,29 @@ pub(crate) async fn assign_code(
     ))
 }
 
+/// The event of a change just applied to `parcel`; its key is the parcel
+/// and the version the change produced, so the same change never leaves two.
+pub(crate) fn event_of(
+    parcel: &ParcelRecord,
+    kind: &str,
+    from: Option<ParcelState>,
+    principal: &Principal,
+    now: DateTime<Utc>,
+    details: serde_json::Value,
+) -> NewEvent {
+    NewEvent {
+        parcel_id: parcel.id,
+        kind: kind.to_string(),
+        from_state: from,
+        to_state: parcel.state,
+        at: now,
+        actor: actor_of(principal),
+        station_id: parcel.station_id,
+        idempotency_key: format!("parcel:{}:v{}", parcel.id, parcel.version),
+        details,
+    }
+}
+
 /// Writes the event of a change that was just applied to `parcel`.
 pub(crate) async fn record(
     tx: &mut dyn Tx,
@@ -319,17 +342,7 @@ pub(crate) async fn record(
     now: DateTime<Utc>,
     details: serde_json::Value,
 ) -> AppResult<()> {
-    let event = NewEvent {
-        parcel_id: parcel.id,
-        kind: kind.to_string(),
-        from_state: from,
-        to_state: parcel.state,
-        at: now,
-        actor: actor_of(principal),
-        station_id: parcel.station_id,
-        idempotency_key: format!("parcel:{}:v{}", parcel.id, parcel.version),
-        details,
-    };
+    let event = event_of(parcel, kind, from, principal, now, details);
     if !tx.insert_event(&event).await? {
         return Err(AppError::Contended(format!(
             "event {}",
@@ -337,7 +350,11 @@ pub(crate) async fn record(
         )));
     }
     // Fees accrue in the transaction of the event that earns them.
-    crate::county::accrue_fee(tx, parcel, kind, &event.idempotency_key, now).await
+    crate::county::accrue_fee(tx, parcel, kind, &event.idempotency_key, now).await?;
+    // Carriers hear about the event through the webhooks' outbox, written in
+    // this same transaction: no event without its deliveries, no delivery
+    // for a change that rolled back.
+    crate::webhooks::on_event(tx, parcel, &event).await
 }
 
 fn outcome_of(

@@ -18,6 +18,7 @@ pub mod ports;
 pub mod qr;
 pub mod stations;
 pub mod terminal;
+pub mod webhooks;
 
 use chrono::{DateTime, Utc};
 pub use error::{AppError, AppResult};
@@ -35,6 +36,8 @@ pub struct Settings {
     /// Where customers reach this server (QR links in messages).
     pub public_url: String,
     pub terminal: terminal::TerminalSettings,
+    /// When failed webhook deliveries are tried again, and how often.
+    pub webhook_retry: domain::webhook::RetryPolicy,
 }
 
 impl Default for Settings {
@@ -44,6 +47,7 @@ impl Default for Settings {
             token_hours: 12,
             public_url: "http://127.0.0.1:8080".into(),
             terminal: terminal::TerminalSettings::default(),
+            webhook_retry: domain::webhook::RetryPolicy::default(),
         }
     }
 }

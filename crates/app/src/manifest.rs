@@ -4,12 +4,16 @@
 
 use crate::App;
 use crate::error::{AppError, AppResult};
-use crate::inbound::record;
-use crate::ports::NewParcel;
-use domain::limits::{ADDRESS_CHARS_MAX, BATCH_PARCELS_MAX, NAME_CHARS_MAX, text_field};
+use crate::inbound::event_of;
+use crate::ports::{NewEvent, NewParcel};
+use domain::limits::{
+    ADDRESS_CHARS_MAX, BATCH_PARCELS_MAX, MANIFEST_CHUNK_ROWS, NAME_CHARS_MAX, text_field,
+};
 use domain::station::SizeClass;
 use domain::{Carrier, ParcelState, Phone, Principal, WaybillNo};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashMap;
 
 /// One manifest row as text, before parsing: the same shape for JSON, CSV
 /// and spreadsheets.
@@ -107,9 +111,50 @@ impl App {
         rows: &[ManifestRow],
         first_row_number: usize,
     ) -> AppResult<ManifestOutcome> {
-        if rows.len() > BATCH_PARCELS_MAX {
+        self.announce_rows(
+            principal,
+            carrier,
+            rows,
+            first_row_number,
+            BATCH_PARCELS_MAX,
+        )
+        .await
+    }
+
+    /// Announces one chunk of a manifest file, up to
+    /// [`MANIFEST_CHUNK_ROWS`] rows in one transaction: a crash leaves whole
+    /// chunks, and re-importing the file announces only what is missing.
+    pub async fn announce_file_chunk(
+        &self,
+        principal: &Principal,
+        carrier: Carrier,
+        rows: &[ManifestRow],
+        first_row_number: usize,
+    ) -> AppResult<ManifestOutcome> {
+        self.announce_rows(
+            principal,
+            carrier,
+            rows,
+            first_row_number,
+            MANIFEST_CHUNK_ROWS,
+        )
+        .await
+    }
+
+    /// Parses every row first (no IO), then writes the new parcels and their
+    /// events with a few multi-row statements: the database, not a look-up
+    /// per row, decides which waybills are new (`ON CONFLICT DO NOTHING`).
+    async fn announce_rows(
+        &self,
+        principal: &Principal,
+        carrier: Carrier,
+        rows: &[ManifestRow],
+        first_row_number: usize,
+        rows_max: usize,
+    ) -> AppResult<ManifestOutcome> {
+        if rows.len() > rows_max {
             return Err(AppError::Invalid(format!(
-                "a manifest request holds at most {BATCH_PARCELS_MAX} rows; split it"
+                "a manifest request holds at most {rows_max} rows; split it"
             )));
         }
         if !principal.may_act_for_carrier(carrier) {
@@ -117,52 +162,69 @@ impl App {
         }
         let now = self.now();
         let mut outcome = ManifestOutcome::default();
-        let mut tx = self.store.begin().await?;
+        let reject = |idx: usize, reason: String| RejectedRow {
+            row: first_row_number + idx,
+            waybill: rows[idx].waybill.chars().take(64).collect(),
+            reason,
+        };
+        let mut good: Vec<(usize, NewParcel)> = Vec::with_capacity(rows.len());
         for (idx, row) in rows.iter().enumerate() {
-            let row_number = first_row_number + idx;
-            let reject = |reason: String| RejectedRow {
-                row: row_number,
-                waybill: row.waybill.chars().take(64).collect(),
-                reason,
-            };
-            let mut parcel = match parse_row(row) {
-                Ok(parcel) => parcel,
-                Err(reason) => {
-                    outcome.rejected.push(reject(reason));
+            match parse_row(row) {
+                Ok(mut parcel) => {
+                    parcel.carrier = carrier;
+                    good.push((idx, parcel));
+                }
+                Err(reason) => outcome.rejected.push(reject(idx, reason)),
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        // A manifest names few stations; each is looked up once.
+        let mut station_known: HashMap<i64, bool> = HashMap::new();
+        let mut parcels: Vec<NewParcel> = Vec::with_capacity(good.len());
+        for (idx, parcel) in good {
+            if let Some(station_id) = parcel.station_id {
+                let known = match station_known.get(&station_id) {
+                    Some(known) => *known,
+                    None => {
+                        let known = tx.station(station_id).await?.is_some();
+                        station_known.insert(station_id, known);
+                        known
+                    }
+                };
+                if !known {
+                    outcome
+                        .rejected
+                        .push(reject(idx, format!("no station {station_id}")));
                     continue;
                 }
-            };
-            parcel.carrier = carrier;
-            if let Some(station_id) = parcel.station_id
-                && tx.station(station_id).await?.is_none()
-            {
-                outcome
-                    .rejected
-                    .push(reject(format!("no station {station_id}")));
-                continue;
             }
-            if tx
-                .parcel_by_waybill(carrier, &parcel.waybill)
-                .await?
-                .is_some()
-            {
-                outcome.n_already_known += 1;
-                continue;
+            parcels.push(parcel);
+        }
+        let inserted = tx.insert_new_parcels(&parcels, now).await?;
+        outcome.n_announced = inserted.len();
+        outcome.n_already_known = parcels.len() - inserted.len();
+        let events: Vec<NewEvent> = inserted
+            .iter()
+            .map(|parcel| event_of(parcel, "announced", None, principal, now, json!({})))
+            .collect();
+        let n_events = tx.insert_events(&events).await?;
+        if n_events != events.len() as u64 {
+            return Err(AppError::Contended(format!(
+                "{} of {} announcement events already existed",
+                events.len() as u64 - n_events,
+                events.len()
+            )));
+        }
+        // Announcements are the carrier's own news and carry no webhook
+        // today; should the event table change that, they go out like any
+        // other event.
+        if domain::webhook::public_event("announced").is_some_and(|event| event.webhook) {
+            for (parcel, event) in inserted.iter().zip(&events) {
+                crate::webhooks::on_event(&mut *tx, parcel, event).await?;
             }
-            let stored = tx.insert_parcel(&parcel, now).await?;
-            record(
-                &mut *tx,
-                &stored,
-                "announced",
-                None,
-                principal,
-                now,
-                serde_json::json!({}),
-            )
-            .await?;
-            outcome.n_announced += 1;
         }
         tx.commit().await?;
+        outcome.rejected.sort_by_key(|r| r.row);
         tracing::info!(carrier = %carrier, n_announced = outcome.n_announced, n_known = outcome.n_already_known, n_rejected = outcome.rejected.len(), "manifest");
         Ok(outcome)
     }

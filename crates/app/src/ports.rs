@@ -254,6 +254,19 @@ pub trait Tx: Send {
         parcel: &NewParcel,
         now: DateTime<Utc>,
     ) -> StoreResult<ParcelRecord>;
+    /// Inserts, in as few statements as the database allows, every parcel
+    /// whose (carrier, waybill) is not stored yet — duplicates within the
+    /// slice too — and returns the inserted ones (in no particular order).
+    /// The manifest import's fast path: one round trip per many rows instead
+    /// of a look-up and an insert per row.
+    async fn insert_new_parcels(
+        &mut self,
+        parcels: &[NewParcel],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ParcelRecord>>;
+    /// Inserts events in bulk, skipping those whose idempotency key exists;
+    /// returns how many were inserted.
+    async fn insert_events(&mut self, events: &[NewEvent]) -> StoreResult<u64>;
     /// Writes the parcel's mutable fields (its `updated_at` set by the caller
     /// from the clock port) back and bumps its version;
     /// a conflict if `parcel.version` is no longer the stored one.
@@ -286,6 +299,19 @@ pub trait Tx: Send {
     /// A recipient's standing preference for station delivery, if recorded.
     async fn standing_consent(&mut self, phone: &Phone) -> StoreResult<Option<bool>>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;
+
+    /// A carrier's webhook subscriptions (active or not), read inside the
+    /// transaction that writes an event, so the deliveries it writes match.
+    async fn webhook_subscriptions_for(
+        &mut self,
+        carrier: Carrier,
+    ) -> StoreResult<Vec<crate::webhooks::WebhookSubscription>>;
+    /// Writes a webhook delivery unless its delivery key exists; false if it did.
+    async fn enqueue_webhook(
+        &mut self,
+        delivery: &crate::webhooks::NewWebhookDelivery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     /// Writes a device command (its whole wire payload) to the devices'
     /// outbox unless its command id exists; false if it did.
@@ -601,4 +627,51 @@ pub trait Store: Send + Sync {
         to: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<(Vec<ParcelRecord>, Vec<ParcelRecord>)>;
+
+    async fn create_webhook_subscription(
+        &self,
+        subscription: &crate::webhooks::NewWebhookSubscription,
+        now: DateTime<Utc>,
+    ) -> StoreResult<crate::webhooks::WebhookSubscription>;
+    async fn webhook_subscription(
+        &self,
+        id: i64,
+    ) -> StoreResult<Option<crate::webhooks::WebhookSubscription>>;
+    /// One carrier's subscriptions, or everyone's, by id.
+    async fn webhook_subscriptions(
+        &self,
+        carrier: Option<Carrier>,
+    ) -> StoreResult<Vec<crate::webhooks::WebhookSubscription>>;
+    /// Writes a subscription's URL, event kinds and active flag.
+    async fn update_webhook_subscription(
+        &self,
+        subscription: &crate::webhooks::WebhookSubscription,
+    ) -> StoreResult<()>;
+    /// Pending deliveries of active subscriptions whose next attempt is
+    /// due, oldest first.
+    async fn due_webhook_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::webhooks::DueDelivery>>;
+    /// Records one attempt: the delivery's new status and next attempt, and
+    /// its row in the attempt log, in one transaction.
+    async fn record_webhook_attempt(
+        &self,
+        outcome: &crate::webhooks::AttemptOutcome,
+    ) -> StoreResult<()>;
+    /// A subscription's deliveries with ids above `after_id`, by id.
+    async fn webhook_deliveries(
+        &self,
+        subscription_id: i64,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::webhooks::DeliveryRecord>>;
+    /// A carrier's attempt log with ids above `after_id`, by id.
+    async fn webhook_attempts(
+        &self,
+        carrier: Carrier,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::webhooks::AttemptRecord>>;
 }

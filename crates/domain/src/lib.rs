@@ -14,6 +14,7 @@ pub mod pickup_code;
 pub mod station;
 pub mod terminal;
 pub mod waybill;
+pub mod webhook;
 
 pub use access::{Principal, Role};
 pub use carrier::Carrier;

@@ -23,6 +23,10 @@ pub const STATION_SLOTS_MAX: u32 = 5_000;
 pub const SLOT_CAPACITY_MAX: u32 = 20;
 /// Heaviest parcel weight accepted, in grams.
 pub const WEIGHT_GRAMS_MAX: u32 = crate::county::WEIGHT_GRAMS_MAX;
+/// Rows of a manifest file announced in one transaction: large enough that
+/// commits (each an fsync) do not dominate, small enough that a crash loses
+/// little work and a chunk's statements stay modest.
+pub const MANIFEST_CHUNK_ROWS: usize = 5_000;
 /// Rows in one manifest file.
 pub const MANIFEST_ROWS_MAX: usize = 1_000_000;
 

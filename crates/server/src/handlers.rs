@@ -447,6 +447,13 @@ pub fn schemas() -> Value {
             "fleet": {"type": "object", "properties": {"vans": {"type": "integer"}, "van_parcels_max": {"type": "integer"}, "van_volume_max": {"type": "integer"},
                 "unmanned": {"type": "integer"}, "unmanned_compartments": {"type": "integer"}, "unmanned_range_km": {"type": "integer"}}},
             "iterations": {"type": "integer", "maximum": 20000}, "seed": {"type": "integer"}}},
+        "NewWebhook": {"type": "object", "required": ["url"], "properties": {
+            "url": {"type": "string", "maxLength": 500, "example": "https://carrier.example/yizhan/events"},
+            "event_kinds": {"type": "array", "items": {"enum": domain::webhook::webhook_event_names()}, "description": "empty or absent: every event"}}},
+        "WebhookPatch": {"type": "object", "properties": {
+            "url": {"type": "string", "maxLength": 500},
+            "event_kinds": {"type": "array", "items": {"enum": domain::webhook::webhook_event_names()}},
+            "active": {"type": "boolean"}}},
         "CentreScan": {"type": "object", "required": ["action"], "properties": {"action": {"enum": ["arrive", "sort", "dispatch"]}}},
         "Manifest": {"type": "object", "required": ["parcels"], "properties": {"parcels": {"type": "array", "maxItems": 500, "items": {"type": "object", "required": ["waybill"], "properties": {
             "waybill": {"type": "string"}, "recipient_name": {"type": "string"}, "phone": {"type": "string"}, "address": {"type": "string"},

@@ -7,6 +7,7 @@ mod county;
 pub mod error;
 pub mod extract;
 mod handlers;
+mod tracking;
 
 use app::App;
 use axum::Router;
@@ -50,7 +51,7 @@ const fn spec(
 /// Every route of the API. The router and the OpenAPI document are both
 /// built from this table, so neither can list a route the other lacks.
 pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
-    use axum::routing::{get, post};
+    use axum::routing::{get, post, put};
     use handlers::*;
     let public = |mut s: RouteSpec| {
         s.authenticated = false;
@@ -432,6 +433,60 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             ),
             post(county::accept_bag),
         ),
+        (
+            spec(
+                "POST",
+                "/api/carriers/{carrier}/webhooks",
+                "Subscribe a carrier's endpoint to parcel events; the signing secret is in this answer only",
+                Some("NewWebhook"),
+            ),
+            post(tracking::create_webhook),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/carriers/{carrier}/webhooks",
+                "A carrier's webhook subscriptions (no secrets)",
+                None,
+            ),
+            get(tracking::list_webhooks),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/carriers/{carrier}/webhook-attempts",
+                "Every attempt to deliver to the carrier: status code, error, next attempt",
+                None,
+            ),
+            get(tracking::webhook_attempts),
+        ),
+        (
+            spec(
+                "PUT",
+                "/api/webhooks/{subscription_id}",
+                "Change a subscription's URL, events or active flag",
+                Some("WebhookPatch"),
+            ),
+            put(tracking::update_webhook),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/webhooks/{subscription_id}/deliveries",
+                "A subscription's deliveries: status, attempts, next attempt, last answer",
+                None,
+            ),
+            get(tracking::webhook_deliveries),
+        ),
+        (
+            public(spec(
+                "GET",
+                "/api/track/{waybill}",
+                "Public tracking by waybill: status, place and timeline, no personal data (rate-limited)",
+                None,
+            )),
+            get(tracking::track),
+        ),
         (public(spec("GET", "/", "Landing page", None)), get(landing)),
     ]
 }
@@ -453,6 +508,9 @@ pub fn api(state: AppState) -> Router {
 /// The limits every route gets: body size, a time-out, request tracing.
 pub fn layered(router: Router) -> Router {
     router
+        .layer(axum::Extension(std::sync::Arc::new(
+            tracking::TrackLimiter::default(),
+        )))
         .layer(DefaultBodyLimit::max(domain::limits::BODY_BYTES_MAX))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -474,7 +532,7 @@ pub fn openapi_document() -> serde_json::Value {
             .split('/')
             .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| {
-                let schema = if name == "carrier" {
+                let schema = if name == "carrier" || name == "waybill" {
                     json!({"type": "string"})
                 } else {
                     json!({"type": "integer", "format": "int64"})

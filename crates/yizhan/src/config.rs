@@ -10,6 +10,7 @@ pub struct Config {
     pub notify: NotifyConfig,
     pub devices: DevicesConfig,
     pub web: WebConfig,
+    pub webhooks: WebhooksConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,6 +25,21 @@ pub struct WebConfig {
     pub public_url: Option<String>,
     /// Mark cookies `Secure`: on when the server is reached over HTTPS.
     pub secure_cookies: bool,
+}
+
+/// Tracking back to carriers: how deliveries are retried and sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhooksConfig {
+    /// Attempts in all before a delivery is marked failed.
+    pub max_attempts: u32,
+    /// Delay before the second attempt; doubles per attempt, with jitter.
+    pub base_seconds: i64,
+    /// No delay grows beyond this.
+    pub max_delay_seconds: i64,
+    /// One POST may take this long before it counts as failed.
+    pub timeout_seconds: u64,
+    /// How often the relay looks for due deliveries.
+    pub relay_every_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -65,6 +81,16 @@ impl Default for Config {
                 public_url: None,
                 secure_cookies: false,
             },
+            webhooks: {
+                let retry = domain::webhook::RetryPolicy::default();
+                WebhooksConfig {
+                    max_attempts: retry.max_attempts,
+                    base_seconds: retry.base_seconds,
+                    max_delay_seconds: retry.max_delay_seconds,
+                    timeout_seconds: 10,
+                    relay_every_seconds: 5,
+                }
+            },
         }
     }
 }
@@ -84,6 +110,28 @@ impl Config {
             )
             .extract()?;
         Ok(config)
+    }
+}
+
+impl WebhooksConfig {
+    pub fn retry_policy(&self) -> anyhow::Result<domain::webhook::RetryPolicy> {
+        anyhow::ensure!(
+            (1..=100).contains(&self.max_attempts),
+            "webhooks.max_attempts must be 1 to 100"
+        );
+        anyhow::ensure!(
+            self.base_seconds >= 1 && self.max_delay_seconds >= self.base_seconds,
+            "webhooks.base_seconds must be at least 1 and at most webhooks.max_delay_seconds"
+        );
+        anyhow::ensure!(
+            (1..=120).contains(&self.timeout_seconds),
+            "webhooks.timeout_seconds must be 1 to 120"
+        );
+        Ok(domain::webhook::RetryPolicy {
+            max_attempts: self.max_attempts,
+            base_seconds: self.base_seconds,
+            max_delay_seconds: self.max_delay_seconds,
+        })
     }
 }
 

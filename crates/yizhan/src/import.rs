@@ -6,16 +6,60 @@
 use anyhow::Context;
 use app::App;
 use app::manifest::{ManifestRow, RejectedRow};
-use domain::limits::{BATCH_PARCELS_MAX, MANIFEST_ROWS_MAX};
+use domain::limits::{MANIFEST_CHUNK_ROWS, MANIFEST_ROWS_MAX};
 use domain::{Carrier, Principal, Role};
 use std::path::Path;
 
-/// One row of the file: its line number and the row, or why it could not
-/// be read.
-type SourceRow = (usize, Result<ManifestRow, String>);
+/// One row of the file: its line number, how far into the file it is (bytes
+/// for CSV, rows for spreadsheets, for the progress bar), and the row or why
+/// it could not be read.
+type SourceRow = (usize, u64, Result<ManifestRow, String>);
+
+/// A chunk of rows read by the reader thread, ready to announce.
+struct Chunk {
+    rows: Vec<ManifestRow>,
+    /// The file line of each row, so refusals name real lines.
+    lines: Vec<usize>,
+    /// Rows that could not even be read.
+    unreadable: Vec<RejectedRow>,
+    n_rows: usize,
+    progress: u64,
+}
+
+/// What an import did.
+#[derive(Debug, Default)]
+pub struct ImportSummary {
+    pub n_rows: usize,
+    pub n_announced: usize,
+    pub n_known: usize,
+    pub rejected: Vec<RejectedRow>,
+}
 
 pub async fn manifest(app: &App, file: &Path, carrier: &str) -> anyhow::Result<()> {
     let carrier = Carrier::parse(carrier).map_err(anyhow::Error::msg)?;
+    let summary = run(app, file, carrier, true).await?;
+    for row in &summary.rejected {
+        eprintln!("line {}: {} {}", row.row, row.waybill, row.reason);
+    }
+    println!(
+        "{} announced, {} already known, {} refused",
+        summary.n_announced,
+        summary.n_known,
+        summary.rejected.len()
+    );
+    Ok(())
+}
+
+/// Imports a manifest file: a reader thread parses the file into chunks
+/// while this task announces the previous chunk, one transaction each
+/// (`App::announce_file_chunk`), so reading and writing overlap. A crash
+/// leaves whole chunks; importing the file again announces only the rest.
+pub async fn run(
+    app: &App,
+    file: &Path,
+    carrier: Carrier,
+    show_progress: bool,
+) -> anyhow::Result<ImportSummary> {
     let operator = Principal {
         user_id: 0,
         username: "cli-import".into(),
@@ -23,67 +67,124 @@ pub async fn manifest(app: &App, file: &Path, carrier: &str) -> anyhow::Result<(
         station_ids: vec![],
         carrier: None,
     };
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<anyhow::Result<Chunk>>(2);
+    let (total_sender, total_receiver) = tokio::sync::oneshot::channel::<u64>();
+    let path = file.to_path_buf();
+    let reader = std::thread::spawn(move || read_chunks(&path, total_sender, sender));
+    let progress = if show_progress {
+        indicatif::ProgressBar::new(total_receiver.await.unwrap_or(0))
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {elapsed} {msg}")
+            .expect("valid template"),
+    );
+    let started = std::time::Instant::now();
+    let mut summary = ImportSummary::default();
+    while let Some(chunk) = receiver.recv().await {
+        let chunk = chunk?;
+        summary.rejected.extend(chunk.unreadable);
+        summary.n_rows += chunk.n_rows;
+        if !chunk.rows.is_empty() {
+            let outcome = app
+                .announce_file_chunk(&operator, carrier, &chunk.rows, 0)
+                .await?;
+            summary.n_announced += outcome.n_announced;
+            summary.n_known += outcome.n_already_known;
+            summary
+                .rejected
+                .extend(outcome.rejected.into_iter().map(|r| RejectedRow {
+                    row: chunk.lines[r.row],
+                    ..r
+                }));
+        }
+        progress.set_position(chunk.progress);
+        progress.set_message(format!(
+            "{} rows, {} announced, {} refused, {:.0} rows/s",
+            summary.n_rows,
+            summary.n_announced,
+            summary.rejected.len(),
+            summary.n_rows as f64 / started.elapsed().as_secs_f64().max(1e-9)
+        ));
+    }
+    reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the file reader stopped unexpectedly"))?;
+    progress.finish_and_clear();
+    summary.rejected.sort_by_key(|r| r.row);
+    Ok(summary)
+}
+
+/// The reader thread: sends the file's size in progress units, then chunks
+/// of up to `MANIFEST_CHUNK_ROWS` rows; an error ends the stream.
+fn read_chunks(
+    file: &Path,
+    total: tokio::sync::oneshot::Sender<u64>,
+    sender: tokio::sync::mpsc::Sender<anyhow::Result<Chunk>>,
+) {
     let extension = file
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase())
         .unwrap_or_default();
-    let rows: Box<dyn Iterator<Item = SourceRow>> = match extension.as_str() {
-        "xlsx" | "xlsm" | "xls" | "ods" => Box::new(spreadsheet_rows(file)?.into_iter()),
-        _ => Box::new(csv_rows(file)?),
+    let rows: anyhow::Result<(u64, Box<dyn Iterator<Item = SourceRow>>)> = match extension.as_str()
+    {
+        "xlsx" | "xlsm" | "xls" | "ods" => spreadsheet_rows(file)
+            .map(|rows| (rows.len() as u64, Box::new(rows.into_iter()) as Box<_>)),
+        _ => csv_rows(file).map(|rows| {
+            let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+            (size, Box::new(rows) as Box<_>)
+        }),
     };
-    let progress = indicatif::ProgressBar::new_spinner();
-    progress.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {pos} rows read, {msg}")
-            .expect("valid template"),
-    );
-    let mut rejected: Vec<RejectedRow> = Vec::new();
-    let (mut n_announced, mut n_known) = (0usize, 0usize);
-    let mut chunk: Vec<ManifestRow> = Vec::with_capacity(BATCH_PARCELS_MAX);
-    // The file line of each row in the chunk, so refusals name real lines.
-    let mut chunk_lines: Vec<usize> = Vec::with_capacity(BATCH_PARCELS_MAX);
-    let mut rows = rows.peekable();
+    let (size, rows) = match rows {
+        Ok(rows) => rows,
+        Err(error) => {
+            let _ = total.send(0);
+            let _ = sender.blocking_send(Err(error));
+            return;
+        }
+    };
+    let _ = total.send(size);
+    let new_chunk = || Chunk {
+        rows: Vec::with_capacity(MANIFEST_CHUNK_ROWS),
+        lines: Vec::with_capacity(MANIFEST_CHUNK_ROWS),
+        unreadable: Vec::new(),
+        n_rows: 0,
+        progress: 0,
+    };
+    let mut chunk = new_chunk();
     let mut n_rows = 0usize;
-    while let Some((line, row)) = rows.next() {
+    for (line, position, row) in rows {
         n_rows += 1;
-        anyhow::ensure!(
-            n_rows <= MANIFEST_ROWS_MAX,
-            "the file has more than {MANIFEST_ROWS_MAX} rows; split it"
-        );
+        if n_rows > MANIFEST_ROWS_MAX {
+            let _ = sender.blocking_send(Err(anyhow::anyhow!(
+                "the file has more than {MANIFEST_ROWS_MAX} rows; split it"
+            )));
+            return;
+        }
+        chunk.n_rows += 1;
+        chunk.progress = position;
         match row {
             Ok(row) => {
-                chunk.push(row);
-                chunk_lines.push(line);
+                chunk.rows.push(row);
+                chunk.lines.push(line);
             }
-            Err(reason) => rejected.push(RejectedRow {
+            Err(reason) => chunk.unreadable.push(RejectedRow {
                 row: line,
                 waybill: String::new(),
                 reason,
             }),
         }
-        if chunk.len() == BATCH_PARCELS_MAX || (rows.peek().is_none() && !chunk.is_empty()) {
-            let outcome = app.announce(&operator, carrier, &chunk, 0).await?;
-            n_announced += outcome.n_announced;
-            n_known += outcome.n_already_known;
-            rejected.extend(outcome.rejected.into_iter().map(|r| RejectedRow {
-                row: chunk_lines[r.row],
-                ..r
-            }));
-            chunk.clear();
-            chunk_lines.clear();
-            progress.set_position(n_rows as u64);
-            progress.set_message(format!("{n_announced} announced"));
+        if chunk.rows.len() == MANIFEST_CHUNK_ROWS {
+            let full = std::mem::replace(&mut chunk, new_chunk());
+            if sender.blocking_send(Ok(full)).is_err() {
+                return;
+            }
         }
     }
-    progress.finish_and_clear();
-    rejected.sort_by_key(|r| r.row);
-    for row in &rejected {
-        eprintln!("line {}: {} {}", row.row, row.waybill, row.reason);
+    if chunk.n_rows > 0 {
+        let _ = sender.blocking_send(Ok(chunk));
     }
-    println!(
-        "{n_announced} announced, {n_known} already known, {} refused",
-        rejected.len()
-    );
-    Ok(())
 }
 
 fn csv_rows(file: &Path) -> anyhow::Result<impl Iterator<Item = SourceRow>> {
@@ -96,8 +197,10 @@ fn csv_rows(file: &Path) -> anyhow::Result<impl Iterator<Item = SourceRow>> {
     Ok(reader.into_records().map(move |record| match record {
         Ok(record) => {
             let line = record.position().map_or(0, |p| p.line() as usize);
+            let byte = record.position().map_or(0, |p| p.byte());
             (
                 line,
+                byte,
                 record
                     .deserialize::<ManifestRow>(Some(&headers))
                     .map_err(|error| format!("unreadable row: {error}")),
@@ -105,6 +208,7 @@ fn csv_rows(file: &Path) -> anyhow::Result<impl Iterator<Item = SourceRow>> {
         }
         Err(error) => (
             error.position().map_or(0, |p| p.line() as usize),
+            error.position().map_or(0, |p| p.byte()),
             Err(format!("unreadable row: {error}")),
         ),
     }))
@@ -163,6 +267,7 @@ fn spreadsheet_rows(file: &Path) -> anyhow::Result<Vec<SourceRow>> {
             }
             (
                 line,
+                idx as u64 + 1,
                 serde_json::from_value::<ManifestRow>(serde_json::Value::Object(fields))
                     .map_err(|error| format!("unreadable row: {error}")),
             )

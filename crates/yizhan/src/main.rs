@@ -9,6 +9,8 @@ mod county;
 mod demo;
 mod import;
 mod senders;
+#[cfg(test)]
+mod webhook_tests;
 
 use anyhow::Context;
 use app::App;
@@ -68,6 +70,11 @@ enum Command {
     User {
         #[command(subcommand)]
         what: UserCommand,
+    },
+    /// Carriers' webhook subscriptions (tracking back to carriers; docs/webhooks.md).
+    Webhook {
+        #[command(subcommand)]
+        what: WebhookCommand,
     },
     /// Import data files.
     Import {
@@ -176,6 +183,27 @@ enum ImportCommand {
 }
 
 #[derive(Subcommand)]
+enum WebhookCommand {
+    /// Subscribe a carrier's endpoint to parcel events; prints the signing
+    /// secret, which is shown this once and never again.
+    Add {
+        #[arg(long)]
+        carrier: String,
+        #[arg(long)]
+        url: String,
+        /// Events to send, comma-separated (default: all): arrived, sorted,
+        /// dispatched, at_station, stored, picked_up, returned, problem.
+        #[arg(long = "events", value_delimiter = ',')]
+        events: Vec<String>,
+    },
+    /// List subscriptions (without secrets), one JSON object per line.
+    List {
+        #[arg(long)]
+        carrier: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum StationCommand {
     /// e.g. `yizhan station add --name 石桥村驿站 --township 石桥镇 --shelf A:4x10:small:2 --shelf D:2x6:large:1`
     Add {
@@ -260,6 +288,15 @@ enum BenchCommand {
         database: Option<String>,
         #[arg(long, default_value_t = 2000)]
         scans: u32,
+    },
+    /// Manifest import rows per second: generates a CSV and an .xlsx
+    /// manifest and imports each into SQLite (and PostgreSQL when given).
+    Import {
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        /// PostgreSQL URL (a fresh schema is created and dropped).
+        #[arg(long, env = "YIZHAN_TEST_DATABASE_URL")]
+        postgres: Option<String>,
     },
     /// Vehicle routing on the Solomon and CVRPLIB X instances (needs the
     /// shared benchmark folder).
@@ -440,6 +477,10 @@ async fn run() -> anyhow::Result<()> {
             let db = connect(&config.database.url, config.database.max_connections).await?;
             county::handover(&app_of(db, &config), route, contractor, day).await
         }
+        Command::Webhook { what } => {
+            let db = connect(&config.database.url, config.database.max_connections).await?;
+            webhook_command(&app_of(db, &config), what).await
+        }
         Command::Migrate => {
             connect(&config.database.url, 1).await?;
             println!(
@@ -460,6 +501,16 @@ async fn run() -> anyhow::Result<()> {
         Command::Bench {
             what: BenchCommand::Terminal { mqtt, pickups },
         } => bench_terminal::terminal(mqtt, pickups).await,
+        Command::Bench {
+            what: BenchCommand::Import { rows, postgres },
+        } => {
+            anyhow::ensure!(
+                (1..=domain::limits::MANIFEST_ROWS_MAX).contains(&rows),
+                "--rows must be 1 to {}",
+                domain::limits::MANIFEST_ROWS_MAX
+            );
+            bench::import(rows, postgres.filter(|url| !url.is_empty())).await
+        }
         Command::Bench {
             what: BenchCommand::Sort { budget },
         } => {
@@ -743,6 +794,10 @@ fn app_of(db: Arc<Db>, config: &config::Config) -> App {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", config.server.listen));
+    // `serve` refuses an invalid retry policy before it gets here.
+    if let Ok(policy) = config.webhooks.retry_policy() {
+        app.settings.webhook_retry = policy;
+    }
     app
 }
 
@@ -825,6 +880,52 @@ async fn start_devices(app: &mut App, config: &config::Config) -> Option<devices
     Some(bridge)
 }
 
+/// The command line acts as the county's administrator.
+fn system_principal() -> domain::Principal {
+    domain::Principal {
+        user_id: 0,
+        username: "system".into(),
+        role: domain::Role::Admin,
+        station_ids: vec![],
+        carrier: None,
+    }
+}
+
+async fn webhook_command(app: &App, what: WebhookCommand) -> anyhow::Result<()> {
+    let system = system_principal();
+    match what {
+        WebhookCommand::Add {
+            carrier,
+            url,
+            events,
+        } => {
+            let carrier = domain::Carrier::parse(&carrier).map_err(anyhow::Error::msg)?;
+            let created = app.create_webhook(&system, carrier, &url, &events).await?;
+            println!(
+                "subscription {} for {} → {}\nevents: {}\nsigning secret (shown once; store it now): {}",
+                created.subscription.id,
+                carrier,
+                created.subscription.url,
+                created.subscription.event_kinds.join(", "),
+                created.secret
+            );
+        }
+        WebhookCommand::List { carrier } => {
+            let subscriptions = match carrier {
+                Some(carrier) => {
+                    let carrier = domain::Carrier::parse(&carrier).map_err(anyhow::Error::msg)?;
+                    app.webhooks(&system, carrier).await?
+                }
+                None => app.all_webhooks(&system).await?,
+            };
+            for subscription in subscriptions {
+                println!("{}", serde_json::to_string(&subscription)?);
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn serve(
     mut app: App,
     config: &config::Config,
@@ -860,7 +961,16 @@ async fn serve(
         );
     }
     let sender = senders::from_config(&config.notify)?;
+    config.webhooks.retry_policy()?;
+    let webhook_sender = senders::HttpWebhookSender::new(std::time::Duration::from_secs(
+        config.webhooks.timeout_seconds,
+    ))?;
     tokio::spawn(background(app.clone(), sender));
+    tokio::spawn(webhook_relay(
+        app.clone(),
+        webhook_sender,
+        std::time::Duration::from_secs(config.webhooks.relay_every_seconds.max(1)),
+    ));
     println!(
         "yizhan is serving at http://{address}/ (database: {})",
         config::redact_url(&config.database.url)
@@ -879,23 +989,44 @@ async fn serve(
         secure_cookies: config.web.secure_cookies,
     });
     let router = server::layered(server::api(server::AppState { app }).merge(web));
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // Connect info gives the public tracking query's rate limiter the
+    // client's address.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
+}
+
+/// Sends due webhook deliveries every few seconds; after a full batch it
+/// goes again at once, so a backlog drains at the senders' pace.
+async fn webhook_relay(app: App, sender: senders::HttpWebhookSender, every: std::time::Duration) {
+    const BATCH: u32 = 100;
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        loop {
+            match app.relay_webhooks_once(&sender, BATCH).await {
+                Ok(report) if report.n_delivered + report.n_retrying + report.n_failed >= BATCH => {
+                    continue;
+                }
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(error = %error, "webhook relay failed");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// Relays the outbox every few seconds and runs the holding job hourly.
 async fn background(app: App, sender: Arc<dyn app::notify::Sender>) {
-    let system = domain::Principal {
-        user_id: 0,
-        username: "system".into(),
-        role: domain::Role::Admin,
-        station_ids: vec![],
-        carrier: None,
-    };
+    let system = system_principal();
     let mut relay_tick = tokio::time::interval(std::time::Duration::from_secs(5));
     let mut holding_tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     // Idle pickup sessions end within a second of their time-out.

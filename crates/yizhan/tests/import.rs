@@ -123,3 +123,40 @@ fn spreadsheet_manifests_read_numbers_as_typed_and_report_bad_rows() {
         "whole numbers read as integers: {stderr}"
     );
 }
+
+/// A file of several chunks: refusals in a later chunk still name their
+/// file line, a waybill repeated across chunks is announced once, and a
+/// second import announces nothing.
+#[test]
+fn a_file_of_many_chunks_reports_real_lines_and_announces_each_waybill_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("big.csv");
+    let mut text = String::from("waybill,recipient_name,phone,address,station_id,size,consent\n");
+    for idx in 0..12_000usize {
+        // The row at idx sits on line idx + 2 (after the header).
+        let (waybill, phone) = match idx {
+            8_998 => (format!("73{idx:010}"), "12345".to_string()),
+            10_998 => ("730000000000".to_string(), "13812345678".to_string()),
+            _ => (format!("73{idx:010}"), "13812345678".to_string()),
+        };
+        text.push_str(&format!("{waybill},张三,{phone},石桥村3组,,small,true\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let url = format!("sqlite:{}", dir.path().join("import.db").display());
+    let (stdout, stderr) = import(&csv, "ZTO", &url);
+    assert!(
+        stdout.contains("11998 announced, 1 already known, 1 refused"),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("line 9000:") && l.contains("mobile")),
+        "{stderr}"
+    );
+    let (again, _) = import(&csv, "ZTO", &url);
+    assert!(
+        again.contains("0 announced, 11999 already known, 1 refused"),
+        "{again}"
+    );
+}

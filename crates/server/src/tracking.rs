@@ -1,0 +1,259 @@
+//! Handlers for tracking back to carriers: webhook subscriptions and their
+//! delivery log (carriers manage their own; county staff any), and the
+//! public tracking query, which is bounded by a rate limiter because it
+//! needs no token.
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
+use app::AppError;
+use app::webhooks::{Page, SubscriptionPatch};
+use axum::Json;
+use axum::extract::{ConnectInfo, Extension, State};
+use axum::http::StatusCode;
+use domain::Carrier;
+use domain::limits::PAGE_SIZE_MAX;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+fn ok(value: impl serde::Serialize) -> ApiResult {
+    serde_json::to_value(value)
+        .map(Json)
+        .map_err(|e| ApiError::from(AppError::Internal(e.to_string())))
+}
+
+fn carrier_of(text: &str) -> Result<Carrier, ApiError> {
+    Carrier::parse(text).map_err(ApiError::bad_request)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewWebhook {
+    url: String,
+    #[serde(default)]
+    event_kinds: Vec<String>,
+}
+
+pub async fn create_webhook(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(carrier): ApiPath<String>,
+    ApiJson(body): ApiJson<NewWebhook>,
+) -> ApiResult {
+    if body.event_kinds.len() > 32 {
+        return Err(ApiError::bad_request("at most 32 event kinds"));
+    }
+    ok(state
+        .app
+        .create_webhook(
+            &principal,
+            carrier_of(&carrier)?,
+            &body.url,
+            &body.event_kinds,
+        )
+        .await?)
+}
+
+pub async fn list_webhooks(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(carrier): ApiPath<String>,
+) -> ApiResult {
+    ok(state
+        .app
+        .webhooks(&principal, carrier_of(&carrier)?)
+        .await?)
+}
+
+pub async fn update_webhook(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(subscription_id): ApiPath<i64>,
+    ApiJson(patch): ApiJson<SubscriptionPatch>,
+) -> ApiResult {
+    if patch.event_kinds.as_ref().is_some_and(|k| k.len() > 32) {
+        return Err(ApiError::bad_request("at most 32 event kinds"));
+    }
+    ok(state
+        .app
+        .update_webhook(&principal, subscription_id, patch)
+        .await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    after_id: Option<i64>,
+    limit: Option<u32>,
+}
+
+impl PageQuery {
+    fn page(&self) -> Result<Page, ApiError> {
+        let limit = self.limit.unwrap_or(50);
+        if limit == 0 || limit > PAGE_SIZE_MAX {
+            return Err(ApiError::bad_request(format!(
+                "limit must be 1 to {PAGE_SIZE_MAX}"
+            )));
+        }
+        Ok(Page {
+            after_id: self.after_id,
+            limit,
+        })
+    }
+}
+
+pub async fn webhook_deliveries(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(subscription_id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult {
+    ok(state
+        .app
+        .webhook_deliveries(&principal, subscription_id, query.page()?)
+        .await?)
+}
+
+pub async fn webhook_attempts(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(carrier): ApiPath<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult {
+    ok(state
+        .app
+        .webhook_attempts(&principal, carrier_of(&carrier)?, query.page()?)
+        .await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackQuery {
+    carrier: Option<String>,
+}
+
+/// The public tracking query. No token; bounded per client address and in
+/// total by [`TrackLimiter`].
+pub async fn track(
+    State(state): State<AppState>,
+    Extension(limiter): Extension<Arc<TrackLimiter>>,
+    ClientIp(client): ClientIp,
+    ApiPath(waybill): ApiPath<String>,
+    ApiQuery(query): ApiQuery<TrackQuery>,
+) -> ApiResult {
+    if !limiter.allow(client) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many tracking queries; wait a few seconds (查询过于频繁，请稍后再试)",
+        ));
+    }
+    let carrier = query.carrier.as_deref().map(carrier_of).transpose()?;
+    ok(state.app.track(&waybill, carrier).await?)
+}
+
+/// The client's address when the server was started with connect info
+/// (`yizhan serve` is); none otherwise (then only the shared bucket applies).
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| address.ip()),
+        ))
+    }
+}
+
+/// Token buckets for the public tracking query: one per client address
+/// (when the server knows it) and one for everyone, so neither one client
+/// nor many together can turn it into a waybill scanner or a load on the
+/// database. Real time is right here: this guards the process, it is not a
+/// business rule.
+pub struct TrackLimiter {
+    state: Mutex<LimiterState>,
+}
+
+struct LimiterState {
+    clients: HashMap<IpAddr, Bucket>,
+    everyone: Bucket,
+}
+
+#[derive(Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// A client may burst this many queries, then about `CLIENT_PER_SECOND`.
+const CLIENT_BURST: f64 = 30.0;
+const CLIENT_PER_SECOND: f64 = 5.0;
+const ALL_BURST: f64 = 200.0;
+const ALL_PER_SECOND: f64 = 100.0;
+/// Client buckets kept before the table is cleared (bounded memory).
+const CLIENTS_MAX: usize = 10_000;
+
+impl Bucket {
+    fn full(capacity: f64, now: Instant) -> Bucket {
+        Bucket {
+            tokens: capacity,
+            at: now,
+        }
+    }
+
+    fn take(&mut self, capacity: f64, per_second: f64, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * per_second).min(capacity);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl Default for TrackLimiter {
+    fn default() -> Self {
+        TrackLimiter {
+            state: Mutex::new(LimiterState {
+                clients: HashMap::new(),
+                everyone: Bucket::full(ALL_BURST, Instant::now()),
+            }),
+        }
+    }
+}
+
+impl TrackLimiter {
+    pub fn allow(&self, client: Option<IpAddr>) -> bool {
+        let now = Instant::now();
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(ip) = client {
+            if state.clients.len() >= CLIENTS_MAX && !state.clients.contains_key(&ip) {
+                state.clients.clear();
+            }
+            let bucket = state
+                .clients
+                .entry(ip)
+                .or_insert_with(|| Bucket::full(CLIENT_BURST, now));
+            if !bucket.take(CLIENT_BURST, CLIENT_PER_SECOND, now) {
+                return false;
+            }
+        }
+        state.everyone.take(ALL_BURST, ALL_PER_SECOND, now)
+    }
+}
