@@ -293,12 +293,22 @@ async fn an_expired_command_never_acts() {
     })
     .await;
     let seen = station.sim.state().borrow().clone();
+    // On a loaded machine the ack may take longer than the bridge's retry
+    // interval, so "in-time" can arrive again: the device must then answer
+    // `duplicate` and not act. "too-late" must never have been published.
     assert_eq!(
-        seen.received,
-        vec![
+        seen.received[..2],
+        [
             ("too-late".to_string(), Outcome::Expired),
             ("in-time".to_string(), Outcome::Done)
         ]
+    );
+    assert!(
+        seen.received[2..]
+            .iter()
+            .all(|r| *r == ("in-time".to_string(), Outcome::Duplicate)),
+        "{:?}",
+        seen.received
     );
     assert_eq!(seen.door_openings, 1);
     station.finish(&url).await;
