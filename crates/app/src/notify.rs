@@ -48,6 +48,9 @@ pub(crate) async fn on_shelved(
                 "codes": [parcel.pickup_code],
                 "parcel_ids": [parcel.id],
                 "expires": expires.with_timezone(&shanghai()).format("%m月%d日").to_string(),
+                // For the signed QR link, made when the message is sent.
+                "station_id": station.id,
+                "expires_at": expires.timestamp(),
             }),
             available_at: now + Duration::seconds(merge_seconds),
         }
@@ -127,17 +130,19 @@ pub fn render(payload: &serde_json::Value) -> String {
         .unwrap_or_default();
     match payload.get("template").and_then(|v| v.as_str()) {
         Some("arrival") if codes.len() > 1 => format!(
-            "【驿站】您有{}个包裹已到{}，取件码：{}。请于{}前取件。",
+            "【驿站】您有{}个包裹已到{}，取件码：{}。请于{}前取件。{}",
             codes.len(),
             text("station"),
             codes.join("、"),
-            text("expires")
+            text("expires"),
+            qr_line(&text("qr_url"))
         ),
         Some("arrival") => format!(
-            "【驿站】您的包裹已到{}，取件码：{}。请于{}前取件。",
+            "【驿站】您的包裹已到{}，取件码：{}。请于{}前取件。{}",
             text("station"),
             codes.join("、"),
-            text("expires")
+            text("expires"),
+            qr_line(&text("qr_url"))
         ),
         Some("reminder") => format!(
             "【驿站】您在{}的包裹（取件码{}）已存放{}天，请于{}前取件，逾期将退回。",
@@ -157,6 +162,45 @@ pub fn render(payload: &serde_json::Value) -> String {
         ),
         _ => "【驿站】您有一条新消息。".to_string(),
     }
+}
+
+fn qr_line(url: &str) -> String {
+    if url.is_empty() {
+        String::new()
+    } else {
+        format!("自助取件可扫码：{url}")
+    }
+}
+
+/// The arrival notice's link to a signed, expiring QR code that opens the
+/// station's door terminal for this recipient (`crate::qr`), added when the
+/// message is sent so the outbox never holds a credential longer than needed.
+fn add_qr_link(payload: &mut serde_json::Value, key: &[u8], public_url: &str) {
+    if payload.get("template").and_then(|v| v.as_str()) != Some("arrival") {
+        return;
+    }
+    let field = |name: &str| payload.get(name).and_then(|v| v.as_i64());
+    let parcel_id = payload
+        .get("parcel_ids")
+        .and_then(|v| v.get(0))
+        .and_then(|v| v.as_i64());
+    let (Some(station_id), Some(parcel_id), Some(expires_at)) =
+        (field("station_id"), parcel_id, field("expires_at"))
+    else {
+        return;
+    };
+    let Some(expires_at) = DateTime::from_timestamp(expires_at, 0) else {
+        return;
+    };
+    let token = crate::qr::sign(
+        key,
+        crate::qr::QrClaim {
+            station_id,
+            parcel_id,
+            expires_at,
+        },
+    );
+    payload["qr_url"] = json!(format!("{}/q/{token}", public_url.trim_end_matches('/')));
 }
 
 /// Folds pending messages that share a merge key into one payload, in
@@ -201,7 +245,12 @@ impl App {
         }
         let mut report = RelayReport::default();
         for group in groups {
-            let payload = merge(&group);
+            let mut payload = merge(&group);
+            add_qr_link(
+                &mut payload,
+                &self.secrets.qr_key,
+                &self.settings.public_url,
+            );
             let to = payload
                 .get("to")
                 .and_then(|v| v.as_str())
@@ -245,6 +294,11 @@ pub struct LogSender;
 impl Sender for LogSender {
     async fn send(&self, to: &str, text: &str, _payload: &serde_json::Value) -> Result<(), String> {
         let head: String = to.chars().take(3).collect();
+        // The QR link opens a door: keep it out of the log.
+        let text = match text.find("/q/") {
+            Some(at) => format!("{}/q/…", &text[..at]),
+            None => text.to_string(),
+        };
         tracing::info!(to = %format!("{head}********"), text, "message (log sender)");
         Ok(())
     }

@@ -427,3 +427,51 @@ async fn a_terminal_sees_nothing_but_its_sessions() {
         h.cleanup().await;
     }
 }
+
+struct RecordingSender {
+    sent: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl app::notify::Sender for RecordingSender {
+    async fn send(&self, _to: &str, text: &str, _payload: &Value) -> Result<(), String> {
+        self.sent.lock().unwrap().push(text.to_string());
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_arrival_message_carries_a_qr_link_that_opens_the_terminal() {
+    for h in backends().await {
+        let (station_id, _) = stocked(&h).await;
+        h.clock
+            .advance(Duration::seconds(h.app.settings.notice_merge_seconds + 1));
+        let sender = RecordingSender {
+            sent: std::sync::Mutex::new(Vec::new()),
+        };
+        h.app.relay_once(&sender, 100).await.unwrap();
+        let sent = sender.sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 2, "one message per recipient: {sent:?}");
+        let two = sent
+            .iter()
+            .find(|t| t.contains("2个包裹"))
+            .expect("merged notice");
+        let token = two
+            .split("/q/")
+            .nth(1)
+            .expect("a QR link in the message")
+            .trim_end_matches(|c: char| !c.is_ascii_hexdigit());
+        assert!(token.starts_with("YZQ1."), "{two}");
+        let session = h
+            .app
+            .start_pickup(&terminal_of(station_id), station_id, "t1", token, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            session.items.len(),
+            2,
+            "the QR code opens for all the recipient's parcels"
+        );
+        h.cleanup().await;
+    }
+}
