@@ -28,22 +28,28 @@ impl ApiError {
     }
 }
 
+/// The HTTP status and the stable error code of a use-case error: one
+/// mapping for the API and the pages (`web`).
+pub fn status_of(error: &AppError) -> (StatusCode, &'static str) {
+    match error {
+        AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+        AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+        AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+        AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+        AppError::Contended(_) => (StatusCode::CONFLICT, "contended"),
+        AppError::StationFull(_) => (StatusCode::CONFLICT, "station_full"),
+        AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
+        AppError::Internal(detail) => {
+            tracing::error!(detail = %detail, "internal error");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        }
+    }
+}
+
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
-        let (status, code) = match &error {
-            AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
-            AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            AppError::Contended(_) => (StatusCode::CONFLICT, "contended"),
-            AppError::StationFull(_) => (StatusCode::CONFLICT, "station_full"),
-            AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
-            AppError::Internal(detail) => {
-                tracing::error!(detail = %detail, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-            }
-        };
+        let (status, code) = status_of(&error);
         ApiError::new(status, code, error.to_string())
     }
 }

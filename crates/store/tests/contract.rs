@@ -2,150 +2,16 @@
 //! PostgreSQL (when `YIZHAN_TEST_DATABASE_URL` is set) and must behave the
 //! same. Each test gets a fresh database file or a fresh schema.
 
-use app::inbound::InboundScan;
+use app::AppError;
 use app::parcels::{PickupProof, ShownProof};
-use app::ports::{Clock, NewStation, ParcelFilter, Store};
-use app::{App, AppError};
-use chrono::{DateTime, Duration, Utc};
+use app::ports::{NewStation, ParcelFilter, Store};
+use chrono::Duration;
 use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
-use domain::{Carrier, CodeFormat, ParcelState, Phone, Principal, Role, WaybillNo};
-use std::sync::{Arc, Mutex};
-use store::{ConnectOptions, Db};
+use domain::{Carrier, CodeFormat, ParcelState, Phone};
+use std::sync::Mutex;
 
-pub struct TestClock(Mutex<DateTime<Utc>>);
-
-impl TestClock {
-    pub fn advance(&self, by: Duration) {
-        *self.0.lock().unwrap() += by;
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-}
-
-pub struct Harness {
-    pub app: App,
-    pub db: Arc<Db>,
-    pub clock: Arc<TestClock>,
-    _dir: Option<tempfile::TempDir>,
-    schema: Option<(String, String)>,
-}
-
-impl Harness {
-    async fn cleanup(self) {
-        self.db.close().await;
-        if let Some((url, schema)) = self.schema {
-            Db::drop_schema(&url, &schema).await.unwrap();
-        }
-    }
-}
-
-/// SQLite always; PostgreSQL when configured (and says so when it is not).
-async fn backends() -> Vec<Harness> {
-    let clock = Arc::new(TestClock(Mutex::new(
-        DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
-    )));
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("test.db").display());
-    let db = Arc::new(Db::connect(&ConnectOptions::new(url)).await.unwrap());
-    let mut harnesses = vec![Harness {
-        app: App::new(db.clone(), clock.clone()),
-        db,
-        clock: clock.clone(),
-        _dir: Some(dir),
-        schema: None,
-    }];
-    match std::env::var("YIZHAN_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
-            let schema = format!("t_{}", rand::random::<u64>());
-            let options = ConnectOptions {
-                url: url.clone(),
-                schema: Some(schema.clone()),
-                max_connections: 16,
-            };
-            let db = Arc::new(
-                Db::connect(&options)
-                    .await
-                    .expect("PostgreSQL at YIZHAN_TEST_DATABASE_URL"),
-            );
-            let clock = Arc::new(TestClock(Mutex::new(
-                DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
-            )));
-            harnesses.push(Harness {
-                app: App::new(db.clone(), clock.clone()),
-                db,
-                clock,
-                _dir: None,
-                schema: Some((url, schema)),
-            });
-        }
-        _ => eprintln!("SKIP PostgreSQL half: YIZHAN_TEST_DATABASE_URL is not set"),
-    }
-    harnesses
-}
-
-fn admin() -> Principal {
-    Principal {
-        user_id: 1,
-        username: "admin".into(),
-        role: Role::Admin,
-        station_ids: vec![],
-        carrier: None,
-    }
-}
-
-fn keeper_of(station_id: i64) -> Principal {
-    Principal {
-        user_id: 2,
-        username: "keeper".into(),
-        role: Role::StationKeeper,
-        station_ids: vec![station_id],
-        carrier: None,
-    }
-}
-
-async fn station(app: &App, n_slots: u32, capacity: u32) -> i64 {
-    let shelves = [ShelfSpec {
-        label: "A".into(),
-        tiers: 1,
-        slots_per_tier: n_slots,
-        size: SizeClass::Small,
-        slot_capacity: capacity,
-    }];
-    let new = NewStation {
-        location: None,
-        name: "石桥村驿站".into(),
-        township: "石桥镇".into(),
-        division_code: None,
-        code_format: CodeFormat::default(),
-        holding: HoldingPolicy::default(),
-        slots: lay_out(&shelves).unwrap(),
-    };
-    app.store.create_station(&new, app.now()).await.unwrap().id
-}
-
-fn scan(waybill: &str, phone: &str) -> InboundScan {
-    InboundScan {
-        carrier: Carrier::Zto,
-        waybill: WaybillNo::parse(waybill).unwrap(),
-        recipient_name: Some("张三".into()),
-        phone: Some(Phone::parse(phone).unwrap()),
-        size: SizeClass::Small,
-        consent: Some(true),
-    }
-}
-
-async fn assert_invariants(db: &Db) {
-    let problems = db.check_invariants().await.unwrap();
-    assert!(
-        problems.is_empty(),
-        "{} invariants broken: {problems:?}",
-        db.backend()
-    );
-}
+mod common;
+use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn inbound_assigns_slot_and_code_and_rescans_are_idempotent() {

@@ -9,111 +9,17 @@ use app::AppError;
 use app::county::{AgreementRequest, ArrivalScan, BagStatus, HandoverTo, Resolution};
 use app::manifest::ManifestRow;
 use app::parcels::{PickupProof, ShownProof};
-use app::ports::{Clock, NewStation};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use app::ports::NewStation;
+use chrono::{Duration, NaiveDate};
 use domain::county::{Bracket, Mode, ModeFees, Target, Terms, TownshipTerm, Unresolved};
 use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
 use domain::{Carrier, CodeFormat, Fen, ParcelState, Principal, Role, WaybillNo};
 use sqlx::Connection;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-use store::{ConnectOptions, Db};
+use store::Db;
 
-pub struct TestClock(Mutex<DateTime<Utc>>);
-
-impl TestClock {
-    pub fn advance(&self, by: Duration) {
-        *self.0.lock().unwrap() += by;
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-}
-
-pub struct Harness {
-    pub app: App,
-    pub db: Arc<Db>,
-    pub clock: Arc<TestClock>,
-    _dir: Option<tempfile::TempDir>,
-    /// How to open a side connection to the same database.
-    url: String,
-    schema: Option<String>,
-}
-
-impl Harness {
-    async fn cleanup(self) {
-        self.db.close().await;
-        if let Some(schema) = self.schema {
-            Db::drop_schema(&self.url, &schema).await.unwrap();
-        }
-    }
-
-    /// A raw connection beside the store, to try what the store never does.
-    async fn raw(&self) -> sqlx::AnyConnection {
-        let mut conn = sqlx::AnyConnection::connect(&self.url).await.unwrap();
-        if let Some(schema) = &self.schema {
-            sqlx::query(&format!("SET search_path TO \"{schema}\""))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        }
-        conn
-    }
-}
-
-/// 2026-05-28 20:26 UTC, so 2026-05-29 04:26 in Shanghai: the day in
-/// Shanghai differs from the UTC day, which the tests rely on.
-fn start() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_780_000_000, 0).unwrap()
-}
-
-async fn backends() -> Vec<Harness> {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("county.db").display());
-    let db = Arc::new(
-        Db::connect(&ConnectOptions::new(url.clone()))
-            .await
-            .unwrap(),
-    );
-    let clock = Arc::new(TestClock(Mutex::new(start())));
-    let mut harnesses = vec![Harness {
-        app: App::new(db.clone(), clock.clone()),
-        db,
-        clock,
-        _dir: Some(dir),
-        url,
-        schema: None,
-    }];
-    match std::env::var("YIZHAN_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
-            let schema = format!("t_{}", rand::random::<u64>());
-            let options = ConnectOptions {
-                url: url.clone(),
-                schema: Some(schema.clone()),
-                max_connections: 8,
-            };
-            let db = Arc::new(
-                Db::connect(&options)
-                    .await
-                    .expect("PostgreSQL at YIZHAN_TEST_DATABASE_URL"),
-            );
-            let clock = Arc::new(TestClock(Mutex::new(start())));
-            harnesses.push(Harness {
-                app: App::new(db.clone(), clock.clone()),
-                db,
-                clock,
-                _dir: None,
-                url,
-                schema: Some(schema),
-            });
-        }
-        _ => eprintln!("SKIP PostgreSQL half: YIZHAN_TEST_DATABASE_URL is not set"),
-    }
-    harnesses
-}
+mod common;
+use common::*;
 
 fn principal(role: Role, station_ids: Vec<i64>, carrier: Option<Carrier>) -> Principal {
     Principal {

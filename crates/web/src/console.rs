@@ -217,7 +217,7 @@ async fn logout(
         .app
         .sign_out(&keeper.token)
         .await
-        .map_err(|e| WebError::from_app(e, keeper.tr))?;
+        .map_err(keeper.app_err())?;
     let jar = jar.remove(removal(SESSION_COOKIE));
     Ok((jar, Redirect::to("/console/login")).into_response())
 }
@@ -236,7 +236,7 @@ async fn home(State(state): State<WebState>, keeper: Keeper) -> Result<Response,
         .app
         .stations(&keeper.principal)
         .await
-        .map_err(|e| WebError::from_app(e, keeper.tr))?;
+        .map_err(keeper.app_err())?;
     if let [only] = stations.as_slice() {
         return Ok(Redirect::to(&format!("/console/s/{}", only.id)).into_response());
     }
@@ -269,7 +269,7 @@ impl Frame {
             .app
             .station(&keeper.principal, station_id)
             .await
-            .map_err(|e| WebError::from_app(e, keeper.tr))?;
+            .map_err(keeper.app_err())?;
         Ok(Frame {
             t: keeper.tr,
             csrf: keeper.csrf.clone(),
@@ -309,7 +309,7 @@ async fn dashboard(
     Path(station_id): Path<i64>,
 ) -> Result<Response, WebError> {
     let f = Frame::load(&state, &keeper, station_id, "home").await?;
-    let app_err = |e| WebError::from_app(e, keeper.tr);
+
     let today = state
         .app
         .now()
@@ -319,12 +319,12 @@ async fn dashboard(
         .app
         .day_summary(&keeper.principal, station_id, today)
         .await
-        .map_err(app_err)?;
+        .map_err(keeper.app_err())?;
     let alerts = state
         .app
         .alerts(&keeper.principal, station_id)
         .await
-        .map_err(app_err)?
+        .map_err(keeper.app_err())?
         .into_iter()
         .map(|a: AlertRecord| AlertView {
             id: a.id,
@@ -337,7 +337,7 @@ async fn dashboard(
         .app
         .device_statuses(&keeper.principal, station_id)
         .await
-        .map_err(app_err)?
+        .map_err(keeper.app_err())?
         .into_iter()
         .map(|d: DeviceStatusRecord| DeviceView {
             kind: match d.device_kind.as_str() {
@@ -369,7 +369,7 @@ async fn acknowledge(
         .app
         .acknowledge_alert(&keeper.principal, station_id, alert_id)
         .await
-        .map_err(|e| WebError::from_app(e, keeper.tr))?;
+        .map_err(keeper.app_err())?;
     Ok(Redirect::to(&format!("/console/s/{station_id}")).into_response())
 }
 
@@ -558,7 +558,7 @@ async fn label(
         .app
         .parcel(&keeper.principal, parcel_id)
         .await
-        .map_err(|e| WebError::from_app(e, keeper.tr))?;
+        .map_err(keeper.app_err())?;
     if view.parcel.station_id != Some(station_id) {
         return Err(WebError::from_app(AppError::NotFound("parcel"), keeper.tr));
     }
@@ -603,7 +603,7 @@ async fn shelves(
         .app
         .station_slots(&keeper.principal, station_id)
         .await
-        .map_err(|e| WebError::from_app(e, keeper.tr))?;
+        .map_err(keeper.app_err())?;
     let mut by_shelf: BTreeMap<String, BTreeMap<u32, Vec<SlotCell>>> = BTreeMap::new();
     for s in slots {
         by_shelf
@@ -714,7 +714,7 @@ async fn search(
             .app
             .station_parcels(&keeper.principal, station_id, filter_for(&q))
             .await
-            .map_err(|e| WebError::from_app(e, keeper.tr))?
+            .map_err(keeper.app_err())?
             .parcels
             .into_iter()
             .map(row)
@@ -807,7 +807,7 @@ async fn check_station(
         .app
         .parcel(&keeper.principal, parcel_id)
         .await
-        .map_err(|e| WebError::from_app(e, keeper.tr))?;
+        .map_err(keeper.app_err())?;
     if view.parcel.station_id == Some(station_id) {
         Ok(())
     } else {
@@ -848,7 +848,7 @@ async fn problem(
         .app
         .report_problem(&keeper.principal, parcel_id, kind, None)
         .await
-        .map_err(|e| WebError::from_app(e, keeper.tr))?;
+        .map_err(keeper.app_err())?;
     Ok(back_to_search(station_id, &form.q, "problem"))
 }
 
@@ -864,7 +864,7 @@ async fn return_parcel(
         .app
         .return_to_carrier(&keeper.principal, parcel_id)
         .await
-        .map_err(|e| WebError::from_app(e, keeper.tr))?;
+        .map_err(keeper.app_err())?;
     Ok(Redirect::to(&format!("/console/s/{station_id}/returns")).into_response())
 }
 
@@ -900,7 +900,7 @@ async fn problems(
             },
         )
         .await
-        .map_err(|e| WebError::from_app(e, keeper.tr))?
+        .map_err(keeper.app_err())?
         .parcels
         .into_iter()
         .map(row)
@@ -923,12 +923,12 @@ async fn returns(
         .app
         .return_list(&keeper.principal, station_id)
         .await
-        .map_err(|e| WebError::from_app(e, keeper.tr))?;
+        .map_err(keeper.app_err())?;
     let slots: BTreeMap<i64, String> = state
         .app
         .station_slots(&keeper.principal, station_id)
         .await
-        .map_err(|e| WebError::from_app(e, keeper.tr))?
+        .map_err(keeper.app_err())?
         .into_iter()
         .map(|s| (s.slot.id, s.slot.label()))
         .collect();
@@ -981,7 +981,7 @@ async fn pair_terminal(
         .app
         .pair_terminal(&keeper.principal, station_id)
         .await
-        .map_err(|e| WebError::from_app(e, keeper.tr))?;
+        .map_err(keeper.app_err())?;
     state.app.sign_out(&keeper.token).await.ok();
     let jar = jar.remove(removal(SESSION_COOKIE)).add(cookie(
         &state,

@@ -93,6 +93,12 @@ pub struct Keeper {
 }
 
 impl Keeper {
+    /// Turns a use case's refusal into this user's error page.
+    fn app_err(&self) -> impl Fn(AppError) -> WebError + use<> {
+        let tr = self.tr;
+        move |error| WebError::from_app(error, tr)
+    }
+
     /// Refuses a form whose CSRF token is not this session's.
     fn check(&self, state: &WebState, given: &str) -> Result<(), WebError> {
         if csrf_matches(&state.app.secrets.web_key, &self.token, given) {
@@ -291,20 +297,7 @@ impl WebError {
     }
 
     fn from_app(error: AppError, tr: Tr) -> WebError {
-        let (status, code) = match &error {
-            AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
-            AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            AppError::Contended(_) => (StatusCode::CONFLICT, "contended"),
-            AppError::StationFull(_) => (StatusCode::CONFLICT, "station_full"),
-            AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
-            AppError::Internal(detail) => {
-                tracing::error!(%detail, "internal error behind a page");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-            }
-        };
+        let (status, code) = server::error::status_of(&error);
         WebError {
             status,
             code,

@@ -31,31 +31,55 @@ pub struct Harness {
     pub db: Arc<Db>,
     pub clock: Arc<TestClock>,
     _dir: Option<tempfile::TempDir>,
-    schema: Option<(String, String)>,
+    /// How to open a side connection to the same database.
+    url: String,
+    schema: Option<String>,
 }
 
 impl Harness {
     pub async fn cleanup(self) {
         self.db.close().await;
-        if let Some((url, schema)) = self.schema {
-            Db::drop_schema(&url, &schema).await.unwrap();
+        if let Some(schema) = self.schema {
+            Db::drop_schema(&self.url, &schema).await.unwrap();
         }
     }
+
+    /// A raw connection beside the store, to try what the store never does.
+    pub async fn raw(&self) -> sqlx::AnyConnection {
+        use sqlx::Connection;
+        let mut conn = sqlx::AnyConnection::connect(&self.url).await.unwrap();
+        if let Some(schema) = &self.schema {
+            sqlx::query(&format!("SET search_path TO \"{schema}\""))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        conn
+    }
+}
+
+/// 2026-05-28 20:26 UTC, so 2026-05-29 04:26 in Shanghai: the day in
+/// Shanghai differs from the UTC day, which the county tests rely on.
+pub fn start() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_780_000_000, 0).unwrap()
 }
 
 /// SQLite always; PostgreSQL when configured (and says so when it is not).
 pub async fn backends() -> Vec<Harness> {
-    let clock = Arc::new(TestClock(Mutex::new(
-        DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
-    )));
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("test.db").display());
-    let db = Arc::new(Db::connect(&ConnectOptions::new(url)).await.unwrap());
+    let db = Arc::new(
+        Db::connect(&ConnectOptions::new(url.clone()))
+            .await
+            .unwrap(),
+    );
+    let clock = Arc::new(TestClock(Mutex::new(start())));
     let mut harnesses = vec![Harness {
         app: App::new(db.clone(), clock.clone()),
         db,
-        clock: clock.clone(),
+        clock,
         _dir: Some(dir),
+        url,
         schema: None,
     }];
     match std::env::var("YIZHAN_TEST_DATABASE_URL") {
@@ -71,15 +95,14 @@ pub async fn backends() -> Vec<Harness> {
                     .await
                     .expect("PostgreSQL at YIZHAN_TEST_DATABASE_URL"),
             );
-            let clock = Arc::new(TestClock(Mutex::new(
-                DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
-            )));
+            let clock = Arc::new(TestClock(Mutex::new(start())));
             harnesses.push(Harness {
                 app: App::new(db.clone(), clock.clone()),
                 db,
                 clock,
                 _dir: None,
-                schema: Some((url, schema)),
+                url,
+                schema: Some(schema),
             });
         }
         _ => eprintln!("SKIP PostgreSQL half: YIZHAN_TEST_DATABASE_URL is not set"),
