@@ -37,7 +37,9 @@ pub async fn terminal(mqtt: String, n: u32) -> anyhow::Result<()> {
         size: SizeClass::Small,
         slot_capacity: 1,
     }];
-    // A station id no real deployment on a shared broker uses.
+    // Station 1 of a fresh database: its simulated devices take the client
+    // ids of station 1, so run this where no other station 1 (a demo) is on
+    // the broker.
     let station = app
         .store
         .create_station(

@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod bench_terminal;
+mod broker;
 mod config;
 mod county;
 mod demo;
@@ -405,6 +406,17 @@ async fn run() -> anyhow::Result<()> {
         } => {
             config.database.url = format!("sqlite:{}", data_dir.join("yizhan.db").display());
             config.server.listen = listen;
+            if !no_devices && !broker::reachable(&mqtt) {
+                // A fresh machine has no broker: bring a small one along.
+                match broker::start_embedded(&mqtt) {
+                    Ok(()) => println!(
+                        "devices: no MQTT broker at {mqtt}; started an embedded one for the demo"
+                    ),
+                    Err(error) => {
+                        eprintln!("devices: no MQTT broker at {mqtt} and none embedded: {error}")
+                    }
+                }
+            }
             config.devices.mqtt_url = (!no_devices).then_some(mqtt);
             let db = connect(&config.database.url, config.database.max_connections).await?;
             let app = app_of(db, &config);
