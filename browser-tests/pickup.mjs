@@ -193,6 +193,21 @@ try {
   await keeper.click("a.lang");
   await keeper.waitForSelector("text=Overview");
   await shot(keeper, "10-dashboard-en");
+  // ---- The console on a phone: nothing wider than the screen.
+  const phoneContext = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: "zh-CN" });
+  const phone = await phoneContext.newPage();
+  pages.push(["phone", phone]);
+  await signIn(phone);
+  for (const [name, url] of [
+    ["11-phone-dashboard", `/console/s/${stationId}`],
+    ["12-phone-inbound", `/console/s/${stationId}/inbound`],
+    ["13-phone-search", `/console/s/${stationId}/search?q=1234`],
+  ]) {
+    await phone.goto(base + url);
+    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+    check(width <= 390, `${url} fits a phone screen (${width}px wide)`);
+    await shot(phone, name);
+  }
   console.log("browser test passed");
 } catch (error) {
   for (const [name, page] of pages) {
