@@ -383,15 +383,26 @@ impl DbTx {
             .map_err(backend_error)
     }
 
-    /// The `(id, carrier, waybill)` of the `n_inserted` parcels the last
-    /// multi-row insert on this SQLite connection added, as one row. Within
-    /// one statement under the write lock, AUTOINCREMENT hands out ids
-    /// consecutively and rows skipped by `ON CONFLICT DO NOTHING` take none,
-    /// so they are exactly the ids up to `last_insert_rowid()`. Carrier codes
-    /// and waybills hold no spaces (`WaybillNo` keeps `A-Z0-9-`), so a space
-    /// separates fields safely.
+    /// The highest parcel id so far, for `new_parcel_keys`.
+    async fn max_parcel_id(&mut self) -> StoreResult<i64> {
+        let row = self
+            .optional(sqlx::query("SELECT COALESCE(MAX(id), 0) FROM parcels"))
+            .await?
+            .ok_or_else(|| StoreError::Backend("no max parcel id".into()))?;
+        row.try_get(0).map_err(backend_error)
+    }
+
+    /// The `(id, carrier, waybill)` of the `n_inserted` parcels that the
+    /// insert just made after `max_parcel_id` returned `before`, as one row.
+    /// The insert took SQLite's write lock within this transaction's snapshot
+    /// (had another connection written since, it would have failed with
+    /// SQLITE_BUSY_SNAPSHOT), so every id above `before` is this insert's.
+    /// Ids need not be consecutive: AUTOINCREMENT spends one on a row that
+    /// `ON CONFLICT DO NOTHING` then skips. Carrier codes and waybills hold
+    /// no spaces (`WaybillNo` keeps `A-Z0-9-`), so a space separates fields.
     async fn new_parcel_keys(
         &mut self,
+        before: i64,
         n_inserted: u64,
     ) -> StoreResult<Vec<(i64, String, String)>> {
         if n_inserted == 0 {
@@ -400,10 +411,9 @@ impl DbTx {
         let row = self
             .optional(
                 sqlx::query(
-                    "SELECT group_concat(id || ' ' || carrier || ' ' || waybill, ' ') FROM parcels \
-                     WHERE id > last_insert_rowid() - $1 AND id <= last_insert_rowid()",
+                    "SELECT group_concat(id || ' ' || carrier || ' ' || waybill, ' ') FROM parcels WHERE id > $1",
                 )
-                .bind(n_inserted as i64),
+                .bind(before),
             )
             .await?
             .ok_or_else(|| StoreError::Backend("no inserted parcels read back".into()))?;
@@ -565,8 +575,9 @@ impl Tx for DbTx {
             }
             let keys: Vec<(i64, String, String)> = match self.backend {
                 Backend::Sqlite => {
+                    let before = self.max_parcel_id().await?;
                     let n_inserted = self.execute(query).await?;
-                    self.new_parcel_keys(n_inserted).await?
+                    self.new_parcel_keys(before, n_inserted).await?
                 }
                 Backend::Postgres => query
                     .fetch_all(&mut *self.tx)
