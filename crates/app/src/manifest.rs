@@ -52,6 +52,15 @@ pub struct ManifestOutcome {
     pub rejected: Vec<RejectedRow>,
 }
 
+/// Parses and checks one row without IO, so a file import can do it on its
+/// reader thread and leave the writer only writing. The carrier is the
+/// importing carrier's.
+pub fn parse_row_for(carrier: Carrier, row: &ManifestRow) -> Result<NewParcel, String> {
+    let mut parcel = parse_row(row)?;
+    parcel.carrier = carrier;
+    Ok(parcel)
+}
+
 fn parse_row(row: &ManifestRow) -> Result<NewParcel, String> {
     let waybill = WaybillNo::parse(&row.waybill).map_err(|e| e.to_string())?;
     let recipient_name = row
@@ -141,9 +150,40 @@ impl App {
         .await
     }
 
+    /// Announces one chunk of a manifest file whose rows were already parsed
+    /// with [`parse_row_for`] (on the file reader's thread): up to
+    /// [`MANIFEST_CHUNK_ROWS`] parcels in one transaction. Refusals name the
+    /// index in `parcels` plus `first_row_number`.
+    pub async fn announce_parsed_chunk(
+        &self,
+        principal: &Principal,
+        carrier: Carrier,
+        parcels: Vec<NewParcel>,
+        first_row_number: usize,
+    ) -> AppResult<ManifestOutcome> {
+        if parcels.len() > MANIFEST_CHUNK_ROWS {
+            return Err(AppError::Invalid(format!(
+                "a manifest request holds at most {MANIFEST_CHUNK_ROWS} rows; split it"
+            )));
+        }
+        if !principal.may_act_for_carrier(carrier) {
+            return Err(AppError::Forbidden("carrier"));
+        }
+        if let Some(other) = parcels.iter().find(|p| p.carrier != carrier) {
+            return Err(AppError::Invalid(format!(
+                "a parcel of {} in a manifest of {carrier}",
+                other.carrier
+            )));
+        }
+        let mut outcome = ManifestOutcome::default();
+        let good = parcels.into_iter().enumerate().collect();
+        self.write_announcements(principal, carrier, good, first_row_number, &mut outcome)
+            .await?;
+        Ok(outcome)
+    }
+
     /// Parses every row first (no IO), then writes the new parcels and their
-    /// events with a few multi-row statements: the database, not a look-up
-    /// per row, decides which waybills are new (`ON CONFLICT DO NOTHING`).
+    /// events (`write_announcements`).
     async fn announce_rows(
         &self,
         principal: &Principal,
@@ -160,23 +200,36 @@ impl App {
         if !principal.may_act_for_carrier(carrier) {
             return Err(AppError::Forbidden("carrier"));
         }
-        let now = self.now();
         let mut outcome = ManifestOutcome::default();
-        let reject = |idx: usize, reason: String| RejectedRow {
-            row: first_row_number + idx,
-            waybill: rows[idx].waybill.chars().take(64).collect(),
-            reason,
-        };
         let mut good: Vec<(usize, NewParcel)> = Vec::with_capacity(rows.len());
         for (idx, row) in rows.iter().enumerate() {
-            match parse_row(row) {
-                Ok(mut parcel) => {
-                    parcel.carrier = carrier;
-                    good.push((idx, parcel));
-                }
-                Err(reason) => outcome.rejected.push(reject(idx, reason)),
+            match parse_row_for(carrier, row) {
+                Ok(parcel) => good.push((idx, parcel)),
+                Err(reason) => outcome.rejected.push(RejectedRow {
+                    row: first_row_number + idx,
+                    waybill: row.waybill.chars().take(64).collect(),
+                    reason,
+                }),
             }
         }
+        self.write_announcements(principal, carrier, good, first_row_number, &mut outcome)
+            .await?;
+        Ok(outcome)
+    }
+
+    /// Writes parsed parcels (each with its index among the rows sent) and
+    /// their events in one transaction with a few multi-row statements: the
+    /// database, not a look-up per row, decides which waybills are new
+    /// (`ON CONFLICT DO NOTHING`).
+    async fn write_announcements(
+        &self,
+        principal: &Principal,
+        carrier: Carrier,
+        good: Vec<(usize, NewParcel)>,
+        first_row_number: usize,
+        outcome: &mut ManifestOutcome,
+    ) -> AppResult<()> {
+        let now = self.now();
         let mut tx = self.store.begin().await?;
         // A manifest names few stations; each is looked up once.
         let mut station_known: HashMap<i64, bool> = HashMap::new();
@@ -192,9 +245,11 @@ impl App {
                     }
                 };
                 if !known {
-                    outcome
-                        .rejected
-                        .push(reject(idx, format!("no station {station_id}")));
+                    outcome.rejected.push(RejectedRow {
+                        row: first_row_number + idx,
+                        waybill: parcel.waybill.as_str().to_string(),
+                        reason: format!("no station {station_id}"),
+                    });
                     continue;
                 }
             }
@@ -226,6 +281,6 @@ impl App {
         tx.commit().await?;
         outcome.rejected.sort_by_key(|r| r.row);
         tracing::info!(carrier = %carrier, n_announced = outcome.n_announced, n_known = outcome.n_already_known, n_rejected = outcome.rejected.len(), "manifest");
-        Ok(outcome)
+        Ok(())
     }
 }

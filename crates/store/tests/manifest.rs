@@ -175,6 +175,37 @@ async fn bulk_announce_keeps_every_guarantee_of_row_by_row() {
             .await
             .unwrap();
         assert!(none.is_empty());
+        // The file import's path: rows parsed beforehand (on its reader
+        // thread). Known waybills are counted, an unknown station is refused
+        // by its index, a parcel of another carrier refuses the chunk.
+        let parse =
+            |carrier, row: &ManifestRow| app::manifest::parse_row_for(carrier, row).unwrap();
+        let parsed = vec![
+            parse(Carrier::Zto, &row("750000000001".into(), Some(station))),
+            parse(Carrier::Zto, &rows[0]),
+            parse(
+                Carrier::Zto,
+                &row("750000000002".into(), Some(station + 99)),
+            ),
+            parse(Carrier::Zto, &row("750000000001".into(), None)),
+        ];
+        let outcome = app
+            .announce_parsed_chunk(&operator(), Carrier::Zto, parsed, 10)
+            .await
+            .unwrap();
+        assert_eq!((outcome.n_announced, outcome.n_already_known), (1, 2));
+        let refused: Vec<usize> = outcome.rejected.iter().map(|r| r.row).collect();
+        assert_eq!(refused, [12]);
+        assert!(
+            app.announce_parsed_chunk(
+                &operator(),
+                Carrier::Zto,
+                vec![parse(Carrier::Sf, &row("750000000003".into(), None))],
+                1
+            )
+            .await
+            .is_err()
+        );
         assert!(db.check_invariants().await.unwrap().is_empty());
         db.close().await;
         if let Some((url, schema)) = schema {

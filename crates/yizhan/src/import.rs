@@ -6,6 +6,7 @@
 use anyhow::Context;
 use app::App;
 use app::manifest::{ManifestRow, RejectedRow};
+use app::ports::NewParcel;
 use domain::limits::{MANIFEST_CHUNK_ROWS, MANIFEST_ROWS_MAX};
 use domain::{Carrier, Principal, Role};
 use std::path::Path;
@@ -15,12 +16,13 @@ use std::path::Path;
 /// it could not be read.
 type SourceRow = (usize, u64, Result<ManifestRow, String>);
 
-/// A chunk of rows read by the reader thread, ready to announce.
+/// A chunk of rows read, parsed and checked by the reader thread, so the
+/// writer only writes.
 struct Chunk {
-    rows: Vec<ManifestRow>,
+    rows: Vec<NewParcel>,
     /// The file line of each row, so refusals name real lines.
     lines: Vec<usize>,
-    /// Rows that could not even be read.
+    /// Rows that could not be read or parsed.
     unreadable: Vec<RejectedRow>,
     n_rows: usize,
     progress: u64,
@@ -50,9 +52,9 @@ pub async fn manifest(app: &App, file: &Path, carrier: &str) -> anyhow::Result<(
     Ok(())
 }
 
-/// Imports a manifest file: a reader thread parses the file into chunks
-/// while this task announces the previous chunk, one transaction each
-/// (`App::announce_file_chunk`), so reading and writing overlap. A crash
+/// Imports a manifest file: a reader thread reads and parses the file into
+/// chunks while this task announces the previous chunk, one transaction each
+/// (`App::announce_parsed_chunk`), so reading and writing overlap. A crash
 /// leaves whole chunks; importing the file again announces only the rest.
 pub async fn run(
     app: &App,
@@ -70,7 +72,7 @@ pub async fn run(
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<anyhow::Result<Chunk>>(2);
     let (total_sender, total_receiver) = tokio::sync::oneshot::channel::<u64>();
     let path = file.to_path_buf();
-    let reader = std::thread::spawn(move || read_chunks(&path, total_sender, sender));
+    let reader = std::thread::spawn(move || read_chunks(&path, carrier, total_sender, sender));
     let progress = if show_progress {
         indicatif::ProgressBar::new(total_receiver.await.unwrap_or(0))
     } else {
@@ -88,7 +90,7 @@ pub async fn run(
         summary.n_rows += chunk.n_rows;
         if !chunk.rows.is_empty() {
             let outcome = app
-                .announce_file_chunk(&operator, carrier, &chunk.rows, 0)
+                .announce_parsed_chunk(&operator, carrier, chunk.rows, 0)
                 .await?;
             summary.n_announced += outcome.n_announced;
             summary.n_known += outcome.n_already_known;
@@ -120,6 +122,7 @@ pub async fn run(
 /// of up to `MANIFEST_CHUNK_ROWS` rows; an error ends the stream.
 fn read_chunks(
     file: &Path,
+    carrier: Carrier,
     total: tokio::sync::oneshot::Sender<u64>,
     sender: tokio::sync::mpsc::Sender<anyhow::Result<Chunk>>,
 ) {
@@ -164,11 +167,16 @@ fn read_chunks(
         }
         chunk.n_rows += 1;
         chunk.progress = position;
-        match row {
-            Ok(row) => {
-                chunk.rows.push(row);
+        match row.map(|row| (app::manifest::parse_row_for(carrier, &row), row)) {
+            Ok((Ok(parcel), _)) => {
+                chunk.rows.push(parcel);
                 chunk.lines.push(line);
             }
+            Ok((Err(reason), row)) => chunk.unreadable.push(RejectedRow {
+                row: line,
+                waybill: row.waybill.chars().take(64).collect(),
+                reason,
+            }),
             Err(reason) => chunk.unreadable.push(RejectedRow {
                 row: line,
                 waybill: String::new(),
