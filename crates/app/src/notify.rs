@@ -64,7 +64,7 @@ pub(crate) async fn on_shelved(
                 "to": phone.full(),
                 "station": station.name,
                 "carrier": parcel.carrier.name_zh(),
-                "waybill_tail": waybill_tail(parcel),
+                "waybill_tail": parcel.waybill.tail(),
                 "parcel_ids": [parcel.id],
             }),
             available_at: now,
@@ -102,11 +102,6 @@ pub(crate) fn reminder(
         }),
         available_at: now,
     })
-}
-
-fn waybill_tail(parcel: &ParcelRecord) -> String {
-    let text = parcel.waybill.as_str();
-    text[text.len().saturating_sub(4)..].to_string()
 }
 
 /// The Chinese text of a message, from its payload.

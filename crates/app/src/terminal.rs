@@ -224,11 +224,6 @@ pub struct DaySummary {
     pub n_problems: u64,
 }
 
-fn waybill_tail(waybill: &str) -> String {
-    let chars: Vec<char> = waybill.chars().collect();
-    chars[chars.len().saturating_sub(4)..].iter().collect()
-}
-
 /// The principal a checkout scanner acts as: the station's terminal.
 pub fn scanner_principal(station_id: i64, scanner_id: &str) -> Principal {
     Principal {
@@ -457,7 +452,7 @@ impl App {
                 "a parcel of no customer at the terminal was scanned at checkout; nothing recorded"
             );
             return Ok(ScanOutcome::NotYours {
-                waybill_tail: waybill_tail(waybill.as_str()),
+                waybill_tail: waybill.tail().to_string(),
             });
         };
         if parcel.state != ParcelState::Stored {
@@ -948,7 +943,7 @@ fn item_view(item: &SessionItem, parcel: &ParcelRecord) -> ItemView {
         slot: item.slot.clone(),
         segment: item.segment,
         carrier_zh: parcel.carrier.name_zh(),
-        waybill_tail: waybill_tail(parcel.waybill.as_str()),
+        waybill_tail: parcel.waybill.tail().to_string(),
         taken: parcel.state == ParcelState::PickedUp,
     }
 }

@@ -51,6 +51,12 @@ impl WaybillNo {
         &self.0
     }
 
+    /// The last four characters, as messages, labels and the terminal show
+    /// a parcel without its whole number (normalised numbers are ASCII).
+    pub fn tail(&self) -> &str {
+        &self.0[self.0.len().saturating_sub(4)..]
+    }
+
     /// Carriers whose usual pattern this number fits, most confident first.
     pub fn suggest_carriers(&self) -> Vec<Carrier> {
         suggest(&self.0)
@@ -158,6 +164,12 @@ pub fn is_valid_s10(text: &str) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_tail_is_the_last_four_characters() {
+        assert_eq!(WaybillNo::parse("sf1234567890123").unwrap().tail(), "0123");
+        assert_eq!(WaybillNo::parse("731234").unwrap().tail(), "1234");
+    }
 
     #[test]
     fn s10_reference_number_is_valid() {

@@ -562,14 +562,13 @@ async fn label(
     if view.parcel.station_id != Some(station_id) {
         return Err(WebError::from_app(AppError::NotFound("parcel"), keeper.tr));
     }
-    let waybill = view.parcel.waybill.as_str();
     Ok(render(LabelPage {
         t: keeper.tr,
         station: f.station.name,
         code: view.parcel.pickup_code.clone().unwrap_or_default(),
         slot: view.slot.clone().unwrap_or_default(),
         carrier: view.parcel.carrier.name_zh(),
-        waybill_tail: waybill[waybill.len().saturating_sub(4)..].to_string(),
+        waybill_tail: view.parcel.waybill.tail().to_string(),
         date: view.parcel.stored_at.map(local).unwrap_or_default(),
     }))
 }

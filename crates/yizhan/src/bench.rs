@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::time::Instant;
 use store::{ConnectOptions, Db};
 
-fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
+/// The `p` quantile (0 to 1) of sorted samples, nearest rank.
+pub(crate) fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
     let idx = ((sorted_ms.len() as f64 - 1.0) * p).round() as usize;
     sorted_ms[idx]
 }

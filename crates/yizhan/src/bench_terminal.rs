@@ -5,6 +5,7 @@
 //! use case's transaction, the devices' outbox, the bridge, the broker
 //! (a real MQTT broker), the device. SQLite in a temporary folder.
 
+use crate::bench::percentile;
 use app::App;
 use app::inbound::InboundScan;
 use app::ports::{NewStation, SystemClock};
@@ -13,10 +14,6 @@ use domain::{Carrier, CodeFormat, Phone, Principal, Role, WaybillNo};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::{ConnectOptions, Db};
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 pub async fn terminal(mqtt: String, n: u32) -> anyhow::Result<()> {
     let temp = tempfile::tempdir()?;
