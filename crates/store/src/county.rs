@@ -3,6 +3,7 @@
 //! queries behind the county methods of the `Tx` and `Store` ports.
 
 use crate::rows::{PARCEL_COLUMNS, parcel_from};
+use crate::rows::{corrupt, get, time};
 use crate::{backend_error, ms};
 use app::county::{
     AgreementVersion, BagRecord, BagStatus, ContractorRecord, FeeRecord, FeeSummaryRow, ManualItem,
@@ -16,25 +17,9 @@ use domain::county::{
 };
 use domain::{Carrier, Fen, Phone, WaybillNo};
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyPool, Row};
+use sqlx::{Any, AnyPool};
 
 type Tx = sqlx::Transaction<'static, Any>;
-
-fn corrupt(what: &str, value: &str) -> StoreError {
-    StoreError::Backend(format!("stored {what} {value:?} is not valid"))
-}
-
-fn get<'r, T: sqlx::Decode<'r, Any> + sqlx::Type<Any>>(
-    row: &'r AnyRow,
-    column: &str,
-) -> StoreResult<T> {
-    row.try_get(column)
-        .map_err(|error| StoreError::Backend(format!("column {column}: {error}")))
-}
-
-fn time(ms: i64) -> StoreResult<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(ms).ok_or_else(|| corrupt("time", &ms.to_string()))
-}
 
 fn day_text(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()

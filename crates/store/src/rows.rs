@@ -19,7 +19,7 @@ pub const USER_COLUMNS: &str = "id, username, display_name, password_hash, role,
 
 /// A value in the database that the domain does not accept: a fault, since
 /// only the application writes these tables.
-fn corrupt(what: &str, value: &str) -> StoreError {
+pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Backend(format!("stored {what} {value:?} is not valid"))
 }
 

@@ -3,6 +3,7 @@
 //! the `Tx` and `Store` ports.
 
 use crate::backend_error;
+use crate::rows::{get, time};
 use app::ports::{StoreError, StoreResult};
 use app::webhooks::{
     AttemptOutcome, AttemptRecord, DeliveryRecord, DeliveryStatus, DueDelivery, NewWebhookDelivery,
@@ -16,19 +17,6 @@ use sqlx::{Any, AnyPool, Row};
 
 const SUBSCRIPTION_COLUMNS: &str =
     "id, carrier, url, secret, event_kinds, active, created_at, created_by";
-
-fn get<'r, T: sqlx::Decode<'r, Any> + sqlx::Type<Any>>(
-    row: &'r AnyRow,
-    column: &str,
-) -> StoreResult<T> {
-    row.try_get(column)
-        .map_err(|error| StoreError::Backend(format!("webhooks column {column}: {error}")))
-}
-
-fn time(ms: i64) -> StoreResult<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| StoreError::Backend(format!("stored time {ms} is not valid")))
-}
 
 fn optional_time(ms: Option<i64>) -> StoreResult<Option<DateTime<Utc>>> {
     ms.map(time).transpose()

@@ -3,56 +3,13 @@
 //! by row, one event per announced parcel, idempotent re-import, and a
 //! refused chunk that leaves nothing behind.
 
-use app::App;
 use app::manifest::ManifestRow;
-use app::ports::{Clock, NewStation, ParcelFilter};
-use chrono::{DateTime, Utc};
+use app::ports::{NewStation, ParcelFilter};
 use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
 use domain::{Carrier, CodeFormat, Principal, Role};
-use std::sync::Arc;
-use store::{ConnectOptions, Db};
 
-struct FixedClock(DateTime<Utc>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-    }
-}
-
-async fn backends() -> Vec<(
-    App,
-    Arc<Db>,
-    Option<tempfile::TempDir>,
-    Option<(String, String)>,
-)> {
-    let clock = Arc::new(FixedClock(
-        DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
-    ));
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("manifest.db").display());
-    let db = Arc::new(Db::connect(&ConnectOptions::new(url)).await.unwrap());
-    let mut all = vec![(App::new(db.clone(), clock.clone()), db, Some(dir), None)];
-    match std::env::var("YIZHAN_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
-            let schema = format!("t_{}", rand::random::<u64>());
-            let options = ConnectOptions {
-                url: url.clone(),
-                schema: Some(schema.clone()),
-                max_connections: 4,
-            };
-            let db = Arc::new(Db::connect(&options).await.unwrap());
-            all.push((
-                App::new(db.clone(), clock.clone()),
-                db,
-                None,
-                Some((url, schema)),
-            ));
-        }
-        _ => eprintln!("SKIP PostgreSQL half: YIZHAN_TEST_DATABASE_URL is not set"),
-    }
-    all
-}
+mod common;
+use common::*;
 
 fn operator() -> Principal {
     Principal {
@@ -79,7 +36,8 @@ fn row(waybill: String, station_id: Option<i64>) -> ManifestRow {
 
 #[tokio::test]
 async fn bulk_announce_keeps_every_guarantee_of_row_by_row() {
-    for (app, db, _dir, schema) in backends().await {
+    for h in backends().await {
+        let (app, db) = (&h.app, &h.db);
         let shelves = [ShelfSpec {
             label: "A".into(),
             tiers: 1,
@@ -207,9 +165,6 @@ async fn bulk_announce_keeps_every_guarantee_of_row_by_row() {
             .is_err()
         );
         assert!(db.check_invariants().await.unwrap().is_empty());
-        db.close().await;
-        if let Some((url, schema)) = schema {
-            Db::drop_schema(&url, &schema).await.unwrap();
-        }
+        h.cleanup().await;
     }
 }
