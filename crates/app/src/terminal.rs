@@ -817,6 +817,35 @@ impl App {
         })
     }
 
+    /// The station a terminal serves, for its page header.
+    pub async fn terminal_station(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+    ) -> AppResult<StationRecord> {
+        if !principal.may_run_terminal(station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        self.store
+            .station(station_id)
+            .await?
+            .ok_or(AppError::NotFound("station"))
+    }
+
+    /// The station a QR code from an arrival message is for, if the code is
+    /// genuine and unexpired (the public page behind the message's link).
+    pub async fn pickup_qr_station(&self, text: &str) -> AppResult<StationRecord> {
+        if text.len() > domain::terminal::SCAN_CHARS_MAX {
+            return Err(AppError::NotFound("pickup QR code"));
+        }
+        let claim = crate::qr::verify(&self.secrets.qr_key, text, self.now())
+            .map_err(|_| AppError::NotFound("pickup QR code"))?;
+        self.store
+            .station(claim.station_id)
+            .await?
+            .ok_or(AppError::NotFound("pickup QR code"))
+    }
+
     /// Alerts for the keeper, unacknowledged first.
     pub async fn alerts(
         &self,

@@ -380,10 +380,12 @@ impl App {
         }
         let url = webhook::parse_url(url).map_err(AppError::Invalid)?;
         let event_kinds = webhook::parse_event_names(event_kinds).map_err(AppError::Invalid)?;
+        // Inactive subscriptions count too: subscriptions are never deleted,
+        // so deactivating to make room would let the table grow without end.
         let existing = self.store.webhook_subscriptions(Some(carrier)).await?;
         if existing.len() >= webhook::SUBSCRIPTIONS_PER_CARRIER_MAX {
             return Err(AppError::Invalid(format!(
-                "a carrier has at most {} webhook subscriptions; deactivate or reuse one",
+                "a carrier has at most {} webhook subscriptions; reuse one (PUT /api/webhooks/{{id}} changes its URL and events)",
                 webhook::SUBSCRIPTIONS_PER_CARRIER_MAX
             )));
         }

@@ -87,12 +87,10 @@ async fn page(
     };
     let station = state
         .app
-        .store
-        .station(terminal.station_id)
+        .terminal_station(&terminal.principal, terminal.station_id)
         .await
-        .map_err(|e| WebError::from_app(e.into(), t))?
-        .map(|s| s.name)
-        .unwrap_or_default();
+        .map_err(|e| WebError::from_app(e, t))?
+        .name;
     Ok(render(TerminalPage {
         t: terminal.tr,
         paired: true,
@@ -218,20 +216,12 @@ async fn qr_page(
     Language(t): Language,
     Path(token): Path<String>,
 ) -> Response {
-    let claim = (token.len() <= domain::terminal::SCAN_CHARS_MAX)
-        .then(|| app::qr::verify(&state.app.secrets.qr_key, &token, state.app.now()).ok())
-        .flatten();
-    let station = match claim {
-        Some(claim) => state
-            .app
-            .store
-            .station(claim.station_id)
-            .await
-            .ok()
-            .flatten()
-            .map(|s| s.name),
-        None => None,
-    };
+    let station = state
+        .app
+        .pickup_qr_station(&token)
+        .await
+        .ok()
+        .map(|s| s.name);
     let Some(station) = station else {
         let mut response = render(QrPage {
             t,

@@ -167,7 +167,15 @@ async fn receiver(clock: Arc<TestClock>) -> Receiver {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
             let mut seen = seen.lock().unwrap();
-            if verify_signature(&secret, signature, &body, now, 300).is_err() {
+            if verify_signature(
+                &secret,
+                signature,
+                &body,
+                now,
+                domain::webhook::DEFAULT_TOLERANCE_SECONDS,
+            )
+            .is_err()
+            {
                 seen.bad_signatures += 1;
                 return StatusCode::UNAUTHORIZED;
             }
