@@ -286,14 +286,32 @@ async fn a_wrong_phone_tail_counts_against_that_tail() {
     for h in backends().await {
         let (station_id, parcels) = stocked(&h).await;
         let terminal = terminal_of(station_id);
+        let limit = h.app.settings.terminal.throttle_phone.failures_max;
+        // The right code with a wrong tail, from a new terminal each time,
+        // so only the tail's own count can stop it.
+        for i in 0..limit {
+            let error = h
+                .app
+                .start_pickup(
+                    &terminal,
+                    station_id,
+                    &format!("t{i}"),
+                    &parcels[0].0,
+                    Some("0000"),
+                )
+                .await
+                .unwrap_err();
+            assert!(matches!(error, AppError::NotFound(_)), "{error:?}");
+        }
         let error = h
             .app
-            .start_pickup(&terminal, station_id, "t1", &parcels[0].0, Some("0000"))
+            .start_pickup(&terminal, station_id, "fresh", &parcels[0].0, Some("0000"))
             .await
             .unwrap_err();
-        assert!(matches!(error, AppError::NotFound(_)));
+        assert!(matches!(error, AppError::Throttled { .. }), "{error:?}");
+        // The right tail is not the guessed one: it still opens.
         h.app
-            .start_pickup(&terminal, station_id, "t1", &parcels[0].0, Some("5678"))
+            .start_pickup(&terminal, station_id, "fresh", &parcels[0].0, Some("5678"))
             .await
             .unwrap();
         h.cleanup().await;

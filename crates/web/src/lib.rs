@@ -142,21 +142,6 @@ impl FromRequestParts<WebState> for Keeper {
     }
 }
 
-impl OptionalFromRequestParts<WebState> for Keeper {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &WebState,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(
-            <Keeper as FromRequestParts<WebState>>::from_request_parts(parts, state)
-                .await
-                .ok(),
-        )
-    }
-}
-
 /// The paired self-service terminal of one station.
 pub struct TerminalDevice {
     pub principal: Principal,
