@@ -5,6 +5,10 @@
 //! `domain::county`; this module reads what they need and writes their
 //! outcome in one transaction per change.
 
+pub use crate::ports::county::{
+    AgreementVersion, BagRecord, BagStatus, ContractorRecord, FeeRecord, FeeSummaryRow, ManualItem,
+    NewFee, RouteRecord, RoutingRecord,
+};
 pub mod print;
 
 use crate::error::{AppError, AppResult};
@@ -13,7 +17,7 @@ use crate::ports::{NewParcel, ParcelRecord, Tx};
 use crate::{App, actor_of};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use domain::county::{
-    Decision, Destination, Mode, Period, Target, Terms, Unresolved, decide, parse_township,
+    Decision, Destination, Period, Target, Terms, Unresolved, decide, parse_township,
 };
 use domain::limits::{ADDRESS_CHARS_MAX, NAME_CHARS_MAX, PAGE_SIZE_MAX, text_field};
 use domain::{Action, Carrier, Fen, ParcelState, Phone, Principal, WaybillNo, shanghai};
@@ -39,18 +43,6 @@ pub const REPORT_DAYS_MAX: i64 = 366;
 /// Most parcels listed in each list of a reconciliation.
 pub const RECONCILE_LIST_MAX: u32 = 10_000;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct AgreementVersion {
-    pub id: i64,
-    pub agreement_id: i64,
-    pub carrier: Carrier,
-    pub version: u32,
-    pub period: Period,
-    pub terms: Terms,
-    pub actor: String,
-    pub created_at: DateTime<Utc>,
-}
-
 /// A new version of a carrier's agreement, as the API takes it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,71 +51,6 @@ pub struct AgreementRequest {
     #[serde(default)]
     pub effective_to: Option<NaiveDate>,
     pub terms: Terms,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RouteRecord {
-    pub id: i64,
-    pub name: String,
-    pub townships: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ContractorRecord {
-    pub id: i64,
-    pub name: String,
-    pub township: String,
-    pub phone: Option<Phone>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BagStatus {
-    /// Parcels are still being sorted into it.
-    Open,
-    /// Handed to the route's driver or the contractor.
-    Dispatched,
-    /// Taken in whole by the receiving station.
-    Accepted,
-}
-
-impl BagStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            BagStatus::Open => "open",
-            BagStatus::Dispatched => "dispatched",
-            BagStatus::Accepted => "accepted",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<BagStatus> {
-        [BagStatus::Open, BagStatus::Dispatched, BagStatus::Accepted]
-            .into_iter()
-            .find(|s| s.code() == code)
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct BagRecord {
-    pub id: i64,
-    pub day: NaiveDate,
-    pub mode: Mode,
-    pub target: Target,
-    pub status: BagStatus,
-    pub created_at: DateTime<Utc>,
-    pub dispatched_at: Option<DateTime<Utc>>,
-    pub accepted_at: Option<DateTime<Utc>>,
-}
-
-impl BagRecord {
-    /// What the bag label's QR code says. Not signed: a printed label can be
-    /// photocopied, so a signature would prove nothing about the bag; the
-    /// authority is the scanning user's right over the bag's destination,
-    /// which `accept_bag` checks. The prefix keeps a waybill scanned by
-    /// mistake from being taken for a bag.
-    pub fn label_payload(&self) -> String {
-        format!("YZBAG:{}", self.id)
-    }
 }
 
 /// Reads a scanned bag label (or a bare bag id typed in).
@@ -135,67 +62,6 @@ pub fn parse_bag_label(text: &str) -> Result<i64, String> {
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| format!("{text:?} is not a bag label (YZBAG:<id>)"))
-}
-
-/// Where the centre sent a parcel.
-#[derive(Debug, Clone, Serialize)]
-pub struct RoutingRecord {
-    pub parcel_id: i64,
-    pub carrier: Carrier,
-    pub township: String,
-    pub village: Option<String>,
-    pub mode: Mode,
-    pub target: Target,
-    pub bag_id: i64,
-    pub decided_at: DateTime<Utc>,
-    pub decided_by: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ManualItem {
-    pub id: i64,
-    pub parcel_id: i64,
-    pub carrier: Carrier,
-    pub reason: String,
-    pub detail: String,
-    pub created_at: DateTime<Utc>,
-    pub resolved_at: Option<DateTime<Utc>>,
-}
-
-/// One delivery fee, ledger-ready.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NewFee {
-    pub carrier: Carrier,
-    pub agreement_id: i64,
-    pub agreement_version: u32,
-    pub parcel_id: i64,
-    /// The idempotency key of the event that made the parcel delivered.
-    pub event_key: String,
-    pub event_kind: String,
-    pub mode: Mode,
-    pub township: String,
-    pub weight_grams: Option<u32>,
-    /// Index of the weight bracket in the agreement's fees for the mode.
-    pub bracket: u32,
-    pub amount: Fen,
-    pub at: DateTime<Utc>,
-    pub day: NaiveDate,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct FeeRecord {
-    pub id: i64,
-    #[serde(flatten)]
-    pub fee: NewFee,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FeeSummaryRow {
-    pub mode: Mode,
-    pub agreement_version: u32,
-    pub bracket: u32,
-    pub n_parcels: u64,
-    pub total: Fen,
 }
 
 #[derive(Debug, Clone, Serialize)]

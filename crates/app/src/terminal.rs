@@ -16,6 +16,11 @@ use crate::device_commands::{NewDeviceCommand, enqueue_device_command};
 use crate::error::{AppError, AppResult};
 use crate::inbound::lock;
 use crate::parcels::apply_change;
+pub use crate::ports::devices::DeviceStatusRecord;
+pub use crate::ports::terminal::{
+    AlertRecord, AttemptsBy, CodeAttempt, NewAlert, NewPickupSession, PickupSessionRecord,
+    SessionItem, SessionState,
+};
 use crate::ports::{ParcelRecord, StationRecord, Tx};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use domain::limits::text_field;
@@ -23,7 +28,7 @@ use domain::terminal::{
     CodeEntry, PickupColour, ThrottlePolicy, choose_colour, colour_by_hex, parse_entry,
 };
 use domain::{Action, ParcelState, Principal, Role, WaybillNo, shanghai};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -60,117 +65,6 @@ impl Default for TerminalSettings {
             lights_device: "shelves".into(),
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionState {
-    Open,
-    /// Every parcel was taken.
-    Done,
-    /// The customer (or keeper) ended it.
-    Ended,
-    /// Nothing happened for [`TerminalSettings::idle`].
-    Expired,
-}
-
-impl SessionState {
-    pub fn code(self) -> &'static str {
-        match self {
-            SessionState::Open => "open",
-            SessionState::Done => "done",
-            SessionState::Ended => "ended",
-            SessionState::Expired => "expired",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<SessionState> {
-        [
-            SessionState::Open,
-            SessionState::Done,
-            SessionState::Ended,
-            SessionState::Expired,
-        ]
-        .into_iter()
-        .find(|state| state.code() == code)
-    }
-}
-
-/// One parcel a session's customer may take, and the light segment that
-/// shows its slot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionItem {
-    pub parcel_id: i64,
-    pub segment: u32,
-    pub slot: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PickupSessionRecord {
-    pub id: i64,
-    pub station_id: i64,
-    pub terminal: String,
-    pub colour: String,
-    pub items: Vec<SessionItem>,
-    pub state: SessionState,
-    pub started_at: DateTime<Utc>,
-    pub last_activity_at: DateTime<Utc>,
-    pub ended_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewPickupSession {
-    pub station_id: i64,
-    pub terminal: String,
-    pub colour: String,
-    pub items: Vec<SessionItem>,
-    pub now: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone)]
-pub struct CodeAttempt {
-    pub station_id: i64,
-    pub terminal: String,
-    pub phone_tail: Option<String>,
-    pub succeeded: bool,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub enum AttemptsBy<'a> {
-    Terminal(&'a str),
-    PhoneTail(&'a str),
-}
-
-#[derive(Debug, Clone)]
-pub struct NewAlert {
-    pub station_id: i64,
-    pub kind: String,
-    pub message: String,
-    pub dedup_key: String,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct AlertRecord {
-    pub id: i64,
-    pub station_id: i64,
-    pub kind: String,
-    pub message: String,
-    pub at: DateTime<Utc>,
-    pub acknowledged_at: Option<DateTime<Utc>>,
-    pub acknowledged_by: Option<String>,
-}
-
-/// A device as the MQTT bridge last heard it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DeviceStatusRecord {
-    pub state_topic: String,
-    pub station_id: i64,
-    pub device_kind: String,
-    pub device_id: String,
-    pub online: bool,
-    pub changed_at: DateTime<Utc>,
 }
 
 /// What the terminal shows for one parcel: where, whose carrier, the end

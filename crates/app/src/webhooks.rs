@@ -18,6 +18,10 @@
 
 use crate::App;
 use crate::error::{AppError, AppResult};
+pub use crate::ports::webhooks::{
+    AttemptOutcome, AttemptRecord, DeliveryRecord, DeliveryStatus, DueDelivery, NewWebhookDelivery,
+    NewWebhookSubscription, WebhookSubscription,
+};
 use crate::ports::{NewEvent, ParcelRecord, StationRecord, Tx};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -29,30 +33,6 @@ use domain::{Carrier, Principal, WaybillNo};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-
-/// A carrier's subscription as stored. The secret signs every delivery; it
-/// leaves the system once, in the answer that creates the subscription.
-#[derive(Debug, Clone)]
-pub struct WebhookSubscription {
-    pub id: i64,
-    pub carrier: Carrier,
-    pub url: String,
-    pub secret: WebhookSecret,
-    /// Public event names (`domain::webhook::EVENTS`) this subscription hears.
-    pub event_kinds: Vec<String>,
-    pub active: bool,
-    pub created_at: DateTime<Utc>,
-    pub created_by: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewWebhookSubscription {
-    pub carrier: Carrier,
-    pub url: String,
-    pub secret: WebhookSecret,
-    pub event_kinds: Vec<String>,
-    pub created_by: String,
-}
 
 /// A subscription as the API shows it: everything but the secret.
 #[derive(Debug, Clone, Serialize)]
@@ -95,115 +75,6 @@ pub struct SubscriptionPatch {
     pub url: Option<String>,
     pub event_kinds: Option<Vec<String>>,
     pub active: Option<bool>,
-}
-
-/// One delivery written to the webhooks' outbox.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewWebhookDelivery {
-    pub subscription_id: i64,
-    pub carrier: Carrier,
-    /// The de-duplication key: the event's idempotency key and the
-    /// subscription. The database refuses a second row with it.
-    pub delivery_key: String,
-    pub event_kind: String,
-    /// The exact body that will be signed and sent.
-    pub payload: String,
-    pub available_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryStatus {
-    Pending,
-    Delivered,
-    /// Every attempt failed; kept for inspection, never deleted.
-    Failed,
-}
-
-impl DeliveryStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => "pending",
-            DeliveryStatus::Delivered => "delivered",
-            DeliveryStatus::Failed => "failed",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<DeliveryStatus> {
-        [
-            DeliveryStatus::Pending,
-            DeliveryStatus::Delivered,
-            DeliveryStatus::Failed,
-        ]
-        .into_iter()
-        .find(|status| status.code() == code)
-    }
-}
-
-/// A delivery whose next attempt is due, with what sending it needs.
-#[derive(Debug, Clone)]
-pub struct DueDelivery {
-    pub id: i64,
-    pub subscription_id: i64,
-    pub carrier: Carrier,
-    pub delivery_key: String,
-    pub event_kind: String,
-    pub payload: String,
-    pub attempts: u32,
-    pub url: String,
-    pub secret: WebhookSecret,
-}
-
-/// A delivery as the carrier's log shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct DeliveryRecord {
-    pub id: i64,
-    pub subscription_id: i64,
-    pub carrier: Carrier,
-    pub delivery_key: String,
-    pub event_kind: String,
-    pub status: DeliveryStatus,
-    pub attempts: u32,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub last_status_code: Option<u16>,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub delivered_at: Option<DateTime<Utc>>,
-}
-
-/// One attempt to send a delivery, as logged.
-#[derive(Debug, Clone, Serialize)]
-pub struct AttemptRecord {
-    pub id: i64,
-    pub delivery_id: i64,
-    pub subscription_id: i64,
-    pub carrier: Carrier,
-    pub delivery_key: String,
-    pub event_kind: String,
-    /// 1 for the first attempt.
-    pub attempt: u32,
-    pub at: DateTime<Utc>,
-    pub status_code: Option<u16>,
-    pub error: Option<String>,
-    /// When the next attempt is due; none once delivered or given up.
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    /// Where the delivery stood after this attempt: `pending` (to be
-    /// retried), `delivered`, `failed`, or `duplicate` when another relay
-    /// had already moved the delivery on.
-    pub outcome: String,
-}
-
-/// What the relay writes after one attempt: the delivery's new state and
-/// its log row, in one transaction.
-#[derive(Debug, Clone)]
-pub struct AttemptOutcome {
-    pub delivery_id: i64,
-    pub attempt: u32,
-    pub at: DateTime<Utc>,
-    pub status_code: Option<u16>,
-    pub error: Option<String>,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub status: DeliveryStatus,
 }
 
 /// Posts a signed body to a carrier. The binary's adapter uses reqwest with

@@ -6,6 +6,7 @@
 //! fails the test.
 
 use app::device_commands::{DeviceCommandStatus, NewDeviceCommand, enqueue_device_command};
+use app::ports::prelude::*;
 use app::ports::{Clock, Store};
 use chrono::{DateTime, Duration, Utc};
 use devices::bridge::{Bridge, BridgeConfig, BridgeEvent};

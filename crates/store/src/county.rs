@@ -4,22 +4,20 @@
 
 use crate::rows::{PARCEL_COLUMNS, parcel_from};
 use crate::rows::{corrupt, get, time};
+use crate::{Db, DbTx};
 use crate::{backend_error, ms};
-use app::county::{
+use app::ports::county::{
     AgreementVersion, BagRecord, BagStatus, ContractorRecord, FeeRecord, FeeSummaryRow, ManualItem,
     NewFee, RouteRecord, RoutingRecord,
 };
-use app::ports::{ParcelRecord, StoreError, StoreResult};
+use app::ports::{CountyStore, CountyTx, ParcelRecord, StoreError, StoreResult};
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::county::{
     ContractorCover, CountyConfig, Mode, Period, RouteCover, StationCover, Target, Terms,
-    Unresolved,
 };
 use domain::{Carrier, Fen, Phone, WaybillNo};
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyPool};
-
-type Tx = sqlx::Transaction<'static, Any>;
 
 fn day_text(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
@@ -162,121 +160,9 @@ fn fee_from(row: &AnyRow) -> StoreResult<FeeRecord> {
     })
 }
 
-pub(crate) async fn agreement_at(
-    tx: &mut Tx,
-    carrier: Carrier,
-    day: NaiveDate,
-) -> StoreResult<Option<AgreementVersion>> {
-    let row = sqlx::query(&format!(
-        "SELECT {AGREEMENT_COLUMNS} FROM agreement_versions WHERE carrier = $1 AND effective_from <= $2 \
-         AND (effective_to IS NULL OR effective_to >= $2) ORDER BY version DESC LIMIT 1"
-    ))
-    .bind(carrier.code())
-    .bind(day_text(day))
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(backend_error)?;
-    row.map(|row| agreement_from(&row)).transpose()
-}
-
-pub(crate) async fn county_config(tx: &mut Tx) -> StoreResult<CountyConfig> {
-    let rows = sqlx::query(
-        "SELECT r.id, t.township FROM county_routes r JOIN county_route_townships t ON t.route_id = r.id ORDER BY r.id, t.township",
-    )
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(backend_error)?;
-    let mut routes: Vec<RouteCover> = Vec::new();
-    for row in &rows {
-        let id: i64 = get(row, "id")?;
-        let township: String = get(row, "township")?;
-        match routes.last_mut() {
-            Some(route) if route.id == id => route.townships.push(township),
-            _ => routes.push(RouteCover {
-                id,
-                townships: vec![township],
-            }),
-        }
-    }
-    let contractors = sqlx::query("SELECT id, township FROM contractors ORDER BY id")
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(backend_error)?
-        .iter()
-        .map(|row| {
-            Ok(ContractorCover {
-                id: get(row, "id")?,
-                township: get(row, "township")?,
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-    let stations = sqlx::query("SELECT id, division_code FROM stations ORDER BY id")
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(backend_error)?
-        .iter()
-        .map(|row| {
-            Ok(StationCover {
-                id: get(row, "id")?,
-                division_code: get(row, "division_code")?,
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(CountyConfig {
-        routes,
-        contractors,
-        stations,
-    })
-}
-
-pub(crate) async fn open_bag(
-    tx: &mut Tx,
-    target: Target,
-    mode: Mode,
-    day: NaiveDate,
-    now: DateTime<Utc>,
-) -> StoreResult<BagRecord> {
-    // One open bag per target and day: the next day starts fresh bags. A
-    // concurrent sorter opening the same bag makes the insert do nothing;
-    // the second select then sees its bag.
-    let key = format!("{}:{}", day_text(day), target.bag_key());
-    let select = format!("SELECT {BAG_COLUMNS} FROM bags WHERE bag_key = $1 AND status = 'open'");
-    let found = sqlx::query(&select)
-        .bind(key.clone())
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(backend_error)?;
-    if let Some(row) = found {
-        return bag_from(&row);
-    }
-    let inserted = sqlx::query(&format!(
-        "INSERT INTO bags (bag_key, day, mode, route_id, contractor_id, station_id, status, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) ON CONFLICT (bag_key) WHERE status = 'open' DO NOTHING RETURNING {BAG_COLUMNS}"
-    ))
-    .bind(key.clone())
-    .bind(day_text(day))
-    .bind(mode.code())
-    .bind(target.route_id())
-    .bind(target.contractor_id())
-    .bind(target.station_id())
-    .bind(ms(now))
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(backend_error)?;
-    let row = match inserted {
-        Some(row) => row,
-        None => sqlx::query(&select)
-            .bind(key)
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(backend_error)?,
-    };
-    bag_from(&row)
-}
-
 pub(crate) async fn bag<'e, E>(executor: E, bag_id: i64) -> StoreResult<Option<BagRecord>>
 where
-    E: sqlx::Executor<'e, Database = Any>,
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     let row = sqlx::query(&format!("SELECT {BAG_COLUMNS} FROM bags WHERE id = $1"))
         .bind(bag_id)
@@ -286,474 +172,612 @@ where
     row.map(|row| bag_from(&row)).transpose()
 }
 
-pub(crate) async fn set_bag_status(
-    tx: &mut Tx,
-    bag_id: i64,
-    from: BagStatus,
-    to: BagStatus,
-    now: DateTime<Utc>,
-) -> StoreResult<bool> {
-    let column = match to {
-        BagStatus::Open => return Ok(false),
-        BagStatus::Dispatched => "dispatched_at",
-        BagStatus::Accepted => "accepted_at",
-    };
-    let n = sqlx::query(&format!(
-        "UPDATE bags SET status = $1, {column} = $2 WHERE id = $3 AND status = $4"
-    ))
-    .bind(to.code())
-    .bind(ms(now))
-    .bind(bag_id)
-    .bind(from.code())
-    .execute(&mut **tx)
-    .await
-    .map_err(backend_error)?
-    .rows_affected();
-    Ok(n == 1)
-}
-
-pub(crate) async fn bag_parcel_ids(tx: &mut Tx, bag_id: i64) -> StoreResult<Vec<i64>> {
-    sqlx::query(
-        "SELECT parcel_id FROM parcel_routing WHERE bag_id = $1 ORDER BY decided_at, parcel_id",
-    )
-    .bind(bag_id)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(backend_error)?
-    .iter()
-    .map(|row| get(row, "parcel_id"))
-    .collect()
-}
-
-pub(crate) async fn insert_routing(tx: &mut Tx, routing: &RoutingRecord) -> StoreResult<bool> {
-    let n = sqlx::query(
-        "INSERT INTO parcel_routing (parcel_id, carrier, township, village, mode, route_id, contractor_id, station_id, bag_id, decided_at, decided_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (parcel_id) DO NOTHING",
-    )
-    .bind(routing.parcel_id)
-    .bind(routing.carrier.code())
-    .bind(routing.township.clone())
-    .bind(routing.village.clone())
-    .bind(routing.mode.code())
-    .bind(routing.target.route_id())
-    .bind(routing.target.contractor_id())
-    .bind(routing.target.station_id())
-    .bind(routing.bag_id)
-    .bind(ms(routing.decided_at))
-    .bind(routing.decided_by.clone())
-    .execute(&mut **tx)
-    .await
-    .map_err(backend_error)?
-    .rows_affected();
-    Ok(n == 1)
-}
-
-pub(crate) async fn routing(tx: &mut Tx, parcel_id: i64) -> StoreResult<Option<RoutingRecord>> {
-    let row = sqlx::query(&format!(
-        "SELECT {ROUTING_COLUMNS} FROM parcel_routing WHERE parcel_id = $1"
-    ))
-    .bind(parcel_id)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(backend_error)?;
-    row.map(|row| routing_from(&row)).transpose()
-}
-
-pub(crate) async fn enqueue_manual(
-    tx: &mut Tx,
-    parcel_id: i64,
-    carrier: Carrier,
-    reason: Unresolved,
-    detail: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<bool> {
-    let n = sqlx::query(
-        "INSERT INTO manual_queue (parcel_id, carrier, reason, detail, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (parcel_id) DO NOTHING",
-    )
-    .bind(parcel_id)
-    .bind(carrier.code())
-    .bind(reason.code())
-    .bind(detail.to_string())
-    .bind(ms(now))
-    .execute(&mut **tx)
-    .await
-    .map_err(backend_error)?
-    .rows_affected();
-    Ok(n == 1)
-}
-
-pub(crate) async fn manual_entry(tx: &mut Tx, parcel_id: i64) -> StoreResult<Option<ManualItem>> {
-    let row = sqlx::query(&format!(
-        "SELECT {MANUAL_COLUMNS} FROM manual_queue WHERE parcel_id = $1"
-    ))
-    .bind(parcel_id)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(backend_error)?;
-    row.map(|row| manual_from(&row)).transpose()
-}
-
-pub(crate) async fn resolve_manual(
-    tx: &mut Tx,
-    parcel_id: i64,
-    actor: &str,
-    resolution: &serde_json::Value,
-    now: DateTime<Utc>,
-) -> StoreResult<bool> {
-    let n = sqlx::query(
-        "UPDATE manual_queue SET resolved_at = $1, resolved_by = $2, resolution = $3 WHERE parcel_id = $4 AND resolved_at IS NULL",
-    )
-    .bind(ms(now))
-    .bind(actor.to_string())
-    .bind(resolution.to_string())
-    .bind(parcel_id)
-    .execute(&mut **tx)
-    .await
-    .map_err(backend_error)?
-    .rows_affected();
-    Ok(n == 1)
-}
-
-pub(crate) async fn insert_fee(tx: &mut Tx, fee: &NewFee) -> StoreResult<bool> {
-    // Unique per parcel and per event: a retried event never accrues twice.
-    let n = sqlx::query(
-        "INSERT INTO fee_ledger (carrier, agreement_id, agreement_version, parcel_id, event_key, event_kind, mode, township, weight_grams, bracket, amount_fen, at, day) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
-    )
-    .bind(fee.carrier.code())
-    .bind(fee.agreement_id)
-    .bind(i64::from(fee.agreement_version))
-    .bind(fee.parcel_id)
-    .bind(fee.event_key.clone())
-    .bind(fee.event_kind.clone())
-    .bind(fee.mode.code())
-    .bind(fee.township.clone())
-    .bind(fee.weight_grams.map(i64::from))
-    .bind(i64::from(fee.bracket))
-    .bind(fee.amount.0)
-    .bind(ms(fee.at))
-    .bind(day_text(fee.day))
-    .execute(&mut **tx)
-    .await
-    .map_err(backend_error)?
-    .rows_affected();
-    Ok(n == 1)
-}
-
-pub(crate) async fn create_agreement_version(
-    writer: &AnyPool,
-    carrier: Carrier,
-    period: Period,
-    terms: &Terms,
-    actor: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<AgreementVersion> {
-    let mut tx = writer.begin().await.map_err(backend_error)?;
-    sqlx::query("INSERT INTO agreements (carrier, created_at) VALUES ($1, $2) ON CONFLICT (carrier) DO NOTHING")
+#[async_trait]
+impl CountyTx for DbTx {
+    async fn agreement_at(
+        &mut self,
+        carrier: Carrier,
+        day: chrono::NaiveDate,
+    ) -> StoreResult<Option<app::ports::county::AgreementVersion>> {
+        let row = sqlx::query(&format!(
+            "SELECT {AGREEMENT_COLUMNS} FROM agreement_versions WHERE carrier = $1 AND effective_from <= $2 \
+             AND (effective_to IS NULL OR effective_to >= $2) ORDER BY version DESC LIMIT 1"
+        ))
         .bind(carrier.code())
-        .bind(ms(now))
-        .execute(&mut *tx)
+        .bind(day_text(day))
+        .fetch_optional(&mut *self.tx)
         .await
         .map_err(backend_error)?;
-    let agreement_id: i64 = get(
-        &sqlx::query("SELECT id FROM agreements WHERE carrier = $1")
+        row.map(|row| agreement_from(&row)).transpose()
+    }
+
+    async fn county_config(&mut self) -> StoreResult<domain::county::CountyConfig> {
+        let rows = sqlx::query(
+            "SELECT r.id, t.township FROM county_routes r JOIN county_route_townships t ON t.route_id = r.id ORDER BY r.id, t.township",
+        )
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(backend_error)?;
+        let mut routes: Vec<RouteCover> = Vec::new();
+        for row in &rows {
+            let id: i64 = get(row, "id")?;
+            let township: String = get(row, "township")?;
+            match routes.last_mut() {
+                Some(route) if route.id == id => route.townships.push(township),
+                _ => routes.push(RouteCover {
+                    id,
+                    townships: vec![township],
+                }),
+            }
+        }
+        let contractors = sqlx::query("SELECT id, township FROM contractors ORDER BY id")
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(backend_error)?
+            .iter()
+            .map(|row| {
+                Ok(ContractorCover {
+                    id: get(row, "id")?,
+                    township: get(row, "township")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let stations = sqlx::query("SELECT id, division_code FROM stations ORDER BY id")
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(backend_error)?
+            .iter()
+            .map(|row| {
+                Ok(StationCover {
+                    id: get(row, "id")?,
+                    division_code: get(row, "division_code")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(CountyConfig {
+            routes,
+            contractors,
+            stations,
+        })
+    }
+
+    async fn open_bag(
+        &mut self,
+        target: domain::county::Target,
+        mode: domain::county::Mode,
+        day: chrono::NaiveDate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<app::ports::county::BagRecord> {
+        // One open bag per target and day: the next day starts fresh bags. A
+        // concurrent sorter opening the same bag makes the insert do nothing;
+        // the second select then sees its bag.
+        let key = format!("{}:{}", day_text(day), target.bag_key());
+        let select =
+            format!("SELECT {BAG_COLUMNS} FROM bags WHERE bag_key = $1 AND status = 'open'");
+        let found = sqlx::query(&select)
+            .bind(key.clone())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(backend_error)?;
+        if let Some(row) = found {
+            return bag_from(&row);
+        }
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO bags (bag_key, day, mode, route_id, contractor_id, station_id, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) ON CONFLICT (bag_key) WHERE status = 'open' DO NOTHING RETURNING {BAG_COLUMNS}"
+        ))
+        .bind(key.clone())
+        .bind(day_text(day))
+        .bind(mode.code())
+        .bind(target.route_id())
+        .bind(target.contractor_id())
+        .bind(target.station_id())
+        .bind(ms(now))
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(backend_error)?;
+        let row = match inserted {
+            Some(row) => row,
+            None => sqlx::query(&select)
+                .bind(key)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err(backend_error)?,
+        };
+        bag_from(&row)
+    }
+
+    async fn bag(&mut self, bag_id: i64) -> StoreResult<Option<app::ports::county::BagRecord>> {
+        bag(&mut *self.tx, bag_id).await
+    }
+
+    async fn set_bag_status(
+        &mut self,
+        bag_id: i64,
+        from: app::ports::county::BagStatus,
+        to: app::ports::county::BagStatus,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let column = match to {
+            BagStatus::Open => return Ok(false),
+            BagStatus::Dispatched => "dispatched_at",
+            BagStatus::Accepted => "accepted_at",
+        };
+        let n = sqlx::query(&format!(
+            "UPDATE bags SET status = $1, {column} = $2 WHERE id = $3 AND status = $4"
+        ))
+        .bind(to.code())
+        .bind(ms(now))
+        .bind(bag_id)
+        .bind(from.code())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend_error)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn bag_parcel_ids(&mut self, bag_id: i64) -> StoreResult<Vec<i64>> {
+        sqlx::query(
+            "SELECT parcel_id FROM parcel_routing WHERE bag_id = $1 ORDER BY decided_at, parcel_id",
+        )
+        .bind(bag_id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(|row| get(row, "parcel_id"))
+        .collect()
+    }
+
+    async fn insert_routing(
+        &mut self,
+        routing: &app::ports::county::RoutingRecord,
+    ) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "INSERT INTO parcel_routing (parcel_id, carrier, township, village, mode, route_id, contractor_id, station_id, bag_id, decided_at, decided_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (parcel_id) DO NOTHING",
+        )
+        .bind(routing.parcel_id)
+        .bind(routing.carrier.code())
+        .bind(routing.township.clone())
+        .bind(routing.village.clone())
+        .bind(routing.mode.code())
+        .bind(routing.target.route_id())
+        .bind(routing.target.contractor_id())
+        .bind(routing.target.station_id())
+        .bind(routing.bag_id)
+        .bind(ms(routing.decided_at))
+        .bind(routing.decided_by.clone())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend_error)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn routing(
+        &mut self,
+        parcel_id: i64,
+    ) -> StoreResult<Option<app::ports::county::RoutingRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ROUTING_COLUMNS} FROM parcel_routing WHERE parcel_id = $1"
+        ))
+        .bind(parcel_id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(backend_error)?;
+        row.map(|row| routing_from(&row)).transpose()
+    }
+
+    async fn enqueue_manual(
+        &mut self,
+        parcel_id: i64,
+        carrier: Carrier,
+        reason: domain::county::Unresolved,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "INSERT INTO manual_queue (parcel_id, carrier, reason, detail, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (parcel_id) DO NOTHING",
+        )
+        .bind(parcel_id)
+        .bind(carrier.code())
+        .bind(reason.code())
+        .bind(detail.to_string())
+        .bind(ms(now))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend_error)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn manual_entry(
+        &mut self,
+        parcel_id: i64,
+    ) -> StoreResult<Option<app::ports::county::ManualItem>> {
+        let row = sqlx::query(&format!(
+            "SELECT {MANUAL_COLUMNS} FROM manual_queue WHERE parcel_id = $1"
+        ))
+        .bind(parcel_id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(backend_error)?;
+        row.map(|row| manual_from(&row)).transpose()
+    }
+
+    async fn resolve_manual(
+        &mut self,
+        parcel_id: i64,
+        actor: &str,
+        resolution: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE manual_queue SET resolved_at = $1, resolved_by = $2, resolution = $3 WHERE parcel_id = $4 AND resolved_at IS NULL",
+        )
+        .bind(ms(now))
+        .bind(actor.to_string())
+        .bind(resolution.to_string())
+        .bind(parcel_id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend_error)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn insert_fee(&mut self, fee: &app::ports::county::NewFee) -> StoreResult<bool> {
+        // Unique per parcel and per event: a retried event never accrues twice.
+        let n = sqlx::query(
+            "INSERT INTO fee_ledger (carrier, agreement_id, agreement_version, parcel_id, event_key, event_kind, mode, township, weight_grams, bracket, amount_fen, at, day) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+        )
+        .bind(fee.carrier.code())
+        .bind(fee.agreement_id)
+        .bind(i64::from(fee.agreement_version))
+        .bind(fee.parcel_id)
+        .bind(fee.event_key.clone())
+        .bind(fee.event_kind.clone())
+        .bind(fee.mode.code())
+        .bind(fee.township.clone())
+        .bind(fee.weight_grams.map(i64::from))
+        .bind(i64::from(fee.bracket))
+        .bind(fee.amount.0)
+        .bind(ms(fee.at))
+        .bind(day_text(fee.day))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend_error)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+}
+
+#[async_trait]
+impl CountyStore for Db {
+    async fn create_agreement_version(
+        &self,
+        carrier: Carrier,
+        period: domain::county::Period,
+        terms: &domain::county::Terms,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<app::ports::county::AgreementVersion> {
+        let mut tx = self.writer.begin().await.map_err(backend_error)?;
+        sqlx::query("INSERT INTO agreements (carrier, created_at) VALUES ($1, $2) ON CONFLICT (carrier) DO NOTHING")
             .bind(carrier.code())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend_error)?,
-        "id",
-    )?;
-    // Two concurrent versions collide on UNIQUE (agreement_id, version):
-    // one of them is refused as a conflict and may be retried.
-    let terms_json =
-        serde_json::to_string(terms).map_err(|e| StoreError::Backend(e.to_string()))?;
-    let row = sqlx::query(&format!(
-        "INSERT INTO agreement_versions (agreement_id, carrier, version, effective_from, effective_to, terms, actor, created_at) \
-         VALUES ($1, $2, (SELECT COALESCE(MAX(version), 0) + 1 FROM agreement_versions WHERE agreement_id = $1), $3, $4, $5, $6, $7) \
-         RETURNING {AGREEMENT_COLUMNS}"
-    ))
-    .bind(agreement_id)
-    .bind(carrier.code())
-    .bind(day_text(period.from))
-    .bind(period.to.map(day_text))
-    .bind(terms_json)
-    .bind(actor.to_string())
-    .bind(ms(now))
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(backend_error)?;
-    let version = agreement_from(&row)?;
-    tx.commit().await.map_err(backend_error)?;
-    Ok(version)
-}
-
-pub(crate) async fn agreement_versions(
-    reader: &AnyPool,
-    carrier: Carrier,
-) -> StoreResult<Vec<AgreementVersion>> {
-    sqlx::query(&format!(
-        "SELECT {AGREEMENT_COLUMNS} FROM agreement_versions WHERE carrier = $1 ORDER BY version"
-    ))
-    .bind(carrier.code())
-    .fetch_all(reader)
-    .await
-    .map_err(backend_error)?
-    .iter()
-    .map(agreement_from)
-    .collect()
-}
-
-pub(crate) async fn create_route(
-    writer: &AnyPool,
-    name: &str,
-    townships: &[String],
-    now: DateTime<Utc>,
-) -> StoreResult<RouteRecord> {
-    let mut tx = writer.begin().await.map_err(backend_error)?;
-    let id: i64 = get(
-        &sqlx::query("INSERT INTO county_routes (name, created_at) VALUES ($1, $2) RETURNING id")
-            .bind(name.to_string())
             .bind(ms(now))
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend_error)?,
-        "id",
-    )?;
-    let mut townships = townships.to_vec();
-    townships.sort();
-    townships.dedup();
-    for township in &townships {
-        sqlx::query("INSERT INTO county_route_townships (route_id, township) VALUES ($1, $2)")
-            .bind(id)
-            .bind(township.clone())
             .execute(&mut *tx)
             .await
             .map_err(backend_error)?;
+        let agreement_id: i64 = get(
+            &sqlx::query("SELECT id FROM agreements WHERE carrier = $1")
+                .bind(carrier.code())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend_error)?,
+            "id",
+        )?;
+        // Two concurrent versions collide on UNIQUE (agreement_id, version):
+        // one of them is refused as a conflict and may be retried.
+        let terms_json =
+            serde_json::to_string(terms).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO agreement_versions (agreement_id, carrier, version, effective_from, effective_to, terms, actor, created_at) \
+             VALUES ($1, $2, (SELECT COALESCE(MAX(version), 0) + 1 FROM agreement_versions WHERE agreement_id = $1), $3, $4, $5, $6, $7) \
+             RETURNING {AGREEMENT_COLUMNS}"
+        ))
+        .bind(agreement_id)
+        .bind(carrier.code())
+        .bind(day_text(period.from))
+        .bind(period.to.map(day_text))
+        .bind(terms_json)
+        .bind(actor.to_string())
+        .bind(ms(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let version = agreement_from(&row)?;
+        tx.commit().await.map_err(backend_error)?;
+        Ok(version)
     }
-    tx.commit().await.map_err(backend_error)?;
-    Ok(RouteRecord {
-        id,
-        name: name.to_string(),
-        townships,
-    })
-}
 
-pub(crate) async fn routes(reader: &AnyPool) -> StoreResult<Vec<RouteRecord>> {
-    let rows = sqlx::query(
-        "SELECT r.id, r.name, t.township FROM county_routes r LEFT JOIN county_route_townships t ON t.route_id = r.id ORDER BY r.id, t.township",
-    )
-    .fetch_all(reader)
-    .await
-    .map_err(backend_error)?;
-    let mut routes: Vec<RouteRecord> = Vec::new();
-    for row in &rows {
-        let id: i64 = get(row, "id")?;
-        let township: Option<String> = get(row, "township")?;
-        if routes.last().is_none_or(|r| r.id != id) {
-            routes.push(RouteRecord {
-                id,
-                name: get(row, "name")?,
-                townships: Vec::new(),
-            });
-        }
-        if let (Some(route), Some(township)) = (routes.last_mut(), township) {
-            route.townships.push(township);
-        }
+    async fn agreement_versions(
+        &self,
+        carrier: Carrier,
+    ) -> StoreResult<Vec<app::ports::county::AgreementVersion>> {
+        sqlx::query(&format!(
+            "SELECT {AGREEMENT_COLUMNS} FROM agreement_versions WHERE carrier = $1 ORDER BY version"
+        ))
+        .bind(carrier.code())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(agreement_from)
+        .collect()
     }
-    Ok(routes)
-}
 
-pub(crate) async fn create_contractor(
-    writer: &AnyPool,
-    name: &str,
-    township: &str,
-    phone: Option<&Phone>,
-    now: DateTime<Utc>,
-) -> StoreResult<ContractorRecord> {
-    let id: i64 = get(
-        &sqlx::query("INSERT INTO contractors (name, township, phone, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+    async fn create_route(
+        &self,
+        name: &str,
+        townships: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<app::ports::county::RouteRecord> {
+        let mut tx = self.writer.begin().await.map_err(backend_error)?;
+        let id: i64 = get(
+            &sqlx::query(
+                "INSERT INTO county_routes (name, created_at) VALUES ($1, $2) RETURNING id",
+            )
             .bind(name.to_string())
-            .bind(township.to_string())
-            .bind(phone.map(Phone::full))
             .bind(ms(now))
-            .fetch_one(writer)
+            .fetch_one(&mut *tx)
             .await
             .map_err(backend_error)?,
-        "id",
-    )?;
-    Ok(ContractorRecord {
-        id,
-        name: name.to_string(),
-        township: township.to_string(),
-        phone: phone.cloned(),
-    })
-}
+            "id",
+        )?;
+        let mut townships = townships.to_vec();
+        townships.sort();
+        townships.dedup();
+        for township in &townships {
+            sqlx::query("INSERT INTO county_route_townships (route_id, township) VALUES ($1, $2)")
+                .bind(id)
+                .bind(township.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        }
+        tx.commit().await.map_err(backend_error)?;
+        Ok(RouteRecord {
+            id,
+            name: name.to_string(),
+            townships,
+        })
+    }
 
-pub(crate) async fn contractors(reader: &AnyPool) -> StoreResult<Vec<ContractorRecord>> {
-    sqlx::query("SELECT id, name, township, phone FROM contractors ORDER BY id")
-        .fetch_all(reader)
+    async fn routes(&self) -> StoreResult<Vec<app::ports::county::RouteRecord>> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.name, t.township FROM county_routes r LEFT JOIN county_route_townships t ON t.route_id = r.id ORDER BY r.id, t.township",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        let mut routes: Vec<RouteRecord> = Vec::new();
+        for row in &rows {
+            let id: i64 = get(row, "id")?;
+            let township: Option<String> = get(row, "township")?;
+            if routes.last().is_none_or(|r| r.id != id) {
+                routes.push(RouteRecord {
+                    id,
+                    name: get(row, "name")?,
+                    townships: Vec::new(),
+                });
+            }
+            if let (Some(route), Some(township)) = (routes.last_mut(), township) {
+                route.townships.push(township);
+            }
+        }
+        Ok(routes)
+    }
+
+    async fn create_contractor(
+        &self,
+        name: &str,
+        township: &str,
+        phone: Option<&Phone>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<app::ports::county::ContractorRecord> {
+        let id: i64 = get(
+            &sqlx::query("INSERT INTO contractors (name, township, phone, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+                .bind(name.to_string())
+                .bind(township.to_string())
+                .bind(phone.map(Phone::full))
+                .bind(ms(now))
+                .fetch_one(&self.writer)
+                .await
+                .map_err(backend_error)?,
+            "id",
+        )?;
+        Ok(ContractorRecord {
+            id,
+            name: name.to_string(),
+            township: township.to_string(),
+            phone: phone.cloned(),
+        })
+    }
+
+    async fn contractors(&self) -> StoreResult<Vec<app::ports::county::ContractorRecord>> {
+        sqlx::query("SELECT id, name, township, phone FROM contractors ORDER BY id")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend_error)?
+            .iter()
+            .map(|row| {
+                let phone: Option<String> = get(row, "phone")?;
+                Ok(ContractorRecord {
+                    id: get(row, "id")?,
+                    name: get(row, "name")?,
+                    township: get(row, "township")?,
+                    phone: phone
+                        .as_deref()
+                        .map(|p| Phone::parse(p).map_err(|_| corrupt("phone", "(hidden)")))
+                        .transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn bag(&self, bag_id: i64) -> StoreResult<Option<app::ports::county::BagRecord>> {
+        bag(&self.reader, bag_id).await
+    }
+
+    async fn bags(
+        &self,
+        day: chrono::NaiveDate,
+    ) -> StoreResult<Vec<app::ports::county::BagRecord>> {
+        sqlx::query(&format!(
+            "SELECT {BAG_COLUMNS} FROM bags WHERE day = $1 ORDER BY id"
+        ))
+        .bind(day_text(day))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(bag_from)
+        .collect()
+    }
+
+    async fn bag_parcels(&self, bag_id: i64) -> StoreResult<Vec<(i64, Carrier, WaybillNo)>> {
+        sqlx::query(
+            "SELECT p.id, p.carrier, p.waybill FROM parcel_routing r JOIN parcels p ON p.id = r.parcel_id WHERE r.bag_id = $1 ORDER BY p.id",
+        )
+        .bind(bag_id)
+        .fetch_all(&self.reader)
         .await
         .map_err(backend_error)?
         .iter()
         .map(|row| {
-            let phone: Option<String> = get(row, "phone")?;
-            Ok(ContractorRecord {
-                id: get(row, "id")?,
-                name: get(row, "name")?,
-                township: get(row, "township")?,
-                phone: phone
-                    .as_deref()
-                    .map(|p| Phone::parse(p).map_err(|_| corrupt("phone", "(hidden)")))
-                    .transpose()?,
+            let waybill: String = get(row, "waybill")?;
+            Ok((
+                get(row, "id")?,
+                carrier(row)?,
+                WaybillNo::parse(&waybill).map_err(|_| corrupt("waybill", &waybill))?,
+            ))
+        })
+        .collect()
+    }
+
+    async fn manual_queue(&self, limit: u32) -> StoreResult<Vec<app::ports::county::ManualItem>> {
+        sqlx::query(&format!(
+            "SELECT {MANUAL_COLUMNS} FROM manual_queue WHERE resolved_at IS NULL ORDER BY id LIMIT $1"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(manual_from)
+        .collect()
+    }
+
+    async fn fees(
+        &self,
+        carrier: Carrier,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<app::ports::county::FeeRecord>> {
+        sqlx::query(&format!(
+            "SELECT {FEE_COLUMNS} FROM fee_ledger WHERE carrier = $1 AND day >= $2 AND day <= $3 AND id > $4 ORDER BY id LIMIT $5"
+        ))
+        .bind(carrier.code())
+        .bind(day_text(from))
+        .bind(day_text(to))
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(fee_from)
+        .collect()
+    }
+
+    async fn fee_summary(
+        &self,
+        carrier: Carrier,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> StoreResult<Vec<app::ports::county::FeeSummaryRow>> {
+        // PostgreSQL sums BIGINT into NUMERIC; the cast keeps one integer type.
+        sqlx::query(
+            "SELECT mode, agreement_version, bracket, COUNT(*) AS n, CAST(SUM(amount_fen) AS BIGINT) AS total FROM fee_ledger \
+             WHERE carrier = $1 AND day >= $2 AND day <= $3 GROUP BY mode, agreement_version, bracket ORDER BY mode, agreement_version, bracket",
+        )
+        .bind(carrier.code())
+        .bind(day_text(from))
+        .bind(day_text(to))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(|row| {
+            let version: i64 = get(row, "agreement_version")?;
+            let bracket: i64 = get(row, "bracket")?;
+            let n: i64 = get(row, "n")?;
+            Ok(FeeSummaryRow {
+                mode: mode(row)?,
+                agreement_version: version as u32,
+                bracket: bracket as u32,
+                n_parcels: n as u64,
+                total: Fen(get(row, "total")?),
             })
         })
         .collect()
-}
+    }
 
-pub(crate) async fn bags(reader: &AnyPool, day: NaiveDate) -> StoreResult<Vec<BagRecord>> {
-    sqlx::query(&format!(
-        "SELECT {BAG_COLUMNS} FROM bags WHERE day = $1 ORDER BY id"
-    ))
-    .bind(day_text(day))
-    .fetch_all(reader)
-    .await
-    .map_err(backend_error)?
-    .iter()
-    .map(bag_from)
-    .collect()
-}
-
-pub(crate) async fn bag_parcels(
-    reader: &AnyPool,
-    bag_id: i64,
-) -> StoreResult<Vec<(i64, Carrier, WaybillNo)>> {
-    sqlx::query(
-        "SELECT p.id, p.carrier, p.waybill FROM parcel_routing r JOIN parcels p ON p.id = r.parcel_id WHERE r.bag_id = $1 ORDER BY p.id",
-    )
-    .bind(bag_id)
-    .fetch_all(reader)
-    .await
-    .map_err(backend_error)?
-    .iter()
-    .map(|row| {
-        let waybill: String = get(row, "waybill")?;
-        Ok((
-            get(row, "id")?,
-            carrier(row)?,
-            WaybillNo::parse(&waybill).map_err(|_| corrupt("waybill", &waybill))?,
+    async fn reconcile(
+        &self,
+        carrier: Carrier,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<(Vec<ParcelRecord>, Vec<ParcelRecord>)> {
+        let missing = sqlx::query(&format!(
+            "SELECT {PARCEL_COLUMNS} FROM parcels p WHERE p.carrier = $1 AND p.state = 'announced' AND EXISTS \
+             (SELECT 1 FROM parcel_events e WHERE e.parcel_id = p.id AND e.kind = 'announced' AND e.at >= $2 AND e.at < $3) \
+             ORDER BY p.id LIMIT $4"
         ))
-    })
-    .collect()
-}
-
-pub(crate) async fn manual_queue(reader: &AnyPool, limit: u32) -> StoreResult<Vec<ManualItem>> {
-    sqlx::query(&format!(
-        "SELECT {MANUAL_COLUMNS} FROM manual_queue WHERE resolved_at IS NULL ORDER BY id LIMIT $1"
-    ))
-    .bind(i64::from(limit))
-    .fetch_all(reader)
-    .await
-    .map_err(backend_error)?
-    .iter()
-    .map(manual_from)
-    .collect()
-}
-
-pub(crate) async fn fees(
-    reader: &AnyPool,
-    carrier: Carrier,
-    from: NaiveDate,
-    to: NaiveDate,
-    after_id: i64,
-    limit: u32,
-) -> StoreResult<Vec<FeeRecord>> {
-    sqlx::query(&format!(
-        "SELECT {FEE_COLUMNS} FROM fee_ledger WHERE carrier = $1 AND day >= $2 AND day <= $3 AND id > $4 ORDER BY id LIMIT $5"
-    ))
-    .bind(carrier.code())
-    .bind(day_text(from))
-    .bind(day_text(to))
-    .bind(after_id)
-    .bind(i64::from(limit))
-    .fetch_all(reader)
-    .await
-    .map_err(backend_error)?
-    .iter()
-    .map(fee_from)
-    .collect()
-}
-
-pub(crate) async fn fee_summary(
-    reader: &AnyPool,
-    carrier: Carrier,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> StoreResult<Vec<FeeSummaryRow>> {
-    // PostgreSQL sums BIGINT into NUMERIC; the cast keeps one integer type.
-    sqlx::query(
-        "SELECT mode, agreement_version, bracket, COUNT(*) AS n, CAST(SUM(amount_fen) AS BIGINT) AS total FROM fee_ledger \
-         WHERE carrier = $1 AND day >= $2 AND day <= $3 GROUP BY mode, agreement_version, bracket ORDER BY mode, agreement_version, bracket",
-    )
-    .bind(carrier.code())
-    .bind(day_text(from))
-    .bind(day_text(to))
-    .fetch_all(reader)
-    .await
-    .map_err(backend_error)?
-    .iter()
-    .map(|row| {
-        let version: i64 = get(row, "agreement_version")?;
-        let bracket: i64 = get(row, "bracket")?;
-        let n: i64 = get(row, "n")?;
-        Ok(FeeSummaryRow {
-            mode: mode(row)?,
-            agreement_version: version as u32,
-            bracket: bracket as u32,
-            n_parcels: n as u64,
-            total: Fen(get(row, "total")?),
-        })
-    })
-    .collect()
-}
-
-pub(crate) async fn reconcile(
-    reader: &AnyPool,
-    carrier: Carrier,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    limit: u32,
-) -> StoreResult<(Vec<ParcelRecord>, Vec<ParcelRecord>)> {
-    let missing = sqlx::query(&format!(
-        "SELECT {PARCEL_COLUMNS} FROM parcels p WHERE p.carrier = $1 AND p.state = 'announced' AND EXISTS \
-         (SELECT 1 FROM parcel_events e WHERE e.parcel_id = p.id AND e.kind = 'announced' AND e.at >= $2 AND e.at < $3) \
-         ORDER BY p.id LIMIT $4"
-    ))
-    .bind(carrier.code())
-    .bind(ms(from))
-    .bind(ms(to))
-    .bind(i64::from(limit))
-    .fetch_all(reader)
-    .await
-    .map_err(backend_error)?
-    .iter()
-    .map(parcel_from)
-    .collect::<StoreResult<Vec<_>>>()?;
-    let unannounced = sqlx::query(&format!(
-        "SELECT {PARCEL_COLUMNS} FROM parcels p WHERE p.carrier = $1 AND EXISTS \
-         (SELECT 1 FROM parcel_events e WHERE e.parcel_id = p.id AND e.kind = 'arrived_at_centre' AND e.at >= $2 AND e.at < $3) \
-         AND NOT EXISTS (SELECT 1 FROM parcel_events e WHERE e.parcel_id = p.id AND e.kind = 'announced') \
-         ORDER BY p.id LIMIT $4"
-    ))
-    .bind(carrier.code())
-    .bind(ms(from))
-    .bind(ms(to))
-    .bind(i64::from(limit))
-    .fetch_all(reader)
-    .await
-    .map_err(backend_error)?
-    .iter()
-    .map(parcel_from)
-    .collect::<StoreResult<Vec<_>>>()?;
-    Ok((missing, unannounced))
+        .bind(carrier.code())
+        .bind(ms(from))
+        .bind(ms(to))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(parcel_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+        let unannounced = sqlx::query(&format!(
+            "SELECT {PARCEL_COLUMNS} FROM parcels p WHERE p.carrier = $1 AND EXISTS \
+             (SELECT 1 FROM parcel_events e WHERE e.parcel_id = p.id AND e.kind = 'arrived_at_centre' AND e.at >= $2 AND e.at < $3) \
+             AND NOT EXISTS (SELECT 1 FROM parcel_events e WHERE e.parcel_id = p.id AND e.kind = 'announced') \
+             ORDER BY p.id LIMIT $4"
+        ))
+        .bind(carrier.code())
+        .bind(ms(from))
+        .bind(ms(to))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(parcel_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+        Ok((missing, unannounced))
+    }
 }

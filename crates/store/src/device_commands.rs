@@ -2,37 +2,17 @@
 //! the `Tx` and `Store` ports, kept apart from the parcel queries.
 
 use crate::backend_error;
-use app::device_commands::{DeviceCommandRecord, DeviceCommandStatus, NewDeviceCommand};
-use app::ports::{StoreError, StoreResult};
+use crate::rows::{get, time};
+use crate::{Db, DbTx};
+use app::ports::devices::DeviceStatusRecord;
+use app::ports::devices::{DeviceCommandRecord, DeviceCommandStatus};
+use app::ports::{DeviceStore, DeviceTx, StoreError, StoreResult};
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyPool, Row};
 
 const COLUMNS: &str = "id, command_id, station_id, device_kind, device_id, payload, not_after, attempts, status, outcome";
-
-pub(crate) async fn enqueue(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    command: &NewDeviceCommand,
-    payload: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<bool> {
-    let inserted = sqlx::query(
-        "INSERT INTO device_commands (command_id, station_id, device_kind, device_id, payload, created_at, not_after, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $6) ON CONFLICT (command_id) DO NOTHING",
-    )
-    .bind(command.command_id.clone())
-    .bind(command.station_id)
-    .bind(command.device_kind.clone())
-    .bind(command.device_id.clone())
-    .bind(payload.to_string())
-    .bind(now.timestamp_millis())
-    .bind(command.not_after.timestamp_millis())
-    .execute(&mut **tx)
-    .await
-    .map_err(backend_error)?
-    .rows_affected();
-    Ok(inserted == 1)
-}
 
 fn record(row: &AnyRow) -> StoreResult<DeviceCommandRecord> {
     let get_error = |error: sqlx::Error| StoreError::Backend(format!("device command: {error}"));
@@ -59,70 +39,140 @@ fn record(row: &AnyRow) -> StoreResult<DeviceCommandRecord> {
     })
 }
 
-pub(crate) async fn due(
-    pool: &AnyPool,
-    now: DateTime<Utc>,
-    limit: u32,
-) -> StoreResult<Vec<DeviceCommandRecord>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM device_commands WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY id LIMIT $2"
-    ))
-    .bind(now.timestamp_millis())
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await
-    .map_err(backend_error)?;
-    rows.iter().map(record).collect()
+#[async_trait]
+impl DeviceTx for DbTx {
+    async fn enqueue_device_command(
+        &mut self,
+        command: &app::ports::devices::NewDeviceCommand,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO device_commands (command_id, station_id, device_kind, device_id, payload, created_at, not_after, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $6) ON CONFLICT (command_id) DO NOTHING",
+        )
+        .bind(command.command_id.clone())
+        .bind(command.station_id)
+        .bind(command.device_kind.clone())
+        .bind(command.device_id.clone())
+        .bind(payload.to_string())
+        .bind(now.timestamp_millis())
+        .bind(command.not_after.timestamp_millis())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend_error)?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
 }
 
-pub(crate) async fn attempted(
-    pool: &AnyPool,
-    id: i64,
-    next_attempt_at: DateTime<Utc>,
-) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE device_commands SET attempts = attempts + 1, next_attempt_at = $1 WHERE id = $2 AND status = 'pending'",
-    )
-    .bind(next_attempt_at.timestamp_millis())
-    .bind(id)
-    .execute(pool)
-    .await
-    .map_err(backend_error)?;
-    Ok(())
-}
+#[async_trait]
+impl DeviceStore for Db {
+    async fn due_device_commands(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<app::ports::devices::DeviceCommandRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM device_commands WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(now.timestamp_millis())
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter().map(record).collect()
+    }
 
-pub(crate) async fn finish(
-    pool: &AnyPool,
-    command_id: &str,
-    status: DeviceCommandStatus,
-    outcome: Option<&str>,
-    now: DateTime<Utc>,
-) -> StoreResult<bool> {
-    let outcome: Option<String> = outcome.map(|text| text.chars().take(100).collect());
-    let changed = sqlx::query(
-        "UPDATE device_commands SET status = $1, outcome = $2, finished_at = $3 WHERE command_id = $4 AND status = 'pending'",
-    )
-    .bind(status.code())
-    .bind(outcome)
-    .bind(now.timestamp_millis())
-    .bind(command_id.to_string())
-    .execute(pool)
-    .await
-    .map_err(backend_error)?
-    .rows_affected();
-    Ok(changed == 1)
-}
+    async fn device_command_attempted(
+        &self,
+        id: i64,
+        next_attempt_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE device_commands SET attempts = attempts + 1, next_attempt_at = $1 WHERE id = $2 AND status = 'pending'",
+        )
+        .bind(next_attempt_at.timestamp_millis())
+        .bind(id)
+        .execute(&self.writer)
+        .await
+        .map_err(backend_error)?;
+        Ok(())
+    }
 
-pub(crate) async fn one(
-    pool: &AnyPool,
-    command_id: &str,
-) -> StoreResult<Option<DeviceCommandRecord>> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM device_commands WHERE command_id = $1"
-    ))
-    .bind(command_id.to_string())
-    .fetch_optional(pool)
-    .await
-    .map_err(backend_error)?;
-    row.as_ref().map(record).transpose()
+    async fn finish_device_command(
+        &self,
+        command_id: &str,
+        status: app::ports::devices::DeviceCommandStatus,
+        outcome: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let outcome: Option<String> = outcome.map(|text| text.chars().take(100).collect());
+        let changed = sqlx::query(
+            "UPDATE device_commands SET status = $1, outcome = $2, finished_at = $3 WHERE command_id = $4 AND status = 'pending'",
+        )
+        .bind(status.code())
+        .bind(outcome)
+        .bind(now.timestamp_millis())
+        .bind(command_id.to_string())
+        .execute(&self.writer)
+        .await
+        .map_err(backend_error)?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
+    async fn device_command(
+        &self,
+        command_id: &str,
+    ) -> StoreResult<Option<app::ports::devices::DeviceCommandRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM device_commands WHERE command_id = $1"
+        ))
+        .bind(command_id.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        row.as_ref().map(record).transpose()
+    }
+
+    async fn set_device_status(&self, status: &DeviceStatusRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO device_status (state_topic, station_id, device_kind, device_id, online, changed_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (state_topic) DO UPDATE SET online = excluded.online, changed_at = excluded.changed_at",
+        )
+        .bind(status.state_topic.clone())
+        .bind(status.station_id)
+        .bind(status.device_kind.clone())
+        .bind(status.device_id.clone())
+        .bind(i64::from(status.online))
+        .bind(status.changed_at.timestamp_millis())
+        .execute(&self.writer)
+        .await
+        .map_err(backend_error)?;
+        Ok(())
+    }
+
+    async fn device_statuses(&self, station_id: i64) -> StoreResult<Vec<DeviceStatusRecord>> {
+        let rows = sqlx::query(
+            "SELECT state_topic, station_id, device_kind, device_id, online, changed_at FROM device_status WHERE station_id = $1 ORDER BY device_kind, device_id",
+        )
+        .bind(station_id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| {
+                let online: i64 = get(row, "online")?;
+                Ok(DeviceStatusRecord {
+                    state_topic: get(row, "state_topic")?,
+                    station_id: get(row, "station_id")?,
+                    device_kind: get(row, "device_kind")?,
+                    device_id: get(row, "device_id")?,
+                    online: online != 0,
+                    changed_at: time(get(row, "changed_at")?)?,
+                })
+            })
+            .collect()
+    }
 }

@@ -4,16 +4,17 @@
 
 use crate::backend_error;
 use crate::rows::{get, time};
-use app::ports::{StoreError, StoreResult};
-use app::webhooks::{
-    AttemptOutcome, AttemptRecord, DeliveryRecord, DeliveryStatus, DueDelivery, NewWebhookDelivery,
-    NewWebhookSubscription, WebhookSubscription,
+use crate::{Db, DbTx};
+use app::ports::webhooks::{
+    AttemptRecord, DeliveryRecord, DeliveryStatus, DueDelivery, WebhookSubscription,
 };
+use app::ports::{StoreError, StoreResult, WebhookStore, WebhookTx};
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::Carrier;
 use domain::webhook::WebhookSecret;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyPool, Row};
 
 const SUBSCRIPTION_COLUMNS: &str =
     "id, carrier, url, secret, event_kinds, active, created_at, created_by";
@@ -22,7 +23,7 @@ fn optional_time(ms: Option<i64>) -> StoreResult<Option<DateTime<Utc>>> {
     ms.map(time).transpose()
 }
 
-fn carrier(code: &str) -> StoreResult<Carrier> {
+fn carrier_of(code: &str) -> StoreResult<Carrier> {
     Carrier::parse(code)
         .map_err(|_| StoreError::Backend(format!("stored carrier {code:?} is not valid")))
 }
@@ -40,7 +41,7 @@ fn subscription(row: &AnyRow) -> StoreResult<WebhookSubscription> {
     let kinds: String = get(row, "event_kinds")?;
     Ok(WebhookSubscription {
         id: get(row, "id")?,
-        carrier: carrier(&get::<String>(row, "carrier")?)?,
+        carrier: carrier_of(&get::<String>(row, "carrier")?)?,
         url: get(row, "url")?,
         secret: WebhookSecret::new(get(row, "secret")?),
         event_kinds: kinds
@@ -54,286 +55,301 @@ fn subscription(row: &AnyRow) -> StoreResult<WebhookSubscription> {
     })
 }
 
-pub(crate) async fn subscriptions_for(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    carrier: Carrier,
-) -> StoreResult<Vec<WebhookSubscription>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE carrier = $1 ORDER BY id"
-    ))
-    .bind(carrier.code())
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(backend_error)?;
-    rows.iter().map(subscription).collect()
-}
-
-pub(crate) async fn enqueue(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    delivery: &NewWebhookDelivery,
-    now: DateTime<Utc>,
-) -> StoreResult<bool> {
-    let inserted = sqlx::query(
-        "INSERT INTO webhook_deliveries (subscription_id, carrier, delivery_key, event_kind, payload, created_at, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (delivery_key) DO NOTHING",
-    )
-    .bind(delivery.subscription_id)
-    .bind(delivery.carrier.code())
-    .bind(delivery.delivery_key.clone())
-    .bind(delivery.event_kind.clone())
-    .bind(delivery.payload.clone())
-    .bind(now.timestamp_millis())
-    .bind(delivery.available_at.timestamp_millis())
-    .execute(&mut **tx)
-    .await
-    .map_err(backend_error)?
-    .rows_affected();
-    Ok(inserted == 1)
-}
-
-pub(crate) async fn create(
-    pool: &AnyPool,
-    new: &NewWebhookSubscription,
-    now: DateTime<Utc>,
-) -> StoreResult<WebhookSubscription> {
-    let row = sqlx::query(
-        "INSERT INTO webhook_subscriptions (carrier, url, secret, event_kinds, active, created_at, created_by) \
-         VALUES ($1, $2, $3, $4, 1, $5, $6) RETURNING id",
-    )
-    .bind(new.carrier.code())
-    .bind(new.url.clone())
-    .bind(new.secret.reveal().to_string())
-    .bind(new.event_kinds.join(","))
-    .bind(now.timestamp_millis())
-    .bind(new.created_by.clone())
-    .fetch_one(pool)
-    .await
-    .map_err(backend_error)?;
-    let id: i64 = row.try_get(0).map_err(backend_error)?;
-    Ok(WebhookSubscription {
-        id,
-        carrier: new.carrier,
-        url: new.url.clone(),
-        secret: new.secret.clone(),
-        event_kinds: new.event_kinds.clone(),
-        active: true,
-        created_at: DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now),
-        created_by: new.created_by.clone(),
-    })
-}
-
-pub(crate) async fn one(pool: &AnyPool, id: i64) -> StoreResult<Option<WebhookSubscription>> {
-    let row = sqlx::query(&format!(
-        "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(pool)
-    .await
-    .map_err(backend_error)?;
-    row.as_ref().map(subscription).transpose()
-}
-
-pub(crate) async fn list(
-    pool: &AnyPool,
-    carrier: Option<Carrier>,
-) -> StoreResult<Vec<WebhookSubscription>> {
-    let rows = match carrier {
-        Some(carrier) => {
-            sqlx::query(&format!(
-                "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE carrier = $1 ORDER BY id"
-            ))
-            .bind(carrier.code())
-            .fetch_all(pool)
-            .await
-        }
-        None => {
-            sqlx::query(&format!(
-                "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions ORDER BY id"
-            ))
-            .fetch_all(pool)
-            .await
-        }
+#[async_trait]
+impl WebhookTx for DbTx {
+    async fn webhook_subscriptions_for(
+        &mut self,
+        carrier: Carrier,
+    ) -> StoreResult<Vec<app::ports::webhooks::WebhookSubscription>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE carrier = $1 ORDER BY id"
+        ))
+        .bind(carrier.code())
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(backend_error)?;
+        rows.iter().map(subscription).collect()
     }
-    .map_err(backend_error)?;
-    rows.iter().map(subscription).collect()
-}
 
-pub(crate) async fn update(pool: &AnyPool, s: &WebhookSubscription) -> StoreResult<()> {
-    let changed = sqlx::query(
-        "UPDATE webhook_subscriptions SET url = $1, event_kinds = $2, active = $3 WHERE id = $4",
-    )
-    .bind(s.url.clone())
-    .bind(s.event_kinds.join(","))
-    .bind(i64::from(s.active))
-    .bind(s.id)
-    .execute(pool)
-    .await
-    .map_err(backend_error)?
-    .rows_affected();
-    if changed != 1 {
-        return Err(StoreError::Backend(format!(
-            "webhook subscription {} vanished",
-            s.id
-        )));
+    async fn enqueue_webhook(
+        &mut self,
+        delivery: &app::ports::webhooks::NewWebhookDelivery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO webhook_deliveries (subscription_id, carrier, delivery_key, event_kind, payload, created_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (delivery_key) DO NOTHING",
+        )
+        .bind(delivery.subscription_id)
+        .bind(delivery.carrier.code())
+        .bind(delivery.delivery_key.clone())
+        .bind(delivery.event_kind.clone())
+        .bind(delivery.payload.clone())
+        .bind(now.timestamp_millis())
+        .bind(delivery.available_at.timestamp_millis())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend_error)?
+        .rows_affected();
+        Ok(inserted == 1)
     }
-    Ok(())
 }
 
-pub(crate) async fn due(
-    pool: &AnyPool,
-    now: DateTime<Utc>,
-    limit: u32,
-) -> StoreResult<Vec<DueDelivery>> {
-    let rows = sqlx::query(
-        "SELECT d.id, d.subscription_id, d.carrier, d.delivery_key, d.event_kind, d.payload, d.attempts, s.url, s.secret \
-         FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id \
-         WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND s.active = 1 ORDER BY d.next_attempt_at, d.id LIMIT $2",
-    )
-    .bind(now.timestamp_millis())
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await
-    .map_err(backend_error)?;
-    rows.iter()
-        .map(|row| {
-            Ok(DueDelivery {
-                id: get(row, "id")?,
-                subscription_id: get(row, "subscription_id")?,
-                carrier: carrier(&get::<String>(row, "carrier")?)?,
-                delivery_key: get(row, "delivery_key")?,
-                event_kind: get(row, "event_kind")?,
-                payload: get(row, "payload")?,
-                attempts: u32::try_from(get::<i64>(row, "attempts")?).unwrap_or(u32::MAX),
-                url: get(row, "url")?,
-                secret: WebhookSecret::new(get(row, "secret")?),
-            })
+#[async_trait]
+impl WebhookStore for Db {
+    async fn create_webhook_subscription(
+        &self,
+        subscription: &app::ports::webhooks::NewWebhookSubscription,
+        now: DateTime<Utc>,
+    ) -> StoreResult<app::ports::webhooks::WebhookSubscription> {
+        let row = sqlx::query(
+            "INSERT INTO webhook_subscriptions (carrier, url, secret, event_kinds, active, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, 1, $5, $6) RETURNING id",
+        )
+        .bind(subscription.carrier.code())
+        .bind(subscription.url.clone())
+        .bind(subscription.secret.reveal().to_string())
+        .bind(subscription.event_kinds.join(","))
+        .bind(now.timestamp_millis())
+        .bind(subscription.created_by.clone())
+        .fetch_one(&self.writer)
+        .await
+        .map_err(backend_error)?;
+        let id: i64 = row.try_get(0).map_err(backend_error)?;
+        Ok(WebhookSubscription {
+            id,
+            carrier: subscription.carrier,
+            url: subscription.url.clone(),
+            secret: subscription.secret.clone(),
+            event_kinds: subscription.event_kinds.clone(),
+            active: true,
+            created_at: DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now),
+            created_by: subscription.created_by.clone(),
         })
-        .collect()
-}
+    }
 
-pub(crate) async fn attempted(pool: &AnyPool, outcome: &AttemptOutcome) -> StoreResult<()> {
-    let mut tx = pool.begin().await.map_err(backend_error)?;
-    let error: Option<String> = outcome
-        .error
-        .as_ref()
-        .map(|e| e.chars().take(500).collect());
-    let delivered_at = (outcome.status == DeliveryStatus::Delivered).then_some(outcome.at);
-    // Only a pending delivery moves on, and only from the attempt count the
-    // relay saw, so two relays racing on one delivery log one attempt each
-    // but cannot move it backwards.
-    let changed = sqlx::query(
-        "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, last_status_code = $4, last_error = $5, delivered_at = $6 \
-         WHERE id = $7 AND status = 'pending' AND attempts = $8",
-    )
-    .bind(outcome.status.code())
-    .bind(i64::from(outcome.attempt))
-    .bind(outcome.next_attempt_at.map(|at| at.timestamp_millis()))
-    .bind(outcome.status_code.map(i64::from))
-    .bind(error.clone())
-    .bind(delivered_at.map(|at| at.timestamp_millis()))
-    .bind(outcome.delivery_id)
-    .bind(i64::from(outcome.attempt) - 1)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend_error)?
-    .rows_affected();
-    sqlx::query(
-        "INSERT INTO webhook_attempts (delivery_id, carrier, attempt, at, status_code, error, next_attempt_at, status) \
-         SELECT id, carrier, $1, $2, $3, $4, $5, $6 FROM webhook_deliveries WHERE id = $7",
-    )
-    .bind(i64::from(outcome.attempt))
-    .bind(outcome.at.timestamp_millis())
-    .bind(outcome.status_code.map(i64::from))
-    .bind(error)
-    .bind(outcome.next_attempt_at.map(|at| at.timestamp_millis()))
-    .bind(if changed == 1 {
-        outcome.status.code()
-    } else {
-        // Another relay moved the delivery first; this attempt is still
-        // logged, marked as a duplicate send.
-        "duplicate"
-    })
-    .bind(outcome.delivery_id)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend_error)?;
-    tx.commit().await.map_err(backend_error)
-}
+    async fn webhook_subscription(
+        &self,
+        id: i64,
+    ) -> StoreResult<Option<app::ports::webhooks::WebhookSubscription>> {
+        let row = sqlx::query(&format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        row.as_ref().map(subscription).transpose()
+    }
 
-pub(crate) async fn deliveries(
-    pool: &AnyPool,
-    subscription_id: i64,
-    after_id: i64,
-    limit: u32,
-) -> StoreResult<Vec<DeliveryRecord>> {
-    let rows = sqlx::query(
-        "SELECT id, subscription_id, carrier, delivery_key, event_kind, status, attempts, next_attempt_at, last_status_code, last_error, created_at, delivered_at \
-         FROM webhook_deliveries WHERE subscription_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-    )
-    .bind(subscription_id)
-    .bind(after_id)
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await
-    .map_err(backend_error)?;
-    rows.iter()
-        .map(|row| {
-            let state = status(&get::<String>(row, "status")?)?;
-            Ok(DeliveryRecord {
-                id: get(row, "id")?,
-                subscription_id: get(row, "subscription_id")?,
-                carrier: carrier(&get::<String>(row, "carrier")?)?,
-                delivery_key: get(row, "delivery_key")?,
-                event_kind: get(row, "event_kind")?,
-                status: state,
-                attempts: u32::try_from(get::<i64>(row, "attempts")?).unwrap_or(u32::MAX),
-                next_attempt_at: if state == DeliveryStatus::Pending {
-                    optional_time(get(row, "next_attempt_at")?)?
-                } else {
-                    None
-                },
-                last_status_code: status_code(get(row, "last_status_code")?),
-                last_error: get(row, "last_error")?,
-                created_at: time(get(row, "created_at")?)?,
-                delivered_at: optional_time(get(row, "delivered_at")?)?,
+    async fn webhook_subscriptions(
+        &self,
+        carrier: Option<Carrier>,
+    ) -> StoreResult<Vec<app::ports::webhooks::WebhookSubscription>> {
+        let rows = match carrier {
+            Some(carrier) => {
+                sqlx::query(&format!(
+                    "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE carrier = $1 ORDER BY id"
+                ))
+                .bind(carrier.code())
+                .fetch_all(&self.reader)
+                .await
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions ORDER BY id"
+                ))
+                .fetch_all(&self.reader)
+                .await
+            }
+        }
+        .map_err(backend_error)?;
+        rows.iter().map(subscription).collect()
+    }
+
+    async fn update_webhook_subscription(
+        &self,
+        subscription: &app::ports::webhooks::WebhookSubscription,
+    ) -> StoreResult<()> {
+        let changed = sqlx::query(
+            "UPDATE webhook_subscriptions SET url = $1, event_kinds = $2, active = $3 WHERE id = $4",
+        )
+        .bind(subscription.url.clone())
+        .bind(subscription.event_kinds.join(","))
+        .bind(i64::from(subscription.active))
+        .bind(subscription.id)
+        .execute(&self.writer)
+        .await
+        .map_err(backend_error)?
+        .rows_affected();
+        if changed != 1 {
+            return Err(StoreError::Backend(format!(
+                "webhook subscription {} vanished",
+                subscription.id
+            )));
+        }
+        Ok(())
+    }
+
+    async fn due_webhook_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<app::ports::webhooks::DueDelivery>> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.subscription_id, d.carrier, d.delivery_key, d.event_kind, d.payload, d.attempts, s.url, s.secret \
+             FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND s.active = 1 ORDER BY d.next_attempt_at, d.id LIMIT $2",
+        )
+        .bind(now.timestamp_millis())
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(DueDelivery {
+                    id: get(row, "id")?,
+                    subscription_id: get(row, "subscription_id")?,
+                    carrier: carrier_of(&get::<String>(row, "carrier")?)?,
+                    delivery_key: get(row, "delivery_key")?,
+                    event_kind: get(row, "event_kind")?,
+                    payload: get(row, "payload")?,
+                    attempts: u32::try_from(get::<i64>(row, "attempts")?).unwrap_or(u32::MAX),
+                    url: get(row, "url")?,
+                    secret: WebhookSecret::new(get(row, "secret")?),
+                })
             })
-        })
-        .collect()
-}
+            .collect()
+    }
 
-pub(crate) async fn attempts(
-    pool: &AnyPool,
-    carrier_code: Carrier,
-    after_id: i64,
-    limit: u32,
-) -> StoreResult<Vec<AttemptRecord>> {
-    let rows = sqlx::query(
-        "SELECT a.id, a.delivery_id, d.subscription_id, a.carrier, d.delivery_key, d.event_kind, a.attempt, a.at, a.status_code, a.error, a.next_attempt_at, a.status \
-         FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id \
-         WHERE a.carrier = $1 AND a.id > $2 ORDER BY a.id LIMIT $3",
-    )
-    .bind(carrier_code.code())
-    .bind(after_id)
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await
-    .map_err(backend_error)?;
-    rows.iter()
-        .map(|row| {
-            Ok(AttemptRecord {
-                id: get(row, "id")?,
-                delivery_id: get(row, "delivery_id")?,
-                subscription_id: get(row, "subscription_id")?,
-                carrier: carrier(&get::<String>(row, "carrier")?)?,
-                delivery_key: get(row, "delivery_key")?,
-                event_kind: get(row, "event_kind")?,
-                attempt: u32::try_from(get::<i64>(row, "attempt")?).unwrap_or(u32::MAX),
-                at: time(get(row, "at")?)?,
-                status_code: status_code(get(row, "status_code")?),
-                error: get(row, "error")?,
-                next_attempt_at: optional_time(get(row, "next_attempt_at")?)?,
-                outcome: get(row, "status")?,
-            })
+    async fn record_webhook_attempt(
+        &self,
+        outcome: &app::ports::webhooks::AttemptOutcome,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(backend_error)?;
+        let error: Option<String> = outcome
+            .error
+            .as_ref()
+            .map(|e| e.chars().take(500).collect());
+        let delivered_at = (outcome.status == DeliveryStatus::Delivered).then_some(outcome.at);
+        // Only a pending delivery moves on, and only from the attempt count the
+        // relay saw, so two relays racing on one delivery log one attempt each
+        // but cannot move it backwards.
+        let changed = sqlx::query(
+            "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, last_status_code = $4, last_error = $5, delivered_at = $6 \
+             WHERE id = $7 AND status = 'pending' AND attempts = $8",
+        )
+        .bind(outcome.status.code())
+        .bind(i64::from(outcome.attempt))
+        .bind(outcome.next_attempt_at.map(|at| at.timestamp_millis()))
+        .bind(outcome.status_code.map(i64::from))
+        .bind(error.clone())
+        .bind(delivered_at.map(|at| at.timestamp_millis()))
+        .bind(outcome.delivery_id)
+        .bind(i64::from(outcome.attempt) - 1)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?
+        .rows_affected();
+        sqlx::query(
+            "INSERT INTO webhook_attempts (delivery_id, carrier, attempt, at, status_code, error, next_attempt_at, status) \
+             SELECT id, carrier, $1, $2, $3, $4, $5, $6 FROM webhook_deliveries WHERE id = $7",
+        )
+        .bind(i64::from(outcome.attempt))
+        .bind(outcome.at.timestamp_millis())
+        .bind(outcome.status_code.map(i64::from))
+        .bind(error)
+        .bind(outcome.next_attempt_at.map(|at| at.timestamp_millis()))
+        .bind(if changed == 1 {
+            outcome.status.code()
+        } else {
+            // Another relay moved the delivery first; this attempt is still
+            // logged, marked as a duplicate send.
+            "duplicate"
         })
-        .collect()
+        .bind(outcome.delivery_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        tx.commit().await.map_err(backend_error)
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        subscription_id: i64,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<app::ports::webhooks::DeliveryRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, subscription_id, carrier, delivery_key, event_kind, status, attempts, next_attempt_at, last_status_code, last_error, created_at, delivered_at \
+             FROM webhook_deliveries WHERE subscription_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(subscription_id)
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| {
+                let state = status(&get::<String>(row, "status")?)?;
+                Ok(DeliveryRecord {
+                    id: get(row, "id")?,
+                    subscription_id: get(row, "subscription_id")?,
+                    carrier: carrier_of(&get::<String>(row, "carrier")?)?,
+                    delivery_key: get(row, "delivery_key")?,
+                    event_kind: get(row, "event_kind")?,
+                    status: state,
+                    attempts: u32::try_from(get::<i64>(row, "attempts")?).unwrap_or(u32::MAX),
+                    next_attempt_at: if state == DeliveryStatus::Pending {
+                        optional_time(get(row, "next_attempt_at")?)?
+                    } else {
+                        None
+                    },
+                    last_status_code: status_code(get(row, "last_status_code")?),
+                    last_error: get(row, "last_error")?,
+                    created_at: time(get(row, "created_at")?)?,
+                    delivered_at: optional_time(get(row, "delivered_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn webhook_attempts(
+        &self,
+        carrier: Carrier,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<app::ports::webhooks::AttemptRecord>> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.delivery_id, d.subscription_id, a.carrier, d.delivery_key, d.event_kind, a.attempt, a.at, a.status_code, a.error, a.next_attempt_at, a.status \
+             FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id \
+             WHERE a.carrier = $1 AND a.id > $2 ORDER BY a.id LIMIT $3",
+        )
+        .bind(carrier.code())
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(AttemptRecord {
+                    id: get(row, "id")?,
+                    delivery_id: get(row, "delivery_id")?,
+                    subscription_id: get(row, "subscription_id")?,
+                    carrier: carrier_of(&get::<String>(row, "carrier")?)?,
+                    delivery_key: get(row, "delivery_key")?,
+                    event_kind: get(row, "event_kind")?,
+                    attempt: u32::try_from(get::<i64>(row, "attempt")?).unwrap_or(u32::MAX),
+                    at: time(get(row, "at")?)?,
+                    status_code: status_code(get(row, "status_code")?),
+                    error: get(row, "error")?,
+                    next_attempt_at: optional_time(get(row, "next_attempt_at")?)?,
+                    outcome: get(row, "status")?,
+                })
+            })
+            .collect()
+    }
 }

@@ -4,6 +4,7 @@
 
 use app::device_commands::{DeviceCommandStatus, NewDeviceCommand, enqueue_device_command};
 use app::ports::Store;
+use app::ports::prelude::*;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use store::{ConnectOptions, Db};

@@ -6,7 +6,8 @@ mod common;
 
 use app::AppError;
 use app::device_commands::DeviceCommandRecord;
-use app::ports::{ParcelFilter, Store};
+use app::ports::ParcelFilter;
+use app::ports::prelude::*;
 use app::terminal::{ScanOutcome, SessionState};
 use chrono::Duration;
 use common::*;

@@ -1,0 +1,130 @@
+//! The devices' port: the device-command outbox the MQTT bridge publishes
+//! from, and device liveness as the bridge last heard it.
+
+use super::StoreResult;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Longest command id a device accepts (the device protocol's limit).
+pub const COMMAND_ID_CHARS_MAX: usize = 64;
+
+/// A command for one device. `operation` is the protocol's operation object,
+/// e.g. `{"op": "open", "hold_ms": 5000}` or
+/// `{"op": "light", "segments": [{"segment": 3, "colour": "#00ff7f"}], "duration_ms": 60000}`;
+/// the command id and not-after time are added to it here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDeviceCommand {
+    pub station_id: i64,
+    /// `door` or `lights`.
+    pub device_kind: String,
+    pub device_id: String,
+    /// Unique per command, kept across every retry.
+    pub command_id: String,
+    pub not_after: DateTime<Utc>,
+    pub operation: Value,
+}
+
+/// Where a device command stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceCommandStatus {
+    /// Not yet acknowledged; (re)published while its not-after time allows.
+    Pending,
+    /// The device acknowledged it (acted now or earlier).
+    Done,
+    /// Its not-after time passed before an acknowledgement, or the device
+    /// said it came too late.
+    Expired,
+    /// The device could not act, or the command could not be sent.
+    Failed,
+}
+
+impl DeviceCommandStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            DeviceCommandStatus::Pending => "pending",
+            DeviceCommandStatus::Done => "done",
+            DeviceCommandStatus::Expired => "expired",
+            DeviceCommandStatus::Failed => "failed",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<DeviceCommandStatus> {
+        [
+            DeviceCommandStatus::Pending,
+            DeviceCommandStatus::Done,
+            DeviceCommandStatus::Expired,
+            DeviceCommandStatus::Failed,
+        ]
+        .into_iter()
+        .find(|status| status.code() == code)
+    }
+}
+
+/// A device command as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceCommandRecord {
+    pub id: i64,
+    pub command_id: String,
+    pub station_id: i64,
+    pub device_kind: String,
+    pub device_id: String,
+    /// The whole wire command (JSON with `command_id` and `not_after_ms`).
+    pub payload: String,
+    pub not_after: DateTime<Utc>,
+    pub attempts: u32,
+    pub status: DeviceCommandStatus,
+    /// The device's own word (`done`, `duplicate`, ...), if it answered.
+    pub outcome: Option<String>,
+}
+
+/// A device as the MQTT bridge last heard it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceStatusRecord {
+    pub state_topic: String,
+    pub station_id: i64,
+    pub device_kind: String,
+    pub device_id: String,
+    pub online: bool,
+    pub changed_at: DateTime<Utc>,
+}
+#[async_trait]
+pub trait DeviceTx: Send {
+    /// Writes a device command (its whole wire payload) to the devices'
+    /// outbox unless its command id exists; false if it did.
+    async fn enqueue_device_command(
+        &mut self,
+        command: &NewDeviceCommand,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait DeviceStore: Send + Sync {
+    /// Pending device commands whose next attempt is due, oldest first.
+    async fn due_device_commands(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<DeviceCommandRecord>>;
+    /// Records a publication of a pending command and when to try again.
+    async fn device_command_attempted(
+        &self,
+        id: i64,
+        next_attempt_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Ends a pending command; false if it was not pending (already ended,
+    /// or unknown), so a late or repeated acknowledgement changes nothing.
+    async fn finish_device_command(
+        &self,
+        command_id: &str,
+        status: DeviceCommandStatus,
+        outcome: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn device_command(&self, command_id: &str) -> StoreResult<Option<DeviceCommandRecord>>;
+    async fn set_device_status(&self, status: &DeviceStatusRecord) -> StoreResult<()>;
+    async fn device_statuses(&self, station_id: i64) -> StoreResult<Vec<DeviceStatusRecord>>;
+}

@@ -1,0 +1,88 @@
+//! The ports the use cases need from the outside world — storage, a clock —
+//! and the plain records that cross them. Adapters live in other crates
+//! (`store`, the binary); nothing here knows SQL or HTTP.
+//!
+//! Storage is cut by area: each area has a trait for work inside a
+//! transaction (`…Tx`) and one for work outside (`…Store`), and its records,
+//! in its own module. The store implements each area trait in its own
+//! module, so a new query touches two files: the area's port here and its
+//! module in `store`. [`Tx`] and [`Store`] are the sum of the areas.
+//! Ports import no use-case module: records live here, and use cases
+//! re-export the ones their callers name.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+pub mod county;
+pub mod devices;
+pub mod outbox;
+pub mod parcels;
+pub mod terminal;
+pub mod users;
+pub mod webhooks;
+
+pub use county::{CountyStore, CountyTx};
+pub use devices::{DeviceStore, DeviceTx};
+pub use outbox::*;
+pub use parcels::*;
+pub use terminal::{TerminalStore, TerminalTx};
+pub use users::*;
+pub use webhooks::{WebhookStore, WebhookTx};
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule in the database refused the write (an active pickup
+    /// code or a slot place taken by a concurrent writer).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Work inside one transaction: every area's transactional port. Dropping
+/// it without `commit` rolls back.
+#[async_trait]
+pub trait Tx: ParcelTx + OutboxTx + TerminalTx + DeviceTx + CountyTx + WebhookTx + Send {
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
+/// The whole store: every area's port, and transactions.
+#[async_trait]
+pub trait Store:
+    ParcelStore
+    + OutboxStore
+    + UserStore
+    + TerminalStore
+    + DeviceStore
+    + CountyStore
+    + WebhookStore
+    + Send
+    + Sync
+{
+    /// Which database this is, for logs and benchmarks.
+    fn backend(&self) -> &'static str;
+    async fn begin(&self) -> StoreResult<Box<dyn Tx + '_>>;
+}
+
+/// Every port trait, for `use app::ports::prelude::*`: calling an area's
+/// method on a `dyn Tx` or `dyn Store` needs its trait in scope.
+pub mod prelude {
+    pub use super::{
+        Clock, CountyStore, CountyTx, DeviceStore, DeviceTx, OutboxStore, OutboxTx, ParcelStore,
+        ParcelTx, Store, TerminalStore, TerminalTx, Tx, UserStore, WebhookStore, WebhookTx,
+    };
+}

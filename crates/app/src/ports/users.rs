@@ -1,0 +1,45 @@
+//! Users, their API tokens and the server's own keys.
+
+use super::StoreResult;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::{Carrier, Role};
+
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub carrier: Option<Carrier>,
+    pub station_ids: Vec<i64>,
+}
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn create_user(&self, user: &UserRecord, now: DateTime<Utc>) -> StoreResult<i64>;
+    async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserRecord>>;
+    async fn create_token(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        name: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Ends a token (sign-out); false if it did not exist.
+    async fn revoke_token(&self, token_hash: &str) -> StoreResult<bool>;
+    /// The named server secret, created from `candidate` if it does not
+    /// exist yet (so concurrent first starts agree on one value).
+    async fn server_secret(
+        &self,
+        name: &str,
+        candidate: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<String>;
+}

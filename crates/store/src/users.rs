@@ -1,0 +1,124 @@
+//! Users, their API tokens and the server's keys, behind
+//! `app::ports::UserStore`.
+
+use crate::rows::*;
+use crate::{Db, backend_error, ms};
+use app::ports::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::Carrier;
+use sqlx::Row;
+
+#[async_trait]
+impl UserStore for Db {
+    async fn create_user(&self, user: &UserRecord, now: DateTime<Utc>) -> StoreResult<i64> {
+        let mut tx = self.writer.begin().await.map_err(backend_error)?;
+        let row = sqlx::query("INSERT INTO users (username, display_name, password_hash, role, carrier, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+            .bind(user.username.clone())
+            .bind(user.display_name.clone())
+            .bind(user.password_hash.clone())
+            .bind(user.role.code())
+            .bind(user.carrier.map(Carrier::code))
+            .bind(ms(now))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        let id: i64 = row.try_get(0).map_err(backend_error)?;
+        for station_id in &user.station_ids {
+            sqlx::query("INSERT INTO user_stations (user_id, station_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(*station_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        }
+        tx.commit().await.map_err(backend_error)?;
+        Ok(id)
+    }
+
+    async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+        ))
+        .bind(username.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        match row {
+            Some(row) => Ok(Some(self.user_with_stations(&row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn user_by_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = (SELECT user_id FROM api_tokens WHERE token_hash = $1 AND expires_at > $2)"
+        ))
+        .bind(token_hash.to_string())
+        .bind(ms(now))
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        match row {
+            Some(row) => Ok(Some(self.user_with_stations(&row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn create_token(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        name: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO api_tokens (user_id, token_hash, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(user_id)
+            .bind(token_hash.to_string())
+            .bind(name.to_string())
+            .bind(ms(now))
+            .bind(ms(expires_at))
+            .execute(&self.writer)
+            .await
+            .map_err(backend_error)?;
+        Ok(())
+    }
+
+    async fn revoke_token(&self, token_hash: &str) -> StoreResult<bool> {
+        let changed = sqlx::query("DELETE FROM api_tokens WHERE token_hash = $1")
+            .bind(token_hash.to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(backend_error)?
+            .rows_affected();
+        Ok(changed == 1)
+    }
+
+    async fn server_secret(
+        &self,
+        name: &str,
+        candidate: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<String> {
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name.to_string())
+        .bind(candidate.to_string())
+        .bind(now.timestamp_millis())
+        .execute(&self.writer)
+        .await
+        .map_err(backend_error)?;
+        let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name.to_string())
+            .fetch_one(&self.writer)
+            .await
+            .map_err(backend_error)?;
+        row.try_get::<String, _>(0).map_err(backend_error)
+    }
+}
