@@ -2,9 +2,10 @@
 //! past their holding period that go back to the carrier.
 
 use crate::App;
+use crate::effects::notices;
 use crate::error::{AppError, AppResult};
-use crate::notify;
 use crate::ports::{ParcelFilter, ParcelRecord};
+use crate::transition;
 use domain::{ParcelState, Principal, holding};
 use serde::Serialize;
 
@@ -88,14 +89,12 @@ impl App {
         // days are noted as covered by it.
         let latest = *due.iter().max().expect("due is not empty");
         let mut n_queued = 0;
-        if let Some(message) = notify::reminder(station, &current, latest, now)
+        if let Some(message) = notices::reminder(station, &current, latest, now)
             && tx.enqueue(&message, now).await?
         {
             n_queued = 1;
         }
-        current.reminders_sent.extend_from_slice(due);
-        current.updated_at = now;
-        tx.update_parcel(&current).await?;
+        transition::note_reminders(&mut *tx, now, &mut current, due).await?;
         tx.commit().await?;
         Ok(n_queued)
     }

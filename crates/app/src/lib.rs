@@ -4,18 +4,29 @@
 //! and writes its change, its event and its outgoing messages in one
 //! transaction through the [`ports::Store`] port.
 
+// Shared by every use case: errors, ports, the one parcel transition path
+// and what follows an event, station inbound inside a transaction, device
+// commands and signed QR codes. None of these imports a use-case module.
+pub mod device_commands;
+mod effects;
+pub mod error;
+pub mod ports;
+pub mod qr;
+mod shelve;
+mod transition;
+
+// The use cases. Each imports the shared modules above, `domain` and
+// nothing else of this crate: no use case imports another
+// (`tests/layers.rs` holds this).
 pub mod auth;
 pub mod county;
-pub mod device_commands;
+pub mod dashboard;
 pub mod dispatch;
-pub mod error;
 pub mod holding;
 pub mod inbound;
 pub mod manifest;
 pub mod notify;
 pub mod parcels;
-pub mod ports;
-pub mod qr;
 pub mod stations;
 pub mod terminal;
 pub mod webhooks;
@@ -127,6 +138,12 @@ impl App {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Today in Asia/Shanghai by the clock port: the one "today" every
+    /// page, report and command defaults to.
+    pub fn today(&self) -> chrono::NaiveDate {
+        domain::shanghai_day(self.now())
     }
 }
 

@@ -4,15 +4,14 @@
 
 use crate::App;
 use crate::error::{AppError, AppResult};
-use crate::inbound::event_of;
-use crate::ports::{NewEvent, NewParcel};
+use crate::ports::NewParcel;
+use crate::transition;
 use domain::limits::{
     ADDRESS_CHARS_MAX, BATCH_PARCELS_MAX, MANIFEST_CHUNK_ROWS, NAME_CHARS_MAX, text_field,
 };
 use domain::station::SizeClass;
 use domain::{Carrier, ParcelState, Phone, Principal, WaybillNo};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use std::collections::HashMap;
 
 /// One manifest row as text, before parsing: the same shape for JSON, CSV
@@ -229,7 +228,6 @@ impl App {
         first_row_number: usize,
         outcome: &mut ManifestOutcome,
     ) -> AppResult<()> {
-        let now = self.now();
         let mut tx = self.store.begin().await?;
         // A manifest names few stations; each is looked up once.
         let mut station_known: HashMap<i64, bool> = HashMap::new();
@@ -255,29 +253,9 @@ impl App {
             }
             parcels.push(parcel);
         }
-        let inserted = tx.insert_new_parcels(&parcels, now).await?;
+        let inserted = transition::announce_many(&mut *tx, self.by(principal), &parcels).await?;
         outcome.n_announced = inserted.len();
         outcome.n_already_known = parcels.len() - inserted.len();
-        let events: Vec<NewEvent> = inserted
-            .iter()
-            .map(|parcel| event_of(parcel, "announced", None, principal, now, json!({})))
-            .collect();
-        let n_events = tx.insert_events(&events).await?;
-        if n_events != events.len() as u64 {
-            return Err(AppError::Contended(format!(
-                "{} of {} announcement events already existed",
-                events.len() as u64 - n_events,
-                events.len()
-            )));
-        }
-        // Announcements are the carrier's own news and carry no webhook
-        // today; should the event table change that, they go out like any
-        // other event.
-        if domain::webhook::public_event("announced").is_some_and(|event| event.webhook) {
-            for (parcel, event) in inserted.iter().zip(&events) {
-                crate::webhooks::on_event(&mut *tx, parcel, event).await?;
-            }
-        }
         tx.commit().await?;
         outcome.rejected.sort_by_key(|r| r.row);
         tracing::info!(carrier = %carrier, n_announced = outcome.n_announced, n_known = outcome.n_already_known, n_rejected = outcome.rejected.len(), "manifest");

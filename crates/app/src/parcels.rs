@@ -4,12 +4,11 @@
 
 use crate::App;
 use crate::error::{AppError, AppResult};
-use crate::inbound::{assign_code, lock, record};
-use crate::notify;
 use crate::ports::{EventRecord, ParcelFilter, ParcelRecord, Tx};
+use crate::transition::{self, lock_station};
 use domain::limits::{NOTE_CHARS_MAX, PAGE_SIZE_MAX, text_field};
 use domain::pickup_code::normalise_typed;
-use domain::{Action, ParcelState, Principal, ProblemKind};
+use domain::{Action, Principal, ProblemKind};
 use serde::{Deserialize, Serialize};
 
 /// How the recipient showed that the parcel is theirs. Staff cannot confirm
@@ -65,6 +64,19 @@ pub struct ParcelPage {
 }
 
 impl App {
+    /// A station's parcels, for those who work there; carriers search
+    /// county-wide for their own parcels instead.
+    pub async fn station_parcels(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+        mut filter: ParcelFilter,
+    ) -> AppResult<ParcelPage> {
+        self.station(principal, station_id).await?;
+        filter.station_id = Some(station_id);
+        self.search(principal, filter).await
+    }
+
     pub async fn parcel(&self, principal: &Principal, parcel_id: i64) -> AppResult<ParcelView> {
         let parcel = self
             .store
@@ -327,14 +339,13 @@ impl App {
         parcel_id: i64,
         slot_id: i64,
     ) -> AppResult<ParcelView> {
-        let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut parcel = held_parcel(&mut *tx, principal, parcel_id).await?;
         let station_id = parcel
             .station_id
             .ok_or(AppError::Conflict("the parcel is at no station".into()))?;
-        lock(&mut *tx, station_id).await?;
-        let next = parcel.state.apply(Action::Move)?;
+        let station = lock_station(&mut *tx, station_id).await?;
+        parcel.state.apply(Action::Move)?;
         let target = tx
             .slot(slot_id)
             .await?
@@ -363,17 +374,12 @@ impl App {
         tx.occupy(slot_id, place, parcel.id).await?;
         let from_slot = parcel.slot_id;
         parcel.slot_id = Some(slot_id);
-        parcel.state = next;
-        parcel.updated_at = now;
-        tx.update_parcel(&parcel).await?;
-        parcel.version += 1;
-        record(
+        transition::apply(
             &mut *tx,
-            &parcel,
-            "moved",
-            Some(next),
-            principal,
-            now,
+            self.by(principal),
+            Some(&station),
+            &mut parcel,
+            Action::Move,
             serde_json::json!({ "from_slot": from_slot, "to_slot": target.label() }),
         )
         .await?;
@@ -391,83 +397,28 @@ impl App {
         details: serde_json::Value,
         check: impl FnOnce(&ParcelRecord) -> AppResult<()> + Send,
     ) -> AppResult<ParcelView> {
-        let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut parcel = held_parcel(&mut *tx, principal, parcel_id).await?;
         let station = match parcel.station_id {
-            Some(station_id) => Some(lock(&mut *tx, station_id).await?),
+            Some(station_id) => Some(lock_station(&mut *tx, station_id).await?),
             None => None,
         };
         let from = parcel.state;
         from.apply(action)?;
         check(&parcel)?;
-        apply_change(
+        transition::apply(
             &mut *tx,
+            self.by(principal),
             station.as_ref(),
             &mut parcel,
             action,
-            principal,
             details,
-            now,
-            self.settings.notice_merge_seconds,
         )
         .await?;
         tx.commit().await?;
         tracing::info!(parcel = parcel_id, from = %from, to = %parcel.state, "parcel changed");
         self.view(parcel).await
     }
-}
-
-/// Applies one state-machine action to a loaded parcel inside `tx` (the
-/// station already locked): its slot, code, version, event and any message.
-/// Every parcel change after inbound goes through here.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn apply_change(
-    tx: &mut dyn Tx,
-    station: Option<&crate::ports::StationRecord>,
-    parcel: &mut ParcelRecord,
-    action: Action,
-    principal: &Principal,
-    details: serde_json::Value,
-    now: chrono::DateTime<chrono::Utc>,
-    merge_seconds: i64,
-) -> AppResult<()> {
-    let from = parcel.state;
-    let next = from.apply(action)?;
-    parcel.state = next;
-    if let Action::ReportProblem { kind } = action {
-        parcel.problem = Some(kind);
-    }
-    if next.occupies_slot() && next == ParcelState::Stored && from == ParcelState::AwaitingConsent {
-        let station = station.ok_or(AppError::Conflict("the parcel is at no station".into()))?;
-        let slot_id = parcel
-            .slot_id
-            .ok_or(AppError::Conflict("the parcel has no slot".into()))?;
-        let slot = tx.slot(slot_id).await?.ok_or(AppError::NotFound("slot"))?;
-        parcel.pickup_code = Some(assign_code(tx, station, &slot).await?);
-        parcel.consent = true;
-    }
-    if from.occupies_slot() && !next.occupies_slot() {
-        tx.release_place(parcel.id).await?;
-        parcel.slot_id = None;
-    }
-    parcel.updated_at = now;
-    tx.update_parcel(parcel).await?;
-    parcel.version += 1;
-    record(
-        tx,
-        parcel,
-        action.event_kind(),
-        Some(from),
-        principal,
-        now,
-        details,
-    )
-    .await?;
-    if let (Some(station), ParcelState::Stored) = (station, next) {
-        notify::on_shelved(tx, station, parcel, now, merge_seconds).await?;
-    }
-    Ok(())
 }
 
 /// Loads a parcel for a change, hiding other stations' parcels as not found.

@@ -3,8 +3,7 @@
 
 use crate::App;
 use crate::error::{AppError, AppResult};
-use crate::parcels::ParcelPage;
-use crate::ports::{ParcelFilter, SlotOccupancy, StationRecord};
+use crate::ports::{SlotOccupancy, StationRecord};
 use domain::{ParcelState, Principal};
 
 impl App {
@@ -49,18 +48,5 @@ impl App {
     ) -> AppResult<Vec<(ParcelState, u64)>> {
         self.station(principal, station_id).await?;
         Ok(self.store.count_by_state(Some(station_id)).await?)
-    }
-
-    /// A station's parcels, for those who work there; carriers search
-    /// county-wide for their own parcels instead.
-    pub async fn station_parcels(
-        &self,
-        principal: &Principal,
-        station_id: i64,
-        mut filter: ParcelFilter,
-    ) -> AppResult<ParcelPage> {
-        self.station(principal, station_id).await?;
-        filter.station_id = Some(station_id);
-        self.search(principal, filter).await
     }
 }

@@ -14,20 +14,19 @@
 use crate::App;
 use crate::device_commands::{NewDeviceCommand, enqueue_device_command};
 use crate::error::{AppError, AppResult};
-use crate::inbound::lock;
-use crate::parcels::apply_change;
 pub use crate::ports::devices::DeviceStatusRecord;
 pub use crate::ports::terminal::{
     AlertRecord, AttemptsBy, CodeAttempt, NewAlert, NewPickupSession, PickupSessionRecord,
     SessionItem, SessionState,
 };
 use crate::ports::{ParcelRecord, StationRecord, Tx};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use crate::transition::{self, lock_station};
+use chrono::{DateTime, Duration, Utc};
 use domain::limits::text_field;
 use domain::terminal::{
     CodeEntry, PickupColour, ThrottlePolicy, choose_colour, colour_by_hex, parse_entry,
 };
-use domain::{Action, ParcelState, Principal, Role, WaybillNo, shanghai};
+use domain::{Action, ParcelState, Principal, Role, WaybillNo};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
@@ -107,17 +106,6 @@ pub enum ScanOutcome {
     NotYours { waybill_tail: String },
 }
 
-/// The keeper's day at a glance (a calendar day in Asia/Shanghai).
-#[derive(Debug, Clone, Serialize)]
-pub struct DaySummary {
-    pub date: NaiveDate,
-    pub n_in: u64,
-    pub n_out: u64,
-    pub n_held: u64,
-    pub n_overdue: u64,
-    pub n_problems: u64,
-}
-
 /// The principal a checkout scanner acts as: the station's terminal.
 pub fn scanner_principal(station_id: i64, scanner_id: &str) -> Principal {
     Principal {
@@ -161,7 +149,7 @@ impl App {
         let settings = &self.settings.terminal;
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let station = lock(&mut *tx, station_id).await?;
+        let station = lock_station(&mut *tx, station_id).await?;
         let tail = match &entry {
             CodeEntry::Code { phone_tail, .. } => phone_tail.clone(),
             CodeEntry::Qr(_) => None,
@@ -324,7 +312,7 @@ impl App {
         let waybill = WaybillNo::parse(text).map_err(|e| AppError::Invalid(e.to_string()))?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let station = lock(&mut *tx, station_id).await?;
+        let station = lock_station(&mut *tx, station_id).await?;
         let open = tx.open_pickup_sessions(station_id).await?;
         let candidates = tx.parcels_with_waybill(&waybill).await?;
         let hit = open
@@ -356,15 +344,17 @@ impl App {
                 session: self.view_session(&session).await?,
             });
         }
-        apply_change(
+        transition::apply(
             &mut *tx,
+            transition::By {
+                principal,
+                now,
+                settings: &self.settings,
+            },
             Some(&station),
             &mut parcel,
             Action::PickUp,
-            principal,
             json!({"proof": "self_checkout_scan", "terminal": terminal, "session": session.id}),
-            now,
-            self.settings.notice_merge_seconds,
         )
         .await?;
         session.last_activity_at = now;
@@ -481,7 +471,7 @@ impl App {
     ) -> AppResult<Option<SessionView>> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let station = lock(&mut *tx, station_id).await?;
+        let station = lock_station(&mut *tx, station_id).await?;
         let Some(mut session) = tx
             .pickup_session(session_id)
             .await?
@@ -740,39 +730,6 @@ impl App {
             .ok_or(AppError::NotFound("pickup QR code"))
     }
 
-    /// Alerts for the keeper, unacknowledged first.
-    pub async fn alerts(
-        &self,
-        principal: &Principal,
-        station_id: i64,
-    ) -> AppResult<Vec<AlertRecord>> {
-        if !principal.may_view_station(station_id) {
-            return Err(AppError::Forbidden("station"));
-        }
-        Ok(self.store.alerts(station_id, 50).await?)
-    }
-
-    pub async fn acknowledge_alert(
-        &self,
-        principal: &Principal,
-        station_id: i64,
-        alert_id: i64,
-    ) -> AppResult<()> {
-        if !principal.may_operate_station(station_id) {
-            return Err(AppError::Forbidden("station"));
-        }
-        let by = crate::actor_of(principal);
-        if self
-            .store
-            .acknowledge_alert(station_id, alert_id, &by, self.now())
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(AppError::NotFound("alert"))
-        }
-    }
-
     /// What the MQTT bridge heard about a device's liveness.
     pub async fn record_device_state(
         &self,
@@ -793,66 +750,6 @@ impl App {
             })
             .await?;
         Ok(())
-    }
-
-    pub async fn device_statuses(
-        &self,
-        principal: &Principal,
-        station_id: i64,
-    ) -> AppResult<Vec<DeviceStatusRecord>> {
-        if !principal.may_view_station(station_id) {
-            return Err(AppError::Forbidden("station"));
-        }
-        Ok(self.store.device_statuses(station_id).await?)
-    }
-
-    /// In, out, held and overdue for one calendar day (Asia/Shanghai).
-    pub async fn day_summary(
-        &self,
-        principal: &Principal,
-        station_id: i64,
-        date: NaiveDate,
-    ) -> AppResult<DaySummary> {
-        if !principal.may_view_station(station_id) {
-            return Err(AppError::Forbidden("station"));
-        }
-        let from = date
-            .and_hms_opt(0, 0, 0)
-            .and_then(|t| t.and_local_timezone(shanghai()).single())
-            .ok_or_else(|| AppError::Invalid("no such date".into()))?
-            .with_timezone(&Utc);
-        let to = from + Duration::days(1);
-        let counts = self
-            .store
-            .count_events(
-                station_id,
-                &["stored", "awaiting_consent", "picked_up", "problem"],
-                from,
-                to,
-            )
-            .await?;
-        let count = |kinds: &[&str]| -> u64 {
-            counts
-                .iter()
-                .filter(|(kind, _)| kinds.contains(&kind.as_str()))
-                .map(|(_, n)| n)
-                .sum()
-        };
-        let by_state = self.store.count_by_state(Some(station_id)).await?;
-        let n_held = by_state
-            .iter()
-            .filter(|(state, _)| state.occupies_slot())
-            .map(|(_, n)| n)
-            .sum();
-        let n_overdue = self.return_list(principal, station_id).await?.len() as u64;
-        Ok(DaySummary {
-            date,
-            n_in: count(&["stored", "awaiting_consent"]),
-            n_out: count(&["picked_up"]),
-            n_held,
-            n_overdue,
-            n_problems: count(&["problem"]),
-        })
     }
 
     fn wake_devices(&self) {

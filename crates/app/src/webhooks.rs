@@ -17,21 +17,20 @@
 //! customer "your code was sent by SMS".
 
 use crate::App;
+pub use crate::effects::deliveries::Place;
+use crate::effects::deliveries::{iso_shanghai, place_of};
 use crate::error::{AppError, AppResult};
+use crate::ports::StationRecord;
 pub use crate::ports::webhooks::{
     AttemptOutcome, AttemptRecord, DeliveryRecord, DeliveryStatus, DueDelivery, NewWebhookDelivery,
     NewWebhookSubscription, WebhookSubscription,
 };
-use crate::ports::{NewEvent, ParcelRecord, StationRecord, Tx};
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use domain::limits::PAGE_SIZE_MAX;
-use domain::webhook::{
-    self, DELIVERY_HEADER, EVENT_HEADER, PlaceKind, PublicEvent, SIGNATURE_HEADER, WebhookSecret,
-};
+use domain::webhook::{self, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, WebhookSecret};
 use domain::{Carrier, Principal, WaybillNo};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use std::collections::HashMap;
 
 /// A subscription as the API shows it: everything but the secret.
@@ -100,117 +99,6 @@ pub struct WebhookRelayReport {
 
 /// Longest error text kept per attempt.
 const ERROR_CHARS_MAX: usize = 300;
-
-fn iso(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn iso_shanghai(at: DateTime<Utc>) -> String {
-    at.with_timezone(&domain::shanghai())
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// Where something happened, as carriers and the public see it: a name and
-/// a township, nothing about people.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Place {
-    pub kind: PlaceKind,
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub township: Option<String>,
-}
-
-fn place_of(kind: PlaceKind, station: Option<&StationRecord>) -> Option<Place> {
-    let centre = || Place {
-        kind: PlaceKind::Centre,
-        name: webhook::CENTRE_NAME_ZH.to_string(),
-        township: None,
-    };
-    match (kind, station) {
-        (PlaceKind::None, _) => None,
-        (PlaceKind::Centre, _) | (PlaceKind::Station, None) => Some(centre()),
-        (PlaceKind::Station, Some(station)) => Some(Place {
-            kind: PlaceKind::Station,
-            name: station.name.clone(),
-            township: Some(station.township.clone()),
-        }),
-    }
-}
-
-/// The body sent for one event to one subscription.
-fn payload(
-    delivery_key: &str,
-    public: &PublicEvent,
-    event: &NewEvent,
-    parcel: &ParcelRecord,
-    place: Option<&Place>,
-) -> Value {
-    let mut body = json!({
-        "delivery_id": delivery_key,
-        "event": public.public,
-        "event_zh": public.name_zh,
-        "event_key": event.idempotency_key,
-        // Deliveries may arrive out of order (one is retried while a later
-        // one gets through); the per-parcel sequence puts them back.
-        "sequence": parcel.version,
-        "carrier": parcel.carrier,
-        "waybill": parcel.waybill,
-        "state": parcel.state,
-        "at": iso(event.at),
-        "at_shanghai": iso_shanghai(event.at),
-        "place": place,
-        "has_pickup_code": parcel.pickup_code.is_some(),
-    });
-    if let Some(problem) = parcel.problem {
-        body["problem"] = json!(problem);
-    }
-    body
-}
-
-/// Writes a delivery for each active subscription of the parcel's carrier
-/// that hears this event, inside the transaction that wrote the event. Called
-/// for every event (`inbound::record`); kinds without a public webhook name
-/// cost nothing.
-pub(crate) async fn on_event(
-    tx: &mut dyn Tx,
-    parcel: &ParcelRecord,
-    event: &NewEvent,
-) -> AppResult<()> {
-    let Some(public) = webhook::public_event(&event.kind).filter(|e| e.webhook) else {
-        return Ok(());
-    };
-    let subscriptions: Vec<WebhookSubscription> = tx
-        .webhook_subscriptions_for(parcel.carrier)
-        .await?
-        .into_iter()
-        .filter(|s| s.active && s.event_kinds.iter().any(|k| k == public.public))
-        .collect();
-    if subscriptions.is_empty() {
-        return Ok(());
-    }
-    let station = match (public.place, event.station_id) {
-        (PlaceKind::Station, Some(station_id)) => tx.station(station_id).await?,
-        _ => None,
-    };
-    let place = place_of(public.place, station.as_ref());
-    for subscription in subscriptions {
-        let delivery_key = format!("{}:s{}", event.idempotency_key, subscription.id);
-        let body = payload(&delivery_key, public, event, parcel, place.as_ref());
-        tx.enqueue_webhook(
-            &NewWebhookDelivery {
-                subscription_id: subscription.id,
-                carrier: parcel.carrier,
-                delivery_key,
-                event_kind: public.public.to_string(),
-                payload: body.to_string(),
-                available_at: event.at,
-            },
-            event.at,
-        )
-        .await?;
-    }
-    Ok(())
-}
 
 fn new_secret() -> String {
     use rand::RngCore;

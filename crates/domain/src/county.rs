@@ -141,6 +141,21 @@ impl Period {
     pub fn contains(self, day: NaiveDate) -> bool {
         self.from <= day && self.to.is_none_or(|to| day <= to)
     }
+
+    /// Which of an agreement's versions applies on `day`: the
+    /// highest-numbered one whose period contains it. A later version
+    /// overrides an earlier one where their periods overlap, so a
+    /// correction never needs the old version's dates changed.
+    pub fn effective<V>(
+        versions: impl IntoIterator<Item = V>,
+        day: NaiveDate,
+        of: impl Fn(&V) -> (u32, Period),
+    ) -> Option<V> {
+        versions
+            .into_iter()
+            .filter(|v| of(v).1.contains(day))
+            .max_by_key(|v| of(v).0)
+    }
 }
 
 impl Terms {
@@ -483,6 +498,24 @@ fn station_for(township: &str, village: Option<&str>, config: &CountyConfig) -> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_highest_version_whose_period_contains_the_day_applies() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 6, d).unwrap();
+        let versions = [
+            (1, Period::new(day(1), None).unwrap()),
+            (2, Period::new(day(10), Some(day(20))).unwrap()),
+            (3, Period::new(day(15), Some(day(16))).unwrap()),
+        ];
+        let pick = |d| Period::effective(versions, day(d), |v| *v).map(|v| v.0);
+        assert_eq!(pick(5), Some(1));
+        assert_eq!(pick(10), Some(2));
+        assert_eq!(pick(15), Some(3));
+        assert_eq!(pick(17), Some(2));
+        assert_eq!(pick(21), Some(1));
+        let later = [(1, Period::new(day(10), None).unwrap())];
+        assert_eq!(Period::effective(later, day(9), |v| *v), None);
+    }
+
     use super::*;
 
     fn terms() -> Terms {

@@ -54,6 +54,22 @@ pub fn shanghai() -> chrono::FixedOffset {
     chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
 }
 
+/// The Asia/Shanghai calendar day of an instant: agreements' dates, bags,
+/// fee days, reports and "today" on every page are local dates.
+pub fn shanghai_day(at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+    at.with_timezone(&shanghai()).date_naive()
+}
+
+/// Midnight at the start of a Shanghai day, in UTC.
+pub fn day_start(day: chrono::NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    shanghai()
+        .from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"))
+        .single()
+        .expect("a fixed offset has one midnight")
+        .with_timezone(&chrono::Utc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

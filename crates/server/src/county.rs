@@ -40,9 +40,7 @@ pub struct DayRange {
 
 impl DayRange {
     fn days(&self, state: &AppState) -> (NaiveDate, NaiveDate) {
-        let today = app::county::shanghai_day(state.app.now());
-        let from = self.from.unwrap_or(today);
-        (from, self.to.unwrap_or(from.max(today)))
+        state.app.report_days(self.from, self.to)
     }
 }
 
@@ -196,8 +194,7 @@ pub struct DayQuery {
 
 impl DayQuery {
     fn day(&self, state: &AppState) -> NaiveDate {
-        self.day
-            .unwrap_or_else(|| app::county::shanghai_day(state.app.now()))
+        self.day.unwrap_or_else(|| state.app.today())
     }
 }
 

@@ -174,21 +174,18 @@ where
 
 #[async_trait]
 impl CountyTx for DbTx {
-    async fn agreement_at(
+    async fn agreement_versions(
         &mut self,
         carrier: Carrier,
-        day: chrono::NaiveDate,
-    ) -> StoreResult<Option<app::ports::county::AgreementVersion>> {
-        let row = sqlx::query(&format!(
-            "SELECT {AGREEMENT_COLUMNS} FROM agreement_versions WHERE carrier = $1 AND effective_from <= $2 \
-             AND (effective_to IS NULL OR effective_to >= $2) ORDER BY version DESC LIMIT 1"
+    ) -> StoreResult<Vec<app::ports::county::AgreementVersion>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {AGREEMENT_COLUMNS} FROM agreement_versions WHERE carrier = $1 ORDER BY version"
         ))
         .bind(carrier.code())
-        .bind(day_text(day))
-        .fetch_optional(&mut *self.tx)
+        .fetch_all(&mut *self.tx)
         .await
         .map_err(backend_error)?;
-        row.map(|row| agreement_from(&row)).transpose()
+        rows.iter().map(agreement_from).collect()
     }
 
     async fn county_config(&mut self) -> StoreResult<domain::county::CountyConfig> {

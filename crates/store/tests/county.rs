@@ -151,7 +151,7 @@ pub fn terms(scale: i64) -> Terms {
 }
 
 fn today(app: &App) -> NaiveDate {
-    app::county::shanghai_day(app.now())
+    app.today()
 }
 
 async fn agree(app: &App, carrier: Carrier, from: NaiveDate, scale: i64) -> u32 {

@@ -9,10 +9,11 @@ use crate::{
     render, wants_json,
 };
 use app::AppError;
+use app::dashboard::DaySummary;
 use app::inbound::InboundScan;
 use app::parcels::{ParcelView, PickupProof, ShownProof};
 use app::ports::{ParcelFilter, StationRecord};
-use app::terminal::{AlertRecord, DaySummary, DeviceStatusRecord};
+use app::terminal::{AlertRecord, DeviceStatusRecord};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};

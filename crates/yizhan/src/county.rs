@@ -2,7 +2,7 @@
 //! county operator from the command line.
 
 use app::App;
-use app::county::{HandoverTo, print, shanghai_day};
+use app::county::{HandoverTo, print};
 use chrono::NaiveDate;
 use domain::{Carrier, Principal, Role};
 
@@ -23,8 +23,7 @@ pub async fn reconcile(
     to: Option<NaiveDate>,
 ) -> anyhow::Result<()> {
     let carrier = Carrier::parse(carrier).map_err(anyhow::Error::msg)?;
-    let from = from.unwrap_or_else(|| shanghai_day(app.now()));
-    let to = to.unwrap_or(from);
+    let (from, to) = app.report_days(from, to);
     let report = app.reconcile(&operator(), carrier, from, to).await?;
     eprintln!(
         "{carrier} {from}..={to}: {} missing (announced, not arrived), {} unannounced (arrived, never announced)",
@@ -46,7 +45,7 @@ pub async fn handover(
         (None, Some(contractor)) => HandoverTo::Contractor(contractor),
         _ => anyhow::bail!("name one of --route or --contractor"),
     };
-    let day = day.unwrap_or_else(|| shanghai_day(app.now()));
+    let day = day.unwrap_or_else(|| app.today());
     let list = app.handover(&operator(), to, day).await?;
     println!("{}", print::handover_html(&list));
     Ok(())
@@ -92,7 +91,7 @@ pub async fn seed_demo_county(
         Some(domain::Phone::parse("13912345678").map_err(anyhow::Error::msg)?),
     )
     .await?;
-    let today = shanghai_day(app.now());
+    let today = app.today();
     let terms = |base: i64| Terms {
         townships: vec![
             TownshipTerm {

@@ -148,13 +148,10 @@ pub struct FeeSummaryRow {
 }
 #[async_trait]
 pub trait CountyTx: Send {
-    /// The carrier's agreement version effective on this Shanghai day: the
-    /// highest version whose period contains it.
-    async fn agreement_at(
-        &mut self,
-        carrier: Carrier,
-        day: chrono::NaiveDate,
-    ) -> StoreResult<Option<AgreementVersion>>;
+    /// Every version of the carrier's agreement (a handful), read inside
+    /// the transaction that needs the one in effect
+    /// (`domain::county::Period::effective` picks it).
+    async fn agreement_versions(&mut self, carrier: Carrier) -> StoreResult<Vec<AgreementVersion>>;
     /// Routes, contractors and stations, for the route decision.
     async fn county_config(&mut self) -> StoreResult<CountyConfig>;
     /// The open bag for this target, created if there is none.

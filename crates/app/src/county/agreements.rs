@@ -1,0 +1,91 @@
+//! Carriers' agreements and their versions, and the county's routes and
+//! contractors: what the route decision reads.
+
+use super::*;
+
+impl App {
+    /// Adds a version of the carrier's agreement (admin and county operators).
+    pub async fn create_agreement(
+        &self,
+        principal: &Principal,
+        carrier: Carrier,
+        request: AgreementRequest,
+    ) -> AppResult<AgreementVersion> {
+        self.must_run_county(principal)?;
+        let period =
+            Period::new(request.effective_from, request.effective_to).map_err(AppError::Invalid)?;
+        let terms = request.terms.validated().map_err(AppError::Invalid)?;
+        let version = self
+            .store
+            .create_agreement_version(carrier, period, &terms, &actor_of(principal), self.now())
+            .await?;
+        tracing::info!(carrier = %carrier, version = version.version, from = %period.from, "agreement version");
+        Ok(version)
+    }
+
+    /// Every version of a carrier's agreement; a carrier sees only its own.
+    pub async fn agreements(
+        &self,
+        principal: &Principal,
+        carrier: Carrier,
+    ) -> AppResult<Vec<AgreementVersion>> {
+        if !principal.may_act_for_carrier(carrier) {
+            return Err(AppError::Forbidden("carrier"));
+        }
+        Ok(self.store.agreement_versions(carrier).await?)
+    }
+
+    pub async fn create_route(
+        &self,
+        principal: &Principal,
+        name: &str,
+        townships: &[String],
+    ) -> AppResult<RouteRecord> {
+        self.must_run_county(principal)?;
+        let name = text_field("route name", name, NAME_CHARS_MAX).map_err(AppError::Invalid)?;
+        if townships.is_empty() || townships.len() > domain::county::AGREEMENT_TOWNSHIPS_MAX {
+            return Err(AppError::Invalid(
+                "a route covers 1 to 500 townships".into(),
+            ));
+        }
+        let townships = townships
+            .iter()
+            .map(|t| parse_township(t))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(AppError::Invalid)?;
+        Ok(self
+            .store
+            .create_route(name, &townships, self.now())
+            .await?)
+    }
+
+    pub async fn create_contractor(
+        &self,
+        principal: &Principal,
+        name: &str,
+        township: &str,
+        phone: Option<Phone>,
+    ) -> AppResult<ContractorRecord> {
+        self.must_run_county(principal)?;
+        let name =
+            text_field("contractor name", name, NAME_CHARS_MAX).map_err(AppError::Invalid)?;
+        let township = parse_township(township).map_err(AppError::Invalid)?;
+        Ok(self
+            .store
+            .create_contractor(name, &township, phone.as_ref(), self.now())
+            .await?)
+    }
+
+    pub async fn county_routes(&self, principal: &Principal) -> AppResult<Vec<RouteRecord>> {
+        self.must_run_county(principal)?;
+        Ok(self.store.routes().await?)
+    }
+
+    pub async fn county_contractors(
+        &self,
+        principal: &Principal,
+    ) -> AppResult<Vec<ContractorRecord>> {
+        self.must_run_county(principal)?;
+        Ok(self.store.contractors().await?)
+    }
+}

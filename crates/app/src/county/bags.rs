@@ -1,0 +1,272 @@
+//! Bags: what each holds, handing a bag over (dispatch), a station
+//! accepting a whole bag, and the handover list (交接单).
+
+use super::*;
+use crate::shelve::shelve_many;
+use crate::transition::{self, lock_station};
+
+impl App {
+    pub async fn bags(&self, principal: &Principal, day: NaiveDate) -> AppResult<Vec<BagRecord>> {
+        self.must_run_county(principal)?;
+        Ok(self.store.bags(day).await?)
+    }
+
+    /// A bag with its contents: county staff, or the keeper of the station
+    /// it is going to.
+    pub async fn bag(&self, principal: &Principal, bag_id: i64) -> AppResult<BagContents> {
+        let bag = self
+            .store
+            .bag(bag_id)
+            .await?
+            .ok_or(AppError::NotFound("bag"))?;
+        let allowed = principal.may_run_county()
+            || bag
+                .target
+                .station_id()
+                .is_some_and(|id| principal.may_operate_station(id));
+        if !allowed {
+            return Err(AppError::NotFound("bag"));
+        }
+        self.bag_contents(bag).await
+    }
+
+    async fn bag_contents(&self, bag: BagRecord) -> AppResult<BagContents> {
+        let parcels = self.store.bag_parcels(bag.id).await?;
+        let mut per_carrier: Vec<(Carrier, u32)> = Vec::new();
+        for (_, carrier, _) in &parcels {
+            match per_carrier.iter_mut().find(|(c, _)| c == carrier) {
+                Some((_, n)) => *n += 1,
+                None => per_carrier.push((*carrier, 1)),
+            }
+        }
+        per_carrier.sort();
+        let destination = self.destination_name(bag.target).await?;
+        Ok(BagContents {
+            n_parcels: parcels.len() as u32,
+            bag,
+            destination,
+            per_carrier,
+        })
+    }
+
+    async fn destination_name(&self, target: Target) -> AppResult<String> {
+        let station = match target.station_id() {
+            Some(id) => self.store.station(id).await?.map(|s| s.name),
+            None => None,
+        };
+        let route = match target.route_id() {
+            Some(id) => self
+                .store
+                .routes()
+                .await?
+                .into_iter()
+                .find(|r| r.id == id)
+                .map(|r| r.name),
+            None => None,
+        };
+        let contractor = match target.contractor_id() {
+            Some(id) => self
+                .store
+                .contractors()
+                .await?
+                .into_iter()
+                .find(|c| c.id == id)
+                .map(|c| format!("承包人 {}", c.name)),
+            None => None,
+        };
+        Ok([route, station, contractor]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" → "))
+    }
+
+    /// Hands a bag over (to the route's driver or the contractor): every
+    /// parcel in it is dispatched. Again changes nothing.
+    pub async fn dispatch_bag(&self, principal: &Principal, bag_id: i64) -> AppResult<BagDispatch> {
+        self.must_run_county(principal)?;
+        let by = self.by(principal);
+        let now = by.now;
+        let mut tx = self.store.begin().await?;
+        let bag = tx.bag(bag_id).await?.ok_or(AppError::NotFound("bag"))?;
+        if bag.status != BagStatus::Open {
+            return Ok(BagDispatch {
+                bag_id,
+                duplicate: true,
+                n_dispatched: 0,
+            });
+        }
+        if !tx
+            .set_bag_status(bag_id, BagStatus::Open, BagStatus::Dispatched, now)
+            .await?
+        {
+            return Err(AppError::Contended(format!("bag {bag_id}")));
+        }
+        let mut n_dispatched = 0;
+        for parcel_id in tx.bag_parcel_ids(bag_id).await? {
+            let Some(mut parcel) = tx.parcel(parcel_id).await? else {
+                continue;
+            };
+            // A parcel taken out as a problem since sorting stays behind.
+            if parcel.state != ParcelState::Sorted {
+                continue;
+            }
+            transition::apply(
+                &mut *tx,
+                by,
+                None,
+                &mut parcel,
+                Action::Dispatch,
+                serde_json::json!({ "bag_id": bag_id }),
+            )
+            .await?;
+            n_dispatched += 1;
+        }
+        tx.commit().await?;
+        tracing::info!(bag = bag_id, n_dispatched, "bag dispatched");
+        Ok(BagDispatch {
+            bag_id,
+            duplicate: false,
+            n_dispatched,
+        })
+    }
+
+    /// The receiving station takes a whole bag into its inbound flow at
+    /// once (the same rules as a batch scan). Accepting it again changes
+    /// nothing.
+    pub async fn accept_bag(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+        bag_id: i64,
+    ) -> AppResult<BagAcceptance> {
+        if !principal.may_operate_station(station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        let by = self.by(principal);
+        let now = by.now;
+        let mut tx = self.store.begin().await?;
+        let station = lock_station(&mut *tx, station_id).await?;
+        let bag = tx
+            .bag(bag_id)
+            .await?
+            .filter(|bag| bag.target.station_id() == Some(station_id))
+            .ok_or(AppError::NotFound("bag for this station"))?;
+        let parcel_ids = tx.bag_parcel_ids(bag_id).await?;
+        match bag.status {
+            BagStatus::Accepted => {
+                return Ok(BagAcceptance {
+                    bag_id,
+                    duplicate: true,
+                    n_parcels: parcel_ids.len(),
+                    inbound: BatchOutcome {
+                        stored: Vec::new(),
+                        rejected: Vec::new(),
+                    },
+                });
+            }
+            BagStatus::Open => {
+                return Err(AppError::Conflict(
+                    "the bag has not left the centre yet; dispatch it first".into(),
+                ));
+            }
+            BagStatus::Dispatched => {}
+        }
+        let mut scans = Vec::with_capacity(parcel_ids.len());
+        for parcel_id in &parcel_ids {
+            if let Some(parcel) = tx.parcel(*parcel_id).await? {
+                scans.push(InboundScan {
+                    carrier: parcel.carrier,
+                    waybill: parcel.waybill.clone(),
+                    recipient_name: None,
+                    phone: None,
+                    size: parcel.size,
+                    consent: None,
+                });
+            }
+        }
+        let inbound = shelve_many(&mut *tx, by, &station, &scans).await?;
+        if !tx
+            .set_bag_status(bag_id, BagStatus::Dispatched, BagStatus::Accepted, now)
+            .await?
+        {
+            return Err(AppError::Contended(format!("bag {bag_id}")));
+        }
+        tx.commit().await?;
+        tracing::info!(
+            station = station_id,
+            bag = bag_id,
+            n_stored = inbound.stored.len(),
+            n_rejected = inbound.rejected.len(),
+            "bag accepted"
+        );
+        Ok(BagAcceptance {
+            bag_id,
+            duplicate: false,
+            n_parcels: parcel_ids.len(),
+            inbound,
+        })
+    }
+
+    /// The handover list (交接单) of one route or contractor for a day: the
+    /// bags handed over, with counts per carrier.
+    pub async fn handover(
+        &self,
+        principal: &Principal,
+        to: HandoverTo,
+        day: NaiveDate,
+    ) -> AppResult<HandoverList> {
+        self.must_run_county(principal)?;
+        let title = match to {
+            HandoverTo::Route(id) => {
+                let route = self
+                    .store
+                    .routes()
+                    .await?
+                    .into_iter()
+                    .find(|r| r.id == id)
+                    .ok_or(AppError::NotFound("route"))?;
+                format!("共配线路 {}", route.name)
+            }
+            HandoverTo::Contractor(id) => {
+                let contractor = self
+                    .store
+                    .contractors()
+                    .await?
+                    .into_iter()
+                    .find(|c| c.id == id)
+                    .ok_or(AppError::NotFound("contractor"))?;
+                format!("乡镇承包人 {}", contractor.name)
+            }
+        };
+        let mut bags = Vec::new();
+        let mut per_carrier: Vec<(Carrier, u32)> = Vec::new();
+        let mut n_parcels = 0;
+        for bag in self.store.bags(day).await? {
+            let belongs = match to {
+                HandoverTo::Route(id) => bag.target.route_id() == Some(id),
+                HandoverTo::Contractor(id) => bag.target.contractor_id() == Some(id),
+            };
+            if !belongs || bag.status == BagStatus::Open {
+                continue;
+            }
+            let contents = self.bag_contents(bag).await?;
+            for (carrier, n) in &contents.per_carrier {
+                match per_carrier.iter_mut().find(|(c, _)| c == carrier) {
+                    Some((_, total)) => *total += n,
+                    None => per_carrier.push((*carrier, *n)),
+                }
+            }
+            n_parcels += contents.n_parcels;
+            bags.push(contents);
+        }
+        per_carrier.sort();
+        Ok(HandoverList {
+            title,
+            day,
+            bags,
+            per_carrier,
+            n_parcels,
+        })
+    }
+}

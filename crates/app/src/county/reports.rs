@@ -1,0 +1,85 @@
+//! Reconciliation of announced against arrived, and the fee ledger.
+
+use super::*;
+
+impl App {
+    /// Announced versus arrived for a carrier over Shanghai days `from..=to`.
+    pub async fn reconcile(
+        &self,
+        principal: &Principal,
+        carrier: Carrier,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> AppResult<Reconciliation> {
+        if !principal.may_act_for_carrier(carrier) {
+            return Err(AppError::Forbidden("carrier"));
+        }
+        check_range(from, to)?;
+        let end = day_start(to + chrono::Duration::days(1));
+        let (missing, unannounced) = self
+            .store
+            .reconcile(carrier, day_start(from), end, RECONCILE_LIST_MAX)
+            .await?;
+        let view = |parcels: Vec<ParcelRecord>| {
+            parcels
+                .into_iter()
+                .map(|p| ReconciledParcel {
+                    parcel_id: p.id,
+                    waybill: p.waybill,
+                    state: p.state,
+                    created_at: p.created_at,
+                })
+                .collect()
+        };
+        Ok(Reconciliation {
+            carrier,
+            from,
+            to,
+            missing: view(missing),
+            unannounced: view(unannounced),
+        })
+    }
+
+    /// The carrier's fee ledger over Shanghai days `from..=to`, a page at a time.
+    pub async fn fee_ledger(
+        &self,
+        principal: &Principal,
+        carrier: Carrier,
+        from: NaiveDate,
+        to: NaiveDate,
+        after_id: Option<i64>,
+        limit: Option<u32>,
+    ) -> AppResult<Vec<FeeRecord>> {
+        if !principal.may_act_for_carrier(carrier) {
+            return Err(AppError::Forbidden("carrier"));
+        }
+        check_range(from, to)?;
+        let limit = limit.unwrap_or(PAGE_SIZE_MAX).clamp(1, PAGE_SIZE_MAX);
+        Ok(self
+            .store
+            .fees(carrier, from, to, after_id.unwrap_or(0), limit)
+            .await?)
+    }
+
+    pub async fn fee_summary(
+        &self,
+        principal: &Principal,
+        carrier: Carrier,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> AppResult<FeeSummary> {
+        if !principal.may_act_for_carrier(carrier) {
+            return Err(AppError::Forbidden("carrier"));
+        }
+        check_range(from, to)?;
+        let rows = self.store.fee_summary(carrier, from, to).await?;
+        Ok(FeeSummary {
+            carrier,
+            from,
+            to,
+            n_parcels: rows.iter().map(|r| r.n_parcels).sum(),
+            total: Fen(rows.iter().map(|r| r.total.0).sum()),
+            rows,
+        })
+    }
+}
