@@ -327,6 +327,12 @@ pub enum Target {
 }
 
 impl Target {
+    /// The key of a target's open bag on a day: one open bag per target
+    /// and day, so the next day starts fresh bags.
+    pub fn bag_key_on(self, day: NaiveDate) -> String {
+        format!("{}:{}", day.format("%Y-%m-%d"), self.bag_key())
+    }
+
     /// One open bag per target.
     pub fn bag_key(self) -> String {
         match self {

@@ -240,15 +240,15 @@ impl CountyTx for DbTx {
 
     async fn open_bag(
         &mut self,
+        key: &str,
         target: domain::county::Target,
         mode: domain::county::Mode,
         day: chrono::NaiveDate,
         now: DateTime<Utc>,
     ) -> StoreResult<app::ports::county::BagRecord> {
-        // One open bag per target and day: the next day starts fresh bags. A
-        // concurrent sorter opening the same bag makes the insert do nothing;
-        // the second select then sees its bag.
-        let key = format!("{}:{}", day_text(day), target.bag_key());
+        // A concurrent sorter opening the same bag makes the insert do
+        // nothing; the second select then sees its bag.
+        let key = key.to_string();
         let select =
             format!("SELECT {BAG_COLUMNS} FROM bags WHERE bag_key = $1 AND status = 'open'");
         let found = sqlx::query(&select)

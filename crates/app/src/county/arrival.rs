@@ -249,7 +249,13 @@ async fn sort_to(
     };
     parcel.state.apply(Action::Sort)?;
     let bag = tx
-        .open_bag(decision.target, decision.mode, day, by.now)
+        .open_bag(
+            &decision.target.bag_key_on(day),
+            decision.target,
+            decision.mode,
+            day,
+            by.now,
+        )
         .await?;
     let routing = RoutingRecord {
         parcel_id: parcel.id,

@@ -146,6 +146,7 @@ pub struct FeeSummaryRow {
     pub n_parcels: u64,
     pub total: Fen,
 }
+
 #[async_trait]
 pub trait CountyTx: Send {
     /// Every version of the carrier's agreement (a handful), read inside
@@ -154,9 +155,11 @@ pub trait CountyTx: Send {
     async fn agreement_versions(&mut self, carrier: Carrier) -> StoreResult<Vec<AgreementVersion>>;
     /// Routes, contractors and stations, for the route decision.
     async fn county_config(&mut self) -> StoreResult<CountyConfig>;
-    /// The open bag for this target, created if there is none.
+    /// The open bag with this key (`Target::bag_key_on`), created for the
+    /// target if there is none.
     async fn open_bag(
         &mut self,
+        key: &str,
         target: Target,
         mode: Mode,
         day: chrono::NaiveDate,
