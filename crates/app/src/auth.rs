@@ -79,11 +79,17 @@ impl App {
             }
             _ => {}
         }
+        // argon2 is CPU-heavy by design: it runs on the blocking pool.
+        let password = user.password;
+        let password_hash = self
+            .blocking
+            .run(move || hash_password(&password))
+            .await??;
         let record = UserRecord {
             id: 0,
             username: username.to_string(),
             display_name: user.display_name,
-            password_hash: hash_password(&user.password)?,
+            password_hash,
             role: user.role,
             carrier: user.carrier,
             station_ids: user.station_ids,
@@ -97,8 +103,18 @@ impl App {
         // Verify against a fixed hash when the user is unknown, so timing
         // does not reveal which usernames exist.
         const UNKNOWN: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$J4moa2MM0/6uf3HbY2Tf5Fux8JIBTwIhmhxGRE2nXcY";
-        let stored = user.as_ref().map_or(UNKNOWN, |u| u.password_hash.as_str());
-        if !verify_password(password, stored) || user.is_none() {
+        let stored = user
+            .as_ref()
+            .map_or(UNKNOWN, |u| u.password_hash.as_str())
+            .to_string();
+        let password = password.to_string();
+        // On the blocking pool, so a burst of sign-ins queues there instead
+        // of stalling every other request on the executor.
+        let verified = self
+            .blocking
+            .run(move || verify_password(&password, &stored))
+            .await?;
+        if !verified || user.is_none() {
             tracing::info!(username = %username.chars().take(32).collect::<String>(), "sign-in refused");
             return Err(AppError::Unauthenticated);
         }

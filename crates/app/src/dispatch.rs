@@ -5,7 +5,10 @@
 //! The routing itself is the `route` crate's; this module turns parcels and
 //! stations into a routing problem and the solution back into a plan a
 //! dispatcher can read. The search runs on an iteration budget, so the same
-//! parcels and fleet give the same plan.
+//! parcels and fleet give the same plan; a deadline
+//! (`Settings::dispatch_solve_seconds_max`) stops a search that would take
+//! too long, and the plan then says so. The search runs on the blocking pool,
+//! never on the executor, and the county makes one plan at a time.
 
 use crate::App;
 use crate::error::{AppError, AppResult};
@@ -14,6 +17,8 @@ use domain::station::SizeClass;
 use domain::{ParcelState, Principal};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Most stations one plan covers and most parcels it reads.
 pub const DISPATCH_STATIONS_MAX: usize = 500;
@@ -116,6 +121,10 @@ pub struct DispatchPlan {
     pub distance_km: f64,
     /// Verdict of the routing crate's independent checker.
     pub feasible: bool,
+    /// The search stopped at its deadline before spending its iteration
+    /// budget: the plan is checked and usable, but the same parcels may give
+    /// a different plan next time.
+    pub stopped_at_deadline: bool,
     /// A map-free drawing of stops and routes.
     pub svg: String,
 }
@@ -164,6 +173,14 @@ impl App {
         {
             return Err(AppError::Invalid("a fleet has 1 to 200 vans and 0 to 200 unmanned vehicles with at most 64 compartments".into()));
         }
+        // One plan at a time for the county: a second would read the same
+        // waiting parcels and only compete for the cores. Refused at once
+        // rather than queued, so a person who pressed twice is told why.
+        let Ok(_planning) = self.dispatch_running.try_lock() else {
+            return Err(AppError::Conflict(
+                "a dispatch plan is already being made; try again in a moment".into(),
+            ));
+        };
         // Waiting parcels, grouped by destination station.
         let mut waiting: BTreeMap<i64, Vec<ParcelRecord>> = BTreeMap::new();
         let mut n_read = 0;
@@ -259,21 +276,47 @@ impl App {
             })).collect::<Vec<_>>(),
             "vehicle_types": vehicle_types,
         });
-        let problem = route::json::parse_problem(&problem_json.to_string())
-            .map_err(|e| AppError::Internal(format!("dispatch problem: {e}")))?;
-        let options = route::SolveOptions {
-            seed: request.seed,
-            iterations_max: Some(request.iterations),
-            ..route::SolveOptions::default()
-        };
+        let problem = Arc::new(
+            route::json::parse_problem(&problem_json.to_string())
+                .map_err(|e| AppError::Internal(format!("dispatch problem: {e}")))?,
+        );
         let solution = if stops.is_empty() {
             None
         } else {
+            let solve_time_max = Duration::from_secs(self.settings.dispatch_solve_seconds_max);
+            let (seed, iterations) = (request.seed, request.iterations);
+            let problem = problem.clone();
+            let solved = self
+                .blocking
+                .run(move || {
+                    // The deadline counts from when a blocking thread takes
+                    // the search, so time queued behind other work does not
+                    // cut the search short. The iteration budget stays, so
+                    // a plan that finishes in time is the same every run.
+                    let options = route::SolveOptions {
+                        seed,
+                        iterations_max: Some(iterations),
+                        deadline: Some(Instant::now() + solve_time_max),
+                        ..route::SolveOptions::default()
+                    };
+                    route::solve(&problem, &options)
+                })
+                .await?;
             Some(
-                route::solve(&problem, &options)
+                solved
                     .map_err(|e| AppError::Invalid(format!("the fleet cannot be planned: {e}")))?,
             )
         };
+        let stopped_at_deadline = solution
+            .as_ref()
+            .is_some_and(|solution| solution.iterations < request.iterations);
+        if stopped_at_deadline {
+            tracing::warn!(
+                seconds = self.settings.dispatch_solve_seconds_max,
+                iterations = request.iterations,
+                "dispatch search stopped at its deadline before its iteration budget"
+            );
+        }
         let document = solution
             .as_ref()
             .map(|solution| route::json::document(&problem, solution));
@@ -357,6 +400,7 @@ impl App {
         Ok(DispatchPlan {
             distance_km: routes.iter().map(|r| r.distance_km).sum(),
             feasible: document.as_ref().is_none_or(|d| d.feasible),
+            stopped_at_deadline,
             routes,
             unserved,
             unlocated,

@@ -19,6 +19,7 @@ mod transition;
 // nothing else of this crate: no use case imports another
 // (`tests/layers.rs` holds this).
 pub mod auth;
+pub mod blocking;
 pub mod county;
 pub mod dashboard;
 pub mod dispatch;
@@ -49,6 +50,10 @@ pub struct Settings {
     pub terminal: terminal::TerminalSettings,
     /// When failed webhook deliveries are tried again, and how often.
     pub webhook_retry: domain::webhook::RetryPolicy,
+    /// A dispatch plan's search stops after this long even if its iteration
+    /// budget is not spent, so one large plan cannot hold a core (and the
+    /// county's one planning place) for long.
+    pub dispatch_solve_seconds_max: u64,
 }
 
 impl Default for Settings {
@@ -59,6 +64,7 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             terminal: terminal::TerminalSettings::default(),
             webhook_retry: domain::webhook::RetryPolicy::default(),
+            dispatch_solve_seconds_max: 30,
         }
     }
 }
@@ -105,6 +111,12 @@ pub struct App {
     pub settings: Settings,
     pub secrets: Arc<Secrets>,
     pub device_waker: DeviceWaker,
+    /// Where CPU-heavy work runs (argon2, route solving), off the executor.
+    pub blocking: blocking::BlockingPool,
+    /// Held while a dispatch plan is made: the deployment serves one county,
+    /// and a second plan at the same time would read the same waiting
+    /// parcels and only compete for the cores.
+    pub dispatch_running: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl App {
@@ -115,6 +127,8 @@ impl App {
             settings: Settings::default(),
             secrets: Arc::new(Secrets::random()),
             device_waker: Arc::new(|| {}),
+            blocking: blocking::BlockingPool::sized_to_cores(),
+            dispatch_running: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 

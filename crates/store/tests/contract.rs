@@ -597,3 +597,133 @@ async fn dispatch_plans_every_waiting_parcel_once_and_fills_compartments() {
         h.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_county_makes_one_dispatch_plan_at_a_time_within_its_deadline() {
+    use app::blocking::BlockingPool;
+    use app::dispatch::DispatchRequest;
+    use app::manifest::ManifestRow;
+    use app::ports::GeoPoint;
+    for mut h in backends().await {
+        let shelves = [ShelfSpec {
+            label: "A".into(),
+            tiers: 1,
+            slots_per_tier: 5,
+            size: SizeClass::Small,
+            slot_capacity: 1,
+        }];
+        let new = NewStation {
+            location: Some(GeoPoint {
+                lat: 30.75,
+                lon: 103.92,
+            }),
+            name: "站".into(),
+            township: "镇".into(),
+            division_code: None,
+            code_format: CodeFormat::default(),
+            holding: HoldingPolicy::default(),
+            slots: lay_out(&shelves).unwrap(),
+        };
+        let station_id = h
+            .app
+            .store
+            .create_station(&new, h.app.now())
+            .await
+            .unwrap()
+            .id;
+        let rows: Vec<ManifestRow> = (0..2)
+            .map(|parcel_idx| ManifestRow {
+                waybill: format!("73985{parcel_idx:07}"),
+                station_id: Some(station_id),
+                ..Default::default()
+            })
+            .collect();
+        h.app
+            .announce(&admin(), Carrier::Zto, &rows, 1)
+            .await
+            .unwrap();
+        let announced = h
+            .app
+            .store
+            .parcels(&ParcelFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        for parcel in announced {
+            h.app
+                .centre_scan(&admin(), parcel.id, domain::Action::ArriveAtCentre)
+                .await
+                .unwrap();
+        }
+        let request = DispatchRequest {
+            centre: GeoPoint {
+                lat: 30.70,
+                lon: 103.90,
+            },
+            fleet: Default::default(),
+            iterations: 50,
+            seed: 1,
+        };
+
+        // The blocking pool has one place, and a closure holds it until the
+        // test lets go: a plan that takes the county's planning place then
+        // waits for the pool, so the other request arrives while it runs.
+        h.app.blocking = BlockingPool::new(1);
+        let (entered_tx, entered_rx) = tokio::sync::oneshot::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let holder = tokio::spawn({
+            let pool = h.app.blocking.clone();
+            async move {
+                pool.run(move || {
+                    entered_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                })
+                .await
+            }
+        });
+        entered_rx.await.unwrap();
+        let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+        for _ in 0..2 {
+            let (app, request, done_tx) = (h.app.clone(), request.clone(), done_tx.clone());
+            tokio::spawn(async move {
+                done_tx
+                    .send(app.plan_dispatch(&admin(), &request).await)
+                    .unwrap();
+            });
+        }
+        // The first to finish can only be the refused one: the other cannot
+        // finish before the pool's place is released.
+        match done_rx.recv().await.unwrap() {
+            Err(AppError::Conflict(message)) => {
+                assert!(message.contains("try again"), "{message}")
+            }
+            other => panic!("expected a refusal, got {:?}", other.map(|p| p.routes)),
+        }
+        release_tx.send(()).unwrap();
+        holder.await.unwrap().unwrap();
+        let plan = done_rx.recv().await.unwrap().unwrap();
+        assert_eq!(plan.n_parcels_planned, 2);
+        assert!(!plan.stopped_at_deadline, "50 iterations end in time");
+        // The place is free again once a plan is made.
+        h.app.plan_dispatch(&admin(), &request).await.unwrap();
+
+        // A deadline already past stops the search before its budget, and
+        // the plan says so.
+        h.app.settings.dispatch_solve_seconds_max = 0;
+        let rushed = h
+            .app
+            .plan_dispatch(
+                &admin(),
+                &DispatchRequest {
+                    iterations: 20_000,
+                    ..request.clone()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(rushed.stopped_at_deadline);
+        h.cleanup().await;
+    }
+}

@@ -1,6 +1,7 @@
 //! Setting a county up from the command line: stations with their shelves,
 //! users with roles, and long-lived API tokens for carriers' systems.
 
+use crate::cli::{StationArgs, UserCommand};
 use anyhow::Context;
 use app::App;
 use app::auth::NewUser;
@@ -31,16 +32,6 @@ pub fn parse_shelf(text: &str) -> anyhow::Result<ShelfSpec> {
             .parse()
             .with_context(|| format!("shelf {text:?}: capacity"))?,
     })
-}
-
-pub struct StationArgs {
-    pub name: String,
-    pub township: String,
-    pub division_code: Option<String>,
-    pub shelves: Vec<String>,
-    pub code_format: Option<String>,
-    pub holding_days: u32,
-    pub location: Option<String>,
 }
 
 pub async fn add_station(app: &App, args: StationArgs) -> anyhow::Result<()> {
@@ -95,6 +86,23 @@ pub async fn add_station(app: &App, args: StationArgs) -> anyhow::Result<()> {
         station.slots.len()
     );
     Ok(())
+}
+
+/// `yizhan user add` and `yizhan user token`.
+pub async fn user_command(app: &App, what: UserCommand) -> anyhow::Result<()> {
+    match what {
+        UserCommand::Add {
+            username,
+            role,
+            stations,
+            carrier,
+        } => add_user(app, &username, &role, stations, carrier).await,
+        UserCommand::Token {
+            username,
+            hours,
+            name,
+        } => issue_token(app, &username, hours, &name).await,
+    }
 }
 
 pub async fn add_user(

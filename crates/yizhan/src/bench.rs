@@ -1,8 +1,11 @@
-//! `yizhan bench inbound`: durable inbound scans per second and latency,
-//! single scans and batches of 100, beside the rate at which the same rows
-//! (parcel, slot place, event, outbox message per scan) can be written raw,
-//! with no lookups or rules — the floor the database allows.
+//! The `yizhan bench` commands; `command` runs one. `bench inbound` (here):
+//! durable inbound scans per second and latency, single scans and batches of
+//! 100, beside the rate at which the same rows (parcel, slot place, event,
+//! outbox message per scan) can be written raw, with no lookups or rules —
+//! the floor the database allows. `bench route` and `bench import` are here
+//! too; `bench terminal` is in `bench_terminal`.
 
+use crate::cli::{BenchCommand, BenchRouteArgs};
 use app::App;
 use app::inbound::InboundScan;
 use app::ports::{NewStation, SystemClock};
@@ -12,6 +15,55 @@ use domain::{Carrier, CodeFormat, Phone, Principal, Role, WaybillNo};
 use std::sync::Arc;
 use std::time::Instant;
 use store::{ConnectOptions, Db};
+
+/// Runs one `yizhan bench` command.
+pub async fn command(what: BenchCommand) -> anyhow::Result<()> {
+    match what {
+        BenchCommand::Inbound { database, scans } => inbound(database, scans).await,
+        BenchCommand::Terminal { mqtt, pickups } => {
+            crate::bench_terminal::terminal(mqtt, pickups).await
+        }
+        BenchCommand::Import { rows, postgres } => {
+            anyhow::ensure!(
+                (1..=domain::limits::MANIFEST_ROWS_MAX).contains(&rows),
+                "--rows must be 1 to {}",
+                domain::limits::MANIFEST_ROWS_MAX
+            );
+            import(rows, postgres.filter(|url| !url.is_empty())).await
+        }
+        BenchCommand::Sort { budget } => {
+            let mut bench_config = sort::bench::BenchConfig::default();
+            if let Some(budget) = budget {
+                bench_config.budget = budget;
+            }
+            let origin = Instant::now();
+            let clock_s = move || origin.elapsed().as_secs_f64();
+            sort::bench::run(&mut std::io::stdout().lock(), &bench_config, &clock_s)?;
+            Ok(())
+        }
+        BenchCommand::Route(BenchRouteArgs {
+            data,
+            set,
+            budgets_ms,
+            seed,
+            threads,
+            only,
+        }) => route(data, &set, &budgets_ms, seed, threads, only.as_deref()),
+        BenchCommand::Address { rounds } => {
+            let clocks = address::bench::Clocks {
+                wall: &Instant::now,
+                thread_cpu: None,
+            };
+            address::bench::run(
+                &address::bench::shipped_set(),
+                rounds,
+                &clocks,
+                &mut std::io::stdout(),
+            )?;
+            Ok(())
+        }
+    }
+}
 
 /// The `p` quantile (0 to 1) of sorted samples, nearest rank.
 pub(crate) fn percentile(sorted_ms: &[f64], p: f64) -> f64 {

@@ -11,6 +11,15 @@ pub struct Config {
     pub devices: DevicesConfig,
     pub web: WebConfig,
     pub webhooks: WebhooksConfig,
+    pub dispatch: DispatchConfig,
+}
+
+/// Route planning for the county's vehicles.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DispatchConfig {
+    /// A plan's search stops after this many seconds even if its iteration
+    /// budget is not spent.
+    pub solve_seconds_max: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,6 +100,9 @@ impl Default for Config {
                     relay_every_seconds: 5,
                 }
             },
+            dispatch: DispatchConfig {
+                solve_seconds_max: app::Settings::default().dispatch_solve_seconds_max,
+            },
         }
     }
 }
@@ -132,6 +144,17 @@ impl WebhooksConfig {
             base_seconds: self.base_seconds,
             max_delay_seconds: self.max_delay_seconds,
         })
+    }
+}
+
+impl DispatchConfig {
+    pub fn solve_seconds_max(&self) -> anyhow::Result<u64> {
+        const SOLVE_SECONDS_MAX: u64 = 3600;
+        anyhow::ensure!(
+            (1..=SOLVE_SECONDS_MAX).contains(&self.solve_seconds_max),
+            "dispatch.solve_seconds_max must be 1 to {SOLVE_SECONDS_MAX}"
+        );
+        Ok(self.solve_seconds_max)
     }
 }
 

@@ -1,0 +1,347 @@
+//! The command line's definitions (clap): every command, its flags and
+//! their help. What each command does lives in `serve`, `tools`, `admin`,
+//! `county`, `import` and `bench`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "yizhan",
+    version,
+    about = "驿站 — county and village express delivery"
+)]
+pub struct Cli {
+    /// Configuration file (TOML); YIZHAN_* environment variables override it.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the API with the configured database.
+    Serve {
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Create a demo county (first run only) in DATA_DIR, print the URL and
+    /// demo credentials, and serve.
+    Demo(DemoArgs),
+    /// Run database migrations and exit.
+    Migrate,
+    /// Add a station with its shelves.
+    Station {
+        #[command(subcommand)]
+        what: StationCommand,
+    },
+    /// Add users; issue API tokens.
+    User {
+        #[command(subcommand)]
+        what: UserCommand,
+    },
+    /// Carriers' webhook subscriptions (tracking back to carriers; docs/webhooks.md).
+    Webhook {
+        #[command(subcommand)]
+        what: WebhookCommand,
+    },
+    /// Import data files.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+    /// Plan a sorting hub: read a layout with volumes (JSON or TOML, see
+    /// crates/sort/FORMAT.md), optimise the chute plan, simulate it against
+    /// the code-order and greedy baselines.
+    SortPlan(SortPlanArgs),
+    /// Vehicle routing.
+    Route {
+        #[command(subcommand)]
+        what: RouteCommand,
+    },
+    /// Plan the day's routes for the parcels waiting at the county centre.
+    Dispatch(DispatchArgs),
+    /// Addresses.
+    Address {
+        #[command(subcommand)]
+        what: AddressCommand,
+    },
+    /// Benchmarks that print figures.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+    /// Simulated hardware for demos and tests.
+    Simulate {
+        #[command(subcommand)]
+        what: SimulateCommand,
+    },
+    /// Announced versus arrived at the county centre for a carrier over
+    /// Shanghai days FROM..=TO (default today): missing and unannounced
+    /// parcels, as one JSON document.
+    Reconcile {
+        #[arg(long)]
+        carrier: String,
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+    },
+    /// The printable handover list (交接单) of a route or a contractor for a
+    /// day, as HTML on standard output.
+    Handover {
+        #[arg(
+            long,
+            conflicts_with = "contractor",
+            required_unless_present = "contractor"
+        )]
+        route: Option<i64>,
+        #[arg(long)]
+        contractor: Option<i64>,
+        #[arg(long)]
+        day: Option<chrono::NaiveDate>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SimulateCommand {
+    /// A station's door controller and light strip on an MQTT broker
+    /// (docs/devices.md), printing the station's state as JSON lines.
+    Devices {
+        #[arg(long)]
+        station: i64,
+        #[arg(long, env = "YIZHAN_MQTT_URL", default_value = "mqtt://127.0.0.1:1883")]
+        mqtt: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ImportCommand {
+    /// A carrier's manifest as CSV: waybill,recipient_name,phone,address,station_id,size,consent
+    Manifest {
+        file: PathBuf,
+        #[arg(long)]
+        carrier: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum WebhookCommand {
+    /// Subscribe a carrier's endpoint to parcel events; prints the signing
+    /// secret, which is shown this once and never again.
+    Add {
+        #[arg(long)]
+        carrier: String,
+        #[arg(long)]
+        url: String,
+        /// Events to send, comma-separated (default: all): arrived, sorted,
+        /// dispatched, at_station, stored, picked_up, returned, problem.
+        #[arg(long = "events", value_delimiter = ',')]
+        events: Vec<String>,
+    },
+    /// List subscriptions (without secrets), one JSON object per line.
+    List {
+        #[arg(long)]
+        carrier: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum StationCommand {
+    /// e.g. `yizhan station add --name 石桥村驿站 --township 石桥镇 --shelf A:4x10:small:2 --shelf D:2x6:large:1`
+    Add(StationArgs),
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from YIZHAN_NEW_PASSWORD or standard input.
+    Add {
+        username: String,
+        /// admin, county_operator, station_keeper or carrier_integrator.
+        #[arg(long)]
+        role: String,
+        /// For a station keeper: a station id, once per station.
+        #[arg(long = "station")]
+        stations: Vec<i64>,
+        /// For a carrier integrator: the carrier code.
+        #[arg(long)]
+        carrier: Option<String>,
+    },
+    /// Issue a long-lived API token (for a carrier's system); printed once.
+    Token {
+        username: String,
+        #[arg(long, default_value_t = 24 * 90)]
+        hours: i64,
+        #[arg(long, default_value = "api")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RouteCommand {
+    /// Solve a routing problem: the JSON format (crates/route/docs/format.md) or a
+    /// VRPLIB file (Solomon, CVRPLIB). A progress line runs on standard error.
+    Solve(RouteSolveArgs),
+}
+
+#[derive(Subcommand)]
+pub enum AddressCommand {
+    /// Parse free-text addresses, one per input line (standard input, or the
+    /// arguments), printing one JSON object per line.
+    Parse { texts: Vec<String> },
+}
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Durable inbound scans per second and latency, against the raw insert rate.
+    Inbound {
+        /// Database URL; default a fresh SQLite file in a temporary folder.
+        #[arg(long)]
+        database: Option<String>,
+        #[arg(long, default_value_t = 2000)]
+        scans: u32,
+    },
+    /// Manifest import rows per second: generates a CSV and an .xlsx
+    /// manifest and imports each into SQLite (and PostgreSQL when given).
+    Import {
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        /// PostgreSQL URL (a fresh schema is created and dropped).
+        #[arg(long, env = "YIZHAN_TEST_DATABASE_URL")]
+        postgres: Option<String>,
+    },
+    /// Vehicle routing on the Solomon and CVRPLIB X instances (needs the
+    /// shared benchmark folder).
+    Route(BenchRouteArgs),
+    /// Address parsing on the shipped labelled sets: accuracy per level and
+    /// addresses per second (wall time; the crate's example adds CPU time).
+    Address {
+        #[arg(long, default_value_t = 100)]
+        rounds: usize,
+    },
+    /// The door terminal: a valid code to the door opening and the slots
+    /// lighting at simulated devices, over a real MQTT broker.
+    Terminal {
+        #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+        mqtt: String,
+        #[arg(long, default_value_t = 300)]
+        pickups: u32,
+    },
+    /// The sorting hub: three loads, five seeds, three plans.
+    Sort {
+        /// Simulations the optimiser may run per hub.
+        #[arg(long)]
+        budget: Option<u32>,
+    },
+}
+
+// The argument groups below are the larger commands' flags, kept as structs
+// so the code running a command takes them whole. They carry no doc comment
+// of their own: the command's help text is the variant's.
+
+#[derive(Args)]
+pub struct DemoArgs {
+    #[arg(long, default_value = "yizhan-data")]
+    pub data_dir: PathBuf,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Seed only, then exit (for tests).
+    #[arg(long)]
+    pub no_serve: bool,
+    /// The MQTT broker for the stations' doors and lights; the demo
+    /// simulates every station's devices on it.
+    #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+    pub mqtt: String,
+    /// Run without devices (no broker needed).
+    #[arg(long)]
+    pub no_devices: bool,
+}
+
+#[derive(Args)]
+pub struct SortPlanArgs {
+    /// Layout file; `--generate SEED` instead makes one from published figures.
+    pub file: Option<PathBuf>,
+    #[arg(long, conflicts_with = "file")]
+    pub generate: Option<u64>,
+    /// Print the plan and indicators as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Write a page with the chute map and indicators.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Args)]
+pub struct DispatchArgs {
+    /// The county centre, `LAT,LON` (default: the demo county's).
+    #[arg(long)]
+    pub centre: Option<String>,
+    #[arg(long, default_value_t = 2)]
+    pub vans: u32,
+    #[arg(long, default_value_t = 2)]
+    pub unmanned: u32,
+    #[arg(long, default_value_t = 2000)]
+    pub iterations: u64,
+    /// Write the plan as a page (route list and drawing).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct StationArgs {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub township: String,
+    /// The township's 9-digit division code.
+    #[arg(long)]
+    pub division_code: Option<String>,
+    /// LABEL:TIERSxSLOTS:SIZE:CAPACITY, once per shelf.
+    #[arg(long = "shelf", required = true)]
+    pub shelves: Vec<String>,
+    /// Pickup code template, default {shelf}-{tier}-{seq:4}.
+    #[arg(long)]
+    pub code_format: Option<String>,
+    #[arg(long, default_value_t = 7)]
+    pub holding_days: u32,
+    /// LAT,LON for route planning.
+    #[arg(long)]
+    pub location: Option<String>,
+}
+
+#[derive(Args)]
+pub struct RouteSolveArgs {
+    pub file: PathBuf,
+    #[arg(long, default_value_t = 1000)]
+    pub time_limit_ms: u64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Independent searches on this many cores; the best plan wins.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Print the whole solution as JSON (otherwise a summary).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct BenchRouteArgs {
+    /// Folder holding solomon/ and cvrp-x/.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// solomon, x or all.
+    #[arg(long, default_value = "solomon")]
+    pub set: String,
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    pub budgets_ms: Vec<u64>,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Only instances whose name starts with this.
+    #[arg(long)]
+    pub only: Option<String>,
+}

@@ -1,0 +1,257 @@
+//! `serve` and `demo`: the HTTP server with the API and the pages, the
+//! background jobs (outbox relay, holding job, pickup-session expiry), the
+//! carriers' webhook relay, and the devices' MQTT bridge; the demo adds its
+//! county, a broker when none answers, and simulated devices.
+
+use crate::cli::DemoArgs;
+use crate::config::{self, Config};
+use crate::wiring;
+use crate::{broker, demo, senders};
+use anyhow::Context;
+use app::App;
+use std::sync::Arc;
+
+/// `yizhan serve`: the configured database, served until Ctrl-C.
+pub async fn serve_command(mut config: Config, listen: Option<String>) -> anyhow::Result<()> {
+    if let Some(listen) = listen {
+        config.server.listen = listen;
+    }
+    let app = wiring::build(&config).await?;
+    serve(app, &config, None).await
+}
+
+/// `yizhan demo`: a demo county in its own SQLite file (seeded on the first
+/// run), served with simulated devices.
+pub async fn demo_command(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
+    let DemoArgs {
+        data_dir,
+        listen,
+        no_serve,
+        mqtt,
+        no_devices,
+    } = args;
+    config.database.url = format!("sqlite:{}", data_dir.join("yizhan.db").display());
+    config.server.listen = listen;
+    if !no_devices && !broker::reachable(&mqtt) {
+        // A fresh machine has no broker: bring a small one along.
+        match broker::start_embedded(&mqtt) {
+            Ok(()) => {
+                println!("devices: no MQTT broker at {mqtt}; started an embedded one for the demo")
+            }
+            Err(error) => {
+                eprintln!("devices: no MQTT broker at {mqtt} and none embedded: {error}")
+            }
+        }
+    }
+    config.devices.mqtt_url = (!no_devices).then_some(mqtt);
+    let app = wiring::build(&config).await?;
+    let credentials = demo::seed(&app).await?;
+    if no_serve {
+        return Ok(());
+    }
+    serve(app, &config, Some(credentials)).await
+}
+
+async fn serve(
+    mut app: App,
+    config: &Config,
+    demo_credentials: Option<String>,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("binding {}", config.server.listen))?;
+    let address = listener.local_addr()?;
+    let bridge = start_devices(&mut app, config).await;
+    // The demo simulates every station's door, lights and scanner.
+    let mut _simulators = Vec::new();
+    if let (Some(_), Some(url), true) = (
+        &bridge,
+        &config.devices.mqtt_url,
+        demo_credentials.is_some(),
+    ) {
+        for station in app.store.stations().await? {
+            match devices::sim::Simulator::start(
+                devices::sim::SimConfig::new(url, station.id),
+                app.clock.clone(),
+            )
+            .await
+            {
+                Ok(simulator) => _simulators.push(simulator),
+                Err(error) => eprintln!("devices: station {} not simulated: {error}", station.id),
+            }
+        }
+        println!(
+            "devices: simulating door, lights and checkout scanner at {} stations",
+            _simulators.len()
+        );
+    }
+    let sender = senders::from_config(&config.notify)?;
+    config.webhooks.retry_policy()?;
+    let webhook_sender = senders::HttpWebhookSender::new(std::time::Duration::from_secs(
+        config.webhooks.timeout_seconds,
+    ))?;
+    tokio::spawn(background(app.clone(), sender));
+    tokio::spawn(webhook_relay(
+        app.clone(),
+        webhook_sender,
+        std::time::Duration::from_secs(config.webhooks.relay_every_seconds.max(1)),
+    ));
+    println!(
+        "yizhan is serving at http://{address}/ (database: {})",
+        config::redact_url(&config.database.url)
+    );
+    println!(
+        "  keeper's console: http://{address}/console   door terminal: http://{address}/terminal"
+    );
+    if let Some(credentials) = demo_credentials {
+        println!(
+            "{}",
+            credentials.replace("{URL}", &format!("http://{address}/"))
+        );
+    }
+    let web = web::router(web::WebState {
+        app: app.clone(),
+        secure_cookies: config.web.secure_cookies,
+    });
+    let router = server::layered(server::api(server::AppState { app }).merge(web));
+    // Connect info gives the public tracking query's rate limiter the
+    // client's address.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
+/// Connects the devices' side when a broker is configured: the bridge
+/// publishes device commands and reports device liveness and checkout
+/// scans, which go to the use cases. Without a broker the server runs, and
+/// says that doors and lights will not move.
+async fn start_devices(app: &mut App, config: &Config) -> Option<devices::bridge::Bridge> {
+    let url = config.devices.mqtt_url.as_deref()?;
+    let client_id = format!("yizhan-server-{}", std::process::id());
+    let bridge = match devices::bridge::Bridge::start(
+        app.store.clone(),
+        app.clock.clone(),
+        devices::bridge::BridgeConfig::new(url, &client_id),
+    )
+    .await
+    {
+        Ok(bridge) => bridge,
+        Err(error) => {
+            eprintln!(
+                "devices: {error}; doors and lights will not move until the broker is reachable and the server restarts"
+            );
+            return None;
+        }
+    };
+    app.device_waker = Arc::new(bridge.waker());
+    let mut events = bridge.subscribe();
+    let relay = app.clone();
+    tokio::spawn(async move {
+        use devices::bridge::BridgeEvent;
+        loop {
+            let event = match events.recv().await {
+                Ok(event) => event,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(n, "device events dropped: the server fell behind");
+                    continue;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            match event {
+                BridgeEvent::DeviceState {
+                    state_topic,
+                    online,
+                } => {
+                    let Some((station_id, kind, device_id, _)) = devices::parse_topic(&state_topic)
+                    else {
+                        continue;
+                    };
+                    if let Err(error) = relay
+                        .record_device_state(
+                            &state_topic,
+                            station_id,
+                            kind.code(),
+                            device_id,
+                            online,
+                        )
+                        .await
+                    {
+                        tracing::warn!(%error, "device state not recorded");
+                    }
+                }
+                BridgeEvent::Scan {
+                    station_id,
+                    scanner_id,
+                    code,
+                    ..
+                } => match relay.device_scan(station_id, &scanner_id, &code).await {
+                    Ok(outcome) => {
+                        tracing::info!(station = station_id, scanner = %scanner_id, outcome = ?std::mem::discriminant(&outcome), "checkout scan")
+                    }
+                    Err(error) => {
+                        tracing::info!(station = station_id, scanner = %scanner_id, %error, "checkout scan refused")
+                    }
+                },
+                _ => {}
+            }
+        }
+    });
+    println!("devices: connected to the MQTT broker at {url}");
+    Some(bridge)
+}
+
+/// Sends due webhook deliveries every few seconds; after a full batch it
+/// goes again at once, so a backlog drains at the senders' pace.
+async fn webhook_relay(app: App, sender: senders::HttpWebhookSender, every: std::time::Duration) {
+    const BATCH: u32 = 100;
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        loop {
+            match app.relay_webhooks_once(&sender, BATCH).await {
+                Ok(report) if report.n_delivered + report.n_retrying + report.n_failed >= BATCH => {
+                    continue;
+                }
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(error = %error, "webhook relay failed");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Relays the outbox every few seconds and runs the holding job hourly.
+async fn background(app: App, sender: Arc<dyn app::notify::Sender>) {
+    let system = wiring::system_principal();
+    let mut relay_tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    let mut holding_tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    // Idle pickup sessions end within a second of their time-out.
+    let mut session_tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = session_tick.tick() => {
+                if let Err(error) = app.expire_pickup_sessions().await {
+                    tracing::warn!(error = %error, "pickup session expiry failed");
+                }
+            }
+            _ = relay_tick.tick() => {
+                if let Err(error) = app.relay_once(sender.as_ref(), 200).await {
+                    tracing::warn!(error = %error, "outbox relay failed");
+                }
+            }
+            _ = holding_tick.tick() => {
+                if let Err(error) = app.run_holding(&system).await {
+                    tracing::warn!(error = %error, "holding job failed");
+                }
+            }
+        }
+    }
+}
