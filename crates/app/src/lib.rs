@@ -6,7 +6,9 @@
 
 // Shared by every use case: errors, ports, the one parcel transition path
 // and what follows an event, station inbound inside a transaction, device
-// commands and signed QR codes. None of these imports a use-case module.
+// commands, signed QR codes and the bounded pool for CPU-heavy work. None
+// of these imports a use-case module.
+pub mod blocking;
 pub mod device_commands;
 mod effects;
 pub mod error;
@@ -19,7 +21,6 @@ mod transition;
 // nothing else of this crate: no use case imports another
 // (`tests/layers.rs` holds this).
 pub mod auth;
-pub mod blocking;
 pub mod county;
 pub mod dashboard;
 pub mod dispatch;
