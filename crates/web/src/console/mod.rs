@@ -1,0 +1,189 @@
+//! The keeper's console: sign-in, the day at a glance, scanner inbound,
+//! the shelf map, search and staff-assisted hand-out, problems, returns,
+//! alerts, device liveness and pairing the door terminal. This module holds
+//! the route table and what several pages share (the station frame, parcel
+//! rows, the station check); each area's handlers are in a submodule.
+
+mod inbound;
+mod overview;
+mod pairing;
+mod problems;
+mod search;
+mod session;
+mod shelves;
+
+use crate::i18n::Tr;
+use crate::{CONSOLE_CSS, CONSOLE_JS, Keeper, WebError, WebState, local};
+use app::AppError;
+use app::parcels::ParcelView;
+use app::ports::StationRecord;
+use axum::Router;
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use domain::ParcelState;
+use serde::Deserialize;
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/console", get(session::home))
+        .route(
+            "/console/login",
+            get(session::login_page).post(session::login),
+        )
+        .route("/console/logout", post(session::logout))
+        .route("/console/s/{station_id}", get(overview::dashboard))
+        .route(
+            "/console/s/{station_id}/alerts/{alert_id}/ack",
+            post(overview::acknowledge),
+        )
+        .route(
+            "/console/s/{station_id}/inbound",
+            get(inbound::inbound_page).post(inbound::inbound),
+        )
+        .route(
+            "/console/s/{station_id}/label/{parcel_id}",
+            get(inbound::label),
+        )
+        .route("/console/s/{station_id}/shelves", get(shelves::shelves))
+        .route("/console/s/{station_id}/search", get(search::search))
+        .route(
+            "/console/s/{station_id}/parcels/{parcel_id}/handout",
+            post(search::handout),
+        )
+        .route(
+            "/console/s/{station_id}/parcels/{parcel_id}/problem",
+            post(problems::problem),
+        )
+        .route(
+            "/console/s/{station_id}/parcels/{parcel_id}/return",
+            post(problems::return_parcel),
+        )
+        .route("/console/s/{station_id}/problems", get(problems::problems))
+        .route("/console/s/{station_id}/returns", get(problems::returns))
+        .route(
+            "/console/s/{station_id}/terminal",
+            get(pairing::terminal_page).post(pairing::pair_terminal),
+        )
+        .route("/lang/{code}", get(session::set_language))
+        .route("/static/console.css", get(css))
+        .route("/static/console.js", get(js))
+}
+
+async fn css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        CONSOLE_CSS,
+    )
+        .into_response()
+}
+
+async fn js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        CONSOLE_JS,
+    )
+        .into_response()
+}
+
+/// A form that carries nothing but its CSRF token.
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+/// What every station page shows around its content.
+struct Frame {
+    t: Tr,
+    csrf: String,
+    user: String,
+    station: StationRecord,
+    /// Which tab is open.
+    tab: &'static str,
+}
+
+impl Frame {
+    async fn load(
+        state: &WebState,
+        keeper: &Keeper,
+        station_id: i64,
+        tab: &'static str,
+    ) -> Result<Frame, WebError> {
+        let station = state
+            .app
+            .station(&keeper.principal, station_id)
+            .await
+            .map_err(keeper.app_err())?;
+        Ok(Frame {
+            t: keeper.tr,
+            csrf: keeper.csrf.clone(),
+            user: keeper.principal.username.clone(),
+            station,
+            tab,
+        })
+    }
+}
+
+/// One parcel row with what the keeper can do to it.
+struct ParcelRow {
+    id: i64,
+    waybill: String,
+    carrier: &'static str,
+    recipient: String,
+    phone: String,
+    state: &'static str,
+    stored: bool,
+    code: String,
+    slot: String,
+    stored_at: String,
+    overdue: bool,
+}
+
+fn row(view: ParcelView) -> ParcelRow {
+    let p = view.parcel;
+    ParcelRow {
+        id: p.id,
+        waybill: p.waybill.as_str().to_string(),
+        carrier: p.carrier.name_zh(),
+        recipient: p.recipient_name.unwrap_or_default(),
+        // Masked: `Phone`'s Display never shows the whole number.
+        phone: p.phone.map(|phone| phone.to_string()).unwrap_or_default(),
+        state: p.state.name_zh(),
+        stored: p.state == ParcelState::Stored,
+        code: p.pickup_code.unwrap_or_default(),
+        slot: view.slot.unwrap_or_default(),
+        stored_at: p.stored_at.map(local).unwrap_or_default(),
+        overdue: view.overdue,
+    }
+}
+
+/// After an action on a parcel, back to the search it was found by, with
+/// what was done (only characters a code or waybill holds go into the URL).
+fn back_to_search(station_id: i64, q: &str, done: &str) -> Response {
+    let q: String = q
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(40)
+        .collect();
+    Redirect::to(&format!("/console/s/{station_id}/search?q={q}&done={done}")).into_response()
+}
+
+/// The parcel must be at the station in the URL, so a form for one station
+/// cannot act on another's parcels through a crafted id.
+async fn check_station(
+    state: &WebState,
+    keeper: &Keeper,
+    station_id: i64,
+    parcel_id: i64,
+) -> Result<(), WebError> {
+    let view = state
+        .app
+        .parcel(&keeper.principal, parcel_id)
+        .await
+        .map_err(keeper.app_err())?;
+    if view.parcel.station_id == Some(station_id) {
+        Ok(())
+    } else {
+        Err(WebError::from_app(AppError::NotFound("parcel"), keeper.tr))
+    }
+}
