@@ -8,8 +8,11 @@ use crate::ports::{EventRecord, ParcelFilter, ParcelRecord, Tx};
 use crate::transition::{self, lock_station};
 use domain::limits::{NOTE_CHARS_MAX, PAGE_SIZE_MAX, text_field};
 use domain::pickup_code::normalise_typed;
-use domain::{Action, Principal, ProblemKind};
+use domain::{Action, Principal, ProblemKind, WaybillNo};
 use serde::{Deserialize, Serialize};
+
+/// Most parcels one console search shows.
+pub const STATION_SEARCH_MAX: u32 = 50;
 
 /// How the recipient showed that the parcel is theirs. Staff cannot confirm
 /// receipt on a recipient's behalf (Express Market Management Measures
@@ -64,6 +67,49 @@ pub struct ParcelPage {
 }
 
 impl App {
+    /// What a keeper typed into the console's search box, at one station:
+    /// four digits are a phone tail, a waybill-shaped text is a waybill,
+    /// anything else is a pickup code.
+    pub async fn search_station(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+        typed: &str,
+    ) -> AppResult<ParcelPage> {
+        let typed = typed.trim();
+        let mut filter = ParcelFilter {
+            limit: STATION_SEARCH_MAX,
+            ..Default::default()
+        };
+        if typed.len() == 4 && typed.bytes().all(|b| b.is_ascii_digit()) {
+            filter.phone_tail = Some(typed.to_string());
+        } else if let Some(waybill) = (typed.len() >= 10 && !typed.contains('-'))
+            .then(|| WaybillNo::parse(typed).ok())
+            .flatten()
+        {
+            filter.waybill = Some(waybill.as_str().to_string());
+        } else {
+            filter.pickup_code = Some(typed.to_string());
+        }
+        self.station_parcels(principal, station_id, filter).await
+    }
+
+    /// A parcel acted on from one station's console: it must be at that
+    /// station, so a form crafted with another station's parcel id is
+    /// answered "not found" even for someone who works at both.
+    pub async fn parcel_at_station(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+        parcel_id: i64,
+    ) -> AppResult<ParcelView> {
+        let view = self.parcel(principal, parcel_id).await?;
+        if view.parcel.station_id != Some(station_id) {
+            return Err(AppError::NotFound("parcel"));
+        }
+        Ok(view)
+    }
+
     /// A station's parcels, for those who work there; carriers search
     /// county-wide for their own parcels instead.
     pub async fn station_parcels(

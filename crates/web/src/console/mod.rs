@@ -14,7 +14,6 @@ mod shelves;
 
 use crate::i18n::Tr;
 use crate::{CONSOLE_CSS, CONSOLE_JS, Keeper, WebError, WebState, local};
-use app::AppError;
 use app::parcels::ParcelView;
 use app::ports::StationRecord;
 use axum::Router;
@@ -166,24 +165,4 @@ fn back_to_search(station_id: i64, q: &str, done: &str) -> Response {
         .take(40)
         .collect();
     Redirect::to(&format!("/console/s/{station_id}/search?q={q}&done={done}")).into_response()
-}
-
-/// The parcel must be at the station in the URL, so a form for one station
-/// cannot act on another's parcels through a crafted id.
-async fn check_station(
-    state: &WebState,
-    keeper: &Keeper,
-    station_id: i64,
-    parcel_id: i64,
-) -> Result<(), WebError> {
-    let view = state
-        .app
-        .parcel(&keeper.principal, parcel_id)
-        .await
-        .map_err(keeper.app_err())?;
-    if view.parcel.station_id == Some(station_id) {
-        Ok(())
-    } else {
-        Err(WebError::from_app(AppError::NotFound("parcel"), keeper.tr))
-    }
 }

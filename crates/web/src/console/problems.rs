@@ -1,7 +1,7 @@
 //! Problems and returns: reporting a problem with a parcel, returning one
 //! to its carrier, and the lists of both.
 
-use super::{Frame, ParcelRow, back_to_search, check_station, row};
+use super::{Frame, ParcelRow, back_to_search, row};
 use crate::{Keeper, WebError, WebState, render};
 use app::parcels::ParcelView;
 use app::ports::ParcelFilter;
@@ -42,7 +42,11 @@ pub(super) async fn problem(
             ));
         }
     };
-    check_station(&state, &keeper, station_id, parcel_id).await?;
+    state
+        .app
+        .parcel_at_station(&keeper.principal, station_id, parcel_id)
+        .await
+        .map_err(keeper.app_err())?;
     state
         .app
         .report_problem(&keeper.principal, parcel_id, kind, None)
@@ -58,7 +62,11 @@ pub(super) async fn return_parcel(
     Form(form): Form<ProblemFormReturn>,
 ) -> Result<Response, WebError> {
     keeper.check(&state, &form.csrf)?;
-    check_station(&state, &keeper, station_id, parcel_id).await?;
+    state
+        .app
+        .parcel_at_station(&keeper.principal, station_id, parcel_id)
+        .await
+        .map_err(keeper.app_err())?;
     state
         .app
         .return_to_carrier(&keeper.principal, parcel_id)

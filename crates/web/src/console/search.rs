@@ -1,16 +1,14 @@
 //! Search by phone tail, waybill or pickup code, and the staff-assisted
 //! hand-out that records the proof the recipient showed.
 
-use super::{Frame, ParcelRow, back_to_search, check_station, row};
+use super::{Frame, ParcelRow, back_to_search, row};
 use crate::{Keeper, WebError, WebState, field, render};
 use app::parcels::{PickupProof, ShownProof};
-use app::ports::ParcelFilter;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::WaybillNo;
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -34,22 +32,6 @@ pub(super) struct SearchQuery {
 /// What the keeper typed: four digits are a phone tail, something that
 /// parses as a waybill number and is long is a waybill, anything else a
 /// pickup code.
-fn filter_for(q: &str) -> ParcelFilter {
-    let q = q.trim();
-    let mut filter = ParcelFilter {
-        limit: 50,
-        ..Default::default()
-    };
-    if q.len() == 4 && q.bytes().all(|b| b.is_ascii_digit()) {
-        filter.phone_tail = Some(q.to_string());
-    } else if q.len() >= 10 && !q.contains('-') && WaybillNo::parse(q).is_ok() {
-        filter.waybill = WaybillNo::parse(q).ok().map(|w| w.as_str().to_string());
-    } else {
-        filter.pickup_code = Some(q.to_string());
-    }
-    filter
-}
-
 pub(super) async fn search(
     State(state): State<WebState>,
     keeper: Keeper,
@@ -63,7 +45,7 @@ pub(super) async fn search(
     } else {
         state
             .app
-            .station_parcels(&keeper.principal, station_id, filter_for(&q))
+            .search_station(&keeper.principal, station_id, &q)
             .await
             .map_err(keeper.app_err())?
             .parcels
@@ -121,7 +103,11 @@ pub(super) async fn handout(
         }
     };
     let note = field(t, &form.note)?.trim();
-    check_station(&state, &keeper, station_id, parcel_id).await?;
+    state
+        .app
+        .parcel_at_station(&keeper.principal, station_id, parcel_id)
+        .await
+        .map_err(keeper.app_err())?;
     state
         .app
         .pick_up(
