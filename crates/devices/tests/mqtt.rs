@@ -1,5 +1,6 @@
 //! The device protocol against a real Mosquitto broker at
-//! `YIZHAN_TEST_MQTT_URL`: the simulated station and the server's bridge,
+//! `YIZHAN_TEST_MQTT_URL` (each test says SKIP without one, and fails under
+//! `YIZHAN_REQUIRE_SERVICES=1`): the simulated station and the server's bridge,
 //! with the devices' outbox in SQLite. Each test uses its own station id, so
 //! tests running at once (or earlier runs' retained messages) do not meet.
 //! Every wait is on an event or a state change, bounded by a timeout that
@@ -8,28 +9,19 @@
 use app::device_commands::{DeviceCommandStatus, NewDeviceCommand, enqueue_device_command};
 use app::ports::prelude::*;
 use app::ports::{Clock, Store};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use devices::bridge::{Bridge, BridgeConfig, BridgeEvent};
 use devices::sim::{SimConfig, Simulator, StationState};
 use devices::{Channel, Command, DeviceKind, Operation, Outcome, topic};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::json;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use store::{ConnectOptions, Db};
+use store::Db;
+use testkit::{TestClock, TestDatabase};
 use tokio::sync::{broadcast, watch};
 
 const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
-
-fn broker() -> Option<String> {
-    match std::env::var("YIZHAN_TEST_MQTT_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            eprintln!("SKIP MQTT integration: YIZHAN_TEST_MQTT_URL is not set");
-            None
-        }
-    }
-}
 
 /// A station id no other test (or earlier run) uses.
 fn fresh_station_id() -> i64 {
@@ -42,21 +34,10 @@ fn fresh_station_id() -> i64 {
         + i64::from(COUNTER.fetch_add(1, Ordering::Relaxed) % 1000)
 }
 
-struct TestClock(Mutex<DateTime<Utc>>);
-
-impl TestClock {
-    fn new() -> Arc<TestClock> {
-        Arc::new(TestClock(Mutex::new(Utc::now())))
-    }
-    fn advance(&self, by: Duration) {
-        *self.0.lock().unwrap() += by;
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
+/// A test clock at the real time: the broker and the simulator's timers run
+/// in real time, and command not-after times are compared across them.
+fn clock_at_now() -> Arc<TestClock> {
+    Arc::new(TestClock::at(Utc::now()))
 }
 
 async fn wait_state(
@@ -130,14 +111,14 @@ struct Station {
     sim: Simulator,
     bridge: Bridge,
     station_id: i64,
-    _dir: tempfile::TempDir,
+    /// Keeps the devices' outbox (a SQLite file) for the test's length.
+    _database: TestDatabase,
 }
 
 async fn station(url: &str) -> Station {
-    let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite:{}", dir.path().join("devices.db").display());
-    let db = Arc::new(Db::connect(&ConnectOptions::new(db_url)).await.unwrap());
-    let clock = TestClock::new();
+    let database = testkit::sqlite_database().await;
+    let db = database.db.clone();
+    let clock = clock_at_now();
     let station_id = fresh_station_id();
     let sim = Simulator::start(SimConfig::new(url, station_id), clock.clone())
         .await
@@ -154,7 +135,7 @@ async fn station(url: &str) -> Station {
         sim,
         bridge,
         station_id,
-        _dir: dir,
+        _database: database,
     }
 }
 
@@ -188,9 +169,11 @@ impl Station {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_redelivered_five_times_acts_once() {
-    let Some(url) = broker() else { return };
+    let Some(url) = testkit::mqtt_url() else {
+        return;
+    };
     let station_id = fresh_station_id();
-    let clock = TestClock::new();
+    let clock = clock_at_now();
     let sim = Simulator::start(SimConfig::new(&url, station_id), clock.clone())
         .await
         .expect("simulator connects");
@@ -233,7 +216,9 @@ async fn a_command_redelivered_five_times_acts_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_command_never_acts() {
-    let Some(url) = broker() else { return };
+    let Some(url) = testkit::mqtt_url() else {
+        return;
+    };
     let station = station(&url).await;
     let mut events = station.bridge.subscribe();
     let mut state = station.sim.state();
@@ -317,7 +302,9 @@ async fn an_expired_command_never_acts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_ack_leads_to_a_retry_not_a_second_opening() {
-    let Some(url) = broker() else { return };
+    let Some(url) = testkit::mqtt_url() else {
+        return;
+    };
     let station = station(&url).await;
     let mut events = station.bridge.subscribe();
     let mut state = station.sim.state();
@@ -378,7 +365,9 @@ async fn a_lost_ack_leads_to_a_retry_not_a_second_opening() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lights_follow_commands_and_devices_report_offline() {
-    let Some(url) = broker() else { return };
+    let Some(url) = testkit::mqtt_url() else {
+        return;
+    };
     let station = station(&url).await;
     let mut events = station.bridge.subscribe();
     let mut state = station.sim.state();
@@ -440,7 +429,9 @@ async fn lights_follow_commands_and_devices_report_offline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_whose_connection_dies_shows_offline_through_its_last_will() {
-    let Some(url) = broker() else { return };
+    let Some(url) = testkit::mqtt_url() else {
+        return;
+    };
     let station = station(&url).await;
     let mut events = station.bridge.subscribe();
     let lights_state = topic(
@@ -478,7 +469,9 @@ async fn a_device_whose_connection_dies_shows_offline_through_its_last_will() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkout_scans_reach_the_server() {
-    let Some(url) = broker() else { return };
+    let Some(url) = testkit::mqtt_url() else {
+        return;
+    };
     let station = station(&url).await;
     let mut events = station.bridge.subscribe();
     station.sim.scan("SF1234567890123").await.unwrap();

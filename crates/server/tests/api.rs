@@ -10,7 +10,7 @@ use domain::{Carrier, CodeFormat, Role};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex, OnceLock};
-use store::{ConnectOptions, Db};
+use testkit::TestDatabase;
 
 const PASSWORD: &str = "test-password-1";
 /// Every phone number the tests put in; none may appear whole in a response
@@ -48,7 +48,8 @@ struct TestApp {
     client: reqwest::Client,
     station_a: i64,
     station_b: i64,
-    _dir: tempfile::TempDir,
+    /// Keeps the SQLite file for the test's length.
+    _database: TestDatabase,
 }
 
 impl TestApp {
@@ -96,14 +97,8 @@ impl TestApp {
 
 async fn spawn_app() -> TestApp {
     logs();
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&ConnectOptions::new(format!(
-        "sqlite:{}",
-        dir.path().join("api.db").display()
-    )))
-    .await
-    .unwrap();
-    let app = App::new(Arc::new(db), Arc::new(SystemClock));
+    let database = testkit::sqlite_database().await;
+    let app = App::new(database.db.clone(), Arc::new(SystemClock));
     let shelves = [ShelfSpec {
         label: "A".into(),
         tiers: 2,
@@ -155,7 +150,7 @@ async fn spawn_app() -> TestApp {
         client: reqwest::Client::new(),
         station_a: station_ids[0],
         station_b: station_ids[1],
-        _dir: dir,
+        _database: database,
     }
 }
 

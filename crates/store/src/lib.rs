@@ -156,6 +156,16 @@ impl Db {
                     .connect(&url)
                     .await
                     .map_err(backend_error)?;
+                // Correctness, not only speed, rests on this: with a second
+                // writer, lock upgrades fail with "busy" and `lock_station`
+                // (a no-op here) would no longer serialise station changes.
+                let writers_max = writer.options().get_max_connections();
+                if writers_max != 1 {
+                    writer.close().await;
+                    return Err(StoreError::Backend(format!(
+                        "SQLite needs exactly one writer connection, the pool allows {writers_max}"
+                    )));
+                }
                 let reader = pool_options(options.max_connections.max(1), false)
                     .connect(&url)
                     .await
@@ -187,6 +197,12 @@ impl Db {
 
     pub fn backend_kind(&self) -> Backend {
         self.backend
+    }
+
+    /// The most connections the writer pool opens: exactly 1 on SQLite (see
+    /// `connect`); on PostgreSQL the one pool's size.
+    pub fn writer_connections_max(&self) -> u32 {
+        self.writer.options().get_max_connections()
     }
 
     /// Drops a test schema (PostgreSQL only).

@@ -10,8 +10,7 @@ use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
 use domain::{Carrier, CodeFormat, ParcelState, Phone};
 use std::sync::Mutex;
 
-mod common;
-use common::*;
+use testkit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn inbound_assigns_slot_and_code_and_rescans_are_idempotent() {

@@ -16,10 +16,8 @@ use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
 use domain::{Carrier, CodeFormat, Fen, ParcelState, Principal, Role, WaybillNo};
 use sqlx::Connection;
 use std::collections::BTreeMap;
-use store::Db;
 
-mod common;
-use common::*;
+use testkit::*;
 
 fn principal(role: Role, station_ids: Vec<i64>, carrier: Option<Carrier>) -> Principal {
     Principal {
@@ -29,15 +27,6 @@ fn principal(role: Role, station_ids: Vec<i64>, carrier: Option<Carrier>) -> Pri
         station_ids,
         carrier,
     }
-}
-
-fn admin() -> Principal {
-    principal(Role::Admin, vec![], None)
-}
-
-async fn assert_invariants(db: &Db) {
-    let problems = db.check_invariants().await.unwrap();
-    assert!(problems.is_empty(), "invariants broken: {problems:?}");
 }
 
 /// The test county: three townships of 彭州市, one per mode.

@@ -1,39 +1,13 @@
 //! The devices' outbox: written inside a transaction (gone if it rolls
 //! back), one row per command id, published until ended, ended once. Runs on
-//! SQLite always and on PostgreSQL when `YIZHAN_TEST_DATABASE_URL` is set.
+//! SQLite always and on PostgreSQL when `YIZHAN_TEST_DATABASE_URL` is set
+//! (required under `YIZHAN_REQUIRE_SERVICES=1`).
 
 use app::device_commands::{DeviceCommandStatus, NewDeviceCommand, enqueue_device_command};
 use app::ports::Store;
 use app::ports::prelude::*;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use store::{ConnectOptions, Db};
-
-async fn databases() -> Vec<(Db, Option<(String, String)>, Option<tempfile::TempDir>)> {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("test.db").display());
-    let mut databases = vec![(
-        Db::connect(&ConnectOptions::new(url)).await.unwrap(),
-        None,
-        Some(dir),
-    )];
-    match std::env::var("YIZHAN_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
-            let schema = format!("t_{}", rand::random::<u64>());
-            let options = ConnectOptions {
-                url: url.clone(),
-                schema: Some(schema.clone()),
-                max_connections: 4,
-            };
-            let db = Db::connect(&options)
-                .await
-                .expect("PostgreSQL at YIZHAN_TEST_DATABASE_URL");
-            databases.push((db, Some((url, schema)), None));
-        }
-        _ => eprintln!("SKIP PostgreSQL half: YIZHAN_TEST_DATABASE_URL is not set"),
-    }
-    databases
-}
 
 fn door_open(command_id: &str, not_after: DateTime<Utc>) -> NewDeviceCommand {
     NewDeviceCommand {
@@ -48,7 +22,8 @@ fn door_open(command_id: &str, not_after: DateTime<Utc>) -> NewDeviceCommand {
 
 #[tokio::test]
 async fn device_commands_are_transactional_unique_and_end_once() {
-    for (db, schema, _dir) in databases().await {
+    for database in testkit::databases().await {
+        let db = &database.db;
         let now = DateTime::from_timestamp(1_780_000_000, 0).unwrap();
         let not_after = now + Duration::seconds(30);
 
@@ -123,9 +98,6 @@ async fn device_commands_are_transactional_unique_and_end_once() {
         );
         drop(tx);
 
-        db.close().await;
-        if let Some((url, schema)) = schema {
-            Db::drop_schema(&url, &schema).await.unwrap();
-        }
+        database.cleanup().await;
     }
 }

@@ -8,8 +8,7 @@ use app::ports::{NewStation, ParcelFilter};
 use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
 use domain::{Carrier, CodeFormat, Principal, Role};
 
-mod common;
-use common::*;
+use testkit::*;
 
 fn operator() -> Principal {
     Principal {

@@ -1,29 +1,23 @@
 //! Random sequences of scans, pickups, moves, expiries, problems, consents
-//! and returns, driven through the use cases against a real SQLite file.
-//! After every step the stored state must equal what the domain state
-//! machine says, and the database invariants must hold.
+//! and returns, driven through the use cases against a real SQLite file and
+//! a real PostgreSQL schema (each case gets a fresh one). After every step
+//! the stored state must equal what the domain state machine says, and the
+//! database invariants must hold.
 
+use app::AppError;
 use app::inbound::InboundScan;
 use app::parcels::PickupProof;
-use app::ports::{Clock, NewStation};
-use app::{App, AppError};
-use chrono::{DateTime, Duration, Utc};
+use app::ports::NewStation;
+use chrono::Duration;
 use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
 use domain::{
     Action, Carrier, CodeFormat, ParcelState, Phone, Principal, ProblemKind, Role, WaybillNo,
 };
 use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use store::{ConnectOptions, Db};
-
-struct StepClock(Mutex<DateTime<Utc>>);
-
-impl Clock for StepClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-}
+use std::future::Future;
+use testkit::Harness;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -60,20 +54,8 @@ fn phone(parcel: usize) -> Phone {
     Phone::parse(&format!("1380000{:04}", 1000 + parcel)).unwrap()
 }
 
-async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Arc::new(
-        Db::connect(&ConnectOptions::new(format!(
-            "sqlite:{}",
-            dir.path().join("p.db").display()
-        )))
-        .await
-        .unwrap(),
-    );
-    let clock = Arc::new(StepClock(Mutex::new(
-        DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
-    )));
-    let app = App::new(db.clone(), clock.clone());
+async fn run(h: &Harness, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let (app, db, clock) = (&h.app, &h.db, &h.clock);
     // Fewer places than parcels, so "station full" happens too.
     let shelves = [ShelfSpec {
         label: "A".into(),
@@ -142,7 +124,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     .map(|o| (o.parcel_id, o.state))
             }
             Op::Expire { days } => {
-                *clock.0.lock().unwrap() += Duration::days(*days);
+                clock.advance(Duration::days(*days));
                 app.run_holding(&admin)
                     .await
                     .map(|_| (0, ParcelState::Announced))
@@ -245,17 +227,62 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             prop_assert_eq!(stored.state, *state, "parcel {} after {:?}", parcel, op);
         }
         let problems = db.check_invariants().await.unwrap();
-        prop_assert!(problems.is_empty(), "after {:?}: {:?}", op, problems);
+        prop_assert!(
+            problems.is_empty(),
+            "{}: after {:?}: {:?}",
+            h.name(),
+            op,
+            problems
+        );
     }
-    db.close().await;
     Ok(())
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
-    #[test]
-    fn random_station_days_keep_the_invariants(ops in prop::collection::vec(op(), 1..40)) {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(run(ops))?;
+/// Cases on PostgreSQL: each takes a fresh schema and its migrations, and
+/// this half must stay around a minute in CI.
+const POSTGRES_CASES: u32 = 32;
+
+/// Runs `cases` random station days, each on a fresh database from
+/// `database`. Failures are shrunk and persisted as with `proptest!`.
+fn random_days<F, D>(cases: u32, database: D)
+where
+    D: Fn() -> F,
+    F: Future<Output = Harness>,
+{
+    let config = ProptestConfig {
+        cases,
+        // Where `proptest!` would keep failing cases: property.proptest-regressions.
+        source_file: Some(file!()),
+        ..ProptestConfig::default()
+    };
+    let mut runner = TestRunner::new(config);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let days = prop::collection::vec(op(), 1..40);
+    let result = runner.run(&days, |ops| {
+        runtime.block_on(async {
+            let h = database().await;
+            let outcome = run(&h, ops).await;
+            h.cleanup().await;
+            outcome
+        })
+    });
+    if let Err(error) = result {
+        panic!("{error}\n{runner}");
     }
+}
+
+#[test]
+fn random_station_days_keep_the_invariants_on_sqlite() {
+    random_days(48, testkit::sqlite);
+}
+
+#[test]
+fn random_station_days_keep_the_invariants_on_postgres() {
+    let Some(url) = testkit::database_url() else {
+        return;
+    };
+    random_days(POSTGRES_CASES, || testkit::postgres(&url));
 }

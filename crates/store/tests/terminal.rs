@@ -2,17 +2,15 @@
 //! sessions, colours, door and light commands in the devices' outbox,
 //! checkout scans, throttling, alerts, signed QR codes and idle expiry.
 
-mod common;
-
 use app::AppError;
 use app::device_commands::DeviceCommandRecord;
 use app::ports::ParcelFilter;
 use app::ports::prelude::*;
 use app::terminal::{ScanOutcome, SessionState};
 use chrono::Duration;
-use common::*;
 use domain::{ParcelState, Principal, Role};
 use serde_json::Value;
+use testkit::*;
 
 fn terminal_of(station_id: i64) -> Principal {
     Principal {

@@ -6,10 +6,10 @@ use app::auth::NewUser;
 use app::inbound::InboundScan;
 use app::ports::{NewStation, SystemClock};
 use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
-use domain::{Carrier, CodeFormat, Phone, Principal, Role, WaybillNo};
+use domain::{Carrier, CodeFormat, Phone, Role, WaybillNo};
 use reqwest::redirect::Policy;
 use std::sync::Arc;
-use store::{ConnectOptions, Db};
+use testkit::TestDatabase;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -19,14 +19,13 @@ struct World {
     stations: [i64; 2],
     /// One stored parcel per station: (id, code, waybill).
     parcels: Vec<(i64, String, String)>,
-    _dir: tempfile::TempDir,
+    /// Keeps the SQLite file for the test's length.
+    _database: TestDatabase,
 }
 
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("web.db").display());
-    let db = Arc::new(Db::connect(&ConnectOptions::new(url)).await.unwrap());
-    let app = App::new(db, Arc::new(SystemClock));
+    let database = testkit::sqlite_database().await;
+    let app = App::new(database.db.clone(), Arc::new(SystemClock));
     let mut stations = [0; 2];
     let mut parcels = Vec::new();
     for (i, name) in ["石桥村驿站", "河坝村驿站"].into_iter().enumerate() {
@@ -64,17 +63,10 @@ async fn world() -> World {
         })
         .await
         .unwrap();
-        let admin = Principal {
-            user_id: 0,
-            username: "admin".into(),
-            role: Role::Admin,
-            station_ids: vec![],
-            carrier: None,
-        };
         let waybill = format!("7312345678{:02}", i + 10);
         let outcome = app
             .inbound(
-                &admin,
+                &testkit::admin(),
                 station.id,
                 InboundScan {
                     carrier: Carrier::Zto,
@@ -101,7 +93,7 @@ async fn world() -> World {
         app,
         stations,
         parcels,
-        _dir: dir,
+        _database: database,
     }
 }
 

@@ -1,67 +1,26 @@
 //! Tracking back to carriers end to end, on real parts: SQLite and (when
-//! `YIZHAN_TEST_DATABASE_URL` is set) PostgreSQL, the binary's reqwest
+//! `YIZHAN_TEST_DATABASE_URL` is set; required under
+//! `YIZHAN_REQUIRE_SERVICES=1`) PostgreSQL, the binary's reqwest
 //! sender, and a real HTTP receiver (axum on 127.0.0.1:0) that checks
 //! signatures with `domain::webhook::verify_signature` and de-duplicates by
 //! delivery key, as docs/webhooks.md tells integrators to. The relay is
 //! driven step by step with a test clock: no sleeps.
 
 use crate::senders::HttpWebhookSender;
-use app::App;
 use app::manifest::ManifestRow;
 use app::parcels::{PickupProof, ShownProof};
-use app::ports::{Clock, NewStation};
+use app::ports::Clock;
 use app::webhooks::DeliveryStatus;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
-use chrono::{DateTime, Duration, Utc};
-use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
+use chrono::Duration;
+use domain::station::SizeClass;
 use domain::webhook::{RetryPolicy, sign, verify_signature};
-use domain::{Action, Carrier, CodeFormat, Principal, Role};
+use domain::{Action, Carrier};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use store::{ConnectOptions, Db};
-
-struct TestClock(Mutex<DateTime<Utc>>);
-
-impl TestClock {
-    fn set(&self, at: DateTime<Utc>) {
-        *self.0.lock().unwrap() = at;
-    }
-    fn advance(&self, by: Duration) {
-        *self.0.lock().unwrap() += by;
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-}
-
-struct Backend {
-    app: App,
-    db: Arc<Db>,
-    clock: Arc<TestClock>,
-    name: &'static str,
-    _dir: Option<tempfile::TempDir>,
-    schema: Option<(String, String)>,
-}
-
-impl Backend {
-    async fn cleanup(self) {
-        self.db.close().await;
-        if let Some((url, schema)) = self.schema {
-            Db::drop_schema(&url, &schema).await.unwrap();
-        }
-    }
-}
-
-fn test_clock() -> Arc<TestClock> {
-    Arc::new(TestClock(Mutex::new(
-        DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
-    )))
-}
+use testkit::{Harness, TestClock, admin, station};
 
 fn policy() -> RetryPolicy {
     RetryPolicy {
@@ -71,61 +30,14 @@ fn policy() -> RetryPolicy {
     }
 }
 
-/// SQLite always; PostgreSQL when configured (and says so when it is not).
-async fn backends() -> Vec<Backend> {
-    let mut backends = Vec::new();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("webhooks.db").display());
-    let db = Arc::new(Db::connect(&ConnectOptions::new(url)).await.unwrap());
-    let clock = test_clock();
-    let mut app = App::new(db.clone(), clock.clone());
-    app.settings.webhook_retry = policy();
-    backends.push(Backend {
-        app,
-        db,
-        clock,
-        name: "sqlite",
-        _dir: Some(dir),
-        schema: None,
-    });
-    match std::env::var("YIZHAN_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
-            let schema = format!("t_{}", rand::random::<u64>());
-            let options = ConnectOptions {
-                url: url.clone(),
-                schema: Some(schema.clone()),
-                max_connections: 4,
-            };
-            let db = Arc::new(
-                Db::connect(&options)
-                    .await
-                    .expect("PostgreSQL at YIZHAN_TEST_DATABASE_URL"),
-            );
-            let clock = test_clock();
-            let mut app = App::new(db.clone(), clock.clone());
-            app.settings.webhook_retry = policy();
-            backends.push(Backend {
-                app,
-                db,
-                clock,
-                name: "postgres",
-                _dir: None,
-                schema: Some((url, schema)),
-            });
-        }
-        _ => eprintln!("SKIP PostgreSQL half: YIZHAN_TEST_DATABASE_URL is not set"),
+/// The shared test databases (SQLite, and PostgreSQL when it answers),
+/// with this file's retry policy.
+async fn backends() -> Vec<Harness> {
+    let mut backends = testkit::backends().await;
+    for backend in &mut backends {
+        backend.app.settings.webhook_retry = policy();
     }
     backends
-}
-
-fn admin() -> Principal {
-    Principal {
-        user_id: 1,
-        username: "admin".into(),
-        role: Role::Admin,
-        station_ids: vec![],
-        carrier: None,
-    }
 }
 
 /// What the receiver saw.
@@ -220,28 +132,8 @@ async fn receiver(clock: Arc<TestClock>) -> Receiver {
     Receiver { url, secret, seen }
 }
 
-async fn station(app: &App) -> i64 {
-    let shelves = [ShelfSpec {
-        label: "A".into(),
-        tiers: 1,
-        slots_per_tier: 5,
-        size: SizeClass::Small,
-        slot_capacity: 2,
-    }];
-    let new = NewStation {
-        location: None,
-        name: "石桥村驿站".into(),
-        township: "石桥镇".into(),
-        division_code: None,
-        code_format: CodeFormat::default(),
-        holding: HoldingPolicy::default(),
-        slots: lay_out(&shelves).unwrap(),
-    };
-    app.store.create_station(&new, app.now()).await.unwrap().id
-}
-
 /// Relays until nothing is due, moving the clock to each next attempt.
-async fn drain(backend: &Backend, sender: &HttpWebhookSender) {
+async fn drain(backend: &Harness, sender: &HttpWebhookSender) {
     for _ in 0..50 {
         let report = backend.app.relay_webhooks_once(sender, 100).await.unwrap();
         if report.n_retrying == 0 && report.n_delivered == 0 && report.n_failed == 0 {
@@ -269,7 +161,7 @@ async fn a_flaky_receiver_gets_every_event_once_from_both_stores() {
         app.create_webhook(&admin(), Carrier::Sf, &format!("{}/down", hook.url), &[])
             .await
             .unwrap();
-        let station_id = station(app).await;
+        let station_id = station(app, 5, 2).await;
         let rows = [
             ("731234567890", "13812345678"),
             ("731234567891", "13987654321"),
@@ -355,13 +247,13 @@ async fn a_flaky_receiver_gets_every_event_once_from_both_stores() {
             sequence("731234567890"),
             ["arrived", "sorted", "dispatched", "stored", "picked_up"],
             "{}",
-            backend.name
+            backend.name()
         );
         assert_eq!(
             sequence("731234567891"),
             ["arrived", "sorted", "dispatched", "stored"],
             "{}",
-            backend.name
+            backend.name()
         );
         assert_eq!(seen.events.len(), 9, "each event exactly once");
         assert!(
@@ -445,7 +337,7 @@ async fn a_flaky_receiver_gets_every_event_once_from_both_stores() {
 
 #[tokio::test]
 async fn a_wrong_signature_is_refused_by_the_receivers_check() {
-    let clock = test_clock();
+    let clock = Arc::new(TestClock::at(testkit::start()));
     let hook = receiver(clock.clone()).await;
     *hook.secret.lock().unwrap() = "whsec_right".into();
     let client = reqwest::Client::new();
@@ -499,7 +391,7 @@ async fn back_off_grows_then_gives_up_at_the_limit() {
             )
             .await
             .unwrap();
-        let station_id = station(app).await;
+        let station_id = station(app, 5, 2).await;
         let row = ManifestRow {
             waybill: "731234567899".into(),
             station_id: Some(station_id),
@@ -547,7 +439,12 @@ async fn back_off_grows_then_gives_up_at_the_limit() {
                     backend.clock.set(next);
                 }
                 None => {
-                    assert_eq!(delivery.status, DeliveryStatus::Failed, "{}", backend.name);
+                    assert_eq!(
+                        delivery.status,
+                        DeliveryStatus::Failed,
+                        "{}",
+                        backend.name()
+                    );
                     assert_eq!(delivery.attempts, 5);
                     assert_eq!(delivery.last_status_code, Some(500));
                     break;
@@ -563,7 +460,7 @@ async fn back_off_grows_then_gives_up_at_the_limit() {
             assert!(
                 (full / 2..=full).contains(gap),
                 "{}: gap {gap} ms not within [{}, {full}]: {gaps:?}",
-                backend.name,
+                backend.name(),
                 full / 2
             );
         }
@@ -641,7 +538,7 @@ async fn an_inactive_subscription_holds_its_deliveries_until_reactivated() {
             hook.seen.lock().unwrap().events.len(),
             1,
             "{}",
-            backend.name
+            backend.name()
         );
         backend.cleanup().await;
     }

@@ -4,9 +4,9 @@
 //! playwright-core. Screenshots land in `target/playwright/`.
 //!
 //! Needs node, chromium, `browser-tests/node_modules` and an MQTT broker
-//! (`YIZHAN_TEST_MQTT_URL`); `.ci/run` installs and starts them and sets
-//! `YIZHAN_REQUIRE_BROWSER=1`, which turns a missing part into a failure
-//! instead of a skip.
+//! (`YIZHAN_TEST_MQTT_URL`); `.ci/run` installs and starts them. Under
+//! `YIZHAN_REQUIRE_SERVICES=1` (which `.ci/run` sets) or
+//! `YIZHAN_REQUIRE_BROWSER=1` a missing part is a failure instead of a skip.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -34,11 +34,17 @@ fn chromium() -> Option<PathBuf> {
         .filter(|path| path.exists())
 }
 
-/// Why the test cannot run here, if it cannot.
-fn missing() -> Option<String> {
-    if std::env::var("YIZHAN_TEST_MQTT_URL").is_err() {
-        return Some("YIZHAN_TEST_MQTT_URL is not set (no MQTT broker)".into());
+/// The broker's URL, or why the test cannot run here.
+fn parts() -> Result<String, String> {
+    let mqtt = testkit::Service::Mqtt.check()?;
+    if let Some(missing) = missing_browser() {
+        return Err(missing);
     }
+    Ok(mqtt)
+}
+
+/// Which part of the browser tooling is missing, if one is.
+fn missing_browser() -> Option<String> {
     if Command::new("node").arg("--version").output().is_err() {
         return Some("node is not installed".into());
     }
@@ -83,14 +89,17 @@ fn wait_for(lines: &mpsc::Receiver<String>, needle: &str, what: &str) -> String 
 
 #[test]
 fn keeper_scans_in_and_a_customer_picks_up_at_the_terminal() {
-    if let Some(reason) = missing() {
-        if std::env::var("YIZHAN_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
-            panic!("the browser test cannot run: {reason}");
+    let mqtt = match parts() {
+        Ok(mqtt) => mqtt,
+        Err(reason) => {
+            // The older switch for this test alone still works.
+            if std::env::var("YIZHAN_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+                panic!("the browser test cannot run: {reason}");
+            }
+            testkit::skip_or_fail("the browser, node and the MQTT broker", &reason);
+            return;
         }
-        eprintln!("SKIP browser end-to-end test: {reason}");
-        return;
-    }
-    let mqtt = std::env::var("YIZHAN_TEST_MQTT_URL").unwrap();
+    };
     let bin = env!("CARGO_BIN_EXE_yizhan");
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite:{}", dir.path().join("yizhan.db").display());

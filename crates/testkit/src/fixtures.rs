@@ -1,0 +1,79 @@
+//! The fixtures many tests share: who acts, a small station, a scan, the
+//! start of the test day, and the database invariants check.
+
+use app::App;
+use app::inbound::InboundScan;
+use app::ports::{NewStation, Store};
+use chrono::{DateTime, Utc};
+use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
+use domain::{Carrier, CodeFormat, Phone, Principal, Role, WaybillNo};
+use store::Db;
+
+/// 2026-05-28 20:26 UTC, so 2026-05-29 04:26 in Shanghai: the day in
+/// Shanghai differs from the UTC day, which the county tests rely on.
+pub fn start() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_780_000_000, 0).unwrap()
+}
+
+pub fn admin() -> Principal {
+    Principal {
+        user_id: 1,
+        username: "admin".into(),
+        role: Role::Admin,
+        station_ids: vec![],
+        carrier: None,
+    }
+}
+
+pub fn keeper_of(station_id: i64) -> Principal {
+    Principal {
+        user_id: 2,
+        username: "keeper".into(),
+        role: Role::StationKeeper,
+        station_ids: vec![station_id],
+        carrier: None,
+    }
+}
+
+/// A station with one shelf of `n_slots` small slots holding `capacity`
+/// parcels each; returns its id.
+pub async fn station(app: &App, n_slots: u32, capacity: u32) -> i64 {
+    let shelves = [ShelfSpec {
+        label: "A".into(),
+        tiers: 1,
+        slots_per_tier: n_slots,
+        size: SizeClass::Small,
+        slot_capacity: capacity,
+    }];
+    let new = NewStation {
+        location: None,
+        name: "石桥村驿站".into(),
+        township: "石桥镇".into(),
+        division_code: None,
+        code_format: CodeFormat::default(),
+        holding: HoldingPolicy::default(),
+        slots: lay_out(&shelves).unwrap(),
+    };
+    app.store.create_station(&new, app.now()).await.unwrap().id
+}
+
+/// A small ZTO parcel for 张三 at `phone`, consent given.
+pub fn scan(waybill: &str, phone: &str) -> InboundScan {
+    InboundScan {
+        carrier: Carrier::Zto,
+        waybill: WaybillNo::parse(waybill).unwrap(),
+        recipient_name: Some("张三".into()),
+        phone: Some(Phone::parse(phone).unwrap()),
+        size: SizeClass::Small,
+        consent: Some(true),
+    }
+}
+
+pub async fn assert_invariants(db: &Db) {
+    let problems = db.check_invariants().await.unwrap();
+    assert!(
+        problems.is_empty(),
+        "{} invariants broken: {problems:?}",
+        db.backend()
+    );
+}
