@@ -174,7 +174,10 @@ fn the_checker_sees_an_import() {
         use_cases_named("use crate::{App, county, parcels::X};"),
         ["county", "parcels"]
     );
-    assert_eq!(use_cases_named("crate::webhooks::on_event(tx)"), ["webhooks"]);
+    assert_eq!(
+        use_cases_named("crate::webhooks::on_event(tx)"),
+        ["webhooks"]
+    );
     assert!(use_cases_named("use crate::ports::Tx;").is_empty());
     assert!(files_of("county").len() > 1);
     // Every source file belongs to a listed module.

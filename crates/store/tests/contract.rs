@@ -2,9 +2,9 @@
 //! PostgreSQL (when `YIZHAN_TEST_DATABASE_URL` is set) and must behave the
 //! same. Each test gets a fresh database file or a fresh schema.
 
-use app::AppError;
 use app::parcels::{PickupProof, ShownProof};
 use app::ports::{NewStation, ParcelFilter, Store};
+use app::{AppError, Code};
 use chrono::Duration;
 use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
 use domain::{Carrier, CodeFormat, ParcelState, Phone};
@@ -188,7 +188,7 @@ async fn pickup_needs_the_recipients_own_proof() {
         };
         assert!(matches!(
             h.app.pick_up(&keeper, parcel.parcel_id, wrong).await,
-            Err(AppError::Invalid(_))
+            Err(ref e) if e.is(Code::PickupProofMismatch)
         ));
         let other_keeper = keeper_of(station_id + 1000);
         let right = PickupProof::CodeAndPhoneTail {
@@ -210,7 +210,7 @@ async fn pickup_needs_the_recipients_own_proof() {
         assert!(
             matches!(
                 h.app.pick_up(&keeper, parcel.parcel_id, right).await,
-                Err(AppError::Conflict(_))
+                Err(ref e) if e.is(Code::ConflictState)
             ),
             "a second pickup is refused"
         );
@@ -417,7 +417,7 @@ async fn move_keeps_the_code_and_respects_capacity() {
         assert!(
             matches!(
                 h.app.move_parcel(&keeper, b.parcel_id, second).await,
-                Err(AppError::Conflict(_))
+                Err(ref e) if e.is(Code::SlotFull)
             ),
             "slot is full"
         );

@@ -8,12 +8,12 @@ use crate::{
     TERMINAL_COOKIE, WebError, WebState, cookie, csrf_matches, csrf_token, field, local, removal,
     render, wants_json,
 };
-use app::AppError;
 use app::dashboard::DaySummary;
 use app::inbound::InboundScan;
 use app::parcels::{ParcelView, PickupProof, ShownProof};
 use app::ports::{ParcelFilter, StationRecord};
 use app::terminal::{AlertRecord, DeviceStatusRecord};
+use app::{AppError, Code};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -182,11 +182,7 @@ async fn login(
         }
         Ok((token, _)) => {
             state.app.sign_out(&token).await.ok();
-            Err(WebError::new(
-                StatusCode::FORBIDDEN,
-                t,
-                "the console is for station keepers and county staff".into(),
-            ))
+            Err(WebError::from_app(AppError::new(Code::ConsoleForbidden), t))
         }
         Err(AppError::Unauthenticated) => {
             let page = LoginPage {
@@ -453,14 +449,14 @@ async fn inbound(
     let t = keeper.tr;
     let waybill_text = field(t, &form.waybill)?.trim().to_string();
     let result = match parse_scan(&form) {
-        Err(message) => ScanResult {
+        Err(error) => ScanResult {
             status: "error",
             title: t.get("inbound.error"),
             code: None,
             slot: None,
             waybill: waybill_text,
             parcel_id: None,
-            message: Some(message),
+            message: Some(error.message(t.0)),
         },
         Ok(scan) => match state.app.inbound(&keeper.principal, station_id, scan).await {
             Ok(outcome) => {
@@ -499,7 +495,7 @@ async fn inbound(
                 slot: None,
                 waybill: waybill_text,
                 parcel_id: None,
-                message: Some(error.to_string()),
+                message: Some(error.message(t.0)),
             },
         },
     };
@@ -514,18 +510,21 @@ async fn inbound(
     }))
 }
 
-fn parse_scan(form: &InboundForm) -> Result<InboundScan, String> {
-    let carrier = Carrier::parse(&form.carrier).map_err(|e| e.to_string())?;
-    let waybill = WaybillNo::parse(&form.waybill).map_err(|e| e.to_string())?;
+fn parse_scan(form: &InboundForm) -> Result<InboundScan, AppError> {
+    let carrier = Carrier::parse(&form.carrier).map_err(AppError::detail(Code::CarrierUnknown))?;
+    let waybill = WaybillNo::parse(&form.waybill)
+        .map_err(|e| AppError::new(Code::WaybillInvalid).with_detail(e))?;
     let phone = match form.phone.trim() {
         "" => None,
-        text => Some(Phone::parse(text).map_err(|e| e.to_string())?),
+        text => {
+            Some(Phone::parse(text).map_err(|e| AppError::new(Code::PhoneInvalid).with_detail(e))?)
+        }
     };
     let size = match form.size.as_str() {
         "" | "small" => SizeClass::Small,
         "medium" => SizeClass::Medium,
         "large" => SizeClass::Large,
-        other => return Err(format!("unknown size {other:?}")),
+        other => return Err(AppError::new(Code::SizeInvalid).with("size", format!("{other:?}"))),
     };
     Ok(InboundScan {
         carrier,
@@ -762,10 +761,13 @@ async fn handout(
         "id_card" => ShownProof::IdCard,
         "app_qr" => ShownProof::AppQrCode,
         _ => {
-            return Err(WebError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            return Err(WebError::from_app(
+                AppError::new(Code::ChoiceMissing).with_words(
+                    "what",
+                    "收件人出示的凭证",
+                    "what the recipient showed",
+                ),
                 t,
-                "choose what the recipient showed".into(),
             ));
         }
     };
@@ -836,10 +838,13 @@ async fn problem(
         "refused" => ProblemKind::Refused,
         "lost" => ProblemKind::Lost,
         _ => {
-            return Err(WebError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            return Err(WebError::from_app(
+                AppError::new(Code::ChoiceMissing).with_words(
+                    "what",
+                    "包裹的问题",
+                    "what is wrong with the parcel",
+                ),
                 keeper.tr,
-                "choose what is wrong with the parcel".into(),
             ));
         }
     };
