@@ -154,6 +154,9 @@ codes! {
     RouteNotFound = "route_not_found", 404, NotFound,
         "没有这个接口；接口列表见 GET /api/openapi.json",
         "no such route; see GET /api/openapi.json";
+    MethodNotAllowed = "method_not_allowed", 405, InvalidRequest,
+        "这个接口不接受这种请求方法；见 GET /api/openapi.json",
+        "this route does not take that method; see GET /api/openapi.json";
     TokenMissing = "token_missing", 401, Auth,
         "请在 Authorization: Bearer 头中发送 API 令牌；令牌由 POST /api/login 取得",
         "send an API token as 'Authorization: Bearer <token>'; get one from POST /api/login";

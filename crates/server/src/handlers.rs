@@ -37,6 +37,10 @@ pub async fn not_found() -> ApiError {
     ApiError::new(Code::RouteNotFound)
 }
 
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(Code::MethodNotAllowed)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Login {

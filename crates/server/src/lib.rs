@@ -504,6 +504,7 @@ pub fn api(state: AppState) -> Router {
     }
     router
         .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             error::localize,
@@ -538,6 +539,7 @@ pub fn openapi_document() -> serde_json::Value {
         ("404", "Not found, or not yours to see"),
         ("409", "Conflicts with the object's state"),
         ("413", "Body larger than the limit"),
+        ("405", "The route does not take this method"),
         ("415", "Body is not JSON"),
         ("422", "Well-formed but refused; the code says why"),
         ("429", "Too many requests; see Retry-After"),

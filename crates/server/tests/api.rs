@@ -1110,6 +1110,7 @@ async fn refusals_speak_the_requests_language() {
     for (path, code, zh) in [
         ("/api/nowhere", "route_not_found", "没有这个接口"),
         ("/api/me", "token_missing", "API 令牌"),
+        ("/api/login", "method_not_allowed", "请求方法"),
     ] {
         let response = t
             .client
