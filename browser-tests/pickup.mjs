@@ -174,6 +174,10 @@ try {
     await terminal.fill("#code", `Z-9-${String(9000 + i)}`);
     await terminal.click("#go");
     await terminal.waitForSelector("#home-error:not([hidden])");
+    if (i === 0) {
+      const wrong = await terminal.textContent("#home-error");
+      check(wrong.includes("取件码不正确"), "a wrong code reads as a wrong code: " + wrong);
+    }
     await terminal.evaluate(() => { document.getElementById("home-error").hidden = true; });
   }
   await terminal.fill("#code", parcels[2].code);
@@ -181,6 +185,7 @@ try {
   await terminal.waitForSelector("#home-error:not([hidden])");
   const throttled = await terminal.textContent("#home-error");
   check(throttled.includes("输错次数过多"), "throttled after five wrong codes: " + throttled);
+  check(await terminal.getAttribute("#home-error", "data-code") === "rate_limited", "the throttle's own code");
   await shot(terminal, "08-terminal-throttled");
 
   await keeper.goto(`${base}/console/s/${stationId}`);

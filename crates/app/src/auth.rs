@@ -2,7 +2,7 @@
 //! only as their SHA-256, so a copy of the database holds no usable token.
 
 use crate::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code, text_invalid};
 use crate::ports::UserRecord;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -12,9 +12,7 @@ use sha2::{Digest, Sha256};
 
 pub fn hash_password(password: &str) -> AppResult<String> {
     if !(8..=128).contains(&password.chars().count()) {
-        return Err(AppError::Invalid(
-            "a password needs 8 to 128 characters".into(),
-        ));
+        return Err(AppError::new(Code::PasswordInvalid));
     }
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
     Argon2::default()
@@ -57,25 +55,19 @@ pub struct NewUser {
 impl App {
     pub async fn create_user(&self, user: NewUser) -> AppResult<i64> {
         let username = domain::limits::text_field("username", &user.username, 32)
-            .map_err(AppError::Invalid)?;
+            .map_err(text_invalid("username", 32))?;
         if !username
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
         {
-            return Err(AppError::Invalid(
-                "a username may hold letters, digits, '_', '-' and '.'".into(),
-            ));
+            return Err(AppError::new(Code::UsernameInvalid));
         }
         match (user.role, user.carrier, user.station_ids.is_empty()) {
             (Role::CarrierIntegrator, None, _) => {
-                return Err(AppError::Invalid(
-                    "a carrier integrator must be bound to a carrier".into(),
-                ));
+                return Err(AppError::new(Code::UserNeedsCarrier));
             }
             (Role::StationKeeper | Role::StationTerminal, _, true) => {
-                return Err(AppError::Invalid(
-                    "a station keeper or terminal must be bound to at least one station".into(),
-                ));
+                return Err(AppError::new(Code::UserNeedsStation));
             }
             _ => {}
         }
@@ -177,9 +169,7 @@ impl App {
         let user_id = match self.store.user_by_name(&username).await? {
             Some(user) if user.role == Role::StationTerminal => user.id,
             Some(_) => {
-                return Err(AppError::Conflict(format!(
-                    "the username {username} is taken by a person; rename that user first"
-                )));
+                return Err(AppError::new(Code::UsernameTaken).with("username", username));
             }
             None => {
                 // Nobody signs in as a terminal: its password is random and

@@ -4,7 +4,7 @@
 //! change never loses its command. The MQTT bridge (`devices::bridge`)
 //! publishes them; this module knows nothing about MQTT.
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::ports::Tx;
 pub use crate::ports::devices::{
     COMMAND_ID_CHARS_MAX, DeviceCommandRecord, DeviceCommandStatus, NewDeviceCommand,
@@ -21,24 +21,16 @@ pub async fn enqueue_device_command(
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
     if command.command_id.is_empty() || command.command_id.chars().count() > COMMAND_ID_CHARS_MAX {
-        return Err(AppError::Invalid(format!(
-            "a command id has 1 to {COMMAND_ID_CHARS_MAX} characters"
-        )));
+        return Err(AppError::new(Code::CommandIdInvalid).with("max", COMMAND_ID_CHARS_MAX));
     }
     if command.not_after <= now {
-        return Err(AppError::Invalid(
-            "a device command's not-after time must be in the future".into(),
-        ));
+        return Err(AppError::new(Code::CommandExpired));
     }
     let Some(operation) = command.operation.as_object() else {
-        return Err(AppError::Invalid(
-            "a device operation is a JSON object with an \"op\" field".into(),
-        ));
+        return Err(AppError::new(Code::DeviceOperationInvalid));
     };
     if !operation.contains_key("op") {
-        return Err(AppError::Invalid(
-            "a device operation is a JSON object with an \"op\" field".into(),
-        ));
+        return Err(AppError::new(Code::DeviceOperationInvalid));
     }
     let mut payload = operation.clone();
     payload.insert("command_id".into(), Value::from(command.command_id.clone()));

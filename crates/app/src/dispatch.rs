@@ -11,7 +11,7 @@
 //! never on the executor, and the county makes one plan at a time.
 
 use crate::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::ports::{GeoPoint, ParcelFilter, ParcelRecord};
 use domain::station::SizeClass;
 use domain::{ParcelState, Principal};
@@ -161,9 +161,7 @@ impl App {
             || request.iterations == 0
             || request.iterations > ITERATIONS_MAX
         {
-            return Err(AppError::Invalid(format!(
-                "the centre must be a valid point and iterations 1 to {ITERATIONS_MAX}"
-            )));
+            return Err(AppError::new(Code::DispatchRequestInvalid).with("max", ITERATIONS_MAX));
         }
         let fleet = &request.fleet;
         if fleet.vans + fleet.unmanned == 0
@@ -171,15 +169,13 @@ impl App {
             || fleet.unmanned > 200
             || fleet.unmanned_compartments > 64
         {
-            return Err(AppError::Invalid("a fleet has 1 to 200 vans and 0 to 200 unmanned vehicles with at most 64 compartments".into()));
+            return Err(AppError::new(Code::FleetInvalid));
         }
         // One plan at a time for the county: a second would read the same
         // waiting parcels and only compete for the cores. Refused at once
         // rather than queued, so a person who pressed twice is told why.
         let Ok(_planning) = self.dispatch_running.try_lock() else {
-            return Err(AppError::Conflict(
-                "a dispatch plan is already being made; try again in a moment".into(),
-            ));
+            return Err(AppError::new(Code::DispatchRunning));
         };
         // Waiting parcels, grouped by destination station.
         let mut waiting: BTreeMap<i64, Vec<ParcelRecord>> = BTreeMap::new();
@@ -196,9 +192,8 @@ impl App {
                 let page = self.store.parcels(&filter).await?;
                 n_read += page.len();
                 if n_read > DISPATCH_PARCELS_MAX {
-                    return Err(AppError::Invalid(format!(
-                        "more than {DISPATCH_PARCELS_MAX} parcels wait; plan by township"
-                    )));
+                    return Err(AppError::new(Code::DispatchTooManyParcels)
+                        .with("max", DISPATCH_PARCELS_MAX));
                 }
                 after_id = page.last().map(|p| p.id);
                 let full_page = page.len() == 1_000;
@@ -213,9 +208,9 @@ impl App {
             }
         }
         if waiting.len() > DISPATCH_STATIONS_MAX {
-            return Err(AppError::Invalid(format!(
-                "parcels wait for more than {DISPATCH_STATIONS_MAX} stations; plan by township"
-            )));
+            return Err(
+                AppError::new(Code::DispatchTooManyStations).with("max", DISPATCH_STATIONS_MAX)
+            );
         }
         let stations: BTreeMap<i64, _> = self
             .store
@@ -302,10 +297,7 @@ impl App {
                     route::solve(&problem, &options)
                 })
                 .await?;
-            Some(
-                solved
-                    .map_err(|e| AppError::Invalid(format!("the fleet cannot be planned: {e}")))?,
-            )
+            Some(solved.map_err(|e| AppError::new(Code::FleetUnplannable).with_detail(e))?)
         };
         let stopped_at_deadline = solution
             .as_ref()

@@ -2,7 +2,7 @@
 //! one transaction. The rules of shelving are in `crate::shelve`.
 
 use crate::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 pub use crate::shelve::{BatchOutcome, InboundOutcome, InboundScan, RejectedScan};
 use crate::shelve::{shelve_many, shelve_one};
 use crate::transition::lock_station;
@@ -39,10 +39,9 @@ impl App {
         scans: Vec<InboundScan>,
     ) -> AppResult<BatchOutcome> {
         if scans.is_empty() || scans.len() > BATCH_PARCELS_MAX {
-            return Err(AppError::Invalid(format!(
-                "a batch holds 1 to {BATCH_PARCELS_MAX} parcels; this one has {}",
-                scans.len()
-            )));
+            return Err(AppError::new(Code::BatchSize)
+                .with("max", BATCH_PARCELS_MAX)
+                .with("n", scans.len()));
         }
         if !principal.may_operate_station(station_id) {
             return Err(AppError::Forbidden("station"));

@@ -34,7 +34,7 @@ pub mod terminal;
 pub mod webhooks;
 
 use chrono::{DateTime, Utc};
-pub use error::{AppError, AppResult};
+pub use error::{AppError, AppResult, Code, ErrorKind, Lang};
 use ports::{Clock, Store};
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! reason; the good rows are kept.
 
 use crate::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::ports::NewParcel;
 use crate::transition;
 use domain::limits::{
@@ -161,18 +161,15 @@ impl App {
         first_row_number: usize,
     ) -> AppResult<ManifestOutcome> {
         if parcels.len() > MANIFEST_CHUNK_ROWS {
-            return Err(AppError::Invalid(format!(
-                "a manifest request holds at most {MANIFEST_CHUNK_ROWS} rows; split it"
-            )));
+            return Err(AppError::new(Code::ManifestSize).with("max", MANIFEST_CHUNK_ROWS));
         }
         if !principal.may_act_for_carrier(carrier) {
             return Err(AppError::Forbidden("carrier"));
         }
         if let Some(other) = parcels.iter().find(|p| p.carrier != carrier) {
-            return Err(AppError::Invalid(format!(
-                "a parcel of {} in a manifest of {carrier}",
-                other.carrier
-            )));
+            return Err(AppError::new(Code::ManifestCarrierMismatch)
+                .with_words("carrier", carrier.name_zh(), carrier.code())
+                .with_words("other", other.carrier.name_zh(), other.carrier.code()));
         }
         let mut outcome = ManifestOutcome::default();
         let good = parcels.into_iter().enumerate().collect();
@@ -192,9 +189,7 @@ impl App {
         rows_max: usize,
     ) -> AppResult<ManifestOutcome> {
         if rows.len() > rows_max {
-            return Err(AppError::Invalid(format!(
-                "a manifest request holds at most {rows_max} rows; split it"
-            )));
+            return Err(AppError::new(Code::ManifestSize).with("max", rows_max));
         }
         if !principal.may_act_for_carrier(carrier) {
             return Err(AppError::Forbidden("carrier"));

@@ -3,7 +3,7 @@
 //! carrier, and consent recorded later.
 
 use crate::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code, size_arg, text_invalid};
 use crate::ports::{EventRecord, ParcelFilter, ParcelRecord, Tx};
 use crate::transition::{self, lock_station};
 use domain::limits::{NOTE_CHARS_MAX, PAGE_SIZE_MAX, text_field};
@@ -168,9 +168,7 @@ impl App {
         mut filter: ParcelFilter,
     ) -> AppResult<ParcelPage> {
         if filter.limit == 0 || filter.limit > PAGE_SIZE_MAX {
-            return Err(AppError::Invalid(format!(
-                "page size must be 1 to {PAGE_SIZE_MAX}"
-            )));
+            return Err(AppError::new(Code::PageSize).with("max", PAGE_SIZE_MAX));
         }
         match filter.station_id {
             Some(station_id)
@@ -179,9 +177,7 @@ impl App {
                 return Err(AppError::Forbidden("station"));
             }
             None if principal.role == domain::Role::StationKeeper => {
-                return Err(AppError::Invalid(
-                    "name a station: station_id is required for station keepers".into(),
-                ));
+                return Err(AppError::new(Code::StationRequired));
             }
             _ => {}
         }
@@ -256,16 +252,19 @@ impl App {
     ) -> AppResult<ParcelView> {
         let details = match &proof {
             PickupProof::CodeAndPhoneTail { phone_tail, .. } => {
-                domain::phone::parse_tail(phone_tail).map_err(AppError::Invalid)?;
+                domain::phone::parse_tail(phone_tail)
+                    .map_err(|_| AppError::new(Code::PhoneTailInvalid))?;
                 serde_json::json!({ "proof": "code_and_phone_tail" })
             }
             PickupProof::SelfCheckoutScan { terminal } => {
-                let terminal = text_field("terminal", terminal, 64).map_err(AppError::Invalid)?;
+                let terminal =
+                    text_field("terminal", terminal, 64).map_err(text_invalid("terminal", 64))?;
                 serde_json::json!({ "proof": "self_checkout_scan", "terminal": terminal })
             }
             PickupProof::StaffAssisted { shown, note } => {
                 if let Some(note) = note {
-                    text_field("note", note, NOTE_CHARS_MAX).map_err(AppError::Invalid)?;
+                    text_field("note", note, NOTE_CHARS_MAX)
+                        .map_err(text_invalid("note", NOTE_CHARS_MAX))?;
                 }
                 serde_json::json!({ "proof": "staff_assisted", "shown": shown, "note": note })
             }
@@ -286,9 +285,7 @@ impl App {
                     if code_matches && tail_matches {
                         Ok(())
                     } else {
-                        Err(AppError::Invalid(
-                            "the pickup code and phone tail do not match this parcel".into(),
-                        ))
+                        Err(AppError::new(Code::PickupProofMismatch))
                     }
                 }
                 _ => Ok(()),
@@ -305,7 +302,8 @@ impl App {
         note: Option<String>,
     ) -> AppResult<ParcelView> {
         if let Some(note) = &note {
-            text_field("note", note, NOTE_CHARS_MAX).map_err(AppError::Invalid)?;
+            text_field("note", note, NOTE_CHARS_MAX)
+                .map_err(text_invalid("note", NOTE_CHARS_MAX))?;
         }
         self.change(
             principal,
@@ -341,7 +339,7 @@ impl App {
         source: &str,
     ) -> AppResult<ParcelView> {
         let source = text_field("source", source, 64)
-            .map_err(AppError::Invalid)?
+            .map_err(text_invalid("source", 64))?
             .to_string();
         self.change(
             principal,
@@ -367,9 +365,7 @@ impl App {
             action,
             Action::ArriveAtCentre | Action::Sort | Action::Dispatch
         ) {
-            return Err(AppError::Invalid(
-                "the centre scans arrival, sorting and dispatch only".into(),
-            ));
+            return Err(AppError::new(Code::CentreActionInvalid));
         }
         self.change(principal, parcel_id, action, serde_json::json!({}), |_| {
             Ok(())
@@ -389,7 +385,7 @@ impl App {
         let mut parcel = held_parcel(&mut *tx, principal, parcel_id).await?;
         let station_id = parcel
             .station_id
-            .ok_or(AppError::Conflict("the parcel is at no station".into()))?;
+            .ok_or(AppError::new(Code::NoStationForParcel))?;
         let station = lock_station(&mut *tx, station_id).await?;
         parcel.state.apply(Action::Move)?;
         let target = tx
@@ -398,25 +394,18 @@ impl App {
             .filter(|slot| slot.station_id == station_id)
             .ok_or(AppError::NotFound("slot at this station"))?;
         if !parcel.size.fits_in().contains(&target.size) {
-            return Err(AppError::Invalid(format!(
-                "a {} parcel does not fit a {} slot",
-                parcel.size.code(),
-                target.size.code()
-            )));
+            return Err(AppError::new(Code::SlotWrongSize)
+                .with_arg("size", size_arg(parcel.size))
+                .with_arg("slot_size", size_arg(target.size)));
         }
         if parcel.slot_id == Some(slot_id) {
-            return Err(AppError::Invalid(
-                "the parcel is already in that slot".into(),
-            ));
+            return Err(AppError::new(Code::AlreadyInSlot));
         }
         tx.release_place(parcel.id).await?;
         let place = tx
             .free_place_in(slot_id)
             .await?
-            .ok_or(AppError::Conflict(format!(
-                "slot {} is full",
-                target.label()
-            )))?;
+            .ok_or_else(|| AppError::new(Code::SlotFull).with("slot", target.label()))?;
         tx.occupy(slot_id, place, parcel.id).await?;
         let from_slot = parcel.slot_id;
         parcel.slot_id = Some(slot_id);

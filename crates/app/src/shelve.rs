@@ -5,7 +5,7 @@
 //! (`crate::inbound`) and a station accepting a whole bag from the county
 //! centre (`crate::county`).
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code, Lang, text_invalid};
 use crate::ports::{NewParcel, ParcelRecord, StationRecord, Tx};
 use crate::transition::{self, By};
 use domain::limits::{NAME_CHARS_MAX, text_field};
@@ -53,13 +53,30 @@ pub struct InboundOutcome {
 pub struct RejectedScan {
     pub index: usize,
     pub waybill: String,
+    /// The refusal's stable code.
+    pub code: Code,
+    /// Why, in English until the caller picks a language
+    /// ([`BatchOutcome::in_lang`]).
     pub reason: String,
+    #[serde(skip)]
+    pub error: AppError,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BatchOutcome {
     pub stored: Vec<InboundOutcome>,
     pub rejected: Vec<RejectedScan>,
+}
+
+impl BatchOutcome {
+    /// The rejected rows' reasons in `lang`: the use case cannot know who
+    /// reads them, the API and the pages do.
+    pub fn in_lang(mut self, lang: Lang) -> BatchOutcome {
+        for row in &mut self.rejected {
+            row.reason = row.error.message(lang);
+        }
+        self
+    }
 }
 
 /// Scans many parcels into a locked station inside the caller's
@@ -84,7 +101,9 @@ pub(crate) async fn shelve_many(
             Err(error) => rejected.push(RejectedScan {
                 index,
                 waybill: scan.waybill.to_string(),
+                code: error.code(),
                 reason: error.to_string(),
+                error,
             }),
         }
     }
@@ -99,7 +118,8 @@ fn is_fatal(error: &AppError) -> bool {
 
 pub(crate) fn check_scan(scan: &InboundScan) -> AppResult<()> {
     if let Some(name) = &scan.recipient_name {
-        text_field("recipient name", name, NAME_CHARS_MAX).map_err(AppError::Invalid)?;
+        text_field("recipient name", name, NAME_CHARS_MAX)
+            .map_err(text_invalid("recipient name", NAME_CHARS_MAX))?;
     }
     Ok(())
 }

@@ -13,7 +13,7 @@
 
 use crate::App;
 use crate::device_commands::{NewDeviceCommand, enqueue_device_command};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code, text_invalid};
 pub use crate::ports::devices::DeviceStatusRecord;
 pub use crate::ports::terminal::{
     AlertRecord, AttemptsBy, CodeAttempt, NewAlert, NewPickupSession, PickupSessionRecord,
@@ -143,8 +143,10 @@ impl App {
         if !principal.may_run_terminal(station_id) {
             return Err(AppError::Forbidden("station"));
         }
-        let terminal = text_field("terminal", terminal, 64).map_err(AppError::Invalid)?;
-        let entry = parse_entry(text, phone_tail).map_err(AppError::Invalid)?;
+        let terminal =
+            text_field("terminal", terminal, 64).map_err(text_invalid("terminal", 64))?;
+        let entry =
+            parse_entry(text, phone_tail).map_err(AppError::detail(Code::PickupEntryInvalid))?;
         let segments = self.segment_map(station_id).await?;
         let settings = &self.settings.terminal;
         let now = self.now();
@@ -194,7 +196,7 @@ impl App {
                 terminal,
                 "wrong pickup code at the terminal"
             );
-            return Err(AppError::NotFound("pickup code"));
+            return Err(AppError::new(Code::PickupCodeWrong));
         };
         tx.record_code_attempt(&attempt(true)).await?;
 
@@ -241,13 +243,8 @@ impl App {
                 session
             }
             None => {
-                let colour =
-                    choose_colour(open.iter().map(|s| s.colour.as_str())).ok_or_else(|| {
-                        AppError::Conflict(
-                            "every light colour is in use by other customers; please wait a moment"
-                                .into(),
-                        )
-                    })?;
+                let colour = choose_colour(open.iter().map(|s| s.colour.as_str()))
+                    .ok_or_else(|| AppError::new(Code::ColoursExhausted))?;
                 let new = NewPickupSession {
                     station_id,
                     terminal: terminal.to_string(),
@@ -308,8 +305,10 @@ impl App {
         if !principal.may_run_terminal(station_id) {
             return Err(AppError::Forbidden("station"));
         }
-        let terminal = text_field("terminal", terminal, 64).map_err(AppError::Invalid)?;
-        let waybill = WaybillNo::parse(text).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let terminal =
+            text_field("terminal", terminal, 64).map_err(text_invalid("terminal", 64))?;
+        let waybill = WaybillNo::parse(text)
+            .map_err(|e| AppError::new(Code::WaybillInvalid).with_detail(e))?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let station = lock_station(&mut *tx, station_id).await?;

@@ -18,7 +18,7 @@
 //! follower (a ledger entry, an audit row) is added in one place.
 
 use crate::effects;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::ports::{NewEvent, NewParcel, ParcelRecord, SlotRecord, StationRecord, Tx};
 use crate::{Settings, actor_of};
 use chrono::{DateTime, Utc};
@@ -87,10 +87,8 @@ pub(crate) async fn apply(
     // A parcel reaching the shelf with the recipient's consent gets its
     // code here, whether it was just scanned in or just consented.
     if next == ParcelState::Stored && parcel.pickup_code.is_none() {
-        let station = station.ok_or(AppError::Conflict("the parcel is at no station".into()))?;
-        let slot_id = parcel
-            .slot_id
-            .ok_or(AppError::Conflict("the parcel has no slot".into()))?;
+        let station = station.ok_or(AppError::new(Code::NoStationForParcel))?;
+        let slot_id = parcel.slot_id.ok_or(AppError::new(Code::NoSlotForParcel))?;
         let slot = tx.slot(slot_id).await?.ok_or(AppError::NotFound("slot"))?;
         parcel.pickup_code = Some(assign_code(tx, station, &slot).await?);
     }
@@ -202,9 +200,7 @@ async fn assign_code(
             return Ok(code);
         }
     }
-    Err(AppError::Conflict(
-        "every pickup code of this station's format is in use; widen the sequence".into(),
-    ))
+    Err(AppError::new(Code::CodesExhausted))
 }
 
 /// The event of a change just applied to `parcel`; its key is the parcel

@@ -19,7 +19,7 @@
 use crate::App;
 pub use crate::effects::deliveries::Place;
 use crate::effects::deliveries::{iso_shanghai, place_of};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::ports::StationRecord;
 pub use crate::ports::webhooks::{
     AttemptOutcome, AttemptRecord, DeliveryRecord, DeliveryStatus, DueDelivery, NewWebhookDelivery,
@@ -116,9 +116,7 @@ pub struct Page {
 
 fn check_page(page: Page) -> AppResult<()> {
     if page.limit == 0 || page.limit > PAGE_SIZE_MAX {
-        return Err(AppError::Invalid(format!(
-            "page size must be 1 to {PAGE_SIZE_MAX}"
-        )));
+        return Err(AppError::new(Code::PageSize).with("max", PAGE_SIZE_MAX));
     }
     Ok(())
 }
@@ -137,16 +135,15 @@ impl App {
         if !principal.may_act_for_carrier(carrier) {
             return Err(AppError::Forbidden("carrier"));
         }
-        let url = webhook::parse_url(url).map_err(AppError::Invalid)?;
-        let event_kinds = webhook::parse_event_names(event_kinds).map_err(AppError::Invalid)?;
+        let url = webhook::parse_url(url).map_err(AppError::detail(Code::WebhookUrlInvalid))?;
+        let event_kinds = webhook::parse_event_names(event_kinds)
+            .map_err(AppError::detail(Code::WebhookEventsInvalid))?;
         // Inactive subscriptions count too: subscriptions are never deleted,
         // so deactivating to make room would let the table grow without end.
         let existing = self.store.webhook_subscriptions(Some(carrier)).await?;
         if existing.len() >= webhook::SUBSCRIPTIONS_PER_CARRIER_MAX {
-            return Err(AppError::Invalid(format!(
-                "a carrier has at most {} webhook subscriptions; reuse one (PUT /api/webhooks/{{id}} changes its URL and events)",
-                webhook::SUBSCRIPTIONS_PER_CARRIER_MAX
-            )));
+            return Err(AppError::new(Code::WebhookLimit)
+                .with("max", webhook::SUBSCRIPTIONS_PER_CARRIER_MAX));
         }
         let secret = new_secret();
         let subscription = self
@@ -230,11 +227,12 @@ impl App {
     ) -> AppResult<SubscriptionView> {
         let mut subscription = self.own_webhook(principal, subscription_id).await?;
         if let Some(url) = &patch.url {
-            subscription.url = webhook::parse_url(url).map_err(AppError::Invalid)?;
+            subscription.url =
+                webhook::parse_url(url).map_err(AppError::detail(Code::WebhookUrlInvalid))?;
         }
         if let Some(kinds) = &patch.event_kinds {
-            subscription.event_kinds =
-                webhook::parse_event_names(kinds).map_err(AppError::Invalid)?;
+            subscription.event_kinds = webhook::parse_event_names(kinds)
+                .map_err(AppError::detail(Code::WebhookEventsInvalid))?;
         }
         if let Some(active) = patch.active {
             subscription.active = active;
@@ -361,7 +359,8 @@ impl App {
     /// timeline, with no personal data. Anyone may ask, so it says nothing a
     /// waybill number should not reveal: no name, phone, address or code.
     pub async fn track(&self, waybill: &str, carrier: Option<Carrier>) -> AppResult<TrackView> {
-        let waybill = WaybillNo::parse(waybill).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let waybill = WaybillNo::parse(waybill)
+            .map_err(|e| AppError::new(Code::WaybillInvalid).with_detail(e))?;
         let parcels = self
             .store
             .parcels(&crate::ports::ParcelFilter {

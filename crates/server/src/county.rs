@@ -3,10 +3,10 @@
 //! lists. Parse, call one use case, shape the answer.
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{AcceptLanguage, ApiError};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
-use app::AppError;
 use app::county::{AgreementRequest, ArrivalScan, HandoverTo, Resolution, print};
+use app::{AppError, Code};
 use axum::Json;
 use axum::extract::State;
 use axum::response::Html;
@@ -25,7 +25,7 @@ fn ok(value: impl serde::Serialize) -> ApiResult {
 }
 
 fn carrier(code: &str) -> Result<Carrier, ApiError> {
-    Carrier::parse(code).map_err(ApiError::bad_request)
+    Carrier::parse(code).map_err(ApiError::detail(Code::CarrierUnknown))
 }
 
 /// A range of Shanghai days; both ends default to today.
@@ -155,7 +155,7 @@ pub async fn create_contractor(
         .as_deref()
         .map(Phone::parse)
         .transpose()
-        .map_err(|e| ApiError::bad_request(format!("phone: {e}")))?;
+        .map_err(ApiError::detail(Code::PhoneInvalid))?;
     ok(state
         .app
         .create_contractor(&principal, &body.name, &body.township, phone)
@@ -241,11 +241,15 @@ pub struct BagScan {
 pub async fn accept_bag(
     State(state): State<AppState>,
     Caller(principal): Caller,
+    AcceptLanguage(lang): AcceptLanguage,
     ApiPath(station_id): ApiPath<i64>,
     ApiJson(scan): ApiJson<BagScan>,
 ) -> ApiResult {
-    let bag_id = app::county::parse_bag_label(&scan.label).map_err(ApiError::bad_request)?;
-    ok(state.app.accept_bag(&principal, station_id, bag_id).await?)
+    let bag_id = app::county::parse_bag_label(&scan.label)
+        .map_err(ApiError::detail(Code::BagLabelInvalid))?;
+    let mut acceptance = state.app.accept_bag(&principal, station_id, bag_id).await?;
+    acceptance.inbound = acceptance.inbound.in_lang(lang);
+    ok(acceptance)
 }
 
 async fn handover(

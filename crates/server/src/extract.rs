@@ -3,6 +3,7 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use app::{AppError, Code};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -17,24 +18,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => {
-                let status = rejection.status();
-                let code = match status {
-                    StatusCode::PAYLOAD_TOO_LARGE => "too_large",
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-                    StatusCode::UNPROCESSABLE_ENTITY => "invalid",
-                    _ => "bad_request",
-                };
-                let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    format!(
-                        "request body is larger than {} bytes",
-                        domain::limits::BODY_BYTES_MAX
-                    )
-                } else {
-                    rejection.body_text()
-                };
-                Err(ApiError::new(status, code, message))
-            }
+            Err(rejection) => Err(match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => AppError::new(Code::BodyTooLarge)
+                    .with("max", domain::limits::BODY_BYTES_MAX)
+                    .into(),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(Code::ContentTypeInvalid),
+                StatusCode::UNPROCESSABLE_ENTITY => {
+                    ApiError::detail(Code::BodyInvalid)(rejection.body_text())
+                }
+                _ => ApiError::detail(Code::BodyMalformed)(rejection.body_text()),
+            }),
         }
     }
 }
@@ -48,7 +41,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
-            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+            .map_err(|rejection| ApiError::detail(Code::QueryInvalid)(rejection.body_text()))
     }
 }
 
@@ -61,7 +54,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))
-            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+            .map_err(|rejection| ApiError::detail(Code::PathInvalid)(rejection.body_text()))
     }
 }
 
@@ -77,7 +70,7 @@ impl FromRequestParts<AppState> for Caller {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "send an API token as 'Authorization: Bearer <token>'; get one from POST /api/login"))?;
+            .ok_or_else(|| ApiError::new(Code::TokenMissing))?;
         Ok(Caller(state.app.authenticate(token.trim()).await?))
     }
 }

@@ -1,13 +1,13 @@
 //! Request handlers: parse, call one use case, shape the answer.
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{AcceptLanguage, ApiError};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
-use app::AppError;
 use app::inbound::InboundScan;
 use app::manifest::ManifestRow;
 use app::parcels::PickupProof;
 use app::ports::ParcelFilter;
+use app::{AppError, Code};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse};
@@ -34,11 +34,11 @@ pub async fn openapi() -> Json<Value> {
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::NOT_FOUND,
-        "not_found",
-        "no such route; see GET /api/openapi.json",
-    )
+    ApiError::new(Code::RouteNotFound)
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(Code::MethodNotAllowed)
 }
 
 #[derive(Deserialize)]
@@ -111,13 +111,15 @@ pub struct InboundBatch {
 pub async fn inbound_batch(
     State(state): State<AppState>,
     Caller(principal): Caller,
+    AcceptLanguage(lang): AcceptLanguage,
     ApiPath(station_id): ApiPath<i64>,
     ApiJson(batch): ApiJson<InboundBatch>,
 ) -> ApiResult {
     ok(state
         .app
         .inbound_batch(&principal, station_id, batch.scans)
-        .await?)
+        .await?
+        .in_lang(lang))
 }
 
 #[derive(Deserialize, Default)]
@@ -135,43 +137,46 @@ pub struct ParcelQuery {
 
 impl ParcelQuery {
     fn into_filter(self, station_id: Option<i64>) -> Result<ParcelFilter, ApiError> {
-        let short =
-            |name: &str, value: Option<String>, max: usize| -> Result<Option<String>, ApiError> {
-                match value
-                    .map(|v| v.trim().to_string())
-                    .filter(|v| !v.is_empty())
-                {
-                    Some(v) if v.chars().count() > max => Err(ApiError::bad_request(format!(
-                        "{name} is longer than {max} characters"
-                    ))),
-                    other => Ok(other),
-                }
-            };
+        let short = |name: &str,
+                     value: Option<String>,
+                     max: usize|
+         -> Result<Option<String>, ApiError> {
+            match value
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+            {
+                Some(v) if v.chars().count() > max => Err(ApiError::detail(Code::QueryInvalid)(
+                    format!("{name} is longer than {max} characters"),
+                )),
+                other => Ok(other),
+            }
+        };
         let phone_tail = short("phone_tail", self.phone_tail, 4)?;
         if let Some(tail) = &phone_tail {
-            domain::phone::parse_tail(tail).map_err(ApiError::bad_request)?;
+            domain::phone::parse_tail(tail).map_err(ApiError::detail(Code::QueryInvalid))?;
         }
         let waybill = short("waybill", self.waybill, domain::limits::WAYBILL_CHARS_MAX)?
             .map(|w| {
                 domain::WaybillNo::parse(&w)
                     .map(|w| w.to_string())
-                    .map_err(|e| ApiError::bad_request(e.to_string()))
+                    .map_err(ApiError::detail(Code::QueryInvalid))
             })
             .transpose()?;
         let state = self
             .state
             .map(|s| {
-                ParcelState::parse(&s)
-                    .ok_or_else(|| ApiError::bad_request(format!("unknown state {s:?}")))
+                ParcelState::parse(&s).ok_or_else(|| {
+                    ApiError::detail(Code::QueryInvalid)(format!("unknown state {s:?}"))
+                })
             })
             .transpose()?;
         let carrier = self
             .carrier
-            .map(|c| Carrier::parse(&c).map_err(ApiError::bad_request))
+            .map(|c| Carrier::parse(&c).map_err(ApiError::detail(Code::CarrierUnknown)))
             .transpose()?;
         let limit = self.limit.unwrap_or(50);
         if limit == 0 || limit > PAGE_SIZE_MAX {
-            return Err(ApiError::bad_request(format!(
+            return Err(ApiError::detail(Code::QueryInvalid)(format!(
                 "limit must be 1 to {PAGE_SIZE_MAX}"
             )));
         }
@@ -333,9 +338,9 @@ pub async fn centre_scan(
         "sort" => Action::Sort,
         "dispatch" => Action::Dispatch,
         other => {
-            return Err(ApiError::bad_request(format!(
-                "unknown centre action {other:?}; use arrive, sort or dispatch"
-            )));
+            return Err(AppError::new(Code::CentreActionUnknown)
+                .with("action", format!("{other:?}"))
+                .into());
         }
     };
     ok(state.app.centre_scan(&principal, parcel_id, action).await?)
@@ -352,7 +357,7 @@ pub async fn manifest(
     ApiPath(carrier): ApiPath<String>,
     ApiJson(body): ApiJson<Manifest>,
 ) -> ApiResult {
-    let carrier = Carrier::parse(&carrier).map_err(ApiError::bad_request)?;
+    let carrier = Carrier::parse(&carrier).map_err(ApiError::detail(Code::CarrierUnknown))?;
     ok(state
         .app
         .announce(&principal, carrier, &body.parcels, 1)
@@ -384,13 +389,7 @@ pub async fn parse_address(
     Caller(_principal): Caller,
     ApiJson(body): ApiJson<AddressText>,
 ) -> ApiResult {
-    let mut parsed = address::parse(&body.text).map_err(|error| {
-        ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            error.to_string(),
-        )
-    })?;
+    let mut parsed = address::parse(&body.text).map_err(ApiError::detail(Code::AddressInvalid))?;
     for phone in parsed
         .phone
         .iter_mut()
@@ -420,11 +419,39 @@ pub async fn landing(State(state): State<AppState>) -> impl IntoResponse {
     ))
 }
 
+/// The error shape, with every code of `app`'s table: a client can switch
+/// on `code` and know it has seen them all.
+fn error_schema() -> Value {
+    let codes: Vec<&str> = app::Code::ALL.iter().map(|c| c.name()).collect();
+    let kinds = [
+        app::ErrorKind::InvalidRequest,
+        app::ErrorKind::Auth,
+        app::ErrorKind::NotFound,
+        app::ErrorKind::Conflict,
+        app::ErrorKind::RateLimit,
+        app::ErrorKind::Internal,
+    ]
+    .map(app::ErrorKind::name);
+    json!({
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {
+            "type": "object",
+            "required": ["code", "type", "message"],
+            "properties": {
+                "code": {"type": "string", "enum": codes, "description": "Stable; switch on this, not on the message"},
+                "type": {"type": "string", "enum": kinds},
+                "message": {"type": "string", "description": "For people: Chinese when Accept-Language prefers zh, English otherwise"}
+            }
+        }}
+    })
+}
+
 /// Request body schemas for the OpenAPI document.
 pub fn schemas() -> Value {
     let carriers: Vec<&str> = Carrier::ALL.iter().map(|c| c.code()).collect();
     let mut schemas = json!({
-        "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+        "Error": error_schema(),
         "Login": {"type": "object", "required": ["username", "password"], "properties": {"username": {"type": "string"}, "password": {"type": "string", "format": "password"}}},
         "InboundScan": {"type": "object", "required": ["carrier", "waybill"], "properties": {
             "carrier": {"type": "string", "enum": carriers},

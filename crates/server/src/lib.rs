@@ -502,7 +502,14 @@ pub fn api(state: AppState) -> Router {
     for (spec, method_router) in routes() {
         router = router.route(spec.path, method_router);
     }
-    router.fallback(handlers::not_found).with_state(state)
+    router
+        .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::localize,
+        ))
+        .with_state(state)
 }
 
 /// The limits every route gets: body size, a time-out, request tracing.
@@ -523,6 +530,23 @@ pub fn layered(router: Router) -> Router {
 pub fn openapi_document() -> serde_json::Value {
     use serde_json::{Map, Value, json};
     let mut paths = Map::new();
+    // Every error answers in the one shape, whatever its status.
+    let mut error_responses = json!({"200": {"description": "OK"}});
+    for (status, description) in [
+        ("400", "Malformed request"),
+        ("401", "No or expired token"),
+        ("403", "Not yours to act on"),
+        ("404", "Not found, or not yours to see"),
+        ("409", "Conflicts with the object's state"),
+        ("413", "Body larger than the limit"),
+        ("405", "The route does not take this method"),
+        ("415", "Body is not JSON"),
+        ("422", "Well-formed but refused; the code says why"),
+        ("429", "Too many requests; see Retry-After"),
+        ("500", "Internal error (logged)"),
+    ] {
+        error_responses[status] = json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    }
     for (spec, _) in routes() {
         let entry = paths
             .entry(spec.path.to_string())
@@ -543,16 +567,7 @@ pub fn openapi_document() -> serde_json::Value {
         let mut operation = json!({
             "summary": spec.summary,
             "parameters": parameters,
-            "responses": {
-                "200": {"description": "OK"},
-                "400": {"description": "Malformed request", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "401": {"description": "No or expired token"},
-                "403": {"description": "Not yours to act on"},
-                "404": {"description": "Not found, or not yours to see"},
-                "409": {"description": "Conflicts with the parcel's state"},
-                "413": {"description": "Body larger than the limit"},
-                "422": {"description": "Well-formed but refused; the message says why"}
-            }
+            "responses": error_responses.clone(),
         });
         if spec.authenticated {
             operation["security"] = json!([{"bearer": []}]);
@@ -564,7 +579,7 @@ pub fn openapi_document() -> serde_json::Value {
     }
     json!({
         "openapi": "3.0.3",
-        "info": {"title": "yizhan API", "version": env!("CARGO_PKG_VERSION"), "description": "County and village express delivery: the parcel spine."},
+        "info": {"title": "yizhan API", "version": env!("CARGO_PKG_VERSION"), "description": "County and village express delivery: the parcel spine.\n\nErrors: every error answers `{\"error\": {\"code\", \"type\", \"message\"}}` (schema `Error`). `code` is stable and listed in the schema's enum; `message` is for people, in Chinese when the request's `Accept-Language` prefers `zh` and in English otherwise (and without the header). A 429 carries `Retry-After` in seconds."},
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

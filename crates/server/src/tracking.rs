@@ -6,11 +6,10 @@
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
-use app::AppError;
 use app::webhooks::{Page, SubscriptionPatch};
+use app::{AppError, Code};
 use axum::Json;
 use axum::extract::{ConnectInfo, Extension, State};
-use axum::http::StatusCode;
 use domain::Carrier;
 use domain::limits::PAGE_SIZE_MAX;
 use serde::Deserialize;
@@ -18,7 +17,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 type ApiResult = Result<Json<Value>, ApiError>;
 
@@ -29,7 +28,7 @@ fn ok(value: impl serde::Serialize) -> ApiResult {
 }
 
 fn carrier_of(text: &str) -> Result<Carrier, ApiError> {
-    Carrier::parse(text).map_err(ApiError::bad_request)
+    Carrier::parse(text).map_err(ApiError::detail(Code::CarrierUnknown))
 }
 
 #[derive(Deserialize)]
@@ -47,7 +46,9 @@ pub async fn create_webhook(
     ApiJson(body): ApiJson<NewWebhook>,
 ) -> ApiResult {
     if body.event_kinds.len() > 32 {
-        return Err(ApiError::bad_request("at most 32 event kinds"));
+        return Err(ApiError::detail(Code::WebhookEventsInvalid)(
+            "at most 32 event kinds",
+        ));
     }
     ok(state
         .app
@@ -78,7 +79,9 @@ pub async fn update_webhook(
     ApiJson(patch): ApiJson<SubscriptionPatch>,
 ) -> ApiResult {
     if patch.event_kinds.as_ref().is_some_and(|k| k.len() > 32) {
-        return Err(ApiError::bad_request("at most 32 event kinds"));
+        return Err(ApiError::detail(Code::WebhookEventsInvalid)(
+            "at most 32 event kinds",
+        ));
     }
     ok(state
         .app
@@ -97,7 +100,7 @@ impl PageQuery {
     fn page(&self) -> Result<Page, ApiError> {
         let limit = self.limit.unwrap_or(50);
         if limit == 0 || limit > PAGE_SIZE_MAX {
-            return Err(ApiError::bad_request(format!(
+            return Err(ApiError::detail(Code::QueryInvalid)(format!(
                 "limit must be 1 to {PAGE_SIZE_MAX}"
             )));
         }
@@ -147,12 +150,19 @@ pub async fn track(
     ApiPath(waybill): ApiPath<String>,
     ApiQuery(query): ApiQuery<TrackQuery>,
 ) -> ApiResult {
-    if !limiter.allow(client) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many tracking queries; wait a few seconds (查询过于频繁，请稍后再试)",
-        ));
+    if let Err(wait) = limiter.allow(client) {
+        // Real time, like the limiter itself: this guards the process.
+        let until = chrono::Utc::now()
+            + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
+        return Err(ApiError {
+            error: AppError::new(Code::RateLimited)
+                .with_words("what", "查询", "tracking queries")
+                .with(
+                    "until",
+                    until.with_timezone(&domain::shanghai()).format("%H:%M:%S"),
+                ),
+            retry_after: Some(wait.as_secs_f64().ceil() as u64),
+        });
     }
     let carrier = query.carrier.as_deref().map(carrier_of).transpose()?;
     ok(state.app.track(&waybill, carrier).await?)
@@ -214,15 +224,16 @@ impl Bucket {
         }
     }
 
-    fn take(&mut self, capacity: f64, per_second: f64, now: Instant) -> bool {
+    /// Takes a token, or says how long until one is there.
+    fn take(&mut self, capacity: f64, per_second: f64, now: Instant) -> Result<(), Duration> {
         let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
         self.tokens = (self.tokens + elapsed * per_second).min(capacity);
         self.at = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
-            true
+            Ok(())
         } else {
-            false
+            Err(Duration::from_secs_f64((1.0 - self.tokens) / per_second))
         }
     }
 }
@@ -239,7 +250,8 @@ impl Default for TrackLimiter {
 }
 
 impl TrackLimiter {
-    pub fn allow(&self, client: Option<IpAddr>) -> bool {
+    /// Lets a query through, or says how long the caller should wait.
+    pub fn allow(&self, client: Option<IpAddr>) -> Result<(), Duration> {
         let now = Instant::now();
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(ip) = client {
@@ -250,9 +262,7 @@ impl TrackLimiter {
                 .clients
                 .entry(ip)
                 .or_insert_with(|| Bucket::full(CLIENT_BURST, now));
-            if !bucket.take(CLIENT_BURST, CLIENT_PER_SECOND, now) {
-                return false;
-            }
+            bucket.take(CLIENT_BURST, CLIENT_PER_SECOND, now)?;
         }
         state.everyone.take(ALL_BURST, ALL_PER_SECOND, now)
     }

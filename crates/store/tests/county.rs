@@ -5,11 +5,11 @@
 //! seven-carrier county day end to end.
 
 use app::App;
-use app::AppError;
 use app::county::{AgreementRequest, ArrivalScan, BagStatus, HandoverTo, Resolution};
 use app::manifest::ManifestRow;
 use app::parcels::{PickupProof, ShownProof};
 use app::ports::NewStation;
+use app::{AppError, Code};
 use chrono::{Duration, NaiveDate};
 use domain::county::{Bracket, Mode, ModeFees, Target, Terms, TownshipTerm, Unresolved};
 use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
@@ -541,7 +541,7 @@ async fn unroutable_parcels_wait_in_the_manual_queue_with_their_reason() {
             )
             .await;
         assert!(
-            matches!(refused, Err(AppError::Invalid(ref m)) if m.contains("township_not_handed_over")),
+            matches!(refused, Err(ref e) if e.is(Code::StillUnroutable) && e.to_string().contains("township_not_handed_over")),
             "{refused:?}"
         );
         assert!(matches!(
@@ -553,7 +553,7 @@ async fn unroutable_parcels_wait_in_the_manual_queue_with_their_reason() {
                 }
             )
             .await,
-            Err(AppError::Invalid(_))
+            Err(ref e) if e.is(Code::DivisionInvalid)
         ));
         // The operator picks the village; the parcel continues.
         let resolved = app
@@ -584,7 +584,7 @@ async fn unroutable_parcels_wait_in_the_manual_queue_with_their_reason() {
                 }
             )
             .await,
-            Err(AppError::Conflict(_))
+            Err(ref e) if e.is(Code::NotInManualQueue)
         ));
         let resolved = app
             .resolve_manual(
@@ -646,7 +646,7 @@ async fn bags_are_accepted_whole_once_and_only_by_their_station() {
         assert!(
             matches!(
                 app.accept_bag(&keeper, c.baiguo, bag).await,
-                Err(AppError::Conflict(_))
+                Err(ref e) if e.is(Code::BagNotDispatched)
             ),
             "an open bag has not left the centre"
         );
@@ -785,7 +785,7 @@ async fn reconciliation_lists_missing_and_unannounced_parcels() {
         assert!(matches!(
             app.reconcile(&zto, Carrier::Zto, day0, day0 - Duration::days(1))
                 .await,
-            Err(AppError::Invalid(_))
+            Err(ref e) if e.is(Code::DateRange)
         ));
         h.cleanup().await;
     }

@@ -211,8 +211,12 @@ async fn run(h: &Harness, ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             (Some(action), Err(error)) => {
                 let allowed = from.apply(action).is_ok();
-                let explained = matches!(error, AppError::StationFull(_) | AppError::Invalid(_))
-                    || (matches!(error, AppError::Conflict(_)) && matches!(op, Op::Move { .. }));
+                // A refusal of the request (422) or, for a move, of the
+                // slot or the parcel's state (409).
+                let refused = matches!(error, AppError::Refused { .. });
+                let explained = matches!(error, AppError::StationFull(_))
+                    || (refused && error.code().status() == 422)
+                    || (refused && error.code().status() == 409 && matches!(op, Op::Move { .. }));
                 prop_assert!(
                     !allowed || explained,
                     "{:?} from {} refused without reason: {}",

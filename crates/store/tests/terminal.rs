@@ -2,11 +2,11 @@
 //! sessions, colours, door and light commands in the devices' outbox,
 //! checkout scans, throttling, alerts, signed QR codes and idle expiry.
 
-use app::AppError;
 use app::device_commands::DeviceCommandRecord;
 use app::ports::ParcelFilter;
 use app::ports::prelude::*;
 use app::terminal::{ScanOutcome, SessionState};
+use app::{AppError, Code};
 use chrono::Duration;
 use domain::{ParcelState, Principal, Role};
 use serde_json::Value;
@@ -234,7 +234,7 @@ async fn guessing_codes_is_throttled_and_alerts_the_keeper() {
                 )
                 .await
                 .unwrap_err();
-            assert!(matches!(error, AppError::NotFound(_)), "{error:?}");
+            assert!(error.is(Code::PickupCodeWrong), "{error:?}");
             h.clock.advance(Duration::seconds(5));
         }
         // Now even the right code waits.
@@ -300,7 +300,7 @@ async fn a_wrong_phone_tail_counts_against_that_tail() {
                 )
                 .await
                 .unwrap_err();
-            assert!(matches!(error, AppError::NotFound(_)), "{error:?}");
+            assert!(error.is(Code::PickupCodeWrong), "{error:?}");
         }
         let error = h
             .app

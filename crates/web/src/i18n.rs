@@ -3,26 +3,14 @@
 //! shows as the key itself, and a test walks the templates so that never
 //! ships.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Zh,
-    En,
-}
+/// The language type is `app`'s, so error messages and pages agree.
+pub use app::Lang;
 
-impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh-CN",
-            Lang::En => "en",
-        }
-    }
-
-    /// From the `lang` cookie; Chinese unless English was chosen.
-    pub fn from_cookie(value: Option<&str>) -> Lang {
-        match value {
-            Some("en") => Lang::En,
-            _ => Lang::Zh,
-        }
+/// From the `lang` cookie; Chinese unless English was chosen.
+pub fn from_cookie(value: Option<&str>) -> Lang {
+    match value {
+        Some("en") => Lang::En,
+        _ => Lang::Zh,
     }
 }
 
@@ -207,21 +195,6 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "Phone's last 4 digits (optional)",
     ),
     ("terminal.go", "开门取件", "Open the door"),
-    (
-        "terminal.wrong_code",
-        "取件码不正确，请核对短信",
-        "That code is not right; check your message",
-    ),
-    (
-        "terminal.throttled",
-        "输错次数过多，请稍后再试",
-        "Too many wrong codes; please try again later",
-    ),
-    (
-        "terminal.busy",
-        "取件人较多，请稍等片刻",
-        "Many customers right now; please wait a moment",
-    ),
     ("terminal.door_open", "门已打开", "The door is open"),
     (
         "terminal.go_to",

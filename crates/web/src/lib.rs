@@ -13,6 +13,7 @@ mod console;
 pub mod i18n;
 mod terminal;
 
+use app::Code;
 use app::{App, AppError};
 use askama::Template;
 use axum::Router;
@@ -24,7 +25,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use domain::{Principal, Role};
 use hmac::{Hmac, Mac};
-use i18n::{Lang, Tr};
+use i18n::Tr;
 use sha2::Sha256;
 
 pub const SESSION_COOKIE: &str = "yz_session";
@@ -59,7 +60,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Language {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
-        Ok(Language(Tr(Lang::from_cookie(
+        Ok(Language(Tr(i18n::from_cookie(
             jar.get(LANG_COOKIE).map(Cookie::value),
         ))))
     }
@@ -117,7 +118,7 @@ impl FromRequestParts<WebState> for Keeper {
         state: &WebState,
     ) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
-        let tr = Tr(Lang::from_cookie(jar.get(LANG_COOKIE).map(Cookie::value)));
+        let tr = Tr(i18n::from_cookie(jar.get(LANG_COOKIE).map(Cookie::value)));
         let to_login = || Redirect::to("/console/login").into_response();
         let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
             return Err(to_login());
@@ -173,7 +174,7 @@ impl OptionalFromRequestParts<WebState> for TerminalDevice {
         state: &WebState,
     ) -> Result<Option<Self>, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
-        let tr = Tr(Lang::from_cookie(jar.get(LANG_COOKIE).map(Cookie::value)));
+        let tr = Tr(i18n::from_cookie(jar.get(LANG_COOKIE).map(Cookie::value)));
         let Some(token) = jar.get(TERMINAL_COOKIE).map(|c| c.value().to_string()) else {
             return Ok(None);
         };
@@ -233,10 +234,9 @@ fn render(page: impl Template) -> Response {
 /// Checks a form field's length before it goes anywhere.
 fn field(tr: Tr, value: &str) -> Result<&str, WebError> {
     if value.chars().count() > FIELD_CHARS_MAX {
-        return Err(WebError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
+        return Err(WebError::from_app(
+            AppError::new(Code::FieldTooLong).with("max", FIELD_CHARS_MAX),
             tr,
-            format!("a field holds at most {FIELD_CHARS_MAX} characters"),
         ));
     }
     Ok(value)
@@ -249,44 +249,22 @@ struct ErrorPage {
     message: String,
 }
 
-/// An error as a page (forms) or as the API's JSON shape (terminal calls).
+/// An error as a page (forms) or as the API's JSON shape (terminal calls),
+/// its message in the page's language from the code's template.
 pub struct WebError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
+    error: AppError,
     tr: Tr,
     json: bool,
 }
 
 impl WebError {
-    fn new(status: StatusCode, tr: Tr, message: String) -> WebError {
-        WebError {
-            status,
-            code: "invalid",
-            message,
-            tr,
-            json: false,
-        }
-    }
-
     fn csrf(tr: Tr) -> WebError {
-        WebError {
-            status: StatusCode::FORBIDDEN,
-            code: "csrf",
-            message:
-                "the form has expired or came from another site; reload the page and try again"
-                    .into(),
-            tr,
-            json: false,
-        }
+        WebError::from_app(AppError::new(Code::CsrfInvalid), tr)
     }
 
     fn from_app(error: AppError, tr: Tr) -> WebError {
-        let (status, code) = server::error::status_of(&error);
         WebError {
-            status,
-            code,
-            message: error.to_string(),
+            error,
             tr,
             json: false,
         }
@@ -300,15 +278,26 @@ impl WebError {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
+        if let AppError::Internal(detail) = &self.error {
+            tracing::error!(detail = %detail, "internal error");
+        }
+        let code = self.error.code();
+        let status =
+            StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let message = self.error.message(self.tr.0);
         if self.json {
-            let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
-            return (self.status, axum::Json(body)).into_response();
+            let body = serde_json::json!({"error": {
+                "code": code.name(),
+                "type": code.kind().name(),
+                "message": message,
+            }});
+            return (status, axum::Json(body)).into_response();
         }
         let mut response = render(ErrorPage {
             t: self.tr,
-            message: self.message,
+            message,
         });
-        *response.status_mut() = self.status;
+        *response.status_mut() = status;
         response
     }
 }

@@ -47,9 +47,6 @@ struct TerminalPage {
 /// Strings the terminal script needs, as a JSON object.
 fn script_strings(t: Tr) -> String {
     let keys = [
-        "terminal.wrong_code",
-        "terminal.throttled",
-        "terminal.busy",
         "terminal.not_yours",
         "terminal.already",
         "terminal.all_done",

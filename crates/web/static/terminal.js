@@ -28,9 +28,9 @@
     var init = { method: method, credentials: "same-origin", headers: { Accept: "application/json", "X-CSRF-Token": csrf } };
     if (body) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
     return fetch(url, init).then(function (res) {
-      return res.json().catch(function () { return { error: { code: "internal", message: res.statusText } }; })
+      return res.json().catch(function () { return { error: { code: "internal", message: S["error.title"] } }; })
         .then(function (data) { return { ok: res.ok, data: data }; });
-    }).catch(function (e) { return { ok: false, data: { error: { code: "network", message: String(e) } } }; });
+    }).catch(function () { return { ok: false, data: { error: { code: "network", message: S["error.title"] } } }; });
   }
 
   function showOnly(id) { ["home", "session", "bye"].forEach(function (s) { $(s).hidden = s !== id; }); }
@@ -89,12 +89,11 @@
     var tail = $("tail").value.trim();
     call("POST", "/terminal/api/code", { code: code, phone_tail: tail || null }).then(function (r) {
       if (!r.ok) {
+        // The server wrote the message for the error's code in this
+        // terminal's language; the script adds nothing of its own.
         var error = r.data.error || {};
-        var text = error.code === "throttled" ? S["terminal.throttled"] + "（" + error.message + "）"
-          : error.code === "conflict" ? S["terminal.busy"]
-          : error.code === "not_found" ? S["terminal.wrong_code"]
-          : error.message;
-        $("home-error").textContent = text;
+        $("home-error").textContent = error.message || S["error.title"];
+        $("home-error").dataset.code = error.code || "";
         $("home-error").hidden = false;
         tone(false);
         $("code").select();
@@ -119,6 +118,7 @@
       var alert = $("scan-alert");
       if (!r.ok) {
         alert.textContent = (r.data.error || {}).message || S["error.title"];
+        alert.dataset.code = (r.data.error || {}).code || "";
         alert.className = "alert bad"; alert.hidden = false; tone(false);
       } else if (r.data.outcome === "not_yours") {
         alert.textContent = S["terminal.not_yours"];

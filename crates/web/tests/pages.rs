@@ -320,6 +320,71 @@ async fn inbound_by_the_scanner_screen_answers_json_for_the_script() {
         matches!(first["status"].as_str(), Some("stored" | "awaiting")),
         "{first}"
     );
+    // Refusals read in the page's language, never in the parser's English.
+    let message = bad["message"].as_str().unwrap();
+    assert!(message.contains("运单号"), "{bad}");
+    assert!(!message.chars().any(|c| c.is_ascii_alphabetic()), "{bad}");
+}
+
+/// A row the shelving rules refuse shows the Chinese reason for its code
+/// on the scanner screen (and on the page without the script), English
+/// only for a browser that chose English.
+#[tokio::test]
+async fn a_refused_inbound_row_says_why_in_the_pages_language() {
+    let w = world().await;
+    let (client, csrf) = signed_in(&w, "keeper1").await;
+    // The stations have small slots only: a large parcel is refused.
+    let scan = |accept: &'static str| {
+        client
+            .post(format!("{}/console/s/{}/inbound", w.base, w.stations[0]))
+            .header("accept", accept)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("carrier", "ZTO"),
+                ("waybill", "731234567801"),
+                ("phone", "13900001111"),
+                ("size", "large"),
+            ])
+            .send()
+    };
+    let refused: serde_json::Value = scan("application/json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refused["status"], "error", "{refused}");
+    assert_eq!(
+        refused["message"], "驿站已没有能放大件的空格口",
+        "{refused}"
+    );
+    let page = scan("text/html").await.unwrap().text().await.unwrap();
+    assert!(page.contains("驿站已没有能放大件的空格口"), "{page}");
+    assert!(!page.contains("no free slot"), "{page}");
+    client
+        .get(format!("{}/lang/en", w.base))
+        .send()
+        .await
+        .unwrap();
+    let english = client
+        .post(format!("{}/console/s/{}/inbound", w.base, w.stations[0]))
+        .header("accept", "application/json")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("carrier", "ZTO"),
+            ("waybill", "731234567801"),
+            ("size", "large"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        english["message"], "the station has no free slot for a large parcel",
+        "{english}"
+    );
 }
 
 #[tokio::test]
@@ -394,6 +459,106 @@ async fn a_paired_terminal_serves_pickups_and_nothing_else() {
         .unwrap();
     assert_eq!(scanned["outcome"], "taken");
     assert_eq!(scanned["session"]["state"], "done");
+}
+
+/// A paired terminal in a browser; returns the client and its CSRF token.
+async fn paired_terminal(w: &World) -> (reqwest::Client, String) {
+    let (client, csrf) = signed_in(w, "keeper1").await;
+    let paired = client
+        .post(format!("{}/console/s/{}/terminal", w.base, w.stations[0]))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paired.status(), 303);
+    let page = client
+        .get(format!("{}/terminal", w.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = page.find("data-csrf=\"").unwrap() + 11;
+    let csrf = page[start..start + 32].to_string();
+    (client, csrf)
+}
+
+/// The terminal answers each refusal with its own code and the message for
+/// it: a wrong code is a wrong code, and only when every light colour is
+/// taken does a customer hear that it is busy.
+#[tokio::test]
+async fn the_terminal_shows_the_message_of_the_actual_code() {
+    let w = world().await;
+    let admin = testkit::admin();
+    // Nine more recipients, each with a parcel: one more than there are
+    // light colours, with the world's own parcel.
+    let mut codes = vec![w.parcels[0].1.clone()];
+    for i in 0..domain::terminal::PICKUP_COLOURS.len() {
+        let outcome = w
+            .app
+            .inbound(
+                &admin,
+                w.stations[0],
+                InboundScan {
+                    carrier: Carrier::Zto,
+                    waybill: WaybillNo::parse(&format!("73123450{i:04}")).unwrap(),
+                    recipient_name: None,
+                    phone: Some(Phone::parse(&format!("1390000{i:04}")).unwrap()),
+                    size: SizeClass::Small,
+                    consent: Some(true),
+                },
+            )
+            .await
+            .unwrap();
+        codes.push(outcome.pickup_code.unwrap());
+    }
+    let (client, csrf) = paired_terminal(&w).await;
+    let enter = |code: String| {
+        client
+            .post(format!("{}/terminal/api/code", w.base))
+            .header("x-csrf-token", csrf.as_str())
+            .json(&serde_json::json!({"code": code}))
+            .send()
+    };
+    let wrong = enter("Z-9-0001".into()).await.unwrap();
+    assert_eq!(wrong.status(), 404);
+    let wrong: serde_json::Value = wrong.json().await.unwrap();
+    assert_eq!(
+        (&wrong["error"]["code"], &wrong["error"]["message"]),
+        (
+            &serde_json::json!("pickup_code_wrong"),
+            &serde_json::json!("取件码不正确，请核对短信")
+        ),
+        "{wrong}"
+    );
+    let last = codes.pop().unwrap();
+    for code in codes {
+        let opened = enter(code).await.unwrap();
+        assert_eq!(opened.status(), 200);
+    }
+    let busy = enter(last).await.unwrap();
+    assert_eq!(busy.status(), 409);
+    let busy: serde_json::Value = busy.json().await.unwrap();
+    assert_eq!(busy["error"]["code"], "colours_exhausted", "{busy}");
+    assert_eq!(
+        busy["error"]["message"], "取件人较多，灯光颜色已全部占用，请稍等片刻",
+        "{busy}"
+    );
+    // The script shows the server's message as it is, for every code.
+    let script = client
+        .get(format!("{}/static/terminal.js", w.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(script.contains("error.message || S[\"error.title\"]"));
+    assert!(
+        !script.contains("\"conflict\""),
+        "no code is read as another"
+    );
 }
 
 #[tokio::test]

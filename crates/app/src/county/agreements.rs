@@ -12,9 +12,12 @@ impl App {
         request: AgreementRequest,
     ) -> AppResult<AgreementVersion> {
         self.must_run_county(principal)?;
-        let period =
-            Period::new(request.effective_from, request.effective_to).map_err(AppError::Invalid)?;
-        let terms = request.terms.validated().map_err(AppError::Invalid)?;
+        let period = Period::new(request.effective_from, request.effective_to)
+            .map_err(AppError::detail(Code::PeriodInvalid))?;
+        let terms = request
+            .terms
+            .validated()
+            .map_err(AppError::detail(Code::AgreementInvalid))?;
         let version = self
             .store
             .create_agreement_version(carrier, period, &terms, &actor_of(principal), self.now())
@@ -42,17 +45,17 @@ impl App {
         townships: &[String],
     ) -> AppResult<RouteRecord> {
         self.must_run_county(principal)?;
-        let name = text_field("route name", name, NAME_CHARS_MAX).map_err(AppError::Invalid)?;
+        let name = text_field("route name", name, NAME_CHARS_MAX)
+            .map_err(text_invalid("route name", NAME_CHARS_MAX))?;
         if townships.is_empty() || townships.len() > domain::county::AGREEMENT_TOWNSHIPS_MAX {
-            return Err(AppError::Invalid(
-                "a route covers 1 to 500 townships".into(),
-            ));
+            return Err(AppError::new(Code::RouteTownships)
+                .with("max", domain::county::AGREEMENT_TOWNSHIPS_MAX));
         }
         let townships = townships
             .iter()
             .map(|t| parse_township(t))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(AppError::Invalid)?;
+            .map_err(AppError::detail(Code::TownshipInvalid))?;
         Ok(self
             .store
             .create_route(name, &townships, self.now())
@@ -67,9 +70,9 @@ impl App {
         phone: Option<Phone>,
     ) -> AppResult<ContractorRecord> {
         self.must_run_county(principal)?;
-        let name =
-            text_field("contractor name", name, NAME_CHARS_MAX).map_err(AppError::Invalid)?;
-        let township = parse_township(township).map_err(AppError::Invalid)?;
+        let name = text_field("contractor name", name, NAME_CHARS_MAX)
+            .map_err(text_invalid("contractor name", NAME_CHARS_MAX))?;
+        let township = parse_township(township).map_err(AppError::detail(Code::TownshipInvalid))?;
         Ok(self
             .store
             .create_contractor(name, &township, phone.as_ref(), self.now())

@@ -22,13 +22,13 @@ impl App {
             .as_deref()
             .map(|a| text_field("address", a, ADDRESS_CHARS_MAX).map(String::from))
             .transpose()
-            .map_err(AppError::Invalid)?;
+            .map_err(text_invalid("address", ADDRESS_CHARS_MAX))?;
         let recipient_name = scan
             .recipient_name
             .as_deref()
             .map(|n| text_field("recipient name", n, NAME_CHARS_MAX).map(String::from))
             .transpose()
-            .map_err(AppError::Invalid)?;
+            .map_err(text_invalid("recipient name", NAME_CHARS_MAX))?;
         let by = self.by(principal);
         let now = by.now;
         let mut tx = self.store.begin().await?;
@@ -128,7 +128,9 @@ impl App {
         let division = resolution.division.trim();
         let destination = match division.len() {
             9 => Destination {
-                township: Some(parse_township(division).map_err(AppError::Invalid)?),
+                township: Some(parse_township(division).map_err(|_| {
+                    AppError::new(Code::DivisionInvalid).with("division", format!("{division:?}"))
+                })?),
                 village: None,
                 ambiguous: false,
             },
@@ -138,9 +140,9 @@ impl App {
                 ambiguous: false,
             },
             _ => {
-                return Err(AppError::Invalid(format!(
-                    "division {division:?} must be a 9-digit township or a 12-digit village code"
-                )));
+                return Err(
+                    AppError::new(Code::DivisionInvalid).with("division", format!("{division:?}"))
+                );
             }
         };
         let by = self.by(principal);
@@ -155,16 +157,12 @@ impl App {
             .await?
             .is_some_and(|entry| entry.resolved_at.is_none());
         if !open || parcel.state != ParcelState::ArrivedAtCentre {
-            return Err(AppError::Conflict(
-                "the parcel is not waiting in the manual queue".into(),
-            ));
+            return Err(AppError::new(Code::NotInManualQueue));
         }
         if let Err(reason) = sort_to(&mut *tx, by, &mut parcel, &destination).await? {
-            return Err(AppError::Invalid(format!(
-                "{division} still cannot be routed: {} ({})",
-                reason.message_zh(),
-                reason.code()
-            )));
+            return Err(AppError::new(Code::StillUnroutable)
+                .with("division", division)
+                .with_words("reason", reason.message_zh(), reason.code()));
         }
         tx.resolve_manual(
             parcel_id,

@@ -166,9 +166,7 @@ impl App {
                 });
             }
             BagStatus::Open => {
-                return Err(AppError::Conflict(
-                    "the bag has not left the centre yet; dispatch it first".into(),
-                ));
+                return Err(AppError::new(Code::BagNotDispatched));
             }
             BagStatus::Dispatched => {}
         }

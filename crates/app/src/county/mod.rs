@@ -15,7 +15,7 @@ mod bags;
 pub mod print;
 mod reports;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code, text_invalid};
 use crate::ports::{NewParcel, ParcelRecord, Tx};
 use crate::shelve::{BatchOutcome, InboundScan};
 use crate::{App, actor_of};
@@ -176,14 +176,12 @@ pub enum HandoverTo {
 
 fn check_range(from: NaiveDate, to: NaiveDate) -> AppResult<()> {
     if to < from {
-        return Err(AppError::Invalid(format!(
-            "the range ends ({to}) before it starts ({from})"
-        )));
+        return Err(AppError::new(Code::DateRange)
+            .with("from", from)
+            .with("to", to));
     }
     if (to - from).num_days() >= REPORT_DAYS_MAX {
-        return Err(AppError::Invalid(format!(
-            "a range covers at most {REPORT_DAYS_MAX} days"
-        )));
+        return Err(AppError::new(Code::DateRangeTooLong).with("max", REPORT_DAYS_MAX));
     }
     Ok(())
 }
@@ -191,10 +189,9 @@ fn check_range(from: NaiveDate, to: NaiveDate) -> AppResult<()> {
 fn check_weight(weight: Option<u32>) -> AppResult<()> {
     match weight {
         Some(w) if w == 0 || w > domain::limits::WEIGHT_GRAMS_MAX => {
-            Err(AppError::Invalid(format!(
-                "weight {w} g is outside 1..={} g",
-                domain::limits::WEIGHT_GRAMS_MAX
-            )))
+            Err(AppError::new(Code::WeightInvalid)
+                .with("grams", w)
+                .with("max", domain::limits::WEIGHT_GRAMS_MAX))
         }
         _ => Ok(()),
     }

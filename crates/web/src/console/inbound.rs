@@ -4,8 +4,8 @@
 use super::Frame;
 use crate::i18n::Tr;
 use crate::{Keeper, WebError, WebState, field, local, render, wants_json};
-use app::AppError;
 use app::inbound::InboundScan;
+use app::{AppError, Code};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -94,14 +94,14 @@ pub(super) async fn inbound(
     let t = keeper.tr;
     let waybill_text = field(t, &form.waybill)?.trim().to_string();
     let result = match parse_scan(&form) {
-        Err(message) => ScanResult {
+        Err(error) => ScanResult {
             status: "error",
             title: t.get("inbound.error"),
             code: None,
             slot: None,
             waybill: waybill_text,
             parcel_id: None,
-            message: Some(message),
+            message: Some(error.message(t.0)),
         },
         Ok(scan) => match state.app.inbound(&keeper.principal, station_id, scan).await {
             Ok(outcome) => {
@@ -140,7 +140,7 @@ pub(super) async fn inbound(
                 slot: None,
                 waybill: waybill_text,
                 parcel_id: None,
-                message: Some(error.to_string()),
+                message: Some(error.message(t.0)),
             },
         },
     };
@@ -155,18 +155,21 @@ pub(super) async fn inbound(
     }))
 }
 
-fn parse_scan(form: &InboundForm) -> Result<InboundScan, String> {
-    let carrier = Carrier::parse(&form.carrier).map_err(|e| e.to_string())?;
-    let waybill = WaybillNo::parse(&form.waybill).map_err(|e| e.to_string())?;
+fn parse_scan(form: &InboundForm) -> Result<InboundScan, AppError> {
+    let carrier = Carrier::parse(&form.carrier).map_err(AppError::detail(Code::CarrierUnknown))?;
+    let waybill = WaybillNo::parse(&form.waybill)
+        .map_err(|e| AppError::new(Code::WaybillInvalid).with_detail(e))?;
     let phone = match form.phone.trim() {
         "" => None,
-        text => Some(Phone::parse(text).map_err(|e| e.to_string())?),
+        text => {
+            Some(Phone::parse(text).map_err(|e| AppError::new(Code::PhoneInvalid).with_detail(e))?)
+        }
     };
     let size = match form.size.as_str() {
         "" | "small" => SizeClass::Small,
         "medium" => SizeClass::Medium,
         "large" => SizeClass::Large,
-        other => return Err(format!("unknown size {other:?}")),
+        other => return Err(AppError::new(Code::SizeInvalid).with("size", format!("{other:?}"))),
     };
     Ok(InboundScan {
         carrier,

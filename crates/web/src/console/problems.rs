@@ -5,10 +5,10 @@ use super::{Frame, ParcelRow, back_to_search, row};
 use crate::{Keeper, WebError, WebState, render};
 use app::parcels::ParcelView;
 use app::ports::ParcelFilter;
+use app::{AppError, Code};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::{ParcelState, ProblemKind};
 use serde::Deserialize;
@@ -35,10 +35,13 @@ pub(super) async fn problem(
         "refused" => ProblemKind::Refused,
         "lost" => ProblemKind::Lost,
         _ => {
-            return Err(WebError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            return Err(WebError::from_app(
+                AppError::new(Code::ChoiceMissing).with_words(
+                    "what",
+                    "包裹的问题",
+                    "what is wrong with the parcel",
+                ),
                 keeper.tr,
-                "choose what is wrong with the parcel".into(),
             ));
         }
     };

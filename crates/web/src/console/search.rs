@@ -4,10 +4,10 @@
 use super::{Frame, ParcelRow, back_to_search, row};
 use crate::{Keeper, WebError, WebState, field, render};
 use app::parcels::{PickupProof, ShownProof};
+use app::{AppError, Code};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -95,10 +95,13 @@ pub(super) async fn handout(
         "id_card" => ShownProof::IdCard,
         "app_qr" => ShownProof::AppQrCode,
         _ => {
-            return Err(WebError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            return Err(WebError::from_app(
+                AppError::new(Code::ChoiceMissing).with_words(
+                    "what",
+                    "收件人出示的凭证",
+                    "what the recipient showed",
+                ),
                 t,
-                "choose what the recipient showed".into(),
             ));
         }
     };

@@ -7,8 +7,8 @@ use crate::{
     Keeper, LANG_COOKIE, Language, PRE_COOKIE, SESSION_COOKIE, WebError, WebState, cookie,
     csrf_matches, csrf_token, field, removal, render,
 };
-use app::AppError;
 use app::ports::StationRecord;
+use app::{AppError, Code};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
@@ -117,11 +117,7 @@ pub(super) async fn login(
         }
         Ok((token, _)) => {
             state.app.sign_out(&token).await.ok();
-            Err(WebError::new(
-                StatusCode::FORBIDDEN,
-                t,
-                "the console is for station keepers and county staff".into(),
-            ))
+            Err(WebError::from_app(AppError::new(Code::ConsoleForbidden), t))
         }
         Err(AppError::Unauthenticated) => {
             let page = LoginPage {
