@@ -120,7 +120,9 @@ fn skip_or_fail_as(required: bool, what: &str, reason: &str) {
     let current = std::thread::current();
     let test = current.name().unwrap_or("a test");
     if required {
-        panic!("{test} needs {what}, and {REQUIRE_SERVICES_VAR}=1 requires it, but {reason}");
+        panic!(
+            "{test} cannot run without {what} ({REQUIRE_SERVICES_VAR}=1 forbids skipping): {reason}"
+        );
     }
     eprintln!("SKIP {test} (the part that needs {what}): {reason}");
 }
