@@ -12,6 +12,7 @@ pub mod blocking;
 pub mod device_commands;
 mod effects;
 pub mod error;
+pub mod paging;
 pub mod ports;
 pub mod qr;
 mod shelve;

@@ -167,9 +167,7 @@ impl App {
         principal: &Principal,
         mut filter: ParcelFilter,
     ) -> AppResult<ParcelPage> {
-        if filter.limit == 0 || filter.limit > PAGE_SIZE_MAX {
-            return Err(AppError::new(Code::PageSize).with("max", PAGE_SIZE_MAX));
-        }
+        crate::paging::page_size(Some(filter.limit))?;
         match filter.station_id {
             Some(station_id)
                 if !principal.may_view_station(station_id) && principal.carrier.is_none() =>

@@ -3,10 +3,25 @@
 
 use crate::App;
 use crate::error::{AppError, AppResult};
-use crate::ports::{SlotOccupancy, StationRecord};
+use crate::ports::{NewStation, SlotOccupancy, StationRecord};
 use domain::{ParcelState, Principal};
 
 impl App {
+    /// Adds a station with its shelves: administrators only (the CLI's
+    /// `station add` acts as one).
+    pub async fn create_station(
+        &self,
+        principal: &Principal,
+        station: &NewStation,
+    ) -> AppResult<StationRecord> {
+        if !principal.may_administer() {
+            return Err(AppError::Forbidden("station"));
+        }
+        let created = self.store.create_station(station, self.now()).await?;
+        tracing::info!(station = created.id, n_slots = station.slots.len(), user = %principal.username, "station created");
+        Ok(created)
+    }
+
     /// Stations the caller works at (all of them for county staff and
     /// carriers, whose parcels may be at any station).
     pub async fn stations(&self, principal: &Principal) -> AppResult<Vec<StationRecord>> {

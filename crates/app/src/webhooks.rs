@@ -115,9 +115,7 @@ pub struct Page {
 }
 
 fn check_page(page: Page) -> AppResult<()> {
-    if page.limit == 0 || page.limit > PAGE_SIZE_MAX {
-        return Err(AppError::new(Code::PageSize).with("max", PAGE_SIZE_MAX));
-    }
+    crate::paging::page_size(Some(page.limit))?;
     Ok(())
 }
 

@@ -29,6 +29,7 @@ const SHARED: &[&str] = &[
     "device_commands",
     "effects",
     "error",
+    "paging",
     "ports",
     "qr",
     "shelve",

@@ -140,8 +140,16 @@ pub fn webhook_event_names() -> Vec<&'static str> {
 
 /// Parses a subscription's event list: known public names, each once; an
 /// empty list means every webhook event.
+/// Most event kinds one subscription request may name.
+pub const EVENT_NAMES_MAX: usize = 32;
+
 pub fn parse_event_names(names: &[String]) -> Result<Vec<String>, String> {
     let known = webhook_event_names();
+    // Checked before any name is read: a list of a million names costs
+    // nothing but this comparison.
+    if names.len() > EVENT_NAMES_MAX {
+        return Err(format!("at most {EVENT_NAMES_MAX} event kinds"));
+    }
     if names.is_empty() {
         return Ok(known.iter().map(|name| name.to_string()).collect());
     }

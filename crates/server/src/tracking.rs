@@ -11,7 +11,6 @@ use app::{AppError, Code};
 use axum::Json;
 use axum::extract::{ConnectInfo, Extension, State};
 use domain::Carrier;
-use domain::limits::PAGE_SIZE_MAX;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -45,11 +44,6 @@ pub async fn create_webhook(
     ApiPath(carrier): ApiPath<String>,
     ApiJson(body): ApiJson<NewWebhook>,
 ) -> ApiResult {
-    if body.event_kinds.len() > 32 {
-        return Err(ApiError::detail(Code::WebhookEventsInvalid)(
-            "at most 32 event kinds",
-        ));
-    }
     ok(state
         .app
         .create_webhook(
@@ -78,11 +72,6 @@ pub async fn update_webhook(
     ApiPath(subscription_id): ApiPath<i64>,
     ApiJson(patch): ApiJson<SubscriptionPatch>,
 ) -> ApiResult {
-    if patch.event_kinds.as_ref().is_some_and(|k| k.len() > 32) {
-        return Err(ApiError::detail(Code::WebhookEventsInvalid)(
-            "at most 32 event kinds",
-        ));
-    }
     ok(state
         .app
         .update_webhook(&principal, subscription_id, patch)
@@ -98,15 +87,9 @@ pub struct PageQuery {
 
 impl PageQuery {
     fn page(&self) -> Result<Page, ApiError> {
-        let limit = self.limit.unwrap_or(50);
-        if limit == 0 || limit > PAGE_SIZE_MAX {
-            return Err(ApiError::detail(Code::QueryInvalid)(format!(
-                "limit must be 1 to {PAGE_SIZE_MAX}"
-            )));
-        }
         Ok(Page {
             after_id: self.after_id,
-            limit,
+            limit: app::paging::page_size(self.limit)?,
         })
     }
 }

@@ -78,7 +78,9 @@ pub async fn add_station(app: &App, args: StationArgs) -> anyhow::Result<()> {
         holding,
         slots: lay_out(&shelves)?,
     };
-    let created = app.store.create_station(&station, app.now()).await?;
+    let created = app
+        .create_station(&crate::wiring::system_principal(), &station)
+        .await?;
     println!(
         "station {} created: {} ({} slots)",
         created.id,

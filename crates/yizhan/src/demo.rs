@@ -124,7 +124,11 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
             holding: HoldingPolicy::default(),
             slots: lay_out(&shelves())?,
         };
-        station_ids.push(app.store.create_station(&new, app.now()).await?.id);
+        station_ids.push(
+            app.create_station(&crate::wiring::system_principal(), &new)
+                .await?
+                .id,
+        );
     }
     let user = |username: &str, role: Role, stations: Vec<i64>, carrier: Option<Carrier>| NewUser {
         username: username.into(),

@@ -54,7 +54,7 @@ impl App {
             return Err(AppError::Forbidden("carrier"));
         }
         check_range(from, to)?;
-        let limit = limit.unwrap_or(PAGE_SIZE_MAX).clamp(1, PAGE_SIZE_MAX);
+        let limit = crate::paging::page_size(limit)?;
         Ok(self
             .store
             .fees(carrier, from, to, after_id.unwrap_or(0), limit)

@@ -1,0 +1,351 @@
+//! The table of error codes: each code's stable name, HTTP status, kind and
+//! Chinese and English templates, declared one entry each so nothing can
+//! fall out of `Code::ALL`.
+
+use super::Lang;
+use std::fmt;
+
+/// The broad class of an error, as the API's `type` field names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    InvalidRequest,
+    Auth,
+    NotFound,
+    Conflict,
+    RateLimit,
+    Internal,
+}
+
+impl ErrorKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::Auth => "auth",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::RateLimit => "rate_limit",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+/// Declares the codes, one line each, so a code's name, status, kind and
+/// both templates sit together and `Code::ALL` cannot miss one.
+macro_rules! codes {
+    ($($variant:ident = $name:literal, $status:literal, $kind:ident, $zh:literal, $en:literal;)+) => {
+        /// A stable error code: its name never changes once published.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($variant,)+
+        }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)+];
+
+            /// The snake_case name the API sends.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $name,)+
+                }
+            }
+
+            /// The HTTP status, as a plain number so `app` stays free of
+            /// HTTP crates.
+            pub fn status(self) -> u16 {
+                match self {
+                    $(Code::$variant => $status,)+
+                }
+            }
+
+            pub fn kind(self) -> ErrorKind {
+                match self {
+                    $(Code::$variant => ErrorKind::$kind,)+
+                }
+            }
+
+            /// The message template in `lang`, with `{name}` placeholders.
+            pub fn template(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $((Code::$variant, Lang::Zh) => $zh,
+                    (Code::$variant, Lang::En) => $en,)+
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    // The caller's request as a whole.
+    BodyMalformed = "body_malformed", 400, InvalidRequest,
+        "请求体不是有效的 JSON",
+        "the body is not valid JSON: {detail}";
+    BodyInvalid = "body_invalid", 422, InvalidRequest,
+        "请求体的字段不符合接口文档",
+        "{detail}";
+    BodyTooLarge = "body_too_large", 413, InvalidRequest,
+        "请求体超过 {max} 字节",
+        "request body is larger than {max} bytes";
+    ContentTypeInvalid = "content_type_invalid", 415, InvalidRequest,
+        "请求体须为 JSON（Content-Type: application/json）",
+        "send the body as JSON (Content-Type: application/json)";
+    QueryInvalid = "query_invalid", 400, InvalidRequest,
+        "查询参数有误",
+        "{detail}";
+    PathInvalid = "path_invalid", 400, InvalidRequest,
+        "网址中的参数有误",
+        "{detail}";
+    RouteNotFound = "route_not_found", 404, NotFound,
+        "没有这个接口；接口列表见 GET /api/openapi.json",
+        "no such route; see GET /api/openapi.json";
+    MethodNotAllowed = "method_not_allowed", 405, InvalidRequest,
+        "这个接口不接受这种请求方法；见 GET /api/openapi.json",
+        "this route does not take that method; see GET /api/openapi.json";
+    TokenMissing = "token_missing", 401, Auth,
+        "请在 Authorization: Bearer 头中发送 API 令牌；令牌由 POST /api/login 取得",
+        "send an API token as 'Authorization: Bearer <token>'; get one from POST /api/login";
+    CsrfInvalid = "csrf_invalid", 403, Auth,
+        "表单已过期或来自其他网站，请刷新页面后重试",
+        "the form has expired or came from another site; reload the page and try again";
+    FieldTooLong = "field_too_long", 413, InvalidRequest,
+        "每一栏最多 {max} 个字符",
+        "a field holds at most {max} characters";
+    ChoiceMissing = "choice_missing", 422, InvalidRequest,
+        "请选择{what}",
+        "choose {what}";
+    ConsoleForbidden = "console_forbidden", 403, Auth,
+        "管理台仅供驿站管理员和县中心人员使用",
+        "the console is for station keepers and county staff";
+
+    // Who may do what.
+    Unauthenticated = "unauthenticated", 401, Auth,
+        "未登录，或登录已过期",
+        "not signed in, or the token has expired";
+    Forbidden = "forbidden", 403, Auth,
+        "您无权操作此{what}",
+        "you may not act on this {what}";
+    NotFound = "not_found", 404, NotFound,
+        "没有找到{what}",
+        "{what} not found";
+    RateLimited = "rate_limited", 429, RateLimit,
+        "{what}次数过多，请于 {until} 后再试",
+        "too many {what}; try again after {until}";
+    Internal = "internal", 500, Internal,
+        "内部错误",
+        "internal error";
+    Contended = "contended", 409, Conflict,
+        "有人同时修改了同一对象，请重试",
+        "changed by someone else at the same moment ({detail}); try again";
+
+    // Parsed values.
+    WaybillInvalid = "waybill_invalid", 422, InvalidRequest,
+        "运单号格式不正确：只能有字母、数字和“-”，且不能为空或过长",
+        "{detail}";
+    CarrierUnknown = "carrier_unknown", 400, InvalidRequest,
+        "未知的快递公司",
+        "{detail}";
+    PhoneInvalid = "phone_invalid", 400, InvalidRequest,
+        "手机号不正确：须为 11 位大陆手机号（可带 +86）",
+        "phone: {detail}";
+    PhoneTailInvalid = "phone_tail_invalid", 422, InvalidRequest,
+        "手机尾号须为 4 位数字",
+        "phone tail must be exactly the last 4 digits";
+    SizeInvalid = "size_invalid", 422, InvalidRequest,
+        "未知的尺寸 {size}",
+        "unknown size {size}";
+    TextInvalid = "text_invalid", 422, InvalidRequest,
+        "{field}不能为空，最多 {max} 个字符，且不能含控制字符",
+        "{field} must not be empty and may hold at most {max} characters, none of them control characters";
+    AddressInvalid = "address_invalid", 422, InvalidRequest,
+        "地址无法解析",
+        "{detail}";
+    PageSize = "page_size", 422, InvalidRequest,
+        "每页条数须为 1 至 {max}",
+        "page size must be 1 to {max}";
+    StationRequired = "station_required", 422, InvalidRequest,
+        "请指定驿站：驿站管理员查询时须带 station_id",
+        "name a station: station_id is required for station keepers";
+
+    // Station inbound and the shelves.
+    BatchSize = "batch_size", 422, InvalidRequest,
+        "一批须有 1 至 {max} 件包裹，这一批有 {n} 件",
+        "a batch holds 1 to {max} parcels; this one has {n}";
+    StationFull = "station_full", 409, Conflict,
+        "驿站已没有能放{size}的空格口",
+        "the station has no free slot for a {size} parcel";
+    SlotWrongSize = "slot_wrong_size", 422, InvalidRequest,
+        "{size}包裹放不进{slot_size}格口",
+        "a {size} parcel does not fit a {slot_size} slot";
+    AlreadyInSlot = "already_in_slot", 422, InvalidRequest,
+        "包裹已经在这个格口里",
+        "the parcel is already in that slot";
+    SlotFull = "slot_full", 409, Conflict,
+        "格口 {slot} 已满",
+        "slot {slot} is full";
+    NoStationForParcel = "no_station_for_parcel", 409, Conflict,
+        "包裹不在任何驿站",
+        "the parcel is at no station";
+    NoSlotForParcel = "no_slot_for_parcel", 409, Conflict,
+        "包裹没有格口",
+        "the parcel has no slot";
+    CodesExhausted = "codes_exhausted", 409, Conflict,
+        "本站这种格式的取件码已全部占用，请加长序号位数",
+        "every pickup code of this station's format is in use; widen the sequence";
+    ConflictState = "conflict_state", 409, Conflict,
+        "包裹当前为“{from}”，不能{action}",
+        "a parcel that is {from} cannot be {action}";
+    CentreActionInvalid = "centre_action_invalid", 422, InvalidRequest,
+        "县中心只能做到站、分拣和发运扫描",
+        "the centre scans arrival, sorting and dispatch only";
+    CentreActionUnknown = "centre_action_unknown", 400, InvalidRequest,
+        "未知的县中心操作 {action}；可用 arrive、sort 或 dispatch",
+        "unknown centre action {action}; use arrive, sort or dispatch";
+
+    // Pickup.
+    PickupProofMismatch = "pickup_proof_mismatch", 422, InvalidRequest,
+        "取件码和手机尾号与这件包裹不符",
+        "the pickup code and phone tail do not match this parcel";
+    PickupEntryInvalid = "pickup_entry_invalid", 422, InvalidRequest,
+        "请输入短信中的取件码（手机尾号为 4 位数字）",
+        "{detail}";
+    PickupCodeWrong = "pickup_code_wrong", 404, NotFound,
+        "取件码不正确，请核对短信",
+        "That code is not right; check your message";
+    ColoursExhausted = "colours_exhausted", 409, Conflict,
+        "取件人较多，灯光颜色已全部占用，请稍等片刻",
+        "every light colour is in use by other customers; please wait a moment";
+
+    // Users.
+    PasswordInvalid = "password_invalid", 422, InvalidRequest,
+        "密码须为 8 至 128 个字符",
+        "a password needs 8 to 128 characters";
+    UsernameInvalid = "username_invalid", 422, InvalidRequest,
+        "用户名只能包含字母、数字和 _ - .",
+        "a username may hold letters, digits, '_', '-' and '.'";
+    UserNeedsCarrier = "user_needs_carrier", 422, InvalidRequest,
+        "快递公司对接账号须绑定一家快递公司",
+        "a carrier integrator must be bound to a carrier";
+    UserNeedsStation = "user_needs_station", 422, InvalidRequest,
+        "驿站管理员或终端须绑定至少一个驿站",
+        "a station keeper or terminal must be bound to at least one station";
+    UsernameTaken = "username_taken", 409, Conflict,
+        "用户名 {username} 已被人员使用，请先给该用户改名",
+        "the username {username} is taken by a person; rename that user first";
+
+    // Manifests.
+    ManifestSize = "manifest_size", 422, InvalidRequest,
+        "一次预报最多 {max} 行，请拆分",
+        "a manifest request holds at most {max} rows; split it";
+    ManifestCarrierMismatch = "manifest_carrier_mismatch", 422, InvalidRequest,
+        "{carrier}的预报中有{other}的包裹",
+        "a parcel of {other} in a manifest of {carrier}";
+
+    // The county centre.
+    AgreementInvalid = "agreement_invalid", 422, InvalidRequest,
+        "协议条款有误：请检查乡镇（不可重复）、模式和重量计费档",
+        "{detail}";
+    PeriodInvalid = "period_invalid", 422, InvalidRequest,
+        "生效期有误：结束日期须晚于开始日期",
+        "{detail}";
+    RouteTownships = "route_townships", 422, InvalidRequest,
+        "一条路线须覆盖 1 至 {max} 个乡镇",
+        "a route covers 1 to {max} townships";
+    TownshipInvalid = "township_invalid", 422, InvalidRequest,
+        "乡镇区划代码须为 9 位数字（如 510182103）",
+        "{detail}";
+    DivisionInvalid = "division_invalid", 422, InvalidRequest,
+        "区划代码 {division} 须为 9 位乡镇代码或 12 位村级代码",
+        "division {division} must be a 9-digit township or a 12-digit village code";
+    StillUnroutable = "still_unroutable", 422, InvalidRequest,
+        "{division} 仍无法分拣：{reason}",
+        "{division} still cannot be routed: {reason}";
+    NotInManualQueue = "not_in_manual_queue", 409, Conflict,
+        "包裹不在人工处理队列中",
+        "the parcel is not waiting in the manual queue";
+    BagNotDispatched = "bag_not_dispatched", 409, Conflict,
+        "袋子还没有从县中心发出，请先发运",
+        "the bag has not left the centre yet; dispatch it first";
+    BagLabelInvalid = "bag_label_invalid", 400, InvalidRequest,
+        "袋标签无法识别",
+        "{detail}";
+    DateRange = "date_range", 422, InvalidRequest,
+        "日期范围的结束日（{to}）早于开始日（{from}）",
+        "the range ends ({to}) before it starts ({from})";
+    DateRangeTooLong = "date_range_too_long", 422, InvalidRequest,
+        "日期范围最多 {max} 天",
+        "a range covers at most {max} days";
+    WeightInvalid = "weight_invalid", 422, InvalidRequest,
+        "重量 {grams} 克不在 1 至 {max} 克之间",
+        "weight {grams} g is outside 1..={max} g";
+
+    // Dispatch planning.
+    DispatchRequestInvalid = "dispatch_request_invalid", 422, InvalidRequest,
+        "中心点须为有效坐标，迭代次数须为 1 至 {max}",
+        "the centre must be a valid point and iterations 1 to {max}";
+    FleetInvalid = "fleet_invalid", 422, InvalidRequest,
+        "车队须有 1 至 200 辆货车和 0 至 200 辆无人车，每车最多 64 个格口",
+        "a fleet has 1 to 200 vans and 0 to 200 unmanned vehicles with at most 64 compartments";
+    DispatchTooManyParcels = "dispatch_too_many_parcels", 422, InvalidRequest,
+        "待发运包裹超过 {max} 件，请按乡镇分别规划",
+        "more than {max} parcels wait; plan by township";
+    DispatchTooManyStations = "dispatch_too_many_stations", 422, InvalidRequest,
+        "待发运包裹涉及超过 {max} 个驿站，请按乡镇分别规划",
+        "parcels wait for more than {max} stations; plan by township";
+    FleetUnplannable = "fleet_unplannable", 422, InvalidRequest,
+        "这支车队无法完成规划，请检查车辆和容量",
+        "the fleet cannot be planned: {detail}";
+    DispatchRunning = "dispatch_running", 409, Conflict,
+        "正在生成另一份派送计划，请稍后再试",
+        "a dispatch plan is already being made; try again in a moment";
+
+    // Devices.
+    CommandIdInvalid = "command_id_invalid", 422, InvalidRequest,
+        "设备指令编号须为 1 至 {max} 个字符",
+        "a command id has 1 to {max} characters";
+    CommandExpired = "command_expired", 422, InvalidRequest,
+        "设备指令的截止时间须在将来",
+        "a device command's not-after time must be in the future";
+    DeviceOperationInvalid = "device_operation_invalid", 422, InvalidRequest,
+        "设备操作须为带 \"op\" 字段的 JSON 对象",
+        "a device operation is a JSON object with an \"op\" field";
+
+    // Webhooks.
+    WebhookUrlInvalid = "webhook_url_invalid", 422, InvalidRequest,
+        "回调地址须为 https:// 开头、带主机名且不含空格的网址",
+        "{detail}";
+    WebhookEventsInvalid = "webhook_events_invalid", 422, InvalidRequest,
+        "回调事件名有误（未知、重复或过多）",
+        "{detail}";
+    WebhookLimit = "webhook_limit", 422, InvalidRequest,
+        "每家快递公司最多 {max} 个回调订阅，请修改已有的订阅（PUT /api/webhooks/<id> 可改地址和事件）",
+        "a carrier has at most {max} webhook subscriptions; reuse one (PUT /api/webhooks/<id> changes its URL and events)";
+}
+
+impl Code {
+    /// The placeholders a template names, in order, each once.
+    pub fn placeholders(template: &str) -> Vec<&str> {
+        let mut names = Vec::new();
+        let mut rest = template;
+        while let Some(start) = rest.find('{') {
+            let after = &rest[start + 1..];
+            let Some(end) = after.find('}') else { break };
+            let name = &after[..end];
+            if !names.contains(&name) {
+                names.push(name);
+            }
+            rest = &after[end + 1..];
+        }
+        names
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl serde::Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
