@@ -6,7 +6,7 @@ use crate::App;
 use crate::error::{AppError, AppResult, Code, size_arg, text_invalid};
 use crate::ports::{EventRecord, ParcelFilter, ParcelRecord, Tx};
 use crate::transition::{self, lock_station};
-use domain::limits::{NOTE_CHARS_MAX, PAGE_SIZE_MAX, text_field};
+use domain::limits::{NOTE_CHARS_MAX, text_field};
 use domain::pickup_code::normalise_typed;
 use domain::{Action, Principal, ProblemKind, WaybillNo};
 use serde::{Deserialize, Serialize};

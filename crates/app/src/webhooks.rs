@@ -27,7 +27,6 @@ pub use crate::ports::webhooks::{
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::limits::PAGE_SIZE_MAX;
 use domain::webhook::{self, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, WebhookSecret};
 use domain::{Carrier, Principal, WaybillNo};
 use serde::{Deserialize, Serialize};

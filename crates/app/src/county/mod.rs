@@ -23,7 +23,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use domain::county::{
     Decision, Destination, Period, Target, Terms, Unresolved, decide, parse_township,
 };
-use domain::limits::{ADDRESS_CHARS_MAX, NAME_CHARS_MAX, PAGE_SIZE_MAX, text_field};
+use domain::limits::{ADDRESS_CHARS_MAX, NAME_CHARS_MAX, text_field};
 use domain::{
     Action, Carrier, Fen, ParcelState, Phone, Principal, WaybillNo, day_start, shanghai_day,
 };

@@ -10,8 +10,8 @@
 
 mod code;
 
-pub use code::{Code, ErrorKind};
 use crate::ports::StoreError;
+pub use code::{Code, ErrorKind};
 use std::fmt;
 
 /// The language a message is rendered in. Pages choose it by cookie, the
@@ -64,7 +64,6 @@ impl Lang {
         }
     }
 }
-
 
 /// A value a message names: a text shown as it is (a number, a slot label,
 /// a waybill), or words that differ by language (a state, an object).

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// The error shape's `code` enum in the document is the code table, and
+/// every code's two templates name the same values (Chinese never shows a
+/// parser's English `{detail}`).
 #[tokio::test]
 async fn openapi_lists_every_error_code() {
     let t = spawn_app().await;

@@ -145,7 +145,3 @@ async fn openapi_lists_every_route() {
         (StatusCode::OK, Some("sqlite"))
     );
 }
-
-/// The error shape's `code` enum in the document is the code table, and
-/// every code's two templates name the same values (Chinese never shows a
-/// parser's English `{detail}`).

@@ -3,11 +3,11 @@
 //! numbers in responses and logs, and limits on what comes in.
 
 mod authz;
-mod webhooks;
-mod privacy;
-mod limits;
-mod errors;
 mod county;
+mod errors;
+mod limits;
+mod privacy;
+mod webhooks;
 
 use app::App;
 use app::auth::NewUser;

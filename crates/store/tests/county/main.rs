@@ -4,12 +4,12 @@
 //! route decision per mode, the manual queue, bags, reconciliation, and the
 //! seven-carrier county day end to end.
 
+mod bags;
+mod concurrency;
+mod day;
 mod fees;
 mod manual;
-mod bags;
 mod reconcile;
-mod day;
-mod concurrency;
 
 use app::App;
 use app::county::{AgreementRequest, ArrivalScan, BagStatus, HandoverTo, Resolution};
