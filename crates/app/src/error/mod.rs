@@ -491,7 +491,8 @@ mod tests {
                     stack.push(path);
                     continue;
                 }
-                if path.ends_with("error.rs") {
+                // The error module itself names the markers in its docs.
+                if path.parent().is_some_and(|dir| dir.ends_with("error")) {
                     continue;
                 }
                 let text = std::fs::read_to_string(&path).unwrap();
