@@ -200,10 +200,11 @@ pub(crate) async fn shelve_one(
     tx.occupy(slot.id, place, parcel.id).await?;
     parcel.station_id = Some(station.id);
     parcel.slot_id = Some(slot.id);
-    transition::apply(
+    transition::apply_on_slot(
         tx,
         by,
-        Some(station),
+        station,
+        &slot,
         &mut parcel,
         action,
         serde_json::json!({ "slot": slot.label() }),
