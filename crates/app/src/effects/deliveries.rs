@@ -78,7 +78,7 @@ fn payload(
 
 /// Writes a delivery for each active subscription of the parcel's carrier
 /// that hears this event, inside the transaction that wrote the event. Called
-/// for every event (`inbound::record`); kinds without a public webhook name
+/// for every event by `crate::transition`; kinds without a public webhook name
 /// cost nothing.
 pub(crate) async fn on_event(
     tx: &mut dyn Tx,
