@@ -172,20 +172,34 @@ where
     row.map(|row| bag_from(&row)).transpose()
 }
 
+/// A carrier's agreement versions, oldest first: read in a transaction when
+/// a fee or a route decision needs the one in effect, and outside for lists.
+async fn agreement_versions_of<'e, E>(
+    executor: E,
+    carrier: Carrier,
+) -> StoreResult<Vec<AgreementVersion>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(&format!(
+        "SELECT {AGREEMENT_COLUMNS} FROM agreement_versions WHERE carrier = $1 ORDER BY version"
+    ))
+    .bind(carrier.code())
+    .fetch_all(executor)
+    .await
+    .map_err(backend_error)?
+    .iter()
+    .map(agreement_from)
+    .collect()
+}
+
 #[async_trait]
 impl CountyTx for DbTx {
     async fn agreement_versions(
         &mut self,
         carrier: Carrier,
     ) -> StoreResult<Vec<app::ports::county::AgreementVersion>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {AGREEMENT_COLUMNS} FROM agreement_versions WHERE carrier = $1 ORDER BY version"
-        ))
-        .bind(carrier.code())
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(backend_error)?;
-        rows.iter().map(agreement_from).collect()
+        agreement_versions_of(&mut *self.tx, carrier).await
     }
 
     async fn county_config(&mut self) -> StoreResult<domain::county::CountyConfig> {
@@ -506,16 +520,7 @@ impl CountyStore for Db {
         &self,
         carrier: Carrier,
     ) -> StoreResult<Vec<app::ports::county::AgreementVersion>> {
-        sqlx::query(&format!(
-            "SELECT {AGREEMENT_COLUMNS} FROM agreement_versions WHERE carrier = $1 ORDER BY version"
-        ))
-        .bind(carrier.code())
-        .fetch_all(&self.reader)
-        .await
-        .map_err(backend_error)?
-        .iter()
-        .map(agreement_from)
-        .collect()
+        agreement_versions_of(&self.reader, carrier).await
     }
 
     async fn create_route(
