@@ -113,11 +113,6 @@ pub struct Page {
     pub limit: u32,
 }
 
-fn check_page(page: Page) -> AppResult<()> {
-    crate::paging::page_size(Some(page.limit))?;
-    Ok(())
-}
-
 impl App {
     /// Subscribes a carrier's endpoint. County staff may do it for any
     /// carrier, a carrier's own user for its own carrier only. The secret
@@ -248,7 +243,7 @@ impl App {
         subscription_id: i64,
         page: Page,
     ) -> AppResult<Vec<DeliveryRecord>> {
-        check_page(page)?;
+        crate::paging::page_size(Some(page.limit))?;
         self.own_webhook(principal, subscription_id).await?;
         Ok(self
             .store
@@ -263,7 +258,7 @@ impl App {
         carrier: Carrier,
         page: Page,
     ) -> AppResult<Vec<AttemptRecord>> {
-        check_page(page)?;
+        crate::paging::page_size(Some(page.limit))?;
         if !principal.may_act_for_carrier(carrier) {
             return Err(AppError::Forbidden("carrier"));
         }
