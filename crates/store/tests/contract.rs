@@ -694,7 +694,14 @@ async fn the_county_makes_one_dispatch_plan_at_a_time_within_its_deadline() {
         }
         // The first to finish can only be the refused one: the other cannot
         // finish before the pool's place is released.
-        match done_rx.recv().await.unwrap() {
+        // A refusal is immediate; if none comes, both plans are waiting for
+        // the pool, which is the failure this test exists for. The bound
+        // turns that hang into a failure; it measures nothing.
+        let first = tokio::time::timeout(std::time::Duration::from_secs(120), done_rx.recv())
+            .await
+            .expect("no refusal: a second plan was let in while one was running")
+            .unwrap();
+        match first {
             Err(error) if error.code() == app::Code::DispatchRunning => {}
             other => panic!("expected a refusal, got {:?}", other.map(|p| p.routes)),
         }
