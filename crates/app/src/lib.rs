@@ -52,6 +52,10 @@ pub struct Settings {
     pub terminal: terminal::TerminalSettings,
     /// When failed webhook deliveries are tried again, and how often.
     pub webhook_retry: domain::webhook::RetryPolicy,
+    /// Where webhooks may go: public HTTPS by default; the demo allows plain
+    /// http, and an on-premises carrier gateway is allow-listed by CIDR or
+    /// host name (`webhooks.allow`).
+    pub webhook_targets: domain::webhook::TargetPolicy,
     /// A dispatch plan's search stops after this long even if its iteration
     /// budget is not spent, so one large plan cannot hold a core (and the
     /// county's one planning place) for long.
@@ -66,6 +70,7 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             terminal: terminal::TerminalSettings::default(),
             webhook_retry: domain::webhook::RetryPolicy::default(),
+            webhook_targets: domain::webhook::TargetPolicy::default(),
             dispatch_solve_seconds_max: 30,
         }
     }
@@ -119,6 +124,8 @@ pub struct App {
     /// and a second plan at the same time would read the same waiting
     /// parcels and only compete for the cores.
     pub dispatch_running: Arc<tokio::sync::Mutex<()>>,
+    /// The webhook relay's per-carrier circuit breakers.
+    pub webhook_breakers: webhooks::Breakers,
 }
 
 impl App {
@@ -131,6 +138,7 @@ impl App {
             device_waker: Arc::new(|| {}),
             blocking: blocking::BlockingPool::sized_to_cores(),
             dispatch_running: Arc::new(tokio::sync::Mutex::new(())),
+            webhook_breakers: webhooks::Breakers::default(),
         }
     }
 

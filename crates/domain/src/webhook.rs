@@ -169,26 +169,249 @@ pub fn parse_event_names(names: &[String]) -> Result<Vec<String>, String> {
     Ok(parsed)
 }
 
-/// A subscription URL: http(s), no spaces, bounded. Plain http is allowed
-/// for carriers' internal networks and tests; the docs recommend https.
+/// A subscription URL: http(s), a host, no spaces, bounded. Read by the
+/// WHATWG parser that the HTTP client also uses and returned in its
+/// normalised form, so what is checked ([`TargetPolicy::check_url`]) and
+/// stored is what a client connects to (`http://2130706433/` is
+/// `http://127.0.0.1/`).
 pub fn parse_url(url: &str) -> Result<String, String> {
+    parse(url).map(|url| url.to_string())
+}
+
+fn parse(url: &str) -> Result<url::Url, String> {
     let url = url.trim();
     if url.chars().count() > URL_CHARS_MAX {
         return Err(format!(
             "a webhook URL has at most {URL_CHARS_MAX} characters"
         ));
     }
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| "a webhook URL starts with https:// or http://".to_string())?;
-    if rest.is_empty()
-        || rest.starts_with('/')
-        || url.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
+    let lower = url.to_ascii_lowercase();
+    if !lower.starts_with("https://") && !lower.starts_with("http://") {
+        return Err("a webhook URL starts with https:// or http://".to_string());
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("a webhook URL needs a host and no spaces".into());
     }
-    Ok(url.to_string())
+    let parsed = url::Url::parse(url)
+        .map_err(|e| format!("a webhook URL needs a host and no spaces ({e})"))?;
+    if parsed.host().is_none() {
+        return Err("a webhook URL needs a host and no spaces".into());
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("a webhook URL carries no user name or password; the signature authenticates the sender".into());
+    }
+    Ok(parsed)
+}
+
+/// Why a webhook target is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetRefusal {
+    #[error("{0}")]
+    Invalid(String),
+    /// Plain `http://` outside the demo.
+    #[error("a webhook URL must use https://")]
+    HttpsRequired,
+    /// The host is, or resolves to, an internal address (loopback, private,
+    /// link-local, shared, ULA, multicast, unspecified, documentation…), or
+    /// is a local-only name such as `localhost`.
+    #[error("refused: private address")]
+    PrivateAddress { host: String },
+}
+
+/// One entry of the on-premises allow-list: a CIDR block (`10.8.0.0/16`, a
+/// single address) or a host name (`gateway.zto.internal`, exact match).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowEntry {
+    Net(ipnet::IpNet),
+    Host(String),
+}
+
+impl AllowEntry {
+    pub fn parse(text: &str) -> Result<AllowEntry, String> {
+        let text = text.trim();
+        if let Ok(net) = text.parse::<ipnet::IpNet>() {
+            return Ok(AllowEntry::Net(net.trunc()));
+        }
+        if let Ok(ip) = text.parse::<std::net::IpAddr>() {
+            return Ok(AllowEntry::Net(ipnet::IpNet::from(ip)));
+        }
+        let host = text.trim_end_matches('.').to_ascii_lowercase();
+        let valid = !host.is_empty()
+            && host.len() <= 253
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !valid {
+            return Err(format!(
+                "webhooks.allow entry {text:?} is neither a CIDR block (10.8.0.0/16), an address, nor a host name"
+            ));
+        }
+        Ok(AllowEntry::Host(host))
+    }
+}
+
+/// Where webhooks may go. By default: public addresses over HTTPS only.
+/// `allow` names an on-premises carrier gateway (by CIDR or host name) that
+/// may be internal; `allow_http` is the demo's (and tests') plain HTTP.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetPolicy {
+    pub allow_http: bool,
+    pub allow: Vec<AllowEntry>,
+}
+
+impl TargetPolicy {
+    /// The checks that need no DNS, for subscription time and again before
+    /// each delivery: the scheme, an address literal, a local-only name.
+    /// A host name is checked once more at delivery time, on the addresses
+    /// it resolves to ([`Self::address_allowed`]).
+    pub fn check_url(&self, url: &str) -> Result<url::Url, TargetRefusal> {
+        let url = parse(url).map_err(TargetRefusal::Invalid)?;
+        if url.scheme() == "http" && !self.allow_http {
+            return Err(TargetRefusal::HttpsRequired);
+        }
+        let refused = |host: &str| TargetRefusal::PrivateAddress {
+            host: host.to_string(),
+        };
+        match url.host() {
+            Some(url::Host::Ipv4(ip)) if !self.address_allowed(ip.into()) => {
+                Err(refused(&ip.to_string()))
+            }
+            Some(url::Host::Ipv6(ip)) if !self.address_allowed(ip.into()) => {
+                Err(refused(&ip.to_string()))
+            }
+            Some(url::Host::Domain(name)) if is_local_name(name) && !self.host_allowed(name) => {
+                Err(refused(name))
+            }
+            None => Err(TargetRefusal::Invalid("a webhook URL needs a host".into())),
+            _ => Ok(url),
+        }
+    }
+
+    /// The host name is on the allow-list: whatever it resolves to is the
+    /// operator's declared gateway.
+    pub fn host_allowed(&self, host: &str) -> bool {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.allow
+            .iter()
+            .any(|entry| matches!(entry, AllowEntry::Host(allowed) if *allowed == host))
+    }
+
+    /// A public address, or one inside an allow-listed block.
+    pub fn address_allowed(&self, ip: IpAddr) -> bool {
+        is_public(ip)
+            || self.allow.iter().any(|entry| match entry {
+                AllowEntry::Net(net) => net.contains(&ip) || net.contains(&canonical(ip)),
+                AllowEntry::Host(_) => false,
+            })
+    }
+}
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Names that only ever mean this machine or its local network.
+fn is_local_name(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.ends_with(".local")
+        || host.ends_with(".internal")
+        || host.ends_with(".home.arpa")
+}
+
+/// An IPv6 address that carries an IPv4 one (mapped, compatible, NAT64,
+/// 6to4) stands for that IPv4 address.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => embedded_v4(v6).map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = v6.segments();
+    let octets = v6.octets();
+    let tail = Ipv4Addr::new(octets[12], octets[13], octets[14], octets[15]);
+    match s {
+        // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (compatible, deprecated).
+        [0, 0, 0, 0, 0, 0xffff, _, _] => Some(tail),
+        [0, 0, 0, 0, 0, 0, _, _] if !matches!(v6.segments()[6..], [0, 0] | [0, 1]) => Some(tail),
+        // 64:ff9b::/96 (NAT64) and 64:ff9b:1::/48 (local NAT64).
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(tail),
+        [0x64, 0xff9b, 1, ..] => Some(tail),
+        // 2002::/16 (6to4): the IPv4 address is in bits 16..48.
+        [0x2002, hi, lo, ..] => Some(Ipv4Addr::new(
+            (hi >> 8) as u8,
+            hi as u8,
+            (lo >> 8) as u8,
+            lo as u8,
+        )),
+        _ => None,
+    }
+}
+
+/// Whether a webhook may reach `ip` without an allow-list entry: not this
+/// machine, not a private or shared network, not link-local (cloud
+/// metadata at 169.254.169.254), not multicast, broadcast, unspecified,
+/// reserved, documentation or benchmark ranges, and not an IPv6 form of any
+/// of them.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match embedded_v4(v6) {
+            Some(v4) => is_public_v4(v4),
+            None => is_public_v6(v6),
+        },
+    }
+}
+
+fn in_v4(ip: Ipv4Addr, net: [u8; 4], prefix: u32) -> bool {
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - prefix)
+    };
+    (u32::from(ip) & mask) == (u32::from(Ipv4Addr::from(net)) & mask)
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    const REFUSED: &[([u8; 4], u32)] = &[
+        ([0, 0, 0, 0], 8),       // "this network", 0.0.0.0
+        ([10, 0, 0, 0], 8),      // private
+        ([100, 64, 0, 0], 10),   // shared address space (carrier-grade NAT)
+        ([127, 0, 0, 0], 8),     // loopback
+        ([169, 254, 0, 0], 16),  // link-local, cloud metadata
+        ([172, 16, 0, 0], 12),   // private
+        ([192, 0, 0, 0], 24),    // IETF protocol assignments
+        ([192, 0, 2, 0], 24),    // documentation (TEST-NET-1)
+        ([192, 88, 99, 0], 24),  // 6to4 relay anycast (deprecated)
+        ([192, 168, 0, 0], 16),  // private
+        ([198, 18, 0, 0], 15),   // benchmarking
+        ([198, 51, 100, 0], 24), // documentation (TEST-NET-2)
+        ([203, 0, 113, 0], 24),  // documentation (TEST-NET-3)
+        ([224, 0, 0, 0], 4),     // multicast
+        ([240, 0, 0, 0], 4),     // reserved, and 255.255.255.255 broadcast
+    ];
+    !REFUSED.iter().any(|(net, prefix)| in_v4(ip, *net, *prefix))
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    let s = ip.segments();
+    let refused = ip.is_unspecified()
+        || ip.is_loopback()
+        || (s[0] & 0xfe00) == 0xfc00 // unique local (ULA) fc00::/7
+        || (s[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
+        || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated) fec0::/10
+        || (s[0] & 0xff00) == 0xff00 // multicast
+        || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation 2001:db8::/32
+        || (s[0] == 0x3fff && s[1] < 0x1000) // documentation 3fff::/20
+        || (s[0] == 0x2001 && s[1] == 0) // Teredo: tunnels to any IPv4 address
+        || (s[0] == 0x2001 && (s[1] & 0xfff0) == 0x0010) // ORCHID
+        || (s[0] == 0x2001 && s[1] == 0x0002 && s[2] == 0) // benchmarking 2001:2::/48
+        || (s[0] == 0x0100 && s[1] == 0 && s[2] == 0 && s[3] == 0) // discard 100::/64
+        || s[0] == 0; // the rest of ::/16 (mapped and compatible forms are read as IPv4 above)
+    !refused
 }
 
 /// A subscription's signing secret. Its `Debug` never shows it, and it has
@@ -227,6 +450,70 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
         "t={timestamp},v1={}",
         hex::encode(mac_hex(secret.as_bytes(), timestamp, body))
     )
+}
+
+/// The signature header signed with several secrets: during a rotation the
+/// new secret and the previous one both sign, so a receiver holding either
+/// verifies (`verify_signature` accepts any matching `v1`).
+pub fn sign_with_all(secrets: &[&str], timestamp: i64, body: &[u8]) -> String {
+    let mut header = format!("t={timestamp}");
+    for secret in secrets {
+        header.push_str(",v1=");
+        header.push_str(&hex::encode(mac_hex(secret.as_bytes(), timestamp, body)));
+    }
+    header
+}
+
+/// A per-carrier circuit breaker for webhook deliveries: after
+/// `FAILURES_TO_OPEN` failed attempts in a row the carrier is skipped for a
+/// cool-down that doubles each time it opens again (1 min up to 30 min),
+/// so one dead endpoint does not hold the relay; the others go on. After
+/// the cool-down one attempt goes through: a success closes it, a failure
+/// opens it again at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CircuitBreaker {
+    failures: u32,
+    times_opened: u32,
+    open_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl CircuitBreaker {
+    pub const FAILURES_TO_OPEN: u32 = 5;
+    pub const FIRST_COOL_DOWN_SECONDS: i64 = 60;
+    pub const LONGEST_COOL_DOWN_SECONDS: i64 = 30 * 60;
+
+    /// Whether an attempt may go out at `now`.
+    pub fn allows(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.open_until.is_none_or(|until| now >= until)
+    }
+
+    /// Until when the carrier is skipped, if it is.
+    pub fn open_until(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.open_until.filter(|until| now < *until)
+    }
+
+    /// Records an attempt's result; true when this failure opened the breaker.
+    pub fn record(&mut self, success: bool, now: chrono::DateTime<chrono::Utc>) -> bool {
+        if success {
+            *self = CircuitBreaker::default();
+            return false;
+        }
+        self.failures = self.failures.saturating_add(1);
+        if self.failures < Self::FAILURES_TO_OPEN {
+            return false;
+        }
+        let cool_down = Self::FIRST_COOL_DOWN_SECONDS
+            .saturating_mul(2i64.saturating_pow(self.times_opened.min(20)))
+            .min(Self::LONGEST_COOL_DOWN_SECONDS);
+        self.open_until = Some(now + chrono::Duration::seconds(cool_down));
+        self.times_opened = self.times_opened.saturating_add(1);
+        // Half-open after the cool-down: the next failure opens it again.
+        self.failures = Self::FAILURES_TO_OPEN - 1;
+        true
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -494,5 +781,128 @@ mod tests {
     fn the_secret_never_prints() {
         let secret = WebhookSecret::new("whsec_abc".into());
         assert!(!format!("{secret:?}").contains("abc"));
+    }
+
+    #[test]
+    fn internal_targets_are_refused_at_subscription_time() {
+        let strict = TargetPolicy::default();
+        for url in [
+            "https://127.0.0.1:5432/",
+            "https://169.254.169.254/latest/meta-data/",
+            "https://localhost/hook",
+            "https://api.localhost/hook",
+            "https://[::1]/hook",
+            "https://127.1/hook",
+            "https://2130706433/hook",
+            "https://0x7f.0.0.1/hook",
+            "https://0.0.0.0/hook",
+            "https://10.0.0.5/hook",
+            "https://100.64.1.1/hook",
+            "https://192.168.1.1/hook",
+            "https://172.31.255.255/hook",
+            "https://[fd00::1]/hook",
+            "https://[fe80::1]/hook",
+            "https://[::ffff:127.0.0.1]/hook",
+            "https://[::ffff:a9fe:a9fe]/hook",
+            "https://[64:ff9b::a00:5]/hook",
+            "https://[2002:7f00:1::]/hook",
+            "https://224.0.0.1/hook",
+            "https://255.255.255.255/hook",
+            "https://192.0.2.10/hook",
+            "https://198.18.0.1/hook",
+            "https://[2001:db8::1]/hook",
+            "https://[ff02::1]/hook",
+        ] {
+            assert!(
+                matches!(
+                    strict.check_url(url),
+                    Err(TargetRefusal::PrivateAddress { .. })
+                ),
+                "{url}: {:?}",
+                strict.check_url(url)
+            );
+        }
+        for url in [
+            "https://zto.example/hook",
+            "https://8.8.8.8/hook",
+            "https://[2400:3200::1]/hook",
+            "https://101.6.6.6:8443/hook",
+        ] {
+            assert!(strict.check_url(url).is_ok(), "{url}");
+        }
+        assert_eq!(
+            strict.check_url("http://zto.example/hook"),
+            Err(TargetRefusal::HttpsRequired)
+        );
+        assert!(matches!(
+            strict.check_url("https://user:pw@zto.example/"),
+            Err(TargetRefusal::Invalid(_))
+        ));
+        // The stored form is the normalised one a client connects to.
+        assert_eq!(
+            parse_url("HTTPS://2130706433/hook").unwrap(),
+            "https://127.0.0.1/hook"
+        );
+    }
+
+    #[test]
+    fn the_allow_list_lets_an_on_premises_gateway_through() {
+        let policy = TargetPolicy {
+            allow_http: true,
+            allow: ["10.8.0.0/16", "127.0.0.1", "gw.zto.internal"]
+                .into_iter()
+                .map(|entry| AllowEntry::parse(entry).unwrap())
+                .collect(),
+        };
+        assert!(policy.check_url("http://10.8.3.4:9000/hook").is_ok());
+        assert!(policy.check_url("http://127.0.0.1:9000/hook").is_ok());
+        assert!(policy.check_url("https://gw.zto.internal/hook").is_ok());
+        assert!(policy.address_allowed("::ffff:10.8.0.1".parse().unwrap()));
+        assert!(policy.check_url("http://10.9.0.1/hook").is_err());
+        assert!(policy.check_url("http://127.0.0.2/hook").is_err());
+        assert!(policy.check_url("https://other.internal/hook").is_err());
+        assert!(!policy.address_allowed("169.254.169.254".parse().unwrap()));
+        assert!(AllowEntry::parse("not a host!").is_err());
+    }
+
+    #[test]
+    fn the_breaker_opens_after_failures_and_closes_on_success() {
+        let t0 = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+        let mut breaker = CircuitBreaker::default();
+        for _ in 0..CircuitBreaker::FAILURES_TO_OPEN - 1 {
+            assert!(!breaker.record(false, t0));
+            assert!(breaker.allows(t0));
+        }
+        assert!(breaker.record(false, t0), "the fifth failure opens it");
+        assert!(!breaker.allows(t0 + chrono::Duration::seconds(59)));
+        let t1 = t0 + chrono::Duration::seconds(60);
+        assert!(breaker.allows(t1));
+        assert!(
+            breaker.record(false, t1),
+            "one failure when half-open reopens it"
+        );
+        assert!(!breaker.allows(t1 + chrono::Duration::seconds(119)));
+        assert!(
+            breaker.allows(t1 + chrono::Duration::seconds(120)),
+            "cool-down doubled"
+        );
+        breaker.record(true, t1 + chrono::Duration::seconds(120));
+        assert_eq!(breaker, CircuitBreaker::default());
+    }
+
+    #[test]
+    fn both_secrets_sign_during_a_rotation() {
+        let header = sign_with_all(&["whsec_new", "whsec_old"], 1_780_000_000, BODY);
+        for secret in ["whsec_new", "whsec_old"] {
+            assert_eq!(
+                verify_signature(secret, &header, BODY, 1_780_000_000, 300),
+                Ok(())
+            );
+        }
+        assert_eq!(
+            verify_signature("whsec_other", &header, BODY, 1_780_000_000, 300),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(sign_with_all(&[SECRET], 7, BODY), sign(SECRET, 7, BODY));
     }
 }

@@ -481,6 +481,8 @@ pub fn schemas() -> Value {
             "url": {"type": "string", "maxLength": 500},
             "event_kinds": {"type": "array", "items": {"enum": domain::webhook::webhook_event_names()}},
             "active": {"type": "boolean"}}},
+        "WebhookRotation": {"type": "object", "properties": {
+            "overlap_hours": {"type": "integer", "minimum": 0, "maximum": app::webhooks::ROTATION_OVERLAP_HOURS_MAX, "description": "how long the old secret keeps signing beside the new one; default 24"}}},
         "CentreScan": {"type": "object", "required": ["action"], "properties": {"action": {"enum": ["arrive", "sort", "dispatch"]}}},
         "Manifest": {"type": "object", "required": ["parcels"], "properties": {"parcels": {"type": "array", "maxItems": 500, "items": {"type": "object", "required": ["waybill"], "properties": {
             "waybill": {"type": "string"}, "recipient_name": {"type": "string"}, "phone": {"type": "string"}, "address": {"type": "string"},

@@ -51,7 +51,7 @@ const fn spec(
 /// Every route of the API. The router and the OpenAPI document are both
 /// built from this table, so neither can list a route the other lacks.
 pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
-    use axum::routing::{get, post, put};
+    use axum::routing::{delete, get, post, put};
     use handlers::*;
     let public = |mut s: RouteSpec| {
         s.authenticated = false;
@@ -477,6 +477,42 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 None,
             ),
             get(tracking::webhook_deliveries),
+        ),
+        (
+            spec(
+                "DELETE",
+                "/api/webhooks/{subscription_id}",
+                "Delete a subscription: no more deliveries, its pending ones closed; frees a place under the cap",
+                None,
+            ),
+            delete(tracking::delete_webhook),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/webhooks/{subscription_id}/rotate-secret",
+                "A new signing secret, shown in this answer only; the old one keeps signing beside it for overlap_hours (default 24)",
+                Some("WebhookRotation"),
+            ),
+            post(tracking::rotate_webhook_secret),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/webhooks/{subscription_id}/test",
+                "Send a signed test event to the subscription's endpoint (through the relay, logged)",
+                None,
+            ),
+            post(tracking::test_webhook),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/carriers/{carrier}/events",
+                "The carrier's parcel events as webhooks carry them, after a cursor (?after=<id>&limit=), to backfill",
+                None,
+            ),
+            get(tracking::carrier_events),
         ),
         (
             public(spec(

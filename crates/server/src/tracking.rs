@@ -118,6 +118,66 @@ pub async fn webhook_attempts(
         .await?)
 }
 
+pub async fn delete_webhook(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(subscription_id): ApiPath<i64>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    state
+        .app
+        .delete_webhook(&principal, subscription_id)
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Rotation {
+    overlap_hours: Option<u32>,
+}
+
+pub async fn rotate_webhook_secret(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(subscription_id): ApiPath<i64>,
+    ApiJson(body): ApiJson<Rotation>,
+) -> ApiResult {
+    ok(state
+        .app
+        .rotate_webhook_secret(&principal, subscription_id, body.overlap_hours)
+        .await?)
+}
+
+pub async fn test_webhook(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(subscription_id): ApiPath<i64>,
+) -> ApiResult {
+    ok(state
+        .app
+        .send_test_webhook(&principal, subscription_id)
+        .await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedQuery {
+    after: Option<i64>,
+    limit: Option<u32>,
+}
+
+pub async fn carrier_events(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(carrier): ApiPath<String>,
+    ApiQuery(query): ApiQuery<FeedQuery>,
+) -> ApiResult {
+    ok(state
+        .app
+        .carrier_events(&principal, carrier_of(&carrier)?, query.after, query.limit)
+        .await?)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrackQuery {

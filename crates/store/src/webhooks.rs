@@ -6,7 +6,8 @@ use crate::backend_error;
 use crate::rows::{get, time};
 use crate::{Db, DbTx};
 use app::ports::webhooks::{
-    AttemptRecord, DeliveryRecord, DeliveryStatus, DueDelivery, WebhookSubscription,
+    AttemptRecord, CarrierEventRecord, DeliveryRecord, DeliveryStatus, DueDelivery,
+    WebhookSubscription,
 };
 use app::ports::{StoreError, StoreResult, WebhookStore, WebhookTx};
 use async_trait::async_trait;
@@ -16,8 +17,7 @@ use domain::webhook::WebhookSecret;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-const SUBSCRIPTION_COLUMNS: &str =
-    "id, carrier, url, secret, event_kinds, active, created_at, created_by";
+const SUBSCRIPTION_COLUMNS: &str = "id, carrier, url, secret, event_kinds, active, created_at, created_by, previous_secret, previous_secret_until";
 
 fn optional_time(ms: Option<i64>) -> StoreResult<Option<DateTime<Utc>>> {
     ms.map(time).transpose()
@@ -52,6 +52,8 @@ fn subscription(row: &AnyRow) -> StoreResult<WebhookSubscription> {
         active: get::<i64>(row, "active")? != 0,
         created_at: time(get(row, "created_at")?)?,
         created_by: get(row, "created_by")?,
+        previous_secret: get::<Option<String>>(row, "previous_secret")?.map(WebhookSecret::new),
+        previous_secret_until: optional_time(get(row, "previous_secret_until")?)?,
     })
 }
 
@@ -62,7 +64,7 @@ impl WebhookTx for DbTx {
         carrier: Carrier,
     ) -> StoreResult<Vec<app::ports::webhooks::WebhookSubscription>> {
         let rows = sqlx::query(&format!(
-            "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE carrier = $1 ORDER BY id"
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE carrier = $1 AND deleted_at IS NULL ORDER BY id"
         ))
         .bind(carrier.code())
         .fetch_all(&mut *self.tx)
@@ -125,6 +127,8 @@ impl WebhookStore for Db {
             active: true,
             created_at: DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now),
             created_by: subscription.created_by.clone(),
+            previous_secret: None,
+            previous_secret_until: None,
         })
     }
 
@@ -133,7 +137,7 @@ impl WebhookStore for Db {
         id: i64,
     ) -> StoreResult<Option<app::ports::webhooks::WebhookSubscription>> {
         let row = sqlx::query(&format!(
-            "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = $1"
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = $1 AND deleted_at IS NULL"
         ))
         .bind(id)
         .fetch_optional(&self.reader)
@@ -149,7 +153,7 @@ impl WebhookStore for Db {
         let rows = match carrier {
             Some(carrier) => {
                 sqlx::query(&format!(
-                    "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE carrier = $1 ORDER BY id"
+                    "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE carrier = $1 AND deleted_at IS NULL ORDER BY id"
                 ))
                 .bind(carrier.code())
                 .fetch_all(&self.reader)
@@ -157,7 +161,7 @@ impl WebhookStore for Db {
             }
             None => {
                 sqlx::query(&format!(
-                    "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions ORDER BY id"
+                    "SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE deleted_at IS NULL ORDER BY id"
                 ))
                 .fetch_all(&self.reader)
                 .await
@@ -172,7 +176,7 @@ impl WebhookStore for Db {
         subscription: &app::ports::webhooks::WebhookSubscription,
     ) -> StoreResult<()> {
         let changed = sqlx::query(
-            "UPDATE webhook_subscriptions SET url = $1, event_kinds = $2, active = $3 WHERE id = $4",
+            "UPDATE webhook_subscriptions SET url = $1, event_kinds = $2, active = $3 WHERE id = $4 AND deleted_at IS NULL",
         )
         .bind(subscription.url.clone())
         .bind(subscription.event_kinds.join(","))
@@ -191,18 +195,93 @@ impl WebhookStore for Db {
         Ok(())
     }
 
+    async fn rotate_webhook_secret(
+        &self,
+        id: i64,
+        secret: &WebhookSecret,
+        previous: &WebhookSecret,
+        previous_until: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let changed = sqlx::query(
+            "UPDATE webhook_subscriptions SET secret = $1, previous_secret = $2, previous_secret_until = $3 WHERE id = $4 AND deleted_at IS NULL",
+        )
+        .bind(secret.reveal().to_string())
+        .bind(previous.reveal().to_string())
+        .bind(previous_until.timestamp_millis())
+        .bind(id)
+        .execute(&self.writer)
+        .await
+        .map_err(backend_error)?
+        .rows_affected();
+        if changed != 1 {
+            return Err(StoreError::Backend(format!(
+                "webhook subscription {id} vanished"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn delete_webhook_subscription(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(backend_error)?;
+        sqlx::query(
+            "UPDATE webhook_subscriptions SET deleted_at = $1, active = 0 WHERE id = $2 AND deleted_at IS NULL",
+        )
+        .bind(now.timestamp_millis())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, last_error = 'subscription_deleted' \
+             WHERE subscription_id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        tx.commit().await.map_err(backend_error)
+    }
+
+    async fn enqueue_webhook_now(
+        &self,
+        delivery: &app::ports::webhooks::NewWebhookDelivery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (subscription_id, carrier, delivery_key, event_kind, payload, created_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(delivery.subscription_id)
+        .bind(delivery.carrier.code())
+        .bind(delivery.delivery_key.clone())
+        .bind(delivery.event_kind.clone())
+        .bind(delivery.payload.clone())
+        .bind(now.timestamp_millis())
+        .bind(delivery.available_at.timestamp_millis())
+        .execute(&self.writer)
+        .await
+        .map_err(backend_error)?;
+        Ok(())
+    }
+
     async fn due_webhook_deliveries(
         &self,
         now: DateTime<Utc>,
-        limit: u32,
+        per_carrier: u32,
     ) -> StoreResult<Vec<app::ports::webhooks::DueDelivery>> {
+        // A window per carrier: one carrier's backlog (or outage) takes at
+        // most `per_carrier` places, so the others are in every batch.
         let rows = sqlx::query(
-            "SELECT d.id, d.subscription_id, d.carrier, d.delivery_key, d.event_kind, d.payload, d.attempts, s.url, s.secret \
-             FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id \
-             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND s.active = 1 ORDER BY d.next_attempt_at, d.id LIMIT $2",
+            "SELECT id, subscription_id, carrier, delivery_key, event_kind, payload, attempts, url, secret, previous_secret, previous_secret_until FROM ( \
+               SELECT d.id, d.subscription_id, d.carrier, d.delivery_key, d.event_kind, d.payload, d.attempts, d.next_attempt_at, \
+                      s.url, s.secret, s.previous_secret, s.previous_secret_until, \
+                      ROW_NUMBER() OVER (PARTITION BY d.carrier ORDER BY d.next_attempt_at, d.id) AS place \
+               FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id \
+               WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND s.active = 1 AND s.deleted_at IS NULL \
+             ) due WHERE place <= $2 ORDER BY next_attempt_at, id",
         )
         .bind(now.timestamp_millis())
-        .bind(i64::from(limit))
+        .bind(i64::from(per_carrier))
         .fetch_all(&self.reader)
         .await
         .map_err(backend_error)?;
@@ -218,6 +297,50 @@ impl WebhookStore for Db {
                     attempts: u32::try_from(get::<i64>(row, "attempts")?).unwrap_or(u32::MAX),
                     url: get(row, "url")?,
                     secret: WebhookSecret::new(get(row, "secret")?),
+                    previous_secret: get::<Option<String>>(row, "previous_secret")?
+                        .map(WebhookSecret::new),
+                    previous_secret_until: optional_time(get(row, "previous_secret_until")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn carrier_events(
+        &self,
+        carrier: Carrier,
+        kinds: &[&str],
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<CarrierEventRecord>> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 4)).collect();
+        let sql = format!(
+            "SELECT e.id, e.parcel_id, p.waybill, e.kind, e.to_state, e.at, e.station_id, e.idempotency_key \
+             FROM parcel_events e JOIN parcels p ON p.id = e.parcel_id \
+             WHERE p.carrier = $1 AND e.id > $2 AND e.kind IN ({}) ORDER BY e.id LIMIT $3",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(carrier.code())
+            .bind(after_id)
+            .bind(i64::from(limit));
+        for kind in kinds {
+            query = query.bind(kind.to_string());
+        }
+        let rows = query.fetch_all(&self.reader).await.map_err(backend_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(CarrierEventRecord {
+                    id: get(row, "id")?,
+                    parcel_id: get(row, "parcel_id")?,
+                    waybill: get(row, "waybill")?,
+                    kind: get(row, "kind")?,
+                    to_state: get(row, "to_state")?,
+                    at: time(get(row, "at")?)?,
+                    station_id: get(row, "station_id")?,
+                    idempotency_key: get(row, "idempotency_key")?,
                 })
             })
             .collect()
@@ -309,6 +432,8 @@ impl WebhookStore for Db {
                     },
                     last_status_code: status_code(get(row, "last_status_code")?),
                     last_error: get(row, "last_error")?,
+                    last_error_zh: None,
+                    last_error_code: None,
                     created_at: time(get(row, "created_at")?)?,
                     delivered_at: optional_time(get(row, "delivered_at")?)?,
                 })
@@ -346,6 +471,8 @@ impl WebhookStore for Db {
                     at: time(get(row, "at")?)?,
                     status_code: status_code(get(row, "status_code")?),
                     error: get(row, "error")?,
+                    error_zh: None,
+                    error_code: None,
                     next_attempt_at: optional_time(get(row, "next_attempt_at")?)?,
                     outcome: get(row, "status")?,
                 })

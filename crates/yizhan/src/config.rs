@@ -49,6 +49,17 @@ pub struct WebhooksConfig {
     pub timeout_seconds: u64,
     /// How often the relay looks for due deliveries.
     pub relay_every_seconds: u64,
+    /// Plain `http://` subscriptions. Off: carriers' endpoints use HTTPS.
+    /// `yizhan demo` turns it on for its local receivers.
+    pub allow_http: bool,
+    /// Internal destinations a webhook may reach after all: CIDR blocks
+    /// (`10.8.0.0/16`, `192.168.5.20`) or exact host names
+    /// (`gw.zto.internal`) of an on-premises carrier gateway. Everything
+    /// else that is, or resolves to, an internal address is refused.
+    pub allow: Vec<String>,
+    /// A PEM file of extra CA certificates trusted for HTTPS webhooks (a
+    /// carrier gateway with a private CA), beside the bundled Mozilla roots.
+    pub ca_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,6 +109,9 @@ impl Default for Config {
                     max_delay_seconds: retry.max_delay_seconds,
                     timeout_seconds: 10,
                     relay_every_seconds: 5,
+                    allow_http: false,
+                    allow: Vec::new(),
+                    ca_file: None,
                 }
             },
             dispatch: DispatchConfig {
@@ -143,6 +157,21 @@ impl WebhooksConfig {
             max_attempts: self.max_attempts,
             base_seconds: self.base_seconds,
             max_delay_seconds: self.max_delay_seconds,
+        })
+    }
+}
+
+impl WebhooksConfig {
+    /// Where webhooks may go, from `allow_http` and `allow`.
+    pub fn target_policy(&self) -> anyhow::Result<domain::webhook::TargetPolicy> {
+        let allow = self
+            .allow
+            .iter()
+            .map(|entry| domain::webhook::AllowEntry::parse(entry).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(domain::webhook::TargetPolicy {
+            allow_http: self.allow_http,
+            allow,
         })
     }
 }

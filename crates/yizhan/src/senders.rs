@@ -3,7 +3,9 @@
 
 use crate::config::NotifyConfig;
 use app::notify::{LogSender, Sender};
+use app::webhooks::SendFailure;
 use async_trait::async_trait;
+use domain::webhook::{TargetPolicy, TargetRefusal};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,20 +37,134 @@ impl Sender for WebhookSender {
 /// Posts signed webhook bodies to carriers with a timeout. Redirects are not
 /// followed: a signed delivery goes to the URL the carrier registered, or
 /// fails visibly in its log.
+///
+/// The host is resolved here, at delivery time, and every address it
+/// resolves to must be public (or inside an allow-listed block, or the host
+/// itself allow-listed); the connection then goes to exactly those checked
+/// addresses, because the client's resolver is this check ([`GuardedResolver`]):
+/// a DNS answer that changes between check and connect (rebinding) cannot
+/// slip an internal address in. No proxy is used, for the same reason.
 pub struct HttpWebhookSender {
     client: reqwest::Client,
+    policy: Arc<TargetPolicy>,
 }
 
 impl HttpWebhookSender {
-    pub fn new(timeout: Duration) -> anyhow::Result<HttpWebhookSender> {
-        let client = reqwest::Client::builder()
+    /// `ca_file`: extra PEM CA certificates to trust beside the bundled roots.
+    pub fn new(
+        timeout: Duration,
+        policy: TargetPolicy,
+        ca_file: Option<&std::path::Path>,
+    ) -> anyhow::Result<HttpWebhookSender> {
+        let policy = Arc::new(policy);
+        let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("yizhan-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(HttpWebhookSender { client })
+            .no_proxy()
+            .https_only(!policy.allow_http)
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: policy.clone(),
+            }))
+            .user_agent(concat!("yizhan-webhooks/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = ca_file {
+            builder = add_ca_file(builder, path)?;
+        }
+        Ok(HttpWebhookSender {
+            client: builder.build()?,
+            policy,
+        })
     }
+}
+
+/// Trusts the CA certificates in a PEM file, beside the bundled roots.
+fn add_ca_file(
+    mut builder: reqwest::ClientBuilder,
+    path: &std::path::Path,
+) -> anyhow::Result<reqwest::ClientBuilder> {
+    let pem = std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("webhooks.ca_file {}: {e}", path.display()))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        anyhow::anyhow!(
+            "webhooks.ca_file {}: not PEM certificates: {e}",
+            path.display()
+        )
+    })?;
+    anyhow::ensure!(
+        !certificates.is_empty(),
+        "webhooks.ca_file {} holds no certificate",
+        path.display()
+    );
+    for certificate in certificates {
+        builder = builder.add_root_certificate(certificate);
+    }
+    Ok(builder)
+}
+
+/// Raised by [`GuardedResolver`]; found again in the error's chain so the
+/// log says "private address" rather than "could not be reached".
+#[derive(Debug)]
+struct PrivateAddress;
+
+impl std::fmt::Display for PrivateAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("refused: private address")
+    }
+}
+
+impl std::error::Error for PrivateAddress {}
+
+/// The webhook client's DNS: the system resolver, then the policy on every
+/// address. Refuses the whole host if any address is internal (a name that
+/// answers with a public and a private address is not trusted with either).
+struct GuardedResolver {
+    policy: Arc<TargetPolicy>,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.policy.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let addresses: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if !policy.host_allowed(&host)
+                && addresses.iter().any(|a| !policy.address_allowed(a.ip()))
+            {
+                tracing::warn!(host = %host, "webhook host resolves to an internal address; refused");
+                return Err(Box::new(PrivateAddress) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(addresses.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// Whether the resolver refused the host: found by type, or by its text
+/// where a layer in between boxed it (a `Box<dyn Error>` in a chain hides
+/// its content from `is`).
+fn is_private_refusal(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(current) = next {
+        if current.is::<PrivateAddress>() || current.to_string() == PrivateAddress.to_string() {
+            return true;
+        }
+        next = current.source();
+    }
+    false
+}
+
+/// Whether the failure was the receiver's certificate (rustls names it).
+fn is_tls(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(current) = next {
+        let text = current.to_string();
+        if text.contains("certificate") || text.contains("InvalidCertificate") {
+            return true;
+        }
+        next = current.source();
+    }
+    false
 }
 
 #[async_trait]
@@ -58,17 +174,31 @@ impl app::webhooks::WebhookSender for HttpWebhookSender {
         url: &str,
         headers: &[(&'static str, String)],
         body: &str,
-    ) -> Result<u16, String> {
+    ) -> Result<u16, SendFailure> {
+        // Address literals never reach the resolver: checked here.
+        match self.policy.check_url(url) {
+            Ok(_) => {}
+            Err(TargetRefusal::PrivateAddress { .. }) => return Err(SendFailure::PrivateAddress),
+            Err(TargetRefusal::HttpsRequired) => return Err(SendFailure::HttpsRequired),
+            Err(TargetRefusal::Invalid(_)) => return Err(SendFailure::Failed),
+        }
         let mut request = self.client.post(url).body(body.to_string());
         for (name, value) in headers {
             request = request.header(*name, value);
         }
         match request.send().await {
             Ok(response) => Ok(response.status().as_u16()),
-            // Without the URL: it may carry a carrier's access key in its query.
-            Err(error) if error.is_timeout() => Err("the receiver did not answer in time".into()),
-            Err(error) if error.is_connect() => Err("the receiver could not be reached".into()),
-            Err(error) => Err(format!("sending failed: {}", error.without_url())),
+            // Coarse on purpose, and without the URL (it may carry a
+            // carrier's access key): the carrier's log must not tell an
+            // open port from a closed one.
+            Err(error) if is_private_refusal(&error) => Err(SendFailure::PrivateAddress),
+            Err(error) if error.is_timeout() => Err(SendFailure::Timeout),
+            Err(error) if is_tls(&error) => Err(SendFailure::Tls),
+            Err(error) if error.is_connect() => Err(SendFailure::Unreachable),
+            Err(error) => {
+                tracing::debug!(error = %error.without_url(), "webhook sending failed");
+                Err(SendFailure::Failed)
+            }
         }
     }
 }
@@ -177,6 +307,64 @@ mod tests {
                 .unwrap()
                 .to_string()
                 .contains("unknown notify.sender")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_resolver_refuses_a_name_that_resolves_to_an_internal_address() {
+        use reqwest::dns::Resolve;
+        let strict = GuardedResolver {
+            policy: Arc::new(TargetPolicy::default()),
+        };
+        let refused = strict.resolve("localhost".parse().unwrap()).await;
+        assert!(refused.err().unwrap().is::<PrivateAddress>());
+        let gateway = GuardedResolver {
+            policy: Arc::new(TargetPolicy {
+                allow_http: false,
+                allow: vec![domain::webhook::AllowEntry::parse("localhost").unwrap()],
+            }),
+        };
+        let addresses: Vec<_> = gateway
+            .resolve("localhost".parse().unwrap())
+            .await
+            .unwrap()
+            .collect();
+        assert!(
+            addresses.iter().all(|a| a.ip().is_loopback()),
+            "{addresses:?}"
+        );
+    }
+
+    /// A name that is not local-looking but resolves inside (this machine's
+    /// own host name, on most machines 127.0.1.1 or a private address) is
+    /// refused through the client's resolver, and named as such in the log.
+    #[tokio::test]
+    async fn a_host_name_that_resolves_inside_is_refused_as_a_private_address() {
+        let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        let name = name.trim().to_ascii_lowercase();
+        let resolved: Vec<std::net::SocketAddr> =
+            match tokio::net::lookup_host((name.as_str(), 80)).await {
+                Ok(addresses) => addresses.collect(),
+                Err(_) => Vec::new(),
+            };
+        if name.is_empty()
+            || name.contains('_')
+            || resolved.iter().all(|a| domain::webhook::is_public(a.ip()))
+        {
+            eprintln!("SKIP: host name {name:?} does not resolve to an internal address here");
+            return;
+        }
+        let policy = TargetPolicy {
+            allow_http: true,
+            allow: Vec::new(),
+        };
+        let sender = HttpWebhookSender::new(Duration::from_secs(5), policy, None).unwrap();
+        use app::webhooks::WebhookSender as _;
+        assert_eq!(
+            sender
+                .post(&format!("http://{name}:9/hook"), &[], "{}")
+                .await,
+            Err(SendFailure::PrivateAddress)
         );
     }
 }

@@ -44,6 +44,9 @@ pub async fn demo_command(mut config: Config, args: DemoArgs) -> anyhow::Result<
         }
     }
     config.devices.mqtt_url = (!no_devices).then_some(mqtt);
+    // The demo's carriers may post to plain-http receivers on this machine's
+    // network; a real deployment keeps HTTPS and the internal-address guard.
+    config.webhooks.allow_http = true;
     let app = wiring::build(&config).await?;
     let credentials = demo::seed(&app).await?;
     if no_serve {
@@ -87,9 +90,11 @@ async fn serve(
     }
     let sender = senders::from_config(&config.notify)?;
     config.webhooks.retry_policy()?;
-    let webhook_sender = senders::HttpWebhookSender::new(std::time::Duration::from_secs(
-        config.webhooks.timeout_seconds,
-    ))?;
+    let webhook_sender = senders::HttpWebhookSender::new(
+        std::time::Duration::from_secs(config.webhooks.timeout_seconds),
+        config.webhooks.target_policy()?,
+        config.webhooks.ca_file.as_deref().map(std::path::Path::new),
+    )?;
     tokio::spawn(background(app.clone(), sender));
     tokio::spawn(webhook_relay(
         app.clone(),
@@ -206,8 +211,9 @@ async fn start_devices(app: &mut App, config: &Config) -> Option<devices::bridge
     Some(bridge)
 }
 
-/// Sends due webhook deliveries every few seconds; after a full batch it
-/// goes again at once, so a backlog drains at the senders' pace.
+/// Sends due webhook deliveries every few seconds; after a full batch (some
+/// carrier had `BATCH` due) it goes again at once, so a backlog drains at
+/// the senders' pace.
 async fn webhook_relay(app: App, sender: senders::HttpWebhookSender, every: std::time::Duration) {
     const BATCH: u32 = 100;
     let mut tick = tokio::time::interval(every);
@@ -215,9 +221,7 @@ async fn webhook_relay(app: App, sender: senders::HttpWebhookSender, every: std:
         tick.tick().await;
         loop {
             match app.relay_webhooks_once(&sender, BATCH).await {
-                Ok(report) if report.n_delivered + report.n_retrying + report.n_failed >= BATCH => {
-                    continue;
-                }
+                Ok(report) if report.more_due => continue,
                 Ok(_) => break,
                 Err(error) => {
                     tracing::warn!(error = %error, "webhook relay failed");

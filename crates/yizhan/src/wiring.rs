@@ -27,6 +27,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     if let Ok(policy) = config.webhooks.retry_policy() {
         app.settings.webhook_retry = policy;
     }
+    app.settings.webhook_targets = config.webhooks.target_policy()?;
     app.settings.dispatch_solve_seconds_max = config.dispatch.solve_seconds_max()?;
     app.load_secrets()
         .await

@@ -76,10 +76,12 @@ fn payload(
     body
 }
 
-/// Writes a delivery for each active subscription of the parcel's carrier
-/// that hears this event, inside the transaction that wrote the event. Called
-/// for every event by `crate::transition`; kinds without a public webhook name
-/// cost nothing.
+/// Writes a delivery for each subscription of the parcel's carrier that
+/// hears this event, inside the transaction that wrote the event. A paused
+/// subscription gets its deliveries too: they wait (the relay sends only
+/// for active subscriptions) and go out when it is resumed, so a pause
+/// loses nothing. Called for every event by `crate::transition`; kinds
+/// without a public webhook name cost nothing.
 pub(crate) async fn on_event(
     tx: &mut dyn Tx,
     parcel: &ParcelRecord,
@@ -92,7 +94,7 @@ pub(crate) async fn on_event(
         .webhook_subscriptions_for(parcel.carrier)
         .await?
         .into_iter()
-        .filter(|s| s.active && s.event_kinds.iter().any(|k| k == public.public))
+        .filter(|s| s.event_kinds.iter().any(|k| k == public.public))
         .collect();
     if subscriptions.is_empty() {
         return Ok(());

@@ -316,8 +316,17 @@ codes! {
         "回调事件名有误（未知、重复或过多）",
         "{detail}";
     WebhookLimit = "webhook_limit", 422, InvalidRequest,
-        "每家快递公司最多 {max} 个回调订阅，请修改已有的订阅（PUT /api/webhooks/<id> 可改地址和事件）",
-        "a carrier has at most {max} webhook subscriptions; reuse one (PUT /api/webhooks/<id> changes its URL and events)";
+        "每家快递公司最多 {max} 个回调订阅，请修改或删除已有的订阅（PUT 或 DELETE /api/webhooks/<id>）",
+        "a carrier has at most {max} webhook subscriptions; change or delete one (PUT or DELETE /api/webhooks/<id>)";
+    WebhookUrlPrivate = "webhook_url_private", 422, InvalidRequest,
+        "回调地址 {host} 是内部或私有网络地址（本机、内网、链路本地、组播等），已拒绝；请使用公网 HTTPS 地址，内网网关须由管理员加入 webhooks.allow 白名单",
+        "the webhook host {host} is an internal or private address (loopback, private network, link-local, multicast…) and is refused; use a public HTTPS address, or ask the administrator to add an on-premises gateway to webhooks.allow";
+    WebhookHttpsRequired = "webhook_https_required", 422, InvalidRequest,
+        "回调地址须使用 https://（明文 http 仅用于演示）",
+        "a webhook URL must use https:// (plain http is for the demo only)";
+    WebhookOverlapInvalid = "webhook_overlap_invalid", 422, InvalidRequest,
+        "新旧密钥并行有效的时长（overlap_hours）须为 0 至 {max} 小时",
+        "overlap_hours (how long the old secret keeps signing) must be 0 to {max}";
 }
 
 impl Code {

@@ -21,6 +21,10 @@ pub struct WebhookSubscription {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
+    /// The secret before the last rotation, still signing (beside the new
+    /// one) until `previous_secret_until`, so a receiver can switch over.
+    pub previous_secret: Option<WebhookSecret>,
+    pub previous_secret_until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +91,22 @@ pub struct DueDelivery {
     pub attempts: u32,
     pub url: String,
     pub secret: WebhookSecret,
+    pub previous_secret: Option<WebhookSecret>,
+    pub previous_secret_until: Option<DateTime<Utc>>,
+}
+
+/// One parcel event of a carrier's parcels, for the carrier's event feed.
+#[derive(Debug, Clone)]
+pub struct CarrierEventRecord {
+    /// The event's id: the feed's cursor.
+    pub id: i64,
+    pub parcel_id: i64,
+    pub waybill: String,
+    pub kind: String,
+    pub to_state: String,
+    pub at: DateTime<Utc>,
+    pub station_id: Option<i64>,
+    pub idempotency_key: String,
 }
 
 /// A delivery as the carrier's log shows it.
@@ -101,7 +121,11 @@ pub struct DeliveryRecord {
     pub attempts: u32,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_status_code: Option<u16>,
+    /// Why the last attempt failed, in English (`last_error_zh` in
+    /// Chinese, `last_error_code` stable): never connection details.
     pub last_error: Option<String>,
+    pub last_error_zh: Option<String>,
+    pub last_error_code: Option<String>,
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
 }
@@ -119,7 +143,11 @@ pub struct AttemptRecord {
     pub attempt: u32,
     pub at: DateTime<Utc>,
     pub status_code: Option<u16>,
+    /// Why it failed, in English (`error_zh` in Chinese, `error_code`
+    /// stable): never connection details.
     pub error: Option<String>,
+    pub error_zh: Option<String>,
+    pub error_code: Option<String>,
     /// When the next attempt is due; none once delivered or given up.
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// Where the delivery stood after this attempt: `pending` (to be
@@ -142,7 +170,7 @@ pub struct AttemptOutcome {
 }
 #[async_trait]
 pub trait WebhookTx: Send {
-    /// A carrier's webhook subscriptions (active or not), read inside the
+    /// A carrier's webhook subscriptions (active or not; not deleted), read inside the
     /// transaction that writes an event, so the deliveries it writes match.
     async fn webhook_subscriptions_for(
         &mut self,
@@ -163,8 +191,9 @@ pub trait WebhookStore: Send + Sync {
         subscription: &NewWebhookSubscription,
         now: DateTime<Utc>,
     ) -> StoreResult<WebhookSubscription>;
+    /// A subscription that is not deleted.
     async fn webhook_subscription(&self, id: i64) -> StoreResult<Option<WebhookSubscription>>;
-    /// One carrier's subscriptions, or everyone's, by id.
+    /// One carrier's subscriptions, or everyone's, by id; deleted ones are gone.
     async fn webhook_subscriptions(
         &self,
         carrier: Option<Carrier>,
@@ -174,13 +203,41 @@ pub trait WebhookStore: Send + Sync {
         &self,
         subscription: &WebhookSubscription,
     ) -> StoreResult<()>;
+    /// Replaces a subscription's secret; the old one keeps signing until
+    /// `previous_until`.
+    async fn rotate_webhook_secret(
+        &self,
+        id: i64,
+        secret: &WebhookSecret,
+        previous: &WebhookSecret,
+        previous_until: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Deletes a subscription (kept as a tombstone for its delivery log)
+    /// and closes its pending deliveries as failed, in one transaction.
+    async fn delete_webhook_subscription(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Writes one delivery outside a parcel's transaction (a test event).
+    async fn enqueue_webhook_now(
+        &self,
+        delivery: &NewWebhookDelivery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Pending deliveries of active subscriptions whose next attempt is
-    /// due, oldest first.
+    /// due, oldest first, at most `per_carrier` of each carrier (so one
+    /// carrier's backlog cannot fill the batch).
     async fn due_webhook_deliveries(
         &self,
         now: DateTime<Utc>,
-        limit: u32,
+        per_carrier: u32,
     ) -> StoreResult<Vec<DueDelivery>>;
+    /// Events of a carrier's parcels with ids above `after_id` whose kind
+    /// is one of `kinds`, by id.
+    async fn carrier_events(
+        &self,
+        carrier: Carrier,
+        kinds: &[&str],
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<CarrierEventRecord>>;
     /// Records one attempt: the delivery's new status and next attempt, and
     /// its row in the attempt log, in one transaction.
     async fn record_webhook_attempt(&self, outcome: &AttemptOutcome) -> StoreResult<()>;

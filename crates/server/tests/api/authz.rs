@@ -241,6 +241,30 @@ async fn every_id_taking_route_refuses_other_stations_and_carriers() {
             format!("/api/webhooks/{subscription}/deliveries"),
             None,
         ),
+        (
+            "DELETE",
+            "/api/webhooks/{subscription_id}",
+            format!("/api/webhooks/{subscription}"),
+            None,
+        ),
+        (
+            "POST",
+            "/api/webhooks/{subscription_id}/rotate-secret",
+            format!("/api/webhooks/{subscription}/rotate-secret"),
+            Some(json!({})),
+        ),
+        (
+            "POST",
+            "/api/webhooks/{subscription_id}/test",
+            format!("/api/webhooks/{subscription}/test"),
+            None,
+        ),
+        (
+            "GET",
+            "/api/carriers/{carrier}/events",
+            "/api/carriers/ZTO/events".to_string(),
+            None,
+        ),
     ];
     for (spec, _) in server::routes() {
         // Public routes (the tracking query) have no caller to authorise;

@@ -206,3 +206,169 @@ async fn tracking_is_public_and_shows_no_personal_data() {
     let retry_after: u64 = retry_after.expect("Retry-After").parse().unwrap();
     assert!(retry_after >= 1, "{retry_after}");
 }
+
+#[tokio::test]
+async fn a_carrier_backfills_its_own_events_a_page_at_a_time() {
+    let t = spawn_app().await;
+    let keeper_a = t.token("keeper_a").await;
+    let zto = t.token("zto").await;
+    let sf = t.token("sf").await;
+    let (_, stored) = parcel_at_a(&t, &keeper_a, "731234567896", PHONES[2]).await;
+    let code = stored["pickup_code"].as_str().unwrap().to_string();
+    let (status, feed) = t
+        .call(Method::GET, "/api/carriers/ZTO/events", Some(&zto), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{feed}");
+    let events = feed["events"].as_array().unwrap();
+    assert!(!events.is_empty(), "{feed}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["carrier"] == "ZTO" && e["waybill"] == "731234567896")
+    );
+    let stored_event = events.iter().find(|e| e["event"] == "stored").unwrap();
+    assert_eq!(stored_event["place"]["kind"], "station", "{feed}");
+    assert!(
+        stored_event["at_shanghai"]
+            .as_str()
+            .unwrap()
+            .ends_with("+08:00")
+    );
+    let text = feed.to_string();
+    for personal in [
+        PHONES[2],
+        "5678",
+        "张三",
+        code.as_str(),
+        "keeper_a",
+        "pickup_code",
+    ] {
+        assert!(!text.contains(personal), "{personal} in the feed: {text}");
+    }
+    // A page of one, then the cursor: the same events, one at a time.
+    let mut after = 0;
+    let mut paged = Vec::new();
+    loop {
+        let (status, page) = t
+            .call(
+                Method::GET,
+                &format!("/api/carriers/ZTO/events?after={after}&limit=1"),
+                Some(&zto),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let events = page["events"].as_array().unwrap().clone();
+        if events.is_empty() {
+            assert_eq!(page["next_after"], after);
+            break;
+        }
+        after = page["next_after"].as_i64().unwrap();
+        paged.extend(events);
+    }
+    assert_eq!(&paged, events);
+    // Another carrier sees none of it; a page too large is refused.
+    let (status, _) = t
+        .call(Method::GET, "/api/carriers/ZTO/events", Some(&sf), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, own) = t
+        .call(Method::GET, "/api/carriers/SF/events", Some(&sf), None)
+        .await;
+    assert_eq!(
+        (status, own["events"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0))
+    );
+    let (status, refused) = t
+        .call(
+            Method::GET,
+            "/api/carriers/ZTO/events?limit=100000",
+            Some(&zto),
+            None,
+        )
+        .await;
+    assert_eq!(refused["error"]["code"], "page_size", "{status} {refused}");
+}
+
+#[tokio::test]
+async fn subscriptions_rotate_test_and_delete_over_http() {
+    let t = spawn_app().await;
+    let zto = t.token("zto").await;
+    let create = |url: &'static str| {
+        t.call(
+            Method::POST,
+            "/api/carriers/ZTO/webhooks",
+            Some(&zto),
+            Some(json!({"url": url})),
+        )
+    };
+    // Internal targets are refused with a field-level, bilingual message.
+    let (status, refused) = create("https://169.254.169.254/latest/meta-data/").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["code"], "webhook_url_private");
+    let (_, http) = create("http://zto.example/hook").await;
+    assert_eq!(http["error"]["code"], "webhook_https_required", "{http}");
+    let (status, created) = create("https://zto.example/hook").await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let (status, rotated) = t
+        .call(
+            Method::POST,
+            &format!("/api/webhooks/{id}/rotate-secret"),
+            Some(&zto),
+            Some(json!({"overlap_hours": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    assert_ne!(rotated["secret"], created["secret"]);
+    assert!(rotated["previous_secret_valid_until"].is_string());
+    let (status, test) = t
+        .call(
+            Method::POST,
+            &format!("/api/webhooks/{id}/test"),
+            Some(&zto),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{test}");
+    let (_, deliveries) = t
+        .call(
+            Method::GET,
+            &format!("/api/webhooks/{id}/deliveries"),
+            Some(&zto),
+            None,
+        )
+        .await;
+    assert_eq!(
+        deliveries[0]["delivery_key"], test["delivery_id"],
+        "{deliveries}"
+    );
+    assert_eq!(deliveries[0]["event_kind"], "test");
+    let (status, _) = t
+        .call(
+            Method::DELETE,
+            &format!("/api/webhooks/{id}"),
+            Some(&zto),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, list) = t
+        .call(Method::GET, "/api/carriers/ZTO/webhooks", Some(&zto), None)
+        .await;
+    assert_eq!(list, json!([]));
+    let (status, _) = t
+        .call(
+            Method::DELETE,
+            &format!("/api/webhooks/{id}"),
+            Some(&zto),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let logs = String::from_utf8_lossy(&logs().0.lock().unwrap()).to_string();
+    assert!(
+        !logs.contains(rotated["secret"].as_str().unwrap()),
+        "the secret is in the logs"
+    );
+}
