@@ -89,7 +89,13 @@ fn field_error(code: Code, path: &str, message: &str) -> ApiError {
             .split_once(", expected ")
             .map(|(_, expected)| format!("; expected {expected}"))
             .unwrap_or_default();
-        (join(&name), format!("unknown field{expected}"))
+        // Here the path already ends at the unknown field.
+        let field = if path.ends_with(name.as_str()) {
+            path.to_string()
+        } else {
+            join(&name)
+        };
+        (field, format!("unknown field{expected}"))
     } else if path.is_empty() || path == "." {
         ("(body)".to_string(), message.to_string())
     } else {
