@@ -89,6 +89,24 @@ impl App {
         Ok(self.store.create_user(&record, self.now()).await?)
     }
 
+    /// The users whose password is `password`: `serve` refuses to start
+    /// while anyone still has the demo password published in the README.
+    /// One argon2 verification per user, on the blocking pool.
+    pub async fn users_with_password(&self, password: &str) -> AppResult<Vec<String>> {
+        let mut found = Vec::new();
+        for (username, hash) in self.store.password_hashes().await? {
+            let password = password.to_string();
+            if self
+                .blocking
+                .run(move || verify_password(&password, &hash))
+                .await?
+            {
+                found.push(username);
+            }
+        }
+        Ok(found)
+    }
+
     /// Checks a password and issues a token valid for the configured hours.
     pub async fn sign_in(&self, username: &str, password: &str) -> AppResult<(String, Principal)> {
         let user = self.store.user_by_name(username.trim()).await?;

@@ -198,20 +198,35 @@ impl App {
     }
 }
 
-/// Logs messages instead of sending them (the demo and tests). The number
-/// is cut to its first three digits.
+/// Logs that a message would go out, instead of sending it (the demo and
+/// tests). The log holds neither the text nor the number: the text carries
+/// pickup codes and a QR link, either of which collects a parcel, and logs
+/// are read, copied and kept by more people than the recipient. What is
+/// logged is enough to follow the relay: the template, how many codes, the
+/// masked number and the text's length.
 pub struct LogSender;
 
 #[async_trait]
 impl Sender for LogSender {
-    async fn send(&self, to: &str, text: &str, _payload: &serde_json::Value) -> Result<(), String> {
-        let head: String = to.chars().take(3).collect();
-        // The QR link opens a door: keep it out of the log.
-        let text = match text.find("/q/") {
-            Some(at) => format!("{}/q/…", &text[..at]),
-            None => text.to_string(),
-        };
-        tracing::info!(to = %format!("{head}********"), text, "message (log sender)");
+    async fn send(&self, to: &str, text: &str, payload: &serde_json::Value) -> Result<(), String> {
+        let to = domain::Phone::parse(to)
+            .map(|phone| phone.masked())
+            .unwrap_or_else(|_| "(not a mobile number)".to_string());
+        let template = payload
+            .get("template")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("?");
+        let n_codes = payload
+            .get("codes")
+            .and_then(serde_json::Value::as_array)
+            .map_or(0, Vec::len);
+        tracing::info!(
+            to = %to,
+            template,
+            n_codes,
+            text_chars = text.chars().count(),
+            "message (log sender; text not logged)"
+        );
         Ok(())
     }
 }
@@ -227,6 +242,56 @@ mod tests {
             merge_key: Some("arrival:1:13812345678".into()),
             payload: json!({"template": "arrival", "to": "13812345678", "station": "石桥村驿站", "codes": [code], "parcel_ids": [id], "expires": "12月06日"}),
             attempts: 0,
+        }
+    }
+
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Issue 11, finding 11: the log sender wrote the whole text, pickup
+    /// codes included, to the log.
+    #[test]
+    fn the_log_sender_logs_no_code_no_link_and_no_whole_number() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        let mut payload = pending(1, "A-1-0007").payload;
+        payload["codes"] = json!(["A-1-0007", "B-2-0042"]);
+        let text = format!("{} https://yz.example/q/SECRET-TOKEN", render(&payload));
+        assert!(
+            text.contains("A-1-0007"),
+            "the message carries the code: {text}"
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            runtime
+                .block_on(LogSender.send("13812345678", &text, &payload))
+                .unwrap();
+        });
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(logs.contains("log sender"), "the capture works: {logs}");
+        assert!(
+            logs.contains("138****5678"),
+            "the masked number is there: {logs}"
+        );
+        assert!(logs.contains("n_codes=2"), "{logs}");
+        for secret in ["A-1-0007", "B-2-0042", "13812345678", "SECRET-TOKEN", "/q/"] {
+            assert!(!logs.contains(secret), "{secret} in the log: {logs}");
         }
     }
 

@@ -4,11 +4,11 @@
 
 use crate::App;
 use crate::error::{AppError, AppResult, Code, size_arg, text_invalid};
-use crate::ports::{EventRecord, ParcelFilter, ParcelRecord, Tx};
+use crate::ports::{EventRecord, MisrouteRecord, NewMisroute, ParcelFilter, ParcelRecord, Tx};
 use crate::transition::{self, lock_station};
 use domain::limits::{NOTE_CHARS_MAX, text_field};
 use domain::pickup_code::normalise_typed;
-use domain::{Action, Principal, ProblemKind, WaybillNo};
+use domain::{Action, Principal, ProblemKind, Role, WaybillNo};
 use serde::{Deserialize, Serialize};
 
 /// Most parcels one console search shows.
@@ -168,21 +168,22 @@ impl App {
         mut filter: ParcelFilter,
     ) -> AppResult<ParcelPage> {
         crate::paging::page_size(Some(filter.limit))?;
-        match filter.station_id {
-            Some(station_id)
-                if !principal.may_view_station(station_id) && principal.carrier.is_none() =>
-            {
-                return Err(AppError::Forbidden("station"));
-            }
-            None if principal.role == domain::Role::StationKeeper => {
-                return Err(AppError::new(Code::StationRequired));
-            }
-            _ => {}
-        }
-        if let Some(carrier) = principal.carrier
-            && principal.role == domain::Role::CarrierIntegrator
-        {
-            filter.carrier = Some(carrier);
+        // Allowed by role, never by falling through: a role not named here
+        // (the door terminal) searches nothing.
+        match principal.role {
+            Role::Admin | Role::CountyOperator => {}
+            Role::StationKeeper => match filter.station_id {
+                Some(station_id) if principal.may_view_station(station_id) => {}
+                Some(_) => return Err(AppError::Forbidden("station")),
+                None => return Err(AppError::new(Code::StationRequired)),
+            },
+            // A carrier searches its own parcels wherever they are; a
+            // station filter only narrows that.
+            Role::CarrierIntegrator => match principal.carrier {
+                Some(carrier) => filter.carrier = Some(carrier),
+                None => return Err(AppError::Forbidden("parcel")),
+            },
+            Role::StationTerminal => return Err(AppError::Forbidden("parcel")),
         }
         if let Some(code) = &filter.pickup_code {
             filter.pickup_code = Some(normalise_typed(code));
@@ -311,6 +312,61 @@ impl App {
             |_| Ok(()),
         )
         .await
+    }
+
+    /// A county operator records that a parcel belongs at another station
+    /// than the one it is addressed to (错分改派): from then on it may be
+    /// scanned in there, and no longer at the station it was addressed to
+    /// (`shelve::check_addressed_here`). Recorded with who and when; the
+    /// parcel itself changes when the new station scans it in.
+    pub async fn record_misroute(
+        &self,
+        principal: &Principal,
+        parcel_id: i64,
+        to_station_id: i64,
+        note: Option<String>,
+    ) -> AppResult<MisrouteRecord> {
+        if !principal.may_run_county() {
+            return Err(AppError::Forbidden("county centre"));
+        }
+        if let Some(note) = &note {
+            text_field("note", note, NOTE_CHARS_MAX)
+                .map_err(text_invalid("note", NOTE_CHARS_MAX))?;
+        }
+        let mut tx = self.store.begin().await?;
+        // The station a scan there would lock: a scan in progress there sees
+        // the misroute whole or not at all.
+        lock_station(&mut *tx, to_station_id).await?;
+        let parcel = tx
+            .parcel(parcel_id)
+            .await?
+            .ok_or(AppError::NotFound("parcel"))?;
+        if parcel.state.is_terminal() {
+            return Err(AppError::new(Code::MisrouteFinished));
+        }
+        let from_station_id = match tx.misrouted_to(parcel_id).await? {
+            Some(station_id) => Some(station_id),
+            None => parcel.station_id,
+        };
+        let record = tx
+            .insert_misroute(&NewMisroute {
+                parcel_id,
+                from_station_id,
+                to_station_id,
+                note,
+                recorded_by: crate::actor_of(principal),
+                recorded_at: self.now(),
+            })
+            .await?;
+        tx.commit().await?;
+        tracing::info!(
+            parcel = parcel_id,
+            from_station = ?from_station_id,
+            to_station = to_station_id,
+            user = %principal.username,
+            "misroute recorded"
+        );
+        Ok(record)
     }
 
     pub async fn return_to_carrier(

@@ -151,6 +151,9 @@ pub(crate) async fn shelve_one(
         return Ok(outcome_of(held, slot, true, carrier_hint));
     }
     let known = same_waybill.into_iter().find(|p| p.carrier == scan.carrier);
+    if let Some(parcel) = &known {
+        check_addressed_here(tx, parcel, station).await?;
+    }
     let size = known.as_ref().map_or(scan.size, |parcel| parcel.size);
     // Every refusal comes before the first write, so a refused scan in a
     // batch leaves nothing behind.
@@ -211,6 +214,44 @@ pub(crate) async fn shelve_one(
     )
     .await?;
     Ok(outcome_of(&parcel, Some(slot.label()), false, carrier_hint))
+}
+
+/// A parcel already known may be scanned in only at the station it is
+/// addressed to, so a keeper cannot pull another station's parcel onto
+/// their shelf (and then read its whole phone number). "Addressed to" is,
+/// from the data:
+///
+/// 1. the station of the parcel's latest misroute, when a county operator
+///    recorded one (`misroutes`, `App::record_misroute`); else
+/// 2. `parcels.station_id`: the destination of the county centre's route
+///    decision (written when the parcel is sorted), or the station the
+///    carrier's manifest announced, or the station that holds it now.
+///
+/// A parcel addressed to no station (announced without one, or routed to a
+/// township contractor) is taken by the first station that scans it in, as
+/// a parcel never announced is: carriers' couriers and contractors drop
+/// parcels at village stations, and no station's data is exposed by it.
+async fn check_addressed_here(
+    tx: &mut dyn Tx,
+    parcel: &ParcelRecord,
+    station: &StationRecord,
+) -> AppResult<()> {
+    let addressed = match tx.misrouted_to(parcel.id).await? {
+        Some(station_id) => Some(station_id),
+        None => parcel.station_id,
+    };
+    match addressed {
+        Some(station_id) if station_id != station.id => {
+            tracing::warn!(
+                parcel = parcel.id,
+                station = station.id,
+                addressed = station_id,
+                "scan of a parcel addressed to another station refused"
+            );
+            Err(AppError::new(Code::AddressedElsewhere).with("waybill", &parcel.waybill))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn outcome_of(

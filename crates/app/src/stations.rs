@@ -22,17 +22,38 @@ impl App {
         Ok(created)
     }
 
-    /// Stations the caller works at (all of them for county staff and
-    /// carriers, whose parcels may be at any station).
+    /// The stations the caller may look up, the same ones
+    /// [`App::station_entry`] answers for: the stations a keeper works at,
+    /// every station for county staff and for carriers (whose manifests name
+    /// the station a parcel goes to), none for a door terminal.
     pub async fn stations(&self, principal: &Principal) -> AppResult<Vec<StationRecord>> {
         let all = self.store.stations().await?;
         Ok(all
             .into_iter()
-            .filter(|s| principal.may_view_station(s.id) || principal.carrier.is_some())
+            .filter(|s| principal.may_look_up_station(s.id))
             .collect())
     }
 
-    /// One station; another station's answers "not found".
+    /// One station as the station list shows it; a station the list does
+    /// not show answers "not found". Carriers get it for its name and place
+    /// (the server shapes what they see); slots, counts and parcels stay
+    /// with those who work there ([`App::station`]).
+    pub async fn station_entry(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+    ) -> AppResult<StationRecord> {
+        if !principal.may_look_up_station(station_id) {
+            return Err(AppError::NotFound("station"));
+        }
+        self.store
+            .station(station_id)
+            .await?
+            .ok_or(AppError::NotFound("station"))
+    }
+
+    /// One station for those who work there; another station's answers
+    /// "not found".
     pub async fn station(
         &self,
         principal: &Principal,

@@ -73,6 +73,13 @@ impl Principal {
         self.may_operate_station(station_id)
     }
 
+    /// Find a station in the station list and read its name and place:
+    /// those who work there, and carriers, whose manifests name the station
+    /// a parcel goes to. Not a door terminal.
+    pub fn may_look_up_station(&self, station_id: i64) -> bool {
+        self.may_view_station(station_id) || self.role == Role::CarrierIntegrator
+    }
+
     /// Read one parcel: county staff, the keeper of the station holding it,
     /// the carrier it belongs to.
     pub fn may_view_parcel(&self, station_id: Option<i64>, carrier: Carrier) -> bool {
@@ -151,6 +158,8 @@ mod tests {
         assert!(!carrier.may_operate_station(1));
         assert!(!carrier.may_see_full_phone(Some(1)));
         assert!(carrier.may_act_for_carrier(Carrier::Zto));
+        assert!(carrier.may_look_up_station(1), "manifests name stations");
+        assert!(!carrier.may_view_station(1), "but not their shelves");
         assert!(!carrier.may_act_for_carrier(Carrier::Sf));
     }
 
@@ -174,6 +183,7 @@ mod tests {
         assert!(!terminal.may_run_terminal(5));
         assert!(!terminal.may_operate_station(4));
         assert!(!terminal.may_view_station(4));
+        assert!(!terminal.may_look_up_station(4));
         assert!(!terminal.may_view_parcel(Some(4), Carrier::Sf));
         assert!(!terminal.may_see_full_phone(Some(4)));
         assert!(!terminal.may_run_county());

@@ -2,6 +2,12 @@
 //! the importers and the docs agree on them.
 
 /// Largest HTTP request body the API accepts.
+/// Dates the API takes (report ranges, bag days, agreement periods) lie in
+/// these years: four-digit years, so day arithmetic can never overflow
+/// (chrono's own limit is year 262142).
+pub const DATE_YEAR_MIN: i32 = 1970;
+pub const DATE_YEAR_MAX: i32 = 9999;
+
 pub const BODY_BYTES_MAX: usize = 1024 * 1024;
 /// Most parcels in one inbound batch or manifest request.
 pub const BATCH_PARCELS_MAX: usize = 500;

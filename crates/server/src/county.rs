@@ -39,8 +39,8 @@ pub struct DayRange {
 }
 
 impl DayRange {
-    fn days(&self, state: &AppState) -> (NaiveDate, NaiveDate) {
-        state.app.report_days(self.from, self.to)
+    fn days(&self, state: &AppState) -> Result<(NaiveDate, NaiveDate), ApiError> {
+        Ok(state.app.report_days(self.from, self.to)?)
     }
 }
 
@@ -70,7 +70,7 @@ pub async fn fees(
     ApiPath(code): ApiPath<String>,
     ApiQuery(range): ApiQuery<DayRange>,
 ) -> ApiResult {
-    let (from, to) = range.days(&state);
+    let (from, to) = range.days(&state)?;
     ok(state
         .app
         .fee_ledger(
@@ -90,7 +90,7 @@ pub async fn fee_summary(
     ApiPath(code): ApiPath<String>,
     ApiQuery(range): ApiQuery<DayRange>,
 ) -> ApiResult {
-    let (from, to) = range.days(&state);
+    let (from, to) = range.days(&state)?;
     ok(state
         .app
         .fee_summary(&principal, carrier(&code)?, from, to)
@@ -103,7 +103,7 @@ pub async fn reconciliation(
     ApiPath(code): ApiPath<String>,
     ApiQuery(range): ApiQuery<DayRange>,
 ) -> ApiResult {
-    let (from, to) = range.days(&state);
+    let (from, to) = range.days(&state)?;
     ok(state
         .app
         .reconcile(&principal, carrier(&code)?, from, to)
@@ -193,8 +193,8 @@ pub struct DayQuery {
 }
 
 impl DayQuery {
-    fn day(&self, state: &AppState) -> NaiveDate {
-        self.day.unwrap_or_else(|| state.app.today())
+    fn day(&self, state: &AppState) -> Result<NaiveDate, ApiError> {
+        Ok(state.app.day_or_today(self.day)?)
     }
 }
 
@@ -203,7 +203,7 @@ pub async fn bags(
     Caller(principal): Caller,
     ApiQuery(query): ApiQuery<DayQuery>,
 ) -> ApiResult {
-    ok(state.app.bags(&principal, query.day(&state)).await?)
+    ok(state.app.bags(&principal, query.day(&state)?).await?)
 }
 
 pub async fn bag(
@@ -260,7 +260,7 @@ async fn handover(
 ) -> PageResult {
     let list = state
         .app
-        .handover(&principal, to, query.day(&state))
+        .handover(&principal, to, query.day(&state)?)
         .await?;
     Ok(Html(print::handover_html(&list)))
 }

@@ -3,6 +3,7 @@
 use crate::AppState;
 use crate::error::{AcceptLanguage, ApiError};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
+use crate::views;
 use app::inbound::InboundScan;
 use app::manifest::ManifestRow;
 use app::parcels::PickupProof;
@@ -19,7 +20,12 @@ use serde_json::{Value, json};
 type ApiResult = Result<Json<Value>, ApiError>;
 
 fn ok(value: impl serde::Serialize) -> ApiResult {
-    serde_json::to_value(value)
+    shaped(serde_json::to_value(value))
+}
+
+/// An answer already shaped for the caller's role (`crate::views`).
+fn shaped(value: serde_json::Result<Value>) -> ApiResult {
+    value
         .map(Json)
         .map_err(|e| ApiError::from(AppError::Internal(e.to_string())))
 }
@@ -63,7 +69,10 @@ pub async fn me(Caller(principal): Caller) -> ApiResult {
 }
 
 pub async fn stations(State(state): State<AppState>, Caller(principal): Caller) -> ApiResult {
-    ok(state.app.stations(&principal).await?)
+    shaped(views::stations(
+        &principal,
+        state.app.stations(&principal).await?,
+    ))
 }
 
 pub async fn station(
@@ -71,7 +80,10 @@ pub async fn station(
     Caller(principal): Caller,
     ApiPath(station_id): ApiPath<i64>,
 ) -> ApiResult {
-    ok(state.app.station(&principal, station_id).await?)
+    shaped(views::station(
+        &principal,
+        state.app.station_entry(&principal, station_id).await?,
+    ))
 }
 
 pub async fn slots(
@@ -200,10 +212,11 @@ pub async fn station_parcels(
     ApiPath(station_id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<ParcelQuery>,
 ) -> ApiResult {
-    ok(state
+    let page = state
         .app
         .station_parcels(&principal, station_id, query.into_filter(Some(station_id))?)
-        .await?)
+        .await?;
+    shaped(views::page(&principal, page))
 }
 
 pub async fn parcels(
@@ -211,10 +224,11 @@ pub async fn parcels(
     Caller(principal): Caller,
     ApiQuery(query): ApiQuery<ParcelQuery>,
 ) -> ApiResult {
-    ok(state
+    let page = state
         .app
         .search(&principal, query.into_filter(None)?)
-        .await?)
+        .await?;
+    shaped(views::page(&principal, page))
 }
 
 pub async fn returns(
@@ -230,7 +244,10 @@ pub async fn parcel(
     Caller(principal): Caller,
     ApiPath(parcel_id): ApiPath<i64>,
 ) -> ApiResult {
-    ok(state.app.parcel(&principal, parcel_id).await?)
+    shaped(views::parcel(
+        &principal,
+        state.app.parcel(&principal, parcel_id).await?,
+    ))
 }
 
 pub async fn parcel_events(
@@ -238,7 +255,10 @@ pub async fn parcel_events(
     Caller(principal): Caller,
     ApiPath(parcel_id): ApiPath<i64>,
 ) -> ApiResult {
-    ok(state.app.parcel_events(&principal, parcel_id).await?)
+    shaped(views::events(
+        &principal,
+        state.app.parcel_events(&principal, parcel_id).await?,
+    ))
 }
 
 pub async fn parcel_phone(
@@ -318,6 +338,25 @@ pub async fn consent(
     ok(state
         .app
         .grant_consent(&principal, parcel_id, &body.source)
+        .await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MisrouteRequest {
+    station_id: i64,
+    note: Option<String>,
+}
+
+pub async fn misroute(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(parcel_id): ApiPath<i64>,
+    ApiJson(body): ApiJson<MisrouteRequest>,
+) -> ApiResult {
+    ok(state
+        .app
+        .record_misroute(&principal, parcel_id, body.station_id, body.note)
         .await?)
 }
 
@@ -483,6 +522,9 @@ pub fn schemas() -> Value {
             "active": {"type": "boolean"}}},
         "WebhookRotation": {"type": "object", "properties": {
             "overlap_hours": {"type": "integer", "minimum": 0, "maximum": app::webhooks::ROTATION_OVERLAP_HOURS_MAX, "description": "how long the old secret keeps signing beside the new one; default 24"}}},
+        "MisrouteRequest": {"type": "object", "required": ["station_id"], "properties": {
+            "station_id": {"type": "integer", "description": "The station the parcel really belongs at"},
+            "note": {"type": "string", "maxLength": 500}}},
         "CentreScan": {"type": "object", "required": ["action"], "properties": {"action": {"enum": ["arrive", "sort", "dispatch"]}}},
         "Manifest": {"type": "object", "required": ["parcels"], "properties": {"parcels": {"type": "array", "maxItems": 500, "items": {"type": "object", "required": ["waybill"], "properties": {
             "waybill": {"type": "string"}, "recipient_name": {"type": "string"}, "phone": {"type": "string"}, "address": {"type": "string"},
@@ -490,6 +532,7 @@ pub fn schemas() -> Value {
     });
     if let Value::Object(map) = &mut schemas {
         map.extend(crate::county::schemas());
+        map.extend(views::schemas());
     }
     schemas
 }

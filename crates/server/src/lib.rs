@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 mod handlers;
 mod tracking;
+pub mod views;
 
 use app::App;
 use axum::Router;
@@ -221,6 +222,15 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 Some("ConsentRequest"),
             ),
             post(consent),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/parcels/{parcel_id}/misroute",
+                "Record a misroute (county staff): the parcel may then be scanned in at the named station only",
+                Some("MisrouteRequest"),
+            ),
+            post(misroute),
         ),
         (
             spec(
@@ -548,8 +558,52 @@ pub fn api(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The limits every route gets: body size, a time-out, request tracing.
+/// The limits every route gets: body size, a time-out, request tracing,
+/// and the security headers of a server reached over plain HTTP.
 pub fn layered(router: Router) -> Router {
+    layered_for(router, false)
+}
+
+/// The content security policy of every page and answer. Scripts only from
+/// our own files (no inline script, no `javascript:` links, no inline event
+/// handlers: the console and terminal scripts are files under `/static`);
+/// inline styles are allowed because printed labels and lists carry their
+/// page size in a `<style>` element, and a style cannot run code. No page
+/// may be framed (clickjacking the door terminal or the console).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// [`layered`], for a server reached over HTTPS (`https`: its public URL is
+/// `https://…`) or not: HSTS only over HTTPS, where it can be honoured.
+pub fn layered_for(router: Router, https: bool) -> Router {
+    use axum::http::{HeaderValue, header};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let mut router = router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        // QR links carry their token in the path: no page tells another
+        // site where it came from.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ));
+    if https {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ));
+    }
     router
         .layer(axum::Extension(std::sync::Arc::new(
             tracking::TrackLimiter::default(),
@@ -605,6 +659,10 @@ pub fn openapi_document() -> serde_json::Value {
             "parameters": parameters,
             "responses": error_responses.clone(),
         });
+        if let Some(schema) = views::answers(spec.method, spec.path) {
+            operation["responses"]["200"]["content"] =
+                json!({"application/json": {"schema": schema}});
+        }
         if spec.authenticated {
             operation["security"] = json!([{"bearer": []}]);
         }

@@ -62,7 +62,16 @@ fn backend_error(error: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db_error) = &error
         && db_error.is_unique_violation()
     {
-        return StoreError::Conflict(db_error.message().to_string());
+        // The database's wording names tables and columns: it goes to the
+        // log, and the caller gets a conflict code (`contended`, or a use
+        // case's own code such as `route_name_taken`).
+        tracing::warn!(
+            table = db_error.table().unwrap_or("?"),
+            constraint = db_error.constraint().unwrap_or("?"),
+            detail = %db_error.message(),
+            "a unique key refused a write"
+        );
+        return StoreError::Conflict("the same key was written at the same moment".into());
     }
     StoreError::Backend(error.to_string())
 }

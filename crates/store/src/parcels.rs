@@ -368,6 +368,44 @@ impl ParcelTx for DbTx {
         row.map(|row| event_from(&row)).transpose()
     }
 
+    async fn misrouted_to(&mut self, parcel_id: i64) -> StoreResult<Option<i64>> {
+        let row = self
+            .optional(
+                sqlx::query(
+                    "SELECT to_station_id FROM misroutes WHERE parcel_id = $1 ORDER BY id DESC LIMIT 1",
+                )
+                .bind(parcel_id),
+            )
+            .await?;
+        row.map(|row| get::<i64>(&row, "to_station_id")).transpose()
+    }
+
+    async fn insert_misroute(&mut self, misroute: &NewMisroute) -> StoreResult<MisrouteRecord> {
+        let query = sqlx::query(
+            "INSERT INTO misroutes (parcel_id, from_station_id, to_station_id, note, recorded_by, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(misroute.parcel_id)
+        .bind(misroute.from_station_id)
+        .bind(misroute.to_station_id)
+        .bind(misroute.note.clone())
+        .bind(misroute.recorded_by.clone())
+        .bind(ms(misroute.recorded_at));
+        let row = self
+            .optional(query)
+            .await?
+            .ok_or_else(|| StoreError::Backend("insert returned no id".into()))?;
+        Ok(MisrouteRecord {
+            id: row.try_get(0).map_err(backend_error)?,
+            parcel_id: misroute.parcel_id,
+            from_station_id: misroute.from_station_id,
+            to_station_id: misroute.to_station_id,
+            note: misroute.note.clone(),
+            recorded_by: misroute.recorded_by.clone(),
+            recorded_at: misroute.recorded_at,
+        })
+    }
+
     async fn standing_consent(&mut self, phone: &Phone) -> StoreResult<Option<bool>> {
         let row = self
             .optional(

@@ -50,6 +50,16 @@ impl UserStore for Db {
         }
     }
 
+    async fn password_hashes(&self) -> StoreResult<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT username, password_hash FROM users ORDER BY username")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| Ok((get(row, "username")?, get(row, "password_hash")?)))
+            .collect()
+    }
+
     async fn user_by_token(
         &self,
         token_hash: &str,

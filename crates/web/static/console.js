@@ -2,6 +2,26 @@
 // waybill and Enter; the answer shows large, in colour and as a tone, and
 // the input keeps focus for the next parcel. Without this script the form
 // still posts and the page shows the same answer.
+// Print buttons and "back" links: handled here rather than inline, so the
+// content security policy can forbid inline script. Without this script a
+// "back" link goes to the console and a print button does nothing.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var node = event.target;
+    while (node && node.getAttribute && !node.getAttribute("data-action")) node = node.parentNode;
+    if (!node || !node.getAttribute) return;
+    var action = node.getAttribute("data-action");
+    if (action === "print") {
+      event.preventDefault();
+      window.print();
+    } else if (action === "back" && window.history.length > 1) {
+      event.preventDefault();
+      window.history.back();
+    }
+  });
+})();
+
 (function () {
   "use strict";
   var form = document.getElementById("scan-form");

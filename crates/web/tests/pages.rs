@@ -588,3 +588,45 @@ async fn the_qr_page_shows_a_code_only_for_a_genuine_token() {
     assert_eq!(refused.status(), 404);
     assert!(!refused.text().await.unwrap().contains("<svg"));
 }
+
+/// Issue 11, finding 12: the content security policy (`server::CONTENT_SECURITY_POLICY`)
+/// allows scripts only from our own files. An inline event handler, a
+/// `javascript:` link or an inline script in a template would stop working
+/// under it, so none may be there (a JSON data block is not a script).
+#[test]
+fn templates_carry_no_inline_script() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    // ` onclick=`, ` onload =`…: a space, "on", letters, "=".
+    let has_handler = |text: &str| {
+        let lower = text.to_ascii_lowercase();
+        lower.match_indices(" on").any(|(at, _)| {
+            let rest = &lower[at + 3..];
+            let letters = rest.bytes().take_while(u8::is_ascii_lowercase).count();
+            letters > 0 && rest[letters..].trim_start().starts_with('=')
+        })
+    };
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.display();
+        assert!(!has_handler(&text), "{name}: an inline event handler");
+        assert!(
+            !text.to_ascii_lowercase().contains("javascript:"),
+            "{name}: a javascript: link"
+        );
+        for tag in text.split("<script").skip(1) {
+            let attributes = tag.split('>').next().unwrap_or_default();
+            assert!(
+                attributes.contains("src=") || attributes.contains("application/json"),
+                "{name}: an inline script <script{attributes}>"
+            );
+        }
+        checked += 1;
+    }
+    assert!(
+        checked >= 10,
+        "only {checked} templates found in {}",
+        dir.display()
+    );
+}

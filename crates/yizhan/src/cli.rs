@@ -25,6 +25,10 @@ pub enum Command {
     Serve {
         #[arg(long)]
         listen: Option<String>,
+        /// Serve even though users still have the demo password published in
+        /// the README (a demo county only; `serve` refuses otherwise).
+        #[arg(long)]
+        demo: bool,
     },
     /// Create a demo county (first run only) in DATA_DIR, print the URL and
     /// demo credentials, and serve.

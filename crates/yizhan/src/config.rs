@@ -32,8 +32,24 @@ pub struct DevicesConfig {
 pub struct WebConfig {
     /// Where customers reach the server (links in messages).
     pub public_url: Option<String>,
-    /// Mark cookies `Secure`: on when the server is reached over HTTPS.
-    pub secure_cookies: bool,
+    /// Mark cookies `Secure`. Unset: on exactly when `public_url` is
+    /// `https://…` (the usual deployment behind a TLS proxy); set it to
+    /// turn that off or on explicitly.
+    pub secure_cookies: Option<bool>,
+}
+
+impl WebConfig {
+    /// Customers reach the server over HTTPS (`public_url` says so): cookies
+    /// are `Secure` by default and answers carry HSTS.
+    pub fn https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.trim().to_ascii_lowercase().starts_with("https://"))
+    }
+
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies.unwrap_or_else(|| self.https())
+    }
 }
 
 /// Tracking back to carriers: how deliveries are retried and sent.
@@ -99,7 +115,7 @@ impl Default for Config {
             devices: DevicesConfig { mqtt_url: None },
             web: WebConfig {
                 public_url: None,
-                secure_cookies: false,
+                secure_cookies: None,
             },
             webhooks: {
                 let retry = domain::webhook::RetryPolicy::default();
@@ -210,5 +226,30 @@ mod tests {
             "postgres://yz:***@db:5432/yz"
         );
         assert_eq!(redact_url("sqlite:data/yz.db"), "sqlite:data/yz.db");
+    }
+
+    /// Issue 11, finding 12: cookies were not `Secure` unless configured,
+    /// even when customers reach the server over HTTPS.
+    #[test]
+    fn cookies_are_secure_by_default_when_the_public_url_is_https() {
+        let web = |public_url: Option<&str>, secure_cookies: Option<bool>| WebConfig {
+            public_url: public_url.map(str::to_string),
+            secure_cookies,
+        };
+        assert!(web(Some("https://yz.example.cn/"), None).cookies_secure());
+        assert!(web(Some("HTTPS://yz.example.cn/"), None).https());
+        assert!(!web(Some("http://192.168.1.5:8080/"), None).cookies_secure());
+        assert!(!web(None, None).cookies_secure());
+        assert!(!web(Some("https://yz.example.cn/"), Some(false)).cookies_secure());
+        assert!(web(None, Some(true)).cookies_secure());
+        // The default configuration, and a file that says only the URL.
+        assert!(!Config::default().web.cookies_secure());
+        let dir = std::env::temp_dir().join(format!("yizhan-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("yizhan.toml");
+        std::fs::write(&file, "[web]\npublic_url = \"https://yz.example.cn/\"\n").unwrap();
+        let config = Config::load(Some(&file)).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(config.web.cookies_secure() && config.web.https());
     }
 }

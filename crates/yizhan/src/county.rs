@@ -23,7 +23,7 @@ pub async fn reconcile(
     to: Option<NaiveDate>,
 ) -> anyhow::Result<()> {
     let carrier = Carrier::parse(carrier).map_err(anyhow::Error::msg)?;
-    let (from, to) = app.report_days(from, to);
+    let (from, to) = app.report_days(from, to)?;
     let report = app.reconcile(&operator(), carrier, from, to).await?;
     eprintln!(
         "{carrier} {from}..={to}: {} missing (announced, not arrived), {} unannounced (arrived, never announced)",
@@ -45,7 +45,7 @@ pub async fn handover(
         (None, Some(contractor)) => HandoverTo::Contractor(contractor),
         _ => anyhow::bail!("name one of --route or --contractor"),
     };
-    let day = day.unwrap_or_else(|| app.today());
+    let day = app.day_or_today(day)?;
     let list = app.handover(&operator(), to, day).await?;
     println!("{}", print::handover_html(&list));
     Ok(())

@@ -56,7 +56,7 @@ async fn run() -> anyhow::Result<()> {
     let config = config::Config::load(cli.config.as_deref())?;
     let app = || wiring::build(&config);
     match cli.command {
-        Command::Serve { listen } => serve::serve_command(config, listen).await,
+        Command::Serve { listen, demo } => serve::serve_command(config, listen, demo).await,
         Command::Demo(args) => serve::demo_command(config, args).await,
         Command::Migrate => tools::migrate(&config).await,
         Command::Station {

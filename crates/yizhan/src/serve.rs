@@ -12,12 +12,49 @@ use app::App;
 use std::sync::Arc;
 
 /// `yizhan serve`: the configured database, served until Ctrl-C.
-pub async fn serve_command(mut config: Config, listen: Option<String>) -> anyhow::Result<()> {
+pub async fn serve_command(
+    mut config: Config,
+    listen: Option<String>,
+    demo: bool,
+) -> anyhow::Result<()> {
     if let Some(listen) = listen {
         config.server.listen = listen;
     }
     let app = wiring::build(&config).await?;
+    refuse_demo_password(&app, &config, demo).await?;
     serve(app, &config, None).await
+}
+
+/// `serve` is for a real county: it will not start while anyone can sign in
+/// with the password the README publishes (the demo's, and `serve`'s default
+/// database is the demo's file), unless the caller says it is a demo.
+async fn refuse_demo_password(app: &App, config: &Config, demo: bool) -> anyhow::Result<()> {
+    let users = app.users_with_password(demo::DEMO_PASSWORD).await?;
+    if users.is_empty() {
+        return Ok(());
+    }
+    if demo {
+        eprintln!(
+            "serve --demo: {} users have the published demo password; this is a demo, not a county",
+            users.len()
+        );
+        return Ok(());
+    }
+    let shown = users.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    let more = if users.len() > 5 {
+        format!(" and {} more", users.len() - 5)
+    } else {
+        String::new()
+    };
+    anyhow::bail!(
+        "refusing to serve: {n} users ({shown}{more}) of {database} have the demo password published in the README, \
+         so anyone could sign in as them.\n\
+         - For a real county, use its own database: set database.url in yizhan.toml or YIZHAN_DATABASE__URL \
+         (e.g. YIZHAN_DATABASE__URL=sqlite:/srv/yizhan/yizhan.db), run `yizhan migrate`, add users with `yizhan user add`.\n\
+         - To serve the demo county as it is, run `yizhan demo`, or `yizhan serve --demo`.",
+        n = users.len(),
+        database = config::redact_url(&config.database.url),
+    )
 }
 
 /// `yizhan demo`: a demo county in its own SQLite file (seeded on the first
@@ -116,9 +153,12 @@ async fn serve(
     }
     let web = web::router(web::WebState {
         app: app.clone(),
-        secure_cookies: config.web.secure_cookies,
+        secure_cookies: config.web.cookies_secure(),
     });
-    let router = server::layered(server::api(server::AppState { app }).merge(web));
+    let router = server::layered_for(
+        server::api(server::AppState { app }).merge(web),
+        config.web.https(),
+    );
     // Connect info gives the public tracking query's rate limiter the
     // client's address.
     axum::serve(

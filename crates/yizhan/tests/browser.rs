@@ -113,7 +113,7 @@ fn keeper_scans_in_and_a_customer_picks_up_at_the_terminal() {
     assert!(seeded.status.success(), "demo seeding failed: {seeded:?}");
 
     let mut server = Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
         .env("YIZHAN_DATABASE__URL", &database)
         .env("YIZHAN_DEVICES__MQTT_URL", &mqtt)
         .env("YIZHAN_LOG", "warn")

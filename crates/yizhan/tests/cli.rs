@@ -207,3 +207,59 @@ fn demo_county_reconciles_and_prints_handover_lists() {
     let (ok, page, _) = run(&["handover", "--route", "1"]);
     assert!(ok && page.contains("丽春—九尺共配线"));
 }
+
+/// Issue 11, finding 11: `serve` defaulted to the demo's database, whose
+/// users have the password the README publishes, and served it as a county.
+#[test]
+fn serve_refuses_a_database_with_the_demo_password_unless_told_it_is_a_demo() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("demo");
+    let (ok, _, stderr) = yizhan(&[
+        "demo",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--no-serve",
+        "--no-devices",
+    ]);
+    assert!(ok, "{stderr}");
+    let url = format!("sqlite:{}", data_dir.join("yizhan.db").display());
+    let serve = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_yizhan"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("YIZHAN_DATABASE__URL", &url)
+            .env("YIZHAN_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Refused, saying why and what to do, before it listens.
+    let output = serve(&[]).wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "served the demo database: {stderr}"
+    );
+    for words in [
+        "demo password",
+        "admin",
+        "YIZHAN_DATABASE__URL",
+        "serve --demo",
+    ] {
+        assert!(stderr.contains(words), "{words:?} missing from: {stderr}");
+    }
+    assert!(
+        !String::from_utf8_lossy(&output.stdout).contains("serving at"),
+        "it listened anyway"
+    );
+    // With --demo it serves.
+    let mut child = serve(&["--demo"]);
+    let stdout = child.stdout.take().unwrap();
+    let first = BufReader::new(stdout).lines().next();
+    let _ = child.kill();
+    let _ = child.wait();
+    let first = first.expect("serve --demo printed nothing").unwrap();
+    assert!(first.contains("serving at"), "{first}");
+}

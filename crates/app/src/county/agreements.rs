@@ -12,6 +12,9 @@ impl App {
         request: AgreementRequest,
     ) -> AppResult<AgreementVersion> {
         self.must_run_county(principal)?;
+        for day in std::iter::once(request.effective_from).chain(request.effective_to) {
+            check_day(day)?;
+        }
         let period = Period::new(request.effective_from, request.effective_to)
             .map_err(AppError::detail(Code::PeriodInvalid))?;
         let terms = request
@@ -56,10 +59,14 @@ impl App {
             .map(|t| parse_township(t))
             .collect::<Result<Vec<_>, _>>()
             .map_err(AppError::detail(Code::TownshipInvalid))?;
-        Ok(self
-            .store
+        self.store
             .create_route(name, &townships, self.now())
-            .await?)
+            .await
+            .map_err(|error| match error {
+                // The name is the only unique key a new route has.
+                StoreError::Conflict(_) => AppError::new(Code::RouteNameTaken).with("name", name),
+                other => other.into(),
+            })
     }
 
     pub async fn create_contractor(

@@ -16,7 +16,7 @@ pub mod print;
 mod reports;
 
 use crate::error::{AppError, AppResult, Code, text_invalid};
-use crate::ports::{NewParcel, ParcelRecord, Tx};
+use crate::ports::{NewParcel, ParcelRecord, StoreError, Tx};
 use crate::shelve::{BatchOutcome, InboundScan};
 use crate::{App, actor_of};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -174,6 +174,21 @@ pub enum HandoverTo {
     Contractor(i64),
 }
 
+/// A date the caller gave lies in the years the API takes
+/// ([`domain::limits::DATE_YEAR_MIN`] to `DATE_YEAR_MAX`).
+pub fn check_day(day: NaiveDate) -> AppResult<()> {
+    use chrono::Datelike;
+    use domain::limits::{DATE_YEAR_MAX, DATE_YEAR_MIN};
+    if (DATE_YEAR_MIN..=DATE_YEAR_MAX).contains(&day.year()) {
+        Ok(())
+    } else {
+        Err(AppError::new(Code::DateOutOfRange)
+            .with("date", day)
+            .with("min", DATE_YEAR_MIN)
+            .with("max", DATE_YEAR_MAX))
+    }
+}
+
 fn check_range(from: NaiveDate, to: NaiveDate) -> AppResult<()> {
     if to < from {
         return Err(AppError::new(Code::DateRange)
@@ -222,10 +237,21 @@ impl App {
         &self,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
-    ) -> (NaiveDate, NaiveDate) {
+    ) -> AppResult<(NaiveDate, NaiveDate)> {
+        for day in from.iter().chain(to.iter()) {
+            check_day(*day)?;
+        }
         let today = self.today();
         let from = from.unwrap_or(today);
-        (from, to.unwrap_or(from.max(today)))
+        Ok((from, to.unwrap_or(from.max(today))))
+    }
+
+    /// The day a caller named, or today.
+    pub fn day_or_today(&self, day: Option<NaiveDate>) -> AppResult<NaiveDate> {
+        match day {
+            Some(day) => check_day(day).map(|()| day),
+            None => Ok(self.today()),
+        }
     }
 
     fn must_run_county(&self, principal: &Principal) -> AppResult<()> {

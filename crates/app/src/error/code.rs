@@ -80,8 +80,8 @@ codes! {
         "请求体不是有效的 JSON",
         "the body is not valid JSON: {detail}";
     BodyInvalid = "body_invalid", 422, InvalidRequest,
-        "请求体的字段不符合接口文档",
-        "{detail}";
+        "请求体的字段 {field} 有误或缺失，请对照接口文档（GET /api/openapi.json）",
+        "field {field}: {detail}";
     BodyTooLarge = "body_too_large", 413, InvalidRequest,
         "请求体超过 {max} 字节",
         "request body is larger than {max} bytes";
@@ -91,6 +91,9 @@ codes! {
     QueryInvalid = "query_invalid", 400, InvalidRequest,
         "查询参数有误",
         "{detail}";
+    QueryParamInvalid = "query_param_invalid", 400, InvalidRequest,
+        "查询参数 {field} 有误，请对照接口文档（GET /api/openapi.json）",
+        "query parameter {field}: {detail}";
     PathInvalid = "path_invalid", 400, InvalidRequest,
         "网址中的参数有误",
         "{detail}";
@@ -169,6 +172,12 @@ codes! {
     BatchSize = "batch_size", 422, InvalidRequest,
         "一批须有 1 至 {max} 件包裹，这一批有 {n} 件",
         "a batch holds 1 to {max} parcels; this one has {n}";
+    AddressedElsewhere = "addressed_elsewhere", 409, Conflict,
+        "运单 {waybill} 的包裹应送往其他驿站；如确属错分，请县中心登记改派后再扫描入库",
+        "the parcel of waybill {waybill} is addressed to another station; if it was misrouted, ask the county centre to record the misroute, then scan it in again";
+    MisrouteFinished = "misroute_finished", 409, Conflict,
+        "包裹已取件或已退回，无需改派",
+        "the parcel was already picked up or returned; there is nothing to redirect";
     StationFull = "station_full", 409, Conflict,
         "驿站已没有能放{size}的空格口",
         "the station has no free slot for a {size} parcel";
@@ -246,6 +255,9 @@ codes! {
     PeriodInvalid = "period_invalid", 422, InvalidRequest,
         "生效期有误：结束日期须晚于开始日期",
         "{detail}";
+    RouteNameTaken = "route_name_taken", 409, Conflict,
+        "已有名为 {name} 的路线，请换一个名称",
+        "a route named {name} exists already; choose another name";
     RouteTownships = "route_townships", 422, InvalidRequest,
         "一条路线须覆盖 1 至 {max} 个乡镇",
         "a route covers 1 to {max} townships";
@@ -267,6 +279,9 @@ codes! {
     BagLabelInvalid = "bag_label_invalid", 400, InvalidRequest,
         "袋标签无法识别",
         "{detail}";
+    DateOutOfRange = "date_out_of_range", 422, InvalidRequest,
+        "日期 {date} 超出范围：年份须在 {min} 至 {max} 之间",
+        "date {date} is out of range: use a year from {min} to {max}";
     DateRange = "date_range", 422, InvalidRequest,
         "日期范围的结束日（{to}）早于开始日（{from}）",
         "the range ends ({to}) before it starts ({from})";

@@ -122,6 +122,31 @@ pub struct ParcelRecord {
     pub version: i64,
 }
 
+/// A county operator's record that a parcel belongs at another station than
+/// the one it was addressed to (a misroute): who, when, and where it may
+/// now be scanned in.
+#[derive(Debug, Clone, Serialize)]
+pub struct MisrouteRecord {
+    pub id: i64,
+    pub parcel_id: i64,
+    /// The station it was addressed to when the misroute was recorded.
+    pub from_station_id: Option<i64>,
+    pub to_station_id: i64,
+    pub note: Option<String>,
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMisroute {
+    pub parcel_id: i64,
+    pub from_station_id: Option<i64>,
+    pub to_station_id: i64,
+    pub note: Option<String>,
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewParcel {
     pub carrier: Carrier,
@@ -236,6 +261,9 @@ pub trait ParcelTx: Send {
     async fn event_by_key(&mut self, key: &str) -> StoreResult<Option<EventRecord>>;
     /// A recipient's standing preference for station delivery, if recorded.
     async fn standing_consent(&mut self, phone: &Phone) -> StoreResult<Option<bool>>;
+    /// The station of the parcel's latest recorded misroute, if any.
+    async fn misrouted_to(&mut self, parcel_id: i64) -> StoreResult<Option<i64>>;
+    async fn insert_misroute(&mut self, misroute: &NewMisroute) -> StoreResult<MisrouteRecord>;
 }
 
 #[async_trait]

@@ -19,6 +19,9 @@ pub struct UserRecord {
 pub trait UserStore: Send + Sync {
     async fn create_user(&self, user: &UserRecord, now: DateTime<Utc>) -> StoreResult<i64>;
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+    /// Every user's name and password hash, by name (the start-up check for
+    /// the published demo password).
+    async fn password_hashes(&self) -> StoreResult<Vec<(String, String)>>;
     async fn user_by_token(
         &self,
         token_hash: &str,

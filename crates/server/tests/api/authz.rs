@@ -127,6 +127,12 @@ async fn every_id_taking_route_refuses_other_stations_and_carriers() {
         ),
         (
             "POST",
+            "/api/parcels/{parcel_id}/misroute",
+            format!("/api/parcels/{parcel}/misroute"),
+            Some(json!({"station_id": t.station_b})),
+        ),
+        (
+            "POST",
             "/api/parcels/{parcel_id}/centre-scan",
             format!("/api/parcels/{parcel}/centre-scan"),
             Some(json!({"action": "arrive"})),
@@ -290,6 +296,13 @@ async fn every_id_taking_route_refuses_other_stations_and_carriers() {
                     body.clone(),
                 )
                 .await;
+            // A carrier finds any station in the directory (its manifests
+            // name stations) and sees its name and place only.
+            if who == "sf" && *method == "GET" && *path == format!("/api/stations/{a}") {
+                assert_eq!(status, StatusCode::OK, "{answer}");
+                assert!(answer.get("holding").is_none(), "{answer}");
+                continue;
+            }
             assert!(
                 matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
                 "{who} {method} {path} answered {status}: {answer}"
@@ -346,4 +359,136 @@ async fn every_id_taking_route_refuses_other_stations_and_carriers() {
         "the outsiders changed nothing: {list}"
     );
     assert_eq!(list.as_array().unwrap().len(), 1);
+}
+
+/// What a caller may see of a route that takes no id.
+#[derive(Clone, Copy, Debug)]
+enum Sees {
+    /// 403 or 404.
+    Refused,
+    /// 200, and nothing of anyone else's (an empty list or page).
+    Nothing,
+    /// 200: the route reads no one's data (who the caller is, parsing the
+    /// text the caller sent).
+    Own,
+}
+
+/// Issue 11: the matrix above covers routes with an id; the door terminal
+/// and a carrier also reach every route without one. A new route without a
+/// row here fails this test.
+#[tokio::test]
+async fn every_list_route_refuses_terminals_and_shows_carriers_only_their_own() {
+    let t = spawn_app().await;
+    let keeper_a = t.token("keeper_a").await;
+    let terminal = t.token("terminal_a").await;
+    let sf = t.token("sf").await;
+    // Something to see: a ZTO parcel at station A and the county's objects.
+    parcel_at_a(&t, &keeper_a, "731234567899", PHONES[0]).await;
+    county_objects(&t).await;
+    use Sees::*;
+    // (method, path, body, the terminal sees, SF sees)
+    let matrix: Vec<(&str, &str, Option<Value>, Sees, Sees)> = vec![
+        ("GET", "/api/me", None, Own, Own),
+        // SF sees the station directory (its manifests name stations), not
+        // nothing: its own answer is checked below.
+        ("GET", "/api/stations", None, Nothing, Own),
+        ("GET", "/api/parcels", None, Refused, Nothing),
+        ("POST", "/api/jobs/holding", None, Refused, Refused),
+        (
+            "POST",
+            "/api/address/parse",
+            Some(json!({"text": "四川省成都市武侯区簇桥街道"})),
+            Own,
+            Own,
+        ),
+        (
+            "POST",
+            "/api/dispatch/plan",
+            Some(json!({"centre": {"lat": 30.99, "lon": 103.94}})),
+            Refused,
+            Refused,
+        ),
+        ("GET", "/api/county/routes", None, Refused, Refused),
+        (
+            "POST",
+            "/api/county/routes",
+            Some(json!({"name": "外人线", "townships": ["510182101"]})),
+            Refused,
+            Refused,
+        ),
+        ("GET", "/api/county/contractors", None, Refused, Refused),
+        (
+            "POST",
+            "/api/county/contractors",
+            Some(json!({"name": "外人", "township": "510182101"})),
+            Refused,
+            Refused,
+        ),
+        (
+            "POST",
+            "/api/centre/arrivals",
+            Some(json!({"carrier": "SF", "waybill": "SF1234567890123", "address": "丽春镇白果村"})),
+            Refused,
+            Refused,
+        ),
+        ("GET", "/api/centre/manual-queue", None, Refused, Refused),
+        ("GET", "/api/bags", None, Refused, Refused),
+    ];
+    for (spec, _) in server::routes() {
+        if !spec.path.contains('{') && spec.authenticated {
+            assert!(
+                matrix
+                    .iter()
+                    .any(|(m, p, _, _, _)| *m == spec.method && *p == spec.path),
+                "no list-route case for {} {}: add one to the matrix",
+                spec.method,
+                spec.path
+            );
+        }
+    }
+    for (method, path, body, terminal_sees, sf_sees) in &matrix {
+        for (who, token, sees) in [
+            ("terminal_a", &terminal, terminal_sees),
+            ("sf", &sf, sf_sees),
+        ] {
+            let (status, answer) = t
+                .call(
+                    Method::from_bytes(method.as_bytes()).unwrap(),
+                    path,
+                    Some(token),
+                    body.clone(),
+                )
+                .await;
+            match sees {
+                Refused => assert!(
+                    matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+                    "{who} {method} {path} answered {status}: {answer}"
+                ),
+                Nothing => {
+                    assert_eq!(status, StatusCode::OK, "{who} {method} {path}: {answer}");
+                    let items = answer.get("parcels").unwrap_or(&answer);
+                    assert_eq!(
+                        items.as_array().map(Vec::len),
+                        Some(0),
+                        "{who} {method} {path} sees others' data: {answer}"
+                    );
+                }
+                Own => assert_eq!(status, StatusCode::OK, "{who} {method} {path}: {answer}"),
+            }
+        }
+    }
+    // SF's station list is the directory: names and places, no shelves'
+    // configuration, and nothing of the parcels on them.
+    let (_, stations) = t.call(Method::GET, "/api/stations", Some(&sf), None).await;
+    for station in stations.as_array().unwrap() {
+        let keys: Vec<&String> = station.as_object().unwrap().keys().collect();
+        assert!(
+            keys.iter()
+                .all(|k| ["id", "name", "township", "division_code", "location"]
+                    .contains(&k.as_str())),
+            "{station}"
+        );
+    }
+    let (_, me) = t.call(Method::GET, "/api/me", Some(&terminal), None).await;
+    assert_eq!(me["username"], "terminal_a", "{me}");
 }

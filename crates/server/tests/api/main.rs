@@ -7,6 +7,7 @@ mod county;
 mod errors;
 mod limits;
 mod privacy;
+mod views;
 mod webhooks;
 
 use app::App;
@@ -132,6 +133,12 @@ async fn spawn_app() -> TestApp {
         ("keeper_b", Role::StationKeeper, vec![station_ids[1]], None),
         ("zto", Role::CarrierIntegrator, vec![], Some(Carrier::Zto)),
         ("sf", Role::CarrierIntegrator, vec![], Some(Carrier::Sf)),
+        (
+            "terminal_a",
+            Role::StationTerminal,
+            vec![station_ids[0]],
+            None,
+        ),
     ];
     for (username, role, station_ids, carrier) in users {
         app.create_user(NewUser {
