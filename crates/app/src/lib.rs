@@ -36,7 +36,7 @@ pub mod webhooks;
 
 use chrono::{DateTime, Utc};
 pub use error::{AppError, AppResult, Code, ErrorKind, Lang};
-use ports::{Clock, Store};
+use ports::{Clock, Random, Store};
 use std::sync::Arc;
 
 /// Tunables of the use cases, with the product's defaults.
@@ -47,6 +47,8 @@ pub struct Settings {
     pub notice_merge_seconds: i64,
     /// API tokens from sign-in live this long.
     pub token_hours: i64,
+    /// How wrong passwords are slowed down, per username and per address.
+    pub sign_in_throttle: domain::terminal::ThrottlePolicy,
     /// Where customers reach this server (QR links in messages).
     pub public_url: String,
     pub terminal: terminal::TerminalSettings,
@@ -63,6 +65,7 @@ impl Default for Settings {
         Settings {
             notice_merge_seconds: 30,
             token_hours: 12,
+            sign_in_throttle: domain::terminal::ThrottlePolicy::sign_in(),
             public_url: "http://127.0.0.1:8080".into(),
             terminal: terminal::TerminalSettings::default(),
             webhook_retry: domain::webhook::RetryPolicy::default(),
@@ -110,6 +113,9 @@ pub type DeviceWaker = Arc<dyn Fn() + Send + Sync>;
 pub struct App {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// Draws pickup codes' secrets (`ports::OsRandom` unless a test seeds
+    /// one).
+    pub random: Arc<dyn Random>,
     pub settings: Settings,
     pub secrets: Arc<Secrets>,
     pub device_waker: DeviceWaker,
@@ -119,6 +125,8 @@ pub struct App {
     /// and a second plan at the same time would read the same waiting
     /// parcels and only compete for the cores.
     pub dispatch_running: Arc<tokio::sync::Mutex<()>>,
+    /// Recent wrong sign-ins, shared by every clone of the app.
+    pub sign_in_throttle: Arc<auth::SignInThrottle>,
 }
 
 impl App {
@@ -126,11 +134,13 @@ impl App {
         App {
             store,
             clock,
+            random: Arc::new(ports::OsRandom),
             settings: Settings::default(),
             secrets: Arc::new(Secrets::random()),
             device_waker: Arc::new(|| {}),
             blocking: blocking::BlockingPool::sized_to_cores(),
             dispatch_running: Arc::new(tokio::sync::Mutex::new(())),
+            sign_in_throttle: Arc::new(auth::SignInThrottle::default()),
         }
     }
 
