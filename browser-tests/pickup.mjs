@@ -2,7 +2,8 @@
 // parcels in through the scanner input; the door terminal is paired; a
 // customer picks up their two parcels (the simulated door opens, their
 // slots light in their colour); a wrong parcel is refused; the console shows
-// the result; guessing codes gets throttled and alerts the keeper.
+// the result; a code needs the phone tail; guessing codes gets throttled
+// (a growing wait) and alerts the keeper.
 //
 // Run by crates/yizhan/tests/browser.rs, which starts `yizhan serve` and
 // `yizhan simulate devices` and passes:
@@ -93,7 +94,7 @@ try {
     await keeper.keyboard.press("Enter");
     await keeper.waitForSelector(`#result.stored:has-text("${parcel.waybill}")`);
     parcel.code = (await keeper.textContent("#result-code")).trim();
-    check(/^[A-Z]-\d-\d{4}$/.test(parcel.code), "a pickup code like A-1-0001: " + parcel.code);
+    check(/^[A-Z]-\d-\d{6}$/.test(parcel.code), "a pickup code like A-1-480217: " + parcel.code);
     check(await keeper.evaluate(() => document.activeElement.id === "waybill"), "the scanner input keeps focus");
   }
   // The same label scanned again is told apart at a glance.
@@ -120,7 +121,14 @@ try {
   await consoleAgain.close();
 
   const before = simNow();
+  // The code alone opens nothing: the phone's last four digits go with it.
   await terminal.fill("#code", parcels[0].code);
+  await terminal.fill("#tail", "");
+  await terminal.click("#go");
+  await terminal.waitForSelector("#home-error:not([hidden])");
+  check(await terminal.getAttribute("#home-error", "data-code") === "pickup_entry_invalid", "a code without the phone tail is refused");
+  await terminal.evaluate(() => { document.getElementById("home-error").hidden = true; });
+  await terminal.fill("#tail", parcels[0].phone.slice(-4));
   await terminal.click("#go");
   await terminal.waitForSelector("#session:not([hidden])");
   const items = terminal.locator("#items li");
@@ -171,7 +179,8 @@ try {
   // ---- Guessing codes: throttled after the configured failures, and the keeper is told.
   await terminal.waitForSelector("#home:not([hidden])", { timeout: 10000 });
   for (let i = 0; i < 5; i++) {
-    await terminal.fill("#code", `Z-9-${String(9000 + i)}`);
+    await terminal.fill("#code", `Z-9-${String(900000 + i)}`);
+    await terminal.fill("#tail", "0000");
     await terminal.click("#go");
     await terminal.waitForSelector("#home-error:not([hidden])");
     if (i === 0) {
@@ -181,10 +190,11 @@ try {
     await terminal.evaluate(() => { document.getElementById("home-error").hidden = true; });
   }
   await terminal.fill("#code", parcels[2].code);
+  await terminal.fill("#tail", parcels[2].phone.slice(-4));
   await terminal.click("#go");
   await terminal.waitForSelector("#home-error:not([hidden])");
   const throttled = await terminal.textContent("#home-error");
-  check(throttled.includes("输错次数过多"), "throttled after five wrong codes: " + throttled);
+  check(throttled.includes("输错取件码次数过多"), "the terminal waits after five wrong codes: " + throttled);
   check(await terminal.getAttribute("#home-error", "data-code") === "rate_limited", "the throttle's own code");
   await shot(terminal, "08-terminal-throttled");
 

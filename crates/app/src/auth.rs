@@ -1,14 +1,86 @@
 //! Users, passwords (argon2id) and API tokens. Tokens are random and stored
 //! only as their SHA-256, so a copy of the database holds no usable token.
+//! Wrong passwords are throttled per username and per source address with a
+//! growing wait ([`SignInThrottle`]); an administrator may disable an
+//! account (its tokens stop working at once) and revoke its tokens.
 
 use crate::App;
-use crate::error::{AppError, AppResult, Code, text_invalid};
+use crate::error::{AppError, AppResult, Code, Throttle, text_invalid};
 use crate::ports::UserRecord;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::{DateTime, Utc};
+use domain::terminal::ThrottlePolicy;
 use domain::{Carrier, Principal, Role};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Recent wrong sign-ins per key (`user:NAME`, `addr:ADDRESS`), in memory.
+/// Checked before argon2 runs, so a flood from one address or at one
+/// username costs a map look-up, not a hash. In memory rather than in the
+/// database: a flood must not become a flood of writes on the one SQLite
+/// writer the door terminals share; a restart forgets, which costs a
+/// guesser's budget at most one memory period per restart.
+#[derive(Debug, Default)]
+pub struct SignInThrottle {
+    failures: Mutex<HashMap<String, Vec<DateTime<Utc>>>>,
+}
+
+/// Keys remembered at most; beyond this the oldest-looking are forgotten
+/// first (a flood of invented usernames must not grow memory without end).
+const THROTTLE_KEYS_MAX: usize = 100_000;
+
+impl SignInThrottle {
+    fn locked_until(
+        &self,
+        policy: &ThrottlePolicy,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        keys.iter()
+            .filter_map(|key| policy.locked_until(failures.get(key)?, now))
+            .max()
+    }
+
+    fn record_failure(&self, policy: &ThrottlePolicy, keys: &[String], now: DateTime<Utc>) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if failures.len() >= THROTTLE_KEYS_MAX {
+            failures.retain(|_, times| times.iter().any(|at| *at > now - policy.memory));
+            if failures.len() >= THROTTLE_KEYS_MAX {
+                failures.clear();
+            }
+        }
+        for key in keys {
+            let times = failures.entry(key.clone()).or_default();
+            times.retain(|at| *at > now - policy.memory);
+            // The policy's wait is capped, so a few hundred remembered
+            // failures say as much as more would.
+            if times.len() < 512 {
+                times.push(now);
+            }
+        }
+    }
+
+    fn forget(&self, key: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+}
+
+/// What an administrator sees of an account after changing it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AccountView {
+    pub username: String,
+    pub role: &'static str,
+    pub disabled: bool,
+    /// Tokens ended by this change.
+    pub tokens_revoked: u64,
+}
 
 pub fn hash_password(password: &str) -> AppResult<String> {
     if !(8..=128).contains(&password.chars().count()) {
@@ -85,6 +157,7 @@ impl App {
             role: user.role,
             carrier: user.carrier,
             station_ids: user.station_ids,
+            disabled_at: None,
         };
         Ok(self.store.create_user(&record, self.now()).await?)
     }
@@ -108,8 +181,27 @@ impl App {
     }
 
     /// Checks a password and issues a token valid for the configured hours.
-    pub async fn sign_in(&self, username: &str, password: &str) -> AppResult<(String, Principal)> {
-        let user = self.store.user_by_name(username.trim()).await?;
+    /// `source` is the address the request came from. Refused unheard (no
+    /// argon2) while the username or the address must wait after recent
+    /// failures; unknown users cost the same work as known ones.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        source: &str,
+    ) -> AppResult<(String, Principal)> {
+        let name = username.trim().chars().take(64).collect::<String>();
+        let policy = self.settings.sign_in_throttle;
+        let keys = [
+            format!("user:{}", name.to_lowercase()),
+            format!("addr:{}", source.chars().take(64).collect::<String>()),
+        ];
+        let now = self.now();
+        if let Some(until) = self.sign_in_throttle.locked_until(&policy, &keys, now) {
+            tracing::info!(username = %name, source, until = %until, "sign-in must wait");
+            return Err(AppError::throttled(Throttle::SignIn, until, now));
+        }
+        let user = self.store.user_by_name(&name).await?;
         // Verify against a fixed hash when the user is unknown, so timing
         // does not reveal which usernames exist.
         const UNKNOWN: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$J4moa2MM0/6uf3HbY2Tf5Fux8JIBTwIhmhxGRE2nXcY";
@@ -124,11 +216,20 @@ impl App {
             .blocking
             .run(move || verify_password(&password, &stored))
             .await?;
-        if !verified || user.is_none() {
-            tracing::info!(username = %username.chars().take(32).collect::<String>(), "sign-in refused");
+        let Some(user) = user.filter(|_| verified) else {
+            self.sign_in_throttle
+                .record_failure(&policy, &keys, self.now());
+            tracing::info!(username = %name, source, "sign-in refused");
             return Err(AppError::Unauthenticated);
+        };
+        if user.disabled_at.is_some() {
+            tracing::info!(username = %name, source, "sign-in to a disabled account refused");
+            return Err(AppError::new(Code::AccountDisabled));
         }
-        let user = user.expect("checked above");
+        // The right password ends the username's wait; the address's
+        // failures stay (one valid account must not reset a guesser's
+        // budget for the others).
+        self.sign_in_throttle.forget(&keys[0]);
         let token = self
             .issue_token(user.id, "sign-in", self.settings.token_hours)
             .await?;
@@ -205,8 +306,92 @@ impl App {
                 .await?
             }
         };
-        tracing::info!(station = station_id, by = %principal.username, "terminal paired");
+        // Pairing replaces the station's terminal: the tokens of earlier
+        // pairings (a lost or replaced tablet) stop working now.
+        let revoked = self.store.revoke_user_tokens(user_id).await?;
+        tracing::info!(
+            station = station_id,
+            by = %principal.username,
+            n_revoked = revoked,
+            "terminal paired; earlier terminal tokens revoked"
+        );
         // A terminal stays paired for a year; the keeper pairs it again.
         self.issue_token(user_id, "terminal", 24 * 365).await
+    }
+
+    /// An administrator disables an account: it cannot sign in and its
+    /// tokens stop authenticating at once (they are also deleted, so
+    /// enabling it again does not bring them back).
+    pub async fn disable_user(
+        &self,
+        principal: &Principal,
+        username: &str,
+    ) -> AppResult<AccountView> {
+        let user = self.administered_user(principal, username).await?;
+        if user.id == principal.user_id {
+            return Err(AppError::new(Code::CannotDisableSelf));
+        }
+        self.store
+            .set_user_disabled(user.id, Some(self.now()))
+            .await?;
+        let revoked = self.store.revoke_user_tokens(user.id).await?;
+        tracing::warn!(username = %user.username, by = %principal.username, n_revoked = revoked, "account disabled");
+        Ok(AccountView {
+            username: user.username,
+            role: user.role.code(),
+            disabled: true,
+            tokens_revoked: revoked,
+        })
+    }
+
+    /// An administrator enables a disabled account again.
+    pub async fn enable_user(
+        &self,
+        principal: &Principal,
+        username: &str,
+    ) -> AppResult<AccountView> {
+        let user = self.administered_user(principal, username).await?;
+        self.store.set_user_disabled(user.id, None).await?;
+        tracing::warn!(username = %user.username, by = %principal.username, "account enabled");
+        Ok(AccountView {
+            username: user.username,
+            role: user.role.code(),
+            disabled: false,
+            tokens_revoked: 0,
+        })
+    }
+
+    /// An administrator ends every token of an account (a lost phone, a
+    /// leaked integration token); the account may sign in again.
+    pub async fn revoke_user_tokens(
+        &self,
+        principal: &Principal,
+        username: &str,
+    ) -> AppResult<AccountView> {
+        let user = self.administered_user(principal, username).await?;
+        let revoked = self.store.revoke_user_tokens(user.id).await?;
+        tracing::warn!(username = %user.username, by = %principal.username, n_revoked = revoked, "tokens revoked");
+        Ok(AccountView {
+            username: user.username,
+            role: user.role.code(),
+            disabled: user.disabled_at.is_some(),
+            tokens_revoked: revoked,
+        })
+    }
+
+    async fn administered_user(
+        &self,
+        principal: &Principal,
+        username: &str,
+    ) -> AppResult<UserRecord> {
+        if !principal.may_administer() {
+            return Err(AppError::Forbidden("user"));
+        }
+        let username = domain::limits::text_field("username", username, 32)
+            .map_err(text_invalid("username", 32))?;
+        self.store
+            .user_by_name(username)
+            .await?
+            .ok_or(AppError::NotFound("user"))
     }
 }

@@ -36,7 +36,7 @@ pub mod webhooks;
 
 use chrono::{DateTime, Utc};
 pub use error::{AppError, AppResult, Code, ErrorKind, Lang};
-use ports::{Clock, Store};
+use ports::{Clock, Random, Store};
 use std::sync::Arc;
 
 /// Tunables of the use cases, with the product's defaults.
@@ -47,6 +47,8 @@ pub struct Settings {
     pub notice_merge_seconds: i64,
     /// API tokens from sign-in live this long.
     pub token_hours: i64,
+    /// How wrong passwords are slowed down, per username and per address.
+    pub sign_in_throttle: domain::terminal::ThrottlePolicy,
     /// Where customers reach this server (QR links in messages).
     pub public_url: String,
     pub terminal: terminal::TerminalSettings,
@@ -67,6 +69,7 @@ impl Default for Settings {
         Settings {
             notice_merge_seconds: 30,
             token_hours: 12,
+            sign_in_throttle: domain::terminal::ThrottlePolicy::sign_in(),
             public_url: "http://127.0.0.1:8080".into(),
             terminal: terminal::TerminalSettings::default(),
             webhook_retry: domain::webhook::RetryPolicy::default(),
@@ -115,6 +118,9 @@ pub type DeviceWaker = Arc<dyn Fn() + Send + Sync>;
 pub struct App {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// Draws pickup codes' secrets (`ports::OsRandom` unless a test seeds
+    /// one).
+    pub random: Arc<dyn Random>,
     pub settings: Settings,
     pub secrets: Arc<Secrets>,
     pub device_waker: DeviceWaker,
@@ -126,6 +132,8 @@ pub struct App {
     pub dispatch_running: Arc<tokio::sync::Mutex<()>>,
     /// The webhook relay's per-carrier circuit breakers.
     pub webhook_breakers: webhooks::Breakers,
+    /// Recent wrong sign-ins, shared by every clone of the app.
+    pub sign_in_throttle: Arc<auth::SignInThrottle>,
 }
 
 impl App {
@@ -133,12 +141,14 @@ impl App {
         App {
             store,
             clock,
+            random: Arc::new(ports::OsRandom),
             settings: Settings::default(),
             secrets: Arc::new(Secrets::random()),
             device_waker: Arc::new(|| {}),
             blocking: blocking::BlockingPool::sized_to_cores(),
             dispatch_running: Arc::new(tokio::sync::Mutex::new(())),
             webhook_breakers: webhooks::Breakers::default(),
+            sign_in_throttle: Arc::new(auth::SignInThrottle::default()),
         }
     }
 

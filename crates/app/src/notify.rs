@@ -42,7 +42,7 @@ pub fn render(payload: &serde_json::Value) -> String {
         .unwrap_or_default();
     match payload.get("template").and_then(|v| v.as_str()) {
         Some("arrival") if codes.len() > 1 => format!(
-            "【驿站】您有{}个包裹已到{}，取件码：{}。请于{}前取件。{}",
+            "【驿站】您有{}个包裹已到{}，取件码：{}（自助取件请同时输入手机号后4位）。请于{}前取件。{}",
             codes.len(),
             text("station"),
             codes.join("、"),
@@ -50,7 +50,7 @@ pub fn render(payload: &serde_json::Value) -> String {
             qr_line(&text("qr_url"))
         ),
         Some("arrival") => format!(
-            "【驿站】您的包裹已到{}，取件码：{}。请于{}前取件。{}",
+            "【驿站】您的包裹已到{}，取件码：{}（自助取件请同时输入手机号后4位）。请于{}前取件。{}",
             text("station"),
             codes.join("、"),
             text("expires"),
@@ -298,15 +298,15 @@ mod tests {
 
     #[test]
     fn merged_arrivals_read_as_one_message() {
-        let merged = merge(&[pending(1, "A-1-0001"), pending(2, "A-1-0002")]);
+        let merged = merge(&[pending(1, "A-1-480217"), pending(2, "A-1-093355")]);
         assert_eq!(merged["parcel_ids"], json!([1, 2]));
         assert_eq!(
             render(&merged),
-            "【驿站】您有2个包裹已到石桥村驿站，取件码：A-1-0001、A-1-0002。请于12月06日前取件。"
+            "【驿站】您有2个包裹已到石桥村驿站，取件码：A-1-480217、A-1-093355（自助取件请同时输入手机号后4位）。请于12月06日前取件。"
         );
         assert_eq!(
-            render(&pending(3, "B-2-0003").payload),
-            "【驿站】您的包裹已到石桥村驿站，取件码：B-2-0003。请于12月06日前取件。"
+            render(&pending(3, "B-2-771204").payload),
+            "【驿站】您的包裹已到石桥村驿站，取件码：B-2-771204（自助取件请同时输入手机号后4位）。请于12月06日前取件。"
         );
     }
 }

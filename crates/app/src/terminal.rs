@@ -34,10 +34,14 @@ use std::collections::HashMap;
 /// Tunables of the terminal, with the product's defaults.
 #[derive(Debug, Clone)]
 pub struct TerminalSettings {
-    /// Wrong codes one terminal may take.
+    /// Wrong codes one terminal may take: what bounds a guesser at the
+    /// door (`docs/security.md` has the model).
     pub throttle_terminal: ThrottlePolicy,
+    /// Wrong codes from one source address (a stolen terminal token used
+    /// from elsewhere, or several tablets behind one address).
+    pub throttle_source: ThrottlePolicy,
     /// Wrong codes typed with one phone tail (a guesser who moves between
-    /// terminals, or a family member trying codes).
+    /// terminals, or one who knows a neighbour's number).
     pub throttle_phone: ThrottlePolicy,
     /// A session with no code or scan for this long ends, and its lights go
     /// out.
@@ -56,6 +60,7 @@ impl Default for TerminalSettings {
     fn default() -> Self {
         TerminalSettings {
             throttle_terminal: ThrottlePolicy::default(),
+            throttle_source: ThrottlePolicy::default(),
             throttle_phone: ThrottlePolicy::default(),
             idle: Duration::seconds(90),
             door_hold_ms: 8_000,
@@ -129,14 +134,19 @@ impl App {
             .collect())
     }
 
-    /// A customer's code, phone tail and code, or QR text at the terminal:
-    /// opens (or re-opens) their pickup session, opens the door and lights
-    /// their slots.
+    /// A customer's code with their phone tail, or the QR text from their
+    /// message, at the terminal: opens (or re-opens) their pickup session,
+    /// opens the door and lights their slots. `source` is the address the
+    /// request came from (throttled like the terminal and the tail). A typed
+    /// code is refused unheard while any of its keys must wait; a genuine QR
+    /// code is not throttled (it cannot be guessed), so a guesser who slows
+    /// the terminal down does not keep customers out.
     pub async fn start_pickup(
         &self,
         principal: &Principal,
         station_id: i64,
         terminal: &str,
+        source: &str,
         text: &str,
         phone_tail: Option<&str>,
     ) -> AppResult<SessionView> {
@@ -152,20 +162,26 @@ impl App {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let station = lock_station(&mut *tx, station_id).await?;
+        let source = source.chars().take(64).collect::<String>();
         let tail = match &entry {
-            CodeEntry::Code { phone_tail, .. } => phone_tail.clone(),
+            CodeEntry::Code { phone_tail, .. } => Some(phone_tail.clone()),
             CodeEntry::Qr(_) => None,
         };
-        self.check_throttle(&mut *tx, station_id, terminal, tail.as_deref(), now)
-            .await?;
+        if let Some(tail) = &tail {
+            self.check_throttle(&mut *tx, station_id, terminal, &source, tail, now)
+                .await?;
+        }
         let found = match &entry {
+            // The code and the tail must both match: the code alone opens
+            // nothing.
             CodeEntry::Code { code, phone_tail } => tx
                 .parcel_by_active_code(station_id, code)
                 .await?
                 .filter(|p| p.state == ParcelState::Stored)
-                .filter(|p| match phone_tail {
-                    Some(tail) => p.phone.as_ref().is_some_and(|phone| phone.tail() == tail),
-                    None => true,
+                .filter(|p| {
+                    p.phone
+                        .as_ref()
+                        .is_some_and(|phone| phone.tail() == phone_tail)
                 }),
             CodeEntry::Qr(text) => match crate::qr::verify(&self.secrets.qr_key, text, now) {
                 Ok(claim) if claim.station_id == station_id => tx
@@ -182,6 +198,7 @@ impl App {
         let attempt = |succeeded| crate::terminal::CodeAttempt {
             station_id,
             terminal: terminal.to_string(),
+            source: source.clone(),
             phone_tail: tail.clone(),
             succeeded,
             at: now,
@@ -349,6 +366,7 @@ impl App {
                 principal,
                 now,
                 settings: &self.settings,
+                random: &*self.random,
             },
             Some(&station),
             &mut parcel,
@@ -505,35 +523,65 @@ impl App {
         Ok(Some(self.view_session(&session).await?))
     }
 
-    /// Refuses with [`AppError::Throttled`] while the terminal or the phone
-    /// tail has too many recent failures.
+    /// Refuses with [`AppError::Throttled`] while the terminal, the source
+    /// address or the phone tail must wait after its recent failures. Each
+    /// key waits on its own; none locks the station.
     async fn check_throttle(
         &self,
         tx: &mut dyn Tx,
         station_id: i64,
         terminal: &str,
-        tail: Option<&str>,
+        source: &str,
+        tail: &str,
         now: DateTime<Utc>,
     ) -> AppResult<()> {
         let settings = &self.settings.terminal;
-        let mut checks = vec![(AttemptsBy::Terminal(terminal), settings.throttle_terminal)];
-        if let Some(tail) = tail {
-            checks.push((AttemptsBy::PhoneTail(tail), settings.throttle_phone));
-        }
-        for (by, policy) in checks {
+        let checks = [
+            (
+                "terminal",
+                AttemptsBy::Terminal(terminal),
+                settings.throttle_terminal,
+            ),
+            (
+                "source",
+                AttemptsBy::Source(source),
+                settings.throttle_source,
+            ),
+            (
+                "phone_tail",
+                AttemptsBy::PhoneTail(tail),
+                settings.throttle_phone,
+            ),
+        ];
+        let mut wait_until: Option<DateTime<Utc>> = None;
+        for (key, by, policy) in checks {
             let failures = tx
-                .failed_code_attempts(station_id, by, now - policy.window)
+                .failed_code_attempts(station_id, by, now - policy.memory)
                 .await?;
             if let Some(until) = policy.locked_until(&failures, now) {
-                tracing::warn!(station = station_id, terminal, "code attempts throttled");
-                return Err(AppError::Throttled { until });
+                tracing::warn!(
+                    station = station_id,
+                    terminal,
+                    key,
+                    n_failures = failures.len(),
+                    until = %until,
+                    "pickup code entry must wait"
+                );
+                wait_until = Some(wait_until.map_or(until, |w| w.max(until)));
             }
         }
-        Ok(())
+        match wait_until {
+            Some(until) => Err(AppError::throttled(
+                crate::error::Throttle::PickupCode,
+                until,
+                now,
+            )),
+            None => Ok(()),
+        }
     }
 
-    /// Raises one alert per terminal and window once its failures reach the
-    /// limit: someone is guessing codes.
+    /// Raises one alert per terminal and day once its failures use up the
+    /// free ones: someone is guessing codes.
     async fn alert_if_guessing(
         &self,
         tx: &mut dyn Tx,
@@ -546,25 +594,25 @@ impl App {
             .failed_code_attempts(
                 station_id,
                 AttemptsBy::Terminal(terminal),
-                now - policy.window,
+                now - policy.memory,
             )
             .await?;
-        if (failures.len() as u32) < policy.failures_max {
+        if (failures.len() as u32) < policy.free_failures.max(1) {
             return Ok(());
         }
-        let window_s = policy.window.num_seconds().max(1);
+        let memory_s = policy.memory.num_seconds().max(1);
         let raised = tx
             .insert_alert(&NewAlert {
                 station_id,
                 kind: "code_guessing".into(),
                 message: format!(
-                    "自助终端 {terminal} 在 {} 分钟内输错取件码 {} 次，已暂停输入",
-                    policy.window.num_minutes(),
+                    "自助终端 {terminal} 在 {} 小时内输错取件码 {} 次，已放慢输入（二维码仍可开门）",
+                    policy.memory.num_hours(),
                     failures.len()
                 ),
                 dedup_key: format!(
                     "code_guessing:{station_id}:{terminal}:{}",
-                    now.timestamp() / window_s
+                    now.timestamp() / memory_s
                 ),
                 at: now,
             })

@@ -19,7 +19,7 @@
 
 use crate::effects;
 use crate::error::{AppError, AppResult, Code};
-use crate::ports::{NewEvent, NewParcel, ParcelRecord, SlotRecord, StationRecord, Tx};
+use crate::ports::{NewEvent, NewParcel, ParcelRecord, Random, SlotRecord, StationRecord, Tx};
 use crate::{Settings, actor_of};
 use chrono::{DateTime, Utc};
 use domain::{Action, ParcelState, Principal};
@@ -31,6 +31,8 @@ pub(crate) struct By<'a> {
     pub principal: &'a Principal,
     pub now: DateTime<Utc>,
     pub settings: &'a Settings,
+    /// Draws the secret part of a new pickup code.
+    pub random: &'a dyn Random,
 }
 
 impl crate::App {
@@ -40,6 +42,7 @@ impl crate::App {
             principal,
             now: self.now(),
             settings: &self.settings,
+            random: &*self.random,
         }
     }
 }
@@ -124,7 +127,7 @@ async fn apply_on(
                 &read
             }
         };
-        parcel.pickup_code = Some(assign_code(tx, station, slot).await?);
+        parcel.pickup_code = Some(assign_code(tx, by.random, station, slot).await?);
     }
     if from.occupies_slot() && !next.occupies_slot() {
         tx.release_place(parcel.id).await?;
@@ -216,20 +219,24 @@ pub(crate) async fn note_reminders(
     Ok(())
 }
 
-/// A fresh code unique among the station's active parcels. The station is
-/// locked, so the check cannot race; the database's unique index stands
-/// behind it all the same.
+/// A fresh code unique among the station's active parcels, its secret part
+/// drawn at random (a counter would tell whoever knows one code where the
+/// others are). The station is locked, so the check cannot race; the
+/// database's unique index stands behind it all the same. With at most a
+/// few hundred active codes in a space of a million, a clash is rare and a
+/// hundred in a row means something else is wrong.
 async fn assign_code(
     tx: &mut dyn Tx,
+    random: &dyn Random,
     station: &StationRecord,
     slot: &SlotRecord,
 ) -> AppResult<String> {
-    let attempts_max = station.code_format.seq_modulus();
-    for _ in 0..attempts_max {
-        let seq = tx.next_sequence(station.id).await?;
-        let code = station
-            .code_format
-            .render(&slot.shelf, slot.tier, slot.slot, seq);
+    let space = station.code_format.secret_space();
+    for _ in 0..100 {
+        let code =
+            station
+                .code_format
+                .render(&slot.shelf, slot.tier, slot.slot, random.below(space));
         if !tx.code_active(station.id, &code).await? {
             return Ok(code);
         }

@@ -1,9 +1,13 @@
-//! Pickup codes: a per-station template such as `{shelf}-{tier}-{seq:4}`
-//! (renders `A-3-0217`), parsed once into tokens.
+//! Pickup codes: a per-station template such as `{shelf}-{tier}-{code:6}`
+//! (renders `A-3-480217`), parsed once into tokens.
 //!
-//! The sequence number makes a code unique among a station's active parcels;
-//! the database enforces that, and the caller moves to the next sequence
-//! number on a clash.
+//! `{code:N}` is the secret: N random digits drawn by the caller (the domain
+//! has no randomness; `app` draws them from its `Random` port). The shelf
+//! and tier are not secret — they tell a keeper where to reach — so a
+//! code's strength is the random part alone, and the door also wants the
+//! phone tail (`docs/security.md`). The random part must also make the code
+//! unique among the station's active parcels; the database enforces that,
+//! and the caller draws again on a clash.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +17,7 @@ enum Token {
     Shelf,
     Tier,
     Slot,
-    Seq { width: u8 },
+    Secret { width: u8 },
 }
 
 /// A parsed code template. Holds its source text for storage and display.
@@ -21,15 +25,17 @@ enum Token {
 pub struct CodeFormat {
     source: String,
     tokens: Vec<Token>,
-    seq_width: u8,
+    secret_width: u8,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodeFormatError {
-    #[error("unknown placeholder {{{0}}}; use {{shelf}}, {{tier}}, {{slot}} or {{seq:N}}")]
+    #[error("unknown placeholder {{{0}}}; use {{shelf}}, {{tier}}, {{slot}} or {{code:N}}")]
     UnknownPlaceholder(String),
-    #[error("a pickup code format needs exactly one {{seq:N}} with N from 3 to 6")]
-    Sequence,
+    #[error(
+        "a pickup code format needs exactly one {{code:N}} (N random digits, N from 6 to 8); the counter {{seq:N}} is no longer accepted because it can be guessed"
+    )]
+    Secret,
     #[error("unclosed '{{' in pickup code format")]
     Unclosed,
     #[error(
@@ -40,7 +46,11 @@ pub enum CodeFormatError {
     TooLong,
 }
 
-pub const DEFAULT_FORMAT: &str = "{shelf}-{tier}-{seq:4}";
+pub const DEFAULT_FORMAT: &str = "{shelf}-{tier}-{code:6}";
+
+/// Fewest and most random digits a format may ask for.
+pub const SECRET_DIGITS_MIN: u8 = 6;
+pub const SECRET_DIGITS_MAX: u8 = 8;
 
 impl CodeFormat {
     pub fn parse(source: &str) -> Result<CodeFormat, CodeFormatError> {
@@ -50,7 +60,7 @@ impl CodeFormat {
         let mut tokens = Vec::new();
         let mut literal = String::new();
         let mut chars = source.chars();
-        let mut seq_width = None;
+        let mut secret_width = None;
         while let Some(ch) = chars.next() {
             if ch != '{' {
                 if !(ch.is_alphanumeric() || matches!(ch, '-' | '_' | '#')) {
@@ -74,12 +84,15 @@ impl CodeFormat {
                 "shelf" => Token::Shelf,
                 "tier" => Token::Tier,
                 "slot" => Token::Slot,
-                other => match other.strip_prefix("seq:").map(str::parse::<u8>) {
-                    Some(Ok(width @ 3..=6)) if seq_width.is_none() => {
-                        seq_width = Some(width);
-                        Token::Seq { width }
+                other if other.starts_with("seq:") => return Err(CodeFormatError::Secret),
+                other => match other.strip_prefix("code:").map(str::parse::<u8>) {
+                    Some(Ok(width @ SECRET_DIGITS_MIN..=SECRET_DIGITS_MAX))
+                        if secret_width.is_none() =>
+                    {
+                        secret_width = Some(width);
+                        Token::Secret { width }
                     }
-                    Some(_) => return Err(CodeFormatError::Sequence),
+                    Some(_) => return Err(CodeFormatError::Secret),
                     None => return Err(CodeFormatError::UnknownPlaceholder(other.to_string())),
                 },
             };
@@ -88,11 +101,11 @@ impl CodeFormat {
         if !literal.is_empty() {
             tokens.push(Token::Literal(literal));
         }
-        let seq_width = seq_width.ok_or(CodeFormatError::Sequence)?;
+        let secret_width = secret_width.ok_or(CodeFormatError::Secret)?;
         Ok(CodeFormat {
             source: source.to_string(),
             tokens,
-            seq_width,
+            secret_width,
         })
     }
 
@@ -100,13 +113,15 @@ impl CodeFormat {
         &self.source
     }
 
-    /// How many distinct sequence numbers the format has room for.
-    pub fn seq_modulus(&self) -> u32 {
-        10u32.pow(u32::from(self.seq_width))
+    /// How many distinct secrets the format has room for: the number a
+    /// random draw is taken below.
+    pub fn secret_space(&self) -> u64 {
+        10u64.pow(u32::from(self.secret_width))
     }
 
-    /// Renders a code; `seq` is taken modulo [`Self::seq_modulus`].
-    pub fn render(&self, shelf: &str, tier: u32, slot: u32, seq: u32) -> String {
+    /// Renders a code; `secret` (a uniform draw below
+    /// [`Self::secret_space`]) is taken modulo the space.
+    pub fn render(&self, shelf: &str, tier: u32, slot: u32, secret: u64) -> String {
         let mut code = String::new();
         for token in &self.tokens {
             match token {
@@ -114,11 +129,11 @@ impl CodeFormat {
                 Token::Shelf => code.push_str(shelf),
                 Token::Tier => code.push_str(&tier.to_string()),
                 Token::Slot => code.push_str(&format!("{slot:02}")),
-                Token::Seq { width } => {
-                    let modulus = 10u32.pow(u32::from(*width));
+                Token::Secret { width } => {
+                    let modulus = 10u64.pow(u32::from(*width));
                     code.push_str(&format!(
                         "{:0width$}",
-                        seq % modulus,
+                        secret % modulus,
                         width = usize::from(*width)
                     ))
                 }
@@ -158,11 +173,11 @@ mod tests {
     #[test]
     fn renders_formats_seen_in_messages() {
         let cases = [
-            ("{shelf}-{tier}-{seq:4}", "A-3-0217"),
-            ("{shelf}{tier}-{seq:5}", "A3-00217"),
-            ("{shelf}-{seq:3}", "A-217"),
-            ("{tier}号柜{seq:6}", "3号柜000217"),
-            ("{shelf}{tier}{slot}-{seq:4}", "A307-0217"),
+            ("{shelf}-{tier}-{code:6}", "A-3-000217"),
+            ("{shelf}{tier}-{code:7}", "A3-0000217"),
+            ("{shelf}-{code:6}", "A-000217"),
+            ("{tier}号柜{code:8}", "3号柜00000217"),
+            ("{shelf}{tier}{slot}-{code:6}", "A307-000217"),
         ];
         for (format, expected) in cases {
             assert_eq!(
@@ -174,30 +189,32 @@ mod tests {
     }
 
     #[test]
-    fn sequence_wraps_at_its_width() {
-        let format = CodeFormat::parse("{seq:3}").unwrap();
-        assert_eq!(format.render("A", 1, 1, 1_217), "217");
-        assert_eq!(format.seq_modulus(), 1_000);
+    fn the_secret_wraps_at_its_width() {
+        let format = CodeFormat::parse("{code:6}").unwrap();
+        assert_eq!(format.render("A", 1, 1, 1_480_217), "480217");
+        assert_eq!(format.secret_space(), 1_000_000);
     }
 
     #[test]
     fn refuses_bad_templates_with_reasons() {
         assert_eq!(
             CodeFormat::parse("{shelf}-{tier}"),
-            Err(CodeFormatError::Sequence)
+            Err(CodeFormatError::Secret)
         );
-        assert_eq!(CodeFormat::parse("{seq:2}"), Err(CodeFormatError::Sequence));
+        // Too few digits to resist guessing, and the old counter.
+        assert_eq!(CodeFormat::parse("{code:4}"), Err(CodeFormatError::Secret));
+        assert_eq!(CodeFormat::parse("{seq:4}"), Err(CodeFormatError::Secret));
         assert_eq!(
-            CodeFormat::parse("{seq:4}{seq:4}"),
-            Err(CodeFormatError::Sequence)
+            CodeFormat::parse("{code:6}{code:6}"),
+            Err(CodeFormatError::Secret)
         );
         assert_eq!(
-            CodeFormat::parse("{bin}-{seq:4}"),
+            CodeFormat::parse("{bin}-{code:6}"),
             Err(CodeFormatError::UnknownPlaceholder("bin".into()))
         );
-        assert_eq!(CodeFormat::parse("{seq:4"), Err(CodeFormatError::Unclosed));
+        assert_eq!(CodeFormat::parse("{code:6"), Err(CodeFormatError::Unclosed));
         assert_eq!(
-            CodeFormat::parse("<{seq:4}>"),
+            CodeFormat::parse("<{code:6}>"),
             Err(CodeFormatError::Character('<'))
         );
     }

@@ -96,9 +96,9 @@ impl IntoResponse for ApiError {
 
 /// Writes every API error in the language the request prefers (Chinese
 /// when `Accept-Language` puts `zh` first, English otherwise), and adds
-/// `Retry-After` to a throttled refusal from the time it names, read from
-/// the app's clock.
-pub async fn localize(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// `Retry-After` to a throttled refusal (the seconds the use case computed
+/// from the app's clock).
+pub async fn localize(State(_state): State<AppState>, request: Request, next: Next) -> Response {
     let lang = Lang::from_accept_language(
         request
             .headers()
@@ -116,10 +116,9 @@ pub async fn localize(State(state): State<AppState>, request: Request, next: Nex
         header::CONTENT_LANGUAGE,
         HeaderValue::from_static(lang.code()),
     );
-    if let AppError::Throttled { until } = &error
+    if let Some(seconds) = error.retry_after()
         && !parts.headers.contains_key(header::RETRY_AFTER)
     {
-        let seconds = (*until - state.app.now()).num_seconds().max(1);
         parts
             .headers
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));

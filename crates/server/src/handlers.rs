@@ -54,11 +54,19 @@ pub struct Login {
     password: String,
 }
 
-pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<Login>) -> ApiResult {
+pub async fn login(
+    State(state): State<AppState>,
+    crate::tracking::ClientIp(ip): crate::tracking::ClientIp,
+    ApiJson(body): ApiJson<Login>,
+) -> ApiResult {
     if body.username.len() > NAME_CHARS_MAX || body.password.len() > 128 {
         return Err(AppError::Unauthenticated.into());
     }
-    let (token, principal) = state.app.sign_in(&body.username, &body.password).await?;
+    let source = ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    let (token, principal) = state
+        .app
+        .sign_in(&body.username, &body.password, &source)
+        .await?;
     ok(
         json!({ "token": token, "user": principal, "expires_in_hours": state.app.settings.token_hours }),
     )
@@ -66,6 +74,30 @@ pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<Login>)
 
 pub async fn me(Caller(principal): Caller) -> ApiResult {
     ok(principal)
+}
+
+pub async fn disable_user(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(username): ApiPath<String>,
+) -> ApiResult {
+    ok(state.app.disable_user(&principal, &username).await?)
+}
+
+pub async fn enable_user(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(username): ApiPath<String>,
+) -> ApiResult {
+    ok(state.app.enable_user(&principal, &username).await?)
+}
+
+pub async fn revoke_user_tokens(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(username): ApiPath<String>,
+) -> ApiResult {
+    ok(state.app.revoke_user_tokens(&principal, &username).await?)
 }
 
 pub async fn stations(State(state): State<AppState>, Caller(principal): Caller) -> ApiResult {

@@ -81,6 +81,33 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             get(me),
         ),
         (
+            spec(
+                "POST",
+                "/api/users/{username}/disable",
+                "Disable an account (admins): no sign-in, its tokens stop working at once",
+                None,
+            ),
+            post(disable_user),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/users/{username}/enable",
+                "Enable a disabled account again (admins)",
+                None,
+            ),
+            post(enable_user),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/users/{username}/revoke-tokens",
+                "End every token of an account (admins); it may sign in again",
+                None,
+            ),
+            post(revoke_user_tokens),
+        ),
+        (
             spec("GET", "/api/stations", "Stations the caller may see", None),
             get(stations),
         ),
@@ -646,7 +673,7 @@ pub fn openapi_document() -> serde_json::Value {
             .split('/')
             .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| {
-                let schema = if name == "carrier" || name == "waybill" {
+                let schema = if name == "carrier" || name == "waybill" || name == "username" {
                     json!({"type": "string"})
                 } else {
                     json!({"type": "integer", "format": "int64"})

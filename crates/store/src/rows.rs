@@ -15,7 +15,8 @@ pub const PARCEL_COLUMNS: &str = "id, carrier, waybill, state, problem, recipien
      pickup_code, stored_at, reminders_sent, created_at, updated_at, version, weight_grams";
 pub const EVENT_COLUMNS: &str =
     "id, parcel_id, kind, from_state, to_state, at, actor, station_id, idempotency_key, details";
-pub const USER_COLUMNS: &str = "id, username, display_name, password_hash, role, carrier";
+pub const USER_COLUMNS: &str =
+    "id, username, display_name, password_hash, role, carrier, disabled_at";
 
 /// A value in the database that the domain does not accept: a fault, since
 /// only the application writes these tables.
@@ -181,5 +182,8 @@ pub fn user_from(row: &AnyRow) -> StoreResult<UserRecord> {
             .map(|c| Carrier::parse(c).map_err(|_| corrupt("carrier", c)))
             .transpose()?,
         station_ids: Vec::new(),
+        disabled_at: get::<Option<i64>>(row, "disabled_at")?
+            .map(time)
+            .transpose()?,
     })
 }

@@ -162,10 +162,11 @@ impl TerminalTx for DbTx {
         attempt: &app::ports::terminal::CodeAttempt,
     ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO code_attempts (station_id, terminal, phone_tail, succeeded, at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO code_attempts (station_id, terminal, source, phone_tail, succeeded, at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(attempt.station_id)
         .bind(attempt.terminal.clone())
+        .bind(attempt.source.clone())
         .bind(attempt.phone_tail.clone())
         .bind(i64::from(attempt.succeeded))
         .bind(attempt.at.timestamp_millis())
@@ -183,6 +184,7 @@ impl TerminalTx for DbTx {
     ) -> StoreResult<Vec<DateTime<Utc>>> {
         let (column, value) = match by {
             AttemptsBy::Terminal(terminal) => ("terminal", terminal),
+            AttemptsBy::Source(source) => ("source", source),
             AttemptsBy::PhoneTail(tail) => ("phone_tail", tail),
         };
         let rows = sqlx::query(&format!(

@@ -66,7 +66,7 @@ impl UserStore for Db {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserRecord>> {
         let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE id = (SELECT user_id FROM api_tokens WHERE token_hash = $1 AND expires_at > $2)"
+            "SELECT {USER_COLUMNS} FROM users WHERE id = (SELECT user_id FROM api_tokens WHERE token_hash = $1 AND expires_at > $2) AND disabled_at IS NULL"
         ))
         .bind(token_hash.to_string())
         .bind(ms(now))
@@ -102,6 +102,30 @@ impl UserStore for Db {
     async fn revoke_token(&self, token_hash: &str) -> StoreResult<bool> {
         let changed = sqlx::query("DELETE FROM api_tokens WHERE token_hash = $1")
             .bind(token_hash.to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(backend_error)?
+            .rows_affected();
+        Ok(changed == 1)
+    }
+
+    async fn revoke_user_tokens(&self, user_id: i64) -> StoreResult<u64> {
+        Ok(sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.writer)
+            .await
+            .map_err(backend_error)?
+            .rows_affected())
+    }
+
+    async fn set_user_disabled(
+        &self,
+        user_id: i64,
+        disabled_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<bool> {
+        let changed = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            .bind(disabled_at.map(ms))
+            .bind(user_id)
             .execute(&self.writer)
             .await
             .map_err(backend_error)?

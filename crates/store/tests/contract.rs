@@ -23,7 +23,14 @@ async fn inbound_assigns_slot_and_code_and_rescans_are_idempotent() {
             .await
             .unwrap();
         assert_eq!(first.state, ParcelState::Stored);
-        assert_eq!(first.pickup_code.as_deref(), Some("A-1-0001"));
+        // The shelf and tier a keeper reads, then six random digits.
+        let code = first.pickup_code.clone().unwrap();
+        assert!(
+            code.len() == 10
+                && code.starts_with("A-1-")
+                && code[4..].bytes().all(|b| b.is_ascii_digit()),
+            "{code}"
+        );
         assert_eq!(first.slot.as_deref(), Some("A-1-01"));
         assert!(!first.duplicate);
         let again = h
@@ -55,7 +62,7 @@ async fn inbound_assigns_slot_and_code_and_rescans_are_idempotent() {
         assert_eq!(events.len(), 1, "a duplicate scan leaves no second event");
         assert_eq!(events[0].kind, "stored");
         let by_code = ParcelFilter {
-            pickup_code: Some("a-1-0001".into()),
+            pickup_code: Some(code.to_lowercase()),
             limit: 10,
             ..Default::default()
         };
@@ -80,8 +87,8 @@ async fn inbound_assigns_slot_and_code_and_rescans_are_idempotent() {
         let sent = sender.sent.lock().unwrap().clone();
         assert!(
             sent[0].1.contains("2个包裹")
-                && sent[0].1.contains("A-1-0001")
-                && sent[0].1.contains("A-1-0002"),
+                && sent[0].1.contains(&code)
+                && sent[0].1.contains(second.pickup_code.as_deref().unwrap()),
             "{}",
             sent[0].1
         );

@@ -12,6 +12,11 @@ use domain::{ParcelState, Principal, Role};
 use serde_json::Value;
 use testkit::*;
 
+/// The phone tails of [`stocked`]'s three parcels, in scan order.
+const TAILS: [&str; 3] = ["5678", "5678", "1111"];
+/// Where the tablet's requests come from.
+const SOURCE: &str = "192.0.2.10";
+
 fn terminal_of(station_id: i64) -> Principal {
     Principal {
         user_id: 9,
@@ -71,7 +76,14 @@ async fn a_code_lights_all_the_recipients_parcels_in_a_colour_of_their_own() {
         let terminal = terminal_of(station_id);
         let first = h
             .app
-            .start_pickup(&terminal, station_id, "front-tablet", &parcels[0].0, None)
+            .start_pickup(
+                &terminal,
+                station_id,
+                "front-tablet",
+                SOURCE,
+                &parcels[0].0,
+                Some(TAILS[0]),
+            )
             .await
             .unwrap();
         assert_eq!(first.items.len(), 2, "both of the recipient's parcels");
@@ -100,7 +112,14 @@ async fn a_code_lights_all_the_recipients_parcels_in_a_colour_of_their_own() {
         // Another customer at the same time gets another colour.
         let second = h
             .app
-            .start_pickup(&terminal, station_id, "front-tablet", &parcels[2].0, None)
+            .start_pickup(
+                &terminal,
+                station_id,
+                "front-tablet",
+                SOURCE,
+                &parcels[2].0,
+                Some(TAILS[2]),
+            )
             .await
             .unwrap();
         assert_eq!(second.items.len(), 1);
@@ -108,7 +127,14 @@ async fn a_code_lights_all_the_recipients_parcels_in_a_colour_of_their_own() {
         // The first customer typing again re-opens their own session.
         let again = h
             .app
-            .start_pickup(&terminal, station_id, "front-tablet", &parcels[1].0, None)
+            .start_pickup(
+                &terminal,
+                station_id,
+                "front-tablet",
+                SOURCE,
+                &parcels[1].0,
+                Some(TAILS[1]),
+            )
             .await
             .unwrap();
         assert_eq!(again.id, first.id);
@@ -124,7 +150,14 @@ async fn checkout_records_only_the_customers_own_parcels() {
         let terminal = terminal_of(station_id);
         let session = h
             .app
-            .start_pickup(&terminal, station_id, "front-tablet", &parcels[0].0, None)
+            .start_pickup(
+                &terminal,
+                station_id,
+                "front-tablet",
+                SOURCE,
+                &parcels[0].0,
+                Some(TAILS[0]),
+            )
             .await
             .unwrap();
         clear_commands(&h).await;
@@ -217,33 +250,134 @@ async fn checkout_records_only_the_customers_own_parcels() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn guessing_codes_is_throttled_and_alerts_the_keeper() {
+async fn a_code_without_the_phone_tail_or_with_a_wrong_one_opens_nothing() {
     for h in backends().await {
         let (station_id, parcels) = stocked(&h).await;
         let terminal = terminal_of(station_id);
-        let limit = h.app.settings.terminal.throttle_terminal.failures_max;
-        for i in 0..limit {
+        // Today's code alone opened the door; now it is refused before any
+        // look-up, and counts as nothing.
+        let error = h
+            .app
+            .start_pickup(
+                &terminal,
+                station_id,
+                "front-tablet",
+                SOURCE,
+                &parcels[0].0,
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert!(error.is(Code::PickupEntryInvalid), "{error:?}");
+        let error = h
+            .app
+            .start_pickup(
+                &terminal,
+                station_id,
+                "front-tablet",
+                SOURCE,
+                &parcels[0].0,
+                Some("0000"),
+            )
+            .await
+            .unwrap_err();
+        assert!(error.is(Code::PickupCodeWrong), "{error:?}");
+        // Another recipient's tail with this code does not open it either.
+        let error = h
+            .app
+            .start_pickup(
+                &terminal,
+                station_id,
+                "front-tablet",
+                SOURCE,
+                &parcels[0].0,
+                Some(TAILS[2]),
+            )
+            .await
+            .unwrap_err();
+        assert!(error.is(Code::PickupCodeWrong), "{error:?}");
+        assert!(pending_commands(&h).await.is_empty(), "no door opened");
+        h.app
+            .start_pickup(
+                &terminal,
+                station_id,
+                "front-tablet",
+                SOURCE,
+                &parcels[0].0,
+                Some(TAILS[0]),
+            )
+            .await
+            .unwrap();
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_are_random_not_a_counter() {
+    for h in backends().await {
+        let (_, parcels) = stocked(&h).await;
+        let secrets: Vec<u64> = parcels
+            .iter()
+            .map(|(code, _)| code.rsplit('-').next().unwrap().parse().unwrap())
+            .collect();
+        assert!(
+            parcels
+                .iter()
+                .all(|(code, _)| code.rsplit('-').next().unwrap().len() == 6),
+            "six random digits: {parcels:?}"
+        );
+        // Three consecutive scans under a counter differ by one; random
+        // draws from a million almost never do (the chance is ~1e-6).
+        assert!(
+            secrets.windows(2).any(|w| w[0].abs_diff(w[1]) > 1),
+            "consecutive codes look sequential: {parcels:?}"
+        );
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_codes_slows_down_each_key_and_alerts_the_keeper_but_qr_still_opens() {
+    for h in backends().await {
+        let (station_id, parcels) = stocked(&h).await;
+        let terminal = terminal_of(station_id);
+        let policy = h.app.settings.terminal.throttle_terminal;
+        for i in 0..policy.free_failures {
             let error = h
                 .app
                 .start_pickup(
                     &terminal,
                     station_id,
                     "front-tablet",
-                    &format!("Z-9-{i:04}"),
-                    None,
+                    SOURCE,
+                    &format!("Z-9-{i:06}"),
+                    Some(&format!("{:04}", 9000 + i)),
                 )
                 .await
                 .unwrap_err();
             assert!(error.is(Code::PickupCodeWrong), "{error:?}");
             h.clock.advance(Duration::seconds(5));
         }
-        // Now even the right code waits.
+        // Now even the right code and tail wait: the wait is the first delay.
         let error = h
             .app
-            .start_pickup(&terminal, station_id, "front-tablet", &parcels[0].0, None)
+            .start_pickup(
+                &terminal,
+                station_id,
+                "front-tablet",
+                SOURCE,
+                &parcels[0].0,
+                Some(TAILS[0]),
+            )
             .await
             .unwrap_err();
-        assert!(matches!(error, AppError::Throttled { .. }), "{error:?}");
+        let AppError::Throttled { retry_after_s, .. } = error else {
+            panic!("expected a wait, got {error:?}");
+        };
+        assert!(
+            retry_after_s > 0 && retry_after_s <= policy.first_delay.num_seconds(),
+            "{retry_after_s}"
+        );
         assert!(pending_commands(&h).await.is_empty(), "no door opened");
         let alerts = h
             .app
@@ -252,18 +386,78 @@ async fn guessing_codes_is_throttled_and_alerts_the_keeper() {
             .unwrap();
         assert_eq!(alerts.len(), 1, "one alert per burst: {alerts:?}");
         assert_eq!(alerts[0].kind, "code_guessing");
-        // Another terminal is not locked by this one.
-        h.app
-            .start_pickup(&terminal, station_id, "side-tablet", &parcels[0].0, None)
+
+        // A genuine QR code is not throttled: the customer still gets in.
+        let parcel =
+            h.db.parcels(&ParcelFilter {
+                waybill: Some(parcels[2].1.clone()),
+                limit: 5,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .remove(0);
+        let qr = app::qr::sign(
+            &h.app.secrets.qr_key,
+            app::qr::QrClaim {
+                station_id,
+                parcel_id: parcel.id,
+                expires_at: h.app.now() + Duration::days(1),
+            },
+        );
+        let session = h
+            .app
+            .start_pickup(&terminal, station_id, "front-tablet", SOURCE, &qr, None)
             .await
             .unwrap();
-        // The lock lifts as the failures age out of the window.
-        h.clock
-            .advance(h.app.settings.terminal.throttle_terminal.window);
         h.app
-            .start_pickup(&terminal, station_id, "front-tablet", &parcels[2].0, None)
+            .end_pickup(&terminal, station_id, session.id)
             .await
             .unwrap();
+
+        // After the wait one more guess is heard; the next wait doubles.
+        h.clock.advance(policy.first_delay);
+        let error = h
+            .app
+            .start_pickup(
+                &terminal,
+                station_id,
+                "front-tablet",
+                SOURCE,
+                "Z-9-999999",
+                Some("9999"),
+            )
+            .await
+            .unwrap_err();
+        assert!(error.is(Code::PickupCodeWrong), "{error:?}");
+        h.clock.advance(policy.first_delay);
+        let error = h
+            .app
+            .start_pickup(
+                &terminal,
+                station_id,
+                "front-tablet",
+                SOURCE,
+                &parcels[0].0,
+                Some(TAILS[0]),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(error, AppError::Throttled { .. }), "{error:?}");
+        h.clock.advance(policy.first_delay);
+        h.app
+            .start_pickup(
+                &terminal,
+                station_id,
+                "front-tablet",
+                SOURCE,
+                &parcels[0].0,
+                Some(TAILS[0]),
+            )
+            .await
+            .unwrap();
+        // The failures are forgotten after the throttle's memory.
+        h.clock.advance(policy.memory);
         // The keeper acknowledges the alert; it cannot be acknowledged twice.
         let keeper = keeper_of(station_id);
         h.app
@@ -281,20 +475,51 @@ async fn guessing_codes_is_throttled_and_alerts_the_keeper() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wrong_phone_tail_counts_against_that_tail() {
+async fn each_key_waits_on_its_own_source_and_tail_included() {
     for h in backends().await {
         let (station_id, parcels) = stocked(&h).await;
         let terminal = terminal_of(station_id);
-        let limit = h.app.settings.terminal.throttle_phone.failures_max;
-        // The right code with a wrong tail, from a new terminal each time,
-        // so only the tail's own count can stop it.
-        for i in 0..limit {
+        let free = h.app.settings.terminal.throttle_source.free_failures;
+        // Guesses from one address through different terminal names (a
+        // stolen token) stop on the address's count.
+        for i in 0..free {
             let error = h
                 .app
                 .start_pickup(
                     &terminal,
                     station_id,
                     &format!("t{i}"),
+                    "198.51.100.7",
+                    &format!("Z-9-{i:06}"),
+                    Some(&format!("{:04}", 2000 + i)),
+                )
+                .await
+                .unwrap_err();
+            assert!(error.is(Code::PickupCodeWrong), "{error:?}");
+        }
+        let error = h
+            .app
+            .start_pickup(
+                &terminal,
+                station_id,
+                "fresh",
+                "198.51.100.7",
+                &parcels[0].0,
+                Some(TAILS[0]),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(error, AppError::Throttled { .. }), "{error:?}");
+        // The right code with a wrong tail, from a new terminal and address
+        // each time, so only the tail's own count can stop it.
+        for i in 0..h.app.settings.terminal.throttle_phone.free_failures {
+            let error = h
+                .app
+                .start_pickup(
+                    &terminal,
+                    station_id,
+                    &format!("u{i}"),
+                    &format!("203.0.113.{i}"),
                     &parcels[0].0,
                     Some("0000"),
                 )
@@ -304,13 +529,27 @@ async fn a_wrong_phone_tail_counts_against_that_tail() {
         }
         let error = h
             .app
-            .start_pickup(&terminal, station_id, "fresh", &parcels[0].0, Some("0000"))
+            .start_pickup(
+                &terminal,
+                station_id,
+                "fresh",
+                SOURCE,
+                &parcels[0].0,
+                Some("0000"),
+            )
             .await
             .unwrap_err();
         assert!(matches!(error, AppError::Throttled { .. }), "{error:?}");
-        // The right tail is not the guessed one: it still opens.
+        // Nobody else waits: the right tail, another address and terminal.
         h.app
-            .start_pickup(&terminal, station_id, "fresh", &parcels[0].0, Some("5678"))
+            .start_pickup(
+                &terminal,
+                station_id,
+                "fresh",
+                SOURCE,
+                &parcels[0].0,
+                Some(TAILS[0]),
+            )
             .await
             .unwrap();
         h.cleanup().await;
@@ -340,13 +579,13 @@ async fn signed_qr_codes_open_only_their_station_until_they_expire() {
         let forged = app::qr::sign(b"not the server's key", claim);
         assert!(
             h.app
-                .start_pickup(&terminal, station_id, "t1", &forged, None)
+                .start_pickup(&terminal, station_id, "t1", SOURCE, &forged, None)
                 .await
                 .is_err()
         );
         let session = h
             .app
-            .start_pickup(&terminal, station_id, "t1", &text, None)
+            .start_pickup(&terminal, station_id, "t1", SOURCE, &text, None)
             .await
             .unwrap();
         assert_eq!(session.items[0].parcel_id, parcel.id);
@@ -357,7 +596,7 @@ async fn signed_qr_codes_open_only_their_station_until_they_expire() {
         h.clock.advance(Duration::days(1));
         assert!(
             h.app
-                .start_pickup(&terminal, station_id, "t1", &text, None)
+                .start_pickup(&terminal, station_id, "t1", SOURCE, &text, None)
                 .await
                 .is_err()
         );
@@ -372,7 +611,14 @@ async fn idle_sessions_end_and_their_lights_go_out() {
         let terminal = terminal_of(station_id);
         let session = h
             .app
-            .start_pickup(&terminal, station_id, "t1", &parcels[0].0, None)
+            .start_pickup(
+                &terminal,
+                station_id,
+                "t1",
+                SOURCE,
+                &parcels[0].0,
+                Some(TAILS[0]),
+            )
             .await
             .unwrap();
         clear_commands(&h).await;
@@ -393,7 +639,14 @@ async fn idle_sessions_end_and_their_lights_go_out() {
         // The colour is free again.
         let next = h
             .app
-            .start_pickup(&terminal, station_id, "t1", &parcels[2].0, None)
+            .start_pickup(
+                &terminal,
+                station_id,
+                "t1",
+                SOURCE,
+                &parcels[2].0,
+                Some(TAILS[2]),
+            )
             .await
             .unwrap();
         assert_eq!(next.colour, session.colour);
@@ -422,13 +675,27 @@ async fn a_terminal_sees_nothing_but_its_sessions() {
         ));
         assert!(matches!(
             h.app
-                .start_pickup(&terminal, other, "t1", &parcels[0].0, None)
+                .start_pickup(
+                    &terminal,
+                    other,
+                    "t1",
+                    SOURCE,
+                    &parcels[0].0,
+                    Some(TAILS[0])
+                )
                 .await,
             Err(AppError::Forbidden(_))
         ));
         let session = h
             .app
-            .start_pickup(&terminal, station_id, "t1", &parcels[0].0, None)
+            .start_pickup(
+                &terminal,
+                station_id,
+                "t1",
+                SOURCE,
+                &parcels[0].0,
+                Some(TAILS[0]),
+            )
             .await
             .unwrap();
         assert!(matches!(
@@ -481,7 +748,14 @@ async fn the_arrival_message_carries_a_qr_link_that_opens_the_terminal() {
         assert!(token.starts_with("YZQ1."), "{two}");
         let session = h
             .app
-            .start_pickup(&terminal_of(station_id), station_id, "t1", token, None)
+            .start_pickup(
+                &terminal_of(station_id),
+                station_id,
+                "t1",
+                SOURCE,
+                token,
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(

@@ -10,6 +10,7 @@
 mod clock;
 mod database;
 mod fixtures;
+mod random;
 mod services;
 
 pub use clock::TestClock;
@@ -18,6 +19,7 @@ pub use database::{
     sqlite_database,
 };
 pub use fixtures::{admin, assert_invariants, keeper_of, scan, start, station};
+pub use random::SeededRandom;
 pub use services::{
     DATABASE_URL_VAR, MQTT_URL_VAR, REQUIRE_SERVICES_VAR, Service, database_url, mqtt_url,
     require_services, skip_or_fail,

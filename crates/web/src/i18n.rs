@@ -185,15 +185,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ),
     (
         "terminal.welcome",
-        "请输入取件码，或扫描短信中的二维码",
-        "Enter your pickup code, or scan the QR code in your message",
+        "请输入取件码和手机号后 4 位，或扫描短信中的二维码",
+        "Enter your pickup code and your phone's last 4 digits, or scan the QR code in your message",
     ),
     ("terminal.code", "取件码", "Pickup code"),
-    (
-        "terminal.tail",
-        "手机尾号（可不填）",
-        "Phone's last 4 digits (optional)",
-    ),
+    ("terminal.tail", "手机号后 4 位", "Phone's last 4 digits"),
     ("terminal.go", "开门取件", "Open the door"),
     ("terminal.door_open", "门已打开", "The door is open"),
     (

@@ -143,6 +143,27 @@ impl FromRequestParts<WebState> for Keeper {
     }
 }
 
+/// The address a request came from, as text for the throttles ("unknown"
+/// when the server was started without connect info, as in-process tests
+/// are). `yizhan serve` starts with it.
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map_or_else(
+                    || "unknown".to_string(),
+                    |axum::extract::ConnectInfo(address)| address.ip().to_string(),
+                ),
+        ))
+    }
+}
+
 /// The paired self-service terminal of one station.
 pub struct TerminalDevice {
     pub principal: Principal,
@@ -285,6 +306,21 @@ impl IntoResponse for WebError {
         let status =
             StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let message = self.error.message(self.tr.0);
+        let retry_after = self.error.retry_after();
+        let mut response = self.render(status, code, message);
+        // Every 429 says when to come back, pages and the terminal's JSON
+        // alike.
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
+    }
+}
+
+impl WebError {
+    fn render(self, status: StatusCode, code: Code, message: String) -> Response {
         if self.json {
             let body = serde_json::json!({"error": {
                 "code": code.name(),

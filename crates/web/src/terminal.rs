@@ -112,6 +112,7 @@ struct CodeRequest {
 async fn code(
     State(state): State<WebState>,
     Language(t): Language,
+    crate::ClientAddr(source): crate::ClientAddr,
     terminal: Option<TerminalDevice>,
     headers: HeaderMap,
     Json(body): Json<CodeRequest>,
@@ -125,6 +126,7 @@ async fn code(
             &terminal.principal,
             terminal.station_id,
             &terminal.principal.username,
+            &source,
             code,
             body.phone_tail.as_deref(),
         )

@@ -394,7 +394,7 @@ async fn a_paired_terminal_serves_pickups_and_nothing_else() {
     // Unpaired, the terminal API refuses.
     let unpaired = browser()
         .post(format!("{}/terminal/api/code", w.base))
-        .json(&serde_json::json!({"code": w.parcels[0].1}))
+        .json(&serde_json::json!({"code": w.parcels[0].1, "phone_tail": "5678"}))
         .send()
         .await
         .unwrap();
@@ -426,15 +426,33 @@ async fn a_paired_terminal_serves_pickups_and_nothing_else() {
     let terminal_csrf = &page[start..start + 32];
     let forged = client
         .post(format!("{}/terminal/api/code", w.base))
-        .json(&serde_json::json!({"code": w.parcels[0].1}))
+        .json(&serde_json::json!({"code": w.parcels[0].1, "phone_tail": "5678"}))
         .send()
         .await
         .unwrap();
     assert_eq!(forged.status(), 403, "no CSRF header");
-    let opened: serde_json::Value = client
+    // The code alone opens nothing: the terminal asks for the phone tail.
+    let alone = client
         .post(format!("{}/terminal/api/code", w.base))
         .header("x-csrf-token", terminal_csrf)
         .json(&serde_json::json!({"code": w.parcels[0].1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alone.status(), 422);
+    let alone: serde_json::Value = alone.json().await.unwrap();
+    assert_eq!(
+        (&alone["error"]["code"], &alone["error"]["message"]),
+        (
+            &serde_json::json!("pickup_entry_invalid"),
+            &serde_json::json!("请输入短信中的取件码和手机号后 4 位")
+        ),
+        "{alone}"
+    );
+    let opened: serde_json::Value = client
+        .post(format!("{}/terminal/api/code", w.base))
+        .header("x-csrf-token", terminal_csrf)
+        .json(&serde_json::json!({"code": w.parcels[0].1, "phone_tail": "5678"}))
         .send()
         .await
         .unwrap()
@@ -493,7 +511,7 @@ async fn the_terminal_shows_the_message_of_the_actual_code() {
     let admin = testkit::admin();
     // Nine more recipients, each with a parcel: one more than there are
     // light colours, with the world's own parcel.
-    let mut codes = vec![w.parcels[0].1.clone()];
+    let mut codes = vec![(w.parcels[0].1.clone(), "5678".to_string())];
     for i in 0..domain::terminal::PICKUP_COLOURS.len() {
         let outcome = w
             .app
@@ -511,24 +529,24 @@ async fn the_terminal_shows_the_message_of_the_actual_code() {
             )
             .await
             .unwrap();
-        codes.push(outcome.pickup_code.unwrap());
+        codes.push((outcome.pickup_code.unwrap(), format!("{i:04}")));
     }
     let (client, csrf) = paired_terminal(&w).await;
-    let enter = |code: String| {
+    let enter = |(code, tail): (String, String)| {
         client
             .post(format!("{}/terminal/api/code", w.base))
             .header("x-csrf-token", csrf.as_str())
-            .json(&serde_json::json!({"code": code}))
+            .json(&serde_json::json!({"code": code, "phone_tail": tail}))
             .send()
     };
-    let wrong = enter("Z-9-0001".into()).await.unwrap();
+    let wrong = enter(("Z-9-000001".into(), "0001".into())).await.unwrap();
     assert_eq!(wrong.status(), 404);
     let wrong: serde_json::Value = wrong.json().await.unwrap();
     assert_eq!(
         (&wrong["error"]["code"], &wrong["error"]["message"]),
         (
             &serde_json::json!("pickup_code_wrong"),
-            &serde_json::json!("取件码不正确，请核对短信")
+            &serde_json::json!("取件码或手机尾号不正确，请核对短信")
         ),
         "{wrong}"
     );
@@ -628,5 +646,47 @@ fn templates_carry_no_inline_script() {
         checked >= 10,
         "only {checked} templates found in {}",
         dir.display()
+    );
+}
+
+#[tokio::test]
+async fn too_many_wrong_passwords_show_when_to_try_again_on_the_sign_in_page() {
+    let w = world().await;
+    let client = browser();
+    let page = client
+        .get(format!("{}/console/login", w.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let attempt = |password: &'static str| {
+        client
+            .post(format!("{}/console/login", w.base))
+            .form(&[
+                ("username", "keeper1"),
+                ("password", password),
+                ("csrf", csrf.as_str()),
+            ])
+            .send()
+    };
+    for _ in 0..domain::terminal::ThrottlePolicy::sign_in().free_failures {
+        let wrong = attempt("not the password").await.unwrap();
+        assert_eq!(wrong.status(), 401);
+        assert!(wrong.text().await.unwrap().contains("login-error"));
+    }
+    let waiting = attempt(PASSWORD).await.unwrap();
+    assert_eq!(waiting.status(), 429);
+    assert!(waiting.headers().contains_key("retry-after"));
+    let html = waiting.text().await.unwrap();
+    assert!(
+        html.contains("id=\"login-wait\"") && html.contains("密码错误次数过多，请于"),
+        "{html}"
+    );
+    assert!(
+        html.contains("name=\"csrf\""),
+        "the form is there to try again"
     );
 }

@@ -90,7 +90,7 @@ pub async fn add_station(app: &App, args: StationArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `yizhan user add` and `yizhan user token`.
+/// `yizhan user add|token|disable|enable|revoke-tokens`.
 pub async fn user_command(app: &App, what: UserCommand) -> anyhow::Result<()> {
     match what {
         UserCommand::Add {
@@ -104,6 +104,33 @@ pub async fn user_command(app: &App, what: UserCommand) -> anyhow::Result<()> {
             hours,
             name,
         } => issue_token(app, &username, hours, &name).await,
+        UserCommand::Disable { username } => {
+            let done = app
+                .disable_user(&crate::wiring::system_principal(), &username)
+                .await?;
+            println!(
+                "user {} disabled; {} token(s) revoked",
+                done.username, done.tokens_revoked
+            );
+            Ok(())
+        }
+        UserCommand::Enable { username } => {
+            let done = app
+                .enable_user(&crate::wiring::system_principal(), &username)
+                .await?;
+            println!("user {} enabled", done.username);
+            Ok(())
+        }
+        UserCommand::RevokeTokens { username } => {
+            let done = app
+                .revoke_user_tokens(&crate::wiring::system_principal(), &username)
+                .await?;
+            println!(
+                "user {}: {} token(s) revoked",
+                done.username, done.tokens_revoked
+            );
+            Ok(())
+        }
     }
 }
 

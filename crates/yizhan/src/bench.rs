@@ -20,9 +20,11 @@ use store::{ConnectOptions, Db};
 pub async fn command(what: BenchCommand) -> anyhow::Result<()> {
     match what {
         BenchCommand::Inbound { database, scans } => inbound(database, scans).await,
-        BenchCommand::Terminal { mqtt, pickups } => {
-            crate::bench_terminal::terminal(mqtt, pickups).await
-        }
+        BenchCommand::Terminal {
+            mqtt,
+            pickups,
+            sign_in_flood,
+        } => crate::bench_terminal::terminal(mqtt, pickups, sign_in_flood).await,
         BenchCommand::Import { rows, postgres } => {
             anyhow::ensure!(
                 (1..=domain::limits::MANIFEST_ROWS_MAX).contains(&rows),
@@ -122,7 +124,7 @@ pub async fn inbound(database: Option<String>, n_scans: u32) -> anyhow::Result<(
         name: "bench".into(),
         township: "bench".into(),
         division_code: None,
-        code_format: CodeFormat::parse("{shelf}-{tier}-{seq:6}").expect("valid"),
+        code_format: CodeFormat::parse("{shelf}-{tier}-{code:6}").expect("valid"),
         holding: HoldingPolicy::default(),
         slots,
     };

@@ -4,6 +4,13 @@
 //! slots lighting at the simulated light strip — through the whole path: the
 //! use case's transaction, the devices' outbox, the bridge, the broker
 //! (a real MQTT broker), the device. SQLite in a temporary folder.
+//!
+//! With `--sign-in-flood N`, N wrong sign-ins arrive while the pickups run
+//! (issue 11): half as HTTP requests to `/api/login` from this machine's one
+//! address, which the sign-in throttle answers with 429 after a few, and
+//! half straight to `App::sign_in` from N/2 invented addresses and
+//! usernames, which no per-key throttle stops, so each runs argon2 on the
+//! blocking pool. The door must not notice either.
 
 use crate::bench::percentile;
 use app::App;
@@ -15,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::{ConnectOptions, Db};
 
-pub async fn terminal(mqtt: String, n: u32) -> anyhow::Result<()> {
+pub async fn terminal(mqtt: String, n: u32, flood: u32) -> anyhow::Result<()> {
     let temp = tempfile::tempdir()?;
     let url = format!("sqlite:{}", temp.path().join("bench.db").display());
     let db = Arc::new(Db::connect(&ConnectOptions::new(url)).await?);
@@ -45,7 +52,7 @@ pub async fn terminal(mqtt: String, n: u32) -> anyhow::Result<()> {
                 township: "bench".into(),
                 division_code: None,
                 location: None,
-                code_format: CodeFormat::parse("{shelf}-{tier}-{seq:6}")?,
+                code_format: CodeFormat::parse("{shelf}-{tier}-{code:6}")?,
                 holding: HoldingPolicy::default(),
                 slots: lay_out(&shelves)?,
             },
@@ -53,6 +60,7 @@ pub async fn terminal(mqtt: String, n: u32) -> anyhow::Result<()> {
         )
         .await?;
     let mut codes = Vec::new();
+    let mut tails = Vec::new();
     for i in 0..n {
         let outcome = app
             .inbound(
@@ -69,6 +77,7 @@ pub async fn terminal(mqtt: String, n: u32) -> anyhow::Result<()> {
             )
             .await?;
         codes.push(outcome.pickup_code.expect("consented parcels get a code"));
+        tails.push(format!("{:04}", i % 10_000));
     }
 
     let bridge = devices::bridge::Bridge::start(
@@ -87,25 +96,42 @@ pub async fn terminal(mqtt: String, n: u32) -> anyhow::Result<()> {
 
     let token = app.pair_terminal(&admin, station.id).await?;
     let csrf = web::csrf_token(&app.secrets.web_key, &token);
-    let router = web::router(web::WebState {
+    let web = web::router(web::WebState {
         app: app.clone(),
         secure_cookies: false,
     });
+    // Served as `yizhan serve` serves: the API and the pages, with the
+    // client's address for the throttles.
+    let router = server::layered(server::api(server::AppState { app: app.clone() }).merge(web));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
     let client = reqwest::Client::new();
+
+    let flood_started = Instant::now();
+    let flood_task = (flood > 0).then(|| {
+        let app = app.clone();
+        let client = client.clone();
+        let base = base.clone();
+        tokio::spawn(async move { sign_in_flood(app, client, base, flood).await })
+    });
 
     eprintln!("bench terminal: {n} pickups at a simulated station over {mqtt}");
     let (mut to_door, mut to_lights, mut to_answer) = (Vec::new(), Vec::new(), Vec::new());
-    for code in &codes {
+    for (code, tail) in codes.iter().zip(&tails) {
         let openings = state.borrow().door_openings;
         let started = Instant::now();
         let response = client
             .post(format!("{base}/terminal/api/code"))
             .header("cookie", format!("{}={token}", web::TERMINAL_COOKIE))
             .header("x-csrf-token", &csrf)
-            .json(&serde_json::json!({ "code": code }))
+            .json(&serde_json::json!({ "code": code, "phone_tail": tail }))
             .send()
             .await?;
         let answered = started.elapsed();
@@ -150,6 +176,22 @@ pub async fn terminal(mqtt: String, n: u32) -> anyhow::Result<()> {
             .send()
             .await?;
     }
+    let pickups_took = flood_started.elapsed();
+    if let Some(task) = flood_task {
+        let report = task.await??;
+        println!(
+            "sign-in flood: {} wrong sign-ins; during the {:.1} s of pickups {} had been answered \
+             (API from one address: {} refused 401, {} throttled 429; use case from distinct \
+             addresses: {} refused after argon2); the flood took {:.1} s",
+            flood,
+            pickups_took.as_secs_f64(),
+            report.answered_during(pickups_took),
+            report.unauthorised,
+            report.throttled,
+            report.direct_refused,
+            report.took.as_secs_f64()
+        );
+    }
     println!("code entered → (n = {n}, milliseconds)   p50     p99     max");
     for (what, samples) in [
         ("terminal answered          ", &mut to_answer),
@@ -167,4 +209,80 @@ pub async fn terminal(mqtt: String, n: u32) -> anyhow::Result<()> {
     simulator.stop().await;
     drop(bridge);
     Ok(())
+}
+
+/// What the wrong sign-ins got.
+struct FloodReport {
+    unauthorised: u32,
+    throttled: u32,
+    direct_refused: u32,
+    /// When each answer came, from the flood's start.
+    answered_at: Vec<Duration>,
+    took: Duration,
+}
+
+impl FloodReport {
+    fn answered_during(&self, span: Duration) -> usize {
+        self.answered_at.iter().filter(|at| **at <= span).count()
+    }
+}
+
+/// `n` wrong sign-ins, 32 at a time: half over HTTP from this address,
+/// half to the use case from distinct invented addresses and usernames.
+async fn sign_in_flood(
+    app: App,
+    client: reqwest::Client,
+    base: String,
+    n: u32,
+) -> anyhow::Result<FloodReport> {
+    let started = Instant::now();
+    let over_http = n / 2;
+    // 32 in flight at a time, as a burst of clients would be.
+    let permits = Arc::new(tokio::sync::Semaphore::new(32));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let permit = permits.clone().acquire_owned().await?;
+        let (app, client, base) = (app.clone(), client.clone(), base.clone());
+        tasks.spawn(async move {
+            let _permit = permit;
+            if i < over_http {
+                let status = client
+                    .post(format!("{base}/api/login"))
+                    .json(
+                        &serde_json::json!({"username": "admin", "password": format!("guess-{i}")}),
+                    )
+                    .send()
+                    .await?
+                    .status()
+                    .as_u16();
+                Ok::<_, anyhow::Error>((status, started.elapsed()))
+            } else {
+                let source = format!("10.{}.{}.{}", i / 65_536 % 256, i / 256 % 256, i % 256);
+                let refused = app
+                    .sign_in(&format!("user{i}"), "wrong password", &source)
+                    .await
+                    .is_err();
+                Ok((if refused { 0 } else { 200 }, started.elapsed()))
+            }
+        });
+    }
+    let attempts = tasks.join_all().await;
+    let mut report = FloodReport {
+        unauthorised: 0,
+        throttled: 0,
+        direct_refused: 0,
+        answered_at: Vec::new(),
+        took: started.elapsed(),
+    };
+    for attempt in attempts {
+        let (status, at) = attempt?;
+        match status {
+            401 => report.unauthorised += 1,
+            429 => report.throttled += 1,
+            0 => report.direct_refused += 1,
+            other => anyhow::bail!("a wrong sign-in answered {other}"),
+        }
+        report.answered_at.push(at);
+    }
+    Ok(report)
 }

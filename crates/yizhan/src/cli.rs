@@ -180,6 +180,12 @@ pub enum UserCommand {
         #[arg(long, default_value = "api")]
         name: String,
     },
+    /// Disable an account: it cannot sign in and its tokens stop working at once.
+    Disable { username: String },
+    /// Enable a disabled account again (its old tokens stay ended).
+    Enable { username: String },
+    /// End every token of an account (a lost tablet, a leaked carrier token).
+    RevokeTokens { username: String },
 }
 
 #[derive(Subcommand)]
@@ -231,6 +237,12 @@ pub enum BenchCommand {
         mqtt: String,
         #[arg(long, default_value_t = 300)]
         pickups: u32,
+        /// Wrong sign-ins sent while the pickups run: half over the API
+        /// from one address (the throttle's case), half straight to the use
+        /// case from as many addresses and usernames (what no per-key
+        /// throttle stops: each runs argon2).
+        #[arg(long, default_value_t = 0)]
+        sign_in_flood: u32,
     },
     /// The sorting hub: three loads, five seeds, three plans.
     Sort {
@@ -306,7 +318,7 @@ pub struct StationArgs {
     /// LABEL:TIERSxSLOTS:SIZE:CAPACITY, once per shelf.
     #[arg(long = "shelf", required = true)]
     pub shelves: Vec<String>,
-    /// Pickup code template, default {shelf}-{tier}-{seq:4}.
+    /// Pickup code template, default {shelf}-{tier}-{code:6} (N random digits in {code:N}, 6 to 8).
     #[arg(long)]
     pub code_format: Option<String>,
     #[arg(long, default_value_t = 7)]

@@ -85,7 +85,7 @@ fn acknowledged_scans_survive_sigkill() {
             name: "crash".into(),
             township: "t".into(),
             division_code: None,
-            code_format: CodeFormat::parse("{shelf}-{tier}-{seq:5}").unwrap(),
+            code_format: CodeFormat::parse("{shelf}-{tier}-{code:7}").unwrap(),
             holding: HoldingPolicy::default(),
             slots: lay_out(&shelves).unwrap(),
         };

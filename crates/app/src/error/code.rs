@@ -197,8 +197,8 @@ codes! {
         "包裹没有格口",
         "the parcel has no slot";
     CodesExhausted = "codes_exhausted", 409, Conflict,
-        "本站这种格式的取件码已全部占用，请加长序号位数",
-        "every pickup code of this station's format is in use; widen the sequence";
+        "本站这种格式的取件码已几乎全部占用，请加长随机位数",
+        "nearly every pickup code of this station's format is in use; widen its random part";
     ConflictState = "conflict_state", 409, Conflict,
         "包裹当前为“{from}”，不能{action}",
         "a parcel that is {from} cannot be {action}";
@@ -214,11 +214,11 @@ codes! {
         "取件码和手机尾号与这件包裹不符",
         "the pickup code and phone tail do not match this parcel";
     PickupEntryInvalid = "pickup_entry_invalid", 422, InvalidRequest,
-        "请输入短信中的取件码（手机尾号为 4 位数字）",
+        "请输入短信中的取件码和手机号后 4 位",
         "{detail}";
     PickupCodeWrong = "pickup_code_wrong", 404, NotFound,
-        "取件码不正确，请核对短信",
-        "That code is not right; check your message";
+        "取件码或手机尾号不正确，请核对短信",
+        "That code and phone tail do not match a parcel here; check your message";
     ColoursExhausted = "colours_exhausted", 409, Conflict,
         "取件人较多，灯光颜色已全部占用，请稍等片刻",
         "every light colour is in use by other customers; please wait a moment";
@@ -236,6 +236,12 @@ codes! {
     UserNeedsStation = "user_needs_station", 422, InvalidRequest,
         "驿站管理员或终端须绑定至少一个驿站",
         "a station keeper or terminal must be bound to at least one station";
+    AccountDisabled = "account_disabled", 403, Auth,
+        "该账号已停用，请联系管理员",
+        "this account is disabled; ask an administrator";
+    CannotDisableSelf = "cannot_disable_self", 409, Conflict,
+        "不能停用自己的账号，请让另一位管理员操作",
+        "you cannot disable your own account; ask another administrator";
     UsernameTaken = "username_taken", 409, Conflict,
         "用户名 {username} 已被人员使用，请先给该用户改名",
         "the username {username} is taken by a person; rename that user first";

@@ -133,9 +133,13 @@ pub enum AppError {
     /// A concurrent writer changed the same object first (the database
     /// refused a stale version or a taken place); the caller may retry.
     Contended(String),
-    /// Too many wrong pickup codes; try again at `until`.
+    /// Too many wrong pickup codes or passwords; try again at `until`.
     Throttled {
         until: chrono::DateTime<chrono::Utc>,
+        /// Whole seconds from the refusal to `until`, rounded up: the
+        /// `Retry-After` a client is told (computed where the clock is).
+        retry_after_s: i64,
+        what: Throttle,
     },
     /// A fault of ours: the detail is for the log, never for the caller.
     Internal(String),
@@ -229,16 +233,18 @@ impl AppError {
             AppError::Contended(detail) => {
                 render(template, |name| (name == "detail").then(|| detail.clone()))
             }
-            AppError::Throttled { until } => {
+            AppError::Throttled { until, what, .. } => {
                 let until = until
                     .with_timezone(&domain::shanghai())
                     .format("%H:%M")
                     .to_string();
                 render(template, |name| match name {
                     "what" => Some(
-                        match lang {
-                            Lang::Zh => "输错",
-                            Lang::En => "wrong codes",
+                        match (lang, what) {
+                            (Lang::Zh, Throttle::PickupCode) => "输错取件码",
+                            (Lang::En, Throttle::PickupCode) => "wrong codes",
+                            (Lang::Zh, Throttle::SignIn) => "密码错误",
+                            (Lang::En, Throttle::SignIn) => "wrong passwords",
                         }
                         .to_string(),
                     ),
@@ -249,6 +255,37 @@ impl AppError {
             AppError::Unauthenticated | AppError::Internal(_) => template.to_string(),
         }
     }
+}
+
+impl AppError {
+    /// A throttled refusal at `now`: wait until `until`.
+    pub fn throttled(
+        what: Throttle,
+        until: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> AppError {
+        let ms = (until - now).num_milliseconds();
+        AppError::Throttled {
+            until,
+            retry_after_s: ((ms + 999) / 1000).max(1),
+            what,
+        }
+    }
+
+    /// Seconds to wait before trying again, for a throttled refusal.
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            AppError::Throttled { retry_after_s, .. } => Some(*retry_after_s),
+            _ => None,
+        }
+    }
+}
+
+/// What was tried too often, for the message of a throttled refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Throttle {
+    PickupCode,
+    SignIn,
 }
 
 /// The English message: logs, and tests that read English.
@@ -280,6 +317,7 @@ pub const NOUNS: &[(&str, &str)] = &[
     ("slot", "格口"),
     ("slot at this station", "本站格口"),
     ("station", "驿站"),
+    ("user", "用户"),
     ("waybill", "运单"),
     ("webhook subscription", "回调订阅"),
     ("webhooks", "回调"),

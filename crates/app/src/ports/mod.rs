@@ -53,6 +53,23 @@ impl Clock for SystemClock {
     }
 }
 
+/// Where randomness comes from: the secret part of pickup codes. The domain
+/// has none; a test that needs a fixed sequence passes a seeded one
+/// (`testkit::SeededRandom`).
+pub trait Random: Send + Sync {
+    /// A uniform draw from `0..bound`; `bound` is at least 1.
+    fn below(&self, bound: u64) -> u64;
+}
+
+/// The operating system's generator: what every deployment uses.
+pub struct OsRandom;
+
+impl Random for OsRandom {
+    fn below(&self, bound: u64) -> u64 {
+        rand::Rng::gen_range(&mut rand::rngs::OsRng, 0..bound.max(1))
+    }
+}
+
 /// Work inside one transaction: every area's transactional port. Dropping
 /// it without `commit` rolls back.
 #[async_trait]

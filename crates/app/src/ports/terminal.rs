@@ -76,6 +76,8 @@ pub struct NewPickupSession {
 pub struct CodeAttempt {
     pub station_id: i64,
     pub terminal: String,
+    /// The address the attempt came from.
+    pub source: String,
     pub phone_tail: Option<String>,
     pub succeeded: bool,
     pub at: DateTime<Utc>,
@@ -84,6 +86,7 @@ pub struct CodeAttempt {
 #[derive(Debug, Clone, Copy)]
 pub enum AttemptsBy<'a> {
     Terminal(&'a str),
+    Source(&'a str),
     PhoneTail(&'a str),
 }
 
@@ -132,7 +135,7 @@ pub trait TerminalTx: Send {
     async fn pickup_session(&mut self, id: i64) -> StoreResult<Option<PickupSessionRecord>>;
     async fn record_code_attempt(&mut self, attempt: &CodeAttempt) -> StoreResult<()>;
     /// When the failed attempts at the station since `since` were made, for
-    /// one terminal or one phone tail.
+    /// one terminal, one source address or one phone tail.
     async fn failed_code_attempts(
         &mut self,
         station_id: i64,

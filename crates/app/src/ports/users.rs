@@ -14,6 +14,9 @@ pub struct UserRecord {
     pub role: Role,
     pub carrier: Option<Carrier>,
     pub station_ids: Vec<i64>,
+    /// Set by an administrator: the account's tokens do not authenticate
+    /// and it cannot sign in.
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 #[async_trait]
 pub trait UserStore: Send + Sync {
@@ -37,6 +40,15 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Ends a token (sign-out); false if it did not exist.
     async fn revoke_token(&self, token_hash: &str) -> StoreResult<bool>;
+    /// Ends every token of the user; how many there were.
+    async fn revoke_user_tokens(&self, user_id: i64) -> StoreResult<u64>;
+    /// Disables (`Some(now)`) or enables (`None`) an account; false if there
+    /// is no such user.
+    async fn set_user_disabled(
+        &self,
+        user_id: i64,
+        disabled_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<bool>;
     /// The named server secret, created from `candidate` if it does not
     /// exist yet (so concurrent first starts agree on one value).
     async fn server_secret(

@@ -36,6 +36,24 @@ async fn every_id_taking_route_refuses_other_stations_and_carriers() {
     // without a row here fails this test.
     let matrix: Vec<(&str, &str, String, Option<Value>)> = vec![
         (
+            "POST",
+            "/api/users/{username}/disable",
+            "/api/users/keeper_a/disable".to_string(),
+            None,
+        ),
+        (
+            "POST",
+            "/api/users/{username}/enable",
+            "/api/users/keeper_a/enable".to_string(),
+            None,
+        ),
+        (
+            "POST",
+            "/api/users/{username}/revoke-tokens",
+            "/api/users/keeper_a/revoke-tokens".to_string(),
+            None,
+        ),
+        (
             "GET",
             "/api/stations/{station_id}",
             format!("/api/stations/{a}"),

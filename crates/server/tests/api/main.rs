@@ -2,6 +2,7 @@
 //! per test: authorisation for every id-taking route, masking of phone
 //! numbers in responses and logs, and limits on what comes in.
 
+mod accounts;
 mod authz;
 mod county;
 mod errors;

@@ -47,6 +47,9 @@ struct LoginPage {
     t: Tr,
     csrf: String,
     failed: bool,
+    /// Why the sign-in must wait (too many wrong passwords), in the page's
+    /// language.
+    wait: Option<String>,
 }
 
 pub(super) async fn login_page(
@@ -59,6 +62,7 @@ pub(super) async fn login_page(
         t,
         csrf: csrf_token(&state.app.secrets.web_key, &format!("pre:{seed}")),
         failed: false,
+        wait: None,
     };
     (jar, render(page)).into_response()
 }
@@ -87,6 +91,7 @@ pub(super) struct LoginForm {
 pub(super) async fn login(
     State(state): State<WebState>,
     Language(t): Language,
+    crate::ClientAddr(source): crate::ClientAddr,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
@@ -100,7 +105,7 @@ pub(super) async fn login(
     }
     let username = field(t, &form.username)?;
     let password = field(t, &form.password)?;
-    match state.app.sign_in(username, password).await {
+    match state.app.sign_in(username, password, &source).await {
         Ok((token, principal))
             if !matches!(
                 principal.role,
@@ -124,9 +129,27 @@ pub(super) async fn login(
                 t,
                 csrf: csrf_token(&state.app.secrets.web_key, &format!("pre:{seed}")),
                 failed: true,
+                wait: None,
             };
             let mut response = render(page);
             *response.status_mut() = StatusCode::UNAUTHORIZED;
+            Ok((jar, response).into_response())
+        }
+        Err(error @ AppError::Throttled { .. }) => {
+            // The sign-in page again, saying until when to wait.
+            let page = LoginPage {
+                t,
+                csrf: csrf_token(&state.app.secrets.web_key, &format!("pre:{seed}")),
+                failed: false,
+                wait: Some(error.message(t.0)),
+            };
+            let mut response = render(page);
+            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            if let Some(seconds) = error.retry_after() {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, seconds.into());
+            }
             Ok((jar, response).into_response())
         }
         Err(error) => Err(WebError::from_app(error, t)),
