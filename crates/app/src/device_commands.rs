@@ -42,3 +42,50 @@ pub async fn enqueue_device_command(
         .enqueue_device_command(command, &Value::Object(payload).to_string(), now)
         .await?)
 }
+
+/// Ends a command as expired: its not-after time passed without an ack, or
+/// the device said it came too late. A door that did not open is someone
+/// standing at the station with a valid code, so the keeper gets an alert
+/// (one per command) before the command is marked; a repeat after a crash
+/// between the two finds the alert already raised. Returns whether the
+/// command was still pending.
+pub async fn expire_device_command(
+    store: &dyn crate::ports::Store,
+    command: &DeviceCommandRecord,
+    outcome: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    if command.device_kind == "door" && command.status == DeviceCommandStatus::Pending {
+        let mut tx = store.begin().await?;
+        let raised = tx
+            .insert_alert(&crate::ports::terminal::NewAlert {
+                station_id: command.station_id,
+                kind: "door_command_expired".into(),
+                message: format!(
+                    "门禁 {} 未在时限内执行开门指令（{}），取件人可能没能开门；请检查门禁控制器和网络",
+                    command.device_id, command.command_id
+                ),
+                dedup_key: format!("door_command_expired:{}", command.command_id),
+                at: now,
+            })
+            .await?;
+        tx.commit().await?;
+        if raised {
+            tracing::warn!(
+                station = command.station_id,
+                device = %command.device_id,
+                command_id = %command.command_id,
+                attempts = command.attempts,
+                "alert: a door command expired without opening the door"
+            );
+        }
+    }
+    Ok(store
+        .finish_device_command(
+            &command.command_id,
+            DeviceCommandStatus::Expired,
+            outcome,
+            now,
+        )
+        .await?)
+}

@@ -40,13 +40,21 @@ pub async fn command_latency(
     out: &mut (dyn std::io::Write + Send),
 ) -> Result<LatencyReport, String> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let simulator = Simulator::start(SimConfig::new(mqtt_url, station_id), clock.clone())
-        .await
-        .map_err(|e| e.to_string())?;
+    let device_key = crate::auth::ServerDeviceKey::random();
+    let simulator = Simulator::start(
+        SimConfig::new(mqtt_url, station_id, &device_key),
+        clock.clone(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let bridge = Bridge::start(
         store.clone(),
         clock.clone(),
-        BridgeConfig::new(mqtt_url, &format!("yizhan-bench-bridge-{station_id}")),
+        BridgeConfig::new(
+            crate::mqtt::BrokerConfig::open(mqtt_url),
+            device_key,
+            &format!("yizhan-bench-bridge-{station_id}"),
+        ),
     )
     .await
     .map_err(|e| e.to_string())?;

@@ -2,10 +2,14 @@
 //! devices' outbox with QoS 1, marks a command done when its device
 //! acknowledges it, publishes it again (same command id) after
 //! `retry_after` while unacknowledged, and marks it expired once its
-//! not-after time has passed. It also follows the devices' retained state so
-//! the console can show which devices are offline.
+//! not-after time has passed (a door command that expires raises an alert
+//! for the keeper). Every command is signed with the addressed device's key
+//! ([`crate::auth`]) as it is published. It also follows the devices'
+//! retained state so the console can show which devices are offline. A
+//! broker that is down (at start or later) is retried with a growing delay.
 
-use crate::mqtt::{self, MqttError};
+use crate::auth::ServerDeviceKey;
+use crate::mqtt::{self, BrokerConfig, MqttError};
 use crate::{Ack, DeviceKind, Outcome, PAYLOAD_BYTES_MAX};
 use app::device_commands::{DeviceCommandRecord, DeviceCommandStatus};
 use app::ports::{Clock, Store};
@@ -21,9 +25,19 @@ const ACK_FILTER: &str = "yizhan/v1/stations/+/+/+/ack";
 const STATE_FILTER: &str = "yizhan/v1/stations/+/+/+/state";
 const SCAN_FILTER: &str = "yizhan/v1/stations/+/scanner/+/scan";
 
+/// First wait before reconnecting to a broker that did not answer; it
+/// doubles per failure up to [`RECONNECT_MAX`] and starts again after a
+/// connection.
+pub const RECONNECT_FIRST: Duration = Duration::from_millis(500);
+pub const RECONNECT_MAX: Duration = Duration::from_secs(30);
+
 #[derive(Debug, Clone)]
 pub struct BridgeConfig {
-    pub mqtt_url: String,
+    /// The broker and the server's own login (the only one the ACL lets
+    /// publish commands).
+    pub broker: BrokerConfig,
+    /// Every device's command key is derived from it.
+    pub device_key: ServerDeviceKey,
     /// Unique per server process: the broker drops an older connection
     /// with the same id.
     pub client_id: String,
@@ -36,9 +50,10 @@ pub struct BridgeConfig {
 }
 
 impl BridgeConfig {
-    pub fn new(mqtt_url: &str, client_id: &str) -> BridgeConfig {
+    pub fn new(broker: BrokerConfig, device_key: ServerDeviceKey, client_id: &str) -> BridgeConfig {
         BridgeConfig {
-            mqtt_url: mqtt_url.to_string(),
+            broker,
+            device_key,
             client_id: client_id.to_string(),
             retry_after: Duration::from_secs(2),
             poll_every: Duration::from_millis(500),
@@ -50,6 +65,11 @@ impl BridgeConfig {
 /// What the bridge did, for tests, logs and the console.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BridgeEvent {
+    /// The broker accepted the connection (and the subscriptions follow).
+    Connected,
+    /// The broker could not be reached or the connection broke; the next
+    /// attempt is in `retry_in`.
+    BrokerDown { error: String, retry_in: Duration },
     /// Published (attempt 1) or published again.
     Published { command_id: String, attempt: u32 },
     /// The command ended: acknowledged, expired or failed. `outcome` is the
@@ -80,24 +100,55 @@ pub struct Bridge {
 
 impl Bridge {
     /// Connects, subscribes to acks and device states, and starts
-    /// publishing; returns once the broker has confirmed the subscriptions.
+    /// publishing; returns once the broker has confirmed the subscriptions,
+    /// or fails if it has not within `mqtt::READY_WITHIN`.
     pub async fn start(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         config: BridgeConfig,
     ) -> Result<Bridge, MqttError> {
+        let url = config.broker.url.clone();
+        let (bridge, mut ready) = Bridge::spawn(store, clock, config)?;
+        crate::mqtt::await_ready(&mut ready, &url).await?;
+        Ok(bridge)
+    }
+
+    /// Starts at once and keeps trying the broker in the background with a
+    /// growing delay ([`RECONNECT_FIRST`] doubling to [`RECONNECT_MAX`]), so a
+    /// server that starts before its broker moves doors as soon as the
+    /// broker is up. Commands wait in the outbox meanwhile (and expire there).
+    /// Fails only on a configuration error (URL, CA).
+    pub fn start_in_background(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: BridgeConfig,
+    ) -> Result<Bridge, MqttError> {
+        Bridge::spawn(store, clock, config).map(|(bridge, _)| bridge)
+    }
+
+    fn spawn(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: BridgeConfig,
+    ) -> Result<(Bridge, mqtt::Readiness), MqttError> {
         let keep_alive = Duration::from_secs(30);
         let (client, mut eventloop) =
-            mqtt::connect(&config.mqtt_url, &config.client_id, keep_alive, None)?;
+            mqtt::connect(&config.broker, &config.client_id, keep_alive, None)?;
         let (incoming_sender, mut incoming) = mpsc::channel::<(String, Vec<u8>)>(1024);
-        let (ready_sender, mut ready) = watch::channel(None::<Result<(), String>>);
+        let (ready_sender, ready) = watch::channel(None::<Result<(), String>>);
+        let (events, _) = broadcast::channel(1024);
         let subscriber = client.clone();
+        let pump_events = events.clone();
         let pump = tokio::spawn(async move {
             let mut n_subacks = 0;
+            let mut retry_in = RECONNECT_FIRST;
             loop {
                 match eventloop.poll().await {
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
                         n_subacks = 0;
+                        retry_in = RECONNECT_FIRST;
+                        tracing::info!("device bridge connected to the broker");
+                        let _ = pump_events.send(BridgeEvent::Connected);
                         let _ = subscriber.try_subscribe(ACK_FILTER, QoS::AtLeastOnce);
                         let _ = subscriber.try_subscribe(STATE_FILTER, QoS::AtLeastOnce);
                         let _ = subscriber.try_subscribe(SCAN_FILTER, QoS::AtLeastOnce);
@@ -119,20 +170,18 @@ impl Bridge {
                     }
                     Ok(_) => {}
                     Err(error) => {
-                        tracing::warn!(%error, "device bridge lost the broker; reconnecting");
-                        let _ = ready_sender.send(Some(Err(error.to_string())));
-                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        let error = error.to_string();
+                        tracing::warn!(%error, retry_in_ms = retry_in.as_millis() as u64, "device bridge cannot reach the broker; retrying");
+                        let _ = ready_sender.send(Some(Err(error.clone())));
+                        let _ = pump_events.send(BridgeEvent::BrokerDown { error, retry_in });
+                        tokio::time::sleep(retry_in).await;
+                        retry_in = (retry_in * 2).min(RECONNECT_MAX);
                     }
                 }
             }
         });
-        if let Err(error) = crate::mqtt::await_ready(&mut ready, &config.mqtt_url).await {
-            pump.abort();
-            return Err(error);
-        }
 
         let wake = Arc::new(Notify::new());
-        let (events, _) = broadcast::channel(1024);
         let online = Arc::new(Mutex::new(BTreeMap::new()));
         let relay = Relay {
             store,
@@ -156,12 +205,13 @@ impl Bridge {
                 }
             }
         });
-        Ok(Bridge {
+        let bridge = Bridge {
             wake,
             events,
             online,
             tasks: vec![pump, main],
-        })
+        };
+        Ok((bridge, ready))
     }
 
     /// Publishes what is due now instead of at the next poll; call it after
@@ -257,14 +307,10 @@ impl Relay {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), String> {
         if now > command.not_after {
-            return self
-                .end(&command.command_id, DeviceCommandStatus::Expired, None)
-                .await;
+            return self.end(command, DeviceCommandStatus::Expired, None).await;
         }
         let Some(kind) = device_kind(&command.device_kind) else {
-            return self
-                .end(&command.command_id, DeviceCommandStatus::Failed, None)
-                .await;
+            return self.end(command, DeviceCommandStatus::Failed, None).await;
         };
         let topic = crate::topic(
             command.station_id,
@@ -277,13 +323,13 @@ impl Relay {
         // Never waits: while the broker is away the request queue fills, and
         // waiting here would also stop acks from being recorded. A command
         // that does not fit is simply due again at the next poll.
+        let key = self
+            .config
+            .device_key
+            .device_key(command.station_id, kind, &command.device_id);
+        let signed = crate::auth::sign_command(&key, &topic, command.payload.as_bytes());
         self.client
-            .try_publish(
-                topic,
-                QoS::AtLeastOnce,
-                false,
-                command.payload.clone().into_bytes(),
-            )
+            .try_publish(topic, QoS::AtLeastOnce, false, signed)
             .map_err(|error| error.to_string())?;
         let retry_at = now
             + chrono::Duration::from_std(self.config.retry_after)
@@ -301,18 +347,24 @@ impl Relay {
 
     async fn end(
         &self,
-        command_id: &str,
+        command: &DeviceCommandRecord,
         status: DeviceCommandStatus,
         outcome: Option<&str>,
     ) -> Result<(), String> {
-        let ended = self
-            .store
-            .finish_device_command(command_id, status, outcome, self.clock.now())
-            .await
-            .map_err(|error| error.to_string())?;
+        let now = self.clock.now();
+        let ended = if status == DeviceCommandStatus::Expired {
+            app::device_commands::expire_device_command(&*self.store, command, outcome, now)
+                .await
+                .map_err(|error| error.to_string())?
+        } else {
+            self.store
+                .finish_device_command(&command.command_id, status, outcome, now)
+                .await
+                .map_err(|error| error.to_string())?
+        };
         if ended {
             let _ = self.events.send(BridgeEvent::Ended {
-                command_id: command_id.to_string(),
+                command_id: command.command_id.clone(),
                 status,
                 outcome: outcome.map(str::to_string),
             });
@@ -378,7 +430,7 @@ impl Relay {
             }
         };
         // Only the device a command was sent to may end it.
-        match self.store.device_command(&ack.command_id).await {
+        let command = match self.store.device_command(&ack.command_id).await {
             Ok(Some(command)) => {
                 let sent_to = device_kind(&command.device_kind).map(|kind| {
                     crate::topic(
@@ -392,6 +444,7 @@ impl Relay {
                     tracing::warn!(topic, command_id = %ack.command_id, "ack from a device the command was not sent to; ignored");
                     return;
                 }
+                command
             }
             // Another server's command, or one already cleaned away.
             Ok(None) => return,
@@ -399,7 +452,7 @@ impl Relay {
                 tracing::warn!(%error, command_id = %ack.command_id, "device ack not recorded");
                 return;
             }
-        }
+        };
         let (status, word) = match ack.outcome {
             Outcome::Done => (DeviceCommandStatus::Done, "done"),
             // Acted on by an earlier delivery whose ack was lost.
@@ -407,7 +460,7 @@ impl Relay {
             Outcome::Expired => (DeviceCommandStatus::Expired, "expired"),
             Outcome::Failed => (DeviceCommandStatus::Failed, "failed"),
         };
-        if let Err(error) = self.end(&ack.command_id, status, Some(word)).await {
+        if let Err(error) = self.end(&command, status, Some(word)).await {
             tracing::warn!(%error, command_id = %ack.command_id, "device ack not recorded");
         }
     }

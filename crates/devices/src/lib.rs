@@ -2,10 +2,13 @@
 //! strips and checkout scanners: topic names, payloads with their limits,
 //! and the command gate every device runs so that a command delivered twice
 //! acts once and a command that arrives after its not-after time never acts.
+//! Commands carry a MAC under the addressed device's key ([`auth`]), which
+//! the gate checks before anything else, so a forged command does nothing.
 //! This module is pure: no broker, no clock (times are passed in as Unix
 //! milliseconds). The MQTT side builds on it: [`sim`] (a simulated station)
 //! and [`bridge`] (the server's outbox relay).
 
+pub mod auth;
 pub mod bench;
 pub mod bridge;
 pub mod mqtt;
@@ -83,6 +86,8 @@ pub enum ProtocolError {
     Malformed(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("command MAC missing or wrong for this device")]
+    BadMac,
 }
 
 /// A command to a door controller or a light strip. Unknown fields are
@@ -256,22 +261,50 @@ pub fn parse_topic(topic: &str) -> Option<(i64, DeviceKind, &str, Channel)> {
         .then_some((station_id, kind, device_id, channel))
 }
 
-/// What every device runs before acting: refuses expired commands and
-/// remembers recent command ids so that a redelivered command acts once.
-#[derive(Debug, Default)]
+/// What every device runs before acting: checks the command's MAC under
+/// the device's own key (a forged command, or one for another device, never
+/// acts and gets no ack), refuses expired commands, and remembers recent
+/// command ids so that a redelivered (or replayed) command acts once.
+#[derive(Debug)]
 pub struct CommandGate {
+    key: auth::CommandKey,
+    command_topic: String,
     seen: HashSet<String>,
     order: VecDeque<String>,
 }
 
 impl CommandGate {
-    pub fn new() -> CommandGate {
-        CommandGate::default()
+    /// The gate of the device whose `cmd` topic is `command_topic`.
+    pub fn new(key: auth::CommandKey, command_topic: &str) -> CommandGate {
+        CommandGate {
+            key,
+            command_topic: command_topic.to_string(),
+            seen: HashSet::new(),
+            order: VecDeque::new(),
+        }
     }
 
-    /// Decides whether to act on `command` at `now_ms`. An expired command
-    /// is not remembered: it never acts, however often it comes.
-    pub fn admit(&mut self, command: &Command, now_ms: u64) -> Outcome {
+    /// Verifies, parses and admits a payload as it came from the broker.
+    /// `Err` means drop it without an ack: it is not provably the server's.
+    pub fn receive(
+        &mut self,
+        payload: &[u8],
+        now_ms: u64,
+    ) -> Result<(Command, Outcome), ProtocolError> {
+        if payload.len() > PAYLOAD_BYTES_MAX {
+            return Err(ProtocolError::TooLarge(payload.len()));
+        }
+        let signed = auth::verify_command(&self.key, &self.command_topic, payload)
+            .ok_or(ProtocolError::BadMac)?;
+        let command = Command::parse(&signed)?;
+        let outcome = self.admit(&command, now_ms);
+        Ok((command, outcome))
+    }
+
+    /// Decides whether to act on an already verified `command` at `now_ms`.
+    /// An expired command is not remembered: it never acts, however often
+    /// it comes.
+    fn admit(&mut self, command: &Command, now_ms: u64) -> Outcome {
         if self.seen.contains(&command.command_id) {
             return Outcome::Duplicate;
         }
@@ -294,6 +327,44 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn gate() -> CommandGate {
+        let key = auth::ServerDeviceKey::new(vec![1; 32]).device_key(1, DeviceKind::Door, "front");
+        CommandGate::new(key, &topic(1, DeviceKind::Door, "front", Channel::Command))
+    }
+
+    #[test]
+    fn the_gate_acts_only_on_commands_signed_for_its_device() {
+        let server = auth::ServerDeviceKey::new(vec![1; 32]);
+        let door = topic(1, DeviceKind::Door, "front", Channel::Command);
+        let payload = open("c1", 2_000).to_payload();
+        let mut gate = gate();
+        // Unsigned, signed with a guessed key, signed for another station's door.
+        assert_eq!(gate.receive(&payload, 1_000), Err(ProtocolError::BadMac));
+        let guessed =
+            auth::ServerDeviceKey::new(vec![2; 32]).device_key(1, DeviceKind::Door, "front");
+        assert_eq!(
+            gate.receive(&auth::sign_command(&guessed, &door, &payload), 1_000),
+            Err(ProtocolError::BadMac)
+        );
+        let other = topic(2, DeviceKind::Door, "front", Channel::Command);
+        let other_key = server.device_key(2, DeviceKind::Door, "front");
+        assert_eq!(
+            gate.receive(&auth::sign_command(&other_key, &other, &payload), 1_000),
+            Err(ProtocolError::BadMac)
+        );
+        // The real one acts once; its replay is a duplicate.
+        let key = server.device_key(1, DeviceKind::Door, "front");
+        let signed = auth::sign_command(&key, &door, &payload);
+        assert_eq!(
+            gate.receive(&signed, 1_000).map(|(_, o)| o),
+            Ok(Outcome::Done)
+        );
+        assert_eq!(
+            gate.receive(&signed, 1_500).map(|(_, o)| o),
+            Ok(Outcome::Duplicate)
+        );
+    }
+
     fn open(id: &str, not_after_ms: u64) -> Command {
         Command {
             command_id: id.into(),
@@ -304,7 +375,7 @@ mod tests {
 
     #[test]
     fn a_command_delivered_five_times_acts_once() {
-        let mut gate = CommandGate::new();
+        let mut gate = gate();
         let outcomes: Vec<Outcome> = (0..5)
             .map(|_| gate.admit(&open("c1", 2_000), 1_000))
             .collect();
@@ -322,7 +393,7 @@ mod tests {
 
     #[test]
     fn an_expired_command_never_acts() {
-        let mut gate = CommandGate::new();
+        let mut gate = gate();
         assert_eq!(gate.admit(&open("late", 1_000), 1_001), Outcome::Expired);
         assert_eq!(gate.admit(&open("late", 1_000), 1_002), Outcome::Expired);
         assert_eq!(gate.admit(&open("on-time", 1_000), 1_000), Outcome::Done);
@@ -417,7 +488,7 @@ mod tests {
     proptest! {
         #[test]
         fn each_id_acts_at_most_once_in_any_delivery_order(deliveries in prop::collection::vec((0u8..20, 0u64..100), 1..200)) {
-            let mut gate = CommandGate::new();
+            let mut gate = gate();
             let mut acted = HashSet::new();
             for (id, now) in deliveries {
                 let command = open(&format!("c{id}"), 50);

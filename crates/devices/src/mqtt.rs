@@ -1,8 +1,9 @@
 //! Connecting to the broker: the URL form the project uses
-//! (`mqtt://host[:port]`) and the client options the simulator and the
-//! bridge share.
+//! (`mqtt://host[:port]`, `mqtts://host[:port]` for TLS), logins, and the
+//! client options the simulator and the bridge share.
 
-use rumqttc::{AsyncClient, EventLoop, LastWill, MqttOptions};
+use rumqttc::{AsyncClient, EventLoop, LastWill, MqttOptions, TlsConfiguration, Transport};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Requests the client may queue before the event loop takes them.
@@ -10,38 +11,126 @@ const REQUESTS_QUEUED_MAX: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MqttError {
-    #[error(
-        "broker URL {0:?} is not of the form mqtt://host[:port] (TLS brokers are not supported yet)"
-    )]
+    #[error("broker URL {0:?} is not of the form mqtt://host[:port] or mqtts://host[:port]")]
     BadUrl(String),
     #[error("broker at {url} did not answer: {detail}")]
     Unreachable { url: String, detail: String },
     #[error("the broker connection ended before the subscription was confirmed")]
     NotSubscribed,
+    #[error("the broker's CA certificate is not usable: {0}")]
+    BadCa(String),
 }
 
-/// Host and port from `mqtt://host[:port]` (port 1883 when absent).
-pub fn parse_url(url: &str) -> Result<(String, u16), MqttError> {
+/// Where the broker is and how to log in: `mqtts://` connects with TLS,
+/// trusting only `ca_pem` (the CA that signed the broker's certificate).
+#[derive(Clone, Default)]
+pub struct BrokerConfig {
+    pub url: String,
+    /// Username and password; none: connect anonymously (the demo's
+    /// embedded broker and the open test broker only).
+    pub login: Option<(String, String)>,
+    /// PEM; required for `mqtts://`.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for BrokerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerConfig")
+            .field("url", &self.url)
+            .field("username", &self.login.as_ref().map(|(user, _)| user))
+            .field("tls", &self.ca_pem.is_some())
+            .finish()
+    }
+}
+
+impl BrokerConfig {
+    /// An anonymous connection to `url`.
+    pub fn open(url: &str) -> BrokerConfig {
+        BrokerConfig {
+            url: url.to_string(),
+            login: None,
+            ca_pem: None,
+        }
+    }
+
+    pub fn with_login(mut self, username: &str, password: &str) -> BrokerConfig {
+        self.login = Some((username.to_string(), password.to_string()));
+        self
+    }
+
+    pub fn with_ca(mut self, ca_pem: Vec<u8>) -> BrokerConfig {
+        self.ca_pem = Some(ca_pem);
+        self
+    }
+}
+
+/// Host, port and whether TLS is used, from `mqtt://host[:port]` (port 1883
+/// when absent) or `mqtts://host[:port]` (port 8883).
+pub fn parse_broker_url(url: &str) -> Result<(String, u16, bool), MqttError> {
     let bad = || MqttError::BadUrl(url.to_string());
-    let rest = url.strip_prefix("mqtt://").ok_or_else(bad)?;
+    let (rest, tls, default_port) = if let Some(rest) = url.strip_prefix("mqtt://") {
+        (rest, false, 1883)
+    } else if let Some(rest) = url.strip_prefix("mqtts://") {
+        (rest, true, 8883)
+    } else {
+        return Err(bad());
+    };
     let rest = rest.trim_end_matches('/');
     let (host, port) = match rest.rsplit_once(':') {
         Some((host, port)) => (host, port.parse::<u16>().map_err(|_| bad())?),
-        None => (rest, 1883),
+        None => (rest, default_port),
     };
     if host.is_empty() || host.contains('/') || host.contains('@') {
         return Err(bad());
     }
-    Ok((host.to_string(), port))
+    Ok((host.to_string(), port, tls))
+}
+
+/// Host and port of a plain `mqtt://` URL.
+pub fn parse_url(url: &str) -> Result<(String, u16), MqttError> {
+    match parse_broker_url(url)? {
+        (host, port, false) => Ok((host, port)),
+        _ => Err(MqttError::BadUrl(url.to_string())),
+    }
+}
+
+/// A rustls client configuration trusting only `ca_pem`. The crypto is
+/// ring's, chosen here rather than installed process-wide, so whatever else
+/// in the process uses rustls is unaffected. rustls 0.23.48 deprecates
+/// ring's provider for lacking post-quantum key exchange; the alternative,
+/// aws-lc-rs, needs cmake and a long C build, and a harvest-now-decrypt-later
+/// attack on door commands that live 20 s buys nothing.
+#[allow(deprecated)]
+pub fn tls_config(ca_pem: &[u8]) -> Result<Arc<rustls::ClientConfig>, MqttError> {
+    let mut roots = rustls::RootCertStore::empty();
+    let mut n_certs = 0;
+    for cert in rustls_pemfile::certs(&mut &ca_pem[..]) {
+        let cert = cert.map_err(|error| MqttError::BadCa(error.to_string()))?;
+        roots
+            .add(cert)
+            .map_err(|error| MqttError::BadCa(error.to_string()))?;
+        n_certs += 1;
+    }
+    if n_certs == 0 {
+        return Err(MqttError::BadCa("no PEM certificate in it".into()));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|error| MqttError::BadCa(error.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 pub(crate) fn connect(
-    url: &str,
+    broker: &BrokerConfig,
     client_id: &str,
     keep_alive: Duration,
     last_will: Option<LastWill>,
 ) -> Result<(AsyncClient, EventLoop), MqttError> {
-    let (host, port) = parse_url(url)?;
+    let (host, port, tls) = parse_broker_url(&broker.url)?;
     let mut options = MqttOptions::new(client_id, host, port);
     options.set_keep_alive(keep_alive);
     options.set_clean_session(true);
@@ -49,6 +138,15 @@ pub(crate) fn connect(
         crate::PAYLOAD_BYTES_MAX + 1024,
         crate::PAYLOAD_BYTES_MAX + 1024,
     );
+    if let Some((username, password)) = &broker.login {
+        options.set_credentials(username.clone(), password.clone());
+    }
+    if tls {
+        let ca = broker.ca_pem.as_deref().ok_or_else(|| {
+            MqttError::BadCa(format!("{} needs the broker's CA certificate", broker.url))
+        })?;
+        options.set_transport(Transport::Tls(TlsConfiguration::Rustls(tls_config(ca)?)));
+    }
     if let Some(will) = last_will {
         options.set_last_will(will);
     }
@@ -109,5 +207,11 @@ mod tests {
         for bad in ["127.0.0.1:1883", "mqtt://", "mqtts://h:1", "mqtt://h:port"] {
             assert!(parse_url(bad).is_err(), "{bad}");
         }
+        assert_eq!(
+            parse_broker_url("mqtts://broker.local"),
+            Ok(("broker.local".into(), 8883, true))
+        );
+        assert_eq!(parse_broker_url("mqtt://h:1"), Ok(("h".into(), 1, false)));
+        assert!(parse_broker_url("tls://h:1").is_err());
     }
 }

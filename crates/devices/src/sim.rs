@@ -5,7 +5,8 @@
 //! the device offline if its connection dies. Tests and the demo watch the
 //! door and the lights through [`Simulator::state`].
 
-use crate::mqtt::{self, MqttError};
+use crate::auth::{CommandKey, ServerDeviceKey, StationCredentials};
+use crate::mqtt::{self, BrokerConfig, MqttError};
 use crate::{Ack, Channel, Command, CommandGate, DeviceKind, Operation, Outcome, topic};
 use app::ports::Clock;
 use rumqttc::{AsyncClient, Event, LastWill, Packet, QoS};
@@ -22,27 +23,80 @@ pub const RECEIVED_KEPT_MAX: usize = 1024;
 /// How often doors and lights are checked for running out.
 const TICK: Duration = Duration::from_millis(100);
 
+/// One simulated device: its id at the station, its broker login and the
+/// key its gate checks commands with.
+#[derive(Debug, Clone)]
+pub struct SimDevice {
+    pub device_id: String,
+    pub login: Option<(String, String)>,
+    pub command_key: CommandKey,
+}
+
 #[derive(Debug, Clone)]
 pub struct SimConfig {
-    pub mqtt_url: String,
+    /// The broker's URL and CA; each device logs in with its own login.
+    pub broker: BrokerConfig,
     pub station_id: i64,
-    pub door_id: String,
-    pub lights_id: String,
-    pub scanner_id: String,
+    pub door: SimDevice,
+    pub lights: SimDevice,
+    pub scanner: SimDevice,
     /// The broker declares a device gone (and publishes its last will) after
     /// about one and a half times this without a packet.
     pub keep_alive: Duration,
 }
 
 impl SimConfig {
-    pub fn new(mqtt_url: &str, station_id: i64) -> SimConfig {
+    /// The station's door `front`, lights `shelves` and scanner `checkout`,
+    /// connecting anonymously, with command keys derived from the server's
+    /// device key as the server derives them (the demo, tests).
+    pub fn new(mqtt_url: &str, station_id: i64, server: &ServerDeviceKey) -> SimConfig {
+        let device = |kind, id: &str| SimDevice {
+            device_id: id.into(),
+            login: None,
+            command_key: server.device_key(station_id, kind, id),
+        };
         SimConfig {
-            mqtt_url: mqtt_url.to_string(),
+            broker: BrokerConfig::open(mqtt_url),
             station_id,
-            door_id: "front".into(),
-            lights_id: "shelves".into(),
-            scanner_id: "checkout".into(),
+            door: device(DeviceKind::Door, "front"),
+            lights: device(DeviceKind::Lights, "shelves"),
+            scanner: device(DeviceKind::Scanner, "checkout"),
             keep_alive: Duration::from_secs(10),
+        }
+    }
+
+    /// The devices of a provisioning file (`yizhan devices provision`).
+    pub fn from_credentials(credentials: &StationCredentials) -> Result<SimConfig, String> {
+        let device = |kind: DeviceKind| -> Result<SimDevice, String> {
+            let found = credentials
+                .device(kind)
+                .ok_or_else(|| format!("the credentials have no {} device", kind.code()))?;
+            Ok(SimDevice {
+                device_id: found.device_id.clone(),
+                login: Some((found.username.clone(), found.password.clone())),
+                command_key: CommandKey::from_hex(&found.command_key).ok_or_else(|| {
+                    format!("the {} command key is not 64 hex digits", kind.code())
+                })?,
+            })
+        };
+        Ok(SimConfig {
+            broker: BrokerConfig {
+                url: credentials.mqtt_url.clone(),
+                login: None,
+                ca_pem: credentials.ca_pem.clone().map(String::into_bytes),
+            },
+            station_id: credentials.station_id,
+            door: device(DeviceKind::Door)?,
+            lights: device(DeviceKind::Lights)?,
+            scanner: device(DeviceKind::Scanner)?,
+            keep_alive: Duration::from_secs(10),
+        })
+    }
+
+    fn broker_for(&self, device: &SimDevice) -> BrokerConfig {
+        BrokerConfig {
+            login: device.login.clone(),
+            ..self.broker.clone()
         }
     }
 }
@@ -67,6 +121,9 @@ pub struct StationState {
     pub received: Vec<(String, Outcome)>,
     /// Acks the simulator was told to lose and did.
     pub acks_swallowed: u32,
+    /// Payloads the gates dropped: no valid MAC for the device, or not a
+    /// command at all.
+    pub refused: u32,
 }
 
 struct Shared {
@@ -83,8 +140,7 @@ pub struct Simulator {
     state: watch::Receiver<StationState>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    /// The checkout scanner's readings leave over the door controller's
-    /// connection: in the simulator one cable is as good as another.
+    /// The checkout scanner's connection and its `scan` topic.
     scanner: (AsyncClient, String),
     clock: Arc<dyn Clock>,
 }
@@ -94,24 +150,29 @@ impl Simulator {
     /// their command subscriptions.
     pub async fn start(config: SimConfig, clock: Arc<dyn Clock>) -> Result<Simulator, MqttError> {
         let (state_sender, state) = watch::channel(StationState::default());
+        let gate_of = |kind, device: &SimDevice| {
+            CommandGate::new(
+                device.command_key.clone(),
+                &topic(config.station_id, kind, &device.device_id, Channel::Command),
+            )
+        };
         let shared = Arc::new(Mutex::new(Shared {
             state: StationState::default(),
-            door_gate: CommandGate::new(),
-            lights_gate: CommandGate::new(),
+            door_gate: gate_of(DeviceKind::Door, &config.door),
+            lights_gate: gate_of(DeviceKind::Lights, &config.lights),
             acks_to_swallow: 0,
         }));
         let state_sender = Arc::new(state_sender);
         let (stop, _) = watch::channel(false);
         let mut tasks = Vec::new();
         let mut readies = Vec::new();
-        let mut scanner_client = None;
-        for (kind, device_id) in [
-            (DeviceKind::Door, config.door_id.clone()),
-            (DeviceKind::Lights, config.lights_id.clone()),
+        for (kind, sim_device) in [
+            (DeviceKind::Door, &config.door),
+            (DeviceKind::Lights, &config.lights),
         ] {
             let device = Device {
                 kind,
-                device_id,
+                device_id: sim_device.device_id.clone(),
                 station_id: config.station_id,
                 shared: shared.clone(),
                 state_sender: state_sender.clone(),
@@ -129,11 +190,12 @@ impl Simulator {
                 kind_code(kind),
                 device.device_id
             );
-            let (client, eventloop) =
-                mqtt::connect(&config.mqtt_url, &client_id, config.keep_alive, Some(will))?;
-            if kind == DeviceKind::Door {
-                scanner_client = Some(client.clone());
-            }
+            let (client, eventloop) = mqtt::connect(
+                &config.broker_for(sim_device),
+                &client_id,
+                config.keep_alive,
+                Some(will),
+            )?;
             let (ready_sender, ready) = watch::channel(None::<Result<(), String>>);
             readies.push(ready);
             tasks.push(tokio::spawn(device.run(
@@ -143,24 +205,62 @@ impl Simulator {
                 ready_sender,
             )));
         }
+        // The checkout scanner has its own connection and login: the
+        // broker lets it publish scans and nothing else.
+        let (scanner_client, mut scanner_loop) = mqtt::connect(
+            &config.broker_for(&config.scanner),
+            &format!(
+                "yizhan-sim-{}-scanner-{}",
+                config.station_id, config.scanner.device_id
+            ),
+            config.keep_alive,
+            None,
+        )?;
+        let (scanner_ready, ready) = watch::channel(None::<Result<(), String>>);
+        readies.push(ready);
+        let mut scanner_stop = stop.subscribe();
+        let scanner_disconnect = scanner_client.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    event = scanner_loop.poll() => match event {
+                        Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                            let _ = scanner_ready.send(Some(Ok(())));
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            let _ = scanner_ready.send(Some(Err(error.to_string())));
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                    },
+                    _ = scanner_stop.changed() => {
+                        let _ = scanner_disconnect.try_disconnect();
+                        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                            while scanner_loop.poll().await.is_ok() {}
+                        }).await;
+                        return;
+                    }
+                }
+            }
+        }));
         let simulator = Simulator {
             shared,
             state,
             stop,
             tasks,
             scanner: (
-                scanner_client.expect("the door controller connects"),
+                scanner_client,
                 topic(
                     config.station_id,
                     DeviceKind::Scanner,
-                    &config.scanner_id,
+                    &config.scanner.device_id,
                     Channel::Scan,
                 ),
             ),
             clock,
         };
         for mut ready in readies {
-            if let Err(error) = crate::mqtt::await_ready(&mut ready, &config.mqtt_url).await {
+            if let Err(error) = crate::mqtt::await_ready(&mut ready, &config.broker.url).await {
                 simulator.abort();
                 return Err(error);
             }
@@ -348,21 +448,23 @@ impl Device {
     }
 
     fn on_command(&self, client: &AsyncClient, payload: &[u8]) {
-        let command = match Command::parse(payload) {
-            Ok(command) => command,
-            Err(error) => {
-                tracing::warn!(%error, device = %self.device_id, "simulated device refused a payload");
-                return;
-            }
-        };
         let now_ms = self.now_ms();
-        let (outcome, swallow) = {
+        let (command, outcome, swallow) = {
             let mut shared = self.shared.lock().expect("sim state");
             let gate = match self.kind {
                 DeviceKind::Door => &mut shared.door_gate,
                 _ => &mut shared.lights_gate,
             };
-            let mut outcome = gate.admit(&command, now_ms);
+            let (command, mut outcome) = match gate.receive(payload, now_ms) {
+                Ok(admitted) => admitted,
+                Err(error) => {
+                    // Not provably the server's: no act, no ack.
+                    tracing::warn!(%error, device = %self.device_id, "simulated device refused a payload");
+                    shared.state.refused += 1;
+                    self.state_sender.send_replace(shared.state.clone());
+                    return;
+                }
+            };
             if outcome == Outcome::Done && !act(&mut shared.state, self.kind, &command, now_ms) {
                 outcome = Outcome::Failed;
             }
@@ -377,7 +479,7 @@ impl Device {
                 shared.state.acks_swallowed += 1;
             }
             self.state_sender.send_replace(shared.state.clone());
-            (outcome, swallow)
+            (command, outcome, swallow)
         };
         if outcome == Outcome::Done {
             self.publish_state(client, true);
@@ -453,13 +555,13 @@ pub async fn run_printing(
     let door = topic(
         station_id,
         DeviceKind::Door,
-        &config.door_id,
+        &config.door.device_id,
         Channel::Command,
     );
     let lights = topic(
         station_id,
         DeviceKind::Lights,
-        &config.lights_id,
+        &config.lights.device_id,
         Channel::Command,
     );
     let simulator = Simulator::start(config, clock).await?;
@@ -479,6 +581,7 @@ pub async fn run_printing(
                     "door_openings": now.door_openings,
                     "lit": now.lit,
                     "last_command": now.received.last(),
+                    "refused": now.refused,
                 });
                 if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
                     break;

@@ -10,7 +10,9 @@ use app::device_commands::{DeviceCommandStatus, NewDeviceCommand, enqueue_device
 use app::ports::prelude::*;
 use app::ports::{Clock, Store};
 use chrono::{Duration, Utc};
+use devices::auth::{ServerDeviceKey, sign_command};
 use devices::bridge::{Bridge, BridgeConfig, BridgeEvent};
+use devices::mqtt::BrokerConfig;
 use devices::sim::{SimConfig, Simulator, StationState};
 use devices::{Channel, Command, DeviceKind, Operation, Outcome, topic};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
@@ -105,8 +107,19 @@ async fn forget_station(url: &str, station_id: i64) {
     let _ = tokio::time::timeout(WAIT, pump).await;
 }
 
+/// `payload` signed for station `station_id`'s door, as the bridge does.
+fn signed_for_door(key: &ServerDeviceKey, station_id: i64, payload: &[u8]) -> Vec<u8> {
+    let door = topic(station_id, DeviceKind::Door, "front", Channel::Command);
+    sign_command(
+        &key.device_key(station_id, DeviceKind::Door, "front"),
+        &door,
+        payload,
+    )
+}
+
 struct Station {
     db: Arc<Db>,
+    key: ServerDeviceKey,
     clock: Arc<TestClock>,
     sim: Simulator,
     bridge: Bridge,
@@ -120,10 +133,15 @@ async fn station(url: &str) -> Station {
     let db = database.db.clone();
     let clock = clock_at_now();
     let station_id = fresh_station_id();
-    let sim = Simulator::start(SimConfig::new(url, station_id), clock.clone())
+    let key = ServerDeviceKey::random();
+    let sim = Simulator::start(SimConfig::new(url, station_id, &key), clock.clone())
         .await
         .expect("simulator connects");
-    let mut config = BridgeConfig::new(url, &format!("yizhan-test-bridge-{station_id}"));
+    let mut config = BridgeConfig::new(
+        BrokerConfig::open(url),
+        key.clone(),
+        &format!("yizhan-test-bridge-{station_id}"),
+    );
     config.retry_after = std::time::Duration::from_secs(2);
     config.poll_every = std::time::Duration::from_millis(50);
     let bridge = Bridge::start(db.clone(), clock.clone(), config)
@@ -131,6 +149,7 @@ async fn station(url: &str) -> Station {
         .expect("bridge connects");
     Station {
         db,
+        key,
         clock,
         sim,
         bridge,
@@ -174,7 +193,8 @@ async fn a_command_redelivered_five_times_acts_once() {
     };
     let station_id = fresh_station_id();
     let clock = clock_at_now();
-    let sim = Simulator::start(SimConfig::new(&url, station_id), clock.clone())
+    let key = ServerDeviceKey::random();
+    let sim = Simulator::start(SimConfig::new(&url, station_id, &key), clock.clone())
         .await
         .expect("simulator connects");
     let mut state = sim.state();
@@ -190,7 +210,7 @@ async fn a_command_redelivered_five_times_acts_once() {
                 topic(station_id, DeviceKind::Door, "front", Channel::Command),
                 QoS::AtLeastOnce,
                 false,
-                command.to_payload(),
+                signed_for_door(&key, station_id, &command.to_payload()),
             )
             .await
             .unwrap();
@@ -241,6 +261,21 @@ async fn an_expired_command_never_acts() {
             outcome: None
         }
     );
+    // The keeper hears of it: someone at the door may have been left outside.
+    let alerts = station.db.alerts(station.station_id, 10).await.unwrap();
+    assert_eq!(
+        alerts
+            .iter()
+            .map(|alert| alert.kind.as_str())
+            .collect::<Vec<_>>(),
+        ["door_command_expired"],
+        "{alerts:?}"
+    );
+    assert!(
+        alerts[0].message.contains("too-late"),
+        "{}",
+        alerts[0].message
+    );
 
     // Arrives late anyway (a broker holding it): the device refuses it.
     let record = station
@@ -260,7 +295,7 @@ async fn an_expired_command_never_acts() {
             ),
             QoS::AtLeastOnce,
             false,
-            record.payload.into_bytes(),
+            signed_for_door(&station.key, station.station_id, record.payload.as_bytes()),
         )
         .await
         .unwrap();

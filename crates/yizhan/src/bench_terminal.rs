@@ -80,15 +80,20 @@ pub async fn terminal(mqtt: String, n: u32, flood: u32) -> anyhow::Result<()> {
         tails.push(format!("{:04}", i % 10_000));
     }
 
+    let device_key = devices::auth::ServerDeviceKey::random();
     let bridge = devices::bridge::Bridge::start(
         db.clone(),
         app.clock.clone(),
-        devices::bridge::BridgeConfig::new(&mqtt, &format!("yizhan-bench-{}", std::process::id())),
+        devices::bridge::BridgeConfig::new(
+            devices::mqtt::BrokerConfig::open(&mqtt),
+            device_key.clone(),
+            &format!("yizhan-bench-{}", std::process::id()),
+        ),
     )
     .await?;
     app.device_waker = Arc::new(bridge.waker());
     let simulator = devices::sim::Simulator::start(
-        devices::sim::SimConfig::new(&mqtt, station.id),
+        devices::sim::SimConfig::new(&mqtt, station.id, &device_key),
         app.clock.clone(),
     )
     .await?;

@@ -50,6 +50,11 @@ pub enum Command {
         #[command(subcommand)]
         what: WebhookCommand,
     },
+    /// Station devices' broker credentials (docs/devices.md).
+    Devices {
+        #[command(subcommand)]
+        what: DevicesCommand,
+    },
     /// Import data files.
     Import {
         #[command(subcommand)]
@@ -110,13 +115,52 @@ pub enum Command {
 
 #[derive(Subcommand)]
 pub enum SimulateCommand {
-    /// A station's door controller and light strip on an MQTT broker
-    /// (docs/devices.md), printing the station's state as JSON lines.
+    /// A station's door controller, light strip and checkout scanner on an
+    /// MQTT broker (docs/devices.md), printing the station's state as JSON
+    /// lines. With `--credentials` (a file from `yizhan devices provision`)
+    /// they log in as provisioned; without, they connect anonymously with
+    /// command keys from the configured database (a demo's broker).
     Devices {
         #[arg(long)]
-        station: i64,
+        station: Option<i64>,
         #[arg(long, env = "YIZHAN_MQTT_URL", default_value = "mqtt://127.0.0.1:1883")]
         mqtt: String,
+        #[arg(long)]
+        credentials: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DevicesCommand {
+    /// Make a station's devices' broker logins and command keys: writes them
+    /// (with the broker URL and CA) to `--out` for the station's controller,
+    /// and prints the Mosquitto password-file and ACL lines for the broker.
+    /// Running it again makes new passwords (the old lines stop working once
+    /// replaced at the broker); command keys stay the same.
+    Provision {
+        #[arg(long)]
+        station: i64,
+        /// The broker URL the devices use, e.g. mqtts://broker.example:8883.
+        #[arg(long)]
+        mqtt: String,
+        /// The CA certificate (PEM) that signed the broker's certificate.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// Where to write the devices' credentials (JSON, mode 0600).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "front")]
+        door: String,
+        #[arg(long, default_value = "shelves")]
+        lights: String,
+        #[arg(long, default_value = "checkout")]
+        scanner: String,
+    },
+    /// Make the server's own broker login: prints its password-file and ACL
+    /// lines and the password for `devices.mqtt_password`.
+    ServerLogin {
+        #[arg(long, default_value = "yizhan-server")]
+        username: String,
     },
 }
 

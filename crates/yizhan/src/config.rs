@@ -25,7 +25,40 @@ pub struct DispatchConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DevicesConfig {
     /// The MQTT broker the stations' devices use; none: no devices.
+    /// `mqtts://` connects with TLS (docs/devices.md).
     pub mqtt_url: Option<String>,
+    /// The server's broker login (`yizhan devices server-login` makes one);
+    /// none: connect anonymously (the demo's embedded broker only).
+    pub mqtt_username: Option<String>,
+    pub mqtt_password: Option<String>,
+    /// The CA certificate (PEM file) that signed the broker's certificate;
+    /// needed for `mqtts://`.
+    pub mqtt_ca_file: Option<std::path::PathBuf>,
+}
+
+impl DevicesConfig {
+    /// The broker as the bridge connects to it; `None` without a URL.
+    pub fn broker(&self) -> anyhow::Result<Option<devices::mqtt::BrokerConfig>> {
+        use anyhow::Context;
+        let Some(url) = &self.mqtt_url else {
+            return Ok(None);
+        };
+        devices::mqtt::parse_broker_url(url)?;
+        let mut broker = devices::mqtt::BrokerConfig::open(url);
+        match (&self.mqtt_username, &self.mqtt_password) {
+            (Some(username), Some(password)) => broker = broker.with_login(username, password),
+            (None, None) => {}
+            _ => anyhow::bail!(
+                "devices.mqtt_username and devices.mqtt_password go together; set both or neither"
+            ),
+        }
+        if let Some(path) = &self.mqtt_ca_file {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("reading devices.mqtt_ca_file {}", path.display()))?;
+            broker = broker.with_ca(pem);
+        }
+        Ok(Some(broker))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -112,7 +145,12 @@ impl Default for Config {
                 webhook_url: None,
                 merge_seconds: 30,
             },
-            devices: DevicesConfig { mqtt_url: None },
+            devices: DevicesConfig {
+                mqtt_url: None,
+                mqtt_username: None,
+                mqtt_password: None,
+                mqtt_ca_file: None,
+            },
             web: WebConfig {
                 public_url: None,
                 secure_cookies: None,

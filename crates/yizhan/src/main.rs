@@ -1,7 +1,7 @@
 //! The `yizhan` binary: logging and the command line's dispatch over
 //! commands. The commands are defined in `cli`, the `App` is built in
 //! `wiring`, the server and its jobs run in `serve`, and the tools live in
-//! `tools`, `admin`, `county`, `import` and `bench`.
+//! `tools`, `admin`, `county`, `import`, `devices_cmd` and `bench`.
 
 mod admin;
 mod bench;
@@ -11,6 +11,7 @@ mod cli;
 mod config;
 mod county;
 mod demo;
+mod devices_cmd;
 mod import;
 mod senders;
 mod serve;
@@ -84,8 +85,14 @@ async fn run() -> anyhow::Result<()> {
         } => tools::parse_addresses(texts),
         Command::SortPlan(args) => tools::sort_plan(args),
         Command::Bench { what } => bench::command(what).await,
+        Command::Devices { what } => devices_cmd::command(&config, what).await,
         Command::Simulate {
-            what: SimulateCommand::Devices { station, mqtt },
-        } => tools::simulate_devices(station, &mqtt).await,
+            what:
+                SimulateCommand::Devices {
+                    station,
+                    mqtt,
+                    credentials,
+                },
+        } => devices_cmd::simulate(&config, station, &mqtt, credentials.as_deref()).await,
     }
 }

@@ -101,8 +101,12 @@ async fn serve(
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;
     let address = listener.local_addr()?;
-    let bridge = start_devices(&mut app, config).await;
-    // The demo simulates every station's door, lights and scanner.
+    let device_key = wiring::device_key(&app).await?;
+    let bridge = start_devices(&mut app, config, device_key.clone())?;
+    // The demo simulates every station's door, lights and scanner. They
+    // hold the command keys the server derives for them, as provisioned
+    // controllers would, and connect to the demo's loopback broker without
+    // a login.
     let mut _simulators = Vec::new();
     if let (Some(_), Some(url), true) = (
         &bridge,
@@ -111,7 +115,7 @@ async fn serve(
     ) {
         for station in app.store.stations().await? {
             match devices::sim::Simulator::start(
-                devices::sim::SimConfig::new(url, station.id),
+                devices::sim::SimConfig::new(url, station.id, &device_key),
                 app.clock.clone(),
             )
             .await
@@ -173,27 +177,33 @@ async fn serve(
 }
 
 /// Connects the devices' side when a broker is configured: the bridge
-/// publishes device commands and reports device liveness and checkout
-/// scans, which go to the use cases. Without a broker the server runs, and
-/// says that doors and lights will not move.
-async fn start_devices(app: &mut App, config: &Config) -> Option<devices::bridge::Bridge> {
-    let url = config.devices.mqtt_url.as_deref()?;
+/// publishes signed device commands and reports device liveness and checkout
+/// scans, which go to the use cases. A broker that is down is retried in the
+/// background with a growing delay; commands wait in the outbox meanwhile.
+fn start_devices(
+    app: &mut App,
+    config: &Config,
+    device_key: devices::auth::ServerDeviceKey,
+) -> anyhow::Result<Option<devices::bridge::Bridge>> {
+    let Some(broker) = config.devices.broker()? else {
+        return Ok(None);
+    };
+    let url = broker.url.clone();
+    if broker.login.is_none() || broker.ca_pem.is_none() {
+        tracing::warn!(
+            url = %url,
+            login = broker.login.is_some(),
+            tls = broker.ca_pem.is_some(),
+            "devices: the broker connection is not both authenticated and encrypted; anyone on the station network may read the traffic (docs/devices.md, Broker configuration)"
+        );
+    }
     let client_id = format!("yizhan-server-{}", std::process::id());
-    let bridge = match devices::bridge::Bridge::start(
+    let bridge = devices::bridge::Bridge::start_in_background(
         app.store.clone(),
         app.clock.clone(),
-        devices::bridge::BridgeConfig::new(url, &client_id),
+        devices::bridge::BridgeConfig::new(broker, device_key, &client_id),
     )
-    .await
-    {
-        Ok(bridge) => bridge,
-        Err(error) => {
-            eprintln!(
-                "devices: {error}; doors and lights will not move until the broker is reachable and the server restarts"
-            );
-            return None;
-        }
-    };
+    .context("devices")?;
     app.device_waker = Arc::new(bridge.waker());
     let mut events = bridge.subscribe();
     let relay = app.clone();
@@ -247,8 +257,10 @@ async fn start_devices(app: &mut App, config: &Config) -> Option<devices::bridge
             }
         }
     });
-    println!("devices: connected to the MQTT broker at {url}");
-    Some(bridge)
+    println!(
+        "devices: using the MQTT broker at {url} (reconnecting in the background if it is down)"
+    );
+    Ok(Some(bridge))
 }
 
 /// Sends due webhook deliveries every few seconds; after a full batch (some

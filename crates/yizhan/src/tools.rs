@@ -20,22 +20,6 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `yizhan simulate devices`: one station's simulated devices, printing
-/// its state as JSON lines until Ctrl-C.
-pub async fn simulate_devices(station: i64, mqtt: &str) -> anyhow::Result<()> {
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    devices::sim::run_printing(
-        devices::sim::SimConfig::new(mqtt, station),
-        std::sync::Arc::new(app::ports::SystemClock),
-        shutdown,
-        &mut std::io::stdout(),
-    )
-    .await?;
-    Ok(())
-}
-
 /// `yizhan dispatch`: plans the day's routes and prints them (and writes
 /// the page when asked).
 pub async fn dispatch(config: &Config, args: DispatchArgs) -> anyhow::Result<()> {

@@ -67,3 +67,18 @@ pub fn system_principal() -> domain::Principal {
         carrier: None,
     }
 }
+
+/// The server's device key (`server_secrets.devices`, created on first use):
+/// every device's command key is derived from it (docs/devices.md), so every
+/// server process signs commands alike and provisioning needs no table.
+pub async fn device_key(app: &App) -> anyhow::Result<devices::auth::ServerDeviceKey> {
+    let mut fresh = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut fresh);
+    let stored = app
+        .store
+        .server_secret("devices", &hex::encode(fresh), app.now())
+        .await
+        .context("loading the server's device key")?;
+    let bytes = hex::decode(stored).context("the server's device key is not hex")?;
+    Ok(devices::auth::ServerDeviceKey::new(bytes))
+}

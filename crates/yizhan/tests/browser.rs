@@ -135,6 +135,9 @@ fn keeper_scans_in_and_a_customer_picks_up_at_the_terminal() {
     let sim_file = dir.path().join("sim.jsonl");
     let mut simulator = Command::new(bin)
         .args(["simulate", "devices", "--station", "1", "--mqtt", &mqtt])
+        // The simulated devices verify commands with keys derived from this
+        // database's device key, as the server signs them.
+        .env("YIZHAN_DATABASE__URL", &database)
         .env("YIZHAN_LOG", "info")
         .stdout(std::fs::File::create(&sim_file).unwrap())
         .stderr(Stdio::piped())
