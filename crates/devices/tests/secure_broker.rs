@@ -649,10 +649,10 @@ async fn the_bridge_started_before_the_broker_retries_with_back_off_then_moves_t
             other => panic!("no retry reported: {other:?}"),
         }
     }
-    assert_eq!(
-        delays,
-        [RECONNECT_FIRST, RECONNECT_FIRST * 2],
-        "no back-off"
+    // The first failure may come before `subscribe`: compare neighbours.
+    assert!(
+        delays[0] >= RECONNECT_FIRST && delays[1] == delays[0] * 2,
+        "no back-off: {delays:?}"
     );
 
     let _broker = start_mosquitto(&binary, &setup);
