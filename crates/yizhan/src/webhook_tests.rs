@@ -709,7 +709,7 @@ async fn events_during_a_pause_wait_and_go_out_on_resume() {
         assert!(waiting.iter().all(|d| d.status == DeliveryStatus::Pending));
         app.update_webhook(&admin(), id, pause(true)).await.unwrap();
         drain(&backend, &sender).await;
-        let accepted = hook.accepted.lock().unwrap();
+        let accepted = hook.accepted.lock().unwrap().clone();
         let waybills: Vec<&str> = accepted
             .iter()
             .map(|(event, _)| event["waybill"].as_str().unwrap())
@@ -990,7 +990,7 @@ async fn a_rotated_secret_overlaps_with_the_old_one_then_replaces_it() {
             .clock
             .advance(Duration::seconds(policy().max_delay_seconds));
         drain(&backend, &sender).await;
-        let accepted = hook.accepted.lock().unwrap();
+        let accepted = hook.accepted.lock().unwrap().clone();
         assert_eq!(accepted.len(), 3);
         assert_eq!(accepted[2].1.matches("v1=").count(), 1);
         assert!(
@@ -1087,7 +1087,7 @@ async fn a_test_event_reaches_the_endpoint_signed_and_logged() {
             "another carrier's is not found"
         );
         drain(&backend, &sender).await;
-        let accepted = hook.accepted.lock().unwrap();
+        let accepted = hook.accepted.lock().unwrap().clone();
         assert_eq!(accepted.len(), 1, "{}", backend.name());
         assert_eq!(accepted[0].0["event"], "test");
         assert_eq!(accepted[0].0["delivery_id"], test.delivery_id.as_str());
@@ -1208,7 +1208,7 @@ async fn a_delivery_goes_out_over_https_to_a_gateway_with_a_private_ca() {
             .advance(Duration::seconds(policy().max_delay_seconds));
         let trusted = app.relay_webhooks_once(&trusting, 10).await.unwrap();
         assert_eq!(trusted.n_delivered, 1, "{}: {trusted:?}", backend.name());
-        let accepted = hook.accepted.lock().unwrap();
+        let accepted = hook.accepted.lock().unwrap().clone();
         assert_eq!(accepted.len(), 1);
         assert_eq!(accepted[0].0["waybill"], "731234567840");
         drop(accepted);
