@@ -185,7 +185,7 @@ try {
     await terminal.waitForSelector("#home-error:not([hidden])");
     if (i === 0) {
       const wrong = await terminal.textContent("#home-error");
-      check(wrong.includes("取件码不正确"), "a wrong code reads as a wrong code: " + wrong);
+      check(wrong.includes("取件码或手机尾号不正确"), "a wrong code reads as a wrong code: " + wrong);
     }
     await terminal.evaluate(() => { document.getElementById("home-error").hidden = true; });
   }
