@@ -105,7 +105,20 @@ pub async fn localize(State(_state): State<AppState>, request: Request, next: Ne
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    // Every 429 tells the client when to come back, even one built outside
+    // our error type (a layer's refusal): a second is the least promise.
+    if response.status() == StatusCode::TOO_MANY_REQUESTS
+        && !response.headers().contains_key(header::RETRY_AFTER)
+        && response
+            .extensions()
+            .get::<Reply>()
+            .is_none_or(|r| r.error.retry_after().is_none())
+    {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+    }
     let Some(Reply { error }) = response.extensions().get::<Reply>().cloned() else {
         return response;
     };
