@@ -132,6 +132,8 @@ pub struct App {
     pub dispatch_running: Arc<tokio::sync::Mutex<()>>,
     /// The webhook relay's per-carrier circuit breakers.
     pub webhook_breakers: webhooks::Breakers,
+    /// When each webhook subscription last had a test event.
+    pub webhook_test_events: webhooks::TestEventTimes,
     /// Recent wrong sign-ins, shared by every clone of the app.
     pub sign_in_throttle: Arc<auth::SignInThrottle>,
 }
@@ -148,6 +150,7 @@ impl App {
             blocking: blocking::BlockingPool::sized_to_cores(),
             dispatch_running: Arc::new(tokio::sync::Mutex::new(())),
             webhook_breakers: webhooks::Breakers::default(),
+            webhook_test_events: webhooks::TestEventTimes::default(),
             sign_in_throttle: Arc::new(auth::SignInThrottle::default()),
         }
     }

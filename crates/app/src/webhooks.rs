@@ -282,6 +282,15 @@ impl WebhookRelayReport {
 /// every carrier a fresh chance).
 pub type Breakers = std::sync::Arc<std::sync::Mutex<HashMap<Carrier, CircuitBreaker>>>;
 
+/// When each subscription last had a test event, so that the test button
+/// cannot fill the deliveries table (one a subscription per
+/// [`TEST_EVENT_GAP_SECONDS`]). In memory like the breakers: a restart
+/// forgets it, which costs at most one extra test event.
+pub type TestEventTimes = std::sync::Arc<std::sync::Mutex<HashMap<i64, DateTime<Utc>>>>;
+
+/// The least time between two test events of one subscription.
+pub const TEST_EVENT_GAP_SECONDS: i64 = 10;
+
 /// The public name of the event an integrator sends itself to try an endpoint.
 pub const TEST_EVENT: &str = "test";
 
@@ -530,6 +539,23 @@ impl App {
     ) -> AppResult<TestDelivery> {
         let subscription = self.own_webhook(principal, subscription_id).await?;
         let now = self.now();
+        {
+            let mut sent = self
+                .webhook_test_events
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(last) = sent.get(&subscription.id) {
+                let next = *last + chrono::Duration::seconds(TEST_EVENT_GAP_SECONDS);
+                if next > now {
+                    return Err(AppError::throttled(
+                        crate::error::Throttle::TestEvent,
+                        next,
+                        now,
+                    ));
+                }
+            }
+            sent.insert(subscription.id, now);
+        }
         let delivery_key = format!("test:{}:s{}", &new_secret()[6..22], subscription.id);
         let body = serde_json::json!({
             "delivery_id": delivery_key,

@@ -245,6 +245,8 @@ impl AppError {
                             (Lang::En, Throttle::PickupCode) => "wrong codes",
                             (Lang::Zh, Throttle::SignIn) => "密码错误",
                             (Lang::En, Throttle::SignIn) => "wrong passwords",
+                            (Lang::Zh, Throttle::TestEvent) => "发送测试事件",
+                            (Lang::En, Throttle::TestEvent) => "test events",
                         }
                         .to_string(),
                     ),
@@ -286,6 +288,7 @@ impl AppError {
 pub enum Throttle {
     PickupCode,
     SignIn,
+    TestEvent,
 }
 
 /// The English message: logs, and tests that read English.

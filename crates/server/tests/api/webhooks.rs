@@ -332,6 +332,16 @@ async fn subscriptions_rotate_test_and_delete_over_http() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{test}");
+    // A second test event at once waits: the button cannot fill the table.
+    let again = t
+        .client
+        .post(format!("{}/api/webhooks/{id}/test", t.base))
+        .bearer_auth(&zto)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(again.headers().contains_key("retry-after"));
     let (_, deliveries) = t
         .call(
             Method::GET,
