@@ -105,22 +105,9 @@ pub async fn localize(State(_state): State<AppState>, request: Request, next: Ne
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let mut response = next.run(request).await;
-    // Every 429 tells the client when to come back, even one built outside
-    // our error type (a layer's refusal): a second is the least promise.
-    if response.status() == StatusCode::TOO_MANY_REQUESTS
-        && !response.headers().contains_key(header::RETRY_AFTER)
-        && response
-            .extensions()
-            .get::<Reply>()
-            .is_none_or(|r| r.error.retry_after().is_none())
-    {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(1u64));
-    }
+    let response = next.run(request).await;
     let Some(Reply { error }) = response.extensions().get::<Reply>().cloned() else {
-        return response;
+        return with_retry_after(response);
     };
     let (mut parts, _) = response.into_parts();
     parts.extensions.remove::<Reply>();
@@ -137,7 +124,21 @@ pub async fn localize(State(_state): State<AppState>, request: Request, next: Ne
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     let body = axum::Json(body(&error, lang)).into_response().into_body();
-    Response::from_parts(parts, body)
+    with_retry_after(Response::from_parts(parts, body))
+}
+
+/// Every 429 tells the client when to come back, even one built outside our
+/// error type (a layer's refusal) or without seconds of its own: a second
+/// is the least promise.
+fn with_retry_after(mut response: Response) -> Response {
+    if response.status() == StatusCode::TOO_MANY_REQUESTS
+        && !response.headers().contains_key(header::RETRY_AFTER)
+    {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+    }
+    response
 }
 
 /// The request's language, for handlers whose answer carries messages
