@@ -266,15 +266,6 @@ impl ParcelTx for DbTx {
         Ok(())
     }
 
-    async fn next_sequence(&mut self, station_id: i64) -> StoreResult<u32> {
-        let row = self
-            .optional(sqlx::query("UPDATE stations SET next_seq = next_seq + 1 WHERE id = $1 RETURNING next_seq - 1").bind(station_id))
-            .await?
-            .ok_or_else(|| StoreError::Backend(format!("station {station_id} vanished")))?;
-        let seq: i64 = row.try_get(0).map_err(backend_error)?;
-        Ok((seq.rem_euclid(1_000_000_000)) as u32)
-    }
-
     async fn code_active(&mut self, station_id: i64, code: &str) -> StoreResult<bool> {
         let row = self
             .optional(sqlx::query("SELECT id FROM parcels WHERE station_id = $1 AND pickup_code = $2 AND state = 'stored' LIMIT 1").bind(station_id).bind(code.to_string()))

@@ -240,8 +240,6 @@ pub trait ParcelTx: Send {
     /// station's shelves starts here, so two writers never race for one slot
     /// or one code; stations do not wait on each other.
     async fn lock_station(&mut self, station_id: i64) -> StoreResult<()>;
-    /// The station's next pickup sequence number.
-    async fn next_sequence(&mut self, station_id: i64) -> StoreResult<u32>;
     async fn code_active(&mut self, station_id: i64, code: &str) -> StoreResult<bool>;
     /// A free place in the first slot (in shelf order) whose size is one of
     /// `sizes`, tried in that order; returns the slot and the place index.
