@@ -5,16 +5,13 @@
 
 use anyhow::Context;
 use app::App;
-use app::manifest::{ManifestRow, RejectedRow};
+use app::manifest::RejectedRow;
 use app::ports::NewParcel;
 use domain::limits::{MANIFEST_CHUNK_ROWS, MANIFEST_ROWS_MAX};
 use domain::{Carrier, Principal, Role};
 use std::path::Path;
 
-/// One row of the file: its line number, how far into the file it is (bytes
-/// for CSV, rows for spreadsheets, for the progress bar), and the row or why
-/// it could not be read.
-type SourceRow = (usize, u64, Result<ManifestRow, String>);
+use crate::manifest_file::{self, SourceRow};
 
 /// A chunk of rows read, parsed and checked by the reader thread, so the
 /// writer only writes.
@@ -132,11 +129,13 @@ fn read_chunks(
         .unwrap_or_default();
     let rows: anyhow::Result<(u64, Box<dyn Iterator<Item = SourceRow>>)> = match extension.as_str()
     {
-        "xlsx" | "xlsm" | "xls" | "ods" => spreadsheet_rows(file)
+        "xlsx" | "xlsm" | "xls" | "ods" => std::fs::read(file)
+            .with_context(|| format!("opening {}", file.display()))
+            .and_then(|bytes| manifest_file::spreadsheet_rows(&bytes))
             .map(|rows| (rows.len() as u64, Box::new(rows.into_iter()) as Box<_>)),
-        _ => csv_rows(file).map(|rows| {
-            let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-            (size, Box::new(rows) as Box<_>)
+        _ => open(file).and_then(|f| {
+            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            manifest_file::csv_rows(f).map(|rows| (size, Box::new(rows) as Box<_>))
         }),
     };
     let (size, rows) = match rows {
@@ -195,90 +194,6 @@ fn read_chunks(
     }
 }
 
-fn csv_rows(file: &Path) -> anyhow::Result<impl Iterator<Item = SourceRow>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .trim(csv::Trim::All)
-        .from_path(file)
-        .with_context(|| format!("opening {}", file.display()))?;
-    let headers = reader.headers().context("reading the header line")?.clone();
-    Ok(reader.into_records().map(move |record| match record {
-        Ok(record) => {
-            let line = record.position().map_or(0, |p| p.line() as usize);
-            let byte = record.position().map_or(0, |p| p.byte());
-            (
-                line,
-                byte,
-                record
-                    .deserialize::<ManifestRow>(Some(&headers))
-                    .map_err(|error| format!("unreadable row: {error}")),
-            )
-        }
-        Err(error) => (
-            error.position().map_or(0, |p| p.line() as usize),
-            error.position().map_or(0, |p| p.byte()),
-            Err(format!("unreadable row: {error}")),
-        ),
-    }))
-}
-
-/// The first sheet, its first row naming the columns as in the CSV form.
-/// Numbers that are whole (waybills and phones typed as numbers) read as
-/// integers, not `7.31e11`.
-fn spreadsheet_rows(file: &Path) -> anyhow::Result<Vec<SourceRow>> {
-    use calamine::{Data, Reader};
-    let mut workbook = calamine::open_workbook_auto(file)
-        .with_context(|| format!("opening {}", file.display()))?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .ok_or_else(|| anyhow::anyhow!("{} has no sheet", file.display()))??;
-    let cell_text = |cell: &Data| -> String {
-        match cell {
-            Data::Empty => String::new(),
-            Data::Float(value) if value.fract() == 0.0 && value.abs() < 1e15 => {
-                format!("{value:.0}")
-            }
-            Data::Bool(value) => value.to_string(),
-            other => other.to_string().trim().to_string(),
-        }
-    };
-    let mut rows = range.rows();
-    let headers: Vec<String> = rows
-        .next()
-        .map(|row| row.iter().map(cell_text).collect())
-        .unwrap_or_default();
-    anyhow::ensure!(
-        headers.iter().any(|h| h == "waybill"),
-        "the first row of the first sheet must name the columns, including waybill"
-    );
-    Ok(rows
-        .enumerate()
-        .take(MANIFEST_ROWS_MAX + 1)
-        .map(|(idx, row)| {
-            let line = idx + 2;
-            let mut fields = serde_json::Map::new();
-            for (header, cell) in headers.iter().zip(row) {
-                let text = cell_text(cell);
-                if header.is_empty() || text.is_empty() {
-                    continue;
-                }
-                let value = match (header.as_str(), text.as_str()) {
-                    ("station_id" | "weight_grams", _) => text
-                        .parse::<i64>()
-                        .map(serde_json::Value::from)
-                        .unwrap_or(serde_json::Value::String(text)),
-                    ("consent", "true" | "1" | "是") => serde_json::Value::Bool(true),
-                    ("consent", "false" | "0" | "否") => serde_json::Value::Bool(false),
-                    _ => serde_json::Value::String(text),
-                };
-                fields.insert(header.clone(), value);
-            }
-            (
-                line,
-                idx as u64 + 1,
-                serde_json::from_value::<ManifestRow>(serde_json::Value::Object(fields))
-                    .map_err(|error| format!("unreadable row: {error}")),
-            )
-        })
-        .collect())
+fn open(file: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))
 }

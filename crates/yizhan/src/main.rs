@@ -13,6 +13,7 @@ mod county;
 mod demo;
 mod devices_cmd;
 mod import;
+mod manifest_file;
 mod senders;
 mod serve;
 mod tools;
