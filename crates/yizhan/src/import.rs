@@ -1,5 +1,5 @@
 //! `yizhan import manifest FILE --carrier CODE`: announces parcels from a
-//! carrier's CSV or spreadsheet (.xlsx, .xls, .ods; first sheet) in chunks,
+//! carrier's CSV or .xlsx spreadsheet (first sheet) in chunks,
 //! with a progress bar, reporting every refused row by its line number and
 //! keeping the good ones.
 
@@ -129,10 +129,14 @@ fn read_chunks(
         .unwrap_or_default();
     let rows: anyhow::Result<(u64, Box<dyn Iterator<Item = SourceRow>>)> = match extension.as_str()
     {
-        "xlsx" | "xlsm" | "xls" | "ods" => std::fs::read(file)
+        "xlsx" | "xlsm" => std::fs::read(file)
             .with_context(|| format!("opening {}", file.display()))
             .and_then(|bytes| manifest_file::spreadsheet_rows(&bytes))
             .map(|rows| (rows.len() as u64, Box::new(rows.into_iter()) as Box<_>)),
+        "xls" | "ods" => Err(anyhow::anyhow!(
+            "{} is an .{extension} file; save it as .xlsx or export CSV (only those two are read, so that a stray far cell cannot exhaust memory)",
+            file.display()
+        )),
         _ => open(file).and_then(|f| {
             let size = f.metadata().map(|m| m.len()).unwrap_or(0);
             manifest_file::csv_rows(f).map(|rows| (size, Box::new(rows) as Box<_>))

@@ -39,18 +39,63 @@ pub fn csv_rows<R: Read>(data: R) -> anyhow::Result<impl Iterator<Item = SourceR
     }))
 }
 
-/// The first sheet, its first row naming the columns as in the CSV form.
-/// The file is read whole into memory first (calamine reads a workbook
-/// whole anyway, and the compressed file is smaller than its rows).
+/// Columns read from a sheet: a manifest names eight, a carrier's export may
+/// carry others beside them; a cell further right than this is ignored.
+pub const SHEET_COLUMNS_MAX: u32 = 32;
+
+/// The first sheet of an .xlsx workbook, its first row naming the columns as
+/// in the CSV form. Cells are streamed and kept only where a manifest can
+/// have them, so memory follows the cells present: reading the sheet as one
+/// dense range (as calamine's `worksheet_range` does) lets one stray cell at
+/// `XFD1048576` demand a grid of 17 billion cells. The older .xls and .ods
+/// formats have no such reader in calamine and are refused with advice.
 /// Numbers that are whole (waybills and phones typed as numbers) read as
 /// integers, not `7.31e11`.
 pub fn spreadsheet_rows(data: &[u8]) -> anyhow::Result<Vec<SourceRow>> {
-    use calamine::{Data, Reader};
-    let mut workbook = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(data))
-        .context("reading the file as a spreadsheet (.xlsx, .xls or .ods)")?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .ok_or_else(|| anyhow::anyhow!("the spreadsheet has no sheet"))??;
+    // calamine is a third-party parser handed an outside file; a panic in it
+    // (fuzzing found an arithmetic overflow on an over-long cell reference)
+    // becomes a refusal rather than the end of the import.
+    std::panic::catch_unwind(|| xlsx_rows(data)).unwrap_or_else(|_| {
+        Err(anyhow::anyhow!(
+            "the spreadsheet is damaged and cannot be read; open it and save it again as .xlsx, or export CSV"
+        ))
+    })
+}
+
+fn xlsx_rows(data: &[u8]) -> anyhow::Result<Vec<SourceRow>> {
+    use calamine::{Data, Reader, Xlsx};
+    use std::collections::BTreeMap;
+    let mut workbook = Xlsx::new(std::io::Cursor::new(data))
+        .context("reading the file as an .xlsx workbook (save .xls or .ods files as .xlsx, or export CSV)")?;
+    let first = workbook
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("the workbook has no sheet"))?;
+    let mut reader = workbook
+        .worksheet_cells_reader(&first)
+        .context("reading the first sheet")?;
+    let mut cells: BTreeMap<(u32, u32), Data> = BTreeMap::new();
+    let mut rows_seen = std::collections::BTreeSet::new();
+    while let Some(cell) = reader.next_cell().context("reading the first sheet")? {
+        let (row, col) = cell.get_position();
+        if col >= SHEET_COLUMNS_MAX {
+            continue;
+        }
+        if rows_seen.insert(row) && rows_seen.len() > MANIFEST_ROWS_MAX + 1 {
+            anyhow::bail!("the sheet has more than {MANIFEST_ROWS_MAX} rows; split it");
+        }
+        cells.insert((row, col), Data::from(cell.get_value().clone()));
+    }
+    drop(reader);
+    let row_cells = |row: u32| -> Vec<Data> {
+        let mut values = Vec::new();
+        for ((_, col), value) in cells.range((row, 0)..(row, SHEET_COLUMNS_MAX)) {
+            values.resize(*col as usize, Data::Empty);
+            values.push(value.clone());
+        }
+        values
+    };
     let cell_text = |cell: &Data| -> String {
         match cell {
             Data::Empty => String::new(),
@@ -61,10 +106,10 @@ pub fn spreadsheet_rows(data: &[u8]) -> anyhow::Result<Vec<SourceRow>> {
             other => other.to_string().trim().to_string(),
         }
     };
-    let mut rows = range.rows();
+    let mut rows = rows_seen.into_iter();
     let headers: Vec<String> = rows
         .next()
-        .map(|row| row.iter().map(cell_text).collect())
+        .map(|row| row_cells(row).iter().map(cell_text).collect())
         .unwrap_or_default();
     anyhow::ensure!(
         headers.iter().any(|h| h == "waybill"),
@@ -72,11 +117,10 @@ pub fn spreadsheet_rows(data: &[u8]) -> anyhow::Result<Vec<SourceRow>> {
     );
     Ok(rows
         .enumerate()
-        .take(MANIFEST_ROWS_MAX + 1)
         .map(|(idx, row)| {
-            let line = idx + 2;
+            let line = row as usize + 1;
             let mut fields = serde_json::Map::new();
-            for (header, cell) in headers.iter().zip(row) {
+            for (header, cell) in headers.iter().zip(&row_cells(row)) {
                 let text = cell_text(cell);
                 if header.is_empty() || text.is_empty() {
                     continue;

@@ -99,6 +99,9 @@ fn spreadsheet_manifests_read_numbers_as_typed_and_report_bad_rows() {
     sheet.write_string(3, 4, "huge").unwrap();
     sheet.write_string(4, 0, "JT1234567890123").unwrap();
     sheet.write_string(4, 5, "是").unwrap();
+    // A stray cell in the sheet's far corner (XFD1048576): read as one dense
+    // range it would need a grid of 17 billion cells; it is ignored.
+    sheet.write_string(1_048_575, 16_383, "stray").unwrap();
     workbook.save(&path).unwrap();
     let url = format!("sqlite:{}", dir.path().join("import.db").display());
     let (stdout, stderr) = import(&path, "JT", &url);
@@ -122,6 +125,40 @@ fn spreadsheet_manifests_read_numbers_as_typed_and_report_bad_rows() {
         !stderr.contains("7.31"),
         "whole numbers read as integers: {stderr}"
     );
+}
+
+/// Runs an import that must fail; its stderr.
+fn import_refused(file: &Path, url: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
+        .args(["import", "manifest", file.to_str().unwrap(), "--carrier", "ZTO"])
+        .env("YIZHAN_DATABASE__URL", url)
+        .env("YIZHAN_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
+
+/// Spreadsheets that are not what they claim: a workbook fuzzing found that
+/// made the spreadsheet library overflow is refused with advice (not a
+/// panic), and .xls/.ods files are refused with what to do instead.
+#[test]
+fn damaged_and_unsupported_spreadsheets_are_refused_with_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("import.db").display());
+    let damaged = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz-calamine-overflow.xlsx");
+    let stderr = import_refused(&damaged, &url);
+    assert!(
+        stderr.contains("save it again as .xlsx, or export CSV") || stderr.contains("reading the first sheet"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for extension in ["ods", "xls"] {
+        let path = dir.path().join(format!("manifest.{extension}"));
+        std::fs::write(&path, b"not read").unwrap();
+        let stderr = import_refused(&path, &url);
+        assert!(stderr.contains("save it as .xlsx or export CSV"), "{stderr}");
+    }
 }
 
 /// A file of several chunks: refusals in a later chunk still name their
