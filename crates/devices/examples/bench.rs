@@ -16,7 +16,10 @@ async fn main() {
         .map_or(500, |n| n.parse().expect("N_COMMANDS is a number"));
     let dir = tempfile::tempdir().expect("temporary folder");
     let db_url = format!("sqlite:{}", dir.path().join("bench.db").display());
-    let db = store::Db::connect(&store::ConnectOptions::new(db_url))
+    let db = store::Db::connect(&store::ConnectOptions::new(
+        db_url,
+        std::sync::Arc::new(store::Keys::ephemeral()),
+    ))
         .await
         .expect("SQLite store");
     let origin = std::time::Instant::now();
