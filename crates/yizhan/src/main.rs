@@ -14,6 +14,8 @@ mod demo;
 mod devices_cmd;
 mod import;
 mod keys_cmd;
+#[cfg(test)]
+mod privacy_tests;
 mod senders;
 mod serve;
 mod tools;
