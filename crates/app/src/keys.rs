@@ -312,7 +312,8 @@ impl Keys {
     /// only as strong as the lookup key is secret: with the key, every tail
     /// hash is found by trying all of them.
     pub fn lookup_hash(&self, purpose: &str, value: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.lookup).expect("HMAC takes any key");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.lookup).expect("HMAC takes any key");
         mac.update(purpose.as_bytes());
         mac.update(b"\n");
         mac.update(value.as_bytes());
@@ -320,7 +321,7 @@ impl Keys {
     }
 
     pub fn phone_hash(&self, phone: &domain::Phone) -> String {
-        self.lookup_hash("phone", phone.full())
+        self.lookup_hash("phone", &phone.full())
     }
 
     pub fn tail_hash(&self, tail: &str) -> String {
@@ -339,7 +340,11 @@ mod tests {
         let sealed = keys.seal("parcels.phone", "13812345678");
         assert!(sealed.starts_with("enc1:k1:"));
         assert!(!sealed.contains("13812345678"));
-        assert_ne!(sealed, keys.seal("parcels.phone", "13812345678"), "random nonces");
+        assert_ne!(
+            sealed,
+            keys.seal("parcels.phone", "13812345678"),
+            "random nonces"
+        );
         assert_eq!(keys.open("parcels.phone", &sealed).unwrap(), "13812345678");
         assert!(keys.open("parcels.address", &sealed).is_err());
         assert_eq!(keys.open("parcels.phone", "plain").unwrap(), "plain");
@@ -348,10 +353,16 @@ mod tests {
         let rotated = Keys::from_file(&file).unwrap();
         assert_eq!(rotated.current_id(), "k2");
         assert!(!rotated.is_current(&sealed));
-        assert_eq!(rotated.open("parcels.phone", &sealed).unwrap(), "13812345678");
+        assert_eq!(
+            rotated.open("parcels.phone", &sealed).unwrap(),
+            "13812345678"
+        );
         let resealed = rotated.seal("parcels.phone", "13812345678");
         assert!(rotated.is_current(&resealed));
-        assert!(keys.open("parcels.phone", &resealed).is_err(), "k1 alone cannot open k2");
+        assert!(
+            keys.open("parcels.phone", &resealed).is_err(),
+            "k1 alone cannot open k2"
+        );
 
         let mut edited = sealed.clone();
         edited.pop();

@@ -6,7 +6,6 @@
 //! run` and by `serve`'s background job; every pass is bounded batches, so
 //! an interrupted run loses nothing and the next one goes on.
 
-use crate::ports::prelude::*;
 use crate::ports::PruneKind;
 use crate::{App, AppResult};
 use chrono::Duration;

@@ -20,8 +20,8 @@ async fn main() {
         db_url,
         std::sync::Arc::new(store::Keys::ephemeral()),
     ))
-        .await
-        .expect("SQLite store");
+    .await
+    .expect("SQLite store");
     let origin = std::time::Instant::now();
     let clock_s = move || origin.elapsed().as_secs_f64();
     let station_id = 900_000_000 + i64::from(std::process::id());

@@ -596,7 +596,7 @@ impl CountyStore for Db {
             &sqlx::query("INSERT INTO contractors (name, township, phone, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
                 .bind(name.to_string())
                 .bind(township.to_string())
-                .bind(phone.map(|p| self.keys.seal(SEALED_CONTRACTOR_PHONE, p.full())))
+                .bind(phone.map(|p| self.keys.seal(SEALED_CONTRACTOR_PHONE, &p.full())))
                 .bind(ms(now))
                 .fetch_one(&self.writer)
                 .await

@@ -80,11 +80,11 @@ impl OutboxStore for Db {
             sqlx::query(
                 "UPDATE outbox SET sent_at = $1, payload = '' WHERE id = $2 AND sent_at IS NULL",
             )
-                .bind(ms(now))
-                .bind(*id)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend_error)?;
+            .bind(ms(now))
+            .bind(*id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
         }
         tx.commit().await.map_err(backend_error)
     }

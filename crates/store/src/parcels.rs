@@ -17,11 +17,13 @@ impl ParcelTx for DbTx {
     }
 
     async fn parcel(&mut self, id: i64) -> StoreResult<Option<ParcelRecord>> {
-        let row = sqlx::query(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(backend_error)?;
+        let row = sqlx::query(&format!(
+            "SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(backend_error)?;
         row.map(|row| parcel_from(&self.keys, &row)).transpose()
     }
 
@@ -52,7 +54,9 @@ impl ParcelTx for DbTx {
             .fetch_all(&mut *self.tx)
             .await
             .map_err(backend_error)?;
-        rows.iter().map(|row| parcel_from(&self.keys, row)).collect()
+        rows.iter()
+            .map(|row| parcel_from(&self.keys, row))
+            .collect()
     }
 
     async fn insert_parcel(
@@ -543,11 +547,13 @@ impl ParcelStore for Db {
     }
 
     async fn parcel(&self, id: i64) -> StoreResult<Option<ParcelRecord>> {
-        let row = sqlx::query(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(backend_error)?;
+        let row = sqlx::query(&format!(
+            "SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?;
         row.map(|row| parcel_from(&self.keys, &row)).transpose()
     }
 
@@ -604,7 +610,9 @@ impl ParcelStore for Db {
             query = query.bind(text);
         }
         let rows = query.fetch_all(&self.reader).await.map_err(backend_error)?;
-        rows.iter().map(|row| parcel_from(&self.keys, row)).collect()
+        rows.iter()
+            .map(|row| parcel_from(&self.keys, row))
+            .collect()
     }
 
     async fn events(&self, parcel_id: i64) -> StoreResult<Vec<EventRecord>> {

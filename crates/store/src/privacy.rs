@@ -49,8 +49,12 @@ impl Db {
                 .map(|p| phone_of(&p))
                 .transpose()?;
             let address = opened(&self.keys, SEALED_ADDRESS, get(row, "address")?)?;
-            let sealed =
-                seal_recipient(&self.keys, name.as_deref(), phone.as_ref(), address.as_deref());
+            let sealed = seal_recipient(
+                &self.keys,
+                name.as_deref(),
+                phone.as_ref(),
+                address.as_deref(),
+            );
             // The version is checked, not moved: a transition that wrote
             // this parcel meanwhile wrote sealed values itself and wins.
             changed += sqlx::query(
@@ -132,7 +136,8 @@ impl Db {
             let template = serde_json::from_str::<serde_json::Value>(&plain)
                 .ok()
                 .and_then(|v| v.get("template").and_then(|t| t.as_str()).map(String::from));
-            let done = get::<Option<i64>>(row, "sent_at")?.is_some() || get::<i64>(row, "gave_up")? != 0;
+            let done =
+                get::<Option<i64>>(row, "sent_at")?.is_some() || get::<i64>(row, "gave_up")? != 0;
             let payload = if done {
                 String::new()
             } else {
@@ -254,9 +259,7 @@ impl PrivacyStore for Db {
                 "device_commands",
                 "status <> 'pending' AND COALESCE(finished_at, not_after) < $1",
             ),
-            PruneKind::PickupSessions => {
-                ("pickup_sessions", "state <> 'open' AND ended_at < $1")
-            }
+            PruneKind::PickupSessions => ("pickup_sessions", "state <> 'open' AND ended_at < $1"),
             PruneKind::ExpiredTokens => ("api_tokens", "expires_at < $1"),
             PruneKind::SentMessages => (
                 "outbox",

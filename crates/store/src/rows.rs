@@ -1,12 +1,12 @@
 //! Column lists and row decoding, kept apart from the queries.
 
+use app::keys::Keys;
 use app::ports::*;
 use chrono::{DateTime, Utc};
 use domain::station::{HoldingPolicy, SizeClass};
 use domain::{Carrier, CodeFormat, ParcelState, Phone, ProblemKind, Role, WaybillNo};
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use app::keys::Keys;
 
 pub const STATION_COLUMNS: &str =
     "id, name, township, division_code, code_format, holding_days, reminder_days, lat_e6, lon_e6";
@@ -125,7 +125,11 @@ pub const SEALED_CONTRACTOR_PHONE: &str = "contractors.phone";
 pub const SEALED_WEBHOOK_SECRET: &str = "webhook_subscriptions.secret";
 
 /// Opens a sealed column; the error names the column, never the value.
-pub(crate) fn open(keys: &Keys, column: &str, stored: Option<String>) -> StoreResult<Option<String>> {
+pub(crate) fn open(
+    keys: &Keys,
+    column: &str,
+    stored: Option<String>,
+) -> StoreResult<Option<String>> {
     stored
         .map(|value| {
             keys.open(column, &value)
@@ -156,7 +160,7 @@ pub(crate) fn seal_recipient(
 ) -> SealedRecipient {
     SealedRecipient {
         name: seal(keys, SEALED_NAME, name),
-        phone: phone.map(|p| keys.seal(SEALED_PHONE, p.full())),
+        phone: phone.map(|p| keys.seal(SEALED_PHONE, &p.full())),
         phone_tail: phone.map(|p| keys.tail_hash(p.tail())),
         phone_hash: phone.map(|p| keys.phone_hash(p)),
         address: seal(keys, SEALED_ADDRESS, address),

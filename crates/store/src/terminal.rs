@@ -90,7 +90,9 @@ impl TerminalTx for DbTx {
         .fetch_all(&mut *self.tx)
         .await
         .map_err(backend_error)?;
-        rows.iter().map(|row| parcel_from(&self.keys, row)).collect()
+        rows.iter()
+            .map(|row| parcel_from(&self.keys, row))
+            .collect()
     }
 
     async fn open_pickup_sessions(

@@ -4,8 +4,8 @@
 
 use crate::backend_error;
 use crate::rows::{SEALED_WEBHOOK_SECRET, get, time};
-use app::keys::Keys;
 use crate::{Db, DbTx};
+use app::keys::Keys;
 use app::ports::webhooks::{
     AttemptRecord, CarrierEventRecord, DeliveryRecord, DeliveryStatus, DueDelivery,
     WebhookSubscription,
@@ -79,7 +79,9 @@ impl WebhookTx for DbTx {
         .fetch_all(&mut *self.tx)
         .await
         .map_err(backend_error)?;
-        rows.iter().map(|row| subscription(&self.keys, row)).collect()
+        rows.iter()
+            .map(|row| subscription(&self.keys, row))
+            .collect()
     }
 
     async fn enqueue_webhook(
@@ -152,7 +154,9 @@ impl WebhookStore for Db {
         .fetch_optional(&self.reader)
         .await
         .map_err(backend_error)?;
-        row.as_ref().map(|row| subscription(&self.keys, row)).transpose()
+        row.as_ref()
+            .map(|row| subscription(&self.keys, row))
+            .transpose()
     }
 
     async fn webhook_subscriptions(
@@ -177,7 +181,9 @@ impl WebhookStore for Db {
             }
         }
         .map_err(backend_error)?;
-        rows.iter().map(|row| subscription(&self.keys, row)).collect()
+        rows.iter()
+            .map(|row| subscription(&self.keys, row))
+            .collect()
     }
 
     async fn update_webhook_subscription(

@@ -3,8 +3,9 @@
 //! text, key rotation, and retention driven through its periods by a test
 //! clock.
 
+use app::parcels::PickupProof;
+use app::ports::ParcelFilter;
 use app::ports::prelude::*;
-use app::ports::{ParcelFilter, PickupProof};
 use chrono::Duration;
 use domain::{ParcelState, Phone, Principal, Role};
 use std::sync::{Arc, Mutex};
@@ -106,9 +107,14 @@ async fn a_copy_of_the_database_shows_no_number_or_name_yet_everything_still_wor
         h.db.set_standing_consent(&Phone::parse(PHONES[0]).unwrap(), true, "test", h.app.now())
             .await
             .unwrap();
-        h.db.create_contractor("李四运输", "石桥镇", Some(&Phone::parse("13700002222").unwrap()), h.app.now())
-            .await
-            .unwrap();
+        h.db.create_contractor(
+            "李四运输",
+            "石桥镇",
+            Some(&Phone::parse("13700002222").unwrap()),
+            h.app.now(),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             readable(&h.db, &[NAME]).await,
             Vec::<String>::new(),
@@ -128,13 +134,19 @@ async fn a_copy_of_the_database_shows_no_number_or_name_yet_everything_still_wor
         assert_eq!(found[0].parcel.recipient_name.as_deref(), Some(NAME));
         // The reveal endpoint's use case gets the whole number.
         assert_eq!(
-            h.app.parcel_phone(&keeper, parcel_id).await.unwrap().as_deref(),
+            h.app
+                .parcel_phone(&keeper, parcel_id)
+                .await
+                .unwrap()
+                .as_deref(),
             Some(PHONES[0])
         );
         // Standing consent is found by the number's keyed hash.
         let mut tx = h.db.begin().await.unwrap();
         assert_eq!(
-            tx.standing_consent(&Phone::parse(PHONES[0]).unwrap()).await.unwrap(),
+            tx.standing_consent(&Phone::parse(PHONES[0]).unwrap())
+                .await
+                .unwrap(),
             Some(true)
         );
         drop(tx);
@@ -149,15 +161,17 @@ async fn a_copy_of_the_database_shows_no_number_or_name_yet_everything_still_wor
         h.app.relay_once(&sender, 100).await.unwrap();
         let sent = sender.sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 2, "{}", h.name());
-        assert!(sent.iter().any(|(to, text)| to == PHONES[0] && text.contains(&codes[0])));
-        let outbox: Vec<_> = h
-            .db
-            .text_values()
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|(table, _, _)| table == "outbox")
-            .collect();
+        assert!(
+            sent.iter()
+                .any(|(to, text)| to == PHONES[0] && text.contains(&codes[0]))
+        );
+        let outbox: Vec<_> =
+            h.db.text_values()
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|(table, _, _)| table == "outbox")
+                .collect();
         assert!(
             outbox
                 .iter()
@@ -166,20 +180,38 @@ async fn a_copy_of_the_database_shows_no_number_or_name_yet_everything_still_wor
             "{}: sent bodies are emptied",
             h.name()
         );
-        assert!(outbox.iter().any(|(_, c, v)| c == "template" && v == "arrival"));
+        assert!(
+            outbox
+                .iter()
+                .any(|(_, c, v)| c == "template" && v == "arrival")
+        );
 
         // The terminal's phone-tail check still opens the door for the
         // code with the right tail, and not with a wrong one.
         let terminal = terminal_of(station_id);
         assert!(
             h.app
-                .start_pickup(&terminal, station_id, "tablet", "192.0.2.1", &codes[1], Some("0000"))
+                .start_pickup(
+                    &terminal,
+                    station_id,
+                    "tablet",
+                    "192.0.2.1",
+                    &codes[1],
+                    Some("0000")
+                )
                 .await
                 .is_err()
         );
         let session = h
             .app
-            .start_pickup(&terminal, station_id, "tablet", "192.0.2.1", &codes[1], Some("1111"))
+            .start_pickup(
+                &terminal,
+                station_id,
+                "tablet",
+                "192.0.2.1",
+                &codes[1],
+                Some("1111"),
+            )
             .await
             .unwrap();
         assert_eq!(session.items.len(), 1);
@@ -215,11 +247,19 @@ async fn plain_rows_of_an_older_version_are_sealed_at_start_and_keys_rotate() {
         ))
         .await
         .unwrap();
-        assert!(!readable(&h.db, &[NAME]).await.is_empty(), "the set-up is plain");
+        assert!(
+            !readable(&h.db, &[NAME]).await.is_empty(),
+            "the set-up is plain"
+        );
 
         let sealed = h.app.seal_personal_data().await.unwrap();
         assert!(sealed >= 4, "{}: {sealed} rows sealed", h.name());
-        assert_eq!(readable(&h.db, &[NAME]).await, Vec::<String>::new(), "{}", h.name());
+        assert_eq!(
+            readable(&h.db, &[NAME]).await,
+            Vec::<String>::new(),
+            "{}",
+            h.name()
+        );
         assert_eq!(h.app.seal_personal_data().await.unwrap(), 0, "nothing left");
         let found = h
             .app
@@ -231,13 +271,27 @@ async fn plain_rows_of_an_older_version_are_sealed_at_start_and_keys_rotate() {
         assert_eq!(found[0].parcel.address.as_deref(), Some("石桥村1组"));
         let session = h
             .app
-            .start_pickup(&terminal_of(station_id), station_id, "tablet", "192.0.2.1", &codes[0], Some("5678"))
+            .start_pickup(
+                &terminal_of(station_id),
+                station_id,
+                "tablet",
+                "192.0.2.1",
+                &codes[0],
+                Some("5678"),
+            )
             .await
             .unwrap();
-        assert_eq!(session.items.len(), 1, "{}: the phone hash was made", h.name());
+        assert_eq!(
+            session.items.len(),
+            1,
+            "{}: the phone hash was made",
+            h.name()
+        );
         let mut tx = h.db.begin().await.unwrap();
         assert_eq!(
-            tx.standing_consent(&Phone::parse(PHONES[1]).unwrap()).await.unwrap(),
+            tx.standing_consent(&Phone::parse(PHONES[1]).unwrap())
+                .await
+                .unwrap(),
             Some(true)
         );
         drop(tx);
@@ -262,14 +316,23 @@ async fn plain_rows_of_an_older_version_are_sealed_at_start_and_keys_rotate() {
             .collect();
         assert!(!sealed_values.is_empty());
         assert!(
-            sealed_values.iter().all(|(_, _, v)| v.starts_with("enc1:k2:")),
+            sealed_values
+                .iter()
+                .all(|(_, _, v)| v.starts_with("enc1:k2:")),
             "{}: every value under k2",
             h.name()
         );
         let parcel = db2.parcel(found[0].parcel.id).await.unwrap().unwrap();
         assert_eq!(parcel.phone.unwrap().full(), PHONES[0]);
-        let error = h.db.parcel(found[0].parcel.id).await.unwrap_err().to_string();
-        assert!(error.contains("k2") && !error.contains(PHONES[0]), "{error}");
+        let error =
+            h.db.parcel(found[0].parcel.id)
+                .await
+                .unwrap_err()
+                .to_string();
+        assert!(
+            error.contains("k2") && !error.contains(PHONES[0]),
+            "{error}"
+        );
         db2.close().await;
         h.cleanup().await;
     }
@@ -287,7 +350,11 @@ async fn retention_erases_and_prunes_each_kind_after_its_period_and_keeps_the_re
             ("731234567802", "13900001111"),
             ("731234567803", "13700003333"),
         ] {
-            let outcome = h.app.inbound(&keeper, station_id, scan(waybill, phone)).await.unwrap();
+            let outcome = h
+                .app
+                .inbound(&keeper, station_id, scan(waybill, phone))
+                .await
+                .unwrap();
             ids.push((outcome.parcel_id, outcome.pickup_code.unwrap()));
         }
         h.app
@@ -307,10 +374,24 @@ async fn retention_erases_and_prunes_each_kind_after_its_period_and_keeps_the_re
         let terminal = terminal_of(station_id);
         let _ = h
             .app
-            .start_pickup(&terminal, station_id, "tablet", "192.0.2.1", "A-1-000000", Some("3333"))
+            .start_pickup(
+                &terminal,
+                station_id,
+                "tablet",
+                "192.0.2.1",
+                "A-1-000000",
+                Some("3333"),
+            )
             .await;
         h.app
-            .start_pickup(&terminal, station_id, "tablet", "192.0.2.1", &ids[2].1, Some("3333"))
+            .start_pickup(
+                &terminal,
+                station_id,
+                "tablet",
+                "192.0.2.1",
+                &ids[2].1,
+                Some("3333"),
+            )
             .await
             .unwrap();
         h.clock.advance(Duration::minutes(10));
@@ -336,7 +417,11 @@ async fn retention_erases_and_prunes_each_kind_after_its_period_and_keeps_the_re
         h.clock.advance(Duration::days(29));
         let report = h.app.run_retention().await.unwrap();
         assert_eq!(report.parcels_erased, 0, "{}", h.name());
-        assert!(report.pruned.iter().all(|(_, n)| *n == 0), "{}: {report:?}", h.name());
+        assert!(
+            report.pruned.iter().all(|(_, n)| *n == 0),
+            "{}: {report:?}",
+            h.name()
+        );
 
         // Past 30 days: the parcels that left lose their personal data,
         // the shelved one keeps it; attempts, commands and sessions go.
@@ -355,7 +440,10 @@ async fn retention_erases_and_prunes_each_kind_after_its_period_and_keeps_the_re
         assert!(pruned("device_commands") >= 1, "{}: {report:?}", h.name());
         assert_eq!(pruned("pickup_sessions"), 1, "{}: {report:?}", h.name());
         assert_eq!(pruned("sent_messages"), 0, "messages stay 90 days");
-        for (id, state) in [(ids[0].0, ParcelState::PickedUp), (ids[1].0, ParcelState::Returned)] {
+        for (id, state) in [
+            (ids[0].0, ParcelState::PickedUp),
+            (ids[1].0, ParcelState::Returned),
+        ] {
             let parcel = h.db.parcel(id).await.unwrap().unwrap();
             assert_eq!(parcel.state, state);
             assert_eq!(parcel.station_id, Some(station_id));
@@ -370,7 +458,10 @@ async fn retention_erases_and_prunes_each_kind_after_its_period_and_keeps_the_re
         }
         let kept = h.db.parcel(ids[2].0).await.unwrap().unwrap();
         assert_eq!(kept.phone.unwrap().full(), "13700003333");
-        assert_eq!(h.db.count_by_state(Some(station_id)).await.unwrap(), counts_before);
+        assert_eq!(
+            h.db.count_by_state(Some(station_id)).await.unwrap(),
+            counts_before
+        );
         assert_eq!(h.db.events(ids[0].0).await.unwrap().len(), events_before);
         let tail_search = ParcelFilter {
             station_id: Some(station_id),
@@ -378,13 +469,19 @@ async fn retention_erases_and_prunes_each_kind_after_its_period_and_keeps_the_re
             limit: 10,
             ..Default::default()
         };
-        assert!(h.db.parcels(&tail_search).await.unwrap().is_empty(), "the tail hash went too");
+        assert!(
+            h.db.parcels(&tail_search).await.unwrap().is_empty(),
+            "the tail hash went too"
+        );
 
         // Sent messages' rows go after 90 days; a second run finds nothing.
         h.clock.advance(Duration::days(60));
         let report = h.app.run_retention().await.unwrap();
         assert!(
-            report.pruned.iter().any(|(k, n)| *k == "sent_messages" && *n >= 3),
+            report
+                .pruned
+                .iter()
+                .any(|(k, n)| *k == "sent_messages" && *n >= 3),
             "{}: {report:?}",
             h.name()
         );

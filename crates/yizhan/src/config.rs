@@ -252,16 +252,12 @@ impl Config {
             .unwrap_or_else(|| "yizhan.toml".into());
         let config: Config = figment::Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(&file))
-            .merge(
-                Env::prefixed("YIZHAN_")
-                    .split("__")
-                    .ignore(&[
-                        "test_database_url",
-                        "test_mqtt_url",
-                        "keys_file",
-                        "keys_json",
-                    ]),
-            )
+            .merge(Env::prefixed("YIZHAN_").split("__").ignore(&[
+                "test_database_url",
+                "test_mqtt_url",
+                "keys_file",
+                "keys_json",
+            ]))
             .extract()?;
         Ok(config)
     }

@@ -117,8 +117,7 @@ fn replace(path: &Path, file: &KeyFile) -> anyhow::Result<()> {
     let temporary = path.with_extension("new");
     let _ = std::fs::remove_file(&temporary);
     write_new(&temporary, file)?;
-    std::fs::rename(&temporary, path)
-        .with_context(|| format!("replacing {}", path.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| format!("replacing {}", path.display()))?;
     Ok(())
 }
 
@@ -157,7 +156,9 @@ pub async fn command(config: &Config, what: KeysCommand) -> anyhow::Result<()> {
     match what {
         KeysCommand::Init { file, import } => {
             let path = file.or_else(|| keys_path(config)).ok_or_else(|| {
-                anyhow::anyhow!("where should the key file go? pass --file PATH (or set {KEYS_FILE_VAR})")
+                anyhow::anyhow!(
+                    "where should the key file go? pass --file PATH (or set {KEYS_FILE_VAR})"
+                )
             })?;
             anyhow::ensure!(
                 !path.exists(),

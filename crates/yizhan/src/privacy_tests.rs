@@ -4,8 +4,8 @@
 //! phone-tail check, the phone reveal and SMS sending still work.
 
 use crate::demo;
-use app::ports::prelude::*;
 use app::ports::ParcelFilter;
+use app::ports::prelude::*;
 use chrono::Duration;
 use domain::{ParcelState, Principal, Role};
 use std::sync::Mutex;
@@ -74,12 +74,15 @@ async fn the_demo_database_shows_no_number_or_name_and_everything_still_works() 
             })
             .map(|(table, column, _)| format!("{table}.{column}"))
             .collect();
-        assert!(readable.is_empty(), "{}: readable in {readable:?}", h.name());
+        assert!(
+            readable.is_empty(),
+            "{}: readable in {readable:?}",
+            h.name()
+        );
 
         // A stored parcel, as the keeper sees it.
-        let stored = h
-            .db
-            .parcels(&ParcelFilter {
+        let stored =
+            h.db.parcels(&ParcelFilter {
                 state: Some(ParcelState::Stored),
                 limit: 1,
                 ..Default::default()
@@ -97,7 +100,11 @@ async fn the_demo_database_shows_no_number_or_name_and_everything_still_works() 
             .await
             .unwrap()
             .parcels;
-        assert!(by_tail.iter().any(|v| v.parcel.id == stored.id), "{}", h.name());
+        assert!(
+            by_tail.iter().any(|v| v.parcel.id == stored.id),
+            "{}",
+            h.name()
+        );
         assert_eq!(
             h.app.parcel_phone(&keeper, stored.id).await.unwrap(),
             Some(phone.full().to_string())
@@ -112,7 +119,14 @@ async fn the_demo_database_shows_no_number_or_name_and_everything_still_works() 
         let code = stored.pickup_code.clone().unwrap();
         assert!(
             h.app
-                .start_pickup(&terminal, station_id, "tablet", "192.0.2.1", &code, Some(phone.tail()))
+                .start_pickup(
+                    &terminal,
+                    station_id,
+                    "tablet",
+                    "192.0.2.1",
+                    &code,
+                    Some(phone.tail())
+                )
                 .await
                 .unwrap()
                 .items
@@ -126,14 +140,13 @@ async fn the_demo_database_shows_no_number_or_name_and_everything_still_works() 
         let sent = sender.sent.lock().unwrap().clone();
         assert!(!sent.is_empty(), "{}", h.name());
         assert!(sent.iter().all(|(to, _)| mobile_numbers(to).len() == 1));
-        let readable_after: Vec<_> = h
-            .db
-            .text_values()
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|(_, _, v)| !mobile_numbers(v).is_empty())
-            .collect();
+        let readable_after: Vec<_> =
+            h.db.text_values()
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|(_, _, v)| !mobile_numbers(v).is_empty())
+                .collect();
         assert!(readable_after.is_empty(), "{}", h.name());
         h.cleanup().await;
     }

@@ -14,7 +14,12 @@ use std::sync::Arc;
 /// needed, so no `App` is built.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     // Migrations write no personal data: throwaway keys serve.
-    wiring::connect(&config.database.url, 1, Arc::new(app::keys::Keys::ephemeral())).await?;
+    wiring::connect(
+        &config.database.url,
+        1,
+        Arc::new(app::keys::Keys::ephemeral()),
+    )
+    .await?;
     println!(
         "migrations applied to {}",
         config::redact_url(&config.database.url)

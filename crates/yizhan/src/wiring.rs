@@ -32,7 +32,11 @@ pub async fn seal_at_start(app: &App) -> anyhow::Result<u64> {
         .await
         .context("sealing personal data under the current data key")?;
     if sealed > 0 {
-        tracing::info!(rows = sealed, key = app.keys.current_id(), "personal data sealed");
+        tracing::info!(
+            rows = sealed,
+            key = app.keys.current_id(),
+            "personal data sealed"
+        );
     }
     Ok(sealed)
 }
@@ -109,5 +113,7 @@ pub fn system_principal() -> domain::Principal {
 /// command key is derived from it (docs/devices.md), so every server
 /// process signs commands alike and provisioning needs no table.
 pub async fn device_key(app: &App) -> anyhow::Result<devices::auth::ServerDeviceKey> {
-    Ok(devices::auth::ServerDeviceKey::new(app.keys.devices.clone()))
+    Ok(devices::auth::ServerDeviceKey::new(
+        app.keys.devices.clone(),
+    ))
 }

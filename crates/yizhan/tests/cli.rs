@@ -85,11 +85,9 @@ fn sort_plan_writes_a_page_and_refuses_bad_layouts() {
 fn a_county_is_set_up_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("county.db").display());
-    let keys = app::keys::KeyFile::generate(
-        chrono::Utc::now(),
-        app::keys::ImportedSecrets::default(),
-    )
-    .to_json();
+    let keys =
+        app::keys::KeyFile::generate(chrono::Utc::now(), app::keys::ImportedSecrets::default())
+            .to_json();
     let run = |args: &[&str], password: Option<&str>| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_yizhan"));
         command

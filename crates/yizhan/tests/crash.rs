@@ -68,10 +68,8 @@ fn acknowledged_scans_survive_sigkill() {
     let url = format!("sqlite:{}", dir.path().join("crash.db").display());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     // One key file for the test and every server it starts and kills.
-    let key_file = app::keys::KeyFile::generate(
-        chrono::Utc::now(),
-        app::keys::ImportedSecrets::default(),
-    );
+    let key_file =
+        app::keys::KeyFile::generate(chrono::Utc::now(), app::keys::ImportedSecrets::default());
     let keys = Arc::new(app::keys::Keys::from_file(&key_file).unwrap());
     let (station_id, token) = runtime.block_on(async {
         let db = Arc::new(

@@ -59,7 +59,13 @@ fn serve_without_a_key_file_refuses_and_says_what_to_do() {
         &[("YIZHAN_DATABASE__URL", &url)],
     );
     assert!(!ok && !stdout.contains("serving at"), "{stdout}{stderr}");
-    for words in ["no key file", "yizhan keys init", "YIZHAN_KEYS_FILE", "--import", "yizhan demo"] {
+    for words in [
+        "no key file",
+        "yizhan keys init",
+        "YIZHAN_KEYS_FILE",
+        "--import",
+        "yizhan demo",
+    ] {
         assert!(stderr.contains(words), "{words:?} missing from: {stderr}");
     }
     let missing = dir.path().join("nowhere.json");
@@ -108,7 +114,10 @@ async fn keys_init_writes_a_private_file_once_and_takes_over_an_older_databases_
         assert_eq!(mode, 0o600);
     }
     let written = app::keys::KeyFile::from_json(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!((written.qr_key.as_str(), written.web_key.as_str()), (qr.as_str(), web.as_str()));
+    assert_eq!(
+        (written.qr_key.as_str(), written.web_key.as_str()),
+        (qr.as_str(), web.as_str())
+    );
     assert_eq!(written.device_key, devices);
     let db = store::Db::connect(&store::ConnectOptions::new(
         url.clone(),
@@ -117,13 +126,19 @@ async fn keys_init_writes_a_private_file_once_and_takes_over_an_older_databases_
     .await
     .unwrap();
     assert!(
-        app::ports::UserStore::legacy_server_secrets(&db).await.unwrap().is_empty(),
+        app::ports::UserStore::legacy_server_secrets(&db)
+            .await
+            .unwrap()
+            .is_empty(),
         "removed from the database"
     );
     db.close().await;
     // Never overwritten.
     let before = std::fs::read(&file).unwrap();
-    let (ok, _, stderr) = yizhan(&["keys", "init", "--file", path], &[("YIZHAN_DATABASE__URL", &url)]);
+    let (ok, _, stderr) = yizhan(
+        &["keys", "init", "--file", path],
+        &[("YIZHAN_DATABASE__URL", &url)],
+    );
     assert!(!ok && stderr.contains("already exists"), "{stderr}");
     assert_eq!(std::fs::read(&file).unwrap(), before);
     // A file others may read is refused.
@@ -158,7 +173,13 @@ fn the_demo_file_holds_no_number_or_name_and_keys_rotate_and_retention_runs_on_i
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("demo");
     let (ok, _, stderr) = yizhan(
-        &["demo", "--data-dir", data_dir.to_str().unwrap(), "--no-serve", "--no-devices"],
+        &[
+            "demo",
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+            "--no-serve",
+            "--no-devices",
+        ],
         &[],
     );
     assert!(ok, "{stderr}");
@@ -172,7 +193,11 @@ fn the_demo_file_holds_no_number_or_name_and_keys_rotate_and_retention_runs_on_i
     let check = |when: &str| {
         for file in [database.clone(), data_dir.join("yizhan.db-wal")] {
             let found = scan_file(&file, &names);
-            assert!(found.is_empty(), "{when}: {} holds {found:?}", file.display());
+            assert!(
+                found.is_empty(),
+                "{when}: {} holds {found:?}",
+                file.display()
+            );
         }
     };
     check("after the demo");
@@ -184,7 +209,10 @@ fn the_demo_file_holds_no_number_or_name_and_keys_rotate_and_retention_runs_on_i
     ];
     let (ok, stdout, stderr) = yizhan(&["keys", "rotate"], &env);
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("data key k2") && stdout.contains("rows sealed"), "{stdout}");
+    assert!(
+        stdout.contains("data key k2") && stdout.contains("rows sealed"),
+        "{stdout}"
+    );
     let file = app::keys::KeyFile::from_json(&std::fs::read_to_string(&keys).unwrap()).unwrap();
     assert_eq!(file.current_data_key, "k2");
     assert_eq!(file.data_keys.len(), 2);

@@ -103,6 +103,7 @@ pub trait Store:
 pub mod prelude {
     pub use super::{
         Clock, CountyStore, CountyTx, DeviceStore, DeviceTx, OutboxStore, OutboxTx, ParcelStore,
-        ParcelTx, PrivacyStore, Store, TerminalStore, TerminalTx, Tx, UserStore, WebhookStore, WebhookTx,
+        ParcelTx, PrivacyStore, Store, TerminalStore, TerminalTx, Tx, UserStore, WebhookStore,
+        WebhookTx,
     };
 }
