@@ -15,8 +15,7 @@ use serde::Serialize;
 /// for long while the door terminals wait.
 const BATCH: u32 = 500;
 
-/// The periods, in days. Defaults are in `docs/privacy.md` and
-/// `yizhan.example.toml`.
+/// The periods, in days; defaults and settings in `docs/privacy.md`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetentionSettings {
     /// After a parcel is picked up or returned, its recipient's name,

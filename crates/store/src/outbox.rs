@@ -97,7 +97,9 @@ impl OutboxStore for Db {
         give_up: bool,
     ) -> StoreResult<()> {
         let error: String = error.chars().take(500).collect();
-        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, available_at = $2, gave_up = $3 WHERE id = $4")
+        // A message given up on will never be sent: its body goes too.
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, available_at = $2, gave_up = $3, \
+                     payload = CASE WHEN $3 = 1 THEN '' ELSE payload END WHERE id = $4")
             .bind(error)
             .bind(ms(retry_at))
             .bind(i64::from(give_up))

@@ -33,7 +33,7 @@ fn no_key_file() -> anyhow::Error {
          (or keys.file in yizhan.toml). Keep a copy of the file apart from the database's backups.\n\
          - A database from before the key file: `yizhan keys init --import --file …` takes over its QR, console and device keys.\n\
          - In a container, {KEYS_JSON_VAR} may hold the file's content.\n\
-         - To try yizhan, `yizhan demo` makes its own."
+         - To try yizhan, `yizhan demo` makes its own; `serve --demo` on the demo's database needs {KEYS_FILE_VAR}=yizhan-data/keys.json."
     )
 }
 
