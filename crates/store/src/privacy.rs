@@ -6,16 +6,12 @@
 
 use crate::rows::*;
 use crate::{Db, backend_error, ms};
-use app::keys::{Keys, SEALED_PREFIX};
+use app::keys::SEALED_PREFIX;
 use app::ports::{PrivacyStore, PruneKind, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::Phone;
 use sqlx::Row;
-
-fn opened(keys: &Keys, column: &str, stored: Option<String>) -> StoreResult<Option<String>> {
-    open(keys, column, stored)
-}
 
 /// A plain phone from an older row, checked: a value the domain would not
 /// accept is a fault, reported without the value.
@@ -44,11 +40,11 @@ impl Db {
         for row in &rows {
             let id: i64 = get(row, "id")?;
             let version: i64 = get(row, "version")?;
-            let name = opened(&self.keys, SEALED_NAME, get(row, "recipient_name")?)?;
-            let phone = opened(&self.keys, SEALED_PHONE, get(row, "phone")?)?
+            let name = open(&self.keys, SEALED_NAME, get(row, "recipient_name")?)?;
+            let phone = open(&self.keys, SEALED_PHONE, get(row, "phone")?)?
                 .map(|p| phone_of(&p))
                 .transpose()?;
-            let address = opened(&self.keys, SEALED_ADDRESS, get(row, "address")?)?;
+            let address = open(&self.keys, SEALED_ADDRESS, get(row, "address")?)?;
             let sealed = seal_recipient(
                 &self.keys,
                 name.as_deref(),
