@@ -12,6 +12,7 @@ pub mod blocking;
 pub mod device_commands;
 mod effects;
 pub mod error;
+pub mod keys;
 pub mod paging;
 pub mod ports;
 pub mod qr;
@@ -30,6 +31,7 @@ pub mod inbound;
 pub mod manifest;
 pub mod notify;
 pub mod parcels;
+pub mod retention;
 pub mod stations;
 pub mod terminal;
 pub mod webhooks;
@@ -62,6 +64,9 @@ pub struct Settings {
     /// budget is not spent, so one large plan cannot hold a core (and the
     /// county's one planning place) for long.
     pub dispatch_solve_seconds_max: u64,
+    /// How long personal data and short-lived rows are kept
+    /// (`docs/privacy.md`).
+    pub retention: retention::RetentionSettings,
 }
 
 impl Default for Settings {
@@ -75,13 +80,14 @@ impl Default for Settings {
             webhook_retry: domain::webhook::RetryPolicy::default(),
             webhook_targets: domain::webhook::TargetPolicy::default(),
             dispatch_solve_seconds_max: 30,
+            retention: retention::RetentionSettings::default(),
         }
     }
 }
 
 /// Keys the server signs with. Random per process until
-/// [`App::load_secrets`] replaces them with the database's own, so signed QR
-/// codes and console forms survive a restart.
+/// [`App::use_keys`] replaces them with the key file's (`app::keys`), so
+/// signed QR codes and console forms survive a restart.
 pub struct Secrets {
     /// Signs the QR codes in arrival messages (`qr`).
     pub qr_key: Vec<u8>,
@@ -123,6 +129,9 @@ pub struct App {
     pub random: Arc<dyn Random>,
     pub settings: Settings,
     pub secrets: Arc<Secrets>,
+    /// The key file's keys (the device key is derived from here); random
+    /// per process until [`App::use_keys`].
+    pub keys: Arc<keys::Keys>,
     pub device_waker: DeviceWaker,
     /// Where CPU-heavy work runs (argon2, route solving), off the executor.
     pub blocking: blocking::BlockingPool,
@@ -146,6 +155,7 @@ impl App {
             random: Arc::new(ports::OsRandom),
             settings: Settings::default(),
             secrets: Arc::new(Secrets::random()),
+            keys: Arc::new(keys::Keys::ephemeral()),
             device_waker: Arc::new(|| {}),
             blocking: blocking::BlockingPool::sized_to_cores(),
             dispatch_running: Arc::new(tokio::sync::Mutex::new(())),
@@ -155,22 +165,14 @@ impl App {
         }
     }
 
-    /// Replaces the per-process keys with the database's (created on first
-    /// start), so every server process and every restart agrees on them.
-    pub async fn load_secrets(&mut self) -> AppResult<()> {
-        let now = self.now();
-        let load = async |name: &str| -> AppResult<Vec<u8>> {
-            let stored = self
-                .store
-                .server_secret(name, &hex::encode(random_key()), now)
-                .await?;
-            hex::decode(stored)
-                .map_err(|_| AppError::Internal(format!("server secret {name} is not hex")))
-        };
-        let qr_key = load("qr").await?;
-        let web_key = load("web").await?;
-        self.secrets = Arc::new(Secrets { qr_key, web_key });
-        Ok(())
+    /// Signs with the key file's keys, so every server process and every
+    /// restart agrees on them.
+    pub fn use_keys(&mut self, keys: Arc<keys::Keys>) {
+        self.secrets = Arc::new(Secrets {
+            qr_key: keys.qr.clone(),
+            web_key: keys.web.clone(),
+        });
+        self.keys = keys;
     }
 
     pub fn now(&self) -> DateTime<Utc> {

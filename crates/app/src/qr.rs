@@ -1,7 +1,7 @@
 //! Signed, expiring QR codes for arrival messages. The text a customer's
 //! phone shows is `YZQ1.<station>.<parcel>.<expires unix s>.<mac>`, where
 //! the mac is the first 16 bytes of HMAC-SHA256 over everything before it,
-//! in hex, under the server's own key (`server_secrets`). A terminal that
+//! in hex, under the key file's QR key (`app::keys`). A terminal that
 //! reads one may open the door only for that station and only until it
 //! expires; a forged or altered code never verifies. Short enough for a
 //! small QR code (version 4) on a cheap phone screen.

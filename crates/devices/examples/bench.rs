@@ -16,9 +16,12 @@ async fn main() {
         .map_or(500, |n| n.parse().expect("N_COMMANDS is a number"));
     let dir = tempfile::tempdir().expect("temporary folder");
     let db_url = format!("sqlite:{}", dir.path().join("bench.db").display());
-    let db = store::Db::connect(&store::ConnectOptions::new(db_url))
-        .await
-        .expect("SQLite store");
+    let db = store::Db::connect(&store::ConnectOptions::new(
+        db_url,
+        std::sync::Arc::new(store::Keys::ephemeral()),
+    ))
+    .await
+    .expect("SQLite store");
     let origin = std::time::Instant::now();
     let clock_s = move || origin.elapsed().as_secs_f64();
     let station_id = 900_000_000 + i64::from(std::process::id());

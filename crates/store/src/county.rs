@@ -2,7 +2,7 @@
 //! route decisions, the manual queue and the append-only fee ledger. The
 //! queries behind the county methods of the `Tx` and `Store` ports.
 
-use crate::rows::{PARCEL_COLUMNS, parcel_from};
+use crate::rows::{PARCEL_COLUMNS, SEALED_CONTRACTOR_PHONE, open, parcel_from};
 use crate::rows::{corrupt, get, time};
 use crate::{Db, DbTx};
 use crate::{backend_error, ms};
@@ -596,7 +596,7 @@ impl CountyStore for Db {
             &sqlx::query("INSERT INTO contractors (name, township, phone, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
                 .bind(name.to_string())
                 .bind(township.to_string())
-                .bind(phone.map(Phone::full))
+                .bind(phone.map(|p| self.keys.seal(SEALED_CONTRACTOR_PHONE, &p.full())))
                 .bind(ms(now))
                 .fetch_one(&self.writer)
                 .await
@@ -618,7 +618,7 @@ impl CountyStore for Db {
             .map_err(backend_error)?
             .iter()
             .map(|row| {
-                let phone: Option<String> = get(row, "phone")?;
+                let phone = open(&self.keys, SEALED_CONTRACTOR_PHONE, get(row, "phone")?)?;
                 Ok(ContractorRecord {
                     id: get(row, "id")?,
                     name: get(row, "name")?,
@@ -762,7 +762,7 @@ impl CountyStore for Db {
         .await
         .map_err(backend_error)?
         .iter()
-        .map(parcel_from)
+        .map(|row| parcel_from(&self.keys, row))
         .collect::<StoreResult<Vec<_>>>()?;
         let unannounced = sqlx::query(&format!(
             "SELECT {PARCEL_COLUMNS} FROM parcels p WHERE p.carrier = $1 AND EXISTS \
@@ -778,7 +778,7 @@ impl CountyStore for Db {
         .await
         .map_err(backend_error)?
         .iter()
-        .map(parcel_from)
+        .map(|row| parcel_from(&self.keys, row))
         .collect::<StoreResult<Vec<_>>>()?;
         Ok((missing, unannounced))
     }

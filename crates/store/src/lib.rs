@@ -9,6 +9,7 @@ mod county;
 mod device_commands;
 mod outbox;
 mod parcels;
+mod privacy;
 mod rows;
 mod terminal;
 mod users;
@@ -20,7 +21,10 @@ use chrono::{DateTime, Utc};
 use rows::*;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row};
+use std::sync::Arc;
 use std::time::Duration;
+
+pub use app::keys::Keys;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -38,6 +42,11 @@ pub struct Db {
     /// writers in the application instead of failing them with "busy".
     writer: AnyPool,
     reader: AnyPool,
+    /// Seals and opens personal data and makes the look-up hashes: the one
+    /// place encryption happens (ARCHITECTURE.md, "Encryption in the
+    /// store"), so use cases keep working with `domain::Phone` and plain
+    /// text.
+    keys: Arc<Keys>,
 }
 
 #[derive(Debug, Clone)]
@@ -46,14 +55,17 @@ pub struct ConnectOptions {
     /// PostgreSQL schema to use (created if missing); tests use one each.
     pub schema: Option<String>,
     pub max_connections: u32,
+    /// The key file's keys (`app::keys`).
+    pub keys: Arc<Keys>,
 }
 
 impl ConnectOptions {
-    pub fn new(url: impl Into<String>) -> ConnectOptions {
+    pub fn new(url: impl Into<String>, keys: Arc<Keys>) -> ConnectOptions {
         ConnectOptions {
             url: url.into(),
             schema: None,
             max_connections: 8,
+            keys,
         }
     }
 }
@@ -128,6 +140,10 @@ impl Db {
                                     "PRAGMA synchronous = FULL",
                                     "PRAGMA busy_timeout = 10000",
                                     "PRAGMA foreign_keys = ON",
+                                    // Erased and re-sealed values are
+                                    // overwritten with zeros, not left in
+                                    // free pages of the file (issue 12).
+                                    "PRAGMA secure_delete = ON",
                                 ] {
                                     sqlx::query(pragma).execute(&mut *conn).await?;
                                 }
@@ -201,7 +217,13 @@ impl Db {
             backend,
             writer,
             reader,
+            keys: options.keys.clone(),
         })
+    }
+
+    /// The keys this database's values are sealed under.
+    pub fn keys(&self) -> &Arc<Keys> {
+        &self.keys
     }
 
     pub fn backend_kind(&self) -> Backend {
@@ -282,6 +304,55 @@ impl Db {
                 .map_err(backend_error)?;
         }
         tx.commit().await.map_err(backend_error)
+    }
+
+    /// Every non-null text value in every table as `(table, column,
+    /// value)`: what a copy of the database shows. For the tests that check
+    /// no personal data is readable in it.
+    pub async fn text_values(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        let columns_sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND upper(p.type) = 'TEXT' ORDER BY 1, 2"
+            }
+            Backend::Postgres => {
+                "SELECT CAST(table_name AS TEXT) AS t, CAST(column_name AS TEXT) AS c FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND data_type = 'text' ORDER BY 1, 2"
+            }
+        };
+        let columns = sqlx::query(columns_sql)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend_error)?;
+        let mut values = Vec::new();
+        for row in &columns {
+            let table: String = row.try_get("t").map_err(backend_error)?;
+            let column: String = row.try_get("c").map_err(backend_error)?;
+            let rows = sqlx::query(&format!(
+                "SELECT \"{column}\" FROM \"{table}\" WHERE \"{column}\" IS NOT NULL"
+            ))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend_error)?;
+            for value in rows {
+                values.push((
+                    table.clone(),
+                    column.clone(),
+                    value.try_get::<String, _>(0).map_err(backend_error)?,
+                ));
+            }
+        }
+        Ok(values)
+    }
+
+    /// Runs one statement as it is: for tests that play an older version
+    /// (plain-text rows) or someone editing the database by hand.
+    pub async fn raw_execute(&self, sql: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql)
+            .execute(&self.writer)
+            .await
+            .map_err(backend_error)?
+            .rows_affected())
     }
 
     /// Checks the invariants the schema cannot express alone; returns what
@@ -399,6 +470,7 @@ pub(crate) fn ms(at: DateTime<Utc>) -> i64 {
 pub struct DbTx {
     tx: sqlx::Transaction<'static, Any>,
     backend: Backend,
+    keys: Arc<Keys>,
 }
 
 impl DbTx {
@@ -494,6 +566,7 @@ impl Store for Db {
         Ok(Box::new(DbTx {
             tx,
             backend: self.backend,
+            keys: self.keys.clone(),
         }))
     }
 }

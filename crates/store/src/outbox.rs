@@ -1,5 +1,6 @@
 //! The messages' outbox behind `app::ports::{OutboxTx, OutboxStore}`.
 
+use crate::rows::SEALED_OUTBOX;
 use crate::{Db, DbTx, backend_error, ms};
 use app::ports::*;
 use async_trait::async_trait;
@@ -9,16 +10,31 @@ use sqlx::Row;
 #[async_trait]
 impl OutboxTx for DbTx {
     async fn enqueue(&mut self, message: &OutboxMessage, now: DateTime<Utc>) -> StoreResult<bool> {
+        // The body holds the number and the pickup codes: sealed. The merge
+        // key names the number too, and the relay only compares it, so a
+        // keyed hash serves. The template stays readable for the keeper's
+        // figures and outlives the body (emptied when sent).
+        let template = message
+            .payload
+            .get("template")
+            .and_then(|t| t.as_str())
+            .map(|t| t.chars().take(64).collect::<String>());
         let query = sqlx::query(
-            "INSERT INTO outbox (topic, dedup_key, merge_key, payload, created_at, available_at) VALUES ($1, $2, $3, $4, $5, $6) \
+            "INSERT INTO outbox (topic, dedup_key, merge_key, payload, created_at, available_at, template) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (dedup_key) DO NOTHING",
         )
         .bind(message.topic.clone())
         .bind(message.dedup_key.clone())
-        .bind(message.merge_key.clone())
-        .bind(message.payload.to_string())
+        .bind(
+            message
+                .merge_key
+                .as_ref()
+                .map(|key| self.keys.lookup_hash("merge", key)),
+        )
+        .bind(self.keys.seal(SEALED_OUTBOX, &message.payload.to_string()))
         .bind(ms(now))
-        .bind(ms(message.available_at));
+        .bind(ms(message.available_at))
+        .bind(template);
         Ok(self.execute(query).await? == 1)
     }
 }
@@ -39,6 +55,10 @@ impl OutboxStore for Db {
         rows.iter()
             .map(|row| {
                 let payload: String = row.try_get("payload").map_err(backend_error)?;
+                let payload = self
+                    .keys
+                    .open(SEALED_OUTBOX, &payload)
+                    .map_err(|error| StoreError::Backend(error.to_string()))?;
                 let attempts: i64 = row.try_get("attempts").map_err(backend_error)?;
                 Ok(PendingMessage {
                     id: row.try_get("id").map_err(backend_error)?,
@@ -55,12 +75,16 @@ impl OutboxStore for Db {
     async fn mark_sent(&self, ids: &[i64], now: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(backend_error)?;
         for id in ids {
-            sqlx::query("UPDATE outbox SET sent_at = $1 WHERE id = $2 AND sent_at IS NULL")
-                .bind(ms(now))
-                .bind(*id)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend_error)?;
+            // Sent: the body (number, codes) is no longer needed; the row
+            // keeps topic, template and times (issue 12, minimisation).
+            sqlx::query(
+                "UPDATE outbox SET sent_at = $1, payload = '' WHERE id = $2 AND sent_at IS NULL",
+            )
+            .bind(ms(now))
+            .bind(*id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
         }
         tx.commit().await.map_err(backend_error)
     }
@@ -73,7 +97,9 @@ impl OutboxStore for Db {
         give_up: bool,
     ) -> StoreResult<()> {
         let error: String = error.chars().take(500).collect();
-        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, available_at = $2, gave_up = $3 WHERE id = $4")
+        // A message given up on will never be sent: its body goes too.
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, available_at = $2, gave_up = $3, \
+                     payload = CASE WHEN $3 = 1 THEN '' ELSE payload END WHERE id = $4")
             .bind(error)
             .bind(ms(retry_at))
             .bind(i64::from(give_up))

@@ -17,7 +17,14 @@ impl ParcelTx for DbTx {
     }
 
     async fn parcel(&mut self, id: i64) -> StoreResult<Option<ParcelRecord>> {
-        by_id(&mut *self.tx, PARCEL_COLUMNS, "parcels", id, parcel_from).await
+        let row = sqlx::query(&format!(
+            "SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(backend_error)?;
+        row.map(|row| parcel_from(&self.keys, &row)).transpose()
     }
 
     async fn parcel_by_waybill(
@@ -32,7 +39,7 @@ impl ParcelTx for DbTx {
             .bind(waybill.as_str());
         self.optional(query)
             .await?
-            .map(|row| parcel_from(&row))
+            .map(|row| parcel_from(&self.keys, &row))
             .transpose()
     }
 
@@ -47,7 +54,9 @@ impl ParcelTx for DbTx {
             .fetch_all(&mut *self.tx)
             .await
             .map_err(backend_error)?;
-        rows.iter().map(parcel_from).collect()
+        rows.iter()
+            .map(|row| parcel_from(&self.keys, row))
+            .collect()
     }
 
     async fn insert_parcel(
@@ -55,22 +64,29 @@ impl ParcelTx for DbTx {
         parcel: &NewParcel,
         now: DateTime<Utc>,
     ) -> StoreResult<ParcelRecord> {
+        let sealed = seal_recipient(
+            &self.keys,
+            parcel.recipient_name.as_deref(),
+            parcel.phone.as_ref(),
+            parcel.address.as_deref(),
+        );
         let query = sqlx::query(
-            "INSERT INTO parcels (carrier, waybill, state, recipient_name, phone, phone_tail, address, size, consent, station_id, created_at, updated_at, weight_grams) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING id",
+            "INSERT INTO parcels (carrier, waybill, state, recipient_name, phone, phone_tail, address, size, consent, station_id, created_at, updated_at, weight_grams, phone_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13) RETURNING id",
         )
         .bind(parcel.carrier.code())
         .bind(parcel.waybill.as_str())
         .bind(parcel.state.code())
-        .bind(parcel.recipient_name.clone())
-        .bind(parcel.phone.as_ref().map(Phone::full))
-        .bind(parcel.phone.as_ref().map(|p| p.tail().to_string()))
-        .bind(parcel.address.clone())
+        .bind(sealed.name)
+        .bind(sealed.phone)
+        .bind(sealed.phone_tail)
+        .bind(sealed.address)
         .bind(parcel.size.code())
         .bind(i64::from(parcel.consent))
         .bind(parcel.station_id)
         .bind(ms(now))
-        .bind(parcel.weight_grams.map(i64::from));
+        .bind(parcel.weight_grams.map(i64::from))
+        .bind(sealed.phone_hash);
         let row = self
             .optional(query)
             .await?
@@ -115,26 +131,33 @@ impl ParcelTx for DbTx {
                 Backend::Postgres => " RETURNING id, carrier, waybill",
             };
             let sql = format!(
-                "INSERT INTO parcels (carrier, waybill, state, recipient_name, phone, phone_tail, address, size, consent, station_id, weight_grams, created_at, updated_at) VALUES {} \
+                "INSERT INTO parcels (carrier, waybill, state, recipient_name, phone, phone_tail, address, size, consent, station_id, weight_grams, created_at, updated_at, phone_hash) VALUES {} \
                  ON CONFLICT (carrier, waybill) DO NOTHING{returning}",
-                values_list(self.backend, chunk.len(), 13)
+                values_list(self.backend, chunk.len(), 14)
             );
             let mut query = sqlx::query(&sql);
             for parcel in chunk {
+                let sealed = seal_recipient(
+                    &self.keys,
+                    parcel.recipient_name.as_deref(),
+                    parcel.phone.as_ref(),
+                    parcel.address.as_deref(),
+                );
                 query = query
                     .bind(parcel.carrier.code())
                     .bind(parcel.waybill.as_str())
                     .bind(parcel.state.code())
-                    .bind(parcel.recipient_name.as_deref())
-                    .bind(parcel.phone.as_ref().map(Phone::full))
-                    .bind(parcel.phone.as_ref().map(|p| p.tail().to_string()))
-                    .bind(parcel.address.as_deref())
+                    .bind(sealed.name)
+                    .bind(sealed.phone)
+                    .bind(sealed.phone_tail)
+                    .bind(sealed.address)
                     .bind(parcel.size.code())
                     .bind(i64::from(parcel.consent))
                     .bind(parcel.station_id)
                     .bind(parcel.weight_grams.map(i64::from))
                     .bind(ms(now))
-                    .bind(ms(now));
+                    .bind(ms(now))
+                    .bind(sealed.phone_hash);
             }
             let keys: Vec<(i64, String, String)> = match self.backend {
                 Backend::Sqlite => {
@@ -225,16 +248,24 @@ impl ParcelTx for DbTx {
     }
 
     async fn update_parcel(&mut self, parcel: &ParcelRecord) -> StoreResult<()> {
+        // The address is not rewritten: no transition changes it, and
+        // sealing it again would cost a random nonce and a cipher pass.
+        let sealed = seal_recipient(
+            &self.keys,
+            parcel.recipient_name.as_deref(),
+            parcel.phone.as_ref(),
+            None,
+        );
         let query = sqlx::query(
             "UPDATE parcels SET state = $1, problem = $2, recipient_name = $3, phone = $4, phone_tail = $5, consent = $6, station_id = $7, \
-             slot_id = $8, pickup_code = $9, stored_at = $10, reminders_sent = $11, updated_at = $12, weight_grams = $15, version = version + 1 \
+             slot_id = $8, pickup_code = $9, stored_at = $10, reminders_sent = $11, updated_at = $12, weight_grams = $15, phone_hash = $16, version = version + 1 \
              WHERE id = $13 AND version = $14",
         )
         .bind(parcel.state.code())
         .bind(parcel.problem.map(problem_code))
-        .bind(parcel.recipient_name.clone())
-        .bind(parcel.phone.as_ref().map(Phone::full))
-        .bind(parcel.phone.as_ref().map(|p| p.tail().to_string()))
+        .bind(sealed.name)
+        .bind(sealed.phone)
+        .bind(sealed.phone_tail)
         .bind(i64::from(parcel.consent))
         .bind(parcel.station_id)
         .bind(parcel.slot_id)
@@ -244,7 +275,8 @@ impl ParcelTx for DbTx {
         .bind(ms(parcel.updated_at))
         .bind(parcel.id)
         .bind(parcel.version)
-        .bind(parcel.weight_grams.map(i64::from));
+        .bind(parcel.weight_grams.map(i64::from))
+        .bind(sealed.phone_hash);
         match self.execute(query).await? {
             1 => Ok(()),
             _ => Err(StoreError::Conflict(format!(
@@ -400,7 +432,8 @@ impl ParcelTx for DbTx {
     async fn standing_consent(&mut self, phone: &Phone) -> StoreResult<Option<bool>> {
         let row = self
             .optional(
-                sqlx::query("SELECT station_ok FROM consents WHERE phone = $1").bind(phone.full()),
+                sqlx::query("SELECT station_ok FROM consents WHERE phone = $1")
+                    .bind(self.keys.phone_hash(phone)),
             )
             .await?;
         row.map(|row| {
@@ -514,7 +547,14 @@ impl ParcelStore for Db {
     }
 
     async fn parcel(&self, id: i64) -> StoreResult<Option<ParcelRecord>> {
-        by_id(&self.reader, PARCEL_COLUMNS, "parcels", id, parcel_from).await
+        let row = sqlx::query(&format!(
+            "SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        row.map(|row| parcel_from(&self.keys, &row)).transpose()
     }
 
     async fn parcels(&self, filter: &ParcelFilter) -> StoreResult<Vec<ParcelRecord>> {
@@ -552,7 +592,7 @@ impl ParcelStore for Db {
             add_text("pickup_code", code.clone());
         }
         if let Some(tail) = &filter.phone_tail {
-            add_text("phone_tail", tail.clone());
+            add_text("phone_tail", self.keys.tail_hash(tail));
         }
         if let Some(waybill) = &filter.waybill {
             add_text("waybill", waybill.clone());
@@ -570,7 +610,9 @@ impl ParcelStore for Db {
             query = query.bind(text);
         }
         let rows = query.fetch_all(&self.reader).await.map_err(backend_error)?;
-        rows.iter().map(parcel_from).collect()
+        rows.iter()
+            .map(|row| parcel_from(&self.keys, row))
+            .collect()
     }
 
     async fn events(&self, parcel_id: i64) -> StoreResult<Vec<EventRecord>> {
@@ -623,7 +665,8 @@ impl ParcelStore for Db {
             "INSERT INTO consents (phone, station_ok, source, recorded_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (phone) DO UPDATE SET station_ok = excluded.station_ok, source = excluded.source, recorded_at = excluded.recorded_at",
         )
-        .bind(phone.full())
+        // Keyed by the phone's keyed hash, never the number.
+        .bind(self.keys.phone_hash(phone))
         .bind(i64::from(station_ok))
         .bind(source.to_string())
         .bind(ms(now))

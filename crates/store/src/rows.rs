@@ -1,5 +1,6 @@
 //! Column lists and row decoding, kept apart from the queries.
 
+use app::keys::Keys;
 use app::ports::*;
 use chrono::{DateTime, Utc};
 use domain::station::{HoldingPolicy, SizeClass};
@@ -113,12 +114,65 @@ pub fn slot_from(row: &AnyRow) -> StoreResult<SlotRecord> {
     })
 }
 
-pub fn parcel_from(row: &AnyRow) -> StoreResult<ParcelRecord> {
+/// The columns a sealed value is bound to (`Keys::seal`'s associated
+/// data): a value copied into another column does not open.
+pub const SEALED_NAME: &str = "parcels.recipient_name";
+pub const SEALED_PHONE: &str = "parcels.phone";
+pub const SEALED_ADDRESS: &str = "parcels.address";
+pub const SEALED_OUTBOX: &str = "outbox.payload";
+pub const SEALED_CONTRACTOR_PHONE: &str = "contractors.phone";
+/// Both a subscription's secret and its previous one.
+pub const SEALED_WEBHOOK_SECRET: &str = "webhook_subscriptions.secret";
+
+/// Opens a sealed column; the error names the column, never the value.
+pub(crate) fn open(
+    keys: &Keys,
+    column: &str,
+    stored: Option<String>,
+) -> StoreResult<Option<String>> {
+    stored
+        .map(|value| {
+            keys.open(column, &value)
+                .map_err(|error| StoreError::Backend(error.to_string()))
+        })
+        .transpose()
+}
+
+pub(crate) fn seal(keys: &Keys, column: &str, plain: Option<&str>) -> Option<String> {
+    plain.map(|value| keys.seal(column, value))
+}
+
+/// What a parcel row stores for its recipient: sealed name, phone and
+/// address, and the keyed hashes of the phone and its tail for look-ups.
+pub(crate) struct SealedRecipient {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub phone_tail: Option<String>,
+    pub phone_hash: Option<String>,
+    pub address: Option<String>,
+}
+
+pub(crate) fn seal_recipient(
+    keys: &Keys,
+    name: Option<&str>,
+    phone: Option<&Phone>,
+    address: Option<&str>,
+) -> SealedRecipient {
+    SealedRecipient {
+        name: seal(keys, SEALED_NAME, name),
+        phone: phone.map(|p| keys.seal(SEALED_PHONE, &p.full())),
+        phone_tail: phone.map(|p| keys.tail_hash(p.tail())),
+        phone_hash: phone.map(|p| keys.phone_hash(p)),
+        address: seal(keys, SEALED_ADDRESS, address),
+    }
+}
+
+pub fn parcel_from(keys: &Keys, row: &AnyRow) -> StoreResult<ParcelRecord> {
     let carrier: String = get(row, "carrier")?;
     let waybill: String = get(row, "waybill")?;
     let state: String = get(row, "state")?;
     let problem: Option<String> = get(row, "problem")?;
-    let phone: Option<String> = get(row, "phone")?;
+    let phone = open(keys, SEALED_PHONE, get(row, "phone")?)?;
     let size: String = get(row, "size")?;
     let consent: i64 = get(row, "consent")?;
     let stored_at: Option<i64> = get(row, "stored_at")?;
@@ -130,12 +184,12 @@ pub fn parcel_from(row: &AnyRow) -> StoreResult<ParcelRecord> {
         waybill: WaybillNo::parse(&waybill).map_err(|_| corrupt("waybill", &waybill))?,
         state: parse_state(&state)?,
         problem: problem.as_deref().map(parse_problem).transpose()?,
-        recipient_name: get(row, "recipient_name")?,
+        recipient_name: open(keys, SEALED_NAME, get(row, "recipient_name")?)?,
         phone: phone
             .as_deref()
             .map(|p| Phone::parse(p).map_err(|_| corrupt("phone", "(hidden)")))
             .transpose()?,
-        address: get(row, "address")?,
+        address: open(keys, SEALED_ADDRESS, get(row, "address")?)?,
         size: SizeClass::parse(&size).map_err(|_| corrupt("size", &size))?,
         weight_grams: weight_grams
             .map(|w| u32::try_from(w).map_err(|_| corrupt("weight", &w.to_string())))

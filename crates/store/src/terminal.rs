@@ -71,7 +71,7 @@ impl TerminalTx for DbTx {
         .fetch_optional(&mut *self.tx)
         .await
         .map_err(backend_error)?;
-        row.map(|row| parcel_from(&row)).transpose()
+        row.map(|row| parcel_from(&self.keys, &row)).transpose()
     }
 
     async fn stored_parcels_for_phone(
@@ -79,17 +79,20 @@ impl TerminalTx for DbTx {
         station_id: i64,
         phone: &Phone,
     ) -> StoreResult<Vec<ParcelRecord>> {
-        // The tail narrows the search through its index; the whole number decides.
+        // The tail's hash narrows the search through its index; the whole
+        // number's keyed hash decides.
         let rows = sqlx::query(&format!(
-            "SELECT {PARCEL_COLUMNS} FROM parcels WHERE station_id = $1 AND phone_tail = $2 AND phone = $3 AND state = 'stored' ORDER BY id LIMIT 200"
+            "SELECT {PARCEL_COLUMNS} FROM parcels WHERE station_id = $1 AND phone_tail = $2 AND phone_hash = $3 AND state = 'stored' ORDER BY id LIMIT 200"
         ))
         .bind(station_id)
-        .bind(phone.tail().to_string())
-        .bind(phone.full())
+        .bind(self.keys.tail_hash(phone.tail()))
+        .bind(self.keys.phone_hash(phone))
         .fetch_all(&mut *self.tx)
         .await
         .map_err(backend_error)?;
-        rows.iter().map(parcel_from).collect()
+        rows.iter()
+            .map(|row| parcel_from(&self.keys, row))
+            .collect()
     }
 
     async fn open_pickup_sessions(

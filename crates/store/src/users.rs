@@ -133,26 +133,21 @@ impl UserStore for Db {
         Ok(changed == 1)
     }
 
-    async fn server_secret(
-        &self,
-        name: &str,
-        candidate: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<String> {
-        sqlx::query(
-            "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name.to_string())
-        .bind(candidate.to_string())
-        .bind(now.timestamp_millis())
-        .execute(&self.writer)
-        .await
-        .map_err(backend_error)?;
-        let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
-            .bind(name.to_string())
-            .fetch_one(&self.writer)
+    async fn legacy_server_secrets(&self) -> StoreResult<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT name, value FROM server_secrets ORDER BY name")
+            .fetch_all(&self.writer)
             .await
             .map_err(backend_error)?;
-        row.try_get::<String, _>(0).map_err(backend_error)
+        rows.iter()
+            .map(|row| Ok((get(row, "name")?, get(row, "value")?)))
+            .collect()
+    }
+
+    async fn clear_legacy_server_secrets(&self) -> StoreResult<u64> {
+        Ok(sqlx::query("DELETE FROM server_secrets")
+            .execute(&self.writer)
+            .await
+            .map_err(backend_error)?
+            .rows_affected())
     }
 }

@@ -3,8 +3,9 @@
 //! the `Tx` and `Store` ports.
 
 use crate::backend_error;
-use crate::rows::{get, time};
+use crate::rows::{SEALED_WEBHOOK_SECRET, get, time};
 use crate::{Db, DbTx};
+use app::keys::Keys;
 use app::ports::webhooks::{
     AttemptRecord, CarrierEventRecord, DeliveryRecord, DeliveryStatus, DueDelivery,
     WebhookSubscription,
@@ -37,13 +38,19 @@ fn status_code(value: Option<i64>) -> Option<u16> {
     value.and_then(|code| u16::try_from(code).ok())
 }
 
-fn subscription(row: &AnyRow) -> StoreResult<WebhookSubscription> {
+fn secret_of(keys: &Keys, stored: String) -> StoreResult<WebhookSecret> {
+    keys.open(SEALED_WEBHOOK_SECRET, &stored)
+        .map(WebhookSecret::new)
+        .map_err(|error| StoreError::Backend(error.to_string()))
+}
+
+fn subscription(keys: &Keys, row: &AnyRow) -> StoreResult<WebhookSubscription> {
     let kinds: String = get(row, "event_kinds")?;
     Ok(WebhookSubscription {
         id: get(row, "id")?,
         carrier: carrier_of(&get::<String>(row, "carrier")?)?,
         url: get(row, "url")?,
-        secret: WebhookSecret::new(get(row, "secret")?),
+        secret: secret_of(keys, get(row, "secret")?)?,
         event_kinds: kinds
             .split(',')
             .filter(|k| !k.is_empty())
@@ -52,7 +59,9 @@ fn subscription(row: &AnyRow) -> StoreResult<WebhookSubscription> {
         active: get::<i64>(row, "active")? != 0,
         created_at: time(get(row, "created_at")?)?,
         created_by: get(row, "created_by")?,
-        previous_secret: get::<Option<String>>(row, "previous_secret")?.map(WebhookSecret::new),
+        previous_secret: get::<Option<String>>(row, "previous_secret")?
+            .map(|stored| secret_of(keys, stored))
+            .transpose()?,
         previous_secret_until: optional_time(get(row, "previous_secret_until")?)?,
     })
 }
@@ -70,7 +79,9 @@ impl WebhookTx for DbTx {
         .fetch_all(&mut *self.tx)
         .await
         .map_err(backend_error)?;
-        rows.iter().map(subscription).collect()
+        rows.iter()
+            .map(|row| subscription(&self.keys, row))
+            .collect()
     }
 
     async fn enqueue_webhook(
@@ -110,7 +121,7 @@ impl WebhookStore for Db {
         )
         .bind(subscription.carrier.code())
         .bind(subscription.url.clone())
-        .bind(subscription.secret.reveal().to_string())
+        .bind(self.keys.seal(SEALED_WEBHOOK_SECRET, subscription.secret.reveal()))
         .bind(subscription.event_kinds.join(","))
         .bind(now.timestamp_millis())
         .bind(subscription.created_by.clone())
@@ -143,7 +154,9 @@ impl WebhookStore for Db {
         .fetch_optional(&self.reader)
         .await
         .map_err(backend_error)?;
-        row.as_ref().map(subscription).transpose()
+        row.as_ref()
+            .map(|row| subscription(&self.keys, row))
+            .transpose()
     }
 
     async fn webhook_subscriptions(
@@ -168,7 +181,9 @@ impl WebhookStore for Db {
             }
         }
         .map_err(backend_error)?;
-        rows.iter().map(subscription).collect()
+        rows.iter()
+            .map(|row| subscription(&self.keys, row))
+            .collect()
     }
 
     async fn update_webhook_subscription(
@@ -205,8 +220,8 @@ impl WebhookStore for Db {
         let changed = sqlx::query(
             "UPDATE webhook_subscriptions SET secret = $1, previous_secret = $2, previous_secret_until = $3 WHERE id = $4 AND deleted_at IS NULL",
         )
-        .bind(secret.reveal().to_string())
-        .bind(previous.reveal().to_string())
+        .bind(self.keys.seal(SEALED_WEBHOOK_SECRET, secret.reveal()))
+        .bind(self.keys.seal(SEALED_WEBHOOK_SECRET, previous.reveal()))
         .bind(previous_until.timestamp_millis())
         .bind(id)
         .execute(&self.writer)
@@ -296,9 +311,10 @@ impl WebhookStore for Db {
                     payload: get(row, "payload")?,
                     attempts: u32::try_from(get::<i64>(row, "attempts")?).unwrap_or(u32::MAX),
                     url: get(row, "url")?,
-                    secret: WebhookSecret::new(get(row, "secret")?),
+                    secret: secret_of(&self.keys, get(row, "secret")?)?,
                     previous_secret: get::<Option<String>>(row, "previous_secret")?
-                        .map(WebhookSecret::new),
+                        .map(|stored| secret_of(&self.keys, stored))
+                        .transpose()?,
                     previous_secret_until: optional_time(get(row, "previous_secret_until")?)?,
                 })
             })

@@ -423,7 +423,7 @@ async fn sqlite_has_exactly_one_writer_connection() {
     let url = format!("sqlite:{}", dir.path().join("writer.db").display());
     let db = Db::connect(&ConnectOptions {
         max_connections: 64,
-        ..ConnectOptions::new(url)
+        ..ConnectOptions::new(url, testkit::test_keys())
     })
     .await
     .unwrap();

@@ -25,6 +25,8 @@ pub struct TestDatabase {
     schema: Option<String>,
     /// The SQLite file's directory, removed when dropped.
     _dir: Option<tempfile::TempDir>,
+    /// The key file this database's values are sealed under.
+    pub key_file: app::keys::KeyFile,
 }
 
 impl TestDatabase {
@@ -48,6 +50,19 @@ impl TestDatabase {
         conn
     }
 
+    /// A second store on the same database under other keys (a rotated
+    /// key file, or a wrong one).
+    pub async fn connect_with(&self, keys: Arc<store::Keys>) -> Db {
+        Db::connect(&ConnectOptions {
+            url: self.url.clone(),
+            schema: self.schema.clone(),
+            max_connections: 4,
+            keys,
+        })
+        .await
+        .unwrap()
+    }
+
     /// The PostgreSQL schema this database lives in (`None` for SQLite).
     pub fn schema(&self) -> Option<&str> {
         self.schema.as_deref()
@@ -63,11 +78,26 @@ impl TestDatabase {
     }
 }
 
+/// Fresh keys for a test database: each database its own, as each
+/// deployment has its own key file.
+pub fn test_keys() -> Arc<store::Keys> {
+    Arc::new(store::Keys::ephemeral())
+}
+
+fn test_key_file() -> app::keys::KeyFile {
+    app::keys::KeyFile::generate(chrono::Utc::now(), app::keys::ImportedSecrets::default())
+}
+
+fn keys_of(file: &app::keys::KeyFile) -> Arc<store::Keys> {
+    Arc::new(store::Keys::from_file(file).expect("generated keys are valid"))
+}
+
 /// A fresh SQLite file, migrated.
 pub async fn sqlite_database() -> TestDatabase {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("test.db").display());
-    let db = Db::connect(&ConnectOptions::new(url.clone()))
+    let key_file = test_key_file();
+    let db = Db::connect(&ConnectOptions::new(url.clone(), keys_of(&key_file)))
         .await
         .unwrap();
     TestDatabase {
@@ -75,16 +105,19 @@ pub async fn sqlite_database() -> TestDatabase {
         url,
         schema: None,
         _dir: Some(dir),
+        key_file,
     }
 }
 
 /// A fresh schema in the PostgreSQL database at `url`, migrated.
 pub async fn postgres_database(url: &str) -> TestDatabase {
     let schema = format!("t_{}", rand::random::<u64>());
+    let key_file = test_key_file();
     let options = ConnectOptions {
         url: url.to_string(),
         schema: Some(schema.clone()),
         max_connections: POSTGRES_CONNECTIONS_MAX,
+        keys: keys_of(&key_file),
     };
     let db = Db::connect(&options).await.unwrap_or_else(|error| {
         panic!(
@@ -97,6 +130,7 @@ pub async fn postgres_database(url: &str) -> TestDatabase {
         url: url.to_string(),
         schema: Some(schema),
         _dir: None,
+        key_file,
     }
 }
 
@@ -121,8 +155,10 @@ pub struct Harness {
 impl Harness {
     pub fn new(database: TestDatabase) -> Harness {
         let clock = Arc::new(TestClock::at(start()));
+        let mut app = App::new(database.db.clone(), clock.clone());
+        app.use_keys(database.db.keys().clone());
         Harness {
-            app: App::new(database.db.clone(), clock.clone()),
+            app,
             db: database.db.clone(),
             clock,
             database,
@@ -141,6 +177,10 @@ impl Harness {
 
     pub async fn cleanup(self) {
         self.database.cleanup().await;
+    }
+
+    pub fn database(&self) -> &TestDatabase {
+        &self.database
     }
 }
 

@@ -16,7 +16,7 @@ mod services;
 pub use clock::TestClock;
 pub use database::{
     Harness, TestDatabase, backends, databases, postgres, postgres_database, sqlite,
-    sqlite_database,
+    sqlite_database, test_keys,
 };
 pub use fixtures::{admin, assert_invariants, keeper_of, scan, start, station};
 pub use random::SeededRandom;

@@ -100,6 +100,7 @@ pub async fn inbound(database: Option<String>, n_scans: u32) -> anyhow::Result<(
         url: url.clone(),
         schema: schema.clone(),
         max_connections: 8,
+        keys: Arc::new(app::keys::Keys::ephemeral()),
     };
     let db = Arc::new(Db::connect(&options).await?);
     let app = App::new(db.clone(), Arc::new(SystemClock));
@@ -339,6 +340,7 @@ pub async fn import(n_rows: usize, postgres: Option<String>) -> anyhow::Result<(
             url: url.clone(),
             schema: schema.clone(),
             max_connections: 4,
+            keys: Arc::new(app::keys::Keys::ephemeral()),
         };
         let db = Arc::new(Db::connect(&options).await?);
         let app = App::new(db.clone(), Arc::new(SystemClock));

@@ -25,7 +25,13 @@ use store::{ConnectOptions, Db};
 pub async fn terminal(mqtt: String, n: u32, flood: u32) -> anyhow::Result<()> {
     let temp = tempfile::tempdir()?;
     let url = format!("sqlite:{}", temp.path().join("bench.db").display());
-    let db = Arc::new(Db::connect(&ConnectOptions::new(url)).await?);
+    let db = Arc::new(
+        Db::connect(&ConnectOptions::new(
+            url,
+            Arc::new(app::keys::Keys::ephemeral()),
+        ))
+        .await?,
+    );
     let mut app = App::new(db.clone(), Arc::new(SystemClock));
     let admin = Principal {
         user_id: 0,

@@ -35,6 +35,17 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run database migrations and exit.
     Migrate,
+    /// The key file: personal data's encryption keys and the server's
+    /// signing keys (docs/privacy.md).
+    Keys {
+        #[command(subcommand)]
+        what: KeysCommand,
+    },
+    /// Personal data's retention: erase and prune what is past its period.
+    Retention {
+        #[command(subcommand)]
+        what: RetentionCommand,
+    },
     /// Add a station with its shelves.
     Station {
         #[command(subcommand)]
@@ -316,6 +327,32 @@ pub struct DemoArgs {
     /// Run without devices (no broker needed).
     #[arg(long)]
     pub no_devices: bool,
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Write a new key file (mode 0600); refuses to overwrite one.
+    Init {
+        /// Where to write it; default: YIZHAN_KEYS_FILE or keys.file.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Take over the keys an older version kept in the database
+        /// (`server_secrets`), so QR codes, console sessions and device
+        /// credentials issued before keep working, then remove them there.
+        #[arg(long)]
+        import: bool,
+    },
+    /// Add a data key, make it current and re-seal every value under it, in
+    /// batches (resumable: any later start, or `keys reseal`, goes on).
+    Rotate,
+    /// Re-seal values still in plain text or under an older data key.
+    Reseal,
+}
+
+#[derive(Subcommand)]
+pub enum RetentionCommand {
+    /// Run retention once and print the counts per kind as JSON.
+    Run,
 }
 
 #[derive(Args)]

@@ -12,6 +12,73 @@ pub struct Config {
     pub web: WebConfig,
     pub webhooks: WebhooksConfig,
     pub dispatch: DispatchConfig,
+    pub keys: KeysConfig,
+    pub retention: RetentionConfig,
+}
+
+/// Where the key file is (`YIZHAN_KEYS_FILE` overrides `keys.file`;
+/// `YIZHAN_KEYS_JSON` may carry the document itself).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KeysConfig {
+    pub file: Option<std::path::PathBuf>,
+}
+
+/// How long personal data and short-lived rows are kept, in days
+/// (docs/privacy.md), and how often `serve` runs retention.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RetentionConfig {
+    pub parcel_days: u32,
+    pub code_attempt_days: u32,
+    pub device_command_days: u32,
+    pub pickup_session_days: u32,
+    pub expired_token_days: u32,
+    pub sent_message_days: u32,
+    pub every_minutes: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        let d = app::retention::RetentionSettings::default();
+        RetentionConfig {
+            parcel_days: d.parcel_days,
+            code_attempt_days: d.code_attempt_days,
+            device_command_days: d.device_command_days,
+            pickup_session_days: d.pickup_session_days,
+            expired_token_days: d.expired_token_days,
+            sent_message_days: d.sent_message_days,
+            every_minutes: 60,
+        }
+    }
+}
+
+impl RetentionConfig {
+    pub fn settings(&self) -> anyhow::Result<app::retention::RetentionSettings> {
+        for (name, days) in [
+            ("parcel_days", self.parcel_days),
+            ("code_attempt_days", self.code_attempt_days),
+            ("device_command_days", self.device_command_days),
+            ("pickup_session_days", self.pickup_session_days),
+            ("expired_token_days", self.expired_token_days),
+            ("sent_message_days", self.sent_message_days),
+        ] {
+            anyhow::ensure!(
+                (1..=3650).contains(&days),
+                "retention.{name} must be 1 to 3650 days"
+            );
+        }
+        anyhow::ensure!(
+            (1..=1440).contains(&self.every_minutes),
+            "retention.every_minutes must be 1 to 1440"
+        );
+        Ok(app::retention::RetentionSettings {
+            parcel_days: self.parcel_days,
+            code_attempt_days: self.code_attempt_days,
+            device_command_days: self.device_command_days,
+            pickup_session_days: self.pickup_session_days,
+            expired_token_days: self.expired_token_days,
+            sent_message_days: self.sent_message_days,
+        })
+    }
 }
 
 /// Route planning for the county's vehicles.
@@ -171,6 +238,8 @@ impl Default for Config {
             dispatch: DispatchConfig {
                 solve_seconds_max: app::Settings::default().dispatch_solve_seconds_max,
             },
+            keys: KeysConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -183,11 +252,12 @@ impl Config {
             .unwrap_or_else(|| "yizhan.toml".into());
         let config: Config = figment::Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(&file))
-            .merge(
-                Env::prefixed("YIZHAN_")
-                    .split("__")
-                    .ignore(&["test_database_url", "test_mqtt_url"]),
-            )
+            .merge(Env::prefixed("YIZHAN_").split("__").ignore(&[
+                "test_database_url",
+                "test_mqtt_url",
+                "keys_file",
+                "keys_json",
+            ]))
             .extract()?;
         Ok(config)
     }

@@ -14,6 +14,9 @@ mod demo;
 mod devices_cmd;
 mod import;
 mod manifest_file;
+mod keys_cmd;
+#[cfg(test)]
+mod privacy_tests;
 mod senders;
 mod serve;
 mod tools;
@@ -23,7 +26,8 @@ mod wiring;
 
 use clap::Parser;
 use cli::{
-    AddressCommand, Cli, Command, ImportCommand, RouteCommand, SimulateCommand, StationCommand,
+    AddressCommand, Cli, Command, ImportCommand, RetentionCommand, RouteCommand, SimulateCommand,
+    StationCommand,
 };
 
 fn init_logging() {
@@ -61,6 +65,10 @@ async fn run() -> anyhow::Result<()> {
         Command::Serve { listen, demo } => serve::serve_command(config, listen, demo).await,
         Command::Demo(args) => serve::demo_command(config, args).await,
         Command::Migrate => tools::migrate(&config).await,
+        Command::Keys { what } => keys_cmd::command(&config, what).await,
+        Command::Retention {
+            what: RetentionCommand::Run,
+        } => keys_cmd::retention_run(&app().await?).await,
         Command::Station {
             what: StationCommand::Add(args),
         } => admin::add_station(&app().await?, args).await,

@@ -84,7 +84,11 @@ pub async fn demo_command(mut config: Config, args: DemoArgs) -> anyhow::Result<
     // The demo's carriers may post to plain-http receivers on this machine's
     // network; a real deployment keeps HTTPS and the internal-address guard.
     config.webhooks.allow_http = true;
-    let app = wiring::build(&config).await?;
+    // The demo keeps its key file beside its database, which is fine for a
+    // demo and nothing else: a copy of the folder is a copy of both.
+    let keys = crate::keys_cmd::demo_keys(&config, &data_dir.join("keys.json")).await?;
+    let app = wiring::build_with_keys(&config, keys).await?;
+    wiring::seal_at_start(&app).await?;
     let credentials = demo::seed(&app).await?;
     if no_serve {
         return Ok(());
@@ -137,6 +141,10 @@ async fn serve(
         config.webhooks.ca_file.as_deref().map(std::path::Path::new),
     )?;
     tokio::spawn(background(app.clone(), sender));
+    tokio::spawn(retention(
+        app.clone(),
+        std::time::Duration::from_secs(60 * config.retention.every_minutes.max(1)),
+    ));
     tokio::spawn(webhook_relay(
         app.clone(),
         webhook_sender,
@@ -283,6 +291,18 @@ async fn webhook_relay(app: App, sender: senders::HttpWebhookSender, every: std:
                     break;
                 }
             }
+        }
+    }
+}
+
+/// Erases and prunes what is past its period (docs/privacy.md), at start
+/// and then every `retention.every_minutes`.
+async fn retention(app: App, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        if let Err(error) = app.run_retention().await {
+            tracing::warn!(error = %error, "retention run failed");
         }
     }
 }

@@ -8,11 +8,18 @@ use crate::demo;
 use crate::wiring;
 use anyhow::Context;
 use app::App;
+use std::sync::Arc;
 
 /// `yizhan migrate`: connecting runs the migrations; nothing else is
 /// needed, so no `App` is built.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    wiring::connect(&config.database.url, 1).await?;
+    // Migrations write no personal data: throwaway keys serve.
+    wiring::connect(
+        &config.database.url,
+        1,
+        Arc::new(app::keys::Keys::ephemeral()),
+    )
+    .await?;
     println!(
         "migrations applied to {}",
         config::redact_url(&config.database.url)

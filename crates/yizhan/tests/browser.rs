@@ -115,6 +115,7 @@ fn keeper_scans_in_and_a_customer_picks_up_at_the_terminal() {
     let mut server = Command::new(bin)
         .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
         .env("YIZHAN_DATABASE__URL", &database)
+        .env("YIZHAN_KEYS_FILE", dir.path().join("keys.json"))
         .env("YIZHAN_DEVICES__MQTT_URL", &mqtt)
         .env("YIZHAN_LOG", "warn")
         .stdout(Stdio::piped())
@@ -138,6 +139,7 @@ fn keeper_scans_in_and_a_customer_picks_up_at_the_terminal() {
         // The simulated devices verify commands with keys derived from this
         // database's device key, as the server signs them.
         .env("YIZHAN_DATABASE__URL", &database)
+        .env("YIZHAN_KEYS_FILE", dir.path().join("keys.json"))
         .env("YIZHAN_LOG", "info")
         .stdout(std::fs::File::create(&sim_file).unwrap())
         .stderr(Stdio::piped())

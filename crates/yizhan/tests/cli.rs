@@ -85,11 +85,15 @@ fn sort_plan_writes_a_page_and_refuses_bad_layouts() {
 fn a_county_is_set_up_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("county.db").display());
+    let keys =
+        app::keys::KeyFile::generate(chrono::Utc::now(), app::keys::ImportedSecrets::default())
+            .to_json();
     let run = |args: &[&str], password: Option<&str>| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_yizhan"));
         command
             .args(args)
             .env("YIZHAN_DATABASE__URL", &url)
+            .env("YIZHAN_KEYS_JSON", &keys)
             .env("YIZHAN_LOG", "warn");
         if let Some(password) = password {
             command.env("YIZHAN_NEW_PASSWORD", password);
@@ -171,6 +175,7 @@ fn demo_county_reconciles_and_prints_handover_lists() {
         let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
             .args(args)
             .env("YIZHAN_DATABASE__URL", &url)
+            .env("YIZHAN_KEYS_FILE", data_dir.join("keys.json"))
             .env("YIZHAN_LOG", "warn")
             .output()
             .unwrap();
@@ -229,6 +234,7 @@ fn serve_refuses_a_database_with_the_demo_password_unless_told_it_is_a_demo() {
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .env("YIZHAN_DATABASE__URL", &url)
+            .env("YIZHAN_KEYS_FILE", data_dir.join("keys.json"))
             .env("YIZHAN_LOG", "warn")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

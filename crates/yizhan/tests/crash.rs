@@ -26,10 +26,11 @@ struct Server {
     base: String,
 }
 
-fn start(url: &str) -> Server {
+fn start(url: &str, keys_json: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_yizhan"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("YIZHAN_DATABASE__URL", url)
+        .env("YIZHAN_KEYS_JSON", keys_json)
         .env("YIZHAN_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -66,9 +67,13 @@ fn acknowledged_scans_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("crash.db").display());
     let runtime = tokio::runtime::Runtime::new().unwrap();
+    // One key file for the test and every server it starts and kills.
+    let key_file =
+        app::keys::KeyFile::generate(chrono::Utc::now(), app::keys::ImportedSecrets::default());
+    let keys = Arc::new(app::keys::Keys::from_file(&key_file).unwrap());
     let (station_id, token) = runtime.block_on(async {
         let db = Arc::new(
-            Db::connect(&ConnectOptions::new(url.clone()))
+            Db::connect(&ConnectOptions::new(url.clone(), keys.clone()))
                 .await
                 .unwrap(),
         );
@@ -116,7 +121,7 @@ fn acknowledged_scans_survive_sigkill() {
     let mut next_waybill = 0u64;
     let n_clients = 4;
     for round in 0..=n_kills {
-        let mut server = start(&url);
+        let mut server = start(&url, &key_file.to_json());
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let clients: Vec<_> = (0..n_clients)
             .map(|client_idx| {
@@ -164,7 +169,7 @@ fn acknowledged_scans_survive_sigkill() {
         "the clients got scans through"
     );
     runtime.block_on(async {
-        let db = Db::connect(&ConnectOptions::new(url.clone()))
+        let db = Db::connect(&ConnectOptions::new(url.clone(), keys.clone()))
             .await
             .unwrap();
         let problems = db.check_invariants().await.unwrap();

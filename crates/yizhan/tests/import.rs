@@ -4,6 +4,15 @@
 use std::path::Path;
 use std::process::Command;
 
+/// One key file for every run in this process, as a deployment has one.
+fn keys_json() -> &'static str {
+    static KEYS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        app::keys::KeyFile::generate(chrono::Utc::now(), app::keys::ImportedSecrets::default())
+            .to_json()
+    })
+}
+
 /// Runs `yizhan import manifest`, which must succeed; its stdout and stderr.
 fn import(file: &Path, carrier: &str, url: &str) -> (String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
@@ -15,6 +24,7 @@ fn import(file: &Path, carrier: &str, url: &str) -> (String, String) {
             carrier,
         ])
         .env("YIZHAN_DATABASE__URL", url)
+        .env("YIZHAN_KEYS_JSON", keys_json())
         .env("YIZHAN_LOG", "warn")
         .output()
         .unwrap();

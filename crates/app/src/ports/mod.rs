@@ -17,6 +17,7 @@ pub mod county;
 pub mod devices;
 pub mod outbox;
 pub mod parcels;
+pub mod privacy;
 pub mod terminal;
 pub mod users;
 pub mod webhooks;
@@ -25,6 +26,7 @@ pub use county::{CountyStore, CountyTx};
 pub use devices::{DeviceStore, DeviceTx};
 pub use outbox::*;
 pub use parcels::*;
+pub use privacy::{PrivacyStore, PruneKind};
 pub use terminal::{TerminalStore, TerminalTx};
 pub use users::*;
 pub use webhooks::{WebhookStore, WebhookTx};
@@ -87,6 +89,7 @@ pub trait Store:
     + DeviceStore
     + CountyStore
     + WebhookStore
+    + PrivacyStore
     + Send
     + Sync
 {
@@ -100,6 +103,7 @@ pub trait Store:
 pub mod prelude {
     pub use super::{
         Clock, CountyStore, CountyTx, DeviceStore, DeviceTx, OutboxStore, OutboxTx, ParcelStore,
-        ParcelTx, Store, TerminalStore, TerminalTx, Tx, UserStore, WebhookStore, WebhookTx,
+        ParcelTx, PrivacyStore, Store, TerminalStore, TerminalTx, Tx, UserStore, WebhookStore,
+        WebhookTx,
     };
 }

@@ -49,12 +49,9 @@ pub trait UserStore: Send + Sync {
         user_id: i64,
         disabled_at: Option<DateTime<Utc>>,
     ) -> StoreResult<bool>;
-    /// The named server secret, created from `candidate` if it does not
-    /// exist yet (so concurrent first starts agree on one value).
-    async fn server_secret(
-        &self,
-        name: &str,
-        candidate: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<String>;
+    /// The keys an older version kept in `server_secrets` (name, hex), for
+    /// `yizhan keys init --import`; empty once imported.
+    async fn legacy_server_secrets(&self) -> StoreResult<Vec<(String, String)>>;
+    /// Removes the imported keys from the database.
+    async fn clear_legacy_server_secrets(&self) -> StoreResult<u64>;
 }

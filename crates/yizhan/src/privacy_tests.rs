@@ -1,0 +1,153 @@
+//! Issue 12 on the demo county, on SQLite and PostgreSQL: a copy of the
+//! database — every text column of every table — shows no mobile number
+//! and no recipient's name, while search by phone tail, the terminal's
+//! phone-tail check, the phone reveal and SMS sending still work.
+
+use crate::demo;
+use app::ports::ParcelFilter;
+use app::ports::prelude::*;
+use chrono::Duration;
+use domain::{ParcelState, Principal, Role};
+use std::sync::Mutex;
+
+/// Runs of exactly eleven digits that look like a mainland mobile number
+/// (`1[3-9]\d{9}`); longer runs (waybills, times) are not numbers.
+pub(crate) fn mobile_numbers(text: &str) -> Vec<String> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        if !bytes[at].is_ascii_digit() {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        while at < bytes.len() && bytes[at].is_ascii_digit() {
+            at += 1;
+        }
+        let run = &bytes[start..at];
+        if run.len() == 11 && run[0] == b'1' && (b'3'..=b'9').contains(&run[1]) {
+            found.push(String::from_utf8_lossy(run).to_string());
+        }
+    }
+    found
+}
+
+/// The names the demo gives its recipients (`demo::seed`).
+pub(crate) fn demo_names() -> Vec<String> {
+    let mut names = Vec::new();
+    for surname in ["张", "王", "李", "赵", "刘", "陈", "杨", "黄", "周", "吴"] {
+        for title in ["先生", "女士", "阿姨", "大爷"] {
+            names.push(format!("{surname}{title}"));
+        }
+    }
+    names
+}
+
+#[derive(Default)]
+struct RecordingSender {
+    sent: Mutex<Vec<(String, String)>>,
+}
+
+#[async_trait::async_trait]
+impl app::notify::Sender for RecordingSender {
+    async fn send(&self, to: &str, text: &str, _payload: &serde_json::Value) -> Result<(), String> {
+        self.sent
+            .lock()
+            .unwrap()
+            .push((to.to_string(), text.to_string()));
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_database_shows_no_number_or_name_and_everything_still_works() {
+    let names = demo_names();
+    for h in testkit::backends().await {
+        demo::seed(&h.app).await.unwrap();
+        let values = h.db.text_values().await.unwrap();
+        assert!(values.len() > 1_000, "{}: the dump read the data", h.name());
+        let readable: Vec<_> = values
+            .iter()
+            .filter(|(_, _, v)| {
+                !mobile_numbers(v).is_empty() || names.iter().any(|name| v.contains(name.as_str()))
+            })
+            .map(|(table, column, _)| format!("{table}.{column}"))
+            .collect();
+        assert!(
+            readable.is_empty(),
+            "{}: readable in {readable:?}",
+            h.name()
+        );
+
+        // A stored parcel, as the keeper sees it.
+        let stored =
+            h.db.parcels(&ParcelFilter {
+                state: Some(ParcelState::Stored),
+                limit: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .pop()
+            .expect("the demo has stored parcels");
+        let station_id = stored.station_id.unwrap();
+        let phone = stored.phone.clone().expect("a phone");
+        let keeper = testkit::keeper_of(station_id);
+        let by_tail = h
+            .app
+            .search_station(&keeper, station_id, phone.tail())
+            .await
+            .unwrap()
+            .parcels;
+        assert!(
+            by_tail.iter().any(|v| v.parcel.id == stored.id),
+            "{}",
+            h.name()
+        );
+        assert_eq!(
+            h.app.parcel_phone(&keeper, stored.id).await.unwrap(),
+            Some(phone.full().to_string())
+        );
+        let terminal = Principal {
+            user_id: 99,
+            username: "terminal".into(),
+            role: Role::StationTerminal,
+            station_ids: vec![station_id],
+            carrier: None,
+        };
+        let code = stored.pickup_code.clone().unwrap();
+        assert!(
+            h.app
+                .start_pickup(
+                    &terminal,
+                    station_id,
+                    "tablet",
+                    "192.0.2.1",
+                    &code,
+                    Some(phone.tail())
+                )
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .any(|item| item.parcel_id == stored.id)
+        );
+        // The waiting messages go to whole numbers, with their codes.
+        h.clock.advance(Duration::minutes(5));
+        let sender = RecordingSender::default();
+        h.app.relay_once(&sender, 500).await.unwrap();
+        let sent = sender.sent.lock().unwrap().clone();
+        assert!(!sent.is_empty(), "{}", h.name());
+        assert!(sent.iter().all(|(to, _)| mobile_numbers(to).len() == 1));
+        let readable_after: Vec<_> =
+            h.db.text_values()
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|(_, _, v)| !mobile_numbers(v).is_empty())
+                .collect();
+        assert!(readable_after.is_empty(), "{}", h.name());
+        h.cleanup().await;
+    }
+}
