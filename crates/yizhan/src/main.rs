@@ -13,8 +13,8 @@ mod county;
 mod demo;
 mod devices_cmd;
 mod import;
-mod manifest_file;
 mod keys_cmd;
+mod manifest_file;
 #[cfg(test)]
 mod privacy_tests;
 mod senders;

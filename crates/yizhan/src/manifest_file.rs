@@ -54,7 +54,21 @@ pub const SHEET_COLUMNS_MAX: u32 = 32;
 pub fn spreadsheet_rows(data: &[u8]) -> anyhow::Result<Vec<SourceRow>> {
     // calamine is a third-party parser handed an outside file; a panic in it
     // (fuzzing found an arithmetic overflow on an over-long cell reference)
-    // becomes a refusal rather than the end of the import.
+    // becomes a refusal rather than the end of the import, and its message
+    // and backtrace are kept off the operator's screen (panics elsewhere
+    // still print as usual).
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let in_parser = info
+                .location()
+                .is_some_and(|at| at.file().contains("/calamine-"));
+            if !in_parser {
+                default(info);
+            }
+        }));
+    });
     std::panic::catch_unwind(|| xlsx_rows(data)).unwrap_or_else(|_| {
         Err(anyhow::anyhow!(
             "the spreadsheet is damaged and cannot be read; open it and save it again as .xlsx, or export CSV"
@@ -65,8 +79,9 @@ pub fn spreadsheet_rows(data: &[u8]) -> anyhow::Result<Vec<SourceRow>> {
 fn xlsx_rows(data: &[u8]) -> anyhow::Result<Vec<SourceRow>> {
     use calamine::{Data, Reader, Xlsx};
     use std::collections::BTreeMap;
-    let mut workbook = Xlsx::new(std::io::Cursor::new(data))
-        .context("reading the file as an .xlsx workbook (save .xls or .ods files as .xlsx, or export CSV)")?;
+    let mut workbook = Xlsx::new(std::io::Cursor::new(data)).context(
+        "reading the file as an .xlsx workbook (save .xls or .ods files as .xlsx, or export CSV)",
+    )?;
     let first = workbook
         .sheet_names()
         .first()

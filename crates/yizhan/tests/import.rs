@@ -140,8 +140,15 @@ fn spreadsheet_manifests_read_numbers_as_typed_and_report_bad_rows() {
 /// Runs an import that must fail; its stderr.
 fn import_refused(file: &Path, url: &str) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
-        .args(["import", "manifest", file.to_str().unwrap(), "--carrier", "ZTO"])
+        .args([
+            "import",
+            "manifest",
+            file.to_str().unwrap(),
+            "--carrier",
+            "ZTO",
+        ])
         .env("YIZHAN_DATABASE__URL", url)
+        .env("YIZHAN_KEYS_JSON", keys_json())
         .env("YIZHAN_LOG", "warn")
         .output()
         .unwrap();
@@ -156,10 +163,12 @@ fn import_refused(file: &Path, url: &str) -> String {
 fn damaged_and_unsupported_spreadsheets_are_refused_with_advice() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("import.db").display());
-    let damaged = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz-calamine-overflow.xlsx");
+    let damaged =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz-calamine-overflow.xlsx");
     let stderr = import_refused(&damaged, &url);
     assert!(
-        stderr.contains("save it again as .xlsx, or export CSV") || stderr.contains("reading the first sheet"),
+        stderr.contains("save it again as .xlsx, or export CSV")
+            || stderr.contains("reading the first sheet"),
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -167,7 +176,10 @@ fn damaged_and_unsupported_spreadsheets_are_refused_with_advice() {
         let path = dir.path().join(format!("manifest.{extension}"));
         std::fs::write(&path, b"not read").unwrap();
         let stderr = import_refused(&path, &url);
-        assert!(stderr.contains("save it as .xlsx or export CSV"), "{stderr}");
+        assert!(
+            stderr.contains("save it as .xlsx or export CSV"),
+            "{stderr}"
+        );
     }
 }
 
