@@ -12,6 +12,7 @@ const USE_CASES: &[&str] = &[
     "auth",
     "county",
     "dashboard",
+    "devices",
     "dispatch",
     "holding",
     "inbound",
@@ -27,6 +28,7 @@ const USE_CASES: &[&str] = &[
 const SHARED: &[&str] = &[
     "blocking",
     "device_commands",
+    "device_registry",
     "effects",
     "error",
     "paging",
