@@ -59,6 +59,7 @@ pub async fn end_without_acting(
 ) -> AppResult<bool> {
     if command.device_kind == "door" && command.status == DeviceCommandStatus::Pending {
         let why = match (status, outcome) {
+            (_, Some("offline")) => "门禁离线",
             (DeviceCommandStatus::Failed, _) => "门禁报告开门失败",
             (_, Some("expired")) => "指令到达门禁时已过时限",
             _ => "门禁未在时限内回应开门指令",

@@ -133,6 +133,7 @@ async fn station(url: &str) -> Station {
     let db = database.db.clone();
     let clock = clock_at_now();
     let station_id = fresh_station_id();
+    testkit::register_station_devices(&*db, station_id, clock.now()).await;
     let key = ServerDeviceKey::random();
     let sim = Simulator::start(SimConfig::new(url, station_id, &key), clock.clone())
         .await

@@ -4,7 +4,9 @@
 -- refused by the bridge: not stored, no console entry.
 CREATE TABLE devices (
     id BIGSERIAL PRIMARY KEY,
-    station_id BIGINT NOT NULL REFERENCES stations(id),
+    -- no foreign key, like device_commands and device_status: the devices
+    -- tests run stations of their own ids on a shared broker
+    station_id BIGINT NOT NULL,
     -- door, lights, scanner
     kind TEXT NOT NULL,
     device_id TEXT NOT NULL,
