@@ -193,6 +193,26 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("terminal.go", "开门取件", "Open the door"),
     ("terminal.door_open", "门已打开", "The door is open"),
     (
+        "terminal.door_opening",
+        "正在开门，请稍候……",
+        "Opening the door, please wait…",
+    ),
+    (
+        "terminal.door_failed",
+        "门没能打开。您的包裹还在货架上，没有记为已取，驿站管理员已收到提醒。",
+        "The door did not open. Your parcels are still on the shelf and not marked as collected; the keeper has been alerted.",
+    ),
+    (
+        "terminal.door_call",
+        "请拨打驿站电话 {phone}，或稍后再来。",
+        "Please call the station on {phone}, or come back later.",
+    ),
+    (
+        "terminal.door_come_back",
+        "请稍后再来，或联系驿站管理员。",
+        "Please come back later, or contact the station keeper.",
+    ),
+    (
         "terminal.go_to",
         "请到亮起以下颜色灯光的格口取件：",
         "Take your parcels from the slots lit in:",
