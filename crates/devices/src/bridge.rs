@@ -98,6 +98,14 @@ pub enum BridgeEvent {
     },
     /// A device said it is online or offline (or its last will did).
     DeviceState { state_topic: String, online: bool },
+    /// A message was dropped (`reason` as counted); `cleared`: it was a
+    /// retained message from an unknown device, and the bridge published an
+    /// empty retained message to clear it.
+    Dropped {
+        topic: String,
+        reason: &'static str,
+        cleared: bool,
+    },
     /// A checkout scanner read a code.
     Scan {
         station_id: i64,
@@ -437,6 +445,10 @@ impl Relay {
     /// Counts and logs a dropped message: station, device and topic, never
     /// the payload.
     fn drop_message(&self, message: &Incoming, reason: DropReason) {
+        self.dropped(message, reason, false);
+    }
+
+    fn dropped(&self, message: &Incoming, reason: DropReason, cleared: bool) {
         self.config.drops.count(reason);
         let parsed = crate::parse_topic(&message.topic);
         tracing::warn!(
@@ -447,8 +459,14 @@ impl Relay {
             topic = %message.topic.chars().take(200).collect::<String>(),
             bytes = message.bytes,
             retained = message.retain,
+            cleared,
             "device message dropped"
         );
+        let _ = self.events.send(BridgeEvent::Dropped {
+            topic: message.topic.clone(),
+            reason: reason.code(),
+            cleared,
+        });
     }
 
     async fn on_message(&self, message: &Incoming) {
@@ -471,16 +489,15 @@ impl Relay {
             {
                 Ok(Some(device)) => device,
                 Ok(None) => {
-                    self.drop_message(message, DropReason::UnknownDevice);
-                    if message.retain {
-                        // Cleared so it is not delivered again on every
-                        // reconnection; the broker ignores this where its
-                        // ACL does not let the server write the topic.
-                        let _ = self
+                    // A retained one is cleared so it is not delivered
+                    // again on every reconnection; the broker ignores this
+                    // where its ACL does not let the server write the topic.
+                    let cleared = message.retain
+                        && self
                             .client
-                            .try_publish(topic, QoS::AtLeastOnce, true, Vec::new());
-                    }
-                    return;
+                            .try_publish(topic, QoS::AtLeastOnce, true, Vec::new())
+                            .is_ok();
+                    return self.dropped(message, DropReason::UnknownDevice, cleared);
                 }
                 Err(error) => {
                     tracing::warn!(%error, topic, "device registry not read; message dropped");
