@@ -851,11 +851,12 @@ async fn the_door_is_open_only_once_acknowledged_and_a_silent_door_hands_nothing
         assert_eq!(view.door.station_phone.as_deref(), Some("0571-8800 1234"));
         assert!(view.items.iter().all(|i| !i.taken));
         for (_, waybill) in &parcels[..2] {
-            let found = h
-                .db
+            let mut tx = h.db.begin().await.unwrap();
+            let found = tx
                 .parcels_with_waybill(&domain::WaybillNo::parse(waybill).unwrap())
                 .await
                 .unwrap();
+            drop(tx);
             assert_eq!(found[0].state, ParcelState::Stored, "still on the shelf");
         }
         assert_eq!(alerts_of(&h, station_id, "door_command_expired").await, 1);
