@@ -103,22 +103,36 @@ impl DroppedMessages {
     }
 }
 
-/// The registered, active device a message came from, or `None`: then the
-/// message must be dropped, and the keeper gets one alert per unknown id
-/// per hour (not one per message).
+/// Who sent a message on a device topic, as the registry sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sender {
+    /// A registered, active device.
+    Registered(DeviceRecord),
+    /// A device this station's registry does not hold (or retired): the
+    /// message is dropped, and the keeper has been alerted (once per id and
+    /// hour).
+    Unknown,
+    /// A station this server does not have: another deployment's topic on
+    /// a shared broker, or an invented one. Dropped, and not this server's
+    /// to clean up or alert about.
+    UnknownStation,
+}
+
+/// Who sent a message on `station_id`'s topic for this device. For an
+/// unknown device the keeper gets one alert per unknown id per hour (not
+/// one per message).
 pub async fn sender(
     store: &dyn Store,
     station_id: i64,
     kind: &str,
     device_id: &str,
     now: DateTime<Utc>,
-) -> AppResult<Option<DeviceRecord>> {
+) -> AppResult<Sender> {
     if let Some(device) = store.active_device(station_id, kind, device_id).await? {
-        return Ok(Some(device));
+        return Ok(Sender::Registered(device));
     }
-    // A station that does not exist has no keeper to tell.
     if store.station(station_id).await?.is_none() {
-        return Ok(None);
+        return Ok(Sender::UnknownStation);
     }
     let hour = now.timestamp() / 3600;
     let mut tx = store.begin().await?;
@@ -143,7 +157,7 @@ pub async fn sender(
             "alert: a message from an unregistered device was refused"
         );
     }
-    Ok(None)
+    Ok(Sender::Unknown)
 }
 
 /// Records what a registered device's state said, and alerts the keeper

@@ -21,7 +21,7 @@ use crate::auth::ServerDeviceKey;
 use crate::mqtt::{self, BrokerConfig, MqttError};
 use crate::{Ack, DeviceKind, Outcome, PAYLOAD_BYTES_MAX};
 use app::device_commands::{DeviceCommandRecord, DeviceCommandStatus};
-use app::device_registry::{DeviceSeen, DropReason, DroppedMessages};
+use app::device_registry::{DeviceSeen, DropReason, DroppedMessages, Sender};
 use app::ports::{Clock, Store};
 use rumqttc::{AsyncClient, Event, Packet, QoS};
 use std::collections::BTreeMap;
@@ -483,27 +483,36 @@ impl Relay {
             return;
         }
         let now = self.clock.now();
-        let device =
-            match app::device_registry::sender(&*self.store, station_id, kind.code(), device_id, now)
-                .await
-            {
-                Ok(Some(device)) => device,
-                Ok(None) => {
-                    // A retained one is cleared so it is not delivered
-                    // again on every reconnection; the broker ignores this
-                    // where its ACL does not let the server write the topic.
-                    let cleared = message.retain
-                        && self
-                            .client
-                            .try_publish(topic, QoS::AtLeastOnce, true, Vec::new())
-                            .is_ok();
-                    return self.dropped(message, DropReason::UnknownDevice, cleared);
-                }
-                Err(error) => {
-                    tracing::warn!(%error, topic, "device registry not read; message dropped");
-                    return;
-                }
-            };
+        let sender =
+            app::device_registry::sender(&*self.store, station_id, kind.code(), device_id, now)
+                .await;
+        let device = match sender {
+            Ok(Sender::Registered(device)) => device,
+            // Another deployment's station on a shared broker, or an
+            // invented one: not ours to clear.
+            Ok(Sender::UnknownStation) => {
+                return self.drop_message(message, DropReason::UnknownDevice);
+            }
+            Ok(Sender::Unknown) => {
+                // A retained one is cleared so it is not delivered again on
+                // every reconnection; the broker ignores this where its ACL
+                // does not let the server write the topic. A retained
+                // message that arrives while the bridge is subscribed is
+                // forwarded without the retain flag (MQTT 3.1.1, 3.3.1.3),
+                // so `state`, which devices always retain, is cleared
+                // whatever the flag says.
+                let cleared = (message.retain || channel == crate::Channel::State)
+                    && self
+                        .client
+                        .try_publish(topic, QoS::AtLeastOnce, true, Vec::new())
+                        .is_ok();
+                return self.dropped(message, DropReason::UnknownDevice, cleared);
+            }
+            Err(error) => {
+                tracing::warn!(%error, topic, "device registry not read; message dropped");
+                return;
+            }
+        };
         if message.bytes > PAYLOAD_BYTES_MAX {
             return self.drop_message(message, DropReason::Oversized);
         }

@@ -970,7 +970,9 @@ async fn an_offline_or_failing_door_ends_the_pickup_at_once_with_an_alert() {
 /// left open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_registry_accepts_registered_devices_replaces_them_and_reports_strangers() {
-    use app::device_registry::{DeviceSeen, alert_doors_left_open, record_seen, sender};
+    use app::device_registry::{
+        DeviceSeen, Sender, alert_doors_left_open, record_seen, sender,
+    };
     use app::devices::DeviceRegistration;
     for h in backends().await {
         let (station_id, parcels) = stocked(&h).await;
@@ -1024,20 +1026,27 @@ async fn the_registry_accepts_registered_devices_replaces_them_and_reports_stran
         ));
 
         let now = h.app.now();
-        assert!(
+        assert!(matches!(
             sender(&*h.db, station_id, "door", "front", now)
                 .await
-                .unwrap()
-                .is_some()
-        );
+                .unwrap(),
+            Sender::Registered(_)
+        ));
         for _ in 0..3 {
-            assert!(
+            assert_eq!(
                 sender(&*h.db, station_id, "door", "ghost", now)
                     .await
-                    .unwrap()
-                    .is_none()
+                    .unwrap(),
+                Sender::Unknown
             );
         }
+        assert_eq!(
+            sender(&*h.db, station_id + 1000, "door", "front", now)
+                .await
+                .unwrap(),
+            Sender::UnknownStation,
+            "another deployment's station"
+        );
         assert_eq!(alerts_of(&h, station_id, "unknown_device").await, 1, "once an hour");
         h.clock.advance(Duration::hours(1));
         sender(&*h.db, station_id, "door", "ghost", h.app.now())
@@ -1052,11 +1061,12 @@ async fn the_registry_accepts_registered_devices_replaces_them_and_reports_stran
             .await
             .unwrap();
         assert_eq!(new.device_id, "front-2");
-        assert!(
+        assert_eq!(
             sender(&*h.db, station_id, "door", "front", h.app.now())
                 .await
-                .unwrap()
-                .is_none()
+                .unwrap(),
+            Sender::Unknown,
+            "the replaced door is refused"
         );
         assert_eq!(
             code(
