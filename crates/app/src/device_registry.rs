@@ -178,11 +178,7 @@ pub async fn record_seen(
                     "门禁 {} 报告门被强行打开（没有开门指令），请立即到驿站查看",
                     device.device_id
                 ),
-                dedup_key: format!(
-                    "door_forced:{}:{}",
-                    device.id,
-                    seen.now.timestamp() / 3600
-                ),
+                dedup_key: format!("door_forced:{}:{}", device.id, seen.now.timestamp() / 3600),
                 at: seen.now,
             })
             .await?;

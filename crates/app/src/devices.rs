@@ -7,8 +7,8 @@
 use crate::App;
 use crate::device_registry::{DEVICE_ID_CHARS_MAX, DEVICE_KINDS, credential_ref, device_id_valid};
 use crate::error::{AppError, AppResult, Code};
-pub use crate::ports::devices::{DeviceRecord, NewDevice};
 use crate::ports::StoreError;
+pub use crate::ports::devices::{DeviceRecord, NewDevice};
 use domain::Principal;
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -395,7 +395,12 @@ impl App {
             return Ok(None);
         }
         let closed = self
-            .close_session(session.station_id, session.id, SessionState::DoorFailed, None)
+            .close_session(
+                session.station_id,
+                session.id,
+                SessionState::DoorFailed,
+                None,
+            )
             .await?;
         if closed.is_some() {
             tracing::warn!(

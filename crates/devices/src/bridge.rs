@@ -491,7 +491,16 @@ impl Relay {
             // Another deployment's station on a shared broker, or an
             // invented one: not ours to clear.
             Ok(Sender::UnknownStation) => {
-                return self.drop_message(message, DropReason::UnknownDevice);
+                // Counted like any unknown device, but logged quietly: on a
+                // shared broker every reconnection replays the others'
+                // retained states.
+                self.config.drops.count(DropReason::UnknownDevice);
+                tracing::debug!(
+                    station = station_id,
+                    topic,
+                    "message for a station this server does not have dropped"
+                );
+                return;
             }
             Ok(Sender::Unknown) => {
                 // A retained one is cleared so it is not delivered again on

@@ -659,9 +659,11 @@ async fn no_message_stops_the_bridge_and_other_stations_acks_still_flow() {
             .publish(topic.clone(), QoS::AtLeastOnce, *retain, payload.clone())
             .await
             .unwrap();
-        let dropped = wait_event(&mut events, reason, |e| {
-            matches!(e, BridgeEvent::Dropped { topic: t, .. } if t == topic)
-        })
+        let dropped = wait_event(
+            &mut events,
+            reason,
+            |e| matches!(e, BridgeEvent::Dropped { topic: t, .. } if t == topic),
+        )
         .await;
         let BridgeEvent::Dropped {
             reason: seen,
@@ -696,7 +698,10 @@ async fn no_message_stops_the_bridge_and_other_stations_acks_still_flow() {
         while holds_retained(&url, &invented).await {}
     })
     .await;
-    assert!(cleared.is_ok(), "the invented device's retained state stayed");
+    assert!(
+        cleared.is_ok(),
+        "the invented device's retained state stayed"
+    );
 
     // Another station's door still opens and acknowledges.
     let now = clock.now();

@@ -4,8 +4,8 @@
 use crate::backend_error;
 use crate::rows::{get, time};
 use crate::{Db, DbTx};
-use app::ports::devices::{DeviceRecord, DeviceSeen, DeviceStatusRecord, NewDevice};
 use app::ports::devices::{DeviceCommandRecord, DeviceCommandStatus};
+use app::ports::devices::{DeviceRecord, DeviceSeen, DeviceStatusRecord, NewDevice};
 use app::ports::{DeviceStore, DeviceTx, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -113,11 +113,13 @@ impl DeviceTx for DbTx {
     }
 
     async fn device_by_row(&mut self, id: i64) -> StoreResult<Option<DeviceRecord>> {
-        let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(backend_error)?;
+        let row = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(backend_error)?;
         row.as_ref().map(device).transpose()
     }
 

@@ -970,9 +970,7 @@ async fn an_offline_or_failing_door_ends_the_pickup_at_once_with_an_alert() {
 /// left open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_registry_accepts_registered_devices_replaces_them_and_reports_strangers() {
-    use app::device_registry::{
-        DeviceSeen, Sender, alert_doors_left_open, record_seen, sender,
-    };
+    use app::device_registry::{DeviceSeen, Sender, alert_doors_left_open, record_seen, sender};
     use app::devices::DeviceRegistration;
     for h in backends().await {
         let (station_id, parcels) = stocked(&h).await;
@@ -981,12 +979,8 @@ async fn the_registry_accepts_registered_devices_replaces_them_and_reports_stran
             let keeper = keeper.clone();
             let app = h.app.clone();
             async move {
-                app.register_device(
-                    &keeper,
-                    station_id,
-                    &DeviceRegistration { kind, device_id },
-                )
-                .await
+                app.register_device(&keeper, station_id, &DeviceRegistration { kind, device_id })
+                    .await
             }
         };
         let door = register("door", "front").await.unwrap();
@@ -1047,7 +1041,11 @@ async fn the_registry_accepts_registered_devices_replaces_them_and_reports_stran
             Sender::UnknownStation,
             "another deployment's station"
         );
-        assert_eq!(alerts_of(&h, station_id, "unknown_device").await, 1, "once an hour");
+        assert_eq!(
+            alerts_of(&h, station_id, "unknown_device").await,
+            1,
+            "once an hour"
+        );
         h.clock.advance(Duration::hours(1));
         sender(&*h.db, station_id, "door", "ghost", h.app.now())
             .await

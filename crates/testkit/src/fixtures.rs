@@ -83,7 +83,11 @@ pub async fn assert_invariants(db: &Db) {
 /// bridge refuses messages from devices the registry does not hold.
 pub async fn register_station_devices(store: &dyn Store, station_id: i64, now: DateTime<Utc>) {
     let mut tx = store.begin().await.unwrap();
-    for (kind, device_id) in [("door", "front"), ("lights", "shelves"), ("scanner", "checkout")] {
+    for (kind, device_id) in [
+        ("door", "front"),
+        ("lights", "shelves"),
+        ("scanner", "checkout"),
+    ] {
         tx.insert_device(&app::ports::devices::NewDevice {
             station_id,
             kind: kind.into(),

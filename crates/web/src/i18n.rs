@@ -111,7 +111,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("devices.new_id", "新设备编号", "New device id"),
     ("devices.replace", "更换", "Replace"),
     ("devices.register", "登记设备", "Register a device"),
-    ("devices.contact_phone", "驿站联系电话", "Station contact phone"),
+    (
+        "devices.contact_phone",
+        "驿站联系电话",
+        "Station contact phone",
+    ),
     (
         "devices.contact_phone_hint",
         "公开号码：门打不开时，自助终端会请取件人拨打它。",

@@ -135,7 +135,11 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
     // cannot open.
     let system = crate::wiring::system_principal();
     for (idx, station_id) in station_ids.iter().enumerate() {
-        for (kind, device_id) in [("door", "front"), ("lights", "shelves"), ("scanner", "checkout")] {
+        for (kind, device_id) in [
+            ("door", "front"),
+            ("lights", "shelves"),
+            ("scanner", "checkout"),
+        ] {
             app.register_device(
                 &system,
                 *station_id,

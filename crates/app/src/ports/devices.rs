@@ -202,10 +202,8 @@ pub trait DeviceStore: Send + Sync {
     async fn doors_open_since(&self, before: DateTime<Utc>) -> StoreResult<Vec<DeviceRecord>>;
     /// The newest command whose id starts with `prefix` (a pickup
     /// session's door commands share one).
-    async fn latest_device_command(
-        &self,
-        prefix: &str,
-    ) -> StoreResult<Option<DeviceCommandRecord>>;
+    async fn latest_device_command(&self, prefix: &str)
+    -> StoreResult<Option<DeviceCommandRecord>>;
     /// The station's public phone number, if it has one.
     async fn station_contact_phone(&self, station_id: i64) -> StoreResult<Option<String>>;
     async fn set_station_contact_phone(
