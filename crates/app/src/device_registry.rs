@@ -107,7 +107,7 @@ impl DroppedMessages {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sender {
     /// A registered, active device.
-    Registered(DeviceRecord),
+    Registered(Box<DeviceRecord>),
     /// A device this station's registry does not hold (or retired): the
     /// message is dropped, and the keeper has been alerted (once per id and
     /// hour).
@@ -129,7 +129,7 @@ pub async fn sender(
     now: DateTime<Utc>,
 ) -> AppResult<Sender> {
     if let Some(device) = store.active_device(station_id, kind, device_id).await? {
-        return Ok(Sender::Registered(device));
+        return Ok(Sender::Registered(Box::new(device)));
     }
     if store.station(station_id).await?.is_none() {
         return Ok(Sender::UnknownStation);
