@@ -3,12 +3,16 @@
 // customer picks up their two parcels (the simulated door opens, their
 // slots light in their colour); a wrong parcel is refused; the console shows
 // the result; a code needs the phone tail; guessing codes gets throttled
-// (a growing wait) and alerts the keeper.
+// (a growing wait) and alerts the keeper. At a second station whose door
+// says it is online but never acknowledges, the terminal says "opening",
+// never "open", and then plainly that the door did not open, whom to call,
+// and that nothing was handed out (issue 19).
 //
 // Run by crates/yizhan/tests/browser.rs, which starts `yizhan serve` and
 // `yizhan simulate devices` and passes:
 //   BASE_URL, SIM_STATE_FILE (the simulator's JSON lines), SCREENSHOT_DIR,
-//   PASSWORD, STATION_ID, CHROMIUM (optional).
+//   PASSWORD, STATION_ID, SILENT_STATION_ID (the station whose door never
+//   acknowledges), CHROMIUM (optional).
 import { chromium } from "playwright-core";
 import fs from "node:fs";
 import path from "node:path";
@@ -18,6 +22,7 @@ const simFile = process.env.SIM_STATE_FILE;
 const shots = process.env.SCREENSHOT_DIR;
 const password = process.env.PASSWORD;
 const stationId = process.env.STATION_ID;
+const silentId = process.env.SILENT_STATION_ID;
 fs.mkdirSync(shots, { recursive: true });
 
 function check(condition, message) {
@@ -46,11 +51,26 @@ async function shot(page, name) {
   console.log("screenshot", name);
 }
 
-async function signIn(page) {
+async function signIn(page, username = "keeper1", station = stationId) {
   await page.goto(base + "/console/login");
-  await page.fill("#username", "keeper1");
+  await page.fill("#username", username);
   await page.fill("#password", password);
-  await Promise.all([page.waitForURL(`**/console/s/${stationId}`), page.click("#login")]);
+  await Promise.all([page.waitForURL(`**/console/s/${station}`), page.click("#login")]);
+}
+
+// The carrier announces parcels with the recipients' consent, as its
+// system does through the API.
+async function announce(parcels, station) {
+  const carrierLogin = await fetch(base + "/api/login", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "zto", password }),
+  }).then((r) => r.json());
+  return fetch(base + "/api/carriers/ZTO/manifest", {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: "Bearer " + carrierLogin.token },
+    body: JSON.stringify({ parcels: parcels.map((p) => ({ waybill: p.waybill, recipient_name: "测试", phone: p.phone, station_id: Number(station), consent: true })) }),
+  }).then((r) => r.json());
 }
 
 let pages = [];
@@ -74,18 +94,7 @@ try {
     { waybill: "73" + stamp + "02", phone: "13700001234" },
     { waybill: "73" + stamp + "03", phone: "13700005678" },
   ];
-  // The carrier announced them with the recipients' consent to station
-  // delivery (预报), as its system does through the API.
-  const carrierLogin = await fetch(base + "/api/login", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "zto", password }),
-  }).then((r) => r.json());
-  const announced = await fetch(base + "/api/carriers/ZTO/manifest", {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: "Bearer " + carrierLogin.token },
-    body: JSON.stringify({ parcels: parcels.map((p) => ({ waybill: p.waybill, recipient_name: "测试", phone: p.phone, station_id: Number(stationId), consent: true })) }),
-  }).then((r) => r.json());
+  const announced = await announce(parcels, stationId);
   check(announced.n_announced === 3, "three parcels announced: " + JSON.stringify(announced));
   for (const parcel of parcels) {
     // A keyboard-wedge scanner types into the focused input and presses Enter.
@@ -131,6 +140,9 @@ try {
   await terminal.fill("#tail", parcels[0].phone.slice(-4));
   await terminal.click("#go");
   await terminal.waitForSelector("#session:not([hidden])");
+  // "Open" only once the simulated door acknowledged.
+  await terminal.waitForSelector('#door[data-state="open"]');
+  check((await terminal.textContent("#door")).includes("门已打开"), "the door reads open once acknowledged");
   const items = terminal.locator("#items li");
   check((await items.count()) === 2, "both of the customer's parcels are listed");
   const segments = (await items.evaluateAll((nodes) => nodes.map((n) => n.dataset.segment))).map(String).sort();
@@ -204,6 +216,50 @@ try {
   check((await keeper.locator("#devices li.online").count()) >= 2, "the station's devices show online");
   await shot(keeper, "09-dashboard-after");
 
+  // ---- A door that never acknowledges: "opening", then plainly "did not open".
+  const keeper2Context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "zh-CN" });
+  const keeper2 = await keeper2Context.newPage();
+  pages.push(["keeper2", keeper2]);
+  await signIn(keeper2, "keeper" + silentId, silentId);
+  const silentParcel = { waybill: "73" + stamp + "09", phone: "13700009999" };
+  check((await announce([silentParcel], silentId)).n_announced === 1, "the silent station's parcel announced");
+  await keeper2.goto(`${base}/console/s/${silentId}/inbound`);
+  await keeper2.selectOption("#carrier", "ZTO");
+  await keeper2.focus("#waybill");
+  await keeper2.keyboard.type(silentParcel.waybill);
+  await keeper2.keyboard.press("Enter");
+  await keeper2.waitForSelector(`#result.stored:has-text("${silentParcel.waybill}")`);
+  silentParcel.code = (await keeper2.textContent("#result-code")).trim();
+  const silentContext = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: "zh-CN" });
+  const silent = await silentContext.newPage();
+  pages.push(["silent-terminal", silent]);
+  await signIn(silent, "keeper" + silentId, silentId);
+  await silent.goto(`${base}/console/s/${silentId}/terminal`);
+  await Promise.all([silent.waitForURL("**/terminal"), silent.click("#pair")]);
+  await silent.fill("#code", silentParcel.code);
+  await silent.fill("#tail", silentParcel.phone.slice(-4));
+  await silent.click("#go");
+  await silent.waitForSelector("#session:not([hidden])");
+  check(await silent.getAttribute("#door", "data-state") === "opening", "the door reads opening, not open, before any ack");
+  check(!(await silent.textContent("#door")).includes("门已打开"), "never 'open' before the door says so");
+  await shot(silent, "14-terminal-door-opening");
+  // The command runs out unacknowledged after 20 s; the terminal polls.
+  await silent.waitForSelector('#bye-text[data-state="door_failed"]', { timeout: 45000 });
+  const failed = await silent.textContent("#bye-text");
+  check(failed.includes("门没能打开"), "the customer is told the door did not open: " + failed);
+  check(failed.includes("没有记为已取"), "and that nothing was handed out: " + failed);
+  check(/0571-8800 \d{4}/.test(failed), "and the station's number to call: " + failed);
+  const width = await silent.evaluate(() => document.documentElement.scrollWidth);
+  check(width <= 390, `the failure fits a phone-sized screen (${width}px)`);
+  await shot(silent, "15-terminal-door-failed");
+  await keeper2.goto(`${base}/console/s/${silentId}`);
+  check((await keeper2.locator("#alerts li.open", { hasText: "没有开门" }).count()) >= 1, "the keeper is alerted that the door did not open");
+  await keeper2.goto(`${base}/console/s/${silentId}/search?q=${silentParcel.waybill}`);
+  check((await keeper2.locator(`tr[data-waybill="${silentParcel.waybill}"]`).textContent()).includes("待取件"), "the parcel is still on the shelf");
+  await keeper2.goto(`${base}/console/s/${silentId}/devices`);
+  check((await keeper2.locator('#registry tr[data-device="front"]').count()) === 1, "the console lists the station's door");
+  await shot(keeper2, "16-console-devices");
+
   // ---- English is one click away.
   await keeper.click("a.lang");
   await keeper.waitForSelector("text=Overview");
@@ -217,6 +273,7 @@ try {
     ["11-phone-dashboard", `/console/s/${stationId}`],
     ["12-phone-inbound", `/console/s/${stationId}/inbound`],
     ["13-phone-search", `/console/s/${stationId}/search?q=1234`],
+    ["13b-phone-devices", `/console/s/${stationId}/devices`],
   ]) {
     await phone.goto(base + url);
     const width = await phone.evaluate(() => document.documentElement.scrollWidth);

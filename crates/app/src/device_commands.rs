@@ -43,26 +43,38 @@ pub async fn enqueue_device_command(
         .await?)
 }
 
-/// Ends a command as expired: its not-after time passed without an ack, or
-/// the device said it came too late. A door that did not open is someone
-/// standing at the station with a valid code, so the keeper gets an alert
-/// (one per command) before the command is marked; a repeat after a crash
-/// between the two finds the alert already raised. Returns whether the
-/// command was still pending.
-pub async fn expire_device_command(
+/// Ends a command that did not act: its not-after time passed without an
+/// ack, the device said it came too late (`Expired`), or the device could
+/// not act (`Failed`). A door that did not open is someone standing at the
+/// station with a valid code, so the keeper gets an alert (one per command)
+/// before the command is marked, with a structured log line; a repeat after
+/// a crash between the two finds the alert already raised. Returns whether
+/// the command was still pending.
+pub async fn end_without_acting(
     store: &dyn crate::ports::Store,
     command: &DeviceCommandRecord,
+    status: DeviceCommandStatus,
     outcome: Option<&str>,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
     if command.device_kind == "door" && command.status == DeviceCommandStatus::Pending {
+        let why = match (status, outcome) {
+            (_, Some("offline")) => "门禁离线",
+            (DeviceCommandStatus::Failed, _) => "门禁报告开门失败",
+            (_, Some("expired")) => "指令到达门禁时已过时限",
+            _ => "门禁未在时限内回应开门指令",
+        };
         let mut tx = store.begin().await?;
         let raised = tx
             .insert_alert(&crate::ports::terminal::NewAlert {
                 station_id: command.station_id,
-                kind: "door_command_expired".into(),
+                kind: if status == DeviceCommandStatus::Failed {
+                    "door_command_failed".into()
+                } else {
+                    "door_command_expired".into()
+                },
                 message: format!(
-                    "门禁 {} 未在时限内执行开门指令（{}），取件人可能没能开门；请检查门禁控制器和网络",
+                    "门禁 {} 没有开门：{why}（{}）。取件人没能进门，包裹仍在货架上；请检查门禁控制器和网络，并留意取件人的电话",
                     command.device_id, command.command_id
                 ),
                 dedup_key: format!("door_command_expired:{}", command.command_id),
@@ -76,16 +88,23 @@ pub async fn expire_device_command(
                 device = %command.device_id,
                 command_id = %command.command_id,
                 attempts = command.attempts,
-                "alert: a door command expired without opening the door"
+                status = status.code(),
+                outcome = outcome.unwrap_or("none"),
+                "alert: a door command ended without opening the door"
             );
         }
     }
     Ok(store
-        .finish_device_command(
-            &command.command_id,
-            DeviceCommandStatus::Expired,
-            outcome,
-            now,
-        )
+        .finish_device_command(&command.command_id, status, outcome, now)
         .await?)
+}
+
+/// [`end_without_acting`] for a command whose time ran out.
+pub async fn expire_device_command(
+    store: &dyn crate::ports::Store,
+    command: &DeviceCommandRecord,
+    outcome: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    end_without_acting(store, command, DeviceCommandStatus::Expired, outcome, now).await
 }

@@ -10,6 +10,7 @@
 // of these imports a use-case module.
 pub mod blocking;
 pub mod device_commands;
+pub mod device_registry;
 mod effects;
 pub mod error;
 pub mod keys;
@@ -25,6 +26,7 @@ mod transition;
 pub mod auth;
 pub mod county;
 pub mod dashboard;
+pub mod devices;
 pub mod dispatch;
 pub mod holding;
 pub mod inbound;
@@ -145,6 +147,9 @@ pub struct App {
     pub webhook_test_events: webhooks::TestEventTimes,
     /// Recent wrong sign-ins, shared by every clone of the app.
     pub sign_in_throttle: Arc<auth::SignInThrottle>,
+    /// Device messages the MQTT bridge dropped, per reason; the bridge
+    /// holds the same counters.
+    pub dropped_device_messages: Arc<device_registry::DroppedMessages>,
 }
 
 impl App {
@@ -162,6 +167,7 @@ impl App {
             webhook_breakers: webhooks::Breakers::default(),
             webhook_test_events: webhooks::TestEventTimes::default(),
             sign_in_throttle: Arc::new(auth::SignInThrottle::default()),
+            dropped_device_messages: Arc::default(),
         }
     }
 

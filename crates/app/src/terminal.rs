@@ -91,6 +91,32 @@ pub struct SessionView {
     pub items: Vec<ItemView>,
     /// The session ends by itself at this instant unless something happens.
     pub idle_deadline: DateTime<Utc>,
+    /// Whether the door has opened: the terminal says "open" only once the
+    /// door acknowledged `done`.
+    pub door: DoorView,
+}
+
+/// The door's part of a pickup, as the terminal shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DoorView {
+    pub state: DoorState,
+    /// Why the door did not open: `expired` (no ack in time, or it came too
+    /// late), `failed` (the door could not act) or `offline`.
+    pub reason: Option<&'static str>,
+    /// The station's public number, for the customer to call when the door
+    /// did not open.
+    pub station_phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DoorState {
+    /// Commanded, not yet acknowledged.
+    Opening,
+    /// The door acknowledged the command.
+    Open,
+    /// It will not open for this command (see `reason`).
+    Failed,
 }
 
 /// What a checkout scan did.
@@ -304,7 +330,88 @@ impl App {
             colour = %session.colour,
             "pickup session opened"
         );
+        // A door already known to be offline fails at once, so the customer
+        // is not left waiting for a door that cannot open.
+        if let Some(closed) = self.settle_door(&session).await? {
+            return Ok(closed);
+        }
         self.view_session(&session).await
+    }
+
+    /// The prefix of every door command of a session.
+    fn door_command_prefix(session_id: i64) -> String {
+        format!("pickup-{session_id}-open-")
+    }
+
+    /// Ends an open session whose door will not open: its latest door
+    /// command expired or failed, or is still pending while the door is
+    /// offline (then the command is failed first, so it is never sent
+    /// late, and the keeper is alerted). The parcels stay on the shelf and
+    /// the lights go out. Returns the closed session's view, or `None` if
+    /// the session goes on.
+    async fn settle_door(&self, session: &PickupSessionRecord) -> AppResult<Option<SessionView>> {
+        if session.state != SessionState::Open {
+            return Ok(None);
+        }
+        let Some(command) = self
+            .store
+            .latest_device_command(&Self::door_command_prefix(session.id))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut status = command.status;
+        if status == crate::device_commands::DeviceCommandStatus::Pending {
+            let offline = self
+                .store
+                .device_statuses(session.station_id)
+                .await?
+                .iter()
+                .any(|d| d.device_kind == "door" && d.device_id == command.device_id && !d.online);
+            if !offline {
+                return Ok(None);
+            }
+            tracing::warn!(
+                station = session.station_id,
+                session = session.id,
+                device = %command.device_id,
+                "the door controller is offline; the pickup cannot open the door"
+            );
+            crate::device_commands::end_without_acting(
+                &*self.store,
+                &command,
+                crate::device_commands::DeviceCommandStatus::Failed,
+                Some("offline"),
+                self.now(),
+            )
+            .await?;
+            status = crate::device_commands::DeviceCommandStatus::Failed;
+        }
+        if !matches!(
+            status,
+            crate::device_commands::DeviceCommandStatus::Expired
+                | crate::device_commands::DeviceCommandStatus::Failed
+        ) {
+            return Ok(None);
+        }
+        let closed = self
+            .close_session(
+                session.station_id,
+                session.id,
+                SessionState::DoorFailed,
+                None,
+            )
+            .await?;
+        if closed.is_some() {
+            tracing::warn!(
+                station = session.station_id,
+                session = session.id,
+                device = %command.device_id,
+                status = status.code(),
+                "pickup ended: the door did not open; nothing was handed out"
+            );
+        }
+        Ok(closed)
     }
 
     /// A parcel scanned at the checkout (by the terminal's own scanner
@@ -436,6 +543,9 @@ impl App {
             .filter(|s| s.station_id == station_id)
             .ok_or(AppError::NotFound("pickup session"))?;
         drop(tx);
+        if let Some(closed) = self.settle_door(&session).await? {
+            return Ok(closed);
+        }
         self.view_session(&session).await
     }
 
@@ -457,6 +567,16 @@ impl App {
     /// Ends sessions idle for longer than the setting and puts their lights
     /// out; returns how many ended. Run every second or so.
     pub async fn expire_pickup_sessions(&self) -> AppResult<usize> {
+        // Sessions whose door did not open end now, whether or not a
+        // terminal is polling them. Every open session's last activity is
+        // before a day from now, so this lists them all.
+        for session in self
+            .store
+            .idle_pickup_sessions(self.now() + Duration::days(1))
+            .await?
+        {
+            self.settle_door(&session).await?;
+        }
         let idle_before = self.now() - self.settings.terminal.idle;
         let idle = self.store.idle_pickup_sessions(idle_before).await?;
         let mut n = 0;
@@ -656,11 +776,21 @@ impl App {
         now: DateTime<Utc>,
     ) -> AppResult<()> {
         let settings = &self.settings.terminal;
-        let (kind, device) = if what == "open" {
-            ("door", settings.door_device.clone())
+        let (kind, default) = if what == "open" {
+            ("door", &settings.door_device)
         } else {
-            ("lights", settings.lights_device.clone())
+            ("lights", &settings.lights_device)
         };
+        // The station's registered device of that kind (a replaced door's
+        // successor); the setting names it only at a station whose registry
+        // holds none.
+        let device = self
+            .store
+            .station_devices(station.id)
+            .await?
+            .into_iter()
+            .find(|d| d.kind == kind && d.retired_at.is_none())
+            .map_or_else(|| default.clone(), |d| d.device_id);
         enqueue_device_command(
             tx,
             &NewDeviceCommand {
@@ -739,7 +869,42 @@ impl App {
             };
             items.push(item_view(item, &parcel));
         }
+        let door = match self
+            .store
+            .latest_device_command(&Self::door_command_prefix(session.id))
+            .await?
+        {
+            Some(command) => match command.status {
+                crate::device_commands::DeviceCommandStatus::Pending => (DoorState::Opening, None),
+                crate::device_commands::DeviceCommandStatus::Done => (DoorState::Open, None),
+                crate::device_commands::DeviceCommandStatus::Expired => {
+                    (DoorState::Failed, Some("expired"))
+                }
+                crate::device_commands::DeviceCommandStatus::Failed => (
+                    DoorState::Failed,
+                    Some(if command.outcome.as_deref() == Some("offline") {
+                        "offline"
+                    } else {
+                        "failed"
+                    }),
+                ),
+            },
+            None if session.state == SessionState::DoorFailed => {
+                (DoorState::Failed, Some("failed"))
+            }
+            None => (DoorState::Opening, None),
+        };
+        let station_phone = if door.0 == DoorState::Failed {
+            self.store.station_contact_phone(session.station_id).await?
+        } else {
+            None
+        };
         Ok(SessionView {
+            door: DoorView {
+                state: door.0,
+                reason: door.1,
+                station_phone,
+            },
             id: session.id,
             state: session.state,
             colour: colour_by_hex(&session.colour).unwrap_or(domain::terminal::PICKUP_COLOURS[0]),

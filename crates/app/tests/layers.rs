@@ -12,6 +12,7 @@ const USE_CASES: &[&str] = &[
     "auth",
     "county",
     "dashboard",
+    "devices",
     "dispatch",
     "holding",
     "inbound",
@@ -28,6 +29,7 @@ const USE_CASES: &[&str] = &[
 const SHARED: &[&str] = &[
     "blocking",
     "device_commands",
+    "device_registry",
     "effects",
     "error",
     "keys",

@@ -191,8 +191,8 @@ pub fn server_acl(username: &str) -> String {
         "user {username}\n\
          topic write yizhan/v1/stations/+/door/+/cmd\n\
          topic write yizhan/v1/stations/+/lights/+/cmd\n\
-         topic read yizhan/v1/stations/+/+/+/ack\n\
-         topic read yizhan/v1/stations/+/+/+/state\n\
+         topic readwrite yizhan/v1/stations/+/+/+/ack\n\
+         topic readwrite yizhan/v1/stations/+/+/+/state\n\
          topic read yizhan/v1/stations/+/scanner/+/scan\n"
     )
 }

@@ -7,11 +7,21 @@
 //! ([`crate::auth`]) as it is published. It also follows the devices'
 //! retained state so the console can show which devices are offline. A
 //! broker that is down (at start or later) is retried with a growing delay.
+//!
+//! No message can stop it (issue 19): it accepts any packet the broker
+//! forwards ([`crate::mqtt::MQTT_PACKET_BYTES_MAX`]) and drops, one at a
+//! time, messages over the protocol's limit, malformed ones, those on
+//! topics outside the protocol and those from devices the station's
+//! registry does not hold (`app::device_registry`), counting each by
+//! reason and logging station, device and topic but never the payload.
+//! A retained message from an unknown device is cleared (an empty retained
+//! publish, which the server's ACL allows on `ack` and `state` topics).
 
 use crate::auth::ServerDeviceKey;
 use crate::mqtt::{self, BrokerConfig, MqttError};
 use crate::{Ack, DeviceKind, Outcome, PAYLOAD_BYTES_MAX};
 use app::device_commands::{DeviceCommandRecord, DeviceCommandStatus};
+use app::device_registry::{DeviceSeen, DropReason, DroppedMessages, Sender};
 use app::ports::{Clock, Store};
 use rumqttc::{AsyncClient, Event, Packet, QoS};
 use std::collections::BTreeMap;
@@ -47,6 +57,11 @@ pub struct BridgeConfig {
     pub poll_every: Duration,
     /// Commands read from the outbox at a time.
     pub batch_max: u32,
+    /// Dropped messages per reason; pass the app's
+    /// (`App::dropped_device_messages`) so the API shows them.
+    pub drops: Arc<DroppedMessages>,
+    /// A door whose sensor says `open` for longer raises an alert.
+    pub door_open_alert_after: Duration,
 }
 
 impl BridgeConfig {
@@ -58,6 +73,8 @@ impl BridgeConfig {
             retry_after: Duration::from_secs(2),
             poll_every: Duration::from_millis(500),
             batch_max: 100,
+            drops: Arc::default(),
+            door_open_alert_after: Duration::from_secs(180),
         }
     }
 }
@@ -81,6 +98,14 @@ pub enum BridgeEvent {
     },
     /// A device said it is online or offline (or its last will did).
     DeviceState { state_topic: String, online: bool },
+    /// A message was dropped (`reason` as counted); `cleared`: it was a
+    /// retained message from an unknown device, and the bridge published an
+    /// empty retained message to clear it.
+    Dropped {
+        topic: String,
+        reason: &'static str,
+        cleared: bool,
+    },
     /// A checkout scanner read a code.
     Scan {
         station_id: i64,
@@ -132,9 +157,14 @@ impl Bridge {
         config: BridgeConfig,
     ) -> Result<(Bridge, mqtt::Readiness), MqttError> {
         let keep_alive = Duration::from_secs(30);
-        let (client, mut eventloop) =
-            mqtt::connect(&config.broker, &config.client_id, keep_alive, None)?;
-        let (incoming_sender, mut incoming) = mpsc::channel::<(String, Vec<u8>)>(1024);
+        let (client, mut eventloop) = mqtt::connect_with_limit(
+            &config.broker,
+            &config.client_id,
+            keep_alive,
+            None,
+            mqtt::MQTT_PACKET_BYTES_MAX,
+        )?;
+        let (incoming_sender, mut incoming) = mpsc::channel::<Incoming>(1024);
         let (ready_sender, ready) = watch::channel(None::<Result<(), String>>);
         let (events, _) = broadcast::channel(1024);
         let subscriber = client.clone();
@@ -160,8 +190,21 @@ impl Bridge {
                         }
                     }
                     Ok(Event::Incoming(Packet::Publish(publish))) => {
+                        // An oversized payload is not copied: only its size
+                        // is passed on, to be counted and logged.
+                        let bytes = publish.payload.len();
+                        let payload = if bytes > PAYLOAD_BYTES_MAX {
+                            Vec::new()
+                        } else {
+                            publish.payload.to_vec()
+                        };
                         if incoming_sender
-                            .send((publish.topic, publish.payload.to_vec()))
+                            .send(Incoming {
+                                topic: publish.topic,
+                                payload,
+                                bytes,
+                                retain: publish.retain,
+                            })
                             .await
                             .is_err()
                         {
@@ -194,12 +237,14 @@ impl Bridge {
         let woken = wake.clone();
         let main = tokio::spawn(async move {
             let mut ticker = tokio::time::interval(relay.config.poll_every);
+            let mut doors = tokio::time::interval(DOOR_CHECK_EVERY);
             loop {
                 tokio::select! {
                     message = incoming.recv() => match message {
-                        Some((topic, payload)) => relay.on_message(&topic, &payload).await,
+                        Some(message) => relay.on_message(&message).await,
                         None => return,
                     },
+                    _ = doors.tick() => relay.check_doors().await,
                     _ = ticker.tick() => relay.publish_due().await,
                     _ = woken.notified() => relay.publish_due().await,
                 }
@@ -261,6 +306,18 @@ impl Drop for Bridge {
             task.abort();
         }
     }
+}
+
+/// How often doors left open are looked for.
+const DOOR_CHECK_EVERY: Duration = Duration::from_secs(5);
+
+/// A message from the broker, as the event loop hands it on.
+struct Incoming {
+    topic: String,
+    /// Empty when `bytes` is over the protocol's limit.
+    payload: Vec<u8>,
+    bytes: usize,
+    retain: bool,
 }
 
 struct Relay {
@@ -352,8 +409,11 @@ impl Relay {
         outcome: Option<&str>,
     ) -> Result<(), String> {
         let now = self.clock.now();
-        let ended = if status == DeviceCommandStatus::Expired {
-            app::device_commands::expire_device_command(&*self.store, command, outcome, now)
+        let ended = if matches!(
+            status,
+            DeviceCommandStatus::Expired | DeviceCommandStatus::Failed
+        ) {
+            app::device_commands::end_without_acting(&*self.store, command, status, outcome, now)
                 .await
                 .map_err(|error| error.to_string())?
         } else {
@@ -372,63 +432,167 @@ impl Relay {
         Ok(())
     }
 
-    async fn on_message(&self, topic: &str, payload: &[u8]) {
-        if payload.len() > PAYLOAD_BYTES_MAX {
-            tracing::warn!(
-                topic,
-                bytes = payload.len(),
-                "oversized device message dropped"
-            );
-            return;
-        }
-        if let Some((station_id, DeviceKind::Scanner, scanner_id, crate::Channel::Scan)) =
-            crate::parse_topic(topic)
+    async fn check_doors(&self) {
+        let after = chrono::Duration::from_std(self.config.door_open_alert_after)
+            .unwrap_or(chrono::Duration::minutes(3));
+        if let Err(error) =
+            app::device_registry::alert_doors_left_open(&*self.store, self.clock.now(), after).await
         {
-            match crate::ScanEvent::parse(payload) {
-                Ok(scan) => {
-                    let _ = self.events.send(BridgeEvent::Scan {
-                        station_id,
-                        scanner_id: scanner_id.to_string(),
-                        code: scan.code,
-                        at_ms: scan.at_ms,
-                    });
-                }
-                Err(error) => tracing::warn!(topic, %error, "scan dropped"),
+            tracing::warn!(%error, "doors left open not checked");
+        }
+    }
+
+    /// Counts and logs a dropped message: station, device and topic, never
+    /// the payload.
+    fn drop_message(&self, message: &Incoming, reason: DropReason) {
+        self.dropped(message, reason, false);
+    }
+
+    fn dropped(&self, message: &Incoming, reason: DropReason, cleared: bool) {
+        self.config.drops.count(reason);
+        let parsed = crate::parse_topic(&message.topic);
+        tracing::warn!(
+            reason = reason.code(),
+            station = parsed.map(|(station, ..)| station),
+            kind = parsed.map(|(_, kind, ..)| kind.code()),
+            device = parsed.map(|(_, _, device, _)| device),
+            topic = %message.topic.chars().take(200).collect::<String>(),
+            bytes = message.bytes,
+            retained = message.retain,
+            cleared,
+            "device message dropped"
+        );
+        let _ = self.events.send(BridgeEvent::Dropped {
+            topic: message.topic.clone(),
+            reason: reason.code(),
+            cleared,
+        });
+    }
+
+    async fn on_message(&self, message: &Incoming) {
+        let topic = message.topic.as_str();
+        let Some((station_id, kind, device_id, channel)) = crate::parse_topic(topic) else {
+            return self.drop_message(message, DropReason::UnknownTopic);
+        };
+        // An empty retained message is how a retained one is cleared
+        // (ours, or a device's own); it says nothing.
+        if message.bytes == 0 {
+            if channel == crate::Channel::State {
+                self.online.lock().expect("online map").remove(topic);
             }
             return;
         }
-        if topic.ends_with("/state") {
-            #[derive(serde::Deserialize)]
-            struct Liveness {
-                online: bool,
+        let now = self.clock.now();
+        let sender =
+            app::device_registry::sender(&*self.store, station_id, kind.code(), device_id, now)
+                .await;
+        let device = match sender {
+            Ok(Sender::Registered(device)) => device,
+            // Another deployment's station on a shared broker, or an
+            // invented one: not ours to clear.
+            Ok(Sender::UnknownStation) => {
+                // Counted like any unknown device, but logged quietly: on a
+                // shared broker every reconnection replays the others'
+                // retained states.
+                self.config.drops.count(DropReason::UnknownDevice);
+                tracing::debug!(
+                    station = station_id,
+                    topic,
+                    "message for a station this server does not have dropped"
+                );
+                return;
             }
-            // An empty retained message clears a device from the broker.
-            let online = serde_json::from_slice::<Liveness>(payload).map(|state| state.online);
-            let changed = {
-                let mut map = self.online.lock().expect("online map");
-                match online {
-                    Ok(online) => map.insert(topic.to_string(), online) != Some(online),
-                    Err(_) => {
-                        map.remove(topic);
-                        false
-                    }
-                }
-            };
-            if let (true, Ok(online)) = (changed, online) {
-                let _ = self.events.send(BridgeEvent::DeviceState {
-                    state_topic: topic.to_string(),
-                    online,
-                });
+            Ok(Sender::Unknown) => {
+                // A retained one is cleared so it is not delivered again on
+                // every reconnection; the broker ignores this where its ACL
+                // does not let the server write the topic. A retained
+                // message that arrives while the bridge is subscribed is
+                // forwarded without the retain flag (MQTT 3.1.1, 3.3.1.3),
+                // so `state`, which devices always retain, is cleared
+                // whatever the flag says.
+                let cleared = (message.retain || channel == crate::Channel::State)
+                    && self
+                        .client
+                        .try_publish(topic, QoS::AtLeastOnce, true, Vec::new())
+                        .is_ok();
+                return self.dropped(message, DropReason::UnknownDevice, cleared);
             }
-            return;
-        }
-        let ack: Ack = match serde_json::from_slice(payload) {
-            Ok(ack) => ack,
             Err(error) => {
-                tracing::warn!(topic, %error, "malformed device ack dropped");
+                tracing::warn!(%error, topic, "device registry not read; message dropped");
                 return;
             }
         };
+        if message.bytes > PAYLOAD_BYTES_MAX {
+            return self.drop_message(message, DropReason::Oversized);
+        }
+        let payload = message.payload.as_slice();
+        match channel {
+            crate::Channel::Scan if kind == DeviceKind::Scanner => {
+                match crate::ScanEvent::parse(payload) {
+                    Ok(scan) => {
+                        let _ = self.events.send(BridgeEvent::Scan {
+                            station_id,
+                            scanner_id: device_id.to_string(),
+                            code: scan.code,
+                            at_ms: scan.at_ms,
+                        });
+                    }
+                    Err(_) => self.drop_message(message, DropReason::Malformed),
+                }
+            }
+            crate::Channel::State => {
+                let Ok(state) = crate::DeviceState::parse(payload) else {
+                    return self.drop_message(message, DropReason::Malformed);
+                };
+                let seen = DeviceSeen {
+                    model: state.model.as_deref(),
+                    firmware: state.firmware.as_deref(),
+                    door_sensor: state.door.map(crate::DoorSensor::code),
+                    now,
+                };
+                if let Err(error) =
+                    app::device_registry::record_seen(&*self.store, &device, &seen).await
+                {
+                    tracing::warn!(%error, topic, "device state not recorded");
+                }
+                let changed = self
+                    .online
+                    .lock()
+                    .expect("online map")
+                    .insert(topic.to_string(), state.online)
+                    != Some(state.online);
+                if changed {
+                    let _ = self.events.send(BridgeEvent::DeviceState {
+                        state_topic: topic.to_string(),
+                        online: state.online,
+                    });
+                }
+            }
+            crate::Channel::Ack => self.on_ack(message, &device, now).await,
+            _ => self.drop_message(message, DropReason::UnknownTopic),
+        }
+    }
+
+    async fn on_ack(
+        &self,
+        message: &Incoming,
+        device: &app::device_registry::DeviceRecord,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        let topic = message.topic.as_str();
+        let ack: Ack = match serde_json::from_slice(&message.payload) {
+            Ok(ack) => ack,
+            Err(_) => return self.drop_message(message, DropReason::Malformed),
+        };
+        let seen = DeviceSeen {
+            model: None,
+            firmware: None,
+            door_sensor: None,
+            now,
+        };
+        if let Err(error) = app::device_registry::record_seen(&*self.store, device, &seen).await {
+            tracing::warn!(%error, topic, "device last seen not recorded");
+        }
         // Only the device a command was sent to may end it.
         let command = match self.store.device_command(&ack.command_id).await {
             Ok(Some(command)) => {
@@ -441,7 +605,7 @@ impl Relay {
                     )
                 });
                 if sent_to.as_deref() != Some(topic) {
-                    tracing::warn!(topic, command_id = %ack.command_id, "ack from a device the command was not sent to; ignored");
+                    tracing::warn!(topic, command_id = %ack.command_id.chars().take(64).collect::<String>(), "ack from a device the command was not sent to; ignored");
                     return;
                 }
                 command
@@ -449,7 +613,7 @@ impl Relay {
             // Another server's command, or one already cleaned away.
             Ok(None) => return,
             Err(error) => {
-                tracing::warn!(%error, command_id = %ack.command_id, "device ack not recorded");
+                tracing::warn!(%error, topic, "device ack not recorded");
                 return;
             }
         };
@@ -461,7 +625,7 @@ impl Relay {
             Outcome::Failed => (DeviceCommandStatus::Failed, "failed"),
         };
         if let Err(error) = self.end(&command, status, Some(word)).await {
-            tracing::warn!(%error, command_id = %ack.command_id, "device ack not recorded");
+            tracing::warn!(%error, command_id = %command.command_id, "device ack not recorded");
         }
     }
 }

@@ -236,6 +236,67 @@ impl ScanEvent {
     }
 }
 
+/// What the server reads from a device's retained `state` message. Every
+/// field but `online` is optional, so devices built before a field existed
+/// stay valid, and unknown fields are ignored so the state can grow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceState {
+    pub online: bool,
+    /// A door controller's physical door sensor, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub door: Option<DoorSensor>,
+    /// The device's model, as its maker names it (at most 64 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The device's firmware version (at most 64 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<String>,
+}
+
+/// Longest model or firmware text accepted in a state message.
+pub const STATE_TEXT_CHARS_MAX: usize = 64;
+
+/// What a door sensor reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DoorSensor {
+    Open,
+    Closed,
+    /// Opened without a command (pried or a lock failure).
+    Forced,
+}
+
+impl DoorSensor {
+    pub fn code(self) -> &'static str {
+        match self {
+            DoorSensor::Open => "open",
+            DoorSensor::Closed => "closed",
+            DoorSensor::Forced => "forced",
+        }
+    }
+}
+
+impl DeviceState {
+    /// Parses and checks a state payload.
+    pub fn parse(payload: &[u8]) -> Result<DeviceState, ProtocolError> {
+        if payload.len() > PAYLOAD_BYTES_MAX {
+            return Err(ProtocolError::TooLarge(payload.len()));
+        }
+        let state: DeviceState =
+            serde_json::from_slice(payload).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+        for text in [&state.model, &state.firmware].into_iter().flatten() {
+            let n_chars = text.chars().count();
+            if n_chars == 0 || n_chars > STATE_TEXT_CHARS_MAX || text.chars().any(char::is_control)
+            {
+                return Err(ProtocolError::Invalid(format!(
+                    "model and firmware have 1 to {STATE_TEXT_CHARS_MAX} printable characters"
+                )));
+            }
+        }
+        Ok(state)
+    }
+}
+
 /// The station and device a topic names, if it is a yizhan device topic.
 pub fn parse_topic(topic: &str) -> Option<(i64, DeviceKind, &str, Channel)> {
     let rest = topic.strip_prefix("yizhan/v1/stations/")?;
@@ -330,6 +391,22 @@ mod tests {
     fn gate() -> CommandGate {
         let key = auth::ServerDeviceKey::new(vec![1; 32]).device_key(1, DeviceKind::Door, "front");
         CommandGate::new(key, &topic(1, DeviceKind::Door, "front", Channel::Command))
+    }
+
+    #[test]
+    fn a_state_may_carry_a_door_sensor_model_and_firmware_and_old_states_stay_valid() {
+        let old = DeviceState::parse(br#"{"online":true,"open":false,"at_ms":1}"#).unwrap();
+        assert_eq!((old.online, old.door, old.model), (true, None, None));
+        let new = DeviceState::parse(
+            br#"{"online":true,"door":"forced","model":"YZ-D1","firmware":"1.2.0","extra":1}"#,
+        )
+        .unwrap();
+        assert_eq!(new.door, Some(DoorSensor::Forced));
+        assert_eq!(new.firmware.as_deref(), Some("1.2.0"));
+        assert!(DeviceState::parse(br#"{"online":true,"door":"ajar"}"#).is_err());
+        let long = format!(r#"{{"online":true,"model":"{}"}}"#, "m".repeat(65));
+        assert!(DeviceState::parse(long.as_bytes()).is_err());
+        assert!(DeviceState::parse(b"").is_err());
     }
 
     #[test]

@@ -124,20 +124,43 @@ pub fn tls_config(ca_pem: &[u8]) -> Result<Arc<rustls::ClientConfig>, MqttError>
     Ok(Arc::new(config))
 }
 
+/// The largest packet MQTT 3.1.1 can express (its remaining-length field's
+/// maximum). The server's bridge accepts packets up to this size, so no
+/// message the broker forwards can break its connection: rumqttc cannot skip
+/// an oversized packet, it ends the connection, and a retained one would
+/// then end every reconnection too. Oversized payloads are dropped one at a
+/// time by the bridge instead. What bounds the bridge's memory is the
+/// broker's `message_size_limit` (docs/devices.md recommends 65536).
+pub const MQTT_PACKET_BYTES_MAX: usize = 268_435_455;
+
 pub(crate) fn connect(
     broker: &BrokerConfig,
     client_id: &str,
     keep_alive: Duration,
     last_will: Option<LastWill>,
 ) -> Result<(AsyncClient, EventLoop), MqttError> {
+    connect_with_limit(
+        broker,
+        client_id,
+        keep_alive,
+        last_will,
+        crate::PAYLOAD_BYTES_MAX + 1024,
+    )
+}
+
+/// [`connect`], accepting incoming packets up to `incoming_max` bytes.
+pub(crate) fn connect_with_limit(
+    broker: &BrokerConfig,
+    client_id: &str,
+    keep_alive: Duration,
+    last_will: Option<LastWill>,
+    incoming_max: usize,
+) -> Result<(AsyncClient, EventLoop), MqttError> {
     let (host, port, tls) = parse_broker_url(&broker.url)?;
     let mut options = MqttOptions::new(client_id, host, port);
     options.set_keep_alive(keep_alive);
     options.set_clean_session(true);
-    options.set_max_packet_size(
-        crate::PAYLOAD_BYTES_MAX + 1024,
-        crate::PAYLOAD_BYTES_MAX + 1024,
-    );
+    options.set_max_packet_size(incoming_max, crate::PAYLOAD_BYTES_MAX + 1024);
     if let Some((username, password)) = &broker.login {
         options.set_credentials(username.clone(), password.clone());
     }

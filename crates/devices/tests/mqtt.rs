@@ -133,6 +133,7 @@ async fn station(url: &str) -> Station {
     let db = database.db.clone();
     let clock = clock_at_now();
     let station_id = fresh_station_id();
+    testkit::register_station_devices(&*db, station_id, clock.now()).await;
     let key = ServerDeviceKey::random();
     let sim = Simulator::start(SimConfig::new(url, station_id, &key), clock.clone())
         .await
@@ -539,4 +540,221 @@ async fn checkout_scans_reach_the_server() {
         ("checkout", "SF1234567890123")
     );
     station.finish(&url).await;
+}
+
+/// Whether the broker holds a retained message on `topic`: a fresh client
+/// subscribes to it and to a sentinel it retained just before, in one
+/// SUBSCRIBE; the broker sends retained messages filter by filter, so the
+/// sentinel arriving first means there is none on `topic`.
+async fn holds_retained(url: &str, topic: &str) -> bool {
+    let (host, port) = devices::mqtt::parse_url(url).unwrap();
+    let name = format!("yizhan-test-retained-{}", fresh_station_id());
+    let sentinel = format!("yizhan-test/sentinel/{name}");
+    let (client, mut eventloop) = AsyncClient::new(MqttOptions::new(name, host, port), 64);
+    client
+        .publish(&sentinel, QoS::AtLeastOnce, true, b"s".to_vec())
+        .await
+        .unwrap();
+    client
+        .subscribe_many([
+            rumqttc::SubscribeFilter::new(topic.to_string(), QoS::AtLeastOnce),
+            rumqttc::SubscribeFilter::new(sentinel.clone(), QoS::AtLeastOnce),
+        ])
+        .await
+        .unwrap();
+    let held = tokio::time::timeout(WAIT, async {
+        loop {
+            if let rumqttc::Event::Incoming(rumqttc::Packet::Publish(p)) =
+                eventloop.poll().await.expect("broker")
+            {
+                if p.topic == topic && !p.payload.is_empty() {
+                    return true;
+                }
+                if p.topic == sentinel {
+                    return false;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the sentinel comes back");
+    client
+        .publish(&sentinel, QoS::AtLeastOnce, true, Vec::new())
+        .await
+        .unwrap();
+    let _ = tokio::time::timeout(WAIT, async {
+        while let Ok(event) = eventloop.poll().await {
+            if matches!(event, rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) {
+                break;
+            }
+        }
+    })
+    .await;
+    held
+}
+
+/// Issue 19's cases against the real broker: a 5,130-byte ack, a retained
+/// 8 KB state, a malformed ack and a retained state from an invented device
+/// are each dropped and counted, the invented device's retained state is
+/// cleared, the bridge never reconnects, and another station's door still
+/// opens and acknowledges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_message_stops_the_bridge_and_other_stations_acks_still_flow() {
+    let Some(url) = testkit::mqtt_url() else {
+        return;
+    };
+    let database = testkit::sqlite_database().await;
+    let db = database.db.clone();
+    let clock = clock_at_now();
+    let key = ServerDeviceKey::random();
+    // The hostile messages go to a station this server has (its unknown
+    // devices' retained states are its to clear); the good one is known by
+    // its devices alone, like every other test's station.
+    let bad = testkit::station(&app::App::new(db.clone(), clock.clone()), 2, 1).await;
+    let good = fresh_station_id();
+    for station_id in [bad, good] {
+        testkit::register_station_devices(&*db, station_id, clock.now()).await;
+    }
+    let sim = Simulator::start(SimConfig::new(&url, good, &key), clock.clone())
+        .await
+        .expect("simulator connects");
+    let drops = Arc::new(app::device_registry::DroppedMessages::default());
+    let mut config = BridgeConfig::new(
+        BrokerConfig::open(&url),
+        key.clone(),
+        &format!("yizhan-test-bridge-{good}"),
+    );
+    config.poll_every = std::time::Duration::from_millis(50);
+    config.drops = drops.clone();
+    let bridge = Bridge::start(db.clone(), clock.clone(), config)
+        .await
+        .expect("bridge connects");
+    let mut events = bridge.subscribe();
+
+    let (client, pump) = raw_client(&url, "hostile");
+    let ack_topic = topic(bad, DeviceKind::Door, "front", Channel::Ack);
+    let big_ack = format!(
+        r#"{{"command_id":"x","outcome":"done","at_ms":1,"pad":"{}"}}"#,
+        "a".repeat(5_130 - 50)
+    );
+    assert!(big_ack.len() >= 5_130);
+    let cases: Vec<(String, Vec<u8>, bool, &str)> = vec![
+        (ack_topic.clone(), big_ack.into_bytes(), false, "oversized"),
+        (
+            topic(bad, DeviceKind::Lights, "shelves", Channel::State),
+            vec![b' '; 8 * 1024],
+            true,
+            "oversized",
+        ),
+        (ack_topic.clone(), b"{not json".to_vec(), false, "malformed"),
+        (
+            topic(bad, DeviceKind::Door, "invented", Channel::State),
+            br#"{"online":true}"#.to_vec(),
+            true,
+            "unknown_device",
+        ),
+    ];
+    for (topic, payload, retain, reason) in &cases {
+        client
+            .publish(topic.clone(), QoS::AtLeastOnce, *retain, payload.clone())
+            .await
+            .unwrap();
+        let dropped = wait_event(
+            &mut events,
+            reason,
+            |e| matches!(e, BridgeEvent::Dropped { topic: t, .. } if t == topic),
+        )
+        .await;
+        let BridgeEvent::Dropped {
+            reason: seen,
+            cleared,
+            ..
+        } = dropped
+        else {
+            unreachable!()
+        };
+        assert_eq!(seen, *reason, "{topic}");
+        assert_eq!(cleared, *reason == "unknown_device", "{topic}");
+    }
+    // Other tests' stations on this broker are unknown here too, so
+    // `unknown_device` counts them as well.
+    let counts = drops.snapshot();
+    assert_eq!(counts["oversized"], 2, "{counts:?}");
+    assert_eq!(counts["malformed"], 1, "{counts:?}");
+    assert!(counts["unknown_device"] >= 1, "{counts:?}");
+    let alerts = db.alerts(bad, 10).await.unwrap();
+    assert_eq!(
+        alerts.iter().filter(|a| a.kind == "unknown_device").count(),
+        1,
+        "{alerts:?}"
+    );
+    // The invented device is in no list and its retained state is gone.
+    assert!(
+        db.device_statuses(bad).await.unwrap().is_empty(),
+        "an unknown device reached the console"
+    );
+    let invented = topic(bad, DeviceKind::Door, "invented", Channel::State);
+    let cleared = tokio::time::timeout(WAIT, async {
+        while holds_retained(&url, &invented).await {}
+    })
+    .await;
+    assert!(
+        cleared.is_ok(),
+        "the invented device's retained state stayed"
+    );
+
+    // Another station's door still opens and acknowledges.
+    let now = clock.now();
+    let mut tx = db.begin().await.unwrap();
+    enqueue_device_command(
+        &mut *tx,
+        &NewDeviceCommand {
+            station_id: good,
+            device_kind: "door".into(),
+            device_id: "front".into(),
+            command_id: format!("after-garbage-{good}"),
+            not_after: now + Duration::seconds(20),
+            operation: json!({"op": "open", "hold_ms": 3000}),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    bridge.wake();
+    let mut seen = Vec::new();
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let event = events.recv().await.expect("bridge events");
+            let done = matches!(&event, BridgeEvent::Ended { status: DeviceCommandStatus::Done, command_id, .. } if command_id.starts_with("after-garbage"));
+            seen.push(event);
+            if done {
+                return;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the good station's ack never came: {seen:?}"));
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, BridgeEvent::Connected | BridgeEvent::BrokerDown { .. })),
+        "the bridge reconnected: {seen:?}"
+    );
+
+    // Leave the broker clean: the 8 KB retained state.
+    client
+        .publish(
+            topic(bad, DeviceKind::Lights, "shelves", Channel::State),
+            QoS::AtLeastOnce,
+            true,
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    client.disconnect().await.unwrap();
+    let _ = tokio::time::timeout(WAIT, pump).await;
+    sim.stop().await;
+    bridge.stop();
+    forget_station(&url, good).await;
 }

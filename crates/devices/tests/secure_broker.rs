@@ -360,6 +360,9 @@ async fn bridge_for(setup: &Setup) -> Running {
     let database = testkit::sqlite_database().await;
     let db = database.db.clone();
     let clock = Arc::new(TestClock::at(Utc::now()));
+    for station_id in [1, 2] {
+        testkit::register_station_devices(&*db, station_id, clock.now()).await;
+    }
     let mut config = BridgeConfig::new(
         setup.server_broker(),
         setup.server_key.clone(),

@@ -518,6 +518,83 @@ fn error_schema() -> Value {
     })
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceRegistrationBody {
+    kind: String,
+    device_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceReplacementBody {
+    /// The registry row of the active device being replaced.
+    device: i64,
+    new_device_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactPhoneBody {
+    phone: Option<String>,
+}
+
+pub async fn station_devices(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(station_id): ApiPath<i64>,
+) -> ApiResult {
+    ok(state.app.station_devices(&principal, station_id).await?)
+}
+
+pub async fn register_device(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(station_id): ApiPath<i64>,
+    ApiJson(body): ApiJson<DeviceRegistrationBody>,
+) -> ApiResult {
+    let registration = app::devices::DeviceRegistration {
+        kind: &body.kind,
+        device_id: &body.device_id,
+    };
+    ok(state
+        .app
+        .register_device(&principal, station_id, &registration)
+        .await?)
+}
+
+pub async fn replace_device(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(station_id): ApiPath<i64>,
+    ApiJson(body): ApiJson<DeviceReplacementBody>,
+) -> ApiResult {
+    ok(state
+        .app
+        .replace_device(&principal, station_id, body.device, &body.new_device_id)
+        .await?)
+}
+
+pub async fn set_contact_phone(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(station_id): ApiPath<i64>,
+    ApiJson(body): ApiJson<ContactPhoneBody>,
+) -> ApiResult {
+    let phone = state
+        .app
+        .set_station_contact_phone(&principal, station_id, body.phone.as_deref())
+        .await?;
+    ok(json!({ "contact_phone": phone }))
+}
+
+pub async fn dropped_device_messages(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+) -> ApiResult {
+    ok(state.app.dropped_device_messages(&principal)?)
+}
+
 /// Request body schemas for the OpenAPI document.
 pub fn schemas() -> Value {
     let carriers: Vec<&str> = Carrier::ALL.iter().map(|c| c.code()).collect();
@@ -557,6 +634,14 @@ pub fn schemas() -> Value {
         "MisrouteRequest": {"type": "object", "required": ["station_id"], "properties": {
             "station_id": {"type": "integer", "description": "The station the parcel really belongs at"},
             "note": {"type": "string", "maxLength": 500}}},
+        "DeviceRegistration": {"type": "object", "required": ["kind", "device_id"], "properties": {
+            "kind": {"enum": ["door", "lights", "scanner"]},
+            "device_id": {"type": "string", "pattern": "^[a-z0-9-]{1,32}$", "example": "front"}}},
+        "DeviceReplacement": {"type": "object", "required": ["device", "new_device_id"], "properties": {
+            "device": {"type": "integer", "description": "The registry row (`id`) of the active device being replaced"},
+            "new_device_id": {"type": "string", "pattern": "^[a-z0-9-]{1,32}$", "example": "front-2"}}},
+        "ContactPhone": {"type": "object", "required": ["phone"], "properties": {
+            "phone": {"type": ["string", "null"], "maxLength": 32, "example": "0571-8800 1234", "description": "public; null clears it"}}},
         "CentreScan": {"type": "object", "required": ["action"], "properties": {"action": {"enum": ["arrive", "sort", "dispatch"]}}},
         "Manifest": {"type": "object", "required": ["parcels"], "properties": {"parcels": {"type": "array", "maxItems": 500, "items": {"type": "object", "required": ["waybill"], "properties": {
             "waybill": {"type": "string"}, "recipient_name": {"type": "string"}, "phone": {"type": "string"}, "address": {"type": "string"},

@@ -127,6 +127,51 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (
             spec(
                 "GET",
+                "/api/stations/{station_id}/devices",
+                "The station's device registry with liveness and door sensor (keeper, county staff)",
+                None,
+            ),
+            get(station_devices),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/stations/{station_id}/devices",
+                "Register a device; its messages are accepted from now on (keeper, county staff)",
+                Some("DeviceRegistration"),
+            ),
+            post(register_device),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/stations/{station_id}/devices/replace",
+                "Replace an active device with a new id; the old id is refused from now on (keeper, county staff)",
+                Some("DeviceReplacement"),
+            ),
+            post(replace_device),
+        ),
+        (
+            spec(
+                "PUT",
+                "/api/stations/{station_id}/contact-phone",
+                "Set the station's public phone, shown at the door terminal when the door cannot open",
+                Some("ContactPhone"),
+            ),
+            put(set_contact_phone),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/devices/dropped",
+                "Device messages the MQTT bridge dropped since start, per reason (admins, county staff)",
+                None,
+            ),
+            get(dropped_device_messages),
+        ),
+        (
+            spec(
+                "GET",
                 "/api/stations/{station_id}/summary",
                 "Parcels per state at the station",
                 None,

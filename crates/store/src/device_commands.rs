@@ -4,8 +4,8 @@
 use crate::backend_error;
 use crate::rows::{get, time};
 use crate::{Db, DbTx};
-use app::ports::devices::DeviceStatusRecord;
 use app::ports::devices::{DeviceCommandRecord, DeviceCommandStatus};
+use app::ports::devices::{DeviceRecord, DeviceSeen, DeviceStatusRecord, NewDevice};
 use app::ports::{DeviceStore, DeviceTx, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -39,8 +39,90 @@ fn record(row: &AnyRow) -> StoreResult<DeviceCommandRecord> {
     })
 }
 
+const DEVICE_COLUMNS: &str = "id, station_id, kind, device_id, model, firmware, credential_ref, registered_at, registered_by, \
+     last_seen_at, door_sensor, door_sensor_at, retired_at, replaced_by";
+
+fn device(row: &AnyRow) -> StoreResult<DeviceRecord> {
+    let opt_time = |column: &str| -> StoreResult<Option<DateTime<Utc>>> {
+        get::<Option<i64>>(row, column)?.map(time).transpose()
+    };
+    Ok(DeviceRecord {
+        id: get(row, "id")?,
+        station_id: get(row, "station_id")?,
+        kind: get(row, "kind")?,
+        device_id: get(row, "device_id")?,
+        model: get(row, "model")?,
+        firmware: get(row, "firmware")?,
+        credential_ref: get(row, "credential_ref")?,
+        registered_at: time(get(row, "registered_at")?)?,
+        registered_by: get(row, "registered_by")?,
+        last_seen_at: opt_time("last_seen_at")?,
+        door_sensor: get(row, "door_sensor")?,
+        door_sensor_at: opt_time("door_sensor_at")?,
+        retired_at: opt_time("retired_at")?,
+        replaced_by: get(row, "replaced_by")?,
+    })
+}
+
 #[async_trait]
 impl DeviceTx for DbTx {
+    async fn insert_device(&mut self, new: &NewDevice) -> StoreResult<i64> {
+        let row = sqlx::query(
+            "INSERT INTO devices (station_id, kind, device_id, credential_ref, registered_at, registered_by) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(new.station_id)
+        .bind(new.kind.clone())
+        .bind(new.device_id.clone())
+        .bind(new.credential_ref.clone())
+        .bind(new.now.timestamp_millis())
+        .bind(new.registered_by.clone())
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(backend_error)?;
+        get(&row, "id")
+    }
+
+    async fn retire_device(
+        &mut self,
+        id: i64,
+        replaced_by: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let changed = sqlx::query(
+            "UPDATE devices SET retired_at = $1, replaced_by = $2 WHERE id = $3 AND retired_at IS NULL",
+        )
+        .bind(now.timestamp_millis())
+        .bind(replaced_by)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend_error)?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
+    async fn set_device_replacement(&mut self, id: i64, replaced_by: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE devices SET replaced_by = $1 WHERE id = $2")
+            .bind(replaced_by)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend_error)?;
+        Ok(())
+    }
+
+    async fn device_by_row(&mut self, id: i64) -> StoreResult<Option<DeviceRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(backend_error)?;
+        row.as_ref().map(device).transpose()
+    }
+
     async fn enqueue_device_command(
         &mut self,
         command: &app::ports::devices::NewDeviceCommand,
@@ -174,5 +256,116 @@ impl DeviceStore for Db {
                 })
             })
             .collect()
+    }
+
+    async fn active_device(
+        &self,
+        station_id: i64,
+        kind: &str,
+        device_id: &str,
+    ) -> StoreResult<Option<DeviceRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE station_id = $1 AND kind = $2 AND device_id = $3 AND retired_at IS NULL"
+        ))
+        .bind(station_id)
+        .bind(kind.to_string())
+        .bind(device_id.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        row.as_ref().map(device).transpose()
+    }
+
+    async fn station_devices(&self, station_id: i64) -> StoreResult<Vec<DeviceRecord>> {
+        // A station has a handful of devices and a few replacements a year;
+        // the limit only guards the page.
+        let rows = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE station_id = $1 \
+             ORDER BY CASE WHEN retired_at IS NULL THEN 0 ELSE 1 END, kind, device_id, id DESC LIMIT 200"
+        ))
+        .bind(station_id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter().map(device).collect()
+    }
+
+    async fn device_seen(&self, id: i64, seen: &DeviceSeen<'_>) -> StoreResult<()> {
+        let now = seen.now.timestamp_millis();
+        sqlx::query(
+            "UPDATE devices SET last_seen_at = $1, model = COALESCE($2, model), firmware = COALESCE($3, firmware), \
+             door_sensor_at = CASE WHEN $4 IS NOT NULL AND (door_sensor IS NULL OR door_sensor <> $4) THEN $1 ELSE door_sensor_at END, \
+             door_sensor = COALESCE($4, door_sensor) \
+             WHERE id = $5",
+        )
+        .bind(now)
+        .bind(seen.model.map(str::to_string))
+        .bind(seen.firmware.map(str::to_string))
+        .bind(seen.door_sensor.map(str::to_string))
+        .bind(id)
+        .execute(&self.writer)
+        .await
+        .map_err(backend_error)?;
+        Ok(())
+    }
+
+    async fn doors_open_since(&self, before: DateTime<Utc>) -> StoreResult<Vec<DeviceRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE kind = 'door' AND retired_at IS NULL \
+             AND door_sensor = 'open' AND door_sensor_at < $1 ORDER BY id LIMIT 1000"
+        ))
+        .bind(before.timestamp_millis())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter().map(device).collect()
+    }
+
+    async fn latest_device_command(
+        &self,
+        prefix: &str,
+    ) -> StoreResult<Option<DeviceCommandRecord>> {
+        // Command ids are ours (letters, digits, dashes), so the prefix holds
+        // no LIKE wildcard; the check keeps it that way.
+        if prefix.contains(['%', '_', '\\']) {
+            return Err(StoreError::Backend(format!(
+                "command id prefix {prefix:?} holds a LIKE wildcard"
+            )));
+        }
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM device_commands WHERE command_id LIKE $1 ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(format!("{prefix}%"))
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        row.as_ref().map(record).transpose()
+    }
+
+    async fn station_contact_phone(&self, station_id: i64) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT contact_phone FROM stations WHERE id = $1")
+            .bind(station_id)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(backend_error)?;
+        Ok(match row {
+            Some(row) => get(&row, "contact_phone")?,
+            None => None,
+        })
+    }
+
+    async fn set_station_contact_phone(
+        &self,
+        station_id: i64,
+        phone: Option<&str>,
+    ) -> StoreResult<bool> {
+        let changed = sqlx::query("UPDATE stations SET contact_phone = $1 WHERE id = $2")
+            .bind(phone.map(str::to_string))
+            .bind(station_id)
+            .execute(&self.writer)
+            .await
+            .map_err(backend_error)?
+            .rows_affected();
+        Ok(changed == 1)
     }
 }

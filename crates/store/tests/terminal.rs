@@ -766,3 +766,381 @@ async fn the_arrival_message_carries_a_qr_link_that_opens_the_terminal() {
         h.cleanup().await;
     }
 }
+
+/// The alerts of one kind at the station.
+async fn alerts_of(h: &Harness, station_id: i64, kind: &str) -> usize {
+    h.db.alerts(station_id, 50)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|a| a.kind == kind)
+        .count()
+}
+
+/// The newest door command of a pickup session.
+async fn door_command(h: &Harness, session_id: i64) -> DeviceCommandRecord {
+    h.db.latest_device_command(&format!("pickup-{session_id}-open-"))
+        .await
+        .unwrap()
+        .expect("a door command")
+}
+
+/// Issue 19: "open" only after the door's ack; a door that never answers
+/// ends the session as `door_failed`, tells the customer whom to call,
+/// alerts the keeper once, and hands nothing out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_door_is_open_only_once_acknowledged_and_a_silent_door_hands_nothing_out() {
+    for h in backends().await {
+        let (station_id, parcels) = stocked(&h).await;
+        let keeper = keeper_of(station_id);
+        h.app
+            .set_station_contact_phone(&keeper, station_id, Some("0571-8800 1234"))
+            .await
+            .unwrap();
+        let terminal = terminal_of(station_id);
+        let start = |i: usize| {
+            h.app.start_pickup(
+                &terminal,
+                station_id,
+                "front-tablet",
+                SOURCE,
+                &parcels[i].0,
+                Some(TAILS[i]),
+            )
+        };
+
+        // An acknowledging door: opening, then open.
+        let view = start(2).await.unwrap();
+        assert_eq!(view.door.state, app::terminal::DoorState::Opening);
+        let command = door_command(&h, view.id).await;
+        h.db.finish_device_command(
+            &command.command_id,
+            app::device_commands::DeviceCommandStatus::Done,
+            Some("done"),
+            h.app.now(),
+        )
+        .await
+        .unwrap();
+        let view = h
+            .app
+            .pickup_session(&terminal, station_id, view.id)
+            .await
+            .unwrap();
+        assert_eq!(view.door.state, app::terminal::DoorState::Open);
+        assert_eq!(view.state, SessionState::Open);
+        assert_eq!(view.door.station_phone, None, "no number while all is well");
+
+        // A silent door: the command runs out, as the bridge ends it.
+        let view = start(0).await.unwrap();
+        assert_eq!(view.door.state, app::terminal::DoorState::Opening);
+        h.clock.advance(Duration::seconds(21));
+        let command = door_command(&h, view.id).await;
+        assert!(
+            app::device_commands::expire_device_command(&*h.db, &command, None, h.app.now())
+                .await
+                .unwrap()
+        );
+        let view = h
+            .app
+            .pickup_session(&terminal, station_id, view.id)
+            .await
+            .unwrap();
+        assert_eq!(view.state, SessionState::DoorFailed, "{}", h.name());
+        assert_eq!(view.door.state, app::terminal::DoorState::Failed);
+        assert_eq!(view.door.reason, Some("expired"));
+        assert_eq!(view.door.station_phone.as_deref(), Some("0571-8800 1234"));
+        assert!(view.items.iter().all(|i| !i.taken));
+        for (_, waybill) in &parcels[..2] {
+            let mut tx = h.db.begin().await.unwrap();
+            let found = tx
+                .parcels_with_waybill(&domain::WaybillNo::parse(waybill).unwrap())
+                .await
+                .unwrap();
+            drop(tx);
+            assert_eq!(found[0].state, ParcelState::Stored, "still on the shelf");
+        }
+        assert_eq!(alerts_of(&h, station_id, "door_command_expired").await, 1);
+        // The lights for the customer who never got in go out.
+        let off = pending_commands(&h).await;
+        assert!(
+            off.iter().any(|(k, op)| k == "lights" && op["op"] == "off"),
+            "{off:?}"
+        );
+        // Polling again changes nothing and alerts nothing more.
+        h.app
+            .pickup_session(&terminal, station_id, view.id)
+            .await
+            .unwrap();
+        assert_eq!(alerts_of(&h, station_id, "door_command_expired").await, 1);
+        h.cleanup().await;
+    }
+}
+
+/// Issue 19: a door controller known to be offline fails the pickup at
+/// once (its command is never sent late) and alerts the keeper; a door
+/// that acks `failed` fails it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_or_failing_door_ends_the_pickup_at_once_with_an_alert() {
+    for h in backends().await {
+        let (station_id, parcels) = stocked(&h).await;
+        let terminal = terminal_of(station_id);
+        h.app
+            .record_device_state(
+                &format!("yizhan/v1/stations/{station_id}/door/front/state"),
+                station_id,
+                "door",
+                "front",
+                false,
+            )
+            .await
+            .unwrap();
+        let view = h
+            .app
+            .start_pickup(
+                &terminal,
+                station_id,
+                "front-tablet",
+                SOURCE,
+                &parcels[2].0,
+                Some(TAILS[2]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(view.state, SessionState::DoorFailed, "{}", h.name());
+        assert_eq!(view.door.reason, Some("offline"));
+        assert_eq!(view.door.station_phone, None, "no number set: come back");
+        let command = door_command(&h, view.id).await;
+        assert_eq!(
+            command.status,
+            app::device_commands::DeviceCommandStatus::Failed
+        );
+        assert_eq!(alerts_of(&h, station_id, "door_command_failed").await, 1);
+
+        // Back online, but the door itself reports a fault.
+        h.app
+            .record_device_state(
+                &format!("yizhan/v1/stations/{station_id}/door/front/state"),
+                station_id,
+                "door",
+                "front",
+                true,
+            )
+            .await
+            .unwrap();
+        let view = h
+            .app
+            .start_pickup(
+                &terminal,
+                station_id,
+                "front-tablet",
+                SOURCE,
+                &parcels[0].0,
+                Some(TAILS[0]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(view.state, SessionState::Open);
+        let command = door_command(&h, view.id).await;
+        app::device_commands::end_without_acting(
+            &*h.db,
+            &command,
+            app::device_commands::DeviceCommandStatus::Failed,
+            Some("failed"),
+            h.app.now(),
+        )
+        .await
+        .unwrap();
+        // The background sweep ends it even if no terminal polls.
+        h.app.expire_pickup_sessions().await.unwrap();
+        let view = h
+            .app
+            .pickup_session(&terminal, station_id, view.id)
+            .await
+            .unwrap();
+        assert_eq!(view.state, SessionState::DoorFailed);
+        assert_eq!(view.door.reason, Some("failed"));
+        assert_eq!(alerts_of(&h, station_id, "door_command_failed").await, 2);
+        h.cleanup().await;
+    }
+}
+
+/// Issue 19: the registry decides which devices are heard; replacing a
+/// device refuses the old id at once and the terminal addresses the new
+/// one; unknown ids alert once per hour; door sensors alert when forced or
+/// left open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registry_accepts_registered_devices_replaces_them_and_reports_strangers() {
+    use app::device_registry::{DeviceSeen, Sender, alert_doors_left_open, record_seen, sender};
+    use app::devices::DeviceRegistration;
+    for h in backends().await {
+        let (station_id, parcels) = stocked(&h).await;
+        let keeper = keeper_of(station_id);
+        let register = |kind: &'static str, device_id: &'static str| {
+            let keeper = keeper.clone();
+            let app = h.app.clone();
+            async move {
+                app.register_device(&keeper, station_id, &DeviceRegistration { kind, device_id })
+                    .await
+            }
+        };
+        let door = register("door", "front").await.unwrap();
+        assert_eq!(
+            door.credential_ref,
+            format!("yizhan-s{station_id}-door-front; command key v1")
+        );
+        register("lights", "shelves").await.unwrap();
+        let code = |e: AppError| match e {
+            AppError::Refused { code, .. } => code,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            code(register("door", "front").await.unwrap_err()),
+            Code::DeviceExists
+        );
+        assert_eq!(
+            code(register("door", "Front/#").await.unwrap_err()),
+            Code::DeviceIdInvalid
+        );
+        assert_eq!(
+            code(register("camera", "c1").await.unwrap_err()),
+            Code::DeviceKindInvalid
+        );
+        assert!(matches!(
+            h.app
+                .register_device(
+                    &keeper_of(station_id + 1),
+                    station_id,
+                    &DeviceRegistration {
+                        kind: "door",
+                        device_id: "x"
+                    }
+                )
+                .await,
+            Err(AppError::Forbidden(_))
+        ));
+
+        let now = h.app.now();
+        assert!(matches!(
+            sender(&*h.db, station_id, "door", "front", now)
+                .await
+                .unwrap(),
+            Sender::Registered(_)
+        ));
+        for _ in 0..3 {
+            assert_eq!(
+                sender(&*h.db, station_id, "door", "ghost", now)
+                    .await
+                    .unwrap(),
+                Sender::Unknown
+            );
+        }
+        assert_eq!(
+            sender(&*h.db, station_id + 1000, "door", "front", now)
+                .await
+                .unwrap(),
+            Sender::UnknownStation,
+            "another deployment's station"
+        );
+        assert_eq!(
+            alerts_of(&h, station_id, "unknown_device").await,
+            1,
+            "once an hour"
+        );
+        h.clock.advance(Duration::hours(1));
+        sender(&*h.db, station_id, "door", "ghost", h.app.now())
+            .await
+            .unwrap();
+        assert_eq!(alerts_of(&h, station_id, "unknown_device").await, 2);
+
+        // Replace the door: the old id is refused, the terminal uses the new.
+        let new = h
+            .app
+            .replace_device(&keeper, station_id, door.id, "front-2")
+            .await
+            .unwrap();
+        assert_eq!(new.device_id, "front-2");
+        assert_eq!(
+            sender(&*h.db, station_id, "door", "front", h.app.now())
+                .await
+                .unwrap(),
+            Sender::Unknown,
+            "the replaced door is refused"
+        );
+        assert_eq!(
+            code(
+                h.app
+                    .replace_device(&keeper, station_id, door.id, "front-3")
+                    .await
+                    .unwrap_err()
+            ),
+            Code::DeviceRetired
+        );
+        let listed = h.app.station_devices(&keeper, station_id).await.unwrap();
+        let old = listed.iter().find(|d| d.device.id == door.id).unwrap();
+        assert_eq!(old.device.replaced_by, Some(new.id));
+        assert!(old.device.retired_at.is_some());
+        let view = h
+            .app
+            .start_pickup(
+                &terminal_of(station_id),
+                station_id,
+                "front-tablet",
+                SOURCE,
+                &parcels[2].0,
+                Some(TAILS[2]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(door_command(&h, view.id).await.device_id, "front-2");
+
+        // What the new door's state says: model, firmware, sensor.
+        let seen = |door: Option<&'static str>, now| DeviceSeen {
+            model: Some("YZ-D1"),
+            firmware: Some("1.2.0"),
+            door_sensor: door,
+            now,
+        };
+        record_seen(&*h.db, &new, &seen(Some("closed"), h.app.now()))
+            .await
+            .unwrap();
+        record_seen(&*h.db, &new, &seen(Some("open"), h.app.now()))
+            .await
+            .unwrap();
+        let after = Duration::minutes(3);
+        assert_eq!(
+            alert_doors_left_open(&*h.db, h.app.now(), after)
+                .await
+                .unwrap(),
+            0
+        );
+        h.clock.advance(Duration::minutes(4));
+        // Still open (a repeated state does not restart the clock).
+        record_seen(&*h.db, &new, &seen(Some("open"), h.app.now()))
+            .await
+            .unwrap();
+        assert_eq!(
+            alert_doors_left_open(&*h.db, h.app.now(), after)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            alert_doors_left_open(&*h.db, h.app.now(), after)
+                .await
+                .unwrap(),
+            0,
+            "once per opening"
+        );
+        record_seen(&*h.db, &new, &seen(Some("forced"), h.app.now()))
+            .await
+            .unwrap();
+        assert_eq!(alerts_of(&h, station_id, "door_forced").await, 1);
+        let listed = h.app.station_devices(&keeper, station_id).await.unwrap();
+        let shown = listed.iter().find(|d| d.device.id == new.id).unwrap();
+        assert_eq!(shown.device.model.as_deref(), Some("YZ-D1"));
+        assert_eq!(shown.device.firmware.as_deref(), Some("1.2.0"));
+        assert_eq!(shown.device.door_sensor.as_deref(), Some("forced"));
+        assert_eq!(shown.device.last_seen_at, Some(h.app.now()));
+        h.cleanup().await;
+    }
+}

@@ -77,3 +77,27 @@ pub async fn assert_invariants(db: &Db) {
         db.backend()
     );
 }
+
+/// Registers the devices a simulated station runs (door `front`, lights
+/// `shelves`, scanner `checkout`) at `station_id`, as the demo does: the
+/// bridge refuses messages from devices the registry does not hold.
+pub async fn register_station_devices(store: &dyn Store, station_id: i64, now: DateTime<Utc>) {
+    let mut tx = store.begin().await.unwrap();
+    for (kind, device_id) in [
+        ("door", "front"),
+        ("lights", "shelves"),
+        ("scanner", "checkout"),
+    ] {
+        tx.insert_device(&app::ports::devices::NewDevice {
+            station_id,
+            kind: kind.into(),
+            device_id: device_id.into(),
+            credential_ref: app::device_registry::credential_ref(station_id, kind, device_id),
+            registered_by: "test".into(),
+            now,
+        })
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+}

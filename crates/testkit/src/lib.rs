@@ -18,7 +18,9 @@ pub use database::{
     Harness, TestDatabase, backends, databases, postgres, postgres_database, sqlite,
     sqlite_database, test_keys,
 };
-pub use fixtures::{admin, assert_invariants, keeper_of, scan, start, station};
+pub use fixtures::{
+    admin, assert_invariants, keeper_of, register_station_devices, scan, start, station,
+};
 pub use random::SeededRandom;
 pub use services::{
     DATABASE_URL_VAR, MQTT_URL_VAR, REQUIRE_SERVICES_VAR, Service, database_url, mqtt_url,

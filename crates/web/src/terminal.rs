@@ -55,6 +55,11 @@ fn script_strings(t: Tr) -> String {
         "terminal.taken",
         "terminal.waiting",
         "terminal.seconds_left",
+        "terminal.door_open",
+        "terminal.door_opening",
+        "terminal.door_failed",
+        "terminal.door_call",
+        "terminal.door_come_back",
         "error.title",
     ];
     let map: serde_json::Map<String, serde_json::Value> = keys

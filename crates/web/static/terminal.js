@@ -49,13 +49,33 @@
     $("seconds").textContent = left;
   }
 
-  function finish(state) {
+  // The door failed: say plainly that nothing was handed out and what to
+  // do (call the station's public number, or come back).
+  function doorFailedText(door) {
+    var phone = door && door.station_phone;
+    return S["terminal.door_failed"] + " " + (phone ? S["terminal.door_call"].replace("{phone}", phone) : S["terminal.door_come_back"]);
+  }
+
+  function finish(state, door) {
     clearInterval(poll);
     session = null;
     showOnly("bye");
-    $("bye-text").textContent = state === "done" ? S["terminal.all_done"] : state === "expired" ? S["terminal.expired"] : S["terminal.ended"];
+    var text = state === "done" ? S["terminal.all_done"] : state === "expired" ? S["terminal.expired"] : state === "door_failed" ? doorFailedText(door) : S["terminal.ended"];
+    $("bye-text").textContent = text;
+    $("bye-text").dataset.state = state;
+    $("bye-text").className = state === "door_failed" ? "welcome alert bad" : "welcome";
     clearTimeout(byeTimer);
-    byeTimer = setTimeout(home, 4000);
+    // Long enough to note the phone number when the door failed.
+    byeTimer = setTimeout(home, state === "door_failed" ? 30000 : 4000);
+  }
+
+  // "Open" only once the door acknowledged; "opening" until then.
+  function showDoor(door) {
+    var state = door ? door.state : "opening";
+    var el = $("door");
+    el.dataset.state = state;
+    el.className = "door " + state;
+    el.textContent = state === "open" ? S["terminal.door_open"] : S["terminal.door_opening"];
   }
 
   function render(view) {
@@ -72,7 +92,8 @@
       li.textContent = item.slot + " · " + item.carrier_zh + " …" + item.waybill_tail + " · " + (item.taken ? S["terminal.taken"] : S["terminal.waiting"]);
       list.appendChild(li);
     });
-    if (view.state !== "open") { finish(view.state); return; }
+    showDoor(view.door);
+    if (view.state !== "open") { finish(view.state, view.door); return; }
     tick();
   }
 

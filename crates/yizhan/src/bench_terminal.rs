@@ -87,6 +87,18 @@ pub async fn terminal(mqtt: String, n: u32, flood: u32) -> anyhow::Result<()> {
     }
 
     let device_key = devices::auth::ServerDeviceKey::random();
+    for (kind, device_id) in [
+        ("door", "front"),
+        ("lights", "shelves"),
+        ("scanner", "checkout"),
+    ] {
+        app.register_device(
+            &admin,
+            station.id,
+            &app::devices::DeviceRegistration { kind, device_id },
+        )
+        .await?;
+    }
     let bridge = devices::bridge::Bridge::start(
         db.clone(),
         app.clock.clone(),

@@ -101,6 +101,14 @@ pub struct DevicesConfig {
     /// The CA certificate (PEM file) that signed the broker's certificate;
     /// needed for `mqtts://`.
     pub mqtt_ca_file: Option<std::path::PathBuf>,
+    /// A door whose sensor says open for longer than this alerts the
+    /// keeper (docs/devices.md, "Server behaviour").
+    #[serde(default = "door_open_alert_seconds")]
+    pub door_open_alert_seconds: u64,
+}
+
+fn door_open_alert_seconds() -> u64 {
+    180
 }
 
 impl DevicesConfig {
@@ -217,6 +225,7 @@ impl Default for Config {
                 mqtt_username: None,
                 mqtt_password: None,
                 mqtt_ca_file: None,
+                door_open_alert_seconds: door_open_alert_seconds(),
             },
             web: WebConfig {
                 public_url: None,

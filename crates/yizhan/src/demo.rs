@@ -130,6 +130,30 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
                 .id,
         );
     }
+    // Each station's devices (what `simulate devices` runs) in its
+    // registry, and a public number the door terminal shows when the door
+    // cannot open.
+    let system = crate::wiring::system_principal();
+    for (idx, station_id) in station_ids.iter().enumerate() {
+        for (kind, device_id) in [
+            ("door", "front"),
+            ("lights", "shelves"),
+            ("scanner", "checkout"),
+        ] {
+            app.register_device(
+                &system,
+                *station_id,
+                &app::devices::DeviceRegistration { kind, device_id },
+            )
+            .await?;
+        }
+        app.set_station_contact_phone(
+            &system,
+            *station_id,
+            Some(&format!("0571-8800 {:04}", idx + 1)),
+        )
+        .await?;
+    }
     let user = |username: &str, role: Role, stations: Vec<i64>, carrier: Option<Carrier>| NewUser {
         username: username.into(),
         display_name: username.into(),

@@ -209,10 +209,14 @@ fn start_devices(
         );
     }
     let client_id = format!("yizhan-server-{}", std::process::id());
+    let mut bridge_config = devices::bridge::BridgeConfig::new(broker, device_key, &client_id);
+    bridge_config.drops = app.dropped_device_messages.clone();
+    bridge_config.door_open_alert_after =
+        std::time::Duration::from_secs(config.devices.door_open_alert_seconds.clamp(10, 86_400));
     let bridge = devices::bridge::Bridge::start_in_background(
         app.store.clone(),
         app.clock.clone(),
-        devices::bridge::BridgeConfig::new(broker, device_key, &client_id),
+        bridge_config,
     )
     .context("devices")?;
     app.device_waker = Arc::new(bridge.waker());

@@ -1,7 +1,9 @@
 //! The browser end-to-end test: `yizhan serve` on SQLite with the demo
-//! county, `yizhan simulate devices` for station 1 on the real broker, and
-//! `browser-tests/pickup.mjs` driving Debian's Chromium through
-//! playwright-core. Screenshots land in `target/playwright/`.
+//! county, `yizhan simulate devices` for station 1 on the real broker, a
+//! door at station 2 that says it is online and never acknowledges a
+//! command (issue 19), and `browser-tests/pickup.mjs` driving Debian's
+//! Chromium through playwright-core. Screenshots land in
+//! `target/playwright/`.
 //!
 //! Needs node, chromium, `browser-tests/node_modules` and an MQTT broker
 //! (`YIZHAN_TEST_MQTT_URL`); `.ci/run` installs and starts them. Under
@@ -87,6 +89,71 @@ fn wait_for(lines: &mpsc::Receiver<String>, needle: &str, what: &str) -> String 
     }
 }
 
+/// The station whose door never acknowledges.
+const SILENT_STATION: i64 = 2;
+
+/// Publishes (and, dropped, clears) a retained `online` state for
+/// [`SILENT_STATION`]'s door `front`, and then answers no command: the
+/// server sees the door online, sends it commands, and hears nothing back.
+struct SilentDoor {
+    runtime: tokio::runtime::Runtime,
+    client: rumqttc::AsyncClient,
+    topic: String,
+}
+
+impl SilentDoor {
+    fn start(mqtt: &str) -> SilentDoor {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let address = mqtt.trim_start_matches("mqtt://");
+        let (host, port) = address.rsplit_once(':').unwrap_or((address, "1883"));
+        let options = rumqttc::MqttOptions::new(
+            format!("yizhan-browser-silent-door-{}", std::process::id()),
+            host,
+            port.parse().unwrap(),
+        );
+        let topic = format!("yizhan/v1/stations/{SILENT_STATION}/door/front/state");
+        let client = runtime.block_on(async {
+            let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 16);
+            client
+                .publish(
+                    topic.clone(),
+                    rumqttc::QoS::AtLeastOnce,
+                    true,
+                    br#"{"online":true,"door":"closed","model":"silent-test-door"}"#.to_vec(),
+                )
+                .await
+                .unwrap();
+            // Wait for the broker's PUBACK, then keep the connection polled.
+            loop {
+                match eventloop.poll().await {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) => break,
+                    Ok(_) => {}
+                    Err(error) => panic!("the silent door cannot reach the broker: {error}"),
+                }
+            }
+            tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+            client
+        });
+        SilentDoor {
+            runtime,
+            client,
+            topic,
+        }
+    }
+}
+
+impl Drop for SilentDoor {
+    fn drop(&mut self) {
+        let (client, topic) = (self.client.clone(), self.topic.clone());
+        self.runtime.block_on(async move {
+            let _ = client
+                .publish(topic, rumqttc::QoS::AtLeastOnce, true, Vec::new())
+                .await;
+            let _ = client.disconnect().await;
+        });
+    }
+}
+
 #[test]
 fn keeper_scans_in_and_a_customer_picks_up_at_the_terminal() {
     let mqtt = match parts() {
@@ -148,6 +215,7 @@ fn keeper_scans_in_and_a_customer_picks_up_at_the_terminal() {
     let sim_err = lines(simulator.stderr.take().unwrap());
     let _simulator = Killed(simulator);
     wait_for(&sim_err, "simulated station listening", "the simulator");
+    let _silent_door = SilentDoor::start(&mqtt);
 
     let shots = repo_root().join("target/playwright");
     let status = Command::new("node")
@@ -157,6 +225,7 @@ fn keeper_scans_in_and_a_customer_picks_up_at_the_terminal() {
         .env("SCREENSHOT_DIR", &shots)
         .env("PASSWORD", "yizhan-demo-2026")
         .env("STATION_ID", "1")
+        .env("SILENT_STATION_ID", SILENT_STATION.to_string())
         .env("CHROMIUM", chromium().unwrap())
         .status()
         .unwrap();

@@ -329,6 +329,23 @@ codes! {
         "设备操作须为带 \"op\" 字段的 JSON 对象",
         "a device operation is a JSON object with an \"op\" field";
 
+    // Device registry and door outcomes (devcore, issue 19).
+    DeviceKindInvalid = "device_kind_invalid", 422, InvalidRequest,
+        "设备类型须为 door（门禁）、lights（灯带）或 scanner（扫码枪）",
+        "a device kind is door, lights or scanner";
+    DeviceIdInvalid = "device_id_invalid", 422, InvalidRequest,
+        "设备编号须为 1 至 {max} 个小写字母、数字或连字符",
+        "a device id has 1 to {max} lowercase letters, digits or dashes";
+    DeviceExists = "device_exists", 409, Conflict,
+        "本站已有在用的{kind}设备“{device}”；要换新设备请用“更换”",
+        "station already has an active {kind} device \"{device}\"; use replace to swap it";
+    DeviceRetired = "device_retired", 409, Conflict,
+        "设备“{device}”已停用，不能再更换；请更换在用的设备",
+        "device \"{device}\" is already retired; replace the active device instead";
+    ContactPhoneInvalid = "contact_phone_invalid", 422, InvalidRequest,
+        "驿站联系电话须为 5 至 20 位数字，可含 +、- 和空格",
+        "a station's contact phone has 5 to 20 digits, with + - and spaces allowed";
+
     // Webhooks.
     WebhookUrlInvalid = "webhook_url_invalid", 422, InvalidRequest,
         "回调地址须为 https:// 开头、带主机名且不含空格的网址",

@@ -310,6 +310,7 @@ pub const NOUNS: &[(&str, &str)] = &[
     ("carrier", "快递公司"),
     ("contractor", "承包方"),
     ("county centre", "县中心"),
+    ("device", "设备"),
     ("dispatch", "发运规划"),
     ("holding job", "滞留件任务"),
     ("parcel", "包裹"),

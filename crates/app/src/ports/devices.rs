@@ -89,8 +89,67 @@ pub struct DeviceStatusRecord {
     pub online: bool,
     pub changed_at: DateTime<Utc>,
 }
+/// A device in the station's registry (migration 0010).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceRecord {
+    /// The registry row; a replaced device keeps its row, retired.
+    pub id: i64,
+    pub station_id: i64,
+    /// `door`, `lights` or `scanner`.
+    pub kind: String,
+    pub device_id: String,
+    pub model: Option<String>,
+    pub firmware: Option<String>,
+    /// Its broker login and command-key version; never a secret.
+    pub credential_ref: String,
+    pub registered_at: DateTime<Utc>,
+    pub registered_by: String,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// `open`, `closed` or `forced`, from the door's sensor.
+    pub door_sensor: Option<String>,
+    pub door_sensor_at: Option<DateTime<Utc>>,
+    pub retired_at: Option<DateTime<Utc>>,
+    /// The registry row of the device that replaced this one.
+    pub replaced_by: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDevice {
+    pub station_id: i64,
+    pub kind: String,
+    pub device_id: String,
+    pub credential_ref: String,
+    pub registered_by: String,
+    pub now: DateTime<Utc>,
+}
+
+/// What a device's state message said, for the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSeen<'a> {
+    pub model: Option<&'a str>,
+    pub firmware: Option<&'a str>,
+    /// The door sensor's word, if the state carried one.
+    pub door_sensor: Option<&'a str>,
+    pub now: DateTime<Utc>,
+}
+
 #[async_trait]
 pub trait DeviceTx: Send {
+    /// Adds a device to the registry; a unique violation (an active device
+    /// with that station, kind and id) is `StoreError::Conflict`.
+    async fn insert_device(&mut self, device: &NewDevice) -> StoreResult<i64>;
+    /// Retires an active device, naming its replacement; false if it was
+    /// not active.
+    async fn retire_device(
+        &mut self,
+        id: i64,
+        replaced_by: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Names the device that replaced a retired one.
+    async fn set_device_replacement(&mut self, id: i64, replaced_by: i64) -> StoreResult<()>;
+    /// A registry row, active or not.
+    async fn device_by_row(&mut self, id: i64) -> StoreResult<Option<DeviceRecord>>;
     /// Writes a device command (its whole wire payload) to the devices'
     /// outbox unless its command id exists; false if it did.
     async fn enqueue_device_command(
@@ -127,4 +186,29 @@ pub trait DeviceStore: Send + Sync {
     async fn device_command(&self, command_id: &str) -> StoreResult<Option<DeviceCommandRecord>>;
     async fn set_device_status(&self, status: &DeviceStatusRecord) -> StoreResult<()>;
     async fn device_statuses(&self, station_id: i64) -> StoreResult<Vec<DeviceStatusRecord>>;
+    /// The active (not retired) device with this station, kind and id.
+    async fn active_device(
+        &self,
+        station_id: i64,
+        kind: &str,
+        device_id: &str,
+    ) -> StoreResult<Option<DeviceRecord>>;
+    /// Every device of the station, active first, then by kind and id.
+    async fn station_devices(&self, station_id: i64) -> StoreResult<Vec<DeviceRecord>>;
+    /// Records that an active device was heard from (and what its state
+    /// said); a door sensor's time changes only when its word does.
+    async fn device_seen(&self, id: i64, seen: &DeviceSeen<'_>) -> StoreResult<()>;
+    /// Active doors whose sensor has said `open` since before `before`.
+    async fn doors_open_since(&self, before: DateTime<Utc>) -> StoreResult<Vec<DeviceRecord>>;
+    /// The newest command whose id starts with `prefix` (a pickup
+    /// session's door commands share one).
+    async fn latest_device_command(&self, prefix: &str)
+    -> StoreResult<Option<DeviceCommandRecord>>;
+    /// The station's public phone number, if it has one.
+    async fn station_contact_phone(&self, station_id: i64) -> StoreResult<Option<String>>;
+    async fn set_station_contact_phone(
+        &self,
+        station_id: i64,
+        phone: Option<&str>,
+    ) -> StoreResult<bool>;
 }

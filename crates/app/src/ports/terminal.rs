@@ -17,6 +17,10 @@ pub enum SessionState {
     Ended,
     /// Nothing happened for [`TerminalSettings::idle`].
     Expired,
+    /// The door did not open (no ack in time, the door said `expired` or
+    /// `failed`, or it was offline): the customer never got in, so nothing
+    /// was handed out and the lights went out.
+    DoorFailed,
 }
 
 impl SessionState {
@@ -26,6 +30,7 @@ impl SessionState {
             SessionState::Done => "done",
             SessionState::Ended => "ended",
             SessionState::Expired => "expired",
+            SessionState::DoorFailed => "door_failed",
         }
     }
 
@@ -35,6 +40,7 @@ impl SessionState {
             SessionState::Done,
             SessionState::Ended,
             SessionState::Expired,
+            SessionState::DoorFailed,
         ]
         .into_iter()
         .find(|state| state.code() == code)

@@ -72,6 +72,30 @@ async fn every_id_taking_route_refuses_other_stations_and_carriers() {
             None,
         ),
         (
+            "GET",
+            "/api/stations/{station_id}/devices",
+            format!("/api/stations/{a}/devices"),
+            None,
+        ),
+        (
+            "POST",
+            "/api/stations/{station_id}/devices",
+            format!("/api/stations/{a}/devices"),
+            Some(json!({"kind": "door", "device_id": "intruder"})),
+        ),
+        (
+            "POST",
+            "/api/stations/{station_id}/devices/replace",
+            format!("/api/stations/{a}/devices/replace"),
+            Some(json!({"device": 1, "new_device_id": "intruder"})),
+        ),
+        (
+            "PUT",
+            "/api/stations/{station_id}/contact-phone",
+            format!("/api/stations/{a}/contact-phone"),
+            Some(json!({"phone": "110"})),
+        ),
+        (
             "POST",
             "/api/stations/{station_id}/inbound",
             format!("/api/stations/{a}/inbound"),
@@ -451,6 +475,7 @@ async fn every_list_route_refuses_terminals_and_shows_carriers_only_their_own() 
         ),
         ("GET", "/api/centre/manual-queue", None, Refused, Refused),
         ("GET", "/api/bags", None, Refused, Refused),
+        ("GET", "/api/devices/dropped", None, Refused, Refused),
     ];
     for (spec, _) in server::routes() {
         if !spec.path.contains('{') && spec.authenticated {

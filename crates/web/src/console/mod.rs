@@ -4,6 +4,7 @@
 //! the route table and what several pages share (the station frame, parcel
 //! rows, the station check); each area's handlers are in a submodule.
 
+mod devices;
 mod inbound;
 mod overview;
 mod pairing;
@@ -63,6 +64,18 @@ pub fn routes() -> Router<WebState> {
         .route(
             "/console/s/{station_id}/terminal",
             get(pairing::terminal_page).post(pairing::pair_terminal),
+        )
+        .route(
+            "/console/s/{station_id}/devices",
+            get(devices::devices_page).post(devices::register),
+        )
+        .route(
+            "/console/s/{station_id}/devices/replace",
+            post(devices::replace),
+        )
+        .route(
+            "/console/s/{station_id}/contact-phone",
+            post(devices::contact_phone),
         )
         .route("/lang/{code}", get(session::set_language))
         .route("/static/console.css", get(css))
