@@ -8,6 +8,7 @@
 // and what follows an event, station inbound inside a transaction, device
 // commands, signed QR codes and the bounded pool for CPU-heavy work. None
 // of these imports a use-case module.
+pub mod audit;
 pub mod blocking;
 pub mod device_commands;
 mod effects;

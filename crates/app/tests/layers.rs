@@ -25,6 +25,7 @@ const USE_CASES: &[&str] = &[
 
 /// Shared by the use cases; none may name a use case.
 const SHARED: &[&str] = &[
+    "audit",
     "blocking",
     "device_commands",
     "effects",

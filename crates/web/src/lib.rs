@@ -130,7 +130,7 @@ impl FromRequestParts<WebState> for Keeper {
         };
         if matches!(
             principal.role,
-            Role::StationTerminal | Role::CarrierIntegrator
+            Role::StationTerminal | Role::CarrierIntegrator | Role::ComplianceOfficer | Role::Auditor
         ) {
             return Err(to_login());
         }

@@ -348,6 +348,10 @@ codes! {
     WebhookOverlapInvalid = "webhook_overlap_invalid", 422, InvalidRequest,
         "新旧密钥并行有效的时长（overlap_hours）须为 0 至 {max} 小时",
         "overlap_hours (how long the old secret keeps signing) must be 0 to {max}";
+    // Audit trail, roles of the three lines, compliance (issue 12, points 4-6).
+    AuditActUnknown = "audit_act_unknown", 400, InvalidRequest,
+        "未知的审计事项 {act}，请从审计记录页的列表中选择",
+        "unknown audit act {act}; pick one from the list on the audit trail page";
 }
 
 impl Code {

@@ -13,6 +13,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub mod audit;
 pub mod county;
 pub mod devices;
 pub mod outbox;
@@ -21,6 +22,7 @@ pub mod terminal;
 pub mod users;
 pub mod webhooks;
 
+pub use audit::{AuditStore, AuditTx};
 pub use county::{CountyStore, CountyTx};
 pub use devices::{DeviceStore, DeviceTx};
 pub use outbox::*;
@@ -73,7 +75,9 @@ impl Random for OsRandom {
 /// Work inside one transaction: every area's transactional port. Dropping
 /// it without `commit` rolls back.
 #[async_trait]
-pub trait Tx: ParcelTx + OutboxTx + TerminalTx + DeviceTx + CountyTx + WebhookTx + Send {
+pub trait Tx:
+    ParcelTx + OutboxTx + TerminalTx + DeviceTx + CountyTx + WebhookTx + AuditTx + UserTx + Send
+{
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
@@ -87,6 +91,7 @@ pub trait Store:
     + DeviceStore
     + CountyStore
     + WebhookStore
+    + AuditStore
     + Send
     + Sync
 {
@@ -99,7 +104,8 @@ pub trait Store:
 /// method on a `dyn Tx` or `dyn Store` needs its trait in scope.
 pub mod prelude {
     pub use super::{
-        Clock, CountyStore, CountyTx, DeviceStore, DeviceTx, OutboxStore, OutboxTx, ParcelStore,
-        ParcelTx, Store, TerminalStore, TerminalTx, Tx, UserStore, WebhookStore, WebhookTx,
+        AuditStore, AuditTx, Clock, CountyStore, CountyTx, DeviceStore, DeviceTx, OutboxStore,
+        OutboxTx, ParcelStore, ParcelTx, Store, TerminalStore, TerminalTx, Tx, UserStore, UserTx,
+        WebhookStore, WebhookTx,
     };
 }

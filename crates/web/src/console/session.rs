@@ -109,7 +109,10 @@ pub(super) async fn login(
         Ok((token, principal))
             if !matches!(
                 principal.role,
-                domain::Role::StationTerminal | domain::Role::CarrierIntegrator
+                domain::Role::StationTerminal
+                    | domain::Role::CarrierIntegrator
+                    | domain::Role::ComplianceOfficer
+                    | domain::Role::Auditor
             ) =>
         {
             let jar = jar.add(cookie(
