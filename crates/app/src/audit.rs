@@ -111,14 +111,18 @@ pub async fn record(
     details: serde_json::Value,
 ) -> AppResult<()> {
     let details = details.to_string();
-    if details.chars().count() > domain::audit::DETAILS_CHARS_MAX || holds_whole_mobile(&details)
-    {
-        // A programming error, never the caller's: the act is refused with
-        // it rather than recorded with personal data or cut short.
+    if details.chars().count() > domain::audit::DETAILS_CHARS_MAX {
+        // A programming error, never the caller's: the act is refused
+        // rather than recorded cut short.
         return Err(AppError::Internal(format!(
-            "audit details for {} are too long or hold a whole number",
+            "audit details for {} are too long",
             act.code()
         )));
+    }
+    // The act is refused rather than its record holding personal data
+    // forever (a username that is a phone number, say).
+    if holds_whole_mobile(&details) || holds_whole_mobile(&actor.name) {
+        return Err(AppError::new(Code::AuditPersonalData));
     }
     let head = tx.lock_audit_head().await?;
     let row = domain::audit::chain(

@@ -79,9 +79,10 @@ impl Principal {
             || (self.role == Role::StationKeeper && self.station_ids.contains(&station_id))
     }
 
-    /// Read a station's configuration and lists.
+    /// Read a station's configuration and lists: who operates it, and the
+    /// auditor (the third line reads everything and changes nothing).
     pub fn may_view_station(&self, station_id: i64) -> bool {
-        self.may_operate_station(station_id)
+        self.may_operate_station(station_id) || self.role == Role::Auditor
     }
 
     /// Find a station in the station list and read its name and place:
@@ -92,13 +93,14 @@ impl Principal {
     }
 
     /// Read one parcel: county staff, the keeper of the station holding it,
-    /// the carrier it belongs to.
+    /// the carrier it belongs to, and the auditor (who gets the view without
+    /// personal data, `server::views`, and never a whole phone).
     pub fn may_view_parcel(&self, station_id: Option<i64>, carrier: Carrier) -> bool {
         match self.role {
-            Role::Admin | Role::CountyOperator => true,
+            Role::Admin | Role::CountyOperator | Role::Auditor => true,
             Role::StationKeeper => station_id.is_some_and(|id| self.station_ids.contains(&id)),
             Role::CarrierIntegrator => self.carrier == Some(carrier),
-            Role::StationTerminal | Role::ComplianceOfficer | Role::Auditor => false,
+            Role::StationTerminal | Role::ComplianceOfficer => false,
         }
     }
 
@@ -240,7 +242,9 @@ mod tests {
             let p = principal(role, vec![], None);
             assert!(p.may_read_audit() && p.may_read_findings() && p.is_oversight());
             assert!(!p.may_operate_station(1));
-            assert!(!p.may_view_parcel(Some(1), Carrier::Sf));
+            // The auditor reads parcels and stations; the officer neither.
+            assert_eq!(p.may_view_parcel(Some(1), Carrier::Sf), role == Role::Auditor);
+            assert_eq!(p.may_view_station(1), role == Role::Auditor);
             assert!(!p.may_see_full_phone(Some(1)));
             assert!(!p.may_act_for_carrier(Carrier::Sf));
             assert!(!p.may_administer());

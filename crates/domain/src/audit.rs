@@ -42,6 +42,8 @@ pub enum Act {
     UserDisabled,
     UserEnabled,
     TokensRevoked,
+    /// A long-lived API token (a carrier's system) was issued.
+    TokenIssued,
     TerminalPaired,
     StationCreated,
     AgreementCreated,
@@ -58,7 +60,7 @@ pub enum Act {
 }
 
 impl Act {
-    pub const ALL: [Act; 20] = [
+    pub const ALL: [Act; 21] = [
         Act::PhoneRevealed,
         Act::PickupStaffAssisted,
         Act::ManualResolved,
@@ -68,6 +70,7 @@ impl Act {
         Act::UserDisabled,
         Act::UserEnabled,
         Act::TokensRevoked,
+        Act::TokenIssued,
         Act::TerminalPaired,
         Act::StationCreated,
         Act::AgreementCreated,
@@ -92,6 +95,7 @@ impl Act {
             Act::UserDisabled => "user_disabled",
             Act::UserEnabled => "user_enabled",
             Act::TokensRevoked => "tokens_revoked",
+            Act::TokenIssued => "token_issued",
             Act::TerminalPaired => "terminal_paired",
             Act::StationCreated => "station_created",
             Act::AgreementCreated => "agreement_created",

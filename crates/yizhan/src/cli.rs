@@ -86,6 +86,12 @@ pub enum Command {
         #[command(subcommand)]
         what: SimulateCommand,
     },
+    /// The audit trail (docs/security.md): verify its hash chain, or print
+    /// its head.
+    Audit {
+        #[command(subcommand)]
+        what: AuditCommand,
+    },
     /// Announced versus arrived at the county centre for a carrier over
     /// Shanghai days FROM..=TO (default today): missing and unannounced
     /// parcels, as one JSON document.
@@ -111,6 +117,15 @@ pub enum Command {
         #[arg(long)]
         day: Option<chrono::NaiveDate>,
     },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Walk the chain from the first row: print the count and the head hash,
+    /// or name the first broken row and fail.
+    Verify,
+    /// Print the last row's sequence and hash.
+    Head,
 }
 
 #[derive(Subcommand)]
@@ -206,7 +221,8 @@ pub enum UserCommand {
     /// Add a user; the password is read from YIZHAN_NEW_PASSWORD or standard input.
     Add {
         username: String,
-        /// admin, county_operator, station_keeper or carrier_integrator.
+        /// admin, county_operator, station_keeper, carrier_integrator,
+        /// compliance_officer or auditor.
         #[arg(long)]
         role: String,
         /// For a station keeper: a station id, once per station.

@@ -352,6 +352,9 @@ codes! {
     AuditActUnknown = "audit_act_unknown", 400, InvalidRequest,
         "未知的审计事项 {act}，请从审计记录页的列表中选择",
         "unknown audit act {act}; pick one from the list on the audit trail page";
+    AuditPersonalData = "audit_personal_data", 422, InvalidRequest,
+        "这项操作会把完整手机号写进不可修改的审计记录，已拒绝；用户名等字段请不要使用手机号",
+        "this act would write a whole phone number into the audit trail, which can never be edited; do not use a phone number as a username or similar field";
 }
 
 impl Code {
