@@ -256,6 +256,9 @@ impl App {
         // failures stay (one valid account must not reset a guesser's
         // budget for the others).
         self.sign_in_throttle.forget(&keys[0]);
+        // The idle-account compliance rule reads when each account last
+        // signed in.
+        self.store.note_sign_in(user.id, self.now()).await?;
         let token = self
             .issue_token(user.id, "sign-in", self.settings.token_hours)
             .await?;

@@ -23,6 +23,7 @@ mod transition;
 // nothing else of this crate: no use case imports another
 // (`tests/layers.rs` holds this).
 pub mod auth;
+pub mod compliance;
 pub mod county;
 pub mod dashboard;
 pub mod dispatch;

@@ -32,6 +32,8 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("county/reports.rs", "fee_ledger", "DataExported"),
     ("county/bags.rs", "handover", "DataExported"),
     ("dispatch.rs", "plan_dispatch", "DispatchPlanned"),
+    ("compliance.rs", "run_compliance", "ComplianceRun"),
+    ("compliance.rs", "update_finding", "FindingUpdated"),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 /// The use cases: each is a module (a file, or a directory with `mod.rs`).
 const USE_CASES: &[&str] = &[
     "auth",
+    "compliance",
     "county",
     "dashboard",
     "dispatch",

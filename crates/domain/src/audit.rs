@@ -57,10 +57,14 @@ pub enum Act {
     /// handover list.
     DataExported,
     DispatchPlanned,
+    /// The compliance checks ran.
+    ComplianceRun,
+    /// A finding was assigned, explained, closed or escalated.
+    FindingUpdated,
 }
 
 impl Act {
-    pub const ALL: [Act; 21] = [
+    pub const ALL: [Act; 23] = [
         Act::PhoneRevealed,
         Act::PickupStaffAssisted,
         Act::ManualResolved,
@@ -82,6 +86,8 @@ impl Act {
         Act::WebhookSecretRotated,
         Act::DataExported,
         Act::DispatchPlanned,
+        Act::ComplianceRun,
+        Act::FindingUpdated,
     ];
 
     pub fn code(self) -> &'static str {
@@ -107,6 +113,8 @@ impl Act {
             Act::WebhookSecretRotated => "webhook_secret_rotated",
             Act::DataExported => "data_exported",
             Act::DispatchPlanned => "dispatch_planned",
+            Act::ComplianceRun => "compliance_run",
+            Act::FindingUpdated => "finding_updated",
         }
     }
 

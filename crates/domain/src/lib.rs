@@ -6,6 +6,7 @@
 pub mod access;
 pub mod audit;
 pub mod carrier;
+pub mod compliance;
 pub mod county;
 pub mod holding;
 pub mod limits;

@@ -6,6 +6,7 @@
 //! (unique active codes, slot capacity, idempotency keys).
 
 mod audit;
+mod compliance;
 mod county;
 mod device_commands;
 mod outbox;

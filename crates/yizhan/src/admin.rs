@@ -225,3 +225,30 @@ pub async fn audit_command(app: &App, what: crate::cli::AuditCommand) -> anyhow:
         }
     }
 }
+
+/// `yizhan compliance run|list`.
+pub async fn compliance_command(
+    app: &App,
+    what: crate::cli::ComplianceCommand,
+) -> anyhow::Result<()> {
+    let system = crate::wiring::system_principal();
+    match what {
+        crate::cli::ComplianceCommand::Run => {
+            let run = app.run_compliance(&system).await?;
+            println!("{}", serde_json::to_string_pretty(&run)?);
+        }
+        crate::cli::ComplianceCommand::List { status } => {
+            let status = status
+                .map(|s| {
+                    domain::compliance::FindingStatus::parse(&s).ok_or_else(|| {
+                        anyhow::anyhow!("--status is open, explained, fixed or escalated")
+                    })
+                })
+                .transpose()?;
+            for finding in app.findings(&system, status).await? {
+                println!("{}", serde_json::to_string(&finding)?);
+            }
+        }
+    }
+    Ok(())
+}

@@ -92,6 +92,12 @@ pub enum Command {
         #[command(subcommand)]
         what: AuditCommand,
     },
+    /// Compliance checks (docs/security.md): run every rule now and print
+    /// what each found, or list the findings.
+    Compliance {
+        #[command(subcommand)]
+        what: ComplianceCommand,
+    },
     /// Announced versus arrived at the county centre for a carrier over
     /// Shanghai days FROM..=TO (default today): missing and unannounced
     /// parcels, as one JSON document.
@@ -126,6 +132,17 @@ pub enum AuditCommand {
     Verify,
     /// Print the last row's sequence and hash.
     Head,
+}
+
+#[derive(Subcommand)]
+pub enum ComplianceCommand {
+    /// Run every rule now; one JSON document with what each saw and found.
+    Run,
+    /// Findings as JSON lines, oldest first (--status open|explained|fixed|escalated).
+    List {
+        #[arg(long)]
+        status: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -287,13 +287,15 @@ async fn webhook_relay(app: App, sender: senders::HttpWebhookSender, every: std:
     }
 }
 
-/// Relays the outbox every few seconds and runs the holding job hourly.
+/// Relays the outbox every few seconds, runs the holding job hourly and the
+/// compliance checks daily (at start-up, then every 24 hours).
 async fn background(app: App, sender: Arc<dyn app::notify::Sender>) {
     let system = wiring::system_principal();
     let mut relay_tick = tokio::time::interval(std::time::Duration::from_secs(5));
     let mut holding_tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     // Idle pickup sessions end within a second of their time-out.
     let mut session_tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let mut compliance_tick = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
     loop {
         tokio::select! {
             _ = session_tick.tick() => {
@@ -311,6 +313,23 @@ async fn background(app: App, sender: Arc<dyn app::notify::Sender>) {
                     tracing::warn!(error = %error, "holding job failed");
                 }
             }
+            _ = compliance_tick.tick() => daily_compliance(&app, &system).await,
         }
+    }
+}
+
+/// The daily compliance run, and the day's audit head in the log (the
+/// daily figures until the daily report of a later issue prints it): a
+/// copy of the head kept outside the database shows a later rewrite of
+/// the whole chain.
+async fn daily_compliance(app: &App, system: &domain::Principal) {
+    match app.run_compliance(system).await {
+        Ok(run) => tracing::info!(new_findings = run.new_findings, "daily compliance checks"),
+        Err(error) => tracing::warn!(error = %error, "compliance checks failed"),
+    }
+    match app.audit_head(system).await {
+        Ok(Some(head)) => tracing::info!(seq = head.seq, hash = %head.hash, "daily figures: audit head"),
+        Ok(None) => tracing::info!("daily figures: audit trail empty"),
+        Err(error) => tracing::warn!(error = %error, "reading the audit head failed"),
     }
 }

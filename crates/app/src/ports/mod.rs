@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub mod audit;
+pub mod compliance;
 pub mod county;
 pub mod devices;
 pub mod outbox;
@@ -23,6 +24,7 @@ pub mod users;
 pub mod webhooks;
 
 pub use audit::{AuditStore, AuditTx};
+pub use compliance::{ComplianceStore, ComplianceTx};
 pub use county::{CountyStore, CountyTx};
 pub use devices::{DeviceStore, DeviceTx};
 pub use outbox::*;
@@ -76,7 +78,7 @@ impl Random for OsRandom {
 /// it without `commit` rolls back.
 #[async_trait]
 pub trait Tx:
-    ParcelTx + OutboxTx + TerminalTx + DeviceTx + CountyTx + WebhookTx + AuditTx + UserTx + Send
+    ParcelTx + OutboxTx + TerminalTx + DeviceTx + CountyTx + WebhookTx + AuditTx + UserTx + ComplianceTx + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
@@ -92,6 +94,7 @@ pub trait Store:
     + CountyStore
     + WebhookStore
     + AuditStore
+    + ComplianceStore
     + Send
     + Sync
 {
@@ -104,7 +107,7 @@ pub trait Store:
 /// method on a `dyn Tx` or `dyn Store` needs its trait in scope.
 pub mod prelude {
     pub use super::{
-        AuditStore, AuditTx, Clock, CountyStore, CountyTx, DeviceStore, DeviceTx, OutboxStore,
+        AuditStore, AuditTx, Clock, ComplianceStore, ComplianceTx, CountyStore, CountyTx, DeviceStore, DeviceTx, OutboxStore,
         OutboxTx, ParcelStore, ParcelTx, Store, TerminalStore, TerminalTx, Tx, UserStore, UserTx,
         WebhookStore, WebhookTx,
     };

@@ -30,3 +30,39 @@ END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+
+-- Compliance findings (issue 12, point 6): one row per breach a rule found,
+-- with its evidence (ids and counts, no personal data), the person
+-- responsible, a due date and a status. At most one finding per rule and
+-- subject is not yet fixed, so re-running the checks adds nothing new for a
+-- breach already found.
+CREATE TABLE findings (
+    id BIGSERIAL PRIMARY KEY,
+    rule TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    station_id BIGINT,
+    evidence TEXT NOT NULL,
+    responsible_user_id BIGINT,
+    due_at BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    found_at BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX findings_one_unfixed ON findings (rule, subject) WHERE status <> 'fixed';
+CREATE INDEX findings_status ON findings (status, found_at);
+
+-- What happened to a finding: found, assigned, explained, fixed, escalated.
+CREATE TABLE finding_history (
+    id BIGSERIAL PRIMARY KEY,
+    finding_id BIGINT NOT NULL REFERENCES findings(id),
+    at BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    status TEXT NOT NULL,
+    responsible_user_id BIGINT,
+    note TEXT
+);
+CREATE INDEX finding_history_finding ON finding_history (finding_id, id);
+
+-- When the account last signed in, for the idle-account rule.
+ALTER TABLE users ADD COLUMN last_sign_in_at BIGINT;

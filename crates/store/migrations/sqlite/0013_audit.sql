@@ -30,3 +30,39 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN
     SELECT RAISE(ABORT, 'the audit log is append-only');
 END;
+
+-- Compliance findings (issue 12, point 6): one row per breach a rule found,
+-- with its evidence (ids and counts, no personal data), the person
+-- responsible, a due date and a status. At most one finding per rule and
+-- subject is not yet fixed, so re-running the checks adds nothing new for a
+-- breach already found.
+CREATE TABLE findings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rule TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    station_id INTEGER,
+    evidence TEXT NOT NULL,
+    responsible_user_id INTEGER,
+    due_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    found_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX findings_one_unfixed ON findings (rule, subject) WHERE status <> 'fixed';
+CREATE INDEX findings_status ON findings (status, found_at);
+
+-- What happened to a finding: found, assigned, explained, fixed, escalated.
+CREATE TABLE finding_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    finding_id INTEGER NOT NULL REFERENCES findings(id),
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    status TEXT NOT NULL,
+    responsible_user_id INTEGER,
+    note TEXT
+);
+CREATE INDEX finding_history_finding ON finding_history (finding_id, id);
+
+-- When the account last signed in, for the idle-account rule.
+ALTER TABLE users ADD COLUMN last_sign_in_at INTEGER;
