@@ -248,6 +248,8 @@ mod tests {
     fn whole_mobiles_are_spotted_and_masked_ones_and_ids_are_not() {
         assert!(super::holds_whole_mobile("{\"phone\":\"13800138000\"}"));
         assert!(!super::holds_whole_mobile("{\"phone\":\"138****8000\"}"));
-        assert!(!super::holds_whole_mobile("{\"parcel\":42,\"n\":12345678901234}"));
+        assert!(!super::holds_whole_mobile(
+            "{\"parcel\":42,\"n\":12345678901234}"
+        ));
     }
 }

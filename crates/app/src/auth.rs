@@ -7,8 +7,8 @@
 use crate::App;
 use crate::audit::{self, Act, Actor, Object};
 use crate::error::{AppError, AppResult, Code, Throttle, text_invalid};
-use crate::ports::prelude::*;
 use crate::ports::UserRecord;
+use crate::ports::prelude::*;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Utc};
@@ -373,14 +373,17 @@ impl App {
                 // thrown away; only paired tokens open it.
                 let mut bytes = [0u8; 24];
                 rand::rngs::OsRng.fill_bytes(&mut bytes);
-                self.create_user_by(&Actor::of(principal), NewUser {
-                    username: username.clone(),
-                    display_name: format!("自助终端 {station_id}"),
-                    password: hex::encode(bytes),
-                    role: Role::StationTerminal,
-                    carrier: None,
-                    station_ids: vec![station_id],
-                })
+                self.create_user_by(
+                    &Actor::of(principal),
+                    NewUser {
+                        username: username.clone(),
+                        display_name: format!("自助终端 {station_id}"),
+                        password: hex::encode(bytes),
+                        role: Role::StationTerminal,
+                        carrier: None,
+                        station_ids: vec![station_id],
+                    },
+                )
                 .await?
             }
         };

@@ -11,7 +11,6 @@ use crate::App;
 use crate::audit::{self, Act, Actor, Object};
 use crate::error::{AppError, AppResult, Code};
 use crate::ports::compliance::{FindingEvent, FindingRecord, NewFinding};
-use crate::ports::prelude::*;
 use chrono::Duration;
 use domain::Principal;
 use domain::compliance::{FindingStatus, Rule, Thresholds};
@@ -156,7 +155,11 @@ impl App {
         Ok(self.store.findings(status, FINDINGS_LIST_MAX).await?)
     }
 
-    pub async fn finding(&self, principal: &Principal, finding_id: i64) -> AppResult<FindingDetail> {
+    pub async fn finding(
+        &self,
+        principal: &Principal,
+        finding_id: i64,
+    ) -> AppResult<FindingDetail> {
         if !principal.may_read_findings() {
             return Err(AppError::Forbidden("compliance findings"));
         }

@@ -21,13 +21,25 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("auth.rs", "issue_api_token", "TokenIssued"),
     ("auth.rs", "pair_terminal", "TerminalPaired"),
     ("stations.rs", "create_station", "StationCreated"),
-    ("county/agreements.rs", "create_agreement", "AgreementCreated"),
+    (
+        "county/agreements.rs",
+        "create_agreement",
+        "AgreementCreated",
+    ),
     ("county/agreements.rs", "create_route", "RouteCreated"),
-    ("county/agreements.rs", "create_contractor", "ContractorCreated"),
+    (
+        "county/agreements.rs",
+        "create_contractor",
+        "ContractorCreated",
+    ),
     ("webhooks.rs", "create_webhook", "WebhookCreated"),
     ("webhooks.rs", "update_webhook", "WebhookUpdated"),
     ("webhooks.rs", "delete_webhook", "WebhookDeleted"),
-    ("webhooks.rs", "rotate_webhook_secret", "WebhookSecretRotated"),
+    (
+        "webhooks.rs",
+        "rotate_webhook_secret",
+        "WebhookSecretRotated",
+    ),
     ("county/reports.rs", "reconcile", "DataExported"),
     ("county/reports.rs", "fee_ledger", "DataExported"),
     ("county/bags.rs", "handover", "DataExported"),
@@ -91,7 +103,12 @@ fn every_act_is_claimed_by_a_use_case() {
             .lines()
             .find(|line| line.contains(&arm))
             .unwrap_or_else(|| panic!("no code arm for {act:?}"));
-        let variant = line.trim().trim_start_matches("Act::").split(' ').next().unwrap();
+        let variant = line
+            .trim()
+            .trim_start_matches("Act::")
+            .split(' ')
+            .next()
+            .unwrap();
         assert!(
             AUDITED.iter().any(|(_, _, claimed)| *claimed == variant),
             "Act::{variant} is recorded by no listed use case"

@@ -243,7 +243,10 @@ mod tests {
             assert!(p.may_read_audit() && p.may_read_findings() && p.is_oversight());
             assert!(!p.may_operate_station(1));
             // The auditor reads parcels and stations; the officer neither.
-            assert_eq!(p.may_view_parcel(Some(1), Carrier::Sf), role == Role::Auditor);
+            assert_eq!(
+                p.may_view_parcel(Some(1), Carrier::Sf),
+                role == Role::Auditor
+            );
             assert_eq!(p.may_view_station(1), role == Role::Auditor);
             assert!(!p.may_see_full_phone(Some(1)));
             assert!(!p.may_act_for_carrier(Carrier::Sf));
@@ -253,7 +256,11 @@ mod tests {
         }
         assert!(principal(Role::ComplianceOfficer, vec![], None).may_manage_findings());
         assert!(!principal(Role::Auditor, vec![], None).may_manage_findings());
-        for role in [Role::CountyOperator, Role::StationKeeper, Role::CarrierIntegrator] {
+        for role in [
+            Role::CountyOperator,
+            Role::StationKeeper,
+            Role::CarrierIntegrator,
+        ] {
             assert!(!principal(role, vec![1], None).may_read_audit());
         }
     }

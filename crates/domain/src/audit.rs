@@ -334,7 +334,10 @@ mod tests {
 
         let mut removed = rows.clone();
         removed.remove(1);
-        assert_eq!(verify(&removed).broken.map(|b| b.reason), Some(BreakReason::Gap));
+        assert_eq!(
+            verify(&removed).broken.map(|b| b.reason),
+            Some(BreakReason::Gap)
+        );
     }
 
     #[test]
@@ -359,8 +362,12 @@ mod tests {
         assert_eq!(
             text,
             format!(
-                "yizhan-audit-v1\n1:1\n13:1765000000000\n1:3\n7:keeper1\n14:station_keeper\n14:phone_revealed\n6:parcel\n2:42\n1:1\n25:{{\"phone\":\"138****8000\"}}\n64:{GENESIS_HASH}\n"
+                "yizhan-audit-v1\n1:1\n13:1765000000000\n1:3\n7:keeper1\n14:station_keeper\n14:phone_revealed\n6:parcel\n2:42\n1:1\n23:{{\"phone\":\"138****8000\"}}\n64:{GENESIS_HASH}\n"
             )
+        );
+        assert_eq!(
+            row_hash(&r),
+            "71543703043effbb3247e1a1b54b7a7740dc1eeaae51a801c5b49b5d606e8dde"
         );
     }
 

@@ -436,3 +436,79 @@ impl ComplianceStore for Db {
         Ok(())
     }
 }
+
+/// What [`Db::plant_breaches`] breaks: three parcels stored at the station,
+/// an account to leave idle and a webhook subscription to fail.
+#[derive(Debug, Clone)]
+pub struct BreachPlan {
+    pub station_id: i64,
+    /// Stored parcels: the first is handed out without proof, the second
+    /// loses its consent, the third has been held too long unreminded.
+    pub parcels: [i64; 3],
+    pub idle_user_id: i64,
+    pub subscription_id: i64,
+}
+
+impl Db {
+    /// Writes, behind the use cases' backs, one breach for each compliance
+    /// rule that the use cases themselves make impossible or slow to reach
+    /// (a pickup without proof, a code without consent, a month of idling):
+    /// for the demo, so the officer's page has something to show, and for
+    /// the test that the checks find the demo's breaches. Whole-phone
+    /// reveals above the daily count go through the real use case instead
+    /// (the audit trail is chained). Never called by `serve`.
+    pub async fn plant_breaches(&self, plan: &BreachPlan, now: DateTime<Utc>) -> StoreResult<()> {
+        let now_ms = ms(now);
+        let mut tx = self.writer.begin().await.map_err(backend_error)?;
+        let [handed_out, unconsented, overdue] = plan.parcels;
+        let statements: Vec<crate::Q<'_>> = vec![
+            // Picked up with nothing in the event that shows the proof.
+            sqlx::query("UPDATE slot_places SET parcel_id = NULL WHERE parcel_id = $1").bind(handed_out),
+            sqlx::query("UPDATE parcels SET state = 'picked_up', slot_id = NULL, pickup_code = NULL, version = version + 1, updated_at = $2 WHERE id = $1")
+                .bind(handed_out)
+                .bind(now_ms),
+            sqlx::query("INSERT INTO parcel_events (parcel_id, kind, from_state, to_state, at, actor, station_id, idempotency_key, details) \
+                         VALUES ($1, 'picked_up', 'stored', 'picked_up', $2, 'legacy_import', $3, $4, '{}')")
+                .bind(handed_out)
+                .bind(now_ms)
+                .bind(plan.station_id)
+                .bind(format!("planted:{handed_out}:pickup")),
+            // On the shelf with a code but no consent.
+            sqlx::query("UPDATE parcels SET consent = 0 WHERE id = $1").bind(unconsented),
+            // Stored twelve days ago, never reminded.
+            sqlx::query("UPDATE parcels SET stored_at = $2, reminders_sent = '' WHERE id = $1")
+                .bind(overdue)
+                .bind(now_ms - 12 * DAY_MS),
+            // Nobody has signed in for 100 days.
+            sqlx::query("UPDATE users SET created_at = $2, last_sign_in_at = $2 WHERE id = $1")
+                .bind(plan.idle_user_id)
+                .bind(now_ms - 100 * DAY_MS),
+            // A delivery tried and failing since two days ago.
+            sqlx::query("INSERT INTO webhook_deliveries (subscription_id, carrier, delivery_key, event_kind, payload, created_at, status, attempts, next_attempt_at, last_status_code) \
+                         SELECT id, carrier, $2, 'test', '{}', $3, 'pending', 5, $4, 503 FROM webhook_subscriptions WHERE id = $1")
+                .bind(plan.subscription_id)
+                .bind(format!("planted:{}:failing", plan.subscription_id))
+                .bind(now_ms - 2 * DAY_MS)
+                .bind(now_ms + 3_600_000),
+            // The door controller went quiet two hours ago.
+            sqlx::query("INSERT INTO device_status (state_topic, station_id, device_kind, device_id, online, changed_at) VALUES ($1, $2, 'door', 'door-1', 0, $3) \
+                         ON CONFLICT (state_topic) DO UPDATE SET online = 0, changed_at = excluded.changed_at")
+                .bind(format!("yizhan/stations/{}/door/door-1/state", plan.station_id))
+                .bind(plan.station_id)
+                .bind(now_ms - 2 * 3_600_000),
+        ];
+        for statement in statements {
+            statement.execute(&mut *tx).await.map_err(backend_error)?;
+        }
+        // A burst of wrong codes at the door terminal in the last hour.
+        for i in 0..12 {
+            sqlx::query("INSERT INTO code_attempts (station_id, terminal, source, phone_tail, succeeded, at) VALUES ($1, 'door', 'planted', '0000', 0, $2)")
+                .bind(plan.station_id)
+                .bind(now_ms - 60_000 * (i + 1))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        }
+        tx.commit().await.map_err(backend_error)
+    }
+}

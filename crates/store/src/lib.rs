@@ -7,6 +7,7 @@
 
 mod audit;
 mod compliance;
+pub use compliance::BreachPlan;
 mod county;
 mod device_commands;
 mod outbox;

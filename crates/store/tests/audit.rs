@@ -33,7 +33,11 @@ async fn shelved(h: &Harness, waybill: &str) -> (i64, i64) {
     let station_id = station(&h.app, 4, 2).await;
     let outcome = h
         .app
-        .inbound(&keeper_of(station_id), station_id, scan(waybill, "13800138000"))
+        .inbound(
+            &keeper_of(station_id),
+            station_id,
+            scan(waybill, "13800138000"),
+        )
         .await
         .unwrap();
     (station_id, outcome.parcel_id)
@@ -79,18 +83,32 @@ async fn sensitive_acts_leave_a_chain_that_verifies_and_names_a_hand_edited_row(
         );
         let rows = h
             .app
-            .audit_trail(&admin(), AuditFilter { limit: 10, ..Default::default() })
+            .audit_trail(
+                &admin(),
+                AuditFilter {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         // No whole number anywhere in the trail: the reveal keeps the masked
         // phone, the staff note stays out.
         for row in &rows {
-            assert!(!row.details.contains("13800138000"), "{}: {row:?}", h.name());
+            assert!(
+                !row.details.contains("13800138000"),
+                "{}: {row:?}",
+                h.name()
+            );
         }
         let reveal = rows.iter().find(|r| r.act == "phone_revealed").unwrap();
         assert_eq!(reveal.details, r#"{"phone":"138****8000"}"#);
         assert_eq!(
-            (reveal.object_kind.as_str(), reveal.object_id, reveal.station_id),
+            (
+                reveal.object_kind.as_str(),
+                reveal.object_id,
+                reveal.station_id
+            ),
             ("parcel", Some(parcel_id), Some(station_id))
         );
         assert_eq!(reveal.actor, "keeper");
@@ -125,7 +143,12 @@ async fn sensitive_acts_leave_a_chain_that_verifies_and_names_a_hand_edited_row(
         raw.close().await.unwrap();
         let report = h.app.verify_audit(&admin()).await.unwrap();
         let broken = report.broken.expect("the edit is caught");
-        assert_eq!((broken.seq, broken.reason), (2, BreakReason::HashMismatch), "{}", h.name());
+        assert_eq!(
+            (broken.seq, broken.reason),
+            (2, BreakReason::HashMismatch),
+            "{}",
+            h.name()
+        );
         assert_eq!(report.count, 3);
         h.cleanup().await;
     }
@@ -174,7 +197,14 @@ async fn an_act_whose_record_cannot_be_written_does_not_happen() {
             .await
             .unwrap_err();
         assert_eq!(refused.code(), app::Code::AuditPersonalData, "{}", h.name());
-        assert!(h.app.store.user_by_name("13800138000").await.unwrap().is_none());
+        assert!(
+            h.app
+                .store
+                .user_by_name("13800138000")
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert!(acts_of(&h).await.is_empty());
         // The command line is named as such.
         h.app
@@ -189,7 +219,14 @@ async fn an_act_whose_record_cannot_be_written_does_not_happen() {
             .await
             .unwrap();
         let row = h.app.audit_head(&admin()).await.unwrap().unwrap();
-        assert_eq!((row.actor.as_str(), row.actor_role.as_str(), row.actor_user_id), ("cli", "system", None));
+        assert_eq!(
+            (
+                row.actor.as_str(),
+                row.actor_role.as_str(),
+                row.actor_user_id
+            ),
+            ("cli", "system", None)
+        );
         assert_eq!(Act::parse(&row.act), Some(Act::UserCreated));
         h.cleanup().await;
     }
@@ -200,7 +237,11 @@ async fn only_the_administrator_and_the_second_and_third_lines_read_the_trail() 
     for h in backends().await {
         let station_id = station(&h.app, 2, 1).await;
         let mut refused = vec![keeper_of(station_id)];
-        for role in [Role::CountyOperator, Role::CarrierIntegrator, Role::StationTerminal] {
+        for role in [
+            Role::CountyOperator,
+            Role::CarrierIntegrator,
+            Role::StationTerminal,
+        ] {
             let mut p = admin();
             p.role = role;
             refused.push(p);

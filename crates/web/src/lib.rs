@@ -130,7 +130,10 @@ impl FromRequestParts<WebState> for Keeper {
         };
         if matches!(
             principal.role,
-            Role::StationTerminal | Role::CarrierIntegrator | Role::ComplianceOfficer | Role::Auditor
+            Role::StationTerminal
+                | Role::CarrierIntegrator
+                | Role::ComplianceOfficer
+                | Role::Auditor
         ) {
             return Err(to_login());
         }

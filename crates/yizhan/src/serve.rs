@@ -328,7 +328,9 @@ async fn daily_compliance(app: &App, system: &domain::Principal) {
         Err(error) => tracing::warn!(error = %error, "compliance checks failed"),
     }
     match app.audit_head(system).await {
-        Ok(Some(head)) => tracing::info!(seq = head.seq, hash = %head.hash, "daily figures: audit head"),
+        Ok(Some(head)) => {
+            tracing::info!(seq = head.seq, hash = %head.hash, "daily figures: audit head")
+        }
         Ok(None) => tracing::info!("daily figures: audit trail empty"),
         Err(error) => tracing::warn!(error = %error, "reading the audit head failed"),
     }

@@ -31,7 +31,8 @@ impl App {
                 })
                 .collect()
         };
-        let (missing, unannounced) = (view(missing), view(unannounced));
+        let (missing, unannounced): (Vec<ReconciledParcel>, Vec<ReconciledParcel>) =
+            (view(missing), view(unannounced));
         crate::audit::record_alone(
             &*self.store,
             &crate::audit::Actor::of(principal),

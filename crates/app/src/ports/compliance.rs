@@ -78,8 +78,11 @@ pub trait ComplianceTx: Send {
         responsible_user_id: Option<i64>,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
-    async fn insert_finding_event(&mut self, finding_id: i64, event: &FindingEvent)
-    -> StoreResult<()>;
+    async fn insert_finding_event(
+        &mut self,
+        finding_id: i64,
+        event: &FindingEvent,
+    ) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -93,8 +96,11 @@ pub trait ComplianceStore: Send + Sync {
     ) -> StoreResult<Vec<Candidate>>;
     /// Who answers for a breach: the first enabled user of `role` bound to
     /// the station (or any, without a station), by id.
-    async fn responsible_for(&self, role: Role, station_id: Option<i64>)
-    -> StoreResult<Option<i64>>;
+    async fn responsible_for(
+        &self,
+        role: Role,
+        station_id: Option<i64>,
+    ) -> StoreResult<Option<i64>>;
     /// Findings, oldest first; `status` narrows.
     async fn findings(
         &self,

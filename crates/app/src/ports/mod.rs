@@ -78,7 +78,16 @@ impl Random for OsRandom {
 /// it without `commit` rolls back.
 #[async_trait]
 pub trait Tx:
-    ParcelTx + OutboxTx + TerminalTx + DeviceTx + CountyTx + WebhookTx + AuditTx + UserTx + ComplianceTx + Send
+    ParcelTx
+    + OutboxTx
+    + TerminalTx
+    + DeviceTx
+    + CountyTx
+    + WebhookTx
+    + AuditTx
+    + UserTx
+    + ComplianceTx
+    + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
@@ -107,8 +116,8 @@ pub trait Store:
 /// method on a `dyn Tx` or `dyn Store` needs its trait in scope.
 pub mod prelude {
     pub use super::{
-        AuditStore, AuditTx, Clock, ComplianceStore, ComplianceTx, CountyStore, CountyTx, DeviceStore, DeviceTx, OutboxStore,
-        OutboxTx, ParcelStore, ParcelTx, Store, TerminalStore, TerminalTx, Tx, UserStore, UserTx,
-        WebhookStore, WebhookTx,
+        AuditStore, AuditTx, Clock, ComplianceStore, ComplianceTx, CountyStore, CountyTx,
+        DeviceStore, DeviceTx, OutboxStore, OutboxTx, ParcelStore, ParcelTx, Store, TerminalStore,
+        TerminalTx, Tx, UserStore, UserTx, WebhookStore, WebhookTx,
     };
 }

@@ -343,9 +343,15 @@ async fn every_id_taking_route_refuses_other_stations_and_carriers() {
             let reads = *method == "GET" && who == "auditor";
             if reads && status == StatusCode::OK {
                 for phone in PHONES {
-                    assert!(!answer.to_string().contains(phone), "{who} {path}: {answer}");
+                    assert!(
+                        !answer.to_string().contains(phone),
+                        "{who} {path}: {answer}"
+                    );
                 }
-                assert!(answer.get("recipient_name").is_none(), "{who} {path}: {answer}");
+                assert!(
+                    answer.get("recipient_name").is_none(),
+                    "{who} {path}: {answer}"
+                );
                 continue;
             }
             assert!(
@@ -356,10 +362,18 @@ async fn every_id_taking_route_refuses_other_stations_and_carriers() {
     }
     // The auditor does read: a parcel, without its phone or name.
     let (status, view) = t
-        .call(Method::GET, &format!("/api/parcels/{parcel}"), Some(&auditor), None)
+        .call(
+            Method::GET,
+            &format!("/api/parcels/{parcel}"),
+            Some(&auditor),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{view}");
-    assert!(view.get("phone").is_none() && view.get("pickup_code").is_none(), "{view}");
+    assert!(
+        view.get("phone").is_none() && view.get("pickup_code").is_none(),
+        "{view}"
+    );
     // The outsiders are not simply locked out of everything.
     let (status, _) = t
         .call(
@@ -562,9 +576,14 @@ async fn every_list_route_refuses_terminals_and_shows_carriers_only_their_own() 
                 );
             }
         }
-        let (_, verified) = t.call(Method::GET, "/api/audit/verify", Some(&token), None).await;
+        let (_, verified) = t
+            .call(Method::GET, "/api/audit/verify", Some(&token), None)
+            .await;
         assert!(verified["broken"].is_null(), "{verified}");
-        assert!(verified["count"].as_u64().unwrap() > 0, "the set-up's acts are recorded: {verified}");
+        assert!(
+            verified["count"].as_u64().unwrap() > 0,
+            "the set-up's acts are recorded: {verified}"
+        );
     }
     // SF's station list is the directory: names and places, no shelves'
     // configuration, and nothing of the parcels on them.
