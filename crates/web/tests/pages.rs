@@ -729,7 +729,10 @@ async fn page(client: &reqwest::Client, url: String) -> (u16, String) {
 #[tokio::test]
 async fn the_compliance_page_serves_the_officer_and_the_auditor_not_the_console() {
     let w = world().await;
-    for (username, role) in [("officer", Role::ComplianceOfficer), ("auditor", Role::Auditor)] {
+    for (username, role) in [
+        ("officer", Role::ComplianceOfficer),
+        ("auditor", Role::Auditor),
+    ] {
         w.app
             .create_user(NewUser {
                 username: username.into(),
@@ -751,13 +754,27 @@ async fn the_compliance_page_serves_the_officer_and_the_auditor_not_the_console(
 
     let (officer, to) = signed_in_to(&w, "officer").await;
     assert_eq!(to, "/compliance");
-    let console = officer.get(format!("{}/console", w.base)).send().await.unwrap();
+    let console = officer
+        .get(format!("{}/console", w.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(console.status(), 303);
-    assert_eq!(console.headers()["location"], "/compliance", "not the keeper's console");
+    assert_eq!(
+        console.headers()["location"],
+        "/compliance",
+        "not the keeper's console"
+    );
     let (status, html) = page(&officer, format!("{}/compliance", w.base)).await;
     assert_eq!(status, 200, "{html}");
-    assert!(html.contains("合规管理") && html.contains("审计链完整"), "{html}");
-    assert!(html.contains("查看完整手机号"), "the trail shows the reveals: {html}");
+    assert!(
+        html.contains("合规管理") && html.contains("审计链完整"),
+        "{html}"
+    );
+    assert!(
+        html.contains("查看完整手机号"),
+        "the trail shows the reveals: {html}"
+    );
     assert!(!html.contains("13812345678"), "no whole phone on the page");
     let csrf = csrf_of(&html);
     let ran = officer
@@ -773,7 +790,10 @@ async fn the_compliance_page_serves_the_officer_and_the_auditor_not_the_console(
     let finding = w.app.findings(&testkit::admin(), None).await.unwrap()[0].id;
     let url = format!("{}/compliance/findings/{finding}", w.base);
     let (_, html) = page(&officer, url.clone()).await;
-    assert!(html.contains("reveals_24h") && html.contains("name=\"note\""), "{html}");
+    assert!(
+        html.contains("reveals_24h") && html.contains("name=\"note\""),
+        "{html}"
+    );
     let saved = officer
         .post(&url)
         .form(&[
@@ -787,7 +807,10 @@ async fn the_compliance_page_serves_the_officer_and_the_auditor_not_the_console(
         .unwrap();
     assert_eq!(saved.status(), 303);
     let (_, html) = page(&officer, url.clone()).await;
-    assert!(html.contains("已说明") && html.contains("逐一回电核实包裹"), "{html}");
+    assert!(
+        html.contains("已说明") && html.contains("逐一回电核实包裹"),
+        "{html}"
+    );
     // A form without the session's token changes nothing.
     let forged = officer
         .post(&url)
@@ -802,9 +825,15 @@ async fn the_compliance_page_serves_the_officer_and_the_auditor_not_the_console(
     let (status, html) = page(&auditor, format!("{}/compliance", w.base)).await;
     assert_eq!(status, 200);
     assert!(html.contains("单日查看完整手机号次数超限") && html.contains("审计链完整"));
-    assert!(!html.contains("/compliance/run"), "the auditor runs nothing");
+    assert!(
+        !html.contains("/compliance/run"),
+        "the auditor runs nothing"
+    );
     let (_, html) = page(&auditor, url.clone()).await;
-    assert!(html.contains("逐一回电核实包裹") && !html.contains("name=\"note\""), "{html}");
+    assert!(
+        html.contains("逐一回电核实包裹") && !html.contains("name=\"note\""),
+        "{html}"
+    );
     let csrf = csrf_of(&html);
     let refused = auditor
         .post(format!("{}/compliance/run", w.base))
@@ -829,7 +858,14 @@ async fn the_compliance_page_serves_the_officer_and_the_auditor_not_the_console(
         .await
         .unwrap();
     assert_eq!(away.headers()["location"], "/console");
-    auditor.get(format!("{}/lang/en", w.base)).send().await.unwrap();
+    auditor
+        .get(format!("{}/lang/en", w.base))
+        .send()
+        .await
+        .unwrap();
     let (_, html) = page(&auditor, format!("{}/compliance", w.base)).await;
-    assert!(html.contains("Compliance") && html.contains("Chain intact"), "{html}");
+    assert!(
+        html.contains("Compliance") && html.contains("Chain intact"),
+        "{html}"
+    );
 }

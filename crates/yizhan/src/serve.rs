@@ -85,7 +85,11 @@ pub async fn demo_command(mut config: Config, args: DemoArgs) -> anyhow::Result<
     // network; a real deployment keeps HTTPS and the internal-address guard.
     config.webhooks.allow_http = true;
     let app = wiring::build(&config).await?;
+    let fresh = app.store.stations().await?.is_empty();
     let credentials = demo::seed(&app).await?;
+    if fresh {
+        demo::plant_breaches(&app, &config.database.url).await?;
+    }
     if no_serve {
         return Ok(());
     }
