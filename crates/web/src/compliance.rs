@@ -205,6 +205,8 @@ struct OverviewPage {
     manages: bool,
     reads_audit: bool,
     ran: Option<String>,
+    /// A status filter is on.
+    filtered: bool,
     statuses: Vec<Choice>,
     findings: Vec<FindingRow>,
     verify: Option<VerifyView>,
@@ -347,6 +349,7 @@ async fn overview(
         manages: who.principal.may_manage_findings(),
         reads_audit,
         ran: query.ran.map(|n| n.to_string()),
+        filtered: status.is_some(),
         statuses,
         findings,
         verify,
