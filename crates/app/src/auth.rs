@@ -5,8 +5,10 @@
 //! account (its tokens stop working at once) and revoke its tokens.
 
 use crate::App;
+use crate::audit::{self, Act, Actor, Object};
 use crate::error::{AppError, AppResult, Code, Throttle, text_invalid};
 use crate::ports::UserRecord;
+use crate::ports::prelude::*;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Utc};
@@ -125,7 +127,14 @@ pub struct NewUser {
 }
 
 impl App {
+    /// Adds a user (the command line and the demo, acting as `actor`; a
+    /// terminal's user is made by pairing). Recorded in the audit trail in
+    /// the same transaction.
     pub async fn create_user(&self, user: NewUser) -> AppResult<i64> {
+        self.create_user_by(&Actor::system("cli"), user).await
+    }
+
+    pub async fn create_user_by(&self, actor: &Actor, user: NewUser) -> AppResult<i64> {
         let username = domain::limits::text_field("username", &user.username, 32)
             .map_err(text_invalid("username", 32))?;
         if !username
@@ -159,7 +168,24 @@ impl App {
             station_ids: user.station_ids,
             disabled_at: None,
         };
-        Ok(self.store.create_user(&record, self.now()).await?)
+        let mut tx = self.store.begin().await?;
+        let id = tx.create_user_in(&record, self.now()).await?;
+        audit::record(
+            &mut *tx,
+            actor,
+            self.now(),
+            Act::UserCreated,
+            Object::new("user", id),
+            serde_json::json!({
+                "username": record.username,
+                "role": record.role.code(),
+                "stations": record.station_ids,
+                "carrier": record.carrier.map(Carrier::code),
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// The users whose password is `password`: `serve` refuses to start
@@ -230,10 +256,62 @@ impl App {
         // failures stay (one valid account must not reset a guesser's
         // budget for the others).
         self.sign_in_throttle.forget(&keys[0]);
+        // The idle-account compliance rule reads when each account last
+        // signed in.
+        self.store.note_sign_in(user.id, self.now()).await?;
         let token = self
             .issue_token(user.id, "sign-in", self.settings.token_hours)
             .await?;
         Ok((token, principal_of(user)))
+    }
+
+    /// A new token inside the caller's transaction (pairing: the revoke,
+    /// the new token and their audit row commit together).
+    async fn issue_token_in(
+        &self,
+        tx: &mut dyn Tx,
+        user_id: i64,
+        name: &str,
+        hours: i64,
+    ) -> AppResult<String> {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let token = format!("yz_{}", hex::encode(bytes));
+        let now = self.now();
+        tx.create_token_in(
+            user_id,
+            &token_hash(&token),
+            name,
+            now,
+            now + chrono::Duration::hours(hours),
+        )
+        .await?;
+        Ok(token)
+    }
+
+    /// A long-lived API token issued from the command line (a carrier's
+    /// system): recorded in the audit trail with it. Sign-in tokens are not
+    /// audited acts.
+    pub async fn issue_api_token(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        name: &str,
+        hours: i64,
+    ) -> AppResult<String> {
+        let mut tx = self.store.begin().await?;
+        let token = self.issue_token_in(&mut *tx, user_id, name, hours).await?;
+        audit::record(
+            &mut *tx,
+            actor,
+            self.now(),
+            Act::TokenIssued,
+            Object::new("user", user_id),
+            serde_json::json!({ "hours": hours }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(token)
     }
 
     pub async fn issue_token(&self, user_id: i64, name: &str, hours: i64) -> AppResult<String> {
@@ -295,28 +373,46 @@ impl App {
                 // thrown away; only paired tokens open it.
                 let mut bytes = [0u8; 24];
                 rand::rngs::OsRng.fill_bytes(&mut bytes);
-                self.create_user(NewUser {
-                    username: username.clone(),
-                    display_name: format!("自助终端 {station_id}"),
-                    password: hex::encode(bytes),
-                    role: Role::StationTerminal,
-                    carrier: None,
-                    station_ids: vec![station_id],
-                })
+                self.create_user_by(
+                    &Actor::of(principal),
+                    NewUser {
+                        username: username.clone(),
+                        display_name: format!("自助终端 {station_id}"),
+                        password: hex::encode(bytes),
+                        role: Role::StationTerminal,
+                        carrier: None,
+                        station_ids: vec![station_id],
+                    },
+                )
                 .await?
             }
         };
         // Pairing replaces the station's terminal: the tokens of earlier
         // pairings (a lost or replaced tablet) stop working now.
-        let revoked = self.store.revoke_user_tokens(user_id).await?;
+        let mut tx = self.store.begin().await?;
+        let revoked = tx.revoke_user_tokens_in(user_id).await?;
+        let token = self
+            .issue_token_in(&mut *tx, user_id, "terminal", 24 * 365)
+            .await?;
+        audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            self.now(),
+            Act::TerminalPaired,
+            Object::new("user", user_id).at(Some(station_id)),
+            serde_json::json!({ "tokens_revoked": revoked }),
+        )
+        .await?;
+        tx.commit().await?;
         tracing::info!(
             station = station_id,
             by = %principal.username,
             n_revoked = revoked,
             "terminal paired; earlier terminal tokens revoked"
         );
-        // A terminal stays paired for a year; the keeper pairs it again.
-        self.issue_token(user_id, "terminal", 24 * 365).await
+        // A terminal stays paired for a year (above); the keeper pairs it
+        // again.
+        Ok(token)
     }
 
     /// An administrator disables an account: it cannot sign in and its
@@ -331,10 +427,19 @@ impl App {
         if user.id == principal.user_id {
             return Err(AppError::new(Code::CannotDisableSelf));
         }
-        self.store
-            .set_user_disabled(user.id, Some(self.now()))
-            .await?;
-        let revoked = self.store.revoke_user_tokens(user.id).await?;
+        let mut tx = self.store.begin().await?;
+        tx.set_user_disabled_in(user.id, Some(self.now())).await?;
+        let revoked = tx.revoke_user_tokens_in(user.id).await?;
+        audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            self.now(),
+            Act::UserDisabled,
+            Object::new("user", user.id),
+            serde_json::json!({ "username": user.username, "tokens_revoked": revoked }),
+        )
+        .await?;
+        tx.commit().await?;
         tracing::warn!(username = %user.username, by = %principal.username, n_revoked = revoked, "account disabled");
         Ok(AccountView {
             username: user.username,
@@ -351,7 +456,18 @@ impl App {
         username: &str,
     ) -> AppResult<AccountView> {
         let user = self.administered_user(principal, username).await?;
-        self.store.set_user_disabled(user.id, None).await?;
+        let mut tx = self.store.begin().await?;
+        tx.set_user_disabled_in(user.id, None).await?;
+        audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            self.now(),
+            Act::UserEnabled,
+            Object::new("user", user.id),
+            serde_json::json!({ "username": user.username }),
+        )
+        .await?;
+        tx.commit().await?;
         tracing::warn!(username = %user.username, by = %principal.username, "account enabled");
         Ok(AccountView {
             username: user.username,
@@ -369,7 +485,18 @@ impl App {
         username: &str,
     ) -> AppResult<AccountView> {
         let user = self.administered_user(principal, username).await?;
-        let revoked = self.store.revoke_user_tokens(user.id).await?;
+        let mut tx = self.store.begin().await?;
+        let revoked = tx.revoke_user_tokens_in(user.id).await?;
+        audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            self.now(),
+            Act::TokensRevoked,
+            Object::new("user", user.id),
+            serde_json::json!({ "username": user.username, "tokens_revoked": revoked }),
+        )
+        .await?;
+        tx.commit().await?;
         tracing::warn!(username = %user.username, by = %principal.username, n_revoked = revoked, "tokens revoked");
         Ok(AccountView {
             username: user.username,

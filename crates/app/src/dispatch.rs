@@ -177,6 +177,15 @@ impl App {
         let Ok(_planning) = self.dispatch_running.try_lock() else {
             return Err(AppError::new(Code::DispatchRunning));
         };
+        crate::audit::record_alone(
+            &*self.store,
+            &crate::audit::Actor::of(principal),
+            self.now(),
+            crate::audit::Act::DispatchPlanned,
+            crate::audit::Object::county("dispatch"),
+            serde_json::json!({ "iterations": request.iterations, "vans": fleet.vans, "unmanned": fleet.unmanned }),
+        )
+        .await?;
         // Waiting parcels, grouped by destination station.
         let mut waiting: BTreeMap<i64, Vec<ParcelRecord>> = BTreeMap::new();
         let mut n_read = 0;

@@ -8,6 +8,7 @@
 // and what follows an event, station inbound inside a transaction, device
 // commands, signed QR codes and the bounded pool for CPU-heavy work. None
 // of these imports a use-case module.
+pub mod audit;
 pub mod blocking;
 pub mod device_commands;
 pub mod device_registry;
@@ -24,6 +25,7 @@ mod transition;
 // nothing else of this crate: no use case imports another
 // (`tests/layers.rs` holds this).
 pub mod auth;
+pub mod compliance;
 pub mod county;
 pub mod dashboard;
 pub mod devices;

@@ -3,6 +3,7 @@
 //! carrier, and consent recorded later.
 
 use crate::App;
+use crate::audit::{self, Act, Actor, Object};
 use crate::error::{AppError, AppResult, Code, size_arg, text_invalid};
 use crate::ports::{EventRecord, MisrouteRecord, NewMisroute, ParcelFilter, ParcelRecord, Tx};
 use crate::transition::{self, lock_station};
@@ -156,6 +157,17 @@ impl App {
         if !principal.may_see_full_phone(parcel.station_id) {
             return Err(AppError::Forbidden("phone number"));
         }
+        // The disclosure is recorded before the number leaves: no record, no
+        // number.
+        audit::record_alone(
+            &*self.store,
+            &Actor::of(principal),
+            self.now(),
+            Act::PhoneRevealed,
+            Object::new("parcel", parcel_id).at(parcel.station_id),
+            serde_json::json!({ "phone": parcel.phone.as_ref().map(|p| p.masked()) }),
+        )
+        .await?;
         tracing::info!(parcel = parcel_id, user = %principal.username, "full phone number disclosed");
         Ok(parcel.phone.map(|phone| phone.full()))
     }
@@ -171,7 +183,9 @@ impl App {
         // Allowed by role, never by falling through: a role not named here
         // (the door terminal) searches nothing.
         match principal.role {
-            Role::Admin | Role::CountyOperator => {}
+            // The auditor reads everything; `server::views` gives it the
+            // view without personal data.
+            Role::Admin | Role::CountyOperator | Role::Auditor => {}
             Role::StationKeeper => match filter.station_id {
                 Some(station_id) if principal.may_view_station(station_id) => {}
                 Some(_) => return Err(AppError::Forbidden("station")),
@@ -183,7 +197,9 @@ impl App {
                 Some(carrier) => filter.carrier = Some(carrier),
                 None => return Err(AppError::Forbidden("parcel")),
             },
-            Role::StationTerminal => return Err(AppError::Forbidden("parcel")),
+            Role::StationTerminal | Role::ComplianceOfficer => {
+                return Err(AppError::Forbidden("parcel"));
+            }
         }
         if let Some(code) = &filter.pickup_code {
             filter.pickup_code = Some(normalise_typed(code));
@@ -249,6 +265,16 @@ impl App {
         parcel_id: i64,
         proof: PickupProof,
     ) -> AppResult<ParcelView> {
+        // Only a hand-out on a document shown is a sensitive act: the
+        // recipient's own code or scan is their act, not staff's. The note is
+        // free text and stays out of the trail.
+        let audited = match &proof {
+            PickupProof::StaffAssisted { shown, .. } => Some((
+                Act::PickupStaffAssisted,
+                serde_json::json!({ "shown": shown }),
+            )),
+            _ => None,
+        };
         let details = match &proof {
             PickupProof::CodeAndPhoneTail { phone_tail, .. } => {
                 domain::phone::parse_tail(phone_tail)
@@ -273,6 +299,7 @@ impl App {
             parcel_id,
             Action::PickUp,
             details,
+            audited,
             |parcel| match &proof {
                 PickupProof::CodeAndPhoneTail { code, phone_tail } => {
                     let code_matches =
@@ -309,6 +336,7 @@ impl App {
             parcel_id,
             Action::ReportProblem { kind },
             serde_json::json!({ "problem": kind, "note": note }),
+            None,
             |_| Ok(()),
         )
         .await
@@ -358,6 +386,15 @@ impl App {
                 recorded_at: self.now(),
             })
             .await?;
+        audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            self.now(),
+            Act::MisrouteRecorded,
+            Object::new("parcel", parcel_id).at(Some(to_station_id)),
+            serde_json::json!({ "from_station": from_station_id, "to_station": to_station_id }),
+        )
+        .await?;
         tx.commit().await?;
         tracing::info!(
             parcel = parcel_id,
@@ -379,6 +416,7 @@ impl App {
             parcel_id,
             Action::ReturnToCarrier,
             serde_json::json!({}),
+            Some((Act::ParcelReturned, serde_json::json!({}))),
             |_| Ok(()),
         )
         .await
@@ -400,6 +438,7 @@ impl App {
             parcel_id,
             Action::GrantConsent,
             serde_json::json!({ "source": source }),
+            None,
             |_| Ok(()),
         )
         .await
@@ -421,9 +460,14 @@ impl App {
         ) {
             return Err(AppError::new(Code::CentreActionInvalid));
         }
-        self.change(principal, parcel_id, action, serde_json::json!({}), |_| {
-            Ok(())
-        })
+        self.change(
+            principal,
+            parcel_id,
+            action,
+            serde_json::json!({}),
+            None,
+            |_| Ok(()),
+        )
         .await
     }
 
@@ -484,6 +528,7 @@ impl App {
         parcel_id: i64,
         action: Action,
         details: serde_json::Value,
+        audited: Option<(Act, serde_json::Value)>,
         check: impl FnOnce(&ParcelRecord) -> AppResult<()> + Send,
     ) -> AppResult<ParcelView> {
         let mut tx = self.store.begin().await?;
@@ -504,6 +549,17 @@ impl App {
             details,
         )
         .await?;
+        if let Some((act, details)) = audited {
+            audit::record(
+                &mut *tx,
+                &Actor::of(principal),
+                self.now(),
+                act,
+                Object::new("parcel", parcel_id).at(parcel.station_id),
+                details,
+            )
+            .await?;
+        }
         tx.commit().await?;
         tracing::info!(parcel = parcel_id, from = %from, to = %parcel.state, "parcel changed");
         self.view(parcel).await

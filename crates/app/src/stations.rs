@@ -18,6 +18,15 @@ impl App {
             return Err(AppError::Forbidden("station"));
         }
         let created = self.store.create_station(station, self.now()).await?;
+        crate::audit::record_alone(
+            &*self.store,
+            &crate::audit::Actor::of(principal),
+            self.now(),
+            crate::audit::Act::StationCreated,
+            crate::audit::Object::new("station", created.id).at(Some(created.id)),
+            serde_json::json!({ "slots": station.slots.len() }),
+        )
+        .await?;
         tracing::info!(station = created.id, n_slots = station.slots.len(), user = %principal.username, "station created");
         Ok(created)
     }

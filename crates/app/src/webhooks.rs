@@ -351,6 +351,15 @@ impl App {
                 self.now(),
             )
             .await?;
+        crate::audit::record_alone(
+            &*self.store,
+            &crate::audit::Actor::of(principal),
+            self.now(),
+            crate::audit::Act::WebhookCreated,
+            crate::audit::Object::new("webhook_subscription", subscription.id),
+            serde_json::json!({ "carrier": carrier.code() }),
+        )
+        .await?;
         tracing::info!(carrier = %carrier, subscription = subscription.id, user = %principal.username, "webhook subscription created");
         Ok(CreatedSubscription {
             subscription: SubscriptionView::from(&subscription),
@@ -436,6 +445,15 @@ impl App {
         self.store
             .update_webhook_subscription(&subscription)
             .await?;
+        crate::audit::record_alone(
+            &*self.store,
+            &crate::audit::Actor::of(principal),
+            self.now(),
+            crate::audit::Act::WebhookUpdated,
+            crate::audit::Object::new("webhook_subscription", subscription.id),
+            serde_json::json!({ "carrier": subscription.carrier.code(), "active": subscription.active, "url_changed": patch.url.is_some(), "events_changed": patch.event_kinds.is_some() }),
+        )
+        .await?;
         tracing::info!(carrier = %subscription.carrier, subscription = subscription.id, active = subscription.active, user = %principal.username, "webhook subscription changed");
         Ok(SubscriptionView::from(&subscription))
     }
@@ -490,6 +508,15 @@ impl App {
         self.store
             .delete_webhook_subscription(subscription.id, self.now())
             .await?;
+        crate::audit::record_alone(
+            &*self.store,
+            &crate::audit::Actor::of(principal),
+            self.now(),
+            crate::audit::Act::WebhookDeleted,
+            crate::audit::Object::new("webhook_subscription", subscription.id),
+            serde_json::json!({ "carrier": subscription.carrier.code() }),
+        )
+        .await?;
         tracing::info!(carrier = %subscription.carrier, subscription = subscription.id, user = %principal.username, "webhook subscription deleted");
         Ok(())
     }
@@ -521,6 +548,15 @@ impl App {
                 until,
             )
             .await?;
+        crate::audit::record_alone(
+            &*self.store,
+            &crate::audit::Actor::of(principal),
+            self.now(),
+            crate::audit::Act::WebhookSecretRotated,
+            crate::audit::Object::new("webhook_subscription", subscription.id),
+            serde_json::json!({ "carrier": subscription.carrier.code(), "overlap_hours": overlap }),
+        )
+        .await?;
         tracing::info!(carrier = %subscription.carrier, subscription = subscription.id, overlap_hours = overlap, user = %principal.username, "webhook secret rotated");
         Ok(RotatedSecret {
             subscription: SubscriptionView::from(&subscription),

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 /// The use cases: each is a module (a file, or a directory with `mod.rs`).
 const USE_CASES: &[&str] = &[
     "auth",
+    "compliance",
     "county",
     "dashboard",
     "devices",
@@ -27,6 +28,7 @@ const USE_CASES: &[&str] = &[
 
 /// Shared by the use cases; none may name a use case.
 const SHARED: &[&str] = &[
+    "audit",
     "blocking",
     "device_commands",
     "device_registry",

@@ -18,6 +18,13 @@ pub enum Role {
     /// for codes customers enter and nothing else (it sees no lists, no
     /// phones, no other station).
     StationTerminal,
+    /// The second line of defence (合规管理): reads the audit trail, runs
+    /// the compliance checks and assigns and updates their findings. Acts on
+    /// no parcel, user, station or device.
+    ComplianceOfficer,
+    /// The third line (审计): reads the audit trail and the findings and
+    /// changes nothing.
+    Auditor,
 }
 
 impl Role {
@@ -28,6 +35,8 @@ impl Role {
             Role::StationKeeper => "station_keeper",
             Role::CarrierIntegrator => "carrier_integrator",
             Role::StationTerminal => "station_terminal",
+            Role::ComplianceOfficer => "compliance_officer",
+            Role::Auditor => "auditor",
         }
     }
 
@@ -38,10 +47,12 @@ impl Role {
             Role::StationKeeper,
             Role::CarrierIntegrator,
             Role::StationTerminal,
+            Role::ComplianceOfficer,
+            Role::Auditor,
         ]
         .into_iter()
         .find(|role| role.code() == code)
-        .ok_or_else(|| format!("unknown role {code:?}; use admin, county_operator, station_keeper, carrier_integrator or station_terminal"))
+        .ok_or_else(|| format!("unknown role {code:?}; use admin, county_operator, station_keeper, carrier_integrator, station_terminal, compliance_officer or auditor"))
     }
 }
 
@@ -68,9 +79,10 @@ impl Principal {
             || (self.role == Role::StationKeeper && self.station_ids.contains(&station_id))
     }
 
-    /// Read a station's configuration and lists.
+    /// Read a station's configuration and lists: who operates it, and the
+    /// auditor (the third line reads everything and changes nothing).
     pub fn may_view_station(&self, station_id: i64) -> bool {
-        self.may_operate_station(station_id)
+        self.may_operate_station(station_id) || self.role == Role::Auditor
     }
 
     /// Find a station in the station list and read its name and place:
@@ -81,13 +93,14 @@ impl Principal {
     }
 
     /// Read one parcel: county staff, the keeper of the station holding it,
-    /// the carrier it belongs to.
+    /// the carrier it belongs to, and the auditor (who gets the view without
+    /// personal data, `server::views`, and never a whole phone).
     pub fn may_view_parcel(&self, station_id: Option<i64>, carrier: Carrier) -> bool {
         match self.role {
-            Role::Admin | Role::CountyOperator => true,
+            Role::Admin | Role::CountyOperator | Role::Auditor => true,
             Role::StationKeeper => station_id.is_some_and(|id| self.station_ids.contains(&id)),
             Role::CarrierIntegrator => self.carrier == Some(carrier),
-            Role::StationTerminal => false,
+            Role::StationTerminal | Role::ComplianceOfficer => false,
         }
     }
 
@@ -122,6 +135,34 @@ impl Principal {
     /// County-wide work: centre scans, imports, the holding job.
     pub fn may_run_county(&self) -> bool {
         self.county_wide()
+    }
+
+    /// Read the audit trail and verify its chain: the administrator and the
+    /// second and third lines. Operations staff act and are audited; they
+    /// do not read the record of their own acts.
+    pub fn may_read_audit(&self) -> bool {
+        matches!(
+            self.role,
+            Role::Admin | Role::ComplianceOfficer | Role::Auditor
+        )
+    }
+
+    /// Read compliance findings: those who read the audit trail.
+    pub fn may_read_findings(&self) -> bool {
+        self.may_read_audit()
+    }
+
+    /// Run the compliance checks and assign, explain, close or escalate
+    /// findings: the compliance officer (and the administrator). The
+    /// auditor only reads.
+    pub fn may_manage_findings(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::ComplianceOfficer)
+    }
+
+    /// The second and third lines: they read and check, and act on no
+    /// parcel, user, station or device.
+    pub fn is_oversight(&self) -> bool {
+        matches!(self.role, Role::ComplianceOfficer | Role::Auditor)
     }
 }
 
@@ -170,6 +211,9 @@ mod tests {
             Role::CountyOperator,
             Role::StationKeeper,
             Role::CarrierIntegrator,
+            Role::StationTerminal,
+            Role::ComplianceOfficer,
+            Role::Auditor,
         ] {
             assert_eq!(Role::parse(role.code()), Ok(role));
         }
@@ -190,5 +234,34 @@ mod tests {
         let keeper = principal(Role::StationKeeper, vec![4], None);
         assert!(keeper.may_run_terminal(4));
         assert!(!keeper.may_run_terminal(5));
+    }
+
+    #[test]
+    fn the_second_and_third_lines_read_the_trail_and_act_on_nothing() {
+        for role in [Role::ComplianceOfficer, Role::Auditor] {
+            let p = principal(role, vec![], None);
+            assert!(p.may_read_audit() && p.may_read_findings() && p.is_oversight());
+            assert!(!p.may_operate_station(1));
+            // The auditor reads parcels and stations; the officer neither.
+            assert_eq!(
+                p.may_view_parcel(Some(1), Carrier::Sf),
+                role == Role::Auditor
+            );
+            assert_eq!(p.may_view_station(1), role == Role::Auditor);
+            assert!(!p.may_see_full_phone(Some(1)));
+            assert!(!p.may_act_for_carrier(Carrier::Sf));
+            assert!(!p.may_administer());
+            assert!(!p.may_run_terminal(1));
+            assert!(!p.may_run_county());
+        }
+        assert!(principal(Role::ComplianceOfficer, vec![], None).may_manage_findings());
+        assert!(!principal(Role::Auditor, vec![], None).may_manage_findings());
+        for role in [
+            Role::CountyOperator,
+            Role::StationKeeper,
+            Role::CarrierIntegrator,
+        ] {
+            assert!(!principal(role, vec![1], None).may_read_audit());
+        }
     }
 }

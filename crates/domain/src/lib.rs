@@ -4,7 +4,9 @@
 //! every function takes what it needs (including `now`) as an argument.
 
 pub mod access;
+pub mod audit;
 pub mod carrier;
+pub mod compliance;
 pub mod county;
 pub mod holding;
 pub mod limits;

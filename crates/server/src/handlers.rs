@@ -238,6 +238,46 @@ impl ParcelQuery {
     }
 }
 
+/// `GET /api/audit`: the audit trail, newest first, filtered.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    act: Option<String>,
+    actor_user_id: Option<i64>,
+    station_id: Option<i64>,
+    object_kind: Option<String>,
+    object_id: Option<i64>,
+    before_seq: Option<i64>,
+    limit: Option<u32>,
+}
+
+pub async fn audit_trail(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> ApiResult {
+    // An over-long text filter can match nothing: cut at a bound rather
+    // than carry it into the query.
+    let short = |value: Option<String>| value.map(|v| v.chars().take(64).collect::<String>());
+    let filter = app::ports::audit::AuditFilter {
+        act: short(query.act),
+        actor_user_id: query.actor_user_id,
+        station_id: query.station_id,
+        object_kind: short(query.object_kind),
+        object_id: query.object_id,
+        from_ms: None,
+        to_ms: None,
+        before_seq: query.before_seq,
+        limit: app::paging::page_size(query.limit)?,
+    };
+    ok(state.app.audit_trail(&principal, filter).await?)
+}
+
+/// `GET /api/audit/verify`: walks the chain.
+pub async fn audit_verify(State(state): State<AppState>, Caller(principal): Caller) -> ApiResult {
+    ok(state.app.verify_audit(&principal).await?)
+}
+
 pub async fn station_parcels(
     State(state): State<AppState>,
     Caller(principal): Caller,

@@ -482,6 +482,24 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (
             spec(
                 "GET",
+                "/api/audit",
+                "The audit trail, newest first (?act=&actor_user_id=&station_id=&object_kind=&object_id=&before_seq=&limit=); admins, compliance officers and auditors",
+                None,
+            ),
+            get(audit_trail),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/audit/verify",
+                "Walk the audit trail's hash chain: count, head hash, the first broken row",
+                None,
+            ),
+            get(audit_verify),
+        ),
+        (
+            spec(
+                "GET",
                 "/api/bags/{bag_id}",
                 "One bag with counts per carrier",
                 None,

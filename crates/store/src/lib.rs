@@ -5,6 +5,9 @@
 //! business rules live here: the database only enforces the invariants
 //! (unique active codes, slot capacity, idempotency keys).
 
+mod audit;
+mod compliance;
+pub use compliance::BreachPlan;
 mod county;
 mod device_commands;
 mod outbox;

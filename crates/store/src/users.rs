@@ -2,7 +2,7 @@
 //! `app::ports::UserStore`.
 
 use crate::rows::*;
-use crate::{Db, backend_error, ms};
+use crate::{Db, DbTx, backend_error, ms};
 use app::ports::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -149,5 +149,75 @@ impl UserStore for Db {
             .await
             .map_err(backend_error)?
             .rows_affected())
+    }
+}
+
+/// The same writes as `UserStore`'s, inside the caller's transaction, so the
+/// audit row recording a user change commits with it.
+#[async_trait]
+impl UserTx for DbTx {
+    async fn create_user_in(&mut self, user: &UserRecord, now: DateTime<Utc>) -> StoreResult<i64> {
+        let row = self
+            .optional(
+                sqlx::query("INSERT INTO users (username, display_name, password_hash, role, carrier, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+                    .bind(user.username.clone())
+                    .bind(user.display_name.clone())
+                    .bind(user.password_hash.clone())
+                    .bind(user.role.code())
+                    .bind(user.carrier.map(Carrier::code))
+                    .bind(ms(now)),
+            )
+            .await?
+            .ok_or_else(|| StoreError::Backend("no user id returned".into()))?;
+        let id: i64 = row.try_get(0).map_err(backend_error)?;
+        for station_id in &user.station_ids {
+            self.execute(
+                sqlx::query("INSERT INTO user_stations (user_id, station_id) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(*station_id),
+            )
+            .await?;
+        }
+        Ok(id)
+    }
+
+    async fn create_token_in(
+        &mut self,
+        user_id: i64,
+        token_hash: &str,
+        name: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.execute(
+            sqlx::query("INSERT INTO api_tokens (user_id, token_hash, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(user_id)
+                .bind(token_hash.to_string())
+                .bind(name.to_string())
+                .bind(ms(now))
+                .bind(ms(expires_at)),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn revoke_user_tokens_in(&mut self, user_id: i64) -> StoreResult<u64> {
+        self.execute(sqlx::query("DELETE FROM api_tokens WHERE user_id = $1").bind(user_id))
+            .await
+    }
+
+    async fn set_user_disabled_in(
+        &mut self,
+        user_id: i64,
+        disabled_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<bool> {
+        let changed = self
+            .execute(
+                sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+                    .bind(disabled_at.map(ms))
+                    .bind(user_id),
+            )
+            .await?;
+        Ok(changed == 1)
     }
 }

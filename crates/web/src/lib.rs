@@ -9,6 +9,7 @@
 //! no business rules here: each handler parses, calls one use case and
 //! renders.
 
+mod compliance;
 mod console;
 pub mod i18n;
 mod terminal;
@@ -48,6 +49,7 @@ pub struct WebState {
 
 pub fn router(state: WebState) -> Router {
     console::routes()
+        .merge(compliance::routes())
         .merge(terminal::routes())
         .with_state(state)
 }
@@ -133,6 +135,11 @@ impl FromRequestParts<WebState> for Keeper {
             Role::StationTerminal | Role::CarrierIntegrator
         ) {
             return Err(to_login());
+        }
+        // The compliance officer and the auditor act on no station: their
+        // page is the compliance page.
+        if principal.is_oversight() {
+            return Err(Redirect::to("/compliance").into_response());
         }
         Ok(Keeper {
             principal,

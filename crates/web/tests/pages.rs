@@ -690,3 +690,182 @@ async fn too_many_wrong_passwords_show_when_to_try_again_on_the_sign_in_page() {
         "the form is there to try again"
     );
 }
+
+/// Signs in a user whose sign-in leads elsewhere than the console; the
+/// client, and where the sign-in led.
+async fn signed_in_to(w: &World, username: &str) -> (reqwest::Client, String) {
+    let client = browser();
+    let page = client
+        .get(format!("{}/console/login", w.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let response = client
+        .post(format!("{}/console/login", w.base))
+        .form(&[
+            ("username", username),
+            ("password", PASSWORD),
+            ("csrf", &csrf_of(&page)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "signed in");
+    let to = response.headers()["location"].to_str().unwrap().to_string();
+    (client, to)
+}
+
+async fn page(client: &reqwest::Client, url: String) -> (u16, String) {
+    let response = client.get(url).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// Issue 12: the compliance officer and the auditor are led to the
+/// compliance page, not the keeper's console; the officer runs the checks
+/// and follows a finding up; the auditor reads the same and changes nothing.
+#[tokio::test]
+async fn the_compliance_page_serves_the_officer_and_the_auditor_not_the_console() {
+    let w = world().await;
+    for (username, role) in [
+        ("officer", Role::ComplianceOfficer),
+        ("auditor", Role::Auditor),
+    ] {
+        w.app
+            .create_user(NewUser {
+                username: username.into(),
+                display_name: username.into(),
+                password: PASSWORD.into(),
+                role,
+                carrier: None,
+                station_ids: vec![],
+            })
+            .await
+            .unwrap();
+    }
+    // A breach: more whole phones revealed in a day than the threshold.
+    let mut keeper = testkit::keeper_of(w.stations[0]);
+    keeper.user_id = 1;
+    for _ in 0..=domain::compliance::Thresholds::default().phone_reveals_per_day {
+        w.app.parcel_phone(&keeper, w.parcels[0].0).await.unwrap();
+    }
+
+    let (officer, to) = signed_in_to(&w, "officer").await;
+    assert_eq!(to, "/compliance");
+    let console = officer
+        .get(format!("{}/console", w.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(console.status(), 303);
+    assert_eq!(
+        console.headers()["location"],
+        "/compliance",
+        "not the keeper's console"
+    );
+    let (status, html) = page(&officer, format!("{}/compliance", w.base)).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("合规管理") && html.contains("审计链完整"),
+        "{html}"
+    );
+    assert!(
+        html.contains("查看完整手机号"),
+        "the trail shows the reveals: {html}"
+    );
+    assert!(!html.contains("13812345678"), "no whole phone on the page");
+    let csrf = csrf_of(&html);
+    let ran = officer
+        .post(format!("{}/compliance/run", w.base))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ran.status(), 303);
+    assert_eq!(ran.headers()["location"], "/compliance?ran=1");
+    let (_, html) = page(&officer, format!("{}/compliance?status=open", w.base)).await;
+    assert!(html.contains("单日查看完整手机号次数超限"), "{html}");
+    let finding = w.app.findings(&testkit::admin(), None).await.unwrap()[0].id;
+    let url = format!("{}/compliance/findings/{finding}", w.base);
+    let (_, html) = page(&officer, url.clone()).await;
+    assert!(
+        html.contains("reveals_24h") && html.contains("name=\"note\""),
+        "{html}"
+    );
+    let saved = officer
+        .post(&url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("status", "explained"),
+            ("responsible", ""),
+            ("note", "店主说明：逐一回电核实包裹"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    let (_, html) = page(&officer, url.clone()).await;
+    assert!(
+        html.contains("已说明") && html.contains("逐一回电核实包裹"),
+        "{html}"
+    );
+    // A form without the session's token changes nothing.
+    let forged = officer
+        .post(&url)
+        .form(&[("csrf", "00"), ("status", "fixed")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+
+    let (auditor, to) = signed_in_to(&w, "auditor").await;
+    assert_eq!(to, "/compliance");
+    let (status, html) = page(&auditor, format!("{}/compliance", w.base)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("单日查看完整手机号次数超限") && html.contains("审计链完整"));
+    assert!(
+        !html.contains("/compliance/run"),
+        "the auditor runs nothing"
+    );
+    let (_, html) = page(&auditor, url.clone()).await;
+    assert!(
+        html.contains("逐一回电核实包裹") && !html.contains("name=\"note\""),
+        "{html}"
+    );
+    let csrf = csrf_of(&html);
+    let refused = auditor
+        .post(format!("{}/compliance/run", w.base))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let refused = auditor
+        .post(&url)
+        .form(&[("csrf", csrf.as_str()), ("status", "fixed")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+
+    // A keeper is sent back to the console; English is a cookie away.
+    let (keeper_browser, _) = signed_in(&w, "keeper1").await;
+    let away = keeper_browser
+        .get(format!("{}/compliance", w.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(away.headers()["location"], "/console");
+    auditor
+        .get(format!("{}/lang/en", w.base))
+        .send()
+        .await
+        .unwrap();
+    let (_, html) = page(&auditor, format!("{}/compliance", w.base)).await;
+    assert!(
+        html.contains("Compliance") && html.contains("Chain intact"),
+        "{html}"
+    );
+}

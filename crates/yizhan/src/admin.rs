@@ -184,8 +184,71 @@ pub async fn issue_token(app: &App, username: &str, hours: i64, name: &str) -> a
         .user_by_name(username)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no user {username:?}"))?;
-    let token = app.issue_token(user.id, name, hours).await?;
+    let token = app
+        .issue_api_token(&app::audit::Actor::system("cli"), user.id, name, hours)
+        .await?;
     // The token is printed once, to standard output only; it is stored hashed.
     println!("{token}");
+    Ok(())
+}
+
+/// `yizhan audit verify|head`: walks the chain (names the first broken row
+/// and fails), or prints the head for a copy kept elsewhere.
+pub async fn audit_command(app: &App, what: crate::cli::AuditCommand) -> anyhow::Result<()> {
+    let system = crate::wiring::system_principal();
+    match what {
+        crate::cli::AuditCommand::Verify => {
+            let report = app.verify_audit(&system).await?;
+            let head = match (&report.head_seq, &report.head_hash) {
+                (Some(seq), Some(hash)) => format!("head #{seq} {hash}"),
+                _ => "empty".to_string(),
+            };
+            match &report.broken {
+                None => {
+                    println!("audit trail intact: {} rows, {head}", report.count);
+                    Ok(())
+                }
+                Some(broken) => anyhow::bail!(
+                    "audit trail broken at row #{} ({}): {} rows, {head}",
+                    broken.seq,
+                    broken.reason.code(),
+                    report.count
+                ),
+            }
+        }
+        crate::cli::AuditCommand::Head => {
+            match app.audit_head(&system).await? {
+                Some(row) => println!("audit head #{} {}", row.seq, row.hash),
+                None => println!("audit trail empty"),
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `yizhan compliance run|list`.
+pub async fn compliance_command(
+    app: &App,
+    what: crate::cli::ComplianceCommand,
+) -> anyhow::Result<()> {
+    let system = crate::wiring::system_principal();
+    match what {
+        crate::cli::ComplianceCommand::Run => {
+            let run = app.run_compliance(&system).await?;
+            println!("{}", serde_json::to_string_pretty(&run)?);
+        }
+        crate::cli::ComplianceCommand::List { status } => {
+            let status = status
+                .map(|s| {
+                    domain::compliance::FindingStatus::parse(&s).ok_or_else(|| {
+                        anyhow::anyhow!("--status is open, explained, fixed or escalated")
+                    })
+                })
+                .transpose()?;
+            for finding in app.findings(&system, status).await? {
+                println!("{}", serde_json::to_string(&finding)?);
+            }
+        }
+    }
     Ok(())
 }

@@ -97,6 +97,18 @@ pub enum Command {
         #[command(subcommand)]
         what: SimulateCommand,
     },
+    /// The audit trail (docs/security.md): verify its hash chain, or print
+    /// its head.
+    Audit {
+        #[command(subcommand)]
+        what: AuditCommand,
+    },
+    /// Compliance checks (docs/security.md): run every rule now and print
+    /// what each found, or list the findings.
+    Compliance {
+        #[command(subcommand)]
+        what: ComplianceCommand,
+    },
     /// Announced versus arrived at the county centre for a carrier over
     /// Shanghai days FROM..=TO (default today): missing and unannounced
     /// parcels, as one JSON document.
@@ -121,6 +133,26 @@ pub enum Command {
         contractor: Option<i64>,
         #[arg(long)]
         day: Option<chrono::NaiveDate>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Walk the chain from the first row: print the count and the head hash,
+    /// or name the first broken row and fail.
+    Verify,
+    /// Print the last row's sequence and hash.
+    Head,
+}
+
+#[derive(Subcommand)]
+pub enum ComplianceCommand {
+    /// Run every rule now; one JSON document with what each saw and found.
+    Run,
+    /// Findings as JSON lines, oldest first (--status open|explained|fixed|escalated).
+    List {
+        #[arg(long)]
+        status: Option<String>,
     },
 }
 
@@ -217,7 +249,8 @@ pub enum UserCommand {
     /// Add a user; the password is read from YIZHAN_NEW_PASSWORD or standard input.
     Add {
         username: String,
-        /// admin, county_operator, station_keeper or carrier_integrator.
+        /// admin, county_operator, station_keeper, carrier_integrator,
+        /// compliance_officer or auditor.
         #[arg(long)]
         role: String,
         /// For a station keeper: a station id, once per station.

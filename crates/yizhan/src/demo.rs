@@ -79,7 +79,7 @@ fn shelves() -> Vec<ShelfSpec> {
 /// Seeds the county on first run; later runs only print the credentials.
 pub async fn seed(app: &App) -> anyhow::Result<String> {
     let credentials = format!(
-        "demo sign-in: admin / operator / keeper1..keeper8 (console: {{URL}}console) / zto (API), password {DEMO_PASSWORD}\n\
+        "demo sign-in: admin / operator / keeper1..keeper8 (console: {{URL}}console) / officer, auditor (compliance: {{URL}}compliance) / zto (API), password {DEMO_PASSWORD}\n\
          door terminal: sign in to the console as a keeper, open 自助终端 and pair the browser, then open {{URL}}terminal\n\
          county centre: GET /api/bags, /api/centre/manual-queue, /api/county/routes/1/handover, /api/carriers/ZTO/fees/summary\n\
          e.g. curl -s {{URL}}api/login -H 'content-type: application/json' -d '{{\"username\":\"keeper1\",\"password\":\"{DEMO_PASSWORD}\"}}'"
@@ -165,6 +165,11 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
     app.create_user(user("admin", Role::Admin, vec![], None))
         .await?;
     app.create_user(user("operator", Role::CountyOperator, vec![], None))
+        .await?;
+    // The second and third lines (issue 12): they sign in to /compliance.
+    app.create_user(user("officer", Role::ComplianceOfficer, vec![], None))
+        .await?;
+    app.create_user(user("auditor", Role::Auditor, vec![], None))
         .await?;
     for (idx, station_id) in station_ids.iter().enumerate() {
         app.create_user(user(
@@ -372,5 +377,100 @@ async fn seed_station(
             result?;
         }
     }
+    Ok(())
+}
+
+/// One breach for each compliance rule, so the compliance page has
+/// something to show on a fresh demo (issue 12): more whole phones revealed
+/// by keeper1 in a day than the threshold, through the real use case (the
+/// audit trail is chained), and the rest written behind the use cases'
+/// backs by `store::Db::plant_breaches` on the first station — a pickup
+/// without proof, a parcel stored without consent, one held past the limit
+/// unreminded, a failing webhook subscription, an offline door, a burst of
+/// wrong codes and an account nobody has used for 100 days. The daily
+/// compliance run at start-up finds them.
+pub async fn plant_breaches(app: &App, database_url: &str) -> anyhow::Result<()> {
+    use app::ports::ParcelFilter;
+    use domain::ParcelState;
+    let station_id = app
+        .store
+        .stations()
+        .await?
+        .first()
+        .map(|s| s.id)
+        .context("the demo has a station")?;
+    let stored = app
+        .store
+        .parcels(&ParcelFilter {
+            station_id: Some(station_id),
+            state: Some(ParcelState::Stored),
+            limit: 4,
+            ..Default::default()
+        })
+        .await?;
+    let [a, b, c, d] = stored.as_slice() else {
+        anyhow::bail!("the demo's first station has fewer than four stored parcels");
+    };
+    let keeper = app
+        .store
+        .user_by_name("keeper1")
+        .await?
+        .context("the demo has keeper1")?;
+    let keeper = Principal {
+        user_id: keeper.id,
+        username: keeper.username,
+        role: keeper.role,
+        station_ids: keeper.station_ids,
+        carrier: None,
+    };
+    for _ in 0..=domain::compliance::Thresholds::default().phone_reveals_per_day {
+        app.parcel_phone(&keeper, d.id).await?;
+    }
+    let system = crate::wiring::system_principal();
+    let subscription = app
+        .create_webhook(
+            &system,
+            Carrier::Zto,
+            "https://hooks.zto.example/yizhan-demo",
+            &[],
+        )
+        .await?
+        .subscription
+        .id;
+    // Paused, so the relay does not keep trying a host that does not exist;
+    // its failed delivery still counts.
+    app.update_webhook(
+        &system,
+        subscription,
+        app::webhooks::SubscriptionPatch {
+            active: Some(false),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let mut password = [0u8; 24];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut password);
+    let idle = app
+        .create_user(NewUser {
+            username: "former_operator".into(),
+            display_name: "已调岗的操作员".into(),
+            password: hex::encode(password),
+            role: Role::CountyOperator,
+            carrier: None,
+            station_ids: vec![],
+        })
+        .await?;
+    let db = crate::wiring::connect(database_url, 1).await?;
+    db.plant_breaches(
+        &store::BreachPlan {
+            station_id,
+            parcels: [a.id, b.id, c.id],
+            idle_user_id: idle,
+            subscription_id: subscription,
+        },
+        app.now(),
+    )
+    .await?;
+    db.close().await;
     Ok(())
 }

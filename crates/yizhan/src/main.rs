@@ -77,6 +77,8 @@ async fn run() -> anyhow::Result<()> {
         Command::Import {
             what: ImportCommand::Manifest { file, carrier },
         } => import::manifest(&app().await?, &file, &carrier).await,
+        Command::Audit { what } => admin::audit_command(&app().await?, what).await,
+        Command::Compliance { what } => admin::compliance_command(&app().await?, what).await,
         Command::Reconcile { carrier, from, to } => {
             county::reconcile(&app().await?, &carrier, from, to).await
         }

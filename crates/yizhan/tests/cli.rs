@@ -211,6 +211,26 @@ fn demo_county_reconciles_and_prints_handover_lists() {
     );
     let (ok, page, _) = run(&["handover", "--route", "1"]);
     assert!(ok && page.contains("丽春—九尺共配线"));
+
+    // Issue 12: the demo's trail verifies, and the checks find the breach
+    // the demo planted for every rule.
+    let (ok, stdout, stderr) = run(&["audit", "verify"]);
+    assert!(
+        ok && stdout.starts_with("audit trail intact: "),
+        "{stdout}{stderr}"
+    );
+    let (ok, stdout, stderr) = run(&["compliance", "run"]);
+    assert!(ok, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let rules = report["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 8, "{report}");
+    for rule in rules {
+        assert!(rule["new"].as_u64().unwrap() >= 1, "found nothing: {rule}");
+    }
+    let (ok, stdout, _) = run(&["compliance", "list", "--status", "open"]);
+    assert!(ok && stdout.lines().count() >= 8, "{stdout}");
+    let (ok, stdout, _) = run(&["audit", "head"]);
+    assert!(ok && stdout.starts_with("audit head #"), "{stdout}");
 }
 
 /// Issue 11, finding 11: `serve` defaulted to the demo's database, whose

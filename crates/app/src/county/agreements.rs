@@ -25,6 +25,15 @@ impl App {
             .store
             .create_agreement_version(carrier, period, &terms, &actor_of(principal), self.now())
             .await?;
+        crate::audit::record_alone(
+            &*self.store,
+            &crate::audit::Actor::of(principal),
+            self.now(),
+            crate::audit::Act::AgreementCreated,
+            crate::audit::Object::county("agreement"),
+            serde_json::json!({ "carrier": carrier.code(), "version": version.version }),
+        )
+        .await?;
         tracing::info!(carrier = %carrier, version = version.version, from = %period.from, "agreement version");
         Ok(version)
     }
@@ -59,14 +68,25 @@ impl App {
             .map(|t| parse_township(t))
             .collect::<Result<Vec<_>, _>>()
             .map_err(AppError::detail(Code::TownshipInvalid))?;
-        self.store
+        let route = self
+            .store
             .create_route(name, &townships, self.now())
             .await
             .map_err(|error| match error {
                 // The name is the only unique key a new route has.
                 StoreError::Conflict(_) => AppError::new(Code::RouteNameTaken).with("name", name),
-                other => other.into(),
-            })
+                other => AppError::from(other),
+            })?;
+        crate::audit::record_alone(
+            &*self.store,
+            &crate::audit::Actor::of(principal),
+            self.now(),
+            crate::audit::Act::RouteCreated,
+            crate::audit::Object::new("route", route.id),
+            serde_json::json!({ "townships": townships.len() }),
+        )
+        .await?;
+        Ok(route)
     }
 
     pub async fn create_contractor(
@@ -80,10 +100,20 @@ impl App {
         let name = text_field("contractor name", name, NAME_CHARS_MAX)
             .map_err(text_invalid("contractor name", NAME_CHARS_MAX))?;
         let township = parse_township(township).map_err(AppError::detail(Code::TownshipInvalid))?;
-        Ok(self
+        let contractor = self
             .store
             .create_contractor(name, &township, phone.as_ref(), self.now())
-            .await?)
+            .await?;
+        crate::audit::record_alone(
+            &*self.store,
+            &crate::audit::Actor::of(principal),
+            self.now(),
+            crate::audit::Act::ContractorCreated,
+            crate::audit::Object::new("contractor", contractor.id),
+            serde_json::json!({ "phone": phone.as_ref().map(|p| p.masked()) }),
+        )
+        .await?;
+        Ok(contractor)
     }
 
     pub async fn county_routes(&self, principal: &Principal) -> AppResult<Vec<RouteRecord>> {

@@ -171,6 +171,15 @@ impl App {
             now,
         )
         .await?;
+        crate::audit::record(
+            &mut *tx,
+            &crate::audit::Actor::of(principal),
+            now,
+            crate::audit::Act::ManualResolved,
+            crate::audit::Object::new("parcel", parcel_id).at(parcel.station_id),
+            serde_json::json!({ "division": division }),
+        )
+        .await?;
         let outcome = current_outcome(&mut *tx, parcel, false).await?;
         tx.commit().await?;
         tracing::info!(parcel = parcel_id, division, "manual resolution");

@@ -259,6 +259,22 @@ impl App {
             bags.push(contents);
         }
         per_carrier.sort();
+        crate::audit::record_alone(
+            &*self.store,
+            &crate::audit::Actor::of(principal),
+            self.now(),
+            crate::audit::Act::DataExported,
+            crate::audit::Object::county("handover"),
+            serde_json::json!({
+                "export": "handover",
+                "route": match to { HandoverTo::Route(id) => Some(id), HandoverTo::Contractor(_) => None },
+                "contractor": match to { HandoverTo::Contractor(id) => Some(id), HandoverTo::Route(_) => None },
+                "day": day.to_string(),
+                "bags": bags.len(),
+                "parcels": n_parcels,
+            }),
+        )
+        .await?;
         Ok(HandoverList {
             title,
             day,

@@ -31,12 +31,30 @@ impl App {
                 })
                 .collect()
         };
+        let (missing, unannounced): (Vec<ReconciledParcel>, Vec<ReconciledParcel>) =
+            (view(missing), view(unannounced));
+        crate::audit::record_alone(
+            &*self.store,
+            &crate::audit::Actor::of(principal),
+            self.now(),
+            crate::audit::Act::DataExported,
+            crate::audit::Object::county("reconciliation"),
+            serde_json::json!({
+                "export": "reconciliation",
+                "carrier": carrier.code(),
+                "from": from.to_string(),
+                "to": to.to_string(),
+                "missing": missing.len(),
+                "unannounced": unannounced.len(),
+            }),
+        )
+        .await?;
         Ok(Reconciliation {
             carrier,
             from,
             to,
-            missing: view(missing),
-            unannounced: view(unannounced),
+            missing,
+            unannounced,
         })
     }
 
@@ -55,10 +73,27 @@ impl App {
         }
         check_range(from, to)?;
         let limit = crate::paging::page_size(limit)?;
-        Ok(self
+        let page = self
             .store
             .fees(carrier, from, to, after_id.unwrap_or(0), limit)
-            .await?)
+            .await?;
+        crate::audit::record_alone(
+            &*self.store,
+            &crate::audit::Actor::of(principal),
+            self.now(),
+            crate::audit::Act::DataExported,
+            crate::audit::Object::county("fee_ledger"),
+            serde_json::json!({
+                "export": "fee_ledger",
+                "carrier": carrier.code(),
+                "from": from.to_string(),
+                "to": to.to_string(),
+                "after_id": after_id,
+                "rows": page.len(),
+            }),
+        )
+        .await?;
+        Ok(page)
     }
 
     pub async fn fee_summary(

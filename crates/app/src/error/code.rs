@@ -365,6 +365,19 @@ codes! {
     WebhookOverlapInvalid = "webhook_overlap_invalid", 422, InvalidRequest,
         "新旧密钥并行有效的时长（overlap_hours）须为 0 至 {max} 小时",
         "overlap_hours (how long the old secret keeps signing) must be 0 to {max}";
+    // Audit trail, roles of the three lines, compliance (issue 12, points 4-6).
+    AuditActUnknown = "audit_act_unknown", 400, InvalidRequest,
+        "未知的审计事项 {act}，请从审计记录页的列表中选择",
+        "unknown audit act {act}; pick one from the list on the audit trail page";
+    AuditPersonalData = "audit_personal_data", 422, InvalidRequest,
+        "这项操作会把完整手机号写进不可修改的审计记录，已拒绝；用户名等字段请不要使用手机号",
+        "this act would write a whole phone number into the audit trail, which can never be edited; do not use a phone number as a username or similar field";
+    FindingAssigneeUnknown = "finding_assignee_unknown", 422, InvalidRequest,
+        "没有用户名为 {username} 的用户，请检查后重新指派",
+        "there is no user {username}; check the name and assign again";
+    FindingClosed = "finding_closed", 409, Conflict,
+        "这个问题已整改关闭；如再次发生，下次检查会新建一条",
+        "this finding is fixed and closed; if the breach happens again the next run opens a new one";
 }
 
 impl Code {

@@ -305,9 +305,13 @@ impl std::error::Error for AppError {}
 /// noun cannot ship without its Chinese.
 pub const NOUNS: &[(&str, &str)] = &[
     ("alert", "提醒"),
+    ("audit trail", "审计记录"),
     ("bag", "袋子"),
     ("bag for this station", "发往本站的袋子"),
     ("carrier", "快递公司"),
+    ("compliance checks", "合规检查"),
+    ("compliance finding", "合规问题"),
+    ("compliance findings", "合规问题"),
     ("contractor", "承包方"),
     ("county centre", "县中心"),
     ("device", "设备"),

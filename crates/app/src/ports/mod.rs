@@ -13,6 +13,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub mod audit;
+pub mod compliance;
 pub mod county;
 pub mod devices;
 pub mod outbox;
@@ -22,6 +24,8 @@ pub mod terminal;
 pub mod users;
 pub mod webhooks;
 
+pub use audit::{AuditStore, AuditTx};
+pub use compliance::{ComplianceStore, ComplianceTx};
 pub use county::{CountyStore, CountyTx};
 pub use devices::{DeviceStore, DeviceTx};
 pub use outbox::*;
@@ -75,7 +79,18 @@ impl Random for OsRandom {
 /// Work inside one transaction: every area's transactional port. Dropping
 /// it without `commit` rolls back.
 #[async_trait]
-pub trait Tx: ParcelTx + OutboxTx + TerminalTx + DeviceTx + CountyTx + WebhookTx + Send {
+pub trait Tx:
+    ParcelTx
+    + OutboxTx
+    + TerminalTx
+    + DeviceTx
+    + CountyTx
+    + WebhookTx
+    + AuditTx
+    + UserTx
+    + ComplianceTx
+    + Send
+{
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
@@ -90,6 +105,8 @@ pub trait Store:
     + CountyStore
     + WebhookStore
     + PrivacyStore
+    + AuditStore
+    + ComplianceStore
     + Send
     + Sync
 {
@@ -102,8 +119,8 @@ pub trait Store:
 /// method on a `dyn Tx` or `dyn Store` needs its trait in scope.
 pub mod prelude {
     pub use super::{
-        Clock, CountyStore, CountyTx, DeviceStore, DeviceTx, OutboxStore, OutboxTx, ParcelStore,
-        ParcelTx, PrivacyStore, Store, TerminalStore, TerminalTx, Tx, UserStore, WebhookStore,
-        WebhookTx,
+        AuditStore, AuditTx, Clock, ComplianceStore, ComplianceTx, CountyStore, CountyTx,
+        DeviceStore, DeviceTx, OutboxStore, OutboxTx, ParcelStore, ParcelTx, PrivacyStore, Store, TerminalStore,
+        TerminalTx, Tx, UserStore, UserTx, WebhookStore, WebhookTx,
     };
 }

@@ -18,6 +18,30 @@ pub struct UserRecord {
     /// and it cannot sign in.
     pub disabled_at: Option<DateTime<Utc>>,
 }
+/// User changes inside a transaction, so the audit row that records one
+/// commits or fails with it (`app::audit`).
+#[async_trait]
+pub trait UserTx: Send {
+    async fn create_user_in(&mut self, user: &UserRecord, now: DateTime<Utc>) -> StoreResult<i64>;
+    async fn create_token_in(
+        &mut self,
+        user_id: i64,
+        token_hash: &str,
+        name: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Ends every token of the user; how many there were.
+    async fn revoke_user_tokens_in(&mut self, user_id: i64) -> StoreResult<u64>;
+    /// Disables (`Some(now)`) or enables (`None`) an account; false if there
+    /// is no such user.
+    async fn set_user_disabled_in(
+        &mut self,
+        user_id: i64,
+        disabled_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<bool>;
+}
+
 #[async_trait]
 pub trait UserStore: Send + Sync {
     async fn create_user(&self, user: &UserRecord, now: DateTime<Utc>) -> StoreResult<i64>;

@@ -8,6 +8,8 @@ async fn every_id_taking_route_refuses_other_stations_and_carriers() {
     let keeper_a = t.token("keeper_a").await;
     let keeper_b = t.token("keeper_b").await;
     let sf = t.token("sf").await;
+    let officer = t.token("officer").await;
+    let auditor = t.token("auditor").await;
     let (parcel, _) = parcel_at_a(&t, &keeper_a, "731234567890", PHONES[0]).await;
     let (_, slots) = t
         .call(
@@ -350,7 +352,52 @@ async fn every_id_taking_route_refuses_other_stations_and_carriers() {
                 "{who} {method} {path} answered {status}: {answer}"
             );
         }
+        // Issue 12: the second and third lines act on nothing. The
+        // compliance officer reads no parcel, station or carrier's data; the
+        // auditor reads (without personal data) and changes nothing.
+        for (who, token) in [("officer", &officer), ("auditor", &auditor)] {
+            let (status, answer) = t
+                .call(
+                    Method::from_bytes(method.as_bytes()).unwrap(),
+                    path,
+                    Some(token),
+                    body.clone(),
+                )
+                .await;
+            let reads = *method == "GET" && who == "auditor";
+            if reads && status == StatusCode::OK {
+                for phone in PHONES {
+                    assert!(
+                        !answer.to_string().contains(phone),
+                        "{who} {path}: {answer}"
+                    );
+                }
+                assert!(
+                    answer.get("recipient_name").is_none(),
+                    "{who} {path}: {answer}"
+                );
+                continue;
+            }
+            assert!(
+                matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+                "{who} {method} {path} answered {status}: {answer}"
+            );
+        }
     }
+    // The auditor does read: a parcel, without its phone or name.
+    let (status, view) = t
+        .call(
+            Method::GET,
+            &format!("/api/parcels/{parcel}"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert!(
+        view.get("phone").is_none() && view.get("pickup_code").is_none(),
+        "{view}"
+    );
     // The outsiders are not simply locked out of everything.
     let (status, _) = t
         .call(
@@ -476,6 +523,8 @@ async fn every_list_route_refuses_terminals_and_shows_carriers_only_their_own() 
         ("GET", "/api/centre/manual-queue", None, Refused, Refused),
         ("GET", "/api/bags", None, Refused, Refused),
         ("GET", "/api/devices/dropped", None, Refused, Refused),
+        ("GET", "/api/audit", None, Refused, Refused),
+        ("GET", "/api/audit/verify", None, Refused, Refused),
     ];
     for (spec, _) in server::routes() {
         if !spec.path.contains('{') && spec.authenticated {
@@ -519,6 +568,47 @@ async fn every_list_route_refuses_terminals_and_shows_carriers_only_their_own() 
                 Own => assert_eq!(status, StatusCode::OK, "{who} {method} {path}: {answer}"),
             }
         }
+    }
+    // Issue 12: the compliance officer and the auditor change nothing
+    // through any list route (parsing an address changes nothing either),
+    // and both read the audit trail.
+    for who in ["officer", "auditor"] {
+        let token = t.token(who).await;
+        for (method, path, body, _, _) in &matrix {
+            let (status, answer) = t
+                .call(
+                    Method::from_bytes(method.as_bytes()).unwrap(),
+                    path,
+                    Some(&token),
+                    body.clone(),
+                )
+                .await;
+            if *method == "GET" || *path == "/api/address/parse" {
+                assert!(
+                    matches!(
+                        status,
+                        StatusCode::OK | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+                    ),
+                    "{who} {method} {path} answered {status}: {answer}"
+                );
+                if path.starts_with("/api/audit") {
+                    assert_eq!(status, StatusCode::OK, "{who} reads {path}: {answer}");
+                }
+            } else {
+                assert!(
+                    matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+                    "{who} {method} {path} answered {status}: {answer}"
+                );
+            }
+        }
+        let (_, verified) = t
+            .call(Method::GET, "/api/audit/verify", Some(&token), None)
+            .await;
+        assert!(verified["broken"].is_null(), "{verified}");
+        assert!(
+            verified["count"].as_u64().unwrap() > 0,
+            "the set-up's acts are recorded: {verified}"
+        );
     }
     // SF's station list is the directory: names and places, no shelves'
     // configuration, and nothing of the parcels on them.

@@ -140,6 +140,8 @@ async fn spawn_app() -> TestApp {
             vec![station_ids[0]],
             None,
         ),
+        ("officer", Role::ComplianceOfficer, vec![], None),
+        ("auditor", Role::Auditor, vec![], None),
     ];
     for (username, role, station_ids, carrier) in users {
         app.create_user(NewUser {

@@ -118,7 +118,14 @@ pub(super) async fn login(
                 token,
                 chrono::Duration::hours(state.app.settings.token_hours),
             ));
-            Ok((jar, Redirect::to("/console")).into_response())
+            // The second and third lines work from the compliance page, not
+            // the keeper's console.
+            let to = if principal.is_oversight() {
+                "/compliance"
+            } else {
+                "/console"
+            };
+            Ok((jar, Redirect::to(to)).into_response())
         }
         Ok((token, _)) => {
             state.app.sign_out(&token).await.ok();

@@ -1,0 +1,117 @@
+//! Every sensitive act that exists has its audit call (issue 12, point 4),
+//! checked from the source: each use case below must name its `Act` in its
+//! own body, and every `Act` must be claimed by some use case here, so a new
+//! act without a call site, or a call removed from a use case, fails. The
+//! behaviour (one row per act, in the act's transaction) is tested in
+//! `store/tests/audit.rs`; this test guards the list.
+
+use std::path::Path;
+
+/// (source file under `src/`, use-case function, the act it records).
+const AUDITED: &[(&str, &str, &str)] = &[
+    ("parcels.rs", "parcel_phone", "PhoneRevealed"),
+    ("parcels.rs", "pick_up", "PickupStaffAssisted"),
+    ("parcels.rs", "return_to_carrier", "ParcelReturned"),
+    ("parcels.rs", "record_misroute", "MisrouteRecorded"),
+    ("county/arrival.rs", "resolve_manual", "ManualResolved"),
+    ("auth.rs", "create_user_by", "UserCreated"),
+    ("auth.rs", "disable_user", "UserDisabled"),
+    ("auth.rs", "enable_user", "UserEnabled"),
+    ("auth.rs", "revoke_user_tokens", "TokensRevoked"),
+    ("auth.rs", "issue_api_token", "TokenIssued"),
+    ("auth.rs", "pair_terminal", "TerminalPaired"),
+    ("stations.rs", "create_station", "StationCreated"),
+    (
+        "county/agreements.rs",
+        "create_agreement",
+        "AgreementCreated",
+    ),
+    ("county/agreements.rs", "create_route", "RouteCreated"),
+    (
+        "county/agreements.rs",
+        "create_contractor",
+        "ContractorCreated",
+    ),
+    ("webhooks.rs", "create_webhook", "WebhookCreated"),
+    ("webhooks.rs", "update_webhook", "WebhookUpdated"),
+    ("webhooks.rs", "delete_webhook", "WebhookDeleted"),
+    (
+        "webhooks.rs",
+        "rotate_webhook_secret",
+        "WebhookSecretRotated",
+    ),
+    ("county/reports.rs", "reconcile", "DataExported"),
+    ("county/reports.rs", "fee_ledger", "DataExported"),
+    ("county/bags.rs", "handover", "DataExported"),
+    ("dispatch.rs", "plan_dispatch", "DispatchPlanned"),
+    ("compliance.rs", "run_compliance", "ComplianceRun"),
+    ("compliance.rs", "update_finding", "FindingUpdated"),
+];
+
+/// The body of `fn name` in `source`: from its signature to the next
+/// function at the same indentation (or the end).
+fn body_of<'a>(source: &'a str, name: &str) -> Option<&'a str> {
+    let start = source.find(&format!("fn {name}("))?;
+    let rest = &source[start..];
+    let end = rest[1..]
+        .find("\n    pub async fn ")
+        .or_else(|| rest[1..].find("\n    async fn "))
+        .or_else(|| rest[1..].find("\n    pub fn "))
+        .map_or(rest.len(), |at| at + 1);
+    Some(&rest[..end])
+}
+
+#[test]
+fn every_sensitive_use_case_records_its_act() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut missing = Vec::new();
+    for (file, function, act) in AUDITED {
+        let source = std::fs::read_to_string(src.join(file)).unwrap();
+        match body_of(&source, function) {
+            None => missing.push(format!("{file}: no fn {function}")),
+            Some(body) => {
+                // Either it appends itself, or it hands the act to the
+                // parcels' `change`, which appends it (checked below).
+                let records = body.contains("audit::record(")
+                    || body.contains("audit::record_alone(")
+                    || body.contains("self.change(");
+                if !records || !body.contains(&format!("Act::{act}")) {
+                    missing.push(format!("{file}: {function} does not record Act::{act}"));
+                }
+            }
+        }
+    }
+    let parcels = std::fs::read_to_string(src.join("parcels.rs")).unwrap();
+    let change = body_of(&parcels, "change").expect("parcels::change");
+    assert!(
+        change.contains("audit::record(") && change.contains("tx.commit()"),
+        "parcels::change must append the act it is handed before it commits"
+    );
+    assert!(missing.is_empty(), "{missing:#?}");
+}
+
+#[test]
+fn every_act_is_claimed_by_a_use_case() {
+    let domain = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../domain/src/audit.rs"),
+    )
+    .unwrap();
+    for act in domain::audit::Act::ALL {
+        // The variant's name as written in `Act::code`'s match arm.
+        let arm = format!("=> \"{}\"", act.code());
+        let line = domain
+            .lines()
+            .find(|line| line.contains(&arm))
+            .unwrap_or_else(|| panic!("no code arm for {act:?}"));
+        let variant = line
+            .trim()
+            .trim_start_matches("Act::")
+            .split(' ')
+            .next()
+            .unwrap();
+        assert!(
+            AUDITED.iter().any(|(_, _, claimed)| *claimed == variant),
+            "Act::{variant} is recorded by no listed use case"
+        );
+    }
+}

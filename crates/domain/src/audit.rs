@@ -1,0 +1,380 @@
+//! The audit trail's vocabulary and its hash chain (issue 12, point 4).
+//!
+//! Each row of `audit_log` carries the hash of the row before it and its own
+//! hash, SHA-256 over a canonical encoding of its fields ([`encode`]). A row
+//! edited after the fact no longer matches its hash; a row removed or
+//! re-ordered breaks the next row's `prev_hash`; an edit of the whole chain
+//! from some row on changes the head hash, which is printed in the daily
+//! figures (`yizhan audit head`) so a copy kept elsewhere shows it.
+//! `docs/security.md` ("Audit trail") describes the encoding for someone
+//! re-verifying without this code.
+//!
+//! Pure: the caller gives the time and the previous row's hash.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// The `prev_hash` of the first row: 64 zeros.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The first line of every encoded row; a new encoding gets a new version.
+pub const ENCODING_TAG: &str = "yizhan-audit-v1";
+
+/// Most characters of a row's details (JSON text): details hold ids, counts
+/// and masked phones, never free text of any length.
+pub const DETAILS_CHARS_MAX: usize = 2_000;
+
+/// A sensitive act, by a stable code (stored as text; never renamed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Act {
+    /// A whole phone number was shown (`GET /api/parcels/{id}/phone`).
+    PhoneRevealed,
+    /// A keeper handed a parcel out on a document shown, not the code.
+    PickupStaffAssisted,
+    /// An operator placed a parcel from the manual queue.
+    ManualResolved,
+    /// County staff redirected a parcel to another station.
+    MisrouteRecorded,
+    /// A parcel was sent back to its carrier.
+    ParcelReturned,
+    UserCreated,
+    UserDisabled,
+    UserEnabled,
+    TokensRevoked,
+    /// A long-lived API token (a carrier's system) was issued.
+    TokenIssued,
+    TerminalPaired,
+    StationCreated,
+    AgreementCreated,
+    RouteCreated,
+    ContractorCreated,
+    WebhookCreated,
+    WebhookUpdated,
+    WebhookDeleted,
+    WebhookSecretRotated,
+    /// A bulk read left the system: reconciliation, the fee ledger, a
+    /// handover list.
+    DataExported,
+    DispatchPlanned,
+    /// The compliance checks ran.
+    ComplianceRun,
+    /// A finding was assigned, explained, closed or escalated.
+    FindingUpdated,
+}
+
+impl Act {
+    pub const ALL: [Act; 23] = [
+        Act::PhoneRevealed,
+        Act::PickupStaffAssisted,
+        Act::ManualResolved,
+        Act::MisrouteRecorded,
+        Act::ParcelReturned,
+        Act::UserCreated,
+        Act::UserDisabled,
+        Act::UserEnabled,
+        Act::TokensRevoked,
+        Act::TokenIssued,
+        Act::TerminalPaired,
+        Act::StationCreated,
+        Act::AgreementCreated,
+        Act::RouteCreated,
+        Act::ContractorCreated,
+        Act::WebhookCreated,
+        Act::WebhookUpdated,
+        Act::WebhookDeleted,
+        Act::WebhookSecretRotated,
+        Act::DataExported,
+        Act::DispatchPlanned,
+        Act::ComplianceRun,
+        Act::FindingUpdated,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Act::PhoneRevealed => "phone_revealed",
+            Act::PickupStaffAssisted => "pickup_staff_assisted",
+            Act::ManualResolved => "manual_resolved",
+            Act::MisrouteRecorded => "misroute_recorded",
+            Act::ParcelReturned => "parcel_returned",
+            Act::UserCreated => "user_created",
+            Act::UserDisabled => "user_disabled",
+            Act::UserEnabled => "user_enabled",
+            Act::TokensRevoked => "tokens_revoked",
+            Act::TokenIssued => "token_issued",
+            Act::TerminalPaired => "terminal_paired",
+            Act::StationCreated => "station_created",
+            Act::AgreementCreated => "agreement_created",
+            Act::RouteCreated => "route_created",
+            Act::ContractorCreated => "contractor_created",
+            Act::WebhookCreated => "webhook_created",
+            Act::WebhookUpdated => "webhook_updated",
+            Act::WebhookDeleted => "webhook_deleted",
+            Act::WebhookSecretRotated => "webhook_secret_rotated",
+            Act::DataExported => "data_exported",
+            Act::DispatchPlanned => "dispatch_planned",
+            Act::ComplianceRun => "compliance_run",
+            Act::FindingUpdated => "finding_updated",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Act> {
+        Act::ALL.into_iter().find(|act| act.code() == code)
+    }
+}
+
+/// One row of the trail as stored. `details` is the JSON text exactly as
+/// stored: the hash covers these bytes, so no JSON canonicalisation is
+/// needed to re-verify.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRow {
+    /// 1, 2, 3, … with no gaps.
+    pub seq: i64,
+    /// Unix milliseconds.
+    pub at_ms: i64,
+    /// `None` for the command line and background jobs.
+    pub actor_user_id: Option<i64>,
+    pub actor: String,
+    /// The actor's role code, or `system`.
+    pub actor_role: String,
+    /// [`Act::code`].
+    pub act: String,
+    pub object_kind: String,
+    pub object_id: Option<i64>,
+    /// The station the act concerns; `None` for county-wide acts.
+    pub station_id: Option<i64>,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+fn field(out: &mut Vec<u8>, value: &str) {
+    out.extend_from_slice(value.len().to_string().as_bytes());
+    out.push(b':');
+    out.extend_from_slice(value.as_bytes());
+    out.push(b'\n');
+}
+
+fn optional(value: Option<i64>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// The bytes hashed for a row: the tag line, then each field as
+/// `<byte length>:<UTF-8 bytes>\n` in this order — seq, at_ms,
+/// actor_user_id, actor, actor_role, act, object_kind, object_id,
+/// station_id, details, prev_hash. Numbers in decimal; an absent number is
+/// the empty string. Length prefixes make the encoding unambiguous whatever
+/// a field holds.
+pub fn encode(row: &AuditRow) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + row.details.len());
+    out.extend_from_slice(ENCODING_TAG.as_bytes());
+    out.push(b'\n');
+    field(&mut out, &row.seq.to_string());
+    field(&mut out, &row.at_ms.to_string());
+    field(&mut out, &optional(row.actor_user_id));
+    field(&mut out, &row.actor);
+    field(&mut out, &row.actor_role);
+    field(&mut out, &row.act);
+    field(&mut out, &row.object_kind);
+    field(&mut out, &optional(row.object_id));
+    field(&mut out, &optional(row.station_id));
+    field(&mut out, &row.details);
+    field(&mut out, &row.prev_hash);
+    out
+}
+
+/// Lower-case hex SHA-256 of [`encode`].
+pub fn row_hash(row: &AuditRow) -> String {
+    hex::encode(Sha256::digest(encode(row)))
+}
+
+/// The next row after `head` (`None`: the trail is empty), with its
+/// sequence, previous hash and hash filled in.
+pub fn chain(head: Option<(i64, &str)>, mut row: AuditRow) -> AuditRow {
+    let (seq, prev) = match head {
+        Some((seq, hash)) => (seq + 1, hash.to_string()),
+        None => (1, GENESIS_HASH.to_string()),
+    };
+    row.seq = seq;
+    row.prev_hash = prev;
+    row.hash = row_hash(&row);
+    row
+}
+
+/// Why a row breaks the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Break {
+    pub seq: i64,
+    pub reason: BreakReason,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakReason {
+    /// A sequence number is missing or out of order (a row was removed).
+    Gap,
+    /// `prev_hash` is not the previous row's hash.
+    PrevHashMismatch,
+    /// The row's content does not give its hash (it was edited).
+    HashMismatch,
+}
+
+impl BreakReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            BreakReason::Gap => "gap",
+            BreakReason::PrevHashMismatch => "prev_hash_mismatch",
+            BreakReason::HashMismatch => "hash_mismatch",
+        }
+    }
+}
+
+/// Walks a trail page by page: feed rows in sequence order.
+#[derive(Debug, Clone, Default)]
+pub struct Verifier {
+    pub count: u64,
+    pub head: Option<(i64, String)>,
+    pub broken: Option<Break>,
+}
+
+impl Verifier {
+    /// Checks the next row; after the first break, further rows are only
+    /// counted.
+    pub fn feed(&mut self, row: &AuditRow) {
+        self.count += 1;
+        if self.broken.is_none() {
+            let (expected_seq, expected_prev) = match &self.head {
+                Some((seq, hash)) => (seq + 1, hash.as_str()),
+                None => (1, GENESIS_HASH),
+            };
+            let reason = if row.seq != expected_seq {
+                Some(BreakReason::Gap)
+            } else if row.prev_hash != expected_prev {
+                Some(BreakReason::PrevHashMismatch)
+            } else if row_hash(row) != row.hash {
+                Some(BreakReason::HashMismatch)
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                self.broken = Some(Break {
+                    seq: row.seq,
+                    reason,
+                });
+            }
+        }
+        self.head = Some((row.seq, row.hash.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(act: Act, details: &str) -> AuditRow {
+        AuditRow {
+            seq: 0,
+            at_ms: 1_765_000_000_000,
+            actor_user_id: Some(3),
+            actor: "keeper1".into(),
+            actor_role: "station_keeper".into(),
+            act: act.code().into(),
+            object_kind: "parcel".into(),
+            object_id: Some(42),
+            station_id: Some(1),
+            details: details.into(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    fn trail(n: usize) -> Vec<AuditRow> {
+        let mut rows: Vec<AuditRow> = Vec::new();
+        for i in 0..n {
+            let head = rows.last().map(|r| (r.seq, r.hash.as_str()));
+            let next = chain(head, row(Act::PhoneRevealed, &format!("{{\"n\":{i}}}")));
+            rows.push(next);
+        }
+        rows
+    }
+
+    fn verify(rows: &[AuditRow]) -> Verifier {
+        let mut verifier = Verifier::default();
+        rows.iter().for_each(|r| verifier.feed(r));
+        verifier
+    }
+
+    #[test]
+    fn a_whole_chain_verifies_and_any_edit_is_named() {
+        let rows = trail(5);
+        assert_eq!(rows[0].prev_hash, GENESIS_HASH);
+        assert_eq!(rows[4].seq, 5);
+        let ok = verify(&rows);
+        assert_eq!((ok.count, ok.broken), (5, None));
+
+        let mut edited = rows.clone();
+        edited[2].actor = "someone_else".into();
+        assert_eq!(
+            verify(&edited).broken,
+            Some(Break {
+                seq: 3,
+                reason: BreakReason::HashMismatch
+            })
+        );
+
+        // Re-hashing the edited row moves the break to the next row.
+        edited[2].hash = row_hash(&edited[2]);
+        assert_eq!(
+            verify(&edited).broken,
+            Some(Break {
+                seq: 4,
+                reason: BreakReason::PrevHashMismatch
+            })
+        );
+
+        let mut removed = rows.clone();
+        removed.remove(1);
+        assert_eq!(
+            verify(&removed).broken.map(|b| b.reason),
+            Some(BreakReason::Gap)
+        );
+    }
+
+    #[test]
+    fn length_prefixes_keep_fields_apart() {
+        let mut a = row(Act::UserCreated, "{}");
+        a.actor = "ab".into();
+        a.actor_role = "c".into();
+        let mut b = a.clone();
+        b.actor = "a".into();
+        b.actor_role = "bc".into();
+        assert_ne!(row_hash(&a), row_hash(&b));
+    }
+
+    #[test]
+    fn the_encoding_is_the_documented_one() {
+        // docs/security.md shows this row and its hash; an outsider checks
+        // their own implementation against it.
+        let mut r = row(Act::PhoneRevealed, "{\"phone\":\"138****8000\"}");
+        r.seq = 1;
+        r.prev_hash = GENESIS_HASH.into();
+        let text = String::from_utf8(encode(&r)).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "yizhan-audit-v1\n1:1\n13:1765000000000\n1:3\n7:keeper1\n14:station_keeper\n14:phone_revealed\n6:parcel\n2:42\n1:1\n23:{{\"phone\":\"138****8000\"}}\n64:{GENESIS_HASH}\n"
+            )
+        );
+        assert_eq!(
+            row_hash(&r),
+            "71543703043effbb3247e1a1b54b7a7740dc1eeaae51a801c5b49b5d606e8dde"
+        );
+    }
+
+    #[test]
+    fn act_codes_round_trip() {
+        for act in Act::ALL {
+            assert_eq!(Act::parse(act.code()), Some(act));
+        }
+    }
+}

@@ -1,0 +1,500 @@
+//! The compliance page (合规管理, issue 12): for the compliance officer,
+//! the auditor and the administrator. Findings by owner and age with a
+//! status filter, one finding's evidence and history, the officer's
+//! assign / explain / close / escalate form and "run the checks" button,
+//! and the audit trail with a filter and the chain's verification. Like the
+//! console: parse, call one use case, render; the rights are the use
+//! cases' (`may_read_findings`, `may_manage_findings`, `may_read_audit`).
+
+use crate::i18n::Tr;
+use crate::{
+    LANG_COOKIE, SESSION_COOKIE, WebError, WebState, csrf_matches, csrf_token, i18n, local, render,
+};
+use app::AppError;
+use app::audit::{AuditRow, VerifyReport};
+use app::compliance::{Finding, FindingDetail, FindingUpdate};
+use app::ports::audit::AuditFilter;
+use askama::Template;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::Cookie;
+use domain::Principal;
+use domain::compliance::{FindingStatus, Rule};
+use serde::Deserialize;
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/compliance", get(overview))
+        .route("/compliance/run", post(run))
+        .route(
+            "/compliance/findings/{finding_id}",
+            get(finding).post(update),
+        )
+}
+
+/// Rows of the audit trail the page shows.
+const TRAIL_ROWS: u32 = 50;
+
+/// A signed-in user who may read findings: the compliance officer, the
+/// auditor or the administrator. Anyone else signed in goes to the console.
+pub struct Overseer {
+    principal: Principal,
+    csrf: String,
+    tr: Tr,
+    token: String,
+}
+
+impl Overseer {
+    fn app_err(&self) -> impl Fn(AppError) -> WebError + use<> {
+        let tr = self.tr;
+        move |error| WebError::from_app(error, tr)
+    }
+
+    fn check(&self, state: &WebState, given: &str) -> Result<(), WebError> {
+        if csrf_matches(&state.app.secrets.web_key, &self.token, given) {
+            Ok(())
+        } else {
+            Err(WebError::csrf(self.tr))
+        }
+    }
+}
+
+impl FromRequestParts<WebState> for Overseer {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let tr = Tr(i18n::from_cookie(jar.get(LANG_COOKIE).map(Cookie::value)));
+        let to_login = || Redirect::to("/console/login").into_response();
+        let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
+            return Err(to_login());
+        };
+        let principal = match state.app.authenticate(&token).await {
+            Ok(principal) => principal,
+            Err(AppError::Unauthenticated) => return Err(to_login()),
+            Err(error) => return Err(WebError::from_app(error, tr).into_response()),
+        };
+        if !principal.may_read_findings() {
+            return Err(Redirect::to("/console").into_response());
+        }
+        Ok(Overseer {
+            csrf: csrf_token(&state.app.secrets.web_key, &token),
+            principal,
+            tr,
+            token,
+        })
+    }
+}
+
+/// The Chinese or English name of a role, rule, status or act code.
+fn label(tr: Tr, table: &[(&'static str, &'static str, &'static str)], code: &str) -> String {
+    match table.iter().find(|(c, _, _)| *c == code) {
+        Some((_, zh, en)) => if tr.is_en() { en } else { zh }.to_string(),
+        None => code.to_string(),
+    }
+}
+
+const ROLES: &[(&str, &str, &str)] = &[
+    ("admin", "管理员", "administrator"),
+    ("county_operator", "县级中心", "county operator"),
+    ("station_keeper", "驿站店主", "station keeper"),
+    ("carrier_integrator", "快递公司系统", "carrier's system"),
+    ("station_terminal", "自助终端", "door terminal"),
+    ("compliance_officer", "合规专员", "compliance officer"),
+    ("auditor", "审计", "auditor"),
+    ("system", "系统", "system"),
+];
+
+const ACTS: &[(&str, &str, &str)] = &[
+    ("phone_revealed", "查看完整手机号", "whole phone revealed"),
+    (
+        "pickup_staff_assisted",
+        "凭证件人工出库",
+        "staff-assisted pickup",
+    ),
+    ("manual_resolved", "人工分拣处理", "manual queue resolved"),
+    ("misroute_recorded", "错分改派", "misroute recorded"),
+    ("parcel_returned", "退回快递公司", "returned to carrier"),
+    ("user_created", "新建用户", "user created"),
+    ("user_disabled", "停用用户", "user disabled"),
+    ("user_enabled", "启用用户", "user enabled"),
+    ("tokens_revoked", "吊销令牌", "tokens revoked"),
+    ("token_issued", "签发接口令牌", "API token issued"),
+    ("terminal_paired", "配对自助终端", "terminal paired"),
+    ("station_created", "新建驿站", "station created"),
+    (
+        "agreement_created",
+        "新建协议版本",
+        "agreement version created",
+    ),
+    ("route_created", "新建线路", "route created"),
+    ("contractor_created", "新建承包方", "contractor created"),
+    ("webhook_created", "新建回调订阅", "webhook created"),
+    ("webhook_updated", "修改回调订阅", "webhook changed"),
+    ("webhook_deleted", "删除回调订阅", "webhook deleted"),
+    (
+        "webhook_secret_rotated",
+        "更换回调密钥",
+        "webhook secret rotated",
+    ),
+    ("data_exported", "数据导出", "data exported"),
+    ("dispatch_planned", "发运规划", "dispatch planned"),
+    ("compliance_run", "运行合规检查", "compliance checks run"),
+    ("finding_updated", "处理合规问题", "finding updated"),
+];
+
+const STATUSES: &[(&str, &str, &str)] = &[
+    ("open", "待处理", "open"),
+    ("explained", "已说明", "explained"),
+    ("fixed", "已整改", "fixed"),
+    ("escalated", "已上报", "escalated"),
+];
+
+fn rule_title(tr: Tr, code: &str) -> String {
+    match Rule::parse(code) {
+        Some(rule) if tr.is_en() => rule.title_en().to_string(),
+        Some(rule) => rule.title_zh().to_string(),
+        None => code.to_string(),
+    }
+}
+
+/// One finding as a row of the list.
+struct FindingRow {
+    id: i64,
+    rule: String,
+    owner: String,
+    responsible: String,
+    age_days: i64,
+    due: String,
+    overdue: bool,
+    status: String,
+}
+
+/// One audit row as the page shows it.
+struct TrailRow {
+    seq: i64,
+    at: String,
+    actor: String,
+    role: String,
+    act: String,
+    object: String,
+    station: String,
+    details: String,
+}
+
+struct Choice {
+    code: &'static str,
+    name: String,
+    on: bool,
+}
+
+#[derive(Template)]
+#[template(path = "compliance.html")]
+struct OverviewPage {
+    t: Tr,
+    csrf: String,
+    user: String,
+    role: String,
+    manages: bool,
+    reads_audit: bool,
+    ran: Option<String>,
+    /// A status filter is on.
+    filtered: bool,
+    statuses: Vec<Choice>,
+    findings: Vec<FindingRow>,
+    verify: Option<VerifyView>,
+    acts: Vec<Choice>,
+    trail: Vec<TrailRow>,
+}
+
+struct VerifyView {
+    ok: bool,
+    count: u64,
+    head_seq: String,
+    head_hash: String,
+    broken_seq: String,
+    broken_reason: String,
+}
+
+impl VerifyView {
+    fn from(report: VerifyReport) -> VerifyView {
+        VerifyView {
+            ok: report.ok(),
+            count: report.count,
+            head_seq: report.head_seq.map(|s| s.to_string()).unwrap_or_default(),
+            head_hash: report.head_hash.unwrap_or_default(),
+            broken_seq: report
+                .broken
+                .as_ref()
+                .map(|b| b.seq.to_string())
+                .unwrap_or_default(),
+            broken_reason: report
+                .broken
+                .map(|b| b.reason.code().to_string())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct OverviewQuery {
+    status: Option<String>,
+    act: Option<String>,
+    ran: Option<u32>,
+}
+
+async fn overview(
+    State(state): State<WebState>,
+    who: Overseer,
+    Query(query): Query<OverviewQuery>,
+) -> Result<Response, WebError> {
+    let tr = who.tr;
+    let status = query.status.as_deref().and_then(FindingStatus::parse);
+    let now = state.app.now();
+    let mut findings: Vec<Finding> = state
+        .app
+        .findings(&who.principal, status)
+        .await
+        .map_err(who.app_err())?;
+    // By owner, then oldest first: each owner sees their backlog in order.
+    let owner_of = |f: &Finding| Rule::parse(&f.rule).map_or("", |r| r.owner().code());
+    findings.sort_by(|a, b| {
+        owner_of(a)
+            .cmp(owner_of(b))
+            .then(a.found_at.cmp(&b.found_at))
+    });
+    let findings = findings
+        .iter()
+        .map(|f| FindingRow {
+            id: f.id,
+            rule: rule_title(tr, &f.rule),
+            owner: label(tr, ROLES, owner_of(f)),
+            responsible: f.responsible.clone().unwrap_or_else(|| "—".into()),
+            age_days: (now - f.found_at).num_days(),
+            due: local(f.due_at),
+            overdue: f.due_at < now && !f.status.is_closed(),
+            status: label(tr, STATUSES, f.status.code()),
+        })
+        .collect();
+    let reads_audit = who.principal.may_read_audit();
+    let act = query.act.filter(|a| ACTS.iter().any(|(c, _, _)| c == a));
+    let (verify, trail) = if reads_audit {
+        let report = state
+            .app
+            .verify_audit(&who.principal)
+            .await
+            .map_err(who.app_err())?;
+        let rows: Vec<AuditRow> = state
+            .app
+            .audit_trail(
+                &who.principal,
+                AuditFilter {
+                    act: act.clone(),
+                    limit: TRAIL_ROWS,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(who.app_err())?;
+        let trail = rows
+            .into_iter()
+            .map(|row| TrailRow {
+                seq: row.seq,
+                at: chrono::DateTime::from_timestamp_millis(row.at_ms)
+                    .map(local)
+                    .unwrap_or_default(),
+                actor: row.actor,
+                role: label(tr, ROLES, &row.actor_role),
+                act: label(tr, ACTS, &row.act),
+                object: match row.object_id {
+                    Some(id) => format!("{} {id}", row.object_kind),
+                    None => row.object_kind,
+                },
+                station: row.station_id.map(|s| s.to_string()).unwrap_or_default(),
+                details: row.details,
+            })
+            .collect();
+        (Some(VerifyView::from(report)), trail)
+    } else {
+        (None, Vec::new())
+    };
+    let statuses = STATUSES
+        .iter()
+        .map(|(code, _, _)| Choice {
+            code,
+            name: label(tr, STATUSES, code),
+            on: status.is_some_and(|s| s.code() == *code),
+        })
+        .collect();
+    let acts = ACTS
+        .iter()
+        .map(|(code, _, _)| Choice {
+            code,
+            name: label(tr, ACTS, code),
+            on: act.as_deref() == Some(*code),
+        })
+        .collect();
+    Ok(render(OverviewPage {
+        t: tr,
+        csrf: who.csrf.clone(),
+        user: who.principal.username.clone(),
+        role: label(tr, ROLES, who.principal.role.code()),
+        manages: who.principal.may_manage_findings(),
+        reads_audit,
+        ran: query.ran.map(|n| n.to_string()),
+        filtered: status.is_some(),
+        statuses,
+        findings,
+        verify,
+        acts,
+        trail,
+    }))
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn run(
+    State(state): State<WebState>,
+    who: Overseer,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, WebError> {
+    who.check(&state, &form.csrf)?;
+    let run = state
+        .app
+        .run_compliance(&who.principal)
+        .await
+        .map_err(who.app_err())?;
+    Ok(Redirect::to(&format!("/compliance?ran={}", run.new_findings)).into_response())
+}
+
+struct HistoryRow {
+    at: String,
+    actor: String,
+    status: String,
+    responsible: String,
+    note: String,
+}
+
+#[derive(Template)]
+#[template(path = "finding.html")]
+struct FindingPage {
+    t: Tr,
+    csrf: String,
+    user: String,
+    id: i64,
+    rule: String,
+    owner: String,
+    status: String,
+    responsible: String,
+    found: String,
+    due: String,
+    last_seen: String,
+    evidence: String,
+    history: Vec<HistoryRow>,
+    /// The officer's form, unless the finding is closed.
+    editable: bool,
+    statuses: Vec<Choice>,
+}
+
+async fn finding(
+    State(state): State<WebState>,
+    who: Overseer,
+    Path(finding_id): Path<i64>,
+) -> Result<Response, WebError> {
+    let detail = state
+        .app
+        .finding(&who.principal, finding_id)
+        .await
+        .map_err(who.app_err())?;
+    Ok(finding_page(&who, detail))
+}
+
+fn finding_page(who: &Overseer, detail: FindingDetail) -> Response {
+    let tr = who.tr;
+    let f = &detail.finding;
+    render(FindingPage {
+        t: tr,
+        csrf: who.csrf.clone(),
+        user: who.principal.username.clone(),
+        id: f.id,
+        rule: if tr.is_en() {
+            detail.title_en
+        } else {
+            detail.title_zh
+        }
+        .to_string(),
+        owner: label(tr, ROLES, detail.owner),
+        status: label(tr, STATUSES, f.status.code()),
+        responsible: f.responsible.clone().unwrap_or_else(|| "—".into()),
+        found: local(f.found_at),
+        due: local(f.due_at),
+        last_seen: local(f.last_seen_at),
+        evidence: f.evidence.clone(),
+        history: detail
+            .history
+            .iter()
+            .map(|h| HistoryRow {
+                at: local(h.at),
+                actor: h.actor.clone(),
+                status: label(tr, STATUSES, h.status.code()),
+                responsible: h
+                    .responsible_user_id
+                    .map(|id| id.to_string())
+                    .unwrap_or_default(),
+                note: h.note.clone().unwrap_or_default(),
+            })
+            .collect(),
+        editable: who.principal.may_manage_findings() && !f.status.is_closed(),
+        statuses: STATUSES
+            .iter()
+            .map(|(code, _, _)| Choice {
+                code,
+                name: label(tr, STATUSES, code),
+                on: *code == f.status.code(),
+            })
+            .collect(),
+    })
+}
+
+#[derive(Deserialize)]
+struct UpdateForm {
+    csrf: String,
+    status: String,
+    #[serde(default)]
+    responsible: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn update(
+    State(state): State<WebState>,
+    who: Overseer,
+    Path(finding_id): Path<i64>,
+    Form(form): Form<UpdateForm>,
+) -> Result<Response, WebError> {
+    who.check(&state, &form.csrf)?;
+    state
+        .app
+        .update_finding(
+            &who.principal,
+            finding_id,
+            FindingUpdate {
+                status: FindingStatus::parse(&form.status),
+                responsible: Some(form.responsible),
+                note: Some(form.note),
+            },
+        )
+        .await
+        .map_err(who.app_err())?;
+    Ok(Redirect::to(&format!("/compliance/findings/{finding_id}")).into_response())
+}
