@@ -130,10 +130,24 @@ pub(crate) fn connect(
     keep_alive: Duration,
     last_will: Option<LastWill>,
 ) -> Result<(AsyncClient, EventLoop), MqttError> {
+    connect_session(broker, client_id, keep_alive, last_will, true)
+}
+
+/// [`connect`], choosing the session: with `clean_session` false the
+/// broker keeps the client's subscriptions and queues its QoS 1 messages
+/// while it is away, so a device that reconnects under the same client id
+/// still gets the commands published meanwhile (docs/devices.md).
+pub(crate) fn connect_session(
+    broker: &BrokerConfig,
+    client_id: &str,
+    keep_alive: Duration,
+    last_will: Option<LastWill>,
+    clean_session: bool,
+) -> Result<(AsyncClient, EventLoop), MqttError> {
     let (host, port, tls) = parse_broker_url(&broker.url)?;
     let mut options = MqttOptions::new(client_id, host, port);
     options.set_keep_alive(keep_alive);
-    options.set_clean_session(true);
+    options.set_clean_session(clean_session);
     options.set_max_packet_size(
         crate::PAYLOAD_BYTES_MAX + 1024,
         crate::PAYLOAD_BYTES_MAX + 1024,
