@@ -382,9 +382,9 @@ async fn seed_station(
 
 /// One breach for each compliance rule, so the compliance page has
 /// something to show on a fresh demo (issue 12): more whole phones revealed
-/// by keeper1 in a day than the threshold, through the real use case (the
+/// by the last station's keeper in a day than the threshold, through the real use case (the
 /// audit trail is chained), and the rest written behind the use cases'
-/// backs by `store::Db::plant_breaches` on the first station — a pickup
+/// backs by `store::Db::plant_breaches` on the last station — a pickup
 /// without proof, a parcel stored without consent, one held past the limit
 /// unreminded, a failing webhook subscription, an offline door, a burst of
 /// wrong codes and an account nobody has used for 100 days. The daily
@@ -392,13 +392,15 @@ async fn seed_station(
 pub async fn plant_breaches(app: &App, database_url: &str) -> anyhow::Result<()> {
     use app::ports::ParcelFilter;
     use domain::ParcelState;
-    let station_id = app
-        .store
-        .stations()
-        .await?
-        .first()
+    // The last station, whose keeper is keeper{N}: the first ones are where
+    // a visitor (and the browser test) tries the terminal, and a planted
+    // burst of wrong codes would throttle it for them.
+    let stations = app.store.stations().await?;
+    let station_id = stations
+        .last()
         .map(|s| s.id)
         .context("the demo has a station")?;
+    let keeper_name = format!("keeper{}", stations.len());
     let stored = app
         .store
         .parcels(&ParcelFilter {
@@ -409,13 +411,13 @@ pub async fn plant_breaches(app: &App, database_url: &str) -> anyhow::Result<()>
         })
         .await?;
     let [a, b, c, d] = stored.as_slice() else {
-        anyhow::bail!("the demo's first station has fewer than four stored parcels");
+        anyhow::bail!("the demo's last station has fewer than four stored parcels");
     };
     let keeper = app
         .store
-        .user_by_name("keeper1")
+        .user_by_name(&keeper_name)
         .await?
-        .context("the demo has keeper1")?;
+        .with_context(|| format!("the demo has {keeper_name}"))?;
     let keeper = Principal {
         user_id: keeper.id,
         username: keeper.username,
