@@ -148,6 +148,21 @@ pub fn scanner_principal(station_id: i64, scanner_id: &str) -> Principal {
     }
 }
 
+/// Most segments one `light` or `off` command may name (devices'
+/// `SEGMENTS_MAX`, docs/devices.md); a longer list goes out as several
+/// commands.
+pub const LIGHT_SEGMENTS_MAX: usize = 256;
+
+/// `light`, then `light-2`, `light-3` … for the chunks of one list, so
+/// every command of a split list has its own id.
+fn chunk_name(what: &str, idx: usize) -> String {
+    if idx == 0 {
+        what.to_string()
+    } else {
+        format!("{what}-{}", idx + 1)
+    }
+}
+
 impl App {
     /// Light segment and label per slot id: segment `n` is the station's
     /// `n`-th slot in shelf-map order (`docs/devices.md`).
@@ -827,19 +842,20 @@ impl App {
         let duration_ms = (self.settings.terminal.idle + Duration::seconds(30))
             .num_milliseconds()
             .clamp(1, 600_000);
-        let segments: Vec<_> = segments
-            .iter()
-            .map(|segment| json!({"segment": segment, "colour": session.colour}))
-            .collect();
-        self.command(
-            tx,
-            station,
-            session,
-            "light",
-            json!({"op": "light", "segments": segments, "duration_ms": duration_ms}),
-            now,
-        )
-        .await
+        // Protocol 1.0 (docs/devices.md): one colour per command, at most
+        // LIGHT_SEGMENTS_MAX segments each; more are split across commands.
+        for (idx, chunk) in segments.chunks(LIGHT_SEGMENTS_MAX).enumerate() {
+            self.command(
+                tx,
+                station,
+                session,
+                &chunk_name("light", idx),
+                json!({"op": "light", "colour": session.colour, "segments": chunk, "duration_ms": duration_ms}),
+                now,
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     async fn lights_off(
@@ -850,15 +866,18 @@ impl App {
         segments: &[u32],
         now: DateTime<Utc>,
     ) -> AppResult<()> {
-        self.command(
-            tx,
-            station,
-            session,
-            "off",
-            json!({"op": "off", "segments": segments}),
-            now,
-        )
-        .await
+        for (idx, chunk) in segments.chunks(LIGHT_SEGMENTS_MAX).enumerate() {
+            self.command(
+                tx,
+                station,
+                session,
+                &chunk_name("off", idx),
+                json!({"op": "off", "segments": chunk}),
+                now,
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     async fn view_session(&self, session: &PickupSessionRecord) -> AppResult<SessionView> {

@@ -177,6 +177,9 @@ pub fn device_acl(station_id: i64, kind: DeviceKind, device_id: &str) -> String 
         }
         DeviceKind::Door | DeviceKind::Lights => {
             lines.push(format!("topic read {}", own(Channel::Command)));
+            if kind == DeviceKind::Lights {
+                lines.push(format!("topic read {}", own(Channel::Config)));
+            }
             lines.push(format!("topic write {}", own(Channel::Ack)));
             lines.push(format!("topic write {}", own(Channel::State)));
         }
@@ -191,6 +194,7 @@ pub fn server_acl(username: &str) -> String {
         "user {username}\n\
          topic write yizhan/v1/stations/+/door/+/cmd\n\
          topic write yizhan/v1/stations/+/lights/+/cmd\n\
+         topic write yizhan/v1/stations/+/lights/+/config\n\
          topic readwrite yizhan/v1/stations/+/+/+/ack\n\
          topic readwrite yizhan/v1/stations/+/+/+/state\n\
          topic read yizhan/v1/stations/+/scanner/+/scan\n"

@@ -238,6 +238,9 @@ impl Bridge {
         let main = tokio::spawn(async move {
             let mut ticker = tokio::time::interval(relay.config.poll_every);
             let mut doors = tokio::time::interval(DOOR_CHECK_EVERY);
+            let mut segment_maps = crate::config::ConfigPublisher::new(
+                &app::terminal::TerminalSettings::default().lights_device,
+            );
             loop {
                 tokio::select! {
                     message = incoming.recv() => match message {
@@ -245,7 +248,11 @@ impl Bridge {
                         None => return,
                     },
                     _ = doors.tick() => relay.check_doors().await,
-                    _ = ticker.tick() => relay.publish_due().await,
+                    _ = ticker.tick() => {
+                        relay.publish_due().await;
+                        let now_ms = u64::try_from(relay.clock.now().timestamp_millis()).unwrap_or(0);
+                        segment_maps.tick(&*relay.store, &relay.client, &relay.config.device_key, now_ms).await;
+                    }
                     _ = woken.notified() => relay.publish_due().await,
                 }
             }
@@ -384,7 +391,11 @@ impl Relay {
             .config
             .device_key
             .device_key(command.station_id, kind, &command.device_id);
-        let signed = crate::auth::sign_command(&key, &topic, command.payload.as_bytes());
+        let stamped = crate::stamp_server_time(
+            command.payload.as_bytes(),
+            u64::try_from(now.timestamp_millis()).unwrap_or(0),
+        );
+        let signed = crate::auth::sign_command(&key, &topic, &stamped);
         self.client
             .try_publish(topic, QoS::AtLeastOnce, false, signed)
             .map_err(|error| error.to_string())?;

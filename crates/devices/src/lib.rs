@@ -11,20 +11,56 @@
 pub mod auth;
 pub mod bench;
 pub mod bridge;
+pub mod config;
+pub mod conformance;
 pub mod mqtt;
+pub mod schemas;
 pub mod sim;
 
 use serde::{Deserialize, Serialize};
 use std::collections::{HashSet, VecDeque};
 
-/// Largest payload a device or the server accepts.
+/// The protocol version this crate speaks (`docs/devices.md`, Versioning).
+/// The major version is in every topic (`yizhan/v1/...`).
+pub const PROTOCOL_VERSION: &str = "1.0";
+/// Largest payload a device or the server accepts, in every direction.
 pub const PAYLOAD_BYTES_MAX: usize = 4 * 1024;
-/// Most segments one light command may set.
+/// Most segments one `light` or `off` command names. With segment numbers
+/// of at most [`SEGMENT_MAX`] (4 digits and a comma each) a command naming
+/// all of them is about 1.5 KB, well under [`PAYLOAD_BYTES_MAX`].
 pub const SEGMENTS_MAX: usize = 256;
-/// How many recent command ids a device remembers for de-duplication.
+/// Highest segment number: a station has at most this many slots
+/// (`domain::limits::STATION_SLOTS_MAX`).
+pub const SEGMENT_MAX: u32 = 5_000;
+/// How many recent command ids a device remembers for de-duplication,
+/// across restarts.
 pub const REMEMBERED_COMMANDS_MAX: usize = 1024;
 /// Longest a door may be held open or a light lit by one command.
 pub const HOLD_MS_MAX: u64 = 10 * 60 * 1000;
+/// Longest `command_id`.
+pub const COMMAND_ID_CHARS_MAX: usize = 64;
+/// Longest `reason` in an ack; a device cuts a longer one.
+pub const REASON_CHARS_MAX: usize = 200;
+/// How far a device's clock may run behind the server's: a command whose
+/// `server_ms` is further ahead of the device's clock than this is refused
+/// (ack `failed`, reason `clock_behind`), because a clock that runs behind
+/// would let a late command act.
+pub const CLOCK_SKEW_MAX_MS: u64 = 5_000;
+
+/// Why a device answers `failed`: the first word of an ack's `reason`.
+pub mod reasons {
+    /// The `op` is not one this protocol version knows.
+    pub const UNKNOWN_OP: &str = "unknown_op";
+    /// The `op` is known but not performed by this kind of device.
+    pub const WRONG_KIND: &str = "wrong_kind";
+    /// The command is the server's but breaks a limit (the rest says which).
+    pub const INVALID: &str = "invalid";
+    /// The device's clock is behind the command's `server_ms` by more than
+    /// [`super::CLOCK_SKEW_MAX_MS`].
+    pub const CLOCK_BEHIND: &str = "clock_behind";
+    /// The hardware could not do it.
+    pub const HARDWARE: &str = "hardware";
+}
 
 /// The kind of device a topic addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +92,8 @@ pub enum Channel {
     State,
     /// Scanner to server.
     Scan,
+    /// Server to light strip, retained: the segment map ([`config`]).
+    Config,
 }
 
 impl Channel {
@@ -65,6 +103,7 @@ impl Channel {
             Channel::Ack => "ack",
             Channel::State => "state",
             Channel::Scan => "scan",
+            Channel::Config => "config",
         }
     }
 }
@@ -99,6 +138,11 @@ pub struct Command {
     pub command_id: String,
     /// Unix milliseconds after which the device must not act.
     pub not_after_ms: u64,
+    /// The server's clock when it published this copy (every attempt is
+    /// stamped anew). Always sent by a 1.0 server; a device refuses a
+    /// command stamped more than [`CLOCK_SKEW_MAX_MS`] ahead of its clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_ms: Option<u64>,
     #[serde(flatten)]
     pub op: Operation,
 }
@@ -108,34 +152,79 @@ pub struct Command {
 pub enum Operation {
     /// Open the door, closing again after `hold_ms`.
     Open { hold_ms: u64 },
-    /// Report state now.
+    /// Publish state now, then ack.
     Status,
-    /// Light these segments in these colours for `duration_ms`.
+    /// Light these segments in one colour for `duration_ms`.
     Light {
-        segments: Vec<Segment>,
+        /// `#rrggbb`; the server writes lower case, devices accept either.
+        colour: String,
+        segments: Vec<u32>,
         duration_ms: u64,
     },
     /// Turn these segments off.
     Off { segments: Vec<u32> },
     /// Turn every segment off.
     AllOff,
+    /// An `op` this version does not know (a newer server's): acked
+    /// `failed` with reason `unknown_op`, never acted on.
+    #[serde(other)]
+    Unknown,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Segment {
-    pub segment: u32,
-    /// `#rrggbb`.
-    pub colour: String,
+impl Operation {
+    /// Whether a device of `kind` performs this operation.
+    pub fn applies_to(&self, kind: DeviceKind) -> bool {
+        match self {
+            Operation::Status => kind != DeviceKind::Scanner,
+            Operation::Open { .. } => kind == DeviceKind::Door,
+            Operation::Light { .. } | Operation::Off { .. } | Operation::AllOff => {
+                kind == DeviceKind::Lights
+            }
+            Operation::Unknown => false,
+        }
+    }
+
+    /// The `op` word on the wire.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Operation::Open { .. } => "open",
+            Operation::Status => "status",
+            Operation::Light { .. } => "light",
+            Operation::Off { .. } => "off",
+            Operation::AllOff => "all_off",
+            Operation::Unknown => "unknown",
+        }
+    }
 }
 
-/// A device's answer to a command.
+/// A device's answer to a command. Unknown fields are ignored, so a newer
+/// device may add some.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Ack {
     pub command_id: String,
     pub outcome: Outcome,
     pub at_ms: u64,
+    /// Why, for `failed` (and optionally others): a word from [`reasons`],
+    /// then `: ` and free text; at most [`REASON_CHARS_MAX`] characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Ack {
+    /// Parses an ack payload, tolerating fields it does not know.
+    pub fn parse(payload: &[u8]) -> Result<Ack, ProtocolError> {
+        if payload.len() > PAYLOAD_BYTES_MAX {
+            return Err(ProtocolError::TooLarge(payload.len()));
+        }
+        let ack: Ack =
+            serde_json::from_slice(payload).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+        if ack.command_id.is_empty() || ack.command_id.chars().count() > COMMAND_ID_CHARS_MAX {
+            return Err(ProtocolError::Invalid(format!(
+                "command_id must be 1 to {COMMAND_ID_CHARS_MAX} characters"
+            )));
+        }
+        Ok(ack)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,10 +236,22 @@ pub enum Outcome {
     Duplicate,
     /// Arrived after its not-after time: not acted on.
     Expired,
-    /// Could not act (hardware fault); the text says why.
+    /// Not acted on: unknown or inapplicable op, a broken limit, a clock
+    /// behind, or a hardware fault; `reason` says which.
     Failed,
 }
 
+fn check_command_id(command_id: &str) -> Result<(), ProtocolError> {
+    let n_chars = command_id.chars().count();
+    if n_chars == 0 || n_chars > COMMAND_ID_CHARS_MAX {
+        return Err(ProtocolError::Invalid(format!(
+            "command_id must be 1 to {COMMAND_ID_CHARS_MAX} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// `#rrggbb` in either case.
 fn check_colour(colour: &str) -> bool {
     colour.len() == 7
         && colour.starts_with('#')
@@ -158,18 +259,20 @@ fn check_colour(colour: &str) -> bool {
 }
 
 impl Command {
-    /// Parses and checks a command payload.
+    /// Parses and checks a command payload. An unknown `op` parses (as
+    /// [`Operation::Unknown`]); breaking a limit does not.
     pub fn parse(payload: &[u8]) -> Result<Command, ProtocolError> {
         if payload.len() > PAYLOAD_BYTES_MAX {
             return Err(ProtocolError::TooLarge(payload.len()));
         }
         let command: Command =
             serde_json::from_slice(payload).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
-        if command.command_id.is_empty() || command.command_id.len() > 64 {
-            return Err(ProtocolError::Invalid(
-                "command_id must be 1 to 64 characters".into(),
-            ));
-        }
+        check_command_id(&command.command_id)?;
+        let segments_ok = |segments: &[u32]| {
+            segments
+                .iter()
+                .all(|segment| (1..=SEGMENT_MAX).contains(segment))
+        };
         match &command.op {
             Operation::Open { hold_ms }
             | Operation::Light {
@@ -187,14 +290,19 @@ impl Command {
                     "a light command sets 1 to {SEGMENTS_MAX} segments"
                 )));
             }
-            Operation::Light { segments, .. }
-                if segments.iter().any(|s| !check_colour(&s.colour)) =>
-            {
+            Operation::Light { colour, .. } if !check_colour(colour) => {
                 return Err(ProtocolError::Invalid("colours are #rrggbb".into()));
             }
             Operation::Off { segments } if segments.len() > SEGMENTS_MAX => {
                 return Err(ProtocolError::Invalid(format!(
                     "an off command names at most {SEGMENTS_MAX} segments"
+                )));
+            }
+            Operation::Light { segments, .. } | Operation::Off { segments }
+                if !segments_ok(segments) =>
+            {
+                return Err(ProtocolError::Invalid(format!(
+                    "segments are numbered 1 to {SEGMENT_MAX}"
                 )));
             }
             _ => {}
@@ -207,12 +315,30 @@ impl Command {
     }
 }
 
+/// `command` (a JSON object's bytes, as the outbox holds it) with the
+/// server's clock added as `server_ms`, the member a device checks its own
+/// clock against. The bridge stamps every attempt as it publishes it,
+/// before signing.
+pub fn stamp_server_time(command: &[u8], server_ms: u64) -> Vec<u8> {
+    let Some(body) = command.strip_suffix(b"}") else {
+        return command.to_vec();
+    };
+    let empty = body.iter().all(|b| b.is_ascii_whitespace() || *b == b'{');
+    let mut stamped = Vec::with_capacity(command.len() + 32);
+    stamped.extend_from_slice(body);
+    if !empty {
+        stamped.push(b',');
+    }
+    stamped.extend_from_slice(format!("\"server_ms\":{server_ms}}}").as_bytes());
+    stamped
+}
+
 /// Longest scanned text accepted from a checkout scanner.
 pub const SCAN_CHARS_MAX: usize = 128;
 
-/// A checkout scanner's reading (`scan` channel).
+/// A checkout scanner's reading (`scan` channel). Unknown fields are
+/// ignored, so a newer scanner may add some.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ScanEvent {
     pub code: String,
     pub at_ms: u64,
@@ -236,35 +362,61 @@ impl ScanEvent {
     }
 }
 
-/// What the server reads from a device's retained `state` message. Every
-/// field but `online` is optional, so devices built before a field existed
-/// stay valid, and unknown fields are ignored so the state can grow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceState {
-    pub online: bool,
-    /// A door controller's physical door sensor, if it has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub door: Option<DoorSensor>,
-    /// The device's model, as its maker names it (at most 64 characters).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    /// The device's firmware version (at most 64 characters).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub firmware: Option<String>,
-}
-
-/// Longest model or firmware text accepted in a state message.
-pub const STATE_TEXT_CHARS_MAX: usize = 64;
-
-/// What a door sensor reports.
+/// What a door's sensor reports, if it has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DoorSensor {
     Open,
     Closed,
-    /// Opened without a command (pried or a lock failure).
+    /// Opened without a command (or held against the lock).
     Forced,
 }
+
+/// A device's retained `state` (and the last will, which carries only
+/// `online: false`). Only `online` is required; the rest depends on the
+/// kind. Unknown fields are ignored, so a newer device may add some.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceState {
+    pub online: bool,
+    /// The device's clock when it published this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<u64>,
+    /// Door: whether the lock is released now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<bool>,
+    /// Door: when the lock closes again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_until_ms: Option<u64>,
+    /// Door: what its sensor says, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub door: Option<DoorSensor>,
+    /// Lights: what is lit, grouped by colour and time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lit: Option<Vec<LitGroup>>,
+    /// Lights: true if `lit` had to leave segments out to fit the payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lit_truncated: Option<bool>,
+    /// Lights: the `config_version` of the segment map the device holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_version: Option<String>,
+    /// The vendor's model name, up to 64 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The firmware's version, up to 64 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<String>,
+}
+
+/// Segments lit in one colour until one time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LitGroup {
+    pub colour: String,
+    pub segments: Vec<u32>,
+    pub until_ms: u64,
+}
+
+/// Longest model or firmware text accepted in a state message.
+pub const STATE_TEXT_CHARS_MAX: usize = 64;
 
 impl DoorSensor {
     pub fn code(self) -> &'static str {
@@ -314,6 +466,7 @@ pub fn parse_topic(topic: &str) -> Option<(i64, DeviceKind, &str, Channel)> {
         "ack" => Channel::Ack,
         "state" => Channel::State,
         "scan" => Channel::Scan,
+        "config" => Channel::Config,
         _ => return None,
     };
     parts
@@ -322,16 +475,62 @@ pub fn parse_topic(topic: &str) -> Option<(i64, DeviceKind, &str, Channel)> {
         .then_some((station_id, kind, device_id, channel))
 }
 
+/// The minimum a command must have to be answered: without a usable id
+/// there is nobody to ack.
+#[derive(Deserialize)]
+struct Envelope {
+    command_id: String,
+    not_after_ms: u64,
+    #[serde(default)]
+    server_ms: Option<u64>,
+    op: String,
+}
+
+/// One command id a device remembers, with its not-after time (what a
+/// device persists so that its memory survives a restart).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Remembered {
+    pub command_id: String,
+    pub not_after_ms: u64,
+}
+
+/// The gate's decision on one delivery that deserves an ack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub command_id: String,
+    pub outcome: Outcome,
+    /// For `failed`: a word from [`reasons`] and details.
+    pub reason: Option<String>,
+    /// What to carry out: present exactly when `outcome` is `Done`.
+    pub act: Option<Operation>,
+}
+
+impl Verdict {
+    /// The ack for this verdict at `at_ms`.
+    pub fn ack(&self, at_ms: u64) -> Ack {
+        Ack {
+            command_id: self.command_id.clone(),
+            outcome: self.outcome,
+            at_ms,
+            reason: self.reason.clone(),
+        }
+    }
+}
+
 /// What every device runs before acting: checks the command's MAC under
 /// the device's own key (a forged command, or one for another device, never
-/// acts and gets no ack), refuses expired commands, and remembers recent
-/// command ids so that a redelivered (or replayed) command acts once.
+/// acts and gets no ack), refuses expired commands and commands its clock
+/// is too far behind for, answers `failed` to what it cannot do, and
+/// remembers recent command ids so that a redelivered (or replayed) command
+/// acts once. [`CommandGate::memory`] and [`CommandGate::restore`] let a
+/// device keep that memory across a restart.
 #[derive(Debug)]
 pub struct CommandGate {
     key: auth::CommandKey,
     command_topic: String,
+    kind: Option<DeviceKind>,
     seen: HashSet<String>,
-    order: VecDeque<String>,
+    order: VecDeque<Remembered>,
 }
 
 impl CommandGate {
@@ -340,47 +539,126 @@ impl CommandGate {
         CommandGate {
             key,
             command_topic: command_topic.to_string(),
+            kind: parse_topic(command_topic).map(|(_, kind, _, _)| kind),
             seen: HashSet::new(),
             order: VecDeque::new(),
         }
     }
 
+    /// The ids remembered now, oldest first (at most
+    /// [`REMEMBERED_COMMANDS_MAX`]): what to write to storage that survives
+    /// a restart before acting on a command.
+    pub fn memory(&self) -> Vec<Remembered> {
+        self.order.iter().cloned().collect()
+    }
+
+    /// Takes back a memory written by [`CommandGate::memory`] (after a
+    /// restart); the most recent [`REMEMBERED_COMMANDS_MAX`] are kept.
+    pub fn restore(&mut self, memory: Vec<Remembered>) {
+        for remembered in memory {
+            self.remember(remembered);
+        }
+    }
+
+    /// Forgets every id, as a device without non-volatile memory does when
+    /// it restarts (what the contract forbids; for tests of the suite).
+    pub fn forget(&mut self) {
+        self.seen.clear();
+        self.order.clear();
+    }
+
+    fn remember(&mut self, remembered: Remembered) {
+        if self.seen.contains(&remembered.command_id) {
+            return;
+        }
+        if self.order.len() >= REMEMBERED_COMMANDS_MAX
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.seen.remove(&oldest.command_id);
+        }
+        self.seen.insert(remembered.command_id.clone());
+        self.order.push_back(remembered);
+    }
+
     /// Verifies, parses and admits a payload as it came from the broker.
-    /// `Err` means drop it without an ack: it is not provably the server's.
-    pub fn receive(
-        &mut self,
-        payload: &[u8],
-        now_ms: u64,
-    ) -> Result<(Command, Outcome), ProtocolError> {
+    /// `Err` means drop it without an ack: it is not provably the server's,
+    /// or has no usable command id.
+    pub fn receive(&mut self, payload: &[u8], now_ms: u64) -> Result<Verdict, ProtocolError> {
         if payload.len() > PAYLOAD_BYTES_MAX {
             return Err(ProtocolError::TooLarge(payload.len()));
         }
         let signed = auth::verify_command(&self.key, &self.command_topic, payload)
             .ok_or(ProtocolError::BadMac)?;
-        let command = Command::parse(&signed)?;
-        let outcome = self.admit(&command, now_ms);
-        Ok((command, outcome))
-    }
-
-    /// Decides whether to act on an already verified `command` at `now_ms`.
-    /// An expired command is not remembered: it never acts, however often
-    /// it comes.
-    fn admit(&mut self, command: &Command, now_ms: u64) -> Outcome {
-        if self.seen.contains(&command.command_id) {
-            return Outcome::Duplicate;
+        let envelope: Envelope =
+            serde_json::from_slice(&signed).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+        check_command_id(&envelope.command_id)?;
+        let verdict = |outcome, reason: Option<String>, act| Verdict {
+            command_id: envelope.command_id.clone(),
+            outcome,
+            reason,
+            act,
+        };
+        if self.seen.contains(&envelope.command_id) {
+            return Ok(verdict(Outcome::Duplicate, None, None));
         }
-        if now_ms > command.not_after_ms {
-            return Outcome::Expired;
+        if now_ms > envelope.not_after_ms {
+            return Ok(verdict(Outcome::Expired, None, None));
         }
-        if self.order.len() == REMEMBERED_COMMANDS_MAX
-            && let Some(oldest) = self.order.pop_front()
+        if let Some(server_ms) = envelope.server_ms
+            && server_ms > now_ms.saturating_add(CLOCK_SKEW_MAX_MS)
         {
-            self.seen.remove(&oldest);
+            return Ok(verdict(
+                Outcome::Failed,
+                Some(format!(
+                    "{}: the device's clock is {} ms behind the server's",
+                    reasons::CLOCK_BEHIND,
+                    server_ms - now_ms
+                )),
+                None,
+            ));
         }
-        self.seen.insert(command.command_id.clone());
-        self.order.push_back(command.command_id.clone());
-        Outcome::Done
+        let command = match Command::parse(&signed) {
+            Ok(command) => command,
+            Err(error) => {
+                return Ok(verdict(
+                    Outcome::Failed,
+                    Some(cut(&format!("{}: {error}", reasons::INVALID))),
+                    None,
+                ));
+            }
+        };
+        if command.op == Operation::Unknown {
+            return Ok(verdict(
+                Outcome::Failed,
+                Some(cut(&format!("{}: {}", reasons::UNKNOWN_OP, envelope.op))),
+                None,
+            ));
+        }
+        if let Some(kind) = self.kind
+            && !command.op.applies_to(kind)
+        {
+            return Ok(verdict(
+                Outcome::Failed,
+                Some(format!(
+                    "{}: a {} device does not {}",
+                    reasons::WRONG_KIND,
+                    kind.code(),
+                    command.op.code()
+                )),
+                None,
+            ));
+        }
+        self.remember(Remembered {
+            command_id: command.command_id.clone(),
+            not_after_ms: command.not_after_ms,
+        });
+        Ok(verdict(Outcome::Done, None, Some(command.op)))
     }
+}
+
+/// `text` cut to [`REASON_CHARS_MAX`] characters.
+fn cut(text: &str) -> String {
+    text.chars().take(REASON_CHARS_MAX).collect()
 }
 
 #[cfg(test)]
@@ -391,6 +669,25 @@ mod tests {
     fn gate() -> CommandGate {
         let key = auth::ServerDeviceKey::new(vec![1; 32]).device_key(1, DeviceKind::Door, "front");
         CommandGate::new(key, &topic(1, DeviceKind::Door, "front", Channel::Command))
+    }
+
+    /// `payload` signed for station 1's door, as the bridge signs it.
+    fn signed(payload: &[u8]) -> Vec<u8> {
+        let key = auth::ServerDeviceKey::new(vec![1; 32]).device_key(1, DeviceKind::Door, "front");
+        auth::sign_command(
+            &key,
+            &topic(1, DeviceKind::Door, "front", Channel::Command),
+            payload,
+        )
+    }
+
+    impl CommandGate {
+        /// The outcome of delivering `command`, signed, at `now_ms`.
+        fn admit(&mut self, command: &Command, now_ms: u64) -> Outcome {
+            self.receive(&signed(&command.to_payload()), now_ms)
+                .expect("a signed command is answered")
+                .outcome
+        }
     }
 
     #[test]
@@ -433,11 +730,11 @@ mod tests {
         let key = server.device_key(1, DeviceKind::Door, "front");
         let signed = auth::sign_command(&key, &door, &payload);
         assert_eq!(
-            gate.receive(&signed, 1_000).map(|(_, o)| o),
+            gate.receive(&signed, 1_000).map(|v| v.outcome),
             Ok(Outcome::Done)
         );
         assert_eq!(
-            gate.receive(&signed, 1_500).map(|(_, o)| o),
+            gate.receive(&signed, 1_500).map(|v| v.outcome),
             Ok(Outcome::Duplicate)
         );
     }
@@ -446,6 +743,7 @@ mod tests {
         Command {
             command_id: id.into(),
             not_after_ms,
+            server_ms: None,
             op: Operation::Open { hold_ms: 5_000 },
         }
     }
@@ -481,11 +779,10 @@ mod tests {
         let light = Command {
             command_id: "c2".into(),
             not_after_ms: 10,
+            server_ms: Some(5),
             op: Operation::Light {
-                segments: vec![Segment {
-                    segment: 3,
-                    colour: "#00ff7f".into(),
-                }],
+                colour: "#00FF7f".into(),
+                segments: vec![3, 9],
                 duration_ms: 60_000,
             },
         };
@@ -505,12 +802,16 @@ mod tests {
                 "hold",
             ),
             (
-                r#"{"command_id":"x","not_after_ms":1,"op":"light","segments":[{"segment":1,"colour":"red"}],"duration_ms":5}"#,
+                r#"{"command_id":"x","not_after_ms":1,"op":"light","colour":"red","segments":[1],"duration_ms":5}"#,
                 "colours",
             ),
             (
-                r#"{"command_id":"x","not_after_ms":1,"op":"explode"}"#,
-                "not a valid message",
+                r#"{"command_id":"x","not_after_ms":1,"op":"off","segments":[0]}"#,
+                "numbered",
+            ),
+            (
+                r#"{"command_id":"x","not_after_ms":1,"op":"off","segments":[5001]}"#,
+                "numbered",
             ),
             ("not json", "not a valid message"),
         ] {
@@ -521,6 +822,14 @@ mod tests {
             Command::parse(&vec![b' '; PAYLOAD_BYTES_MAX + 1]),
             Err(ProtocolError::TooLarge(PAYLOAD_BYTES_MAX + 1))
         );
+    }
+
+    #[test]
+    fn the_server_time_is_stamped_into_a_command() {
+        let stamped = stamp_server_time(&open("s1", 9).to_payload(), 1234);
+        let command = Command::parse(&stamped).unwrap();
+        assert_eq!(command.server_ms, Some(1234));
+        assert_eq!(command.op, Operation::Open { hold_ms: 5_000 });
     }
 
     #[test]
@@ -560,6 +869,119 @@ mod tests {
         ] {
             assert_eq!(parse_topic(bad), None, "{bad}");
         }
+    }
+
+    fn verdict(gate: &mut CommandGate, payload: &str, now_ms: u64) -> Verdict {
+        gate.receive(&signed(payload.as_bytes()), now_ms)
+            .expect("a signed command is answered")
+    }
+
+    #[test]
+    fn unknown_ops_inapplicable_ops_and_broken_limits_are_acked_failed_with_a_reason() {
+        let mut gate = gate();
+        for (payload, reason) in [
+            (
+                r#"{"command_id":"u1","not_after_ms":9000,"op":"explode"}"#,
+                "unknown_op: explode",
+            ),
+            (
+                r#"{"command_id":"u2","not_after_ms":9000,"op":"all_off"}"#,
+                "wrong_kind: a door device does not all_off",
+            ),
+            (
+                r#"{"command_id":"u3","not_after_ms":9000,"op":"open","hold_ms":0}"#,
+                "invalid: hold and duration",
+            ),
+            (
+                r#"{"command_id":"u4","not_after_ms":9000,"server_ms":7001,"op":"open","hold_ms":10}"#,
+                "clock_behind: the device's clock is 6001 ms behind",
+            ),
+        ] {
+            let answer = verdict(&mut gate, payload, 1_000);
+            assert_eq!(answer.outcome, Outcome::Failed, "{payload}");
+            assert_eq!(answer.act, None);
+            let said = answer.reason.unwrap_or_default();
+            assert!(said.starts_with(reason), "{payload}: {said}");
+        }
+        // None of them was remembered: the id acts once it is right.
+        let fixed = verdict(
+            &mut gate,
+            r#"{"command_id":"u3","not_after_ms":9000,"op":"open","hold_ms":10}"#,
+            1_000,
+        );
+        assert_eq!(fixed.outcome, Outcome::Done);
+        // A clock within the tolerated skew acts.
+        let skewed = verdict(
+            &mut gate,
+            r#"{"command_id":"u5","not_after_ms":9000,"server_ms":6000,"op":"open","hold_ms":10}"#,
+            1_000,
+        );
+        assert_eq!(skewed.act, Some(Operation::Open { hold_ms: 10 }));
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_in_every_message() {
+        let mut gate = gate();
+        let answer = verdict(
+            &mut gate,
+            r#"{"command_id":"f1","not_after_ms":9000,"op":"open","hold_ms":10,"priority":"high","extra":{"a":[1]}}"#,
+            1_000,
+        );
+        assert_eq!(answer.outcome, Outcome::Done);
+        let ack = Ack::parse(
+            br#"{"command_id":"f1","outcome":"failed","at_ms":5,"reason":"hardware: jammed","temperature_c":41}"#,
+        )
+        .unwrap();
+        assert_eq!(ack.reason.as_deref(), Some("hardware: jammed"));
+        assert!(ScanEvent::parse(br#"{"code":"SF1","at_ms":5,"symbology":"code128"}"#).is_ok());
+        let state: DeviceState =
+            serde_json::from_slice(br#"{"online":true,"open":false,"battery":93}"#).unwrap();
+        assert!(state.online);
+    }
+
+    #[test]
+    fn a_light_for_256_segments_fits_the_payload_limit_with_its_mac() {
+        let light = Command {
+            command_id: "x".repeat(COMMAND_ID_CHARS_MAX),
+            not_after_ms: u64::MAX,
+            server_ms: Some(u64::MAX),
+            op: Operation::Light {
+                colour: "#00ff7f".into(),
+                segments: (SEGMENT_MAX - SEGMENTS_MAX as u32 + 1..=SEGMENT_MAX).collect(),
+                duration_ms: HOLD_MS_MAX,
+            },
+        };
+        let payload = light.to_payload();
+        assert_eq!(Command::parse(&payload), Ok(light));
+        let with_mac = payload.len() + auth::MAC_SUFFIX_BYTES - 1;
+        assert!(
+            with_mac < PAYLOAD_BYTES_MAX / 2,
+            "{with_mac} bytes for the largest light command"
+        );
+    }
+
+    #[test]
+    fn a_restored_memory_turns_a_replay_after_a_restart_into_a_duplicate() {
+        let mut before = gate();
+        assert_eq!(before.admit(&open("r1", 9_000), 1_000), Outcome::Done);
+        let saved = serde_json::to_string(&before.memory()).unwrap();
+        let mut after = gate();
+        after.restore(serde_json::from_str(&saved).unwrap());
+        assert_eq!(after.admit(&open("r1", 9_000), 2_000), Outcome::Duplicate);
+        // The memory keeps the most recent ids only.
+        let many: Vec<Remembered> = (0..REMEMBERED_COMMANDS_MAX + 10)
+            .map(|i| Remembered {
+                command_id: format!("m{i}"),
+                not_after_ms: 9_000,
+            })
+            .collect();
+        after.restore(many);
+        assert_eq!(after.memory().len(), REMEMBERED_COMMANDS_MAX);
+        assert_eq!(after.admit(&open("m5", 9_000), 2_000), Outcome::Done);
+        assert_eq!(
+            after.admit(&open("m1033", 9_000), 2_000),
+            Outcome::Duplicate
+        );
     }
 
     proptest! {

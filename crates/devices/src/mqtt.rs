@@ -139,16 +139,18 @@ pub(crate) fn connect(
     keep_alive: Duration,
     last_will: Option<LastWill>,
 ) -> Result<(AsyncClient, EventLoop), MqttError> {
-    connect_with_limit(
+    connect_with(
         broker,
         client_id,
         keep_alive,
         last_will,
+        true,
         crate::PAYLOAD_BYTES_MAX + 1024,
     )
 }
 
-/// [`connect`], accepting incoming packets up to `incoming_max` bytes.
+/// [`connect`], accepting incoming packets up to `incoming_max` bytes (the
+/// server's bridge: [`MQTT_PACKET_BYTES_MAX`]).
 pub(crate) fn connect_with_limit(
     broker: &BrokerConfig,
     client_id: &str,
@@ -156,10 +158,42 @@ pub(crate) fn connect_with_limit(
     last_will: Option<LastWill>,
     incoming_max: usize,
 ) -> Result<(AsyncClient, EventLoop), MqttError> {
+    connect_with(broker, client_id, keep_alive, last_will, true, incoming_max)
+}
+
+/// [`connect`], choosing the session: with `clean_session` false the
+/// broker keeps the client's subscriptions and queues its QoS 1 messages
+/// while it is away, so a device that reconnects under the same client id
+/// still gets the commands published meanwhile (docs/devices.md).
+pub(crate) fn connect_session(
+    broker: &BrokerConfig,
+    client_id: &str,
+    keep_alive: Duration,
+    last_will: Option<LastWill>,
+    clean_session: bool,
+) -> Result<(AsyncClient, EventLoop), MqttError> {
+    connect_with(
+        broker,
+        client_id,
+        keep_alive,
+        last_will,
+        clean_session,
+        crate::PAYLOAD_BYTES_MAX + 1024,
+    )
+}
+
+fn connect_with(
+    broker: &BrokerConfig,
+    client_id: &str,
+    keep_alive: Duration,
+    last_will: Option<LastWill>,
+    clean_session: bool,
+    incoming_max: usize,
+) -> Result<(AsyncClient, EventLoop), MqttError> {
     let (host, port, tls) = parse_broker_url(&broker.url)?;
     let mut options = MqttOptions::new(client_id, host, port);
     options.set_keep_alive(keep_alive);
-    options.set_clean_session(true);
+    options.set_clean_session(clean_session);
     options.set_max_packet_size(incoming_max, crate::PAYLOAD_BYTES_MAX + 1024);
     if let Some((username, password)) = &broker.login {
         options.set_credentials(username.clone(), password.clone());

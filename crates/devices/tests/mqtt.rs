@@ -202,6 +202,7 @@ async fn a_command_redelivered_five_times_acts_once() {
     let command = Command {
         command_id: "redelivered".into(),
         not_after_ms: (clock.now() + Duration::seconds(30)).timestamp_millis() as u64,
+        server_ms: None,
         op: Operation::Open { hold_ms: 5_000 },
     };
     let (client, pump) = raw_client(&url, "redeliver");
@@ -426,7 +427,7 @@ async fn lights_follow_commands_and_devices_report_offline() {
         device_id: "shelves".into(),
         command_id: "light-1".into(),
         not_after: now + Duration::seconds(10),
-        operation: json!({"op": "light", "segments": [{"segment": 3, "colour": "#00ff7f"}, {"segment": 9, "colour": "#00ff7f"}], "duration_ms": 60000}),
+        operation: json!({"op": "light", "colour": "#00ff7f", "segments": [3, 9], "duration_ms": 60000}),
     };
     enqueue_device_command(&mut *tx, &light, now).await.unwrap();
     tx.commit().await.unwrap();

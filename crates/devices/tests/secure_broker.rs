@@ -432,6 +432,7 @@ async fn a_device_publishes_only_on_its_own_topics_and_never_a_command() {
     let self_command = Command {
         command_id: "self-opened".into(),
         not_after_ms: (running.clock.now() + Duration::seconds(30)).timestamp_millis() as u64,
+        server_ms: None,
         op: Operation::Open { hold_ms: 3000 },
     };
     door.publish_acked(
@@ -530,6 +531,7 @@ async fn forged_misaddressed_and_replayed_commands_do_nothing_at_the_door() {
         Command {
             command_id: id.into(),
             not_after_ms: (running.clock.now() + Duration::seconds(30)).timestamp_millis() as u64,
+            server_ms: None,
             op: Operation::Open { hold_ms: 3000 },
         }
         .to_payload()

@@ -96,14 +96,13 @@ async fn a_code_lights_all_the_recipients_parcels_in_a_colour_of_their_own() {
             .iter()
             .find(|(k, _)| k == "lights")
             .expect("a light command");
+        // One colour per light command (protocol 1.0, docs/devices.md).
+        assert_eq!(light.1["colour"], first.colour.hex);
         let segments: Vec<u64> = light.1["segments"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|s| {
-                assert_eq!(s["colour"], first.colour.hex);
-                s["segment"].as_u64().unwrap()
-            })
+            .map(|s| s.as_u64().unwrap())
             .collect();
         let expected: Vec<u64> = first.items.iter().map(|i| u64::from(i.segment)).collect();
         assert_eq!(segments, expected);

@@ -170,6 +170,10 @@ pub enum SimulateCommand {
         mqtt: String,
         #[arg(long)]
         credentials: Option<PathBuf>,
+        /// Where the devices keep the command ids they acted on, so a
+        /// restart does not forget them (docs/devices.md).
+        #[arg(long, default_value = "yizhan-data/device-memory")]
+        memory_dir: PathBuf,
     },
 }
 
@@ -205,6 +209,54 @@ pub enum DevicesCommand {
         #[arg(long, default_value = "yizhan-server")]
         username: String,
     },
+    /// Certify a door controller or light strip: drives the device on the
+    /// broker through every case of protocol 1.0 (docs/devices.md) and
+    /// prints a pass/fail report. Speaks as the server (its broker login
+    /// from the configuration, or --username/--password). Exits non-zero
+    /// unless every case passed.
+    Conformance(ConformanceArgs),
+}
+
+#[derive(Args)]
+pub struct ConformanceArgs {
+    #[arg(long)]
+    pub station: i64,
+    #[arg(long)]
+    pub device: String,
+    /// door or lights; by default from --credentials, or `front` is a
+    /// door and `shelves` lights.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// The broker; by default devices.mqtt_url of the configuration.
+    #[arg(long)]
+    pub broker: Option<String>,
+    /// A login that may publish commands; by default the server's
+    /// (devices.mqtt_username and devices.mqtt_password).
+    #[arg(long, requires = "password")]
+    pub username: Option<String>,
+    #[arg(long, requires = "username", env = "YIZHAN_CONFORMANCE_PASSWORD")]
+    pub password: Option<String>,
+    /// The broker's CA certificate (PEM) for mqtts://; by default
+    /// devices.mqtt_ca_file.
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
+    /// The station's provisioning file, for the device's command key;
+    /// without it the key is derived from the configured database's.
+    #[arg(long)]
+    pub credentials: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the two cases that need the device switched off and on
+    /// (the report then does not pass).
+    #[arg(long)]
+    pub no_power_cycle: bool,
+    /// How long the device may take to answer a command, ms.
+    #[arg(long, default_value_t = 5000)]
+    pub answer_within_ms: u64,
+    /// How long to wait for the device to go offline or come back, s.
+    #[arg(long, default_value_t = 120)]
+    pub power_cycle_within_s: u64,
 }
 
 #[derive(Subcommand)]
@@ -358,8 +410,38 @@ pub struct DemoArgs {
     #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
     pub mqtt: String,
     /// Run without devices (no broker needed).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "simulate_devices_except")]
     pub no_devices: bool,
+    /// Keep the broker but do not simulate this station's devices
+    /// (`STATION`) or this one device (`STATION:DEVICE`, e.g. `1:front`),
+    /// so a real controller can take its place. Repeatable.
+    #[arg(long = "simulate-devices-except", value_name = "STATION[:DEVICE]", value_parser = parse_except)]
+    pub simulate_devices_except: Vec<(i64, Option<String>)>,
+}
+
+/// `7` or `7:front`.
+fn parse_except(text: &str) -> Result<(i64, Option<String>), String> {
+    let (station, device) = match text.split_once(':') {
+        Some((station, device)) => (station, Some(device)),
+        None => (text, None),
+    };
+    let station = station
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| format!("{text:?}: expected STATION or STATION:DEVICE, e.g. 1 or 1:front"))?;
+    match device.map(str::trim) {
+        Some(device)
+            if device.is_empty()
+                || !device
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+        {
+            Err(format!(
+                "{text:?}: a device id is letters, digits and '-', e.g. 1:front"
+            ))
+        }
+        device => Ok((station, device.map(str::to_string))),
+    }
 }
 
 #[derive(Subcommand)]

@@ -460,7 +460,7 @@ pub async fn plant_breaches(app: &App, database_url: &str) -> anyhow::Result<()>
             station_ids: vec![],
         })
         .await?;
-    let db = crate::wiring::connect(database_url, 1).await?;
+    let db = crate::wiring::connect(database_url, 1, app.keys.clone()).await?;
     db.plant_breaches(
         &store::BreachPlan {
             station_id,

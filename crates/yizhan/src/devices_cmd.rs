@@ -1,7 +1,8 @@
-//! `yizhan devices provision|server-login` (broker logins, command keys,
-//! Mosquitto lines) and `yizhan simulate devices`.
+//! `yizhan devices provision|server-login|conformance` (broker logins,
+//! command keys, Mosquitto lines, certification) and `yizhan simulate
+//! devices`.
 
-use crate::cli::DevicesCommand;
+use crate::cli::{ConformanceArgs, DevicesCommand};
 use crate::config::Config;
 use crate::wiring;
 use anyhow::Context;
@@ -66,7 +67,108 @@ pub async fn command(config: &Config, what: DevicesCommand) -> anyhow::Result<()
             println!("YIZHAN_DEVICES__MQTT_PASSWORD={password}");
             Ok(())
         }
+        DevicesCommand::Conformance(args) => conformance(config, args).await,
     }
+}
+
+fn read_credentials(path: &Path) -> anyhow::Result<StationCredentials> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a credentials file from `yizhan devices provision`",
+            path.display()
+        )
+    })
+}
+
+/// `yizhan devices conformance`: runs the suite against one device and
+/// prints its report; fails unless every case passed.
+async fn conformance(config: &Config, args: ConformanceArgs) -> anyhow::Result<()> {
+    use devices::DeviceKind;
+    let credentials = args
+        .credentials
+        .as_deref()
+        .map(read_credentials)
+        .transpose()?;
+    if let Some(credentials) = &credentials {
+        anyhow::ensure!(
+            credentials.station_id == args.station,
+            "the credentials are for station {}, not {}",
+            credentials.station_id,
+            args.station
+        );
+    }
+    let from_file = credentials.as_ref().and_then(|credentials| {
+        credentials
+            .devices
+            .iter()
+            .find(|device| device.device_id == args.device)
+    });
+    let kind = match (args.kind.as_deref(), from_file, args.device.as_str()) {
+        (Some("door"), ..) => DeviceKind::Door,
+        (Some("lights"), ..) => DeviceKind::Lights,
+        (Some(other), ..) => anyhow::bail!("--kind is door or lights, not {other:?}"),
+        (None, Some(device), _) => device.kind,
+        (None, None, "front") => DeviceKind::Door,
+        (None, None, "shelves") => DeviceKind::Lights,
+        (None, None, device) => {
+            anyhow::bail!("say which kind of device {device:?} is: --kind door or --kind lights")
+        }
+    };
+    anyhow::ensure!(
+        kind != DeviceKind::Scanner,
+        "a scanner takes no commands; the suite certifies doors and light strips"
+    );
+    let command_key = match from_file {
+        Some(device) => devices::auth::CommandKey::from_hex(&device.command_key)
+            .context("the credentials' command key is not 64 hex digits")?,
+        None => {
+            let app = wiring::build(config).await?;
+            wiring::device_key(&app)
+                .await?
+                .device_key(args.station, kind, &args.device)
+        }
+    };
+    let mut devices_config = config.devices.clone();
+    if let Some(url) = args.broker {
+        devices_config.mqtt_url = Some(url);
+    }
+    if let Some(ca) = args.ca {
+        devices_config.mqtt_ca_file = Some(ca);
+    }
+    if let (Some(username), Some(password)) = (args.username, args.password) {
+        devices_config.mqtt_username = Some(username);
+        devices_config.mqtt_password = Some(password);
+    }
+    let broker = devices_config
+        .broker()?
+        .context("no broker: give --broker or set devices.mqtt_url")?;
+    let mut suite = devices::conformance::SuiteConfig::new(
+        broker,
+        args.station,
+        kind,
+        &args.device,
+        command_key,
+    );
+    suite.answer_within = std::time::Duration::from_millis(args.answer_within_ms.max(1));
+    suite.power_cycle_within = std::time::Duration::from_secs(args.power_cycle_within_s.max(1));
+    let operator = devices::conformance::PromptOperator;
+    let report = devices::conformance::run(
+        suite,
+        (!args.no_power_cycle).then_some(&operator as &dyn devices::conformance::Operator),
+    )
+    .await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    anyhow::ensure!(
+        report.passed,
+        "the device does not conform (or cases were skipped)"
+    );
+    Ok(())
 }
 
 /// Writes a file only its owner can read (it holds passwords and keys).
@@ -91,18 +193,11 @@ pub async fn simulate(
     station: Option<i64>,
     mqtt: &str,
     credentials: Option<&Path>,
+    memory_dir: &Path,
 ) -> anyhow::Result<()> {
-    let sim_config = match credentials {
+    let mut sim_config = match credentials {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let credentials: StationCredentials =
-                serde_json::from_str(&text).with_context(|| {
-                    format!(
-                        "{} is not a credentials file from `yizhan devices provision`",
-                        path.display()
-                    )
-                })?;
+            let credentials = read_credentials(path)?;
             anyhow::ensure!(
                 station.is_none_or(|station| station == credentials.station_id),
                 "{} is for station {}, not {}",
@@ -119,6 +214,9 @@ pub async fn simulate(
             devices::sim::SimConfig::new(mqtt, station, &server)
         }
     };
+    std::fs::create_dir_all(memory_dir)
+        .with_context(|| format!("creating {}", memory_dir.display()))?;
+    sim_config.memory_dir = Some(memory_dir.to_path_buf());
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

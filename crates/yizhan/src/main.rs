@@ -103,7 +103,11 @@ async fn run() -> anyhow::Result<()> {
                     station,
                     mqtt,
                     credentials,
+                    memory_dir,
                 },
-        } => devices_cmd::simulate(&config, station, &mqtt, credentials.as_deref()).await,
+        } => {
+            devices_cmd::simulate(&config, station, &mqtt, credentials.as_deref(), &memory_dir)
+                .await
+        }
     }
 }

@@ -22,7 +22,17 @@ pub async fn serve_command(
     }
     let app = wiring::build(&config).await?;
     refuse_demo_password(&app, &config, demo).await?;
-    serve(app, &config, None).await
+    serve(app, &config, None, &DemoDevices::default()).await
+}
+
+/// Which of the demo's stations get simulated devices, and where those keep
+/// their command memory.
+#[derive(Default)]
+struct DemoDevices {
+    /// `(station, None)`: none of the station's devices; `(station,
+    /// Some(id))`: all but that one.
+    except: Vec<(i64, Option<String>)>,
+    memory_dir: Option<std::path::PathBuf>,
 }
 
 /// `serve` is for a real county: it will not start while anyone can sign in
@@ -66,6 +76,7 @@ pub async fn demo_command(mut config: Config, args: DemoArgs) -> anyhow::Result<
         no_serve,
         mqtt,
         no_devices,
+        simulate_devices_except,
     } = args;
     config.database.url = format!("sqlite:{}", data_dir.join("yizhan.db").display());
     config.server.listen = listen;
@@ -97,13 +108,21 @@ pub async fn demo_command(mut config: Config, args: DemoArgs) -> anyhow::Result<
     if no_serve {
         return Ok(());
     }
-    serve(app, &config, Some(credentials)).await
+    let memory_dir = data_dir.join("device-memory");
+    std::fs::create_dir_all(&memory_dir)
+        .with_context(|| format!("creating {}", memory_dir.display()))?;
+    let demo_devices = DemoDevices {
+        except: simulate_devices_except,
+        memory_dir: Some(memory_dir),
+    };
+    serve(app, &config, Some(credentials), &demo_devices).await
 }
 
 async fn serve(
     mut app: App,
     config: &Config,
     demo_credentials: Option<String>,
+    demo_devices: &DemoDevices,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
@@ -121,13 +140,43 @@ async fn serve(
         &config.devices.mqtt_url,
         demo_credentials.is_some(),
     ) {
-        for station in app.store.stations().await? {
-            match devices::sim::Simulator::start(
-                devices::sim::SimConfig::new(url, station.id, &device_key),
-                app.clock.clone(),
-            )
-            .await
-            {
+        let mut real = Vec::new();
+        let stations = app.store.stations().await?;
+        for (station_id, _) in &demo_devices.except {
+            anyhow::ensure!(
+                stations.iter().any(|station| station.id == *station_id),
+                "--simulate-devices-except {station_id}: the demo has no station {station_id} (its stations are {})",
+                stations
+                    .iter()
+                    .map(|station| station.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        for station in stations {
+            let mut sim_config = devices::sim::SimConfig::new(url, station.id, &device_key);
+            sim_config.memory_dir = demo_devices.memory_dir.clone();
+            let mut whole_station = false;
+            for (except_station, device) in &demo_devices.except {
+                if *except_station != station.id {
+                    continue;
+                }
+                match device {
+                    Some(device) => {
+                        sim_config.except.insert(device.clone());
+                    }
+                    None => whole_station = true,
+                }
+            }
+            if whole_station {
+                real.push(format!("{} (all devices)", station.id));
+                continue;
+            }
+            if !sim_config.except.is_empty() {
+                let ids: Vec<&str> = sim_config.except.iter().map(String::as_str).collect();
+                real.push(format!("{}:{}", station.id, ids.join(",")));
+            }
+            match devices::sim::Simulator::start(sim_config, app.clock.clone()).await {
                 Ok(simulator) => _simulators.push(simulator),
                 Err(error) => eprintln!("devices: station {} not simulated: {error}", station.id),
             }
@@ -136,6 +185,12 @@ async fn serve(
             "devices: simulating door, lights and checkout scanner at {} stations",
             _simulators.len()
         );
+        if !real.is_empty() {
+            println!(
+                "devices: not simulated, for real controllers on {url}: {} (docs/devices.md, Vendor's quick start)",
+                real.join(", ")
+            );
+        }
     }
     let sender = senders::from_config(&config.notify)?;
     config.webhooks.retry_policy()?;
@@ -172,7 +227,9 @@ async fn serve(
         secure_cookies: config.web.cookies_secure(),
     });
     let router = server::layered_for(
-        server::api(server::AppState { app }).merge(web),
+        server::api(server::AppState { app })
+            .merge(web)
+            .merge(device_schemas()),
         config.web.https(),
     );
     // Connect info gives the public tracking query's rate limiter the
@@ -186,6 +243,43 @@ async fn serve(
     })
     .await?;
     Ok(())
+}
+
+/// `GET /api/devices/schemas/{name}`: the device protocol's JSON Schemas
+/// (docs/devices.md), without sign-in: a vendor's build fetches them and
+/// they hold no secrets. Served from the files compiled into `devices`.
+fn device_schemas() -> axum::Router {
+    axum::Router::new().route(
+        "/api/devices/schemas/{name}",
+        axum::routing::get(device_schema),
+    )
+}
+
+async fn device_schema(
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match devices::schemas::schema(&name) {
+        Some(text) => (
+            [(axum::http::header::CONTENT_TYPE, "application/schema+json")],
+            text,
+        )
+            .into_response(),
+        None => {
+            let names: Vec<&str> = devices::schemas::SCHEMAS
+                .iter()
+                .map(|(file, _)| *file)
+                .collect();
+            (
+                axum::http::StatusCode::NOT_FOUND,
+                axum::Json(serde_json::json!({
+                    "code": "not_found",
+                    "message": format!("没有这个设备协议模式 / no device protocol schema {name:?}; there are: {}", names.join(", ")),
+                })),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// Connects the devices' side when a broker is configured: the bridge
@@ -361,5 +455,28 @@ async fn daily_compliance(app: &App, system: &domain::Principal) {
         }
         Ok(None) => tracing::info!("daily figures: audit trail empty"),
         Err(error) => tracing::warn!(error = %error, "reading the audit head failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_device_schemas_are_served_by_name() {
+        for (name, text) in devices::schemas::SCHEMAS {
+            let response = device_schema(axum::extract::Path(name.to_string())).await;
+            assert_eq!(response.status(), axum::http::StatusCode::OK, "{name}");
+            assert_eq!(
+                response.headers()[axum::http::header::CONTENT_TYPE],
+                "application/schema+json"
+            );
+            let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            assert_eq!(body, text.as_bytes());
+        }
+        let missing = device_schema(axum::extract::Path("secrets.json".into())).await;
+        assert_eq!(missing.status(), axum::http::StatusCode::NOT_FOUND);
     }
 }

@@ -201,8 +201,12 @@ fn keeper_scans_in_and_a_customer_picks_up_at_the_terminal() {
         .to_string();
 
     let sim_file = dir.path().join("sim.jsonl");
+    // The devices' command memory goes with the test, not into the source tree.
+    let memory_dir = dir.path().join("device-memory");
     let mut simulator = Command::new(bin)
         .args(["simulate", "devices", "--station", "1", "--mqtt", &mqtt])
+        .arg("--memory-dir")
+        .arg(&memory_dir)
         // The simulated devices verify commands with keys derived from this
         // database's device key, as the server signs them.
         .env("YIZHAN_DATABASE__URL", &database)

@@ -12,7 +12,7 @@ pub const COMMAND_ID_CHARS_MAX: usize = 64;
 
 /// A command for one device. `operation` is the protocol's operation object,
 /// e.g. `{"op": "open", "hold_ms": 5000}` or
-/// `{"op": "light", "segments": [{"segment": 3, "colour": "#00ff7f"}], "duration_ms": 60000}`;
+/// `{"op": "light", "colour": "#00ff7f", "segments": [3, 9], "duration_ms": 60000}`;
 /// the command id and not-after time are added to it here.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewDeviceCommand {

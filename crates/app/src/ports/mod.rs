@@ -120,7 +120,7 @@ pub trait Store:
 pub mod prelude {
     pub use super::{
         AuditStore, AuditTx, Clock, ComplianceStore, ComplianceTx, CountyStore, CountyTx,
-        DeviceStore, DeviceTx, OutboxStore, OutboxTx, ParcelStore, ParcelTx, PrivacyStore, Store, TerminalStore,
-        TerminalTx, Tx, UserStore, UserTx, WebhookStore, WebhookTx,
+        DeviceStore, DeviceTx, OutboxStore, OutboxTx, ParcelStore, ParcelTx, PrivacyStore, Store,
+        TerminalStore, TerminalTx, Tx, UserStore, UserTx, WebhookStore, WebhookTx,
     };
 }
