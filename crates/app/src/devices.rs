@@ -142,6 +142,15 @@ impl App {
             .device_by_row(id)
             .await?
             .ok_or(AppError::NotFound("device"))?;
+        crate::audit::record(
+            &mut *tx,
+            &crate::audit::Actor::of(principal),
+            now,
+            crate::audit::Act::DeviceRegistered,
+            crate::audit::Object::new("device", id).at(Some(station_id)),
+            serde_json::json!({ "kind": kind, "device_id": registration.device_id }),
+        )
+        .await?;
         tx.commit().await?;
         tracing::info!(
             station = station_id,
@@ -207,6 +216,15 @@ impl App {
             .device_by_row(id)
             .await?
             .ok_or(AppError::NotFound("device"))?;
+        crate::audit::record(
+            &mut *tx,
+            &crate::audit::Actor::of(principal),
+            now,
+            crate::audit::Act::DeviceReplaced,
+            crate::audit::Object::new("device", id).at(Some(station_id)),
+            serde_json::json!({ "kind": kind, "old_device_id": old.device_id, "new_device_id": new_device_id }),
+        )
+        .await?;
         tx.commit().await?;
         tracing::info!(
             station = station_id,
@@ -241,6 +259,17 @@ impl App {
         {
             return Err(AppError::NotFound("station"));
         }
+        // The number itself stays out of the trail (it may be a keeper's
+        // own mobile); the row says that it changed, by whom.
+        crate::audit::record_alone(
+            &*self.store,
+            &crate::audit::Actor::of(principal),
+            self.now(),
+            crate::audit::Act::ContactPhoneChanged,
+            crate::audit::Object::new("station", station_id).at(Some(station_id)),
+            serde_json::json!({ "cleared": phone.is_none() }),
+        )
+        .await?;
         Ok(phone)
     }
 

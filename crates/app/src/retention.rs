@@ -96,6 +96,15 @@ impl App {
             pruned = ?report.pruned,
             "retention run"
         );
+        crate::audit::record_alone(
+            &*self.store,
+            &crate::audit::Actor::system("retention"),
+            now,
+            crate::audit::Act::RetentionRun,
+            crate::audit::Object::county("retention"),
+            serde_json::json!({ "parcels_erased": report.parcels_erased, "pruned": report.pruned }),
+        )
+        .await?;
         Ok(report)
     }
 

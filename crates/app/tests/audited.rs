@@ -46,6 +46,14 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("dispatch.rs", "plan_dispatch", "DispatchPlanned"),
     ("compliance.rs", "run_compliance", "ComplianceRun"),
     ("compliance.rs", "update_finding", "FindingUpdated"),
+    ("devices.rs", "register_device", "DeviceRegistered"),
+    ("devices.rs", "replace_device", "DeviceReplaced"),
+    (
+        "devices.rs",
+        "set_station_contact_phone",
+        "ContactPhoneChanged",
+    ),
+    ("retention.rs", "run_retention", "RetentionRun"),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

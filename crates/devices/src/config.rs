@@ -106,7 +106,8 @@ impl SegmentConfig {
 /// its loop.
 pub struct ConfigPublisher {
     lights_device: String,
-    published: HashMap<i64, String>,
+    /// The map version last published per (station, light strip id).
+    published: HashMap<(i64, String), String>,
     checked: Option<Instant>,
     republished: Instant,
 }
@@ -160,23 +161,38 @@ impl ConfigPublisher {
                 .map(|s| (s.slot.shelf.clone(), s.slot.tier, s.slot.slot))
                 .collect();
             let config = SegmentConfig::from_slots(&slots, now_ms);
-            if self.published.get(&station.id) == Some(&config.config_version) {
-                continue;
-            }
-            let config_topic = topic(
-                station.id,
-                DeviceKind::Lights,
-                &self.lights_device,
-                Channel::Config,
-            );
-            let key = device_key.device_key(station.id, DeviceKind::Lights, &self.lights_device);
-            let signed = auth::sign_command(&key, &config_topic, &config.to_payload());
-            match client.try_publish(config_topic, QoS::AtLeastOnce, true, signed) {
-                Ok(()) => {
-                    self.published.insert(station.id, config.config_version);
-                }
+            // The station's active light strips in the registry (a replaced
+            // strip's successor gets the map); the configured id where the
+            // registry holds none, as the terminal addresses them.
+            let mut strips: Vec<String> = match store.station_devices(station.id).await {
+                Ok(devices) => devices
+                    .into_iter()
+                    .filter(|d| d.kind == "lights" && d.retired_at.is_none())
+                    .map(|d| d.device_id)
+                    .collect(),
                 Err(error) => {
-                    tracing::warn!(%error, station_id = station.id, "segment map not published; next time")
+                    tracing::warn!(%error, station_id = station.id, "segment map not published: registry unreadable");
+                    continue;
+                }
+            };
+            if strips.is_empty() {
+                strips.push(self.lights_device.clone());
+            }
+            for strip in strips {
+                let published = (station.id, strip);
+                if self.published.get(&published) == Some(&config.config_version) {
+                    continue;
+                }
+                let config_topic = topic(station.id, DeviceKind::Lights, &published.1, Channel::Config);
+                let key = device_key.device_key(station.id, DeviceKind::Lights, &published.1);
+                let signed = auth::sign_command(&key, &config_topic, &config.to_payload());
+                match client.try_publish(config_topic, QoS::AtLeastOnce, true, signed) {
+                    Ok(()) => {
+                        self.published.insert(published, config.config_version.clone());
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, station_id = station.id, "segment map not published; next time")
+                    }
                 }
             }
         }

@@ -61,10 +61,18 @@ pub enum Act {
     ComplianceRun,
     /// A finding was assigned, explained, closed or escalated.
     FindingUpdated,
+    /// A device was added to a station's registry: its messages count from now.
+    DeviceRegistered,
+    /// A device was replaced: the old id is refused from now on.
+    DeviceReplaced,
+    /// The station's public contact phone (shown at the door) was set or cleared.
+    ContactPhoneChanged,
+    /// Personal data past its period was erased and short-lived rows pruned.
+    RetentionRun,
 }
 
 impl Act {
-    pub const ALL: [Act; 23] = [
+    pub const ALL: [Act; 27] = [
         Act::PhoneRevealed,
         Act::PickupStaffAssisted,
         Act::ManualResolved,
@@ -88,6 +96,10 @@ impl Act {
         Act::DispatchPlanned,
         Act::ComplianceRun,
         Act::FindingUpdated,
+        Act::DeviceRegistered,
+        Act::DeviceReplaced,
+        Act::ContactPhoneChanged,
+        Act::RetentionRun,
     ];
 
     pub fn code(self) -> &'static str {
@@ -115,6 +127,10 @@ impl Act {
             Act::DispatchPlanned => "dispatch_planned",
             Act::ComplianceRun => "compliance_run",
             Act::FindingUpdated => "finding_updated",
+            Act::DeviceRegistered => "device_registered",
+            Act::DeviceReplaced => "device_replaced",
+            Act::ContactPhoneChanged => "contact_phone_changed",
+            Act::RetentionRun => "retention_run",
         }
     }
 

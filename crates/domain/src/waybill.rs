@@ -154,7 +154,10 @@ pub fn s10_check_digit(serial: &str) -> Option<u8> {
 /// `AA` + 8 serial digits + check digit + `CC`, with a correct check digit.
 pub fn is_valid_s10(text: &str) -> bool {
     let bytes = text.as_bytes();
-    bytes.len() == 13
+    // ASCII first: the serial is sliced by byte offsets (fuzzing found a
+    // panic on `EA1234565ͿCN`, thirteen bytes with a two-byte letter).
+    text.is_ascii()
+        && bytes.len() == 13
         && bytes[..2].iter().all(u8::is_ascii_uppercase)
         && bytes[11..].iter().all(u8::is_ascii_uppercase)
         && s10_check_digit(&text[2..10]).is_some_and(|check| bytes[10] == b'0' + check)
@@ -169,6 +172,12 @@ mod tests {
     fn the_tail_is_the_last_four_characters() {
         assert_eq!(WaybillNo::parse("sf1234567890123").unwrap().tail(), "0123");
         assert_eq!(WaybillNo::parse("731234").unwrap().tail(), "1234");
+    }
+
+    #[test]
+    fn s10_check_takes_any_text_without_panicking() {
+        assert!(!is_valid_s10("EA1234565\u{37f}CN"));
+        assert!(!is_valid_s10("é"));
     }
 
     #[test]

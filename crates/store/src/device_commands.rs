@@ -349,7 +349,11 @@ impl DeviceStore for Db {
             .await
             .map_err(backend_error)?;
         Ok(match row {
-            Some(row) => get(&row, "contact_phone")?,
+            Some(row) => crate::rows::open(
+                &self.keys,
+                crate::rows::SEALED_CONTACT_PHONE,
+                get(&row, "contact_phone")?,
+            )?,
             None => None,
         })
     }
@@ -360,7 +364,11 @@ impl DeviceStore for Db {
         phone: Option<&str>,
     ) -> StoreResult<bool> {
         let changed = sqlx::query("UPDATE stations SET contact_phone = $1 WHERE id = $2")
-            .bind(phone.map(str::to_string))
+            .bind(crate::rows::seal(
+                &self.keys,
+                crate::rows::SEALED_CONTACT_PHONE,
+                phone,
+            ))
             .bind(station_id)
             .execute(&self.writer)
             .await

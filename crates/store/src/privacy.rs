@@ -213,6 +213,15 @@ impl PrivacyStore for Db {
         changed += self
             .seal_column("contractors", "id", "phone", SEALED_CONTRACTOR_PHONE, limit)
             .await?;
+        changed += self
+            .seal_column(
+                "stations",
+                "id",
+                "contact_phone",
+                SEALED_CONTACT_PHONE,
+                limit,
+            )
+            .await?;
         for column in ["secret", "previous_secret"] {
             changed += self
                 .seal_column(

@@ -121,6 +121,8 @@ pub const SEALED_PHONE: &str = "parcels.phone";
 pub const SEALED_ADDRESS: &str = "parcels.address";
 pub const SEALED_OUTBOX: &str = "outbox.payload";
 pub const SEALED_CONTRACTOR_PHONE: &str = "contractors.phone";
+/// A station's contact phone is often the keeper's own mobile.
+pub const SEALED_CONTACT_PHONE: &str = "stations.contact_phone";
 /// Both a subscription's secret and its previous one.
 pub const SEALED_WEBHOOK_SECRET: &str = "webhook_subscriptions.secret";
 

@@ -115,6 +115,11 @@ async fn a_copy_of_the_database_shows_no_number_or_name_yet_everything_still_wor
         )
         .await
         .unwrap();
+        // A keeper's own mobile as the station's contact phone.
+        h.app
+            .set_station_contact_phone(&keeper, station_id, Some("13700003333"))
+            .await
+            .unwrap();
         assert_eq!(
             readable(&h.db, &[NAME]).await,
             Vec::<String>::new(),
@@ -153,6 +158,15 @@ async fn a_copy_of_the_database_shows_no_number_or_name_yet_everything_still_wor
         // The contractor's phone opens.
         let contractors = h.db.contractors().await.unwrap();
         assert_eq!(contractors[0].phone.as_ref().unwrap().full(), "13700002222");
+        // So does the station's contact phone, shown at the door.
+        assert_eq!(
+            h.app
+                .station_contact_phone(&keeper, station_id)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("13700003333")
+        );
 
         // The SMS goes to the whole number with the code; once sent, its
         // body is emptied and only template and times stay.
