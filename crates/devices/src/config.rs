@@ -183,12 +183,18 @@ impl ConfigPublisher {
                 if self.published.get(&published) == Some(&config.config_version) {
                     continue;
                 }
-                let config_topic = topic(station.id, DeviceKind::Lights, &published.1, Channel::Config);
+                let config_topic = topic(
+                    station.id,
+                    DeviceKind::Lights,
+                    &published.1,
+                    Channel::Config,
+                );
                 let key = device_key.device_key(station.id, DeviceKind::Lights, &published.1);
                 let signed = auth::sign_command(&key, &config_topic, &config.to_payload());
                 match client.try_publish(config_topic, QoS::AtLeastOnce, true, signed) {
                     Ok(()) => {
-                        self.published.insert(published, config.config_version.clone());
+                        self.published
+                            .insert(published, config.config_version.clone());
                     }
                     Err(error) => {
                         tracing::warn!(%error, station_id = station.id, "segment map not published; next time")
