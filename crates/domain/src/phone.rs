@@ -204,9 +204,47 @@ pub fn parse_tail(text: &str) -> Result<&str, String> {
     }
 }
 
+/// The mainland mobile numbers written out in `bytes`: runs of exactly
+/// eleven ASCII digits matching `1[3-9]\d{9}` (a longer run, such as a
+/// waybill or a time in milliseconds, is not a number). For the checks that
+/// stored data, a database file or a log holds no whole number.
+pub fn mobile_numbers_in(bytes: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        if !bytes[at].is_ascii_digit() {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        while at < bytes.len() && bytes[at].is_ascii_digit() {
+            at += 1;
+        }
+        let run = &bytes[start..at];
+        if run.len() == 11 && run[0] == b'1' && (b'3'..=b'9').contains(&run[1]) {
+            found.push(String::from_utf8_lossy(run).into_owned());
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mobile_numbers_are_found_only_as_whole_eleven_digit_runs() {
+        assert_eq!(mobile_numbers_in(b"to 13812345678."), ["13812345678"]);
+        assert_eq!(
+            mobile_numbers_in(b"{\"to\":\"19912345678\"}"),
+            ["19912345678"]
+        );
+        assert!(
+            mobile_numbers_in(b"7731234567890123").is_empty(),
+            "a waybill"
+        );
+        assert!(mobile_numbers_in(b"12812345678 1381234567").is_empty());
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -7,35 +7,13 @@ use app::parcels::PickupProof;
 use app::ports::ParcelFilter;
 use app::ports::prelude::*;
 use chrono::Duration;
+use domain::phone::mobile_numbers_in;
 use domain::{ParcelState, Phone, Principal, Role};
 use std::sync::{Arc, Mutex};
 use testkit::*;
 
 const NAME: &str = "张三";
 const PHONES: [&str; 2] = ["13812345678", "13900001111"];
-
-/// The mobile numbers in `text`: runs of exactly eleven digits matching
-/// `1[3-9]\d{9}` (a longer run, such as a waybill, is not a number).
-fn mobile_numbers(text: &str) -> Vec<String> {
-    let bytes = text.as_bytes();
-    let mut found = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        if !bytes[at].is_ascii_digit() {
-            at += 1;
-            continue;
-        }
-        let start = at;
-        while at < bytes.len() && bytes[at].is_ascii_digit() {
-            at += 1;
-        }
-        let run = &text[start..at];
-        if run.len() == 11 && run.starts_with('1') && (b'3'..=b'9').contains(&run.as_bytes()[1]) {
-            found.push(run.to_string());
-        }
-    }
-    found
-}
 
 /// Every text value of the database that shows a mobile number or one of
 /// `words`, as `table.column`.
@@ -45,18 +23,11 @@ async fn readable(db: &store::Db, words: &[&str]) -> Vec<String> {
         .unwrap()
         .into_iter()
         .filter(|(_, _, value)| {
-            !mobile_numbers(value).is_empty() || words.iter().any(|w| value.contains(w))
+            !mobile_numbers_in(value.as_bytes()).is_empty()
+                || words.iter().any(|w| value.contains(w))
         })
         .map(|(table, column, _)| format!("{table}.{column}"))
         .collect()
-}
-
-#[test]
-fn the_scan_finds_numbers_and_only_numbers() {
-    assert_eq!(mobile_numbers("to 13812345678."), ["13812345678"]);
-    assert_eq!(mobile_numbers("{\"to\":\"19912345678\"}"), ["19912345678"]);
-    assert!(mobile_numbers("7731234567890123").is_empty(), "a waybill");
-    assert!(mobile_numbers("12812345678 1381234567").is_empty());
 }
 
 #[derive(Default)]

@@ -7,31 +7,9 @@ use crate::demo;
 use app::ports::ParcelFilter;
 use app::ports::prelude::*;
 use chrono::Duration;
+use domain::phone::mobile_numbers_in;
 use domain::{ParcelState, Principal, Role};
 use std::sync::Mutex;
-
-/// Runs of exactly eleven digits that look like a mainland mobile number
-/// (`1[3-9]\d{9}`); longer runs (waybills, times) are not numbers.
-pub(crate) fn mobile_numbers(text: &str) -> Vec<String> {
-    let bytes = text.as_bytes();
-    let mut found = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        if !bytes[at].is_ascii_digit() {
-            at += 1;
-            continue;
-        }
-        let start = at;
-        while at < bytes.len() && bytes[at].is_ascii_digit() {
-            at += 1;
-        }
-        let run = &bytes[start..at];
-        if run.len() == 11 && run[0] == b'1' && (b'3'..=b'9').contains(&run[1]) {
-            found.push(String::from_utf8_lossy(run).to_string());
-        }
-    }
-    found
-}
 
 /// The names the demo gives its recipients (`demo::seed`).
 pub(crate) fn demo_names() -> Vec<String> {
@@ -70,7 +48,8 @@ async fn the_demo_database_shows_no_number_or_name_and_everything_still_works() 
         let readable: Vec<_> = values
             .iter()
             .filter(|(_, _, v)| {
-                !mobile_numbers(v).is_empty() || names.iter().any(|name| v.contains(name.as_str()))
+                !mobile_numbers_in(v.as_bytes()).is_empty()
+                    || names.iter().any(|name| v.contains(name.as_str()))
             })
             .map(|(table, column, _)| format!("{table}.{column}"))
             .collect();
@@ -139,13 +118,16 @@ async fn the_demo_database_shows_no_number_or_name_and_everything_still_works() 
         h.app.relay_once(&sender, 500).await.unwrap();
         let sent = sender.sent.lock().unwrap().clone();
         assert!(!sent.is_empty(), "{}", h.name());
-        assert!(sent.iter().all(|(to, _)| mobile_numbers(to).len() == 1));
+        assert!(
+            sent.iter()
+                .all(|(to, _)| mobile_numbers_in(to.as_bytes()).len() == 1)
+        );
         let readable_after: Vec<_> =
             h.db.text_values()
                 .await
                 .unwrap()
                 .into_iter()
-                .filter(|(_, _, v)| !mobile_numbers(v).is_empty())
+                .filter(|(_, _, v)| !mobile_numbers_in(v.as_bytes()).is_empty())
                 .collect();
         assert!(readable_after.is_empty(), "{}", h.name());
         h.cleanup().await;

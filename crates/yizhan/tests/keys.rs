@@ -25,27 +25,6 @@ fn yizhan(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     )
 }
 
-/// Runs of exactly eleven digits that look like a mobile number.
-fn mobile_numbers(bytes: &[u8]) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        if !bytes[at].is_ascii_digit() {
-            at += 1;
-            continue;
-        }
-        let start = at;
-        while at < bytes.len() && bytes[at].is_ascii_digit() {
-            at += 1;
-        }
-        let run = &bytes[start..at];
-        if run.len() == 11 && run[0] == b'1' && (b'3'..=b'9').contains(&run[1]) {
-            found.push(String::from_utf8_lossy(run).to_string());
-        }
-    }
-    found
-}
-
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -158,7 +137,7 @@ fn scan_file(path: &Path, names: &[String]) -> Vec<String> {
     let Ok(bytes) = std::fs::read(path) else {
         return Vec::new();
     };
-    let mut found = mobile_numbers(&bytes);
+    let mut found = domain::phone::mobile_numbers_in(&bytes);
     found.extend(
         names
             .iter()
