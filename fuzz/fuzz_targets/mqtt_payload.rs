@@ -1,5 +1,5 @@
 //! Whatever arrives on a device topic: commands (as a device parses them),
-//! scans, acks and topics. Never a panic; an accepted command serialises
+//! scans, acks, states, segment maps and topics. Never a panic; an accepted command serialises
 //! back to a payload that parses to the same command.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
@@ -13,7 +13,8 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     let _ = devices::ScanEvent::parse(data);
-    let _ = serde_json::from_slice::<devices::Ack>(data);
+    let _ = devices::Ack::parse(data);
+    let _ = devices::DeviceState::parse(data);
     if let Ok(topic) = std::str::from_utf8(data) {
         let _ = devices::parse_topic(topic);
     }
