@@ -534,9 +534,12 @@ impl Device {
                         if self.kind == DeviceKind::Lights {
                             let _ = client.try_subscribe(config_topic.clone(), QoS::AtLeastOnce);
                         }
-                        self.publish_state(&client, true);
                     }
                     Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        // Online only once the broker confirmed the
+                        // subscription: a command sent on seeing `online`
+                        // must reach the device (docs/devices.md, State).
+                        self.publish_state(&client, true);
                         let _ = ready.send(Some(Ok(())));
                     }
                     Ok(Event::Incoming(Packet::Publish(publish))) if publish.topic == command_topic => {
