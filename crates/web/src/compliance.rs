@@ -7,10 +7,7 @@
 //! cases' (`may_read_findings`, `may_manage_findings`, `may_read_audit`).
 
 use crate::i18n::Tr;
-use crate::{
-    LANG_COOKIE, SESSION_COOKIE, WebError, WebState, csrf_matches, csrf_token, i18n, local, render,
-};
-use app::AppError;
+use crate::{Session, WebError, WebState, local, render};
 use app::audit::{AuditRow, VerifyReport};
 use app::compliance::{Finding, FindingDetail, FindingUpdate};
 use app::ports::audit::AuditFilter;
@@ -20,9 +17,6 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::Cookie;
-use domain::Principal;
 use domain::compliance::{FindingStatus, Rule};
 use serde::Deserialize;
 
@@ -41,25 +35,12 @@ const TRAIL_ROWS: u32 = 50;
 
 /// A signed-in user who may read findings: the compliance officer, the
 /// auditor or the administrator. Anyone else signed in goes to the console.
-pub struct Overseer {
-    principal: Principal,
-    csrf: String,
-    tr: Tr,
-    token: String,
-}
+pub struct Overseer(Session);
 
-impl Overseer {
-    fn app_err(&self) -> impl Fn(AppError) -> WebError + use<> {
-        let tr = self.tr;
-        move |error| WebError::from_app(error, tr)
-    }
-
-    fn check(&self, state: &WebState, given: &str) -> Result<(), WebError> {
-        if csrf_matches(&state.app.secrets.web_key, &self.token, given) {
-            Ok(())
-        } else {
-            Err(WebError::csrf(self.tr))
-        }
+impl std::ops::Deref for Overseer {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.0
     }
 }
 
@@ -70,26 +51,11 @@ impl FromRequestParts<WebState> for Overseer {
         parts: &mut Parts,
         state: &WebState,
     ) -> Result<Self, Self::Rejection> {
-        let jar = CookieJar::from_headers(&parts.headers);
-        let tr = Tr(i18n::from_cookie(jar.get(LANG_COOKIE).map(Cookie::value)));
-        let to_login = || Redirect::to("/console/login").into_response();
-        let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
-            return Err(to_login());
-        };
-        let principal = match state.app.authenticate(&token).await {
-            Ok(principal) => principal,
-            Err(AppError::Unauthenticated) => return Err(to_login()),
-            Err(error) => return Err(WebError::from_app(error, tr).into_response()),
-        };
-        if !principal.may_read_findings() {
+        let session = Session::read(parts, state).await?;
+        if !session.principal.may_read_findings() {
             return Err(Redirect::to("/console").into_response());
         }
-        Ok(Overseer {
-            csrf: csrf_token(&state.app.secrets.web_key, &token),
-            principal,
-            tr,
-            token,
-        })
+        Ok(Overseer(session))
     }
 }
 

@@ -87,15 +87,17 @@ fn csrf_matches(key: &[u8], seed: &str, given: &str) -> bool {
     given.len() == 16 && mac.verify_truncated_left(&given).is_ok()
 }
 
-/// A signed-in console user (keeper, county operator, admin).
-pub struct Keeper {
+/// Whoever the session cookie names: read once here, for every page that
+/// needs a signed-in person; `Keeper` and `compliance::Overseer` say which
+/// people each area serves.
+pub struct Session {
     pub principal: Principal,
     pub csrf: String,
     pub tr: Tr,
     token: String,
 }
 
-impl Keeper {
+impl Session {
     /// Turns a use case's refusal into this user's error page.
     fn app_err(&self) -> impl Fn(AppError) -> WebError + use<> {
         let tr = self.tr;
@@ -110,6 +112,40 @@ impl Keeper {
             Err(WebError::csrf(self.tr))
         }
     }
+
+    /// The signed-in person, or the sign-in page.
+    async fn read(parts: &Parts, state: &WebState) -> Result<Session, Response> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let tr = Tr(i18n::from_cookie(jar.get(LANG_COOKIE).map(Cookie::value)));
+        let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
+            return Err(to_login());
+        };
+        let principal = match state.app.authenticate(&token).await {
+            Ok(principal) => principal,
+            Err(AppError::Unauthenticated) => return Err(to_login()),
+            Err(error) => return Err(WebError::from_app(error, tr).into_response()),
+        };
+        Ok(Session {
+            csrf: csrf_token(&state.app.secrets.web_key, &token),
+            principal,
+            tr,
+            token,
+        })
+    }
+}
+
+fn to_login() -> Response {
+    Redirect::to("/console/login").into_response()
+}
+
+/// A signed-in console user (keeper, county operator, admin).
+pub struct Keeper(Session);
+
+impl std::ops::Deref for Keeper {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.0
+    }
 }
 
 impl FromRequestParts<WebState> for Keeper {
@@ -119,34 +155,19 @@ impl FromRequestParts<WebState> for Keeper {
         parts: &mut Parts,
         state: &WebState,
     ) -> Result<Self, Self::Rejection> {
-        let jar = CookieJar::from_headers(&parts.headers);
-        let tr = Tr(i18n::from_cookie(jar.get(LANG_COOKIE).map(Cookie::value)));
-        let to_login = || Redirect::to("/console/login").into_response();
-        let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
-            return Err(to_login());
-        };
-        let principal = match state.app.authenticate(&token).await {
-            Ok(principal) => principal,
-            Err(AppError::Unauthenticated) => return Err(to_login()),
-            Err(error) => return Err(WebError::from_app(error, tr).into_response()),
-        };
+        let session = Session::read(parts, state).await?;
         if matches!(
-            principal.role,
+            session.principal.role,
             Role::StationTerminal | Role::CarrierIntegrator
         ) {
             return Err(to_login());
         }
         // The compliance officer and the auditor act on no station: their
         // page is the compliance page.
-        if principal.is_oversight() {
+        if session.principal.is_oversight() {
             return Err(Redirect::to("/compliance").into_response());
         }
-        Ok(Keeper {
-            principal,
-            csrf: csrf_token(&state.app.secrets.web_key, &token),
-            tr,
-            token,
-        })
+        Ok(Keeper(session))
     }
 }
 

@@ -202,8 +202,8 @@ pub(super) async fn home(
     }
     Ok(render(StationsPage {
         t: keeper.tr,
-        csrf: keeper.csrf,
-        user: keeper.principal.username,
+        csrf: keeper.csrf.clone(),
+        user: keeper.principal.username.clone(),
         stations,
     }))
 }
