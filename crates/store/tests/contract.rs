@@ -8,7 +8,6 @@ use app::{AppError, Code};
 use chrono::Duration;
 use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
 use domain::{Carrier, CodeFormat, ParcelState, Phone};
-use std::sync::Mutex;
 
 use testkit::*;
 
@@ -81,7 +80,7 @@ async fn inbound_assigns_slot_and_code_and_rescans_are_idempotent() {
         );
         // Both arrivals for one recipient leave as one merged message.
         h.clock.advance(Duration::minutes(1));
-        let sender = RecordingSender::default();
+        let sender = testkit::RecordingSender::default();
         let report = h.app.relay_once(&sender, 100).await.unwrap();
         assert_eq!((report.n_sent, report.n_merged), (1, 1));
         let sent = sender.sent.lock().unwrap().clone();
@@ -99,22 +98,6 @@ async fn inbound_assigns_slot_and_code_and_rescans_are_idempotent() {
         );
         assert_invariants(&h.db).await;
         h.cleanup().await;
-    }
-}
-
-#[derive(Default)]
-struct RecordingSender {
-    sent: Mutex<Vec<(String, String)>>,
-}
-
-#[async_trait::async_trait]
-impl app::notify::Sender for RecordingSender {
-    async fn send(&self, to: &str, text: &str, _payload: &serde_json::Value) -> Result<(), String> {
-        self.sent
-            .lock()
-            .unwrap()
-            .push((to.to_string(), text.to_string()));
-        Ok(())
     }
 }
 
@@ -348,7 +331,7 @@ async fn holding_job_reminds_on_days_three_and_six_then_lists_returns() {
             .inbound(&keeper, station_id, scan("731234567890", "13812345678"))
             .await
             .unwrap();
-        let sender = RecordingSender::default();
+        let sender = testkit::RecordingSender::default();
         let mut n_reminders = Vec::new();
         for _day in 1..=8 {
             h.clock.advance(Duration::days(1));

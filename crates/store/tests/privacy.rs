@@ -9,7 +9,7 @@ use app::ports::prelude::*;
 use chrono::Duration;
 use domain::phone::mobile_numbers_in;
 use domain::{ParcelState, Phone, Principal, Role};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use testkit::*;
 
 const NAME: &str = "张三";
@@ -28,22 +28,6 @@ async fn readable(db: &store::Db, words: &[&str]) -> Vec<String> {
         })
         .map(|(table, column, _)| format!("{table}.{column}"))
         .collect()
-}
-
-#[derive(Default)]
-struct RecordingSender {
-    sent: Mutex<Vec<(String, String)>>,
-}
-
-#[async_trait::async_trait]
-impl app::notify::Sender for RecordingSender {
-    async fn send(&self, to: &str, text: &str, _payload: &serde_json::Value) -> Result<(), String> {
-        self.sent
-            .lock()
-            .unwrap()
-            .push((to.to_string(), text.to_string()));
-        Ok(())
-    }
 }
 
 fn terminal_of(station_id: i64) -> Principal {
@@ -142,7 +126,7 @@ async fn a_copy_of_the_database_shows_no_number_or_name_yet_everything_still_wor
         // The SMS goes to the whole number with the code; once sent, its
         // body is emptied and only template and times stay.
         h.clock.advance(Duration::minutes(1));
-        let sender = RecordingSender::default();
+        let sender = testkit::RecordingSender::default();
         h.app.relay_once(&sender, 100).await.unwrap();
         let sent = sender.sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 2, "{}", h.name());
@@ -392,7 +376,7 @@ async fn retention_erases_and_prunes_each_kind_after_its_period_and_keeps_the_re
             .unwrap();
         }
         h.app
-            .relay_once(&RecordingSender::default(), 100)
+            .relay_once(&testkit::RecordingSender::default(), 100)
             .await
             .unwrap();
         let counts_before = h.db.count_by_state(Some(station_id)).await.unwrap();

@@ -711,29 +711,15 @@ async fn a_terminal_sees_nothing_but_its_sessions() {
     }
 }
 
-struct RecordingSender {
-    sent: std::sync::Mutex<Vec<String>>,
-}
-
-#[async_trait::async_trait]
-impl app::notify::Sender for RecordingSender {
-    async fn send(&self, _to: &str, text: &str, _payload: &Value) -> Result<(), String> {
-        self.sent.lock().unwrap().push(text.to_string());
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_arrival_message_carries_a_qr_link_that_opens_the_terminal() {
     for h in backends().await {
         let (station_id, _) = stocked(&h).await;
         h.clock
             .advance(Duration::seconds(h.app.settings.notice_merge_seconds + 1));
-        let sender = RecordingSender {
-            sent: std::sync::Mutex::new(Vec::new()),
-        };
+        let sender = testkit::RecordingSender::default();
         h.app.relay_once(&sender, 100).await.unwrap();
-        let sent = sender.sent.lock().unwrap().clone();
+        let sent: Vec<String> = sender.sent().into_iter().map(|(_, text)| text).collect();
         assert_eq!(sent.len(), 2, "one message per recipient: {sent:?}");
         let two = sent
             .iter()

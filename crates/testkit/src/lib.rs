@@ -11,6 +11,7 @@ mod clock;
 mod database;
 mod fixtures;
 mod random;
+mod sender;
 mod services;
 
 pub use clock::TestClock;
@@ -22,6 +23,7 @@ pub use fixtures::{
     admin, assert_invariants, keeper_of, register_station_devices, scan, start, station,
 };
 pub use random::SeededRandom;
+pub use sender::RecordingSender;
 pub use services::{
     DATABASE_URL_VAR, MQTT_URL_VAR, REQUIRE_SERVICES_VAR, Service, database_url, mqtt_url,
     require_services, skip_or_fail,

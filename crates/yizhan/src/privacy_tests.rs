@@ -9,7 +9,6 @@ use app::ports::prelude::*;
 use chrono::Duration;
 use domain::phone::mobile_numbers_in;
 use domain::{ParcelState, Principal, Role};
-use std::sync::Mutex;
 
 /// The names the demo gives its recipients (`demo::seed`).
 pub(crate) fn demo_names() -> Vec<String> {
@@ -20,22 +19,6 @@ pub(crate) fn demo_names() -> Vec<String> {
         }
     }
     names
-}
-
-#[derive(Default)]
-struct RecordingSender {
-    sent: Mutex<Vec<(String, String)>>,
-}
-
-#[async_trait::async_trait]
-impl app::notify::Sender for RecordingSender {
-    async fn send(&self, to: &str, text: &str, _payload: &serde_json::Value) -> Result<(), String> {
-        self.sent
-            .lock()
-            .unwrap()
-            .push((to.to_string(), text.to_string()));
-        Ok(())
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,7 +97,7 @@ async fn the_demo_database_shows_no_number_or_name_and_everything_still_works() 
         );
         // The waiting messages go to whole numbers, with their codes.
         h.clock.advance(Duration::minutes(5));
-        let sender = RecordingSender::default();
+        let sender = testkit::RecordingSender::default();
         h.app.relay_once(&sender, 500).await.unwrap();
         let sent = sender.sent.lock().unwrap().clone();
         assert!(!sent.is_empty(), "{}", h.name());
