@@ -591,7 +591,9 @@ impl Relay {
         now: chrono::DateTime<chrono::Utc>,
     ) {
         let topic = message.topic.as_str();
-        let ack: Ack = match serde_json::from_slice(&message.payload) {
+        // The contract's own parser (limits on the command id included),
+        // as for scans and states.
+        let ack = match Ack::parse(&message.payload) {
             Ok(ack) => ack,
             Err(_) => return self.drop_message(message, DropReason::Malformed),
         };
