@@ -53,7 +53,7 @@ impl FromRequestParts<WebState> for Overseer {
     ) -> Result<Self, Self::Rejection> {
         let session = Session::read(parts, state).await?;
         if !session.principal.may_read_findings() {
-            return Err(Redirect::to("/console").into_response());
+            return Err(Redirect::to(crate::home_for(&session.principal)).into_response());
         }
         Ok(Overseer(session))
     }

@@ -9,6 +9,7 @@
 //! no business rules here: each handler parses, calls one use case and
 //! renders.
 
+mod centre;
 mod compliance;
 mod console;
 pub mod i18n;
@@ -49,6 +50,7 @@ pub struct WebState {
 
 pub fn router(state: WebState) -> Router {
     console::routes()
+        .merge(centre::routes())
         .merge(compliance::routes())
         .merge(terminal::routes())
         .with_state(state)
@@ -134,6 +136,21 @@ impl Session {
     }
 }
 
+/// Where a signed-in person starts: the one place that says which
+/// workplace serves which role (sign-in leads there, and a page meant for
+/// another role sends them back there).
+pub(crate) fn home_for(principal: &Principal) -> &'static str {
+    match principal.role {
+        // The second and third lines work from the compliance page.
+        Role::ComplianceOfficer | Role::Auditor => "/compliance",
+        Role::CountyOperator => "/centre",
+        // Carriers' staff have no page yet: the console refuses them.
+        Role::CarrierIntegrator | Role::StationTerminal | Role::Admin | Role::StationKeeper => {
+            "/console"
+        }
+    }
+}
+
 fn to_login() -> Response {
     Redirect::to("/console/login").into_response()
 }
@@ -165,7 +182,7 @@ impl FromRequestParts<WebState> for Keeper {
         // The compliance officer and the auditor act on no station: their
         // page is the compliance page.
         if session.principal.is_oversight() {
-            return Err(Redirect::to("/compliance").into_response());
+            return Err(Redirect::to(home_for(&session.principal)).into_response());
         }
         Ok(Keeper(session))
     }

@@ -624,8 +624,20 @@ fn templates_carry_no_inline_script() {
         })
     };
     let mut checked = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
+    // Every template, area folders (`centre/`, …) included.
+    let mut paths = Vec::new();
+    let mut dirs = vec![dir.clone()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                paths.push(path);
+            }
+        }
+    }
+    for path in paths {
         let text = std::fs::read_to_string(&path).unwrap();
         let name = path.display();
         assert!(!has_handler(&text), "{name}: an inline event handler");
@@ -868,4 +880,152 @@ async fn the_compliance_page_serves_the_officer_and_the_auditor_not_the_console(
         html.contains("Compliance") && html.contains("Chain intact"),
         "{html}"
     );
+}
+
+/// What a page must answer one role.
+#[derive(Debug, Clone, Copy)]
+enum Want {
+    /// The page itself (200).
+    Page,
+    /// Sent elsewhere (303) to a path starting with this.
+    To(&'static str),
+    /// Refused (403 or 404): the object is not theirs.
+    Refused,
+}
+
+/// The pages' authorisation matrix (issue 13): every page, every role.
+/// A new page adds its row here; `{s1}`/`{s2}` are the two stations, the
+/// first keeper's and the second's. `docs/security.md` mirrors this table.
+const PAGES: &[(&str, [Want; 7])] = {
+    use Want::*;
+    // admin, operator, keeper1 (station s1), keeper2, officer, auditor, zto
+    &[
+        (
+            "/console",
+            [
+                Page,
+                Page,
+                To("/console/s/"),
+                To("/console/s/"),
+                To("/compliance"),
+                To("/compliance"),
+                To("/console/login"),
+            ],
+        ),
+        (
+            "/console/s/{s1}",
+            [
+                Page,
+                Page,
+                Page,
+                Refused,
+                To("/compliance"),
+                To("/compliance"),
+                To("/console/login"),
+            ],
+        ),
+        (
+            "/console/s/{s1}/search",
+            [
+                Page,
+                Page,
+                Page,
+                Refused,
+                To("/compliance"),
+                To("/compliance"),
+                To("/console/login"),
+            ],
+        ),
+        (
+            "/centre",
+            [
+                Page,
+                Page,
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                To("/console"),
+            ],
+        ),
+        (
+            "/compliance",
+            [
+                Page,
+                To("/centre"),
+                To("/console"),
+                To("/console"),
+                Page,
+                Page,
+                To("/console"),
+            ],
+        ),
+    ]
+};
+
+#[tokio::test]
+async fn every_page_serves_only_its_roles() {
+    let w = world().await;
+    let users = [
+        ("admin", Role::Admin, None),
+        ("operator", Role::CountyOperator, None),
+        ("officer", Role::ComplianceOfficer, None),
+        ("auditor", Role::Auditor, None),
+        ("zto", Role::CarrierIntegrator, Some(Carrier::Zto)),
+    ];
+    for (username, role, carrier) in users {
+        w.app
+            .create_user(NewUser {
+                username: username.into(),
+                display_name: username.into(),
+                password: PASSWORD.into(),
+                role,
+                carrier,
+                station_ids: vec![],
+            })
+            .await
+            .unwrap();
+    }
+    let order = [
+        "admin", "operator", "keeper1", "keeper2", "officer", "auditor", "zto",
+    ];
+    let mut sessions = Vec::new();
+    for username in order {
+        // Straight from the use case: the sign-in form refuses some roles,
+        // and a stolen or leftover cookie must meet the same walls.
+        let (token, _) = w.app.sign_in(username, PASSWORD, "matrix").await.unwrap();
+        sessions.push(token);
+    }
+    let client = browser();
+    let mut wrong = Vec::new();
+    for (path, wants) in PAGES {
+        let path = path
+            .replace("{s1}", &w.stations[0].to_string())
+            .replace("{s2}", &w.stations[1].to_string());
+        for ((username, token), want) in order.iter().zip(&sessions).zip(wants) {
+            let response = client
+                .get(format!("{}{path}", w.base))
+                .header("cookie", format!("yz_session={token}"))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            let fine = match want {
+                Want::Page => status == 200,
+                Want::To(prefix) => status == 303 && location.starts_with(prefix),
+                Want::Refused => status == 403 || status == 404,
+            };
+            if !fine {
+                wrong.push(format!(
+                    "{path} as {username}: wanted {want:?}, got {status} {location}"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

@@ -118,14 +118,7 @@ pub(super) async fn login(
                 token,
                 chrono::Duration::hours(state.app.settings.token_hours),
             ));
-            // The second and third lines work from the compliance page, not
-            // the keeper's console.
-            let to = if principal.is_oversight() {
-                "/compliance"
-            } else {
-                "/console"
-            };
-            Ok((jar, Redirect::to(to)).into_response())
+            Ok((jar, Redirect::to(crate::home_for(&principal))).into_response())
         }
         Ok((token, _)) => {
             state.app.sign_out(&token).await.ok();

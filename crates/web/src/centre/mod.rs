@@ -1,0 +1,70 @@
+//! The county centre console (`/centre`, issue 13): what county staff do at
+//! the co-delivery centre — arrival scanning at the belt, the manual queue,
+//! bags and handover lists, agreements, reconciliation and fees, dispatch
+//! and sort plans. Same stack as the keeper's console: server-rendered,
+//! Chinese first, works without JavaScript.
+//!
+//! This module holds the route table, the `Operator` extractor and the
+//! frame every centre page shares; each area's handlers are in a submodule
+//! that returns its own `Router`, so areas grow without touching each other.
+
+mod home;
+
+use crate::i18n::Tr;
+use crate::{Session, WebState};
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+pub fn routes() -> Router<WebState> {
+    Router::new().route("/centre", get(home::home))
+}
+
+/// A signed-in person who may run the county centre (county staff and the
+/// administrator). Anyone else is sent to their own home page.
+pub struct Operator(Session);
+
+impl std::ops::Deref for Operator {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.0
+    }
+}
+
+impl FromRequestParts<WebState> for Operator {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> Result<Self, Self::Rejection> {
+        let session = Session::read(parts, state).await?;
+        if !session.principal.may_run_county() {
+            return Err(Redirect::to(crate::home_for(&session.principal)).into_response());
+        }
+        Ok(Operator(session))
+    }
+}
+
+/// What every centre page shows around its content
+/// (`templates/centre/base.html`).
+struct Frame {
+    t: Tr,
+    csrf: String,
+    user: String,
+    /// Which tab is open.
+    tab: &'static str,
+}
+
+impl Frame {
+    fn new(operator: &Operator, tab: &'static str) -> Frame {
+        Frame {
+            t: operator.tr,
+            csrf: operator.csrf.clone(),
+            user: operator.principal.username.clone(),
+            tab,
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! The carrier portal (`/carrier`, issue 13).
+
+pub(super) const STRINGS: super::Strings = &[];
