@@ -8,6 +8,7 @@
 // and what follows an event, station inbound inside a transaction, device
 // commands, signed QR codes and the bounded pool for CPU-heavy work. None
 // of these imports a use-case module.
+pub mod approvals;
 pub mod audit;
 pub mod blocking;
 pub mod device_commands;
@@ -71,6 +72,8 @@ pub struct Settings {
     /// How long personal data and short-lived rows are kept
     /// (`docs/privacy.md`).
     pub retention: retention::RetentionSettings,
+    /// Where a sensitive act needs a second person (maker–checker).
+    pub approvals: domain::approval::Thresholds,
 }
 
 impl Default for Settings {
@@ -85,6 +88,7 @@ impl Default for Settings {
             webhook_targets: domain::webhook::TargetPolicy::default(),
             dispatch_solve_seconds_max: 30,
             retention: retention::RetentionSettings::default(),
+            approvals: domain::approval::Thresholds::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! carrier, and consent recorded later.
 
 use crate::App;
+use crate::approvals;
 use crate::audit::{self, Act, Actor, Object};
 use crate::error::{AppError, AppResult, Code, size_arg, text_invalid};
 use crate::ports::{EventRecord, MisrouteRecord, NewMisroute, ParcelFilter, ParcelRecord, Tx};
@@ -158,16 +159,39 @@ impl App {
             return Err(AppError::Forbidden("phone number"));
         }
         // The disclosure is recorded before the number leaves: no record, no
-        // number.
-        audit::record_alone(
-            &*self.store,
+        // number. Beyond the day's count a second person must have approved
+        // this reveal (`app::approvals`); the count is read after the audit
+        // head is locked, so two reveals cannot both be the last one allowed.
+        let now = self.now();
+        let thresholds = &self.settings.approvals;
+        let mut tx = self.store.begin().await?;
+        tx.lock_audit_head().await?;
+        let approval =
+            match approvals::reveal_gate(&mut *tx, thresholds, principal, parcel_id, now).await? {
+                Ok(approval) => approval,
+                Err(scope) => {
+                    drop(tx);
+                    // Files the request (or finds the pending one). An
+                    // approval another reveal spent a moment ago still
+                    // leaves this one waiting for its own.
+                    let id = approvals::require(&*self.store, thresholds, principal, &scope, now)
+                        .await?;
+                    return Err(AppError::new(Code::ApprovalRequired).with("id", id));
+                }
+            };
+        audit::record(
+            &mut *tx,
             &Actor::of(principal),
-            self.now(),
+            now,
             Act::PhoneRevealed,
             Object::new("parcel", parcel_id).at(parcel.station_id),
-            serde_json::json!({ "phone": parcel.phone.as_ref().map(|p| p.masked()) }),
+            serde_json::json!({
+                "phone": parcel.phone.as_ref().map(|p| p.masked()),
+                "approval": approval,
+            }),
         )
         .await?;
+        tx.commit().await?;
         tracing::info!(parcel = parcel_id, user = %principal.username, "full phone number disclosed");
         Ok(parcel.phone.map(|phone| phone.full()))
     }

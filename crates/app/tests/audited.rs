@@ -10,6 +10,9 @@ use std::path::Path;
 /// (source file under `src/`, use-case function, the act it records).
 const AUDITED: &[(&str, &str, &str)] = &[
     ("parcels.rs", "parcel_phone", "PhoneRevealed"),
+    ("approvals.rs", "require", "ApprovalRequested"),
+    ("approvals.rs", "decide_approval", "ApprovalGranted"),
+    ("approvals.rs", "decide_approval", "ApprovalRefused"),
     ("parcels.rs", "pick_up", "PickupStaffAssisted"),
     ("parcels.rs", "return_to_carrier", "ParcelReturned"),
     ("parcels.rs", "record_misroute", "MisrouteRecorded"),

@@ -28,6 +28,7 @@ const USE_CASES: &[&str] = &[
 
 /// Shared by the use cases; none may name a use case.
 const SHARED: &[&str] = &[
+    "approvals",
     "audit",
     "blocking",
     "device_commands",

@@ -69,10 +69,16 @@ pub enum Act {
     ContactPhoneChanged,
     /// Personal data past its period was erased and short-lived rows pruned.
     RetentionRun,
+    /// A sensitive act above its threshold asked for a second person.
+    ApprovalRequested,
+    /// A second person approved it.
+    ApprovalGranted,
+    /// A second person refused it.
+    ApprovalRefused,
 }
 
 impl Act {
-    pub const ALL: [Act; 27] = [
+    pub const ALL: [Act; 30] = [
         Act::PhoneRevealed,
         Act::PickupStaffAssisted,
         Act::ManualResolved,
@@ -100,6 +106,9 @@ impl Act {
         Act::DeviceReplaced,
         Act::ContactPhoneChanged,
         Act::RetentionRun,
+        Act::ApprovalRequested,
+        Act::ApprovalGranted,
+        Act::ApprovalRefused,
     ];
 
     pub fn code(self) -> &'static str {
@@ -131,6 +140,9 @@ impl Act {
             Act::DeviceReplaced => "device_replaced",
             Act::ContactPhoneChanged => "contact_phone_changed",
             Act::RetentionRun => "retention_run",
+            Act::ApprovalRequested => "approval_requested",
+            Act::ApprovalGranted => "approval_granted",
+            Act::ApprovalRefused => "approval_refused",
         }
     }
 

@@ -4,6 +4,7 @@
 //! every function takes what it needs (including `now`) as an argument.
 
 pub mod access;
+pub mod approval;
 pub mod audit;
 pub mod carrier;
 pub mod compliance;

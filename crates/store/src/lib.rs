@@ -5,6 +5,7 @@
 //! business rules live here: the database only enforces the invariants
 //! (unique active codes, slot capacity, idempotency keys).
 
+mod approvals;
 mod audit;
 mod compliance;
 pub use compliance::BreachPlan;

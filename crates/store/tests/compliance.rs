@@ -88,8 +88,13 @@ async fn every_planted_breach_is_found_once_and_the_officer_follows_it_up() {
         )
         .await
         .unwrap();
+        // Planted around the maker–checker gate on purpose: a reveal beyond
+        // the count without a second person is what this rule exists to find
+        // should the gate ever fail (`store/tests/approvals.rs` holds it).
+        let mut ungated = h.app.clone();
+        ungated.settings.approvals = domain::approval::Thresholds::off();
         for _ in 0..=Thresholds::default().phone_reveals_per_day {
-            h.app.parcel_phone(&keeper, parcels[3]).await.unwrap();
+            ungated.parcel_phone(&keeper, parcels[3]).await.unwrap();
         }
 
         let run = h.app.run_compliance(&officer).await.unwrap();

@@ -9,6 +9,7 @@
 //! no business rules here: each handler parses, calls one use case and
 //! renders.
 
+mod approvals;
 mod centre;
 mod compliance;
 mod console;
@@ -50,6 +51,7 @@ pub struct WebState {
 
 pub fn router(state: WebState) -> Router {
     console::routes()
+        .merge(approvals::routes())
         .merge(centre::routes())
         .merge(compliance::routes())
         .merge(terminal::routes())

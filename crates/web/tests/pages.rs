@@ -760,8 +760,11 @@ async fn the_compliance_page_serves_the_officer_and_the_auditor_not_the_console(
     // A breach: more whole phones revealed in a day than the threshold.
     let mut keeper = testkit::keeper_of(w.stations[0]);
     keeper.user_id = 1;
+    // Planted around the maker–checker gate, as the demo plants it.
+    let mut ungated = w.app.clone();
+    ungated.settings.approvals = domain::approval::Thresholds::off();
     for _ in 0..=domain::compliance::Thresholds::default().phone_reveals_per_day {
-        w.app.parcel_phone(&keeper, w.parcels[0].0).await.unwrap();
+        ungated.parcel_phone(&keeper, w.parcels[0].0).await.unwrap();
     }
 
     let (officer, to) = signed_in_to(&w, "officer").await;
@@ -960,6 +963,8 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console"),
             ],
         ),
+        // Everyone sees their own requests; checkers decide others'.
+        ("/approvals", [Page, Page, Page, Page, Page, Page, Page]),
     ]
 };
 
@@ -1028,4 +1033,101 @@ async fn every_page_serves_only_its_roles() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Maker–checker in the browser (issue 12): an operator's long export is
+/// refused and filed; the maker cannot approve it on the page, a second
+/// operator can; the maker's list then shows it approved and the export
+/// goes through.
+#[tokio::test]
+async fn a_second_operator_approves_a_bulk_export_on_the_approvals_page() {
+    let w = world().await;
+    let mut ids = Vec::new();
+    for username in ["maker", "checker"] {
+        ids.push(
+            w.app
+                .create_user(NewUser {
+                    username: username.into(),
+                    display_name: username.into(),
+                    password: PASSWORD.into(),
+                    role: Role::CountyOperator,
+                    carrier: None,
+                    station_ids: vec![],
+                })
+                .await
+                .unwrap(),
+        );
+    }
+    let maker = domain::Principal {
+        user_id: ids[0],
+        username: "maker".into(),
+        role: Role::CountyOperator,
+        station_ids: vec![],
+        carrier: None,
+    };
+    let from = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let to = from + chrono::Duration::days(90);
+    let refused = w.app.reconcile(&maker, Carrier::Zto, from, to).await;
+    assert!(
+        matches!(refused, Err(ref e) if e.is(app::Code::ApprovalRequired)),
+        "{refused:?}"
+    );
+    let (maker_client, _) = signed_in_to(&w, "maker").await;
+    let (status, mine) = page(&maker_client, format!("{}/approvals", w.base)).await;
+    assert_eq!(status, 200);
+    assert!(
+        mine.contains("对账 · 中通") && mine.contains("待审批"),
+        "{mine}"
+    );
+    let id: i64 = {
+        let at = mine.find("<td>").unwrap() + 4;
+        mine[at..mine[at..].find('<').unwrap() + at]
+            .parse()
+            .unwrap()
+    };
+    // The maker's own page offers no decision, and a forged one is refused.
+    assert!(!mine.contains("/decide"), "no approve button for one's own");
+    let forged = maker_client
+        .post(format!("{}/approvals/{id}/decide", w.base))
+        .form(&[("csrf", csrf_of(&mine).as_str()), ("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let forged_page = forged.text().await.unwrap();
+    assert!(forged_page.contains("不能审批自己"), "{forged_page}");
+
+    let (checker_client, _) = signed_in_to(&w, "checker").await;
+    let (_, waiting) = page(&checker_client, format!("{}/approvals", w.base)).await;
+    assert!(
+        waiting.contains(&format!("/approvals/{id}/decide")),
+        "{waiting}"
+    );
+    // Without the session's CSRF token: refused.
+    let no_csrf = checker_client
+        .post(format!("{}/approvals/{id}/decide", w.base))
+        .form(&[("csrf", "00"), ("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_csrf.status(), 403);
+    let approved = checker_client
+        .post(format!("{}/approvals/{id}/decide", w.base))
+        .form(&[
+            ("csrf", csrf_of(&waiting).as_str()),
+            ("decision", "approve"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), 303);
+    let (_, mine) = page(&maker_client, format!("{}/approvals", w.base)).await;
+    assert!(
+        mine.contains("已批准") && mine.contains("checker"),
+        "{mine}"
+    );
+    w.app
+        .reconcile(&maker, Carrier::Zto, from, to)
+        .await
+        .unwrap();
 }

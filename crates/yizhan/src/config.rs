@@ -14,6 +14,45 @@ pub struct Config {
     pub dispatch: DispatchConfig,
     pub keys: KeysConfig,
     pub retention: RetentionConfig,
+    pub approvals: ApprovalsConfig,
+}
+
+/// Where a sensitive act needs a second person (maker–checker,
+/// docs/security.md "Maker–checker").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApprovalsConfig {
+    /// An export over more days than this needs approval.
+    pub export_days_max: i64,
+    /// Whole phones one person may reveal in a day without approval.
+    pub phone_reveals_per_day: u32,
+}
+
+impl Default for ApprovalsConfig {
+    fn default() -> Self {
+        let d = domain::approval::Thresholds::default();
+        ApprovalsConfig {
+            export_days_max: d.export_days_max,
+            phone_reveals_per_day: d.phone_reveals_per_day,
+        }
+    }
+}
+
+impl ApprovalsConfig {
+    pub fn thresholds(&self) -> anyhow::Result<domain::approval::Thresholds> {
+        anyhow::ensure!(
+            (1..=366).contains(&self.export_days_max),
+            "approvals.export_days_max must be 1 to 366 days"
+        );
+        anyhow::ensure!(
+            (1..=10_000).contains(&self.phone_reveals_per_day),
+            "approvals.phone_reveals_per_day must be 1 to 10000"
+        );
+        Ok(domain::approval::Thresholds {
+            export_days_max: self.export_days_max,
+            phone_reveals_per_day: self.phone_reveals_per_day,
+            ..domain::approval::Thresholds::default()
+        })
+    }
 }
 
 /// Where the key file is (`YIZHAN_KEYS_FILE` overrides `keys.file`;
@@ -249,6 +288,7 @@ impl Default for Config {
             },
             keys: KeysConfig::default(),
             retention: RetentionConfig::default(),
+            approvals: ApprovalsConfig::default(),
         }
     }
 }

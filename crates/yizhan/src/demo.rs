@@ -425,8 +425,12 @@ pub async fn plant_breaches(app: &App, database_url: &str) -> anyhow::Result<()>
         station_ids: keeper.station_ids,
         carrier: None,
     };
+    // Planted around the maker–checker gate (which the served demo keeps
+    // on): a breach the gate would have stopped, for the rule to find.
+    let mut ungated = app.clone();
+    ungated.settings.approvals = domain::approval::Thresholds::off();
     for _ in 0..=domain::compliance::Thresholds::default().phone_reveals_per_day {
-        app.parcel_phone(&keeper, d.id).await?;
+        ungated.parcel_phone(&keeper, d.id).await?;
     }
     let system = crate::wiring::system_principal();
     let subscription = app

@@ -3,6 +3,32 @@
 use super::*;
 
 impl App {
+    /// An export over more days than `approvals.export_days_max` needs a
+    /// second person (`app::approvals`): the approval that covers it, or
+    /// none when it is under the threshold.
+    async fn bulk_export_gate(
+        &self,
+        principal: &Principal,
+        what: &'static str,
+        carrier: Carrier,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> AppResult<Option<i64>> {
+        let thresholds = &self.settings.approvals;
+        if !domain::approval::applies_to(principal) || !thresholds.export_needs_approval(from, to) {
+            return Ok(None);
+        }
+        let scope = domain::approval::Scope::Export {
+            what,
+            carrier: Some(carrier.code()),
+            from,
+            to,
+        };
+        crate::approvals::require(&*self.store, thresholds, principal, &scope, self.now())
+            .await
+            .map(Some)
+    }
+
     /// Announced versus arrived for a carrier over Shanghai days `from..=to`.
     pub async fn reconcile(
         &self,
@@ -15,6 +41,9 @@ impl App {
             return Err(AppError::Forbidden("carrier"));
         }
         check_range(from, to)?;
+        let approval = self
+            .bulk_export_gate(principal, "reconciliation", carrier, from, to)
+            .await?;
         let end = day_start(to + chrono::Duration::days(1));
         let (missing, unannounced) = self
             .store
@@ -46,6 +75,7 @@ impl App {
                 "to": to.to_string(),
                 "missing": missing.len(),
                 "unannounced": unannounced.len(),
+                "approval": approval,
             }),
         )
         .await?;
@@ -73,6 +103,9 @@ impl App {
         }
         check_range(from, to)?;
         let limit = crate::paging::page_size(limit)?;
+        let approval = self
+            .bulk_export_gate(principal, "fee_ledger", carrier, from, to)
+            .await?;
         let page = self
             .store
             .fees(carrier, from, to, after_id.unwrap_or(0), limit)
@@ -90,6 +123,7 @@ impl App {
                 "to": to.to_string(),
                 "after_id": after_id,
                 "rows": page.len(),
+                "approval": approval,
             }),
         )
         .await?;

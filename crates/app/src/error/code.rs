@@ -378,6 +378,19 @@ codes! {
     FindingClosed = "finding_closed", 409, Conflict,
         "这个问题已整改关闭；如再次发生，下次检查会新建一条",
         "this finding is fixed and closed; if the breach happens again the next run opens a new one";
+    // Maker–checker (issue 12, point 5; branch main/approvals).
+    ApprovalRequired = "approval_required", 403, Auth,
+        "这项操作需要第二人审批：已提交审批申请 #{id}，请县级中心人员或管理员在「审批」页批准后再试",
+        "this act needs a second person's approval: request #{id} is filed; ask county staff or the administrator to approve it on the Approvals page, then try again";
+    ApprovalOwnRequest = "approval_own_request", 403, Auth,
+        "不能审批自己提交的申请，请由另一位县级中心人员或管理员审批",
+        "you cannot decide your own request; another county staff member or the administrator must";
+    ApprovalNotPending = "approval_not_pending", 409, Conflict,
+        "审批申请 #{id} 已{state}，不能再处理",
+        "approval request #{id} is already {state} and cannot be decided";
+    ApprovalNoteRequired = "approval_note_required", 422, InvalidRequest,
+        "拒绝审批时请写明理由（最多 {max} 个字）",
+        "say why when refusing (at most {max} characters)";
 }
 
 impl Code {

@@ -305,6 +305,7 @@ impl std::error::Error for AppError {}
 /// noun cannot ship without its Chinese.
 pub const NOUNS: &[(&str, &str)] = &[
     ("alert", "提醒"),
+    ("approval", "审批申请"),
     ("audit trail", "审计记录"),
     ("bag", "袋子"),
     ("bag for this station", "发往本站的袋子"),

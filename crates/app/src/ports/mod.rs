@@ -13,6 +13,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub mod approvals;
 pub mod audit;
 pub mod compliance;
 pub mod county;
@@ -24,6 +25,7 @@ pub mod terminal;
 pub mod users;
 pub mod webhooks;
 
+pub use approvals::{ApprovalStore, ApprovalTx};
 pub use audit::{AuditStore, AuditTx};
 pub use compliance::{ComplianceStore, ComplianceTx};
 pub use county::{CountyStore, CountyTx};
@@ -89,6 +91,7 @@ pub trait Tx:
     + AuditTx
     + UserTx
     + ComplianceTx
+    + ApprovalTx
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -107,6 +110,7 @@ pub trait Store:
     + PrivacyStore
     + AuditStore
     + ComplianceStore
+    + ApprovalStore
     + Send
     + Sync
 {
@@ -119,8 +123,9 @@ pub trait Store:
 /// method on a `dyn Tx` or `dyn Store` needs its trait in scope.
 pub mod prelude {
     pub use super::{
-        AuditStore, AuditTx, Clock, ComplianceStore, ComplianceTx, CountyStore, CountyTx,
-        DeviceStore, DeviceTx, OutboxStore, OutboxTx, ParcelStore, ParcelTx, PrivacyStore, Store,
-        TerminalStore, TerminalTx, Tx, UserStore, UserTx, WebhookStore, WebhookTx,
+        ApprovalStore, ApprovalTx, AuditStore, AuditTx, Clock, ComplianceStore, ComplianceTx,
+        CountyStore, CountyTx, DeviceStore, DeviceTx, OutboxStore, OutboxTx, ParcelStore, ParcelTx,
+        PrivacyStore, Store, TerminalStore, TerminalTx, Tx, UserStore, UserTx, WebhookStore,
+        WebhookTx,
     };
 }
