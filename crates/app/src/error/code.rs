@@ -378,6 +378,19 @@ codes! {
     FindingClosed = "finding_closed", 409, Conflict,
         "这个问题已整改关闭；如再次发生，下次检查会新建一条",
         "this finding is fixed and closed; if the breach happens again the next run opens a new one";
+    // Branch centre-ops (issue 13): the centre console's bags and manual queue.
+    BagAlreadyHandedOver = "bag_already_handed_over", 409, Conflict,
+        "袋子 {bag} 已交接，不能再封袋",
+        "bag {bag} has already been handed over; it cannot be closed again";
+    NoParcelChosen = "no_parcel_chosen", 422, InvalidRequest,
+        "请至少勾选一个包裹，再选择去向",
+        "tick at least one parcel, then choose where it goes";
+    ResolveTooMany = "resolve_too_many", 422, InvalidRequest,
+        "一次最多处理 {max} 个包裹，请分批处理",
+        "at most {max} parcels at once; resolve them in batches";
+    DayInvalid = "day_invalid", 422, InvalidRequest,
+        "日期 {day} 无法识别，请写成 2026-12-07 这样的格式",
+        "{day} is not a date; write it like 2026-12-07";
 }
 
 impl Code {
