@@ -481,7 +481,11 @@ async fn the_manual_queue_resolves_every_parcel_with_the_same_address_at_once() 
         .unwrap();
     assert_eq!(done.status(), 200);
     let text = done.text().await.unwrap();
-    assert_eq!(text.matches("alert good").count(), 2, "{text}");
+    assert_eq!(
+        text.matches("<li class=\"alert good\">").count(),
+        2,
+        "{text}"
+    );
     assert!(text.contains("人工分拣队列是空的"), "{text}");
     assert!(
         w.app
