@@ -211,6 +211,10 @@ pub struct ManualEntry {
     pub choices: Vec<DivisionChoice>,
 }
 
+/// Most divisions offered for one address (a county's townships and the
+/// served townships' villages fit).
+pub const DIVISION_CHOICES_MAX: usize = 300;
+
 /// Most parcels one bulk resolution places.
 pub const RESOLVE_MANY_MAX: usize = 200;
 
@@ -223,7 +227,7 @@ pub fn division_choices(address: Option<&str>, served: &[String]) -> Vec<Divisio
     let table = address::divisions();
     let mut out: Vec<DivisionChoice> = Vec::new();
     let push = |code: &str, out: &mut Vec<DivisionChoice>| {
-        if out.iter().any(|c| c.code == code) || out.len() >= 80 {
+        if out.iter().any(|c| c.code == code) || out.len() >= DIVISION_CHOICES_MAX {
             return;
         }
         let Some(division) = table.get(code) else {

@@ -323,3 +323,42 @@ pub(super) fn routes() -> axum::Router<WebState> {
     use axum::routing::get;
     axum::Router::new().route("/centre/arrival", get(page).post(scan))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::county::BagStatus;
+    use domain::county::{Mode, Unresolved};
+
+    /// The keys these pages build at run time exist in both languages (the
+    /// template walk sees only literal keys).
+    #[test]
+    fn every_mode_reason_and_bag_status_is_worded_in_both_languages() {
+        for t in [Tr(app::Lang::Zh), Tr(app::Lang::En)] {
+            for mode in [Mode::Joint, Mode::Contractor, Mode::Station] {
+                assert_ne!(mode_name(t, mode), "?", "{mode:?}");
+            }
+            for reason in [
+                Unresolved::NoAddress,
+                Unresolved::Ambiguous,
+                Unresolved::NoTownship,
+                Unresolved::NoAgreement,
+                Unresolved::TownshipNotHandedOver,
+                Unresolved::NoRoute,
+                Unresolved::NoContractor,
+                Unresolved::NoStation,
+            ] {
+                assert_ne!(reason_text(t, reason.code()), "?", "{reason:?}");
+            }
+            for status in [
+                BagStatus::Open,
+                BagStatus::Closed,
+                BagStatus::Dispatched,
+                BagStatus::Accepted,
+            ] {
+                let key = format!("centre.bags.status.{}", status.code());
+                assert_ne!(t.get(&key), "?", "{key}");
+            }
+        }
+    }
+}
