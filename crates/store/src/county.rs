@@ -81,12 +81,13 @@ fn agreement_from(row: &AnyRow) -> StoreResult<AgreementVersion> {
     })
 }
 
-const BAG_COLUMNS: &str = "id, day, mode, route_id, contractor_id, station_id, status, created_at, dispatched_at, accepted_at";
+const BAG_COLUMNS: &str = "id, day, mode, route_id, contractor_id, station_id, status, created_at, closed_at, dispatched_at, accepted_at";
 
 fn bag_from(row: &AnyRow) -> StoreResult<BagRecord> {
     let day: String = get(row, "day")?;
     let status: String = get(row, "status")?;
     let mode = mode(row)?;
+    let closed_at: Option<i64> = get(row, "closed_at")?;
     let dispatched_at: Option<i64> = get(row, "dispatched_at")?;
     let accepted_at: Option<i64> = get(row, "accepted_at")?;
     Ok(BagRecord {
@@ -96,6 +97,7 @@ fn bag_from(row: &AnyRow) -> StoreResult<BagRecord> {
         target: target(row, mode)?,
         status: BagStatus::parse(&status).ok_or_else(|| corrupt("bag status", &status))?,
         created_at: time(get(row, "created_at")?)?,
+        closed_at: closed_at.map(time).transpose()?,
         dispatched_at: dispatched_at.map(time).transpose()?,
         accepted_at: accepted_at.map(time).transpose()?,
     })
@@ -311,6 +313,7 @@ impl CountyTx for DbTx {
     ) -> StoreResult<bool> {
         let column = match to {
             BagStatus::Open => return Ok(false),
+            BagStatus::Closed => "closed_at",
             BagStatus::Dispatched => "dispatched_at",
             BagStatus::Accepted => "accepted_at",
         };
@@ -650,6 +653,23 @@ impl CountyStore for Db {
         .iter()
         .map(bag_from)
         .collect()
+    }
+
+    async fn count_centre_arrivals(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM parcel_events WHERE kind = 'arrived_at_centre' AND at >= $1 AND at < $2",
+        )
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_one(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        let n: i64 = get(&row, "n")?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn bag_parcels(&self, bag_id: i64) -> StoreResult<Vec<(i64, Carrier, WaybillNo)>> {

@@ -107,3 +107,142 @@
     if (!event.target.closest("select, input, button, a, label")) input.focus();
   });
 })();
+
+// The centre's arrival scan at the belt (branch centre-ops): the waybill
+// field keeps the focus and Enter posts it; the route decision shows large
+// with a tone per outcome (routed: one high beep; manual queue: low then
+// high; repeated: two short middle beeps; refused: a low buzz), the open
+// bags and the "announced, not yet arrived" list update without a reload.
+// Without this script the form posts and the page shows the same.
+(function () {
+  "use strict";
+  var form = document.getElementById("arrival-form");
+  if (!form) return;
+  var input = document.getElementById("waybill");
+  var result = document.getElementById("result");
+  var bags = document.getElementById("open-bags");
+  var scans = document.getElementById("scans");
+  var count = document.getElementById("scan-count");
+  var carrier = document.getElementById("carrier");
+  var counts = { routed: 0, manual: 0, duplicate: 0, error: 0 };
+  var audio = null;
+
+  function tone(status) {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var tones = {
+        routed: [[988, 0.12]],
+        manual: [[392, 0.16], [784, 0.22]],
+        duplicate: [[523, 0.08], [523, 0.08]],
+        error: [[160, 0.6]]
+      }[status] || [[300, 0.2]];
+      var t = audio.currentTime;
+      for (var i = 0; i < tones.length; i++) {
+        var osc = audio.createOscillator(), gain = audio.createGain();
+        osc.type = status === "error" ? "square" : "sine";
+        osc.frequency.value = tones[i][0];
+        gain.gain.value = 0.18;
+        osc.connect(gain); gain.connect(audio.destination);
+        osc.start(t); osc.stop(t + tones[i][1]);
+        t += tones[i][1] + 0.05;
+      }
+    } catch (e) { /* no sound device: the colour still tells */ }
+  }
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  function labelled(cls, label, value) {
+    var node = el("div", cls);
+    node.appendChild(el("small", null, label + " "));
+    node.appendChild(document.createTextNode(value));
+    return node;
+  }
+
+  function show(r) {
+    var d = result.dataset;
+    result.className = "result decision " + r.status;
+    result.textContent = "";
+    var title = el("div", "r-title", r.title + " ");
+    title.appendChild(el("small", null, (r.carrier || "") + " " + r.waybill));
+    if (r.unannounced) { title.appendChild(document.createTextNode(" ")); title.appendChild(el("span", "tag", d.unannounced)); }
+    result.appendChild(title);
+    if (r.mode) result.appendChild(el("div", "r-mode", r.mode));
+    if (r.route) result.appendChild(labelled("r-target", d.route, r.route));
+    if (r.contractor) result.appendChild(labelled("r-target", d.contractor, r.contractor));
+    if (r.station) result.appendChild(labelled("r-target", d.station, r.station));
+    if (r.bag) result.appendChild(labelled("r-bag", d.bag, r.bag));
+    if (r.state) result.appendChild(el("div", "r-message", d.state + ": " + r.state));
+    if (r.reason) result.appendChild(el("div", "r-reason", r.reason));
+  }
+
+  function fill(list) {
+    var body = bags.tBodies[0];
+    body.textContent = "";
+    for (var i = 0; i < list.length; i++) {
+      var b = list[i], tr = el("tr");
+      tr.setAttribute("data-bag", b.id);
+      tr.appendChild(el("td", null, b.label));
+      tr.appendChild(el("td", null, b.destination));
+      tr.appendChild(el("td", null, b.mode));
+      var n = el("td", "n");
+      n.appendChild(el("b", null, String(b.n)));
+      n.appendChild(document.createTextNode(" "));
+      n.appendChild(el("small", null, b.per_carrier));
+      tr.appendChild(n);
+      body.appendChild(tr);
+    }
+    var none = document.getElementById("no-open-bags");
+    if (none) none.style.display = list.length ? "none" : "";
+  }
+
+  function remember(r) {
+    counts[r.status] = (counts[r.status] || 0) + 1;
+    var text = [r.waybill, r.title, r.station || r.contractor || r.route || "", r.reason || ""].join("  ");
+    scans.insertBefore(el("li", r.status, text), scans.firstChild);
+    count.textContent = "✓" + counts.routed + "  ?" + counts.manual + "  ⟳" + counts.duplicate + "  ✗" + counts.error;
+    if (r.status !== "error") {
+      var items = document.querySelectorAll("#expected li");
+      for (var i = 0; i < items.length; i++) {
+        if (items[i].getAttribute("data-waybill") === r.waybill) items[i].className = "arrived";
+      }
+    }
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var waybill = input.value.trim();
+    if (!waybill) return;
+    var body = new URLSearchParams(new FormData(form));
+    input.value = "";
+    input.focus();
+    fetch(form.action, { method: "POST", headers: { Accept: "application/json" }, body: body, credentials: "same-origin" })
+      .then(function (res) { return res.json().catch(function () { return { error: { message: res.statusText } }; }); })
+      .then(function (answer) {
+        var r = answer.result;
+        if (answer.error || !r) r = { status: "error", title: "✗", reason: answer.error ? answer.error.message : "?", waybill: waybill };
+        show(r); tone(r.status); remember(r);
+        if (answer.bags) fill(answer.bags);
+        document.getElementById("weight").value = "";
+        document.getElementById("address").value = "";
+      })
+      .catch(function (e) {
+        var r = { status: "error", title: "✗", reason: String(e), waybill: waybill };
+        show(r); tone("error"); remember(r);
+      });
+  });
+
+  // Another carrier's truck: show its announced parcels.
+  carrier.addEventListener("change", function () {
+    window.location.search = "?carrier=" + encodeURIComponent(carrier.value);
+  });
+
+  // A click anywhere but a control gives the focus back to the scanner input.
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest("select, input, button, a, label, summary")) input.focus();
+  });
+})();

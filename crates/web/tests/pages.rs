@@ -951,6 +951,44 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console"),
             ],
         ),
+        // Branch centre-ops: the belt side of the centre (bag labels and
+        // handover lists are in tests/centre.rs, which makes the bags).
+        (
+            "/centre/arrival",
+            [
+                Page,
+                Page,
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                To("/console"),
+            ],
+        ),
+        (
+            "/centre/manual",
+            [
+                Page,
+                Page,
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                To("/console"),
+            ],
+        ),
+        (
+            "/centre/bags",
+            [
+                Page,
+                Page,
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                To("/console"),
+            ],
+        ),
         (
             "/compliance",
             [

@@ -190,6 +190,76 @@ impl App {
         self.must_run_county(principal)?;
         Ok(self.store.manual_queue(1_000).await?)
     }
+
+    /// The manual queue as the centre console shows it: each parcel with its
+    /// address text and the divisions to choose from (`division_choices`:
+    /// the parser's candidates, then the townships the centre serves).
+    pub async fn manual_entries(&self, principal: &Principal) -> AppResult<Vec<ManualEntry>> {
+        self.must_run_county(principal)?;
+        let items = self.store.manual_queue(1_000).await?;
+        let mut served: Vec<String> = Vec::new();
+        for route in self.store.routes().await? {
+            served.extend(route.townships);
+        }
+        served.extend(
+            self.store
+                .contractors()
+                .await?
+                .into_iter()
+                .map(|c| c.township),
+        );
+        for station in self.store.stations().await? {
+            if let Some(code) = station.division_code {
+                served.push(code.chars().take(9).collect());
+            }
+        }
+        served.sort();
+        served.dedup();
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let Some(parcel) = self.store.parcel(item.parcel_id).await? else {
+                continue;
+            };
+            let choices = division_choices(parcel.address.as_deref(), &served);
+            out.push(ManualEntry {
+                item,
+                waybill: parcel.waybill,
+                address: parcel.address,
+                choices,
+            });
+        }
+        Ok(out)
+    }
+
+    /// One resolution for many queued parcels (the same address problem):
+    /// each is placed as `resolve_manual` places one, in its own
+    /// transaction with its own audit row; the answer lists each outcome.
+    pub async fn resolve_manual_many(
+        &self,
+        principal: &Principal,
+        parcel_ids: &[i64],
+        resolution: Resolution,
+    ) -> AppResult<Vec<(i64, AppResult<ArrivalOutcome>)>> {
+        self.must_run_county(principal)?;
+        if parcel_ids.is_empty() {
+            return Err(AppError::new(Code::NoParcelChosen));
+        }
+        if parcel_ids.len() > RESOLVE_MANY_MAX {
+            return Err(AppError::new(Code::ResolveTooMany).with("max", RESOLVE_MANY_MAX));
+        }
+        let mut out = Vec::with_capacity(parcel_ids.len());
+        for id in parcel_ids {
+            match self
+                .resolve_manual(principal, *id, resolution.clone())
+                .await
+            {
+                // A wrong division is wrong for all of them: say it once.
+                Err(error) if error.code() == Code::DivisionInvalid => return Err(error),
+                outcome => out.push((*id, outcome)),
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// What a repeated scan or a resolution answers: the parcel as it stands.

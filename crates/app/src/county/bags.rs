@@ -49,7 +49,53 @@ impl App {
         })
     }
 
-    async fn destination_name(&self, target: Target) -> AppResult<String> {
+    /// Today's (or a day's) bags with what is in each, for the console.
+    pub async fn bags_with_contents(
+        &self,
+        principal: &Principal,
+        day: NaiveDate,
+    ) -> AppResult<Vec<BagContents>> {
+        self.must_run_county(principal)?;
+        let mut out = Vec::new();
+        for bag in self.store.bags(day).await? {
+            out.push(self.bag_contents(bag).await?);
+        }
+        Ok(out)
+    }
+
+    /// The centre's figures for today.
+    pub async fn centre_day(&self, principal: &Principal) -> AppResult<CentreDay> {
+        self.must_run_county(principal)?;
+        let day = self.today();
+        let arrivals = self
+            .store
+            .count_centre_arrivals(day_start(day), day_start(day + chrono::Duration::days(1)))
+            .await?;
+        let manual = self.store.manual_queue(1_000).await?.len();
+        let bags = self.store.bags(day).await?;
+        let count = |status: BagStatus| bags.iter().filter(|b| b.status == status).count();
+        Ok(CentreDay {
+            day,
+            arrivals,
+            manual,
+            open_bags: count(BagStatus::Open),
+            closed_bags: count(BagStatus::Closed),
+            dispatched_bags: count(BagStatus::Dispatched),
+            accepted_bags: count(BagStatus::Accepted),
+        })
+    }
+
+    /// The names of a bag's or a decision's route, contractor and station.
+    pub async fn target_names(
+        &self,
+        principal: &Principal,
+        target: Target,
+    ) -> AppResult<TargetNames> {
+        self.must_run_county(principal)?;
+        self.names_of(target).await
+    }
+
+    async fn names_of(&self, target: Target) -> AppResult<TargetNames> {
         let station = match target.station_id() {
             Some(id) => self.store.station(id).await?.map(|s| s.name),
             None => None,
@@ -71,14 +117,57 @@ impl App {
                 .await?
                 .into_iter()
                 .find(|c| c.id == id)
-                .map(|c| format!("承包人 {}", c.name)),
+                .map(|c| c.name),
             None => None,
         };
-        Ok([route, station, contractor]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" → "))
+        Ok(TargetNames {
+            route,
+            contractor,
+            station,
+        })
+    }
+
+    /// Closes (seals) an open bag at the centre: nothing more goes in, and
+    /// the next parcel for its target opens a new bag. Closing it again
+    /// changes nothing; a bag already handed over is refused.
+    pub async fn close_bag(&self, principal: &Principal, bag_id: i64) -> AppResult<BagRecord> {
+        self.must_run_county(principal)?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let bag = tx.bag(bag_id).await?.ok_or(AppError::NotFound("bag"))?;
+        match bag.status {
+            BagStatus::Open => {
+                if !tx
+                    .set_bag_status(bag_id, BagStatus::Open, BagStatus::Closed, now)
+                    .await?
+                {
+                    return Err(AppError::Contended(format!("bag {bag_id}")));
+                }
+            }
+            BagStatus::Closed => return Ok(bag),
+            BagStatus::Dispatched | BagStatus::Accepted => {
+                return Err(
+                    AppError::new(Code::BagAlreadyHandedOver).with("bag", bag.label_payload())
+                );
+            }
+        }
+        let bag = tx.bag(bag_id).await?.ok_or(AppError::NotFound("bag"))?;
+        tx.commit().await?;
+        tracing::info!(bag = bag_id, "bag closed");
+        Ok(bag)
+    }
+
+    async fn destination_name(&self, target: Target) -> AppResult<String> {
+        let names = self.names_of(target).await?;
+        Ok([
+            names.route,
+            names.station,
+            names.contractor.map(|name| format!("承包人 {name}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" → "))
     }
 
     /// Hands a bag over (to the route's driver or the contractor): every
@@ -89,7 +178,8 @@ impl App {
         let now = by.now;
         let mut tx = self.store.begin().await?;
         let bag = tx.bag(bag_id).await?.ok_or(AppError::NotFound("bag"))?;
-        if bag.status != BagStatus::Open {
+        // An open bag is handed over as it is; a closed one as it was sealed.
+        if !matches!(bag.status, BagStatus::Open | BagStatus::Closed) {
             return Ok(BagDispatch {
                 bag_id,
                 duplicate: true,
@@ -97,7 +187,7 @@ impl App {
             });
         }
         if !tx
-            .set_bag_status(bag_id, BagStatus::Open, BagStatus::Dispatched, now)
+            .set_bag_status(bag_id, bag.status, BagStatus::Dispatched, now)
             .await?
         {
             return Err(AppError::Contended(format!("bag {bag_id}")));
@@ -165,7 +255,7 @@ impl App {
                     },
                 });
             }
-            BagStatus::Open => {
+            BagStatus::Open | BagStatus::Closed => {
                 return Err(AppError::new(Code::BagNotDispatched));
             }
             BagStatus::Dispatched => {}
@@ -245,7 +335,8 @@ impl App {
                 HandoverTo::Route(id) => bag.target.route_id() == Some(id),
                 HandoverTo::Contractor(id) => bag.target.contractor_id() == Some(id),
             };
-            if !belongs || bag.status == BagStatus::Open {
+            // Only what was handed over: open and closed bags are still here.
+            if !belongs || matches!(bag.status, BagStatus::Open | BagStatus::Closed) {
                 continue;
             }
             let contents = self.bag_contents(bag).await?;

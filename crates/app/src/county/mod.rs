@@ -167,6 +167,127 @@ pub struct HandoverList {
     pub n_parcels: u32,
 }
 
+/// Who a bag or a route decision is for, by name: the route, the township
+/// contractor and the station, whichever the target has.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TargetNames {
+    pub route: Option<String>,
+    pub contractor: Option<String>,
+    pub station: Option<String>,
+}
+
+/// The centre's figures for one Shanghai day (the console's start page).
+#[derive(Debug, Clone, Serialize)]
+pub struct CentreDay {
+    pub day: NaiveDate,
+    /// Arrival scans that day.
+    pub arrivals: u64,
+    /// Parcels waiting in the manual queue now (any day).
+    pub manual: usize,
+    pub open_bags: usize,
+    pub closed_bags: usize,
+    pub dispatched_bags: usize,
+    pub accepted_bags: usize,
+}
+
+/// A division an operator may choose for a queued parcel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DivisionChoice {
+    /// 9-digit township or 12-digit village code.
+    pub code: String,
+    /// From the county down, e.g. "彭州市 丽春镇 白果村".
+    pub name: String,
+    pub village: bool,
+}
+
+/// A parcel in the manual queue as the centre console shows it: the
+/// address text it could not be routed by and the parser's candidates.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManualEntry {
+    #[serde(flatten)]
+    pub item: ManualItem,
+    pub waybill: WaybillNo,
+    pub address: Option<String>,
+    pub choices: Vec<DivisionChoice>,
+}
+
+/// Most divisions offered for one address (a county's townships and the
+/// served townships' villages fit).
+pub const DIVISION_CHOICES_MAX: usize = 300;
+
+/// Most parcels one bulk resolution places.
+pub const RESOLVE_MANY_MAX: usize = 200;
+
+/// What to offer for an address: the parser's ambiguous candidates at
+/// township or village level, the villages of a township it found, the
+/// townships of a county it found, and then the townships the centre
+/// serves (`served`). Never a guess: only lists to choose from.
+pub fn division_choices(address: Option<&str>, served: &[String]) -> Vec<DivisionChoice> {
+    use address::Level;
+    let table = address::divisions();
+    let mut out: Vec<DivisionChoice> = Vec::new();
+    let push = |code: &str, out: &mut Vec<DivisionChoice>| {
+        if out.iter().any(|c| c.code == code) || out.len() >= DIVISION_CHOICES_MAX {
+            return;
+        }
+        let Some(division) = table.get(code) else {
+            return;
+        };
+        if division.level() < Level::Township {
+            return;
+        }
+        let name = division
+            .path()
+            .iter()
+            .filter(|d| d.level() >= Level::County)
+            .map(|d| d.name())
+            .collect::<Vec<_>>()
+            .join(" ");
+        out.push(DivisionChoice {
+            code: division.code(),
+            name,
+            village: division.level() == Level::Village,
+        });
+    };
+    if let Some(Ok(parsed)) = address.map(address::parse) {
+        for note in &parsed.notes {
+            if let address::Note::Ambiguous { candidates, .. } = note {
+                for place in candidates {
+                    push(&place.code, &mut out);
+                }
+            }
+        }
+        match (&parsed.county, &parsed.township, &parsed.village) {
+            (_, _, Some(village)) => push(&village.code, &mut out),
+            (_, Some(township), None) => {
+                push(&township.code, &mut out);
+                if let Some(division) = table.get(&township.code) {
+                    for child in division.children() {
+                        push(&child.code(), &mut out);
+                    }
+                }
+            }
+            (Some(county), None, None) => {
+                if let Some(division) = table.get(&county.code) {
+                    for child in division.children() {
+                        push(&child.code(), &mut out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for township in served {
+        push(township, &mut out);
+        if let Some(division) = table.get(township) {
+            for child in division.children() {
+                push(&child.code(), &mut out);
+            }
+        }
+    }
+    out
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HandoverTo {

@@ -35,6 +35,29 @@ pub fn qr_svg(payload: &str) -> String {
     }
 }
 
+/// A Code 128 barcode of a short ASCII payload (`YZBAG:42`) as an inline
+/// SVG element, for the handover list that drivers and contractors scan
+/// with ordinary 1D scanners (crate `barcoders`; no image crate). The SVG
+/// has no quiet zone of its own: the page leaves white space around it.
+pub fn code128_svg(payload: &str) -> String {
+    use barcoders::generators::svg::SVG;
+    use barcoders::sym::code128::Code128;
+    // Character set B (Ɓ) covers printable ASCII.
+    let svg = Code128::new(format!("\u{0181}{payload}"))
+        .and_then(|code| SVG::new(48).xdim(2).generate(code.encode()));
+    match svg {
+        Ok(svg) => svg.replacen(
+            "<svg ",
+            &format!(
+                "<svg class=\"barcode\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"{}\" ",
+                escape(payload)
+            ),
+            1,
+        ),
+        Err(error) => format!("<p>条码生成失败: {}</p>", escape(&error.to_string())),
+    }
+}
+
 fn carrier_counts(per_carrier: &[(Carrier, u32)]) -> String {
     per_carrier
         .iter()
@@ -73,6 +96,7 @@ pub fn bag_label_html(contents: &BagContents) -> String {
 fn status_zh(status: super::BagStatus) -> &'static str {
     match status {
         super::BagStatus::Open => "装袋中",
+        super::BagStatus::Closed => "已封袋",
         super::BagStatus::Dispatched => "已交接",
         super::BagStatus::Accepted => "已签收",
     }
@@ -85,13 +109,19 @@ pub fn handover_html(list: &HandoverList) -> String {
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>交接单 {title} {day}</title>\
          <style>@page{{size:A4;margin:15mm}}body{{font-family:sans-serif;font-size:11pt}}h1{{font-size:18pt}}\
          table{{border-collapse:collapse;width:100%;margin-bottom:6mm}}td,th{{border:1px solid #000;padding:1.5mm 3mm;text-align:left}}\
-         .n{{text-align:right}}.sign{{margin-top:12mm;display:flex;justify-content:space-between}}</style></head><body>\
+         .n{{text-align:right}}.sign{{margin-top:12mm;display:flex;justify-content:space-between}}\
+         td.bar{{padding:2mm 4mm}}td.bar svg{{display:block;width:60mm;height:12mm}}.warn{{border:2px solid #c53030;color:#c53030;padding:3mm;font-weight:700}}</style></head><body>\
          <h1>县域共配交接单</h1><p>{title} · 日期 {day} · 共 {n_bags} 袋 {n} 件</p>\
-         <table><tr><th>袋号</th><th>去向</th><th>模式</th><th>各快递件数</th><th class=\"n\">件数</th></tr>",
+         {empty}<table><tr><th>袋号</th><th>去向</th><th>模式</th><th>各快递件数</th><th class=\"n\">件数</th></tr>",
         title = escape(&list.title),
         day = list.day,
         n_bags = list.bags.len(),
         n = list.n_parcels,
+        empty = if list.bags.is_empty() {
+            "<p class=\"warn\">注意：这一天没有已交接的袋子，交接单为空。请先在县中心封袋并发运，或检查日期。</p>"
+        } else {
+            ""
+        },
     );
     for bag in &list.bags {
         let counts: Vec<String> = bag
@@ -100,7 +130,8 @@ pub fn handover_html(list: &HandoverList) -> String {
             .map(|(carrier, n)| format!("{} {n}", carrier.name_zh()))
             .collect();
         html.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td class=\"bar\">{}<div>{}</div></td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+            code128_svg(&bag.bag.label_payload()),
             bag.bag.label_payload(),
             escape(&bag.destination),
             bag.bag.mode.name_zh(),

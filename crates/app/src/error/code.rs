@@ -391,6 +391,19 @@ codes! {
     ApprovalNoteRequired = "approval_note_required", 422, InvalidRequest,
         "拒绝审批时请写明理由（最多 {max} 个字）",
         "say why when refusing (at most {max} characters)";
+    // Branch centre-ops (issue 13): the centre console's bags and manual queue.
+    BagAlreadyHandedOver = "bag_already_handed_over", 409, Conflict,
+        "袋子 {bag} 已交接，不能再封袋",
+        "bag {bag} has already been handed over; it cannot be closed again";
+    NoParcelChosen = "no_parcel_chosen", 422, InvalidRequest,
+        "请至少勾选一个包裹，再选择去向",
+        "tick at least one parcel, then choose where it goes";
+    ResolveTooMany = "resolve_too_many", 422, InvalidRequest,
+        "一次最多处理 {max} 个包裹，请分批处理",
+        "at most {max} parcels at once; resolve them in batches";
+    DayInvalid = "day_invalid", 422, InvalidRequest,
+        "日期 {day} 无法识别，请写成 2026-12-07 这样的格式",
+        "{day} is not a date; write it like 2026-12-07";
 }
 
 impl Code {

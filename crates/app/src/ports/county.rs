@@ -41,6 +41,9 @@ pub struct ContractorRecord {
 pub enum BagStatus {
     /// Parcels are still being sorted into it.
     Open,
+    /// Closed at the centre (sealed, labelled), waiting to be handed over;
+    /// the next parcel for its target opens a new bag.
+    Closed,
     /// Handed to the route's driver or the contractor.
     Dispatched,
     /// Taken in whole by the receiving station.
@@ -51,15 +54,21 @@ impl BagStatus {
     pub fn code(self) -> &'static str {
         match self {
             BagStatus::Open => "open",
+            BagStatus::Closed => "closed",
             BagStatus::Dispatched => "dispatched",
             BagStatus::Accepted => "accepted",
         }
     }
 
     pub fn parse(code: &str) -> Option<BagStatus> {
-        [BagStatus::Open, BagStatus::Dispatched, BagStatus::Accepted]
-            .into_iter()
-            .find(|s| s.code() == code)
+        [
+            BagStatus::Open,
+            BagStatus::Closed,
+            BagStatus::Dispatched,
+            BagStatus::Accepted,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
     }
 }
 
@@ -71,6 +80,7 @@ pub struct BagRecord {
     pub target: Target,
     pub status: BagStatus,
     pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
     pub dispatched_at: Option<DateTime<Utc>>,
     pub accepted_at: Option<DateTime<Utc>>,
 }
@@ -237,6 +247,12 @@ pub trait CountyStore: Send + Sync {
     async fn bags(&self, day: chrono::NaiveDate) -> StoreResult<Vec<BagRecord>>;
     /// Each parcel in the bag with its carrier and waybill.
     async fn bag_parcels(&self, bag_id: i64) -> StoreResult<Vec<(i64, Carrier, WaybillNo)>>;
+    /// Arrival scans at the centre in `[from, to)` (events `arrived_at_centre`).
+    async fn count_centre_arrivals(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<u64>;
     /// Parcels waiting for a person, oldest first.
     async fn manual_queue(&self, limit: u32) -> StoreResult<Vec<ManualItem>>;
     /// The carrier's fees on Shanghai days `from..=to`, by id, after `after_id`.

@@ -8,7 +8,10 @@
 //! frame every centre page shares; each area's handlers are in a submodule
 //! that returns its own `Router`, so areas grow without touching each other.
 
+mod arrival;
+mod bags;
 mod home;
+mod manual;
 
 use crate::i18n::Tr;
 use crate::{Session, WebState};
@@ -19,7 +22,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
 pub fn routes() -> Router<WebState> {
-    Router::new().route("/centre", get(home::home))
+    Router::new()
+        .route("/centre", get(home::home))
+        .merge(arrival::routes())
+        .merge(manual::routes())
+        .merge(bags::routes())
 }
 
 /// A signed-in person who may run the county centre (county staff and the
