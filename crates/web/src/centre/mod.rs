@@ -9,6 +9,12 @@
 //! that returns its own `Router`, so areas grow without touching each other.
 
 mod home;
+// The office side (branch centre-office): agreements, reports, dispatch, sort plans.
+mod agreements;
+mod dispatch;
+mod office;
+mod reports;
+mod sort;
 
 use crate::i18n::Tr;
 use crate::{Session, WebState};
@@ -19,7 +25,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
 pub fn routes() -> Router<WebState> {
-    Router::new().route("/centre", get(home::home))
+    Router::new()
+        .route("/centre", get(home::home))
+        .merge(agreements::routes())
+        .merge(reports::routes())
+        .merge(dispatch::routes())
+        .merge(sort::routes())
 }
 
 /// A signed-in person who may run the county centre (county staff and the
