@@ -960,6 +960,79 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console"),
             ],
         ),
+        // The centre's office pages (branch centre-office).
+        (
+            "/centre/agreements",
+            [
+                Page,
+                Page,
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                To("/console"),
+            ],
+        ),
+        (
+            "/centre/agreements?carrier=SF&day=2026-12-01",
+            [
+                Page,
+                Page,
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                To("/console"),
+            ],
+        ),
+        (
+            "/centre/reports",
+            [
+                Page,
+                Page,
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                To("/console"),
+            ],
+        ),
+        (
+            "/centre/reports/fees.xlsx?carrier=ZTO",
+            [
+                Page,
+                Page,
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                To("/console"),
+            ],
+        ),
+        (
+            "/centre/dispatch",
+            [
+                Page,
+                Page,
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                To("/console"),
+            ],
+        ),
+        (
+            "/centre/sort",
+            [
+                Page,
+                Page,
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                To("/console"),
+            ],
+        ),
     ]
 };
 
