@@ -63,6 +63,23 @@ pub struct DispatchRequest {
     pub iterations: u64,
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// The earliest departure from the centre, minutes after midnight
+    /// (Asia/Shanghai); 07:00 when absent. Stations receive from 08:00.
+    #[serde(default)]
+    pub start_minutes: Option<u32>,
+}
+
+impl DispatchRequest {
+    /// A request for the default fleet, effort and start from `centre`.
+    pub fn new(centre: GeoPoint) -> DispatchRequest {
+        DispatchRequest {
+            centre,
+            fleet: Fleet::default(),
+            iterations: default_iterations(),
+            seed: default_seed(),
+            start_minutes: None,
+        }
+    }
 }
 
 fn default_iterations() -> u64 {
@@ -77,6 +94,8 @@ fn default_seed() -> u64 {
 pub struct PlannedStop {
     pub station_id: i64,
     pub station: String,
+    /// Where the station is, for drawing the route.
+    pub location: GeoPoint,
     /// Arrival, `HH:MM` local time.
     pub arrival: String,
     pub n_parcels: u32,
@@ -125,8 +144,9 @@ pub struct DispatchPlan {
     /// budget: the plan is checked and usable, but the same parcels may give
     /// a different plan next time.
     pub stopped_at_deadline: bool,
-    /// A map-free drawing of stops and routes.
-    pub svg: String,
+    /// Where the routes start and end, for drawing them (`web::plans`
+    /// draws the map; presentation is not the use case's).
+    pub centre: GeoPoint,
 }
 
 fn volume(size: SizeClass) -> i64 {
@@ -142,6 +162,9 @@ fn clock(seconds: i64) -> String {
 }
 
 const SHIFT_START_S: i64 = 7 * 3600;
+/// The latest earliest departure a request may ask for: an hour before the
+/// stations close.
+const START_LATEST_S: i64 = 17 * 3600;
 const SHIFT_END_S: i64 = 19 * 3600;
 const STATION_OPEN_S: i64 = 8 * 3600;
 const STATION_CLOSE_S: i64 = 18 * 3600;
@@ -163,6 +186,15 @@ impl App {
         {
             return Err(AppError::new(Code::DispatchRequestInvalid).with("max", ITERATIONS_MAX));
         }
+        let shift_start = match request.start_minutes {
+            None => SHIFT_START_S,
+            Some(minutes) if i64::from(minutes) * 60 <= START_LATEST_S => i64::from(minutes) * 60,
+            Some(_) => {
+                return Err(AppError::new(Code::DispatchStartInvalid)
+                    .with("earliest", "00:00")
+                    .with("latest", clock(START_LATEST_S)));
+            }
+        };
         let fleet = &request.fleet;
         if fleet.vans + fleet.unmanned == 0
             || fleet.vans > 200
@@ -255,21 +287,21 @@ impl App {
         let mut vehicle_types = Vec::new();
         if fleet.vans > 0 {
             vehicle_types.push(serde_json::json!({"id": "van", "kind": "van", "count": fleet.vans, "capacity": [fleet.van_parcels_max, fleet.van_volume_max],
-                "shift_start": SHIFT_START_S, "shift_end": SHIFT_END_S, "fixed_cost": 5_000}));
+                "shift_start": shift_start, "shift_end": SHIFT_END_S, "fixed_cost": 5_000}));
         }
         if fleet.unmanned > 0 {
             // Unmanned vehicles are slower, range-limited, and carry one parcel
             // per lockable compartment.
             vehicle_types.push(serde_json::json!({"id": "unmanned", "kind": "unmanned", "count": fleet.unmanned,
                 "capacity": [fleet.unmanned_compartments, fleet.unmanned_compartments * 8], "compartments": fleet.unmanned_compartments,
-                "speed_factor": 0.6, "distance_max": fleet.unmanned_range_km * 1_000, "shift_start": SHIFT_START_S, "shift_end": SHIFT_END_S,
+                "speed_factor": 0.6, "distance_max": fleet.unmanned_range_km * 1_000, "shift_start": shift_start, "shift_end": SHIFT_END_S,
                 "fixed_cost": 1_000}));
         }
         let problem_json = serde_json::json!({
             "name": "dispatch",
             "dimensions": ["parcels", "volume"],
             "distances": {"kind": "great_circle", "coordinates": coordinates, "detour_factor": 1.3, "speed_m_per_s": 9.0},
-            "depots": [{"id": "centre", "location": 0, "open": SHIFT_START_S, "close": SHIFT_END_S}],
+            "depots": [{"id": "centre", "location": 0, "open": shift_start, "close": SHIFT_END_S}],
             "stops": stops.iter().enumerate().map(|(idx, (station, _, parcels))| serde_json::json!({
                 "id": station.id.to_string(),
                 "location": idx + 1,
@@ -330,7 +362,7 @@ impl App {
                 let kind = problem.vehicle_types[planned.vehicle_type].id.clone();
                 let mut planned_stops = Vec::new();
                 for visit in &planned.visits {
-                    let (station, _, parcels) = &stops[visit.stop];
+                    let (station, location, parcels) = &stops[visit.stop];
                     n_parcels_planned += parcels.len() as u32;
                     let compartments = visit
                         .compartments
@@ -345,6 +377,7 @@ impl App {
                     planned_stops.push(PlannedStop {
                         station_id: station.id,
                         station: station.name.clone(),
+                        location: *location,
                         arrival: clock(visit.arrival),
                         n_parcels: parcels.len() as u32,
                         parcels_aboard_after: visit.load_after[0],
@@ -379,20 +412,6 @@ impl App {
                     .collect()
             })
             .unwrap_or_default();
-        let points: Vec<GeoPoint> = std::iter::once(request.centre)
-            .chain(stops.iter().map(|(_, l, _)| *l))
-            .collect();
-        let labels: Vec<String> = std::iter::once("县中心".to_string())
-            .chain(stops.iter().map(|(s, _, _)| s.name.clone()))
-            .collect();
-        let svg = draw(
-            &points,
-            &labels,
-            solution
-                .as_ref()
-                .map(|s| s.routes.as_slice())
-                .unwrap_or_default(),
-        );
         tracing::info!(
             n_routes = routes.len(),
             n_parcels = n_parcels_planned,
@@ -406,77 +425,7 @@ impl App {
             unserved,
             unlocated,
             n_parcels_planned,
-            svg,
+            centre: request.centre,
         })
     }
-}
-
-/// Stops as dots, the centre as a square, each route as a coloured line.
-fn draw(points: &[GeoPoint], labels: &[String], routes: &[route::Route]) -> String {
-    const SIZE: f64 = 480.0;
-    const MARGIN: f64 = 40.0;
-    let (lat_min, lat_max) = points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
-        (lo.min(p.lat), hi.max(p.lat))
-    });
-    let (lon_min, lon_max) = points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
-        (lo.min(p.lon), hi.max(p.lon))
-    });
-    let span = (lat_max - lat_min).max(lon_max - lon_min).max(1e-6);
-    let xy = |p: &GeoPoint| {
-        (
-            MARGIN + (p.lon - lon_min) / span * (SIZE - 2.0 * MARGIN),
-            SIZE - MARGIN - (p.lat - lat_min) / span * (SIZE - 2.0 * MARGIN),
-        )
-    };
-    let colours = [
-        "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-    ];
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {SIZE} {SIZE}\" width=\"{SIZE}\" height=\"{SIZE}\" font-size=\"11\">"
-    );
-    for (idx, planned) in routes.iter().enumerate() {
-        let mut path: Vec<String> = vec![xy(&points[0])]
-            .into_iter()
-            .map(|(x, y)| format!("{x:.1},{y:.1}"))
-            .collect();
-        path.extend(
-            planned
-                .visits
-                .iter()
-                .map(|v| xy(&points[v.stop + 1]))
-                .map(|(x, y)| format!("{x:.1},{y:.1}")),
-        );
-        let (x0, y0) = xy(&points[0]);
-        path.push(format!("{x0:.1},{y0:.1}"));
-        svg.push_str(&format!(
-            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>",
-            colours[idx % colours.len()],
-            path.join(" ")
-        ));
-    }
-    for (idx, point) in points.iter().enumerate() {
-        let (x, y) = xy(point);
-        if idx == 0 {
-            svg.push_str(&format!(
-                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"12\" height=\"12\" fill=\"#333\"/>",
-                x - 6.0,
-                y - 6.0
-            ));
-        } else {
-            svg.push_str(&format!(
-                "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"5\" fill=\"#fff\" stroke=\"#333\"/>"
-            ));
-        }
-        let label = labels[idx]
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;");
-        svg.push_str(&format!(
-            "<text x=\"{:.1}\" y=\"{:.1}\">{label}</text>",
-            x + 8.0,
-            y - 6.0
-        ));
-    }
-    svg.push_str("</svg>");
-    svg
 }

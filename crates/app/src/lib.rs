@@ -37,6 +37,7 @@ pub mod manifest;
 pub mod notify;
 pub mod parcels;
 pub mod retention;
+pub mod sort_plans;
 pub mod stations;
 pub mod terminal;
 pub mod webhooks;

@@ -21,6 +21,7 @@ const USE_CASES: &[&str] = &[
     "notify",
     "parcels",
     "retention",
+    "sort_plans",
     "stations",
     "terminal",
     "webhooks",

@@ -1,16 +1,66 @@
-//! The HTML page of `yizhan sort-plan --html`: chute maps (inline SVG) and the indicators, our
-//! plan against the baselines. Self-contained: no scripts, fonts or styles from elsewhere.
+//! The sort plan page: chute maps (inline SVG) and the indicators, our plan against the
+//! baselines, in one language at a time (Chinese unless English is asked for).
+//! [`html`] is the whole page `yizhan sort-plan --html` writes; [`body`] is the same content
+//! without the document around it, for the county centre's page (`/centre/sort`).
+//! Self-contained: no scripts, fonts or styles from elsewhere.
 
 use std::fmt::Write;
 
 use crate::layout::Hub;
 use crate::{Evaluation, PlanResult};
 
+/// The language a page is written in. The crate is pure and knows no web or cookie: the
+/// caller says which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// `"en"` is English; anything else Chinese.
+    pub fn from_code(code: &str) -> Lang {
+        if code.eq_ignore_ascii_case("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// One of the two texts.
+    fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
 /// Distinct colours for the busiest destinations; the rest are drawn grey.
 const PALETTE: [&str; 12] = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22",
     "#17becf", "#393b79", "#637939", "#843c39",
 ];
+
+/// The page's styles, for [`html`]; a page embedding [`body`] brings its own or uses these.
+pub const STYLE: &str = "\
+.sortplan table { border-collapse: collapse; margin: 1em 0; }\n\
+.sortplan th, .sortplan td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: right; }\n\
+.sortplan th:first-child, .sortplan td:first-child { text-align: left; }\n\
+.sortplan .maps { display: flex; flex-wrap: wrap; gap: 1em; }\n\
+.sortplan .map { border: 1px solid #ddd; padding: 0.5em; max-width: 100%; }\n\
+.sortplan .map svg { max-width: 100%; height: auto; }\n\
+.sortplan .ours { background: #f3fbf3; font-weight: bold; }\n\
+.sortplan .legend span { display: inline-block; margin-right: 1em; }\n\
+.sortplan .scroll { overflow-x: auto; }\n";
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -26,86 +76,121 @@ fn percent(share: f64) -> String {
 /// How one indicator is shown for one plan.
 type IndicatorCell = fn(&PlanResult) -> String;
 
-/// Renders the page.
+/// The page's title for a hub.
+pub fn title(hub: &Hub, lang: Lang) -> String {
+    format!(
+        "{} — {}",
+        lang.pick("排格方案", "Sort plan"),
+        escape(&hub.layout().name)
+    )
+}
+
+/// Renders the whole page, in Chinese ([`html_in`] for another language).
 pub fn html(hub: &Hub, evaluation: &Evaluation) -> String {
+    html_in(hub, evaluation, Lang::Zh)
+}
+
+/// Renders the whole page in `lang`.
+pub fn html_in(hub: &Hub, evaluation: &Evaluation, lang: Lang) -> String {
+    let title = title(hub, lang);
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n<style>\n\
+         body {{ font-family: sans-serif; margin: 2em; color: #222; }}\n{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n{}</body>\n</html>\n",
+        lang.code(),
+        body(hub, evaluation, lang)
+    )
+}
+
+/// The page's content without the document around it (no title heading), inside
+/// `<div class="sortplan">`.
+pub fn body(hub: &Hub, evaluation: &Evaluation, lang: Lang) -> String {
     let layout = hub.layout();
     let results = [&evaluation.code_order, &evaluation.greedy, &evaluation.ours];
-    let mut page = String::new();
-    let title = format!("排格方案 (Sort plan) — {}", escape(&layout.name));
+    let mut page = String::from("<div class=\"sortplan\">\n");
+    let _ = match lang {
+        Lang::Zh => writeln!(
+            page,
+            "<p>环线 {:.0} 米，{} 个小车，{:.2} 米/秒；{} 个供包台，{} 个格口，{} 个路向；仿真种子 {}。</p>",
+            layout.sorter.loop_length_m,
+            hub.n_carriers(),
+            layout.sorter.speed_m_per_s,
+            layout.inductions.len(),
+            layout.chutes.len(),
+            layout.destinations.len(),
+            evaluation.seed
+        ),
+        Lang::En => writeln!(
+            page,
+            "<p>Loop {:.0} m, {} carriers, {:.2} m/s; {} inductions, {} chutes, {} destinations; simulation seed {}.</p>",
+            layout.sorter.loop_length_m,
+            hub.n_carriers(),
+            layout.sorter.speed_m_per_s,
+            layout.inductions.len(),
+            layout.chutes.len(),
+            layout.destinations.len(),
+            evaluation.seed
+        ),
+    };
+
     let _ = write!(
         page,
-        "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n<style>\n\
-         body {{ font-family: sans-serif; margin: 2em; color: #222; }}\n\
-         table {{ border-collapse: collapse; margin: 1em 0; }}\n\
-         th, td {{ border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: right; }}\n\
-         th:first-child, td:first-child {{ text-align: left; }}\n\
-         .maps {{ display: flex; flex-wrap: wrap; gap: 1em; }}\n\
-         .map {{ border: 1px solid #ddd; padding: 0.5em; }}\n\
-         .ours {{ background: #f3fbf3; font-weight: bold; }}\n\
-         .legend span {{ display: inline-block; margin-right: 1em; }}\n\
-         </style>\n</head>\n<body>\n<h1>{title}</h1>\n"
+        "<h2>{}</h2>\n<div class=\"scroll\"><table>\n<tr><th>{}</th>",
+        lang.pick("指标", "Indicators"),
+        lang.pick("指标", "Indicator")
     );
-    let _ = writeln!(
-        page,
-        "<p>环线 (loop) {:.0} m, {} 个小车 (carriers), {:.2} m/s; {} 个供包台 (inductions), {} 个格口 (chutes), {} 个路向 (destinations); 仿真种子 (simulation seed) {}.</p>",
-        layout.sorter.loop_length_m,
-        hub.n_carriers(),
-        layout.sorter.speed_m_per_s,
-        layout.inductions.len(),
-        layout.chutes.len(),
-        layout.destinations.len(),
-        evaluation.seed
-    );
-
-    page.push_str("<h2>指标 (Indicators)</h2>\n<table>\n<tr><th>指标 (indicator)</th>");
     for result in results {
         let class = if std::ptr::eq(result, &evaluation.ours) {
             " class=\"ours\""
         } else {
             ""
         };
-        let _ = write!(page, "<th{class}>{}</th>", plan_label(&result.name));
+        let _ = write!(page, "<th{class}>{}</th>", plan_label(&result.name, lang));
     }
     page.push_str("</tr>\n");
-    let rows: [(&str, IndicatorCell); 11] = [
-        ("半圈落格率 (half-loop drop rate)", |r| {
+    let rows: [(&str, &str, IndicatorCell); 11] = [
+        ("半圈落格率", "Half-loop drop rate", |r| {
             percent(r.indicators.half_loop_drop_rate)
         }),
         (
-            "理论半圈落格率 (half-loop rate if no chute refused)",
+            "理论半圈落格率（无格口拒收时）",
+            "Half-loop rate if no chute refused",
             |r| percent(r.static_half_loop_rate),
         ),
-        ("回流率 (recirculation rate)", |r| {
+        ("回流率", "Recirculation rate", |r| {
             percent(r.indicators.recirculation_rate)
         }),
-        ("强排率 (force-eject rate)", |r| {
+        ("强排率", "Force-eject rate", |r| {
             format!("{:.3}%", r.indicators.force_eject_rate * 100.0)
         }),
         (
-            "多路向格口件量占比 (items in multi-destination chutes)",
+            "多路向格口件量占比",
+            "Items in multi-destination chutes",
             |r| percent(r.indicators.multi_destination_share),
         ),
-        ("实际吞吐 (throughput, items/h)", |r| {
-            format!("{:.0}", r.indicators.throughput_per_hour)
-        }),
-        ("投入量 (offered, items/h)", |r| {
+        (
+            "实际吞吐（件/小时）",
+            "Throughput (items/h)",
+            |r| format!("{:.0}", r.indicators.throughput_per_hour),
+        ),
+        ("投入量（件/小时）", "Offered (items/h)", |r| {
             format!("{:.0}", r.indicators.offered_per_hour)
         }),
-        ("平均行程 (mean travel, loops)", |r| {
+        ("平均行程（圈）", "Mean travel (loops)", |r| {
             format!("{:.3}", r.indicators.mean_travel_loops)
         }),
-        ("格口利用率均值 (chute utilisation, mean)", |r| {
+        ("格口利用率均值", "Chute utilisation, mean", |r| {
             percent(r.indicators.chute_utilisation_mean)
         }),
-        ("格口利用率最高 (chute utilisation, max)", |r| {
+        ("格口利用率最高", "Chute utilisation, max", |r| {
             percent(r.indicators.chute_utilisation_max)
         }),
-        ("仿真时长 (simulated time, s)", |r| {
+        ("仿真时长（秒）", "Simulated time (s)", |r| {
             format!("{:.0}", r.indicators.simulated_s)
         }),
     ];
-    for (label, value) in rows {
-        let _ = write!(page, "<tr><td>{label}</td>");
+    for (zh, en, value) in rows {
+        let _ = write!(page, "<tr><td>{}</td>", lang.pick(zh, en));
         for result in results {
             let _ = write!(page, "<td>{}</td>", value(result));
         }
@@ -114,8 +199,10 @@ pub fn html(hub: &Hub, evaluation: &Evaluation) -> String {
     for (wave_idx, wave) in layout.waves.iter().enumerate() {
         let _ = write!(
             page,
-            "<tr><td>波次清空时间 (time to clear wave) {}, s</td>",
-            escape(&wave.name)
+            "<tr><td>{} {}{}</td>",
+            lang.pick("波次清空时间", "Time to clear wave"),
+            escape(&wave.name),
+            lang.pick("（秒）", ", s")
         );
         for result in results {
             let cleared = result.indicators.waves[wave_idx]
@@ -126,40 +213,64 @@ pub fn html(hub: &Hub, evaluation: &Evaluation) -> String {
         }
         page.push_str("</tr>\n");
     }
-    page.push_str("</table>\n");
+    page.push_str("</table></div>\n");
 
-    page.push_str("<h2>格口图 (Chute map)</h2>\n");
-    page.push_str(&legend(hub));
+    let _ = writeln!(page, "<h2>{}</h2>", lang.pick("格口图", "Chute map"));
+    page.push_str(&legend(hub, lang));
     page.push_str("<div class=\"maps\">\n");
     for result in [&evaluation.ours, &evaluation.greedy, &evaluation.code_order] {
         let _ = write!(
             page,
             "<div class=\"map\"><h3>{}</h3>\n{}</div>\n",
-            plan_label(&result.name),
-            chute_map(hub, result)
+            plan_label(&result.name, lang),
+            chute_map(hub, result, lang)
         );
     }
     page.push_str("</div>\n");
 
-    page.push_str("<h2>设备分配 (Equipment allocation)</h2>\n");
+    let _ = writeln!(
+        page,
+        "<h2>{}</h2>",
+        lang.pick("设备分配", "Equipment allocation")
+    );
     match (&evaluation.allocation, &evaluation.allocation_error) {
         (_, Some(error)) => {
-            let _ = writeln!(page, "<p>未能求解 (not solved): {}</p>", escape(error));
+            // The solver's own words are English; the Chinese page says so without them.
+            match lang {
+                Lang::Zh => page.push_str("<p>未能求解设备分配，请检查布局中的件型与设备。</p>\n"),
+                Lang::En => {
+                    let _ = writeln!(page, "<p>Not solved: {}</p>", escape(error));
+                }
+            }
         }
         (None, None) => {}
         (Some(_), None) if layout.item_classes.is_empty() => {
-            page.push_str(
-                "<p>布局未给出件型与设备 (the layout gives no item classes or machines).</p>\n",
+            let _ = writeln!(
+                page,
+                "<p>{}</p>",
+                lang.pick(
+                    "布局未给出件型与设备。",
+                    "The layout gives no item classes or machines."
+                )
             );
         }
         (Some(allocation), None) => {
             let _ = writeln!(
                 page,
-                "<p>最忙波次 (busiest wave): {}; 最高设备利用率 (largest machine utilisation) {}.</p>",
+                "<p>{} {}{} {}{}</p>",
+                lang.pick("最忙波次：", "Busiest wave:"),
                 escape(&allocation.wave),
-                percent(allocation.utilisation_max)
+                lang.pick("；最高设备利用率", "; largest machine utilisation"),
+                percent(allocation.utilisation_max),
+                lang.pick("。", ".")
             );
-            page.push_str("<table>\n<tr><th>件型 (class)</th><th>设备 (machine)</th><th>件/小时 (items/h)</th></tr>\n");
+            let _ = writeln!(
+                page,
+                "<div class=\"scroll\"><table>\n<tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+                lang.pick("件型", "Class"),
+                lang.pick("设备", "Machine"),
+                lang.pick("件/小时", "Items/h")
+            );
             for flow in &allocation.flows {
                 let _ = writeln!(
                     page,
@@ -169,7 +280,14 @@ pub fn html(hub: &Hub, evaluation: &Evaluation) -> String {
                     flow.items_per_hour
                 );
             }
-            page.push_str("</table>\n<table>\n<tr><th>设备 (machine)</th><th>负荷 (load/h)</th><th>能力 (capacity/h)</th><th>利用率 (utilisation)</th></tr>\n");
+            let _ = writeln!(
+                page,
+                "</table></div>\n<div class=\"scroll\"><table>\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+                lang.pick("设备", "Machine"),
+                lang.pick("负荷（件/小时）", "Load/h"),
+                lang.pick("能力（件/小时）", "Capacity/h"),
+                lang.pick("利用率", "Utilisation")
+            );
             for load in &allocation.machines {
                 let _ = writeln!(
                     page,
@@ -180,27 +298,39 @@ pub fn html(hub: &Hub, evaluation: &Evaluation) -> String {
                     percent(load.utilisation)
                 );
             }
-            page.push_str("</table>\n");
+            page.push_str("</table></div>\n");
             for unserved in &allocation.unserved {
-                let _ = writeln!(
-                    page,
-                    "<p>未分配 (unserved): {} {:.0} 件/小时 (items/h) — {}</p>",
-                    escape(&unserved.class),
-                    unserved.items_per_hour,
-                    escape(&unserved.reason)
-                );
+                match lang {
+                    Lang::Zh => {
+                        let _ = writeln!(
+                            page,
+                            "<p>未分配：{} {:.0} 件/小时</p>",
+                            escape(&unserved.class),
+                            unserved.items_per_hour
+                        );
+                    }
+                    Lang::En => {
+                        let _ = writeln!(
+                            page,
+                            "<p>Unserved: {} {:.0} items/h — {}</p>",
+                            escape(&unserved.class),
+                            unserved.items_per_hour,
+                            escape(&unserved.reason)
+                        );
+                    }
+                }
             }
         }
     }
-    page.push_str("</body>\n</html>\n");
+    page.push_str("</div>\n");
     page
 }
 
-fn plan_label(name: &str) -> String {
+fn plan_label(name: &str, lang: Lang) -> String {
     match name {
-        "ours" => "本方案 (ours)".into(),
-        "greedy" => "就近贪心 (greedy)".into(),
-        "code order" => "代码顺序 (code order)".into(),
+        "ours" => lang.pick("本方案", "Ours").into(),
+        "greedy" => lang.pick("就近贪心", "Greedy").into(),
+        "code order" => lang.pick("代码顺序", "Code order").into(),
         other => escape(other),
     }
 }
@@ -218,7 +348,7 @@ fn busiest_destinations(hub: &Hub) -> Vec<usize> {
     order
 }
 
-fn legend(hub: &Hub) -> String {
+fn legend(hub: &Hub, lang: Lang) -> String {
     let destinations = &hub.layout().destinations;
     let mut legend = String::from("<p class=\"legend\">");
     for (rank, &d) in busiest_destinations(hub)
@@ -233,18 +363,22 @@ fn legend(hub: &Hub) -> String {
             escape(&destinations[d].code)
         );
     }
-    legend.push_str(
-        "<span>灰 (grey): 其他路向 (other destinations)</span>\
-         <span>浅蓝 (light blue): 多路向格口 (multi-destination chute)</span>\
-         <span>红 (red): 异常口 (exception chute)</span>\
-         <span>▲ 供包台 (induction)</span></p>\n",
-    );
+    legend.push_str(match lang {
+        Lang::Zh => {
+            "<span>灰：其他路向</span><span>浅蓝：多路向格口</span>\
+             <span>红：异常口</span><span>▲ 供包台</span></p>\n"
+        }
+        Lang::En => {
+            "<span>grey: other destinations</span><span>light blue: multi-destination chute</span>\
+             <span>red: exception chute</span><span>▲ induction</span></p>\n"
+        }
+    });
     legend
 }
 
 /// The loop as an ellipse, travel clockwise from the top; chutes as dots just off it (the
 /// second chute at a position inside, the first outside), inductions as triangles.
-fn chute_map(hub: &Hub, result: &PlanResult) -> String {
+fn chute_map(hub: &Hub, result: &PlanResult, lang: Lang) -> String {
     let layout = hub.layout();
     let (width, height) = (420.0, 300.0);
     let (centre_x, centre_y, radius_x, radius_y) = (210.0, 150.0, 170.0, 110.0);
@@ -292,7 +426,7 @@ fn chute_map(hub: &Hub, result: &PlanResult) -> String {
         let (x, y) = point(chute.position_m, offset);
         let _ = writeln!(
             svg,
-            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3.2\" fill=\"{colour}\" stroke=\"#666\" stroke-width=\"0.4\"><title>{} → {} ({} items, {} refused)</title></circle>",
+            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3.2\" fill=\"{colour}\" stroke=\"#666\" stroke-width=\"0.4\"><title>{} → {} ({} {}, {} {})</title></circle>",
             escape(&chute.id),
             if codes.is_empty() {
                 "—".to_string()
@@ -300,14 +434,16 @@ fn chute_map(hub: &Hub, result: &PlanResult) -> String {
                 codes.join(", ")
             },
             stats.items,
-            stats.refusals
+            lang.pick("件", "items"),
+            stats.refusals,
+            lang.pick("次拒收", "refused")
         );
     }
     for induction in &layout.inductions {
         let (x, y) = point(induction.position_m, 0.0);
         let _ = writeln!(
             svg,
-            "<polygon points=\"{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\" fill=\"#000\"><title>{} ({:.0}/h)</title></polygon>",
+            "<polygon points=\"{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\" fill=\"#000\"><title>{} ({:.0}{})</title></polygon>",
             x,
             y - 6.0,
             x - 5.0,
@@ -315,14 +451,17 @@ fn chute_map(hub: &Hub, result: &PlanResult) -> String {
             x + 5.0,
             y + 4.0,
             escape(&induction.id),
-            induction.rate_per_hour
+            induction.rate_per_hour,
+            lang.pick(" 件/小时", "/h")
         );
     }
     let _ = writeln!(
         svg,
-        "<text x=\"{centre_x}\" y=\"{centre_y}\" text-anchor=\"middle\" font-size=\"13\">半圈落格率 {}</text>\n<text x=\"{centre_x}\" y=\"{:.0}\" text-anchor=\"middle\" font-size=\"11\">(half-loop drop rate) · 回流 (recirc.) {}</text>",
+        "<text x=\"{centre_x}\" y=\"{centre_y}\" text-anchor=\"middle\" font-size=\"13\">{} {}</text>\n<text x=\"{centre_x}\" y=\"{:.0}\" text-anchor=\"middle\" font-size=\"11\">{} {}</text>",
+        lang.pick("半圈落格率", "Half-loop drop rate"),
         percent(result.indicators.half_loop_drop_rate),
         centre_y + 18.0,
+        lang.pick("回流率", "Recirculation"),
         percent(result.indicators.recirculation_rate)
     );
     svg.push_str("</svg>");

@@ -515,6 +515,7 @@ async fn dispatch_plans_every_waiting_parcel_once_and_fills_compartments() {
             },
             iterations: 300,
             seed: 1,
+            start_minutes: None,
         };
         let keeper = keeper_of(station_ids[0]);
         assert!(matches!(
@@ -573,7 +574,15 @@ async fn dispatch_plans_every_waiting_parcel_once_and_fills_compartments() {
                 assert!(n_aboard <= 8, "the van's capacity holds");
             }
         }
-        assert!(plan.svg.starts_with("<svg") && plan.svg.contains("<polyline"));
+        assert_eq!(plan.centre, centre, "the plan says where its routes start");
+        for route in &plan.routes {
+            for stop in &route.stops {
+                assert!(
+                    stop.location.is_valid(),
+                    "every stop has its station's location"
+                );
+            }
+        }
         assert_eq!(
             h.app
                 .plan_dispatch(&admin(), &request)
@@ -654,6 +663,7 @@ async fn the_county_makes_one_dispatch_plan_at_a_time_within_its_deadline() {
             fleet: Default::default(),
             iterations: 50,
             seed: 1,
+            start_minutes: None,
         };
 
         // The blocking pool has one place, and a closure holds it until the

@@ -15,6 +15,9 @@ mod compliance;
 mod console;
 pub mod i18n;
 mod terminal;
+// Plans drawn for people and spreadsheets, shared by the pages and the CLI.
+pub mod plans;
+pub mod xlsx;
 
 use app::Code;
 use app::{App, AppError};

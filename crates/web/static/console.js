@@ -244,5 +244,22 @@
   // A click anywhere but a control gives the focus back to the scanner input.
   document.addEventListener("click", function (event) {
     if (!event.target.closest("select, input, button, a, label, summary")) input.focus();
+// The centre's sort plan page: a layout file chosen is read into the text
+// box and sent with the form (the form posts text, not files). Without this
+// script the layout is pasted into the box.
+(function () {
+  "use strict";
+  var file = document.getElementById("layout-file");
+  var text = document.getElementById("layout-text");
+  if (!file || !text || !window.FileReader) return;
+  file.addEventListener("change", function () {
+    if (!file.files || !file.files[0]) return;
+    var reader = new FileReader();
+    reader.onload = function () {
+      text.value = reader.result;
+      var fromLayout = document.querySelector("input[name=source][value=layout]");
+      if (fromLayout) fromLayout.checked = true;
+    };
+    reader.readAsText(file.files[0]);
   });
 })();

@@ -1003,6 +1003,79 @@ const PAGES: &[(&str, [Want; 7])] = {
         ),
         // Everyone sees their own requests; checkers decide others'.
         ("/approvals", [Page, Page, Page, Page, Page, Page, Page]),
+        // The centre's office pages (branch centre-office).
+        (
+            "/centre/agreements",
+            [
+                Page,
+                Page,
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                To("/console"),
+            ],
+        ),
+        (
+            "/centre/agreements?carrier=SF&day=2026-12-01",
+            [
+                Page,
+                Page,
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                To("/console"),
+            ],
+        ),
+        (
+            "/centre/reports",
+            [
+                Page,
+                Page,
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                To("/console"),
+            ],
+        ),
+        (
+            "/centre/reports/fees.xlsx?carrier=ZTO",
+            [
+                Page,
+                Page,
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                To("/console"),
+            ],
+        ),
+        (
+            "/centre/dispatch",
+            [
+                Page,
+                Page,
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                To("/console"),
+            ],
+        ),
+        (
+            "/centre/sort",
+            [
+                Page,
+                Page,
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                To("/console"),
+            ],
+        ),
     ]
 };
 

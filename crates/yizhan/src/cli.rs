@@ -484,6 +484,9 @@ pub struct SortPlanArgs {
     pub html: Option<PathBuf>,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// The page's language: zh (default) or en.
+    #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
+    pub lang: String,
 }
 
 #[derive(Args)]
@@ -497,9 +500,12 @@ pub struct DispatchArgs {
     pub unmanned: u32,
     #[arg(long, default_value_t = 2000)]
     pub iterations: u64,
-    /// Write the plan as a page (route list and drawing).
+    /// Write the plan as a page (map and each driver's route list).
     #[arg(long)]
     pub html: Option<PathBuf>,
+    /// The page's language: zh (default) or en.
+    #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
+    pub lang: String,
 }
 
 #[derive(Args)]

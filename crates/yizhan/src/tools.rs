@@ -36,6 +36,7 @@ pub async fn dispatch(config: &Config, args: DispatchArgs) -> anyhow::Result<()>
         unmanned,
         iterations,
         html,
+        lang,
     } = args;
     let centre = match centre {
         Some(text) => {
@@ -72,6 +73,7 @@ pub async fn dispatch(config: &Config, args: DispatchArgs) -> anyhow::Result<()>
                 fleet,
                 iterations,
                 seed: 1,
+                start_minutes: None,
             },
         )
         .await?;
@@ -105,8 +107,16 @@ pub async fn dispatch(config: &Config, args: DispatchArgs) -> anyhow::Result<()>
         );
     }
     if let Some(path) = html {
-        std::fs::write(&path, dispatch_page(&plan))
-            .with_context(|| format!("writing {}", path.display()))?;
+        let lang = if lang == "en" {
+            app::Lang::En
+        } else {
+            app::Lang::Zh
+        };
+        std::fs::write(
+            &path,
+            web::plans::dispatch_document(&plan, lang, app.today()),
+        )
+        .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())
@@ -210,6 +220,7 @@ pub fn sort_plan(args: SortPlanArgs) -> anyhow::Result<()> {
         json,
         html,
         seed,
+        lang,
     } = args;
     let hub = match (file, generate) {
         (Some(file), _) => {
@@ -232,8 +243,11 @@ pub fn sort_plan(args: SortPlanArgs) -> anyhow::Result<()> {
         seed,
     );
     if let Some(path) = &html {
-        std::fs::write(path, sort::report::html(&hub, &evaluation))
-            .with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(
+            path,
+            sort::report::html_in(&hub, &evaluation, sort::report::Lang::from_code(&lang)),
+        )
+        .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
     if json || html.is_none() {
@@ -276,68 +290,4 @@ pub async fn webhook_command(app: &App, what: WebhookCommand) -> anyhow::Result<
         }
     }
     Ok(())
-}
-
-/// A dispatch plan as a page: a route list per vehicle and the drawing.
-pub fn dispatch_page(plan: &app::dispatch::DispatchPlan) -> String {
-    let escape = |text: &str| {
-        text.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    let mut html = String::from(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>派送计划</title>\
-         <style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:2px 8px}</style></head><body>",
-    );
-    html.push_str(&format!(
-        "<h1>派送计划 (dispatch plan)</h1><p>{} 条线路，{} 件，共 {:.1} 公里；{}</p>",
-        plan.routes.len(),
-        plan.n_parcels_planned,
-        plan.distance_km,
-        if plan.feasible {
-            "全部可行 (feasible)"
-        } else {
-            "有未能安排的站点 (not all served)"
-        }
-    ));
-    if plan.stopped_at_deadline {
-        html.push_str("<p>搜索在时限内停止 (the search stopped at its deadline)；计划已核验，但再次运行可能不同。</p>");
-    }
-    html.push_str(&plan.svg);
-    for route in &plan.routes {
-        html.push_str(&format!(
-            "<h2>{} ({})</h2><p>出发 {}，返回 {}，{:.1} 公里</p><table><tr><th>到达</th><th>站点</th><th>件数</th><th>车上剩余</th><th>格口</th></tr>",
-            escape(&route.vehicle),
-            escape(&route.kind),
-            route.departure,
-            route.return_time,
-            route.distance_km
-        ));
-        for stop in &route.stops {
-            let compartments: Vec<String> = stop
-                .compartments
-                .iter()
-                .map(|c| format!("{}号:{}", c.compartment, escape(&c.waybill)))
-                .collect();
-            html.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                stop.arrival,
-                escape(&stop.station),
-                stop.n_parcels,
-                stop.parcels_aboard_after,
-                compartments.join(" ")
-            ));
-        }
-        html.push_str("</table>");
-    }
-    for station in plan.unserved.iter().chain(&plan.unlocated) {
-        html.push_str(&format!(
-            "<p>未安排 (not planned): {} — {} 件 — {}</p>",
-            escape(&station.station),
-            station.n_parcels,
-            escape(&station.reason)
-        ));
-    }
-    html.push_str("</body></html>");
-    html
 }

@@ -404,6 +404,40 @@ codes! {
     DayInvalid = "day_invalid", 422, InvalidRequest,
         "日期 {day} 无法识别，请写成 2026-12-07 这样的格式",
         "{day} is not a date; write it like 2026-12-07";
+    // The county centre's office pages: agreements, dispatch and sort plans (branch centre-office, issue 13).
+    AgreementFormTownship = "agreement_form_township", 422, InvalidRequest,
+        "乡镇第 {line} 行有误：每行写 9 位乡镇代码和模式（joint 共配、contractor 承包、station 驿站），例如 510182103 joint",
+        "townships, line {line}: give a 9-digit township code and a mode (joint, contractor or station) on each line, e.g. 510182103 joint";
+    AgreementFormBrackets = "agreement_form_brackets", 422, InvalidRequest,
+        "{mode}的计费档有误：写成“上限克数:分”，用逗号分隔，最后一档只写分，例如 1000:50, 5000:80, 150",
+        "the {mode} fee brackets must read “up-to grams:fen” separated by commas, the last with fen only, e.g. 1000:50, 5000:80, 150";
+    AgreementFormFromMissing = "agreement_form_from_missing", 422, InvalidRequest,
+        "请填写新版本的生效日期",
+        "give the day the new version takes effect";
+    FormDateInvalid = "form_date_invalid", 422, InvalidRequest,
+        "日期“{value}”有误，请按 年-月-日 填写，例如 2026-12-01",
+        "“{value}” is not a date; write year-month-day, e.g. 2026-12-01";
+    DispatchFormNumber = "dispatch_form_number", 422, InvalidRequest,
+        "{field}须为不小于 0 的整数",
+        "{field} must be a whole number, 0 or more";
+    DispatchFormCentre = "dispatch_form_centre", 422, InvalidRequest,
+        "县中心坐标须为数字（十进制度数），例如纬度 30.99、经度 103.94",
+        "the centre's coordinates must be decimal degrees, e.g. latitude 30.99 and longitude 103.94";
+    DispatchStartInvalid = "dispatch_start_invalid", 422, InvalidRequest,
+        "最早发车时间须写成 时:分，且在 {earliest} 至 {latest} 之间",
+        "the earliest departure must read hours:minutes, from {earliest} to {latest}";
+    SortLayoutMissing = "sort_layout_missing", 422, InvalidRequest,
+        "请选择或粘贴布局文件，或改为按种子生成",
+        "choose or paste a layout file, or generate one from a seed";
+    SortLayoutTooLarge = "sort_layout_too_large", 413, InvalidRequest,
+        "布局文件过大，最多 {max_kb} KB",
+        "the layout is too large; at most {max_kb} KB";
+    SortLayoutInvalid = "sort_layout_invalid", 422, InvalidRequest,
+        "布局文件有误：请对照格式说明（crates/sort/FORMAT.md）检查字段名、数值和格口、路向的编号；未知字段会被拒绝",
+        "{detail}";
+    SortSeedInvalid = "sort_seed_invalid", 422, InvalidRequest,
+        "种子须为 0 至 {max} 的整数",
+        "a seed is a whole number from 0 to {max}";
 }
 
 impl Code {

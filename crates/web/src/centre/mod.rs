@@ -12,6 +12,12 @@ mod arrival;
 mod bags;
 mod home;
 mod manual;
+// The office side (branch centre-office): agreements, reports, dispatch, sort plans.
+mod agreements;
+mod dispatch;
+mod office;
+mod reports;
+mod sort;
 
 use crate::i18n::Tr;
 use crate::{Session, WebState};
@@ -27,6 +33,10 @@ pub fn routes() -> Router<WebState> {
         .merge(arrival::routes())
         .merge(manual::routes())
         .merge(bags::routes())
+        .merge(agreements::routes())
+        .merge(reports::routes())
+        .merge(dispatch::routes())
+        .merge(sort::routes())
 }
 
 /// A signed-in person who may run the county centre (county staff and the
