@@ -69,10 +69,15 @@ pub enum Act {
     ContactPhoneChanged,
     /// Personal data past its period was erased and short-lived rows pruned.
     RetentionRun,
+    /// A keeper recorded what a recipient said about station delivery
+    /// (agreed or refused, how and when), or added their phone (branch
+    /// `station`).
+    ConsentRecorded,
+    ContactAdded,
 }
 
 impl Act {
-    pub const ALL: [Act; 27] = [
+    pub const ALL: [Act; 29] = [
         Act::PhoneRevealed,
         Act::PickupStaffAssisted,
         Act::ManualResolved,
@@ -100,6 +105,8 @@ impl Act {
         Act::DeviceReplaced,
         Act::ContactPhoneChanged,
         Act::RetentionRun,
+        Act::ConsentRecorded,
+        Act::ContactAdded,
     ];
 
     pub fn code(self) -> &'static str {
@@ -131,6 +138,8 @@ impl Act {
             Act::DeviceReplaced => "device_replaced",
             Act::ContactPhoneChanged => "contact_phone_changed",
             Act::RetentionRun => "retention_run",
+            Act::ConsentRecorded => "consent_recorded",
+            Act::ContactAdded => "contact_added",
         }
     }
 

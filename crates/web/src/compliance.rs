@@ -114,6 +114,13 @@ const ACTS: &[(&str, &str, &str)] = &[
     ("dispatch_planned", "发运规划", "dispatch planned"),
     ("compliance_run", "运行合规检查", "compliance checks run"),
     ("finding_updated", "处理合规问题", "finding updated"),
+    // Branch `station`: the keeper's consent record and added phone.
+    ("consent_recorded", "记录收件人意见", "consent recorded"),
+    (
+        "contact_added",
+        "补录收件人手机号",
+        "recipient's phone added",
+    ),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[

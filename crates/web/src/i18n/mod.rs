@@ -6,6 +6,7 @@
 
 mod carrier;
 mod centre;
+mod station;
 
 /// The language type is `app`'s, so error messages and pages agree.
 pub use app::Lang;
@@ -49,7 +50,7 @@ impl Tr {
 pub type Strings = &'static [(&'static str, &'static str, &'static str)];
 
 /// Every area's table.
-const TABLES: &[Strings] = &[STRINGS, centre::STRINGS, carrier::STRINGS];
+const TABLES: &[Strings] = &[STRINGS, centre::STRINGS, carrier::STRINGS, station::STRINGS];
 
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
     TABLES.iter().flat_map(|table| table.iter())
