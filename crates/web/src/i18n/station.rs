@@ -136,4 +136,13 @@ pub(super) const STRINGS: super::Strings = &[
         "已上架但还没有取件码：请在「待处理」补填手机号或记录收件人同意",
         "On the shelf without a code yet: add the phone or record the recipient's consent under Waiting",
     ),
+    // The door terminal.
+    ("terminal.station_phone", "驿站电话", "Station phone"),
+    (
+        "terminal.close_door",
+        "取件后请随手关好柜门。",
+        "Please close the door after taking your parcels.",
+    ),
+    ("terminal.key_clear", "清空", "Clear"),
+    ("terminal.key_next", "下一栏", "Next box"),
 ];
