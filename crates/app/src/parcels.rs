@@ -653,13 +653,12 @@ impl App {
         &self,
         principal: &Principal,
         station_id: i64,
-        list: &str,
+        list: &'static str,
         n_rows: usize,
     ) -> AppResult<()> {
         if !principal.may_view_station(station_id) {
             return Err(AppError::Forbidden("station"));
         }
-        let list = text_field("list", list, 32).map_err(text_invalid("list", 32))?;
         audit::record_alone(
             &*self.store,
             &Actor::of(principal),
