@@ -283,6 +283,54 @@ try {
     check(width <= 390, `${url} fits a phone screen (${width}px wide)`);
     await shot(phone, name);
   }
+  // ---- Branch `station` (issue 13): the new pages at 390, 768 and 1280 px.
+  for (const [name, url] of [
+    ["17-phone-shelves", `/console/s/${stationId}/shelves`],
+    ["18-phone-pending", `/console/s/${stationId}/pending`],
+    ["19-phone-problems", `/console/s/${stationId}/problems`],
+    ["20-phone-returns", `/console/s/${stationId}/returns`],
+    ["21-phone-landing", `/`],
+  ]) {
+    await phone.goto(base + url);
+    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+    check(width <= 390, `${url} fits a phone screen (${width}px wide)`);
+    await shot(phone, name);
+  }
+  // The hand-out button keeps its words on one line on a phone.
+  await phone.goto(`${base}/console/s/${stationId}/search?q=${parcels[2].waybill}`);
+  const handout = phone.locator("form.handout button").first();
+  const box = await handout.boundingBox();
+  check(box && box.height < 60 && box.width > 60, "the hand-out button is not squeezed: " + JSON.stringify(box));
+  await shot(phone, "22-phone-handout");
+  const tabletContext = await browser.newContext({ viewport: { width: 768, height: 1024 }, hasTouch: true, locale: "zh-CN" });
+  const tablet = await tabletContext.newPage();
+  pages.push(["tablet", tablet]);
+  await signIn(tablet);
+  for (const [name, url] of [
+    ["23-tablet-shelves", `/console/s/${stationId}/shelves`],
+    ["24-tablet-search", `/console/s/${stationId}/search?q=${parcels[2].waybill}`],
+  ]) {
+    await tablet.goto(base + url);
+    const width = await tablet.evaluate(() => document.documentElement.scrollWidth);
+    const inner = await tablet.evaluate(() => window.innerWidth);
+    check(width <= inner, `${url} does not scroll sideways at 768 px (${width} > ${inner})`);
+    await shot(tablet, name);
+  }
+  // Desktop: the parcel page with its history, the returns sheet, the landing page.
+  await keeper2.goto(`${base}/console/s/${silentId}/search?q=${silentParcel.waybill}`);
+  const silentParcelId = await keeper2.getAttribute(`tr[data-waybill="${silentParcel.waybill}"]`, "data-parcel");
+  await keeper2.goto(`${base}/console/s/${silentId}/parcels/${silentParcelId}`);
+  check((await keeper2.locator("#history li").count()) >= 2, "the parcel page shows its history");
+  await shot(keeper2, "25-desktop-parcel");
+  await keeper2.goto(`${base}/console/s/${silentId}/returns/print`);
+  await keeper2.waitForSelector("h1");
+  await keeper2.emulateMedia({ media: "print" });
+  check((await keeper2.locator("button:visible").count()) === 0, "no buttons on the printed returns sheet");
+  await shot(keeper2, "26-desktop-returns-print");
+  await keeper2.emulateMedia({ media: "screen" });
+  await keeper2.goto(`${base}/`);
+  check((await keeper2.locator('ul.doors a[href="/centre"]').count()) === 1, "the landing page links the county centre");
+  await shot(keeper2, "27-desktop-landing");
   console.log("browser test passed");
 } catch (error) {
   for (const [name, page] of pages) {

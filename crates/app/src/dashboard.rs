@@ -6,7 +6,7 @@ use crate::error::{AppError, AppResult};
 pub use crate::ports::devices::DeviceStatusRecord;
 use crate::ports::terminal::AlertRecord;
 use chrono::{Duration, NaiveDate};
-use domain::Principal;
+use domain::{ParcelState, Principal};
 use serde::Serialize;
 
 /// The keeper's day at a glance (a calendar day in Asia/Shanghai).
@@ -17,7 +17,11 @@ pub struct DaySummary {
     pub n_out: u64,
     pub n_held: u64,
     pub n_overdue: u64,
+    /// Problem parcels at the station now: the same count the problems
+    /// page shows ([`App::count_in_state`]), not the day's problem reports.
     pub n_problems: u64,
+    /// Parcels on the shelf waiting for the recipient's consent or phone.
+    pub n_awaiting: u64,
 }
 
 impl App {
@@ -81,7 +85,7 @@ impl App {
             .store
             .count_events(
                 station_id,
-                &["stored", "awaiting_consent", "picked_up", "problem"],
+                &["stored", "awaiting_consent", "picked_up"],
                 from,
                 to,
             )
@@ -99,6 +103,13 @@ impl App {
             .filter(|(state, _)| state.occupies_slot())
             .map(|(_, n)| n)
             .sum();
+        let in_state = |state: ParcelState| -> u64 {
+            by_state
+                .iter()
+                .filter(|(s, _)| *s == state)
+                .map(|(_, n)| n)
+                .sum()
+        };
         let n_overdue = self.return_list(principal, station_id).await?.len() as u64;
         Ok(DaySummary {
             date,
@@ -106,7 +117,30 @@ impl App {
             n_out: count(&["picked_up"]),
             n_held,
             n_overdue,
-            n_problems: count(&["problem"]),
+            n_problems: in_state(ParcelState::Problem),
+            n_awaiting: in_state(ParcelState::AwaitingConsent),
         })
+    }
+
+    /// How many of a station's parcels are in `state` now: one definition
+    /// for the overview's tiles and the lists' headings (the overview once
+    /// counted the day's problem reports, the list the problem parcels).
+    pub async fn count_in_state(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+        state: ParcelState,
+    ) -> AppResult<u64> {
+        if !principal.may_view_station(station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        Ok(self
+            .store
+            .count_by_state(Some(station_id))
+            .await?
+            .into_iter()
+            .filter(|(s, _)| *s == state)
+            .map(|(_, n)| n)
+            .sum())
     }
 }

@@ -10,7 +10,7 @@ use crate::ports::{EventRecord, MisrouteRecord, NewMisroute, ParcelFilter, Parce
 use crate::transition::{self, lock_station};
 use domain::limits::{NOTE_CHARS_MAX, text_field};
 use domain::pickup_code::normalise_typed;
-use domain::{Action, Principal, ProblemKind, Role, WaybillNo};
+use domain::{Action, ParcelState, Phone, Principal, ProblemKind, Role, WaybillNo};
 use serde::{Deserialize, Serialize};
 
 /// Most parcels one console search shows.
@@ -44,6 +44,47 @@ pub enum ShownProof {
     IdCard,
     /// A pickup QR code in a carrier's or our app.
     AppQrCode,
+}
+
+/// How the recipient gave their answer about station delivery.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentChannel {
+    /// The keeper called them.
+    PhoneCall,
+    /// They said so at the station.
+    InPerson,
+    /// They replied to the consent request message.
+    Message,
+}
+
+impl ConsentChannel {
+    pub const ALL: [ConsentChannel; 3] = [
+        ConsentChannel::PhoneCall,
+        ConsentChannel::InPerson,
+        ConsentChannel::Message,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ConsentChannel::PhoneCall => "phone_call",
+            ConsentChannel::InPerson => "in_person",
+            ConsentChannel::Message => "message",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<ConsentChannel> {
+        ConsentChannel::ALL.into_iter().find(|c| c.code() == code)
+    }
+}
+
+/// What a recipient said about having a parcel kept at the station, as the
+/// keeper heard it: agreed or refused, how, and when.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+pub struct ConsentAnswer {
+    pub agreed: bool,
+    pub how: ConsentChannel,
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -464,6 +505,191 @@ impl App {
             serde_json::json!({ "source": source }),
             None,
             |_| Ok(()),
+        )
+        .await
+    }
+
+    /// What the recipient of a parcel waiting for consent said, recorded by
+    /// the keeper (who called them, or heard it at the counter): agreed, the
+    /// parcel is stored with its code and the arrival notice goes out;
+    /// refused, it goes back to its carrier (the carrier delivers to the
+    /// door instead). Either way the answer, how and when are on the event
+    /// and in the audit trail, in the change's transaction.
+    pub async fn record_consent(
+        &self,
+        principal: &Principal,
+        parcel_id: i64,
+        answer: ConsentAnswer,
+    ) -> AppResult<ParcelView> {
+        // A minute's grace for clocks; an answer cannot come from tomorrow.
+        if answer.at > self.now() + chrono::Duration::minutes(1) {
+            return Err(AppError::new(Code::ConsentTimeInFuture).with(
+                "at",
+                answer
+                    .at
+                    .with_timezone(&domain::shanghai())
+                    .format("%Y-%m-%d %H:%M"),
+            ));
+        }
+        let details = serde_json::json!({
+            "agreed": answer.agreed,
+            "how": answer.how,
+            "said_at": answer.at,
+        });
+        let action = if answer.agreed {
+            Action::GrantConsent
+        } else {
+            Action::ReturnToCarrier
+        };
+        self.change(
+            principal,
+            parcel_id,
+            action,
+            details.clone(),
+            Some((Act::ConsentRecorded, details)),
+            |parcel| {
+                if parcel.state != ParcelState::AwaitingConsent {
+                    return Err(AppError::new(Code::ConsentNotAwaited));
+                }
+                if answer.agreed && parcel.phone.is_none() {
+                    // A code nobody can be told of is a parcel nobody collects.
+                    return Err(AppError::new(Code::ContactRequired));
+                }
+                Ok(())
+            },
+        )
+        .await
+    }
+
+    /// The keeper adds the phone of a parcel that reached the shelf without
+    /// one (待补联系方式; `docs/security.md`). Only now can the recipient be
+    /// reached: with their consent (standing, or given with the manifest or
+    /// the scan) the parcel gets its code and the arrival notice, otherwise
+    /// the consent request goes out. Audited: a phone typed by staff is a
+    /// change to personal data.
+    pub async fn add_contact(
+        &self,
+        principal: &Principal,
+        parcel_id: i64,
+        phone: Phone,
+    ) -> AppResult<ParcelView> {
+        let mut tx = self.store.begin().await?;
+        let mut parcel = held_parcel(&mut *tx, principal, parcel_id).await?;
+        let station_id = parcel
+            .station_id
+            .ok_or(AppError::new(Code::NoStationForParcel))?;
+        let station = lock_station(&mut *tx, station_id).await?;
+        if parcel.state != ParcelState::AwaitingConsent {
+            return Err(AppError::new(Code::ConsentNotAwaited));
+        }
+        if parcel.phone.is_some() {
+            return Err(AppError::new(Code::ContactPresent));
+        }
+        let consented = parcel.consent || tx.standing_consent(&phone).await? == Some(true);
+        let masked = phone.masked();
+        parcel.phone = Some(phone);
+        // One event: with consent the parcel goes straight to the shelf's
+        // code and arrival notice (no consent request first), otherwise it
+        // stays and the consent request goes out (`effects::follow`).
+        let (action, details) = if consented {
+            (
+                Action::GrantConsent,
+                serde_json::json!({ "source": "given_before_the_phone", "phone_added": masked }),
+            )
+        } else {
+            (
+                Action::AddContact,
+                serde_json::json!({ "phone_added": masked }),
+            )
+        };
+        transition::apply(
+            &mut *tx,
+            self.by(principal),
+            Some(&station),
+            &mut parcel,
+            action,
+            details,
+        )
+        .await?;
+        audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            self.now(),
+            Act::ContactAdded,
+            Object::new("parcel", parcel_id).at(Some(station_id)),
+            serde_json::json!({ "phone": masked, "stored": consented }),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(
+            parcel = parcel_id,
+            stored = consented,
+            "recipient's phone added"
+        );
+        self.view(parcel).await
+    }
+
+    /// A problem parcel dealt with and put back on the shelf: it is scanned
+    /// in again at its station (a slot, and with consent a fresh code and
+    /// the arrival notice), exactly as the scanner would, so the problems
+    /// list never ends in a parcel that has no place.
+    pub async fn resolve_problem(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+        parcel_id: i64,
+    ) -> AppResult<crate::shelve::InboundOutcome> {
+        if !principal.may_operate_station(station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        let by = self.by(principal);
+        let mut tx = self.store.begin().await?;
+        let station = lock_station(&mut *tx, station_id).await?;
+        let parcel = held_parcel(&mut *tx, principal, parcel_id).await?;
+        if parcel.station_id != Some(station_id) {
+            return Err(AppError::NotFound("parcel"));
+        }
+        if parcel.state != ParcelState::Problem {
+            return Err(AppError::new(Code::NotAProblem));
+        }
+        let scan = crate::shelve::InboundScan {
+            carrier: parcel.carrier,
+            waybill: parcel.waybill.clone(),
+            recipient_name: None,
+            phone: None,
+            size: parcel.size,
+            consent: None,
+        };
+        let outcome = crate::shelve::shelve_one(&mut *tx, by, &station, &scan).await?;
+        tx.commit().await?;
+        tracing::info!(
+            parcel = parcel_id,
+            station = station_id,
+            "problem resolved, back on the shelf"
+        );
+        Ok(outcome)
+    }
+
+    /// One of a station's lists leaves the system as a file (the console's
+    /// .xlsx downloads): recorded as `data_exported` before the rows go,
+    /// with which list and how many rows. Phones in the file are masked.
+    pub async fn record_station_export(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+        list: &'static str,
+        n_rows: usize,
+    ) -> AppResult<()> {
+        if !principal.may_view_station(station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        audit::record_alone(
+            &*self.store,
+            &Actor::of(principal),
+            self.now(),
+            Act::DataExported,
+            Object::new("station", station_id).at(Some(station_id)),
+            serde_json::json!({ "export": list, "rows": n_rows }),
         )
         .await
     }

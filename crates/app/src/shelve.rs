@@ -165,12 +165,17 @@ pub(crate) async fn shelve_one(
         ),
         None => (ParcelState::Announced, false, scan.phone.clone()),
     };
-    let consented = consent_given
+    let wanted = consent_given
         || scan.consent == Some(true)
         || match &phone {
             Some(phone) => tx.standing_consent(phone).await? == Some(true),
             None => false,
         };
+    // No code without someone to tell: a parcel with nobody's phone (an
+    // unannounced parcel scanned with none, a manifest row without one)
+    // waits on its slot without a code, listed as 待补联系方式 until the
+    // keeper adds the phone (`App::add_contact`); its consent is kept.
+    let consented = wanted && phone.is_some();
     let action = Action::StationInbound { consented };
     from.apply(action)?;
     let (slot, place) = tx
@@ -197,6 +202,7 @@ pub(crate) async fn shelve_one(
     };
     // The scan fills in what the manifest lacked, never overrides it.
     parcel.phone = phone;
+    parcel.consent = parcel.consent || wanted;
     if parcel.recipient_name.is_none() {
         parcel.recipient_name = scan.recipient_name.clone();
     }

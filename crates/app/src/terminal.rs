@@ -215,15 +215,28 @@ impl App {
         let found = match &entry {
             // The code and the tail must both match: the code alone opens
             // nothing.
-            CodeEntry::Code { code, phone_tail } => tx
-                .parcel_by_active_code(station_id, code)
-                .await?
-                .filter(|p| p.state == ParcelState::Stored)
-                .filter(|p| {
-                    p.phone
-                        .as_ref()
-                        .is_some_and(|phone| phone.tail() == phone_tail)
-                }),
+            //
+            // Typed without its hyphens or in lower case, a code is looked
+            // up in each spelling the station's format allows (a handful);
+            // still one attempt, and still only with the phone tail.
+            CodeEntry::Code { code, phone_tail } => {
+                let mut found = None;
+                for candidate in station.code_format.candidates(code) {
+                    found = tx
+                        .parcel_by_active_code(station_id, &candidate)
+                        .await?
+                        .filter(|p| p.state == ParcelState::Stored)
+                        .filter(|p| {
+                            p.phone
+                                .as_ref()
+                                .is_some_and(|phone| phone.tail() == phone_tail)
+                        });
+                    if found.is_some() {
+                        break;
+                    }
+                }
+                found
+            }
             CodeEntry::Qr(text) => match crate::qr::verify(&self.secrets.qr_key, text, now) {
                 Ok(claim) if claim.station_id == station_id => tx
                     .parcel(claim.parcel_id)

@@ -106,7 +106,9 @@ async fn apply_on(
         Action::ReportProblem { kind } => parcel.problem = Some(kind),
         Action::StationInbound { consented } => {
             parcel.problem = None;
-            parcel.consent = consented;
+            // Consent given before (with the manifest, or while the parcel
+            // had no phone) is kept, not forgotten by the scan.
+            parcel.consent = parcel.consent || consented;
             parcel.stored_at = Some(by.now);
             parcel.reminders_sent.clear();
             parcel.pickup_code = None;

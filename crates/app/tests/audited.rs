@@ -57,6 +57,10 @@ const AUDITED: &[(&str, &str, &str)] = &[
         "ContactPhoneChanged",
     ),
     ("retention.rs", "run_retention", "RetentionRun"),
+    // Branch `station` (issue 13): the keeper's console.
+    ("parcels.rs", "record_consent", "ConsentRecorded"),
+    ("parcels.rs", "add_contact", "ContactAdded"),
+    ("parcels.rs", "record_station_export", "DataExported"),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

@@ -75,10 +75,15 @@ pub enum Act {
     ApprovalGranted,
     /// A second person refused it.
     ApprovalRefused,
+    /// A keeper recorded what a recipient said about station delivery
+    /// (agreed or refused, how and when), or added their phone (branch
+    /// `station`).
+    ConsentRecorded,
+    ContactAdded,
 }
 
 impl Act {
-    pub const ALL: [Act; 30] = [
+    pub const ALL: [Act; 32] = [
         Act::PhoneRevealed,
         Act::PickupStaffAssisted,
         Act::ManualResolved,
@@ -109,6 +114,8 @@ impl Act {
         Act::ApprovalRequested,
         Act::ApprovalGranted,
         Act::ApprovalRefused,
+        Act::ConsentRecorded,
+        Act::ContactAdded,
     ];
 
     pub fn code(self) -> &'static str {
@@ -143,6 +150,8 @@ impl Act {
             Act::ApprovalRequested => "approval_requested",
             Act::ApprovalGranted => "approval_granted",
             Act::ApprovalRefused => "approval_refused",
+            Act::ConsentRecorded => "consent_recorded",
+            Act::ContactAdded => "contact_added",
         }
     }
 

@@ -59,6 +59,30 @@ impl Carrier {
         }
     }
 
+    /// The carrier's usual English name (pages in English).
+    pub fn name_en(self) -> &'static str {
+        match self {
+            Carrier::Ems => "China Post/EMS",
+            Carrier::Sf => "SF Express",
+            Carrier::Zto => "ZTO Express",
+            Carrier::Yto => "YTO Express",
+            Carrier::Sto => "STO Express",
+            Carrier::Yunda => "Yunda Express",
+            Carrier::Jt => "J&T Express",
+            Carrier::Jd => "JD Logistics",
+            Carrier::Deppon => "Deppon",
+        }
+    }
+
+    /// The name in a page's language: English when `english`, else Chinese.
+    pub fn name_in(self, english: bool) -> &'static str {
+        if english {
+            self.name_en()
+        } else {
+            self.name_zh()
+        }
+    }
+
     /// Accepts the stable code in any case, and the Chinese name.
     pub fn parse(text: &str) -> Result<Carrier, String> {
         let trimmed = text.trim();

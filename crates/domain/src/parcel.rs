@@ -38,6 +38,56 @@ pub enum ProblemKind {
     Lost,
 }
 
+impl ProblemKind {
+    pub const ALL: [ProblemKind; 4] = [
+        ProblemKind::Damaged,
+        ProblemKind::WrongAddress,
+        ProblemKind::Refused,
+        ProblemKind::Lost,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ProblemKind::Damaged => "damaged",
+            ProblemKind::WrongAddress => "wrong_address",
+            ProblemKind::Refused => "refused",
+            ProblemKind::Lost => "lost",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<ProblemKind> {
+        ProblemKind::ALL
+            .into_iter()
+            .find(|kind| kind.code() == code)
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            ProblemKind::Damaged => "破损",
+            ProblemKind::WrongAddress => "地址错误",
+            ProblemKind::Refused => "拒收",
+            ProblemKind::Lost => "丢失",
+        }
+    }
+
+    pub fn name_en(self) -> &'static str {
+        match self {
+            ProblemKind::Damaged => "Damaged",
+            ProblemKind::WrongAddress => "Wrong address",
+            ProblemKind::Refused => "Refused",
+            ProblemKind::Lost => "Lost",
+        }
+    }
+
+    pub fn name_in(self, english: bool) -> &'static str {
+        if english {
+            self.name_en()
+        } else {
+            self.name_zh()
+        }
+    }
+}
+
 /// What can happen to a parcel. Each applied action leaves an event of the
 /// same name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +103,10 @@ pub enum Action {
         consented: bool,
     },
     GrantConsent,
+    /// The keeper added the recipient's phone to a parcel that waits
+    /// without one (待补联系方式): the parcel stays where it is, and only now
+    /// can the recipient be asked or told.
+    AddContact,
     Move,
     PickUp,
     ReportProblem {
@@ -74,6 +128,7 @@ impl Action {
             Action::StationInbound { consented: true } => "stored",
             Action::StationInbound { consented: false } => "awaiting_consent",
             Action::GrantConsent => "consent_granted",
+            Action::AddContact => "contact_added",
             Action::Move => "moved",
             Action::PickUp => "picked_up",
             Action::ReportProblem { .. } => "problem",
@@ -136,6 +191,29 @@ impl ParcelState {
         }
     }
 
+    pub fn name_en(self) -> &'static str {
+        match self {
+            ParcelState::Announced => "Announced",
+            ParcelState::ArrivedAtCentre => "At the county centre",
+            ParcelState::Sorted => "Sorted",
+            ParcelState::Dispatched => "Dispatched",
+            ParcelState::AwaitingConsent => "Awaiting consent",
+            ParcelState::Stored => "Ready for pickup",
+            ParcelState::PickedUp => "Picked up",
+            ParcelState::Returned => "Returned",
+            ParcelState::Problem => "Problem",
+        }
+    }
+
+    /// The name in a page's language: English when `english`, else Chinese.
+    pub fn name_in(self, english: bool) -> &'static str {
+        if english {
+            self.name_en()
+        } else {
+            self.name_zh()
+        }
+    }
+
     pub fn is_terminal(self) -> bool {
         matches!(self, ParcelState::PickedUp | ParcelState::Returned)
     }
@@ -181,7 +259,10 @@ impl ParcelState {
             }
             (S::AwaitingConsent, Action::GrantConsent) => Some(S::Stored),
             (S::Stored | S::AwaitingConsent, Action::Move) => Some(self),
-            (S::Stored, Action::PickUp) => Some(S::PickedUp),
+            (S::AwaitingConsent, Action::AddContact) => Some(S::AwaitingConsent),
+            // A problem parcel the recipient takes as it is (a dented box
+            // they accept) is handed out from the problems list.
+            (S::Stored | S::Problem, Action::PickUp) => Some(S::PickedUp),
             (from, Action::ReportProblem { .. }) if !from.is_terminal() => Some(S::Problem),
             (S::Stored | S::AwaitingConsent | S::Problem, Action::ReturnToCarrier) => {
                 Some(S::Returned)
@@ -242,6 +323,7 @@ mod tests {
             Action::Dispatch,
             Action::StationInbound { consented: true },
             Action::GrantConsent,
+            Action::AddContact,
             Action::Move,
             Action::PickUp,
             Action::ReportProblem {

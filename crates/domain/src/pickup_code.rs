@@ -143,6 +143,84 @@ impl CodeFormat {
     }
 }
 
+/// Most spellings [`CodeFormat::candidates`] returns.
+pub const CANDIDATES_MAX: usize = 8;
+
+impl CodeFormat {
+    /// The codes `typed` may stand for in this format when a person typed
+    /// it in lower case or left out the separators ("a3480217" for
+    /// "A-3-480217"): the normalised text first, then every way of putting
+    /// the format's separators back (a few at most, and never more than
+    /// [`CANDIDATES_MAX`]). The secret digits are never guessed: each
+    /// candidate has exactly the digits typed.
+    pub fn candidates(&self, typed: &str) -> Vec<String> {
+        let typed = normalise_typed(typed);
+        let mut out = vec![typed.clone()];
+        let compact: Vec<char> = typed.chars().filter(|c| c.is_alphanumeric()).collect();
+        let mut found = Vec::new();
+        self.fill(&compact, 0, 0, String::new(), &mut found);
+        for code in found {
+            if out.len() >= CANDIDATES_MAX {
+                break;
+            }
+            if !out.contains(&code) {
+                out.push(code);
+            }
+        }
+        out
+    }
+
+    fn fill(&self, chars: &[char], token: usize, at: usize, built: String, out: &mut Vec<String>) {
+        if out.len() >= CANDIDATES_MAX {
+            return;
+        }
+        let rest = &chars[at..];
+        let Some(next) = self.tokens.get(token) else {
+            if rest.is_empty() {
+                out.push(built);
+            }
+            return;
+        };
+        let go = |n: usize, text: &str, out: &mut Vec<String>| {
+            self.fill(chars, token + 1, at + n, format!("{built}{text}"), out)
+        };
+        match next {
+            Token::Literal(text) => {
+                // Letters and digits of a literal were typed; its separators
+                // are put back.
+                let typed: Vec<char> = text
+                    .chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .flat_map(char::to_uppercase)
+                    .collect();
+                if rest.starts_with(&typed) {
+                    go(typed.len(), text, out);
+                }
+            }
+            Token::Shelf => {
+                for n in 1..=rest.len() {
+                    let shelf: String = rest[..n].iter().collect();
+                    go(n, &shelf, out);
+                }
+            }
+            Token::Tier | Token::Slot => {
+                let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+                for n in 1..=digits.min(3) {
+                    let number: String = rest[..n].iter().collect();
+                    go(n, &number, out);
+                }
+            }
+            Token::Secret { width } => {
+                let width = usize::from(*width);
+                if rest.len() >= width && rest[..width].iter().all(char::is_ascii_digit) {
+                    let secret: String = rest[..width].iter().collect();
+                    go(width, &secret, out);
+                }
+            }
+        }
+    }
+}
+
 impl Default for CodeFormat {
     fn default() -> Self {
         CodeFormat::parse(DEFAULT_FORMAT).expect("the default format parses")
@@ -186,6 +264,56 @@ mod tests {
                 "{format}"
             );
         }
+    }
+
+    #[test]
+    fn codes_typed_without_separators_or_in_lower_case_are_recognised() {
+        let format = CodeFormat::default();
+        let code = format.render("A", 3, 7, 480_217);
+        assert_eq!(code, "A-3-480217");
+        for typed in [
+            "A-3-480217",
+            "a-3-480217",
+            "A3480217",
+            "a3480217",
+            " a 3 480217 ",
+        ] {
+            assert!(
+                format.candidates(typed).contains(&code),
+                "{typed:?}: {:?}",
+                format.candidates(typed)
+            );
+        }
+        // Two-letter shelves and two-digit tiers: every split is offered.
+        let candidates = format.candidates("ab12480217");
+        assert!(
+            candidates.contains(&"AB-12-480217".to_string()),
+            "{candidates:?}"
+        );
+        assert!(
+            candidates.contains(&"AB1-2-480217".to_string()),
+            "{candidates:?}"
+        );
+        // The secret digits are never guessed or shortened.
+        assert!(
+            format
+                .candidates("A348021")
+                .iter()
+                .all(|c| c != "A-3-480217")
+        );
+        assert!(
+            format
+                .candidates("A34802170")
+                .iter()
+                .all(|c| c != "A-3-480217")
+        );
+        let chinese = CodeFormat::parse("{tier}号柜{code:8}").unwrap();
+        assert!(
+            chinese
+                .candidates("3号柜00000217")
+                .contains(&"3号柜00000217".to_string())
+        );
+        assert!(CodeFormat::default().candidates(&"9".repeat(40)).len() <= CANDIDATES_MAX);
     }
 
     #[test]

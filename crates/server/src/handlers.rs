@@ -513,7 +513,14 @@ pub async fn parse_address(
     ok(parsed)
 }
 
-pub async fn landing(State(state): State<AppState>) -> impl IntoResponse {
+/// The landing page: what yizhan is and a door to each workplace, Chinese
+/// first, English when the pages' language cookie says so (`/lang/en`).
+/// Served by the API's route table (it is `GET /` in the OpenAPI
+/// document); static text only, so it needs no template engine here.
+pub async fn landing(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> impl IntoResponse {
     let n_stations = state
         .app
         .store
@@ -521,12 +528,90 @@ pub async fn landing(State(state): State<AppState>) -> impl IntoResponse {
         .await
         .map(|s| s.len())
         .unwrap_or(0);
+    let en = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|c| c.trim() == "yz_lang=en");
+    let pick = |zh: &'static str, en_text: &'static str| if en { en_text } else { zh };
+    let links = [
+        (
+            "/console",
+            pick("驿站控制台", "Station console"),
+            pick(
+                "入库、货架、出库、问题件、退回",
+                "Inbound, shelves, hand-out, problems, returns",
+            ),
+        ),
+        (
+            "/centre",
+            pick("县级中心", "County centre"),
+            pick(
+                "到件扫描、分拣、装袋、交接、对账",
+                "Arrival scans, sorting, bags, handover, reconciliation",
+            ),
+        ),
+        (
+            "/carrier",
+            pick("快递公司门户", "Carrier portal"),
+            pick(
+                "预报上传、对账、费用、回调",
+                "Manifests, reconciliation, fees, webhooks",
+            ),
+        ),
+        (
+            "/compliance",
+            pick("合规管理", "Compliance"),
+            pick("合规检查与审计记录", "Checks and the audit trail"),
+        ),
+        (
+            "/terminal",
+            pick("自助终端", "Door terminal"),
+            pick(
+                "驿站门口的自助取件屏",
+                "The self-service pickup screen at the door",
+            ),
+        ),
+        (
+            "/api/docs",
+            pick("API 文档", "API documentation"),
+            pick("供快递公司系统对接", "For carriers' systems"),
+        ),
+    ];
+    let items: String = links
+        .iter()
+        .map(|(href, name, what)| {
+            format!("<li><a href=\"{href}\"><b>{name}</b><span>{what}</span></a></li>")
+        })
+        .collect();
+    let stations = if en {
+        format!("{n_stations} village stations are running in this county.")
+    } else {
+        format!("本县共有 {n_stations} 个驿站在运行。")
+    };
     Html(format!(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>驿站 yizhan</title></head>\
-         <body style=\"font-family:sans-serif;max-width:40em;margin:2em auto\"><h1>驿站 · 县乡村快递共配平台</h1>\
-         <p>本县共有 {n_stations} 个驿站在运行。</p>\
-         <ul><li><a href=\"/api/openapi.json\">接口文档 (OpenAPI)</a></li><li><a href=\"/healthz\">健康检查</a></li></ul>\
-         <p lang=\"en\">yizhan — the parcel spine. The keeper's console arrives with the next release; the API is live.</p></body></html>"
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">\
+         <link rel=\"stylesheet\" href=\"/static/console.css\"><link rel=\"stylesheet\" href=\"/static/station.css\"></head>\
+         <body class=\"landing\"><main><header class=\"landing-head\"><img src=\"/favicon.svg\" alt=\"\" width=\"48\" height=\"48\">\
+         <h1>{title}</h1><a class=\"lang\" href=\"/lang/{other}\">{switch}</a></header>\
+         <p>{lede}</p><p class=\"muted\" id=\"n-stations\">{stations}</p>\
+         <ul class=\"doors\">{items}</ul>\
+         <p class=\"muted\"><a href=\"/healthz\">{health}</a> · <a href=\"/api/openapi.json\">OpenAPI</a></p></main></body></html>",
+        lang = if en { "en" } else { "zh-CN" },
+        title = pick(
+            "驿站 · 县乡村快递共配平台",
+            "yizhan · county and village co-delivery"
+        ),
+        lede = pick(
+            "快递公司预报，县级中心到件分拣，驿站入库上架，收件人凭取件码或二维码自助取件。请选择您的工作台：",
+            "Carriers announce, the county centre sorts, village stations shelve, and recipients collect with their code or QR code. Choose your workplace:",
+        ),
+        other = if en { "zh" } else { "en" },
+        switch = pick("English", "中文"),
+        health = pick("健康检查", "Health check"),
     ))
 }
 

@@ -114,6 +114,24 @@ const ACTS: &[(&str, &str, &str)] = &[
     ("dispatch_planned", "发运规划", "dispatch planned"),
     ("compliance_run", "运行合规检查", "compliance checks run"),
     ("finding_updated", "处理合规问题", "finding updated"),
+    ("device_registered", "登记设备", "device registered"),
+    ("device_replaced", "更换设备", "device replaced"),
+    (
+        "contact_phone_changed",
+        "修改驿站联系电话",
+        "station contact phone changed",
+    ),
+    ("retention_run", "到期数据清理", "retention run"),
+    ("approval_requested", "提交审批申请", "approval requested"),
+    ("approval_granted", "批准申请", "approval granted"),
+    ("approval_refused", "拒绝申请", "approval refused"),
+    // Branch `station`: the keeper's consent record and added phone.
+    ("consent_recorded", "记录收件人意见", "consent recorded"),
+    (
+        "contact_added",
+        "补录收件人手机号",
+        "recipient's phone added",
+    ),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[
@@ -463,4 +481,20 @@ async fn update(
         .await
         .map_err(who.app_err())?;
     Ok(Redirect::to(&format!("/compliance/findings/{finding_id}")).into_response())
+}
+
+#[cfg(test)]
+mod act_labels {
+    /// Every act of the audit trail has its words on the compliance page,
+    /// so the trail never shows a bare code.
+    #[test]
+    fn every_act_has_a_label() {
+        for act in domain::audit::Act::ALL {
+            assert!(
+                super::ACTS.iter().any(|(code, _, _)| *code == act.code()),
+                "no label for {}",
+                act.code()
+            );
+        }
+    }
 }

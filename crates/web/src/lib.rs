@@ -407,3 +407,6 @@ fn local(at: chrono::DateTime<chrono::Utc>) -> String {
 const CONSOLE_CSS: &str = include_str!("../static/console.css");
 const CONSOLE_JS: &str = include_str!("../static/console.js");
 const TERMINAL_JS: &str = include_str!("../static/terminal.js");
+/// The station console's own styles and our favicon (branch `station`).
+const STATION_CSS: &str = include_str!("../static/station.css");
+const FAVICON_SVG: &str = include_str!("../static/favicon.svg");

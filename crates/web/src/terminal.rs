@@ -39,6 +39,9 @@ struct TerminalPage {
     t: Tr,
     paired: bool,
     station: String,
+    /// The station's public contact phone, shown on the screen (none set:
+    /// nothing shown).
+    station_phone: Option<String>,
     csrf: String,
     /// Every string the script shows, in the page's language.
     strings: String,
@@ -60,6 +63,7 @@ fn script_strings(t: Tr) -> String {
         "terminal.door_failed",
         "terminal.door_call",
         "terminal.door_come_back",
+        "terminal.close_door",
         "error.title",
     ];
     let map: serde_json::Map<String, serde_json::Value> = keys
@@ -83,6 +87,7 @@ async fn page(
             t,
             paired: false,
             station: String::new(),
+            station_phone: None,
             csrf: String::new(),
             strings: script_strings(t),
         }));
@@ -93,10 +98,16 @@ async fn page(
         .await
         .map_err(|e| WebError::from_app(e, t))?
         .name;
+    let station_phone = state
+        .app
+        .station_contact_phone(&terminal.principal, terminal.station_id)
+        .await
+        .map_err(|e| WebError::from_app(e, t))?;
     Ok(render(TerminalPage {
         t: terminal.tr,
         paired: true,
         station,
+        station_phone,
         csrf: terminal.csrf,
         strings: script_strings(terminal.tr),
     }))

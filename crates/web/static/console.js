@@ -79,7 +79,9 @@
     counts[r.status] = (counts[r.status] || 0) + 1;
     var li = el("li", r.status, [r.waybill, r.code || "", r.slot || "", r.status === "error" ? r.message : r.title].join("  "));
     batch.insertBefore(li, batch.firstChild);
-    count.textContent = "✓" + counts.stored + "  ⟳" + counts.duplicate + "  ✗" + counts.error;
+    // Awaiting parcels are on the shelf too (without a code yet): they
+    // count as stored here, and the ⏸ figure says how many of them wait.
+    count.textContent = "✓" + (counts.stored + counts.awaiting) + "  ⏸" + counts.awaiting + "  ⟳" + counts.duplicate + "  ✗" + counts.error;
   }
 
   form.addEventListener("submit", function (event) {

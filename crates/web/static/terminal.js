@@ -61,6 +61,7 @@
     session = null;
     showOnly("bye");
     var text = state === "done" ? S["terminal.all_done"] : state === "expired" ? S["terminal.expired"] : state === "door_failed" ? doorFailedText(door) : S["terminal.ended"];
+    if (state !== "door_failed") text += " " + S["terminal.close_door"];
     $("bye-text").textContent = text;
     $("bye-text").dataset.state = state;
     $("bye-text").className = state === "door_failed" ? "welcome alert bad" : "welcome";
@@ -76,6 +77,8 @@
     el.dataset.state = state;
     el.className = "door " + state;
     el.textContent = state === "open" ? S["terminal.door_open"] : S["terminal.door_opening"];
+    // Once the door is open: take the parcels, then close it.
+    $("close-door").hidden = state !== "open";
   }
 
   function render(view) {
@@ -163,4 +166,39 @@
 
   setInterval(tick, 1000);
   home();
+})();
+
+// The on-screen keypad (touch screens without a keyboard): its keys type
+// into the code or phone-tail box that last had the focus. Buttons, not
+// inline handlers, so the content security policy holds; without this
+// script the boxes still take a keyboard.
+(function () {
+  "use strict";
+  var pad = document.getElementById("keypad");
+  if (!pad) return;
+  var target = document.getElementById("code");
+  ["code", "tail"].forEach(function (id) {
+    var box = document.getElementById(id);
+    if (box) box.addEventListener("focus", function () { target = box; });
+  });
+  pad.hidden = false;
+  pad.addEventListener("click", function (event) {
+    var key = event.target.getAttribute && event.target.getAttribute("data-key");
+    if (!key || !target) return;
+    event.preventDefault();
+    if (key === "back") {
+      target.value = target.value.slice(0, -1);
+    } else if (key === "clear") {
+      target.value = "";
+    } else if (key === "next") {
+      target = target.id === "code" ? document.getElementById("tail") : document.getElementById("code");
+    } else if (key === "go") {
+      var form = document.getElementById("code-form");
+      if (form.requestSubmit) form.requestSubmit(); else document.getElementById("go").click();
+      return;
+    } else if (target.value.length < (target.maxLength > 0 ? target.maxLength : 200)) {
+      target.value += key;
+    }
+    target.focus();
+  });
 })();

@@ -1076,6 +1076,93 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console"),
             ],
         ),
+        // Branch `station`: the console's new pages ({p1} is station s1's
+        // parcel) and the favicon everyone may fetch.
+        (
+            "/console/s/{s1}/pending",
+            [
+                Page,
+                Page,
+                Page,
+                Refused,
+                To("/compliance"),
+                To("/compliance"),
+                To("/console/login"),
+            ],
+        ),
+        (
+            "/console/s/{s1}/problems",
+            [
+                Page,
+                Page,
+                Page,
+                Refused,
+                To("/compliance"),
+                To("/compliance"),
+                To("/console/login"),
+            ],
+        ),
+        (
+            "/console/s/{s1}/returns",
+            [
+                Page,
+                Page,
+                Page,
+                Refused,
+                To("/compliance"),
+                To("/compliance"),
+                To("/console/login"),
+            ],
+        ),
+        (
+            "/console/s/{s1}/returns/print",
+            [
+                Page,
+                Page,
+                Page,
+                Refused,
+                To("/compliance"),
+                To("/compliance"),
+                To("/console/login"),
+            ],
+        ),
+        (
+            "/console/s/{s1}/parcels/{p1}",
+            [
+                Page,
+                Page,
+                Page,
+                Refused,
+                To("/compliance"),
+                To("/compliance"),
+                To("/console/login"),
+            ],
+        ),
+        (
+            "/console/s/{s1}/export/problems",
+            [
+                Page,
+                Page,
+                Page,
+                Refused,
+                To("/compliance"),
+                To("/compliance"),
+                To("/console/login"),
+            ],
+        ),
+        (
+            "/console/s/{s1}/export/returns",
+            [
+                Page,
+                Page,
+                Page,
+                Refused,
+                To("/compliance"),
+                To("/compliance"),
+                To("/console/login"),
+            ],
+        ),
+        ("/favicon.svg", [Page, Page, Page, Page, Page, Page, Page]),
     ]
 };
 
@@ -1117,7 +1204,8 @@ async fn every_page_serves_only_its_roles() {
     for (path, wants) in PAGES {
         let path = path
             .replace("{s1}", &w.stations[0].to_string())
-            .replace("{s2}", &w.stations[1].to_string());
+            .replace("{s2}", &w.stations[1].to_string())
+            .replace("{p1}", &w.parcels[0].0.to_string());
         for ((username, token), want) in order.iter().zip(&sessions).zip(wants) {
             let response = client
                 .get(format!("{}{path}", w.base))

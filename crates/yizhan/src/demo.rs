@@ -78,11 +78,23 @@ fn shelves() -> Vec<ShelfSpec> {
 
 /// Seeds the county on first run; later runs only print the credentials.
 pub async fn seed(app: &App) -> anyhow::Result<String> {
+    // Printed last, after the server's own lines, so it is what a first
+    // run ends with ({URL} is the address the server listens on).
     let credentials = format!(
-        "demo sign-in: admin / operator / keeper1..keeper8 (console: {{URL}}console) / officer, auditor (compliance: {{URL}}compliance) / zto (API), password {DEMO_PASSWORD}\n\
-         door terminal: sign in to the console as a keeper, open 自助终端 and pair the browser, then open {{URL}}terminal\n\
-         county centre: GET /api/bags, /api/centre/manual-queue, /api/county/routes/1/handover, /api/carriers/ZTO/fees/summary\n\
-         e.g. curl -s {{URL}}api/login -H 'content-type: application/json' -d '{{\"username\":\"keeper1\",\"password\":\"{DEMO_PASSWORD}\"}}'"
+        "\n────────────────────────────────────────────────────────────\n\
+         yizhan demo county: {{URL}}\n\
+         every demo account's password: {DEMO_PASSWORD}\n\
+         \n\
+         \x20 admin              {{URL}}console     all stations and the county\n\
+         \x20 operator           {{URL}}centre      county centre (县级中心)\n\
+         \x20 keeper1 … keeper8  {{URL}}console     one village station each (驿站控制台)\n\
+         \x20 zto                {{URL}}carrier     ZTO's staff (快递公司门户)\n\
+         \x20 officer, auditor   {{URL}}compliance  compliance (合规管理)\n\
+         \x20 door terminal      {{URL}}terminal    pair it first: a keeper's console → 自助终端\n\
+         \x20 API                {{URL}}api/docs\n\
+         \n\
+         logs: warnings only (YIZHAN_LOG=info for more); Ctrl-C stops the server\n\
+         ────────────────────────────────────────────────────────────"
     );
     if !app.store.stations().await?.is_empty() {
         return Ok(credentials);
@@ -197,7 +209,17 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
     };
     let mut rng = StdRng::seed_from_u64(2026);
     let surnames = ["张", "王", "李", "赵", "刘", "陈", "杨", "黄", "周", "吴"];
+    // Quiet seeding: one progress bar on stderr (hidden when stderr is not
+    // a terminal), not a log line per parcel or message.
+    eprintln!("seeding the demo county (first run only; about a minute)…");
+    let progress = indicatif::ProgressBar::new(station_ids.len() as u64 + 1);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
+    {
+        progress.set_style(style);
+    }
     for (station_idx, station_id) in station_ids.iter().enumerate() {
+        progress.set_message(format!("station {}", station_idx + 1));
         // Who receives here: a few households get several parcels at once.
         let phones: Vec<String> = (0..120)
             .map(|_| {
@@ -247,10 +269,13 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
         seed_station(app, &admin, *station_id, &parcels, &mut rng)
             .await
             .with_context(|| format!("seeding station {station_id}"))?;
+        progress.inc(1);
     }
+    progress.set_message("county centre");
     crate::county::seed_demo_county(app, &admin, &townships, &villages, &station_ids, &mut rng)
         .await
         .context("seeding the county centre")?;
+    progress.finish_and_clear();
     let counts = app.store.count_by_state(None).await?;
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
     tracing::info!(

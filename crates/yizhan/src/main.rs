@@ -30,10 +30,12 @@ use cli::{
     StationCommand,
 };
 
-fn init_logging() {
+/// Logging at `default` unless `YIZHAN_LOG` says otherwise. The demo logs
+/// warnings only: its first run seeds about 1,300 messages, and a line each
+/// buried the URL and the sign-ins (issue 13).
+fn init_logging(default: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("YIZHAN_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let filter = EnvFilter::try_from_env("YIZHAN_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -57,8 +59,11 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
-    init_logging();
     let cli = Cli::parse();
+    init_logging(match cli.command {
+        Command::Demo(_) => "warn",
+        _ => "info,sqlx=warn,tower_http=warn",
+    });
     let config = config::Config::load(cli.config.as_deref())?;
     let app = || wiring::build(&config);
     match cli.command {

@@ -36,7 +36,9 @@ pub(crate) async fn follow(
         event.to_state,
         ParcelState::Stored | ParcelState::AwaitingConsent
     ) && event.from_state != Some(event.to_state);
-    if reached_shelf {
+    // A parcel that waited without a phone: now the recipient can be asked.
+    let reachable_now = event.kind == domain::Action::AddContact.event_kind();
+    if reached_shelf || reachable_now {
         let loaded;
         let station = match (station, parcel.station_id) {
             (Some(station), _) => Some(station),

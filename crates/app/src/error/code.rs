@@ -438,6 +438,25 @@ codes! {
     SortSeedInvalid = "sort_seed_invalid", 422, InvalidRequest,
         "种子须为 0 至 {max} 的整数",
         "a seed is a whole number from 0 to {max}";
+    // Branch `station`: the keeper's console without dead ends (issue 13).
+    ContactRequired = "contact_required", 422, InvalidRequest,
+        "这个包裹还没有收件人手机号：请先补填手机号，再记录收件人同意",
+        "this parcel has no recipient's phone yet: add the phone first, then record the recipient's consent";
+    ContactPresent = "contact_present", 409, Conflict,
+        "这个包裹已有收件人手机号，无需补填",
+        "this parcel already has the recipient's phone; there is nothing to add";
+    ConsentNotAwaited = "consent_not_awaited", 409, Conflict,
+        "这个包裹不在等待收件人同意（可能已入库、已取件或已退回），请刷新页面",
+        "this parcel is not waiting for the recipient's consent (it may be stored, picked up or returned already); reload the page";
+    ConsentTimeInFuture = "consent_time_in_future", 422, InvalidRequest,
+        "收件人答复的时间 {at} 晚于现在，请填写实际答复的时间",
+        "the time the recipient answered, {at}, is later than now; enter when they actually answered";
+    NotAProblem = "not_a_problem", 409, Conflict,
+        "这个包裹不是问题件（可能已处理），请刷新页面",
+        "this parcel is not a problem parcel (it may have been dealt with already); reload the page";
+    ExportTooLarge = "export_too_large", 422, InvalidRequest,
+        "一次最多导出 {max} 条，请缩小范围后再导出",
+        "at most {max} rows can be exported at once; narrow the list and export again";
 }
 
 impl Code {

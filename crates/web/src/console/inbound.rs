@@ -47,12 +47,12 @@ pub(super) struct CarrierQuery {
     carrier: Option<String>,
 }
 
-fn carrier_options(selected: &str) -> Vec<CarrierOption> {
+fn carrier_options(selected: &str, t: Tr) -> Vec<CarrierOption> {
     Carrier::ALL
         .iter()
         .map(|c| CarrierOption {
             code: c.code(),
-            name: c.name_zh(),
+            name: c.name_in(t.is_en()),
             selected: c.code() == selected,
         })
         .collect()
@@ -67,7 +67,7 @@ pub(super) async fn inbound_page(
     let f = Frame::load(&state, &keeper, station_id, "inbound").await?;
     Ok(render(InboundPage {
         f,
-        carriers: carrier_options(query.carrier.as_deref().unwrap_or("ZTO")),
+        carriers: carrier_options(query.carrier.as_deref().unwrap_or("ZTO"), keeper.tr),
         result: None,
     }))
 }
@@ -123,11 +123,24 @@ pub(super) async fn inbound(
                     slot: outcome.slot,
                     waybill: outcome.waybill.as_str().to_string(),
                     parcel_id: Some(outcome.parcel_id),
-                    message: (!outcome.carrier_hint.is_empty()).then(|| {
-                        let names: Vec<&str> =
-                            outcome.carrier_hint.iter().map(|c| c.name_zh()).collect();
-                        format!("运单号更像：{}", names.join("、"))
-                    }),
+                    message: if !outcome.carrier_hint.is_empty() {
+                        let names: Vec<&str> = outcome
+                            .carrier_hint
+                            .iter()
+                            .map(|c| c.name_in(t.is_en()))
+                            .collect();
+                        Some(format!(
+                            "{}{}",
+                            t.get("station.looks_like"),
+                            names.join(", ")
+                        ))
+                    } else if status == "awaiting" {
+                        // Nobody to tell yet, or waiting for consent: say
+                        // where the parcel waits and what to do.
+                        Some(t.get("station.awaiting_where").to_string())
+                    } else {
+                        None
+                    },
                 }
             }
             Err(error @ (AppError::Forbidden(_) | AppError::NotFound(_))) => {
@@ -150,7 +163,7 @@ pub(super) async fn inbound(
     let f = Frame::load(&state, &keeper, station_id, "inbound").await?;
     Ok(render(InboundPage {
         f,
-        carriers: carrier_options(&form.carrier),
+        carriers: carrier_options(&form.carrier, t),
         result: Some(result),
     }))
 }
@@ -212,7 +225,7 @@ pub(super) async fn label(
         station: f.station.name,
         code: view.parcel.pickup_code.clone().unwrap_or_default(),
         slot: view.slot.clone().unwrap_or_default(),
-        carrier: view.parcel.carrier.name_zh(),
+        carrier: view.parcel.carrier.name_in(keeper.tr.is_en()),
         waybill_tail: view.parcel.waybill.tail().to_string(),
         date: view.parcel.stored_at.map(local).unwrap_or_default(),
     }))

@@ -5,9 +5,12 @@
 //! rows, the station check); each area's handlers are in a submodule.
 
 mod devices;
+mod export;
 mod inbound;
 mod overview;
 mod pairing;
+mod parcel;
+mod pending;
 mod problems;
 mod search;
 mod session;
@@ -77,6 +80,36 @@ pub fn routes() -> Router<WebState> {
             "/console/s/{station_id}/contact-phone",
             post(devices::contact_phone),
         )
+        // Branch `station`: the dead ends of issue 13, item 3.
+        .route(
+            "/console/s/{station_id}/parcels/{parcel_id}",
+            get(parcel::detail),
+        )
+        .route(
+            "/console/s/{station_id}/parcels/{parcel_id}/phone",
+            post(parcel::reveal_phone),
+        )
+        .route("/console/s/{station_id}/pending", get(pending::pending))
+        .route(
+            "/console/s/{station_id}/parcels/{parcel_id}/contact",
+            post(pending::add_contact),
+        )
+        .route(
+            "/console/s/{station_id}/parcels/{parcel_id}/consent",
+            post(pending::record_consent),
+        )
+        .route(
+            "/console/s/{station_id}/parcels/{parcel_id}/resolve",
+            post(problems::resolve),
+        )
+        .route(
+            "/console/s/{station_id}/returns/print",
+            get(problems::returns_print),
+        )
+        .route("/console/s/{station_id}/export/{list}", get(export::export))
+        .route("/static/station.css", get(station_css))
+        .route("/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
         .route("/lang/{code}", get(session::set_language))
         .route("/static/console.css", get(css))
         .route("/static/console.js", get(js))
@@ -86,6 +119,28 @@ async fn css() -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         CONSOLE_CSS,
+    )
+        .into_response()
+}
+
+async fn station_css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        crate::STATION_CSS,
+    )
+        .into_response()
+}
+
+/// Our own mark (a parcel on a shelf), drawn for this project: no licence
+/// to carry. Browsers ask for `/favicon.ico` even when the page names the
+/// SVG; both answer with it.
+async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        crate::FAVICON_SVG,
     )
         .into_response()
 }
@@ -137,6 +192,7 @@ impl Frame {
 }
 
 /// One parcel row with what the keeper can do to it.
+#[derive(Clone)]
 struct ParcelRow {
     id: i64,
     waybill: String,
@@ -145,23 +201,34 @@ struct ParcelRow {
     phone: String,
     state: &'static str,
     stored: bool,
+    /// Waiting for the recipient's consent (or, without a phone, for one).
+    awaiting: bool,
+    /// On the problems list; `problem` names what is wrong.
+    is_problem: bool,
+    problem: &'static str,
     code: String,
     slot: String,
     stored_at: String,
     overdue: bool,
 }
 
-fn row(view: ParcelView) -> ParcelRow {
+/// A row in the page's language: states, carriers and problem kinds have
+/// an English name beside the Chinese one.
+fn row(view: ParcelView, t: Tr) -> ParcelRow {
     let p = view.parcel;
+    let en = t.is_en();
     ParcelRow {
         id: p.id,
         waybill: p.waybill.as_str().to_string(),
-        carrier: p.carrier.name_zh(),
+        carrier: p.carrier.name_in(en),
         recipient: p.recipient_name.unwrap_or_default(),
         // Masked: `Phone`'s Display never shows the whole number.
         phone: p.phone.map(|phone| phone.to_string()).unwrap_or_default(),
-        state: p.state.name_zh(),
+        state: p.state.name_in(en),
         stored: p.state == ParcelState::Stored,
+        awaiting: p.state == ParcelState::AwaitingConsent,
+        is_problem: p.state == ParcelState::Problem,
+        problem: p.problem.map(|kind| kind.name_in(en)).unwrap_or_default(),
         code: p.pickup_code.unwrap_or_default(),
         slot: view.slot.unwrap_or_default(),
         stored_at: p.stored_at.map(local).unwrap_or_default(),

@@ -50,7 +50,7 @@ pub(super) async fn search(
             .map_err(keeper.app_err())?
             .parcels
             .into_iter()
-            .map(row)
+            .map(|v| row(v, keeper.tr))
             .collect()
     };
     let notice = query

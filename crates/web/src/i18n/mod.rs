@@ -7,6 +7,7 @@
 mod carrier;
 mod centre;
 mod centre_office;
+mod station;
 
 /// The language type is `app`'s, so error messages and pages agree.
 pub use app::Lang;
@@ -55,6 +56,7 @@ const TABLES: &[Strings] = &[
     centre::STRINGS,
     carrier::STRINGS,
     centre_office::STRINGS,
+    station::STRINGS,
 ];
 
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
