@@ -909,7 +909,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console/s/"),
                 To("/compliance"),
                 To("/compliance"),
-                To("/console/login"),
+                To("/carrier"),
             ],
         ),
         (
@@ -921,7 +921,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 Refused,
                 To("/compliance"),
                 To("/compliance"),
-                To("/console/login"),
+                To("/carrier"),
             ],
         ),
         (
@@ -933,7 +933,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 Refused,
                 To("/compliance"),
                 To("/compliance"),
-                To("/console/login"),
+                To("/carrier"),
             ],
         ),
         (
@@ -945,7 +945,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console"),
                 To("/compliance"),
                 To("/compliance"),
-                To("/console"),
+                To("/carrier"),
             ],
         ),
         (
@@ -957,7 +957,69 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console"),
                 Page,
                 Page,
+                To("/carrier"),
+            ],
+        ),
+        // The carrier portal (branch `carrier`): a carrier's staff only;
+        // everyone else goes to their own workplace.
+        (
+            "/carrier",
+            [
                 To("/console"),
+                To("/centre"),
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                Page,
+            ],
+        ),
+        (
+            "/carrier/manifest",
+            [
+                To("/console"),
+                To("/centre"),
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                Page,
+            ],
+        ),
+        (
+            "/carrier/reports",
+            [
+                To("/console"),
+                To("/centre"),
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                Page,
+            ],
+        ),
+        (
+            "/carrier/webhooks",
+            [
+                To("/console"),
+                To("/centre"),
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                Page,
+            ],
+        ),
+        (
+            "/carrier/tokens",
+            [
+                To("/console"),
+                To("/centre"),
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                Page,
             ],
         ),
     ]
