@@ -108,7 +108,7 @@ fn a_carrier_uploads_reconciles_and_gets_its_test_webhook_in_the_browser() {
         &manifest,
         "waybill,recipient_name,phone,weight_grams\n\
          731299990001,李四,13900001111,500\n\
-         BAD-WAYBILL,王五,13900002222,\n\
+         BAD#WAYBILL,王五,13900002222,\n\
          731299990002,钱七,,1200\n\
          731299990003,赵六,12345,\n",
     )
