@@ -310,7 +310,7 @@ pub(super) async fn log(
     let ids: Vec<i64> = deliveries.iter().map(|d| d.id).collect();
     // The carrier's attempts, a page at a time, kept for these deliveries.
     let mut attempts = Vec::new();
-    if let Some(first) = ids.first() {
+    if !ids.is_empty() {
         let mut cursor = None;
         loop {
             let page = state
@@ -329,8 +329,7 @@ pub(super) async fn log(
             cursor = page.last().map(|a| a.id);
             attempts.extend(
                 page.into_iter()
-                    .filter(|a| a.subscription_id == id && ids.contains(&a.delivery_id))
-                    .filter(|a| a.delivery_id >= *first),
+                    .filter(|a| a.subscription_id == id && ids.contains(&a.delivery_id)),
             );
             if !full || attempts.len() >= 1_000 {
                 break;
@@ -382,7 +381,14 @@ pub(super) async fn log(
                 attempt: a.attempt,
                 at: full_local(a.at),
                 result: error_text(a.status_code, a.error.as_deref(), a.error_zh.as_deref()),
-                outcome: a.outcome.clone(),
+                outcome: match a.outcome.as_str() {
+                    "delivered" => t.get("carrier.webhooks.outcome.delivered"),
+                    "pending" => t.get("carrier.webhooks.outcome.pending"),
+                    "failed" => t.get("carrier.webhooks.outcome.failed"),
+                    "duplicate" => t.get("carrier.webhooks.outcome.duplicate"),
+                    other => other,
+                }
+                .to_string(),
             })
             .collect(),
         next,
