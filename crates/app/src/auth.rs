@@ -7,6 +7,7 @@
 use crate::App;
 use crate::audit::{self, Act, Actor, Object};
 use crate::error::{AppError, AppResult, Code, Throttle, text_invalid};
+pub use crate::ports::ApiTokenRecord;
 use crate::ports::UserRecord;
 use crate::ports::prelude::*;
 use argon2::Argon2;
@@ -33,6 +34,15 @@ pub struct SignInThrottle {
 /// Keys remembered at most; beyond this the oldest-looking are forgotten
 /// first (a flood of invented usernames must not grow memory without end).
 const THROTTLE_KEYS_MAX: usize = 100_000;
+
+/// Live API tokens one carrier may hold.
+pub const CARRIER_TOKENS_MAX: usize = 20;
+/// How long a carrier's API token made in the portal lasts.
+pub const CARRIER_TOKEN_HOURS: i64 = 24 * 365;
+/// Longest name of an API token.
+pub const TOKEN_NAME_CHARS_MAX: usize = 64;
+/// A token's last use is noted to this many seconds.
+const TOKEN_USE_GRANULARITY_SECONDS: i64 = 60;
 
 impl SignInThrottle {
     fn locked_until(
@@ -300,7 +310,9 @@ impl App {
         hours: i64,
     ) -> AppResult<String> {
         let mut tx = self.store.begin().await?;
-        let token = self.issue_token_in(&mut *tx, user_id, name, hours).await?;
+        let token = self
+            .issue_api_token_in(&mut *tx, user_id, name, hours)
+            .await?;
         audit::record(
             &mut *tx,
             actor,
@@ -312,6 +324,117 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(token)
+    }
+
+    /// A long-lived API token inside the caller's transaction: kind `api`,
+    /// so the carrier portal lists it and notes its use.
+    async fn issue_api_token_in(
+        &self,
+        tx: &mut dyn Tx,
+        user_id: i64,
+        name: &str,
+        hours: i64,
+    ) -> AppResult<String> {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let token = format!("yz_{}", hex::encode(bytes));
+        let now = self.now();
+        tx.create_api_token_in(
+            user_id,
+            &token_hash(&token),
+            name,
+            now,
+            now + chrono::Duration::hours(hours),
+        )
+        .await?;
+        Ok(token)
+    }
+
+    /// The live API tokens of a carrier's system (every user of the
+    /// carrier), without the tokens themselves: the carrier's own users and
+    /// county staff.
+    pub async fn carrier_tokens(
+        &self,
+        principal: &Principal,
+        carrier: Carrier,
+    ) -> AppResult<Vec<ApiTokenRecord>> {
+        if !principal.may_act_for_carrier(carrier) {
+            return Err(AppError::Forbidden("carrier"));
+        }
+        Ok(self.store.carrier_api_tokens(carrier, self.now()).await?)
+    }
+
+    /// A carrier's user makes an API token for its system (the carrier
+    /// portal): it authenticates as that user, so it acts for that carrier
+    /// only, for [`CARRIER_TOKEN_HOURS`]. Shown in this answer only; the
+    /// act is audited (`token_issued`) in the same transaction.
+    pub async fn create_carrier_token(
+        &self,
+        principal: &Principal,
+        carrier: Carrier,
+        name: &str,
+    ) -> AppResult<String> {
+        // Only the carrier's own user: a token made by county staff would
+        // carry the staff's rights, not the carrier's.
+        if principal.role != Role::CarrierIntegrator || principal.carrier != Some(carrier) {
+            return Err(AppError::Forbidden("carrier"));
+        }
+        let name = domain::limits::text_field("name", name, TOKEN_NAME_CHARS_MAX)
+            .map_err(text_invalid("token name", TOKEN_NAME_CHARS_MAX))?
+            .trim();
+        if name.is_empty() {
+            return Err(AppError::new(Code::TokenNameMissing));
+        }
+        let live = self.store.carrier_api_tokens(carrier, self.now()).await?;
+        if live.len() >= CARRIER_TOKENS_MAX {
+            return Err(AppError::new(Code::TokenLimit).with("max", CARRIER_TOKENS_MAX));
+        }
+        let mut tx = self.store.begin().await?;
+        let token = self
+            .issue_api_token_in(&mut *tx, principal.user_id, name, CARRIER_TOKEN_HOURS)
+            .await?;
+        audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            self.now(),
+            Act::TokenIssued,
+            Object::new("user", principal.user_id),
+            serde_json::json!({ "carrier": carrier.code(), "hours": CARRIER_TOKEN_HOURS }),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(carrier = %carrier, user = %principal.username, "carrier API token created");
+        Ok(token)
+    }
+
+    /// Revokes one API token of a carrier's system: it stops at once.
+    /// Another carrier's token answers "not found", like one that does not
+    /// exist. Audited (`tokens_revoked`) in the same transaction.
+    pub async fn revoke_carrier_token(
+        &self,
+        principal: &Principal,
+        token_id: i64,
+    ) -> AppResult<()> {
+        let token = self
+            .store
+            .api_token(token_id)
+            .await?
+            .filter(|t| t.carrier.is_some_and(|c| principal.may_act_for_carrier(c)))
+            .ok_or(AppError::NotFound("API token"))?;
+        let mut tx = self.store.begin().await?;
+        let deleted = tx.delete_api_token_in(token.id).await?;
+        audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            self.now(),
+            Act::TokensRevoked,
+            Object::new("user", token.user_id),
+            serde_json::json!({ "token_id": token.id, "carrier": token.carrier.map(Carrier::code), "tokens_revoked": u64::from(deleted) }),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(token = token.id, user = %principal.username, "carrier API token revoked");
+        Ok(())
     }
 
     pub async fn issue_token(&self, user_id: i64, name: &str, hours: i64) -> AppResult<String> {
@@ -340,6 +463,19 @@ impl App {
             .user_by_token(&token_hash(token), self.now())
             .await?
             .ok_or(AppError::Unauthenticated)?;
+        // A carrier's system: its token's last use is shown in the portal
+        // (at most one write a minute per token; nobody else's requests
+        // write anything here).
+        if user.role == Role::CarrierIntegrator {
+            let now = self.now();
+            self.store
+                .note_api_token_use(
+                    &token_hash(token),
+                    now,
+                    now - chrono::Duration::seconds(TOKEN_USE_GRANULARITY_SECONDS),
+                )
+                .await?;
+        }
         Ok(principal_of(user))
     }
 

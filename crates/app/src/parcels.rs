@@ -95,6 +95,52 @@ pub struct ParcelView {
     pub overdue: bool,
 }
 
+/// A parcel as its carrier sees it, wherever it is shown (the API's
+/// `server::views`, the carrier portal): no pickup code, slot, phone (not
+/// even masked), recipient's name, address or staff. The recipient alone
+/// gets the code; the view says `has_pickup_code`.
+#[derive(Debug, Serialize)]
+pub struct CarrierParcel {
+    pub id: i64,
+    pub carrier: domain::Carrier,
+    pub waybill: domain::WaybillNo,
+    pub state: domain::ParcelState,
+    pub problem: Option<ProblemKind>,
+    pub size: domain::station::SizeClass,
+    pub weight_grams: Option<u32>,
+    pub consent: bool,
+    pub station_id: Option<i64>,
+    /// The recipient has a code to collect with; the code itself goes to
+    /// them alone.
+    pub has_pickup_code: bool,
+    pub stored_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub overdue: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<ParcelView> for CarrierParcel {
+    fn from(view: ParcelView) -> Self {
+        let p = view.parcel;
+        CarrierParcel {
+            id: p.id,
+            carrier: p.carrier,
+            waybill: p.waybill,
+            state: p.state,
+            problem: p.problem,
+            size: p.size,
+            weight_grams: p.weight_grams,
+            consent: p.consent,
+            station_id: p.station_id,
+            has_pickup_code: p.pickup_code.is_some(),
+            stored_at: p.stored_at,
+            overdue: view.overdue,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
 /// Stations and slot labels already read while building a page of views.
 #[derive(Default)]
 struct ShelfLookup {

@@ -291,8 +291,9 @@ pub type TestEventTimes = std::sync::Arc<std::sync::Mutex<HashMap<i64, DateTime<
 /// The least time between two test events of one subscription.
 pub const TEST_EVENT_GAP_SECONDS: i64 = 10;
 
-/// The public name of the event an integrator sends itself to try an endpoint.
-pub const TEST_EVENT: &str = "test";
+/// The public name of the event an integrator sends itself to try an
+/// endpoint (defined with the event table in `domain::webhook`).
+pub use domain::webhook::{TEST_EVENT, TEST_EVENT_ZH};
 
 fn new_secret() -> String {
     use rand::RngCore;
@@ -596,7 +597,7 @@ impl App {
         let body = serde_json::json!({
             "delivery_id": delivery_key,
             "event": TEST_EVENT,
-            "event_zh": "测试事件",
+            "event_zh": TEST_EVENT_ZH,
             "carrier": subscription.carrier,
             "at": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "at_shanghai": iso_shanghai(now),

@@ -22,6 +22,8 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("auth.rs", "enable_user", "UserEnabled"),
     ("auth.rs", "revoke_user_tokens", "TokensRevoked"),
     ("auth.rs", "issue_api_token", "TokenIssued"),
+    ("auth.rs", "create_carrier_token", "TokenIssued"),
+    ("auth.rs", "revoke_carrier_token", "TokensRevoked"),
     ("auth.rs", "pair_terminal", "TerminalPaired"),
     ("stations.rs", "create_station", "StationCreated"),
     (

@@ -69,6 +69,16 @@ const fn row(
     }
 }
 
+/// The event an integrator sends itself to try an endpoint and its
+/// signature check (the portal's "send test event", `POST
+/// /api/webhooks/{id}/test`): signed and relayed like any other delivery,
+/// its body says `"event": "test", "test": true` and names no parcel. It is
+/// not in [`EVENTS`]: no parcel event is ever called `test`, and a
+/// subscription cannot ask for it, every subscription gets it on request.
+pub const TEST_EVENT: &str = "test";
+/// The test event's Chinese name.
+pub const TEST_EVENT_ZH: &str = "测试事件";
+
 /// Every parcel event that leaves the system, by internal kind. A new event
 /// kind (a bag scan, a route handover) becomes visible to carriers by adding
 /// one row here; kinds without a row (moves between slots, internal

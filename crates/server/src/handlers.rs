@@ -232,6 +232,8 @@ impl ParcelQuery {
             phone_tail,
             waybill,
             stored_before: None,
+            created_from: None,
+            created_before: None,
             after_id: self.after_id,
             limit,
         })

@@ -18,8 +18,7 @@
 use app::parcels::{ParcelPage, ParcelView};
 use app::ports::{EventRecord, GeoPoint, StationRecord};
 use chrono::{DateTime, Utc};
-use domain::station::SizeClass;
-use domain::{Carrier, ParcelState, Principal, ProblemKind, Role, WaybillNo};
+use domain::{Principal, Role};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -30,48 +29,9 @@ fn is_staff(principal: &Principal) -> bool {
     )
 }
 
-/// A parcel as its carrier sees it.
-#[derive(Debug, Serialize)]
-pub struct CarrierParcel {
-    pub id: i64,
-    pub carrier: Carrier,
-    pub waybill: WaybillNo,
-    pub state: ParcelState,
-    pub problem: Option<ProblemKind>,
-    pub size: SizeClass,
-    pub weight_grams: Option<u32>,
-    pub consent: bool,
-    pub station_id: Option<i64>,
-    /// The recipient has a code to collect with; the code itself goes to
-    /// them alone.
-    pub has_pickup_code: bool,
-    pub stored_at: Option<DateTime<Utc>>,
-    pub overdue: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<ParcelView> for CarrierParcel {
-    fn from(view: ParcelView) -> Self {
-        let p = view.parcel;
-        CarrierParcel {
-            id: p.id,
-            carrier: p.carrier,
-            waybill: p.waybill,
-            state: p.state,
-            problem: p.problem,
-            size: p.size,
-            weight_grams: p.weight_grams,
-            consent: p.consent,
-            station_id: p.station_id,
-            has_pickup_code: p.pickup_code.is_some(),
-            stored_at: p.stored_at,
-            overdue: view.overdue,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-        }
-    }
-}
+/// A parcel as its carrier sees it: defined in `app::parcels` so the
+/// carrier portal (`web::carrier`) shows exactly what the API answers.
+pub use app::parcels::CarrierParcel;
 
 /// An event as the parcel's carrier sees it: what happened, when and
 /// where, not who did it nor its details (slots, proofs).

@@ -577,6 +577,12 @@ impl ParcelStore for Db {
         if let Some(before) = filter.stored_before {
             add_number(&mut conditions, "stored_at", ms(before), "<=", &mut numbers);
         }
+        if let Some(from) = filter.created_from {
+            add_number(&mut conditions, "created_at", ms(from), ">=", &mut numbers);
+        }
+        if let Some(before) = filter.created_before {
+            add_number(&mut conditions, "created_at", ms(before), "<", &mut numbers);
+        }
         let n_numbers = numbers.len();
         let mut add_text = |column: &str, value: String| {
             texts.push(value);

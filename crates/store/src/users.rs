@@ -99,6 +99,54 @@ impl UserStore for Db {
         Ok(())
     }
 
+    async fn carrier_api_tokens(
+        &self,
+        carrier: Carrier,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ApiTokenRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {API_TOKEN_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE u.carrier = $1 AND t.kind = 'api' AND t.expires_at > $2 ORDER BY t.id DESC"
+        ))
+        .bind(carrier.code())
+        .bind(ms(now))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter().map(api_token_from).collect()
+    }
+
+    async fn api_token(&self, token_id: i64) -> StoreResult<Option<ApiTokenRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {API_TOKEN_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.id = $1 AND t.kind = 'api'"
+        ))
+        .bind(token_id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        row.as_ref().map(api_token_from).transpose()
+    }
+
+    async fn note_api_token_use(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND kind = 'api' \
+             AND (last_used_at IS NULL OR last_used_at < $3)",
+        )
+        .bind(ms(now))
+        .bind(token_hash.to_string())
+        .bind(ms(since))
+        .execute(&self.writer)
+        .await
+        .map_err(backend_error)?;
+        Ok(())
+    }
+
     async fn revoke_token(&self, token_hash: &str) -> StoreResult<bool> {
         let changed = sqlx::query("DELETE FROM api_tokens WHERE token_hash = $1")
             .bind(token_hash.to_string())
@@ -201,6 +249,35 @@ impl UserTx for DbTx {
         Ok(())
     }
 
+    async fn create_api_token_in(
+        &mut self,
+        user_id: i64,
+        token_hash: &str,
+        name: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.execute(
+            sqlx::query("INSERT INTO api_tokens (user_id, token_hash, name, created_at, expires_at, kind) VALUES ($1, $2, $3, $4, $5, 'api')")
+                .bind(user_id)
+                .bind(token_hash.to_string())
+                .bind(name.to_string())
+                .bind(ms(now))
+                .bind(ms(expires_at)),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_api_token_in(&mut self, token_id: i64) -> StoreResult<bool> {
+        let deleted = self
+            .execute(
+                sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND kind = 'api'").bind(token_id),
+            )
+            .await?;
+        Ok(deleted == 1)
+    }
+
     async fn revoke_user_tokens_in(&mut self, user_id: i64) -> StoreResult<u64> {
         self.execute(sqlx::query("DELETE FROM api_tokens WHERE user_id = $1").bind(user_id))
             .await
@@ -220,4 +297,26 @@ impl UserTx for DbTx {
             .await?;
         Ok(changed == 1)
     }
+}
+
+const API_TOKEN_COLUMNS: &str =
+    "t.id, t.name, t.user_id, u.username, u.carrier, t.created_at, t.expires_at, t.last_used_at";
+
+fn api_token_from(row: &sqlx::any::AnyRow) -> StoreResult<ApiTokenRecord> {
+    let carrier: Option<String> = get(row, "carrier")?;
+    Ok(ApiTokenRecord {
+        id: get(row, "id")?,
+        name: get(row, "name")?,
+        user_id: get(row, "user_id")?,
+        username: get(row, "username")?,
+        carrier: carrier
+            .as_deref()
+            .map(|c| Carrier::parse(c).map_err(|_| corrupt("carrier", c)))
+            .transpose()?,
+        created_at: time(get(row, "created_at")?)?,
+        expires_at: time(get(row, "expires_at")?)?,
+        last_used_at: get::<Option<i64>>(row, "last_used_at")?
+            .map(time)
+            .transpose()?,
+    })
 }

@@ -10,6 +10,7 @@
 //! renders.
 
 mod approvals;
+mod carrier;
 mod centre;
 mod compliance;
 mod console;
@@ -56,6 +57,7 @@ pub fn router(state: WebState) -> Router {
     console::routes()
         .merge(approvals::routes())
         .merge(centre::routes())
+        .merge(carrier::routes())
         .merge(compliance::routes())
         .merge(terminal::routes())
         .with_state(state)
@@ -149,10 +151,9 @@ pub(crate) fn home_for(principal: &Principal) -> &'static str {
         // The second and third lines work from the compliance page.
         Role::ComplianceOfficer | Role::Auditor => "/compliance",
         Role::CountyOperator => "/centre",
-        // Carriers' staff have no page yet: the console refuses them.
-        Role::CarrierIntegrator | Role::StationTerminal | Role::Admin | Role::StationKeeper => {
-            "/console"
-        }
+        // A carrier's staff work from the carrier portal.
+        Role::CarrierIntegrator => "/carrier",
+        Role::StationTerminal | Role::Admin | Role::StationKeeper => "/console",
     }
 }
 
@@ -178,11 +179,12 @@ impl FromRequestParts<WebState> for Keeper {
         state: &WebState,
     ) -> Result<Self, Self::Rejection> {
         let session = Session::read(parts, state).await?;
-        if matches!(
-            session.principal.role,
-            Role::StationTerminal | Role::CarrierIntegrator
-        ) {
+        if session.principal.role == Role::StationTerminal {
             return Err(to_login());
+        }
+        // A carrier's staff have their own portal.
+        if session.principal.role == Role::CarrierIntegrator {
+            return Err(Redirect::to(home_for(&session.principal)).into_response());
         }
         // The compliance officer and the auditor act on no station: their
         // page is the compliance page.

@@ -912,7 +912,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console/s/"),
                 To("/compliance"),
                 To("/compliance"),
-                To("/console/login"),
+                To("/carrier"),
             ],
         ),
         (
@@ -924,7 +924,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 Refused,
                 To("/compliance"),
                 To("/compliance"),
-                To("/console/login"),
+                To("/carrier"),
             ],
         ),
         (
@@ -936,7 +936,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 Refused,
                 To("/compliance"),
                 To("/compliance"),
-                To("/console/login"),
+                To("/carrier"),
             ],
         ),
         (
@@ -948,7 +948,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console"),
                 To("/compliance"),
                 To("/compliance"),
-                To("/console"),
+                To("/carrier"),
             ],
         ),
         // Branch centre-ops: the belt side of the centre (bag labels and
@@ -998,7 +998,69 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console"),
                 Page,
                 Page,
+                To("/carrier"),
+            ],
+        ),
+        // The carrier portal (branch `carrier`): a carrier's staff only;
+        // everyone else goes to their own workplace.
+        (
+            "/carrier",
+            [
                 To("/console"),
+                To("/centre"),
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                Page,
+            ],
+        ),
+        (
+            "/carrier/manifest",
+            [
+                To("/console"),
+                To("/centre"),
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                Page,
+            ],
+        ),
+        (
+            "/carrier/reports",
+            [
+                To("/console"),
+                To("/centre"),
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                Page,
+            ],
+        ),
+        (
+            "/carrier/webhooks",
+            [
+                To("/console"),
+                To("/centre"),
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                Page,
+            ],
+        ),
+        (
+            "/carrier/tokens",
+            [
+                To("/console"),
+                To("/centre"),
+                To("/console"),
+                To("/console"),
+                To("/compliance"),
+                To("/compliance"),
+                Page,
             ],
         ),
         // Everyone sees their own requests; checkers decide others'.

@@ -457,6 +457,20 @@ codes! {
     ExportTooLarge = "export_too_large", 422, InvalidRequest,
         "一次最多导出 {max} 条，请缩小范围后再导出",
         "at most {max} rows can be exported at once; narrow the list and export again";
+
+    // Branch `carrier`: the carrier portal (issue 13).
+    ManifestFileMissing = "manifest_file_missing", 422, InvalidRequest,
+        "请选择要上传的预报文件（CSV 或 .xlsx）",
+        "choose the manifest file to upload (CSV or .xlsx)";
+    ManifestFileUnreadable = "manifest_file_unreadable", 422, InvalidRequest,
+        "无法读取这个文件：请上传 CSV 或 .xlsx（.xls、.ods 请另存为 .xlsx），第一行为列名且含 waybill",
+        "the file cannot be read ({detail}); upload CSV or .xlsx (save .xls or .ods as .xlsx) whose first row names the columns, including waybill";
+    TokenNameMissing = "token_name_missing", 422, InvalidRequest,
+        "请给令牌起个名字（例如使用它的系统），以便日后识别和吊销",
+        "give the token a name (the system that uses it, say) so you can tell it apart and revoke it later";
+    TokenLimit = "token_limit", 409, Conflict,
+        "每家快递公司最多 {max} 个有效的 API 令牌；请先吊销不用的令牌",
+        "a carrier holds at most {max} live API tokens; revoke one you no longer use first";
 }
 
 impl Code {

@@ -304,6 +304,7 @@ impl std::error::Error for AppError {}
 /// fields `text_invalid` names. A test reads the crate's sources so a new
 /// noun cannot ship without its Chinese.
 pub const NOUNS: &[(&str, &str)] = &[
+    ("API token", "API 令牌"),
     ("alert", "提醒"),
     ("approval", "审批申请"),
     ("audit trail", "审计记录"),
@@ -337,6 +338,7 @@ pub const NOUNS: &[(&str, &str)] = &[
     ("recipient name", "收件人姓名"),
     ("route name", "路线名称"),
     ("source", "来源"),
+    ("token name", "令牌名称"),
     ("terminal", "终端编号"),
     ("username", "用户名"),
 ];

@@ -198,6 +198,10 @@ pub struct ParcelFilter {
     pub waybill: Option<String>,
     /// Only parcels stored at or before this instant (overdue lists).
     pub stored_before: Option<DateTime<Utc>>,
+    /// Only parcels created (announced or first seen) at or after this
+    /// instant, and before `created_before` (the carrier portal's days).
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
     pub after_id: Option<i64>,
     pub limit: u32,
 }

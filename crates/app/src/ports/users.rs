@@ -18,6 +18,23 @@ pub struct UserRecord {
     /// and it cannot sign in.
     pub disabled_at: Option<DateTime<Utc>>,
 }
+/// A long-lived API token of a carrier's system, as its list shows it:
+/// never the token, which is stored only as its hash.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ApiTokenRecord {
+    pub id: i64,
+    pub name: String,
+    /// Whose token it is: it authenticates as this user.
+    pub user_id: i64,
+    pub username: String,
+    /// The user's carrier, which the token acts for.
+    pub carrier: Option<Carrier>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// When it last authenticated a request (to the minute); none if never.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
 /// User changes inside a transaction, so the audit row that records one
 /// commits or fails with it (`app::audit`).
 #[async_trait]
@@ -33,6 +50,18 @@ pub trait UserTx: Send {
     ) -> StoreResult<()>;
     /// Ends every token of the user; how many there were.
     async fn revoke_user_tokens_in(&mut self, user_id: i64) -> StoreResult<u64>;
+    /// A long-lived API token (kind `api`: listed and revocable by the
+    /// carrier, its last use noted), as opposed to a sign-in session.
+    async fn create_api_token_in(
+        &mut self,
+        user_id: i64,
+        token_hash: &str,
+        name: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Ends one API token; false if there was none with this id.
+    async fn delete_api_token_in(&mut self, token_id: i64) -> StoreResult<bool>;
     /// Disables (`Some(now)`) or enables (`None`) an account; false if there
     /// is no such user.
     async fn set_user_disabled_in(
@@ -64,6 +93,23 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Ends a token (sign-out); false if it did not exist.
     async fn revoke_token(&self, token_hash: &str) -> StoreResult<bool>;
+    /// The unexpired API tokens of every user of a carrier, newest first.
+    async fn carrier_api_tokens(
+        &self,
+        carrier: Carrier,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ApiTokenRecord>>;
+    /// One API token (kind `api`) by id, with its user's carrier.
+    async fn api_token(&self, token_id: i64) -> StoreResult<Option<ApiTokenRecord>>;
+    /// Notes that an API token authenticated a request at `now`, unless it
+    /// was already noted at or after `since` (so at most one write a
+    /// minute per token); sign-in sessions are not noted.
+    async fn note_api_token_use(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Ends every token of the user; how many there were.
     async fn revoke_user_tokens(&self, user_id: i64) -> StoreResult<u64>;
     /// Disables (`Some(now)`) or enables (`None`) an account; false if there

@@ -106,12 +106,7 @@ pub(super) async fn login(
     let username = field(t, &form.username)?;
     let password = field(t, &form.password)?;
     match state.app.sign_in(username, password, &source).await {
-        Ok((token, principal))
-            if !matches!(
-                principal.role,
-                domain::Role::StationTerminal | domain::Role::CarrierIntegrator
-            ) =>
-        {
+        Ok((token, principal)) if principal.role != domain::Role::StationTerminal => {
             let jar = jar.add(cookie(
                 &state,
                 SESSION_COOKIE,
