@@ -34,8 +34,22 @@ fn carrier(code: &str) -> Result<Carrier, ApiError> {
 pub struct DayRange {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+}
+
+/// A range of Shanghai days and a page of a list over it (`app::paging`).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PagedDayRange {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
     after_id: Option<i64>,
     limit: Option<u32>,
+}
+
+impl PagedDayRange {
+    fn days(&self, state: &AppState) -> Result<(NaiveDate, NaiveDate), ApiError> {
+        Ok(state.app.report_days(self.from, self.to)?)
+    }
 }
 
 impl DayRange {
@@ -68,10 +82,11 @@ pub async fn fees(
     State(state): State<AppState>,
     Caller(principal): Caller,
     ApiPath(code): ApiPath<String>,
-    ApiQuery(range): ApiQuery<DayRange>,
+    ApiQuery(range): ApiQuery<PagedDayRange>,
 ) -> ApiResult {
     let (from, to) = range.days(&state)?;
-    ok(state
+    let limit = app::paging::page_size(range.limit)?;
+    let rows = state
         .app
         .fee_ledger(
             &principal,
@@ -79,9 +94,10 @@ pub async fn fees(
             from,
             to,
             range.after_id,
-            range.limit,
+            Some(limit),
         )
-        .await?)
+        .await?;
+    ok(app::paging::Page::of(rows, limit, |fee| fee.id))
 }
 
 pub async fn fee_summary(

@@ -12,7 +12,7 @@ use app::{AppError, Code};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse};
-use domain::limits::{NAME_CHARS_MAX, PAGE_SIZE_MAX};
+use domain::limits::NAME_CHARS_MAX;
 use domain::{Action, Carrier, ParcelState, ProblemKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -35,8 +35,8 @@ pub async fn healthz(State(state): State<AppState>) -> ApiResult {
     ok(json!({ "status": "ok", "database": state.app.store.backend() }))
 }
 
-pub async fn openapi() -> Json<Value> {
-    Json(crate::openapi_document())
+pub async fn openapi(State(state): State<AppState>) -> Json<Value> {
+    Json(crate::openapi::document(&state.app.settings.public_url))
 }
 
 pub async fn not_found() -> ApiError {
@@ -218,12 +218,7 @@ impl ParcelQuery {
             .carrier
             .map(|c| Carrier::parse(&c).map_err(ApiError::detail(Code::CarrierUnknown)))
             .transpose()?;
-        let limit = self.limit.unwrap_or(50);
-        if limit == 0 || limit > PAGE_SIZE_MAX {
-            return Err(ApiError::detail(Code::QueryInvalid)(format!(
-                "limit must be 1 to {PAGE_SIZE_MAX}"
-            )));
-        }
+        let limit = app::paging::page_size(self.limit)?;
         Ok(ParcelFilter {
             station_id: station_id.or(self.station_id),
             carrier,
@@ -247,7 +242,11 @@ pub struct AuditQuery {
     station_id: Option<i64>,
     object_kind: Option<String>,
     object_id: Option<i64>,
-    before_seq: Option<i64>,
+    /// The cursor (`app::paging`): the trail is newest first, so the next
+    /// page holds the rows before this sequence number. `before_seq` is its
+    /// older name.
+    #[serde(alias = "before_seq")]
+    after_id: Option<i64>,
     limit: Option<u32>,
 }
 
@@ -267,10 +266,12 @@ pub async fn audit_trail(
         object_id: query.object_id,
         from_ms: None,
         to_ms: None,
-        before_seq: query.before_seq,
+        before_seq: query.after_id,
         limit: app::paging::page_size(query.limit)?,
     };
-    ok(state.app.audit_trail(&principal, filter).await?)
+    let limit = filter.limit;
+    let rows = state.app.audit_trail(&principal, filter).await?;
+    ok(app::paging::Page::of(rows, limit, |row| row.seq).map(views::AuditEntry::from))
 }
 
 /// `GET /api/audit/verify`: walks the chain.
@@ -525,7 +526,7 @@ pub async fn landing(State(state): State<AppState>) -> impl IntoResponse {
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>驿站 yizhan</title></head>\
          <body style=\"font-family:sans-serif;max-width:40em;margin:2em auto\"><h1>驿站 · 县乡村快递共配平台</h1>\
          <p>本县共有 {n_stations} 个驿站在运行。</p>\
-         <ul><li><a href=\"/api/openapi.json\">接口文档 (OpenAPI)</a></li><li><a href=\"/healthz\">健康检查</a></li></ul>\
+         <ul><li><a href=\"/api/docs\">接口文档</a>（<a href=\"/api/openapi.json\">OpenAPI</a>）</li><li><a href=\"/healthz\">健康检查</a></li></ul>\
          <p lang=\"en\">yizhan — the parcel spine. The keeper's console arrives with the next release; the API is live.</p></body></html>"
     ))
 }

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod compliance;
 pub mod county;
 pub mod devices;
+pub mod idempotency;
 pub mod outbox;
 pub mod parcels;
 pub mod privacy;
@@ -28,6 +29,7 @@ pub use audit::{AuditStore, AuditTx};
 pub use compliance::{ComplianceStore, ComplianceTx};
 pub use county::{CountyStore, CountyTx};
 pub use devices::{DeviceStore, DeviceTx};
+pub use idempotency::IdempotencyStore;
 pub use outbox::*;
 pub use parcels::*;
 pub use privacy::{PrivacyStore, PruneKind};
@@ -107,6 +109,7 @@ pub trait Store:
     + PrivacyStore
     + AuditStore
     + ComplianceStore
+    + IdempotencyStore
     + Send
     + Sync
 {
