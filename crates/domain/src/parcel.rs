@@ -27,6 +27,12 @@ pub enum ParcelState {
     Returned,
     /// Damaged, wrong address, refused or lost; see the problem kind.
     Problem,
+    /// Delivered to the recipient by the township's contractor, as the
+    /// contractor reported (contractor mode: the parcel never reaches a
+    /// station of ours).
+    Delivered,
+    /// The carrier cancelled the announcement before the parcel was seen.
+    Cancelled,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -59,6 +65,12 @@ pub enum Action {
         kind: ProblemKind,
     },
     ReturnToCarrier,
+    /// The township's contractor reported the parcel delivered.
+    ReportDelivered,
+    /// The carrier corrected what it announced (before the parcel was seen).
+    CorrectAnnouncement,
+    /// The carrier cancelled the announcement (before the parcel was seen).
+    CancelAnnouncement,
 }
 
 /// Event names as stored; one per action.
@@ -78,6 +90,9 @@ impl Action {
             Action::PickUp => "picked_up",
             Action::ReportProblem { .. } => "problem",
             Action::ReturnToCarrier => "returned",
+            Action::ReportDelivered => "delivered",
+            Action::CorrectAnnouncement => "announcement_corrected",
+            Action::CancelAnnouncement => "announcement_cancelled",
         }
     }
 }
@@ -90,7 +105,7 @@ pub struct TransitionError {
 }
 
 impl ParcelState {
-    pub const ALL: [ParcelState; 9] = [
+    pub const ALL: [ParcelState; 11] = [
         ParcelState::Announced,
         ParcelState::ArrivedAtCentre,
         ParcelState::Sorted,
@@ -100,6 +115,8 @@ impl ParcelState {
         ParcelState::PickedUp,
         ParcelState::Returned,
         ParcelState::Problem,
+        ParcelState::Delivered,
+        ParcelState::Cancelled,
     ];
 
     pub fn code(self) -> &'static str {
@@ -113,6 +130,8 @@ impl ParcelState {
             ParcelState::PickedUp => "picked_up",
             ParcelState::Returned => "returned",
             ParcelState::Problem => "problem",
+            ParcelState::Delivered => "delivered",
+            ParcelState::Cancelled => "cancelled",
         }
     }
 
@@ -133,11 +152,19 @@ impl ParcelState {
             ParcelState::PickedUp => "已取件",
             ParcelState::Returned => "已退回",
             ParcelState::Problem => "问题件",
+            ParcelState::Delivered => "已妥投",
+            ParcelState::Cancelled => "已取消预报",
         }
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, ParcelState::PickedUp | ParcelState::Returned)
+        matches!(
+            self,
+            ParcelState::PickedUp
+                | ParcelState::Returned
+                | ParcelState::Delivered
+                | ParcelState::Cancelled
+        )
     }
 
     /// Physically on a station's shelf, so it occupies a slot.
@@ -186,6 +213,9 @@ impl ParcelState {
             (S::Stored | S::AwaitingConsent | S::Problem, Action::ReturnToCarrier) => {
                 Some(S::Returned)
             }
+            (S::Dispatched, Action::ReportDelivered) => Some(S::Delivered),
+            (S::Announced, Action::CorrectAnnouncement) => Some(S::Announced),
+            (S::Announced, Action::CancelAnnouncement) => Some(S::Cancelled),
             _ => None,
         };
         next.ok_or(TransitionError {

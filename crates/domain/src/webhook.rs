@@ -120,6 +120,15 @@ pub const EVENTS: &[PublicEvent] = &[
         true,
     ),
     row("problem", "problem", "问题件", PlaceKind::Station, true),
+    // Contractor mode: the township's contractor delivered it (reported to
+    // the centre); no station of ours saw it.
+    row(
+        "delivered",
+        "delivered",
+        "已由乡镇承包配送妥投",
+        PlaceKind::None,
+        true,
+    ),
 ];
 
 /// The public face of an internal event kind, if it has one.

@@ -345,6 +345,33 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         (
             spec(
+                "PUT",
+                "/api/carriers/{carrier}/parcels/{waybill}",
+                "Correct an announcement while the parcel is still announced: the body replaces every announced field",
+                Some("Announcement"),
+            ),
+            put(county::correct_announcement),
+        ),
+        (
+            spec(
+                "DELETE",
+                "/api/carriers/{carrier}/parcels/{waybill}",
+                "Cancel an announcement while the parcel is still announced: it becomes cancelled",
+                None,
+            ),
+            delete(county::cancel_announcement),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/county/contractors/{contractor_id}/deliveries",
+                "A township contractor's delivery report (county staff enter it): each parcel gets its delivered event",
+                Some("ContractorDeliveries"),
+            ),
+            post(county::contractor_deliveries),
+        ),
+        (
+            spec(
                 "POST",
                 "/api/jobs/holding",
                 "Run the holding-period job now",

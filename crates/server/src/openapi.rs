@@ -116,6 +116,17 @@ fn paging() -> Vec<Value> {
     ]
 }
 
+/// An older name of `after_id`, still accepted.
+fn older_name(name: &str) -> Value {
+    let mut parameter = query(
+        name,
+        json!({"type": "integer", "format": "int64", "minimum": 0}),
+        "The older name of `after_id`; still accepted",
+    );
+    parameter["deprecated"] = json!(true);
+    parameter
+}
+
 fn day(name: &str, description: &str) -> Value {
     query(
         name,
@@ -196,6 +207,7 @@ pub fn query_parameters(method: &str, path: &str) -> Vec<Value> {
         ("GET", "/api/stations/{station_id}/parcels") => parcel_search(false),
         ("GET", "/api/audit") => {
             let acts: Vec<&str> = domain::audit::Act::ALL.iter().map(|a| a.code()).collect();
+            let older = older_name("before_seq");
             let mut parameters = vec![
                 query(
                     "act",
@@ -222,6 +234,7 @@ pub fn query_parameters(method: &str, path: &str) -> Vec<Value> {
                     json!({"type": "integer", "format": "int64"}),
                     "Only acts on this object",
                 ),
+                older,
             ];
             parameters.extend(paging());
             parameters
@@ -244,9 +257,13 @@ pub fn query_parameters(method: &str, path: &str) -> Vec<Value> {
         (
             "GET",
             "/api/webhooks/{subscription_id}/deliveries"
-            | "/api/carriers/{carrier}/webhook-attempts"
-            | "/api/carriers/{carrier}/events",
+            | "/api/carriers/{carrier}/webhook-attempts",
         ) => paging(),
+        ("GET", "/api/carriers/{carrier}/events") => {
+            let mut parameters = paging();
+            parameters.push(older_name("after"));
+            parameters
+        }
         ("GET", "/api/track/{waybill}") => vec![query(
             "carrier",
             json!({"type": "string", "enum": carriers()}),
@@ -414,6 +431,13 @@ pub fn answer(method: &str, path: &str) -> Answer {
         ) => reference("StaffParcel"),
         ("POST", "/api/parcels/{parcel_id}/misroute") => reference("MisrouteRecord"),
         ("POST", "/api/carriers/{carrier}/manifest") => reference("ManifestOutcome"),
+        ("PUT" | "DELETE", "/api/carriers/{carrier}/parcels/{waybill}") => {
+            json!({"oneOf": [reference("StaffParcel"), reference("CarrierParcel")],
+                "description": "The parcel after the change; staff get the first, carriers the second"})
+        }
+        ("POST", "/api/county/contractors/{contractor_id}/deliveries") => {
+            reference("DeliveryReport")
+        }
         ("POST", "/api/jobs/holding") => reference("HoldingReport"),
         ("POST", "/api/address/parse") => reference("ParsedAddress"),
         ("POST", "/api/dispatch/plan") => reference("DispatchPlan"),
