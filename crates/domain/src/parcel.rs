@@ -252,6 +252,30 @@ mod tests {
     }
 
     #[test]
+    fn a_contractor_delivers_and_an_announcement_is_corrected_or_cancelled_only_before_arrival() {
+        assert_eq!(
+            S::Dispatched.apply(Action::ReportDelivered),
+            Ok(S::Delivered)
+        );
+        assert!(S::Sorted.apply(Action::ReportDelivered).is_err());
+        assert!(S::Stored.apply(Action::ReportDelivered).is_err());
+        assert_eq!(
+            S::Announced.apply(Action::CorrectAnnouncement),
+            Ok(S::Announced)
+        );
+        assert_eq!(
+            S::Announced.apply(Action::CancelAnnouncement),
+            Ok(S::Cancelled)
+        );
+        for settled in [S::ArrivedAtCentre, S::Stored, S::Cancelled, S::Delivered] {
+            assert!(settled.apply(Action::CorrectAnnouncement).is_err());
+            assert!(settled.apply(Action::CancelAnnouncement).is_err());
+        }
+        assert!(S::Delivered.is_terminal() && S::Cancelled.is_terminal());
+        assert_eq!(Action::ReportDelivered.event_kind(), "delivered");
+    }
+
+    #[test]
     fn consent_gates_storage() {
         let waiting = S::Dispatched
             .apply(Action::StationInbound { consented: false })

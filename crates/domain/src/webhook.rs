@@ -765,7 +765,8 @@ mod tests {
                 "stored",
                 "picked_up",
                 "returned",
-                "problem"
+                "problem",
+                "delivered"
             ]
         );
         assert_eq!(public_event("consent_granted").unwrap().public, "stored");
@@ -780,7 +781,7 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown")
         );
-        assert_eq!(parse_event_names(&[]).unwrap().len(), 8);
+        assert_eq!(parse_event_names(&[]).unwrap().len(), 9);
         assert!(parse_url("ftp://x").is_err());
         assert!(parse_url("https://").is_err());
         assert!(parse_url("https://carrier.example/hook").is_ok());
