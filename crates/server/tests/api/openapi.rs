@@ -278,6 +278,7 @@ async fn every_query_parameter_is_documented() {
     let admin = t.token("admin").await;
     let doc = document();
     let mut problems = Vec::new();
+    let parameter = regex::Regex::new(r"\{[a-z_]+\}").unwrap();
     for (spec, _) in server::routes() {
         if spec.method != "GET" {
             continue;
@@ -289,10 +290,7 @@ async fn every_query_parameter_is_documented() {
             .replace("{username}", "admin")
             .replace("{file}", "docs-init.js")
             .replace("{station_id}", &t.station_a.to_string());
-        let path = regex::Regex::new(r"\{[a-z_]+\}")
-            .unwrap()
-            .replace_all(&path, "1")
-            .to_string();
+        let path = parameter.replace_all(&path, "1").to_string();
         let (status, answer) = t
             .call(
                 Method::GET,
