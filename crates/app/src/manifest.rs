@@ -409,10 +409,12 @@ impl App {
         outcome.n_announced = inserted.len();
         // The rest were announced before: the same data is an idempotent
         // repeat; other data is reported, never written over.
-        let new: std::collections::HashSet<&str> =
+        // (Each inserted waybill stands for its first row; a repeat in the
+        // same chunk is compared like any known parcel.)
+        let mut new: std::collections::HashSet<&str> =
             inserted.iter().map(|p| p.waybill.as_str()).collect();
         for (parcel, row) in parcels.iter().zip(&rows) {
-            if new.contains(parcel.waybill.as_str()) {
+            if new.remove(parcel.waybill.as_str()) {
                 continue;
             }
             let known = tx.parcel_by_waybill(carrier, &parcel.waybill).await?;
