@@ -32,6 +32,7 @@ pub mod dashboard;
 pub mod devices;
 pub mod dispatch;
 pub mod holding;
+pub mod idempotency;
 pub mod inbound;
 pub mod manifest;
 pub mod notify;

@@ -53,6 +53,8 @@ impl RetentionSettings {
             PruneKind::PickupSessions => self.pickup_session_days,
             PruneKind::ExpiredTokens => self.expired_token_days,
             PruneKind::SentMessages => self.sent_message_days,
+            // A day, fixed: the promise made to integrators (docs/api.md).
+            PruneKind::IdempotencyKeys => 1,
         }
     }
 }

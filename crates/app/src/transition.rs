@@ -138,6 +138,9 @@ async fn apply_on(
     parcel.updated_at = by.now;
     tx.update_parcel(parcel).await?;
     parcel.version += 1;
+    if action == Action::CorrectAnnouncement {
+        tx.rewrite_announced(parcel).await?;
+    }
     let event = event_of(parcel, action.event_kind(), Some(from), by, details);
     record(tx, by, station, parcel, &event).await
 }

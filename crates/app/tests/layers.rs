@@ -16,6 +16,7 @@ const USE_CASES: &[&str] = &[
     "devices",
     "dispatch",
     "holding",
+    "idempotency",
     "inbound",
     "manifest",
     "notify",

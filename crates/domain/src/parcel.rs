@@ -27,6 +27,12 @@ pub enum ParcelState {
     Returned,
     /// Damaged, wrong address, refused or lost; see the problem kind.
     Problem,
+    /// Delivered to the recipient by the township's contractor, as the
+    /// contractor reported (contractor mode: the parcel never reaches a
+    /// station of ours).
+    Delivered,
+    /// The carrier cancelled the announcement before the parcel was seen.
+    Cancelled,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -113,6 +119,12 @@ pub enum Action {
         kind: ProblemKind,
     },
     ReturnToCarrier,
+    /// The township's contractor reported the parcel delivered.
+    ReportDelivered,
+    /// The carrier corrected what it announced (before the parcel was seen).
+    CorrectAnnouncement,
+    /// The carrier cancelled the announcement (before the parcel was seen).
+    CancelAnnouncement,
 }
 
 /// Event names as stored; one per action.
@@ -133,6 +145,9 @@ impl Action {
             Action::PickUp => "picked_up",
             Action::ReportProblem { .. } => "problem",
             Action::ReturnToCarrier => "returned",
+            Action::ReportDelivered => "delivered",
+            Action::CorrectAnnouncement => "announcement_corrected",
+            Action::CancelAnnouncement => "announcement_cancelled",
         }
     }
 }
@@ -145,7 +160,7 @@ pub struct TransitionError {
 }
 
 impl ParcelState {
-    pub const ALL: [ParcelState; 9] = [
+    pub const ALL: [ParcelState; 11] = [
         ParcelState::Announced,
         ParcelState::ArrivedAtCentre,
         ParcelState::Sorted,
@@ -155,6 +170,8 @@ impl ParcelState {
         ParcelState::PickedUp,
         ParcelState::Returned,
         ParcelState::Problem,
+        ParcelState::Delivered,
+        ParcelState::Cancelled,
     ];
 
     pub fn code(self) -> &'static str {
@@ -168,6 +185,8 @@ impl ParcelState {
             ParcelState::PickedUp => "picked_up",
             ParcelState::Returned => "returned",
             ParcelState::Problem => "problem",
+            ParcelState::Delivered => "delivered",
+            ParcelState::Cancelled => "cancelled",
         }
     }
 
@@ -188,6 +207,8 @@ impl ParcelState {
             ParcelState::PickedUp => "已取件",
             ParcelState::Returned => "已退回",
             ParcelState::Problem => "问题件",
+            ParcelState::Delivered => "已妥投",
+            ParcelState::Cancelled => "已取消预报",
         }
     }
 
@@ -215,7 +236,13 @@ impl ParcelState {
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, ParcelState::PickedUp | ParcelState::Returned)
+        matches!(
+            self,
+            ParcelState::PickedUp
+                | ParcelState::Returned
+                | ParcelState::Delivered
+                | ParcelState::Cancelled
+        )
     }
 
     /// Physically on a station's shelf, so it occupies a slot.
@@ -267,6 +294,9 @@ impl ParcelState {
             (S::Stored | S::AwaitingConsent | S::Problem, Action::ReturnToCarrier) => {
                 Some(S::Returned)
             }
+            (S::Dispatched, Action::ReportDelivered) => Some(S::Delivered),
+            (S::Announced, Action::CorrectAnnouncement) => Some(S::Announced),
+            (S::Announced, Action::CancelAnnouncement) => Some(S::Cancelled),
             _ => None,
         };
         next.ok_or(TransitionError {
@@ -300,6 +330,30 @@ mod tests {
             state = state.apply(action).unwrap();
         }
         assert_eq!(state, S::PickedUp);
+    }
+
+    #[test]
+    fn a_contractor_delivers_and_an_announcement_is_corrected_or_cancelled_only_before_arrival() {
+        assert_eq!(
+            S::Dispatched.apply(Action::ReportDelivered),
+            Ok(S::Delivered)
+        );
+        assert!(S::Sorted.apply(Action::ReportDelivered).is_err());
+        assert!(S::Stored.apply(Action::ReportDelivered).is_err());
+        assert_eq!(
+            S::Announced.apply(Action::CorrectAnnouncement),
+            Ok(S::Announced)
+        );
+        assert_eq!(
+            S::Announced.apply(Action::CancelAnnouncement),
+            Ok(S::Cancelled)
+        );
+        for settled in [S::ArrivedAtCentre, S::Stored, S::Cancelled, S::Delivered] {
+            assert!(settled.apply(Action::CorrectAnnouncement).is_err());
+            assert!(settled.apply(Action::CancelAnnouncement).is_err());
+        }
+        assert!(S::Delivered.is_terminal() && S::Cancelled.is_terminal());
+        assert_eq!(Action::ReportDelivered.event_kind(), "delivered");
     }
 
     #[test]

@@ -130,6 +130,15 @@ pub const EVENTS: &[PublicEvent] = &[
         true,
     ),
     row("problem", "problem", "问题件", PlaceKind::Station, true),
+    // Contractor mode: the township's contractor delivered it (reported to
+    // the centre); no station of ours saw it.
+    row(
+        "delivered",
+        "delivered",
+        "已由乡镇承包配送妥投",
+        PlaceKind::None,
+        true,
+    ),
 ];
 
 /// The public face of an internal event kind, if it has one.
@@ -766,7 +775,8 @@ mod tests {
                 "stored",
                 "picked_up",
                 "returned",
-                "problem"
+                "problem",
+                "delivered"
             ]
         );
         assert_eq!(public_event("consent_granted").unwrap().public, "stored");
@@ -781,7 +791,7 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown")
         );
-        assert_eq!(parse_event_names(&[]).unwrap().len(), 8);
+        assert_eq!(parse_event_names(&[]).unwrap().len(), 9);
         assert!(parse_url("ftp://x").is_err());
         assert!(parse_url("https://").is_err());
         assert!(parse_url("https://carrier.example/hook").is_ok());

@@ -34,8 +34,22 @@ fn carrier(code: &str) -> Result<Carrier, ApiError> {
 pub struct DayRange {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+}
+
+/// A range of Shanghai days and a page of a list over it (`app::paging`).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PagedDayRange {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
     after_id: Option<i64>,
     limit: Option<u32>,
+}
+
+impl PagedDayRange {
+    fn days(&self, state: &AppState) -> Result<(NaiveDate, NaiveDate), ApiError> {
+        Ok(state.app.report_days(self.from, self.to)?)
+    }
 }
 
 impl DayRange {
@@ -68,10 +82,11 @@ pub async fn fees(
     State(state): State<AppState>,
     Caller(principal): Caller,
     ApiPath(code): ApiPath<String>,
-    ApiQuery(range): ApiQuery<DayRange>,
+    ApiQuery(range): ApiQuery<PagedDayRange>,
 ) -> ApiResult {
     let (from, to) = range.days(&state)?;
-    ok(state
+    let limit = app::paging::page_size(range.limit)?;
+    let rows = state
         .app
         .fee_ledger(
             &principal,
@@ -79,9 +94,10 @@ pub async fn fees(
             from,
             to,
             range.after_id,
-            range.limit,
+            Some(limit),
         )
-        .await?)
+        .await?;
+    ok(app::paging::Page::of(rows, limit, |fee| fee.id))
 }
 
 pub async fn fee_summary(
@@ -289,6 +305,106 @@ pub async fn contractor_handover(
     .await
 }
 
+/// A corrected announcement: every field of a manifest row but the
+/// waybill, which the path names.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Announcement {
+    #[serde(default)]
+    recipient_name: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    station_id: Option<i64>,
+    #[serde(default)]
+    size: Option<String>,
+    #[serde(default)]
+    consent: Option<serde_json::Value>,
+    #[serde(default)]
+    weight_grams: Option<serde_json::Value>,
+}
+
+/// The parcel as the caller's role sees it, after a change.
+fn parcel_view(principal: &domain::Principal, parcel: app::ports::ParcelRecord) -> ApiResult {
+    crate::views::parcel(
+        principal,
+        app::parcels::ParcelView {
+            parcel,
+            slot: None,
+            overdue: false,
+        },
+    )
+    .map(Json)
+    .map_err(|e| ApiError::from(AppError::Internal(e.to_string())))
+}
+
+pub async fn correct_announcement(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath((code, waybill)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<Announcement>,
+) -> ApiResult {
+    let fields = body;
+    // The manifest row's own parsing, so the formats are the manifest's.
+    let row = serde_json::json!({
+        "waybill": waybill,
+        "recipient_name": fields.recipient_name,
+        "phone": fields.phone,
+        "address": fields.address,
+        "station_id": fields.station_id,
+        "size": fields.size,
+        "consent": fields.consent,
+        "weight_grams": fields.weight_grams,
+    });
+    let row: app::manifest::ManifestRow = serde_json::from_value(row).map_err(|error| {
+        ApiError::from(
+            AppError::new(Code::AnnouncementInvalid)
+                .with_detail(crate::extract::plain_words(&error.to_string())),
+        )
+    })?;
+    let parcel = state
+        .app
+        .correct_announcement(&principal, carrier(&code)?, &row)
+        .await?;
+    parcel_view(&principal, parcel)
+}
+
+pub async fn cancel_announcement(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath((code, waybill)): ApiPath<(String, String)>,
+) -> ApiResult {
+    let waybill =
+        domain::WaybillNo::parse(&waybill).map_err(ApiError::detail(Code::WaybillInvalid))?;
+    let parcel = state
+        .app
+        .cancel_announcement(&principal, carrier(&code)?, &waybill)
+        .await?;
+    parcel_view(&principal, parcel)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContractorDeliveries {
+    parcels: Vec<app::county::deliveries::DeliveredParcel>,
+}
+
+pub async fn contractor_deliveries(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    AcceptLanguage(lang): AcceptLanguage,
+    ApiPath(contractor_id): ApiPath<i64>,
+    ApiJson(body): ApiJson<ContractorDeliveries>,
+) -> ApiResult {
+    ok(state
+        .app
+        .contractor_delivered(&principal, contractor_id, &body.parcels)
+        .await?
+        .in_lang(lang))
+}
+
 /// Request body schemas of the county routes, for the OpenAPI document.
 pub fn schemas() -> serde_json::Map<String, Value> {
     let carriers: Vec<&str> = Carrier::ALL.iter().map(|c| c.code()).collect();
@@ -310,7 +426,12 @@ pub fn schemas() -> serde_json::Map<String, Value> {
             "carrier": {"type": "string", "enum": carriers}, "waybill": {"type": "string"}, "weight_grams": {"type": "integer", "minimum": 1, "maximum": 100000},
             "address": {"type": "string", "maxLength": 200}, "recipient_name": {"type": "string"}, "phone": {"type": "string"}}},
         "Resolution": {"type": "object", "required": ["division"], "properties": {"division": {"type": "string", "pattern": "^([0-9]{9}|[0-9]{12})$"}}},
-        "BagScan": {"type": "object", "required": ["label"], "properties": {"label": {"type": "string", "example": "YZBAG:42"}}}
+        "BagScan": {"type": "object", "required": ["label"], "properties": {"label": {"type": "string", "example": "YZBAG:42"}}},
+        "Announcement": {"type": "object", "description": "Every field of a manifest row but the waybill (in the path); a field left out is cleared. Formats as in `Manifest`.",
+            "properties": crate::handlers::manifest_row_properties(false)},
+        "ContractorDeliveries": {"type": "object", "required": ["parcels"], "properties": {"parcels": {"type": "array", "minItems": 1,
+            "maxItems": app::county::deliveries::DELIVERY_REPORT_MAX, "items": {"type": "object", "required": ["carrier", "waybill"], "properties": {
+                "carrier": {"type": "string", "enum": carriers}, "waybill": {"type": "string", "minLength": 6, "maxLength": 40}}}}}}
     });
     match value {
         Value::Object(map) => map,

@@ -12,7 +12,7 @@ use app::{AppError, Code};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse};
-use domain::limits::{NAME_CHARS_MAX, PAGE_SIZE_MAX};
+use domain::limits::NAME_CHARS_MAX;
 use domain::{Action, Carrier, ParcelState, ProblemKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -35,8 +35,8 @@ pub async fn healthz(State(state): State<AppState>) -> ApiResult {
     ok(json!({ "status": "ok", "database": state.app.store.backend() }))
 }
 
-pub async fn openapi() -> Json<Value> {
-    Json(crate::openapi_document())
+pub async fn openapi(State(state): State<AppState>) -> Json<Value> {
+    Json(crate::openapi::document(&state.app.settings.public_url))
 }
 
 pub async fn not_found() -> ApiError {
@@ -218,12 +218,7 @@ impl ParcelQuery {
             .carrier
             .map(|c| Carrier::parse(&c).map_err(ApiError::detail(Code::CarrierUnknown)))
             .transpose()?;
-        let limit = self.limit.unwrap_or(50);
-        if limit == 0 || limit > PAGE_SIZE_MAX {
-            return Err(ApiError::detail(Code::QueryInvalid)(format!(
-                "limit must be 1 to {PAGE_SIZE_MAX}"
-            )));
-        }
+        let limit = app::paging::page_size(self.limit)?;
         Ok(ParcelFilter {
             station_id: station_id.or(self.station_id),
             carrier,
@@ -249,7 +244,11 @@ pub struct AuditQuery {
     station_id: Option<i64>,
     object_kind: Option<String>,
     object_id: Option<i64>,
-    before_seq: Option<i64>,
+    /// The cursor (`app::paging`): the trail is newest first, so the next
+    /// page holds the rows before this sequence number. `before_seq` is its
+    /// older name.
+    #[serde(alias = "before_seq")]
+    after_id: Option<i64>,
     limit: Option<u32>,
 }
 
@@ -269,10 +268,12 @@ pub async fn audit_trail(
         object_id: query.object_id,
         from_ms: None,
         to_ms: None,
-        before_seq: query.before_seq,
+        before_seq: query.after_id,
         limit: app::paging::page_size(query.limit)?,
     };
-    ok(state.app.audit_trail(&principal, filter).await?)
+    let limit = filter.limit;
+    let rows = state.app.audit_trail(&principal, filter).await?;
+    ok(app::paging::Page::of(rows, limit, |row| row.seq).map(views::AuditEntry::from))
 }
 
 /// `GET /api/audit/verify`: walks the chain.
@@ -722,6 +723,27 @@ pub async fn dropped_device_messages(
     ok(state.app.dropped_device_messages(&principal)?)
 }
 
+/// The fields of a manifest row, with the formats every manifest form
+/// (JSON, CSV, .xlsx) accepts (`app::manifest`).
+pub fn manifest_row_properties(with_waybill: bool) -> Value {
+    let mut properties = json!({
+        "recipient_name": {"type": "string", "maxLength": NAME_CHARS_MAX},
+        "phone": {"type": "string", "maxLength": 32, "description": "A mainland mobile: 13812345678, +86 138 1234 5678, 17012345678-1234 (virtual number with extension)"},
+        "address": {"type": "string", "maxLength": domain::limits::ADDRESS_CHARS_MAX},
+        "station_id": {"type": "integer", "format": "int64", "description": "The village station it is for, if known (GET /api/stations)"},
+        "size": {"type": "string", "enum": ["small", "medium", "large", "小", "中", "大"], "default": "small",
+            "description": "Size class; any case; 小件/中件/大件 too; empty or absent is small"},
+        "consent": {"oneOf": [{"type": "boolean"}, {"type": "integer", "enum": [0, 1]}, {"type": "string", "enum": ["true", "false", "1", "0", "是", "否", "yes", "no", "y", "n"]}],
+            "description": "The recipient agreed to station delivery: true/false, 1/0, 是/否 or yes/no (any case); anything else is refused with the row's number. Absent is false."},
+        "weight_grams": {"oneOf": [{"type": "integer", "minimum": 1, "maximum": domain::limits::WEIGHT_GRAMS_MAX}, {"type": "string", "pattern": "^[0-9]+$"}],
+            "description": "Whole grams, 1 to 100000, as a number or digits (1250, not 1.25 or 1.25kg). Fees are by weight bracket; absent falls into the lowest bracket."}
+    });
+    if with_waybill {
+        properties["waybill"] = json!({"type": "string", "minLength": domain::limits::WAYBILL_CHARS_MIN, "maxLength": domain::limits::WAYBILL_CHARS_MAX});
+    }
+    properties
+}
+
 /// Request body schemas for the OpenAPI document.
 pub fn schemas() -> Value {
     let carriers: Vec<&str> = Carrier::ALL.iter().map(|c| c.code()).collect();
@@ -770,9 +792,9 @@ pub fn schemas() -> Value {
         "ContactPhone": {"type": "object", "required": ["phone"], "properties": {
             "phone": {"type": ["string", "null"], "maxLength": 32, "example": "0571-8800 1234", "description": "public; null clears it"}}},
         "CentreScan": {"type": "object", "required": ["action"], "properties": {"action": {"enum": ["arrive", "sort", "dispatch"]}}},
-        "Manifest": {"type": "object", "required": ["parcels"], "properties": {"parcels": {"type": "array", "maxItems": 500, "items": {"type": "object", "required": ["waybill"], "properties": {
-            "waybill": {"type": "string"}, "recipient_name": {"type": "string"}, "phone": {"type": "string"}, "address": {"type": "string"},
-            "station_id": {"type": "integer"}, "size": {"type": "string"}, "consent": {"type": "boolean"}}}}}}
+        "Manifest": {"type": "object", "required": ["parcels"], "properties": {"parcels": {"type": "array", "maxItems": 500,
+            "description": "Each waybill once per manifest (a second row is refused by its number); a waybill announced before with the same data counts as already known, with other data it is refused (correct it with PUT /api/carriers/{carrier}/parcels/{waybill}).",
+            "items": {"type": "object", "required": ["waybill"], "properties": manifest_row_properties(true)}}}}
     });
     if let Value::Object(map) = &mut schemas {
         map.extend(crate::county::schemas());

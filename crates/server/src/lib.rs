@@ -4,9 +4,12 @@
 //! parses, calls one use case, and shapes the answer.
 
 mod county;
+mod docs;
 pub mod error;
 pub mod extract;
 mod handlers;
+pub mod idempotency;
+pub mod openapi;
 mod tracking;
 pub mod views;
 
@@ -66,6 +69,24 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (
             public(spec("GET", "/api/openapi.json", "This document", None)),
             get(openapi),
+        ),
+        (
+            public(spec(
+                "GET",
+                "/api/docs",
+                "This document as a page for people (RapiDoc, served by this server)",
+                None,
+            )),
+            get(crate::docs::page),
+        ),
+        (
+            public(spec(
+                "GET",
+                "/api/docs/{file}",
+                "The API page's script, set-up and licences",
+                None,
+            )),
+            get(crate::docs::asset),
         ),
         (
             public(spec(
@@ -321,6 +342,33 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 Some("Manifest"),
             ),
             post(manifest),
+        ),
+        (
+            spec(
+                "PUT",
+                "/api/carriers/{carrier}/parcels/{waybill}",
+                "Correct an announcement while the parcel is still announced: the body replaces every announced field",
+                Some("Announcement"),
+            ),
+            put(county::correct_announcement),
+        ),
+        (
+            spec(
+                "DELETE",
+                "/api/carriers/{carrier}/parcels/{waybill}",
+                "Cancel an announcement while the parcel is still announced: it becomes cancelled",
+                None,
+            ),
+            delete(county::cancel_announcement),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/county/contractors/{contractor_id}/deliveries",
+                "A township contractor's delivery report (county staff enter it): each parcel gets its delivered event",
+                Some("ContractorDeliveries"),
+            ),
+            post(county::contractor_deliveries),
         ),
         (
             spec(
@@ -643,6 +691,10 @@ pub fn api(state: AppState) -> Router {
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            idempotency::layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             error::localize,
         ))
         .with_state(state)
@@ -706,68 +758,8 @@ pub fn layered_for(router: Router, https: bool) -> Router {
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
-/// The OpenAPI 3 document, from [`routes`].
+/// The OpenAPI 3 document, from [`routes`], for a server at the default
+/// public URL (`openapi::document` names the server).
 pub fn openapi_document() -> serde_json::Value {
-    use serde_json::{Map, Value, json};
-    let mut paths = Map::new();
-    // Every error answers in the one shape, whatever its status.
-    let mut error_responses = json!({"200": {"description": "OK"}});
-    for (status, description) in [
-        ("400", "Malformed request"),
-        ("401", "No or expired token"),
-        ("403", "Not yours to act on"),
-        ("404", "Not found, or not yours to see"),
-        ("409", "Conflicts with the object's state"),
-        ("413", "Body larger than the limit"),
-        ("405", "The route does not take this method"),
-        ("415", "Body is not JSON"),
-        ("422", "Well-formed but refused; the code says why"),
-        ("429", "Too many requests; see Retry-After"),
-        ("500", "Internal error (logged)"),
-    ] {
-        error_responses[status] = json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
-    }
-    for (spec, _) in routes() {
-        let entry = paths
-            .entry(spec.path.to_string())
-            .or_insert_with(|| json!({}));
-        let parameters: Vec<Value> = spec
-            .path
-            .split('/')
-            .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| {
-                let schema = if name == "carrier" || name == "waybill" || name == "username" {
-                    json!({"type": "string"})
-                } else {
-                    json!({"type": "integer", "format": "int64"})
-                };
-                json!({"name": name, "in": "path", "required": true, "schema": schema})
-            })
-            .collect();
-        let mut operation = json!({
-            "summary": spec.summary,
-            "parameters": parameters,
-            "responses": error_responses.clone(),
-        });
-        if let Some(schema) = views::answers(spec.method, spec.path) {
-            operation["responses"]["200"]["content"] =
-                json!({"application/json": {"schema": schema}});
-        }
-        if spec.authenticated {
-            operation["security"] = json!([{"bearer": []}]);
-        }
-        if let Some(body) = spec.body {
-            operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}}});
-        }
-        entry[spec.method.to_lowercase()] = operation;
-    }
-    json!({
-        "openapi": "3.0.3",
-        "info": {"title": "yizhan API", "version": env!("CARGO_PKG_VERSION"), "description": "County and village express delivery: the parcel spine.\n\nErrors: every error answers `{\"error\": {\"code\", \"type\", \"message\"}}` (schema `Error`). `code` is stable and listed in the schema's enum; `message` is for people, in Chinese when the request's `Accept-Language` prefers `zh` and in English otherwise (and without the header). A 429 carries `Retry-After` in seconds."},
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": handlers::schemas(),
-        }
-    })
+    openapi::document(&app::Settings::default().public_url)
 }

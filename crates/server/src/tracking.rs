@@ -100,10 +100,12 @@ pub async fn webhook_deliveries(
     ApiPath(subscription_id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult {
-    ok(state
+    let page = query.page()?;
+    let rows = state
         .app
-        .webhook_deliveries(&principal, subscription_id, query.page()?)
-        .await?)
+        .webhook_deliveries(&principal, subscription_id, page)
+        .await?;
+    ok(app::paging::Page::of(rows, page.limit, |d| d.id))
 }
 
 pub async fn webhook_attempts(
@@ -112,10 +114,12 @@ pub async fn webhook_attempts(
     ApiPath(carrier): ApiPath<String>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult {
-    ok(state
+    let page = query.page()?;
+    let rows = state
         .app
-        .webhook_attempts(&principal, carrier_of(&carrier)?, query.page()?)
-        .await?)
+        .webhook_attempts(&principal, carrier_of(&carrier)?, page)
+        .await?;
+    ok(app::paging::Page::of(rows, page.limit, |a| a.id))
 }
 
 pub async fn delete_webhook(
@@ -162,7 +166,9 @@ pub async fn test_webhook(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedQuery {
-    after: Option<i64>,
+    /// The cursor (`app::paging`); `after` is its older name.
+    #[serde(alias = "after")]
+    after_id: Option<i64>,
     limit: Option<u32>,
 }
 
@@ -172,10 +178,17 @@ pub async fn carrier_events(
     ApiPath(carrier): ApiPath<String>,
     ApiQuery(query): ApiQuery<FeedQuery>,
 ) -> ApiResult {
-    ok(state
+    let limit = app::paging::page_size(query.limit)?;
+    let feed = state
         .app
-        .carrier_events(&principal, carrier_of(&carrier)?, query.after, query.limit)
-        .await?)
+        .carrier_events(
+            &principal,
+            carrier_of(&carrier)?,
+            query.after_id,
+            Some(limit),
+        )
+        .await?;
+    ok(app::paging::Page::of(feed.events, limit, |e| e.id))
 }
 
 #[derive(Deserialize)]

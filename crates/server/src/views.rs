@@ -95,12 +95,54 @@ pub fn parcel(principal: &Principal, view: ParcelView) -> serde_json::Result<Val
     }
 }
 
+/// A page of parcels in the one page shape (`app::paging::Page`).
 pub fn page(principal: &Principal, page: ParcelPage) -> serde_json::Result<Value> {
+    let page = app::paging::Page {
+        items: page.parcels,
+        next_after_id: page.next_after_id,
+    };
     if is_staff(principal) {
         return value(page);
     }
-    let parcels: Vec<CarrierParcel> = page.parcels.into_iter().map(Into::into).collect();
-    Ok(json!({ "parcels": value(parcels)?, "next_after_id": page.next_after_id }))
+    value(page.map(CarrierParcel::from))
+}
+
+/// A row of the audit trail as the API shows it: its time as an RFC 3339
+/// UTC string like every other time in the API (the stored row, and the
+/// hash, keep Unix milliseconds).
+#[derive(Debug, Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor_user_id: Option<i64>,
+    pub actor: String,
+    pub actor_role: String,
+    pub act: String,
+    pub object_kind: String,
+    pub object_id: Option<i64>,
+    pub station_id: Option<i64>,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl From<domain::audit::AuditRow> for AuditEntry {
+    fn from(row: domain::audit::AuditRow) -> Self {
+        AuditEntry {
+            seq: row.seq,
+            at: DateTime::from_timestamp_millis(row.at_ms).unwrap_or_default(),
+            actor_user_id: row.actor_user_id,
+            actor: row.actor,
+            actor_role: row.actor_role,
+            act: row.act,
+            object_kind: row.object_kind,
+            object_id: row.object_id,
+            station_id: row.station_id,
+            details: row.details,
+            prev_hash: row.prev_hash,
+            hash: row.hash,
+        }
+    }
 }
 
 pub fn events(principal: &Principal, events: Vec<EventRecord>) -> serde_json::Result<Value> {
@@ -192,9 +234,10 @@ pub fn schemas() -> serde_json::Map<String, Value> {
     staff_station["code_format"] = json!({"type": "string"});
     staff_station["holding"] = json!({"type": "object"});
     let page = |item: &str| {
-        json!({"type": "object", "properties": {
-            "parcels": {"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}},
-            "next_after_id": nullable_int,
+        json!({"type": "object", "required": ["items", "next_after_id"], "properties": {
+            "items": {"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}},
+            "next_after_id": {"type": "integer", "format": "int64", "nullable": true,
+                "description": "Pass as `after_id` for the next page; null when this page is the last"},
         }})
     };
     let object = |description: &str, properties: Value| json!({"type": "object", "description": description, "properties": properties});

@@ -135,7 +135,10 @@ fn manual_from(row: &AnyRow) -> StoreResult<ManualItem> {
     })
 }
 
-const FEE_COLUMNS: &str = "id, carrier, agreement_id, agreement_version, parcel_id, event_key, event_kind, mode, township, weight_grams, bracket, amount_fen, at, day";
+/// The ledger's columns and the parcel's waybill, which every fee row
+/// carries for the carrier's own books (`FeeRecord::waybill`).
+const FEE_COLUMNS: &str = "id, carrier, agreement_id, agreement_version, parcel_id, event_key, event_kind, mode, township, weight_grams, bracket, amount_fen, at, day, \
+     (SELECT waybill FROM parcels WHERE parcels.id = fee_ledger.parcel_id) AS waybill";
 
 fn fee_from(row: &AnyRow) -> StoreResult<FeeRecord> {
     let version: i64 = get(row, "agreement_version")?;
@@ -144,6 +147,7 @@ fn fee_from(row: &AnyRow) -> StoreResult<FeeRecord> {
     let day: String = get(row, "day")?;
     Ok(FeeRecord {
         id: get(row, "id")?,
+        waybill: get(row, "waybill")?,
         fee: NewFee {
             carrier: carrier(row)?,
             agreement_id: get(row, "agreement_id")?,

@@ -11,6 +11,7 @@ mod compliance;
 pub use compliance::BreachPlan;
 mod county;
 mod device_commands;
+mod idempotency;
 mod outbox;
 mod parcels;
 mod privacy;

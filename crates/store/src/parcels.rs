@@ -349,6 +349,18 @@ impl ParcelTx for DbTx {
         .transpose()
     }
 
+    async fn rewrite_announced(&mut self, parcel: &ParcelRecord) -> StoreResult<()> {
+        let sealed = seal_recipient(&self.keys, None, None, parcel.address.as_deref());
+        self.execute(
+            sqlx::query("UPDATE parcels SET address = $1, size = $2 WHERE id = $3")
+                .bind(sealed.address)
+                .bind(parcel.size.code())
+                .bind(parcel.id),
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn release_place(&mut self, parcel_id: i64) -> StoreResult<()> {
         self.execute(
             sqlx::query("UPDATE slot_places SET parcel_id = NULL WHERE parcel_id = $1")

@@ -270,6 +270,7 @@ impl PrivacyStore for Db {
                 "outbox",
                 "((sent_at IS NOT NULL AND sent_at < $1) OR (gave_up = 1 AND available_at < $1))",
             ),
+            PruneKind::IdempotencyKeys => ("idempotency_keys", "created_at < $1"),
         };
         Ok(sqlx::query(&format!(
             "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {condition} ORDER BY id LIMIT $2)"

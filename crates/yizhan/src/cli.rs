@@ -261,11 +261,16 @@ pub struct ConformanceArgs {
 
 #[derive(Subcommand)]
 pub enum ImportCommand {
-    /// A carrier's manifest as CSV: waybill,recipient_name,phone,address,station_id,size,consent
+    /// A carrier's manifest as CSV or .xlsx: waybill,recipient_name,phone,address,station_id,size,consent,weight_grams
+    /// (formats in docs/county.md). Exits 1 when a row was refused.
     Manifest {
         file: PathBuf,
         #[arg(long)]
         carrier: String,
+        /// Print the outcome as one JSON object on stdout (refused rows
+        /// included) instead of lines.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -1,7 +1,9 @@
-//! `yizhan import manifest FILE --carrier CODE`: announces parcels from a
-//! carrier's CSV or .xlsx spreadsheet (first sheet) in chunks,
-//! with a progress bar, reporting every refused row by its line number and
-//! keeping the good ones.
+//! `yizhan import manifest FILE --carrier CODE [--json]`: announces parcels
+//! from a carrier's CSV or .xlsx spreadsheet (first sheet) in chunks, with
+//! a progress bar, reporting every refused row by its line number (a
+//! waybill twice in the file at its second line) and keeping the good ones.
+//! It exits 1 when any row was refused, so a script notices; `--json`
+//! prints the outcome as one object.
 
 use anyhow::Context;
 use app::App;
@@ -26,7 +28,7 @@ struct Chunk {
 }
 
 /// What an import did.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct ImportSummary {
     pub n_rows: usize,
     pub n_announced: usize,
@@ -34,18 +36,27 @@ pub struct ImportSummary {
     pub rejected: Vec<RejectedRow>,
 }
 
-pub async fn manifest(app: &App, file: &Path, carrier: &str) -> anyhow::Result<()> {
+pub async fn manifest(app: &App, file: &Path, carrier: &str, json: bool) -> anyhow::Result<()> {
     let carrier = Carrier::parse(carrier).map_err(anyhow::Error::msg)?;
-    let summary = run(app, file, carrier, true).await?;
-    for row in &summary.rejected {
-        eprintln!("line {}: {} {}", row.row, row.waybill, row.reason);
+    let summary = run(app, file, carrier, !json).await?;
+    if json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        for row in &summary.rejected {
+            eprintln!("line {}: {} {}", row.row, row.waybill, row.reason);
+        }
+        println!(
+            "{} announced, {} already known, {} refused",
+            summary.n_announced,
+            summary.n_known,
+            summary.rejected.len()
+        );
     }
-    println!(
-        "{} announced, {} already known, {} refused",
-        summary.n_announced,
-        summary.n_known,
-        summary.rejected.len()
-    );
+    if !summary.rejected.is_empty() {
+        // The good rows are kept; the exit status tells a script that some
+        // were not.
+        std::process::exit(1);
+    }
     Ok(())
 }
 
@@ -160,6 +171,7 @@ fn read_chunks(
     };
     let mut chunk = new_chunk();
     let mut n_rows = 0usize;
+    let mut seen = app::manifest::SeenWaybills::new("line");
     for (line, position, row) in rows {
         n_rows += 1;
         if n_rows > MANIFEST_ROWS_MAX {
@@ -170,7 +182,12 @@ fn read_chunks(
         }
         chunk.n_rows += 1;
         chunk.progress = position;
-        match row.map(|row| (app::manifest::parse_row_for(carrier, &row), row)) {
+        let parsed = row.map(|row| {
+            let parcel = app::manifest::parse_row_for(carrier, &row)
+                .and_then(|parcel| seen.check(&parcel.waybill, line).map(|()| parcel));
+            (parcel, row)
+        });
+        match parsed {
             Ok((Ok(parcel), _)) => {
                 chunk.rows.push(parcel);
                 chunk.lines.push(line);

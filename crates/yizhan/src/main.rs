@@ -80,8 +80,13 @@ async fn run() -> anyhow::Result<()> {
         Command::User { what } => admin::user_command(&app().await?, what).await,
         Command::Webhook { what } => tools::webhook_command(&app().await?, what).await,
         Command::Import {
-            what: ImportCommand::Manifest { file, carrier },
-        } => import::manifest(&app().await?, &file, &carrier).await,
+            what:
+                ImportCommand::Manifest {
+                    file,
+                    carrier,
+                    json,
+                },
+        } => import::manifest(&app().await?, &file, &carrier, json).await,
         Command::Audit { what } => admin::audit_command(&app().await?, what).await,
         Command::Compliance { what } => admin::compliance_command(&app().await?, what).await,
         Command::Reconcile { carrier, from, to } => {

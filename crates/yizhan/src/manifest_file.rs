@@ -13,11 +13,67 @@ use std::io::Read;
 /// it could not be read.
 pub type SourceRow = (usize, u64, Result<ManifestRow, String>);
 
+/// Line ends as LF: the CSV reader counts a line at each `\n`, and at a
+/// CRLF (what Excel and Python's csv module write) it takes the `\r` as the
+/// record's end and starts the next record before the `\n`, so every line
+/// number came out one too low. A lone `\r` stays as it is.
+pub struct CrlfAsLf<R> {
+    inner: R,
+    /// Bytes converted and not yet given out, from `position`.
+    queue: Vec<u8>,
+    position: usize,
+    /// A `\r` at the end of the last read, decided by the next byte.
+    pending_cr: bool,
+}
+
+impl<R: Read> CrlfAsLf<R> {
+    pub fn new(inner: R) -> CrlfAsLf<R> {
+        CrlfAsLf {
+            inner,
+            queue: Vec::new(),
+            position: 0,
+            pending_cr: false,
+        }
+    }
+}
+
+impl<R: Read> Read for CrlfAsLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.position == self.queue.len() {
+            let mut buffer = [0u8; 8192];
+            let n = self.inner.read(&mut buffer)?;
+            self.queue.clear();
+            self.position = 0;
+            if n == 0 {
+                if !std::mem::take(&mut self.pending_cr) {
+                    return Ok(0);
+                }
+                self.queue.push(b'\r');
+                break;
+            }
+            for &byte in &buffer[..n] {
+                if std::mem::take(&mut self.pending_cr) && byte != b'\n' {
+                    self.queue.push(b'\r');
+                }
+                if byte == b'\r' {
+                    self.pending_cr = true;
+                } else {
+                    self.queue.push(byte);
+                }
+            }
+        }
+        let n = out.len().min(self.queue.len() - self.position);
+        out[..n].copy_from_slice(&self.queue[self.position..self.position + n]);
+        self.position += n;
+        Ok(n)
+    }
+}
+
 pub fn csv_rows<R: Read>(data: R) -> anyhow::Result<impl Iterator<Item = SourceRow>> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
         .trim(csv::Trim::All)
-        .from_reader(data);
+        .from_reader(CrlfAsLf::new(data));
     let headers = reader.headers().context("reading the header line")?.clone();
     Ok(reader.into_records().map(move |record| match record {
         Ok(record) => {
@@ -28,7 +84,7 @@ pub fn csv_rows<R: Read>(data: R) -> anyhow::Result<impl Iterator<Item = SourceR
                 byte,
                 record
                     .deserialize::<ManifestRow>(Some(&headers))
-                    .map_err(|error| format!("unreadable row: {error}")),
+                    .map_err(|error| row_error(&error, &headers)),
             )
         }
         Err(error) => (
@@ -37,6 +93,29 @@ pub fn csv_rows<R: Read>(data: R) -> anyhow::Result<impl Iterator<Item = SourceR
             Err(format!("unreadable row: {error}")),
         ),
     }))
+}
+
+/// Why a CSV row could not be read, naming the column, without the CSV
+/// library's own wording and position (the line is reported beside it).
+fn row_error(error: &csv::Error, headers: &csv::StringRecord) -> String {
+    if let csv::ErrorKind::Deserialize { err, .. } = error.kind() {
+        let column = err
+            .field()
+            .and_then(|index| headers.get(index as usize))
+            .unwrap_or("a column");
+        let message = match err.kind() {
+            csv::DeserializeErrorKind::Message(message) => message.clone(),
+            csv::DeserializeErrorKind::ParseInt(_) | csv::DeserializeErrorKind::ParseFloat(_) => {
+                "is not a whole number".to_string()
+            }
+            other => other.to_string(),
+        };
+        if message.starts_with(column) {
+            return message;
+        }
+        return format!("{column}: {message}");
+    }
+    format!("unreadable row: {error}")
 }
 
 /// Columns read from a sheet: a manifest names eight, a carrier's export may
@@ -159,4 +238,41 @@ fn xlsx_rows(data: &[u8]) -> anyhow::Result<Vec<SourceRow>> {
             )
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normalised(input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        CrlfAsLf::new(input).read_to_end(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn crlf_becomes_lf_and_lone_crs_stay() {
+        assert_eq!(normalised(b"a,b\r\nc,d\r\n"), b"a,b\nc,d\n");
+        assert_eq!(normalised(b"a\rb\r"), b"a\rb\r");
+        assert_eq!(normalised(b"a\n\r\n"), b"a\n\n");
+        // A CRLF split across reads of the inner reader.
+        let split = std::io::Read::chain(&b"a\r"[..], &b"\nb"[..]);
+        let mut out = Vec::new();
+        CrlfAsLf::new(split).read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"a\nb");
+    }
+
+    #[test]
+    fn crlf_files_number_their_lines_like_lf_files() {
+        let lf = "waybill,phone\n731000000001,1\n731000000002,2\n";
+        let crlf = lf.replace('\n', "\r\n");
+        let lines = |text: &str| -> Vec<usize> {
+            csv_rows(text.as_bytes())
+                .unwrap()
+                .map(|(line, _, _)| line)
+                .collect()
+        };
+        assert_eq!(lines(lf), vec![2, 3]);
+        assert_eq!(lines(&crlf), vec![2, 3]);
+    }
 }

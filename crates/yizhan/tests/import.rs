@@ -13,8 +13,9 @@ fn keys_json() -> &'static str {
     })
 }
 
-/// Runs `yizhan import manifest`, which must succeed; its stdout and stderr.
-fn import(file: &Path, carrier: &str, url: &str) -> (String, String) {
+/// Runs `yizhan import manifest` (with `extra` arguments); its stdout,
+/// stderr and exit status.
+fn run_import(file: &Path, carrier: &str, url: &str, extra: &[&str]) -> (String, String, i32) {
     let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
         .args([
             "import",
@@ -23,14 +24,25 @@ fn import(file: &Path, carrier: &str, url: &str) -> (String, String) {
             "--carrier",
             carrier,
         ])
+        .args(extra)
         .env("YIZHAN_DATABASE__URL", url)
         .env("YIZHAN_KEYS_JSON", keys_json())
         .env("YIZHAN_LOG", "warn")
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-    assert!(output.status.success(), "{stderr}");
-    (String::from_utf8_lossy(&output.stdout).to_string(), stderr)
+    (
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+        output.status.code().unwrap_or(-1),
+    )
+}
+
+/// Runs an import some of whose rows are refused: it keeps the good rows
+/// and exits 1, so a script notices. Its stdout and stderr.
+fn import(file: &Path, carrier: &str, url: &str) -> (String, String) {
+    let (stdout, stderr, status) = run_import(file, carrier, url, &[]);
+    assert_eq!(status, 1, "rows were refused: exit 1\n{stdout}\n{stderr}");
+    (stdout, stderr)
 }
 
 #[test]
@@ -54,13 +66,14 @@ fn manifest_import_reports_bad_lines_and_keeps_good_rows() {
     let url = format!("sqlite:{}", dir.path().join("import.db").display());
     let (stdout, stderr) = import(&csv, "ZTO", &url);
     assert!(
-        stdout.contains("3 announced, 1 already known, 5 refused"),
+        stdout.contains("3 announced, 0 already known, 6 refused"),
         "stdout: {stdout}\nstderr: {stderr}"
     );
     for (line, words) in [
         (4, "may hold only"),
         (5, "mobile"),
         (6, "at most 64"),
+        (7, "the same waybill as line 2"),
         (8, "size class"),
         (9, "unreadable row"),
     ] {
@@ -77,7 +90,7 @@ fn manifest_import_reports_bad_lines_and_keeps_good_rows() {
     );
     // Importing again announces nothing twice.
     let (again, _) = import(&csv, "ZTO", &url);
-    assert!(again.contains("0 announced, 4 already known"), "{again}");
+    assert!(again.contains("0 announced, 3 already known"), "{again}");
 }
 
 #[test]
@@ -204,8 +217,14 @@ fn a_file_of_many_chunks_reports_real_lines_and_announces_each_waybill_once() {
     let url = format!("sqlite:{}", dir.path().join("import.db").display());
     let (stdout, stderr) = import(&csv, "ZTO", &url);
     assert!(
-        stdout.contains("11998 announced, 1 already known, 1 refused"),
+        stdout.contains("11998 announced, 0 already known, 2 refused"),
         "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("line 11000:") && l.contains("the same waybill as line 2")),
+        "{stderr}"
     );
     assert!(
         stderr
@@ -215,7 +234,56 @@ fn a_file_of_many_chunks_reports_real_lines_and_announces_each_waybill_once() {
     );
     let (again, _) = import(&csv, "ZTO", &url);
     assert!(
-        again.contains("0 announced, 11999 already known, 1 refused"),
+        again.contains("0 announced, 11998 already known, 2 refused"),
         "{again}"
+    );
+}
+
+/// What Excel and Python write: CRLF line ends. Refusals name the file's
+/// own lines all the same; `--json` prints one object; a file with no
+/// refused row exits 0; consent and weight take the documented forms.
+#[test]
+fn crlf_files_report_their_own_lines_and_json_tells_a_script_what_happened() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("import.db").display());
+    let rows = [
+        "waybill,recipient_name,phone,address,station_id,size,consent,weight_grams",
+        "731000000201,张三,13812345678,,,小,是,1250",
+        "731000000202,李四,12345,,,,,",
+        "731000000203,王五,13812345678,,,medium,maybe,",
+        "731000000204,赵六,13812345678,,,,1,1.25kg",
+        "731000000201,张三,13812345678,,,小,是,1250",
+        "731000000205,钱七,13812345678,,,LARGE,yes,900",
+    ];
+    let csv = dir.path().join("excel.csv");
+    std::fs::write(&csv, rows.join("\r\n") + "\r\n").unwrap();
+    let (stdout, stderr, status) = run_import(&csv, "ZTO", &url, &["--json"]);
+    assert_eq!(status, 1, "{stdout}\n{stderr}");
+    let outcome: serde_json::Value = serde_json::from_str(stdout.trim()).expect(&stdout);
+    assert_eq!(outcome["n_announced"], 2, "{outcome}");
+    let refused: Vec<(i64, String)> = outcome["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["row"].as_i64().unwrap(),
+                r["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let lines: Vec<i64> = refused.iter().map(|(line, _)| *line).collect();
+    assert_eq!(lines, [3, 4, 5, 6], "{outcome}");
+    assert!(refused[1].1.contains("是/否"), "{outcome}");
+    assert!(refused[2].1.contains("whole grams"), "{outcome}");
+    assert!(refused[3].1.contains("line 2"), "{outcome}");
+    // A clean file exits 0.
+    let clean = dir.path().join("clean.csv");
+    std::fs::write(&clean, "waybill,consent\r\n731000000301,否\r\n").unwrap();
+    let (stdout, stderr, status) = run_import(&clean, "ZTO", &url, &[]);
+    assert_eq!(status, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("1 announced, 0 already known, 0 refused"),
+        "{stdout}"
     );
 }

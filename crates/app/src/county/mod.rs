@@ -12,6 +12,7 @@ pub use crate::ports::county::{
 mod agreements;
 mod arrival;
 mod bags;
+pub mod deliveries;
 pub mod print;
 mod reports;
 

@@ -471,6 +471,26 @@ codes! {
     TokenLimit = "token_limit", 409, Conflict,
         "每家快递公司最多 {max} 个有效的 API 令牌；请先吊销不用的令牌",
         "a carrier holds at most {max} live API tokens; revoke one you no longer use first";
+    // branch api (issue 13, item 4): idempotency keys, announcement
+    // corrections and cancellations, contractors' delivery reports.
+    IdempotencyKeyInvalid = "idempotency_key_invalid", 400, InvalidRequest,
+        "Idempotency-Key 须为 1 至 {max} 个可见 ASCII 字符（例如一个 UUID）",
+        "the Idempotency-Key header must be 1 to {max} visible ASCII characters (a UUID, say)";
+    IdempotencyKeyReused = "idempotency_key_reused", 409, Conflict,
+        "这个 Idempotency-Key 已用于另一个请求（方法、路径或请求体不同）；新的请求请使用新的键",
+        "this Idempotency-Key was used for another request (method, path or body differ); use a new key for a new request";
+    IdempotencyKeyInProgress = "idempotency_key_in_progress", 409, Conflict,
+        "使用这个 Idempotency-Key 的请求仍在处理中，请稍后再发送",
+        "the request with this Idempotency-Key is still being handled; send it again in a moment";
+    AnnouncementInvalid = "announcement_invalid", 422, InvalidRequest,
+        "预报数据有误，请对照接口文档（/api/docs）修改后重新提交",
+        "the announcement is not valid: {detail}";
+    AnnouncementSettled = "announcement_settled", 409, Conflict,
+        "包裹已是「{state}」状态；只有尚未到达的预报包裹才能修改或取消，其他情况请联系县共配中心",
+        "the parcel is already {state}; only a parcel still announced (not yet seen) can be corrected or cancelled; otherwise ask the county centre";
+    NotWithContractor = "not_with_contractor", 409, Conflict,
+        "这个包裹没有交给该承包人配送（或尚未发运），不能由其报告妥投",
+        "this parcel was not handed to this contractor (or not yet dispatched), so the contractor cannot report it delivered";
 }
 
 impl Code {

@@ -144,6 +144,9 @@ pub struct NewFee {
 #[derive(Debug, Clone, Serialize)]
 pub struct FeeRecord {
     pub id: i64,
+    /// The parcel's waybill number, so a carrier matches fees to its own
+    /// records without a look-up per row.
+    pub waybill: String,
     #[serde(flatten)]
     pub fee: NewFee,
 }

@@ -18,6 +18,7 @@ pub mod audit;
 pub mod compliance;
 pub mod county;
 pub mod devices;
+pub mod idempotency;
 pub mod outbox;
 pub mod parcels;
 pub mod privacy;
@@ -30,6 +31,7 @@ pub use audit::{AuditStore, AuditTx};
 pub use compliance::{ComplianceStore, ComplianceTx};
 pub use county::{CountyStore, CountyTx};
 pub use devices::{DeviceStore, DeviceTx};
+pub use idempotency::IdempotencyStore;
 pub use outbox::*;
 pub use parcels::*;
 pub use privacy::{PrivacyStore, PruneKind};
@@ -111,6 +113,7 @@ pub trait Store:
     + AuditStore
     + ComplianceStore
     + ApprovalStore
+    + IdempotencyStore
     + Send
     + Sync
 {

@@ -257,6 +257,10 @@ pub trait ParcelTx: Send {
     /// A free place in one given slot.
     async fn free_place_in(&mut self, slot_id: i64) -> StoreResult<Option<u32>>;
     async fn release_place(&mut self, parcel_id: i64) -> StoreResult<()>;
+    /// Writes the address and size class, which `update_parcel` leaves
+    /// alone: only a corrected announcement changes them
+    /// (`Action::CorrectAnnouncement`, from `app::transition`).
+    async fn rewrite_announced(&mut self, parcel: &ParcelRecord) -> StoreResult<()>;
     async fn slot(&mut self, slot_id: i64) -> StoreResult<Option<SlotRecord>>;
     /// Inserts the event unless its idempotency key exists; false if it did.
     async fn insert_event(&mut self, event: &NewEvent) -> StoreResult<bool>;

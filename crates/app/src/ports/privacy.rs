@@ -23,15 +23,19 @@ pub enum PruneKind {
     /// `outbox` messages sent or given up: their rows (template and time)
     /// are kept until then for the keeper's view of what went out.
     SentMessages,
+    /// `idempotency_keys` of the API, kept a day
+    /// (`app::idempotency::KEY_HOURS`).
+    IdempotencyKeys,
 }
 
 impl PruneKind {
-    pub const ALL: [PruneKind; 5] = [
+    pub const ALL: [PruneKind; 6] = [
         PruneKind::CodeAttempts,
         PruneKind::DeviceCommands,
         PruneKind::PickupSessions,
         PruneKind::ExpiredTokens,
         PruneKind::SentMessages,
+        PruneKind::IdempotencyKeys,
     ];
 
     pub fn code(self) -> &'static str {
@@ -41,6 +45,7 @@ impl PruneKind {
             PruneKind::PickupSessions => "pickup_sessions",
             PruneKind::ExpiredTokens => "expired_tokens",
             PruneKind::SentMessages => "sent_messages",
+            PruneKind::IdempotencyKeys => "idempotency_keys",
         }
     }
 }

@@ -315,6 +315,24 @@ async fn every_id_taking_route_refuses_other_stations_and_carriers() {
             "/api/carriers/ZTO/events".to_string(),
             None,
         ),
+        (
+            "PUT",
+            "/api/carriers/{carrier}/parcels/{waybill}",
+            "/api/carriers/ZTO/parcels/731234567890".to_string(),
+            Some(json!({"recipient_name": "外人"})),
+        ),
+        (
+            "DELETE",
+            "/api/carriers/{carrier}/parcels/{waybill}",
+            "/api/carriers/ZTO/parcels/731234567890".to_string(),
+            None,
+        ),
+        (
+            "POST",
+            "/api/county/contractors/{contractor_id}/deliveries",
+            format!("/api/county/contractors/{contractor}/deliveries"),
+            Some(json!({"parcels": [{"carrier": "ZTO", "waybill": "731234500001"}]})),
+        ),
     ];
     for (spec, _) in server::routes() {
         // Public routes (the tracking query) have no caller to authorise;
@@ -558,7 +576,7 @@ async fn every_list_route_refuses_terminals_and_shows_carriers_only_their_own() 
                 ),
                 Nothing => {
                     assert_eq!(status, StatusCode::OK, "{who} {method} {path}: {answer}");
-                    let items = answer.get("parcels").unwrap_or(&answer);
+                    let items = answer.get("items").unwrap_or(&answer);
                     assert_eq!(
                         items.as_array().map(Vec::len),
                         Some(0),

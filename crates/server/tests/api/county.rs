@@ -130,3 +130,211 @@ async fn county_centre_flow_over_http() {
         "{bad}"
     );
 }
+
+/// Contractor mode: the contractor's report, entered at the centre, gives
+/// each of its parcels a `delivered` event that the carrier's feed carries;
+/// another route's parcel is refused by row; a repeat changes nothing.
+#[tokio::test]
+async fn a_contractors_report_delivers_its_parcels_with_an_event() {
+    let t = spawn_app().await;
+    let admin = t.token("admin").await;
+    let zto = t.token("zto").await;
+    let (_, contractor, joint_bag, _, _) = county_objects(&t).await;
+    let (status, arrival) = t
+        .call(
+            Method::POST,
+            "/api/centre/arrivals",
+            Some(&admin),
+            Some(json!({"carrier": "ZTO", "waybill": "731234500009", "address": "四川省成都市彭州市龙门山镇宝山村2组", "weight_grams": 1200})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{arrival}");
+    assert_eq!(arrival["routing"]["mode"], "contractor", "{arrival}");
+    let bag = arrival["routing"]["bag_id"].as_i64().unwrap();
+    let report = json!({"parcels": [
+        {"carrier": "ZTO", "waybill": "731234500009"},
+        {"carrier": "ZTO", "waybill": "731234500001"},
+        {"carrier": "ZTO", "waybill": "731299999999"}
+    ]});
+    let path = format!("/api/county/contractors/{contractor}/deliveries");
+    // Not dispatched yet: refused.
+    let (status, early) = t
+        .call(Method::POST, &path, Some(&admin), Some(report.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{early}");
+    assert_eq!(early["n_delivered"], 0, "{early}");
+    assert_eq!(
+        early["rejected"][0]["code"], "not_with_contractor",
+        "{early}"
+    );
+    for bag in [bag, joint_bag] {
+        let (status, answer) = t
+            .call(
+                Method::POST,
+                &format!("/api/bags/{bag}/dispatch"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let (status, done) = t
+        .call(Method::POST, &path, Some(&admin), Some(report.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["n_delivered"], 1, "{done}");
+    let codes: Vec<&str> = done["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["not_with_contractor", "not_found"], "{done}");
+    let (_, again) = t
+        .call(Method::POST, &path, Some(&admin), Some(report))
+        .await;
+    assert_eq!(
+        (again["n_delivered"].clone(), again["n_already"].clone()),
+        (json!(0), json!(1)),
+        "{again}"
+    );
+    // The carrier hears of it: its feed ends with the delivered event.
+    let (_, feed) = t
+        .call(Method::GET, "/api/carriers/ZTO/events", Some(&zto), None)
+        .await;
+    let delivered: Vec<&Value> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "delivered")
+        .collect();
+    assert_eq!(delivered.len(), 1, "{feed}");
+    assert_eq!(delivered[0]["waybill"], "731234500009");
+    assert_eq!(delivered[0]["state"], "delivered");
+    // A keeper cannot enter a contractor's report.
+    let keeper_a = t.token("keeper_a").await;
+    let (status, _) = t
+        .call(
+            Method::POST,
+            &path,
+            Some(&keeper_a),
+            Some(json!({"parcels": [{"carrier": "ZTO", "waybill": "731234500009"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// An announcement is corrected or cancelled while the parcel is still
+/// announced; a re-announce with other data is refused by row, naming the
+/// fields; a duplicate within one manifest is refused at its second row;
+/// consent and weight take the documented forms.
+#[tokio::test]
+async fn announcements_are_refused_when_they_differ_and_corrected_or_cancelled_explicitly() {
+    let t = spawn_app().await;
+    let zto = t.token("zto").await;
+    let manifest = |parcels: Value| json!({ "parcels": parcels });
+    let (status, first) = t
+        .call(
+            Method::POST,
+            "/api/carriers/ZTO/manifest",
+            Some(&zto),
+            Some(manifest(json!([
+                {"waybill": "731234588001", "phone": "13812345678", "consent": "是", "weight_grams": "1250"},
+                {"waybill": "731234588002", "consent": 1, "size": "大"},
+                {"waybill": "731234588001", "phone": "13812345678"},
+                {"waybill": "731234588003", "consent": "maybe"},
+                {"waybill": "731234588004", "weight_grams": "1.25kg"}
+            ]))),
+        )
+        .await;
+    // A cell of the wrong form refuses the request, naming the field.
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{first}");
+    let message = first["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("parcels[3].consent") && message.contains("是/否"),
+        "{message}"
+    );
+    let (status, first) = t
+        .call(
+            Method::POST,
+            "/api/carriers/ZTO/manifest",
+            Some(&zto),
+            Some(manifest(json!([
+                {"waybill": "731234588001", "phone": "13812345678", "consent": "是", "weight_grams": "1250"},
+                {"waybill": "731234588002", "consent": 1, "size": "大"},
+                {"waybill": "731234588001", "phone": "13812345678"}
+            ]))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["n_announced"], 2, "{first}");
+    assert_eq!(first["rejected"][0]["row"], 3, "{first}");
+    assert!(
+        first["rejected"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("row 1"),
+        "{first}"
+    );
+    // The same again: already known. Other data: refused, naming fields.
+    let (_, again) = t
+        .call(
+            Method::POST,
+            "/api/carriers/ZTO/manifest",
+            Some(&zto),
+            Some(manifest(json!([
+                {"waybill": "731234588001", "phone": "13812345678", "consent": true, "weight_grams": 1250},
+                {"waybill": "731234588002", "consent": "yes", "size": "large", "weight_grams": 900}
+            ]))),
+        )
+        .await;
+    assert_eq!(again["n_already_known"], 1, "{again}");
+    let reason = again["rejected"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("weight_grams") && reason.contains("PUT"),
+        "{again}"
+    );
+    // Correct it explicitly, then cancel the other.
+    let (status, corrected) = t
+        .call(
+            Method::PUT,
+            "/api/carriers/ZTO/parcels/731234588002",
+            Some(&zto),
+            Some(json!({"consent": "yes", "size": "large", "weight_grams": 900})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{corrected}");
+    assert_eq!(corrected["weight_grams"], 900, "{corrected}");
+    assert_eq!(corrected["size"], "large", "{corrected}");
+    let (status, cancelled) = t
+        .call(
+            Method::DELETE,
+            "/api/carriers/ZTO/parcels/731234588001",
+            Some(&zto),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
+    let (status, settled) = t
+        .call(
+            Method::PUT,
+            "/api/carriers/ZTO/parcels/731234588001",
+            Some(&zto),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{settled}");
+    assert_eq!(settled["error"]["code"], "announcement_settled");
+    // Another carrier cannot touch ZTO's announcements.
+    let sf = t.token("sf").await;
+    let (status, _) = t
+        .call(
+            Method::DELETE,
+            "/api/carriers/ZTO/parcels/731234588002",
+            Some(&sf),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

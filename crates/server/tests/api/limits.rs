@@ -67,8 +67,9 @@ async fn limits_answer_with_clear_errors() {
             Method::GET,
             format!("/api/stations/{}/parcels?limit=201", t.station_a),
             None,
-            StatusCode::BAD_REQUEST,
-            "limit must be",
+            // The one page rule of every list (`app::paging`).
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "page size must be 1 to 200",
         ),
         (
             Method::GET,
@@ -89,7 +90,7 @@ async fn limits_answer_with_clear_errors() {
             "/api/stations/abc".to_string(),
             None,
             StatusCode::BAD_REQUEST,
-            "parse",
+            "must be a whole number",
         ),
         (
             Method::GET,

@@ -6,7 +6,9 @@ mod accounts;
 mod authz;
 mod county;
 mod errors;
+mod idempotency;
 mod limits;
+mod openapi;
 mod privacy;
 mod views;
 mod webhooks;
@@ -87,6 +89,8 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        let method_name = method.as_str().to_string();
+        let method_name = method_name.as_str();
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -97,16 +101,20 @@ impl TestApp {
         let response = request.send().await.unwrap();
         let status = response.status();
         let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        // Every successful answer any test receives matches the document.
+        openapi::check_answer(method_name, path, status.as_u16(), &body);
+        (status, body)
     }
 }
 
 async fn spawn_app() -> TestApp {
+    spawn_app_on(testkit::sqlite_database().await).await
+}
+
+/// [`spawn_app`] over a given database (the tests that must run on both).
+async fn spawn_app_on(database: TestDatabase) -> TestApp {
     logs();
-    let database = testkit::sqlite_database().await;
     let app = App::new(database.db.clone(), Arc::new(SystemClock));
     let shelves = [ShelfSpec {
         label: "A".into(),

@@ -46,7 +46,7 @@ async fn carriers_see_no_code_slot_phone_name_or_staff() {
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
         seen.push((path, body));
     }
-    assert_eq!(seen[0].1["parcels"][0]["id"], parcel, "{}", seen[0].1);
+    assert_eq!(seen[0].1["items"][0]["id"], parcel, "{}", seen[0].1);
     assert_eq!(seen[3].1["has_pickup_code"], true, "{}", seen[3].1);
     assert_eq!(seen[3].1["state"], "stored");
     assert!(
@@ -118,19 +118,16 @@ async fn search_is_allowed_by_role_and_station_lists_agree_with_details() {
     // A carrier searches its own parcels only, wherever they are.
     let (status, body) = t.call(Method::GET, "/api/parcels", Some(&sf), None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["parcels"], json!([]), "SF sees no ZTO parcel: {body}");
+    assert_eq!(body["items"], json!([]), "SF sees no ZTO parcel: {body}");
     let (status, body) = t
         .call(Method::GET, "/api/parcels?carrier=ZTO", Some(&sf), None)
         .await;
-    assert_eq!(
-        (status, body["parcels"].clone()),
-        (StatusCode::OK, json!([]))
-    );
+    assert_eq!((status, body["items"].clone()), (StatusCode::OK, json!([])));
     let (status, body) = t
         .call(Method::GET, "/api/parcels", Some(&admin), None)
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["parcels"].as_array().map(Vec::len), Some(1));
+    assert_eq!(body["items"].as_array().map(Vec::len), Some(1));
     // Every station a caller's list shows, its detail answers; every other
     // station answers 404.
     for (who, token) in [
@@ -251,8 +248,8 @@ async fn a_keeper_scans_in_only_parcels_addressed_to_their_station_or_misrouted_
             None,
         )
         .await;
-    let parcel = page["parcels"][0]["id"].as_i64().unwrap();
-    assert_eq!(page["parcels"][0]["state"], "announced", "{page}");
+    let parcel = page["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(page["items"][0]["state"], "announced", "{page}");
     let (status, _) = t
         .call(
             Method::GET,
