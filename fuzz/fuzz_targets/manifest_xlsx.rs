@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 
 #[allow(dead_code)]
-#[path = "../../crates/yizhan/src/manifest_file.rs"]
+#[path = "../../crates/manifest_file/src/lib.rs"]
 mod manifest_file;
 
 fuzz_target!(|data: &[u8]| {

@@ -223,6 +223,8 @@ impl ParcelState {
             ParcelState::PickedUp => "Picked up",
             ParcelState::Returned => "Returned",
             ParcelState::Problem => "Problem",
+            ParcelState::Delivered => "Delivered",
+            ParcelState::Cancelled => "Announcement cancelled",
         }
     }
 

@@ -13,7 +13,7 @@ use domain::limits::{MANIFEST_CHUNK_ROWS, MANIFEST_ROWS_MAX};
 use domain::{Carrier, Principal, Role};
 use std::path::Path;
 
-use crate::manifest_file::{self, SourceRow};
+use manifest_file::SourceRow;
 
 /// A chunk of rows read, parsed and checked by the reader thread, so the
 /// writer only writes.

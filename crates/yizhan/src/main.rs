@@ -14,7 +14,6 @@ mod demo;
 mod devices_cmd;
 mod import;
 mod keys_cmd;
-mod manifest_file;
 #[cfg(test)]
 mod privacy_tests;
 mod senders;

@@ -1,13 +1,8 @@
 //! Manifest upload: a CSV or .xlsx file read by the very readers the
-//! command-line import uses (`yizhan/src/manifest_file.rs`, compiled in
-//! here as the fuzz targets compile it), announced a chunk per transaction
+//! command-line import uses (the `manifest_file` crate), announced a chunk per transaction
 //! (`App::announce_parsed_chunk`), the good rows kept and every refused row
 //! shown by its line with the reason, and downloadable as CSV so the
 //! carrier can fix those rows and upload them again.
-
-#[path = "../../../yizhan/src/manifest_file.rs"]
-#[allow(dead_code)]
-mod manifest_file;
 
 use super::{CarrierStaff, Frame, csv_download, csv_line_as_sent, no_store};
 use crate::{WebError, WebState, render};

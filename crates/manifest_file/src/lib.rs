@@ -1,7 +1,9 @@
 //! Reading a carrier's manifest file (CSV, or the first sheet of a
-//! spreadsheet) into rows. Free of the CLI and of paths (it needs only
-//! `anyhow`, `csv`, `calamine`, `serde_json` and `app`'s row type) so that
-//! the fuzz target `fuzz/fuzz_targets/manifest_*.rs` compiles this very file.
+//! spreadsheet) into rows: one reader for `yizhan import manifest` and the
+//! carrier portal's upload, so a file reads the same in both. Free of the
+//! CLI and of paths (it needs only `anyhow`, `csv`, `calamine`, `serde_json`
+//! and `app`'s row type) so that the fuzz targets
+//! `fuzz/fuzz_targets/manifest_*.rs` compile this very file.
 
 use anyhow::Context;
 use app::manifest::ManifestRow;
