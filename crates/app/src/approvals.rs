@@ -90,6 +90,15 @@ pub async fn require(
     Err(AppError::new(Code::ApprovalRequired).with("id", id))
 }
 
+/// An act's audit details with the approval it used, when one was needed
+/// (a row without the key was under the threshold).
+pub fn named(mut details: serde_json::Value, approval: Option<i64>) -> serde_json::Value {
+    if let (Some(id), Some(map)) = (approval, details.as_object_mut()) {
+        map.insert("approval".into(), id.into());
+    }
+    details
+}
+
 /// The start of `now`'s Shanghai day, which the reveal count runs from.
 fn shanghai_day_start(now: DateTime<Utc>) -> DateTime<Utc> {
     let offset = FixedOffset::east_opt(8 * 3600).expect("UTC+8");

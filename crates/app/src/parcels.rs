@@ -272,10 +272,10 @@ impl App {
             now,
             Act::PhoneRevealed,
             Object::new("parcel", parcel_id).at(parcel.station_id),
-            serde_json::json!({
-                "phone": parcel.phone.as_ref().map(|p| p.masked()),
-                "approval": approval,
-            }),
+            approvals::named(
+                serde_json::json!({ "phone": parcel.phone.as_ref().map(|p| p.masked()) }),
+                approval,
+            ),
         )
         .await?;
         tx.commit().await?;

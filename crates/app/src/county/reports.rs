@@ -68,15 +68,17 @@ impl App {
             self.now(),
             crate::audit::Act::DataExported,
             crate::audit::Object::county("reconciliation"),
-            serde_json::json!({
-                "export": "reconciliation",
-                "carrier": carrier.code(),
-                "from": from.to_string(),
-                "to": to.to_string(),
-                "missing": missing.len(),
-                "unannounced": unannounced.len(),
-                "approval": approval,
-            }),
+            crate::approvals::named(
+                serde_json::json!({
+                    "export": "reconciliation",
+                    "carrier": carrier.code(),
+                    "from": from.to_string(),
+                    "to": to.to_string(),
+                    "missing": missing.len(),
+                    "unannounced": unannounced.len(),
+                }),
+                approval,
+            ),
         )
         .await?;
         Ok(Reconciliation {
@@ -116,15 +118,17 @@ impl App {
             self.now(),
             crate::audit::Act::DataExported,
             crate::audit::Object::county("fee_ledger"),
-            serde_json::json!({
-                "export": "fee_ledger",
-                "carrier": carrier.code(),
-                "from": from.to_string(),
-                "to": to.to_string(),
-                "after_id": after_id,
-                "rows": page.len(),
-                "approval": approval,
-            }),
+            crate::approvals::named(
+                serde_json::json!({
+                    "export": "fee_ledger",
+                    "carrier": carrier.code(),
+                    "from": from.to_string(),
+                    "to": to.to_string(),
+                    "after_id": after_id,
+                    "rows": page.len(),
+                }),
+                approval,
+            ),
         )
         .await?;
         Ok(page)

@@ -9,15 +9,15 @@ use super::office::{carrier_name, carriers, parse_carrier, parse_day};
 use super::{Frame, Operator};
 use crate::xlsx::{FeeLine, FeeReport, mode_name};
 use crate::{WebError, WebState, render};
+use app::AppError;
 use app::county::{FeeRecord, FeeSummary, Reconciliation};
-use app::{App, AppError};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
+use domain::Carrier;
 use domain::limits::PAGE_SIZE_MAX;
-use domain::{Carrier, Principal};
 use serde::Deserialize;
 
 pub(super) fn routes() -> axum::Router<WebState> {
@@ -94,41 +94,30 @@ fn range(
     Ok((carrier, from, to))
 }
 
-/// The fee rows with their waybills.
-// The waybill is read per parcel until the ledger's rows carry it (the
-// API's work on the same issue adds it to `FeeRecord`).
-async fn lines_of(
-    app: &App,
-    principal: &Principal,
-    fees: Vec<FeeRecord>,
-) -> Result<Vec<FeeLine>, AppError> {
-    let mut lines = Vec::with_capacity(fees.len());
-    for record in fees {
-        let fee = record.fee;
-        let waybill = app
-            .parcel(principal, fee.parcel_id)
-            .await?
-            .parcel
-            .waybill
-            .to_string();
-        lines.push(FeeLine {
-            waybill,
-            day: fee.day,
-            at: fee
-                .at
-                .with_timezone(&domain::shanghai())
-                .format("%Y-%m-%d %H:%M")
-                .to_string(),
-            mode: fee.mode,
-            event_kind: fee.event_kind,
-            township: fee.township,
-            weight_grams: fee.weight_grams,
-            agreement_version: fee.agreement_version,
-            bracket: fee.bracket + 1,
-            amount: fee.amount,
-        });
-    }
-    Ok(lines)
+/// The fee rows as the page and the workbook show them (each carries its
+/// waybill from the ledger).
+fn lines_of(fees: Vec<FeeRecord>) -> Vec<FeeLine> {
+    fees.into_iter()
+        .map(|record| {
+            let fee = record.fee;
+            FeeLine {
+                waybill: record.waybill,
+                day: fee.day,
+                at: fee
+                    .at
+                    .with_timezone(&domain::shanghai())
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string(),
+                mode: fee.mode,
+                event_kind: fee.event_kind,
+                township: fee.township,
+                weight_grams: fee.weight_grams,
+                agreement_version: fee.agreement_version,
+                bracket: fee.bracket + 1,
+                amount: fee.amount,
+            }
+        })
+        .collect()
 }
 
 fn parcel_rows(parcels: &[app::county::ReconciledParcel], t: crate::i18n::Tr) -> Vec<ParcelRow> {
@@ -168,9 +157,7 @@ pub(super) async fn reports(
         .await
         .map_err(operator.app_err())?;
     let more_fees = summary.n_parcels > fees.len() as u64;
-    let lines = lines_of(app, principal, fees)
-        .await
-        .map_err(operator.app_err())?;
+    let lines = lines_of(fees);
     let reconciliation: Reconciliation = app
         .reconcile(principal, carrier, from, to)
         .await
@@ -248,9 +235,7 @@ pub(super) async fn download(
             break;
         }
     }
-    let lines = lines_of(app, principal, fees)
-        .await
-        .map_err(operator.app_err())?;
+    let lines = lines_of(fees);
     let reconciliation = app
         .reconcile(principal, carrier, from, to)
         .await
