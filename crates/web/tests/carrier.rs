@@ -204,7 +204,7 @@ async fn a_carrier_sees_only_its_own_parcels_and_no_code_phone_or_name() {
         .await;
         assert!(old.contains("id=\"nothing\""), "{old}");
         let (status, bad) = get(&zto, format!("{}/carrier?from=yesterday", w.base)).await;
-        assert_eq!(status, 400, "{bad}");
+        assert_eq!(status, 422, "{bad}");
         assert!(
             bad.contains("from") && bad.contains("2026-12-07"),
             "says how: {bad}"
