@@ -962,7 +962,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console"),
                 To("/compliance"),
                 To("/compliance"),
-                To("/console"),
+                To("/carrier"),
             ],
         ),
         (
@@ -974,7 +974,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console"),
                 To("/compliance"),
                 To("/compliance"),
-                To("/console"),
+                To("/carrier"),
             ],
         ),
         (
@@ -986,7 +986,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console"),
                 To("/compliance"),
                 To("/compliance"),
-                To("/console"),
+                To("/carrier"),
             ],
         ),
         (
@@ -1075,7 +1075,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console"),
                 To("/compliance"),
                 To("/compliance"),
-                To("/console"),
+                To("/carrier"),
             ],
         ),
         (
@@ -1087,7 +1087,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console"),
                 To("/compliance"),
                 To("/compliance"),
-                To("/console"),
+                To("/carrier"),
             ],
         ),
         (
@@ -1099,7 +1099,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console"),
                 To("/compliance"),
                 To("/compliance"),
-                To("/console"),
+                To("/carrier"),
             ],
         ),
         (
@@ -1111,7 +1111,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console"),
                 To("/compliance"),
                 To("/compliance"),
-                To("/console"),
+                To("/carrier"),
             ],
         ),
         (
@@ -1123,7 +1123,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console"),
                 To("/compliance"),
                 To("/compliance"),
-                To("/console"),
+                To("/carrier"),
             ],
         ),
         (
@@ -1135,7 +1135,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 To("/console"),
                 To("/compliance"),
                 To("/compliance"),
-                To("/console"),
+                To("/carrier"),
             ],
         ),
         // Branch `station`: the console's new pages ({p1} is station s1's
@@ -1149,7 +1149,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 Refused,
                 To("/compliance"),
                 To("/compliance"),
-                To("/console/login"),
+                To("/carrier"),
             ],
         ),
         (
@@ -1161,7 +1161,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 Refused,
                 To("/compliance"),
                 To("/compliance"),
-                To("/console/login"),
+                To("/carrier"),
             ],
         ),
         (
@@ -1173,7 +1173,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 Refused,
                 To("/compliance"),
                 To("/compliance"),
-                To("/console/login"),
+                To("/carrier"),
             ],
         ),
         (
@@ -1185,7 +1185,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 Refused,
                 To("/compliance"),
                 To("/compliance"),
-                To("/console/login"),
+                To("/carrier"),
             ],
         ),
         (
@@ -1197,7 +1197,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 Refused,
                 To("/compliance"),
                 To("/compliance"),
-                To("/console/login"),
+                To("/carrier"),
             ],
         ),
         (
@@ -1209,7 +1209,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 Refused,
                 To("/compliance"),
                 To("/compliance"),
-                To("/console/login"),
+                To("/carrier"),
             ],
         ),
         (
@@ -1221,7 +1221,7 @@ const PAGES: &[(&str, [Want; 7])] = {
                 Refused,
                 To("/compliance"),
                 To("/compliance"),
-                To("/console/login"),
+                To("/carrier"),
             ],
         ),
         ("/favicon.svg", [Page, Page, Page, Page, Page, Page, Page]),
