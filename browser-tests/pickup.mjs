@@ -111,7 +111,7 @@ try {
   await keeper.keyboard.press("Enter");
   await keeper.waitForSelector(`#result.duplicate:has-text("${parcels[0].waybill}")`);
   check((await keeper.textContent("#result-code")).trim() === parcels[0].code, "a rescan shows the same code");
-  check((await keeper.locator("#batch li").count()) === 4, "four scans in this batch");
+  check((await keeper.locator("#batch li").count()) === 4, "four scans in this batch: " + (await keeper.locator("#batch").innerText()));
   await shot(keeper, "02-inbound");
 
   // ---- The door terminal: a tablet the keeper pairs once.

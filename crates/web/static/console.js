@@ -246,6 +246,9 @@
   // A click anywhere but a control gives the focus back to the scanner input.
   document.addEventListener("click", function (event) {
     if (!event.target.closest("select, input, button, a, label, summary")) input.focus();
+  });
+})();
+
 // The centre's sort plan page: a layout file chosen is read into the text
 // box and sent with the form (the form posts text, not files). Without this
 // script the layout is pasted into the box.

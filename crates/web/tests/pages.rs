@@ -1392,3 +1392,31 @@ async fn a_second_operator_approves_a_bulk_export_on_the_approvals_page() {
         .await
         .unwrap();
 }
+
+/// The static scripts and styles are whole: a merge that drops a closing
+/// brace leaves a script that never runs (the scanner screen silently
+/// falls back to page loads) or a style block that swallows the rest.
+/// Brace balance is a cheap check that would have caught both.
+#[test]
+fn static_scripts_and_styles_have_balanced_braces() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if ext != "js" && ext != "css" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (open, close) in [('{', '}'), ('(', ')')] {
+            assert_eq!(
+                text.matches(open).count(),
+                text.matches(close).count(),
+                "{}: unbalanced {open}{close}",
+                path.display()
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} static files found");
+}
