@@ -8,8 +8,8 @@ use crate::App;
 use crate::audit::{self, Act, Actor, Object};
 use crate::error::{AppError, AppResult, Code, Throttle, text_invalid};
 pub use crate::ports::ApiTokenRecord;
-use crate::ports::UserRecord;
 use crate::ports::prelude::*;
+use crate::ports::{TokenKind, UserRecord};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Utc};
@@ -276,12 +276,14 @@ impl App {
     }
 
     /// A new token inside the caller's transaction (pairing: the revoke,
-    /// the new token and their audit row commit together).
+    /// the new token and their audit row commit together; an API token and
+    /// its audit row likewise).
     async fn issue_token_in(
         &self,
         tx: &mut dyn Tx,
         user_id: i64,
         name: &str,
+        kind: TokenKind,
         hours: i64,
     ) -> AppResult<String> {
         let mut bytes = [0u8; 32];
@@ -292,6 +294,7 @@ impl App {
             user_id,
             &token_hash(&token),
             name,
+            kind,
             now,
             now + chrono::Duration::hours(hours),
         )
@@ -311,7 +314,7 @@ impl App {
     ) -> AppResult<String> {
         let mut tx = self.store.begin().await?;
         let token = self
-            .issue_api_token_in(&mut *tx, user_id, name, hours)
+            .issue_token_in(&mut *tx, user_id, name, TokenKind::Api, hours)
             .await?;
         audit::record(
             &mut *tx,
@@ -323,30 +326,6 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        Ok(token)
-    }
-
-    /// A long-lived API token inside the caller's transaction: kind `api`,
-    /// so the carrier portal lists it and notes its use.
-    async fn issue_api_token_in(
-        &self,
-        tx: &mut dyn Tx,
-        user_id: i64,
-        name: &str,
-        hours: i64,
-    ) -> AppResult<String> {
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let token = format!("yz_{}", hex::encode(bytes));
-        let now = self.now();
-        tx.create_api_token_in(
-            user_id,
-            &token_hash(&token),
-            name,
-            now,
-            now + chrono::Duration::hours(hours),
-        )
-        .await?;
         Ok(token)
     }
 
@@ -391,7 +370,13 @@ impl App {
         }
         let mut tx = self.store.begin().await?;
         let token = self
-            .issue_api_token_in(&mut *tx, principal.user_id, name, CARRIER_TOKEN_HOURS)
+            .issue_token_in(
+                &mut *tx,
+                principal.user_id,
+                name,
+                TokenKind::Api,
+                CARRIER_TOKEN_HOURS,
+            )
             .await?;
         audit::record(
             &mut *tx,
@@ -528,7 +513,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         let revoked = tx.revoke_user_tokens_in(user_id).await?;
         let token = self
-            .issue_token_in(&mut *tx, user_id, "terminal", 24 * 365)
+            .issue_token_in(&mut *tx, user_id, "terminal", TokenKind::Session, 24 * 365)
             .await?;
         audit::record(
             &mut *tx,

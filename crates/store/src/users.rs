@@ -234,36 +234,18 @@ impl UserTx for DbTx {
         user_id: i64,
         token_hash: &str,
         name: &str,
+        kind: TokenKind,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
         self.execute(
-            sqlx::query("INSERT INTO api_tokens (user_id, token_hash, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            sqlx::query("INSERT INTO api_tokens (user_id, token_hash, name, created_at, expires_at, kind) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(user_id)
                 .bind(token_hash.to_string())
                 .bind(name.to_string())
                 .bind(ms(now))
-                .bind(ms(expires_at)),
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn create_api_token_in(
-        &mut self,
-        user_id: i64,
-        token_hash: &str,
-        name: &str,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        self.execute(
-            sqlx::query("INSERT INTO api_tokens (user_id, token_hash, name, created_at, expires_at, kind) VALUES ($1, $2, $3, $4, $5, 'api')")
-                .bind(user_id)
-                .bind(token_hash.to_string())
-                .bind(name.to_string())
-                .bind(ms(now))
-                .bind(ms(expires_at)),
+                .bind(ms(expires_at))
+                .bind(kind.code()),
         )
         .await?;
         Ok(())

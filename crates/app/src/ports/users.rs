@@ -35,6 +35,25 @@ pub struct ApiTokenRecord {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
+/// What a token is for (`api_tokens.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A sign-in session or a paired terminal.
+    Session,
+    /// A long-lived API token of a system (listed and revocable by the
+    /// carrier, its last use noted).
+    Api,
+}
+
+impl TokenKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            TokenKind::Session => "session",
+            TokenKind::Api => "api",
+        }
+    }
+}
+
 /// User changes inside a transaction, so the audit row that records one
 /// commits or fails with it (`app::audit`).
 #[async_trait]
@@ -45,21 +64,12 @@ pub trait UserTx: Send {
         user_id: i64,
         token_hash: &str,
         name: &str,
+        kind: TokenKind,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
     /// Ends every token of the user; how many there were.
     async fn revoke_user_tokens_in(&mut self, user_id: i64) -> StoreResult<u64>;
-    /// A long-lived API token (kind `api`: listed and revocable by the
-    /// carrier, its last use noted), as opposed to a sign-in session.
-    async fn create_api_token_in(
-        &mut self,
-        user_id: i64,
-        token_hash: &str,
-        name: &str,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<()>;
     /// Ends one API token; false if there was none with this id.
     async fn delete_api_token_in(&mut self, token_id: i64) -> StoreResult<bool>;
     /// Disables (`Some(now)`) or enables (`None`) an account; false if there
