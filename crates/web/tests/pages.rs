@@ -899,331 +899,46 @@ enum Want {
 /// The pages' authorisation matrix (issue 13): every page, every role.
 /// A new page adds its row here; `{s1}`/`{s2}` are the two stations, the
 /// first keeper's and the second's. `docs/security.md` mirrors this table.
+#[rustfmt::skip]
 const PAGES: &[(&str, [Want; 7])] = {
     use Want::*;
     // admin, operator, keeper1 (station s1), keeper2, officer, auditor, zto
     &[
-        (
-            "/console",
-            [
-                Page,
-                Page,
-                To("/console/s/"),
-                To("/console/s/"),
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
-        (
-            "/console/s/{s1}",
-            [
-                Page,
-                Page,
-                Page,
-                Refused,
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
-        (
-            "/console/s/{s1}/search",
-            [
-                Page,
-                Page,
-                Page,
-                Refused,
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
-        (
-            "/centre",
-            [
-                Page,
-                Page,
-                To("/console"),
-                To("/console"),
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
+        ("/console", [Page, Page, To("/console/s/"), To("/console/s/"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/console/s/{s1}", [Page, Page, Page, Refused, To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/console/s/{s1}/search", [Page, Page, Page, Refused, To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
         // Branch centre-ops: the belt side of the centre (bag labels and
         // handover lists are in tests/centre.rs, which makes the bags).
-        (
-            "/centre/arrival",
-            [
-                Page,
-                Page,
-                To("/console"),
-                To("/console"),
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
-        (
-            "/centre/manual",
-            [
-                Page,
-                Page,
-                To("/console"),
-                To("/console"),
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
-        (
-            "/centre/bags",
-            [
-                Page,
-                Page,
-                To("/console"),
-                To("/console"),
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
-        (
-            "/compliance",
-            [
-                Page,
-                To("/centre"),
-                To("/console"),
-                To("/console"),
-                Page,
-                Page,
-                To("/carrier"),
-            ],
-        ),
+        ("/centre/arrival", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre/manual", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre/bags", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/compliance", [Page, To("/centre"), To("/console"), To("/console"), Page, Page, To("/carrier")]),
         // The carrier portal (branch `carrier`): a carrier's staff only;
         // everyone else goes to their own workplace.
-        (
-            "/carrier",
-            [
-                To("/console"),
-                To("/centre"),
-                To("/console"),
-                To("/console"),
-                To("/compliance"),
-                To("/compliance"),
-                Page,
-            ],
-        ),
-        (
-            "/carrier/manifest",
-            [
-                To("/console"),
-                To("/centre"),
-                To("/console"),
-                To("/console"),
-                To("/compliance"),
-                To("/compliance"),
-                Page,
-            ],
-        ),
-        (
-            "/carrier/reports",
-            [
-                To("/console"),
-                To("/centre"),
-                To("/console"),
-                To("/console"),
-                To("/compliance"),
-                To("/compliance"),
-                Page,
-            ],
-        ),
-        (
-            "/carrier/webhooks",
-            [
-                To("/console"),
-                To("/centre"),
-                To("/console"),
-                To("/console"),
-                To("/compliance"),
-                To("/compliance"),
-                Page,
-            ],
-        ),
-        (
-            "/carrier/tokens",
-            [
-                To("/console"),
-                To("/centre"),
-                To("/console"),
-                To("/console"),
-                To("/compliance"),
-                To("/compliance"),
-                Page,
-            ],
-        ),
+        ("/carrier", [To("/console"), To("/centre"), To("/console"), To("/console"), To("/compliance"), To("/compliance"), Page]),
+        ("/carrier/manifest", [To("/console"), To("/centre"), To("/console"), To("/console"), To("/compliance"), To("/compliance"), Page]),
+        ("/carrier/reports", [To("/console"), To("/centre"), To("/console"), To("/console"), To("/compliance"), To("/compliance"), Page]),
+        ("/carrier/webhooks", [To("/console"), To("/centre"), To("/console"), To("/console"), To("/compliance"), To("/compliance"), Page]),
+        ("/carrier/tokens", [To("/console"), To("/centre"), To("/console"), To("/console"), To("/compliance"), To("/compliance"), Page]),
         // Everyone sees their own requests; checkers decide others'.
         ("/approvals", [Page, Page, Page, Page, Page, Page, Page]),
         // The centre's office pages (branch centre-office).
-        (
-            "/centre/agreements",
-            [
-                Page,
-                Page,
-                To("/console"),
-                To("/console"),
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
-        (
-            "/centre/agreements?carrier=SF&day=2026-12-01",
-            [
-                Page,
-                Page,
-                To("/console"),
-                To("/console"),
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
-        (
-            "/centre/reports",
-            [
-                Page,
-                Page,
-                To("/console"),
-                To("/console"),
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
-        (
-            "/centre/reports/fees.xlsx?carrier=ZTO",
-            [
-                Page,
-                Page,
-                To("/console"),
-                To("/console"),
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
-        (
-            "/centre/dispatch",
-            [
-                Page,
-                Page,
-                To("/console"),
-                To("/console"),
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
-        (
-            "/centre/sort",
-            [
-                Page,
-                Page,
-                To("/console"),
-                To("/console"),
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
+        ("/centre/agreements", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre/agreements?carrier=SF&day=2026-12-01", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre/reports", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre/reports/fees.xlsx?carrier=ZTO", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre/dispatch", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre/sort", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
         // Branch `station`: the console's new pages ({p1} is station s1's
         // parcel) and the favicon everyone may fetch.
-        (
-            "/console/s/{s1}/pending",
-            [
-                Page,
-                Page,
-                Page,
-                Refused,
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
-        (
-            "/console/s/{s1}/problems",
-            [
-                Page,
-                Page,
-                Page,
-                Refused,
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
-        (
-            "/console/s/{s1}/returns",
-            [
-                Page,
-                Page,
-                Page,
-                Refused,
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
-        (
-            "/console/s/{s1}/returns/print",
-            [
-                Page,
-                Page,
-                Page,
-                Refused,
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
-        (
-            "/console/s/{s1}/parcels/{p1}",
-            [
-                Page,
-                Page,
-                Page,
-                Refused,
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
-        (
-            "/console/s/{s1}/export/problems",
-            [
-                Page,
-                Page,
-                Page,
-                Refused,
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
-        (
-            "/console/s/{s1}/export/returns",
-            [
-                Page,
-                Page,
-                Page,
-                Refused,
-                To("/compliance"),
-                To("/compliance"),
-                To("/carrier"),
-            ],
-        ),
+        ("/console/s/{s1}/pending", [Page, Page, Page, Refused, To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/console/s/{s1}/problems", [Page, Page, Page, Refused, To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/console/s/{s1}/returns", [Page, Page, Page, Refused, To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/console/s/{s1}/returns/print", [Page, Page, Page, Refused, To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/console/s/{s1}/parcels/{p1}", [Page, Page, Page, Refused, To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/console/s/{s1}/export/problems", [Page, Page, Page, Refused, To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/console/s/{s1}/export/returns", [Page, Page, Page, Refused, To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/favicon.svg", [Page, Page, Page, Page, Page, Page, Page]),
     ]
 };
