@@ -113,7 +113,7 @@ fn every_act_is_claimed_by_a_use_case() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../domain/src/audit.rs"),
     )
     .unwrap();
-    for act in domain::audit::Act::ALL {
+    for &act in domain::audit::Act::ALL {
         // The variant's name as written in `Act::code`'s match arm.
         let arm = format!("=> \"{}\"", act.code());
         let line = domain

@@ -489,7 +489,7 @@ mod act_labels {
     /// so the trail never shows a bare code.
     #[test]
     fn every_act_has_a_label() {
-        for act in domain::audit::Act::ALL {
+        for &act in domain::audit::Act::ALL {
             assert!(
                 super::ACTS.iter().any(|(code, _, _)| *code == act.code()),
                 "no label for {}",

@@ -7,11 +7,11 @@ use app::inbound::InboundScan;
 use app::ports::{NewStation, SystemClock};
 use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
 use domain::{Carrier, CodeFormat, Phone, Role, WaybillNo};
-use reqwest::redirect::Policy;
 use std::sync::Arc;
 use testkit::TestDatabase;
 
-const PASSWORD: &str = "correct horse battery";
+mod support;
+use support::{PASSWORD, browser, csrf_of};
 
 struct World {
     base: String,
@@ -95,23 +95,6 @@ async fn world() -> World {
         parcels,
         _database: database,
     }
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The CSRF token in a page's first form.
-fn csrf_of(html: &str) -> String {
-    let start = html
-        .find("name=\"csrf\" value=\"")
-        .expect("a form with a CSRF token")
-        + 19;
-    html[start..start + 32].to_string()
 }
 
 async fn signed_in(w: &World, username: &str) -> (reqwest::Client, String) {
@@ -1134,4 +1117,37 @@ fn static_scripts_and_styles_have_balanced_braces() {
         checked += 1;
     }
     assert!(checked >= 3, "only {checked} static files found");
+}
+
+/// The shared test support signs every role in through the form and lands
+/// where `web::home_for` says, with a CSRF token for that workplace's forms.
+#[tokio::test]
+async fn every_role_signs_in_through_the_form_and_lands_at_its_home() {
+    let database = testkit::sqlite_database().await;
+    let app = App::new(database.db.clone(), Arc::new(SystemClock));
+    let station = support::station(&app, "石桥村驿站").await;
+    support::user(&app, "op", Role::CountyOperator, None, &[]).await;
+    support::user(&app, "k", Role::StationKeeper, None, &[station]).await;
+    support::user(
+        &app,
+        "zto",
+        Role::CarrierIntegrator,
+        Some(Carrier::Zto),
+        &[],
+    )
+    .await;
+    support::user(&app, "officer", Role::ComplianceOfficer, None, &[]).await;
+    let site = support::Site::serve(app, database).await;
+    for (username, home) in [
+        ("op", "/centre".to_string()),
+        ("k", format!("/console/s/{station}")),
+        ("zto", "/carrier".to_string()),
+        ("officer", "/compliance".to_string()),
+    ] {
+        let session = site.sign_in(username).await;
+        assert_eq!(session.home, home, "{username}");
+        assert_eq!(session.csrf.len(), 32);
+        let (status, _) = session.get(&home).await;
+        assert_eq!(status, 200, "{username} at {home}");
+    }
 }
