@@ -148,12 +148,10 @@ pub async fn record(
 
 /// Appends one row in a transaction of its own. For reads that leave the
 /// system (a whole phone, an export) this is the act itself: the row
-/// commits before the answer is returned, so no record means no data. For
-/// the configuration changes whose store methods open their own
-/// transaction (stations, agreements, routes, contractors, webhook
-/// subscriptions) the row follows the change's commit: a crash between the
-/// two loses the row. Moving those writes onto `Tx` closes the gap (listed
-/// in docs/security.md).
+/// commits before the answer is returned, so no record means no data. Runs
+/// that span many transactions (retention, compliance, dispatch) append
+/// their summary with it when they finish. A change to stored data never
+/// uses it: its row goes into the change's own transaction (`record`).
 pub async fn record_alone(
     store: &dyn Store,
     actor: &Actor,

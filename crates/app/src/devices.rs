@@ -252,8 +252,8 @@ impl App {
             .filter(|p| !p.trim().is_empty())
             .map(check_contact_phone)
             .transpose()?;
-        if !self
-            .store
+        let mut tx = self.store.begin().await?;
+        if !tx
             .set_station_contact_phone(station_id, phone.as_deref())
             .await?
         {
@@ -261,8 +261,8 @@ impl App {
         }
         // The number itself stays out of the trail (it may be a keeper's
         // own mobile); the row says that it changed, by whom.
-        crate::audit::record_alone(
-            &*self.store,
+        crate::audit::record(
+            &mut *tx,
             &crate::audit::Actor::of(principal),
             self.now(),
             crate::audit::Act::ContactPhoneChanged,
@@ -270,6 +270,7 @@ impl App {
             serde_json::json!({ "cleared": phone.is_none() }),
         )
         .await?;
+        tx.commit().await?;
         Ok(phone)
     }
 

@@ -17,9 +17,10 @@ impl App {
         if !principal.may_administer() {
             return Err(AppError::Forbidden("station"));
         }
-        let created = self.store.create_station(station, self.now()).await?;
-        crate::audit::record_alone(
-            &*self.store,
+        let mut tx = self.store.begin().await?;
+        let created = tx.create_station(station, self.now()).await?;
+        crate::audit::record(
+            &mut *tx,
             &crate::audit::Actor::of(principal),
             self.now(),
             crate::audit::Act::StationCreated,
@@ -27,6 +28,7 @@ impl App {
             serde_json::json!({ "slots": station.slots.len() }),
         )
         .await?;
+        tx.commit().await?;
         tracing::info!(station = created.id, n_slots = station.slots.len(), user = %principal.username, "station created");
         Ok(created)
     }

@@ -339,8 +339,8 @@ impl App {
                 .with("max", webhook::SUBSCRIPTIONS_PER_CARRIER_MAX));
         }
         let secret = new_secret();
-        let subscription = self
-            .store
+        let mut tx = self.store.begin().await?;
+        let subscription = tx
             .create_webhook_subscription(
                 &NewWebhookSubscription {
                     carrier,
@@ -352,8 +352,8 @@ impl App {
                 self.now(),
             )
             .await?;
-        crate::audit::record_alone(
-            &*self.store,
+        crate::audit::record(
+            &mut *tx,
             &crate::audit::Actor::of(principal),
             self.now(),
             crate::audit::Act::WebhookCreated,
@@ -361,6 +361,7 @@ impl App {
             serde_json::json!({ "carrier": carrier.code() }),
         )
         .await?;
+        tx.commit().await?;
         tracing::info!(carrier = %carrier, subscription = subscription.id, user = %principal.username, "webhook subscription created");
         Ok(CreatedSubscription {
             subscription: SubscriptionView::from(&subscription),
@@ -443,11 +444,10 @@ impl App {
         if let Some(active) = patch.active {
             subscription.active = active;
         }
-        self.store
-            .update_webhook_subscription(&subscription)
-            .await?;
-        crate::audit::record_alone(
-            &*self.store,
+        let mut tx = self.store.begin().await?;
+        tx.update_webhook_subscription(&subscription).await?;
+        crate::audit::record(
+            &mut *tx,
             &crate::audit::Actor::of(principal),
             self.now(),
             crate::audit::Act::WebhookUpdated,
@@ -455,6 +455,7 @@ impl App {
             serde_json::json!({ "carrier": subscription.carrier.code(), "active": subscription.active, "url_changed": patch.url.is_some(), "events_changed": patch.event_kinds.is_some() }),
         )
         .await?;
+        tx.commit().await?;
         tracing::info!(carrier = %subscription.carrier, subscription = subscription.id, active = subscription.active, user = %principal.username, "webhook subscription changed");
         Ok(SubscriptionView::from(&subscription))
     }
@@ -506,11 +507,11 @@ impl App {
         subscription_id: i64,
     ) -> AppResult<()> {
         let subscription = self.own_webhook(principal, subscription_id).await?;
-        self.store
-            .delete_webhook_subscription(subscription.id, self.now())
+        let mut tx = self.store.begin().await?;
+        tx.delete_webhook_subscription(subscription.id, self.now())
             .await?;
-        crate::audit::record_alone(
-            &*self.store,
+        crate::audit::record(
+            &mut *tx,
             &crate::audit::Actor::of(principal),
             self.now(),
             crate::audit::Act::WebhookDeleted,
@@ -518,6 +519,7 @@ impl App {
             serde_json::json!({ "carrier": subscription.carrier.code() }),
         )
         .await?;
+        tx.commit().await?;
         tracing::info!(carrier = %subscription.carrier, subscription = subscription.id, user = %principal.username, "webhook subscription deleted");
         Ok(())
     }
@@ -541,16 +543,16 @@ impl App {
         let subscription = self.own_webhook(principal, subscription_id).await?;
         let secret = new_secret();
         let until = self.now() + chrono::Duration::hours(i64::from(overlap));
-        self.store
-            .rotate_webhook_secret(
-                subscription.id,
-                &WebhookSecret::new(secret.clone()),
-                &subscription.secret,
-                until,
-            )
-            .await?;
-        crate::audit::record_alone(
-            &*self.store,
+        let mut tx = self.store.begin().await?;
+        tx.rotate_webhook_secret(
+            subscription.id,
+            &WebhookSecret::new(secret.clone()),
+            &subscription.secret,
+            until,
+        )
+        .await?;
+        crate::audit::record(
+            &mut *tx,
             &crate::audit::Actor::of(principal),
             self.now(),
             crate::audit::Act::WebhookSecretRotated,
@@ -558,6 +560,7 @@ impl App {
             serde_json::json!({ "carrier": subscription.carrier.code(), "overlap_hours": overlap }),
         )
         .await?;
+        tx.commit().await?;
         tracing::info!(carrier = %subscription.carrier, subscription = subscription.id, overlap_hours = overlap, user = %principal.username, "webhook secret rotated");
         Ok(RotatedSecret {
             subscription: SubscriptionView::from(&subscription),

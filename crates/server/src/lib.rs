@@ -10,6 +10,7 @@ pub mod extract;
 mod handlers;
 pub mod idempotency;
 pub mod openapi;
+pub mod proxy;
 mod tracking;
 pub mod views;
 

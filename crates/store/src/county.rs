@@ -472,29 +472,25 @@ impl CountyTx for DbTx {
         .rows_affected();
         Ok(n == 1)
     }
-}
 
-#[async_trait]
-impl CountyStore for Db {
     async fn create_agreement_version(
-        &self,
+        &mut self,
         carrier: Carrier,
         period: domain::county::Period,
         terms: &domain::county::Terms,
         actor: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<app::ports::county::AgreementVersion> {
-        let mut tx = self.writer.begin().await.map_err(backend_error)?;
         sqlx::query("INSERT INTO agreements (carrier, created_at) VALUES ($1, $2) ON CONFLICT (carrier) DO NOTHING")
             .bind(carrier.code())
             .bind(ms(now))
-            .execute(&mut *tx)
+            .execute(&mut *self.tx)
             .await
             .map_err(backend_error)?;
         let agreement_id: i64 = get(
             &sqlx::query("SELECT id FROM agreements WHERE carrier = $1")
                 .bind(carrier.code())
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut *self.tx)
                 .await
                 .map_err(backend_error)?,
             "id",
@@ -515,35 +511,26 @@ impl CountyStore for Db {
         .bind(terms_json)
         .bind(actor.to_string())
         .bind(ms(now))
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *self.tx)
         .await
         .map_err(backend_error)?;
         let version = agreement_from(&row)?;
-        tx.commit().await.map_err(backend_error)?;
         Ok(version)
     }
 
-    async fn agreement_versions(
-        &self,
-        carrier: Carrier,
-    ) -> StoreResult<Vec<app::ports::county::AgreementVersion>> {
-        agreement_versions_of(&self.reader, carrier).await
-    }
-
     async fn create_route(
-        &self,
+        &mut self,
         name: &str,
         townships: &[String],
         now: DateTime<Utc>,
     ) -> StoreResult<app::ports::county::RouteRecord> {
-        let mut tx = self.writer.begin().await.map_err(backend_error)?;
         let id: i64 = get(
             &sqlx::query(
                 "INSERT INTO county_routes (name, created_at) VALUES ($1, $2) RETURNING id",
             )
             .bind(name.to_string())
             .bind(ms(now))
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *self.tx)
             .await
             .map_err(backend_error)?,
             "id",
@@ -555,16 +542,51 @@ impl CountyStore for Db {
             sqlx::query("INSERT INTO county_route_townships (route_id, township) VALUES ($1, $2)")
                 .bind(id)
                 .bind(township.clone())
-                .execute(&mut *tx)
+                .execute(&mut *self.tx)
                 .await
                 .map_err(backend_error)?;
         }
-        tx.commit().await.map_err(backend_error)?;
         Ok(RouteRecord {
             id,
             name: name.to_string(),
             townships,
         })
+    }
+
+    async fn create_contractor(
+        &mut self,
+        name: &str,
+        township: &str,
+        phone: Option<&Phone>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<app::ports::county::ContractorRecord> {
+        let id: i64 = get(
+            &sqlx::query("INSERT INTO contractors (name, township, phone, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+                .bind(name.to_string())
+                .bind(township.to_string())
+                .bind(phone.map(|p| self.keys.seal(SEALED_CONTRACTOR_PHONE, &p.full())))
+                .bind(ms(now))
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err(backend_error)?,
+            "id",
+        )?;
+        Ok(ContractorRecord {
+            id,
+            name: name.to_string(),
+            township: township.to_string(),
+            phone: phone.cloned(),
+        })
+    }
+}
+
+#[async_trait]
+impl CountyStore for Db {
+    async fn agreement_versions(
+        &self,
+        carrier: Carrier,
+    ) -> StoreResult<Vec<app::ports::county::AgreementVersion>> {
+        agreement_versions_of(&self.reader, carrier).await
     }
 
     async fn routes(&self) -> StoreResult<Vec<app::ports::county::RouteRecord>> {
@@ -590,32 +612,6 @@ impl CountyStore for Db {
             }
         }
         Ok(routes)
-    }
-
-    async fn create_contractor(
-        &self,
-        name: &str,
-        township: &str,
-        phone: Option<&Phone>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<app::ports::county::ContractorRecord> {
-        let id: i64 = get(
-            &sqlx::query("INSERT INTO contractors (name, township, phone, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-                .bind(name.to_string())
-                .bind(township.to_string())
-                .bind(phone.map(|p| self.keys.seal(SEALED_CONTRACTOR_PHONE, &p.full())))
-                .bind(ms(now))
-                .fetch_one(&self.writer)
-                .await
-                .map_err(backend_error)?,
-            "id",
-        )?;
-        Ok(ContractorRecord {
-            id,
-            name: name.to_string(),
-            township: township.to_string(),
-            phone: phone.cloned(),
-        })
     }
 
     async fn contractors(&self) -> StoreResult<Vec<app::ports::county::ContractorRecord>> {

@@ -146,6 +146,25 @@ impl DeviceTx for DbTx {
         .rows_affected();
         Ok(inserted == 1)
     }
+
+    async fn set_station_contact_phone(
+        &mut self,
+        station_id: i64,
+        phone: Option<&str>,
+    ) -> StoreResult<bool> {
+        let changed = sqlx::query("UPDATE stations SET contact_phone = $1 WHERE id = $2")
+            .bind(crate::rows::seal(
+                &self.keys,
+                crate::rows::SEALED_CONTACT_PHONE,
+                phone,
+            ))
+            .bind(station_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend_error)?
+            .rows_affected();
+        Ok(changed == 1)
+    }
 }
 
 #[async_trait]
@@ -356,24 +375,5 @@ impl DeviceStore for Db {
             )?,
             None => None,
         })
-    }
-
-    async fn set_station_contact_phone(
-        &self,
-        station_id: i64,
-        phone: Option<&str>,
-    ) -> StoreResult<bool> {
-        let changed = sqlx::query("UPDATE stations SET contact_phone = $1 WHERE id = $2")
-            .bind(crate::rows::seal(
-                &self.keys,
-                crate::rows::SEALED_CONTACT_PHONE,
-                phone,
-            ))
-            .bind(station_id)
-            .execute(&self.writer)
-            .await
-            .map_err(backend_error)?
-            .rows_affected();
-        Ok(changed == 1)
     }
 }

@@ -455,16 +455,12 @@ impl ParcelTx for DbTx {
         })
         .transpose()
     }
-}
 
-#[async_trait]
-impl ParcelStore for Db {
     async fn create_station(
-        &self,
+        &mut self,
         station: &NewStation,
         now: DateTime<Utc>,
     ) -> StoreResult<StationRecord> {
-        let mut tx = self.writer.begin().await.map_err(backend_error)?;
         let row = sqlx::query(
             "INSERT INTO stations (name, township, division_code, code_format, holding_days, reminder_days, created_at, lat_e6, lon_e6) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -478,7 +474,7 @@ impl ParcelStore for Db {
         .bind(ms(now))
         .bind(station.location.map(|p| p.to_e6().0))
         .bind(station.location.map(|p| p.to_e6().1))
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *self.tx)
         .await
         .map_err(backend_error)?;
         let id: i64 = row.try_get(0).map_err(backend_error)?;
@@ -490,7 +486,7 @@ impl ParcelStore for Db {
                 .bind(i64::from(slot.slot))
                 .bind(slot.size.code())
                 .bind(i64::from(slot.capacity))
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut *self.tx)
                 .await
                 .map_err(backend_error)?;
             let slot_id: i64 = row.try_get(0).map_err(backend_error)?;
@@ -502,12 +498,11 @@ impl ParcelStore for Db {
                 .bind(i64::from(place))
                 .bind(id)
                 .bind(slot.size.code())
-                .execute(&mut *tx)
+                .execute(&mut *self.tx)
                 .await
                 .map_err(backend_error)?;
             }
         }
-        tx.commit().await.map_err(backend_error)?;
         Ok(StationRecord {
             id,
             name: station.name.clone(),
@@ -518,7 +513,10 @@ impl ParcelStore for Db {
             holding: station.holding.clone(),
         })
     }
+}
 
+#[async_trait]
+impl ParcelStore for Db {
     async fn stations(&self) -> StoreResult<Vec<StationRecord>> {
         let rows = sqlx::query(&format!(
             "SELECT {STATION_COLUMNS} FROM stations ORDER BY id"

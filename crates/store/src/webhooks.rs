@@ -106,12 +106,9 @@ impl WebhookTx for DbTx {
         .rows_affected();
         Ok(inserted == 1)
     }
-}
 
-#[async_trait]
-impl WebhookStore for Db {
     async fn create_webhook_subscription(
-        &self,
+        &mut self,
         subscription: &app::ports::webhooks::NewWebhookSubscription,
         now: DateTime<Utc>,
     ) -> StoreResult<app::ports::webhooks::WebhookSubscription> {
@@ -125,7 +122,7 @@ impl WebhookStore for Db {
         .bind(subscription.event_kinds.join(","))
         .bind(now.timestamp_millis())
         .bind(subscription.created_by.clone())
-        .fetch_one(&self.writer)
+        .fetch_one(&mut *self.tx)
         .await
         .map_err(backend_error)?;
         let id: i64 = row.try_get(0).map_err(backend_error)?;
@@ -143,6 +140,83 @@ impl WebhookStore for Db {
         })
     }
 
+    async fn update_webhook_subscription(
+        &mut self,
+        subscription: &app::ports::webhooks::WebhookSubscription,
+    ) -> StoreResult<()> {
+        let changed = sqlx::query(
+            "UPDATE webhook_subscriptions SET url = $1, event_kinds = $2, active = $3 WHERE id = $4 AND deleted_at IS NULL",
+        )
+        .bind(subscription.url.clone())
+        .bind(subscription.event_kinds.join(","))
+        .bind(i64::from(subscription.active))
+        .bind(subscription.id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend_error)?
+        .rows_affected();
+        if changed != 1 {
+            return Err(StoreError::Backend(format!(
+                "webhook subscription {} vanished",
+                subscription.id
+            )));
+        }
+        Ok(())
+    }
+
+    async fn rotate_webhook_secret(
+        &mut self,
+        id: i64,
+        secret: &WebhookSecret,
+        previous: &WebhookSecret,
+        previous_until: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let changed = sqlx::query(
+            "UPDATE webhook_subscriptions SET secret = $1, previous_secret = $2, previous_secret_until = $3 WHERE id = $4 AND deleted_at IS NULL",
+        )
+        .bind(self.keys.seal(SEALED_WEBHOOK_SECRET, secret.reveal()))
+        .bind(self.keys.seal(SEALED_WEBHOOK_SECRET, previous.reveal()))
+        .bind(previous_until.timestamp_millis())
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend_error)?
+        .rows_affected();
+        if changed != 1 {
+            return Err(StoreError::Backend(format!(
+                "webhook subscription {id} vanished"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn delete_webhook_subscription(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE webhook_subscriptions SET deleted_at = $1, active = 0 WHERE id = $2 AND deleted_at IS NULL",
+        )
+        .bind(now.timestamp_millis())
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend_error)?;
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, last_error = 'subscription_deleted' \
+             WHERE subscription_id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend_error)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl WebhookStore for Db {
     async fn webhook_subscription(
         &self,
         id: i64,
@@ -184,77 +258,6 @@ impl WebhookStore for Db {
         rows.iter()
             .map(|row| subscription(&self.keys, row))
             .collect()
-    }
-
-    async fn update_webhook_subscription(
-        &self,
-        subscription: &app::ports::webhooks::WebhookSubscription,
-    ) -> StoreResult<()> {
-        let changed = sqlx::query(
-            "UPDATE webhook_subscriptions SET url = $1, event_kinds = $2, active = $3 WHERE id = $4 AND deleted_at IS NULL",
-        )
-        .bind(subscription.url.clone())
-        .bind(subscription.event_kinds.join(","))
-        .bind(i64::from(subscription.active))
-        .bind(subscription.id)
-        .execute(&self.writer)
-        .await
-        .map_err(backend_error)?
-        .rows_affected();
-        if changed != 1 {
-            return Err(StoreError::Backend(format!(
-                "webhook subscription {} vanished",
-                subscription.id
-            )));
-        }
-        Ok(())
-    }
-
-    async fn rotate_webhook_secret(
-        &self,
-        id: i64,
-        secret: &WebhookSecret,
-        previous: &WebhookSecret,
-        previous_until: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let changed = sqlx::query(
-            "UPDATE webhook_subscriptions SET secret = $1, previous_secret = $2, previous_secret_until = $3 WHERE id = $4 AND deleted_at IS NULL",
-        )
-        .bind(self.keys.seal(SEALED_WEBHOOK_SECRET, secret.reveal()))
-        .bind(self.keys.seal(SEALED_WEBHOOK_SECRET, previous.reveal()))
-        .bind(previous_until.timestamp_millis())
-        .bind(id)
-        .execute(&self.writer)
-        .await
-        .map_err(backend_error)?
-        .rows_affected();
-        if changed != 1 {
-            return Err(StoreError::Backend(format!(
-                "webhook subscription {id} vanished"
-            )));
-        }
-        Ok(())
-    }
-
-    async fn delete_webhook_subscription(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(backend_error)?;
-        sqlx::query(
-            "UPDATE webhook_subscriptions SET deleted_at = $1, active = 0 WHERE id = $2 AND deleted_at IS NULL",
-        )
-        .bind(now.timestamp_millis())
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend_error)?;
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, last_error = 'subscription_deleted' \
-             WHERE subscription_id = $1 AND status = 'pending'",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend_error)?;
-        tx.commit().await.map_err(backend_error)
     }
 
     async fn enqueue_webhook_now(

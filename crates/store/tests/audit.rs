@@ -263,3 +263,86 @@ async fn only_the_administrator_and_the_second_and_third_lines_read_the_trail() 
         h.cleanup().await;
     }
 }
+
+/// Configuration changes write their row in their own transaction: when
+/// the row is refused (here an actor named by a mobile number, which the
+/// trail never holds) the change is not made either — no station, route,
+/// contractor, webhook subscription or contact phone without its record.
+#[tokio::test]
+async fn a_configuration_change_whose_record_is_refused_is_not_made() {
+    for h in backends().await {
+        let phone_named = domain::Principal {
+            user_id: 9,
+            username: "13800138000".into(),
+            role: Role::Admin,
+            station_ids: vec![],
+            carrier: None,
+        };
+        let refused = |e: app::AppError| assert_eq!(e.code(), app::Code::AuditPersonalData, "{e}");
+        let before = h.app.store.stations().await.unwrap().len();
+        let new_station = app::ports::NewStation {
+            name: "石桥村驿站".into(),
+            township: "石桥镇".into(),
+            division_code: None,
+            location: None,
+            code_format: domain::CodeFormat::default(),
+            holding: domain::station::HoldingPolicy::default(),
+            slots: vec![],
+        };
+        refused(
+            h.app
+                .create_station(&phone_named, &new_station)
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(h.app.store.stations().await.unwrap().len(), before);
+
+        refused(
+            h.app
+                .create_route(&phone_named, "一号线", &["510182103".to_string()])
+                .await
+                .unwrap_err(),
+        );
+        assert!(h.app.store.routes().await.unwrap().is_empty());
+        refused(
+            h.app
+                .create_contractor(&phone_named, "老王", "510182103", None)
+                .await
+                .unwrap_err(),
+        );
+        assert!(h.app.store.contractors().await.unwrap().is_empty());
+        refused(
+            h.app
+                .create_webhook(
+                    &phone_named,
+                    domain::Carrier::Zto,
+                    "https://hooks.example.com/yizhan",
+                    &["stored".to_string()],
+                )
+                .await
+                .unwrap_err(),
+        );
+        assert!(
+            h.app
+                .store
+                .webhook_subscriptions(None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let station = station(&h.app, 2, 1).await;
+        refused(
+            h.app
+                .set_station_contact_phone(&phone_named, station, Some("0571-88886666"))
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(
+            h.app.store.station_contact_phone(station).await.unwrap(),
+            None
+        );
+        assert!(acts_of(&h).await.is_empty(), "{}", h.name());
+        h.cleanup().await;
+    }
+}

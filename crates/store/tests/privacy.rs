@@ -62,14 +62,15 @@ async fn a_copy_of_the_database_shows_no_number_or_name_yet_everything_still_wor
         h.db.set_standing_consent(&Phone::parse(PHONES[0]).unwrap(), true, "test", h.app.now())
             .await
             .unwrap();
-        h.db.create_contractor(
-            "李四运输",
-            "石桥镇",
-            Some(&Phone::parse("13700002222").unwrap()),
-            h.app.now(),
-        )
-        .await
-        .unwrap();
+        h.app
+            .create_contractor(
+                &admin(),
+                "李四运输",
+                "510182103",
+                Some(Phone::parse("13700002222").unwrap()),
+            )
+            .await
+            .unwrap();
         // A keeper's own mobile as the station's contact phone.
         h.app
             .set_station_contact_phone(&keeper, station_id, Some("13700003333"))

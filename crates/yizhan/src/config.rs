@@ -234,6 +234,11 @@ pub struct DatabaseConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerConfig {
     pub listen: String,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (CIDR blocks or
+    /// addresses), so the per-address throttles count clients, not the
+    /// proxy (`server::proxy`). Empty: the peer's address is the client's.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -253,6 +258,7 @@ impl Default for Config {
             },
             server: ServerConfig {
                 listen: "127.0.0.1:8080".into(),
+                trusted_proxies: Vec::new(),
             },
             notify: NotifyConfig {
                 sender: "log".into(),
@@ -408,5 +414,37 @@ mod tests {
         let config = Config::load(Some(&file)).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(config.web.cookies_secure() && config.web.https());
+    }
+
+    /// The README's example configuration is a promise: it parses, and
+    /// every value it shows is the default it claims to be.
+    #[test]
+    fn the_readme_configuration_parses_and_shows_the_defaults() {
+        use figment::providers::{Format, Serialized, Toml};
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("```toml\n")
+            .expect("a toml block in the README")
+            + 8;
+        let block = &readme[start..start + readme[start..].find("```").unwrap()];
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        let from_readme: Config = figment::Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(block))
+            .extract()
+            .unwrap();
+        assert_eq!(serde_json::to_value(from_readme).unwrap(), defaults);
+        // And the block says something: each of its keys is a real setting.
+        let shown: serde_json::Map<String, serde_json::Value> =
+            figment::Figment::from(Toml::string(block))
+                .extract()
+                .unwrap();
+        for (section, table) in &shown {
+            for key in table.as_object().unwrap().keys() {
+                assert!(
+                    defaults[section].get(key).is_some(),
+                    "README shows {section}.{key}, which is no setting"
+                );
+            }
+        }
     }
 }

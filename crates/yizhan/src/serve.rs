@@ -226,11 +226,16 @@ async fn serve(
         app: app.clone(),
         secure_cookies: config.web.cookies_secure(),
     });
-    let router = server::layered_for(
-        server::api(server::AppState { app })
-            .merge(web)
-            .merge(device_schemas()),
-        config.web.https(),
+    let proxies = server::proxy::TrustedProxies::parse(&config.server.trusted_proxies)
+        .map_err(anyhow::Error::msg)?;
+    let router = server::proxy::behind(
+        server::layered_for(
+            server::api(server::AppState { app })
+                .merge(web)
+                .merge(device_schemas()),
+            config.web.https(),
+        ),
+        proxies,
     );
     // Connect info gives the public tracking query's rate limiter the
     // client's address.

@@ -21,12 +21,12 @@ impl App {
             .terms
             .validated()
             .map_err(AppError::detail(Code::AgreementInvalid))?;
-        let version = self
-            .store
+        let mut tx = self.store.begin().await?;
+        let version = tx
             .create_agreement_version(carrier, period, &terms, &actor_of(principal), self.now())
             .await?;
-        crate::audit::record_alone(
-            &*self.store,
+        crate::audit::record(
+            &mut *tx,
             &crate::audit::Actor::of(principal),
             self.now(),
             crate::audit::Act::AgreementCreated,
@@ -34,6 +34,7 @@ impl App {
             serde_json::json!({ "carrier": carrier.code(), "version": version.version }),
         )
         .await?;
+        tx.commit().await?;
         tracing::info!(carrier = %carrier, version = version.version, from = %period.from, "agreement version");
         Ok(version)
     }
@@ -68,8 +69,8 @@ impl App {
             .map(|t| parse_township(t))
             .collect::<Result<Vec<_>, _>>()
             .map_err(AppError::detail(Code::TownshipInvalid))?;
-        let route = self
-            .store
+        let mut tx = self.store.begin().await?;
+        let route = tx
             .create_route(name, &townships, self.now())
             .await
             .map_err(|error| match error {
@@ -77,8 +78,8 @@ impl App {
                 StoreError::Conflict(_) => AppError::new(Code::RouteNameTaken).with("name", name),
                 other => AppError::from(other),
             })?;
-        crate::audit::record_alone(
-            &*self.store,
+        crate::audit::record(
+            &mut *tx,
             &crate::audit::Actor::of(principal),
             self.now(),
             crate::audit::Act::RouteCreated,
@@ -86,6 +87,7 @@ impl App {
             serde_json::json!({ "townships": townships.len() }),
         )
         .await?;
+        tx.commit().await?;
         Ok(route)
     }
 
@@ -100,12 +102,12 @@ impl App {
         let name = text_field("contractor name", name, NAME_CHARS_MAX)
             .map_err(text_invalid("contractor name", NAME_CHARS_MAX))?;
         let township = parse_township(township).map_err(AppError::detail(Code::TownshipInvalid))?;
-        let contractor = self
-            .store
+        let mut tx = self.store.begin().await?;
+        let contractor = tx
             .create_contractor(name, &township, phone.as_ref(), self.now())
             .await?;
-        crate::audit::record_alone(
-            &*self.store,
+        crate::audit::record(
+            &mut *tx,
             &crate::audit::Actor::of(principal),
             self.now(),
             crate::audit::Act::ContractorCreated,
@@ -113,6 +115,7 @@ impl App {
             serde_json::json!({ "phone": phone.as_ref().map(|p| p.masked()) }),
         )
         .await?;
+        tx.commit().await?;
         Ok(contractor)
     }
 

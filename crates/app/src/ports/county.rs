@@ -214,36 +214,38 @@ pub trait CountyTx: Send {
     /// Appends a fee unless the parcel or the event already has one; false
     /// if it did. There is no update or delete: the ledger is append-only.
     async fn insert_fee(&mut self, fee: &NewFee) -> StoreResult<bool>;
-}
-
-#[async_trait]
-pub trait CountyStore: Send + Sync {
+    // Configuration changes, in the transaction so their audit rows commit
+    // with them.
     /// Adds the next version of the carrier's agreement (creating the
     /// agreement on its first version).
     async fn create_agreement_version(
-        &self,
+        &mut self,
         carrier: Carrier,
         period: Period,
         terms: &Terms,
         actor: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<AgreementVersion>;
-    /// Every version of the carrier's agreement, oldest first.
-    async fn agreement_versions(&self, carrier: Carrier) -> StoreResult<Vec<AgreementVersion>>;
     async fn create_route(
-        &self,
+        &mut self,
         name: &str,
         townships: &[String],
         now: DateTime<Utc>,
     ) -> StoreResult<RouteRecord>;
-    async fn routes(&self) -> StoreResult<Vec<RouteRecord>>;
     async fn create_contractor(
-        &self,
+        &mut self,
         name: &str,
         township: &str,
         phone: Option<&Phone>,
         now: DateTime<Utc>,
     ) -> StoreResult<ContractorRecord>;
+}
+
+#[async_trait]
+pub trait CountyStore: Send + Sync {
+    /// Every version of the carrier's agreement, oldest first.
+    async fn agreement_versions(&self, carrier: Carrier) -> StoreResult<Vec<AgreementVersion>>;
+    async fn routes(&self) -> StoreResult<Vec<RouteRecord>>;
     async fn contractors(&self) -> StoreResult<Vec<ContractorRecord>>;
     async fn bag(&self, bag_id: i64) -> StoreResult<Option<BagRecord>>;
     /// Bags of one Shanghai day, by id.

@@ -158,6 +158,13 @@ pub trait DeviceTx: Send {
         payload: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// Sets the station's public phone number (sealed); false if there is
+    /// no such station. In the transaction, so its audit row commits with it.
+    async fn set_station_contact_phone(
+        &mut self,
+        station_id: i64,
+        phone: Option<&str>,
+    ) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -206,9 +213,4 @@ pub trait DeviceStore: Send + Sync {
     -> StoreResult<Option<DeviceCommandRecord>>;
     /// The station's public phone number, if it has one.
     async fn station_contact_phone(&self, station_id: i64) -> StoreResult<Option<String>>;
-    async fn set_station_contact_phone(
-        &self,
-        station_id: i64,
-        phone: Option<&str>,
-    ) -> StoreResult<bool>;
 }

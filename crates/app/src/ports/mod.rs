@@ -120,6 +120,20 @@ pub trait Store:
     /// Which database this is, for logs and benchmarks.
     fn backend(&self) -> &'static str;
     async fn begin(&self) -> StoreResult<Box<dyn Tx + '_>>;
+
+    /// Adds a station in a transaction of its own: for set-up code, the
+    /// demo and tests. `App::create_station` does it inside the transaction
+    /// that writes its audit row.
+    async fn create_station(
+        &self,
+        station: &NewStation,
+        now: DateTime<Utc>,
+    ) -> StoreResult<StationRecord> {
+        let mut tx = self.begin().await?;
+        let created = tx.create_station(station, now).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
 }
 
 /// Every port trait, for `use app::ports::prelude::*`: calling an area's

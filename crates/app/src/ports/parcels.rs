@@ -270,15 +270,17 @@ pub trait ParcelTx: Send {
     /// The station of the parcel's latest recorded misroute, if any.
     async fn misrouted_to(&mut self, parcel_id: i64) -> StoreResult<Option<i64>>;
     async fn insert_misroute(&mut self, misroute: &NewMisroute) -> StoreResult<MisrouteRecord>;
+    /// Adds a station with its shelves (slots and their places). In the
+    /// transaction, so the audit row of its creation commits with it.
+    async fn create_station(
+        &mut self,
+        station: &NewStation,
+        now: DateTime<Utc>,
+    ) -> StoreResult<StationRecord>;
 }
 
 #[async_trait]
 pub trait ParcelStore: Send + Sync {
-    async fn create_station(
-        &self,
-        station: &NewStation,
-        now: DateTime<Utc>,
-    ) -> StoreResult<StationRecord>;
     async fn stations(&self) -> StoreResult<Vec<StationRecord>>;
     async fn station(&self, id: i64) -> StoreResult<Option<StationRecord>>;
     async fn slots(&self, station_id: i64) -> StoreResult<Vec<SlotOccupancy>>;

@@ -182,31 +182,22 @@ pub trait WebhookTx: Send {
         delivery: &NewWebhookDelivery,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
-}
-
-#[async_trait]
-pub trait WebhookStore: Send + Sync {
+    // Subscription changes, in the transaction so their audit rows commit
+    // with them.
     async fn create_webhook_subscription(
-        &self,
+        &mut self,
         subscription: &NewWebhookSubscription,
         now: DateTime<Utc>,
     ) -> StoreResult<WebhookSubscription>;
-    /// A subscription that is not deleted.
-    async fn webhook_subscription(&self, id: i64) -> StoreResult<Option<WebhookSubscription>>;
-    /// One carrier's subscriptions, or everyone's, by id; deleted ones are gone.
-    async fn webhook_subscriptions(
-        &self,
-        carrier: Option<Carrier>,
-    ) -> StoreResult<Vec<WebhookSubscription>>;
     /// Writes a subscription's URL, event kinds and active flag.
     async fn update_webhook_subscription(
-        &self,
+        &mut self,
         subscription: &WebhookSubscription,
     ) -> StoreResult<()>;
     /// Replaces a subscription's secret; the old one keeps signing until
     /// `previous_until`.
     async fn rotate_webhook_secret(
-        &self,
+        &mut self,
         id: i64,
         secret: &WebhookSecret,
         previous: &WebhookSecret,
@@ -214,7 +205,19 @@ pub trait WebhookStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Deletes a subscription (kept as a tombstone for its delivery log)
     /// and closes its pending deliveries as failed, in one transaction.
-    async fn delete_webhook_subscription(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn delete_webhook_subscription(&mut self, id: i64, now: DateTime<Utc>)
+    -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// A subscription that is not deleted.
+    async fn webhook_subscription(&self, id: i64) -> StoreResult<Option<WebhookSubscription>>;
+    /// One carrier's subscriptions, or everyone's, by id; deleted ones are gone.
+    async fn webhook_subscriptions(
+        &self,
+        carrier: Option<Carrier>,
+    ) -> StoreResult<Vec<WebhookSubscription>>;
     /// Writes one delivery outside a parcel's transaction (a test event).
     async fn enqueue_webhook_now(
         &self,
