@@ -291,6 +291,29 @@ async fn a_sender_pays_once_whatever_the_callbacks_do_and_cancelling_refunds() {
         assert!(accepted.payment.is_none());
         assert_eq!(accepted.order.payer, "taobao");
 
+        // The privacy label: masked names and phones, the waybill, as ZPL too.
+        let label = h.app.send_label(&sender, prepaid).await.unwrap();
+        assert_eq!(
+            (label.to_name.as_str(), label.to_phone.as_str()),
+            ("李*", "138****1111")
+        );
+        assert_eq!(label.from_name, "张*");
+        assert_eq!(Some(label.waybill.clone()), accepted.order.waybill);
+        let zpl = app::sending::label_zpl(&label);
+        assert!(
+            zpl.contains(&label.waybill)
+                && !zpl.contains(SENDER_PHONE)
+                && !zpl.contains("13800001111")
+        );
+        assert!(
+            h.app
+                .send_label(&sender, third_order)
+                .await
+                .unwrap_err()
+                .is(Code::SendOrderState),
+            "{name}: a cancelled order has no label"
+        );
+
         // Nothing personal readable in a copy of the database.
         let values = h.db.text_values().await.unwrap();
         for secret in [

@@ -6,6 +6,7 @@
 //! through a sender session that a one-time code opened, and see only their
 //! own orders. County staff upload waybill ranges and see every order.
 
+mod label;
 mod orders;
 mod payments;
 mod pool;
@@ -15,6 +16,7 @@ pub use crate::ports::sending::{
     AddressEntry, Allocation, InspectionRecord, OrderEvent, OrderRecord, Party, PaymentRecord,
     SendAlert, SenderRecord, WaybillRange,
 };
+pub use label::{SendLabel, label_zpl, mask_name};
 pub use orders::{OrderContents, ParsedParty};
 pub use payments::{CallbackOutcome, PaymentStarted};
 

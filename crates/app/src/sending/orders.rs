@@ -428,6 +428,7 @@ pub(super) fn state_refusal(state: OrderState, action: &str) -> AppError {
         "prepaid" => ("由平台预付", "be prepaid"),
         "collect" => ("揽收", "be collected"),
         "cancel" => ("取消", "be cancelled"),
+        "label" => ("打印面单", "have its label printed"),
         _ => ("修改", "be changed"),
     };
     AppError::new(Code::SendOrderState)
