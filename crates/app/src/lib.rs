@@ -38,6 +38,7 @@ pub mod manifest;
 pub mod notify;
 pub mod parcels;
 pub mod retention;
+pub mod sending;
 pub mod sort_plans;
 pub mod stations;
 pub mod terminal;
@@ -76,6 +77,8 @@ pub struct Settings {
     pub retention: retention::RetentionSettings,
     /// Where a sensitive act needs a second person (maker–checker).
     pub approvals: domain::approval::Thresholds,
+    /// Sending: the carrier, the tariff, one-time codes (issue 14).
+    pub sending: sending::SendingSettings,
 }
 
 impl Default for Settings {
@@ -91,6 +94,7 @@ impl Default for Settings {
             dispatch_solve_seconds_max: 30,
             retention: retention::RetentionSettings::default(),
             approvals: domain::approval::Thresholds::default(),
+            sending: sending::SendingSettings::default(),
         }
     }
 }
@@ -158,6 +162,9 @@ pub struct App {
     /// Device messages the MQTT bridge dropped, per reason; the bridge
     /// holds the same counters.
     pub dropped_device_messages: Arc<device_registry::DroppedMessages>,
+    /// The payment provider (`ports::payments`); a simulated one with a
+    /// random key until the binary wires another.
+    pub payments: Arc<dyn ports::payments::PaymentProvider>,
 }
 
 impl App {
@@ -176,6 +183,9 @@ impl App {
             webhook_test_events: webhooks::TestEventTimes::default(),
             sign_in_throttle: Arc::new(auth::SignInThrottle::default()),
             dropped_device_messages: Arc::default(),
+            payments: Arc::new(ports::payments::SimulatedPayments::new(
+                random_key().to_vec(),
+            )),
         }
     }
 

@@ -72,6 +72,15 @@ pub fn render(payload: &serde_json::Value) -> String {
             text("waybill_tail"),
             text("station")
         ),
+        // Sending (issue 14): the one-time code that proves a sender's phone.
+        Some("send_code") => format!(
+            "【驿站寄件】验证码 {}，{} 分钟内有效。请勿告诉他人。",
+            text("code"),
+            payload
+                .get("minutes")
+                .and_then(|v| v.as_u64())
+                .unwrap_or_default()
+        ),
         _ => "【驿站】您有一条新消息。".to_string(),
     }
 }

@@ -63,6 +63,9 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("parcels.rs", "record_consent", "ConsentRecorded"),
     ("parcels.rs", "add_contact", "ContactAdded"),
     ("parcels.rs", "record_station_export", "DataExported"),
+    // Branch `sending` (issue 14).
+    ("sending/mod.rs", "verify_sender_identity", "SenderVerified"),
+    ("sending/pool.rs", "add_waybill_range", "WaybillRangeAdded"),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

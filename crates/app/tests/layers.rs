@@ -22,6 +22,7 @@ const USE_CASES: &[&str] = &[
     "notify",
     "parcels",
     "retention",
+    "sending",
     "sort_plans",
     "stations",
     "terminal",

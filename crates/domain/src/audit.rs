@@ -80,6 +80,11 @@ pub enum Act {
     /// `station`).
     ConsentRecorded,
     ContactAdded,
+    /// A sender's real-name check was recorded (branch `sending`): the
+    /// document's kind and masked number only.
+    SenderVerified,
+    /// County staff uploaded a range of a carrier's waybill numbers.
+    WaybillRangeAdded,
 }
 
 impl Act {
@@ -118,6 +123,8 @@ impl Act {
         Act::ApprovalRefused,
         Act::ConsentRecorded,
         Act::ContactAdded,
+        Act::SenderVerified,
+        Act::WaybillRangeAdded,
     ];
 
     pub fn code(self) -> &'static str {
@@ -154,6 +161,8 @@ impl Act {
             Act::ApprovalRefused => "approval_refused",
             Act::ConsentRecorded => "consent_recorded",
             Act::ContactAdded => "contact_added",
+            Act::SenderVerified => "sender_verified",
+            Act::WaybillRangeAdded => "waybill_range_added",
         }
     }
 

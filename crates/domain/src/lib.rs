@@ -14,6 +14,7 @@ pub mod limits;
 pub mod parcel;
 pub mod phone;
 pub mod pickup_code;
+pub mod sending;
 pub mod station;
 pub mod terminal;
 pub mod waybill;

@@ -16,6 +16,7 @@ mod outbox;
 mod parcels;
 mod privacy;
 mod rows;
+mod sending;
 mod terminal;
 mod users;
 mod webhooks;

@@ -222,6 +222,12 @@ impl PrivacyStore for Db {
                 limit,
             )
             .await?;
+        // Sending (issue 14): senders, their address books and orders.
+        for (table, column, sealed_as) in crate::sending::SEALED_COLUMNS {
+            changed += self
+                .seal_column(table, "id", column, sealed_as, limit)
+                .await?;
+        }
         for column in ["secret", "previous_secret"] {
             changed += self
                 .seal_column(

@@ -132,6 +132,17 @@ const ACTS: &[(&str, &str, &str)] = &[
         "补录收件人手机号",
         "recipient's phone added",
     ),
+    // Branch `sending`: real-name sending and waybill number pools.
+    (
+        "sender_verified",
+        "寄件人实名登记",
+        "sender real-name checked",
+    ),
+    (
+        "waybill_range_added",
+        "上传运单号段",
+        "waybill range uploaded",
+    ),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[

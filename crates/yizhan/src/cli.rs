@@ -120,6 +120,11 @@ pub enum Command {
         #[arg(long)]
         to: Option<chrono::NaiveDate>,
     },
+    /// Sending (寄件, issue 14): price an item by the tariff.
+    Send {
+        #[command(subcommand)]
+        what: SendCommand,
+    },
     /// The printable handover list (交接单) of a route or a contractor for a
     /// day, as HTML on standard output.
     Handover {
@@ -567,4 +572,39 @@ pub struct BenchRouteArgs {
     /// Only instances whose name starts with this.
     #[arg(long)]
     pub only: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum SendCommand {
+    /// Quote a price from one NBS division to another by the tariff in
+    /// effect (the shipped tariff unless --tariff names a file).
+    Quote(SendQuoteArgs),
+}
+
+#[derive(Args)]
+pub struct SendQuoteArgs {
+    /// The origin's division code (2 to 12 digits, e.g. 510182).
+    #[arg(long)]
+    pub from: String,
+    /// The destination's division code.
+    #[arg(long)]
+    pub to: String,
+    /// The actual weight in grams.
+    #[arg(long)]
+    pub weight_grams: u32,
+    /// Length x width x height in whole centimetres (30x20x10).
+    #[arg(long)]
+    pub size: Option<String>,
+    /// The inspection category, for surcharges that name one (liquids, food, …).
+    #[arg(long)]
+    pub category: Option<String>,
+    /// A tariff file (TOML, the format of crates/domain/tariffs/default.toml).
+    #[arg(long)]
+    pub tariff: Option<PathBuf>,
+    /// The Shanghai day whose tariff version applies (default today).
+    #[arg(long)]
+    pub day: Option<chrono::NaiveDate>,
+    /// Print the whole quote as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }

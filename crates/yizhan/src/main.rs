@@ -16,6 +16,7 @@ mod import;
 mod keys_cmd;
 #[cfg(test)]
 mod privacy_tests;
+mod send_cmd;
 mod senders;
 mod serve;
 mod tools;
@@ -104,6 +105,7 @@ async fn run() -> anyhow::Result<()> {
             what: AddressCommand::Parse { texts },
         } => tools::parse_addresses(texts),
         Command::SortPlan(args) => tools::sort_plan(args),
+        Command::Send { what } => send_cmd::command(what),
         Command::Bench { what } => bench::command(what).await,
         Command::Devices { what } => devices_cmd::command(&config, what).await,
         Command::Simulate {

@@ -289,3 +289,63 @@ fn serve_refuses_a_database_with_the_demo_password_unless_told_it_is_a_demo() {
     let first = first.expect("serve --demo printed nothing").unwrap();
     assert!(first.contains("serving at"), "{first}");
 }
+
+/// `yizhan send quote` (issue 14): the check command prices by the shipped
+/// tariff, a heavier item never costs less, a bulky one is billed by volume,
+/// and bad divisions, weights and sizes are refused with a reason.
+#[test]
+fn send_quote_prints_price_fen_by_the_shipped_tariff() {
+    let quote = |extra: &[&str]| {
+        let mut args = vec![
+            "send",
+            "quote",
+            "--from",
+            "510182",
+            "--to",
+            "330727",
+            "--day",
+            "2026-12-07",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let (ok, stdout, stderr) = yizhan(&args);
+        assert!(ok, "{stderr}");
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
+    };
+    let light = quote(&["--weight-grams", "800"]);
+    assert_eq!(light["zone"], "national", "{light}");
+    let light_fen = light["price_fen"].as_i64().unwrap();
+    assert!(light_fen > 0);
+    let heavy = quote(&["--weight-grams", "3500"]);
+    assert!(heavy["price_fen"].as_i64().unwrap() > light_fen, "{heavy}");
+    let bulky = quote(&["--weight-grams", "800", "--size", "60x40x40"]);
+    assert_eq!(bulky["billed_grams"], 12000, "{bulky}");
+    let (ok, stdout, _) = yizhan(&[
+        "send",
+        "quote",
+        "--from",
+        "510182",
+        "--to",
+        "510182103",
+        "--weight-grams",
+        "1000",
+    ]);
+    assert!(ok && stdout.contains("同县"), "{stdout}");
+    for (bad, says) in [
+        (["--to", "999999", "--weight-grams", "800"], "province"),
+        (["--to", "110199", "--weight-grams", "800"], "NBS"),
+        (["--to", "330727", "--weight-grams", "0"], "weight"),
+        (["--to", "330727", "--size", "0x1x1"], "side"),
+    ] {
+        let mut args = vec!["send", "quote", "--from", "510182"];
+        args.extend_from_slice(&bad);
+        if !bad.contains(&"--weight-grams") {
+            args.extend_from_slice(&["--weight-grams", "800"]);
+        }
+        let (ok, _, stderr) = yizhan(&args);
+        assert!(
+            !ok && stderr.contains(says),
+            "{bad:?} should be refused naming {says}: {stderr}"
+        );
+    }
+}

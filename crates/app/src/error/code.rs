@@ -491,6 +491,71 @@ codes! {
     NotWithContractor = "not_with_contractor", 409, Conflict,
         "这个包裹没有交给该承包人配送（或尚未发运），不能由其报告妥投",
         "this parcel was not handed to this contractor (or not yet dispatched), so the contractor cannot report it delivered";
+    // branch sending (issue 14): senders' codes and real-name check,
+    // inspection, the tariff's quote, orders, payments and waybill pools.
+    SendPhoneInvalid = "send_phone_invalid", 422, InvalidRequest,
+        "请填写 11 位中国大陆手机号",
+        "give an 11-digit mainland mobile number";
+    SendCodeLimit = "send_code_limit", 429, RateLimit,
+        "同一手机号每小时最多发送 {max} 次验证码，请稍后再试",
+        "at most {max} codes an hour go to one phone; try again later";
+    SendCodeWrong = "send_code_wrong", 422, InvalidRequest,
+        "验证码不正确或已过期，请重新获取",
+        "the code is wrong or has expired; ask for a new one";
+    SendSessionInvalid = "send_session_invalid", 401, Auth,
+        "请先用手机号和验证码登录寄件",
+        "sign in to sending with your phone and a code first";
+    DocumentInvalid = "document_invalid", 422, InvalidRequest,
+        "证件号码有误，请核对后重新填写",
+        "the document number is not valid: {detail}";
+    SendRealNameRequired = "send_real_name_required", 409, Conflict,
+        "首次寄件须实名登记：请填写姓名和证件号码",
+        "the first send needs the real-name check: give your name and a document number";
+    SendCategoryUnknown = "send_category_unknown", 422, InvalidRequest,
+        "请从物品类别列表中选择（{category} 不在列表中）",
+        "choose the contents from the category list ({category} is not on it)";
+    SendProhibited = "send_prohibited", 422, InvalidRequest,
+        "「{category}」不能寄递：{rule}",
+        "{category} cannot be sent: {rule}";
+    SendEvidenceNeeded = "send_evidence_needed", 422, InvalidRequest,
+        "「{category}」可以寄递，但须满足：{need}",
+        "{category} can be sent, but {need}";
+    SendTariffMissing = "send_tariff_missing", 409, Conflict,
+        "{day} 没有生效的寄件资费，请联系县级中心",
+        "no sending tariff is in effect on {day}; ask the county centre";
+    SendDivisionInvalid = "send_division_invalid", 422, InvalidRequest,
+        "地址须确认到县（区）一级或更细（{code} 不是有效的行政区划代码）",
+        "the address must be confirmed to a county or below ({code} is not a valid division code)";
+    SendWeightInvalid = "send_weight_invalid", 422, InvalidRequest,
+        "重量须在 1 克至 {max} 克之间",
+        "the weight must be 1 to {max} grams";
+    SendSizeInvalid = "send_size_invalid", 422, InvalidRequest,
+        "长、宽、高每边须在 1 至 {max} 厘米之间",
+        "each side must be 1 to {max} cm";
+    SendOrderIncomplete = "send_order_incomplete", 409, Conflict,
+        "请先完成物品验视、重量和报价",
+        "finish the inspection, weight and quote first";
+    SendOrderState = "send_order_state", 409, Conflict,
+        "订单当前为「{state}」，不能{action}",
+        "the order is {state} and cannot {action}";
+    SendReturnCodeInvalid = "send_return_code_invalid", 422, InvalidRequest,
+        "退货码须为 6 至 32 位字母、数字或连字符",
+        "a return code is 6 to 32 letters, digits and hyphens";
+    SendPaymentUnavailable = "send_payment_unavailable", 503, Internal,
+        "支付暂不可用，请稍后再试",
+        "payment is unavailable for now ({detail}); try again shortly";
+    SendPaymentSignature = "send_payment_signature", 401, Auth,
+        "支付回调签名无效",
+        "the payment callback's signature is not valid: {detail}";
+    SendPoolEmpty = "send_pool_empty", 409, Conflict,
+        "{carrier} 运单号已用完，请联系县级中心上传新号段",
+        "{carrier} has no waybill numbers left; ask the county centre to upload a new range";
+    SendRangeInvalid = "send_range_invalid", 422, InvalidRequest,
+        "号段有误：前缀最多 8 位字母数字，起止号码须有效且每段最多一千万个",
+        "the range is not valid: {detail}";
+    SendRangeOverlaps = "send_range_overlaps", 409, Conflict,
+        "该号段与已上传的号段重叠",
+        "this range overlaps one already uploaded";
 }
 
 impl Code {

@@ -21,7 +21,9 @@ pub mod devices;
 pub mod idempotency;
 pub mod outbox;
 pub mod parcels;
+pub mod payments;
 pub mod privacy;
+pub mod sending;
 pub mod terminal;
 pub mod users;
 pub mod webhooks;
@@ -35,6 +37,7 @@ pub use idempotency::IdempotencyStore;
 pub use outbox::*;
 pub use parcels::*;
 pub use privacy::{PrivacyStore, PruneKind};
+pub use sending::{SendingStore, SendingTx};
 pub use terminal::{TerminalStore, TerminalTx};
 pub use users::*;
 pub use webhooks::{WebhookStore, WebhookTx};
@@ -94,6 +97,7 @@ pub trait Tx:
     + UserTx
     + ComplianceTx
     + ApprovalTx
+    + SendingTx
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -114,6 +118,7 @@ pub trait Store:
     + ComplianceStore
     + ApprovalStore
     + IdempotencyStore
+    + SendingStore
     + Send
     + Sync
 {
@@ -145,4 +150,5 @@ pub mod prelude {
         PrivacyStore, Store, TerminalStore, TerminalTx, Tx, UserStore, UserTx, WebhookStore,
         WebhookTx,
     };
+    pub use super::{SendingStore, SendingTx};
 }

@@ -1,0 +1,454 @@
+//! Sending end to end on SQLite and PostgreSQL (issue 14): a sender proves
+//! their phone with a one-time code from the outbox, shows a document once,
+//! fills in an order from two pasted texts, is refused a prohibited item
+//! with its rule, pays through the simulated provider whose callbacks come
+//! twice, late and out of order (one paid order, never two), and cancels
+//! with a refund; the waybill pool hands numbers out in order and alerts
+//! below a tenth; nothing personal is readable in a copy of the database.
+
+use app::Code;
+use app::ports::prelude::*;
+use app::sending::{CallbackOutcome, OrderContents, SimulatedPayments};
+use domain::sending::{DocumentKind, Evidence, Need, OrderState, Payer, PaymentStatus, Platform};
+use domain::{Carrier, Phone};
+use std::sync::Arc;
+use testkit::*;
+
+const SENDER_PHONE: &str = "13912345678";
+const ID_NUMBER: &str = "11010519491231002X";
+
+/// The code in the last message the relay sent to `phone`.
+async fn code_sent(h: &Harness, phone: &str) -> String {
+    let sender = RecordingSender::default();
+    h.app.relay_once(&sender, 10).await.unwrap();
+    let (to, text) = sender
+        .sent()
+        .into_iter()
+        .rev()
+        .find(|(to, _)| to == phone)
+        .expect("a code message");
+    assert_eq!(to, phone);
+    text.chars().filter(char::is_ascii_digit).take(6).collect()
+}
+
+async fn signed_in(h: &Harness, phone: &str) -> app::sending::SenderRecord {
+    let phone = Phone::parse(phone).unwrap();
+    h.app.request_send_code(&phone).await.unwrap();
+    let code = code_sent(h, &phone.full()).await;
+    let sign_in = h.app.verify_send_code(&phone, &code).await.unwrap();
+    h.app.sender_session(&sign_in.token).await.unwrap()
+}
+
+fn contents(category: &str, grams: u32) -> OrderContents {
+    OrderContents {
+        category: category.into(),
+        evidence: Evidence::default(),
+        weight_grams: grams,
+        size_cm: None,
+    }
+}
+
+async fn order_for(h: &Harness, sender: &app::sending::SenderRecord) -> i64 {
+    let from = h
+        .app
+        .parse_party("张三 13912345678 四川省成都市彭州市丽春镇白果村3组12号")
+        .unwrap();
+    assert_eq!(from.name.as_deref(), Some("张三"));
+    let division = from.division.clone().expect("a division");
+    assert!(division.starts_with("510182"), "{division}");
+    let from = h
+        .app
+        .confirm_party("张三", SENDER_PHONE, &division, &from.detail)
+        .unwrap();
+    let to = h
+        .app
+        .confirm_party("李四", "13800001111", "330727", "盘安县安文街道新城路8号")
+        .unwrap();
+    h.app
+        .create_send_order(sender, "phone", from, to)
+        .await
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn a_sender_pays_once_whatever_the_callbacks_do_and_cancelling_refunds() {
+    for mut h in backends().await {
+        let name = h.name();
+        let provider = Arc::new(SimulatedPayments::new(b"test provider key".to_vec()));
+        h.app.payments = provider.clone();
+        h.app
+            .add_waybill_range(
+                &admin(),
+                Carrier::Ems,
+                "",
+                1_100_000_000_000,
+                1_100_000_000_099,
+                13,
+            )
+            .await
+            .unwrap();
+
+        // A wrong code counts and fails; the right one opens a session.
+        let phone = Phone::parse(SENDER_PHONE).unwrap();
+        h.app.request_send_code(&phone).await.unwrap();
+        let code = code_sent(&h, SENDER_PHONE).await;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        assert!(
+            h.app
+                .verify_send_code(&phone, wrong)
+                .await
+                .unwrap_err()
+                .is(Code::SendCodeWrong)
+        );
+        let sign_in = h.app.verify_send_code(&phone, &code).await.unwrap();
+        assert!(
+            h.app.verify_send_code(&phone, &code).await.is_err(),
+            "{name}: a code is spent once"
+        );
+        let sender = h.app.sender_session(&sign_in.token).await.unwrap();
+        assert!(h.app.sender_session("nonsense").await.is_err());
+        assert!(!sender.is_verified());
+
+        let order_id = order_for(&h, &sender).await;
+
+        // A prohibited item is refused with its rule, and the refusal is recorded.
+        let refused = h
+            .app
+            .set_send_contents(&sender, order_id, contents("explosives", 500))
+            .await
+            .unwrap_err();
+        assert!(refused.is(Code::SendProhibited));
+        assert!(
+            refused
+                .message(app::Lang::Zh)
+                .contains("禁止寄递物品管理规定"),
+            "{refused}"
+        );
+        // Medicines need the prescription's photo.
+        let needs = h
+            .app
+            .set_send_contents(&sender, order_id, contents("medicines", 500))
+            .await
+            .unwrap_err();
+        assert!(needs.is(Code::SendEvidenceNeeded), "{needs}");
+        let mut medicines = contents("medicines", 1500);
+        medicines.evidence.document_photo = Some("photo:rx-1".into());
+        let quoted = h
+            .app
+            .set_send_contents(&sender, order_id, medicines)
+            .await
+            .unwrap();
+        let price = quoted.price_fen.unwrap();
+        assert!(price.0 > 0);
+        let inspections = h.db.order_inspections(order_id).await.unwrap();
+        let outcomes: Vec<&str> = inspections.iter().map(|i| i.outcome.as_str()).collect();
+        assert_eq!(outcomes, ["refused", "refused", "accepted"], "{name}");
+        assert!(inspections[0].rule.as_deref().unwrap().contains("爆炸物品"));
+
+        // Unverified: cannot finish.
+        assert!(
+            h.app
+                .submit_send_order(&sender, order_id, Payer::Sender)
+                .await
+                .unwrap_err()
+                .is(Code::SendRealNameRequired)
+        );
+        assert!(
+            h.app
+                .verify_sender_identity(
+                    &sender,
+                    "张三",
+                    DocumentKind::ResidentId,
+                    "110105194912310021"
+                )
+                .await
+                .unwrap_err()
+                .is(Code::DocumentInvalid)
+        );
+        let verified = h
+            .app
+            .verify_sender_identity(&sender, "张三", DocumentKind::ResidentId, ID_NUMBER)
+            .await
+            .unwrap();
+        assert_eq!(
+            verified.document_masked.as_deref(),
+            Some("11**************2X")
+        );
+
+        let started = h
+            .app
+            .submit_send_order(&sender, order_id, Payer::Sender)
+            .await
+            .unwrap();
+        assert_eq!(started.order.state, OrderState::AwaitingPayment);
+        assert_eq!(started.order.waybill.as_deref(), Some("1100000000000"));
+        let first = started.payment.unwrap();
+        assert_eq!(first.amount, price);
+        // The sender lost the code and asked for another; both get paid.
+        let second = h.app.start_payment(&sender, order_id).await.unwrap();
+        let now = h.clock.now();
+        let (body2, sig2) = provider.pay(&second.merchant_order_no, price, now);
+        let (body1, sig1) = provider.pay(&first.merchant_order_no, price, now);
+        // A forged callback is refused.
+        assert!(
+            h.app
+                .payment_callback(&body1, "00ff")
+                .await
+                .unwrap_err()
+                .is(Code::SendPaymentSignature)
+        );
+        // Out of order: the second attempt's callback arrives first.
+        assert_eq!(
+            h.app.payment_callback(&body2, &sig2).await.unwrap(),
+            CallbackOutcome::Accepted
+        );
+        assert_eq!(
+            h.app.payment_callback(&body2, &sig2).await.unwrap(),
+            CallbackOutcome::Repeat
+        );
+        assert_eq!(
+            h.app.payment_callback(&body1, &sig1).await.unwrap(),
+            CallbackOutcome::Refunded
+        );
+        assert_eq!(
+            h.app.payment_callback(&body1, &sig1).await.unwrap(),
+            CallbackOutcome::Repeat
+        );
+        let order = h.app.send_order(&sender, order_id).await.unwrap();
+        assert_eq!(order.state, OrderState::Accepted);
+        let statuses = [
+            h.db.payment(&first.merchant_order_no)
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
+            h.db.payment(&second.merchant_order_no)
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
+        ];
+        assert_eq!(
+            statuses,
+            [PaymentStatus::Refunded, PaymentStatus::Paid],
+            "{name}"
+        );
+
+        // Cancelling before collection refunds the payment that paid.
+        let cancelled = h.app.cancel_send_order(&sender, order_id).await.unwrap();
+        assert_eq!(cancelled.state, OrderState::Cancelled);
+        assert_eq!(
+            h.db.payment(&second.merchant_order_no)
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
+            PaymentStatus::Refunded
+        );
+        assert_eq!(provider.refunds().len(), 2, "{name}");
+        // A late callback for a cancelled order is refunded too.
+        let third_order = order_for(&h, &sender).await;
+        h.app
+            .set_send_contents(&sender, third_order, contents("clothing", 800))
+            .await
+            .unwrap();
+        let late = h
+            .app
+            .submit_send_order(&sender, third_order, Payer::Sender)
+            .await
+            .unwrap()
+            .payment
+            .unwrap();
+        h.app.cancel_send_order(&sender, third_order).await.unwrap();
+        let (body, sig) = provider.pay(&late.merchant_order_no, late.amount, now);
+        assert_eq!(
+            h.app.payment_callback(&body, &sig).await.unwrap(),
+            CallbackOutcome::Refunded
+        );
+
+        // Another sender sees none of it.
+        let other = signed_in(&h, "13700002222").await;
+        assert!(h.app.send_order(&other, order_id).await.is_err());
+        assert!(h.app.cancel_send_order(&other, third_order).await.is_err());
+
+        // A platform's return code accepts at once.
+        let prepaid = order_for(&h, &sender).await;
+        h.app
+            .set_send_contents(&sender, prepaid, contents("ecommerce_return", 600))
+            .await
+            .unwrap();
+        let accepted = h
+            .app
+            .submit_send_order(
+                &sender,
+                prepaid,
+                Payer::platform(Platform::Taobao, "TB-RET-123456").unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(accepted.order.state, OrderState::Accepted);
+        assert!(accepted.payment.is_none());
+        assert_eq!(accepted.order.payer, "taobao");
+
+        // The privacy label: masked names and phones, the waybill, as ZPL too.
+        let label = h.app.send_label(&sender, prepaid).await.unwrap();
+        assert_eq!(
+            (label.to_name.as_str(), label.to_phone.as_str()),
+            ("李*", "138****1111")
+        );
+        assert_eq!(label.from_name, "张*");
+        assert_eq!(Some(label.waybill.clone()), accepted.order.waybill);
+        let zpl = app::sending::label_zpl(&label);
+        assert!(
+            zpl.contains(&label.waybill)
+                && !zpl.contains(SENDER_PHONE)
+                && !zpl.contains("13800001111")
+        );
+        assert!(
+            h.app
+                .send_label(&sender, third_order)
+                .await
+                .unwrap_err()
+                .is(Code::SendOrderState),
+            "{name}: a cancelled order has no label"
+        );
+
+        // Nothing personal readable in a copy of the database.
+        let values = h.db.text_values().await.unwrap();
+        for secret in [
+            SENDER_PHONE,
+            "13800001111",
+            ID_NUMBER,
+            "张三",
+            "李四",
+            "白果村3组",
+        ] {
+            assert!(
+                !values.iter().any(|(_, _, v)| v.contains(secret)),
+                "{name}: {secret} is readable in {:?}",
+                values
+                    .iter()
+                    .find(|(_, _, v)| v.contains(secret))
+                    .map(|(t, c, _)| (t, c))
+            );
+        }
+        let book = h.app.send_address_book(&sender).await.unwrap();
+        assert!(book.iter().any(|entry| entry.party.name == "李四"));
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_waybill_pool_hands_out_in_order_alerts_below_a_tenth_and_refuses_when_empty() {
+    for h in backends().await {
+        let name = h.name();
+        h.app
+            .add_waybill_range(
+                &admin(),
+                Carrier::Ems,
+                "",
+                1_100_000_000_000,
+                1_100_000_000_009,
+                13,
+            )
+            .await
+            .unwrap();
+        assert!(
+            h.app
+                .add_waybill_range(
+                    &admin(),
+                    Carrier::Ems,
+                    "",
+                    1_100_000_000_005,
+                    1_100_000_000_020,
+                    13
+                )
+                .await
+                .unwrap_err()
+                .is(Code::SendRangeOverlaps)
+        );
+        assert!(
+            h.app
+                .add_waybill_range(&keeper_of(1), Carrier::Ems, "", 1, 2, 13)
+                .await
+                .is_err()
+        );
+        let sender = signed_in(&h, SENDER_PHONE).await;
+        let sender = h
+            .app
+            .verify_sender_identity(&sender, "张三", DocumentKind::ResidentId, ID_NUMBER)
+            .await
+            .unwrap();
+        let mut waybills = Vec::new();
+        for _ in 0..10 {
+            let order_id = order_for(&h, &sender).await;
+            h.app
+                .set_send_contents(&sender, order_id, contents("books", 900))
+                .await
+                .unwrap();
+            let started = h
+                .app
+                .submit_send_order(&sender, order_id, Payer::Sender)
+                .await
+                .unwrap();
+            waybills.push(started.order.waybill.unwrap());
+        }
+        let expected: Vec<String> = (0..10).map(|n| format!("11000000000{n:02}")).collect();
+        assert_eq!(waybills, expected, "{name}");
+        let alerts = h.app.send_alerts(&admin()).await.unwrap();
+        assert_eq!(alerts.len(), 1, "{name}: one alert below a tenth");
+        let order_id = order_for(&h, &sender).await;
+        h.app
+            .set_send_contents(&sender, order_id, contents("books", 900))
+            .await
+            .unwrap();
+        assert!(
+            h.app
+                .submit_send_order(&sender, order_id, Payer::Sender)
+                .await
+                .unwrap_err()
+                .is(Code::SendPoolEmpty)
+        );
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn codes_are_limited_per_hour_and_liquids_need_their_declaration() {
+    for h in backends().await {
+        let phone = Phone::parse("13600003333").unwrap();
+        for _ in 0..5 {
+            h.app.request_send_code(&phone).await.unwrap();
+        }
+        assert!(
+            h.app
+                .request_send_code(&phone)
+                .await
+                .unwrap_err()
+                .is(Code::SendCodeLimit)
+        );
+        h.clock.advance(chrono::Duration::minutes(61));
+        h.app.request_send_code(&phone).await.unwrap();
+
+        let sender = signed_in(&h, SENDER_PHONE).await;
+        let order_id = order_for(&h, &sender).await;
+        assert!(
+            h.app
+                .set_send_contents(&sender, order_id, contents("liquids", 500))
+                .await
+                .unwrap_err()
+                .is(Code::SendEvidenceNeeded)
+        );
+        let mut liquids = contents("liquids", 500);
+        liquids.evidence.declarations = vec![Need::LiquidDeclaration];
+        let order = h
+            .app
+            .set_send_contents(&sender, order_id, liquids)
+            .await
+            .unwrap();
+        let quote = order.quote.unwrap();
+        assert!(quote["surcharges"].to_string().contains("liquid_packing"));
+        h.cleanup().await;
+    }
+}
