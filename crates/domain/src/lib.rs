@@ -18,6 +18,8 @@ pub mod station;
 pub mod terminal;
 pub mod waybill;
 pub mod webhook;
+// Group robots (issue 16, branch board).
+pub mod bot;
 
 pub use access::{Principal, Role};
 pub use carrier::Carrier;

@@ -491,6 +491,10 @@ codes! {
     NotWithContractor = "not_with_contractor", 409, Conflict,
         "这个包裹没有交给该承包人配送（或尚未发运），不能由其报告妥投",
         "this parcel was not handed to this contractor (or not yet dispatched), so the contractor cannot report it delivered";
+    // branch board
+    BotNameInvalid = "bot_name_invalid", 422, InvalidRequest,
+        "群机器人名称须为 1 至 32 个小写字母、数字、- 或 _，并在 yizhan.toml 的 [bots.名称] 中配置",
+        "{detail}";
 }
 
 impl Code {

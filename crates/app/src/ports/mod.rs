@@ -25,9 +25,12 @@ pub mod privacy;
 pub mod terminal;
 pub mod users;
 pub mod webhooks;
+// Seeing (issue 16, branch board).
+pub mod board;
 
 pub use approvals::{ApprovalStore, ApprovalTx};
 pub use audit::{AuditStore, AuditTx};
+pub use board::{BoardStore, BoardTx};
 pub use compliance::{ComplianceStore, ComplianceTx};
 pub use county::{CountyStore, CountyTx};
 pub use devices::{DeviceStore, DeviceTx};
@@ -94,6 +97,7 @@ pub trait Tx:
     + UserTx
     + ComplianceTx
     + ApprovalTx
+    + BoardTx
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -114,6 +118,7 @@ pub trait Store:
     + ComplianceStore
     + ApprovalStore
     + IdempotencyStore
+    + BoardStore
     + Send
     + Sync
 {
@@ -131,4 +136,6 @@ pub mod prelude {
         PrivacyStore, Store, TerminalStore, TerminalTx, Tx, UserStore, UserTx, WebhookStore,
         WebhookTx,
     };
+    // Seeing (issue 16, branch board).
+    pub use super::{BoardStore, BoardTx};
 }
