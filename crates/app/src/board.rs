@@ -625,3 +625,65 @@ impl App {
         Ok(written)
     }
 }
+
+/// One station's economics.
+#[derive(Debug, Clone)]
+pub struct StationEconomics {
+    pub station: StationRow,
+    pub estimate: domain::economics::Estimate,
+}
+
+/// Station economics over a range: per station, the county's total and
+/// average per station, and the national extrapolation of that average.
+#[derive(Debug, Clone)]
+pub struct Economics {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub assumptions: domain::economics::Assumptions,
+    pub stations: Vec<StationEconomics>,
+    pub county_labour_saved: f64,
+    pub county_sending_added: f64,
+    /// Per station, the county's average.
+    pub average_labour_saved: f64,
+    pub average_sending_added: f64,
+}
+
+impl App {
+    /// What the county's self-service stations are worth a year, from their
+    /// self-service pickups over `from..=to` and the assumptions given
+    /// (county staff and the administrator).
+    pub async fn station_economics(
+        &self,
+        principal: &Principal,
+        from: NaiveDate,
+        to: NaiveDate,
+        assumptions: domain::economics::Assumptions,
+    ) -> AppResult<Economics> {
+        let figures = self.board(principal, from, to).await?;
+        let stations: Vec<StationEconomics> = figures
+            .stations
+            .into_iter()
+            .map(|station| StationEconomics {
+                estimate: domain::economics::estimate(
+                    &assumptions,
+                    station.n_self_service,
+                    figures.n_days,
+                ),
+                station,
+            })
+            .collect();
+        let county_labour_saved = stations.iter().map(|s| s.estimate.labour_saved).sum();
+        let county_sending_added = stations.iter().map(|s| s.estimate.sending_added).sum();
+        let n = stations.len().max(1) as f64;
+        Ok(Economics {
+            from,
+            to,
+            assumptions,
+            average_labour_saved: county_labour_saved / n,
+            average_sending_added: county_sending_added / n,
+            stations,
+            county_labour_saved,
+            county_sending_added,
+        })
+    }
+}

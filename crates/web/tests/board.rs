@@ -146,3 +146,42 @@ async fn every_board_table_and_the_daily_report_download_as_xlsx() {
     let (status, _) = keeper.get("/board").await;
     assert_eq!(status, 303);
 }
+
+/// Station economics: every assumption shown and editable by query string,
+/// the seed's figures and their national extrapolation beside ours, and a
+/// bad value refused with its range.
+#[tokio::test]
+async fn station_economics_show_every_assumption_and_the_seeds_extrapolation() {
+    let site = site().await;
+    let admin = site.sign_in("admin").await;
+    let (status, page) = admin.get("/board/economics").await;
+    assert_eq!(status, 200, "{page}");
+    for name in [
+        "minutes_per_pickup",
+        "wage_per_hour",
+        "unstaffed_hours_per_day",
+        "sends_per_day",
+        "margin_per_send",
+        "days_per_year",
+        "outlets",
+    ] {
+        assert!(page.contains(&format!("name=\"{name}\"")), "{name}");
+    }
+    // The seed: 104,100 outlets × 32,200 ≈ 3.35 bn, × 56,900 ≈ 5.92 bn.
+    assert!(page.contains("3.35") && page.contains("5.92") && page.contains("32200–38900"));
+    // 4 unstaffed hours × 20 yuan × 365 days = 29200 a station, by default.
+    assert!(page.contains("<td>29200</td>"), "{page}");
+    let (status, page) = admin
+        .get("/board/economics?wage_per_hour=30&unstaffed_hours_per_day=2")
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<td>21900</td>"),
+        "2 h × 30 yuan × 365: {page}"
+    );
+    let (status, page) = admin
+        .get("/board/economics?unstaffed_hours_per_day=30")
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("unstaffed_hours_per_day"), "{page}");
+}

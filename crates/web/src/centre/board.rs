@@ -30,6 +30,7 @@ pub(super) fn routes() -> axum::Router<WebState> {
         .route("/board/board.xlsx", get(board_xlsx))
         .route("/board/daily", get(daily))
         .route("/board/daily.xlsx", get(daily_xlsx))
+        .route("/board/economics", get(economics))
         .route("/static/board.js", get(script))
         .route("/static/vendor/echarts/echarts.min.js", get(echarts))
         .route("/static/vendor/echarts/LICENSE", get(echarts_license))
@@ -446,4 +447,203 @@ async fn daily_xlsx(
     let bytes =
         board_sheets::workbook(&board_sheets::daily_tables(&report, t)).map_err(sheet_error(t))?;
     Ok(xlsx_response(bytes, format!("daily-{day}.xlsx")))
+}
+
+#[derive(Deserialize)]
+pub(super) struct EconomicsQuery {
+    from: Option<String>,
+    to: Option<String>,
+    minutes_per_pickup: Option<String>,
+    wage_per_hour: Option<String>,
+    unstaffed_hours_per_day: Option<String>,
+    sends_per_day: Option<String>,
+    margin_per_send: Option<String>,
+    days_per_year: Option<String>,
+    outlets: Option<String>,
+}
+
+/// The assumptions a query names over the defaults, each checked against
+/// `domain::economics::LIMITS`.
+fn assumptions(query: &EconomicsQuery) -> Result<domain::economics::Assumptions, AppError> {
+    let mut a = domain::economics::Assumptions::default();
+    let fields: [(&str, &Option<String>, &mut f64); 7] = [
+        (
+            "minutes_per_pickup",
+            &query.minutes_per_pickup,
+            &mut a.minutes_per_pickup,
+        ),
+        ("wage_per_hour", &query.wage_per_hour, &mut a.wage_per_hour),
+        (
+            "unstaffed_hours_per_day",
+            &query.unstaffed_hours_per_day,
+            &mut a.unstaffed_hours_per_day,
+        ),
+        ("sends_per_day", &query.sends_per_day, &mut a.sends_per_day),
+        (
+            "margin_per_send",
+            &query.margin_per_send,
+            &mut a.margin_per_send,
+        ),
+        ("days_per_year", &query.days_per_year, &mut a.days_per_year),
+        ("outlets", &query.outlets, &mut a.outlets),
+    ];
+    for (name, given, slot) in fields {
+        let Some(text) = given.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
+            continue;
+        };
+        let (_, min, max) = domain::economics::LIMITS
+            .iter()
+            .find(|(n, ..)| *n == name)
+            .copied()
+            .unwrap_or((name, 0.0, 0.0));
+        match text.parse::<f64>() {
+            Ok(value) if value.is_finite() && (min..=max).contains(&value) => *slot = value,
+            _ => {
+                return Err(AppError::new(app::Code::EconomicsParameterInvalid)
+                    .with("name", name)
+                    .with("min", min)
+                    .with("max", max));
+            }
+        }
+    }
+    Ok(a)
+}
+
+struct EconomicsRow {
+    name: String,
+    self_per_day: String,
+    from_pickups: String,
+    from_hours: String,
+    labour: String,
+    sending: String,
+}
+
+struct Parameter {
+    name: &'static str,
+    label: &'static str,
+    value: String,
+}
+
+#[derive(Template)]
+#[template(path = "board/economics.html")]
+struct EconomicsPage {
+    f: Frame,
+    from: String,
+    to: String,
+    parameters: Vec<Parameter>,
+    rows: Vec<EconomicsRow>,
+    county_labour: String,
+    county_sending: String,
+    average_labour: String,
+    average_sending: String,
+    outlets: String,
+    national_labour: String,
+    national_sending: String,
+    seed_labour: String,
+    seed_sending: String,
+    seed_national_low: String,
+    seed_national_high: String,
+    seed_national_sending: String,
+}
+
+fn yuan(value: f64) -> String {
+    format!("{value:.0}")
+}
+
+async fn economics(
+    State(state): State<WebState>,
+    operator: Operator,
+    Query(query): Query<EconomicsQuery>,
+) -> Result<Response, WebError> {
+    use domain::economics::{self as e, national_billions};
+    let t = operator.tr;
+    let (from, to) = range(
+        &state,
+        &RangeQuery {
+            from: query.from.clone(),
+            to: query.to.clone(),
+        },
+    )
+    .map_err(operator.app_err())?;
+    let a = assumptions(&query).map_err(operator.app_err())?;
+    let result = state
+        .app
+        .station_economics(&operator.principal, from, to, a)
+        .await
+        .map_err(operator.app_err())?;
+    let values = [
+        ("minutes_per_pickup", a.minutes_per_pickup),
+        ("wage_per_hour", a.wage_per_hour),
+        ("unstaffed_hours_per_day", a.unstaffed_hours_per_day),
+        ("sends_per_day", a.sends_per_day),
+        ("margin_per_send", a.margin_per_send),
+        ("days_per_year", a.days_per_year),
+        ("outlets", a.outlets),
+    ];
+    let labels = [
+        "board.econ.minutes_per_pickup",
+        "board.econ.wage_per_hour",
+        "board.econ.unstaffed_hours_per_day",
+        "board.econ.sends_per_day",
+        "board.econ.margin_per_send",
+        "board.econ.days_per_year",
+        "board.econ.outlets",
+    ];
+    Ok(render(EconomicsPage {
+        f: Frame::new(&operator, "board"),
+        from: from.to_string(),
+        to: to.to_string(),
+        parameters: values
+            .iter()
+            .zip(labels)
+            .map(|((name, value), label)| Parameter {
+                name,
+                label: t.get(label),
+                value: format!("{value}"),
+            })
+            .collect(),
+        rows: result
+            .stations
+            .iter()
+            .map(|s| EconomicsRow {
+                name: s.station.name.clone(),
+                self_per_day: format!("{:.1}", s.estimate.self_service_per_day),
+                from_pickups: yuan(s.estimate.labour_from_pickups),
+                from_hours: yuan(s.estimate.labour_from_hours),
+                labour: yuan(s.estimate.labour_saved),
+                sending: yuan(s.estimate.sending_added),
+            })
+            .collect(),
+        county_labour: yuan(result.county_labour_saved),
+        county_sending: yuan(result.county_sending_added),
+        average_labour: yuan(result.average_labour_saved),
+        average_sending: yuan(result.average_sending_added),
+        outlets: format!("{:.0}", a.outlets),
+        national_labour: format!(
+            "{:.2}",
+            national_billions(result.average_labour_saved, a.outlets)
+        ),
+        national_sending: format!(
+            "{:.2}",
+            national_billions(result.average_sending_added, a.outlets)
+        ),
+        seed_labour: format!(
+            "{}–{}",
+            yuan(e::SEED_LABOUR_SAVED_LOW),
+            yuan(e::SEED_LABOUR_SAVED_HIGH)
+        ),
+        seed_sending: yuan(e::SEED_SENDING_ADDED),
+        seed_national_low: format!(
+            "{:.2}",
+            national_billions(e::SEED_LABOUR_SAVED_LOW, e::SEED_OUTLETS)
+        ),
+        seed_national_high: format!(
+            "{:.2}",
+            national_billions(e::SEED_LABOUR_SAVED_HIGH, e::SEED_OUTLETS)
+        ),
+        seed_national_sending: format!(
+            "{:.2}",
+            national_billions(e::SEED_SENDING_ADDED, e::SEED_OUTLETS)
+        ),
+    }))
 }

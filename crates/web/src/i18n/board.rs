@@ -100,4 +100,102 @@ pub(super) const STRINGS: super::Strings = &[
     ("board.webhooks_delivered", "回调成功", "Webhooks delivered"),
     ("board.webhooks_pending", "回调待发", "Webhooks waiting"),
     ("board.webhooks_failed", "回调失败", "Webhooks failed"),
+    ("board.econ.title", "驿站经济性测算", "Station economics"),
+    (
+        "board.econ.explain",
+        "按数据中的自助取件量和下列假设测算每个驿站每年节省的人工和新增的寄件收入；每个参数都可修改，改后点“重新测算”。",
+        "Labour saved and sending revenue added per station and year, from the self-service pickups in the data and the assumptions below; change any of them and recompute.",
+    ),
+    (
+        "board.econ.minutes_per_pickup",
+        "每件人工出库分钟",
+        "Staffed minutes per pickup",
+    ),
+    (
+        "board.econ.wage_per_hour",
+        "人工成本（元/小时）",
+        "Labour cost (yuan/hour)",
+    ),
+    (
+        "board.econ.unstaffed_hours_per_day",
+        "每日无人值守营业小时",
+        "Unstaffed open hours a day",
+    ),
+    (
+        "board.econ.sends_per_day",
+        "每日自助寄件量",
+        "Self-service sends a day",
+    ),
+    (
+        "board.econ.margin_per_send",
+        "每件寄件毛利（元）",
+        "Margin per send (yuan)",
+    ),
+    (
+        "board.econ.days_per_year",
+        "每年营业天数",
+        "Open days a year",
+    ),
+    (
+        "board.econ.outlets",
+        "全国推算网点数",
+        "Outlets extrapolated over",
+    ),
+    ("board.econ.recompute", "重新测算", "Recompute"),
+    (
+        "board.econ.self_per_day",
+        "日均自助取件",
+        "Self-service pickups a day",
+    ),
+    (
+        "board.econ.from_pickups",
+        "自助取件节省（元/年）",
+        "Saved by self-service (yuan/year)",
+    ),
+    (
+        "board.econ.from_hours",
+        "无人值守节省（元/年）",
+        "Saved by unstaffed hours (yuan/year)",
+    ),
+    (
+        "board.econ.labour",
+        "人工节省（元/年）",
+        "Labour saved (yuan/year)",
+    ),
+    (
+        "board.econ.sending",
+        "寄件增收（元/年）",
+        "Sending revenue added (yuan/year)",
+    ),
+    ("board.econ.county", "全县合计", "County total"),
+    (
+        "board.econ.compare",
+        "与案例数据对比",
+        "Beside the reported figures",
+    ),
+    (
+        "board.econ.ours_per_outlet",
+        "本县每网点（元/年）",
+        "This county, per outlet (yuan/year)",
+    ),
+    (
+        "board.econ.seed_per_outlet",
+        "案例每网点（元/年）",
+        "Reported, per outlet (yuan/year)",
+    ),
+    (
+        "board.econ.ours_national",
+        "按本县推算全国（十亿元）",
+        "This county extrapolated (billion yuan)",
+    ),
+    (
+        "board.econ.seed_national",
+        "案例全国（十亿元）",
+        "Reported nationally (billion yuan)",
+    ),
+    (
+        "board.econ.units",
+        "全国推算 = 每网点金额 × 网点数，单位十亿元（案例：104,100 个低效网点 × 32,200 元 ≈ 33.5 亿元，× 56,900 元 ≈ 59.2 亿元）。",
+        "National = per-outlet amount × outlets, in billions of yuan (reported: 104,100 low-efficiency outlets × 32,200 yuan ≈ 3.35 bn, × 56,900 ≈ 5.92 bn).",
+    ),
 ];
