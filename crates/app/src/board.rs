@@ -417,6 +417,9 @@ impl Headline {
     }
 }
 
+/// Reads one figure of the board.
+type Figure = fn(&BoardFigures) -> u64;
+
 /// The daily report (日报): a day's figures beside the day before's, with
 /// the stations and carriers ranked.
 #[derive(Debug, Clone, Serialize)]
@@ -542,7 +545,7 @@ impl App {
                 previous: previous.totals[idx],
             });
         }
-        let extra: [(&str, &str, &str, fn(&BoardFigures) -> u64); 5] = [
+        let extra: [(&str, &str, &str, Figure); 5] = [
             (
                 "within_24h",
                 "24小时内取件",

@@ -198,17 +198,19 @@ async fn robot_messages_are_queued_once_signed_retried_and_delivered() {
                 Some((BotStatus::Sent, 2))
             );
         }
-        let seen = seen.lock().unwrap();
-        assert_eq!(seen.bad_signatures, 0, "DingTalk's signature checks");
-        assert_eq!(seen.calls, 4);
-        assert_eq!(
-            seen.wecom[1],
-            serde_json::json!({"msgtype": "markdown", "markdown": {"content": "### 日报\n- 入站: **12**"}})
-        );
-        assert_eq!(
-            seen.ding[1],
-            serde_json::json!({"msgtype": "markdown", "markdown": {"title": "日报", "text": "### 日报\n- 入站: **12**"}})
-        );
+        {
+            let seen = seen.lock().unwrap();
+            assert_eq!(seen.bad_signatures, 0, "DingTalk's signature checks");
+            assert_eq!(seen.calls, 4);
+            assert_eq!(
+                seen.wecom[1],
+                serde_json::json!({"msgtype": "markdown", "markdown": {"content": "### 日报\n- 入站: **12**"}})
+            );
+            assert_eq!(
+                seen.ding[1],
+                serde_json::json!({"msgtype": "markdown", "markdown": {"title": "日报", "text": "### 日报\n- 入站: **12**"}})
+            );
+        }
         backend.cleanup().await;
     }
 }
