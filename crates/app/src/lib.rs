@@ -11,6 +11,8 @@
 pub mod approvals;
 pub mod audit;
 pub mod blocking;
+// The group robots' outbox (issue 16, branch board).
+pub mod bots;
 pub mod device_commands;
 pub mod device_registry;
 mod effects;
@@ -26,6 +28,8 @@ mod transition;
 // nothing else of this crate: no use case imports another
 // (`tests/layers.rs` holds this).
 pub mod auth;
+// The county board and the daily report (issue 16, branch board).
+pub mod board;
 pub mod compliance;
 pub mod county;
 pub mod dashboard;

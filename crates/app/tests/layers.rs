@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 /// The use cases: each is a module (a file, or a directory with `mod.rs`).
 const USE_CASES: &[&str] = &[
     "auth",
+    "board",
     "compliance",
     "county",
     "dashboard",
@@ -34,6 +35,7 @@ const SHARED: &[&str] = &[
     "approvals",
     "audit",
     "blocking",
+    "bots",
     "device_commands",
     "device_registry",
     "effects",

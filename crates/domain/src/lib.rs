@@ -19,6 +19,9 @@ pub mod station;
 pub mod terminal;
 pub mod waybill;
 pub mod webhook;
+// Group robots (issue 16, branch board).
+pub mod bot;
+pub mod economics;
 
 pub use access::{Principal, Role};
 pub use carrier::Carrier;

@@ -7,6 +7,8 @@
 
 mod approvals;
 mod audit;
+// Seeing (issue 16, branch board).
+mod board;
 mod compliance;
 pub use compliance::BreachPlan;
 mod county;

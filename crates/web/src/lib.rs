@@ -19,6 +19,8 @@ mod terminal;
 // Plans drawn for people and spreadsheets, shared by the pages and the CLI.
 pub mod plans;
 pub mod xlsx;
+// The board's and the daily report's tables (issue 16, branch board).
+pub mod board_sheets;
 
 use app::Code;
 use app::{App, AppError};

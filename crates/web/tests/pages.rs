@@ -923,6 +923,13 @@ const PAGES: &[(&str, [Want; 7])] = {
         ("/console/s/{s1}/export/problems", [Page, Page, Page, Refused, To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/console/s/{s1}/export/returns", [Page, Page, Page, Refused, To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/favicon.svg", [Page, Page, Page, Page, Page, Page, Page]),
+        // Branch board (issue 16): the county board and the daily report.
+        ("/board", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/board/data", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/board/board.xlsx", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/board/daily", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/board/economics", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/board/daily.xlsx", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
     ]
 };
 

@@ -139,6 +139,30 @@ pub enum Command {
         #[arg(long)]
         day: Option<chrono::NaiveDate>,
     },
+    /// Reports for the county's managers (docs/operations.md).
+    Report {
+        #[command(subcommand)]
+        what: ReportCommand,
+    },
+}
+
+/// Branch board (issue 16).
+#[derive(Subcommand)]
+pub enum ReportCommand {
+    /// The daily report (日报) for a Shanghai day (default yesterday):
+    /// prints the group message's markdown; `--xlsx` writes the workbook;
+    /// `--push` queues it for the group robot and sends it.
+    Daily {
+        #[arg(long)]
+        day: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        xlsx: Option<std::path::PathBuf>,
+        #[arg(long)]
+        push: bool,
+        /// The robot (`[bots.NAME]`); default `report.bot`.
+        #[arg(long)]
+        bot: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -15,6 +15,10 @@ pub struct Config {
     pub keys: KeysConfig,
     pub retention: RetentionConfig,
     pub approvals: ApprovalsConfig,
+    // Seeing (issue 16, branch board): group robots, /metrics, the daily report.
+    pub bots: std::collections::BTreeMap<String, BotConfig>,
+    pub metrics: MetricsConfig,
+    pub report: ReportConfig,
 }
 
 /// Where a sensitive act needs a second person (maker–checker,
@@ -295,6 +299,9 @@ impl Default for Config {
             keys: KeysConfig::default(),
             retention: RetentionConfig::default(),
             approvals: ApprovalsConfig::default(),
+            bots: std::collections::BTreeMap::new(),
+            metrics: MetricsConfig::default(),
+            report: ReportConfig::default(),
         }
     }
 }
@@ -375,6 +382,85 @@ pub fn redact_url(url: &str) -> String {
             format!("{}://{user}:***@{}", &url[..scheme_end], &url[at + 1..])
         }
         _ => url.to_string(),
+    }
+}
+
+/// One group robot of the managers' chats (`[bots.NAME]`): its platform,
+/// its webhook URL (which holds its key) and DingTalk's signing secret.
+/// Neither the URL nor the secret is ever printed.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct BotConfig {
+    /// `wecom` or `dingtalk`.
+    pub kind: String,
+    pub url: String,
+    /// DingTalk's 加签 secret (`SEC…`), if the robot signs.
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for BotConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BotConfig")
+            .field("kind", &self.kind)
+            .field("url", &"(redacted)")
+            .field("secret", &self.secret.as_ref().map(|_| "(redacted)"))
+            .finish()
+    }
+}
+
+/// `/metrics` (docs/operations.md): with a token, whoever sends it as a
+/// bearer token reads; without one, only this host (loopback).
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct MetricsConfig {
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for MetricsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsConfig")
+            .field("token", &self.token.as_ref().map(|_| "(redacted)"))
+            .finish()
+    }
+}
+
+/// The daily report (日报): when `serve` queues yesterday's for the group
+/// robot, and which robot gets it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportConfig {
+    /// Asia/Shanghai time of day, `HH:MM`.
+    pub daily_at: String,
+    /// The robot (`[bots.NAME]`) the daily report goes to; none: not pushed.
+    pub bot: Option<String>,
+    /// `zh` or `en`.
+    pub lang: String,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig {
+            daily_at: "08:00".into(),
+            bot: None,
+            lang: "zh".into(),
+        }
+    }
+}
+
+impl ReportConfig {
+    /// The time of day, checked.
+    pub fn daily_time(&self) -> anyhow::Result<chrono::NaiveTime> {
+        chrono::NaiveTime::parse_from_str(self.daily_at.trim(), "%H:%M").map_err(|_| {
+            anyhow::anyhow!(
+                "report.daily_at must be a time of day as HH:MM (Asia/Shanghai), e.g. \"08:00\""
+            )
+        })
+    }
+
+    pub fn language(&self) -> anyhow::Result<app::Lang> {
+        match self.lang.as_str() {
+            "zh" => Ok(app::Lang::Zh),
+            "en" => Ok(app::Lang::En),
+            _ => anyhow::bail!("report.lang must be \"zh\" or \"en\""),
+        }
     }
 }
 

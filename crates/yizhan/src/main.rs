@@ -23,6 +23,11 @@ mod tools;
 #[cfg(test)]
 mod webhook_tests;
 mod wiring;
+// Seeing (issue 16, branch board).
+#[cfg(test)]
+mod bot_tests;
+mod metrics;
+mod report_cmd;
 
 use clap::Parser;
 use cli::{
@@ -120,5 +125,14 @@ async fn run() -> anyhow::Result<()> {
             devices_cmd::simulate(&config, station, &mqtt, credentials.as_deref(), &memory_dir)
                 .await
         }
+        Command::Report {
+            what:
+                cli::ReportCommand::Daily {
+                    day,
+                    xlsx,
+                    push,
+                    bot,
+                },
+        } => report_cmd::daily(&config, day, xlsx, push, bot).await,
     }
 }

@@ -219,6 +219,131 @@ pub fn from_config(config: &NotifyConfig) -> anyhow::Result<Arc<dyn Sender>> {
     }
 }
 
+/// One configured group robot, ready to post to.
+struct Bot {
+    kind: domain::bot::BotKind,
+    url: String,
+    /// DingTalk's signing secret (加签), if the robot has one.
+    secret: Option<String>,
+}
+
+/// Posts markdown messages to the managers' group robots (WeCom,
+/// DingTalk) with the webhook client's guards: the host is resolved and
+/// checked by [`GuardedResolver`] at each post, no proxy, no redirects, a
+/// timeout, HTTPS outside the demo. The robot's URL carries its key and
+/// DingTalk's secret signs; neither is ever logged or stored.
+pub struct HttpBotSender {
+    client: reqwest::Client,
+    policy: Arc<TargetPolicy>,
+    bots: std::collections::BTreeMap<String, Bot>,
+    clock: Arc<dyn app::ports::Clock>,
+}
+
+impl HttpBotSender {
+    pub fn new(
+        bots: &std::collections::BTreeMap<String, crate::config::BotConfig>,
+        timeout: Duration,
+        policy: TargetPolicy,
+        clock: Arc<dyn app::ports::Clock>,
+    ) -> anyhow::Result<HttpBotSender> {
+        let policy = Arc::new(policy);
+        let mut configured = std::collections::BTreeMap::new();
+        for (name, bot) in bots {
+            domain::bot::check_bot_name(name).map_err(|e| anyhow::anyhow!("bots.{name}: {e}"))?;
+            let kind = domain::bot::BotKind::parse(&bot.kind)
+                .map_err(|e| anyhow::anyhow!("bots.{name}.kind: {e}"))?;
+            // Checked at start, so a typo shows now and not at 8 a.m.;
+            // the URL itself is not printed (it holds the robot's key).
+            policy.check_url(&bot.url).map_err(|refusal| {
+                anyhow::anyhow!(
+                    "bots.{name}.url is refused: {}",
+                    match refusal {
+                        TargetRefusal::HttpsRequired => "it must be https://".to_string(),
+                        TargetRefusal::PrivateAddress { .. } =>
+                            "it is an internal address".to_string(),
+                        TargetRefusal::Invalid(detail) => detail,
+                    }
+                )
+            })?;
+            configured.insert(
+                name.clone(),
+                Bot {
+                    kind,
+                    url: bot.url.clone(),
+                    secret: bot.secret.clone().filter(|s| !s.is_empty()),
+                },
+            );
+        }
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .https_only(!policy.allow_http)
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: policy.clone(),
+            }))
+            .user_agent(concat!("yizhan-bots/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(HttpBotSender {
+            client,
+            policy,
+            bots: configured,
+            clock,
+        })
+    }
+
+    /// Whether a robot of this name is configured.
+    pub fn has(&self, name: &str) -> bool {
+        self.bots.contains_key(name)
+    }
+}
+
+#[async_trait]
+impl app::bots::BotSender for HttpBotSender {
+    async fn post(
+        &self,
+        bot: &str,
+        title: &str,
+        markdown: &str,
+    ) -> Result<(), app::bots::BotFailure> {
+        use app::bots::BotFailure;
+        let Some(robot) = self.bots.get(bot) else {
+            return Err(BotFailure::UnknownBot);
+        };
+        match self.policy.check_url(&robot.url) {
+            Ok(_) => {}
+            Err(TargetRefusal::PrivateAddress { .. }) => return Err(BotFailure::PrivateAddress),
+            Err(TargetRefusal::HttpsRequired) => return Err(BotFailure::HttpsRequired),
+            Err(TargetRefusal::Invalid(_)) => return Err(BotFailure::Failed),
+        }
+        let url = match (&robot.secret, robot.kind) {
+            (Some(secret), domain::bot::BotKind::DingTalk) => domain::bot::dingtalk_signed_url(
+                &robot.url,
+                secret,
+                self.clock.now().timestamp_millis(),
+            ),
+            _ => robot.url.clone(),
+        };
+        let body = domain::bot::body(robot.kind, title, markdown);
+        let response = match self.client.post(&url).json(&body).send().await {
+            Ok(response) => response,
+            // Coarse and without the URL: it holds the robot's key.
+            Err(error) if is_private_refusal(&error) => return Err(BotFailure::PrivateAddress),
+            Err(error) if error.is_timeout() => return Err(BotFailure::Timeout),
+            Err(error) if is_tls(&error) => return Err(BotFailure::Tls),
+            Err(error) if error.is_connect() => return Err(BotFailure::Unreachable),
+            Err(_) => return Err(BotFailure::Failed),
+        };
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(BotFailure::HttpStatus(status));
+        }
+        let text = response.text().await.map_err(|_| BotFailure::Failed)?;
+        domain::bot::reply_errcode(&text).map_err(BotFailure::Refused)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

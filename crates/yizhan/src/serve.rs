@@ -199,16 +199,39 @@ async fn serve(
         config.webhooks.target_policy()?,
         config.webhooks.ca_file.as_deref().map(std::path::Path::new),
     )?;
-    tokio::spawn(background(app.clone(), sender));
+    // Seeing (issue 16): /metrics counts every job's runs; the group
+    // robots' relay and the daily report.
+    let metrics = crate::metrics::Metrics::new(config.metrics.token.clone());
+    let bot_sender = senders::HttpBotSender::new(
+        &config.bots,
+        std::time::Duration::from_secs(config.webhooks.timeout_seconds),
+        config.webhooks.target_policy()?,
+        app.clock.clone(),
+    )?;
+    let daily = DailyReportJob {
+        at: config.report.daily_time()?,
+        bot: config.report.bot.clone(),
+        lang: config.report.language()?,
+    };
+    if let Some(bot) = &daily.bot {
+        anyhow::ensure!(
+            bot_sender.has(bot),
+            "report.bot = {bot:?} names no configured robot: add [bots.{bot}] (docs/operations.md)"
+        );
+    }
+    tokio::spawn(background(app.clone(), sender, metrics.clone()));
     tokio::spawn(retention(
         app.clone(),
         std::time::Duration::from_secs(60 * config.retention.every_minutes.max(1)),
+        metrics.clone(),
     ));
     tokio::spawn(webhook_relay(
         app.clone(),
         webhook_sender,
         std::time::Duration::from_secs(config.webhooks.relay_every_seconds.max(1)),
+        metrics.clone(),
     ));
+    tokio::spawn(bot_relay(app.clone(), bot_sender, daily, metrics.clone()));
     println!(
         "yizhan is serving at http://{address}/ (database: {})",
         config::redact_url(&config.database.url)
@@ -230,9 +253,18 @@ async fn serve(
         .map_err(anyhow::Error::msg)?;
     let router = server::proxy::behind(
         server::layered_for(
-            server::api(server::AppState { app })
+            server::api(server::AppState { app: app.clone() })
                 .merge(web)
-                .merge(device_schemas()),
+                .merge(device_schemas())
+                .merge(crate::metrics::routes(crate::metrics::MetricsState {
+                    app,
+                    metrics: metrics.clone(),
+                }))
+                // Times every request by its route template (`/metrics`).
+                .layer(axum::middleware::from_fn_with_state(
+                    metrics,
+                    crate::metrics::track,
+                )),
             config.web.https(),
         ),
         proxies,
@@ -384,16 +416,28 @@ fn start_devices(
 /// Sends due webhook deliveries every few seconds; after a full batch (some
 /// carrier had `BATCH` due) it goes again at once, so a backlog drains at
 /// the senders' pace.
-async fn webhook_relay(app: App, sender: senders::HttpWebhookSender, every: std::time::Duration) {
+async fn webhook_relay(
+    app: App,
+    sender: senders::HttpWebhookSender,
+    every: std::time::Duration,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+) {
     const BATCH: u32 = 100;
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
         loop {
             match app.relay_webhooks_once(&sender, BATCH).await {
-                Ok(report) if report.more_due => continue,
-                Ok(_) => break,
+                Ok(report) if report.more_due => {
+                    metrics.job("webhook_relay", true);
+                    continue;
+                }
+                Ok(_) => {
+                    metrics.job("webhook_relay", true);
+                    break;
+                }
                 Err(error) => {
+                    metrics.job("webhook_relay", false);
                     tracing::warn!(error = %error, "webhook relay failed");
                     break;
                 }
@@ -404,11 +448,17 @@ async fn webhook_relay(app: App, sender: senders::HttpWebhookSender, every: std:
 
 /// Erases and prunes what is past its period (docs/privacy.md), at start
 /// and then every `retention.every_minutes`.
-async fn retention(app: App, every: std::time::Duration) {
+async fn retention(
+    app: App,
+    every: std::time::Duration,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
-        if let Err(error) = app.run_retention().await {
+        let result = app.run_retention().await;
+        metrics.job("retention", result.is_ok());
+        if let Err(error) = result {
             tracing::warn!(error = %error, "retention run failed");
         }
     }
@@ -416,7 +466,11 @@ async fn retention(app: App, every: std::time::Duration) {
 
 /// Relays the outbox every few seconds, runs the holding job hourly and the
 /// compliance checks daily (at start-up, then every 24 hours).
-async fn background(app: App, sender: Arc<dyn app::notify::Sender>) {
+async fn background(
+    app: App,
+    sender: Arc<dyn app::notify::Sender>,
+    metrics: Arc<crate::metrics::Metrics>,
+) {
     let system = wiring::system_principal();
     let mut relay_tick = tokio::time::interval(std::time::Duration::from_secs(5));
     let mut holding_tick = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -431,16 +485,23 @@ async fn background(app: App, sender: Arc<dyn app::notify::Sender>) {
                 }
             }
             _ = relay_tick.tick() => {
-                if let Err(error) = app.relay_once(sender.as_ref(), 200).await {
+                let result = app.relay_once(sender.as_ref(), 200).await;
+                metrics.job("outbox_relay", result.is_ok());
+                if let Err(error) = result {
                     tracing::warn!(error = %error, "outbox relay failed");
                 }
             }
             _ = holding_tick.tick() => {
-                if let Err(error) = app.run_holding(&system).await {
+                let result = app.run_holding(&system).await;
+                metrics.job("holding", result.is_ok());
+                if let Err(error) = result {
                     tracing::warn!(error = %error, "holding job failed");
                 }
             }
-            _ = compliance_tick.tick() => daily_compliance(&app, &system).await,
+            _ = compliance_tick.tick() => {
+                daily_compliance(&app, &system).await;
+                metrics.job("compliance", true);
+            }
         }
     }
 }
@@ -460,6 +521,58 @@ async fn daily_compliance(app: &App, system: &domain::Principal) {
         }
         Ok(None) => tracing::info!("daily figures: audit trail empty"),
         Err(error) => tracing::warn!(error = %error, "reading the audit head failed"),
+    }
+}
+
+/// When the daily report goes to the group robot (`[report]`).
+struct DailyReportJob {
+    at: chrono::NaiveTime,
+    bot: Option<String>,
+    lang: app::Lang,
+}
+
+/// Sends due group robot messages every 10 seconds, and once a day after
+/// `report.daily_at` (Asia/Shanghai) queues yesterday's daily report for
+/// `report.bot`. Queuing is once per day and robot in the database, so a
+/// restart or a second server queues nothing twice.
+async fn bot_relay(
+    app: App,
+    sender: senders::HttpBotSender,
+    daily: DailyReportJob,
+    metrics: Arc<crate::metrics::Metrics>,
+) {
+    let system = wiring::system_principal();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+    let mut queued_for: Option<chrono::NaiveDate> = None;
+    loop {
+        tick.tick().await;
+        if let Some(bot) = &daily.bot {
+            let now = app.now().with_timezone(&domain::shanghai());
+            let today = now.date_naive();
+            if now.time() >= daily.at && queued_for != Some(today) {
+                let yesterday = today.pred_opt().unwrap_or(today);
+                let result = app
+                    .push_daily_report(&system, yesterday, bot, daily.lang)
+                    .await;
+                metrics.job("daily_report", result.is_ok());
+                match result {
+                    Ok(_) => queued_for = Some(today),
+                    Err(error) => tracing::warn!(%error, "daily report not queued"),
+                }
+            }
+        }
+        loop {
+            let result = app.relay_bot_messages_once(&sender, 20).await;
+            metrics.job("bot_relay", result.is_ok());
+            match result {
+                Ok(report) if report.more_due => continue,
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(error = %error, "group robot relay failed");
+                    break;
+                }
+            }
+        }
     }
 }
 

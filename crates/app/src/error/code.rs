@@ -556,6 +556,13 @@ codes! {
     SendRangeOverlaps = "send_range_overlaps", 409, Conflict,
         "该号段与已上传的号段重叠",
         "this range overlaps one already uploaded";
+    // branch board
+    BotNameInvalid = "bot_name_invalid", 422, InvalidRequest,
+        "群机器人名称须为 1 至 32 个小写字母、数字、- 或 _，并在 yizhan.toml 的 [bots.名称] 中配置",
+        "{detail}";
+    EconomicsParameterInvalid = "economics_parameter_invalid", 422, InvalidRequest,
+        "参数 {name} 须为 {min} 至 {max} 之间的数",
+        "{name} must be a number from {min} to {max}";
 }
 
 impl Code {

@@ -310,6 +310,7 @@ pub const NOUNS: &[(&str, &str)] = &[
     ("audit trail", "审计记录"),
     ("bag", "袋子"),
     ("bag for this station", "发往本站的袋子"),
+    ("board", "看板"),
     ("carrier", "快递公司"),
     ("compliance checks", "合规检查"),
     ("compliance finding", "合规问题"),

@@ -27,9 +27,12 @@ pub mod sending;
 pub mod terminal;
 pub mod users;
 pub mod webhooks;
+// Seeing (issue 16, branch board).
+pub mod board;
 
 pub use approvals::{ApprovalStore, ApprovalTx};
 pub use audit::{AuditStore, AuditTx};
+pub use board::{BoardStore, BoardTx};
 pub use compliance::{ComplianceStore, ComplianceTx};
 pub use county::{CountyStore, CountyTx};
 pub use devices::{DeviceStore, DeviceTx};
@@ -98,6 +101,7 @@ pub trait Tx:
     + ComplianceTx
     + ApprovalTx
     + SendingTx
+    + BoardTx
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -119,6 +123,7 @@ pub trait Store:
     + ApprovalStore
     + IdempotencyStore
     + SendingStore
+    + BoardStore
     + Send
     + Sync
 {
@@ -151,4 +156,6 @@ pub mod prelude {
         WebhookTx,
     };
     pub use super::{SendingStore, SendingTx};
+    // Seeing (issue 16, branch board).
+    pub use super::{BoardStore, BoardTx};
 }

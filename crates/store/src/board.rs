@@ -1,0 +1,420 @@
+//! Seeing (issue 16) behind `app::ports::board`: the group robots' outbox
+//! (`bot_messages`), the board's counts read straight from the event
+//! tables with their indexes (ARCHITECTURE.md, "The board reads the event
+//! tables"), and the operators' gauges. Counts only; nothing personal is
+//! read.
+
+use crate::rows::{get, time};
+use crate::{Backend, Db, DbTx, backend_error, ms};
+use app::ports::board::{
+    BotAttempt, BotStatus, DueBotMessage, FeeCount, FlowCount, NewBotMessage, OperationsCounts,
+    PoolUse, StationCounts, WebhookCount,
+};
+use app::ports::{BoardStore, BoardTx, StoreResult};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::BTreeMap;
+
+/// Milliseconds in a day, and Shanghai's offset from UTC: a Shanghai day
+/// number is `(at + OFFSET) / DAY` in integer arithmetic on both databases.
+const DAY_MS: i64 = 86_400_000;
+const SHANGHAI_OFFSET_MS: i64 = 8 * 3_600_000;
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn day_of_number(n: i64) -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("the epoch is a date") + chrono::Duration::days(n)
+}
+
+/// `$first, $first+1, …` for `n` bound values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[async_trait]
+impl BoardTx for DbTx {
+    async fn enqueue_bot_message(
+        &mut self,
+        message: &NewBotMessage,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let query = sqlx::query(
+            "INSERT INTO bot_messages (bot, dedup_key, title, markdown, created_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedup_key) DO NOTHING",
+        )
+        .bind(message.bot.clone())
+        .bind(message.dedup_key.clone())
+        .bind(message.title.clone())
+        .bind(message.markdown.clone())
+        .bind(ms(now))
+        .bind(ms(message.available_at));
+        let done = query.execute(&mut *self.tx).await.map_err(backend_error)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl BoardStore for Db {
+    async fn due_bot_messages(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<DueBotMessage>> {
+        let rows = sqlx::query(
+            "SELECT id, bot, dedup_key, title, markdown, attempts FROM bot_messages \
+             WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
+        )
+        .bind(ms(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(DueBotMessage {
+                    id: get(row, "id")?,
+                    bot: get(row, "bot")?,
+                    dedup_key: get(row, "dedup_key")?,
+                    title: get(row, "title")?,
+                    markdown: get(row, "markdown")?,
+                    attempts: u32::try_from(get::<i64>(row, "attempts")?).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn record_bot_attempt(&self, attempt: &BotAttempt) -> StoreResult<()> {
+        let sent_at = (attempt.status == BotStatus::Sent).then(|| ms(attempt.at));
+        sqlx::query(
+            "UPDATE bot_messages SET status = $1, attempts = $2, last_error = $3, \
+             next_attempt_at = $4, sent_at = $5 \
+             WHERE id = $6 AND status = 'pending' AND attempts = $7",
+        )
+        .bind(attempt.status.code())
+        .bind(i64::from(attempt.attempt))
+        .bind(attempt.error.clone())
+        .bind(ms(attempt.next_attempt_at.unwrap_or(attempt.at)))
+        .bind(sent_at)
+        .bind(attempt.id)
+        .bind(i64::from(attempt.attempt.saturating_sub(1)))
+        .execute(&self.writer)
+        .await
+        .map_err(backend_error)?;
+        Ok(())
+    }
+
+    async fn bot_message_status(&self, dedup_key: &str) -> StoreResult<Option<(BotStatus, u32)>> {
+        let row = sqlx::query("SELECT status, attempts FROM bot_messages WHERE dedup_key = $1")
+            .bind(dedup_key.to_string())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(backend_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let status: String = get(&row, "status")?;
+        let status = match status.as_str() {
+            "pending" => BotStatus::Pending,
+            "sent" => BotStatus::Sent,
+            "failed" => BotStatus::Failed,
+            other => return Err(crate::rows::corrupt("bot message status", other)),
+        };
+        let attempts: i64 = get(&row, "attempts")?;
+        Ok(Some((status, u32::try_from(attempts).unwrap_or(0))))
+    }
+
+    fn pool_use(&self) -> Vec<PoolUse> {
+        let of = |name: &'static str, pool: &sqlx::AnyPool| PoolUse {
+            pool: name,
+            size: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        };
+        match self.backend {
+            Backend::Sqlite => vec![of("writer", &self.writer), of("reader", &self.reader)],
+            // One pool serves both on PostgreSQL.
+            Backend::Postgres => vec![of("shared", &self.writer)],
+        }
+    }
+
+    async fn operations_counts(&self, now: DateTime<Utc>) -> StoreResult<OperationsCounts> {
+        let row = sqlx::query(
+            "SELECT \
+             (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND gave_up = 0) AS outbox_pending, \
+             (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND gave_up = 1) AS outbox_given_up, \
+             (SELECT COALESCE(MIN(created_at), $1) FROM outbox WHERE sent_at IS NULL AND gave_up = 0) AS outbox_oldest, \
+             (SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending') AS webhooks_pending, \
+             (SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'failed') AS webhooks_failed, \
+             (SELECT COALESCE(MIN(created_at), $1) FROM webhook_deliveries WHERE status = 'pending') AS webhooks_oldest, \
+             (SELECT COUNT(*) FROM device_commands WHERE status = 'pending') AS commands_pending, \
+             (SELECT COUNT(*) FROM device_commands WHERE status = 'expired') AS commands_expired, \
+             (SELECT COUNT(*) FROM device_commands WHERE status = 'failed') AS commands_failed, \
+             (SELECT COUNT(*) FROM device_status WHERE online = 1) AS devices_online, \
+             (SELECT COUNT(*) FROM device_status WHERE online = 0) AS devices_offline, \
+             (SELECT COUNT(*) FROM bot_messages WHERE status = 'pending') AS bots_pending, \
+             (SELECT COUNT(*) FROM bot_messages WHERE status = 'failed') AS bots_failed, \
+             (SELECT COUNT(*) FROM manual_queue WHERE resolved_at IS NULL) AS manual_open",
+        )
+        .bind(ms(now))
+        .fetch_one(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        let n = |column: &str| -> StoreResult<u64> { Ok(count(get::<i64>(&row, column)?)) };
+        let age = |column: &str| -> StoreResult<i64> {
+            Ok(((ms(now) - get::<i64>(&row, column)?) / 1000).max(0))
+        };
+        Ok(OperationsCounts {
+            outbox_pending: n("outbox_pending")?,
+            outbox_given_up: n("outbox_given_up")?,
+            outbox_oldest_seconds: age("outbox_oldest")?,
+            webhooks_pending: n("webhooks_pending")?,
+            webhooks_failed: n("webhooks_failed")?,
+            webhooks_oldest_seconds: age("webhooks_oldest")?,
+            device_commands_pending: n("commands_pending")?,
+            device_commands_expired: n("commands_expired")?,
+            device_commands_failed: n("commands_failed")?,
+            devices_online: n("devices_online")?,
+            devices_offline: n("devices_offline")?,
+            bots_pending: n("bots_pending")?,
+            bots_failed: n("bots_failed")?,
+            manual_queue_open: n("manual_open")?,
+        })
+    }
+
+    async fn flow_counts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        kinds: &[&str],
+    ) -> StoreResult<Vec<FlowCount>> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT (e.at + {SHANGHAI_OFFSET_MS}) / {DAY_MS} AS day_no, e.kind AS kind, p.carrier AS carrier, \
+             r.mode AS mode, COUNT(*) AS n \
+             FROM parcel_events e JOIN parcels p ON p.id = e.parcel_id \
+             LEFT JOIN parcel_routing r ON r.parcel_id = e.parcel_id \
+             WHERE e.at >= $1 AND e.at < $2 AND e.kind IN ({}) \
+             GROUP BY (e.at + {SHANGHAI_OFFSET_MS}) / {DAY_MS}, e.kind, p.carrier, r.mode",
+            placeholders(3, kinds.len())
+        );
+        let mut query = sqlx::query(&sql).bind(ms(from)).bind(ms(to));
+        for kind in kinds {
+            query = query.bind(kind.to_string());
+        }
+        let rows = query.fetch_all(&self.reader).await.map_err(backend_error)?;
+        let mut counts = Vec::with_capacity(rows.len());
+        for row in &rows {
+            counts.push(FlowCount {
+                day: day_of_number(get(row, "day_no")?),
+                kind: get(row, "kind")?,
+                carrier: get(row, "carrier")?,
+                mode: get(row, "mode")?,
+                n: count(get(row, "n")?),
+            });
+        }
+        counts.sort_by(|a, b| {
+            (a.day, &a.kind, &a.carrier, &a.mode).cmp(&(b.day, &b.kind, &b.carrier, &b.mode))
+        });
+        Ok(counts)
+    }
+
+    async fn manual_queue_age(&self) -> StoreResult<(u64, Option<DateTime<Utc>>)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM manual_queue WHERE resolved_at IS NULL",
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        let oldest: Option<i64> = get(&row, "oldest")?;
+        Ok((count(get(&row, "n")?), oldest.map(time).transpose()?))
+    }
+
+    async fn dwell_counts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        bounds_hours: &[i64],
+    ) -> StoreResult<Vec<u64>> {
+        // The bucket index as a CASE over the bounds: the database counts,
+        // nothing but the counts travel.
+        let mut case = String::from("CASE");
+        for (idx, hours) in bounds_hours.iter().enumerate() {
+            case.push_str(&format!(
+                " WHEN e.at - p.stored_at < {} THEN {idx}",
+                hours * 3_600_000
+            ));
+        }
+        case.push_str(&format!(" ELSE {} END", bounds_hours.len()));
+        let sql = format!(
+            "SELECT {case} AS bucket, COUNT(*) AS n FROM parcel_events e JOIN parcels p ON p.id = e.parcel_id \
+             WHERE e.kind = 'picked_up' AND e.at >= $1 AND e.at < $2 AND p.stored_at IS NOT NULL \
+             GROUP BY {case}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(ms(from))
+            .bind(ms(to))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend_error)?;
+        let mut buckets = vec![0u64; bounds_hours.len() + 1];
+        for row in &rows {
+            let bucket: i64 = get(row, "bucket")?;
+            if let Some(slot) = usize::try_from(bucket)
+                .ok()
+                .and_then(|b| buckets.get_mut(b))
+            {
+                *slot = count(get(row, "n")?);
+            }
+        }
+        Ok(buckets)
+    }
+
+    async fn messages_written(
+        &self,
+        template: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM outbox WHERE template = $1 AND created_at >= $2 AND created_at < $3",
+        )
+        .bind(template.to_string())
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_one(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        Ok(count(get(&row, "n")?))
+    }
+
+    async fn station_counts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<StationCounts>> {
+        let mut by_station: BTreeMap<i64, StationCounts> = BTreeMap::new();
+        let stations = sqlx::query("SELECT id FROM stations ORDER BY id")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend_error)?;
+        for row in &stations {
+            let id: i64 = get(row, "id")?;
+            by_station.insert(
+                id,
+                StationCounts {
+                    station_id: id,
+                    ..StationCounts::default()
+                },
+            );
+        }
+        // A self-service pickup is the recipient's checkout at the
+        // terminal: the event's actor is the station's terminal (or its
+        // checkout scanner), never a person of staff.
+        let events = sqlx::query(
+            "SELECT station_id, \
+             CAST(SUM(CASE WHEN kind IN ('stored', 'awaiting_consent') THEN 1 ELSE 0 END) AS BIGINT) AS n_in, \
+             CAST(SUM(CASE WHEN kind = 'picked_up' THEN 1 ELSE 0 END) AS BIGINT) AS n_out, \
+             CAST(SUM(CASE WHEN kind = 'picked_up' AND actor LIKE 'station_terminal:%' THEN 1 ELSE 0 END) AS BIGINT) AS n_self \
+             FROM parcel_events WHERE at >= $1 AND at < $2 AND station_id IS NOT NULL \
+             AND kind IN ('stored', 'awaiting_consent', 'picked_up') GROUP BY station_id",
+        )
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        for row in &events {
+            let id: i64 = get(row, "station_id")?;
+            if let Some(counts) = by_station.get_mut(&id) {
+                counts.n_in = count(get(row, "n_in")?);
+                counts.n_picked_up = count(get(row, "n_out")?);
+                counts.n_self_service = count(get(row, "n_self")?);
+            }
+        }
+        let overdue = sqlx::query(&format!(
+            "SELECT p.station_id AS station_id, COUNT(*) AS n FROM parcels p JOIN stations s ON s.id = p.station_id \
+             WHERE p.state = 'stored' AND p.stored_at + s.holding_days * {DAY_MS} < $1 GROUP BY p.station_id"
+        ))
+        .bind(ms(now))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        for row in &overdue {
+            let id: i64 = get(row, "station_id")?;
+            if let Some(counts) = by_station.get_mut(&id) {
+                counts.n_past_holding = count(get(row, "n")?);
+            }
+        }
+        let devices = sqlx::query(
+            "SELECT d.station_id AS station_id, COUNT(*) AS total, \
+             CAST(SUM(CASE WHEN s.online = 1 THEN 1 ELSE 0 END) AS BIGINT) AS online \
+             FROM devices d LEFT JOIN device_status s ON s.station_id = d.station_id \
+             AND s.device_kind = d.kind AND s.device_id = d.device_id \
+             WHERE d.retired_at IS NULL GROUP BY d.station_id",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        for row in &devices {
+            let id: i64 = get(row, "station_id")?;
+            if let Some(counts) = by_station.get_mut(&id) {
+                counts.devices_total = count(get(row, "total")?);
+                counts.devices_online = count(get::<Option<i64>>(row, "online")?.unwrap_or(0));
+            }
+        }
+        Ok(by_station.into_values().collect())
+    }
+
+    async fn fee_counts(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<FeeCount>> {
+        let rows = sqlx::query(
+            "SELECT carrier, mode, COUNT(*) AS n, CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) AS fen \
+             FROM fee_ledger WHERE day >= $1 AND day <= $2 GROUP BY carrier, mode ORDER BY carrier, mode",
+        )
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(FeeCount {
+                    carrier: get(row, "carrier")?,
+                    mode: get(row, "mode")?,
+                    n: count(get(row, "n")?),
+                    fen: get(row, "fen")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn webhook_counts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<WebhookCount>> {
+        let rows = sqlx::query(
+            "SELECT carrier, status, COUNT(*) AS n FROM webhook_deliveries \
+             WHERE created_at >= $1 AND created_at < $2 GROUP BY carrier, status ORDER BY carrier, status",
+        )
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(WebhookCount {
+                    carrier: get(row, "carrier")?,
+                    status: get(row, "status")?,
+                    n: count(get(row, "n")?),
+                })
+            })
+            .collect()
+    }
+}
