@@ -137,10 +137,10 @@ fn manual_from(row: &AnyRow) -> StoreResult<ManualItem> {
 
 /// The ledger's columns and the parcel's waybill, which every fee row
 /// carries for the carrier's own books (`FeeRecord::waybill`).
-const FEE_COLUMNS: &str = "id, carrier, agreement_id, agreement_version, parcel_id, event_key, event_kind, mode, township, weight_grams, bracket, amount_fen, at, day, \
+pub(crate) const FEE_COLUMNS: &str = "id, carrier, agreement_id, agreement_version, parcel_id, event_key, event_kind, mode, township, weight_grams, bracket, amount_fen, at, day, \
      (SELECT waybill FROM parcels WHERE parcels.id = fee_ledger.parcel_id) AS waybill";
 
-fn fee_from(row: &AnyRow) -> StoreResult<FeeRecord> {
+pub(crate) fn fee_from(row: &AnyRow) -> StoreResult<FeeRecord> {
     let version: i64 = get(row, "agreement_version")?;
     let bracket: i64 = get(row, "bracket")?;
     let weight: Option<i64> = get(row, "weight_grams")?;

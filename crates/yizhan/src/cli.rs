@@ -134,6 +134,24 @@ pub enum Command {
         #[arg(long)]
         day: Option<chrono::NaiveDate>,
     },
+    /// The double-entry ledger (docs/finance.md).
+    Ledger {
+        #[command(subcommand)]
+        what: LedgerCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum LedgerCommand {
+    /// Verify the ledger: debits equal credits, every cached balance equals
+    /// the sum of its transfers, no transfer was changed (the hash chain),
+    /// every accrued fee is posted. Prints the totals; exits non-zero on any
+    /// break.
+    Check {
+        /// Print the whole check as one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]

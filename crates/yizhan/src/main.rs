@@ -22,6 +22,8 @@ mod tools;
 #[cfg(test)]
 mod webhook_tests;
 mod wiring;
+// Branch money (issue 15): `yizhan ledger check`.
+mod finance_cmd;
 
 use clap::Parser;
 use cli::{
@@ -118,5 +120,6 @@ async fn run() -> anyhow::Result<()> {
             devices_cmd::simulate(&config, station, &mqtt, credentials.as_deref(), &memory_dir)
                 .await
         }
+        Command::Ledger { what } => finance_cmd::ledger(&app().await?, what).await,
     }
 }

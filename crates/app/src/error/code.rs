@@ -491,6 +491,13 @@ codes! {
     NotWithContractor = "not_with_contractor", 409, Conflict,
         "这个包裹没有交给该承包人配送（或尚未发运），不能由其报告妥投",
         "this parcel was not handed to this contractor (or not yet dispatched), so the contractor cannot report it delivered";
+    // branch money (issue 15): the ledger, statements, receivables.
+    TransferInvalid = "transfer_invalid", 422, InvalidRequest,
+        "这笔转账不符合记账规则：{detail}",
+        "the transfer breaks the ledger's rules: {detail}";
+    TransferIdReused = "transfer_id_reused", 409, Conflict,
+        "转账编号 {id} 已用于另一笔内容不同的转账；新的转账请使用新的编号",
+        "the transfer id {id} was used for another transfer with different content; use a new id for a new transfer";
 }
 
 impl Code {

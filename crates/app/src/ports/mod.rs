@@ -19,6 +19,7 @@ pub mod compliance;
 pub mod county;
 pub mod devices;
 pub mod idempotency;
+pub mod ledger;
 pub mod outbox;
 pub mod parcels;
 pub mod privacy;
@@ -32,6 +33,7 @@ pub use compliance::{ComplianceStore, ComplianceTx};
 pub use county::{CountyStore, CountyTx};
 pub use devices::{DeviceStore, DeviceTx};
 pub use idempotency::IdempotencyStore;
+pub use ledger::{LedgerStore, LedgerTx};
 pub use outbox::*;
 pub use parcels::*;
 pub use privacy::{PrivacyStore, PruneKind};
@@ -94,6 +96,7 @@ pub trait Tx:
     + UserTx
     + ComplianceTx
     + ApprovalTx
+    + LedgerTx
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -114,6 +117,7 @@ pub trait Store:
     + ComplianceStore
     + ApprovalStore
     + IdempotencyStore
+    + LedgerStore
     + Send
     + Sync
 {
@@ -131,4 +135,5 @@ pub mod prelude {
         PrivacyStore, Store, TerminalStore, TerminalTx, Tx, UserStore, UserTx, WebhookStore,
         WebhookTx,
     };
+    pub use super::{LedgerStore, LedgerTx};
 }

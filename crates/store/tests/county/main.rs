@@ -8,6 +8,7 @@ mod bags;
 mod concurrency;
 mod day;
 mod fees;
+mod ledger;
 mod manual;
 mod reconcile;
 
