@@ -63,6 +63,17 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("parcels.rs", "record_consent", "ConsentRecorded"),
     ("parcels.rs", "add_contact", "ContactAdded"),
     ("parcels.rs", "record_station_export", "DataExported"),
+    // Branch `money` (issue 15): statements.
+    (
+        "finance/statements.rs",
+        "issue_statement",
+        "StatementIssued",
+    ),
+    (
+        "finance/statements.rs",
+        "resolve_statement_line",
+        "StatementLineResolved",
+    ),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

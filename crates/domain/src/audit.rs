@@ -80,6 +80,10 @@ pub enum Act {
     /// `station`).
     ConsentRecorded,
     ContactAdded,
+    /// A carrier's monthly statement (对账单) was issued (branch `money`).
+    StatementIssued,
+    /// A disputed statement line was resolved: upheld, reversed or adjusted.
+    StatementLineResolved,
 }
 
 impl Act {
@@ -118,6 +122,8 @@ impl Act {
         Act::ApprovalRefused,
         Act::ConsentRecorded,
         Act::ContactAdded,
+        Act::StatementIssued,
+        Act::StatementLineResolved,
     ];
 
     pub fn code(self) -> &'static str {
@@ -154,6 +160,8 @@ impl Act {
             Act::ApprovalRefused => "approval_refused",
             Act::ConsentRecorded => "consent_recorded",
             Act::ContactAdded => "contact_added",
+            Act::StatementIssued => "statement_issued",
+            Act::StatementLineResolved => "statement_line_resolved",
         }
     }
 

@@ -19,20 +19,20 @@ use domain::county::{
 use domain::{Carrier, Fen, Phone, WaybillNo};
 use sqlx::any::AnyRow;
 
-fn day_text(day: NaiveDate) -> String {
+pub(crate) fn day_text(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
 }
 
-fn parse_day(text: &str) -> StoreResult<NaiveDate> {
+pub(crate) fn parse_day(text: &str) -> StoreResult<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| corrupt("day", text))
 }
 
-fn carrier(row: &AnyRow) -> StoreResult<Carrier> {
+pub(crate) fn carrier(row: &AnyRow) -> StoreResult<Carrier> {
     let code: String = get(row, "carrier")?;
     Carrier::parse(&code).map_err(|_| corrupt("carrier", &code))
 }
 
-fn mode(row: &AnyRow) -> StoreResult<Mode> {
+pub(crate) fn mode(row: &AnyRow) -> StoreResult<Mode> {
     let code: String = get(row, "mode")?;
     Mode::parse(&code).ok_or_else(|| corrupt("mode", &code))
 }

@@ -132,6 +132,13 @@ const ACTS: &[(&str, &str, &str)] = &[
         "补录收件人手机号",
         "recipient's phone added",
     ),
+    // Branch `money`: statements.
+    ("statement_issued", "开具对账单", "statement issued"),
+    (
+        "statement_line_resolved",
+        "处理对账异议",
+        "statement dispute resolved",
+    ),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[

@@ -5,10 +5,14 @@
 //! called inside the transaction of the act that moves the money.
 
 mod books;
+mod statements;
 
 pub use crate::ports::ledger::{Account, AccountRecord, Transfer};
+pub use crate::ports::ledger::{StatementLine, StatementRecord};
 pub use books::{LedgerCheck, LedgerProblem};
+pub use domain::finance::{Bucket, LineStatus, Month, StatementStatus};
 pub use domain::ledger::{AccountKind, NewTransfer, TransferKind};
+pub use statements::{LineAnswer, Resolution, StatementView};
 
 use crate::error::{AppError, AppResult};
 use domain::Principal;
@@ -16,6 +20,15 @@ use domain::Principal;
 /// Reading the books: county staff, the administrator and the auditor.
 fn must_read_books(principal: &Principal) -> AppResult<()> {
     if principal.may_read_books() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("ledger"))
+    }
+}
+
+/// Keeping the books: county staff and the administrator.
+fn must_keep_books(principal: &Principal) -> AppResult<()> {
+    if principal.may_keep_books() {
         Ok(())
     } else {
         Err(AppError::Forbidden("ledger"))

@@ -1,13 +1,78 @@
 //! The double-entry ledger's port (issue 15): transfers appended in the
 //! transaction of the act that caused them, with each account's cached
-//! totals; read to show accounts and to check the ledger.
+//! totals; read to show accounts and to check the ledger. Statements
+//! (对账单) live here too: their lines are the ledger's transfers.
 
 use super::StoreResult;
 use super::county::FeeRecord;
 use async_trait::async_trait;
-use domain::Fen;
+use chrono::NaiveDate;
+use domain::county::Mode;
+use domain::finance::{LineStatus, Month, StatementStatus};
 pub use domain::ledger::{Account, Transfer};
+use domain::{Carrier, Fen};
 use serde::Serialize;
+
+/// A carrier's statement for a month; its invoice is due on `due_day`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementRecord {
+    pub id: i64,
+    pub carrier: Carrier,
+    pub month: Month,
+    pub status: StatementStatus,
+    pub n_lines: i64,
+    /// Σ of the lines as issued.
+    pub issued: Fen,
+    /// Σ taken off by resolved disputes (reversals and adjustments).
+    pub credited: Fen,
+    /// What the carrier owes for it: issued − credited.
+    pub net: Fen,
+    pub due_day: NaiveDate,
+    pub issued_at_ms: i64,
+    pub issued_by: String,
+    pub updated_at_ms: i64,
+}
+
+/// One fee on a statement, with the parcel behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementLine {
+    pub id: i64,
+    pub statement_id: i64,
+    /// The fee-accrual transfer this line states.
+    pub transfer_id: String,
+    pub parcel_id: Option<i64>,
+    pub waybill: String,
+    pub mode: Mode,
+    pub bracket: u32,
+    pub agreement_version: u32,
+    /// The Shanghai day the fee accrued.
+    pub day: NaiveDate,
+    pub amount: Fen,
+    pub status: LineStatus,
+    pub dispute_reason: Option<String>,
+    pub answered_at_ms: Option<i64>,
+    pub answered_by: Option<String>,
+    pub resolution_note: Option<String>,
+    /// The reversing or adjusting transfer that resolved a dispute.
+    pub resolution_transfer_id: Option<String>,
+    /// What the resolution took off the amount.
+    pub credited: Fen,
+    pub resolved_at_ms: Option<i64>,
+    pub resolved_by: Option<String>,
+}
+
+/// A statement about to be issued.
+#[derive(Debug, Clone)]
+pub struct NewStatement {
+    pub carrier: Carrier,
+    pub month: Month,
+    pub due_day: NaiveDate,
+    /// The month's span in Unix milliseconds, `[from_ms, to_ms)`.
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub issued_at_ms: i64,
+    pub issued_by: String,
+}
 
 /// An account with its cached totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -34,6 +99,25 @@ pub trait LedgerTx: Send {
     /// debits and the credit account's credits (opening either account on
     /// its first transfer).
     async fn insert_transfer(&mut self, transfer: &Transfer) -> StoreResult<()>;
+    /// Creates the statement with a line for every fee-accrual transfer of
+    /// the carrier's receivable in the month that is on no statement yet;
+    /// `None` if the carrier has a statement for the month already.
+    async fn insert_statement(&mut self, new: &NewStatement) -> StoreResult<Option<i64>>;
+    /// The statement, locked until this transaction ends (PostgreSQL; on
+    /// SQLite the one writer is alone).
+    async fn lock_statement(&mut self, id: i64) -> StoreResult<Option<StatementRecord>>;
+    async fn statement_lines_in(&mut self, statement_id: i64) -> StoreResult<Vec<StatementLine>>;
+    /// Writes a line's answer and resolution fields (status, reason,
+    /// answered, resolution, credited, resolved); its fee stays as issued.
+    async fn update_statement_line(&mut self, line: &StatementLine) -> StoreResult<()>;
+    /// Recounts the statement's lines and sums, sets its status, and
+    /// returns it.
+    async fn refresh_statement(
+        &mut self,
+        id: i64,
+        status: StatementStatus,
+        now_ms: i64,
+    ) -> StoreResult<StatementRecord>;
 }
 
 #[async_trait]
@@ -55,4 +139,13 @@ pub trait LedgerStore: Send + Sync {
     /// Fees in `fee_ledger` that have no fee-accrual transfer yet (accrued
     /// before the ledger existed), oldest first.
     async fn fees_unposted(&self, limit: u32) -> StoreResult<Vec<FeeRecord>>;
+    /// Statements, newest month first (one carrier's, or every carrier's).
+    async fn statements(
+        &self,
+        carrier: Option<Carrier>,
+        limit: u32,
+    ) -> StoreResult<Vec<StatementRecord>>;
+    async fn statement(&self, id: i64) -> StoreResult<Option<StatementRecord>>;
+    /// A statement's lines in the order they accrued.
+    async fn statement_lines(&self, statement_id: i64) -> StoreResult<Vec<StatementLine>>;
 }

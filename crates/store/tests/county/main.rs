@@ -11,6 +11,7 @@ mod fees;
 mod ledger;
 mod manual;
 mod reconcile;
+mod statements;
 
 use app::App;
 use app::county::{AgreementRequest, ArrivalScan, BagStatus, HandoverTo, Resolution};
