@@ -28,7 +28,7 @@ pub struct Posted {
 pub async fn post(tx: &mut dyn Tx, new: &NewTransfer, now: DateTime<Utc>) -> AppResult<Posted> {
     new.check().map_err(|error| {
         let (zh, en) = transfer_error_words(&error);
-        AppError::new(Code::TransferInvalid).with_words("detail", zh, en)
+        AppError::new(Code::TransferInvalid).with_words("rule", zh, en)
     })?;
     // The lock first, so a concurrent poster of the same id waits and then
     // sees this one's row.

@@ -923,6 +923,10 @@ const PAGES: &[(&str, [Want; 7])] = {
         ("/console/s/{s1}/export/problems", [Page, Page, Page, Refused, To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/console/s/{s1}/export/returns", [Page, Page, Page, Refused, To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/favicon.svg", [Page, Page, Page, Page, Page, Page, Page]),
+        // Branch `money`: the finance workplace (county staff and the administrator).
+        ("/finance", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/finance/accounts/co_delivery_revenue", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/carrier/statements", [To("/console"), To("/centre"), To("/console"), To("/console"), To("/compliance"), To("/compliance"), Page]),
     ]
 };
 

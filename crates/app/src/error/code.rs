@@ -493,8 +493,8 @@ codes! {
         "this parcel was not handed to this contractor (or not yet dispatched), so the contractor cannot report it delivered";
     // branch money (issue 15): the ledger, statements, receivables.
     TransferInvalid = "transfer_invalid", 422, InvalidRequest,
-        "这笔转账不符合记账规则：{detail}",
-        "the transfer breaks the ledger's rules: {detail}";
+        "这笔转账不符合记账规则：{rule}",
+        "the transfer breaks the ledger's rules: {rule}";
     TransferIdReused = "transfer_id_reused", 409, Conflict,
         "转账编号 {id} 已用于另一笔内容不同的转账；新的转账请使用新的编号",
         "the transfer id {id} was used for another transfer with different content; use a new id for a new transfer";

@@ -7,6 +7,7 @@
 mod carrier;
 mod centre;
 mod centre_office;
+mod finance;
 mod station;
 
 /// The language type is `app`'s, so error messages and pages agree.
@@ -57,6 +58,7 @@ const TABLES: &[Strings] = &[
     carrier::STRINGS,
     centre_office::STRINGS,
     station::STRINGS,
+    finance::STRINGS,
 ];
 
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
