@@ -41,7 +41,9 @@ pub async fn ledger(app: &App, what: LedgerCommand) -> anyhow::Result<()> {
                     check.problems.first().map_or("?", |p| p.kind)
                 );
             }
-            println!("ledger whole");
+            if !json {
+                println!("ledger whole");
+            }
             Ok(())
         }
     }
