@@ -66,6 +66,17 @@ const AUDITED: &[(&str, &str, &str)] = &[
     // Branch `sending` (issue 14).
     ("sending/mod.rs", "verify_sender_identity", "SenderVerified"),
     ("sending/pool.rs", "add_waybill_range", "WaybillRangeAdded"),
+    // Branch `money` (issue 15): statements.
+    (
+        "finance/statements.rs",
+        "issue_statement",
+        "StatementIssued",
+    ),
+    (
+        "finance/statements.rs",
+        "resolve_statement_line",
+        "StatementLineResolved",
+    ),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

@@ -164,6 +164,20 @@ impl Principal {
     pub fn is_oversight(&self) -> bool {
         matches!(self.role, Role::ComplianceOfficer | Role::Auditor)
     }
+
+    /// Keep the county's books (issue 15): issue statements, claim and
+    /// write off receipts, resolve disputes. County staff and the
+    /// administrator; a write-off above its threshold needs a second person.
+    pub fn may_keep_books(&self) -> bool {
+        self.county_wide()
+    }
+
+    /// Read the whole ledger and every debtor: those who keep the books and
+    /// the auditor. A carrier reads only its own accounts and statements
+    /// (`may_act_for_carrier`).
+    pub fn may_read_books(&self) -> bool {
+        self.county_wide() || self.role == Role::Auditor
+    }
 }
 
 #[cfg(test)]

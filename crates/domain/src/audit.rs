@@ -85,6 +85,10 @@ pub enum Act {
     SenderVerified,
     /// County staff uploaded a range of a carrier's waybill numbers.
     WaybillRangeAdded,
+    /// A carrier's monthly statement (对账单) was issued (branch `money`).
+    StatementIssued,
+    /// A disputed statement line was resolved: upheld, reversed or adjusted.
+    StatementLineResolved,
 }
 
 impl Act {
@@ -125,6 +129,8 @@ impl Act {
         Act::ContactAdded,
         Act::SenderVerified,
         Act::WaybillRangeAdded,
+        Act::StatementIssued,
+        Act::StatementLineResolved,
     ];
 
     pub fn code(self) -> &'static str {
@@ -163,6 +169,8 @@ impl Act {
             Act::ContactAdded => "contact_added",
             Act::SenderVerified => "sender_verified",
             Act::WaybillRangeAdded => "waybill_range_added",
+            Act::StatementIssued => "statement_issued",
+            Act::StatementLineResolved => "statement_line_resolved",
         }
     }
 

@@ -19,20 +19,20 @@ use domain::county::{
 use domain::{Carrier, Fen, Phone, WaybillNo};
 use sqlx::any::AnyRow;
 
-fn day_text(day: NaiveDate) -> String {
+pub(crate) fn day_text(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
 }
 
-fn parse_day(text: &str) -> StoreResult<NaiveDate> {
+pub(crate) fn parse_day(text: &str) -> StoreResult<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| corrupt("day", text))
 }
 
-fn carrier(row: &AnyRow) -> StoreResult<Carrier> {
+pub(crate) fn carrier(row: &AnyRow) -> StoreResult<Carrier> {
     let code: String = get(row, "carrier")?;
     Carrier::parse(&code).map_err(|_| corrupt("carrier", &code))
 }
 
-fn mode(row: &AnyRow) -> StoreResult<Mode> {
+pub(crate) fn mode(row: &AnyRow) -> StoreResult<Mode> {
     let code: String = get(row, "mode")?;
     Mode::parse(&code).ok_or_else(|| corrupt("mode", &code))
 }
@@ -137,10 +137,10 @@ fn manual_from(row: &AnyRow) -> StoreResult<ManualItem> {
 
 /// The ledger's columns and the parcel's waybill, which every fee row
 /// carries for the carrier's own books (`FeeRecord::waybill`).
-const FEE_COLUMNS: &str = "id, carrier, agreement_id, agreement_version, parcel_id, event_key, event_kind, mode, township, weight_grams, bracket, amount_fen, at, day, \
+pub(crate) const FEE_COLUMNS: &str = "id, carrier, agreement_id, agreement_version, parcel_id, event_key, event_kind, mode, township, weight_grams, bracket, amount_fen, at, day, \
      (SELECT waybill FROM parcels WHERE parcels.id = fee_ledger.parcel_id) AS waybill";
 
-fn fee_from(row: &AnyRow) -> StoreResult<FeeRecord> {
+pub(crate) fn fee_from(row: &AnyRow) -> StoreResult<FeeRecord> {
     let version: i64 = get(row, "agreement_version")?;
     let bracket: i64 = get(row, "bracket")?;
     let weight: Option<i64> = get(row, "weight_grams")?;

@@ -14,6 +14,7 @@ pub use compliance::BreachPlan;
 mod county;
 mod device_commands;
 mod idempotency;
+mod ledger;
 mod outbox;
 mod parcels;
 mod privacy;

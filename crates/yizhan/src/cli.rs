@@ -144,6 +144,11 @@ pub enum Command {
         #[command(subcommand)]
         what: ReportCommand,
     },
+    /// The double-entry ledger (docs/finance.md).
+    Ledger {
+        #[command(subcommand)]
+        what: LedgerCommand,
+    },
 }
 
 /// Branch board (issue 16).
@@ -162,6 +167,19 @@ pub enum ReportCommand {
         /// The robot (`[bots.NAME]`); default `report.bot`.
         #[arg(long)]
         bot: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum LedgerCommand {
+    /// Verify the ledger: debits equal credits, every cached balance equals
+    /// the sum of its transfers, no transfer was changed (the hash chain),
+    /// every accrued fee is posted. Prints the totals; exits non-zero on any
+    /// break.
+    Check {
+        /// Print the whole check as one JSON document.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -28,6 +28,8 @@ mod wiring;
 mod bot_tests;
 mod metrics;
 mod report_cmd;
+// Branch money (issue 15): `yizhan ledger check`.
+mod finance_cmd;
 
 use clap::Parser;
 use cli::{
@@ -134,5 +136,6 @@ async fn run() -> anyhow::Result<()> {
                     bot,
                 },
         } => report_cmd::daily(&config, day, xlsx, push, bot).await,
+        Command::Ledger { what } => finance_cmd::ledger(&app().await?, what).await,
     }
 }

@@ -20,6 +20,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     let keys = Arc::new(keys_cmd::load_keys(config)?);
     let app = build_with_keys(config, keys).await?;
     seal_at_start(&app).await?;
+    backfill_ledger_at_start(&app).await?;
     Ok(app)
 }
 
@@ -117,4 +118,18 @@ pub async fn device_key(app: &App) -> anyhow::Result<devices::auth::ServerDevice
     Ok(devices::auth::ServerDeviceKey::new(
         app.keys.devices.clone(),
     ))
+}
+
+/// The start-up step of issue 15: fees accrued before the ledger existed
+/// are posted to it once, a batch per transaction (interrupted, the next
+/// start goes on; a fee's transfer id is its parcel's, so none posts twice).
+pub async fn backfill_ledger_at_start(app: &App) -> anyhow::Result<u64> {
+    let posted = app
+        .backfill_ledger()
+        .await
+        .context("posting fees accrued before the ledger existed")?;
+    if posted > 0 {
+        tracing::info!(transfers = posted, "fees from before the ledger posted");
+    }
+    Ok(posted)
 }

@@ -349,3 +349,60 @@ fn send_quote_prints_price_fen_by_the_shipped_tariff() {
         );
     }
 }
+
+/// Issue 15: the demo's fees are in the ledger and `yizhan ledger check`
+/// says so; a transfer changed past the triggers makes it fail naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ledger_check_passes_on_the_demo_and_fails_on_a_changed_transfer() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("demo");
+    let (ok, _, stderr) = yizhan(&[
+        "demo",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--no-serve",
+    ]);
+    assert!(ok, "{stderr}");
+    let url = format!("sqlite:{}", data_dir.join("yizhan.db").display());
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
+            .args(args)
+            .env("YIZHAN_DATABASE__URL", &url)
+            .env("YIZHAN_KEYS_FILE", data_dir.join("keys.json"))
+            .env("YIZHAN_LOG", "warn")
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    let (ok, stdout, stderr) = run(&["ledger", "check"]);
+    assert!(ok && stdout.contains("ledger whole"), "{stdout}{stderr}");
+    let (ok, stdout, _) = run(&["ledger", "check", "--json"]);
+    let check: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(ok && check["transfers"].as_u64().unwrap() > 0, "{check}");
+    assert_eq!(check["debits"], check["credits"]);
+    // Someone edits the database by hand, past the triggers.
+    let db = store::Db::connect(&store::ConnectOptions::new(
+        url.clone(),
+        std::sync::Arc::new(store::Keys::ephemeral()),
+    ))
+    .await
+    .unwrap();
+    db.raw_execute("DROP TRIGGER ledger_transfers_no_update")
+        .await
+        .unwrap();
+    db.raw_execute("UPDATE ledger_transfers SET amount_fen = amount_fen + 1 WHERE seq = 1")
+        .await
+        .unwrap();
+    db.close().await;
+    let (ok, stdout, stderr) = run(&["ledger", "check"]);
+    assert!(!ok, "{stdout}");
+    assert!(
+        stdout.contains("BROKEN transfer_changed at transfer #1"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("the ledger is broken"), "{stderr}");
+}

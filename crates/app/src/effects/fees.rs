@@ -72,6 +72,11 @@ pub(crate) async fn accrue(
         at,
         day,
     };
-    tx.insert_fee(&fee).await?;
+    // The fee and its ledger transfer commit together: a fee is posted
+    // exactly once (issue 15; fees from before the ledger are posted by
+    // the start-up backfill, `App::backfill_ledger`).
+    if tx.insert_fee(&fee).await? {
+        crate::ledger::post(tx, &crate::ledger::fee_transfer(&fee), at).await?;
+    }
     Ok(())
 }

@@ -563,6 +563,40 @@ codes! {
     EconomicsParameterInvalid = "economics_parameter_invalid", 422, InvalidRequest,
         "参数 {name} 须为 {min} 至 {max} 之间的数",
         "{name} must be a number from {min} to {max}";
+    // branch money (issue 15): the ledger, statements, receivables.
+    TransferInvalid = "transfer_invalid", 422, InvalidRequest,
+        "这笔转账不符合记账规则：{rule}",
+        "the transfer breaks the ledger's rules: {rule}";
+    TransferIdReused = "transfer_id_reused", 409, Conflict,
+        "转账编号 {id} 已用于另一笔内容不同的转账；新的转账请使用新的编号",
+        "the transfer id {id} was used for another transfer with different content; use a new id for a new transfer";
+    StatementMonthOpen = "statement_month_open", 409, Conflict,
+        "{month} 月尚未结束，月末之后才能开具对账单",
+        "the month {month} is not over yet; its statement can be issued after its last day";
+    StatementExists = "statement_exists", 409, Conflict,
+        "{carrier} 的 {month} 对账单已开具，请在对账单列表中查看",
+        "the {month} statement of {carrier} has been issued already; open it from the list of statements";
+    StatementEmpty = "statement_empty", 422, InvalidRequest,
+        "{carrier} 在 {month} 没有未对账的派费，无需开具对账单",
+        "{carrier} has no fees in {month} that are not on a statement yet; there is nothing to state";
+    PaymentDaysInvalid = "payment_days_invalid", 422, InvalidRequest,
+        "付款期限须为 0 至 {max} 天",
+        "the payment terms must be 0 to {max} days";
+    MonthInvalid = "month_invalid", 422, InvalidRequest,
+        "月份格式应为 2026-11 这样的 年-月",
+        "write the month as year-month, such as 2026-11";
+    ReasonMissing = "reason_missing", 422, InvalidRequest,
+        "请写明理由（1 至 {max} 个字）",
+        "give the reason (1 to {max} characters)";
+    LineAnswered = "line_answered", 409, Conflict,
+        "运单 {waybill} 这一行已确认或已提出异议，不能再次答复",
+        "the line of waybill {waybill} has been confirmed or disputed already and cannot be answered again";
+    LineNotDisputed = "line_not_disputed", 409, Conflict,
+        "运单 {waybill} 这一行没有待处理的异议",
+        "the line of waybill {waybill} has no dispute waiting to be resolved";
+    AdjustmentInvalid = "adjustment_invalid", 422, InvalidRequest,
+        "调整后的金额须大于零且小于原金额 {amount}；全额退回请选择冲销",
+        "the adjusted amount must be more than zero and less than the line's {amount}; to take all of it back, reverse the line";
 }
 
 impl Code {

@@ -335,6 +335,10 @@ pub const NOUNS: &[(&str, &str)] = &[
     ("waybill", "运单"),
     ("webhook subscription", "回调订阅"),
     ("webhooks", "回调"),
+    ("ledger", "账簿"),
+    ("ledger account", "账户"),
+    ("statement", "对账单"),
+    ("statement line", "对账单明细"),
     // Fields.
     ("address", "地址"),
     ("contractor name", "承包方名称"),

@@ -19,6 +19,7 @@ pub mod compliance;
 pub mod county;
 pub mod devices;
 pub mod idempotency;
+pub mod ledger;
 pub mod outbox;
 pub mod parcels;
 pub mod payments;
@@ -37,6 +38,7 @@ pub use compliance::{ComplianceStore, ComplianceTx};
 pub use county::{CountyStore, CountyTx};
 pub use devices::{DeviceStore, DeviceTx};
 pub use idempotency::IdempotencyStore;
+pub use ledger::{LedgerStore, LedgerTx};
 pub use outbox::*;
 pub use parcels::*;
 pub use privacy::{PrivacyStore, PruneKind};
@@ -102,6 +104,7 @@ pub trait Tx:
     + ApprovalTx
     + SendingTx
     + BoardTx
+    + LedgerTx
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -124,6 +127,7 @@ pub trait Store:
     + IdempotencyStore
     + SendingStore
     + BoardStore
+    + LedgerStore
     + Send
     + Sync
 {
@@ -158,4 +162,5 @@ pub mod prelude {
     pub use super::{SendingStore, SendingTx};
     // Seeing (issue 16, branch board).
     pub use super::{BoardStore, BoardTx};
+    pub use super::{LedgerStore, LedgerTx};
 }

@@ -8,8 +8,10 @@ mod bags;
 mod concurrency;
 mod day;
 mod fees;
+mod ledger;
 mod manual;
 mod reconcile;
+mod statements;
 
 use app::App;
 use app::county::{AgreementRequest, ArrivalScan, BagStatus, HandoverTo, Resolution};

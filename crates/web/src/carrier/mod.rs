@@ -15,6 +15,8 @@ mod parcels;
 mod reports;
 mod tokens;
 mod webhooks;
+// Branch money (issue 15): the carrier's statements.
+mod statements;
 
 use crate::i18n::Tr;
 use crate::{SESSION_COOKIE, Session, WebError, WebState, removal};
@@ -58,6 +60,9 @@ pub fn routes() -> Router<WebState> {
         .route("/carrier/tokens", get(tokens::tokens).post(tokens::create))
         .route("/carrier/tokens/{id}/revoke", post(tokens::revoke))
         .route("/carrier/logout", post(logout))
+        .route("/carrier/statements", get(statements::statements))
+        .route("/carrier/statements/{id}", get(statements::statement))
+        .route("/carrier/statements/{id}/answer", post(statements::answer))
 }
 
 /// A signed-in carrier's user, with its carrier. Anyone else is sent to

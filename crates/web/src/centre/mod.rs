@@ -20,6 +20,8 @@ mod reports;
 mod sort;
 // The county board and the daily report (issue 16, branch board).
 mod board;
+// The finance workplace (branch money, issue 15).
+mod finance;
 
 use crate::i18n::Tr;
 use crate::{Session, WebState};
@@ -40,6 +42,7 @@ pub fn routes() -> Router<WebState> {
         .merge(dispatch::routes())
         .merge(sort::routes())
         .merge(board::routes())
+        .merge(finance::routes())
 }
 
 /// A signed-in person who may run the county centre (county staff and the

@@ -7,6 +7,7 @@
 mod carrier;
 mod centre;
 mod centre_office;
+mod finance;
 mod station;
 // Branch board (issue 16).
 mod board;
@@ -60,6 +61,7 @@ const TABLES: &[Strings] = &[
     centre_office::STRINGS,
     station::STRINGS,
     board::STRINGS,
+    finance::STRINGS,
 ];
 
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {

@@ -1,0 +1,36 @@
+//! Money (issue 15): the double-entry ledger as finance reads it — accounts
+//! with their balances, an account's transfers, the check that proves the
+//! ledger whole — and the start-up backfill that posts fees accrued before
+//! the ledger existed. Posting itself is the shared `crate::ledger::post`,
+//! called inside the transaction of the act that moves the money.
+
+mod books;
+mod statements;
+
+pub use crate::ports::ledger::{Account, AccountRecord, Transfer};
+pub use crate::ports::ledger::{StatementLine, StatementRecord};
+pub use books::{LedgerCheck, LedgerProblem};
+pub use domain::finance::{Bucket, LineStatus, Month, StatementStatus};
+pub use domain::ledger::{AccountKind, NewTransfer, TransferKind};
+pub use statements::{LineAnswer, Resolution, StatementView};
+
+use crate::error::{AppError, AppResult};
+use domain::Principal;
+
+/// Reading the books: county staff, the administrator and the auditor.
+fn must_read_books(principal: &Principal) -> AppResult<()> {
+    if principal.may_read_books() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("ledger"))
+    }
+}
+
+/// Keeping the books: county staff and the administrator.
+fn must_keep_books(principal: &Principal) -> AppResult<()> {
+    if principal.may_keep_books() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("ledger"))
+    }
+}

@@ -1,0 +1,151 @@
+//! The double-entry ledger's port (issue 15): transfers appended in the
+//! transaction of the act that caused them, with each account's cached
+//! totals; read to show accounts and to check the ledger. Statements
+//! (对账单) live here too: their lines are the ledger's transfers.
+
+use super::StoreResult;
+use super::county::FeeRecord;
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use domain::county::Mode;
+use domain::finance::{LineStatus, Month, StatementStatus};
+pub use domain::ledger::{Account, Transfer};
+use domain::{Carrier, Fen};
+use serde::Serialize;
+
+/// A carrier's statement for a month; its invoice is due on `due_day`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementRecord {
+    pub id: i64,
+    pub carrier: Carrier,
+    pub month: Month,
+    pub status: StatementStatus,
+    pub n_lines: i64,
+    /// Σ of the lines as issued.
+    pub issued: Fen,
+    /// Σ taken off by resolved disputes (reversals and adjustments).
+    pub credited: Fen,
+    /// What the carrier owes for it: issued − credited.
+    pub net: Fen,
+    pub due_day: NaiveDate,
+    pub issued_at_ms: i64,
+    pub issued_by: String,
+    pub updated_at_ms: i64,
+}
+
+/// One fee on a statement, with the parcel behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementLine {
+    pub id: i64,
+    pub statement_id: i64,
+    /// The fee-accrual transfer this line states.
+    pub transfer_id: String,
+    pub parcel_id: Option<i64>,
+    pub waybill: String,
+    pub mode: Mode,
+    pub bracket: u32,
+    pub agreement_version: u32,
+    /// The Shanghai day the fee accrued.
+    pub day: NaiveDate,
+    pub amount: Fen,
+    pub status: LineStatus,
+    pub dispute_reason: Option<String>,
+    pub answered_at_ms: Option<i64>,
+    pub answered_by: Option<String>,
+    pub resolution_note: Option<String>,
+    /// The reversing or adjusting transfer that resolved a dispute.
+    pub resolution_transfer_id: Option<String>,
+    /// What the resolution took off the amount.
+    pub credited: Fen,
+    pub resolved_at_ms: Option<i64>,
+    pub resolved_by: Option<String>,
+}
+
+/// A statement about to be issued.
+#[derive(Debug, Clone)]
+pub struct NewStatement {
+    pub carrier: Carrier,
+    pub month: Month,
+    pub due_day: NaiveDate,
+    /// The month's span in Unix milliseconds, `[from_ms, to_ms)`.
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub issued_at_ms: i64,
+    pub issued_by: String,
+}
+
+/// An account with its cached totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountRecord {
+    pub account: Account,
+    /// The account's code (`carrier_receivable:ZTO`).
+    pub code: String,
+    pub debits: Fen,
+    pub credits: Fen,
+    pub n_transfers: i64,
+    /// On the account's normal side (`Account::balance`).
+    pub balance: Fen,
+    pub updated_at_ms: i64,
+}
+
+#[async_trait]
+pub trait LedgerTx: Send {
+    /// Serialises posters until this transaction ends and returns the last
+    /// transfer's sequence and hash. PostgreSQL takes a transaction-scoped
+    /// advisory lock; SQLite's one writer is already alone.
+    async fn lock_ledger_head(&mut self) -> StoreResult<Option<(i64, String)>>;
+    async fn transfer_by_id(&mut self, id: &str) -> StoreResult<Option<Transfer>>;
+    /// Appends the transfer and adds its amount to the debit account's
+    /// debits and the credit account's credits (opening either account on
+    /// its first transfer).
+    async fn insert_transfer(&mut self, transfer: &Transfer) -> StoreResult<()>;
+    /// Creates the statement with a line for every fee-accrual transfer of
+    /// the carrier's receivable in the month that is on no statement yet;
+    /// `None` if the carrier has a statement for the month already.
+    async fn insert_statement(&mut self, new: &NewStatement) -> StoreResult<Option<i64>>;
+    /// The statement, locked until this transaction ends (PostgreSQL; on
+    /// SQLite the one writer is alone).
+    async fn lock_statement(&mut self, id: i64) -> StoreResult<Option<StatementRecord>>;
+    async fn statement_lines_in(&mut self, statement_id: i64) -> StoreResult<Vec<StatementLine>>;
+    /// Writes a line's answer and resolution fields (status, reason,
+    /// answered, resolution, credited, resolved); its fee stays as issued.
+    async fn update_statement_line(&mut self, line: &StatementLine) -> StoreResult<()>;
+    /// Recounts the statement's lines and sums, sets its status, and
+    /// returns it.
+    async fn refresh_statement(
+        &mut self,
+        id: i64,
+        status: StatementStatus,
+        now_ms: i64,
+    ) -> StoreResult<StatementRecord>;
+}
+
+#[async_trait]
+pub trait LedgerStore: Send + Sync {
+    /// Every account, by code.
+    async fn ledger_accounts(&self) -> StoreResult<Vec<AccountRecord>>;
+    async fn ledger_account(&self, account: &Account) -> StoreResult<Option<AccountRecord>>;
+    /// Transfers with `seq > after_seq` in sequence order, at most `limit`.
+    async fn transfers_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<Transfer>>;
+    /// The transfers on one side or the other of `account`, newest first,
+    /// with `seq < before_seq` when given.
+    async fn account_transfers(
+        &self,
+        account: &Account,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<Transfer>>;
+    async fn transfer(&self, id: &str) -> StoreResult<Option<Transfer>>;
+    /// Fees in `fee_ledger` that have no fee-accrual transfer yet (accrued
+    /// before the ledger existed), oldest first.
+    async fn fees_unposted(&self, limit: u32) -> StoreResult<Vec<FeeRecord>>;
+    /// Statements, newest month first (one carrier's, or every carrier's).
+    async fn statements(
+        &self,
+        carrier: Option<Carrier>,
+        limit: u32,
+    ) -> StoreResult<Vec<StatementRecord>>;
+    async fn statement(&self, id: i64) -> StoreResult<Option<StatementRecord>>;
+    /// A statement's lines in the order they accrued.
+    async fn statement_lines(&self, statement_id: i64) -> StoreResult<Vec<StatementLine>>;
+}

@@ -1,0 +1,290 @@
+//! Statements (对账单) and receivables' rules (issue 15, points 2 and 3):
+//! the statement month in Shanghai days, a statement line's answers and
+//! resolutions, the statement's status from its lines, the due date from
+//! payment terms, and the ageing buckets. Pure: `today` is an argument.
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+
+/// A calendar month of Shanghai days: what one statement covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Month {
+    pub year: i32,
+    /// 1 to 12.
+    pub month: u32,
+}
+
+impl Month {
+    /// `2026-11`.
+    pub fn parse(text: &str) -> Option<Month> {
+        let (year, month) = text.trim().split_once('-')?;
+        if year.len() != 4 || month.len() != 2 {
+            return None;
+        }
+        let month = Month {
+            year: year.parse().ok()?,
+            month: month.parse().ok()?,
+        };
+        NaiveDate::from_ymd_opt(month.year, month.month, 1).map(|_| month)
+    }
+
+    pub fn of(day: NaiveDate) -> Month {
+        Month {
+            year: day.year(),
+            month: day.month(),
+        }
+    }
+
+    pub fn first_day(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("a parsed month")
+    }
+
+    pub fn next(self) -> Month {
+        if self.month == 12 {
+            Month {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month + 1,
+            }
+        }
+    }
+
+    pub fn last_day(self) -> NaiveDate {
+        self.next().first_day().pred_opt().expect("a day before")
+    }
+
+    /// A month can be stated once it is over: its last day is before
+    /// `today`.
+    pub fn is_over(self, today: NaiveDate) -> bool {
+        self.last_day() < today
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// Where one statement line stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineStatus {
+    /// Issued, not yet answered by the carrier.
+    Open,
+    /// The carrier agreed.
+    Confirmed,
+    /// The carrier disputed it, with a reason; finance has not resolved it.
+    Disputed,
+    /// Finance kept the line as issued, with a reason.
+    Upheld,
+    /// Finance reversed the whole amount (a reversing transfer).
+    Reversed,
+    /// Finance settled it at a lower amount (an adjusting transfer).
+    Adjusted,
+}
+
+impl LineStatus {
+    pub const ALL: &'static [LineStatus] = &[
+        LineStatus::Open,
+        LineStatus::Confirmed,
+        LineStatus::Disputed,
+        LineStatus::Upheld,
+        LineStatus::Reversed,
+        LineStatus::Adjusted,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            LineStatus::Open => "open",
+            LineStatus::Confirmed => "confirmed",
+            LineStatus::Disputed => "disputed",
+            LineStatus::Upheld => "upheld",
+            LineStatus::Reversed => "reversed",
+            LineStatus::Adjusted => "adjusted",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<LineStatus> {
+        LineStatus::ALL.iter().copied().find(|s| s.code() == code)
+    }
+
+    /// The carrier may still answer: confirm or dispute.
+    pub fn answerable(self) -> bool {
+        self == LineStatus::Open
+    }
+
+    /// Finance may resolve it.
+    pub fn resolvable(self) -> bool {
+        self == LineStatus::Disputed
+    }
+}
+
+/// A statement's status, from its lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementStatus {
+    /// Some lines still wait for the carrier's answer, none is disputed.
+    Issued,
+    /// A line is disputed and not yet resolved.
+    Disputed,
+    /// Every line is confirmed or resolved: the amount stands.
+    Settled,
+}
+
+impl StatementStatus {
+    pub fn of(lines: impl IntoIterator<Item = LineStatus>) -> StatementStatus {
+        let mut open = false;
+        for status in lines {
+            match status {
+                LineStatus::Disputed => return StatementStatus::Disputed,
+                LineStatus::Open => open = true,
+                _ => {}
+            }
+        }
+        if open {
+            StatementStatus::Issued
+        } else {
+            StatementStatus::Settled
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            StatementStatus::Issued => "issued",
+            StatementStatus::Disputed => "disputed",
+            StatementStatus::Settled => "settled",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<StatementStatus> {
+        [
+            StatementStatus::Issued,
+            StatementStatus::Disputed,
+            StatementStatus::Settled,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
+}
+
+/// Default payment terms (资金缴纳时限): days after the statement month's
+/// last day.
+pub const PAYMENT_DAYS_DEFAULT: u32 = 15;
+/// The longest payment terms accepted.
+pub const PAYMENT_DAYS_MAX: u32 = 180;
+
+/// When a statement's invoice is due: `days` after its month's last day.
+pub fn due_day(month: Month, days: u32) -> NaiveDate {
+    month.last_day() + chrono::Duration::days(i64::from(days.min(PAYMENT_DAYS_MAX)))
+}
+
+/// How overdue a debt is on a Shanghai day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bucket {
+    NotDue,
+    Days1To30,
+    Days31To60,
+    Days61To90,
+    Over90,
+}
+
+impl Bucket {
+    pub const ALL: [Bucket; 5] = [
+        Bucket::NotDue,
+        Bucket::Days1To30,
+        Bucket::Days31To60,
+        Bucket::Days61To90,
+        Bucket::Over90,
+    ];
+
+    /// Due on `due`, seen on `today`: not due up to and including the due
+    /// day, then by whole days past it.
+    pub fn of(due: NaiveDate, today: NaiveDate) -> Bucket {
+        let late = (today - due).num_days();
+        match late {
+            i64::MIN..=0 => Bucket::NotDue,
+            1..=30 => Bucket::Days1To30,
+            31..=60 => Bucket::Days31To60,
+            61..=90 => Bucket::Days61To90,
+            _ => Bucket::Over90,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Bucket::NotDue => "not_due",
+            Bucket::Days1To30 => "days_1_30",
+            Bucket::Days31To60 => "days_31_60",
+            Bucket::Days61To90 => "days_61_90",
+            Bucket::Over90 => "over_90",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn months_parse_and_bound_their_days() {
+        let november = Month::parse("2026-11").unwrap();
+        assert_eq!(november.to_string(), "2026-11");
+        assert_eq!(november.last_day(), day("2026-11-30"));
+        assert_eq!(
+            Month::parse("2026-12").unwrap().next().to_string(),
+            "2027-01"
+        );
+        assert_eq!(
+            Month::parse("2024-02").unwrap().last_day(),
+            day("2024-02-29")
+        );
+        for bad in ["2026-13", "2026-1", "26-11", "2026/11", ""] {
+            assert_eq!(Month::parse(bad), None, "{bad}");
+        }
+        assert!(!november.is_over(day("2026-11-30")));
+        assert!(november.is_over(day("2026-12-01")));
+        assert_eq!(due_day(november, 15), day("2026-12-15"));
+    }
+
+    #[test]
+    fn a_statement_is_settled_when_no_line_is_open_or_disputed() {
+        use LineStatus::*;
+        assert_eq!(
+            StatementStatus::of([Open, Confirmed]),
+            StatementStatus::Issued
+        );
+        assert_eq!(
+            StatementStatus::of([Open, Disputed]),
+            StatementStatus::Disputed
+        );
+        assert_eq!(
+            StatementStatus::of([Confirmed, Upheld, Reversed, Adjusted]),
+            StatementStatus::Settled
+        );
+        for &status in LineStatus::ALL {
+            assert_eq!(LineStatus::parse(status.code()), Some(status));
+        }
+    }
+
+    #[test]
+    fn ageing_counts_whole_days_past_due() {
+        let due = day("2026-12-15");
+        assert_eq!(Bucket::of(due, day("2026-12-01")), Bucket::NotDue);
+        assert_eq!(Bucket::of(due, due), Bucket::NotDue);
+        assert_eq!(Bucket::of(due, day("2026-12-16")), Bucket::Days1To30);
+        assert_eq!(Bucket::of(due, day("2027-01-14")), Bucket::Days1To30);
+        assert_eq!(Bucket::of(due, day("2027-01-15")), Bucket::Days31To60);
+        assert_eq!(Bucket::of(due, day("2027-03-15")), Bucket::Days61To90);
+        assert_eq!(Bucket::of(due, day("2027-03-16")), Bucket::Over90);
+    }
+}

@@ -1,0 +1,450 @@
+//! The double-entry ledger, behind `app::ports::{LedgerTx, LedgerStore}`.
+//! The store only keeps rows and totals: the rules and the hashes are
+//! `domain::ledger`'s, and the triggers of migration 0022 refuse UPDATE and
+//! DELETE of transfers.
+
+use crate::county::{FEE_COLUMNS, carrier, day_text, fee_from, mode, parse_day};
+use crate::rows::{corrupt, get};
+use crate::{Backend, Db, DbTx, backend_error};
+use app::ports::county::FeeRecord;
+use app::ports::ledger::{
+    Account, AccountRecord, LedgerStore, LedgerTx, NewStatement, StatementLine, StatementRecord,
+    Transfer,
+};
+use app::ports::*;
+use async_trait::async_trait;
+use domain::Carrier;
+use domain::Fen;
+use domain::finance::{LineStatus, Month, StatementStatus};
+use domain::ledger::TransferKind;
+use sqlx::any::AnyRow;
+
+const TRANSFER_COLUMNS: &str = "seq, transfer_id, debit_account, credit_account, amount_fen, kind, reference, parcel_id, reverses, at, posted_at, prev_hash, hash";
+const ACCOUNT_COLUMNS: &str =
+    "code, kind, carrier, debits_fen, credits_fen, n_transfers, created_at, updated_at";
+
+/// The advisory lock key of the ledger's chain on PostgreSQL: a constant no
+/// other lock uses ("ledger" in ASCII).
+const LEDGER_LOCK_KEY: i64 = 0x6c_65_64_67_65_72;
+
+fn account_of(code: &str) -> StoreResult<Account> {
+    Account::parse(code).ok_or_else(|| corrupt("ledger account", code))
+}
+
+fn transfer_from(row: &AnyRow) -> StoreResult<Transfer> {
+    let debit: String = get(row, "debit_account")?;
+    let credit: String = get(row, "credit_account")?;
+    let kind: String = get(row, "kind")?;
+    Ok(Transfer {
+        seq: get(row, "seq")?,
+        id: get(row, "transfer_id")?,
+        debit: account_of(&debit)?,
+        credit: account_of(&credit)?,
+        amount: Fen(get(row, "amount_fen")?),
+        kind: TransferKind::parse(&kind).ok_or_else(|| corrupt("transfer kind", &kind))?,
+        reference: get(row, "reference")?,
+        parcel_id: get(row, "parcel_id")?,
+        reverses: get(row, "reverses")?,
+        at_ms: get(row, "at")?,
+        posted_ms: get(row, "posted_at")?,
+        prev_hash: get(row, "prev_hash")?,
+        hash: get(row, "hash")?,
+    })
+}
+
+fn account_from(row: &AnyRow) -> StoreResult<AccountRecord> {
+    let code: String = get(row, "code")?;
+    let account = account_of(&code)?;
+    let debits = Fen(get(row, "debits_fen")?);
+    let credits = Fen(get(row, "credits_fen")?);
+    Ok(AccountRecord {
+        account,
+        code,
+        debits,
+        credits,
+        n_transfers: get(row, "n_transfers")?,
+        balance: account.balance(debits, credits),
+        updated_at_ms: get(row, "updated_at")?,
+    })
+}
+
+const STATEMENT_COLUMNS: &str = "id, carrier, month, status, n_lines, issued_fen, credited_fen, due_day, issued_at, issued_by, updated_at";
+const LINE_COLUMNS: &str = "id, statement_id, transfer_id, parcel_id, waybill, mode, bracket, agreement_version, day, amount_fen, status, dispute_reason, answered_at, answered_by, resolution_note, resolution_transfer_id, credited_fen, resolved_at, resolved_by";
+
+fn statement_from(row: &AnyRow) -> StoreResult<StatementRecord> {
+    let month: String = get(row, "month")?;
+    let status: String = get(row, "status")?;
+    let due: String = get(row, "due_day")?;
+    let issued = Fen(get(row, "issued_fen")?);
+    let credited = Fen(get(row, "credited_fen")?);
+    Ok(StatementRecord {
+        id: get(row, "id")?,
+        carrier: carrier(row)?,
+        month: Month::parse(&month).ok_or_else(|| corrupt("month", &month))?,
+        status: StatementStatus::parse(&status)
+            .ok_or_else(|| corrupt("statement status", &status))?,
+        n_lines: get(row, "n_lines")?,
+        issued,
+        credited,
+        net: Fen(issued.0 - credited.0),
+        due_day: parse_day(&due)?,
+        issued_at_ms: get(row, "issued_at")?,
+        issued_by: get(row, "issued_by")?,
+        updated_at_ms: get(row, "updated_at")?,
+    })
+}
+
+fn line_from(row: &AnyRow) -> StoreResult<StatementLine> {
+    let status: String = get(row, "status")?;
+    let day: String = get(row, "day")?;
+    let bracket: i64 = get(row, "bracket")?;
+    let version: i64 = get(row, "agreement_version")?;
+    Ok(StatementLine {
+        id: get(row, "id")?,
+        statement_id: get(row, "statement_id")?,
+        transfer_id: get(row, "transfer_id")?,
+        parcel_id: get(row, "parcel_id")?,
+        waybill: get(row, "waybill")?,
+        mode: mode(row)?,
+        bracket: bracket as u32,
+        agreement_version: version as u32,
+        day: parse_day(&day)?,
+        amount: Fen(get(row, "amount_fen")?),
+        status: LineStatus::parse(&status).ok_or_else(|| corrupt("line status", &status))?,
+        dispute_reason: get(row, "dispute_reason")?,
+        answered_at_ms: get(row, "answered_at")?,
+        answered_by: get(row, "answered_by")?,
+        resolution_note: get(row, "resolution_note")?,
+        resolution_transfer_id: get(row, "resolution_transfer_id")?,
+        credited: Fen(get(row, "credited_fen")?),
+        resolved_at_ms: get(row, "resolved_at")?,
+        resolved_by: get(row, "resolved_by")?,
+    })
+}
+
+#[async_trait]
+impl LedgerTx for DbTx {
+    async fn lock_ledger_head(&mut self) -> StoreResult<Option<(i64, String)>> {
+        if self.backend == Backend::Postgres {
+            // Held to the end of this transaction: a second poster waits
+            // here and then reads the head this one wrote.
+            self.execute(sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LEDGER_LOCK_KEY))
+                .await?;
+        }
+        let row = self
+            .optional(sqlx::query(
+                "SELECT seq, hash FROM ledger_transfers ORDER BY seq DESC LIMIT 1",
+            ))
+            .await?;
+        row.map(|row| Ok((get(&row, "seq")?, get(&row, "hash")?)))
+            .transpose()
+    }
+
+    async fn transfer_by_id(&mut self, id: &str) -> StoreResult<Option<Transfer>> {
+        let row = self
+            .optional(
+                sqlx::query(&format!(
+                    "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE transfer_id = $1"
+                ))
+                .bind(id.to_string()),
+            )
+            .await?;
+        row.as_ref().map(transfer_from).transpose()
+    }
+
+    async fn insert_transfer(&mut self, t: &Transfer) -> StoreResult<()> {
+        self.execute(
+            sqlx::query(&format!(
+                "INSERT INTO ledger_transfers ({TRANSFER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            ))
+            .bind(t.seq)
+            .bind(t.id.clone())
+            .bind(t.debit.code())
+            .bind(t.credit.code())
+            .bind(t.amount.0)
+            .bind(t.kind.code())
+            .bind(t.reference.clone())
+            .bind(t.parcel_id)
+            .bind(t.reverses.clone())
+            .bind(t.at_ms)
+            .bind(t.posted_ms)
+            .bind(t.prev_hash.clone())
+            .bind(t.hash.clone()),
+        )
+        .await?;
+        for (account, debit, credit) in [(t.debit, t.amount.0, 0_i64), (t.credit, 0, t.amount.0)] {
+            self.execute(
+                sqlx::query(&format!(
+                    "INSERT INTO ledger_accounts ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, 1, $6, $6) \
+                     ON CONFLICT (code) DO UPDATE SET debits_fen = ledger_accounts.debits_fen + excluded.debits_fen, \
+                     credits_fen = ledger_accounts.credits_fen + excluded.credits_fen, \
+                     n_transfers = ledger_accounts.n_transfers + 1, updated_at = excluded.updated_at"
+                ))
+                .bind(account.code())
+                .bind(account.kind.code())
+                .bind(account.carrier.map(|c| c.code().to_string()))
+                .bind(debit)
+                .bind(credit)
+                .bind(t.posted_ms),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_statement(&mut self, new: &NewStatement) -> StoreResult<Option<i64>> {
+        let row = self
+            .optional(
+                sqlx::query(
+                    "INSERT INTO statements (carrier, month, status, n_lines, issued_fen, credited_fen, due_day, issued_at, issued_by, updated_at) \
+                     VALUES ($1, $2, 'issued', 0, 0, 0, $3, $4, $5, $4) ON CONFLICT (carrier, month) DO NOTHING RETURNING id",
+                )
+                .bind(new.carrier.code())
+                .bind(new.month.to_string())
+                .bind(day_text(new.due_day))
+                .bind(new.issued_at_ms)
+                .bind(new.issued_by.clone()),
+            )
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let id: i64 = get(&row, "id")?;
+        // The parcel behind each fee: its waybill, and the mode, bracket and
+        // agreement version the fee was priced by.
+        self.execute(
+            sqlx::query(
+                "INSERT INTO statement_lines (statement_id, transfer_id, parcel_id, waybill, mode, bracket, agreement_version, day, amount_fen, status, credited_fen) \
+                 SELECT $1, t.transfer_id, t.parcel_id, p.waybill, f.mode, f.bracket, f.agreement_version, f.day, t.amount_fen, 'open', 0 \
+                 FROM ledger_transfers t JOIN fee_ledger f ON f.parcel_id = t.parcel_id JOIN parcels p ON p.id = t.parcel_id \
+                 WHERE t.kind = 'fee_accrual' AND t.debit_account = $2 AND t.at >= $3 AND t.at < $4 \
+                 AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.transfer_id = t.transfer_id) \
+                 ORDER BY t.seq",
+            )
+            .bind(id)
+            .bind(Account::receivable(new.carrier).code())
+            .bind(new.from_ms)
+            .bind(new.to_ms),
+        )
+        .await?;
+        Ok(Some(id))
+    }
+
+    async fn lock_statement(&mut self, id: i64) -> StoreResult<Option<StatementRecord>> {
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        };
+        let row = self
+            .optional(
+                sqlx::query(&format!(
+                    "SELECT {STATEMENT_COLUMNS} FROM statements WHERE id = $1{lock}"
+                ))
+                .bind(id),
+            )
+            .await?;
+        row.as_ref().map(statement_from).transpose()
+    }
+
+    async fn statement_lines_in(&mut self, statement_id: i64) -> StoreResult<Vec<StatementLine>> {
+        sqlx::query(&format!(
+            "SELECT {LINE_COLUMNS} FROM statement_lines WHERE statement_id = $1 ORDER BY id"
+        ))
+        .bind(statement_id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(line_from)
+        .collect()
+    }
+
+    async fn update_statement_line(&mut self, line: &StatementLine) -> StoreResult<()> {
+        self.execute(
+            sqlx::query(
+                "UPDATE statement_lines SET status = $1, dispute_reason = $2, answered_at = $3, answered_by = $4, \
+                 resolution_note = $5, resolution_transfer_id = $6, credited_fen = $7, resolved_at = $8, resolved_by = $9 \
+                 WHERE id = $10 AND statement_id = $11",
+            )
+            .bind(line.status.code())
+            .bind(line.dispute_reason.clone())
+            .bind(line.answered_at_ms)
+            .bind(line.answered_by.clone())
+            .bind(line.resolution_note.clone())
+            .bind(line.resolution_transfer_id.clone())
+            .bind(line.credited.0)
+            .bind(line.resolved_at_ms)
+            .bind(line.resolved_by.clone())
+            .bind(line.id)
+            .bind(line.statement_id),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn refresh_statement(
+        &mut self,
+        id: i64,
+        status: StatementStatus,
+        now_ms: i64,
+    ) -> StoreResult<StatementRecord> {
+        self.execute(
+            sqlx::query(
+                "UPDATE statements SET status = $1, updated_at = $2, \
+                 n_lines = (SELECT COUNT(*) FROM statement_lines WHERE statement_id = $3), \
+                 issued_fen = (SELECT COALESCE(CAST(SUM(amount_fen) AS BIGINT), 0) FROM statement_lines WHERE statement_id = $3), \
+                 credited_fen = (SELECT COALESCE(CAST(SUM(credited_fen) AS BIGINT), 0) FROM statement_lines WHERE statement_id = $3) \
+                 WHERE id = $3",
+            )
+            .bind(status.code())
+            .bind(now_ms)
+            .bind(id),
+        )
+        .await?;
+        let row = self
+            .optional(
+                sqlx::query(&format!(
+                    "SELECT {STATEMENT_COLUMNS} FROM statements WHERE id = $1"
+                ))
+                .bind(id),
+            )
+            .await?
+            .ok_or_else(|| corrupt("statement", &id.to_string()))?;
+        statement_from(&row)
+    }
+}
+
+#[async_trait]
+impl LedgerStore for Db {
+    async fn ledger_accounts(&self) -> StoreResult<Vec<AccountRecord>> {
+        sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts ORDER BY code"
+        ))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(account_from)
+        .collect()
+    }
+
+    async fn ledger_account(&self, account: &Account) -> StoreResult<Option<AccountRecord>> {
+        sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE code = $1"
+        ))
+        .bind(account.code())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(account_from)
+        .transpose()
+    }
+
+    async fn transfers_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<Transfer>> {
+        sqlx::query(&format!(
+            "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE seq > $1 ORDER BY seq LIMIT $2"
+        ))
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(transfer_from)
+        .collect()
+    }
+
+    async fn account_transfers(
+        &self,
+        account: &Account,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<Transfer>> {
+        sqlx::query(&format!(
+            "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers \
+             WHERE (debit_account = $1 OR credit_account = $1) AND seq < $2 ORDER BY seq DESC LIMIT $3"
+        ))
+        .bind(account.code())
+        .bind(before_seq.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(transfer_from)
+        .collect()
+    }
+
+    async fn transfer(&self, id: &str) -> StoreResult<Option<Transfer>> {
+        sqlx::query(&format!(
+            "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE transfer_id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(transfer_from)
+        .transpose()
+    }
+
+    async fn fees_unposted(&self, limit: u32) -> StoreResult<Vec<FeeRecord>> {
+        sqlx::query(&format!(
+            "SELECT {FEE_COLUMNS} FROM fee_ledger WHERE NOT EXISTS \
+             (SELECT 1 FROM ledger_transfers t WHERE t.parcel_id = fee_ledger.parcel_id AND t.kind = 'fee_accrual') \
+             ORDER BY id LIMIT $1"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(fee_from)
+        .collect()
+    }
+
+    async fn statements(
+        &self,
+        carrier: Option<Carrier>,
+        limit: u32,
+    ) -> StoreResult<Vec<StatementRecord>> {
+        sqlx::query(&format!(
+            "SELECT {STATEMENT_COLUMNS} FROM statements WHERE ($1 IS NULL OR carrier = $1) ORDER BY month DESC, carrier LIMIT $2"
+        ))
+        .bind(carrier.map(|c| c.code().to_string()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(statement_from)
+        .collect()
+    }
+
+    async fn statement(&self, id: i64) -> StoreResult<Option<StatementRecord>> {
+        sqlx::query(&format!(
+            "SELECT {STATEMENT_COLUMNS} FROM statements WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(statement_from)
+        .transpose()
+    }
+
+    async fn statement_lines(&self, statement_id: i64) -> StoreResult<Vec<StatementLine>> {
+        sqlx::query(&format!(
+            "SELECT {LINE_COLUMNS} FROM statement_lines WHERE statement_id = $1 ORDER BY id"
+        ))
+        .bind(statement_id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(line_from)
+        .collect()
+    }
+}

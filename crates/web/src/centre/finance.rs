@@ -1,0 +1,432 @@
+//! The finance workplace (`/finance`, issue 15): the ledger's accounts with
+//! their balances and the ledger check, an account's transfers, the
+//! carriers' statements with their ageing, issuing a month's statement, and
+//! a statement's lines with the disputes to resolve. County staff and the
+//! administrator (the `Operator` extractor); each handler parses, calls one
+//! `App` method and renders.
+
+use super::office::{carrier_name, carriers, parse_carrier};
+use super::{Frame, Operator};
+use crate::{WebError, WebState, field, local, render};
+use app::finance::{
+    AccountRecord, Bucket, LedgerCheck, LineStatus, Month, Resolution, StatementLine,
+    StatementRecord, StatementView, Transfer,
+};
+use app::{AppError, Code};
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::Fen;
+use serde::Deserialize;
+
+pub(super) fn routes() -> axum::Router<WebState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/finance", get(overview))
+        .route("/finance/statements", post(issue))
+        .route("/finance/accounts/{code}", get(account))
+        .route("/finance/statements/{id}", get(statement))
+        .route(
+            "/finance/statements/{id}/lines/{line}/resolve",
+            post(resolve),
+        )
+}
+
+struct AccountRow {
+    code: String,
+    name: String,
+    debits: String,
+    credits: String,
+    balance: String,
+    n_transfers: i64,
+}
+
+fn account_name(record: &AccountRecord, english: bool) -> String {
+    let kind = if english {
+        record.account.kind.name_en()
+    } else {
+        record.account.kind.name_zh()
+    };
+    match record.account.carrier {
+        Some(carrier) => format!("{kind} · {}", carrier.name_in(english)),
+        None => kind.to_string(),
+    }
+}
+
+struct StatementRow {
+    id: i64,
+    carrier: String,
+    month: String,
+    status: &'static str,
+    n_lines: i64,
+    issued: String,
+    credited: String,
+    net: String,
+    due: String,
+    /// The ageing bucket's key, or empty when nothing is owed.
+    bucket: &'static str,
+}
+
+fn bucket_key(bucket: Bucket) -> &'static str {
+    match bucket {
+        Bucket::NotDue => "finance.bucket.not_due",
+        Bucket::Days1To30 => "finance.bucket.days_1_30",
+        Bucket::Days31To60 => "finance.bucket.days_31_60",
+        Bucket::Days61To90 => "finance.bucket.days_61_90",
+        Bucket::Over90 => "finance.bucket.over_90",
+    }
+}
+
+fn status_key(statement: &StatementRecord) -> &'static str {
+    match statement.status {
+        app::finance::StatementStatus::Issued => "finance.status.issued",
+        app::finance::StatementStatus::Disputed => "finance.status.disputed",
+        app::finance::StatementStatus::Settled => "finance.status.settled",
+    }
+}
+
+fn statement_row(
+    s: &StatementRecord,
+    today: chrono::NaiveDate,
+    t: crate::i18n::Tr,
+) -> StatementRow {
+    StatementRow {
+        id: s.id,
+        carrier: carrier_name(s.carrier, t),
+        month: s.month.to_string(),
+        status: status_key(s),
+        n_lines: s.n_lines,
+        issued: s.issued.to_string(),
+        credited: s.credited.to_string(),
+        net: s.net.to_string(),
+        due: s.due_day.to_string(),
+        bucket: if s.net.0 > 0 {
+            bucket_key(Bucket::of(s.due_day, today))
+        } else {
+            ""
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "centre/finance.html")]
+struct OverviewPage {
+    f: Frame,
+    whole: bool,
+    transfers: u64,
+    debits: String,
+    credits: String,
+    problems: Vec<String>,
+    accounts: Vec<AccountRow>,
+    statements: Vec<StatementRow>,
+    carriers: Vec<(&'static str, String)>,
+    last_month: String,
+}
+
+async fn overview(State(state): State<WebState>, operator: Operator) -> Result<Response, WebError> {
+    let t = operator.tr;
+    let app = &state.app;
+    let check: LedgerCheck = app
+        .check_ledger(&operator.principal)
+        .await
+        .map_err(operator.app_err())?;
+    let accounts = app
+        .ledger_accounts(&operator.principal)
+        .await
+        .map_err(operator.app_err())?;
+    let statements = app
+        .statements(&operator.principal, None)
+        .await
+        .map_err(operator.app_err())?;
+    let today = app.today();
+    let last_month = Month::of(Month::of(today).first_day() - chrono::Duration::days(1));
+    Ok(render(OverviewPage {
+        f: Frame::new(&operator, "finance"),
+        whole: check.is_whole(),
+        transfers: check.transfers,
+        debits: check.debits.to_string(),
+        credits: check.credits.to_string(),
+        problems: check
+            .problems
+            .iter()
+            .map(|p| format!("{} {}", p.kind, p.detail))
+            .collect(),
+        accounts: accounts
+            .iter()
+            .map(|a| AccountRow {
+                code: a.code.clone(),
+                name: account_name(a, t.is_en()),
+                debits: a.debits.to_string(),
+                credits: a.credits.to_string(),
+                balance: a.balance.to_string(),
+                n_transfers: a.n_transfers,
+            })
+            .collect(),
+        statements: statements
+            .iter()
+            .map(|s| statement_row(s, today, t))
+            .collect(),
+        carriers: carriers(t),
+        last_month: last_month.to_string(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct IssueForm {
+    csrf: String,
+    carrier: String,
+    month: String,
+    #[serde(default)]
+    payment_days: String,
+}
+
+async fn issue(
+    State(state): State<WebState>,
+    operator: Operator,
+    Form(form): Form<IssueForm>,
+) -> Result<Response, WebError> {
+    operator.check(&state, &form.csrf)?;
+    let t = operator.tr;
+    let carrier = parse_carrier(Some(field(t, &form.carrier)?)).map_err(operator.app_err())?;
+    let month = Month::parse(field(t, &form.month)?)
+        .ok_or_else(|| AppError::new(Code::MonthInvalid))
+        .map_err(operator.app_err())?;
+    let days = match form.payment_days.trim() {
+        "" => None,
+        text => Some(
+            text.parse::<u32>()
+                .map_err(|_| {
+                    AppError::new(Code::PaymentDaysInvalid)
+                        .with("max", domain::finance::PAYMENT_DAYS_MAX)
+                })
+                .map_err(operator.app_err())?,
+        ),
+    };
+    let view = state
+        .app
+        .issue_statement(&operator.principal, carrier, month, days)
+        .await
+        .map_err(operator.app_err())?;
+    Ok(Redirect::to(&format!("/finance/statements/{}", view.statement.id)).into_response())
+}
+
+struct TransferRow {
+    seq: i64,
+    at: String,
+    kind: &'static str,
+    other: String,
+    debit: String,
+    credit: String,
+    reference: String,
+}
+
+#[derive(Template)]
+#[template(path = "centre/finance_account.html")]
+struct AccountPage {
+    f: Frame,
+    code: String,
+    name: String,
+    balance: String,
+    transfers: Vec<TransferRow>,
+    next: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct AccountQuery {
+    after_id: Option<i64>,
+}
+
+async fn account(
+    State(state): State<WebState>,
+    operator: Operator,
+    Path(code): Path<String>,
+    Query(query): Query<AccountQuery>,
+) -> Result<Response, WebError> {
+    let t = operator.tr;
+    let (record, page) = state
+        .app
+        .account_transfers(&operator.principal, &code, query.after_id, Some(100))
+        .await
+        .map_err(operator.app_err())?;
+    let row = |tr: &Transfer| {
+        let debited = tr.debit.code() == code;
+        let other = if debited { tr.credit } else { tr.debit };
+        TransferRow {
+            seq: tr.seq,
+            at: chrono::DateTime::from_timestamp_millis(tr.at_ms)
+                .map(local)
+                .unwrap_or_default(),
+            kind: if t.is_en() {
+                tr.kind.name_en()
+            } else {
+                tr.kind.name_zh()
+            },
+            other: other.code(),
+            debit: if debited {
+                tr.amount.to_string()
+            } else {
+                String::new()
+            },
+            credit: if debited {
+                String::new()
+            } else {
+                tr.amount.to_string()
+            },
+            reference: tr.reference.clone(),
+        }
+    };
+    let transfers = page.items.iter().map(row).collect();
+    Ok(render(AccountPage {
+        f: Frame::new(&operator, "finance"),
+        name: record
+            .as_ref()
+            .map(|r| account_name(r, t.is_en()))
+            .unwrap_or_else(|| code.clone()),
+        balance: record.map_or(Fen(0), |r| r.balance).to_string(),
+        code,
+        transfers,
+        next: page.next_after_id,
+    }))
+}
+
+struct LineRow {
+    id: i64,
+    waybill: String,
+    day: String,
+    mode: &'static str,
+    bracket: u32,
+    version: u32,
+    amount: String,
+    status: &'static str,
+    disputed: bool,
+    reason: String,
+    resolution: String,
+    credited: String,
+}
+
+fn line_status_key(status: LineStatus) -> &'static str {
+    match status {
+        LineStatus::Open => "finance.line.open",
+        LineStatus::Confirmed => "finance.line.confirmed",
+        LineStatus::Disputed => "finance.line.disputed",
+        LineStatus::Upheld => "finance.line.upheld",
+        LineStatus::Reversed => "finance.line.reversed",
+        LineStatus::Adjusted => "finance.line.adjusted",
+    }
+}
+
+fn line_row(line: &StatementLine, t: crate::i18n::Tr) -> LineRow {
+    LineRow {
+        id: line.id,
+        waybill: line.waybill.clone(),
+        day: line.day.to_string(),
+        mode: crate::xlsx::mode_name(line.mode, t),
+        bracket: line.bracket,
+        version: line.agreement_version,
+        amount: line.amount.to_string(),
+        status: line_status_key(line.status),
+        disputed: line.status == LineStatus::Disputed,
+        reason: line.dispute_reason.clone().unwrap_or_default(),
+        resolution: line.resolution_note.clone().unwrap_or_default(),
+        credited: if line.credited.0 > 0 {
+            line.credited.to_string()
+        } else {
+            String::new()
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "centre/finance_statement.html")]
+struct StatementPage {
+    f: Frame,
+    s: StatementRow,
+    lines: Vec<LineRow>,
+}
+
+async fn statement(
+    State(state): State<WebState>,
+    operator: Operator,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    let t = operator.tr;
+    let view: StatementView = state
+        .app
+        .statement(&operator.principal, id)
+        .await
+        .map_err(operator.app_err())?;
+    Ok(render(StatementPage {
+        f: Frame::new(&operator, "finance"),
+        s: statement_row(&view.statement, state.app.today(), t),
+        lines: view.lines.iter().map(|l| line_row(l, t)).collect(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct ResolveForm {
+    csrf: String,
+    resolution: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Yuan as typed ("12.5", "12.50") into fen; no floats.
+fn parse_yuan(text: &str) -> Option<Fen> {
+    let text = text.trim().trim_start_matches('¥');
+    let (whole, cents) = match text.split_once('.') {
+        Some((whole, cents)) if !cents.is_empty() && cents.len() <= 2 => (whole, cents),
+        Some(_) => return None,
+        None => (text, "0"),
+    };
+    if whole.is_empty() || whole.len() > 9 || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !cents.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let cents: i64 = format!("{cents:0<2}").parse().ok()?;
+    Some(Fen(whole.parse::<i64>().ok()? * 100 + cents))
+}
+
+async fn resolve(
+    State(state): State<WebState>,
+    operator: Operator,
+    Path((id, line)): Path<(i64, i64)>,
+    Form(form): Form<ResolveForm>,
+) -> Result<Response, WebError> {
+    operator.check(&state, &form.csrf)?;
+    let t = operator.tr;
+    let note = field(t, &form.note)?;
+    let resolution = match form.resolution.as_str() {
+        "uphold" => Resolution::Uphold,
+        "reverse" => Resolution::Reverse,
+        _ => Resolution::Adjust {
+            amount: parse_yuan(field(t, &form.amount)?).unwrap_or(Fen(0)),
+        },
+    };
+    state
+        .app
+        .resolve_statement_line(&operator.principal, id, line, resolution, note)
+        .await
+        .map_err(operator.app_err())?;
+    Ok(Redirect::to(&format!("/finance/statements/{id}")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_yuan;
+    use domain::Fen;
+
+    #[test]
+    fn yuan_are_read_into_fen_without_floats() {
+        assert_eq!(parse_yuan("12"), Some(Fen(1200)));
+        assert_eq!(parse_yuan("12.5"), Some(Fen(1250)));
+        assert_eq!(parse_yuan("¥0.07"), Some(Fen(7)));
+        for bad in ["", "1.234", "-1", "1e3", "abc", "1."] {
+            assert_eq!(parse_yuan(bad), None, "{bad}");
+        }
+    }
+}
