@@ -9,6 +9,7 @@ pub mod audit;
 pub mod carrier;
 pub mod compliance;
 pub mod county;
+pub mod fleet;
 pub mod holding;
 pub mod limits;
 pub mod parcel;
