@@ -31,6 +31,7 @@ pub mod county;
 pub mod dashboard;
 pub mod devices;
 pub mod dispatch;
+pub mod fleet;
 pub mod holding;
 pub mod idempotency;
 pub mod inbound;
@@ -158,6 +159,9 @@ pub struct App {
     /// Device messages the MQTT bridge dropped, per reason; the bridge
     /// holds the same counters.
     pub dropped_device_messages: Arc<device_registry::DroppedMessages>,
+    /// The safe-driving rules' memory of every vehicle heard from, and the
+    /// zones they read (issue 20).
+    pub fleet_rules: fleet::SharedFleetRules,
 }
 
 impl App {
@@ -176,6 +180,7 @@ impl App {
             webhook_test_events: webhooks::TestEventTimes::default(),
             sign_in_throttle: Arc::new(auth::SignInThrottle::default()),
             dropped_device_messages: Arc::default(),
+            fleet_rules: Arc::default(),
         }
     }
 

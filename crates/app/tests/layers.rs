@@ -15,6 +15,7 @@ const USE_CASES: &[&str] = &[
     "dashboard",
     "devices",
     "dispatch",
+    "fleet",
     "holding",
     "idempotency",
     "inbound",

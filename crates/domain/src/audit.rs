@@ -80,6 +80,20 @@ pub enum Act {
     /// `station`).
     ConsentRecorded,
     ContactAdded,
+    /// A van or unmanned vehicle was registered (branch `vehicles`).
+    VehicleRegistered,
+    /// Missions were made from planned routes.
+    MissionsCreated,
+    /// A broken-down vehicle's remaining stops moved to other vehicles.
+    MissionReplanned,
+    /// A safety operator took a vehicle over, with why.
+    VehicleTakenOver,
+    /// What the safety operator did while in control.
+    VehicleTakeoverAction,
+    /// The safety operator handed the vehicle back.
+    VehicleHandedBack,
+    /// An incident was closed with its cause.
+    IncidentClosed,
 }
 
 impl Act {
@@ -118,6 +132,13 @@ impl Act {
         Act::ApprovalRefused,
         Act::ConsentRecorded,
         Act::ContactAdded,
+        Act::VehicleRegistered,
+        Act::MissionsCreated,
+        Act::MissionReplanned,
+        Act::VehicleTakenOver,
+        Act::VehicleTakeoverAction,
+        Act::VehicleHandedBack,
+        Act::IncidentClosed,
     ];
 
     pub fn code(self) -> &'static str {
@@ -154,6 +175,13 @@ impl Act {
             Act::ApprovalRefused => "approval_refused",
             Act::ConsentRecorded => "consent_recorded",
             Act::ContactAdded => "contact_added",
+            Act::VehicleRegistered => "vehicle_registered",
+            Act::MissionsCreated => "missions_created",
+            Act::MissionReplanned => "mission_replanned",
+            Act::VehicleTakenOver => "vehicle_taken_over",
+            Act::VehicleTakeoverAction => "vehicle_takeover_action",
+            Act::VehicleHandedBack => "vehicle_handed_back",
+            Act::IncidentClosed => "incident_closed",
         }
     }
 

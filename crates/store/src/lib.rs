@@ -11,6 +11,7 @@ mod compliance;
 pub use compliance::BreachPlan;
 mod county;
 mod device_commands;
+mod fleet;
 mod idempotency;
 mod outbox;
 mod parcels;

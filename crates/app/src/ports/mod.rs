@@ -18,6 +18,7 @@ pub mod audit;
 pub mod compliance;
 pub mod county;
 pub mod devices;
+pub mod fleet;
 pub mod idempotency;
 pub mod outbox;
 pub mod parcels;
@@ -31,6 +32,7 @@ pub use audit::{AuditStore, AuditTx};
 pub use compliance::{ComplianceStore, ComplianceTx};
 pub use county::{CountyStore, CountyTx};
 pub use devices::{DeviceStore, DeviceTx};
+pub use fleet::{FleetStore, FleetTx};
 pub use idempotency::IdempotencyStore;
 pub use outbox::*;
 pub use parcels::*;
@@ -94,6 +96,7 @@ pub trait Tx:
     + UserTx
     + ComplianceTx
     + ApprovalTx
+    + FleetTx
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -114,6 +117,7 @@ pub trait Store:
     + ComplianceStore
     + ApprovalStore
     + IdempotencyStore
+    + FleetStore
     + Send
     + Sync
 {
@@ -131,4 +135,5 @@ pub mod prelude {
         PrivacyStore, Store, TerminalStore, TerminalTx, Tx, UserStore, UserTx, WebhookStore,
         WebhookTx,
     };
+    pub use super::{FleetStore, FleetTx};
 }
