@@ -923,6 +923,8 @@ const PAGES: &[(&str, [Want; 7])] = {
         ("/console/s/{s1}/export/problems", [Page, Page, Page, Refused, To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/console/s/{s1}/export/returns", [Page, Page, Page, Refused, To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/favicon.svg", [Page, Page, Page, Page, Page, Page, Page]),
+        // Branch `vehicles` (issue 20): the dispatcher's and safety operator's page.
+        ("/fleet", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
     ]
 };
 

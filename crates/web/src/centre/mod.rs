@@ -18,6 +18,8 @@ mod dispatch;
 mod office;
 mod reports;
 mod sort;
+// branch vehicles (issue 20): the fleet page at `/fleet`.
+mod fleet;
 
 use crate::i18n::Tr;
 use crate::{Session, WebState};
@@ -37,6 +39,7 @@ pub fn routes() -> Router<WebState> {
         .merge(reports::routes())
         .merge(dispatch::routes())
         .merge(sort::routes())
+        .merge(fleet::routes())
 }
 
 /// A signed-in person who may run the county centre (county staff and the

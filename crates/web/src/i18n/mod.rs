@@ -8,6 +8,8 @@ mod carrier;
 mod centre;
 mod centre_office;
 mod station;
+// branch vehicles (issue 20).
+mod fleet;
 
 /// The language type is `app`'s, so error messages and pages agree.
 pub use app::Lang;
@@ -57,6 +59,7 @@ const TABLES: &[Strings] = &[
     carrier::STRINGS,
     centre_office::STRINGS,
     station::STRINGS,
+    fleet::STRINGS,
 ];
 
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
