@@ -292,10 +292,22 @@ impl App {
         if fleet.unmanned > 0 {
             // Unmanned vehicles are slower, range-limited, and carry one parcel
             // per lockable compartment.
-            vehicle_types.push(serde_json::json!({"id": "unmanned", "kind": "unmanned", "count": fleet.unmanned,
+            let mut unmanned = serde_json::json!({"id": "unmanned", "kind": "unmanned", "count": fleet.unmanned,
                 "capacity": [fleet.unmanned_compartments, fleet.unmanned_compartments * 8], "compartments": fleet.unmanned_compartments,
                 "speed_factor": 0.6, "distance_max": fleet.unmanned_range_km * 1_000, "shift_start": shift_start, "shift_end": SHIFT_END_S,
-                "fixed_cost": 1_000}));
+                "fixed_cost": 1_000});
+            // Once the county has drawn station approaches (issue 20), an
+            // unmanned vehicle goes only to a station with one: the others
+            // cannot receive it.
+            let receiving = receiving_stations(&self.store.zones().await?);
+            if !receiving.is_empty() {
+                unmanned["allowed_stops"] = stops
+                    .iter()
+                    .filter(|(station, _, _)| receiving.contains(&station.id))
+                    .map(|(station, _, _)| serde_json::Value::from(station.id.to_string()))
+                    .collect();
+            }
+            vehicle_types.push(unmanned);
         }
         let problem_json = serde_json::json!({
             "name": "dispatch",
@@ -427,5 +439,45 @@ impl App {
             n_parcels_planned,
             centre: request.centre,
         })
+    }
+}
+
+/// Stations an unmanned vehicle can be received at: those with a station
+/// approach zone.
+fn receiving_stations(zones: &[domain::fleet::Zone]) -> Vec<i64> {
+    zones
+        .iter()
+        .filter(|zone| zone.kind == domain::fleet::ZoneKind::StationApproach)
+        .filter_map(|zone| zone.station_id)
+        .collect()
+}
+
+impl PlannedRoute {
+    /// This route as a mission for a registered vehicle on a Shanghai day:
+    /// its stops in order with their planned arrivals and parcels.
+    pub fn mission_draft(
+        &self,
+        vehicle_id: i64,
+        day: chrono::NaiveDate,
+    ) -> crate::ports::fleet::MissionDraft {
+        let at = |clock: &str| {
+            let (hours, minutes) = clock.split_once(':').unwrap_or(("0", "0"));
+            domain::day_start(day)
+                + chrono::Duration::hours(hours.parse().unwrap_or(0))
+                + chrono::Duration::minutes(minutes.parse().unwrap_or(0))
+        };
+        crate::ports::fleet::MissionDraft {
+            vehicle_id,
+            planned_departure: at(&self.departure),
+            stops: self
+                .stops
+                .iter()
+                .map(|stop| crate::ports::fleet::StopDraft {
+                    station_id: stop.station_id,
+                    planned_arrival: at(&stop.arrival),
+                    parcel_ids: stop.parcel_ids.clone(),
+                })
+                .collect(),
+        }
     }
 }

@@ -37,6 +37,7 @@ pub mod dashboard;
 pub mod devices;
 pub mod dispatch;
 pub mod finance;
+pub mod fleet;
 pub mod holding;
 pub mod idempotency;
 pub mod inbound;
@@ -171,6 +172,9 @@ pub struct App {
     /// The payment provider (`ports::payments`); a simulated one with a
     /// random key until the binary wires another.
     pub payments: Arc<dyn ports::payments::PaymentProvider>,
+    /// The safe-driving rules' memory of every vehicle heard from, and the
+    /// zones they read (issue 20).
+    pub fleet_rules: fleet::SharedFleetRules,
 }
 
 impl App {
@@ -192,6 +196,7 @@ impl App {
             payments: Arc::new(ports::payments::SimulatedPayments::new(
                 random_key().to_vec(),
             )),
+            fleet_rules: Arc::default(),
         }
     }
 

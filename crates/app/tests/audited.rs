@@ -77,6 +77,14 @@ const AUDITED: &[(&str, &str, &str)] = &[
         "resolve_statement_line",
         "StatementLineResolved",
     ),
+    // Branch `vehicles` (issue 20): the fleet and the take-over workflow.
+    ("fleet.rs", "register_vehicle", "VehicleRegistered"),
+    ("fleet.rs", "create_missions", "MissionsCreated"),
+    ("fleet.rs", "replan_broken_down", "MissionReplanned"),
+    ("fleet.rs", "incident_step", "VehicleTakenOver"),
+    ("fleet.rs", "incident_step", "VehicleTakeoverAction"),
+    ("fleet.rs", "incident_step", "VehicleHandedBack"),
+    ("fleet.rs", "incident_step", "IncidentClosed"),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

@@ -17,6 +17,7 @@ const USE_CASES: &[&str] = &[
     "devices",
     "dispatch",
     "finance",
+    "fleet",
     "holding",
     "idempotency",
     "inbound",

@@ -62,6 +62,11 @@ pub struct BridgeConfig {
     pub drops: Arc<DroppedMessages>,
     /// A door whose sensor says `open` for longer raises an alert.
     pub door_open_alert_after: Duration,
+    /// Where vehicles' telemetry goes (vehicle code, message), for the
+    /// fleet's rules (`App::ingest_telemetry`); none: vehicles are not
+    /// subscribed to. A full channel drops the message (and logs it): the
+    /// next one follows within a second.
+    pub telemetry: Option<mpsc::Sender<(String, domain::fleet::Telemetry)>>,
 }
 
 impl BridgeConfig {
@@ -75,6 +80,7 @@ impl BridgeConfig {
             batch_max: 100,
             drops: Arc::default(),
             door_open_alert_after: Duration::from_secs(180),
+            telemetry: None,
         }
     }
 }
@@ -169,6 +175,8 @@ impl Bridge {
         let (events, _) = broadcast::channel(1024);
         let subscriber = client.clone();
         let pump_events = events.clone();
+        let vehicles = config.telemetry.is_some();
+        let n_subscriptions = 3 + usize::from(vehicles);
         let pump = tokio::spawn(async move {
             let mut n_subacks = 0;
             let mut retry_in = RECONNECT_FIRST;
@@ -182,10 +190,14 @@ impl Bridge {
                         let _ = subscriber.try_subscribe(ACK_FILTER, QoS::AtLeastOnce);
                         let _ = subscriber.try_subscribe(STATE_FILTER, QoS::AtLeastOnce);
                         let _ = subscriber.try_subscribe(SCAN_FILTER, QoS::AtLeastOnce);
+                        if vehicles {
+                            let _ = subscriber
+                                .try_subscribe(crate::vehicle::TELEMETRY_FILTER, QoS::AtLeastOnce);
+                        }
                     }
                     Ok(Event::Incoming(Packet::SubAck(_))) => {
                         n_subacks += 1;
-                        if n_subacks == 3 {
+                        if n_subacks == n_subscriptions {
                             let _ = ready_sender.send(Some(Ok(())));
                         }
                     }
@@ -482,6 +494,29 @@ impl Relay {
 
     async fn on_message(&self, message: &Incoming) {
         let topic = message.topic.as_str();
+        if let (Some(vehicle), Some(sink)) = (
+            crate::vehicle::parse_telemetry_topic(topic),
+            &self.config.telemetry,
+        ) {
+            if message.bytes > PAYLOAD_BYTES_MAX {
+                return self.drop_message(message, DropReason::Oversized);
+            }
+            match crate::vehicle::VehicleTelemetry::parse(&message.payload) {
+                Ok(telemetry) => {
+                    if sink
+                        .try_send((vehicle.to_string(), telemetry.to_rules()))
+                        .is_err()
+                    {
+                        tracing::warn!(
+                            vehicle,
+                            "vehicle telemetry dropped: the fleet's rules are behind"
+                        );
+                    }
+                }
+                Err(_) => self.drop_message(message, DropReason::Malformed),
+            }
+            return;
+        }
         let Some((station_id, kind, device_id, channel)) = crate::parse_topic(topic) else {
             return self.drop_message(message, DropReason::UnknownTopic);
         };

@@ -16,6 +16,7 @@ pub mod conformance;
 pub mod mqtt;
 pub mod schemas;
 pub mod sim;
+pub mod vehicle;
 
 use serde::{Deserialize, Serialize};
 use std::collections::{HashSet, VecDeque};

@@ -5,7 +5,7 @@
 //! `tests/schemas.rs` checks every example there against them.
 
 /// `(file name, schema)` for every message of the protocol.
-pub const SCHEMAS: [(&str, &str); 5] = [
+pub const SCHEMAS: [(&str, &str); 6] = [
     (
         "command.schema.json",
         include_str!("../schemas/command.schema.json"),
@@ -25,6 +25,10 @@ pub const SCHEMAS: [(&str, &str); 5] = [
     (
         "config.schema.json",
         include_str!("../schemas/config.schema.json"),
+    ),
+    (
+        "telemetry.schema.json",
+        include_str!("../schemas/telemetry.schema.json"),
     ),
 ];
 

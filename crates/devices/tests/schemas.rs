@@ -106,6 +106,8 @@ fn the_examples_also_parse_with_the_rust_types() {
             "config" => serde_json::from_slice::<SegmentConfig>(&bytes)
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
+            // Branch `vehicles` (issue 20).
+            "telemetry" => devices::vehicle::VehicleTelemetry::parse(&bytes).map(|_| ()),
             other => panic!("docs/devices.md:{line}: unknown schema {other}"),
         };
         assert!(parsed.is_ok(), "docs/devices.md:{line}: {parsed:?}");

@@ -89,6 +89,20 @@ pub enum Act {
     StatementIssued,
     /// A disputed statement line was resolved: upheld, reversed or adjusted.
     StatementLineResolved,
+    /// A van or unmanned vehicle was registered (branch `vehicles`).
+    VehicleRegistered,
+    /// Missions were made from planned routes.
+    MissionsCreated,
+    /// A broken-down vehicle's remaining stops moved to other vehicles.
+    MissionReplanned,
+    /// A safety operator took a vehicle over, with why.
+    VehicleTakenOver,
+    /// What the safety operator did while in control.
+    VehicleTakeoverAction,
+    /// The safety operator handed the vehicle back.
+    VehicleHandedBack,
+    /// An incident was closed with its cause.
+    IncidentClosed,
 }
 
 impl Act {
@@ -131,6 +145,13 @@ impl Act {
         Act::WaybillRangeAdded,
         Act::StatementIssued,
         Act::StatementLineResolved,
+        Act::VehicleRegistered,
+        Act::MissionsCreated,
+        Act::MissionReplanned,
+        Act::VehicleTakenOver,
+        Act::VehicleTakeoverAction,
+        Act::VehicleHandedBack,
+        Act::IncidentClosed,
     ];
 
     pub fn code(self) -> &'static str {
@@ -171,6 +192,13 @@ impl Act {
             Act::WaybillRangeAdded => "waybill_range_added",
             Act::StatementIssued => "statement_issued",
             Act::StatementLineResolved => "statement_line_resolved",
+            Act::VehicleRegistered => "vehicle_registered",
+            Act::MissionsCreated => "missions_created",
+            Act::MissionReplanned => "mission_replanned",
+            Act::VehicleTakenOver => "vehicle_taken_over",
+            Act::VehicleTakeoverAction => "vehicle_takeover_action",
+            Act::VehicleHandedBack => "vehicle_handed_back",
+            Act::IncidentClosed => "incident_closed",
         }
     }
 

@@ -10,6 +10,7 @@ pub mod carrier;
 pub mod compliance;
 pub mod county;
 pub mod finance;
+pub mod fleet;
 pub mod holding;
 pub mod ledger;
 pub mod limits;

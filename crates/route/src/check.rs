@@ -28,6 +28,11 @@ pub enum Violation {
     StopNeitherServedNorListed {
         stop: usize,
     },
+    /// The route's vehicle type may not serve the stop (`allowed_stops`).
+    StopNotAllowed {
+        route: usize,
+        stop: usize,
+    },
     Overload {
         route: usize,
         dimension: usize,
@@ -226,6 +231,16 @@ pub fn check(problem: &Problem, solution: &Solution) -> CheckReport {
         for visit in &route.visits {
             let stop = &problem.stops[visit.stop];
             visited[visit.stop] += 1;
+            if vehicle
+                .allowed_stops
+                .as_ref()
+                .is_some_and(|allowed| !allowed.contains(&stop.id))
+            {
+                violations.push(Violation::StopNotAllowed {
+                    route: route_idx,
+                    stop: visit.stop,
+                });
+            }
             distance += distances.get(location, stop.location);
             let arrival = clock + durations.get(location, stop.location);
             let (earliest, latest) = stop.time_window.map_or((0, QUANTITY_MAX), |[e, l]| (e, l));

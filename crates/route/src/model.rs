@@ -15,6 +15,9 @@ pub const NEIGHBOURS_MAX: usize = 40;
 const COMPARTMENT_DIM: usize = LOAD_DIMENSIONS - 1;
 /// Stands in for "no limit" while keeping sums far from overflow.
 pub const UNLIMITED: i64 = 1 << 50;
+/// The excess load a route counts for serving a stop its vehicle type may
+/// not serve: penalised like an overload, so the search leaves such routes.
+pub const FORBIDDEN_EXCESS: i64 = 1_000;
 
 #[derive(Clone, Debug)]
 pub struct ModelVehicle {
@@ -29,6 +32,8 @@ pub struct ModelVehicle {
     pub fixed_cost: i64,
     pub unit_cost: i64,
     pub profile: usize,
+    /// This type's bit in a stop's `forbidden` mask (64 types at most).
+    pub type_bit: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -42,6 +47,8 @@ pub struct Model {
     pub durations: Vec<Matrix>,
     pub delivery: Vec<Load>,
     pub pickup: Vec<Load>,
+    /// Per node, the vehicle types (a bit each) that may not serve it.
+    pub forbidden: Vec<u64>,
     pub service: Vec<i64>,
     pub window_start: Vec<i64>,
     pub window_end: Vec<i64>,
@@ -88,7 +95,8 @@ impl Model {
         let vehicles: Vec<ModelVehicle> = problem
             .vehicle_types
             .iter()
-            .map(|vehicle| {
+            .enumerate()
+            .map(|(type_idx, vehicle)| {
                 let start_depot = &problem.depots[vehicle.start_depot];
                 let end_depot = &problem.depots[vehicle.end_depot.unwrap_or(vehicle.start_depot)];
                 let mut capacity = to_load(&vehicle.capacity, 0);
@@ -109,6 +117,7 @@ impl Model {
                         .iter()
                         .position(|f| *f == vehicle.speed_factor)
                         .unwrap_or(0),
+                    type_bit: 1u64 << type_idx,
                 }
             })
             .collect();
@@ -136,6 +145,7 @@ impl Model {
             distance: Matrix::from_fn(0, |_, _| 0),
             durations: Vec::new(),
             delivery: vec![[0; LOAD_DIMENSIONS]; n_depots],
+            forbidden: vec![0; n_depots],
             pickup: vec![[0; LOAD_DIMENSIONS]; n_depots],
             service: vec![0; n_depots],
             window_start: problem.depots.iter().map(|d| d.open).collect(),
@@ -158,7 +168,19 @@ impl Model {
             let delivery = to_load(&stop.delivery, i64::from(stop.compartments));
             let pickup = to_load(&stop.pickup, 0);
             let [window_start, window_end] = stop.time_window.unwrap_or([0, UNLIMITED]);
+            let forbidden = problem
+                .vehicle_types
+                .iter()
+                .enumerate()
+                .filter(|(_, vehicle)| {
+                    vehicle
+                        .allowed_stops
+                        .as_ref()
+                        .is_some_and(|allowed| !allowed.contains(&stop.id))
+                })
+                .fold(0u64, |mask, (type_idx, _)| mask | (1u64 << type_idx));
             let reason = model.why_no_vehicle_serves_alone(
+                forbidden,
                 &location_distance,
                 &location_durations,
                 &candidate_locations,
@@ -175,6 +197,7 @@ impl Model {
             }
             node_locations.push(stop.location);
             model.node_stop.push(stop_idx);
+            model.forbidden.push(forbidden);
             model.delivery.push(delivery);
             model.pickup.push(pickup);
             model.service.push(stop.service);
@@ -196,7 +219,10 @@ impl Model {
             })
             .collect();
         model.load_segments = (0..model.n_nodes)
-            .map(|node| LoadSegment::single(&model.delivery[node], &model.pickup[node]))
+            .map(|node| LoadSegment {
+                forbidden: model.forbidden[node],
+                ..LoadSegment::single(&model.delivery[node], &model.pickup[node])
+            })
             .collect();
         model.neighbours = model.granular_neighbours();
         model.coordinates = match &problem.distances {
@@ -238,6 +264,7 @@ impl Model {
     #[allow(clippy::too_many_arguments)]
     fn why_no_vehicle_serves_alone(
         &self,
+        forbidden: u64,
         distance: &Matrix,
         durations: &[Matrix],
         depot_locations: &[usize],
@@ -250,6 +277,9 @@ impl Model {
     ) -> Option<UnservedReason> {
         let mut reason = None;
         for vehicle in &self.vehicles {
+            if forbidden & vehicle.type_bit != 0 {
+                continue;
+            }
             let start = depot_locations[vehicle.start_node];
             let end = depot_locations[vehicle.end_node];
             let load = LoadSegment::single(delivery, pickup);
@@ -280,7 +310,8 @@ impl Model {
             };
             reason.get_or_insert(this_reason);
         }
-        reason
+        // The first allowed type's reason; with no type allowed, that.
+        reason.or(Some(UnservedReason::NotAllowed))
     }
 
     /// Nearest customers by a distance that also counts forced waiting and missed windows

@@ -202,6 +202,10 @@ pub struct VehicleType {
     /// Cost per distance unit.
     #[serde(default = "default_unit_cost")]
     pub cost_per_distance: i64,
+    /// The stops (by id) this type may serve: an unmanned vehicle only goes
+    /// where it is cleared to and a station can receive it. Absent: every stop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_stops: Option<Vec<String>>,
 }
 
 /// Why a problem was refused.
@@ -409,6 +413,15 @@ impl Problem {
             {
                 return fail(format!(
                     "vehicle_types[{idx}]: shift ends ({shift_end}) before it starts ({shift_start})"
+                ));
+            }
+            if let Some(allowed) = &vehicle.allowed_stops
+                && let Some(unknown) = allowed
+                    .iter()
+                    .find(|id| !self.stops.iter().any(|stop| &stop.id == *id))
+            {
+                return fail(format!(
+                    "vehicle_types[{idx}]: allowed_stops names {unknown:?}, which is no stop's id"
                 ));
             }
             let speed_key = vehicle.speed_factor.to_bits();

@@ -17,6 +17,9 @@ pub struct LoadSegment {
     pub pickup: Load,
     /// Highest load on board inside the stretch, counting only its own goods.
     pub peak: Load,
+    /// Vehicle types (bit per type index) not allowed at some stop of the
+    /// stretch; a route of such a type over it carries a forbidden stop.
+    pub forbidden: u64,
 }
 
 impl LoadSegment {
@@ -29,12 +32,16 @@ impl LoadSegment {
             delivery: *delivery,
             pickup: *pickup,
             peak,
+            forbidden: 0,
         }
     }
 
     #[inline]
     pub fn then(&self, next: &LoadSegment) -> LoadSegment {
-        let mut out = LoadSegment::default();
+        let mut out = LoadSegment {
+            forbidden: self.forbidden | next.forbidden,
+            ..LoadSegment::default()
+        };
         for dim in 0..LOAD_DIMENSIONS {
             out.delivery[dim] = self.delivery[dim] + next.delivery[dim];
             out.pickup[dim] = self.pickup[dim] + next.pickup[dim];

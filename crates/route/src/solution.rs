@@ -17,6 +17,8 @@ pub enum UnservedReason {
     ExceedsDutyLimit,
     /// A round trip to it alone exceeds every vehicle's range.
     OutOfRange,
+    /// No vehicle type is allowed to serve it (`allowed_stops`).
+    NotAllowed,
     /// Optional, and serving it would cost more than its penalty.
     NotWorthServing,
     /// Each vehicle could serve it alone, but the fleet could not fit it in with the rest
@@ -38,6 +40,7 @@ impl UnservedReason {
             }
             UnservedReason::ExceedsDutyLimit => "a round trip to it alone exceeds every duty limit",
             UnservedReason::OutOfRange => "a round trip to it alone exceeds every vehicle's range",
+            UnservedReason::NotAllowed => "no vehicle type is allowed to serve it",
             UnservedReason::NotWorthServing => {
                 "optional, and serving it costs more than its penalty"
             }

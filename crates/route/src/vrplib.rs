@@ -374,6 +374,7 @@ pub fn parse_with(text: &str, convention: Option<Convention>) -> Result<Instance
             speed_factor: 1.0,
             fixed_cost: 0,
             cost_per_distance: 1,
+            allowed_stops: None,
         }],
     };
     problem

@@ -24,6 +24,7 @@ fn vehicle(count: u32, capacity: Vec<i64>) -> VehicleType {
         speed_factor: 1.0,
         fixed_cost: 0,
         cost_per_distance: 1,
+        allowed_stops: None,
     }
 }
 
@@ -67,7 +68,7 @@ fn rich_problem(seed: u64, n_stops: usize) -> Problem {
         .map(|_| [rng.i64(0..100) as f64, rng.i64(0..100) as f64])
         .collect();
     let horizon = 1_000;
-    let stops = (2..n_locations)
+    let stops: Vec<Stop> = (2..n_locations)
         .map(|location| {
             let start = rng.i64(0..horizon - 200);
             Stop {
@@ -90,6 +91,14 @@ fn rich_problem(seed: u64, n_stops: usize) -> Problem {
     unmanned.speed_factor = 0.5;
     unmanned.distance_max = Some(250);
     unmanned.duration_max = Some(700);
+    // Unmanned vehicles are cleared for about two stops in three.
+    unmanned.allowed_stops = Some(
+        stops
+            .iter()
+            .filter(|_| rng.u8(0..3) > 0)
+            .map(|stop: &Stop| stop.id.clone())
+            .collect(),
+    );
     let mut van = vehicle(4, vec![80, 20]);
     van.fixed_cost = 30;
     Problem {
@@ -271,6 +280,72 @@ fn unservable_stops_are_listed_with_their_reason() {
     assert_eq!(reason_of(3), None);
     assert!(!solution.complete);
     assert!(check(&problem, &solution).is_valid());
+}
+
+#[test]
+fn a_vehicle_type_serves_only_the_stops_it_is_allowed() {
+    let coordinates: Vec<[f64; 2]> = (0..7).map(|idx| [f64::from(idx) * 3.0, 1.0]).collect();
+    let stops: Vec<Stop> = (1..7).map(|location| stop(location, vec![1])).collect();
+    // A cheap unmanned type cleared for s1 to s3, and one dear van for the rest.
+    let mut unmanned = vehicle(3, vec![10]);
+    unmanned.id = "robot".into();
+    unmanned.kind = VehicleKind::Unmanned;
+    unmanned.allowed_stops = Some(vec!["s1".into(), "s2".into(), "s3".into()]);
+    let mut van = vehicle(1, vec![10]);
+    van.fixed_cost = 10_000;
+    let mut problem = Problem {
+        name: "allowed".into(),
+        dimensions: vec!["parcels".into()],
+        distance_scale: 1,
+        distances: Distances::Euclidean {
+            coordinates,
+            rounding: Rounding::Nearest,
+        },
+        depots: vec![depot(0, 10_000)],
+        stops,
+        vehicle_types: vec![unmanned, van],
+    };
+    let solution = solve(&problem, &iterations(200, 3)).expect("valid problem");
+    assert!(solution.complete);
+    assert!(check(&problem, &solution).is_valid());
+    for route in &solution.routes {
+        let ids: Vec<&str> = route
+            .visits
+            .iter()
+            .map(|visit| problem.stops[visit.stop].id.as_str())
+            .collect();
+        if route.vehicle_type == 0 {
+            assert!(
+                ids.iter().all(|id| ["s1", "s2", "s3"].contains(id)),
+                "{ids:?}"
+            );
+        }
+    }
+    // Without the van, the other stops are listed as allowed to nobody.
+    problem.vehicle_types.pop();
+    let solution = solve(&problem, &iterations(100, 3)).expect("valid problem");
+    let mut refused: Vec<(usize, UnservedReason)> = solution
+        .unserved
+        .iter()
+        .map(|entry| (entry.stop, entry.reason))
+        .collect();
+    refused.sort_by_key(|(stop, _)| *stop);
+    assert_eq!(
+        refused,
+        [3, 4, 5].map(|stop| (stop, UnservedReason::NotAllowed))
+    );
+    assert!(check(&problem, &solution).is_valid());
+    // The checker names a forbidden visit; the problem names unknown ids.
+    let mut forbidden = solution.clone();
+    forbidden.routes[0].visits[0].stop = 5;
+    assert!(
+        check(&problem, &forbidden)
+            .violations
+            .iter()
+            .any(|violation| matches!(violation, route::check::Violation::StopNotAllowed { .. }))
+    );
+    problem.vehicle_types[0].allowed_stops = Some(vec!["s9".into()]);
+    assert!(problem.validate().is_err());
 }
 
 #[test]

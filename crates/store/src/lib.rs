@@ -13,6 +13,7 @@ mod compliance;
 pub use compliance::BreachPlan;
 mod county;
 mod device_commands;
+mod fleet;
 mod idempotency;
 mod ledger;
 mod outbox;

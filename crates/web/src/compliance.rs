@@ -149,6 +149,22 @@ const ACTS: &[(&str, &str, &str)] = &[
         "处理对账异议",
         "statement dispute resolved",
     ),
+    // Branch `vehicles` (issue 20): the fleet and the safe-driving system.
+    ("vehicle_registered", "登记车辆", "vehicle registered"),
+    ("missions_created", "下达配送任务", "missions created"),
+    (
+        "mission_replanned",
+        "故障车辆任务改派",
+        "broken-down vehicle's mission re-planned",
+    ),
+    ("vehicle_taken_over", "安全员接管车辆", "vehicle taken over"),
+    (
+        "vehicle_takeover_action",
+        "接管中的操作",
+        "action while taken over",
+    ),
+    ("vehicle_handed_back", "交还车辆控制", "vehicle handed back"),
+    ("incident_closed", "关闭安全事件", "incident closed"),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[

@@ -597,6 +597,62 @@ codes! {
     AdjustmentInvalid = "adjustment_invalid", 422, InvalidRequest,
         "调整后的金额须大于零且小于原金额 {amount}；全额退回请选择冲销",
         "the adjusted amount must be more than zero and less than the line's {amount}; to take all of it back, reverse the line";
+    // branch vehicles (issue 20): the fleet, missions and the safe-driving
+    // system's incidents.
+    VehicleInvalid = "vehicle_invalid", 422, InvalidRequest,
+        "车辆信息有误，请检查编号（小写字母、数字和 -）、格口、电池、能耗、限速和停车场位置",
+        "the vehicle is not valid: {detail}";
+    VehicleCodeTaken = "vehicle_code_taken", 409, Conflict,
+        "这个车辆编号已被使用，请换一个",
+        "this vehicle code is already in use; choose another";
+    ZoneInvalid = "zone_invalid", 422, InvalidRequest,
+        "区域有误，请检查名称、边界（至少 3 个顶点）、限速和时段",
+        "the zone is not valid: {detail}";
+    VehicleUnavailable = "vehicle_unavailable", 409, Conflict,
+        "车辆 {vehicle} 当前不可派（状态：{status}）",
+        "vehicle {vehicle} cannot be sent now (status: {status})";
+    MissionInvalid = "mission_invalid", 422, InvalidRequest,
+        "任务有误：每个任务 1 至 100 个站点，最多 2000 件包裹，站点须有位置",
+        "the mission is not valid: {detail}";
+    StationNotCleared = "station_not_cleared", 409, Conflict,
+        "车辆 {vehicle} 未获准驶往 {station}",
+        "vehicle {vehicle} is not cleared to serve {station}";
+    ParcelNotForMission = "parcel_not_for_mission", 409, Conflict,
+        "包裹 {waybill} 不在县中心待发，或不是发往这个驿站",
+        "parcel {waybill} is not waiting at the centre for this station";
+    CompartmentsShort = "compartments_short", 409, Conflict,
+        "车辆 {vehicle} 的格口不够：需要 {needed} 个（尺寸合适的），只有 {available} 个",
+        "vehicle {vehicle} has too few compartments: {needed} needed (of a fitting size), {available} in all";
+    ParcelOnAnotherMission = "parcel_on_another_mission", 409, Conflict,
+        "有包裹已在另一辆车的任务中，或车辆已有进行中的任务",
+        "a parcel is already on another vehicle's mission, or the vehicle already has a mission";
+    MissionNotPlanned = "mission_not_planned", 409, Conflict,
+        "任务当前状态为 {status}，只能在出发前装车或出发",
+        "the mission is {status}; loading and departure happen before it leaves";
+    WaybillNotInMission = "waybill_not_in_mission", 422, InvalidRequest,
+        "运单 {waybill} 不在这个任务中",
+        "waybill {waybill} is not on this mission";
+    MissionNotLoaded = "mission_not_loaded", 409, Conflict,
+        "还有 {n} 件包裹没有扫描装车",
+        "{n} parcels have not been scanned aboard yet";
+    MissionNotActive = "mission_not_active", 409, Conflict,
+        "这辆车没有进行中的任务",
+        "this vehicle has no mission under way";
+    ReplanNoVehicle = "replan_no_vehicle", 422, InvalidRequest,
+        "请选择 1 至 50 辆接替的其他车辆",
+        "name 1 to 50 other vehicles to take over the stops";
+    ReplanNoRoom = "replan_no_room", 409, Conflict,
+        "接替车辆装不下剩余的 {n} 个站点的包裹，或未获准驶往这些驿站；请多选车辆",
+        "the vehicles named cannot take the remaining {n} stops (compartments or clearance); name more vehicles";
+    IncidentNoteInvalid = "incident_note_invalid", 422, InvalidRequest,
+        "请填写{what}（1 至 {max} 个字）",
+        "write the {what} (1 to {max} characters)";
+    IncidentState = "incident_state", 409, Conflict,
+        "事件当前状态为 {status}，不能这样处理（接管须在未接管时，交还和记录操作须在接管中，关闭须先交还）",
+        "the incident is {status}: take over an open one, act and hand back while taken over, close after handing back";
+    TakenOverByAnother = "taken_over_by_another", 409, Conflict,
+        "这辆车正由另一位安全员接管",
+        "another safety operator has taken this vehicle over";
 }
 
 impl Code {

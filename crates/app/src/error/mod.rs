@@ -351,6 +351,11 @@ pub const NOUNS: &[(&str, &str)] = &[
     ("token name", "令牌名称"),
     ("terminal", "终端编号"),
     ("username", "用户名"),
+    // branch vehicles (issue 20).
+    ("fleet", "车队"),
+    ("incident", "安全事件"),
+    ("mission", "配送任务"),
+    ("vehicle", "车辆"),
 ];
 
 /// (Chinese, English) for an object or field named in English.

@@ -18,6 +18,7 @@ pub mod audit;
 pub mod compliance;
 pub mod county;
 pub mod devices;
+pub mod fleet;
 pub mod idempotency;
 pub mod ledger;
 pub mod outbox;
@@ -37,6 +38,7 @@ pub use board::{BoardStore, BoardTx};
 pub use compliance::{ComplianceStore, ComplianceTx};
 pub use county::{CountyStore, CountyTx};
 pub use devices::{DeviceStore, DeviceTx};
+pub use fleet::{FleetStore, FleetTx};
 pub use idempotency::IdempotencyStore;
 pub use ledger::{LedgerStore, LedgerTx};
 pub use outbox::*;
@@ -105,6 +107,7 @@ pub trait Tx:
     + SendingTx
     + BoardTx
     + LedgerTx
+    + FleetTx
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -128,6 +131,7 @@ pub trait Store:
     + SendingStore
     + BoardStore
     + LedgerStore
+    + FleetStore
     + Send
     + Sync
 {
@@ -163,4 +167,5 @@ pub mod prelude {
     // Seeing (issue 16, branch board).
     pub use super::{BoardStore, BoardTx};
     pub use super::{LedgerStore, LedgerTx};
+    pub use super::{FleetStore, FleetTx};
 }

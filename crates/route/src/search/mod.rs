@@ -69,7 +69,12 @@ pub fn route_figures(
     RouteFigures {
         distance,
         cost: vehicle.fixed_cost + vehicle.unit_cost * distance,
-        load_excess: load.excess(&vehicle.capacity),
+        load_excess: load.excess(&vehicle.capacity)
+            + if load.forbidden & vehicle.type_bit != 0 {
+                crate::model::FORBIDDEN_EXCESS
+            } else {
+                0
+            },
         time_excess: time.time_warp + (time.duration - vehicle.duration_max).max(0),
         range_excess: (distance - vehicle.distance_max).max(0),
     }

@@ -22,6 +22,8 @@ mod sort;
 mod board;
 // The finance workplace (branch money, issue 15).
 mod finance;
+// branch vehicles (issue 20): the fleet page at `/fleet`.
+mod fleet;
 
 use crate::i18n::Tr;
 use crate::{Session, WebState};
@@ -43,6 +45,7 @@ pub fn routes() -> Router<WebState> {
         .merge(sort::routes())
         .merge(board::routes())
         .merge(finance::routes())
+        .merge(fleet::routes())
 }
 
 /// A signed-in person who may run the county centre (county staff and the

@@ -11,6 +11,8 @@ mod finance;
 mod station;
 // Branch board (issue 16).
 mod board;
+// branch vehicles (issue 20).
+mod fleet;
 
 /// The language type is `app`'s, so error messages and pages agree.
 pub use app::Lang;
@@ -62,6 +64,7 @@ const TABLES: &[Strings] = &[
     station::STRINGS,
     board::STRINGS,
     finance::STRINGS,
+    fleet::STRINGS,
 ];
 
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {

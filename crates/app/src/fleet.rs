@@ -1,0 +1,1010 @@
+//! The fleet (issue 20): vehicles and the safe-driving system's zones,
+//! missions made from a dispatch plan (ordered stops, parcels per
+//! compartment with a compartment code), loading scanned compartment by
+//! compartment, re-planning a broken-down vehicle's remaining stops onto
+//! another without losing a parcel, telemetry run through the rules
+//! (`domain::fleet::rules`, one evaluator per vehicle kept here), and the
+//! incidents they raise: a safety operator takes a vehicle over, acts, hands
+//! it back, and closes the incident with a cause, every step in the
+//! append-only take-over log and the audit trail.
+
+use crate::App;
+use crate::audit::{Actor, Object};
+use crate::error::{AppError, AppResult, Code};
+use crate::paging::{Page, page_size};
+pub use crate::ports::fleet::{
+    Compartment, IncidentAct, IncidentLogEntry, IncidentRecord, IncidentStatus, LoadStatus,
+    MissionDraft, MissionParcelRecord, MissionRecord, MissionStatus, MissionStopRecord,
+    NewIncident, NewMission, NewMissionParcel, NewMissionStop, NewVehicle, StopDraft,
+    VehiclePosition, VehicleRecord, VehicleStatus,
+};
+use crate::ports::prelude::*;
+use crate::ports::{GeoPoint, StoreError};
+use chrono::DateTime;
+use domain::audit::Act;
+use domain::fleet::{
+    Alert, Evaluator, Geofences, LonLat, RuleSettings, Telemetry, VehicleKind, VehicleProfile, Zone,
+};
+use domain::{ParcelState, Principal};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Most compartments on one vehicle, vehicles in a fleet, stops on one
+/// mission and parcels on one mission.
+pub const COMPARTMENTS_MAX: u32 = 64;
+pub const VEHICLES_MAX: usize = 1_000;
+pub const MISSION_STOPS_MAX: usize = 100;
+pub const MISSION_PARCELS_MAX: usize = 2_000;
+/// Longest reason, action or cause a safety operator writes.
+pub const INCIDENT_NOTE_CHARS_MAX: usize = domain::limits::NOTE_CHARS_MAX;
+const VEHICLE_CODE_CHARS_MAX: usize = 16;
+
+/// The rules' memory of every vehicle heard from, and the zones they read,
+/// shared by every clone of the app.
+#[derive(Default)]
+pub struct FleetRules {
+    evaluators: HashMap<i64, Evaluator>,
+    zones: Option<Arc<Geofences>>,
+}
+
+pub type SharedFleetRules = Arc<Mutex<FleetRules>>;
+
+/// A mission with everything on it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MissionView {
+    pub mission: MissionRecord,
+    pub vehicle: VehicleRecord,
+    pub stops: Vec<MissionStopRecord>,
+    pub parcels: Vec<MissionParcelRecord>,
+}
+
+/// What a loading scan says: the compartment to put the parcel in.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadOutcome {
+    pub waybill: String,
+    pub compartment: Option<u32>,
+    pub compartment_code: String,
+    /// Scanned before: nothing changed.
+    pub already_loaded: bool,
+    pub n_loaded: usize,
+    pub n_to_load: usize,
+}
+
+/// What a re-plan did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Replan {
+    pub cancelled_mission: i64,
+    pub new_missions: Vec<i64>,
+    pub n_parcels_moved: usize,
+    pub n_stops_moved: usize,
+}
+
+/// An incident with its take-over log.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentView {
+    pub incident: IncidentRecord,
+    pub vehicle: VehicleRecord,
+    pub log: Vec<IncidentLogEntry>,
+}
+
+/// What the live map shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetMap {
+    pub vehicles: Vec<VehicleRecord>,
+    pub positions: Vec<VehiclePosition>,
+    pub zones: Vec<Zone>,
+    pub missions: Vec<MissionView>,
+    pub incidents: Vec<IncidentRecord>,
+}
+
+/// A reason, action or cause a person writes: trimmed, 1 to
+/// `INCIDENT_NOTE_CHARS_MAX` characters.
+fn note(text: &str, what: (&'static str, &'static str)) -> AppResult<String> {
+    let text = text.trim();
+    let n_chars = text.chars().count();
+    if n_chars == 0 || n_chars > INCIDENT_NOTE_CHARS_MAX {
+        return Err(AppError::new(Code::IncidentNoteInvalid)
+            .with_words("what", what.0, what.1)
+            .with("max", INCIDENT_NOTE_CHARS_MAX));
+    }
+    Ok(text.to_string())
+}
+
+const REASON: (&str, &str) = ("原因", "reason");
+const ACTION: (&str, &str) = ("所做的操作", "action taken");
+const CAUSE: (&str, &str) = ("事件起因", "cause");
+
+fn vehicle_status_words(status: VehicleStatus) -> (&'static str, &'static str) {
+    match status {
+        VehicleStatus::Available => ("空闲", "available"),
+        VehicleStatus::OnMission => ("任务中", "on a mission"),
+        VehicleStatus::BrokenDown => ("故障", "broken down"),
+        VehicleStatus::Retired => ("已退役", "retired"),
+    }
+}
+
+fn mission_status_words(status: MissionStatus) -> (&'static str, &'static str) {
+    match status {
+        MissionStatus::Planned => ("待出发", "planned"),
+        MissionStatus::UnderWay => ("进行中", "under way"),
+        MissionStatus::Done => ("已完成", "done"),
+        MissionStatus::Cancelled => ("已取消", "cancelled"),
+    }
+}
+
+fn incident_status_words(status: IncidentStatus) -> (&'static str, &'static str) {
+    match status {
+        IncidentStatus::Open => ("待处理", "open"),
+        IncidentStatus::TakenOver => ("接管中", "taken over"),
+        IncidentStatus::Closed => ("已关闭", "closed"),
+    }
+}
+
+fn unavailable(vehicle: &VehicleRecord) -> AppError {
+    let (zh, en) = vehicle_status_words(vehicle.status);
+    AppError::new(Code::VehicleUnavailable)
+        .with("vehicle", vehicle.code.clone())
+        .with_words("status", zh, en)
+}
+
+fn not_planned(status: MissionStatus) -> AppError {
+    let (zh, en) = mission_status_words(status);
+    AppError::new(Code::MissionNotPlanned).with_words("status", zh, en)
+}
+
+fn lonlat(point: GeoPoint) -> LonLat {
+    LonLat::new(point.lon, point.lat)
+}
+
+fn geopoint(point: LonLat) -> GeoPoint {
+    GeoPoint {
+        lat: point.lat,
+        lon: point.lon,
+    }
+}
+
+fn profile_of(vehicle: &VehicleRecord) -> VehicleProfile {
+    VehicleProfile {
+        kind: vehicle.kind,
+        speed_limit_kmh: vehicle.speed_limit_kmh,
+        battery_wh: vehicle.battery_wh,
+        consumption_wh_per_km: vehicle.consumption_wh_per_km,
+        operating_areas: vehicle.operating_areas.clone(),
+    }
+}
+
+fn conflict_or(error: StoreError, code: Code) -> AppError {
+    match error {
+        StoreError::Conflict(_) => AppError::new(code),
+        other => other.into(),
+    }
+}
+
+impl App {
+    fn may_run_fleet(principal: &Principal) -> AppResult<()> {
+        if principal.may_run_county() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("fleet"))
+        }
+    }
+
+    /// Registers a van or an unmanned vehicle.
+    pub async fn register_vehicle(
+        &self,
+        principal: &Principal,
+        vehicle: &NewVehicle,
+    ) -> AppResult<VehicleRecord> {
+        Self::may_run_fleet(principal)?;
+        let invalid = |detail: &str| AppError::new(Code::VehicleInvalid).with_detail(detail);
+        let code_ok = !vehicle.code.is_empty()
+            && vehicle.code.chars().count() <= VEHICLE_CODE_CHARS_MAX
+            && vehicle
+                .code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !code_ok {
+            return Err(invalid("code: 1 to 16 of a-z, 0-9 and -"));
+        }
+        let n_name = vehicle.name.trim().chars().count();
+        if n_name == 0 || n_name > domain::limits::NAME_CHARS_MAX {
+            return Err(invalid("name: 1 to 64 characters"));
+        }
+        if vehicle.compartments.len() > COMPARTMENTS_MAX as usize {
+            return Err(invalid("at most 64 compartments"));
+        }
+        let mut numbers: Vec<u32> = vehicle.compartments.iter().map(|c| c.number).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        if numbers.len() != vehicle.compartments.len()
+            || numbers.iter().any(|n| !(1..=COMPARTMENTS_MAX).contains(n))
+        {
+            return Err(invalid("compartments are numbered 1 to 64, each once"));
+        }
+        if vehicle.kind == VehicleKind::Unmanned && vehicle.compartments.is_empty() {
+            return Err(invalid(
+                "an unmanned vehicle carries parcels in compartments",
+            ));
+        }
+        if !(domain::fleet::zone::SPEED_LIMIT_KMH_MIN..=domain::fleet::zone::SPEED_LIMIT_KMH_MAX)
+            .contains(&vehicle.speed_limit_kmh)
+        {
+            return Err(invalid("speed_limit_kmh: 3 to 120"));
+        }
+        if !(1..=1_000_000).contains(&vehicle.battery_wh)
+            || !(1..=10_000).contains(&vehicle.consumption_wh_per_km)
+        {
+            return Err(invalid(
+                "battery_wh: 1 to 1000000, consumption_wh_per_km: 1 to 10000",
+            ));
+        }
+        if !vehicle.depot.is_valid() {
+            return Err(invalid("depot: a valid latitude and longitude"));
+        }
+        if vehicle.operating_areas.len() > 100 || vehicle.station_ids.len() > 1_000 {
+            return Err(invalid("at most 100 operating areas and 1000 stations"));
+        }
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let id = tx
+            .insert_vehicle(vehicle, now)
+            .await
+            .map_err(|e| conflict_or(e, Code::VehicleCodeTaken))?;
+        crate::audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            now,
+            Act::VehicleRegistered,
+            Object::new("vehicle", id),
+            serde_json::json!({ "code": vehicle.code, "kind": vehicle.kind.code() }),
+        )
+        .await?;
+        let stored = tx
+            .vehicle_for_update(id)
+            .await?
+            .ok_or(AppError::NotFound("vehicle"))?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    pub async fn vehicles(&self, principal: &Principal) -> AppResult<Vec<VehicleRecord>> {
+        Self::may_run_fleet(principal)?;
+        Ok(self.store.vehicles().await?)
+    }
+
+    /// Adds a geofence; the rules read it from the next message on.
+    pub async fn add_zone(&self, principal: &Principal, zone: &Zone) -> AppResult<Zone> {
+        Self::may_run_fleet(principal)?;
+        zone.validate()
+            .map_err(|e| AppError::new(Code::ZoneInvalid).with_detail(e))?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let id = tx.insert_zone(zone, now).await?;
+        tx.commit().await?;
+        self.fleet_rules.lock().expect("fleet rules").zones = None;
+        Ok(Zone { id, ..zone.clone() })
+    }
+
+    pub async fn zones(&self, principal: &Principal) -> AppResult<Vec<Zone>> {
+        Self::may_run_fleet(principal)?;
+        Ok(self.store.zones().await?)
+    }
+
+    /// Turns planned routes into missions: per vehicle its stops in order
+    /// and each parcel in a compartment (an unmanned vehicle: one parcel per
+    /// compartment, the smallest that fits; a van: the stop's cage) with a
+    /// code to find it by. All or nothing, in one transaction.
+    pub async fn create_missions(
+        &self,
+        principal: &Principal,
+        drafts: &[MissionDraft],
+    ) -> AppResult<Vec<i64>> {
+        Self::may_run_fleet(principal)?;
+        if drafts.is_empty() || drafts.len() > VEHICLES_MAX {
+            return Err(AppError::new(Code::MissionInvalid).with_detail("1 to 1000 missions"));
+        }
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut ids = Vec::new();
+        for draft in drafts {
+            let vehicle = tx
+                .vehicle_for_update(draft.vehicle_id)
+                .await?
+                .ok_or(AppError::NotFound("vehicle"))?;
+            if vehicle.status != VehicleStatus::Available {
+                return Err(unavailable(&vehicle));
+            }
+            let n_parcels: usize = draft.stops.iter().map(|s| s.parcel_ids.len()).sum();
+            if draft.stops.is_empty()
+                || draft.stops.len() > MISSION_STOPS_MAX
+                || n_parcels > MISSION_PARCELS_MAX
+            {
+                return Err(AppError::new(Code::MissionInvalid)
+                    .with_detail("1 to 100 stops and at most 2000 parcels a mission"));
+            }
+            let mut stops = Vec::new();
+            let mut free: Vec<Compartment> = vehicle.compartments.clone();
+            free.sort_by_key(|c| (c.size, c.number));
+            for (seq, stop) in draft.stops.iter().enumerate() {
+                let station = tx
+                    .station(stop.station_id)
+                    .await?
+                    .ok_or(AppError::NotFound("station"))?;
+                if !vehicle.station_ids.is_empty() && !vehicle.station_ids.contains(&station.id) {
+                    return Err(AppError::new(Code::StationNotCleared)
+                        .with("vehicle", vehicle.code.clone())
+                        .with("station", station.name.clone()));
+                }
+                let Some(location) = station.location else {
+                    return Err(AppError::new(Code::MissionInvalid)
+                        .with_detail(format!("station {} has no location", station.id)));
+                };
+                let mut parcels = Vec::new();
+                for parcel_id in &stop.parcel_ids {
+                    let parcel = tx
+                        .parcel(*parcel_id)
+                        .await?
+                        .ok_or(AppError::NotFound("parcel"))?;
+                    let waiting = matches!(
+                        parcel.state,
+                        ParcelState::ArrivedAtCentre | ParcelState::Sorted
+                    );
+                    if !waiting || parcel.station_id != Some(station.id) {
+                        return Err(AppError::new(Code::ParcelNotForMission)
+                            .with("waybill", parcel.waybill.to_string()));
+                    }
+                    let (compartment, compartment_code) = if vehicle.kind == VehicleKind::Unmanned {
+                        let Some(at) = free.iter().position(|c| c.size >= parcel.size) else {
+                            return Err(AppError::new(Code::CompartmentsShort)
+                                .with("vehicle", vehicle.code.clone())
+                                .with("needed", n_parcels)
+                                .with("available", vehicle.compartments.len()));
+                        };
+                        let compartment = free.remove(at);
+                        (
+                            Some(compartment.number),
+                            format!("{}-{:02}", vehicle.code, compartment.number),
+                        )
+                    } else {
+                        (None, format!("{}-s{}", vehicle.code, seq + 1))
+                    };
+                    parcels.push(NewMissionParcel {
+                        parcel_id: parcel.id,
+                        waybill: parcel.waybill.to_string(),
+                        compartment,
+                        compartment_code,
+                        status: LoadStatus::Planned,
+                    });
+                }
+                stops.push(NewMissionStop {
+                    station_id: station.id,
+                    location,
+                    planned_arrival: stop.planned_arrival,
+                    parcels,
+                });
+            }
+            let mission = NewMission {
+                vehicle_id: vehicle.id,
+                planned_departure: draft.planned_departure,
+                created_by: principal.username.clone(),
+                stops,
+            };
+            let id = tx
+                .insert_mission(&mission, now)
+                .await
+                .map_err(|e| conflict_or(e, Code::ParcelOnAnotherMission))?;
+            ids.push(id);
+        }
+        crate::audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            now,
+            Act::MissionsCreated,
+            Object::county("missions"),
+            serde_json::json!({ "missions": ids }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    pub async fn mission(&self, principal: &Principal, id: i64) -> AppResult<MissionView> {
+        Self::may_run_fleet(principal)?;
+        mission_view(&*self.store, id).await
+    }
+
+    /// Missions, newest first (active ones only when asked).
+    pub async fn missions(
+        &self,
+        principal: &Principal,
+        active_only: bool,
+    ) -> AppResult<Vec<MissionRecord>> {
+        Self::may_run_fleet(principal)?;
+        Ok(self.store.missions(active_only, 200).await?)
+    }
+
+    /// A parcel scanned at the vehicle while loading: says which compartment
+    /// it goes in and records it aboard. Scanning it again changes nothing.
+    pub async fn load_scan(
+        &self,
+        principal: &Principal,
+        mission_id: i64,
+        waybill: &str,
+    ) -> AppResult<LoadOutcome> {
+        Self::may_run_fleet(principal)?;
+        let waybill = waybill.trim();
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mission = tx
+            .mission_in(mission_id)
+            .await?
+            .ok_or(AppError::NotFound("mission"))?;
+        tx.vehicle_for_update(mission.vehicle_id).await?;
+        if mission.status != MissionStatus::Planned {
+            return Err(not_planned(mission.status));
+        }
+        let parcels = tx.mission_parcels_in(mission_id).await?;
+        let Some(parcel) = parcels
+            .iter()
+            .find(|p| p.waybill.eq_ignore_ascii_case(waybill) && p.status.is_aboard())
+        else {
+            return Err(
+                AppError::new(Code::WaybillNotInMission).with("waybill", waybill.to_string())
+            );
+        };
+        let already_loaded = parcel.status == LoadStatus::Loaded;
+        if !already_loaded {
+            tx.set_load_status(parcel.id, LoadStatus::Planned, LoadStatus::Loaded, now)
+                .await?;
+        }
+        tx.commit().await?;
+        let n_to_load = parcels.iter().filter(|p| p.status.is_aboard()).count();
+        let n_loaded = parcels
+            .iter()
+            .filter(|p| p.status == LoadStatus::Loaded)
+            .count()
+            + usize::from(!already_loaded);
+        Ok(LoadOutcome {
+            waybill: parcel.waybill.clone(),
+            compartment: parcel.compartment,
+            compartment_code: parcel.compartment_code.clone(),
+            already_loaded,
+            n_loaded,
+            n_to_load,
+        })
+    }
+
+    /// Sends a fully loaded mission on its way.
+    pub async fn start_mission(&self, principal: &Principal, mission_id: i64) -> AppResult<()> {
+        Self::may_run_fleet(principal)?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mission = tx
+            .mission_in(mission_id)
+            .await?
+            .ok_or(AppError::NotFound("mission"))?;
+        tx.vehicle_for_update(mission.vehicle_id).await?;
+        if mission.status != MissionStatus::Planned {
+            return Err(not_planned(mission.status));
+        }
+        let parcels = tx.mission_parcels_in(mission_id).await?;
+        let n_left = parcels
+            .iter()
+            .filter(|p| p.status == LoadStatus::Planned)
+            .count();
+        if n_left > 0 {
+            return Err(AppError::new(Code::MissionNotLoaded).with("n", n_left));
+        }
+        tx.set_mission_status(mission_id, MissionStatus::UnderWay, now)
+            .await?;
+        tx.set_vehicle_status(mission.vehicle_id, VehicleStatus::OnMission)
+            .await?;
+        tx.commit().await?;
+        let stops = self.store.mission_stops(mission_id).await?;
+        let vehicle = self.store.vehicle(mission.vehicle_id).await?;
+        if let Some(vehicle) = vehicle {
+            let mut waypoints: Vec<LonLat> = stops.iter().map(|s| lonlat(s.location)).collect();
+            waypoints.push(lonlat(vehicle.depot));
+            let mut rules = self.fleet_rules.lock().expect("fleet rules");
+            rules
+                .evaluators
+                .entry(vehicle.id)
+                .or_insert_with(|| Evaluator::new(profile_of(&vehicle), RuleSettings::default()))
+                .set_route(waypoints);
+        }
+        Ok(())
+    }
+
+    /// A vehicle broke down: its mission's remaining stops and every parcel
+    /// still aboard move, in order, onto missions of the vehicles named
+    /// (each takes stops while its compartments last), the old mission is
+    /// cancelled and the vehicle marked broken down. All in one transaction:
+    /// a parcel is aboard exactly one mission before and after.
+    pub async fn replan_broken_down(
+        &self,
+        principal: &Principal,
+        vehicle_id: i64,
+        onto: &[i64],
+        why: &str,
+    ) -> AppResult<Replan> {
+        Self::may_run_fleet(principal)?;
+        let why = note(why, REASON)?;
+        if onto.is_empty() || onto.contains(&vehicle_id) || onto.len() > 50 {
+            return Err(AppError::new(Code::ReplanNoVehicle));
+        }
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let broken = tx
+            .vehicle_for_update(vehicle_id)
+            .await?
+            .ok_or(AppError::NotFound("vehicle"))?;
+        let Some(mission) = self.store.active_mission(vehicle_id).await? else {
+            return Err(AppError::new(Code::MissionNotActive));
+        };
+        let stops = tx.mission_stops_in(mission.id).await?;
+        let parcels = tx.mission_parcels_in(mission.id).await?;
+        let remaining: Vec<&MissionStopRecord> =
+            stops.iter().filter(|s| s.status == "pending").collect();
+        let mut targets = Vec::new();
+        for id in onto {
+            let vehicle = tx
+                .vehicle_for_update(*id)
+                .await?
+                .ok_or(AppError::NotFound("vehicle"))?;
+            if vehicle.status != VehicleStatus::Available {
+                return Err(unavailable(&vehicle));
+            }
+            targets.push(vehicle);
+        }
+        // Stops in order onto the vehicles in order, while compartments last.
+        let mut plans: Vec<(usize, Vec<NewMissionStop>, Vec<Compartment>)> = targets
+            .iter()
+            .enumerate()
+            .map(|(idx, v)| {
+                let mut free = v.compartments.clone();
+                free.sort_by_key(|c| (c.size, c.number));
+                (idx, Vec::new(), free)
+            })
+            .collect();
+        let mut target_idx = 0;
+        let mut n_parcels_moved = 0;
+        for stop in &remaining {
+            let aboard: Vec<&MissionParcelRecord> = parcels
+                .iter()
+                .filter(|p| p.stop_id == stop.id && p.status.is_aboard())
+                .collect();
+            let mut placed = false;
+            while target_idx < targets.len() {
+                let vehicle = &targets[target_idx];
+                if !vehicle.station_ids.is_empty()
+                    && !vehicle.station_ids.contains(&stop.station_id)
+                {
+                    target_idx += 1;
+                    continue;
+                }
+                let (_, plan_stops, free) = &mut plans[target_idx];
+                let fits = vehicle.kind == VehicleKind::Van || free.len() >= aboard.len();
+                if !fits {
+                    target_idx += 1;
+                    continue;
+                }
+                let seq = plan_stops.len() + 1;
+                let mut moved = Vec::new();
+                for parcel in &aboard {
+                    let (compartment, code) = if vehicle.kind == VehicleKind::Unmanned {
+                        let compartment = free.remove(0);
+                        (
+                            Some(compartment.number),
+                            format!("{}-{:02}", vehicle.code, compartment.number),
+                        )
+                    } else {
+                        (None, format!("{}-s{seq}", vehicle.code))
+                    };
+                    moved.push(NewMissionParcel {
+                        parcel_id: parcel.parcel_id,
+                        waybill: parcel.waybill.clone(),
+                        compartment,
+                        compartment_code: code,
+                        status: LoadStatus::Planned,
+                    });
+                }
+                plan_stops.push(NewMissionStop {
+                    station_id: stop.station_id,
+                    location: stop.location,
+                    planned_arrival: stop.planned_arrival,
+                    parcels: moved,
+                });
+                placed = true;
+                break;
+            }
+            if !placed {
+                return Err(AppError::new(Code::ReplanNoRoom).with("n", remaining.len()));
+            }
+            for parcel in &aboard {
+                if !tx
+                    .set_load_status(parcel.id, parcel.status, LoadStatus::Moved, now)
+                    .await?
+                {
+                    return Err(AppError::Contended("mission parcel moved meanwhile".into()));
+                }
+                n_parcels_moved += 1;
+            }
+            tx.set_stop_status(stop.id, "moved", None).await?;
+        }
+        tx.set_mission_status(mission.id, MissionStatus::Cancelled, now)
+            .await?;
+        tx.set_vehicle_status(vehicle_id, VehicleStatus::BrokenDown)
+            .await?;
+        let mut new_missions = Vec::new();
+        for (idx, plan_stops, _) in plans {
+            if plan_stops.is_empty() {
+                continue;
+            }
+            let id = tx
+                .insert_mission(
+                    &NewMission {
+                        vehicle_id: targets[idx].id,
+                        planned_departure: now,
+                        created_by: principal.username.clone(),
+                        stops: plan_stops,
+                    },
+                    now,
+                )
+                .await
+                .map_err(|e| conflict_or(e, Code::ParcelOnAnotherMission))?;
+            new_missions.push(id);
+        }
+        crate::audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            now,
+            Act::MissionReplanned,
+            Object::new("vehicle", broken.id),
+            serde_json::json!({ "mission": mission.id, "onto": new_missions, "parcels": n_parcels_moved, "why": why }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Replan {
+            cancelled_mission: mission.id,
+            new_missions,
+            n_parcels_moved,
+            n_stops_moved: remaining.len(),
+        })
+    }
+
+    /// One telemetry message from a vehicle (the bridge, the simulator):
+    /// runs the rules and stores each incident they open, with the command
+    /// the rule names. Returns the incidents opened.
+    pub async fn ingest_telemetry(
+        &self,
+        vehicle_code: &str,
+        telemetry: &Telemetry,
+    ) -> AppResult<Vec<i64>> {
+        let vehicle = self
+            .store
+            .vehicle_by_code(vehicle_code)
+            .await?
+            .ok_or(AppError::NotFound("vehicle"))?;
+        let zones = self.fleet_zones().await?;
+        let alerts = {
+            let mut rules = self.fleet_rules.lock().expect("fleet rules");
+            rules
+                .evaluators
+                .entry(vehicle.id)
+                .or_insert_with(|| Evaluator::new(profile_of(&vehicle), RuleSettings::default()))
+                .observe(&zones, telemetry)
+        };
+        let mut tx = self.store.begin().await?;
+        tx.set_vehicle_position(&VehiclePosition {
+            vehicle_id: vehicle.id,
+            at: DateTime::from_timestamp_millis(telemetry.at_ms).unwrap_or_default(),
+            position: geopoint(telemetry.position),
+            speed_kmh: telemetry.speed_kmh,
+            battery_pct: telemetry.battery_pct.clamp(0.0, 100.0).round() as u32,
+        })
+        .await?;
+        let ids = self.store_alerts(&mut *tx, &vehicle, &alerts).await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// The silence rule for every vehicle heard from; call on a timer.
+    pub async fn fleet_tick(&self) -> AppResult<Vec<i64>> {
+        let now_ms = self.now().timestamp_millis();
+        let raised: Vec<(i64, Vec<Alert>)> = {
+            let mut rules = self.fleet_rules.lock().expect("fleet rules");
+            rules
+                .evaluators
+                .iter_mut()
+                .map(|(id, evaluator)| (*id, evaluator.tick(now_ms)))
+                .filter(|(_, alerts)| !alerts.is_empty())
+                .collect()
+        };
+        let mut ids = Vec::new();
+        for (vehicle_id, alerts) in raised {
+            let Some(vehicle) = self.store.vehicle(vehicle_id).await? else {
+                continue;
+            };
+            let mut tx = self.store.begin().await?;
+            ids.extend(self.store_alerts(&mut *tx, &vehicle, &alerts).await?);
+            tx.commit().await?;
+        }
+        Ok(ids)
+    }
+
+    async fn store_alerts(
+        &self,
+        tx: &mut dyn Tx,
+        vehicle: &VehicleRecord,
+        alerts: &[Alert],
+    ) -> AppResult<Vec<i64>> {
+        if alerts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mission_id = self.store.active_mission(vehicle.id).await?.map(|m| m.id);
+        let mut ids = Vec::new();
+        for alert in alerts {
+            let incident = NewIncident {
+                vehicle_id: vehicle.id,
+                mission_id,
+                rule: alert.rule.code().to_string(),
+                subject: alert.subject.clone(),
+                opened_at: DateTime::from_timestamp_millis(alert.at_ms).unwrap_or_default(),
+                position: geopoint(alert.position),
+                evidence: serde_json::to_string(&alert.evidence)
+                    .map_err(|e| AppError::Internal(format!("evidence: {e}")))?,
+                command: alert
+                    .command
+                    .map(|c| serde_json::to_string(&c).unwrap_or_else(|_| c.op().to_string())),
+            };
+            if let Some(id) = tx.insert_incident(&incident).await? {
+                tracing::warn!(
+                    vehicle = %vehicle.code,
+                    rule = alert.rule.code(),
+                    subject = %alert.subject,
+                    command = alert.command.map_or("none", |c| c.op()),
+                    incident = id,
+                    "vehicle incident"
+                );
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn fleet_zones(&self) -> AppResult<Arc<Geofences>> {
+        if let Some(zones) = &self.fleet_rules.lock().expect("fleet rules").zones {
+            return Ok(zones.clone());
+        }
+        let zones = Arc::new(Geofences::new(self.store.zones().await?));
+        self.fleet_rules.lock().expect("fleet rules").zones = Some(zones.clone());
+        Ok(zones)
+    }
+
+    /// Incidents, oldest first after the cursor; only those not closed when asked.
+    pub async fn incidents(
+        &self,
+        principal: &Principal,
+        after_id: Option<i64>,
+        limit: Option<u32>,
+        open_only: bool,
+    ) -> AppResult<Page<IncidentRecord>> {
+        Self::may_run_fleet(principal)?;
+        let limit = page_size(limit)?;
+        let items = self.store.incidents(after_id, open_only, limit).await?;
+        Ok(Page::of(items, limit, |incident| incident.id))
+    }
+
+    pub async fn incident(&self, principal: &Principal, id: i64) -> AppResult<IncidentView> {
+        Self::may_run_fleet(principal)?;
+        let incident = self
+            .store
+            .incident(id)
+            .await?
+            .ok_or(AppError::NotFound("incident"))?;
+        let vehicle = self
+            .store
+            .vehicle(incident.vehicle_id)
+            .await?
+            .ok_or(AppError::NotFound("vehicle"))?;
+        let log = self.store.incident_log(id).await?;
+        Ok(IncidentView {
+            incident,
+            vehicle,
+            log,
+        })
+    }
+
+    /// A safety operator takes the incident's vehicle over: from now on the
+    /// rules command it nothing, and nobody else may take it over until it
+    /// is handed back.
+    pub async fn take_over(
+        &self,
+        principal: &Principal,
+        incident_id: i64,
+        why: &str,
+    ) -> AppResult<IncidentView> {
+        Self::may_run_fleet(principal)?;
+        let why = note(why, REASON)?;
+        self.incident_step(principal, incident_id, IncidentAct::TakenOver, &why, "")
+            .await
+    }
+
+    /// What the operator did while in control (pulled over, drove round
+    /// the obstacle, opened a compartment): one line in the log each.
+    pub async fn record_takeover_action(
+        &self,
+        principal: &Principal,
+        incident_id: i64,
+        what: &str,
+    ) -> AppResult<IncidentView> {
+        Self::may_run_fleet(principal)?;
+        let what = note(what, ACTION)?;
+        self.incident_step(principal, incident_id, IncidentAct::Acted, "", &what)
+            .await
+    }
+
+    /// The operator hands the vehicle back to the safe-driving system.
+    pub async fn hand_back(
+        &self,
+        principal: &Principal,
+        incident_id: i64,
+        what: &str,
+    ) -> AppResult<IncidentView> {
+        Self::may_run_fleet(principal)?;
+        let what = note(what, ACTION)?;
+        self.incident_step(principal, incident_id, IncidentAct::HandedBack, "", &what)
+            .await
+    }
+
+    /// Closes a reviewed incident with its cause (not while taken over).
+    pub async fn close_incident(
+        &self,
+        principal: &Principal,
+        incident_id: i64,
+        cause: &str,
+    ) -> AppResult<IncidentView> {
+        Self::may_run_fleet(principal)?;
+        let cause = note(cause, CAUSE)?;
+        self.incident_step(principal, incident_id, IncidentAct::Closed, &cause, "")
+            .await
+    }
+
+    /// One step of the take-over workflow: checks the incident's status
+    /// (and, while taken over, that the caller is the operator in control),
+    /// moves it on, appends the log line and the audit row, all in one
+    /// transaction.
+    async fn incident_step(
+        &self,
+        principal: &Principal,
+        incident_id: i64,
+        act: IncidentAct,
+        why: &str,
+        what: &str,
+    ) -> AppResult<IncidentView> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let incident = tx
+            .incident_in(incident_id)
+            .await?
+            .ok_or(AppError::NotFound("incident"))?;
+        let refused = || {
+            let (zh, en) = incident_status_words(incident.status);
+            AppError::new(Code::IncidentState).with_words("status", zh, en)
+        };
+        let operator = (principal.user_id > 0).then_some(principal.user_id);
+        let (from, to, audit_act) = match act {
+            IncidentAct::TakenOver => (
+                IncidentStatus::Open,
+                IncidentStatus::TakenOver,
+                Act::VehicleTakenOver,
+            ),
+            IncidentAct::Acted => (
+                IncidentStatus::TakenOver,
+                IncidentStatus::TakenOver,
+                Act::VehicleTakeoverAction,
+            ),
+            IncidentAct::HandedBack => (
+                IncidentStatus::TakenOver,
+                IncidentStatus::Open,
+                Act::VehicleHandedBack,
+            ),
+            IncidentAct::Closed => (
+                IncidentStatus::Open,
+                IncidentStatus::Closed,
+                Act::IncidentClosed,
+            ),
+        };
+        if incident.status != from {
+            return Err(refused());
+        }
+        if from == IncidentStatus::TakenOver && incident.operator_id != operator {
+            return Err(AppError::new(Code::TakenOverByAnother));
+        }
+        if act != IncidentAct::Acted {
+            let moved = tx
+                .set_incident_status(
+                    incident_id,
+                    from,
+                    to,
+                    (to == IncidentStatus::TakenOver)
+                        .then_some(operator)
+                        .flatten(),
+                    (act == IncidentAct::Closed).then_some(why),
+                    now,
+                )
+                .await
+                .map_err(|e| conflict_or(e, Code::TakenOverByAnother))?;
+            if !moved {
+                return Err(refused());
+            }
+        }
+        tx.append_incident_log(&IncidentLogEntry {
+            id: 0,
+            incident_id,
+            vehicle_id: incident.vehicle_id,
+            at: now,
+            user_id: operator,
+            username: principal.username.clone(),
+            act,
+            why: why.to_string(),
+            what: what.to_string(),
+        })
+        .await?;
+        crate::audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            now,
+            audit_act,
+            Object::new("incident", incident_id),
+            serde_json::json!({ "vehicle": incident.vehicle_id, "rule": incident.rule, "why": why, "what": what }),
+        )
+        .await?;
+        tx.commit().await?;
+        match act {
+            IncidentAct::TakenOver | IncidentAct::HandedBack => {
+                let mut rules = self.fleet_rules.lock().expect("fleet rules");
+                if let Some(evaluator) = rules.evaluators.get_mut(&incident.vehicle_id) {
+                    evaluator.set_taken_over(act == IncidentAct::TakenOver);
+                }
+            }
+            IncidentAct::Acted | IncidentAct::Closed => {}
+        }
+        self.incident(principal, incident_id).await
+    }
+
+    /// Everything the live map draws.
+    pub async fn fleet_map(&self, principal: &Principal) -> AppResult<FleetMap> {
+        Self::may_run_fleet(principal)?;
+        let mut missions = Vec::new();
+        let active = self.store.missions(true, 200).await?;
+        for mission in active {
+            missions.push(mission_view(&*self.store, mission.id).await?);
+        }
+        Ok(FleetMap {
+            vehicles: self.store.vehicles().await?,
+            positions: self.store.vehicle_positions().await?,
+            zones: self.store.zones().await?,
+            missions,
+            incidents: self.store.incidents(None, true, 200).await?,
+        })
+    }
+}
+
+async fn mission_view(store: &dyn Store, id: i64) -> AppResult<MissionView> {
+    let mission = store
+        .mission(id)
+        .await?
+        .ok_or(AppError::NotFound("mission"))?;
+    let vehicle = store
+        .vehicle(mission.vehicle_id)
+        .await?
+        .ok_or(AppError::NotFound("vehicle"))?;
+    Ok(MissionView {
+        stops: store.mission_stops(id).await?,
+        parcels: store.mission_parcels(id).await?,
+        mission,
+        vehicle,
+    })
+}

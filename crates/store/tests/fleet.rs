@@ -1,0 +1,635 @@
+//! The fleet on SQLite and PostgreSQL (issue 20): vehicles and zones,
+//! missions from planned routes with a compartment per parcel, loading
+//! scanned compartment by compartment, a broken-down vehicle's remaining
+//! stops re-planned onto another without losing a parcel, telemetry run
+//! through the safe-driving rules into one incident per incident, and the
+//! take-over workflow logged and audited step by step.
+
+use app::Code;
+use app::fleet::{
+    Compartment, IncidentAct, IncidentStatus, LoadStatus, MissionDraft, MissionStatus, NewVehicle,
+    StopDraft, VehicleStatus,
+};
+use app::manifest::ManifestRow;
+use app::ports::audit::AuditFilter;
+use app::ports::{GeoPoint, NewStation, ParcelFilter};
+use chrono::Duration;
+use domain::fleet::{LonLat, Polygon, Telemetry, VehicleKind, Zone, ZoneKind};
+use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
+use domain::{Carrier, CodeFormat, Principal, Role};
+use testkit::*;
+
+fn operator() -> Principal {
+    Principal {
+        user_id: 0,
+        username: "dispatcher".into(),
+        role: Role::CountyOperator,
+        station_ids: vec![],
+        carrier: None,
+    }
+}
+
+fn safety_operator(user_id: i64, name: &str) -> Principal {
+    Principal {
+        user_id,
+        username: name.into(),
+        role: Role::CountyOperator,
+        station_ids: vec![],
+        carrier: None,
+    }
+}
+
+async fn located_station(h: &Harness, name: &str, lat: f64, lon: f64) -> i64 {
+    let shelves = [ShelfSpec {
+        label: "A".into(),
+        tiers: 1,
+        slots_per_tier: 10,
+        size: SizeClass::Small,
+        slot_capacity: 2,
+    }];
+    let new = NewStation {
+        location: Some(GeoPoint { lat, lon }),
+        name: name.into(),
+        township: "镇".into(),
+        division_code: None,
+        code_format: CodeFormat::default(),
+        holding: HoldingPolicy::default(),
+        slots: lay_out(&shelves).unwrap(),
+    };
+    h.app
+        .store
+        .create_station(&new, h.app.now())
+        .await
+        .unwrap()
+        .id
+}
+
+/// Parcels announced for the station and sorted at the centre; their ids.
+async fn waiting_parcels(h: &Harness, station_id: i64, prefix: &str, n: usize) -> Vec<i64> {
+    let rows: Vec<ManifestRow> = (0..n)
+        .map(|idx| ManifestRow {
+            waybill: format!("{prefix}{idx:06}"),
+            station_id: Some(station_id),
+            ..Default::default()
+        })
+        .collect();
+    h.app
+        .announce(&admin(), Carrier::Zto, &rows, 1)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for parcel in h
+        .app
+        .store
+        .parcels(&ParcelFilter {
+            station_id: Some(station_id),
+            limit: 200,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+    {
+        if !parcel.waybill.to_string().starts_with(prefix) {
+            continue;
+        }
+        for action in [domain::Action::ArriveAtCentre, domain::Action::Sort] {
+            h.app
+                .centre_scan(&admin(), parcel.id, action)
+                .await
+                .unwrap();
+        }
+        ids.push(parcel.id);
+    }
+    ids
+}
+
+fn unmanned(code: &str, n_compartments: u32) -> NewVehicle {
+    NewVehicle {
+        code: code.into(),
+        name: format!("无人车 {code}"),
+        kind: VehicleKind::Unmanned,
+        compartments: (1..=n_compartments)
+            .map(|number| Compartment {
+                number,
+                size: if number % 4 == 0 {
+                    SizeClass::Medium
+                } else {
+                    SizeClass::Small
+                },
+            })
+            .collect(),
+        battery_wh: 10_000,
+        consumption_wh_per_km: 120,
+        speed_limit_kmh: 30,
+        operating_areas: vec![],
+        station_ids: vec![],
+        depot: GeoPoint {
+            lat: 29.0,
+            lon: 119.0,
+        },
+        driver: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missions_load_by_compartment_and_a_breakdown_moves_every_parcel() {
+    for h in backends().await {
+        let a = located_station(&h, "东村驿站", 29.02, 119.02).await;
+        let b = located_station(&h, "西村驿站", 29.05, 119.04).await;
+        let parcels_a = waiting_parcels(&h, a, "7311", 3).await;
+        let parcels_b = waiting_parcels(&h, b, "7312", 2).await;
+        let uv1 = h
+            .app
+            .register_vehicle(&operator(), &unmanned("uv-1", 8))
+            .await
+            .unwrap();
+        let uv2 = h
+            .app
+            .register_vehicle(&operator(), &unmanned("uv-2", 8))
+            .await
+            .unwrap();
+        let small = h
+            .app
+            .register_vehicle(&operator(), &unmanned("uv-3", 2))
+            .await
+            .unwrap();
+        assert!(
+            h.app
+                .register_vehicle(&operator(), &unmanned("uv-1", 8))
+                .await
+                .unwrap_err()
+                .is(Code::VehicleCodeTaken)
+        );
+        assert!(
+            h.app
+                .register_vehicle(&keeper_of(a), &unmanned("uv-9", 8))
+                .await
+                .is_err(),
+            "a keeper registers no vehicle"
+        );
+        let now = h.app.now();
+        let draft = |vehicle_id, stops: Vec<(i64, &Vec<i64>)>| MissionDraft {
+            vehicle_id,
+            planned_departure: now,
+            stops: stops
+                .into_iter()
+                .enumerate()
+                .map(|(idx, (station_id, parcel_ids))| StopDraft {
+                    station_id,
+                    planned_arrival: now + Duration::minutes(20 * (idx as i64 + 1)),
+                    parcel_ids: parcel_ids.clone(),
+                })
+                .collect(),
+        };
+        // Two compartments cannot take three parcels: nothing is written.
+        let refused = h
+            .app
+            .create_missions(&operator(), &[draft(small.id, vec![(a, &parcels_a)])])
+            .await
+            .unwrap_err();
+        assert!(refused.is(Code::CompartmentsShort), "{refused:?}");
+        let ids = h
+            .app
+            .create_missions(
+                &operator(),
+                &[draft(uv1.id, vec![(a, &parcels_a), (b, &parcels_b)])],
+            )
+            .await
+            .unwrap();
+        // A parcel is aboard one mission only.
+        let twice = h
+            .app
+            .create_missions(&operator(), &[draft(uv2.id, vec![(a, &parcels_a)])])
+            .await
+            .unwrap_err();
+        assert!(twice.is(Code::ParcelOnAnotherMission), "{twice:?}");
+        let view = h.app.mission(&operator(), ids[0]).await.unwrap();
+        assert_eq!(view.stops.len(), 2);
+        assert_eq!(view.parcels.len(), 5);
+        let mut compartments: Vec<u32> = view
+            .parcels
+            .iter()
+            .map(|p| p.compartment.unwrap())
+            .collect();
+        compartments.sort_unstable();
+        compartments.dedup();
+        assert_eq!(compartments.len(), 5, "one parcel per compartment");
+        assert!(
+            view.parcels
+                .iter()
+                .all(|p| p.compartment_code.starts_with("uv-1-"))
+        );
+
+        // Loading: each scan names its compartment; a repeat changes nothing;
+        // the mission leaves only when everything is aboard.
+        let first = &view.parcels[0];
+        let outcome = h
+            .app
+            .load_scan(&operator(), ids[0], &first.waybill)
+            .await
+            .unwrap();
+        assert_eq!(outcome.compartment, first.compartment);
+        assert!(!outcome.already_loaded);
+        assert!(
+            h.app
+                .load_scan(&operator(), ids[0], &first.waybill)
+                .await
+                .unwrap()
+                .already_loaded
+        );
+        assert!(
+            h.app
+                .load_scan(&operator(), ids[0], "SF0000000000")
+                .await
+                .unwrap_err()
+                .is(Code::WaybillNotInMission)
+        );
+        assert!(
+            h.app
+                .start_mission(&operator(), ids[0])
+                .await
+                .unwrap_err()
+                .is(Code::MissionNotLoaded)
+        );
+        for parcel in &view.parcels[1..] {
+            h.app
+                .load_scan(&operator(), ids[0], &parcel.waybill)
+                .await
+                .unwrap();
+        }
+        h.app.start_mission(&operator(), ids[0]).await.unwrap();
+        assert_eq!(
+            h.app.store.vehicle(uv1.id).await.unwrap().unwrap().status,
+            VehicleStatus::OnMission
+        );
+
+        // uv-1 breaks down: both stops and all five parcels move to uv-2.
+        let replan = h
+            .app
+            .replan_broken_down(&operator(), uv1.id, &[uv2.id], "驱动电机故障")
+            .await
+            .unwrap();
+        assert_eq!(replan.n_parcels_moved, 5);
+        assert_eq!(replan.new_missions.len(), 1);
+        let old = h.app.mission(&operator(), ids[0]).await.unwrap();
+        assert_eq!(old.mission.status, MissionStatus::Cancelled);
+        assert!(old.parcels.iter().all(|p| p.status == LoadStatus::Moved));
+        let new = h
+            .app
+            .mission(&operator(), replan.new_missions[0])
+            .await
+            .unwrap();
+        assert_eq!(new.vehicle.id, uv2.id);
+        assert_eq!(
+            new.stops.iter().map(|s| s.station_id).collect::<Vec<_>>(),
+            vec![a, b],
+            "the stops keep their order"
+        );
+        let mut moved: Vec<i64> = new.parcels.iter().map(|p| p.parcel_id).collect();
+        moved.sort_unstable();
+        let mut all: Vec<i64> = parcels_a.iter().chain(&parcels_b).copied().collect();
+        all.sort_unstable();
+        assert_eq!(moved, all, "no parcel lost, none twice");
+        assert_eq!(
+            h.app.store.vehicle(uv1.id).await.unwrap().unwrap().status,
+            VehicleStatus::BrokenDown
+        );
+        let audit = h
+            .app
+            .audit_trail(
+                &admin(),
+                AuditFilter {
+                    act: Some("mission_replanned".into()),
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(audit.len(), 1);
+        h.cleanup().await;
+    }
+}
+
+fn square(lon0: f64, lat0: f64, lon1: f64, lat1: f64) -> Polygon {
+    Polygon::new(vec![
+        LonLat::new(lon0, lat0),
+        LonLat::new(lon1, lat0),
+        LonLat::new(lon1, lat1),
+        LonLat::new(lon0, lat1),
+    ])
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_raises_one_incident_each_and_a_take_over_is_logged_end_to_end() {
+    for h in backends().await {
+        let uv = h
+            .app
+            .register_vehicle(&operator(), &unmanned("uv-7", 4))
+            .await
+            .unwrap();
+        for (name, kind, area, limit) in [
+            (
+                "县城运营区",
+                ZoneKind::OperatingArea,
+                square(118.9, 28.9, 119.2, 29.2),
+                None,
+            ),
+            (
+                "施工路段",
+                ZoneKind::NoGo,
+                square(119.1, 29.1, 119.11, 29.11),
+                None,
+            ),
+        ] {
+            h.app
+                .add_zone(
+                    &operator(),
+                    &Zone {
+                        id: 0,
+                        name: name.into(),
+                        kind,
+                        area,
+                        speed_limit_kmh: limit,
+                        windows: vec![],
+                        station_id: None,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        let bad_zone = Zone {
+            id: 0,
+            name: String::new(),
+            kind: ZoneKind::NoGo,
+            area: square(119.0, 29.0, 119.01, 29.01),
+            speed_limit_kmh: None,
+            windows: vec![],
+            station_id: None,
+        };
+        assert!(
+            h.app
+                .add_zone(&operator(), &bad_zone)
+                .await
+                .unwrap_err()
+                .is(Code::ZoneInvalid)
+        );
+        let t0 = h.app.now().timestamp_millis();
+        let message = |second: i64, lon: f64, lat: f64, speed_kmh: f64| Telemetry {
+            at_ms: t0 + second * 1000,
+            position: LonLat::new(lon, lat),
+            speed_kmh,
+            battery_pct: 80.0,
+            faults: vec![],
+            emergency_stop: false,
+        };
+        // Speeding for ten seconds, delivered twice each: one incident.
+        let mut opened = Vec::new();
+        for second in 0..10 {
+            let speeding = message(second, 119.05, 29.05, 45.0);
+            opened.extend(h.app.ingest_telemetry("uv-7", &speeding).await.unwrap());
+            opened.extend(h.app.ingest_telemetry("uv-7", &speeding).await.unwrap());
+        }
+        assert_eq!(opened.len(), 1);
+        // Into the no-go zone.
+        opened.extend(
+            h.app
+                .ingest_telemetry("uv-7", &message(10, 119.105, 29.105, 10.0))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(opened.len(), 2);
+        let page = h
+            .app
+            .incidents(&operator(), None, Some(50), true)
+            .await
+            .unwrap();
+        let rules: Vec<&str> = page.items.iter().map(|i| i.rule.as_str()).collect();
+        assert_eq!(rules, ["speeding", "entered_no_go"]);
+        assert!(page.items[0].evidence.contains("\"limit_kmh\":30"));
+        assert!(
+            page.items[1]
+                .command
+                .as_deref()
+                .unwrap()
+                .contains("pull_over")
+        );
+        let positions = h.app.store.vehicle_positions().await.unwrap();
+        assert_eq!(positions.len(), 1);
+        assert_eq!(positions[0].vehicle_id, uv.id);
+
+        // The take-over: one operator takes over, a second cannot, the first
+        // acts and hands back, and the incident closes with its cause.
+        let incident = page.items[1].id;
+        let (first, second) = (
+            safety_operator(41, "safety_li"),
+            safety_operator(42, "safety_wang"),
+        );
+        assert!(
+            h.app
+                .close_incident(&first, incident, "")
+                .await
+                .unwrap_err()
+                .is(Code::IncidentNoteInvalid)
+        );
+        h.app
+            .take_over(&first, incident, "车辆驶入施工路段")
+            .await
+            .unwrap();
+        assert!(
+            h.app
+                .take_over(&second, incident, "也想接管")
+                .await
+                .unwrap_err()
+                .is(Code::IncidentState)
+        );
+        assert!(
+            h.app
+                .record_takeover_action(&second, incident, "倒车")
+                .await
+                .unwrap_err()
+                .is(Code::TakenOverByAnother)
+        );
+        assert!(
+            h.app
+                .close_incident(&first, incident, "误入")
+                .await
+                .unwrap_err()
+                .is(Code::IncidentState)
+        );
+        h.app
+            .record_takeover_action(&first, incident, "远程倒车驶出施工路段")
+            .await
+            .unwrap();
+        h.app
+            .hand_back(&first, incident, "已回到规划路线")
+            .await
+            .unwrap();
+        let view = h
+            .app
+            .close_incident(&second, incident, "地图未标注临时施工，已补充禁行区")
+            .await
+            .unwrap();
+        assert_eq!(view.incident.status, IncidentStatus::Closed);
+        assert_eq!(
+            view.incident.cause.as_deref(),
+            Some("地图未标注临时施工，已补充禁行区")
+        );
+        let acts: Vec<(IncidentAct, &str)> = view
+            .log
+            .iter()
+            .map(|e| (e.act, e.username.as_str()))
+            .collect();
+        assert_eq!(
+            acts,
+            [
+                (IncidentAct::TakenOver, "safety_li"),
+                (IncidentAct::Acted, "safety_li"),
+                (IncidentAct::HandedBack, "safety_li"),
+                (IncidentAct::Closed, "safety_wang"),
+            ]
+        );
+        assert_eq!(view.log[0].why, "车辆驶入施工路段");
+        assert_eq!(view.log[1].what, "远程倒车驶出施工路段");
+        for act in [
+            "vehicle_taken_over",
+            "vehicle_takeover_action",
+            "vehicle_handed_back",
+            "incident_closed",
+        ] {
+            let rows = h
+                .app
+                .audit_trail(
+                    &admin(),
+                    AuditFilter {
+                        act: Some(act.into()),
+                        limit: 10,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            assert_eq!(rows.len(), 1, "{act}");
+        }
+        // The log refuses changes.
+        let mut raw = h.raw().await;
+        assert!(
+            sqlx::query("UPDATE incident_log SET why = 'x'")
+                .execute(&mut raw)
+                .await
+                .is_err()
+        );
+        assert!(
+            sqlx::query("DELETE FROM incident_log")
+                .execute(&mut raw)
+                .await
+                .is_err()
+        );
+        // A keeper sees no incident.
+        assert!(
+            h.app
+                .incidents(&keeper_of(1), None, None, false)
+                .await
+                .is_err()
+        );
+        // The link: silence raises one incident however often the timer runs.
+        h.clock.advance(Duration::seconds(60));
+        let lost = h.app.fleet_tick().await.unwrap();
+        assert_eq!(lost.len(), 1);
+        assert!(h.app.fleet_tick().await.unwrap().is_empty());
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatch_plan_becomes_missions_and_unmanned_vehicles_go_only_where_received() {
+    use app::dispatch::{DispatchRequest, Fleet};
+    for h in backends().await {
+        let a = located_station(&h, "东村驿站", 29.02, 119.02).await;
+        let b = located_station(&h, "西村驿站", 29.05, 119.04).await;
+        let mut all = waiting_parcels(&h, a, "7321", 3).await;
+        all.extend(waiting_parcels(&h, b, "7322", 2).await);
+        // Only station A has an approach an unmanned vehicle can stop at.
+        h.app
+            .add_zone(
+                &operator(),
+                &Zone {
+                    id: 0,
+                    name: "东村驿站进站道".into(),
+                    kind: ZoneKind::StationApproach,
+                    area: square(119.019, 29.019, 119.021, 29.021),
+                    speed_limit_kmh: Some(10),
+                    windows: vec![],
+                    station_id: Some(a),
+                },
+            )
+            .await
+            .unwrap();
+        let mut van = unmanned("van-1", 0);
+        van.kind = VehicleKind::Van;
+        van.driver = Some("driver_zhao".into());
+        let van = h.app.register_vehicle(&operator(), &van).await.unwrap();
+        let robot = h
+            .app
+            .register_vehicle(&operator(), &unmanned("uv-1", 8))
+            .await
+            .unwrap();
+        let request = DispatchRequest {
+            fleet: Fleet {
+                vans: 1,
+                van_parcels_max: 50,
+                van_volume_max: 200,
+                unmanned: 1,
+                unmanned_compartments: 8,
+                unmanned_range_km: 60,
+            },
+            ..DispatchRequest::new(GeoPoint {
+                lat: 29.0,
+                lon: 119.0,
+            })
+        };
+        let plan = h.app.plan_dispatch(&operator(), &request).await.unwrap();
+        assert!(plan.feasible);
+        assert_eq!(plan.n_parcels_planned, 5);
+        for route in plan.routes.iter().filter(|route| route.kind == "unmanned") {
+            assert!(
+                route.stops.iter().all(|stop| stop.station_id == a),
+                "{route:?}"
+            );
+        }
+        let day = domain::shanghai_day(h.app.now());
+        let drafts: Vec<MissionDraft> = plan
+            .routes
+            .iter()
+            .map(|route| {
+                route.mission_draft(
+                    if route.kind == "unmanned" {
+                        robot.id
+                    } else {
+                        van.id
+                    },
+                    day,
+                )
+            })
+            .collect();
+        let ids = h.app.create_missions(&operator(), &drafts).await.unwrap();
+        let mut planned = Vec::new();
+        for id in ids {
+            let view = h.app.mission(&operator(), id).await.unwrap();
+            if view.vehicle.kind == VehicleKind::Van {
+                assert!(
+                    view.parcels
+                        .iter()
+                        .all(|p| p.compartment.is_none()
+                            && p.compartment_code.starts_with("van-1-s"))
+                );
+            }
+            planned.extend(view.parcels.iter().map(|p| p.parcel_id));
+        }
+        planned.sort_unstable();
+        all.sort_unstable();
+        assert_eq!(planned, all, "every waiting parcel on exactly one mission");
+        h.cleanup().await;
+    }
+}
