@@ -142,6 +142,7 @@ const ACTS: &[(&str, &str, &str)] = &[
         "waybill_range_added",
         "上传运单号段",
         "waybill range uploaded",
+    ),
     // Branch `money`: statements.
     ("statement_issued", "开具对账单", "statement issued"),
     (

@@ -166,6 +166,6 @@ pub mod prelude {
     pub use super::{SendingStore, SendingTx};
     // Seeing (issue 16, branch board).
     pub use super::{BoardStore, BoardTx};
-    pub use super::{LedgerStore, LedgerTx};
     pub use super::{FleetStore, FleetTx};
+    pub use super::{LedgerStore, LedgerTx};
 }
