@@ -197,7 +197,8 @@ pub fn server_acl(username: &str) -> String {
          topic write yizhan/v1/stations/+/lights/+/config\n\
          topic readwrite yizhan/v1/stations/+/+/+/ack\n\
          topic readwrite yizhan/v1/stations/+/+/+/state\n\
-         topic read yizhan/v1/stations/+/scanner/+/scan\n"
+         topic read yizhan/v1/stations/+/scanner/+/scan\n\
+         topic read yizhan/v1/vehicles/+/telemetry\n"
     )
 }
 

@@ -348,6 +348,30 @@ fn start_devices(
     bridge_config.drops = app.dropped_device_messages.clone();
     bridge_config.door_open_alert_after =
         std::time::Duration::from_secs(config.devices.door_open_alert_seconds.clamp(10, 86_400));
+    // Vehicles' telemetry goes through the safe-driving rules; a timer
+    // tick finds what silence means (a lost link) between messages.
+    let (telemetry_sink, mut telemetry) = tokio::sync::mpsc::channel(1024);
+    bridge_config.telemetry = Some(telemetry_sink);
+    let rules = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                message = telemetry.recv() => {
+                    let Some((vehicle, message)) = message else { return };
+                    if let Err(error) = rules.ingest_telemetry(&vehicle, &message).await {
+                        tracing::warn!(vehicle = %vehicle, %error, "vehicle telemetry not taken");
+                    }
+                }
+                _ = tick.tick() => {
+                    if let Err(error) = rules.fleet_tick().await {
+                        tracing::warn!(%error, "fleet rules' tick failed");
+                    }
+                }
+            }
+        }
+    });
     let bridge = devices::bridge::Bridge::start_in_background(
         app.store.clone(),
         app.clock.clone(),
