@@ -1,6 +1,6 @@
 //! Labelled benchmark set: a seeded generator of addresses in real-world
 //! formats, scoring of parse results against labels, and the speed run that
-//! `examples/bench.rs` (and later `yizhan bench address`) drives.
+//! `examples/address_bench.rs` (and later `yizhan bench address`) drives.
 
 use std::io::Write;
 use std::time::{Duration, Instant};

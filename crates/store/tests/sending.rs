@@ -234,6 +234,9 @@ async fn a_sender_pays_once_whatever_the_callbacks_do_and_cancelling_refunds() {
             [PaymentStatus::Refunded, PaymentStatus::Paid],
             "{name}"
         );
+        // The paid order is sending revenue once, however many callbacks.
+        let price = order.price_fen.unwrap();
+        assert_eq!(sending_revenue(&h).await, price.0, "{name}");
 
         // Cancelling before collection refunds the payment that paid.
         let cancelled = h.app.cancel_send_order(&sender, order_id).await.unwrap();
@@ -247,6 +250,19 @@ async fn a_sender_pays_once_whatever_the_callbacks_do_and_cancelling_refunds() {
             PaymentStatus::Refunded
         );
         assert_eq!(provider.refunds().len(), 2, "{name}");
+        // The refund took the revenue back, by a reversing transfer.
+        assert_eq!(sending_revenue(&h).await, 0, "{name}");
+        let reversal =
+            h.db.transfer(&format!("send-refund:{}", second.merchant_order_no))
+                .await
+                .unwrap()
+                .expect("a reversing transfer");
+        assert_eq!(reversal.amount, price, "{name}");
+        assert_eq!(
+            h.app.check_ledger(&admin()).await.unwrap().n_problems,
+            0,
+            "{name}"
+        );
         // A late callback for a cancelled order is refunded too.
         let third_order = order_for(&h, &sender).await;
         h.app
@@ -451,4 +467,13 @@ async fn codes_are_limited_per_hour_and_liquids_need_their_declaration() {
         assert!(quote["surcharges"].to_string().contains("liquid_packing"));
         h.cleanup().await;
     }
+}
+
+/// The balance of the county's sending-revenue account, in fen.
+async fn sending_revenue(h: &Harness) -> i64 {
+    use domain::ledger::{Account, AccountKind};
+    h.db.ledger_account(&Account::of(AccountKind::SendingRevenue))
+        .await
+        .unwrap()
+        .map_or(0, |account| account.balance.0)
 }

@@ -179,6 +179,10 @@ impl App {
                     }),
                 })
                 .await?;
+                // The money is sending revenue from this moment, in the
+                // same transaction as the order's acceptance (once: the
+                // transfer id is the payment's).
+                crate::ledger::post(&mut *tx, &revenue_of(&payment, now), now).await?;
                 CallbackOutcome::Accepted
             }
             PaidCallback::Refund => {
@@ -269,6 +273,20 @@ impl App {
                 to_refund.push(payment);
             }
         }
+        // A refunded payment takes its revenue back with it.
+        for payment in &to_refund {
+            let revenue = revenue_of(payment, now);
+            crate::ledger::post(
+                &mut *tx,
+                &revenue.reversal(
+                    format!("send-refund:{}", payment.merchant_order_no),
+                    format!("order {} cancelled", order.id),
+                    now.timestamp_millis(),
+                ),
+                now,
+            )
+            .await?;
+        }
         tx.insert_order_event(&OrderEvent {
             order_id: order.id,
             kind: "cancelled".into(),
@@ -284,5 +302,26 @@ impl App {
             self.refund(payment, payment.amount).await?;
         }
         Ok(order)
+    }
+}
+
+/// The ledger transfer of a paid sending order: the money in the payment
+/// provider's clearing account, earned as sending revenue. Its id is the
+/// merchant order number, so a repeated callback posts nothing new.
+fn revenue_of(
+    payment: &PaymentRecord,
+    at: chrono::DateTime<chrono::Utc>,
+) -> domain::ledger::NewTransfer {
+    use domain::ledger::{Account, AccountKind, NewTransfer, TransferKind};
+    NewTransfer {
+        id: format!("send:{}", payment.merchant_order_no),
+        debit: Account::of(AccountKind::PaymentClearing),
+        credit: Account::of(AccountKind::SendingRevenue),
+        amount: payment.amount,
+        kind: TransferKind::SendingRevenue,
+        reference: format!("order {}", payment.order_id),
+        parcel_id: None,
+        reverses: None,
+        at_ms: at.timestamp_millis(),
     }
 }

@@ -1,4 +1,4 @@
-//! Runs the sorting-hub benchmark: `cargo run --release -p sort --example bench -- [BUDGET]`.
+//! Runs the sorting-hub benchmark: `cargo run --release -p sort --example sort_bench -- [BUDGET]`.
 
 use std::time::Instant;
 

@@ -1,4 +1,4 @@
-//! `cargo run --release -p devices --example bench -- [MQTT_URL] [N_COMMANDS]`
+//! `cargo run --release -p devices --example devices_bench -- [MQTT_URL] [N_COMMANDS]`
 //! (MQTT_URL defaults to YIZHAN_TEST_MQTT_URL, then mqtt://127.0.0.1:1883).
 //! Uses a fresh SQLite store in a temporary folder.
 

@@ -1,6 +1,6 @@
 //! Address-parsing benchmark: accuracy per level and format, and addresses per second.
 //!
-//! `cargo run --release -p address --example bench -- [labelled.jsonl ...] [--rounds N] [--failures]`
+//! `cargo run --release -p address --example address_bench -- [labelled.jsonl ...] [--rounds N] [--failures]`
 //! (defaults: the generated, tricky and holdout sets shipped in `crates/address/bench/`, 100 rounds).
 //! `--generate SEED COUNT` writes a fresh generated set to standard output instead.
 
