@@ -137,5 +137,6 @@ async fn run() -> anyhow::Result<()> {
                 },
         } => report_cmd::daily(&config, day, xlsx, push, bot).await,
         Command::Ledger { what } => finance_cmd::ledger(&app().await?, what).await,
+        Command::Arrears { json } => finance_cmd::arrears(&app().await?, json).await,
     }
 }
