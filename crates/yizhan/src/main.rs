@@ -28,7 +28,7 @@ mod wiring;
 mod bot_tests;
 mod metrics;
 mod report_cmd;
-// Branch money (issue 15): `yizhan ledger check`.
+// Branch money (issue 15): `yizhan ledger check`; branch arrears: `yizhan arrears`.
 mod finance_cmd;
 
 use clap::Parser;
