@@ -227,6 +227,95 @@ impl Bucket {
     }
 }
 
+/// What one debtor (a carrier) still owes, by how overdue it is on a
+/// Shanghai day: each open invoice's amount in the bucket of its due day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Ageing {
+    pub carrier: crate::Carrier,
+    pub not_due: crate::Fen,
+    pub days_1_30: crate::Fen,
+    pub days_31_60: crate::Fen,
+    pub days_61_90: crate::Fen,
+    pub over_90: crate::Fen,
+    /// Σ of the buckets.
+    pub total: crate::Fen,
+    /// The oldest due day among what is still owed.
+    pub oldest_due: Option<NaiveDate>,
+}
+
+impl Ageing {
+    pub fn new(carrier: crate::Carrier) -> Ageing {
+        let zero = crate::Fen(0);
+        Ageing {
+            carrier,
+            not_due: zero,
+            days_1_30: zero,
+            days_31_60: zero,
+            days_61_90: zero,
+            over_90: zero,
+            total: zero,
+            oldest_due: None,
+        }
+    }
+
+    /// The amount in one bucket.
+    pub fn bucket(&self, bucket: Bucket) -> crate::Fen {
+        match bucket {
+            Bucket::NotDue => self.not_due,
+            Bucket::Days1To30 => self.days_1_30,
+            Bucket::Days31To60 => self.days_31_60,
+            Bucket::Days61To90 => self.days_61_90,
+            Bucket::Over90 => self.over_90,
+        }
+    }
+
+    /// Adds an invoice still owed: `owed` due on `due`, seen on `today`.
+    /// Nothing owed (zero or a credit) adds nothing.
+    pub fn add(&mut self, owed: crate::Fen, due: NaiveDate, today: NaiveDate) {
+        if owed.0 <= 0 {
+            return;
+        }
+        let slot = match Bucket::of(due, today) {
+            Bucket::NotDue => &mut self.not_due,
+            Bucket::Days1To30 => &mut self.days_1_30,
+            Bucket::Days31To60 => &mut self.days_31_60,
+            Bucket::Days61To90 => &mut self.days_61_90,
+            Bucket::Over90 => &mut self.over_90,
+        };
+        slot.0 += owed.0;
+        self.total.0 += owed.0;
+        self.oldest_due = Some(self.oldest_due.map_or(due, |d| d.min(due)));
+    }
+}
+
+/// Ages invoices `(carrier, owed, due day)` per debtor on `today`: one row
+/// per carrier that owes something, the largest total first (then by
+/// carrier code, so the order is stable).
+pub fn age(
+    invoices: impl IntoIterator<Item = (crate::Carrier, crate::Fen, NaiveDate)>,
+    today: NaiveDate,
+) -> Vec<Ageing> {
+    let mut rows: Vec<Ageing> = Vec::new();
+    for (carrier, owed, due) in invoices {
+        let at = match rows.iter().position(|r| r.carrier == carrier) {
+            Some(at) => at,
+            None => {
+                rows.push(Ageing::new(carrier));
+                rows.len() - 1
+            }
+        };
+        rows[at].add(owed, due, today);
+    }
+    rows.retain(|r| r.total.0 > 0);
+    rows.sort_by(|a, b| {
+        b.total
+            .0
+            .cmp(&a.total.0)
+            .then_with(|| a.carrier.code().cmp(b.carrier.code()))
+    });
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,5 +375,38 @@ mod tests {
         assert_eq!(Bucket::of(due, day("2027-01-15")), Bucket::Days31To60);
         assert_eq!(Bucket::of(due, day("2027-03-15")), Bucket::Days61To90);
         assert_eq!(Bucket::of(due, day("2027-03-16")), Bucket::Over90);
+    }
+
+    #[test]
+    fn ageing_sums_each_debtor_by_bucket_largest_first() {
+        use crate::{Carrier, Fen};
+        let today = day("2027-03-01");
+        let rows = age(
+            [
+                (Carrier::Zto, Fen(100), day("2027-03-01")),
+                (Carrier::Zto, Fen(250), day("2027-02-28")),
+                (Carrier::Sf, Fen(90), day("2026-11-01")),
+                (Carrier::Sf, Fen(0), day("2026-01-01")),
+                (Carrier::Jd, Fen(-5), day("2026-01-01")),
+                (Carrier::Zto, Fen(7), day("2026-12-31")),
+            ],
+            today,
+        );
+        assert_eq!(rows.len(), 2, "a debtor owing nothing is no row");
+        assert_eq!(rows[0].carrier, Carrier::Zto);
+        assert_eq!(rows[0].not_due, Fen(100));
+        assert_eq!(rows[0].days_1_30, Fen(250));
+        assert_eq!(rows[0].days_31_60, Fen(7));
+        assert_eq!(rows[0].total, Fen(357));
+        assert_eq!(rows[0].oldest_due, Some(day("2026-12-31")));
+        assert_eq!(rows[1].carrier, Carrier::Sf);
+        assert_eq!(rows[1].bucket(Bucket::Over90), Fen(90));
+        assert_eq!(
+            rows[1].oldest_due,
+            Some(day("2026-11-01")),
+            "zero owed has no age"
+        );
+        let sum: i64 = Bucket::ALL.iter().map(|b| rows[0].bucket(*b).0).sum();
+        assert_eq!(sum, rows[0].total.0);
     }
 }

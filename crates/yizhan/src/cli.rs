@@ -149,6 +149,14 @@ pub enum Command {
         #[command(subcommand)]
         what: LedgerCommand,
     },
+    /// The arrears ledger (欠费台账, docs/finance.md): each debtor with what
+    /// it still owes per ageing bucket (not due, 1–30, 31–60, 61–90, over 90
+    /// Shanghai days past the due day), in fen, the largest debtor first.
+    Arrears {
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Branch board (issue 16).

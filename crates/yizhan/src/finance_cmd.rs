@@ -1,6 +1,6 @@
-//! `yizhan ledger check` (issue 15, docs/finance.md): the ledger's check
-//! command. It prints the totals and fails on any break, so a script or a
-//! cron job can run it.
+//! `yizhan ledger check` and `yizhan arrears` (issue 15, docs/finance.md):
+//! the ledger's check command (it prints the totals and fails on any break,
+//! so a script or a cron job can run it) and the ageing of what debtors owe.
 
 use crate::cli::LedgerCommand;
 use app::App;
@@ -47,4 +47,44 @@ pub async fn ledger(app: &App, what: LedgerCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `yizhan arrears [--json]`: each debtor's open invoices by age, in fen.
+pub async fn arrears(app: &App, json: bool) -> anyhow::Result<()> {
+    let system = crate::wiring::system_principal();
+    let rows = app.arrears_ageing(&system).await?;
+    if json {
+        let debtors: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|row| {
+                let buckets: serde_json::Map<String, serde_json::Value> = app::finance::Bucket::ALL
+                    .iter()
+                    .map(|b| (b.code().to_string(), row.bucket(*b).0.into()))
+                    .collect();
+                serde_json::json!({
+                    "carrier": row.carrier.code(),
+                    "oldest_due": row.oldest_due.map(|d| d.to_string()),
+                    "total_fen": row.total.0,
+                    "buckets_fen": buckets,
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({ "day": app.today().to_string(), "debtors": debtors });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
+    println!("arrears on {}: {} debtor(s)", app.today(), rows.len());
+    for row in &rows {
+        let buckets: Vec<String> = app::finance::Bucket::ALL
+            .iter()
+            .map(|b| format!("{} {}", b.code(), row.bucket(*b).0))
+            .collect();
+        println!(
+            "{} owes {} fen: {}",
+            row.carrier.code(),
+            row.total.0,
+            buckets.join(", ")
+        );
+    }
+    Ok(())
 }

@@ -28,7 +28,7 @@ mod wiring;
 mod bot_tests;
 mod metrics;
 mod report_cmd;
-// Branch money (issue 15): `yizhan ledger check`.
+// Branch money (issue 15): `yizhan ledger check`; branch arrears: `yizhan arrears`.
 mod finance_cmd;
 
 use clap::Parser;
@@ -137,5 +137,6 @@ async fn run() -> anyhow::Result<()> {
                 },
         } => report_cmd::daily(&config, day, xlsx, push, bot).await,
         Command::Ledger { what } => finance_cmd::ledger(&app().await?, what).await,
+        Command::Arrears { json } => finance_cmd::arrears(&app().await?, json).await,
     }
 }

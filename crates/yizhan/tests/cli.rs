@@ -406,3 +406,79 @@ async fn ledger_check_passes_on_the_demo_and_fails_on_a_changed_transfer() {
     );
     assert!(stderr.contains("the ledger is broken"), "{stderr}");
 }
+
+/// Issue 15: `yizhan arrears --json` ages each debtor's open invoices (the
+/// statements' net) from their due days, in fen; a settled one is no debt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrears_json_ages_each_debtor_in_fen() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("demo");
+    let (ok, _, stderr) = yizhan(&[
+        "demo",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--no-serve",
+    ]);
+    assert!(ok, "{stderr}");
+    let url = format!("sqlite:{}", data_dir.join("yizhan.db").display());
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
+            .args(args)
+            .env("YIZHAN_DATABASE__URL", &url)
+            .env("YIZHAN_KEYS_FILE", data_dir.join("keys.json"))
+            .env("YIZHAN_LOG", "warn")
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    let (ok, stdout, stderr) = run(&["arrears", "--json"]);
+    assert!(ok, "{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["debtors"], serde_json::json!([]), "nothing issued yet");
+    // Statements as finance issued them: ZTO owes one long overdue (less a
+    // resolved dispute) and one not yet due; SF's was all credited back.
+    let db = store::Db::connect(&store::ConnectOptions::new(
+        url.clone(),
+        std::sync::Arc::new(store::Keys::ephemeral()),
+    ))
+    .await
+    .unwrap();
+    for (carrier, month, issued, credited, due) in [
+        ("ZTO", "2020-01", 12_345, 345, "2020-02-15"),
+        ("ZTO", "2998-12", 500, 0, "2999-01-15"),
+        ("SF", "2020-01", 800, 800, "2020-02-15"),
+    ] {
+        db.raw_execute(&format!(
+            "INSERT INTO statements (carrier, month, status, n_lines, issued_fen, credited_fen, due_day, issued_at, issued_by, updated_at) \
+             VALUES ('{carrier}', '{month}', 'issued', 1, {issued}, {credited}, '{due}', 0, 'finance', 0)"
+        ))
+        .await
+        .unwrap();
+    }
+    db.close().await;
+    let (ok, stdout, stderr) = run(&["arrears", "--json"]);
+    assert!(ok, "{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        doc["debtors"],
+        serde_json::json!([{
+            "carrier": "ZTO",
+            "oldest_due": "2020-02-15",
+            "total_fen": 12_500,
+            "buckets_fen": {
+                "not_due": 500,
+                "days_1_30": 0,
+                "days_31_60": 0,
+                "days_61_90": 0,
+                "over_90": 12_000,
+            },
+        }]),
+        "{stdout}"
+    );
+    let (ok, stdout, _) = run(&["arrears"]);
+    assert!(ok && stdout.contains("ZTO owes 12500 fen"), "{stdout}");
+}

@@ -4,13 +4,14 @@
 //! the ledger existed. Posting itself is the shared `crate::ledger::post`,
 //! called inside the transaction of the act that moves the money.
 
+mod arrears;
 mod books;
 mod statements;
 
 pub use crate::ports::ledger::{Account, AccountRecord, Transfer};
 pub use crate::ports::ledger::{StatementLine, StatementRecord};
 pub use books::{LedgerCheck, LedgerProblem};
-pub use domain::finance::{Bucket, LineStatus, Month, StatementStatus};
+pub use domain::finance::{Ageing, Bucket, LineStatus, Month, StatementStatus};
 pub use domain::ledger::{AccountKind, NewTransfer, TransferKind};
 pub use statements::{LineAnswer, Resolution, StatementView};
 

@@ -5,7 +5,7 @@
 
 use super::*;
 use app::finance::{
-    Account, LineAnswer, LineStatus, Month, Resolution, StatementStatus, TransferKind,
+    Account, Bucket, LineAnswer, LineStatus, Month, Resolution, StatementStatus, TransferKind,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,6 +247,61 @@ async fn statements_are_issued_answered_and_resolved_in_step_with_the_ledger() {
         );
         let check = app.check_ledger(&admin()).await.unwrap();
         assert!(check.is_whole(), "{}: {:?}", h.name(), check.problems);
+        h.cleanup().await;
+    }
+}
+
+/// Ageing (issue 15, point 3): an issued statement is an invoice owed from
+/// its due day; its net moves from bucket to bucket as Shanghai days pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrears_age_each_debtor_from_the_due_day_in_shanghai_days() {
+    for h in backends().await {
+        let app = &h.app;
+        let day = run_county_day(app).await;
+        let month = Month::of(day.day);
+        h.clock
+            .set(domain::day_start(month.next().first_day()) + Duration::hours(1));
+        assert!(app.arrears_ageing(&admin()).await.unwrap().is_empty());
+        let issued = app
+            .issue_statement(&admin(), Carrier::Zto, month, Some(10))
+            .await
+            .unwrap()
+            .statement;
+        let due = issued.due_day;
+        let zto = principal(Role::CarrierIntegrator, vec![], Some(Carrier::Zto));
+        assert_eq!(
+            app.arrears_ageing(&zto).await.unwrap_err().code(),
+            Code::Forbidden
+        );
+        let auditor = principal(Role::Auditor, vec![], None);
+        // (the Shanghai day seen, the bucket the whole net is in)
+        for (late, bucket) in [
+            (0, Bucket::NotDue),
+            (1, Bucket::Days1To30),
+            (30, Bucket::Days1To30),
+            (31, Bucket::Days31To60),
+            (61, Bucket::Days61To90),
+            (91, Bucket::Over90),
+        ] {
+            // The last minute of the Shanghai day, and its first.
+            let seen = due + Duration::days(late);
+            for at in [
+                domain::day_start(seen + Duration::days(1)) - Duration::minutes(1),
+                domain::day_start(seen),
+            ] {
+                h.clock.set(at);
+                let rows = app.arrears_ageing(&auditor).await.unwrap();
+                assert_eq!(rows.len(), 1, "{}", h.name());
+                let row = &rows[0];
+                assert_eq!(row.carrier, Carrier::Zto);
+                assert_eq!(row.total, issued.net);
+                assert_eq!(row.oldest_due, Some(due));
+                for b in Bucket::ALL {
+                    let want = if b == bucket { issued.net } else { Fen(0) };
+                    assert_eq!(row.bucket(b), want, "{} late {late}: {b:?}", h.name());
+                }
+            }
+        }
         h.cleanup().await;
     }
 }
