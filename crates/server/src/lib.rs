@@ -10,6 +10,7 @@ pub mod extract;
 mod handlers;
 pub mod idempotency;
 pub mod openapi;
+mod payments;
 pub mod proxy;
 mod tracking;
 pub mod views;
@@ -671,6 +672,15 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 None,
             )),
             get(tracking::track),
+        ),
+        (
+            public(spec(
+                "POST",
+                "/api/payments/callback",
+                "The payment provider's signed callback (signature in X-Payment-Signature); a repeat answers success and pays nothing twice",
+                None,
+            )),
+            post(crate::payments::callback),
         ),
         (public(spec("GET", "/", "Landing page", None)), get(landing)),
     ]

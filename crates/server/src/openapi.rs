@@ -269,6 +269,10 @@ pub fn query_parameters(method: &str, path: &str) -> Vec<Value> {
             json!({"type": "string", "enum": carriers()}),
             "The carrier, when two carriers' waybills could match",
         )],
+        ("POST", "/api/payments/callback") => vec![json!({
+            "name": "X-Payment-Signature", "in": "header", "required": true,
+            "schema": {"type": "string", "minLength": 1, "maxLength": crate::payments::SIGNATURE_CHARS_MAX},
+            "description": "The provider's signature over the body (the simulated provider: HMAC-SHA256 in hex)"})],
         _ => Vec::new(),
     }
 }
@@ -471,6 +475,7 @@ pub fn answer(method: &str, path: &str) -> Answer {
         ("POST", "/api/webhooks/{subscription_id}/test") => reference("TestDelivery"),
         ("GET", "/api/carriers/{carrier}/events") => page_of(reference("FeedEvent")),
         ("GET", "/api/track/{waybill}") => reference("TrackView"),
+        ("POST", "/api/payments/callback") => reference("PaymentCallbackAnswer"),
         _ => json!({}),
     };
     json_answer(schema)

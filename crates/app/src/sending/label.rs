@@ -112,6 +112,21 @@ impl App {
     /// The label of the sender's own accepted (or collected) order.
     pub async fn send_label(&self, sender: &SenderRecord, order_id: i64) -> AppResult<SendLabel> {
         let order = self.send_order(sender, order_id).await?;
+        self.label_of(order)
+    }
+
+    /// The label of any accepted (or collected) order, for county staff
+    /// and the admin (the printable page under `/centre`).
+    pub async fn send_label_for_staff(
+        &self,
+        principal: &domain::Principal,
+        order_id: i64,
+    ) -> AppResult<SendLabel> {
+        let order = self.send_order_for_staff(principal, order_id).await?;
+        self.label_of(order)
+    }
+
+    fn label_of(&self, order: crate::ports::sending::OrderRecord) -> AppResult<SendLabel> {
         if !matches!(order.state, OrderState::Accepted | OrderState::Collected) {
             return Err(super::orders::state_refusal(order.state, "label"));
         }

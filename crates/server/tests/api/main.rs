@@ -9,6 +9,7 @@ mod errors;
 mod idempotency;
 mod limits;
 mod openapi;
+mod payments;
 mod privacy;
 mod views;
 mod webhooks;
@@ -26,6 +27,8 @@ use testkit::TestDatabase;
 const PASSWORD: &str = "test-password-1";
 /// Every phone number the tests put in; none may appear whole in a response
 /// (but the audited phone endpoint's) or in a log line.
+/// The simulated payment provider's key in every test server.
+const PAYMENT_KEY: &[u8] = b"api test payment key";
 const PHONES: [&str; 3] = ["13812345678", "13987654321", "17012345678"];
 
 #[derive(Clone, Default)]
@@ -59,6 +62,9 @@ struct TestApp {
     client: reqwest::Client,
     station_a: i64,
     station_b: i64,
+    /// The app behind the server (its payments are the simulated provider
+    /// with [`PAYMENT_KEY`]).
+    app: App,
     /// Keeps the SQLite file for the test's length.
     _database: TestDatabase,
 }
@@ -115,7 +121,8 @@ async fn spawn_app() -> TestApp {
 /// [`spawn_app`] over a given database (the tests that must run on both).
 async fn spawn_app_on(database: TestDatabase) -> TestApp {
     logs();
-    let app = App::new(database.db.clone(), Arc::new(SystemClock));
+    let mut app = App::new(database.db.clone(), Arc::new(SystemClock));
+    app.payments = Arc::new(app::sending::SimulatedPayments::new(PAYMENT_KEY.to_vec()));
     let shelves = [ShelfSpec {
         label: "A".into(),
         tiers: 2,
@@ -165,8 +172,9 @@ async fn spawn_app_on(database: TestDatabase) -> TestApp {
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let served = app.clone();
     tokio::spawn(async move {
-        axum::serve(listener, server::router(server::AppState { app }))
+        axum::serve(listener, server::router(server::AppState { app: served }))
             .await
             .unwrap()
     });
@@ -175,6 +183,7 @@ async fn spawn_app_on(database: TestDatabase) -> TestApp {
         client: reqwest::Client::new(),
         station_a: station_ids[0],
         station_b: station_ids[1],
+        app,
         _database: database,
     }
 }

@@ -24,6 +24,8 @@ mod board;
 mod finance;
 // branch vehicles (issue 20): the fleet page at `/fleet`.
 mod fleet;
+// branch send-page (issue 14): sending orders' privacy labels.
+mod send;
 
 use crate::i18n::Tr;
 use crate::{Session, WebState};
@@ -46,6 +48,7 @@ pub fn routes() -> Router<WebState> {
         .merge(board::routes())
         .merge(finance::routes())
         .merge(fleet::routes())
+        .merge(send::routes())
 }
 
 /// A signed-in person who may run the county centre (county staff and the

@@ -13,6 +13,8 @@ mod station;
 mod board;
 // branch vehicles (issue 20).
 mod fleet;
+// branch send-page (issue 14)
+mod send;
 
 /// The language type is `app`'s, so error messages and pages agree.
 pub use app::Lang;
@@ -65,6 +67,7 @@ const TABLES: &[Strings] = &[
     board::STRINGS,
     finance::STRINGS,
     fleet::STRINGS,
+    send::STRINGS,
 ];
 
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {

@@ -1,0 +1,139 @@
+//! A sending order's privacy label under `/centre` (issue 14): county staff
+//! open the printable page of a paid order and its ZPL; names and phones
+//! are masked on both, never whole; a keeper is sent home.
+
+mod support;
+
+use app::App;
+use app::ports::SystemClock;
+use app::sending::{OrderContents, SenderRecord};
+use domain::sending::{DocumentKind, Evidence, OrderState, Payer, Platform};
+use domain::{Carrier, Phone, Role};
+use std::sync::Arc;
+
+const SENDER_PHONE: &str = "13912340000";
+const RECIPIENT_PHONE: &str = "13800001111";
+
+/// A signed-in, verified sender (the code read from the outbox).
+async fn sender(app: &App) -> SenderRecord {
+    let phone = Phone::parse(SENDER_PHONE).unwrap();
+    app.request_send_code(&phone).await.unwrap();
+    let relay = testkit::RecordingSender::default();
+    app.relay_once(&relay, 10).await.unwrap();
+    let (_, text) = relay
+        .sent()
+        .into_iter()
+        .rev()
+        .find(|(to, _)| to == SENDER_PHONE)
+        .expect("a code message");
+    let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
+    let sign_in = app.verify_send_code(&phone, &code).await.unwrap();
+    let sender = app.sender_session(&sign_in.token).await.unwrap();
+    app.verify_sender_identity(
+        &sender,
+        "张三",
+        DocumentKind::ResidentId,
+        "11010519491231002X",
+    )
+    .await
+    .unwrap();
+    app.sender_session(&sign_in.token).await.unwrap()
+}
+
+/// An order paid by a platform's return code (accepted at once).
+async fn paid_order(app: &App) -> (i64, String) {
+    app.add_waybill_range(
+        &testkit::admin(),
+        Carrier::Ems,
+        "",
+        1_100_000_000_000,
+        1_100_000_000_099,
+        13,
+    )
+    .await
+    .unwrap();
+    let sender = sender(app).await;
+    let from = app
+        .confirm_party("张三", SENDER_PHONE, "510182", "丽春镇白果村3组12号")
+        .unwrap();
+    let to = app
+        .confirm_party("李四", RECIPIENT_PHONE, "330727", "安文街道新城路8号")
+        .unwrap();
+    let order_id = app
+        .create_send_order(&sender, "phone", from, to)
+        .await
+        .unwrap()
+        .id;
+    app.set_send_contents(
+        &sender,
+        order_id,
+        OrderContents {
+            category: "ecommerce_return".into(),
+            evidence: Evidence::default(),
+            weight_grams: 600,
+            size_cm: None,
+        },
+    )
+    .await
+    .unwrap();
+    let accepted = app
+        .submit_send_order(
+            &sender,
+            order_id,
+            Payer::platform(Platform::Taobao, "TB-RET-123456").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(accepted.order.state, OrderState::Accepted);
+    (order_id, accepted.order.waybill.unwrap())
+}
+
+#[tokio::test]
+async fn staff_print_a_paid_orders_label_masked_and_its_zpl() {
+    let database = testkit::sqlite_database().await;
+    let app = App::new(database.db.clone(), Arc::new(SystemClock));
+    let s1 = support::station(&app, "甲村驿站").await;
+    support::user(&app, "operator", Role::CountyOperator, None, &[]).await;
+    support::user(&app, "keeper", Role::StationKeeper, None, &[s1]).await;
+    let (order_id, waybill) = paid_order(&app).await;
+    let site = support::Site::serve(app, database).await;
+
+    let operator = site.sign_in("operator").await;
+    let (status, html) = operator
+        .get(&format!("/centre/send/orders/{order_id}/label"))
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("@page { size: 76mm 130mm"), "{html}");
+    assert!(html.contains(&waybill), "the waybill is printed");
+    assert!(
+        html.contains("<svg class=\"barcode\""),
+        "a Code 128 barcode"
+    );
+    assert!(html.contains("138****1111") && html.contains("139****0000"));
+    assert!(html.contains("李*") && html.contains("张*"));
+    for whole in [RECIPIENT_PHONE, SENDER_PHONE, "李四", "张三"] {
+        assert!(!html.contains(whole), "{whole} is on the label page");
+    }
+
+    let (status, zpl) = operator
+        .get_bytes(&format!("/centre/send/orders/{order_id}/label.zpl"))
+        .await;
+    assert_eq!(status, 200);
+    let zpl = String::from_utf8(zpl).unwrap();
+    assert!(zpl.starts_with("^XA"), "{zpl}");
+    assert!(zpl.contains(&waybill) && zpl.contains("138****1111"));
+    for whole in [RECIPIENT_PHONE, SENDER_PHONE] {
+        assert!(!zpl.contains(whole), "{whole} is in the ZPL");
+    }
+
+    // Another order id is not found; a keeper is sent to their console.
+    let (status, _) = operator
+        .get(&format!("/centre/send/orders/{}/label", order_id + 1))
+        .await;
+    assert_eq!(status, 404);
+    let keeper = site.sign_in("keeper").await;
+    let (status, _) = keeper
+        .get(&format!("/centre/send/orders/{order_id}/label"))
+        .await;
+    assert_ne!(status, 200);
+}
