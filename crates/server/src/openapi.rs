@@ -34,6 +34,10 @@ pub const TAGS: &[(&str, &str)] = &[
     ),
     ("tracking", "Public tracking by waybill"),
     ("audit", "The audit trail"),
+    (
+        "payments",
+        "The payment provider's signed callbacks for sending orders",
+    ),
     ("system", "Health, this document and the landing page"),
 ];
 
@@ -61,6 +65,7 @@ pub fn tag(path: &str) -> &'static str {
         ["api", "webhooks", ..] => "webhooks",
         ["api", "track", ..] => "tracking",
         ["api", "audit", ..] => "audit",
+        ["api", "payments", ..] => "payments",
         _ => "system",
     }
 }

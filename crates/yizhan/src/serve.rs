@@ -360,8 +360,17 @@ fn start_devices(
             tokio::select! {
                 message = telemetry.recv() => {
                     let Some((vehicle, message)) = message else { return };
-                    if let Err(error) = rules.ingest_telemetry(&vehicle, &message).await {
-                        tracing::warn!(vehicle = %vehicle, %error, "vehicle telemetry not taken");
+                    match rules.ingest_telemetry(&vehicle, &message).await {
+                        Ok(_) => {}
+                        // A vehicle not (or no longer) in the fleet: the
+                        // bridge has counted it; a warning per message
+                        // would flood the log at 1 Hz.
+                        Err(app::AppError::NotFound(_)) => {
+                            tracing::debug!(vehicle = %vehicle, "telemetry of an unknown vehicle");
+                        }
+                        Err(error) => {
+                            tracing::warn!(vehicle = %vehicle, %error, "vehicle telemetry not taken");
+                        }
                     }
                 }
                 _ = tick.tick() => {
