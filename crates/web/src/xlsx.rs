@@ -196,3 +196,31 @@ fn header(sheet: &mut Worksheet, row: u32, names: &[&str], bold: &Format) -> Res
     }
     Ok(())
 }
+
+/// A finished workbook as a download named `name`.
+pub(crate) fn download(bytes: Vec<u8>, name: &str) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// A workbook that could not be written is our fault, shown as an
+/// internal error in the page's language.
+pub(crate) fn failed(t: Tr) -> impl Fn(XlsxError) -> crate::WebError {
+    move |error| {
+        crate::WebError::from_app(app::AppError::Internal(format!("spreadsheet: {error}")), t)
+    }
+}

@@ -249,18 +249,29 @@ fn board_titles(t: Tr) -> Vec<&'static str> {
     .collect()
 }
 
+/// The days a request asks for and the board's figures over them: what
+/// the page, its JSON and its spreadsheet all start from.
+async fn figures_for(
+    state: &WebState,
+    operator: &Operator,
+    query: &RangeQuery,
+) -> Result<(NaiveDate, NaiveDate, BoardFigures), WebError> {
+    let (from, to) = range(state, query).map_err(operator.app_err())?;
+    let figures = state
+        .app
+        .board(&operator.principal, from, to)
+        .await
+        .map_err(operator.app_err())?;
+    Ok((from, to, figures))
+}
+
 async fn board(
     State(state): State<WebState>,
     operator: Operator,
     Query(query): Query<RangeQuery>,
 ) -> Result<Response, WebError> {
     let t = operator.tr;
-    let (from, to) = range(&state, &query).map_err(operator.app_err())?;
-    let figures = state
-        .app
-        .board(&operator.principal, from, to)
-        .await
-        .map_err(operator.app_err())?;
+    let (from, to, figures) = figures_for(&state, &operator, &query).await?;
     let n_low = figures.stations.iter().filter(|s| s.low_efficiency).count();
     Ok(render(BoardPage {
         f: Frame::new(&operator, "board"),
@@ -287,12 +298,7 @@ async fn data(
     Query(query): Query<RangeQuery>,
 ) -> Result<Response, WebError> {
     let t = operator.tr;
-    let (from, to) = range(&state, &query).map_err(operator.app_err())?;
-    let figures = state
-        .app
-        .board(&operator.principal, from, to)
-        .await
-        .map_err(operator.app_err())?;
+    let (_, _, figures) = figures_for(&state, &operator, &query).await?;
     let steps: Vec<&str> = FLOW_STEPS
         .iter()
         .map(|(_, zh, en, _)| if t.is_en() { *en } else { *zh })
@@ -342,42 +348,19 @@ async fn data(
     .into_response())
 }
 
-fn xlsx_response(bytes: Vec<u8>, name: String) -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
-fn sheet_error(t: Tr) -> impl Fn(rust_xlsxwriter::XlsxError) -> WebError {
-    move |error| WebError::from_app(AppError::Internal(format!("spreadsheet: {error}")), t)
-}
-
 async fn board_xlsx(
     State(state): State<WebState>,
     operator: Operator,
     Query(query): Query<RangeQuery>,
 ) -> Result<Response, WebError> {
     let t = operator.tr;
-    let (from, to) = range(&state, &query).map_err(operator.app_err())?;
-    let figures = state
-        .app
-        .board(&operator.principal, from, to)
-        .await
-        .map_err(operator.app_err())?;
-    let bytes =
-        board_sheets::workbook(&board_sheets::board_tables(&figures, t)).map_err(sheet_error(t))?;
-    Ok(xlsx_response(bytes, format!("board-{from}-{to}.xlsx")))
+    let (from, to, figures) = figures_for(&state, &operator, &query).await?;
+    let bytes = board_sheets::workbook(&board_sheets::board_tables(&figures, t))
+        .map_err(crate::xlsx::failed(t))?;
+    Ok(crate::xlsx::download(
+        bytes,
+        &format!("board-{from}-{to}.xlsx"),
+    ))
 }
 
 #[derive(Template)]
@@ -444,9 +427,9 @@ async fn daily_xlsx(
         .daily_report(&operator.principal, day)
         .await
         .map_err(operator.app_err())?;
-    let bytes =
-        board_sheets::workbook(&board_sheets::daily_tables(&report, t)).map_err(sheet_error(t))?;
-    Ok(xlsx_response(bytes, format!("daily-{day}.xlsx")))
+    let bytes = board_sheets::workbook(&board_sheets::daily_tables(&report, t))
+        .map_err(crate::xlsx::failed(t))?;
+    Ok(crate::xlsx::download(bytes, &format!("daily-{day}.xlsx")))
 }
 
 #[derive(Deserialize)]

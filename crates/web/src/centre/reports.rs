@@ -13,8 +13,7 @@ use app::AppError;
 use app::county::{FeeRecord, FeeSummary, Reconciliation};
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::NaiveDate;
 use domain::Carrier;
 use domain::limits::PAGE_SIZE_MAX;
@@ -248,20 +247,7 @@ pub(super) async fn download(
         },
         t,
     )
-    .map_err(|error| WebError::from_app(AppError::Internal(format!("spreadsheet: {error}")), t))?;
+    .map_err(crate::xlsx::failed(t))?;
     let name = format!("fees-{}-{from}-{to}.xlsx", carrier.code());
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(crate::xlsx::download(bytes, &name))
 }

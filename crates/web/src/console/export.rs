@@ -10,8 +10,7 @@ use app::parcels::ParcelView;
 use app::ports::ParcelFilter;
 use app::{AppError, Code};
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use domain::ParcelState;
 use serde::Deserialize;
 
@@ -106,29 +105,17 @@ pub(super) async fn export(
         }
     };
     let rows: Vec<ParcelRow> = views.into_iter().map(|v| row(v, t)).collect();
-    let bytes = workbook(&rows, t).map_err(|e| {
-        WebError::from_app(AppError::Internal(format!("writing the .xlsx: {e}")), t)
-    })?;
+    let bytes = workbook(&rows, t).map_err(crate::xlsx::failed(t))?;
     state
         .app
         .record_station_export(&keeper.principal, station_id, name, rows.len())
         .await
         .map_err(keeper.app_err())?;
     let date = state.app.today().format("%Y%m%d");
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"station-{station_id}-{name}-{date}.xlsx\""),
-            ),
-        ],
+    Ok(crate::xlsx::download(
         bytes,
-    )
-        .into_response())
+        &format!("station-{station_id}-{name}-{date}.xlsx"),
+    ))
 }
 
 fn workbook(rows: &[ParcelRow], t: Tr) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
