@@ -161,30 +161,8 @@ fn a_county_is_set_up_from_the_command_line() {
 /// come from the command line.
 #[test]
 fn demo_county_reconciles_and_prints_handover_lists() {
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("demo");
-    let (ok, _, stderr) = yizhan(&[
-        "demo",
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-        "--no-serve",
-    ]);
-    assert!(ok, "{stderr}");
-    let url = format!("sqlite:{}", data_dir.join("yizhan.db").display());
-    let run = |args: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
-            .args(args)
-            .env("YIZHAN_DATABASE__URL", &url)
-            .env("YIZHAN_KEYS_FILE", data_dir.join("keys.json"))
-            .env("YIZHAN_LOG", "warn")
-            .output()
-            .unwrap();
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stdout).to_string(),
-            String::from_utf8_lossy(&output.stderr).to_string(),
-        )
-    };
+    let demo = SeededDemo::new();
+    let run = |args: &[&str]| demo.run(args);
     // Each carrier announced parcels that never came (the centre's day has
     // one per carrier, the stations' history more); SF also had one arrive
     // that it never announced.
@@ -354,30 +332,9 @@ fn send_quote_prints_price_fen_by_the_shipped_tariff() {
 /// says so; a transfer changed past the triggers makes it fail naming it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ledger_check_passes_on_the_demo_and_fails_on_a_changed_transfer() {
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("demo");
-    let (ok, _, stderr) = yizhan(&[
-        "demo",
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-        "--no-serve",
-    ]);
-    assert!(ok, "{stderr}");
-    let url = format!("sqlite:{}", data_dir.join("yizhan.db").display());
-    let run = |args: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
-            .args(args)
-            .env("YIZHAN_DATABASE__URL", &url)
-            .env("YIZHAN_KEYS_FILE", data_dir.join("keys.json"))
-            .env("YIZHAN_LOG", "warn")
-            .output()
-            .unwrap();
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stdout).to_string(),
-            String::from_utf8_lossy(&output.stderr).to_string(),
-        )
-    };
+    let demo = SeededDemo::new();
+    let url = demo.url.clone();
+    let run = |args: &[&str]| demo.run(args);
     let (ok, stdout, stderr) = run(&["ledger", "check"]);
     assert!(ok && stdout.contains("ledger whole"), "{stdout}{stderr}");
     let (ok, stdout, _) = run(&["ledger", "check", "--json"]);
@@ -411,30 +368,9 @@ async fn ledger_check_passes_on_the_demo_and_fails_on_a_changed_transfer() {
 /// statements' net) from their due days, in fen; a settled one is no debt.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn arrears_json_ages_each_debtor_in_fen() {
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("demo");
-    let (ok, _, stderr) = yizhan(&[
-        "demo",
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-        "--no-serve",
-    ]);
-    assert!(ok, "{stderr}");
-    let url = format!("sqlite:{}", data_dir.join("yizhan.db").display());
-    let run = |args: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
-            .args(args)
-            .env("YIZHAN_DATABASE__URL", &url)
-            .env("YIZHAN_KEYS_FILE", data_dir.join("keys.json"))
-            .env("YIZHAN_LOG", "warn")
-            .output()
-            .unwrap();
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stdout).to_string(),
-            String::from_utf8_lossy(&output.stderr).to_string(),
-        )
-    };
+    let demo = SeededDemo::new();
+    let url = demo.url.clone();
+    let run = |args: &[&str]| demo.run(args);
     let (ok, stdout, stderr) = run(&["arrears", "--json"]);
     assert!(ok, "{stderr}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -481,4 +417,48 @@ async fn arrears_json_ages_each_debtor_in_fen() {
     );
     let (ok, stdout, _) = run(&["arrears"]);
     assert!(ok && stdout.contains("ZTO owes 12500 fen"), "{stdout}");
+}
+
+/// A demo county seeded (not served) into a temporary directory, and the
+/// binary run on it with its database and key file.
+struct SeededDemo {
+    _dir: tempfile::TempDir,
+    data_dir: std::path::PathBuf,
+    url: String,
+}
+
+impl SeededDemo {
+    fn new() -> SeededDemo {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("demo");
+        let (ok, _, stderr) = yizhan(&[
+            "demo",
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+            "--no-serve",
+        ]);
+        assert!(ok, "{stderr}");
+        let url = format!("sqlite:{}", data_dir.join("yizhan.db").display());
+        SeededDemo {
+            _dir: dir,
+            data_dir,
+            url,
+        }
+    }
+
+    /// Success, stdout and stderr of `yizhan ARGS` on this county.
+    fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
+            .args(args)
+            .env("YIZHAN_DATABASE__URL", &self.url)
+            .env("YIZHAN_KEYS_FILE", self.data_dir.join("keys.json"))
+            .env("YIZHAN_LOG", "warn")
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    }
 }
