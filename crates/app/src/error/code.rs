@@ -563,7 +563,8 @@ codes! {
     EconomicsParameterInvalid = "economics_parameter_invalid", 422, InvalidRequest,
         "参数 {name} 须为 {min} 至 {max} 之间的数",
         "{name} must be a number from {min} to {max}";
-    // branch money (issue 15): the ledger, statements, receivables.
+    // branch money (issue 15): the ledger, statements, receivables, arrears,
+    // receipts, claims and write-offs.
     TransferInvalid = "transfer_invalid", 422, InvalidRequest,
         "这笔转账不符合记账规则：{rule}",
         "the transfer breaks the ledger's rules: {rule}";
@@ -653,6 +654,17 @@ codes! {
     TakenOverByAnother = "taken_over_by_another", 409, Conflict,
         "这辆车正由另一位安全员接管",
         "another safety operator has taken this vehicle over";
+    // branch vehicles ends here.
+    //
+    // branch send-flow (issue 14, session 8): the sender's pages, the
+    // centre's order list, the sending API, tracking and webhooks.
+    //
+    // (send-flow ends here)
+    //
+    // branch kiosks (issue 14, session 8): the kiosk fleet and its devices,
+    // collection, the daily report, pre-sale campaigns.
+    //
+    // (kiosks ends here)
 }
 
 impl Code {
