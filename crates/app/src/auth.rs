@@ -570,6 +570,105 @@ impl App {
         })
     }
 
+    /// An administrator (or the operator at the command line) sets a
+    /// user's password: a forgotten one, or the demo password of a county
+    /// going live. Every token of the account ends with it, so whoever knew
+    /// the old password is signed out everywhere.
+    pub async fn set_user_password(
+        &self,
+        principal: &Principal,
+        username: &str,
+        password: &str,
+    ) -> AppResult<AccountView> {
+        let user = self.administered_user(principal, username).await?;
+        let password = password.to_string();
+        let hash = self
+            .blocking
+            .run(move || hash_password(&password))
+            .await??;
+        let mut tx = self.store.begin().await?;
+        tx.set_password_hash_in(user.id, &hash).await?;
+        let revoked = tx.revoke_user_tokens_in(user.id).await?;
+        audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            self.now(),
+            Act::PasswordSet,
+            Object::new("user", user.id),
+            serde_json::json!({ "username": user.username, "tokens_revoked": revoked }),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::warn!(username = %user.username, by = %principal.username, n_revoked = revoked, "password set");
+        Ok(AccountView {
+            username: user.username,
+            role: user.role.code(),
+            disabled: user.disabled_at.is_some(),
+            tokens_revoked: revoked,
+        })
+    }
+
+    /// A signed-in person changes their own password, proving the current
+    /// one (throttled like signing in: a stolen session must not become a
+    /// password guesser). Every token of the account ends, this session's
+    /// too, so the person signs in again with the new password and any
+    /// other session an intruder held is gone.
+    pub async fn change_own_password(
+        &self,
+        principal: &Principal,
+        current: &str,
+        new: &str,
+        source: &str,
+    ) -> AppResult<u64> {
+        let policy = self.settings.sign_in_throttle;
+        let keys = [format!("user:{}", principal.username.to_lowercase())];
+        let now = self.now();
+        if let Some(until) = self.sign_in_throttle.locked_until(&policy, &keys, now) {
+            return Err(AppError::throttled(Throttle::SignIn, until, now));
+        }
+        let user = self
+            .store
+            .user_by_name(&principal.username)
+            .await?
+            .filter(|user| user.id == principal.user_id)
+            .ok_or(AppError::Unauthenticated)?;
+        let (current, new, stored) = (current.to_string(), new.to_string(), user.password_hash);
+        let checked = self
+            .blocking
+            .run(move || {
+                if !verify_password(&current, &stored) {
+                    return Ok(None);
+                }
+                if current == new {
+                    return Err(AppError::new(Code::PasswordUnchanged));
+                }
+                hash_password(&new).map(Some)
+            })
+            .await??;
+        let Some(hash) = checked else {
+            self.sign_in_throttle
+                .record_failure(&policy, &keys, self.now());
+            tracing::info!(username = %principal.username, source, "password change with a wrong current password");
+            return Err(AppError::new(Code::PasswordWrong));
+        };
+        self.sign_in_throttle.forget(&keys[0]);
+        let mut tx = self.store.begin().await?;
+        tx.set_password_hash_in(user.id, &hash).await?;
+        let revoked = tx.revoke_user_tokens_in(user.id).await?;
+        audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            self.now(),
+            Act::PasswordChanged,
+            Object::new("user", user.id),
+            serde_json::json!({ "tokens_revoked": revoked }),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(username = %principal.username, n_revoked = revoked, "own password changed");
+        Ok(revoked)
+    }
+
     /// An administrator enables a disabled account again.
     pub async fn enable_user(
         &self,

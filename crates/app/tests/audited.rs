@@ -19,6 +19,8 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("county/arrival.rs", "resolve_manual", "ManualResolved"),
     ("auth.rs", "create_user_by", "UserCreated"),
     ("auth.rs", "disable_user", "UserDisabled"),
+    ("auth.rs", "set_user_password", "PasswordSet"),
+    ("auth.rs", "change_own_password", "PasswordChanged"),
     ("auth.rs", "enable_user", "UserEnabled"),
     ("auth.rs", "revoke_user_tokens", "TokensRevoked"),
     ("auth.rs", "issue_api_token", "TokenIssued"),

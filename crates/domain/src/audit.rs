@@ -41,6 +41,10 @@ pub enum Act {
     UserCreated,
     UserDisabled,
     UserEnabled,
+    /// An administrator set a user's password (`yizhan user password`).
+    PasswordSet,
+    /// A user changed their own password.
+    PasswordChanged,
     TokensRevoked,
     /// A long-lived API token (a carrier's system) was issued.
     TokenIssued,
@@ -117,6 +121,8 @@ impl Act {
         Act::UserCreated,
         Act::UserDisabled,
         Act::UserEnabled,
+        Act::PasswordSet,
+        Act::PasswordChanged,
         Act::TokensRevoked,
         Act::TokenIssued,
         Act::TerminalPaired,
@@ -164,6 +170,8 @@ impl Act {
             Act::UserCreated => "user_created",
             Act::UserDisabled => "user_disabled",
             Act::UserEnabled => "user_enabled",
+            Act::PasswordSet => "password_set",
+            Act::PasswordChanged => "password_changed",
             Act::TokensRevoked => "tokens_revoked",
             Act::TokenIssued => "token_issued",
             Act::TerminalPaired => "terminal_paired",

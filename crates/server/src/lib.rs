@@ -730,6 +730,15 @@ base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 /// [`layered`], for a server reached over HTTPS (`https`: its public URL is
 /// `https://…`) or not: HSTS only over HTTPS, where it can be honoured.
 pub fn layered_for(router: Router, https: bool) -> Router {
+    layered_with_deadline(router, https, REQUEST_DEADLINE)
+}
+
+/// How long any request may take before the caller is told so.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
+
+/// [`layered_for`] with the deadline given (tests use a short one).
+#[doc(hidden)]
+pub fn layered_with_deadline(router: Router, https: bool, deadline: Duration) -> Router {
     use axum::http::{HeaderValue, header};
     use tower_http::set_header::SetResponseHeaderLayer;
     let mut router = router
@@ -762,11 +771,37 @@ pub fn layered_for(router: Router, https: bool) -> Router {
             tracking::TrackLimiter::default(),
         )))
         .layer(DefaultBodyLimit::max(domain::limits::BODY_BYTES_MAX))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                within_deadline(deadline, request, next)
+            },
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// A request past its deadline is dropped (the handler's future with it, so
+/// an open transaction rolls back) and the caller gets the error body every
+/// other refusal has, instead of the bare 408 a timeout layer sends.
+async fn within_deadline(
+    deadline: Duration,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                deadline_s = deadline.as_secs_f64(),
+                "request past its deadline"
+            );
+            error::ApiError::from(
+                app::AppError::new(app::Code::RequestTimeout)
+                    .with("seconds", deadline.as_secs_f64().to_string()),
+            )
+            .into_response()
+        }
+    }
 }
 
 /// The OpenAPI 3 document, from [`routes`], for a server at the default

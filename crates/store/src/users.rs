@@ -260,6 +260,21 @@ impl UserTx for DbTx {
         Ok(deleted == 1)
     }
 
+    async fn set_password_hash_in(
+        &mut self,
+        user_id: i64,
+        password_hash: &str,
+    ) -> StoreResult<bool> {
+        let changed = self
+            .execute(
+                sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                    .bind(password_hash.to_string())
+                    .bind(user_id),
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
     async fn revoke_user_tokens_in(&mut self, user_id: i64) -> StoreResult<u64> {
         self.execute(sqlx::query("DELETE FROM api_tokens WHERE user_id = $1").bind(user_id))
             .await

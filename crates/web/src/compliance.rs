@@ -90,6 +90,16 @@ const ACTS: &[(&str, &str, &str)] = &[
     ("parcel_returned", "退回快递公司", "returned to carrier"),
     ("user_created", "新建用户", "user created"),
     ("user_disabled", "停用用户", "user disabled"),
+    (
+        "password_set",
+        "管理员重设密码",
+        "password set by an administrator",
+    ),
+    (
+        "password_changed",
+        "用户修改本人密码",
+        "own password changed",
+    ),
     ("user_enabled", "启用用户", "user enabled"),
     ("tokens_revoked", "吊销令牌", "tokens revoked"),
     ("token_issued", "签发接口令牌", "API token issued"),

@@ -9,6 +9,7 @@
 //! no business rules here: each handler parses, calls one use case and
 //! renders.
 
+mod account;
 mod approvals;
 mod carrier;
 mod centre;
@@ -57,6 +58,7 @@ pub struct WebState {
 
 pub fn router(state: WebState) -> Router {
     console::routes()
+        .merge(account::routes())
         .merge(approvals::routes())
         .merge(centre::routes())
         .merge(carrier::routes())

@@ -906,6 +906,8 @@ const PAGES: &[(&str, [Want; 7])] = {
         ("/carrier/tokens", [To("/console"), To("/centre"), To("/console"), To("/console"), To("/compliance"), To("/compliance"), Page]),
         // Everyone sees their own requests; checkers decide others'.
         ("/approvals", [Page, Page, Page, Page, Page, Page, Page]),
+        // Everyone with a password changes their own (tests/account.rs).
+        ("/account/password", [Page, Page, Page, Page, Page, Page, Page]),
         // The centre's office pages (branch centre-office).
         ("/centre/agreements", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/centre/agreements?carrier=SF&day=2026-12-01", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),

@@ -121,6 +121,17 @@ pub async fn user_command(app: &App, what: UserCommand) -> anyhow::Result<()> {
             println!("user {} enabled", done.username);
             Ok(())
         }
+        UserCommand::Password { username } => {
+            let password = new_password(&username)?;
+            let done = app
+                .set_user_password(&crate::wiring::system_principal(), &username, &password)
+                .await?;
+            println!(
+                "user {}: password set; {} token(s) revoked",
+                done.username, done.tokens_revoked
+            );
+            Ok(())
+        }
         UserCommand::RevokeTokens { username } => {
             let done = app
                 .revoke_user_tokens(&crate::wiring::system_principal(), &username)
@@ -148,17 +159,7 @@ pub async fn add_user(
         .map_err(anyhow::Error::msg)?;
     // The password comes from the environment or standard input, never the
     // command line, where it would stay in shell history and process lists.
-    let password = match std::env::var("YIZHAN_NEW_PASSWORD") {
-        Ok(password) => password,
-        Err(_) => {
-            eprintln!("password for {username} (one line on standard input):");
-            let mut line = String::new();
-            std::io::stdin()
-                .read_line(&mut line)
-                .context("reading the password")?;
-            line.trim_end_matches(['\r', '\n']).to_string()
-        }
-    };
+    let password = new_password(username)?;
     let id = app
         .create_user(NewUser {
             username: username.into(),
@@ -251,4 +252,21 @@ pub async fn compliance_command(
         }
     }
     Ok(())
+}
+
+/// A new password from YIZHAN_NEW_PASSWORD or one line of standard input,
+/// never the command line, where it would stay in shell history and
+/// process lists.
+fn new_password(username: &str) -> anyhow::Result<String> {
+    match std::env::var("YIZHAN_NEW_PASSWORD") {
+        Ok(password) => Ok(password),
+        Err(_) => {
+            eprintln!("password for {username} (one line on standard input):");
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password")?;
+            Ok(line.trim_end_matches(['\r', '\n']).to_string())
+        }
+    }
 }

@@ -386,6 +386,10 @@ pub enum UserCommand {
     Enable { username: String },
     /// End every token of an account (a lost tablet, a leaked carrier token).
     RevokeTokens { username: String },
+    /// Set an account's password (forgotten, or the demo password of a county
+    /// going live), read from YIZHAN_NEW_PASSWORD or standard input; every
+    /// token of the account ends.
+    Password { username: String },
 }
 
 #[derive(Subcommand)]

@@ -61,6 +61,7 @@ async fn refuse_demo_password(app: &App, config: &Config, demo: bool) -> anyhow:
          so anyone could sign in as them.\n\
          - For a real county, use its own database: set database.url in yizhan.toml or YIZHAN_DATABASE__URL \
          (e.g. YIZHAN_DATABASE__URL=sqlite:/srv/yizhan/yizhan.db), run `yizhan migrate`, add users with `yizhan user add`.\n\
+         - To take this database live, give each of those users a password of their own: `yizhan user password NAME`.\n\
          - To serve the demo county as it is, run `yizhan demo`, or `yizhan serve --demo`.",
         n = users.len(),
         database = config::redact_url(&config.database.url),

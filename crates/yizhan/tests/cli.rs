@@ -155,6 +155,16 @@ fn a_county_is_set_up_from_the_command_line() {
         ok && token.trim().starts_with("yz_") && token.trim().len() == 67,
         "{token}{stderr}"
     );
+    // A forgotten password is set again; the account's tokens end with it.
+    let (ok, stdout, stderr) = run(&["user", "password", "keeper"], Some("another-long-one"));
+    assert!(
+        ok && stdout.contains("password set; 1 token(s) revoked"),
+        "{stdout}{stderr}"
+    );
+    let (ok, _, stderr) = run(&["user", "password", "keeper"], Some("short"));
+    assert!(!ok && stderr.contains("8 to 128"), "{stderr}");
+    let (ok, _, stderr) = run(&["user", "password", "nobody"], Some("another-long-one"));
+    assert!(!ok, "{stderr}");
 }
 
 /// The demo county runs all three modes; reconciliation and handover lists
@@ -250,6 +260,7 @@ fn serve_refuses_a_database_with_the_demo_password_unless_told_it_is_a_demo() {
         "demo password",
         "admin",
         "YIZHAN_DATABASE__URL",
+        "yizhan user password",
         "serve --demo",
     ] {
         assert!(stderr.contains(words), "{words:?} missing from: {stderr}");

@@ -85,6 +85,9 @@ codes! {
     BodyTooLarge = "body_too_large", 413, InvalidRequest,
         "请求体超过 {max} 字节",
         "request body is larger than {max} bytes";
+    RequestTimeout = "request_timeout", 408, InvalidRequest,
+        "请求在 {seconds} 秒内没有完成，请稍后重试；批量导入请分成较小的批次",
+        "the request did not finish within {seconds} seconds; try again later, and split a large import into smaller batches";
     ContentTypeInvalid = "content_type_invalid", 415, InvalidRequest,
         "请求体须为 JSON（Content-Type: application/json）",
         "send the body as JSON (Content-Type: application/json)";
@@ -227,6 +230,12 @@ codes! {
     PasswordInvalid = "password_invalid", 422, InvalidRequest,
         "密码须为 8 至 128 个字符",
         "a password needs 8 to 128 characters";
+    PasswordWrong = "password_wrong", 422, InvalidRequest,
+        "当前密码不对，请重新输入",
+        "the current password is not right; type it again";
+    PasswordUnchanged = "password_unchanged", 422, InvalidRequest,
+        "新密码不能与当前密码相同",
+        "the new password must differ from the current one";
     UsernameInvalid = "username_invalid", 422, InvalidRequest,
         "用户名只能包含字母、数字和 _ - .",
         "a username may hold letters, digits, '_', '-' and '.'";

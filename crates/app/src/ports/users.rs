@@ -68,6 +68,12 @@ pub trait UserTx: Send {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Replaces the user's password hash; false if there is no such user.
+    async fn set_password_hash_in(
+        &mut self,
+        user_id: i64,
+        password_hash: &str,
+    ) -> StoreResult<bool>;
     /// Ends every token of the user; how many there were.
     async fn revoke_user_tokens_in(&mut self, user_id: i64) -> StoreResult<u64>;
     /// Ends one API token; false if there was none with this id.

@@ -146,3 +146,31 @@ async fn openapi_lists_every_route() {
         (StatusCode::OK, Some("sqlite"))
     );
 }
+
+/// A request that outlives its deadline is answered 408 with the error body
+/// every refusal has (code, type, message), not an empty response.
+#[tokio::test]
+async fn a_request_past_its_deadline_is_told_why() {
+    let router = axum::Router::new().route(
+        "/stuck",
+        axum::routing::get(|| std::future::pending::<&'static str>()),
+    );
+    let router =
+        server::layered_with_deadline(router, false, std::time::Duration::from_millis(100));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let response = reqwest::get(format!("http://{address}/stuck"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "request_timeout", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("within 0.1 seconds"),
+        "{body}"
+    );
+}

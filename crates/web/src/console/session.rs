@@ -11,7 +11,7 @@ use app::ports::StationRecord;
 use app::{AppError, Code};
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -47,14 +47,23 @@ struct LoginPage {
     t: Tr,
     csrf: String,
     failed: bool,
+    /// Arrived here after changing the password.
+    changed: bool,
     /// Why the sign-in must wait (too many wrong passwords), in the page's
     /// language.
     wait: Option<String>,
 }
 
+#[derive(Deserialize)]
+pub(super) struct LoginQuery {
+    #[serde(default)]
+    changed: Option<u8>,
+}
+
 pub(super) async fn login_page(
     State(state): State<WebState>,
     Language(t): Language,
+    Query(query): Query<LoginQuery>,
     jar: CookieJar,
 ) -> Response {
     let (jar, seed) = pre_session(&state, jar);
@@ -62,6 +71,7 @@ pub(super) async fn login_page(
         t,
         csrf: csrf_token(&state.app.secrets.web_key, &format!("pre:{seed}")),
         failed: false,
+        changed: query.changed.is_some(),
         wait: None,
     };
     (jar, render(page)).into_response()
@@ -124,6 +134,7 @@ pub(super) async fn login(
                 t,
                 csrf: csrf_token(&state.app.secrets.web_key, &format!("pre:{seed}")),
                 failed: true,
+                changed: false,
                 wait: None,
             };
             let mut response = render(page);
@@ -136,6 +147,7 @@ pub(super) async fn login(
                 t,
                 csrf: csrf_token(&state.app.secrets.web_key, &format!("pre:{seed}")),
                 failed: false,
+                changed: false,
                 wait: Some(error.message(t.0)),
             };
             let mut response = render(page);
