@@ -103,6 +103,9 @@ pub enum Act {
     VehicleHandedBack,
     /// An incident was closed with its cause.
     IncidentClosed,
+    /// County staff cancelled a sending order (refunding any payment), with
+    /// why (branch `send-flow`).
+    SendOrderCancelled,
 }
 
 impl Act {
@@ -152,6 +155,7 @@ impl Act {
         Act::VehicleTakeoverAction,
         Act::VehicleHandedBack,
         Act::IncidentClosed,
+        Act::SendOrderCancelled,
     ];
 
     pub fn code(self) -> &'static str {
@@ -199,6 +203,7 @@ impl Act {
             Act::VehicleTakeoverAction => "vehicle_takeover_action",
             Act::VehicleHandedBack => "vehicle_handed_back",
             Act::IncidentClosed => "incident_closed",
+            Act::SendOrderCancelled => "send_order_cancelled",
         }
     }
 
