@@ -149,7 +149,13 @@ pub const EVENTS: &[PublicEvent] = &[
         PlaceKind::None,
         true,
     ),
-    row("send_collected", "send.collected", "已揽收", PlaceKind::None, true),
+    row(
+        "send_collected",
+        "send.collected",
+        "已揽收",
+        PlaceKind::None,
+        true,
+    ),
     row(
         "send_cancelled",
         "send.cancelled",

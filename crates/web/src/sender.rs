@@ -14,8 +14,7 @@
 
 use crate::i18n::Tr;
 use crate::{
-    Language, WebError, WebState, cookie, csrf_matches, csrf_token, field, local,
-    removal, render,
+    Language, WebError, WebState, cookie, csrf_matches, csrf_token, field, local, removal, render,
 };
 use app::county::print;
 use app::sending::{
@@ -774,7 +773,10 @@ async fn order_page(
         verified: sender.record.document_masked.clone(),
         editable: order.state.editable(),
         quoted: order.price_fen.is_some(),
-        cancellable: order.state.apply(domain::sending::OrderAction::Cancel).is_ok(),
+        cancellable: order
+            .state
+            .apply(domain::sending::OrderAction::Cancel)
+            .is_ok(),
         labelled: matches!(order.state, OrderState::Accepted | OrderState::Collected),
         category: order
             .category
@@ -910,8 +912,7 @@ async fn contents(
     sender.check(&state, &csrf)?;
     let weight_grams = weight.trim().parse::<u32>().map_err(|_| {
         WebError::from_app(
-            AppError::new(Code::SendWeightInvalid)
-                .with("max", domain::county::WEIGHT_GRAMS_MAX),
+            AppError::new(Code::SendWeightInvalid).with("max", domain::county::WEIGHT_GRAMS_MAX),
             t,
         )
     })?;
@@ -973,9 +974,8 @@ async fn submit(
     let payer = if code.is_empty() {
         Payer::Sender
     } else {
-        let platform = Platform::parse(&form.platform).ok_or_else(|| {
-            WebError::from_app(AppError::new(Code::SendReturnCodeInvalid), t)
-        })?;
+        let platform = Platform::parse(&form.platform)
+            .ok_or_else(|| WebError::from_app(AppError::new(Code::SendReturnCodeInvalid), t))?;
         Payer::platform(platform, code)
             .map_err(|_| WebError::from_app(AppError::new(Code::SendReturnCodeInvalid), t))?
     };

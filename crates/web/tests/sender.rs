@@ -128,7 +128,10 @@ async fn sign_in(site: &support::Site, phone: &str, entry: &str) -> SenderBrowse
         .await
         .unwrap();
     assert!(page.contains("name=\"code\""), "{page}");
-    assert!(!page.contains("demo-code"), "codes are not shown outside the demo");
+    assert!(
+        !page.contains("demo-code"),
+        "codes are not shown outside the demo"
+    );
     let code = texted_code(&site.app, phone).await;
     let response = client
         .post(site.url("/send/verify"))
@@ -172,7 +175,10 @@ async fn sign_in(site: &support::Site, phone: &str, entry: &str) -> SenderBrowse
 /// The text of an HTML attribute, entities undone (askama escapes quotes).
 fn attribute(html: &str, name: &str) -> String {
     let key = format!("{name}=\"");
-    let start = html.find(&key).unwrap_or_else(|| panic!("{name} in {html}")) + key.len();
+    let start = html
+        .find(&key)
+        .unwrap_or_else(|| panic!("{name} in {html}"))
+        + key.len();
     let end = start + html[start..].find('"').unwrap();
     html[start..end]
         .replace("&#34;", "\"")
@@ -225,15 +231,24 @@ async fn a_sender_orders_pays_and_prints_their_own_label_from_the_phone() {
         .post(
             "/send/new",
             &[
-                ("from_text", "张三 13912340000 四川省成都市彭州市丽春镇白果村3组12号"),
-                ("to_text", "李四 13800001111 浙江省金华市磐安县安文街道新城路8号"),
+                (
+                    "from_text",
+                    "张三 13912340000 四川省成都市彭州市丽春镇白果村3组12号",
+                ),
+                (
+                    "to_text",
+                    "李四 13800001111 浙江省金华市磐安县安文街道新城路8号",
+                ),
             ],
         )
         .await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(attribute(&page, "id=\"from-name\" value"), "张三");
     assert_eq!(attribute(&page, "id=\"to-phone\" value"), "13800001111");
-    assert_eq!(attribute(&page, "id=\"to-division\" value").len() >= 6, true);
+    assert_eq!(
+        attribute(&page, "id=\"to-division\" value").len() >= 6,
+        true
+    );
     let field = |id: &str| attribute(&page, &format!("id=\"{id}\" value"));
     let confirmed = [
         ("from_name", field("from-name")),
@@ -293,7 +308,10 @@ async fn a_sender_orders_pays_and_prints_their_own_label_from_the_phone() {
 
     // The quote with its parts, then submit: a QR code to pay.
     let (_, page) = sender.get(&location).await;
-    assert!(page.contains("id=\"quote-box\"") && page.contains("id=\"price\""), "{page}");
+    assert!(
+        page.contains("id=\"quote-box\"") && page.contains("id=\"price\""),
+        "{page}"
+    );
     let (status, _) = sender
         .post(&format!("/send/orders/{order_id}/submit"), &[])
         .await;
@@ -324,9 +342,7 @@ async fn a_sender_orders_pays_and_prints_their_own_label_from_the_phone() {
     }
 
     // The sender's own label: masked, the same as the staff's.
-    let (status, label) = sender
-        .get(&format!("/send/orders/{order_id}/label"))
-        .await;
+    let (status, label) = sender.get(&format!("/send/orders/{order_id}/label")).await;
     assert_eq!(status, 200, "{label}");
     assert!(label.contains(&waybill) && label.contains("138****1111") && label.contains("李*"));
     assert!(!label.contains("13800001111") && !label.contains("李四"));
@@ -420,8 +436,14 @@ async fn staff_cancel_an_order_with_a_reason_and_it_is_audited() {
         .post(
             "/send/new",
             &[
-                ("from_text", "张三 13912340000 四川省成都市彭州市丽春镇白果村3组12号"),
-                ("to_text", "李四 13800001111 浙江省金华市磐安县安文街道新城路8号"),
+                (
+                    "from_text",
+                    "张三 13912340000 四川省成都市彭州市丽春镇白果村3组12号",
+                ),
+                (
+                    "to_text",
+                    "李四 13800001111 浙江省金华市磐安县安文街道新城路8号",
+                ),
             ],
         )
         .await;
@@ -449,7 +471,10 @@ async fn staff_cancel_an_order_with_a_reason_and_it_is_audited() {
 
     let operator = site.sign_in("operator").await;
     let (status, page) = operator
-        .post(&format!("/centre/send/orders/{order_id}/cancel"), &[("reason", "")])
+        .post(
+            &format!("/centre/send/orders/{order_id}/cancel"),
+            &[("reason", "")],
+        )
         .await;
     assert_eq!(status, 422, "{page}");
     let (status, _) = operator
@@ -461,15 +486,12 @@ async fn staff_cancel_an_order_with_a_reason_and_it_is_audited() {
     assert_eq!(status, 303);
     let order = site.app.store.send_order(order_id).await.unwrap().unwrap();
     assert_eq!(order.state, OrderState::Cancelled);
-    let trail = site
-        .app
-        .store
-        .audit_rows_after(0, 100)
-        .await
-        .unwrap();
+    let trail = site.app.store.audit_rows_after(0, 100).await.unwrap();
     assert!(
-        trail.iter().any(|row| row.act == "send_order_cancelled"
-            && row.details.contains("寄件人到柜台要求取消")),
+        trail
+            .iter()
+            .any(|row| row.act == "send_order_cancelled"
+                && row.details.contains("寄件人到柜台要求取消")),
         "{trail:?}"
     );
 }

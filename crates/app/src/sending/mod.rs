@@ -21,10 +21,10 @@ pub use crate::ports::sending::{
     AddressEntry, Allocation, InspectionRecord, OrderEvent, OrderRecord, Party, PaymentRecord,
     SendAlert, SenderRecord, WaybillRange,
 };
+pub use events::{SendEvent, emit_send_event};
 pub use label::{SendLabel, label_zpl, mask_name};
 pub use orders::{OrderContents, ParsedParty};
 pub use payments::{CallbackOutcome, PaymentStarted};
-pub use events::{SendEvent, emit_send_event};
 pub use views::{KIOSK_CODE_CHARS_MAX, OrderDetail, PHOTO_BYTES_MAX, division_place, kiosk_code};
 
 use crate::App;

@@ -240,8 +240,13 @@ impl App {
         sender: &SenderRecord,
         order_id: i64,
     ) -> AppResult<OrderRecord> {
-        self.cancel_in(order_id, Some(sender.id), &format!("sender:{}", sender.id), None)
-            .await
+        self.cancel_in(
+            order_id,
+            Some(sender.id),
+            &format!("sender:{}", sender.id),
+            None,
+        )
+        .await
     }
 
     /// Cancels an order: the sender's own (`owner`), or any for county

@@ -144,7 +144,8 @@ impl App {
         order_id: i64,
         bytes: &[u8],
     ) -> AppResult<String> {
-        let invalid = || AppError::new(Code::SendPhotoInvalid).with("max_kb", PHOTO_BYTES_MAX / 1024);
+        let invalid =
+            || AppError::new(Code::SendPhotoInvalid).with("max_kb", PHOTO_BYTES_MAX / 1024);
         if bytes.is_empty() || bytes.len() > PHOTO_BYTES_MAX {
             return Err(invalid());
         }
@@ -245,8 +246,8 @@ impl App {
         }
         let reason = domain::limits::text_field("reason", reason, domain::limits::NOTE_CHARS_MAX)
             .map_err(|_| {
-                AppError::new(Code::ReasonMissing).with("max", domain::limits::NOTE_CHARS_MAX)
-            })?;
+            AppError::new(Code::ReasonMissing).with("max", domain::limits::NOTE_CHARS_MAX)
+        })?;
         let actor = crate::audit::Actor::of(principal);
         self.cancel_in(
             order_id,
