@@ -855,7 +855,16 @@ impl App {
             })
             .await?;
         if parcels.is_empty() {
-            return Err(AppError::NotFound("waybill"));
+            // A sender's order has its waybill from the pool before any
+            // parcel of ours does (branch send-flow).
+            let sending = self.track_sending(waybill.as_str(), carrier).await?;
+            if sending.is_empty() {
+                return Err(AppError::NotFound("waybill"));
+            }
+            return Ok(TrackView {
+                parcels: Vec::new(),
+                sending,
+            });
         }
         let mut stations: HashMap<i64, Option<StationRecord>> = HashMap::new();
         let mut tracked = Vec::with_capacity(parcels.len());
@@ -885,7 +894,54 @@ impl App {
                 events,
             });
         }
-        Ok(TrackView { parcels: tracked })
+        Ok(TrackView {
+            parcels: tracked,
+            sending: Vec::new(),
+        })
+    }
+
+    /// A sending order's public timeline: accepted, collected, cancelled,
+    /// with no personal data (no name, phone, address or price).
+    async fn track_sending(
+        &self,
+        waybill: &str,
+        carrier: Option<Carrier>,
+    ) -> AppResult<Vec<TrackedSend>> {
+        let Some(order) = self
+            .store
+            .send_order_by_waybill(waybill)
+            .await?
+            .filter(|order| carrier.is_none_or(|c| c == order.carrier))
+        else {
+            return Ok(Vec::new());
+        };
+        let mut events = Vec::new();
+        for event in self.store.order_events(order.id).await? {
+            let internal = match event.kind.as_str() {
+                "paid" | "prepaid" => "send_accepted",
+                "collect" | "collected" => "send_collected",
+                "cancelled" => "send_cancelled",
+                _ => continue,
+            };
+            let Some(public) = webhook::public_event(internal) else {
+                continue;
+            };
+            events.push(TrackEvent {
+                event: public.public,
+                event_zh: public.name_zh,
+                at: event.at,
+                at_shanghai: iso_shanghai(event.at),
+                place: None,
+            });
+        }
+        Ok(vec![TrackedSend {
+            carrier: order.carrier,
+            carrier_zh: order.carrier.name_zh(),
+            waybill: waybill.to_string(),
+            state: order.state.code(),
+            state_zh: order.state.name_zh(),
+            events,
+        }])
     }
 
     async fn cached_station(
@@ -911,6 +967,22 @@ const TRACK_PARCELS_MAX: u32 = 5;
 #[derive(Debug, Clone, Serialize)]
 pub struct TrackView {
     pub parcels: Vec<TrackedParcel>,
+    /// A sender's order under this waybill (branch send-flow); absent when
+    /// there is none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sending: Vec<TrackedSend>,
+}
+
+/// A sending order as public tracking shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrackedSend {
+    pub carrier: Carrier,
+    pub carrier_zh: &'static str,
+    pub waybill: String,
+    /// `domain::sending::OrderState`'s code.
+    pub state: &'static str,
+    pub state_zh: &'static str,
+    pub events: Vec<TrackEvent>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -87,6 +87,8 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("fleet.rs", "incident_step", "VehicleTakeoverAction"),
     ("fleet.rs", "incident_step", "VehicleHandedBack"),
     ("fleet.rs", "incident_step", "IncidentClosed"),
+    // Branch `send-flow` (issue 14): staff cancel a sending order.
+    ("sending/payments.rs", "cancel_in", "SendOrderCancelled"),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

@@ -107,6 +107,9 @@ pub enum Act {
     VehicleHandedBack,
     /// An incident was closed with its cause.
     IncidentClosed,
+    /// County staff cancelled a sending order (refunding any payment), with
+    /// why (branch `send-flow`).
+    SendOrderCancelled,
 }
 
 impl Act {
@@ -158,6 +161,7 @@ impl Act {
         Act::VehicleTakeoverAction,
         Act::VehicleHandedBack,
         Act::IncidentClosed,
+        Act::SendOrderCancelled,
     ];
 
     pub fn code(self) -> &'static str {
@@ -207,6 +211,7 @@ impl Act {
             Act::VehicleTakeoverAction => "vehicle_takeover_action",
             Act::VehicleHandedBack => "vehicle_handed_back",
             Act::IncidentClosed => "incident_closed",
+            Act::SendOrderCancelled => "send_order_cancelled",
         }
     }
 

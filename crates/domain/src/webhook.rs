@@ -139,6 +139,30 @@ pub const EVENTS: &[PublicEvent] = &[
         PlaceKind::None,
         true,
     ),
+    // Sending (issue 14, branch send-flow): a sender's order, by its
+    // waybill from the carrier's pool; written by `app::sending`'s moves,
+    // not by parcel events.
+    row(
+        "send_accepted",
+        "send.accepted",
+        "寄件已受理（已付款）",
+        PlaceKind::None,
+        true,
+    ),
+    row(
+        "send_collected",
+        "send.collected",
+        "已揽收",
+        PlaceKind::None,
+        true,
+    ),
+    row(
+        "send_cancelled",
+        "send.cancelled",
+        "寄件已取消",
+        PlaceKind::None,
+        true,
+    ),
 ];
 
 /// The public face of an internal event kind, if it has one.
@@ -776,7 +800,10 @@ mod tests {
                 "picked_up",
                 "returned",
                 "problem",
-                "delivered"
+                "delivered",
+                "send.accepted",
+                "send.collected",
+                "send.cancelled"
             ]
         );
         assert_eq!(public_event("consent_granted").unwrap().public, "stored");
@@ -791,7 +818,7 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown")
         );
-        assert_eq!(parse_event_names(&[]).unwrap().len(), 9);
+        assert_eq!(parse_event_names(&[]).unwrap().len(), 12);
         assert!(parse_url("ftp://x").is_err());
         assert!(parse_url("https://").is_err());
         assert!(parse_url("https://carrier.example/hook").is_ok());

@@ -25,10 +25,12 @@ pub const SEALED_ORDER_PHONE: &str = "send_orders.phone";
 pub const SEALED_ORDER_ADDRESS: &str = "send_orders.address";
 /// The inspection's evidence names a prescription's photo: health data.
 pub const SEALED_ORDER_EVIDENCE: &str = "send_orders.evidence";
+/// An inspection photo (a prescription is health data), base64 inside.
+pub const SEALED_PHOTO: &str = "send_photos.content";
 
 /// Every sealed column of sending's tables, for re-sealing after a key
 /// rotation (`PrivacyStore::seal_batch`): (table, column, sealed as).
-pub const SEALED_COLUMNS: [(&str, &str, &str); 13] = [
+pub const SEALED_COLUMNS: [(&str, &str, &str); 14] = [
     ("senders", "phone", SEALED_SENDER_PHONE),
     ("senders", "real_name", SEALED_SENDER_NAME),
     ("senders", "document_number", SEALED_SENDER_DOCUMENT),
@@ -42,6 +44,7 @@ pub const SEALED_COLUMNS: [(&str, &str, &str); 13] = [
     ("send_orders", "to_phone", SEALED_ORDER_PHONE),
     ("send_orders", "to_address", SEALED_ORDER_ADDRESS),
     ("send_orders", "evidence", SEALED_ORDER_EVIDENCE),
+    ("send_photos", "content", SEALED_PHOTO),
 ];
 
 const SENDER_COLUMNS: &str =
@@ -644,6 +647,26 @@ impl SendingTx for DbTx {
             .await?;
         Ok(n == 1)
     }
+
+    async fn insert_send_photo(&mut self, photo: &NewPhoto) -> StoreResult<i64> {
+        let row = self
+            .optional(
+                sqlx::query(
+                    "INSERT INTO send_photos (order_id, sender_id, content_type, size_bytes, sha256, content, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(photo.order_id)
+                .bind(photo.sender_id)
+                .bind(photo.content_type.clone())
+                .bind(photo.size_bytes)
+                .bind(photo.sha256.clone())
+                .bind(self.keys.seal(SEALED_PHOTO, &photo.base64))
+                .bind(ms(photo.now)),
+            )
+            .await?
+            .ok_or_else(|| StoreError::Backend("photo not inserted".into()))?;
+        get(&row, "id")
+    }
 }
 
 fn order_from_keys(keys: &app::keys::Keys, row: &AnyRow) -> StoreResult<OrderRecord> {
@@ -852,5 +875,55 @@ impl SendingStore for Db {
                 })
             })
             .collect()
+    }
+
+    async fn send_orders(
+        &self,
+        filter: &OrderFilter,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<OrderRecord>> {
+        // Absent filters match everything: NULL parameters, one statement
+        // for both databases.
+        let rows = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM send_orders WHERE id < $1 \
+             AND ($2 IS NULL OR state = $2) AND ($3 IS NULL OR carrier = $3) \
+             AND ($4 IS NULL OR created_at >= $4) AND ($5 IS NULL OR created_at < $5) \
+             ORDER BY id DESC LIMIT $6"
+        ))
+        .bind(before_id.unwrap_or(i64::MAX))
+        .bind(filter.state.map(|s| s.code().to_string()))
+        .bind(filter.carrier.map(|c| c.code().to_string()))
+        .bind(filter.created_from.map(ms))
+        .bind(filter.created_to.map(ms))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| order_from_keys(&self.keys, row))
+            .collect()
+    }
+
+    async fn order_payments(&self, order_id: i64) -> StoreResult<Vec<PaymentRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM send_payments WHERE order_id = $1 ORDER BY id"
+        ))
+        .bind(order_id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter().map(payment_from).collect()
+    }
+
+    async fn send_order_by_waybill(&self, waybill: &str) -> StoreResult<Option<OrderRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM send_orders WHERE waybill = $1"
+        ))
+        .bind(waybill.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        row.map(|row| order_from_keys(&self.keys, &row)).transpose()
     }
 }

@@ -477,3 +477,141 @@ async fn sending_revenue(h: &Harness) -> i64 {
         .unwrap()
         .map_or(0, |account| account.balance.0)
 }
+
+/// Branch send-flow on both databases: the centre's list filters (NULL
+/// filters in one statement), the sealed inspection photo, the prepaid
+/// order's `send.accepted` in the carrier's webhook outbox, and public
+/// tracking by the order's waybill.
+#[tokio::test]
+async fn the_centre_lists_filters_and_tracks_sending_orders_and_photos_are_sealed() {
+    for h in backends().await {
+        let name = h.name();
+        h.app
+            .add_waybill_range(
+                &admin(),
+                Carrier::Ems,
+                "",
+                1_100_000_000_000,
+                1_100_000_000_099,
+                13,
+            )
+            .await
+            .unwrap();
+        let hook = h
+            .app
+            .create_webhook(&admin(), Carrier::Ems, "https://ems.example/events", &[])
+            .await
+            .unwrap();
+        let sender = signed_in(&h, SENDER_PHONE).await;
+        h.app
+            .verify_sender_identity(&sender, "张三", DocumentKind::ResidentId, ID_NUMBER)
+            .await
+            .unwrap();
+        let draft = order_for(&h, &sender).await;
+        let prepaid = order_for(&h, &sender).await;
+        // A PNG's signature and some bytes: sealed, never readable.
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(b"PRESCRIPTION-OF-ZHANG-SAN");
+        let photo = h.app.upload_send_photo(&sender, draft, &png).await.unwrap();
+        assert!(photo.starts_with("photo:"), "{name}: {photo}");
+        assert!(
+            h.app
+                .upload_send_photo(&sender, draft, b"GIF89a not ours")
+                .await
+                .unwrap_err()
+                .is(Code::SendPhotoInvalid)
+        );
+        h.app
+            .set_send_contents(&sender, prepaid, contents("ecommerce_return", 600))
+            .await
+            .unwrap();
+        let accepted = h
+            .app
+            .submit_send_order(
+                &sender,
+                prepaid,
+                Payer::platform(Platform::Taobao, "TB-RET-654321").unwrap(),
+            )
+            .await
+            .unwrap();
+        let waybill = accepted.order.waybill.clone().unwrap();
+
+        let list = |state, carrier| {
+            let app = h.app.clone();
+            async move {
+                app.send_orders_for_staff(&admin(), state, None, carrier, None, None)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|o| o.id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(list(None, None).await, [prepaid, draft], "{name}");
+        assert_eq!(
+            list(Some(OrderState::Accepted), None).await,
+            [prepaid],
+            "{name}"
+        );
+        assert_eq!(
+            list(Some(OrderState::Draft), Some(Carrier::Ems)).await,
+            [draft]
+        );
+        assert!(list(None, Some(Carrier::Zto)).await.is_empty(), "{name}");
+        let today = domain::shanghai_day(h.app.now());
+        let on = |day| {
+            let app = h.app.clone();
+            async move {
+                app.send_orders_for_staff(&admin(), None, Some(day), None, None, None)
+                    .await
+                    .unwrap()
+                    .len()
+            }
+        };
+        assert_eq!(on(today).await, 2, "{name}");
+        assert_eq!(on(today.pred_opt().unwrap()).await, 0, "{name}");
+        let keeper = domain::Principal {
+            user_id: 9,
+            username: "keeper".into(),
+            role: domain::Role::StationKeeper,
+            station_ids: vec![1],
+            carrier: None,
+        };
+        assert!(
+            h.app
+                .send_orders_for_staff(&keeper, None, None, None, None, None)
+                .await
+                .is_err()
+        );
+
+        // The carrier hears the acceptance; tracking shows it, no person.
+        let deliveries = h
+            .app
+            .webhook_deliveries(
+                &admin(),
+                hook.subscription.id,
+                app::webhooks::Page {
+                    after_id: None,
+                    limit: 50,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(
+            deliveries.iter().any(|d| d.event_kind == "send.accepted"),
+            "{name}: {deliveries:?}"
+        );
+        let tracked = serde_json::to_string(&h.app.track(&waybill, None).await.unwrap()).unwrap();
+        assert!(tracked.contains("send.accepted"), "{name}: {tracked}");
+        assert!(!tracked.contains("张三") && !tracked.contains(SENDER_PHONE));
+
+        let values = h.db.text_values().await.unwrap();
+        assert!(
+            !values
+                .iter()
+                .any(|(_, _, v)| v.contains("iVBORw0KGgo") || v.contains("PRESCRIPTION")),
+            "{name}: the photo is readable"
+        );
+        h.cleanup().await;
+    }
+}

@@ -176,6 +176,12 @@ const ACTS: &[(&str, &str, &str)] = &[
     ),
     ("vehicle_handed_back", "交还车辆控制", "vehicle handed back"),
     ("incident_closed", "关闭安全事件", "incident closed"),
+    // Branch `send-flow` (issue 14).
+    (
+        "send_order_cancelled",
+        "县中心取消寄件订单",
+        "sending order cancelled by staff",
+    ),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[

@@ -22,6 +22,8 @@ pub mod plans;
 pub mod xlsx;
 // The board's and the daily report's tables (issue 16, branch board).
 pub mod board_sheets;
+// The sender's own pages at /send (issue 14, branch send-flow).
+mod sender;
 
 use app::Code;
 use app::{App, AppError};
@@ -64,6 +66,7 @@ pub fn router(state: WebState) -> Router {
         .merge(carrier::routes())
         .merge(compliance::routes())
         .merge(terminal::routes())
+        .merge(sender::routes())
         .with_state(state)
 }
 
@@ -416,3 +419,5 @@ const TERMINAL_JS: &str = include_str!("../static/terminal.js");
 /// The station console's own styles and our favicon (branch `station`).
 const STATION_CSS: &str = include_str!("../static/station.css");
 const FAVICON_SVG: &str = include_str!("../static/favicon.svg");
+/// The sender's pages' script: the demo's simulated-payment button.
+const SEND_JS: &str = include_str!("../static/send.js");

@@ -942,6 +942,16 @@ const PAGES: &[(&str, [Want; 7])] = {
         // here, so staff get 404; the page itself is in tests/send.rs).
         ("/centre/send/orders/999999/label", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/centre/send/orders/999999/label.zpl", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        // Branch `send-flow` (issue 14): the centre's sending orders; the
+        // sender's pages (/send) answer staff with the sender's sign-in, a
+        // session of its own (their flow is in tests/sender.rs).
+        ("/centre/send", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre/send/orders/999999", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/send", [To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login")]),
+        ("/send/login", [Page, Page, Page, Page, Page, Page, Page]),
+        ("/send/new", [To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login")]),
+        ("/send/orders/1", [To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login")]),
+        ("/send/orders/1/label", [To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login")]),
     ]
 };
 

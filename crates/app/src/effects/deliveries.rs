@@ -122,3 +122,61 @@ pub(crate) async fn on_event(
     }
     Ok(())
 }
+
+/// Writes a delivery for each subscription of the carrier that hears this
+/// sending move (`send.accepted`, `send.collected`, `send.cancelled`),
+/// inside the move's transaction. The body names the waybill and the
+/// order's state, never a person (branch send-flow).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn on_send_event(
+    tx: &mut dyn Tx,
+    order_id: i64,
+    carrier: domain::Carrier,
+    waybill: &str,
+    state: &str,
+    sequence: i64,
+    internal_kind: &str,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    let Some(public) = webhook::public_event(internal_kind).filter(|e| e.webhook) else {
+        return Ok(());
+    };
+    let subscriptions: Vec<WebhookSubscription> = tx
+        .webhook_subscriptions_for(carrier)
+        .await?
+        .into_iter()
+        .filter(|s| s.event_kinds.iter().any(|k| k == public.public))
+        .collect();
+    let event_key = format!("send:{order_id}:{internal_kind}");
+    let place = place_of(public.place, None);
+    for subscription in subscriptions {
+        let delivery_key = format!("{event_key}:s{}", subscription.id);
+        let body = json!({
+            "delivery_id": delivery_key,
+            "event": public.public,
+            "event_zh": public.name_zh,
+            "event_key": event_key,
+            "sequence": sequence,
+            "carrier": carrier,
+            "waybill": waybill,
+            "sending": true,
+            "state": state,
+            "at": iso(at),
+            "at_shanghai": iso_shanghai(at),
+            "place": place,
+        });
+        tx.enqueue_webhook(
+            &NewWebhookDelivery {
+                subscription_id: subscription.id,
+                carrier,
+                delivery_key,
+                event_kind: public.public.to_string(),
+                payload: body.to_string(),
+                available_at: at,
+            },
+            at,
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -667,6 +667,15 @@ codes! {
     //
     // branch send-flow (issue 14, session 8): the sender's pages, the
     // centre's order list, the sending API, tracking and webhooks.
+    SendPhotoInvalid = "send_photo_invalid", 422, InvalidRequest,
+        "照片须为 JPEG、PNG 或 WebP 图片，不超过 {max_kb} KB，请重新拍摄或选择",
+        "the photo must be a JPEG, PNG or WebP image of at most {max_kb} KB; take or choose it again";
+    SendKioskInvalid = "send_kiosk_invalid", 422, InvalidRequest,
+        "寄件柜编码有误（最多 {max} 位字母、数字、- 或 _），请重新扫描寄件柜上的二维码",
+        "the kiosk code is not valid (at most {max} letters, digits, - or _); scan the QR code on the kiosk again";
+    SendFilterInvalid = "send_filter_invalid", 422, InvalidRequest,
+        "筛选条件 {field} 的值 {value} 无效，请从列表中选择",
+        "the filter {field} cannot be {value}; choose from the list";
     //
     // (send-flow ends here)
     //

@@ -48,6 +48,17 @@ pub trait PaymentProvider: Send + Sync {
     async fn refund(&self, merchant_order_no: &str, amount: Fen) -> Result<(), String>;
     /// Checks a callback's signature over its body and reads it.
     fn verify_callback(&self, body: &[u8], signature: &str) -> Result<PaymentNotice, String>;
+    /// The callback (body, signature) the provider would send had the
+    /// payer paid. Only a simulated provider can write one (the demo's pay
+    /// button); a real provider answers `None`.
+    fn simulate_paid(
+        &self,
+        _merchant_order_no: &str,
+        _amount: Fen,
+        _at: DateTime<Utc>,
+    ) -> Option<(Vec<u8>, String)> {
+        None
+    }
 }
 
 /// A provider in this process with the shape of the real ones (amount in
@@ -133,5 +144,14 @@ impl PaymentProvider for SimulatedPayments {
         mac.verify_slice(&given)
             .map_err(|_| "signature does not match".to_string())?;
         serde_json::from_slice(body).map_err(|e| format!("callback body: {e}"))
+    }
+
+    fn simulate_paid(
+        &self,
+        merchant_order_no: &str,
+        amount: Fen,
+        at: DateTime<Utc>,
+    ) -> Option<(Vec<u8>, String)> {
+        Some(self.pay(merchant_order_no, amount, at))
     }
 }

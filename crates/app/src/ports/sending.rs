@@ -185,6 +185,32 @@ pub struct SendAlert {
     pub at: DateTime<Utc>,
 }
 
+/// A photo a sender uploads for an order's inspection (branch send-flow).
+#[derive(Debug, Clone)]
+pub struct NewPhoto {
+    pub order_id: i64,
+    pub sender_id: i64,
+    /// Read from the bytes: `image/jpeg`, `image/png` or `image/webp`.
+    pub content_type: String,
+    pub size_bytes: i64,
+    /// SHA-256 of the bytes, hex: the same photo is recognised unsealed.
+    pub sha256: String,
+    /// The bytes as standard base64, which the store seals.
+    pub base64: String,
+    pub now: DateTime<Utc>,
+}
+
+/// Which orders the centre's list shows (every field optional).
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub state: Option<OrderState>,
+    pub carrier: Option<Carrier>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_to: Option<DateTime<Utc>>,
+}
+
 #[async_trait]
 pub trait SendingTx: Send {
     async fn sender_by_phone(&mut self, phone: &Phone) -> StoreResult<Option<SenderRecord>>;
@@ -276,6 +302,8 @@ pub trait SendingTx: Send {
         message: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// Keeps an inspection photo, sealed; its id (branch send-flow).
+    async fn insert_send_photo(&mut self, photo: &NewPhoto) -> StoreResult<i64>;
 }
 
 #[async_trait]
@@ -301,4 +329,16 @@ pub trait SendingStore: Send + Sync {
     async fn add_waybill_range(&self, range: &NewWaybillRange) -> StoreResult<WaybillRange>;
     async fn waybill_ranges(&self, carrier: Carrier) -> StoreResult<Vec<WaybillRange>>;
     async fn send_alerts(&self, limit: u32) -> StoreResult<Vec<SendAlert>>;
+    /// Every sender's orders for the centre, newest first, below
+    /// `before_id` when given (branch send-flow).
+    async fn send_orders(
+        &self,
+        filter: &OrderFilter,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<OrderRecord>>;
+    /// An order's payments, oldest first.
+    async fn order_payments(&self, order_id: i64) -> StoreResult<Vec<PaymentRecord>>;
+    /// The order that holds this waybill number (public tracking).
+    async fn send_order_by_waybill(&self, waybill: &str) -> StoreResult<Option<OrderRecord>>;
 }

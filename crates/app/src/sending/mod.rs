@@ -10,15 +10,22 @@ mod label;
 mod orders;
 mod payments;
 mod pool;
+// Branch send-flow: what the pages read (orders with their history, the
+// photo, the simulated callback, the centre's list and cancel).
+mod views;
+// Branch send-flow: sending moves in the carriers' webhooks.
+mod events;
 
 pub use crate::ports::payments::{PaymentNotice, PaymentProvider, SimulatedPayments};
 pub use crate::ports::sending::{
     AddressEntry, Allocation, InspectionRecord, OrderEvent, OrderRecord, Party, PaymentRecord,
     SendAlert, SenderRecord, WaybillRange,
 };
+pub use events::{SendEvent, emit_send_event};
 pub use label::{SendLabel, label_zpl, mask_name};
 pub use orders::{OrderContents, ParsedParty};
 pub use payments::{CallbackOutcome, PaymentStarted};
+pub use views::{KIOSK_CODE_CHARS_MAX, OrderDetail, PHOTO_BYTES_MAX, division_place, kiosk_code};
 
 use crate::App;
 use crate::error::{AppError, AppResult, Code};

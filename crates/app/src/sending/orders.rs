@@ -117,6 +117,19 @@ impl App {
         from: Party,
         to: Party,
     ) -> AppResult<OrderRecord> {
+        self.create_order_in(sender, channel, None, from, to).await
+    }
+
+    /// The order's creation; a kiosk's code (checked by the caller) goes
+    /// on its first event.
+    pub(super) async fn create_order_in(
+        &self,
+        sender: &SenderRecord,
+        channel: &str,
+        kiosk: Option<&str>,
+        from: Party,
+        to: Party,
+    ) -> AppResult<OrderRecord> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let order = tx
@@ -137,7 +150,10 @@ impl App {
             to_state: OrderState::Draft,
             at: now,
             actor: format!("sender:{}", sender.id),
-            details: serde_json::json!({ "channel": channel }),
+            details: match kiosk {
+                Some(kiosk) => serde_json::json!({ "channel": channel, "kiosk": kiosk }),
+                None => serde_json::json!({ "channel": channel }),
+            },
         })
         .await?;
         tx.remember_address(sender.id, "sender", &from, now).await?;
@@ -417,6 +433,9 @@ impl App {
             details: serde_json::json!({ "payer": payer.code(), "waybill": order.waybill }),
         })
         .await?;
+        if next == OrderState::Accepted {
+            super::emit_send_event(tx, order, super::SendEvent::Accepted, now).await?;
+        }
         Ok(())
     }
 }

@@ -183,6 +183,7 @@ impl App {
                 // same transaction as the order's acceptance (once: the
                 // transfer id is the payment's).
                 crate::ledger::post(&mut *tx, &revenue_of(&payment, now), now).await?;
+                super::emit_send_event(&mut *tx, &order, super::SendEvent::Accepted, now).await?;
                 CallbackOutcome::Accepted
             }
             PaidCallback::Refund => {
@@ -239,12 +240,30 @@ impl App {
         sender: &SenderRecord,
         order_id: i64,
     ) -> AppResult<OrderRecord> {
+        self.cancel_in(
+            order_id,
+            Some(sender.id),
+            &format!("sender:{}", sender.id),
+            None,
+        )
+        .await
+    }
+
+    /// Cancels an order: the sender's own (`owner`), or any for county
+    /// staff, whose cancel is audited with its reason.
+    pub(super) async fn cancel_in(
+        &self,
+        order_id: i64,
+        owner: Option<i64>,
+        actor: &str,
+        audited: Option<(&crate::audit::Actor, &str)>,
+    ) -> AppResult<OrderRecord> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut order = tx
             .order_for_update(order_id)
             .await?
-            .filter(|order| order.sender_id == sender.id)
+            .filter(|order| owner.is_none_or(|owner| order.sender_id == owner))
             .ok_or(AppError::NotFound("send order"))?;
         let from = order.state;
         order.state = order
@@ -293,10 +312,22 @@ impl App {
             from_state: Some(from),
             to_state: order.state,
             at: now,
-            actor: format!("sender:{}", sender.id),
+            actor: actor.to_string(),
             details: serde_json::json!({ "refunds": to_refund.len() }),
         })
         .await?;
+        super::emit_send_event(&mut *tx, &order, super::SendEvent::Cancelled, now).await?;
+        if let Some((who, reason)) = audited {
+            crate::audit::record(
+                &mut *tx,
+                who,
+                now,
+                crate::audit::Act::SendOrderCancelled,
+                crate::audit::Object::new("send_order", order.id),
+                serde_json::json!({ "reason": reason, "from": from.code(), "refunds": to_refund.len() }),
+            )
+            .await?;
+        }
         tx.commit().await?;
         for payment in &to_refund {
             self.refund(payment, payment.amount).await?;

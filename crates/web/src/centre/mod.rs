@@ -24,7 +24,8 @@ mod board;
 mod finance;
 // branch vehicles (issue 20): the fleet page at `/fleet`.
 mod fleet;
-// branch send-page (issue 14): sending orders' privacy labels.
+// branch send-page (issue 14): sending orders' privacy labels; branch
+// send-flow: the list of sending orders and an order's page.
 mod send;
 
 use crate::i18n::Tr;

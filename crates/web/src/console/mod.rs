@@ -14,6 +14,8 @@ mod pending;
 mod problems;
 mod search;
 mod session;
+// The sender's sign-in (`/send`) has a pre-session CSRF token the same way.
+pub(crate) use session::pre_session;
 mod shelves;
 
 use crate::i18n::Tr;

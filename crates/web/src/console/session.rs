@@ -77,7 +77,7 @@ pub(super) async fn login_page(
     (jar, render(page)).into_response()
 }
 
-fn pre_session(state: &WebState, jar: CookieJar) -> (CookieJar, String) {
+pub(crate) fn pre_session(state: &WebState, jar: CookieJar) -> (CookieJar, String) {
     if let Some(seed) = jar.get(PRE_COOKIE).map(|c| c.value().to_string()) {
         return (jar, seed);
     }
