@@ -103,6 +103,13 @@ pub enum Act {
     VehicleHandedBack,
     /// An incident was closed with its cause.
     IncidentClosed,
+    // branch kiosks (issue 14): the kiosk fleet's configuration.
+    /// A kiosk was placed (by hand or by an import).
+    KioskCreated,
+    /// A kiosk's fields or status (suspended, in service) changed.
+    KioskUpdated,
+    /// A kiosk was retired.
+    KioskRetired,
 }
 
 impl Act {
@@ -152,6 +159,9 @@ impl Act {
         Act::VehicleTakeoverAction,
         Act::VehicleHandedBack,
         Act::IncidentClosed,
+        Act::KioskCreated,
+        Act::KioskUpdated,
+        Act::KioskRetired,
     ];
 
     pub fn code(self) -> &'static str {
@@ -199,6 +209,9 @@ impl Act {
             Act::VehicleTakeoverAction => "vehicle_takeover_action",
             Act::VehicleHandedBack => "vehicle_handed_back",
             Act::IncidentClosed => "incident_closed",
+            Act::KioskCreated => "kiosk_created",
+            Act::KioskUpdated => "kiosk_updated",
+            Act::KioskRetired => "kiosk_retired",
         }
     }
 

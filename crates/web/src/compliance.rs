@@ -166,6 +166,10 @@ const ACTS: &[(&str, &str, &str)] = &[
     ),
     ("vehicle_handed_back", "交还车辆控制", "vehicle handed back"),
     ("incident_closed", "关闭安全事件", "incident closed"),
+    // Branch `kiosks` (issue 14): the kiosk fleet.
+    ("kiosk_created", "布放寄件宝", "kiosk placed"),
+    ("kiosk_updated", "修改寄件宝", "kiosk changed"),
+    ("kiosk_retired", "寄件宝撤机", "kiosk retired"),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[
