@@ -270,7 +270,7 @@ pub async fn bench(n_kiosks: usize, days: u32, postgres: Option<String>) -> anyh
         "--kiosks 1 to 10000, --days 1 to 366"
     );
     let temp = tempfile::tempdir()?;
-    let (url, schema) = match postgres {
+    let (url, schema) = match postgres.filter(|url| !url.is_empty()) {
         Some(url) => (url, Some(format!("bench_{}", rand::random::<u32>()))),
         None => (
             format!("sqlite:{}", temp.path().join("bench.db").display()),
@@ -278,7 +278,7 @@ pub async fn bench(n_kiosks: usize, days: u32, postgres: Option<String>) -> anyh
         ),
     };
     let options = store::ConnectOptions {
-        url,
+        url: url.clone(),
         schema: schema.clone(),
         max_connections: 8,
         keys: std::sync::Arc::new(app::keys::Keys::ephemeral()),
@@ -325,7 +325,7 @@ pub async fn bench(n_kiosks: usize, days: u32, postgres: Option<String>) -> anyh
         samples.last().copied().unwrap_or_default(),
     );
     if let Some(schema) = schema {
-        db.drop_schema(&schema).await.ok();
+        store::Db::drop_schema(&url, &schema).await?;
     }
     Ok(())
 }

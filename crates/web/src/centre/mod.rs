@@ -26,6 +26,8 @@ mod finance;
 mod fleet;
 // branch send-page (issue 14): sending orders' privacy labels.
 mod send;
+// branch kiosks (issue 14): the kiosk fleet, its daily report, collection.
+mod kiosks;
 
 use crate::i18n::Tr;
 use crate::{Session, WebState};
@@ -49,6 +51,7 @@ pub fn routes() -> Router<WebState> {
         .merge(finance::routes())
         .merge(fleet::routes())
         .merge(send::routes())
+        .merge(kiosks::routes())
 }
 
 /// A signed-in person who may run the county centre (county staff and the
