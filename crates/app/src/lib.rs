@@ -50,6 +50,8 @@ pub mod sort_plans;
 pub mod stations;
 pub mod terminal;
 pub mod webhooks;
+// branch kiosks (issue 14): the kiosk fleet and its daily report.
+pub mod kiosks;
 
 use chrono::{DateTime, Utc};
 pub use error::{AppError, AppResult, Code, ErrorKind, Lang};
@@ -86,6 +88,8 @@ pub struct Settings {
     pub approvals: domain::approval::Thresholds,
     /// Sending: the carrier, the tariff, one-time codes (issue 14).
     pub sending: sending::SendingSettings,
+    /// The kiosk fleet: what counts as active, the commission (issue 14).
+    pub kiosks: kiosks::KioskSettings,
 }
 
 impl Default for Settings {
@@ -102,6 +106,7 @@ impl Default for Settings {
             retention: retention::RetentionSettings::default(),
             approvals: domain::approval::Thresholds::default(),
             sending: sending::SendingSettings::default(),
+            kiosks: kiosks::KioskSettings::default(),
         }
     }
 }

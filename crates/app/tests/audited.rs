@@ -89,6 +89,12 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("fleet.rs", "incident_step", "IncidentClosed"),
     // Branch `send-flow` (issue 14): staff cancel a sending order.
     ("sending/payments.rs", "cancel_in", "SendOrderCancelled"),
+    // Branch `kiosks` (issue 14): the kiosk fleet's configuration.
+    ("kiosks.rs", "create_kiosk", "KioskCreated"),
+    ("kiosks.rs", "update_kiosk", "KioskUpdated"),
+    ("kiosks.rs", "set_kiosk_suspended", "KioskUpdated"),
+    ("kiosks.rs", "retire_kiosk", "KioskRetired"),
+    ("kiosks.rs", "import_kiosks", "KioskCreated"),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

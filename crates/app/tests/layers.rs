@@ -30,6 +30,8 @@ const USE_CASES: &[&str] = &[
     "stations",
     "terminal",
     "webhooks",
+    // branch kiosks (issue 14).
+    "kiosks",
 ];
 
 /// Shared by the use cases; none may name a use case.

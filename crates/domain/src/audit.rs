@@ -110,6 +110,13 @@ pub enum Act {
     /// County staff cancelled a sending order (refunding any payment), with
     /// why (branch `send-flow`).
     SendOrderCancelled,
+    // branch kiosks (issue 14): the kiosk fleet's configuration.
+    /// A kiosk was placed (by hand or by an import).
+    KioskCreated,
+    /// A kiosk's fields or status (suspended, in service) changed.
+    KioskUpdated,
+    /// A kiosk was retired.
+    KioskRetired,
 }
 
 impl Act {
@@ -162,6 +169,9 @@ impl Act {
         Act::VehicleHandedBack,
         Act::IncidentClosed,
         Act::SendOrderCancelled,
+        Act::KioskCreated,
+        Act::KioskUpdated,
+        Act::KioskRetired,
     ];
 
     pub fn code(self) -> &'static str {
@@ -212,6 +222,9 @@ impl Act {
             Act::VehicleHandedBack => "vehicle_handed_back",
             Act::IncidentClosed => "incident_closed",
             Act::SendOrderCancelled => "send_order_cancelled",
+            Act::KioskCreated => "kiosk_created",
+            Act::KioskUpdated => "kiosk_updated",
+            Act::KioskRetired => "kiosk_retired",
         }
     }
 

@@ -25,6 +25,8 @@ pub mod webhook;
 // Group robots (issue 16, branch board).
 pub mod bot;
 pub mod economics;
+// branch kiosks (issue 14): the kiosk fleet and its daily report.
+pub mod kiosk;
 
 pub use access::{Principal, Role};
 pub use carrier::Carrier;

@@ -242,6 +242,145 @@ fn xlsx_rows(data: &[u8]) -> anyhow::Result<Vec<SourceRow>> {
         .collect())
 }
 
+/// Rows of any table file (CSV, or the first sheet of an .xlsx) read into
+/// `T` by column name, every cell as text: for imports other than
+/// manifests (the kiosk fleet's). `required` names a column the first row
+/// must have. Each row comes with its line number, or why it could not be
+/// read; the older .xls and .ods are refused with advice.
+pub fn records<T: serde::de::DeserializeOwned>(
+    extension: &str,
+    bytes: &[u8],
+    required: &str,
+) -> Result<Vec<(usize, Result<T, String>)>, String> {
+    let rows = match extension {
+        "xlsx" | "xlsm" => {
+            let (headers, rows) = std::panic::catch_unwind(|| sheet_text_rows(bytes))
+                .unwrap_or_else(|_| {
+                    Err(anyhow::anyhow!(
+                        "the spreadsheet is damaged and cannot be read; open it and save it again as .xlsx, or export CSV"
+                    ))
+                })
+                .map_err(|e| format!("{e:#}"))?;
+            if !headers.iter().any(|h| h == required) {
+                return Err(format!(
+                    "the first row of the first sheet must name the columns, including {required}"
+                ));
+            }
+            rows.into_iter()
+                .map(|(line, cells)| {
+                    let mut fields = serde_json::Map::new();
+                    for (header, text) in headers.iter().zip(cells) {
+                        if !header.is_empty() && !text.is_empty() {
+                            fields.insert(header.clone(), serde_json::Value::String(text));
+                        }
+                    }
+                    (
+                        line,
+                        serde_json::from_value::<T>(serde_json::Value::Object(fields))
+                            .map_err(|error| format!("unreadable row: {error}")),
+                    )
+                })
+                .collect()
+        }
+        "xls" | "ods" => {
+            return Err(format!(
+                "this is an .{extension} file; save it as .xlsx or export CSV"
+            ));
+        }
+        _ => {
+            let mut reader = csv::ReaderBuilder::new()
+                .flexible(false)
+                .trim(csv::Trim::All)
+                .from_reader(CrlfAsLf::new(bytes));
+            let headers = reader
+                .headers()
+                .map_err(|e| format!("reading the header line: {e}"))?
+                .clone();
+            if !headers.iter().any(|h| h == required) {
+                return Err(format!(
+                    "the first line must name the columns, including {required}"
+                ));
+            }
+            let mut rows = Vec::new();
+            for record in reader.into_records() {
+                if rows.len() > MANIFEST_ROWS_MAX {
+                    break;
+                }
+                rows.push(match record {
+                    Ok(record) => (
+                        record.position().map_or(0, |p| p.line() as usize),
+                        record
+                            .deserialize::<T>(Some(&headers))
+                            .map_err(|error| row_error(&error, &headers)),
+                    ),
+                    Err(error) => (
+                        error.position().map_or(0, |p| p.line() as usize),
+                        Err(format!("unreadable row: {error}")),
+                    ),
+                });
+            }
+            rows
+        }
+    };
+    if rows.len() > MANIFEST_ROWS_MAX {
+        return Err(format!(
+            "the file has more than {MANIFEST_ROWS_MAX} rows; split it"
+        ));
+    }
+    Ok(rows)
+}
+
+/// The first sheet's header row and every other row's cells as text, with
+/// line numbers; cells streamed as in `xlsx_rows`.
+fn sheet_text_rows(data: &[u8]) -> anyhow::Result<(Vec<String>, Vec<(usize, Vec<String>)>)> {
+    use calamine::{Data, Reader, Xlsx};
+    use std::collections::BTreeMap;
+    let mut workbook = Xlsx::new(std::io::Cursor::new(data)).context(
+        "reading the file as an .xlsx workbook (save .xls or .ods files as .xlsx, or export CSV)",
+    )?;
+    let first = workbook
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("the workbook has no sheet"))?;
+    let mut reader = workbook
+        .worksheet_cells_reader(&first)
+        .context("reading the first sheet")?;
+    let mut cells: BTreeMap<(u32, u32), String> = BTreeMap::new();
+    let mut rows_seen = std::collections::BTreeSet::new();
+    while let Some(cell) = reader.next_cell().context("reading the first sheet")? {
+        let (row, col) = cell.get_position();
+        if col >= SHEET_COLUMNS_MAX {
+            continue;
+        }
+        if rows_seen.insert(row) && rows_seen.len() > MANIFEST_ROWS_MAX + 1 {
+            anyhow::bail!("the sheet has more than {MANIFEST_ROWS_MAX} rows; split it");
+        }
+        let text = match Data::from(cell.get_value().clone()) {
+            Data::Empty => String::new(),
+            Data::Float(value) if value.fract() == 0.0 && value.abs() < 1e15 => {
+                format!("{value:.0}")
+            }
+            Data::Bool(value) => value.to_string(),
+            other => other.to_string().trim().to_string(),
+        };
+        cells.insert((row, col), text);
+    }
+    drop(reader);
+    let row_cells = |row: u32| -> Vec<String> {
+        let mut values = Vec::new();
+        for ((_, col), value) in cells.range((row, 0)..(row, SHEET_COLUMNS_MAX)) {
+            values.resize(*col as usize, String::new());
+            values.push(value.clone());
+        }
+        values
+    };
+    let mut rows = rows_seen.into_iter();
+    let headers = rows.next().map(row_cells).unwrap_or_default();
+    let body = rows.map(|row| (row as usize + 1, row_cells(row))).collect();
+    Ok((headers, body))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,8 @@ mod county;
 mod device_commands;
 mod fleet;
 mod idempotency;
+// branch kiosks (issue 14).
+mod kiosks;
 mod ledger;
 mod outbox;
 mod parcels;

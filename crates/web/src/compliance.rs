@@ -182,6 +182,10 @@ const ACTS: &[(&str, &str, &str)] = &[
         "县中心取消寄件订单",
         "sending order cancelled by staff",
     ),
+    // Branch `kiosks` (issue 14): the kiosk fleet.
+    ("kiosk_created", "布放寄件宝", "kiosk placed"),
+    ("kiosk_updated", "修改寄件宝", "kiosk changed"),
+    ("kiosk_retired", "寄件宝撤机", "kiosk retired"),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[

@@ -952,6 +952,14 @@ const PAGES: &[(&str, [Want; 7])] = {
         ("/send/new", [To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login")]),
         ("/send/orders/1", [To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login")]),
         ("/send/orders/1/label", [To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login"), To("/send/login")]),
+        // Branch `kiosks` (issue 14): the kiosk fleet, its daily report and
+        // collection (no such kiosk or run here: staff get 404).
+        ("/centre/kiosks", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre/kiosks/999999", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre/kiosks/report?day=2026-12-01", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre/kiosks/report.xlsx?day=2026-12-01", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre/collect", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre/collect/999999", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
     ]
 };
 

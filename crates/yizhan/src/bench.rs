@@ -51,6 +51,11 @@ pub async fn command(what: BenchCommand) -> anyhow::Result<()> {
             threads,
             only,
         }) => route(data, &set, &budgets_ms, seed, threads, only.as_deref()),
+        BenchCommand::Kiosks {
+            kiosks,
+            days,
+            postgres,
+        } => crate::kiosks_cmd::bench(kiosks, days, postgres).await,
         BenchCommand::Address { rounds } => {
             let clocks = address::bench::Clocks {
                 wall: &Instant::now,

@@ -176,6 +176,16 @@ pub enum ReportCommand {
         #[arg(long)]
         bot: Option<String>,
     },
+    /// Branch kiosks (issue 14): the kiosk fleet's daily report (每日通报)
+    /// for a Shanghai day (default yesterday): placed, active, active share,
+    /// orders, items collected and revenue, by branch, scenario and staff.
+    Kiosks {
+        #[arg(long)]
+        day: Option<chrono::NaiveDate>,
+        /// Print the whole report as one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -453,6 +463,17 @@ pub enum BenchCommand {
         /// Simulations the optimiser may run per hub.
         #[arg(long)]
         budget: Option<u32>,
+    },
+    /// Branch kiosks (issue 14): the kiosk fleet's daily report over a
+    /// generated fleet and its order history, timed day by day.
+    Kiosks {
+        #[arg(long, default_value_t = 300)]
+        kiosks: usize,
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        /// PostgreSQL URL (a fresh schema is created and dropped); default SQLite.
+        #[arg(long)]
+        postgres: Option<String>,
     },
 }
 

@@ -275,6 +275,10 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
     crate::county::seed_demo_county(app, &admin, &townships, &villages, &station_ids, &mut rng)
         .await
         .context("seeding the county centre")?;
+    progress.set_message("kiosks");
+    crate::kiosks_cmd::seed_demo(app)
+        .await
+        .context("seeding the kiosk fleet")?;
     progress.finish_and_clear();
     let counts = app.store.count_by_state(None).await?;
     let total: u64 = counts.iter().map(|(_, n)| n).sum();

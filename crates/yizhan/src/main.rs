@@ -28,6 +28,8 @@ mod wiring;
 mod bot_tests;
 mod metrics;
 mod report_cmd;
+// branch kiosks (issue 14): the demo's fleet, `report kiosks`, `bench kiosks`.
+mod kiosks_cmd;
 // Branch money (issue 15): `yizhan ledger check`; branch arrears: `yizhan arrears`.
 mod finance_cmd;
 
@@ -136,6 +138,9 @@ async fn run() -> anyhow::Result<()> {
                     bot,
                 },
         } => report_cmd::daily(&config, day, xlsx, push, bot).await,
+        Command::Report {
+            what: cli::ReportCommand::Kiosks { day, json },
+        } => kiosks_cmd::report(&config, day, json).await,
         Command::Ledger { what } => finance_cmd::ledger(&app().await?, what).await,
         Command::Arrears { json } => finance_cmd::arrears(&app().await?, json).await,
     }

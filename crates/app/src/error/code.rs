@@ -671,8 +671,8 @@ codes! {
         "照片须为 JPEG、PNG 或 WebP 图片，不超过 {max_kb} KB，请重新拍摄或选择",
         "the photo must be a JPEG, PNG or WebP image of at most {max_kb} KB; take or choose it again";
     SendKioskInvalid = "send_kiosk_invalid", 422, InvalidRequest,
-        "寄件柜编码有误（最多 {max} 位字母、数字、- 或 _），请重新扫描寄件柜上的二维码",
-        "the kiosk code is not valid (at most {max} letters, digits, - or _); scan the QR code on the kiosk again";
+        "寄件宝编码有误（最多 {max} 位字母、数字或 -），请重新扫描寄件宝上的二维码",
+        "the kiosk code is not valid (at most {max} letters, digits or -); scan the QR code on the kiosk again";
     SendFilterInvalid = "send_filter_invalid", 422, InvalidRequest,
         "筛选条件 {field} 的值 {value} 无效，请从列表中选择",
         "the filter {field} cannot be {value}; choose from the list";
@@ -681,7 +681,36 @@ codes! {
     //
     // branch kiosks (issue 14, session 8): the kiosk fleet and its devices,
     // collection, the daily report, pre-sale campaigns.
-    //
+    KioskInvalid = "kiosk_invalid", 422, InvalidRequest,
+        "寄件宝信息有误，请检查编号（字母、数字和 -，至多 24 个）、场所和支局（1 至 64 个字）、场景、区划代码、经纬度和布放日期（YYYY-MM-DD）",
+        "the kiosk is not valid: {detail}";
+    KioskCodeTaken = "kiosk_code_taken", 409, Conflict,
+        "这个寄件宝编号已被使用，请换一个",
+        "this kiosk code is already in use; choose another";
+    KioskStaffUnknown = "kiosk_staff_unknown", 422, InvalidRequest,
+        "责任人“{staff}”不是在用的县级中心人员账号，请填写其用户名",
+        "{staff} is not an active county staff account; name the responsible person by username";
+    KioskRetired = "kiosk_retired", 409, Conflict,
+        "寄件宝 {kiosk} 已撤机，不能再修改或揽收",
+        "kiosk {kiosk} is retired: it can no longer be changed or collected from";
+    KioskBinNotEmpty = "kiosk_bin_not_empty", 409, Conflict,
+        "寄件宝 {kiosk} 的投递箱里还有 {n} 件待揽收，请先揽收再撤机",
+        "kiosk {kiosk} still has {n} items waiting in its bin; collect them before retiring it";
+    KioskImportTooLarge = "kiosk_import_too_large", 422, InvalidRequest,
+        "一次最多导入 {max} 台寄件宝，请拆分文件",
+        "at most {max} kiosks in one import; split the file";
+    KioskImportUnreadable = "kiosk_import_unreadable", 422, InvalidRequest,
+        "文件无法读取：请上传第一行为列名（含 code）的 CSV 或 .xlsx 文件，大小不超过 4 MB",
+        "the file cannot be read: {detail}";
+    CollectionWaybillInvalid = "collection_waybill_invalid", 422, InvalidRequest,
+        "请扫描或输入运单号（1 至 {max} 个字符）",
+        "scan or type a waybill number (1 to {max} characters)";
+    CollectionTooManyScans = "collection_too_many_scans", 422, InvalidRequest,
+        "本次揽收已扫描 {max} 次，请结束后重新开始",
+        "this run has {max} scans already; close it and start another";
+    CollectionClosed = "collection_closed", 409, Conflict,
+        "本次揽收已结束；如需继续，请重新开始揽收",
+        "this collection run is closed; start another to go on";
     // (kiosks ends here)
 }
 

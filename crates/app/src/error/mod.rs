@@ -356,6 +356,9 @@ pub const NOUNS: &[(&str, &str)] = &[
     ("incident", "安全事件"),
     ("mission", "配送任务"),
     ("vehicle", "车辆"),
+    // branch kiosks (issue 14).
+    ("collection", "揽收记录"),
+    ("kiosk", "寄件宝"),
 ];
 
 /// (Chinese, English) for an object or field named in English.

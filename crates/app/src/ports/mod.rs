@@ -31,6 +31,8 @@ pub mod users;
 pub mod webhooks;
 // Seeing (issue 16, branch board).
 pub mod board;
+// branch kiosks (issue 14).
+pub mod kiosks;
 
 pub use approvals::{ApprovalStore, ApprovalTx};
 pub use audit::{AuditStore, AuditTx};
@@ -39,6 +41,7 @@ pub use compliance::{ComplianceStore, ComplianceTx};
 pub use county::{CountyStore, CountyTx};
 pub use devices::{DeviceStore, DeviceTx};
 pub use fleet::{FleetStore, FleetTx};
+pub use kiosks::{KioskStore, KioskTx};
 pub use idempotency::IdempotencyStore;
 pub use ledger::{LedgerStore, LedgerTx};
 pub use outbox::*;
@@ -108,6 +111,7 @@ pub trait Tx:
     + BoardTx
     + LedgerTx
     + FleetTx
+    + KioskTx
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -132,6 +136,7 @@ pub trait Store:
     + BoardStore
     + LedgerStore
     + FleetStore
+    + KioskStore
     + Send
     + Sync
 {
@@ -168,4 +173,5 @@ pub mod prelude {
     pub use super::{BoardStore, BoardTx};
     pub use super::{FleetStore, FleetTx};
     pub use super::{LedgerStore, LedgerTx};
+    pub use super::{KioskStore, KioskTx};
 }

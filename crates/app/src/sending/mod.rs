@@ -6,6 +6,8 @@
 //! through a sender session that a one-time code opened, and see only their
 //! own orders. County staff upload waybill ranges and see every order.
 
+// branch kiosks: collection (揽收) at a kiosk.
+mod collect;
 mod label;
 mod orders;
 mod payments;
@@ -22,6 +24,7 @@ pub use crate::ports::sending::{
     SendAlert, SenderRecord, WaybillRange,
 };
 pub use events::{SendEvent, emit_send_event};
+pub use collect::{CollectionView, ScanResult};
 pub use label::{SendLabel, label_zpl, mask_name};
 pub use orders::{OrderContents, ParsedParty};
 pub use payments::{CallbackOutcome, PaymentStarted};

@@ -120,8 +120,12 @@ impl App {
         self.create_order_in(sender, channel, None, from, to).await
     }
 
-    /// The order's creation; a kiosk's code (checked by the caller) goes
-    /// on its first event.
+    /// The order's creation. A kiosk's code (checked by the caller) goes on
+    /// its first event, and when it names a kiosk of the fleet that is not
+    /// retired the order is that kiosk's (`kiosk_id`: its bin, its
+    /// collection, its staff's commission). A code the fleet does not know
+    /// (a stale sticker) is kept on the event only, and the order is sent
+    /// like any other.
     pub(super) async fn create_order_in(
         &self,
         sender: &SenderRecord,
@@ -131,12 +135,21 @@ impl App {
         to: Party,
     ) -> AppResult<OrderRecord> {
         let now = self.now();
+        let kiosk_id = match kiosk {
+            Some(code) => self
+                .store
+                .kiosk_by_code(code)
+                .await?
+                .filter(|kiosk| kiosk.status != domain::kiosk::KioskStatus::Retired)
+                .map(|kiosk| kiosk.id),
+            None => None,
+        };
         let mut tx = self.store.begin().await?;
         let order = tx
             .insert_order(&NewOrder {
                 sender_id: sender.id,
                 channel: channel.to_string(),
-                kiosk_id: None,
+                kiosk_id,
                 from: from.clone(),
                 to: to.clone(),
                 carrier: self.settings.sending.carrier,

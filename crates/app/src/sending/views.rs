@@ -35,8 +35,9 @@ impl OrderDetail {
 /// under it; the sealed copy is a third larger).
 pub const PHOTO_BYTES_MAX: usize = 2 * 1024 * 1024;
 
-/// A kiosk's code as its QR code carries it (`/send?kiosk=CODE`).
-pub const KIOSK_CODE_CHARS_MAX: usize = 32;
+/// A kiosk's code as its QR code carries it (`/send?kiosk=CODE`): the
+/// fleet's own rule.
+pub const KIOSK_CODE_CHARS_MAX: usize = domain::kiosk::KIOSK_CODE_CHARS_MAX;
 
 /// The image type, read from the bytes rather than trusted from the
 /// browser: JPEG, PNG or WebP.
@@ -52,18 +53,11 @@ fn image_type(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// Checks a kiosk's code from its QR link: letters, digits, `-` and `_`.
+/// Checks a kiosk's code from its QR link by the fleet's rule
+/// (`domain::kiosk::parse_code`: letters, digits and `-`, upper-cased).
 pub fn kiosk_code(text: &str) -> AppResult<String> {
-    let code = text.trim();
-    if code.is_empty()
-        || code.chars().count() > KIOSK_CODE_CHARS_MAX
-        || !code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(AppError::new(Code::SendKioskInvalid).with("max", KIOSK_CODE_CHARS_MAX));
-    }
-    Ok(code.to_string())
+    domain::kiosk::parse_code(text)
+        .map_err(|_| AppError::new(Code::SendKioskInvalid).with("max", KIOSK_CODE_CHARS_MAX))
 }
 
 /// A division's names from the province down (`四川省成都市彭州市`);

@@ -27,6 +27,8 @@ mod fleet;
 // branch send-page (issue 14): sending orders' privacy labels; branch
 // send-flow: the list of sending orders and an order's page.
 mod send;
+// branch kiosks (issue 14): the kiosk fleet, its daily report, collection.
+mod kiosks;
 
 use crate::i18n::Tr;
 use crate::{Session, WebState};
@@ -50,6 +52,7 @@ pub fn routes() -> Router<WebState> {
         .merge(finance::routes())
         .merge(fleet::routes())
         .merge(send::routes())
+        .merge(kiosks::routes())
 }
 
 /// A signed-in person who may run the county centre (county staff and the

@@ -15,6 +15,8 @@ mod board;
 mod fleet;
 // branch send-page (issue 14)
 mod send;
+// branch kiosks (issue 14)
+mod kiosks;
 
 /// The language type is `app`'s, so error messages and pages agree.
 pub use app::Lang;
@@ -68,6 +70,7 @@ const TABLES: &[Strings] = &[
     finance::STRINGS,
     fleet::STRINGS,
     send::STRINGS,
+    kiosks::STRINGS,
 ];
 
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {

@@ -1,0 +1,153 @@
+//! The kiosk fleet's port (issue 14, branch kiosks): kiosks, their bins (the
+//! accepted sending orders waiting at a kiosk), collection runs with their
+//! scans, and each kiosk's day counts for the daily report. No personal
+//! data crosses here: a bin lists waybills, states and prices only.
+
+use super::{GeoPoint, StoreResult};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::kiosk::{DayCounts, KioskStatus, Scenario, ScanOutcome};
+use domain::sending::OrderState;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KioskRecord {
+    pub id: i64,
+    pub code: String,
+    pub host_name: String,
+    pub scenario: Scenario,
+    /// The division code it stands in (6, 9 or 12 digits).
+    pub division: String,
+    pub location: GeoPoint,
+    pub placed_on: NaiveDate,
+    pub staff_user_id: i64,
+    /// The responsible staff member's username.
+    pub staff: String,
+    pub branch: String,
+    pub status: KioskStatus,
+    pub retired_on: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A kiosk as created or edited (the staff member already resolved).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KioskFields {
+    pub code: String,
+    pub host_name: String,
+    pub scenario: Scenario,
+    pub division: String,
+    pub location: GeoPoint,
+    pub placed_on: NaiveDate,
+    pub staff_user_id: i64,
+    pub branch: String,
+}
+
+/// Which kiosks a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct KioskFilter {
+    pub branch: Option<String>,
+    pub scenario: Option<Scenario>,
+    pub status: Option<KioskStatus>,
+    pub staff_user_id: Option<i64>,
+    /// Part of the code or the host's name.
+    pub text: Option<String>,
+}
+
+/// A sending order as a kiosk's page and the courier see it: no names,
+/// phones or addresses.
+#[derive(Debug, Clone, Serialize)]
+pub struct KioskOrder {
+    pub id: i64,
+    pub kiosk_id: Option<i64>,
+    pub waybill: Option<String>,
+    pub state: OrderState,
+    pub price_fen: Option<i64>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub collected_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectionRecord {
+    pub id: i64,
+    pub kiosk_id: i64,
+    pub courier_user_id: i64,
+    pub started_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub n_collected: u32,
+    pub n_extra: u32,
+    pub n_missing: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectionScan {
+    pub collection_id: i64,
+    pub waybill: String,
+    pub order_id: Option<i64>,
+    pub outcome: ScanOutcome,
+    pub at: DateTime<Utc>,
+}
+
+/// One synthetic order of the demo's and the benchmark's history, written
+/// in bulk (`KioskTx::insert_history_orders`).
+#[derive(Debug, Clone)]
+pub struct HistoryOrder {
+    pub kiosk_id: i64,
+    pub waybill: String,
+    pub price_fen: i64,
+    pub accepted_at: DateTime<Utc>,
+    /// `None` leaves it accepted, waiting in the bin.
+    pub collected_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait KioskTx: Send {
+    /// A taken code is `StoreError::Conflict`.
+    async fn insert_kiosk(&mut self, kiosk: &KioskFields, now: DateTime<Utc>) -> StoreResult<i64>;
+    async fn kiosk_for_update(&mut self, id: i64) -> StoreResult<Option<KioskRecord>>;
+    /// Writes every field of `kiosk`; a taken code is `StoreError::Conflict`.
+    async fn update_kiosk(&mut self, kiosk: &KioskRecord) -> StoreResult<()>;
+    async fn insert_collection(
+        &mut self,
+        kiosk_id: i64,
+        courier_user_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    async fn collection_for_update(&mut self, id: i64) -> StoreResult<Option<CollectionRecord>>;
+    async fn close_collection(&mut self, run: &CollectionRecord) -> StoreResult<()>;
+    async fn insert_collection_scan(&mut self, scan: &CollectionScan) -> StoreResult<()>;
+    /// The run's scans so far.
+    async fn collection_scans_in(&mut self, collection_id: i64)
+    -> StoreResult<Vec<CollectionScan>>;
+    /// The order carrying this waybill, if any.
+    async fn send_order_by_waybill(&mut self, waybill: &str) -> StoreResult<Option<KioskOrder>>;
+    /// The accepted orders waiting at the kiosk, oldest first.
+    async fn kiosk_bin_in(&mut self, kiosk_id: i64) -> StoreResult<Vec<KioskOrder>>;
+    /// The demo's and the benchmark's history: accepted or collected
+    /// orders of `sender_id` with synthetic parties, in this transaction.
+    async fn insert_history_orders(
+        &mut self,
+        sender_id: i64,
+        orders: &[HistoryOrder],
+    ) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait KioskStore: Send + Sync {
+    async fn kiosks(&self, filter: &KioskFilter) -> StoreResult<Vec<KioskRecord>>;
+    async fn kiosk(&self, id: i64) -> StoreResult<Option<KioskRecord>>;
+    async fn kiosk_by_code(&self, code: &str) -> StoreResult<Option<KioskRecord>>;
+    /// The kiosk's orders, newest first.
+    async fn kiosk_orders(&self, kiosk_id: i64, limit: u32) -> StoreResult<Vec<KioskOrder>>;
+    async fn kiosk_bin(&self, kiosk_id: i64) -> StoreResult<Vec<KioskOrder>>;
+    async fn collections(&self, kiosk_id: i64, limit: u32) -> StoreResult<Vec<CollectionRecord>>;
+    async fn collection(&self, id: i64) -> StoreResult<Option<CollectionRecord>>;
+    async fn collection_scans(&self, collection_id: i64) -> StoreResult<Vec<CollectionScan>>;
+    /// Every kiosk's orders accepted (not cancelled) with their prices, and
+    /// items collected, in `[from, to)`; kiosks with neither are left out.
+    async fn kiosk_day_counts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<(i64, DayCounts)>>;
+}
