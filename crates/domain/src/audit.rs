@@ -89,6 +89,8 @@ pub enum Act {
     StatementIssued,
     /// A disputed statement line was resolved: upheld, reversed or adjusted.
     StatementLineResolved,
+    /// A debtor's responsible person or payment terms were set (欠费台账).
+    DebtorTermsSet,
     /// A van or unmanned vehicle was registered (branch `vehicles`).
     VehicleRegistered,
     /// Missions were made from planned routes.
@@ -145,6 +147,7 @@ impl Act {
         Act::WaybillRangeAdded,
         Act::StatementIssued,
         Act::StatementLineResolved,
+        Act::DebtorTermsSet,
         Act::VehicleRegistered,
         Act::MissionsCreated,
         Act::MissionReplanned,
@@ -192,6 +195,7 @@ impl Act {
             Act::WaybillRangeAdded => "waybill_range_added",
             Act::StatementIssued => "statement_issued",
             Act::StatementLineResolved => "statement_line_resolved",
+            Act::DebtorTermsSet => "debtor_terms_set",
             Act::VehicleRegistered => "vehicle_registered",
             Act::MissionsCreated => "missions_created",
             Act::MissionReplanned => "mission_replanned",

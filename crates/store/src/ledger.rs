@@ -8,14 +8,14 @@ use crate::rows::{corrupt, get};
 use crate::{Backend, Db, DbTx, backend_error};
 use app::ports::county::FeeRecord;
 use app::ports::ledger::{
-    Account, AccountRecord, LedgerStore, LedgerTx, NewStatement, StatementLine, StatementRecord,
-    Transfer,
+    Account, AccountRecord, ContactRecord, DebtorTerms, LedgerStore, LedgerTx, NewDebtorTerms,
+    NewStatement, Responsible, StatementLine, StatementRecord, Transfer,
 };
 use app::ports::*;
 use async_trait::async_trait;
 use domain::Carrier;
 use domain::Fen;
-use domain::finance::{LineStatus, Month, StatementStatus};
+use domain::finance::{ContactChannel, LineStatus, Month, StatementStatus};
 use domain::ledger::TransferKind;
 use sqlx::any::AnyRow;
 
@@ -119,6 +119,56 @@ fn line_from(row: &AnyRow) -> StoreResult<StatementLine> {
         credited: Fen(get(row, "credited_fen")?),
         resolved_at_ms: get(row, "resolved_at")?,
         resolved_by: get(row, "resolved_by")?,
+    })
+}
+
+/// A debtor's terms with the responsible user's name, joined.
+const TERMS_SELECT: &str = "SELECT d.carrier, d.responsible_user_id, d.responsible_phone, d.payment_days, d.updated_at, d.updated_by, u.username, u.display_name \
+     FROM debtor_terms d LEFT JOIN users u ON u.id = d.responsible_user_id";
+const CONTACT_COLUMNS: &str =
+    "id, carrier, at, by_user, contacted, channel, note, promised_fen, promised_by";
+
+fn terms_from(row: &AnyRow) -> StoreResult<DebtorTerms> {
+    let user_id: Option<i64> = get(row, "responsible_user_id")?;
+    let phone: Option<String> = get(row, "responsible_phone")?;
+    let phone = phone
+        .map(|text| domain::Phone::parse(&text).map_err(|_| corrupt("responsible phone", "?")))
+        .transpose()?;
+    let responsible = match user_id {
+        Some(user_id) => Some(Responsible {
+            user_id,
+            username: get(row, "username")?,
+            name: get(row, "display_name")?,
+            phone,
+        }),
+        None => None,
+    };
+    let days: i64 = get(row, "payment_days")?;
+    Ok(DebtorTerms {
+        carrier: carrier(row)?,
+        responsible,
+        payment_days: u32::try_from(days)
+            .map_err(|_| corrupt("payment days", &days.to_string()))?,
+        updated_at_ms: get(row, "updated_at")?,
+        updated_by: get(row, "updated_by")?,
+    })
+}
+
+fn contact_from(row: &AnyRow) -> StoreResult<ContactRecord> {
+    let channel: String = get(row, "channel")?;
+    let promised_by: Option<String> = get(row, "promised_by")?;
+    let promised: Option<i64> = get(row, "promised_fen")?;
+    Ok(ContactRecord {
+        id: get(row, "id")?,
+        carrier: carrier(row)?,
+        at_ms: get(row, "at")?,
+        by: get(row, "by_user")?,
+        contacted: get(row, "contacted")?,
+        channel: ContactChannel::parse(&channel)
+            .ok_or_else(|| corrupt("contact channel", &channel))?,
+        note: get(row, "note")?,
+        promised: promised.map(Fen),
+        promised_by: promised_by.as_deref().map(parse_day).transpose()?,
     })
 }
 
@@ -312,6 +362,56 @@ impl LedgerTx for DbTx {
             .ok_or_else(|| corrupt("statement", &id.to_string()))?;
         statement_from(&row)
     }
+
+    async fn debtor_terms_in(&mut self, carrier: Carrier) -> StoreResult<Option<DebtorTerms>> {
+        self.optional(
+            sqlx::query(&format!("{TERMS_SELECT} WHERE d.carrier = $1")).bind(carrier.code()),
+        )
+        .await?
+        .as_ref()
+        .map(terms_from)
+        .transpose()
+    }
+
+    async fn put_debtor_terms(&mut self, terms: &NewDebtorTerms) -> StoreResult<()> {
+        self.execute(
+            sqlx::query(
+                "INSERT INTO debtor_terms (carrier, responsible_user_id, responsible_phone, payment_days, updated_at, updated_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (carrier) DO UPDATE SET \
+                 responsible_user_id = excluded.responsible_user_id, responsible_phone = excluded.responsible_phone, \
+                 payment_days = excluded.payment_days, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            )
+            .bind(terms.carrier.code())
+            .bind(terms.responsible_user_id)
+            .bind(terms.responsible_phone.clone())
+            .bind(i64::from(terms.payment_days))
+            .bind(terms.updated_at_ms)
+            .bind(terms.updated_by.clone()),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_debtor_contact(&mut self, c: &ContactRecord) -> StoreResult<i64> {
+        let row = self
+            .optional(
+                sqlx::query(
+                    "INSERT INTO debtor_contacts (carrier, at, by_user, contacted, channel, note, promised_fen, promised_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                )
+                .bind(c.carrier.code())
+                .bind(c.at_ms)
+                .bind(c.by.clone())
+                .bind(c.contacted.clone())
+                .bind(c.channel.code())
+                .bind(c.note.clone())
+                .bind(c.promised.map(|f| f.0))
+                .bind(c.promised_by.map(day_text)),
+            )
+            .await?
+            .ok_or_else(|| corrupt("debtor contact", "no id returned"))?;
+        get(&row, "id")
+    }
 }
 
 #[async_trait]
@@ -445,6 +545,34 @@ impl LedgerStore for Db {
         .map_err(backend_error)?
         .iter()
         .map(line_from)
+        .collect()
+    }
+
+    async fn debtor_terms_all(&self) -> StoreResult<Vec<DebtorTerms>> {
+        sqlx::query(&format!("{TERMS_SELECT} ORDER BY d.carrier"))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend_error)?
+            .iter()
+            .map(terms_from)
+            .collect()
+    }
+
+    async fn debtor_contacts(
+        &self,
+        carrier: Carrier,
+        limit: u32,
+    ) -> StoreResult<Vec<ContactRecord>> {
+        sqlx::query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM debtor_contacts WHERE carrier = $1 ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(carrier.code())
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(contact_from)
         .collect()
     }
 }

@@ -150,6 +150,11 @@ const ACTS: &[(&str, &str, &str)] = &[
         "处理对账异议",
         "statement dispute resolved",
     ),
+    (
+        "debtor_terms_set",
+        "设置欠费收缴负责人与付款期限",
+        "debtor's responsible person and terms set",
+    ),
     // Branch `vehicles` (issue 20): the fleet and the safe-driving system.
     ("vehicle_registered", "登记车辆", "vehicle registered"),
     ("missions_created", "下达配送任务", "missions created"),

@@ -49,22 +49,32 @@ pub async fn ledger(app: &App, what: LedgerCommand) -> anyhow::Result<()> {
     }
 }
 
-/// `yizhan arrears [--json]`: each debtor's open invoices by age, in fen.
+/// `yizhan arrears [--json]`: each debtor's open invoices by age, in fen,
+/// with the person responsible for collecting (phone masked).
 pub async fn arrears(app: &App, json: bool) -> anyhow::Result<()> {
     let system = crate::wiring::system_principal();
-    let rows = app.arrears_ageing(&system).await?;
+    let rows = app.arrears_ledger(&system).await?;
     if json {
         let debtors: Vec<serde_json::Value> = rows
             .iter()
             .map(|row| {
                 let buckets: serde_json::Map<String, serde_json::Value> = app::finance::Bucket::ALL
                     .iter()
-                    .map(|b| (b.code().to_string(), row.bucket(*b).0.into()))
+                    .map(|b| (b.code().to_string(), row.ageing.bucket(*b).0.into()))
                     .collect();
+                let responsible = row.responsible().map(|r| {
+                    serde_json::json!({
+                        "username": r.username,
+                        "name": r.name,
+                        "phone": r.phone.as_ref().map(|p| p.masked()),
+                    })
+                });
                 serde_json::json!({
-                    "carrier": row.carrier.code(),
-                    "oldest_due": row.oldest_due.map(|d| d.to_string()),
-                    "total_fen": row.total.0,
+                    "carrier": row.ageing.carrier.code(),
+                    "responsible": responsible,
+                    "payment_days": row.payment_days(),
+                    "oldest_due": row.ageing.oldest_due.map(|d| d.to_string()),
+                    "total_fen": row.ageing.total.0,
                     "buckets_fen": buckets,
                 })
             })
@@ -77,12 +87,26 @@ pub async fn arrears(app: &App, json: bool) -> anyhow::Result<()> {
     for row in &rows {
         let buckets: Vec<String> = app::finance::Bucket::ALL
             .iter()
-            .map(|b| format!("{} {}", b.code(), row.bucket(*b).0))
+            .map(|b| format!("{} {}", b.code(), row.ageing.bucket(*b).0))
             .collect();
+        let responsible = row.responsible().map_or_else(
+            || "nobody responsible".to_string(),
+            |r| {
+                format!(
+                    "chased by {} ({}{})",
+                    r.name,
+                    r.username,
+                    r.phone
+                        .as_ref()
+                        .map(|p| format!(", {}", p.masked()))
+                        .unwrap_or_default()
+                )
+            },
+        );
         println!(
-            "{} owes {} fen: {}",
-            row.carrier.code(),
-            row.total.0,
+            "{} owes {} fen: {}; {responsible}",
+            row.ageing.carrier.code(),
+            row.ageing.total.0,
             buckets.join(", ")
         );
     }

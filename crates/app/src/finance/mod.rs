@@ -9,9 +9,11 @@ mod books;
 mod statements;
 
 pub use crate::ports::ledger::{Account, AccountRecord, Transfer};
+pub use crate::ports::ledger::{ContactRecord, DebtorTerms, Responsible};
 pub use crate::ports::ledger::{StatementLine, StatementRecord};
+pub use arrears::{ContactRequest, DebtorRow, DebtorView, TermsRequest};
 pub use books::{LedgerCheck, LedgerProblem};
-pub use domain::finance::{Ageing, Bucket, LineStatus, Month, StatementStatus};
+pub use domain::finance::{Ageing, Bucket, ContactChannel, LineStatus, Month, StatementStatus};
 pub use domain::ledger::{AccountKind, NewTransfer, TransferKind};
 pub use statements::{LineAnswer, Resolution, StatementView};
 

@@ -88,6 +88,57 @@ pub struct AccountRecord {
     pub updated_at_ms: i64,
 }
 
+/// A debtor's terms in the arrears ledger (欠费台账): who is responsible for
+/// collecting from it and its payment terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DebtorTerms {
+    pub carrier: Carrier,
+    pub responsible: Option<Responsible>,
+    /// Days after a statement month's last day its invoice is due.
+    pub payment_days: u32,
+    pub updated_at_ms: i64,
+    pub updated_by: String,
+}
+
+/// The county staff member chasing a debt: a user, with the phone they are
+/// reached on (`Phone` masks itself when shown or serialised).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Responsible {
+    pub user_id: i64,
+    pub username: String,
+    pub name: String,
+    pub phone: Option<domain::Phone>,
+}
+
+/// Terms about to be written.
+#[derive(Debug, Clone)]
+pub struct NewDebtorTerms {
+    pub carrier: Carrier,
+    pub responsible_user_id: Option<i64>,
+    /// The full number, normalised.
+    pub responsible_phone: Option<String>,
+    pub payment_days: u32,
+    pub updated_at_ms: i64,
+    pub updated_by: String,
+}
+
+/// One contact with a debtor: who called whom, when, how, what was said and
+/// what was promised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactRecord {
+    pub id: i64,
+    pub carrier: Carrier,
+    pub at_ms: i64,
+    /// The staff member who made the contact (a username).
+    pub by: String,
+    /// The person reached at the debtor.
+    pub contacted: String,
+    pub channel: domain::finance::ContactChannel,
+    pub note: String,
+    pub promised: Option<Fen>,
+    pub promised_by: Option<NaiveDate>,
+}
+
 #[async_trait]
 pub trait LedgerTx: Send {
     /// Serialises posters until this transaction ends and returns the last
@@ -118,6 +169,12 @@ pub trait LedgerTx: Send {
         status: StatementStatus,
         now_ms: i64,
     ) -> StoreResult<StatementRecord>;
+    /// The debtor's terms as they are in this transaction.
+    async fn debtor_terms_in(&mut self, carrier: Carrier) -> StoreResult<Option<DebtorTerms>>;
+    /// Writes (inserts or replaces) a debtor's terms.
+    async fn put_debtor_terms(&mut self, terms: &NewDebtorTerms) -> StoreResult<()>;
+    /// Appends a contact (its `id` is ignored) and returns its id.
+    async fn insert_debtor_contact(&mut self, contact: &ContactRecord) -> StoreResult<i64>;
 }
 
 #[async_trait]
@@ -148,4 +205,12 @@ pub trait LedgerStore: Send + Sync {
     async fn statement(&self, id: i64) -> StoreResult<Option<StatementRecord>>;
     /// A statement's lines in the order they accrued.
     async fn statement_lines(&self, statement_id: i64) -> StoreResult<Vec<StatementLine>>;
+    /// Every debtor's terms, by carrier code.
+    async fn debtor_terms_all(&self) -> StoreResult<Vec<DebtorTerms>>;
+    /// A debtor's contacts, newest first, at most `limit`.
+    async fn debtor_contacts(
+        &self,
+        carrier: Carrier,
+        limit: u32,
+    ) -> StoreResult<Vec<ContactRecord>>;
 }

@@ -4,6 +4,7 @@
 //! route decision per mode, the manual queue, bags, reconciliation, and the
 //! seven-carrier county day end to end.
 
+mod arrears;
 mod bags;
 mod concurrency;
 mod day;
