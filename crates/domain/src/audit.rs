@@ -91,6 +91,8 @@ pub enum Act {
     StatementLineResolved,
     /// A debtor's responsible person or payment terms were set (欠费台账).
     DebtorTermsSet,
+    /// A bank statement was imported into unapplied cash.
+    BankStatementImported,
     /// A van or unmanned vehicle was registered (branch `vehicles`).
     VehicleRegistered,
     /// Missions were made from planned routes.
@@ -148,6 +150,7 @@ impl Act {
         Act::StatementIssued,
         Act::StatementLineResolved,
         Act::DebtorTermsSet,
+        Act::BankStatementImported,
         Act::VehicleRegistered,
         Act::MissionsCreated,
         Act::MissionReplanned,
@@ -196,6 +199,7 @@ impl Act {
             Act::StatementIssued => "statement_issued",
             Act::StatementLineResolved => "statement_line_resolved",
             Act::DebtorTermsSet => "debtor_terms_set",
+            Act::BankStatementImported => "bank_statement_imported",
             Act::VehicleRegistered => "vehicle_registered",
             Act::MissionsCreated => "missions_created",
             Act::MissionReplanned => "mission_replanned",

@@ -25,6 +25,8 @@ pub mod webhook;
 // Group robots (issue 16, branch board).
 pub mod bot;
 pub mod economics;
+// Branch `money` (issue 15): bank statement lines.
+pub mod bank;
 
 pub use access::{Principal, Role};
 pub use carrier::Carrier;

@@ -8,8 +8,9 @@ use crate::rows::{corrupt, get};
 use crate::{Backend, Db, DbTx, backend_error};
 use app::ports::county::FeeRecord;
 use app::ports::ledger::{
-    Account, AccountRecord, ContactRecord, DebtorTerms, LedgerStore, LedgerTx, NewDebtorTerms,
-    NewStatement, Responsible, StatementLine, StatementRecord, Transfer,
+    Account, AccountRecord, BankImportRecord, ContactRecord, DebtorTerms, LedgerStore, LedgerTx,
+    NewDebtorTerms, NewStatement, ReceiptRecord, Responsible, StatementLine, StatementRecord,
+    Transfer,
 };
 use app::ports::*;
 use async_trait::async_trait;
@@ -169,6 +170,42 @@ fn contact_from(row: &AnyRow) -> StoreResult<ContactRecord> {
         note: get(row, "note")?,
         promised: promised.map(Fen),
         promised_by: promised_by.as_deref().map(parse_day).transpose()?,
+    })
+}
+
+const RECEIPT_COLUMNS: &str = "id, fingerprint, day, amount_fen, payer_name, payer_account, reference, serial, import_id, transfer_id, at";
+const IMPORT_COLUMNS: &str =
+    "id, file_name, at, by_user, n_lines, n_new, n_known, n_bad, n_not_received, new_fen";
+
+fn receipt_from(row: &AnyRow) -> StoreResult<ReceiptRecord> {
+    let day: String = get(row, "day")?;
+    Ok(ReceiptRecord {
+        id: get(row, "id")?,
+        fingerprint: get(row, "fingerprint")?,
+        day: parse_day(&day)?,
+        amount: Fen(get(row, "amount_fen")?),
+        payer_name: get(row, "payer_name")?,
+        payer_account: get(row, "payer_account")?,
+        reference: get(row, "reference")?,
+        serial: get(row, "serial")?,
+        import_id: get(row, "import_id")?,
+        transfer_id: get(row, "transfer_id")?,
+        at_ms: get(row, "at")?,
+    })
+}
+
+fn import_from(row: &AnyRow) -> StoreResult<BankImportRecord> {
+    Ok(BankImportRecord {
+        id: get(row, "id")?,
+        file_name: get(row, "file_name")?,
+        at_ms: get(row, "at")?,
+        by: get(row, "by_user")?,
+        n_lines: get(row, "n_lines")?,
+        n_new: get(row, "n_new")?,
+        n_known: get(row, "n_known")?,
+        n_bad: get(row, "n_bad")?,
+        n_not_received: get(row, "n_not_received")?,
+        new_amount: Fen(get(row, "new_fen")?),
     })
 }
 
@@ -412,6 +449,66 @@ impl LedgerTx for DbTx {
             .ok_or_else(|| corrupt("debtor contact", "no id returned"))?;
         get(&row, "id")
     }
+
+    async fn put_bank_import(&mut self, i: &BankImportRecord) -> StoreResult<i64> {
+        if i.id != 0 {
+            self.execute(
+                sqlx::query(
+                    "UPDATE bank_imports SET n_lines = $1, n_new = $2, n_known = $3, n_bad = $4, n_not_received = $5, new_fen = $6 WHERE id = $7",
+                )
+                .bind(i.n_lines)
+                .bind(i.n_new)
+                .bind(i.n_known)
+                .bind(i.n_bad)
+                .bind(i.n_not_received)
+                .bind(i.new_amount.0)
+                .bind(i.id),
+            )
+            .await?;
+            return Ok(i.id);
+        }
+        let row = self
+            .optional(
+                sqlx::query(
+                    "INSERT INTO bank_imports (file_name, at, by_user, n_lines, n_new, n_known, n_bad, n_not_received, new_fen) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                )
+                .bind(i.file_name.clone())
+                .bind(i.at_ms)
+                .bind(i.by.clone())
+                .bind(i.n_lines)
+                .bind(i.n_new)
+                .bind(i.n_known)
+                .bind(i.n_bad)
+                .bind(i.n_not_received)
+                .bind(i.new_amount.0),
+            )
+            .await?
+            .ok_or_else(|| corrupt("bank import", "no id returned"))?;
+        get(&row, "id")
+    }
+
+    async fn insert_receipt(&mut self, r: &ReceiptRecord) -> StoreResult<Option<i64>> {
+        let row = self
+            .optional(
+                sqlx::query(
+                    "INSERT INTO receipts (fingerprint, day, amount_fen, payer_name, payer_account, reference, serial, import_id, transfer_id, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (fingerprint) DO NOTHING RETURNING id",
+                )
+                .bind(r.fingerprint.clone())
+                .bind(day_text(r.day))
+                .bind(r.amount.0)
+                .bind(r.payer_name.clone())
+                .bind(r.payer_account.clone())
+                .bind(r.reference.clone())
+                .bind(r.serial.clone())
+                .bind(r.import_id)
+                .bind(r.transfer_id.clone())
+                .bind(r.at_ms),
+            )
+            .await?;
+        row.as_ref().map(|row| get(row, "id")).transpose()
+    }
 }
 
 #[async_trait]
@@ -573,6 +670,32 @@ impl LedgerStore for Db {
         .map_err(backend_error)?
         .iter()
         .map(contact_from)
+        .collect()
+    }
+
+    async fn receipts_on(&self, day: chrono::NaiveDate) -> StoreResult<Vec<ReceiptRecord>> {
+        sqlx::query(&format!(
+            "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE day = $1 ORDER BY id"
+        ))
+        .bind(day_text(day))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(receipt_from)
+        .collect()
+    }
+
+    async fn bank_imports(&self, limit: u32) -> StoreResult<Vec<BankImportRecord>> {
+        sqlx::query(&format!(
+            "SELECT {IMPORT_COLUMNS} FROM bank_imports ORDER BY id DESC LIMIT $1"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(import_from)
         .collect()
     }
 }

@@ -155,6 +155,11 @@ const ACTS: &[(&str, &str, &str)] = &[
         "设置欠费收缴负责人与付款期限",
         "debtor's responsible person and terms set",
     ),
+    (
+        "bank_statement_imported",
+        "导入银行流水",
+        "bank statement imported",
+    ),
     // Branch `vehicles` (issue 20): the fleet and the safe-driving system.
     ("vehicle_registered", "登记车辆", "vehicle registered"),
     ("missions_created", "下达配送任务", "missions created"),

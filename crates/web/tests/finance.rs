@@ -183,5 +183,5 @@ async fn the_arrears_ledger_names_who_chases_each_debt_and_keeps_its_history() {
         "masked in the list: {html}"
     );
     let (status, _) = operator.get("/finance/debtors/NOPE").await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 400, "an unknown carrier");
 }

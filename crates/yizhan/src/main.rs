@@ -136,6 +136,9 @@ async fn run() -> anyhow::Result<()> {
                     bot,
                 },
         } => report_cmd::daily(&config, day, xlsx, push, bot).await,
+        Command::Ledger {
+            what: cli::LedgerCommand::Receipts { day, push, bot },
+        } => finance_cmd::receipts(&config, day, push, bot).await,
         Command::Ledger { what } => finance_cmd::ledger(&app().await?, what).await,
         Command::Arrears { json } => finance_cmd::arrears(&app().await?, json).await,
     }

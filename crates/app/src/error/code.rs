@@ -607,6 +607,9 @@ codes! {
     ContactInvalid = "contact_invalid", 422, InvalidRequest,
         "催收记录有误：联系对象 1 至 50 字，沟通内容 1 至 500 字；承诺付款须同时填写金额（大于 0，不超过 1000 万元）和日期（今天起一年内）",
         "the contact is not valid: {detail}";
+    BankFileUnreadable = "bank_file_unreadable", 422, InvalidRequest,
+        "无法读取银行流水：请上传网银导出的 CSV 或 .xlsx 文件，表头须含交易日期、贷方金额（或金额）和对方户名",
+        "the bank statement cannot be read: {detail}";
     // branch vehicles (issue 20): the fleet, missions and the safe-driving
     // system's incidents.
     VehicleInvalid = "vehicle_invalid", 422, InvalidRequest,

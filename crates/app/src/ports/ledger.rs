@@ -139,6 +139,47 @@ pub struct ContactRecord {
     pub promised_by: Option<NaiveDate>,
 }
 
+/// One line of money received, as imported from a bank statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReceiptRecord {
+    pub id: i64,
+    /// The bank line's stable fingerprint (`domain::bank`).
+    pub fingerprint: String,
+    /// The bank's day.
+    pub day: NaiveDate,
+    pub amount: Fen,
+    pub payer_name: String,
+    pub payer_account: String,
+    pub reference: String,
+    pub serial: Option<String>,
+    pub import_id: i64,
+    /// `bank:<fingerprint>`: payment clearing debited, unapplied cash
+    /// credited.
+    pub transfer_id: String,
+    pub at_ms: i64,
+}
+
+/// One bank statement import and what it did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BankImportRecord {
+    pub id: i64,
+    pub file_name: String,
+    pub at_ms: i64,
+    pub by: String,
+    /// Lines of money received in the file.
+    pub n_lines: i64,
+    /// Of them, new: imported now.
+    pub n_new: i64,
+    /// Of them, imported before (the same line in this or another file).
+    pub n_known: i64,
+    /// Rows that could not be read (reported one by one to the importer).
+    pub n_bad: i64,
+    /// Rows that were money out or zero.
+    pub n_not_received: i64,
+    /// Σ of the new lines.
+    pub new_amount: Fen,
+}
+
 #[async_trait]
 pub trait LedgerTx: Send {
     /// Serialises posters until this transaction ends and returns the last
@@ -175,6 +216,10 @@ pub trait LedgerTx: Send {
     async fn put_debtor_terms(&mut self, terms: &NewDebtorTerms) -> StoreResult<()>;
     /// Appends a contact (its `id` is ignored) and returns its id.
     async fn insert_debtor_contact(&mut self, contact: &ContactRecord) -> StoreResult<i64>;
+    /// Writes the import's counts (its row is made with the first).
+    async fn put_bank_import(&mut self, import: &BankImportRecord) -> StoreResult<i64>;
+    /// Keeps a receipt unless its fingerprint is known: its id, or `None`.
+    async fn insert_receipt(&mut self, receipt: &ReceiptRecord) -> StoreResult<Option<i64>>;
 }
 
 #[async_trait]
@@ -213,4 +258,8 @@ pub trait LedgerStore: Send + Sync {
         carrier: Carrier,
         limit: u32,
     ) -> StoreResult<Vec<ContactRecord>>;
+    /// The receipts of a bank day, in the order they were imported.
+    async fn receipts_on(&self, day: NaiveDate) -> StoreResult<Vec<ReceiptRecord>>;
+    /// The latest imports, newest first.
+    async fn bank_imports(&self, limit: u32) -> StoreResult<Vec<BankImportRecord>>;
 }

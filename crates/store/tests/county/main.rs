@@ -11,6 +11,7 @@ mod day;
 mod fees;
 mod ledger;
 mod manual;
+mod receipts;
 mod reconcile;
 mod statements;
 

@@ -31,6 +31,13 @@ pub(super) fn routes() -> axum::Router<WebState> {
             "/finance/statements/{id}/lines/{line}/resolve",
             post(resolve),
         )
+        .route("/finance/receipts", get(receipts))
+        .route(
+            "/finance/receipts/import",
+            post(import_bank).layer(axum::extract::DefaultBodyLimit::max(
+                BANK_FILE_BYTES_MAX + 64 * 1024,
+            )),
+        )
         .route("/finance/debtors/{code}", get(debtor))
         .route("/finance/debtors/{code}/terms", post(debtor_terms))
         .route("/finance/debtors/{code}/contacts", post(debtor_contact))
@@ -678,6 +685,189 @@ async fn debtor_contact(
         .await
         .map_err(operator.app_err())?;
     Ok(Redirect::to(&format!("/finance/debtors/{}", carrier.code())).into_response())
+}
+
+// Money received (到账通报): the day's list, the latest imports, and the
+// bank statement upload.
+
+struct ReceiptRow {
+    payer: String,
+    account: String,
+    amount: String,
+    reference: String,
+    serial: String,
+}
+
+struct ImportRow {
+    at: String,
+    file: String,
+    by: String,
+    n_new: i64,
+    n_known: i64,
+    n_bad: i64,
+    new_amount: String,
+}
+
+#[derive(Template)]
+#[template(path = "centre/finance_receipts.html")]
+struct ReceiptsPage {
+    f: Frame,
+    day: String,
+    total: String,
+    receipts: Vec<ReceiptRow>,
+    imports: Vec<ImportRow>,
+    /// The last upload's outcome: its counts and each bad row.
+    outcome: Option<String>,
+    bad: Vec<(usize, String)>,
+}
+
+#[derive(Deserialize)]
+struct ReceiptsQuery {
+    day: Option<String>,
+}
+
+async fn receipts_page(
+    state: &WebState,
+    operator: &Operator,
+    day: chrono::NaiveDate,
+    outcome: Option<String>,
+    bad: Vec<(usize, String)>,
+) -> Result<Response, WebError> {
+    let app = &state.app;
+    let list = app
+        .receipts_on(&operator.principal, day)
+        .await
+        .map_err(operator.app_err())?;
+    let imports = app
+        .bank_imports(&operator.principal)
+        .await
+        .map_err(operator.app_err())?;
+    Ok(render(ReceiptsPage {
+        f: Frame::new(operator, "finance"),
+        day: day.to_string(),
+        total: list.total.to_string(),
+        receipts: list
+            .receipts
+            .iter()
+            .map(|r| ReceiptRow {
+                payer: r.payer_name.clone(),
+                account: r.payer_account.clone(),
+                amount: r.amount.to_string(),
+                reference: r.reference.clone(),
+                serial: r.serial.clone().unwrap_or_default(),
+            })
+            .collect(),
+        imports: imports
+            .iter()
+            .map(|i| ImportRow {
+                at: chrono::DateTime::from_timestamp_millis(i.at_ms)
+                    .map(local)
+                    .unwrap_or_default(),
+                file: i.file_name.clone(),
+                by: i.by.clone(),
+                n_new: i.n_new,
+                n_known: i.n_known,
+                n_bad: i.n_bad,
+                new_amount: i.new_amount.to_string(),
+            })
+            .collect(),
+        outcome,
+        bad,
+    }))
+}
+
+async fn receipts(
+    State(state): State<WebState>,
+    operator: Operator,
+    Query(query): Query<ReceiptsQuery>,
+) -> Result<Response, WebError> {
+    let t = operator.tr;
+    let day = match query
+        .day
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        None => state.app.today(),
+        Some(text) => field(t, text)?
+            .parse::<chrono::NaiveDate>()
+            .map_err(|_| AppError::new(Code::DayInvalid))
+            .map_err(operator.app_err())?,
+    };
+    receipts_page(&state, &operator, day, None, Vec::new()).await
+}
+
+/// Largest bank statement uploaded.
+const BANK_FILE_BYTES_MAX: usize = 16 << 20;
+
+async fn import_bank(
+    State(state): State<WebState>,
+    operator: Operator,
+    mut form: axum::extract::Multipart,
+) -> Result<Response, WebError> {
+    let err = operator.app_err();
+    let unreadable =
+        |detail: String| AppError::new(Code::BankFileUnreadable).with("detail", detail);
+    let mut csrf = String::new();
+    let mut file: Option<(String, Vec<u8>)> = None;
+    loop {
+        let part = match form.next_field().await {
+            Ok(Some(part)) => part,
+            Ok(None) => break,
+            Err(e) => return Err(err(unreadable(e.body_text()))),
+        };
+        match part.name() {
+            Some("csrf") => {
+                csrf = part
+                    .text()
+                    .await
+                    .map_err(|e| err(unreadable(e.body_text())))?
+                    .chars()
+                    .take(64)
+                    .collect();
+            }
+            Some("file") => {
+                let name = part.file_name().unwrap_or("").chars().take(200).collect();
+                let bytes = part
+                    .bytes()
+                    .await
+                    .map_err(|e| err(unreadable(e.body_text())))?;
+                file = Some((name, bytes.to_vec()));
+            }
+            _ => {}
+        }
+    }
+    operator.check(&state, &csrf)?;
+    let (name, bytes) = file
+        .filter(|(_, bytes)| !bytes.is_empty() && bytes.len() <= BANK_FILE_BYTES_MAX)
+        .ok_or_else(|| {
+            err(unreadable(
+                "choose the bank's CSV or .xlsx export (at most 16 MB)".into(),
+            ))
+        })?;
+    // Reading is CPU work: off the request threads.
+    let rows = tokio::task::spawn_blocking(move || manifest_file::grid::any_grid(&bytes))
+        .await
+        .map_err(|e| err(AppError::Internal(format!("bank file reader: {e}"))))?
+        .map_err(|e| err(unreadable(format!("{e:#}"))))?;
+    let report = state
+        .app
+        .import_bank_statement(&operator.principal, &name, &rows)
+        .await
+        .map_err(operator.app_err())?;
+    let i = &report.import;
+    let outcome = operator
+        .tr
+        .get("finance.receipts.outcome")
+        .replace("{new}", &i.n_new.to_string())
+        .replace("{amount}", &i.new_amount.to_string())
+        .replace("{known}", &i.n_known.to_string())
+        .replace("{bad}", &i.n_bad.to_string());
+    let day = report
+        .new
+        .first()
+        .map_or_else(|| state.app.today(), |r| r.day);
+    receipts_page(&state, &operator, day, Some(outcome), report.bad).await
 }
 
 #[cfg(test)]
