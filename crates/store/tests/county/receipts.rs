@@ -135,9 +135,10 @@ async fn bank_lines_are_received_once_however_often_they_are_imported() {
         let transfers = app.check_ledger(&admin()).await.unwrap().transfers;
 
         // The same file again, and concurrently twice more: nothing new.
+        let (file, boss) = (chinese(), admin());
         let (again, once_more) = tokio::join!(
-            app.import_bank_statement(&admin(), "12月.csv", &chinese()),
-            app.import_bank_statement(&admin(), "12月 copy.csv", &chinese()),
+            app.import_bank_statement(&boss, "12月.csv", &file),
+            app.import_bank_statement(&boss, "12月 copy.csv", &file),
         );
         for report in [again.unwrap(), once_more.unwrap()] {
             assert_eq!(
