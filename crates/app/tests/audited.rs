@@ -79,6 +79,12 @@ const AUDITED: &[(&str, &str, &str)] = &[
         "resolve_statement_line",
         "StatementLineResolved",
     ),
+    ("finance/arrears.rs", "set_debtor_terms", "DebtorTermsSet"),
+    (
+        "finance/receipts.rs",
+        "import_bank_statement",
+        "BankStatementImported",
+    ),
     // Branch `vehicles` (issue 20): the fleet and the take-over workflow.
     ("fleet.rs", "register_vehicle", "VehicleRegistered"),
     ("fleet.rs", "create_missions", "MissionsCreated"),

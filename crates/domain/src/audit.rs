@@ -93,6 +93,10 @@ pub enum Act {
     StatementIssued,
     /// A disputed statement line was resolved: upheld, reversed or adjusted.
     StatementLineResolved,
+    /// A debtor's responsible person or payment terms were set (欠费台账).
+    DebtorTermsSet,
+    /// A bank statement was imported into unapplied cash.
+    BankStatementImported,
     /// A van or unmanned vehicle was registered (branch `vehicles`).
     VehicleRegistered,
     /// Missions were made from planned routes.
@@ -161,6 +165,8 @@ impl Act {
         Act::WaybillRangeAdded,
         Act::StatementIssued,
         Act::StatementLineResolved,
+        Act::DebtorTermsSet,
+        Act::BankStatementImported,
         Act::VehicleRegistered,
         Act::MissionsCreated,
         Act::MissionReplanned,
@@ -214,6 +220,8 @@ impl Act {
             Act::WaybillRangeAdded => "waybill_range_added",
             Act::StatementIssued => "statement_issued",
             Act::StatementLineResolved => "statement_line_resolved",
+            Act::DebtorTermsSet => "debtor_terms_set",
+            Act::BankStatementImported => "bank_statement_imported",
             Act::VehicleRegistered => "vehicle_registered",
             Act::MissionsCreated => "missions_created",
             Act::MissionReplanned => "mission_replanned",

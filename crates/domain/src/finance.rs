@@ -316,6 +316,97 @@ pub fn age(
     rows
 }
 
+/// How a debtor was contacted (催收方式).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactChannel {
+    Phone,
+    Visit,
+    Message,
+    Letter,
+}
+
+impl ContactChannel {
+    pub const ALL: [ContactChannel; 4] = [
+        ContactChannel::Phone,
+        ContactChannel::Visit,
+        ContactChannel::Message,
+        ContactChannel::Letter,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ContactChannel::Phone => "phone",
+            ContactChannel::Visit => "visit",
+            ContactChannel::Message => "message",
+            ContactChannel::Letter => "letter",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<ContactChannel> {
+        ContactChannel::ALL.into_iter().find(|c| c.code() == code)
+    }
+}
+
+/// Longest name of the person contacted at the debtor, in characters.
+pub const CONTACTED_CHARS_MAX: usize = 50;
+/// Longest note of a contact, in characters.
+pub const CONTACT_NOTE_CHARS_MAX: usize = 500;
+/// Furthest a promise to pay may reach, in days from today.
+pub const PROMISE_DAYS_MAX: i64 = 366;
+/// Largest promise to pay: 10,000,000 yuan, the ledger's largest transfer.
+pub const PROMISE_FEN_MAX: i64 = 1_000_000_000;
+
+/// What is wrong with a contact's fields, in English for the `{detail}` of
+/// the English message (the Chinese one lists every rule).
+pub fn check_contact(
+    contacted: &str,
+    note: &str,
+    promise: Option<(crate::Fen, NaiveDate)>,
+    today: NaiveDate,
+) -> Result<(), ContactProblem> {
+    let contacted_chars = contacted.trim().chars().count();
+    if contacted_chars == 0 || contacted_chars > CONTACTED_CHARS_MAX {
+        return Err(ContactProblem::Contacted);
+    }
+    let note_chars = note.trim().chars().count();
+    if note_chars == 0 || note_chars > CONTACT_NOTE_CHARS_MAX {
+        return Err(ContactProblem::Note);
+    }
+    if let Some((amount, by)) = promise {
+        if amount.0 <= 0 || amount.0 > PROMISE_FEN_MAX {
+            return Err(ContactProblem::PromiseAmount);
+        }
+        let ahead = (by - today).num_days();
+        if !(0..=PROMISE_DAYS_MAX).contains(&ahead) {
+            return Err(ContactProblem::PromiseDay);
+        }
+    }
+    Ok(())
+}
+
+/// Why a contact was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactProblem {
+    Contacted,
+    Note,
+    PromiseAmount,
+    PromiseDay,
+}
+
+impl ContactProblem {
+    pub fn detail(self) -> &'static str {
+        match self {
+            ContactProblem::Contacted => "name the person contacted (1 to 50 characters)",
+            ContactProblem::Note => "write what was said (1 to 500 characters)",
+            ContactProblem::PromiseAmount => {
+                "a promised amount is more than 0 and at most 10,000,000 yuan"
+            }
+            ContactProblem::PromiseDay => "a promise is due from today to a year ahead",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,5 +499,40 @@ mod tests {
         );
         let sum: i64 = Bucket::ALL.iter().map(|b| rows[0].bucket(*b).0).sum();
         assert_eq!(sum, rows[0].total.0);
+    }
+
+    #[test]
+    fn contacts_are_checked_field_by_field() {
+        use crate::Fen;
+        let today = day("2026-12-07");
+        assert_eq!(check_contact("李经理", "答应月底付清", None, today), Ok(()));
+        assert_eq!(
+            check_contact(" ", "x", None, today),
+            Err(ContactProblem::Contacted)
+        );
+        assert_eq!(
+            check_contact("李", &"字".repeat(501), None, today),
+            Err(ContactProblem::Note)
+        );
+        let promise = |fen, by: &str| Some((Fen(fen), day(by)));
+        assert_eq!(
+            check_contact("李", "x", promise(1, "2026-12-07"), today),
+            Ok(())
+        );
+        assert_eq!(
+            check_contact("李", "x", promise(0, "2026-12-08"), today),
+            Err(ContactProblem::PromiseAmount)
+        );
+        assert_eq!(
+            check_contact("李", "x", promise(100, "2026-12-06"), today),
+            Err(ContactProblem::PromiseDay)
+        );
+        assert_eq!(
+            check_contact("李", "x", promise(100, "2027-12-09"), today),
+            Err(ContactProblem::PromiseDay)
+        );
+        for channel in ContactChannel::ALL {
+            assert_eq!(ContactChannel::parse(channel.code()), Some(channel));
+        }
     }
 }

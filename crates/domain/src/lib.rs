@@ -27,6 +27,8 @@ pub mod bot;
 pub mod economics;
 // branch kiosks (issue 14): the kiosk fleet and its daily report.
 pub mod kiosk;
+// Branch `money` (issue 15): bank statement lines.
+pub mod bank;
 
 pub use access::{Principal, Role};
 pub use carrier::Carrier;

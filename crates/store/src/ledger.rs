@@ -8,14 +8,15 @@ use crate::rows::{corrupt, get};
 use crate::{Backend, Db, DbTx, backend_error};
 use app::ports::county::FeeRecord;
 use app::ports::ledger::{
-    Account, AccountRecord, LedgerStore, LedgerTx, NewStatement, StatementLine, StatementRecord,
+    Account, AccountRecord, BankImportRecord, ContactRecord, DebtorTerms, LedgerStore, LedgerTx,
+    NewDebtorTerms, NewStatement, ReceiptRecord, Responsible, StatementLine, StatementRecord,
     Transfer,
 };
 use app::ports::*;
 use async_trait::async_trait;
 use domain::Carrier;
 use domain::Fen;
-use domain::finance::{LineStatus, Month, StatementStatus};
+use domain::finance::{ContactChannel, LineStatus, Month, StatementStatus};
 use domain::ledger::TransferKind;
 use sqlx::any::AnyRow;
 
@@ -119,6 +120,92 @@ fn line_from(row: &AnyRow) -> StoreResult<StatementLine> {
         credited: Fen(get(row, "credited_fen")?),
         resolved_at_ms: get(row, "resolved_at")?,
         resolved_by: get(row, "resolved_by")?,
+    })
+}
+
+/// A debtor's terms with the responsible user's name, joined.
+const TERMS_SELECT: &str = "SELECT d.carrier, d.responsible_user_id, d.responsible_phone, d.payment_days, d.updated_at, d.updated_by, u.username, u.display_name \
+     FROM debtor_terms d LEFT JOIN users u ON u.id = d.responsible_user_id";
+const CONTACT_COLUMNS: &str =
+    "id, carrier, at, by_user, contacted, channel, note, promised_fen, promised_by";
+
+fn terms_from(row: &AnyRow) -> StoreResult<DebtorTerms> {
+    let user_id: Option<i64> = get(row, "responsible_user_id")?;
+    let phone: Option<String> = get(row, "responsible_phone")?;
+    let phone = phone
+        .map(|text| domain::Phone::parse(&text).map_err(|_| corrupt("responsible phone", "?")))
+        .transpose()?;
+    let responsible = match user_id {
+        Some(user_id) => Some(Responsible {
+            user_id,
+            username: get(row, "username")?,
+            name: get(row, "display_name")?,
+            phone,
+        }),
+        None => None,
+    };
+    let days: i64 = get(row, "payment_days")?;
+    Ok(DebtorTerms {
+        carrier: carrier(row)?,
+        responsible,
+        payment_days: u32::try_from(days)
+            .map_err(|_| corrupt("payment days", &days.to_string()))?,
+        updated_at_ms: get(row, "updated_at")?,
+        updated_by: get(row, "updated_by")?,
+    })
+}
+
+fn contact_from(row: &AnyRow) -> StoreResult<ContactRecord> {
+    let channel: String = get(row, "channel")?;
+    let promised_by: Option<String> = get(row, "promised_by")?;
+    let promised: Option<i64> = get(row, "promised_fen")?;
+    Ok(ContactRecord {
+        id: get(row, "id")?,
+        carrier: carrier(row)?,
+        at_ms: get(row, "at")?,
+        by: get(row, "by_user")?,
+        contacted: get(row, "contacted")?,
+        channel: ContactChannel::parse(&channel)
+            .ok_or_else(|| corrupt("contact channel", &channel))?,
+        note: get(row, "note")?,
+        promised: promised.map(Fen),
+        promised_by: promised_by.as_deref().map(parse_day).transpose()?,
+    })
+}
+
+const RECEIPT_COLUMNS: &str = "id, fingerprint, day, amount_fen, payer_name, payer_account, reference, serial, import_id, transfer_id, at";
+const IMPORT_COLUMNS: &str =
+    "id, file_name, at, by_user, n_lines, n_new, n_known, n_bad, n_not_received, new_fen";
+
+fn receipt_from(row: &AnyRow) -> StoreResult<ReceiptRecord> {
+    let day: String = get(row, "day")?;
+    Ok(ReceiptRecord {
+        id: get(row, "id")?,
+        fingerprint: get(row, "fingerprint")?,
+        day: parse_day(&day)?,
+        amount: Fen(get(row, "amount_fen")?),
+        payer_name: get(row, "payer_name")?,
+        payer_account: get(row, "payer_account")?,
+        reference: get(row, "reference")?,
+        serial: get(row, "serial")?,
+        import_id: get(row, "import_id")?,
+        transfer_id: get(row, "transfer_id")?,
+        at_ms: get(row, "at")?,
+    })
+}
+
+fn import_from(row: &AnyRow) -> StoreResult<BankImportRecord> {
+    Ok(BankImportRecord {
+        id: get(row, "id")?,
+        file_name: get(row, "file_name")?,
+        at_ms: get(row, "at")?,
+        by: get(row, "by_user")?,
+        n_lines: get(row, "n_lines")?,
+        n_new: get(row, "n_new")?,
+        n_known: get(row, "n_known")?,
+        n_bad: get(row, "n_bad")?,
+        n_not_received: get(row, "n_not_received")?,
+        new_amount: Fen(get(row, "new_fen")?),
     })
 }
 
@@ -312,6 +399,116 @@ impl LedgerTx for DbTx {
             .ok_or_else(|| corrupt("statement", &id.to_string()))?;
         statement_from(&row)
     }
+
+    async fn debtor_terms_in(&mut self, carrier: Carrier) -> StoreResult<Option<DebtorTerms>> {
+        self.optional(
+            sqlx::query(&format!("{TERMS_SELECT} WHERE d.carrier = $1")).bind(carrier.code()),
+        )
+        .await?
+        .as_ref()
+        .map(terms_from)
+        .transpose()
+    }
+
+    async fn put_debtor_terms(&mut self, terms: &NewDebtorTerms) -> StoreResult<()> {
+        self.execute(
+            sqlx::query(
+                "INSERT INTO debtor_terms (carrier, responsible_user_id, responsible_phone, payment_days, updated_at, updated_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (carrier) DO UPDATE SET \
+                 responsible_user_id = excluded.responsible_user_id, responsible_phone = excluded.responsible_phone, \
+                 payment_days = excluded.payment_days, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            )
+            .bind(terms.carrier.code())
+            .bind(terms.responsible_user_id)
+            .bind(terms.responsible_phone.clone())
+            .bind(i64::from(terms.payment_days))
+            .bind(terms.updated_at_ms)
+            .bind(terms.updated_by.clone()),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_debtor_contact(&mut self, c: &ContactRecord) -> StoreResult<i64> {
+        let row = self
+            .optional(
+                sqlx::query(
+                    "INSERT INTO debtor_contacts (carrier, at, by_user, contacted, channel, note, promised_fen, promised_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                )
+                .bind(c.carrier.code())
+                .bind(c.at_ms)
+                .bind(c.by.clone())
+                .bind(c.contacted.clone())
+                .bind(c.channel.code())
+                .bind(c.note.clone())
+                .bind(c.promised.map(|f| f.0))
+                .bind(c.promised_by.map(day_text)),
+            )
+            .await?
+            .ok_or_else(|| corrupt("debtor contact", "no id returned"))?;
+        get(&row, "id")
+    }
+
+    async fn put_bank_import(&mut self, i: &BankImportRecord) -> StoreResult<i64> {
+        if i.id != 0 {
+            self.execute(
+                sqlx::query(
+                    "UPDATE bank_imports SET n_lines = $1, n_new = $2, n_known = $3, n_bad = $4, n_not_received = $5, new_fen = $6 WHERE id = $7",
+                )
+                .bind(i.n_lines)
+                .bind(i.n_new)
+                .bind(i.n_known)
+                .bind(i.n_bad)
+                .bind(i.n_not_received)
+                .bind(i.new_amount.0)
+                .bind(i.id),
+            )
+            .await?;
+            return Ok(i.id);
+        }
+        let row = self
+            .optional(
+                sqlx::query(
+                    "INSERT INTO bank_imports (file_name, at, by_user, n_lines, n_new, n_known, n_bad, n_not_received, new_fen) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                )
+                .bind(i.file_name.clone())
+                .bind(i.at_ms)
+                .bind(i.by.clone())
+                .bind(i.n_lines)
+                .bind(i.n_new)
+                .bind(i.n_known)
+                .bind(i.n_bad)
+                .bind(i.n_not_received)
+                .bind(i.new_amount.0),
+            )
+            .await?
+            .ok_or_else(|| corrupt("bank import", "no id returned"))?;
+        get(&row, "id")
+    }
+
+    async fn insert_receipt(&mut self, r: &ReceiptRecord) -> StoreResult<Option<i64>> {
+        let row = self
+            .optional(
+                sqlx::query(
+                    "INSERT INTO receipts (fingerprint, day, amount_fen, payer_name, payer_account, reference, serial, import_id, transfer_id, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (fingerprint) DO NOTHING RETURNING id",
+                )
+                .bind(r.fingerprint.clone())
+                .bind(day_text(r.day))
+                .bind(r.amount.0)
+                .bind(r.payer_name.clone())
+                .bind(r.payer_account.clone())
+                .bind(r.reference.clone())
+                .bind(r.serial.clone())
+                .bind(r.import_id)
+                .bind(r.transfer_id.clone())
+                .bind(r.at_ms),
+            )
+            .await?;
+        row.as_ref().map(|row| get(row, "id")).transpose()
+    }
 }
 
 #[async_trait]
@@ -445,6 +642,60 @@ impl LedgerStore for Db {
         .map_err(backend_error)?
         .iter()
         .map(line_from)
+        .collect()
+    }
+
+    async fn debtor_terms_all(&self) -> StoreResult<Vec<DebtorTerms>> {
+        sqlx::query(&format!("{TERMS_SELECT} ORDER BY d.carrier"))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend_error)?
+            .iter()
+            .map(terms_from)
+            .collect()
+    }
+
+    async fn debtor_contacts(
+        &self,
+        carrier: Carrier,
+        limit: u32,
+    ) -> StoreResult<Vec<ContactRecord>> {
+        sqlx::query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM debtor_contacts WHERE carrier = $1 ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(carrier.code())
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(contact_from)
+        .collect()
+    }
+
+    async fn receipts_on(&self, day: chrono::NaiveDate) -> StoreResult<Vec<ReceiptRecord>> {
+        sqlx::query(&format!(
+            "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE day = $1 ORDER BY id"
+        ))
+        .bind(day_text(day))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(receipt_from)
+        .collect()
+    }
+
+    async fn bank_imports(&self, limit: u32) -> StoreResult<Vec<BankImportRecord>> {
+        sqlx::query(&format!(
+            "SELECT {IMPORT_COLUMNS} FROM bank_imports ORDER BY id DESC LIMIT $1"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(import_from)
         .collect()
     }
 }

@@ -160,6 +160,16 @@ const ACTS: &[(&str, &str, &str)] = &[
         "处理对账异议",
         "statement dispute resolved",
     ),
+    (
+        "debtor_terms_set",
+        "设置欠费收缴负责人与付款期限",
+        "debtor's responsible person and terms set",
+    ),
+    (
+        "bank_statement_imported",
+        "导入银行流水",
+        "bank statement imported",
+    ),
     // Branch `vehicles` (issue 20): the fleet and the safe-driving system.
     ("vehicle_registered", "登记车辆", "vehicle registered"),
     ("missions_created", "下达配送任务", "missions created"),

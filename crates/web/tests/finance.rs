@@ -90,3 +90,98 @@ async fn finance_shows_the_ledger_and_refuses_a_statement_with_the_reason() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 403);
 }
+
+#[tokio::test]
+async fn the_arrears_ledger_names_who_chases_each_debt_and_keeps_its_history() {
+    let database = testkit::sqlite_database().await;
+    let app = App::new(database.db.clone(), Arc::new(SystemClock));
+    user(&app, "operator", Role::CountyOperator, None, &[]).await;
+    user(&app, "wang", Role::CountyOperator, None, &[]).await;
+    // An invoice long overdue, as finance issued it.
+    database
+        .db
+        .raw_execute(
+            "INSERT INTO statements (carrier, month, status, n_lines, issued_fen, credited_fen, due_day, issued_at, issued_by, updated_at) \
+             VALUES ('ZTO', '2020-01', 'issued', 1, 12345, 0, '2020-02-15', 0, 'finance', 0)",
+        )
+        .await
+        .unwrap();
+    let site = Site::serve(app, database).await;
+    let operator = site.sign_in("operator").await;
+    let (status, html) = operator.get("/finance").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("欠费台账"), "{html}");
+    assert!(
+        html.contains("/finance/debtors/ZTO")
+            && html.contains("¥123.45")
+            && html.contains("未指定"),
+        "{html}"
+    );
+    let (status, html) = operator
+        .post(
+            "/finance/debtors/ZTO/terms",
+            &[
+                ("responsible", "wang"),
+                ("phone", "13812345678"),
+                ("payment_days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{html}");
+    let (status, html) = operator
+        .post(
+            "/finance/debtors/ZTO/terms",
+            &[
+                ("responsible", "nobody"),
+                ("phone", ""),
+                ("payment_days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("nobody"), "{html}");
+    let (status, html) = operator
+        .post(
+            "/finance/debtors/ZTO/contacts",
+            &[
+                ("contacted", "李经理"),
+                ("channel", "phone"),
+                ("note", "答应月底付清"),
+                ("promised", "123.45"),
+                ("promised_by", &site.app.today().to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{html}");
+    let (status, html) = operator
+        .post(
+            "/finance/debtors/ZTO/contacts",
+            &[
+                ("contacted", "李经理"),
+                ("channel", "phone"),
+                ("note", "x"),
+                ("promised", "12.345"),
+                ("promised_by", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("承诺付款"), "{html}");
+    let (status, html) = operator.get("/finance/debtors/ZTO").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("答应月底付清") && html.contains("李经理"),
+        "{html}"
+    );
+    assert!(
+        html.contains("13812345678"),
+        "the full number where finance edits it: {html}"
+    );
+    let (_, html) = operator.get("/finance").await;
+    assert!(
+        html.contains("138****5678") && !html.contains("13812345678"),
+        "masked in the list: {html}"
+    );
+    let (status, _) = operator.get("/finance/debtors/NOPE").await;
+    assert_eq!(status, 400, "an unknown carrier");
+}

@@ -935,6 +935,8 @@ const PAGES: &[(&str, [Want; 7])] = {
         // Branch `money`: the finance workplace (county staff and the administrator).
         ("/finance", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/finance/accounts/co_delivery_revenue", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/finance/debtors/ZTO", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/finance/receipts", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/carrier/statements", [To("/console"), To("/centre"), To("/console"), To("/console"), To("/compliance"), To("/compliance"), Page]),
         // Branch `vehicles` (issue 20): the dispatcher's and safety operator's page.
         ("/fleet", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),

@@ -199,6 +199,28 @@ pub enum LedgerCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Import a bank statement (CSV in UTF-8 or GBK, or .xlsx, as online
+    /// banking exports it) into unapplied cash: each line of money received
+    /// once, however often it is imported; bad rows are listed and the good
+    /// ones kept.
+    ImportBank {
+        file: std::path::PathBuf,
+        /// Print the report as one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The money received on a bank day (到账通报, default today): prints
+    /// the group message; `--push` queues it for the group robot and sends
+    /// it.
+    Receipts {
+        #[arg(long)]
+        day: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        push: bool,
+        /// The robot (`[bots.NAME]`); default `report.bot`.
+        #[arg(long)]
+        bot: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -8,6 +8,11 @@ use app::App;
 pub async fn ledger(app: &App, what: LedgerCommand) -> anyhow::Result<()> {
     let system = crate::wiring::system_principal();
     match what {
+        LedgerCommand::ImportBank { file, json } => import_bank(app, &file, json).await,
+        // It needs the configuration's robots: `main` runs it.
+        LedgerCommand::Receipts { .. } => {
+            anyhow::bail!("ledger receipts is run with the configuration")
+        }
         LedgerCommand::Check { json } => {
             let check = app.check_ledger(&system).await?;
             if json {
@@ -49,22 +54,32 @@ pub async fn ledger(app: &App, what: LedgerCommand) -> anyhow::Result<()> {
     }
 }
 
-/// `yizhan arrears [--json]`: each debtor's open invoices by age, in fen.
+/// `yizhan arrears [--json]`: each debtor's open invoices by age, in fen,
+/// with the person responsible for collecting (phone masked).
 pub async fn arrears(app: &App, json: bool) -> anyhow::Result<()> {
     let system = crate::wiring::system_principal();
-    let rows = app.arrears_ageing(&system).await?;
+    let rows = app.arrears_ledger(&system).await?;
     if json {
         let debtors: Vec<serde_json::Value> = rows
             .iter()
             .map(|row| {
                 let buckets: serde_json::Map<String, serde_json::Value> = app::finance::Bucket::ALL
                     .iter()
-                    .map(|b| (b.code().to_string(), row.bucket(*b).0.into()))
+                    .map(|b| (b.code().to_string(), row.ageing.bucket(*b).0.into()))
                     .collect();
+                let responsible = row.responsible().map(|r| {
+                    serde_json::json!({
+                        "username": r.username,
+                        "name": r.name,
+                        "phone": r.phone.as_ref().map(|p| p.masked()),
+                    })
+                });
                 serde_json::json!({
-                    "carrier": row.carrier.code(),
-                    "oldest_due": row.oldest_due.map(|d| d.to_string()),
-                    "total_fen": row.total.0,
+                    "carrier": row.ageing.carrier.code(),
+                    "responsible": responsible,
+                    "payment_days": row.payment_days(),
+                    "oldest_due": row.ageing.oldest_due.map(|d| d.to_string()),
+                    "total_fen": row.ageing.total.0,
                     "buckets_fen": buckets,
                 })
             })
@@ -77,13 +92,112 @@ pub async fn arrears(app: &App, json: bool) -> anyhow::Result<()> {
     for row in &rows {
         let buckets: Vec<String> = app::finance::Bucket::ALL
             .iter()
-            .map(|b| format!("{} {}", b.code(), row.bucket(*b).0))
+            .map(|b| format!("{} {}", b.code(), row.ageing.bucket(*b).0))
             .collect();
+        let responsible = row.responsible().map_or_else(
+            || "nobody responsible".to_string(),
+            |r| {
+                format!(
+                    "chased by {} ({}{})",
+                    r.name,
+                    r.username,
+                    r.phone
+                        .as_ref()
+                        .map(|p| format!(", {}", p.masked()))
+                        .unwrap_or_default()
+                )
+            },
+        );
         println!(
-            "{} owes {} fen: {}",
-            row.carrier.code(),
-            row.total.0,
+            "{} owes {} fen: {}; {responsible}",
+            row.ageing.carrier.code(),
+            row.ageing.total.0,
             buckets.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `yizhan ledger import-bank FILE [--json]`: a bank statement into
+/// unapplied cash; fails when no line could be read at all.
+pub async fn import_bank(app: &App, file: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let system = crate::wiring::system_principal();
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    anyhow::ensure!(
+        bytes.len() <= BANK_FILE_BYTES_MAX,
+        "{} is larger than {} MB; split it",
+        file.display(),
+        BANK_FILE_BYTES_MAX >> 20
+    );
+    let rows = manifest_file::grid::any_grid(&bytes)
+        .with_context(|| format!("reading {}", file.display()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let report = app.import_bank_statement(&system, &name, &rows).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let i = &report.import;
+    println!(
+        "{}: {} line(s) of money received, {} new totalling {}, {} imported before; {} row(s) not money received, {} bad",
+        i.file_name, i.n_lines, i.n_new, i.new_amount, i.n_known, i.n_not_received, i.n_bad
+    );
+    for (row, why) in &report.bad {
+        println!("row {row}: {why}");
+    }
+    Ok(())
+}
+
+/// Largest bank statement file read.
+pub const BANK_FILE_BYTES_MAX: usize = 32 << 20;
+
+/// `yizhan ledger receipts [--day D] [--push] [--bot NAME]`: the day's money
+/// received (到账通报), printed as the group message and optionally pushed.
+pub async fn receipts(
+    config: &crate::config::Config,
+    day: Option<chrono::NaiveDate>,
+    push: bool,
+    bot: Option<String>,
+) -> anyhow::Result<()> {
+    let lang = config.report.language()?;
+    let app = crate::wiring::build(config).await?;
+    let system = crate::wiring::system_principal();
+    let day = day.unwrap_or_else(|| app.today());
+    let list = app.receipts_on(&system, day).await?;
+    let (_, text) = list.markdown(lang);
+    println!("{text}");
+    if push {
+        let Some(bot) = bot.or_else(|| config.report.bot.clone()) else {
+            anyhow::bail!(
+                "--push needs a group robot: name one with --bot NAME or set report.bot, and configure it under [bots.NAME] (docs/operations.md)"
+            );
+        };
+        anyhow::ensure!(
+            config.bots.contains_key(&bot),
+            "no group robot {bot:?} is configured: add [bots.{bot}] with kind and url to yizhan.toml (docs/operations.md)"
+        );
+        let sender = crate::senders::HttpBotSender::new(
+            &config.bots,
+            std::time::Duration::from_secs(config.webhooks.timeout_seconds),
+            config.webhooks.target_policy()?,
+            std::sync::Arc::new(app::ports::SystemClock),
+        )?;
+        let queued = app.push_receipts(&system, day, &bot, lang).await?;
+        let sent = app.relay_bot_messages_once(&sender, 10).await?;
+        eprintln!(
+            "money received {day} for robot {bot}: {}; sent {}, to retry {}, failed {}",
+            if queued {
+                "queued"
+            } else {
+                "already queued before"
+            },
+            sent.n_sent,
+            sent.n_retrying,
+            sent.n_failed
         );
     }
     Ok(())

@@ -141,6 +141,9 @@ async fn run() -> anyhow::Result<()> {
         Command::Report {
             what: cli::ReportCommand::Kiosks { day, json },
         } => kiosks_cmd::report(&config, day, json).await,
+        Command::Ledger {
+            what: cli::LedgerCommand::Receipts { day, push, bot },
+        } => finance_cmd::receipts(&config, day, push, bot).await,
         Command::Ledger { what } => finance_cmd::ledger(&app().await?, what).await,
         Command::Arrears { json } => finance_cmd::arrears(&app().await?, json).await,
     }

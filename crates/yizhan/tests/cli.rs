@@ -406,6 +406,13 @@ async fn arrears_json_ages_each_debtor_in_fen() {
         .await
         .unwrap();
     }
+    // ZTO's debt is chased by the demo's county operator.
+    db.raw_execute(
+        "INSERT INTO debtor_terms (carrier, responsible_user_id, responsible_phone, payment_days, updated_at, updated_by) \
+         SELECT 'ZTO', id, '13812345678', 20, 0, 'admin' FROM users WHERE username = 'operator'",
+    )
+    .await
+    .unwrap();
     db.close().await;
     let (ok, stdout, stderr) = run(&["arrears", "--json"]);
     assert!(ok, "{stderr}");
@@ -414,6 +421,8 @@ async fn arrears_json_ages_each_debtor_in_fen() {
         doc["debtors"],
         serde_json::json!([{
             "carrier": "ZTO",
+            "responsible": { "username": "operator", "name": "operator", "phone": "138****5678" },
+            "payment_days": 20,
             "oldest_due": "2020-02-15",
             "total_fen": 12_500,
             "buckets_fen": {
@@ -428,6 +437,10 @@ async fn arrears_json_ages_each_debtor_in_fen() {
     );
     let (ok, stdout, _) = run(&["arrears"]);
     assert!(ok && stdout.contains("ZTO owes 12500 fen"), "{stdout}");
+    assert!(
+        stdout.contains("chased by operator (operator, 138****5678)"),
+        "{stdout}"
+    );
 }
 
 /// A demo county seeded (not served) into a temporary directory, and the

@@ -607,6 +607,18 @@ codes! {
     AdjustmentInvalid = "adjustment_invalid", 422, InvalidRequest,
         "调整后的金额须大于零且小于原金额 {amount}；全额退回请选择冲销",
         "the adjusted amount must be more than zero and less than the line's {amount}; to take all of it back, reverse the line";
+    ResponsibleInvalid = "responsible_invalid", 422, InvalidRequest,
+        "收缴负责人 {username} 须为在用的县中心员工或管理员账号；填写电话时须同时填写负责人",
+        "the person responsible, {username}, must be an enabled county staff or administrator account; a phone needs a responsible person";
+    ResponsiblePhoneInvalid = "responsible_phone_invalid", 422, InvalidRequest,
+        "负责人电话须为 11 位手机号",
+        "the responsible person's phone must be an 11-digit mobile number";
+    ContactInvalid = "contact_invalid", 422, InvalidRequest,
+        "催收记录有误：联系对象 1 至 50 字，沟通内容 1 至 500 字；承诺付款须同时填写金额（大于 0，不超过 1000 万元）和日期（今天起一年内）",
+        "the contact is not valid: {detail}";
+    BankFileUnreadable = "bank_file_unreadable", 422, InvalidRequest,
+        "无法读取银行流水：请上传网银导出的 CSV 或 .xlsx 文件，表头须含交易日期、贷方金额（或金额）和对方户名",
+        "the bank statement cannot be read: {detail}";
     // branch vehicles (issue 20): the fleet, missions and the safe-driving
     // system's incidents.
     VehicleInvalid = "vehicle_invalid", 422, InvalidRequest,

@@ -6,13 +6,17 @@
 
 mod arrears;
 mod books;
+mod receipts;
 mod statements;
 
 pub use crate::ports::ledger::{Account, AccountRecord, Transfer};
+pub use crate::ports::ledger::{ContactRecord, DebtorTerms, Responsible};
 pub use crate::ports::ledger::{StatementLine, StatementRecord};
+pub use arrears::{ContactRequest, DebtorRow, DebtorView, TermsRequest};
 pub use books::{LedgerCheck, LedgerProblem};
-pub use domain::finance::{Ageing, Bucket, LineStatus, Month, StatementStatus};
+pub use domain::finance::{Ageing, Bucket, ContactChannel, LineStatus, Month, StatementStatus};
 pub use domain::ledger::{AccountKind, NewTransfer, TransferKind};
+pub use receipts::{BankImportRecord, BankImportReport, DailyReceipts, ReceiptRecord};
 pub use statements::{LineAnswer, Resolution, StatementView};
 
 use crate::error::{AppError, AppResult};

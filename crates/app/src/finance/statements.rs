@@ -88,7 +88,12 @@ impl App {
         if !month.is_over(self.today()) {
             return Err(AppError::new(Code::StatementMonthOpen).with("month", month));
         }
-        let days = payment_days.unwrap_or(domain::finance::PAYMENT_DAYS_DEFAULT);
+        // The debtor's payment terms (资金缴纳时限) unless finance names
+        // other days for this one statement.
+        let days = match payment_days {
+            Some(days) => days,
+            None => self.payment_days_for(carrier).await?,
+        };
         if days > domain::finance::PAYMENT_DAYS_MAX {
             return Err(AppError::new(Code::PaymentDaysInvalid)
                 .with("max", domain::finance::PAYMENT_DAYS_MAX));

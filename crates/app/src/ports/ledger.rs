@@ -88,6 +88,98 @@ pub struct AccountRecord {
     pub updated_at_ms: i64,
 }
 
+/// A debtor's terms in the arrears ledger (欠费台账): who is responsible for
+/// collecting from it and its payment terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DebtorTerms {
+    pub carrier: Carrier,
+    pub responsible: Option<Responsible>,
+    /// Days after a statement month's last day its invoice is due.
+    pub payment_days: u32,
+    pub updated_at_ms: i64,
+    pub updated_by: String,
+}
+
+/// The county staff member chasing a debt: a user, with the phone they are
+/// reached on (`Phone` masks itself when shown or serialised).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Responsible {
+    pub user_id: i64,
+    pub username: String,
+    pub name: String,
+    pub phone: Option<domain::Phone>,
+}
+
+/// Terms about to be written.
+#[derive(Debug, Clone)]
+pub struct NewDebtorTerms {
+    pub carrier: Carrier,
+    pub responsible_user_id: Option<i64>,
+    /// The full number, normalised.
+    pub responsible_phone: Option<String>,
+    pub payment_days: u32,
+    pub updated_at_ms: i64,
+    pub updated_by: String,
+}
+
+/// One contact with a debtor: who called whom, when, how, what was said and
+/// what was promised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactRecord {
+    pub id: i64,
+    pub carrier: Carrier,
+    pub at_ms: i64,
+    /// The staff member who made the contact (a username).
+    pub by: String,
+    /// The person reached at the debtor.
+    pub contacted: String,
+    pub channel: domain::finance::ContactChannel,
+    pub note: String,
+    pub promised: Option<Fen>,
+    pub promised_by: Option<NaiveDate>,
+}
+
+/// One line of money received, as imported from a bank statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReceiptRecord {
+    pub id: i64,
+    /// The bank line's stable fingerprint (`domain::bank`).
+    pub fingerprint: String,
+    /// The bank's day.
+    pub day: NaiveDate,
+    pub amount: Fen,
+    pub payer_name: String,
+    pub payer_account: String,
+    pub reference: String,
+    pub serial: Option<String>,
+    pub import_id: i64,
+    /// `bank:<fingerprint>`: payment clearing debited, unapplied cash
+    /// credited.
+    pub transfer_id: String,
+    pub at_ms: i64,
+}
+
+/// One bank statement import and what it did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BankImportRecord {
+    pub id: i64,
+    pub file_name: String,
+    pub at_ms: i64,
+    pub by: String,
+    /// Lines of money received in the file.
+    pub n_lines: i64,
+    /// Of them, new: imported now.
+    pub n_new: i64,
+    /// Of them, imported before (the same line in this or another file).
+    pub n_known: i64,
+    /// Rows that could not be read (reported one by one to the importer).
+    pub n_bad: i64,
+    /// Rows that were money out or zero.
+    pub n_not_received: i64,
+    /// Σ of the new lines.
+    pub new_amount: Fen,
+}
+
 #[async_trait]
 pub trait LedgerTx: Send {
     /// Serialises posters until this transaction ends and returns the last
@@ -118,6 +210,16 @@ pub trait LedgerTx: Send {
         status: StatementStatus,
         now_ms: i64,
     ) -> StoreResult<StatementRecord>;
+    /// The debtor's terms as they are in this transaction.
+    async fn debtor_terms_in(&mut self, carrier: Carrier) -> StoreResult<Option<DebtorTerms>>;
+    /// Writes (inserts or replaces) a debtor's terms.
+    async fn put_debtor_terms(&mut self, terms: &NewDebtorTerms) -> StoreResult<()>;
+    /// Appends a contact (its `id` is ignored) and returns its id.
+    async fn insert_debtor_contact(&mut self, contact: &ContactRecord) -> StoreResult<i64>;
+    /// Writes the import's counts (its row is made with the first).
+    async fn put_bank_import(&mut self, import: &BankImportRecord) -> StoreResult<i64>;
+    /// Keeps a receipt unless its fingerprint is known: its id, or `None`.
+    async fn insert_receipt(&mut self, receipt: &ReceiptRecord) -> StoreResult<Option<i64>>;
 }
 
 #[async_trait]
@@ -148,4 +250,16 @@ pub trait LedgerStore: Send + Sync {
     async fn statement(&self, id: i64) -> StoreResult<Option<StatementRecord>>;
     /// A statement's lines in the order they accrued.
     async fn statement_lines(&self, statement_id: i64) -> StoreResult<Vec<StatementLine>>;
+    /// Every debtor's terms, by carrier code.
+    async fn debtor_terms_all(&self) -> StoreResult<Vec<DebtorTerms>>;
+    /// A debtor's contacts, newest first, at most `limit`.
+    async fn debtor_contacts(
+        &self,
+        carrier: Carrier,
+        limit: u32,
+    ) -> StoreResult<Vec<ContactRecord>>;
+    /// The receipts of a bank day, in the order they were imported.
+    async fn receipts_on(&self, day: NaiveDate) -> StoreResult<Vec<ReceiptRecord>>;
+    /// The latest imports, newest first.
+    async fn bank_imports(&self, limit: u32) -> StoreResult<Vec<BankImportRecord>>;
 }

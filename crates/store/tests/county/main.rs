@@ -4,12 +4,14 @@
 //! route decision per mode, the manual queue, bags, reconciliation, and the
 //! seven-carrier county day end to end.
 
+mod arrears;
 mod bags;
 mod concurrency;
 mod day;
 mod fees;
 mod ledger;
 mod manual;
+mod receipts;
 mod reconcile;
 mod statements;
 

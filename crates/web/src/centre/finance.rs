@@ -9,8 +9,8 @@ use super::office::{carrier_name, carriers, parse_carrier};
 use super::{Frame, Operator};
 use crate::{WebError, WebState, field, local, render};
 use app::finance::{
-    AccountRecord, Bucket, LedgerCheck, LineStatus, Month, Resolution, StatementLine,
-    StatementRecord, StatementView, Transfer,
+    AccountRecord, Bucket, ContactChannel, ContactRecord, ContactRequest, LedgerCheck, LineStatus,
+    Month, Resolution, StatementLine, StatementRecord, StatementView, TermsRequest, Transfer,
 };
 use app::{AppError, Code};
 use askama::Template;
@@ -31,6 +31,16 @@ pub(super) fn routes() -> axum::Router<WebState> {
             "/finance/statements/{id}/lines/{line}/resolve",
             post(resolve),
         )
+        .route("/finance/receipts", get(receipts))
+        .route(
+            "/finance/receipts/import",
+            post(import_bank).layer(axum::extract::DefaultBodyLimit::max(
+                BANK_FILE_BYTES_MAX + 64 * 1024,
+            )),
+        )
+        .route("/finance/debtors/{code}", get(debtor))
+        .route("/finance/debtors/{code}/terms", post(debtor_terms))
+        .route("/finance/debtors/{code}/contacts", post(debtor_contact))
 }
 
 struct AccountRow {
@@ -122,6 +132,8 @@ struct OverviewPage {
     statements: Vec<StatementRow>,
     carriers: Vec<(&'static str, String)>,
     last_month: String,
+    debtors: Vec<DebtorRowView>,
+    bucket_heads: Vec<&'static str>,
 }
 
 async fn overview(State(state): State<WebState>, operator: Operator) -> Result<Response, WebError> {
@@ -137,6 +149,10 @@ async fn overview(State(state): State<WebState>, operator: Operator) -> Result<R
         .map_err(operator.app_err())?;
     let statements = app
         .statements(&operator.principal, None)
+        .await
+        .map_err(operator.app_err())?;
+    let debtors = app
+        .arrears_ledger(&operator.principal)
         .await
         .map_err(operator.app_err())?;
     let today = app.today();
@@ -169,6 +185,8 @@ async fn overview(State(state): State<WebState>, operator: Operator) -> Result<R
             .collect(),
         carriers: carriers(t),
         last_month: last_month.to_string(),
+        debtors: debtors.iter().map(|d| debtor_row_view(d, t)).collect(),
+        bucket_heads: bucket_keys(),
     }))
 }
 
@@ -413,6 +431,443 @@ async fn resolve(
         .await
         .map_err(operator.app_err())?;
     Ok(Redirect::to(&format!("/finance/statements/{id}")).into_response())
+}
+
+// The arrears ledger (欠费台账): a debtor's page with its invoices, its
+// responsible person and terms, and its history of contacts and promises.
+
+struct DebtorRowView {
+    code: &'static str,
+    carrier: String,
+    responsible: String,
+    phone: String,
+    payment_days: u32,
+    buckets: Vec<String>,
+    total: String,
+    oldest_due: String,
+    last_contact: String,
+}
+
+fn responsible_text(row: &app::finance::DebtorRow) -> (String, String) {
+    match row.responsible() {
+        Some(r) => (
+            format!("{} ({})", r.name, r.username),
+            r.phone.as_ref().map(|p| p.masked()).unwrap_or_default(),
+        ),
+        None => (String::new(), String::new()),
+    }
+}
+
+fn contact_summary(c: &ContactRecord) -> String {
+    let at = chrono::DateTime::from_timestamp_millis(c.at_ms)
+        .map(local)
+        .unwrap_or_default();
+    match (c.promised, c.promised_by) {
+        (Some(amount), Some(by)) => format!("{at} {} → {amount} @ {by}", c.contacted),
+        _ => format!("{at} {}", c.contacted),
+    }
+}
+
+fn debtor_row_view(row: &app::finance::DebtorRow, t: crate::i18n::Tr) -> DebtorRowView {
+    let (responsible, phone) = responsible_text(row);
+    DebtorRowView {
+        code: row.ageing.carrier.code(),
+        carrier: carrier_name(row.ageing.carrier, t),
+        responsible,
+        phone,
+        payment_days: row.payment_days(),
+        buckets: Bucket::ALL
+            .iter()
+            .map(|b| row.ageing.bucket(*b).to_string())
+            .collect(),
+        total: row.ageing.total.to_string(),
+        oldest_due: row
+            .ageing
+            .oldest_due
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        last_contact: row
+            .last_contact
+            .as_ref()
+            .map(contact_summary)
+            .unwrap_or_default(),
+    }
+}
+
+/// The buckets' column heads, in order.
+fn bucket_keys() -> Vec<&'static str> {
+    Bucket::ALL.iter().map(|b| bucket_key(*b)).collect()
+}
+
+struct ContactRow {
+    at: String,
+    by: String,
+    contacted: String,
+    channel: &'static str,
+    note: String,
+    promised: String,
+    promised_by: String,
+}
+
+fn channel_key(channel: ContactChannel) -> &'static str {
+    match channel {
+        ContactChannel::Phone => "finance.channel.phone",
+        ContactChannel::Visit => "finance.channel.visit",
+        ContactChannel::Message => "finance.channel.message",
+        ContactChannel::Letter => "finance.channel.letter",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "centre/finance_debtor.html")]
+struct DebtorPage {
+    f: Frame,
+    d: DebtorRowView,
+    bucket_heads: Vec<&'static str>,
+    /// The responsible person's username and full phone, to edit.
+    responsible_username: String,
+    responsible_phone: String,
+    invoices: Vec<StatementRow>,
+    contacts: Vec<ContactRow>,
+    channels: Vec<(&'static str, &'static str)>,
+    today: String,
+}
+
+async fn debtor(
+    State(state): State<WebState>,
+    operator: Operator,
+    Path(code): Path<String>,
+) -> Result<Response, WebError> {
+    let t = operator.tr;
+    let carrier = parse_carrier(Some(field(t, &code)?)).map_err(operator.app_err())?;
+    let view = state
+        .app
+        .debtor(&operator.principal, carrier)
+        .await
+        .map_err(operator.app_err())?;
+    let today = state.app.today();
+    let responsible = view.row.responsible();
+    Ok(render(DebtorPage {
+        f: Frame::new(&operator, "finance"),
+        d: debtor_row_view(&view.row, t),
+        bucket_heads: bucket_keys(),
+        responsible_username: responsible.map(|r| r.username.clone()).unwrap_or_default(),
+        // The full number on the debtor's own page, where finance edits it
+        // and calls the person; lists show it masked.
+        responsible_phone: responsible
+            .and_then(|r| r.phone.as_ref())
+            .map(|p| p.full())
+            .unwrap_or_default(),
+        invoices: view
+            .invoices
+            .iter()
+            .map(|(s, _)| statement_row(s, today, t))
+            .collect(),
+        contacts: view
+            .contacts
+            .iter()
+            .map(|c| ContactRow {
+                at: chrono::DateTime::from_timestamp_millis(c.at_ms)
+                    .map(local)
+                    .unwrap_or_default(),
+                by: c.by.clone(),
+                contacted: c.contacted.clone(),
+                channel: channel_key(c.channel),
+                note: c.note.clone(),
+                promised: c.promised.map(|f| f.to_string()).unwrap_or_default(),
+                promised_by: c.promised_by.map(|d| d.to_string()).unwrap_or_default(),
+            })
+            .collect(),
+        channels: ContactChannel::ALL
+            .iter()
+            .map(|c| (c.code(), channel_key(*c)))
+            .collect(),
+        today: today.to_string(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct TermsForm {
+    csrf: String,
+    #[serde(default)]
+    responsible: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    payment_days: String,
+}
+
+async fn debtor_terms(
+    State(state): State<WebState>,
+    operator: Operator,
+    Path(code): Path<String>,
+    Form(form): Form<TermsForm>,
+) -> Result<Response, WebError> {
+    operator.check(&state, &form.csrf)?;
+    let t = operator.tr;
+    let carrier = parse_carrier(Some(field(t, &code)?)).map_err(operator.app_err())?;
+    let payment_days = match form.payment_days.trim() {
+        "" => domain::finance::PAYMENT_DAYS_DEFAULT,
+        text => text
+            .parse::<u32>()
+            .map_err(|_| {
+                AppError::new(Code::PaymentDaysInvalid)
+                    .with("max", domain::finance::PAYMENT_DAYS_MAX)
+            })
+            .map_err(operator.app_err())?,
+    };
+    let request = TermsRequest {
+        responsible: Some(field(t, &form.responsible)?.to_string()),
+        phone: Some(field(t, &form.phone)?.to_string()),
+        payment_days,
+    };
+    state
+        .app
+        .set_debtor_terms(&operator.principal, carrier, &request)
+        .await
+        .map_err(operator.app_err())?;
+    Ok(Redirect::to(&format!("/finance/debtors/{}", carrier.code())).into_response())
+}
+
+#[derive(Deserialize)]
+struct ContactForm {
+    csrf: String,
+    contacted: String,
+    channel: String,
+    note: String,
+    #[serde(default)]
+    promised: String,
+    #[serde(default)]
+    promised_by: String,
+}
+
+async fn debtor_contact(
+    State(state): State<WebState>,
+    operator: Operator,
+    Path(code): Path<String>,
+    Form(form): Form<ContactForm>,
+) -> Result<Response, WebError> {
+    operator.check(&state, &form.csrf)?;
+    let t = operator.tr;
+    let carrier = parse_carrier(Some(field(t, &code)?)).map_err(operator.app_err())?;
+    let invalid =
+        |detail: &str| AppError::new(Code::ContactInvalid).with("detail", detail.to_string());
+    let channel = ContactChannel::parse(form.channel.trim())
+        .ok_or_else(|| invalid("choose how the debtor was contacted"))
+        .map_err(operator.app_err())?;
+    let promised = match form.promised.trim() {
+        "" => None,
+        text => Some(
+            parse_yuan(field(t, text)?)
+                .ok_or_else(|| invalid("write the promised amount in yuan, such as 1200.50"))
+                .map_err(operator.app_err())?,
+        ),
+    };
+    let promised_by = match form.promised_by.trim() {
+        "" => None,
+        text => Some(
+            field(t, text)?
+                .parse::<chrono::NaiveDate>()
+                .map_err(|_| invalid("write the promised day as year-month-day"))
+                .map_err(operator.app_err())?,
+        ),
+    };
+    let request = ContactRequest {
+        contacted: field(t, &form.contacted)?.to_string(),
+        channel,
+        note: field(t, &form.note)?.to_string(),
+        promised,
+        promised_by,
+    };
+    state
+        .app
+        .log_debtor_contact(&operator.principal, carrier, &request)
+        .await
+        .map_err(operator.app_err())?;
+    Ok(Redirect::to(&format!("/finance/debtors/{}", carrier.code())).into_response())
+}
+
+// Money received (到账通报): the day's list, the latest imports, and the
+// bank statement upload.
+
+struct ReceiptRow {
+    payer: String,
+    account: String,
+    amount: String,
+    reference: String,
+    serial: String,
+}
+
+struct ImportRow {
+    at: String,
+    file: String,
+    by: String,
+    n_new: i64,
+    n_known: i64,
+    n_bad: i64,
+    new_amount: String,
+}
+
+#[derive(Template)]
+#[template(path = "centre/finance_receipts.html")]
+struct ReceiptsPage {
+    f: Frame,
+    day: String,
+    total: String,
+    receipts: Vec<ReceiptRow>,
+    imports: Vec<ImportRow>,
+    /// The last upload's outcome: its counts and each bad row.
+    outcome: Option<String>,
+    bad: Vec<(usize, String)>,
+}
+
+#[derive(Deserialize)]
+struct ReceiptsQuery {
+    day: Option<String>,
+}
+
+async fn receipts_page(
+    state: &WebState,
+    operator: &Operator,
+    day: chrono::NaiveDate,
+    outcome: Option<String>,
+    bad: Vec<(usize, String)>,
+) -> Result<Response, WebError> {
+    let app = &state.app;
+    let list = app
+        .receipts_on(&operator.principal, day)
+        .await
+        .map_err(operator.app_err())?;
+    let imports = app
+        .bank_imports(&operator.principal)
+        .await
+        .map_err(operator.app_err())?;
+    Ok(render(ReceiptsPage {
+        f: Frame::new(operator, "finance"),
+        day: day.to_string(),
+        total: list.total.to_string(),
+        receipts: list
+            .receipts
+            .iter()
+            .map(|r| ReceiptRow {
+                payer: r.payer_name.clone(),
+                account: r.payer_account.clone(),
+                amount: r.amount.to_string(),
+                reference: r.reference.clone(),
+                serial: r.serial.clone().unwrap_or_default(),
+            })
+            .collect(),
+        imports: imports
+            .iter()
+            .map(|i| ImportRow {
+                at: chrono::DateTime::from_timestamp_millis(i.at_ms)
+                    .map(local)
+                    .unwrap_or_default(),
+                file: i.file_name.clone(),
+                by: i.by.clone(),
+                n_new: i.n_new,
+                n_known: i.n_known,
+                n_bad: i.n_bad,
+                new_amount: i.new_amount.to_string(),
+            })
+            .collect(),
+        outcome,
+        bad,
+    }))
+}
+
+async fn receipts(
+    State(state): State<WebState>,
+    operator: Operator,
+    Query(query): Query<ReceiptsQuery>,
+) -> Result<Response, WebError> {
+    let t = operator.tr;
+    let day = match query
+        .day
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        None => state.app.today(),
+        Some(text) => field(t, text)?
+            .parse::<chrono::NaiveDate>()
+            .map_err(|_| AppError::new(Code::DayInvalid))
+            .map_err(operator.app_err())?,
+    };
+    receipts_page(&state, &operator, day, None, Vec::new()).await
+}
+
+/// Largest bank statement uploaded.
+const BANK_FILE_BYTES_MAX: usize = 16 << 20;
+
+async fn import_bank(
+    State(state): State<WebState>,
+    operator: Operator,
+    mut form: axum::extract::Multipart,
+) -> Result<Response, WebError> {
+    let err = operator.app_err();
+    let unreadable =
+        |detail: String| AppError::new(Code::BankFileUnreadable).with("detail", detail);
+    let mut csrf = String::new();
+    let mut file: Option<(String, Vec<u8>)> = None;
+    loop {
+        let part = match form.next_field().await {
+            Ok(Some(part)) => part,
+            Ok(None) => break,
+            Err(e) => return Err(err(unreadable(e.body_text()))),
+        };
+        match part.name() {
+            Some("csrf") => {
+                csrf = part
+                    .text()
+                    .await
+                    .map_err(|e| err(unreadable(e.body_text())))?
+                    .chars()
+                    .take(64)
+                    .collect();
+            }
+            Some("file") => {
+                let name = part.file_name().unwrap_or("").chars().take(200).collect();
+                let bytes = part
+                    .bytes()
+                    .await
+                    .map_err(|e| err(unreadable(e.body_text())))?;
+                file = Some((name, bytes.to_vec()));
+            }
+            _ => {}
+        }
+    }
+    operator.check(&state, &csrf)?;
+    let (name, bytes) = file
+        .filter(|(_, bytes)| !bytes.is_empty() && bytes.len() <= BANK_FILE_BYTES_MAX)
+        .ok_or_else(|| {
+            err(unreadable(
+                "choose the bank's CSV or .xlsx export (at most 16 MB)".into(),
+            ))
+        })?;
+    // Reading is CPU work: off the request threads.
+    let rows = tokio::task::spawn_blocking(move || manifest_file::grid::any_grid(&bytes))
+        .await
+        .map_err(|e| err(AppError::Internal(format!("bank file reader: {e}"))))?
+        .map_err(|e| err(unreadable(format!("{e:#}"))))?;
+    let report = state
+        .app
+        .import_bank_statement(&operator.principal, &name, &rows)
+        .await
+        .map_err(operator.app_err())?;
+    let i = &report.import;
+    let outcome = operator
+        .tr
+        .get("finance.receipts.outcome")
+        .replace("{new}", &i.n_new.to_string())
+        .replace("{amount}", &i.new_amount.to_string())
+        .replace("{known}", &i.n_known.to_string())
+        .replace("{bad}", &i.n_bad.to_string());
+    let day = report
+        .new
+        .first()
+        .map_or_else(|| state.app.today(), |r| r.day);
+    receipts_page(&state, &operator, day, Some(outcome), report.bad).await
 }
 
 #[cfg(test)]
