@@ -12,8 +12,8 @@
 
 use crate::App;
 use crate::error::{AppError, AppResult, Code};
-pub use crate::ports::board::{OperationsCounts, PoolUse};
 use crate::ports::board::StationCounts;
+pub use crate::ports::board::{OperationsCounts, PoolUse};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use domain::{Carrier, Principal};
 use serde::Serialize;
@@ -195,7 +195,6 @@ fn step_of(kind: &str) -> Option<usize> {
         .position(|(_, _, _, kinds)| kinds.contains(&kind))
 }
 
-
 /// How long after a Shanghai day ends the job waits before rolling it up:
 /// a transaction begun before midnight commits its events within this.
 pub const ROLL_UP_GRACE_MINUTES: i64 = 10;
@@ -208,7 +207,11 @@ pub struct RollUp {
 }
 
 /// The runs of consecutive days of `from..=to` not in `rolled`.
-fn gaps(from: NaiveDate, to: NaiveDate, rolled: &BTreeSet<NaiveDate>) -> Vec<(NaiveDate, NaiveDate)> {
+fn gaps(
+    from: NaiveDate,
+    to: NaiveDate,
+    rolled: &BTreeSet<NaiveDate>,
+) -> Vec<(NaiveDate, NaiveDate)> {
     let mut gaps = Vec::new();
     let mut open: Option<NaiveDate> = None;
     let mut day = from;
@@ -266,8 +269,12 @@ impl App {
         if last < first {
             return Ok(RollUp::default());
         }
-        let rolled: BTreeSet<NaiveDate> =
-            self.store.rolled_days(first, last).await?.into_iter().collect();
+        let rolled: BTreeSet<NaiveDate> = self
+            .store
+            .rolled_days(first, last)
+            .await?
+            .into_iter()
+            .collect();
         let mut done = RollUp::default();
         for (from, to) in gaps(first, last, &rolled) {
             let mut day = from;

@@ -146,10 +146,11 @@ impl Db {
             }
             bags.push(ids);
         }
-        let first_id: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM parcels")
-            .fetch_one(&self.writer)
-            .await
-            .map_err(backend_error)?;
+        let first_id: i64 =
+            sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM parcels")
+                .fetch_one(&self.writer)
+                .await
+                .map_err(backend_error)?;
         let first_id = first_id + 1;
         let carrier_total: u64 = CARRIERS.iter().map(|(_, w)| w).sum();
         let mut done = Generated::default();
@@ -230,33 +231,94 @@ impl Db {
                     "({id},'{carrier}','B{:012}','{final_state}','small',1,{at_station},{stored_at},{t0},{last},6)",
                     spec.seed % 1000 * 1_000_000_000 + i
                 ));
-                let mut event = |n: u32, kind: &str, from: &str, to: &str, at: i64, actor: &str, st: &str| {
-                    events.push(format!(
-                        "({id},'{kind}',{from},'{to}',{at},'{actor}',{st},'g:{id}:{n}','{{}}')"
-                    ));
-                };
-                event(0, "announced", "NULL", "announced", t0, "carrier:api", "NULL");
-                event(1, "arrived_at_centre", "'announced'", "arrived_at_centre", t_arrive, "user:centre", "NULL");
-                event(2, "sorted", "'arrived_at_centre'", "sorted", t_sort, "user:centre", "NULL");
-                event(3, "dispatched", "'sorted'", "dispatched", t_dispatch, "user:centre", "NULL");
+                let mut event =
+                    |n: u32, kind: &str, from: &str, to: &str, at: i64, actor: &str, st: &str| {
+                        events.push(format!(
+                            "({id},'{kind}',{from},'{to}',{at},'{actor}',{st},'g:{id}:{n}','{{}}')"
+                        ));
+                    };
+                event(
+                    0,
+                    "announced",
+                    "NULL",
+                    "announced",
+                    t0,
+                    "carrier:api",
+                    "NULL",
+                );
+                event(
+                    1,
+                    "arrived_at_centre",
+                    "'announced'",
+                    "arrived_at_centre",
+                    t_arrive,
+                    "user:centre",
+                    "NULL",
+                );
+                event(
+                    2,
+                    "sorted",
+                    "'arrived_at_centre'",
+                    "sorted",
+                    t_sort,
+                    "user:centre",
+                    "NULL",
+                );
+                event(
+                    3,
+                    "dispatched",
+                    "'sorted'",
+                    "dispatched",
+                    t_dispatch,
+                    "user:centre",
+                    "NULL",
+                );
                 let mut n_events = 4;
                 if m == 1 {
-                    event(4, "delivered", "'dispatched'", "delivered", last, "contractor", "NULL");
+                    event(
+                        4,
+                        "delivered",
+                        "'dispatched'",
+                        "delivered",
+                        last,
+                        "contractor",
+                        "NULL",
+                    );
                     n_events += 1;
                 } else {
-                    event(4, "stored", "'dispatched'", "stored", t_store, "user:keeper", &at_station);
+                    event(
+                        4,
+                        "stored",
+                        "'dispatched'",
+                        "stored",
+                        t_store,
+                        "user:keeper",
+                        &at_station,
+                    );
                     let actor = if self_service && !returned {
                         format!("station_terminal:{station}")
                     } else {
                         "user:keeper".to_string()
                     };
-                    event(5, final_state, "'stored'", final_state, t_out, &actor, &at_station);
+                    event(
+                        5,
+                        final_state,
+                        "'stored'",
+                        final_state,
+                        t_out,
+                        &actor,
+                        &at_station,
+                    );
                     n_events += 2;
                 }
                 routing.push(format!(
                     "({id},'{carrier}','{:09}','{mode}',{},{},{t_arrive},'user:centre')",
                     station % 1000,
-                    if m == 1 { "NULL".to_string() } else { station.to_string() },
+                    if m == 1 {
+                        "NULL".to_string()
+                    } else {
+                        station.to_string()
+                    },
                     bags[d as usize][m]
                 ));
                 // The fee accrues on the mode's delivering event.
@@ -267,7 +329,8 @@ impl Db {
                     _ => (None, 0),
                 };
                 if let Some((kind, n)) = fee_event {
-                    let fee_day = (chrono::DateTime::from_timestamp_millis(fee_at).unwrap_or_default()
+                    let fee_day = (chrono::DateTime::from_timestamp_millis(fee_at)
+                        .unwrap_or_default()
                         + Duration::hours(8))
                     .date_naive();
                     fees.push(format!(

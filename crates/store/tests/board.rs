@@ -6,8 +6,8 @@
 
 use app::ports::{Clock, NewStation};
 use chrono::{Duration, NaiveDate};
-use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
 use domain::CodeFormat;
+use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
 use store::generate::CountySpec;
 use testkit::*;
 

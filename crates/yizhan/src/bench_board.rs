@@ -46,10 +46,7 @@ fn millis(since: Instant) -> f64 {
 
 pub async fn board(bench: BoardBench) -> anyhow::Result<()> {
     anyhow::ensure!(bench.parcels >= 1, "--parcels must be at least 1");
-    anyhow::ensure!(
-        (2..=366).contains(&bench.days),
-        "--days must be 2 to 366"
-    );
+    anyhow::ensure!((2..=366).contains(&bench.days), "--days must be 2 to 366");
     anyhow::ensure!(
         (1..=10_000).contains(&bench.stations),
         "--stations must be 1 to 10000"
@@ -66,7 +63,10 @@ pub async fn board(bench: BoardBench) -> anyhow::Result<()> {
     );
     let mut targets = vec![(format!("sqlite:{}", sqlite_path.display()), None)];
     match &bench.postgres {
-        Some(url) => targets.push((url.clone(), Some(format!("bench_{}", rand::random::<u32>())))),
+        Some(url) => targets.push((
+            url.clone(),
+            Some(format!("bench_{}", rand::random::<u32>())),
+        )),
         None => println!("PostgreSQL skipped: pass --postgres URL"),
     }
     for (url, schema) in targets {

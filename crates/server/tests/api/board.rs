@@ -38,7 +38,10 @@ async fn the_board_api_answers_the_county_and_refuses_a_keeper() {
     let (status, range) = t
         .call(
             Method::GET,
-            &format!("/api/board?from={}&to={today}", today - chrono::Duration::days(6)),
+            &format!(
+                "/api/board?from={}&to={today}",
+                today - chrono::Duration::days(6)
+            ),
             Some(&admin),
             None,
         )
