@@ -4,18 +4,20 @@
 //! gauges behind `/metrics`. County staff and the administrator read them;
 //! every figure is a count or a sum, never a person's data.
 //!
-//! The board reads the event tables directly through their indexes rather
-//! than daily aggregates kept by a job (ARCHITECTURE.md, "The board reads
-//! the event tables"): nothing is added to the inbound path, and a figure
-//! is never staler than the last committed scan.
+//! The board sums daily aggregates for the days a job has rolled up and
+//! counts the events directly only for the rest (today): nothing is added
+//! to the inbound path, a figure is never staler than the last committed
+//! scan, and a year's range stays fast (ARCHITECTURE.md, "The board's daily
+//! aggregates"; `yizhan bench board`).
 
 use crate::App;
 use crate::error::{AppError, AppResult, Code};
+use crate::ports::board::StationCounts;
 pub use crate::ports::board::{OperationsCounts, PoolUse};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use domain::{Carrier, Principal};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Longest range the board covers at once, in days.
 pub const BOARD_DAYS_MAX: i64 = 366;
@@ -193,6 +195,107 @@ fn step_of(kind: &str) -> Option<usize> {
         .position(|(_, _, _, kinds)| kinds.contains(&kind))
 }
 
+/// How long after a Shanghai day ends the job waits before rolling it up:
+/// a transaction begun before midnight commits its events within this.
+pub const ROLL_UP_GRACE_MINUTES: i64 = 10;
+
+/// What one run of the roll-up job did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RollUp {
+    /// Days rolled up by this run.
+    pub days: u32,
+}
+
+/// The runs of consecutive days of `from..=to` not in `rolled`.
+fn gaps(
+    from: NaiveDate,
+    to: NaiveDate,
+    rolled: &BTreeSet<NaiveDate>,
+) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut gaps = Vec::new();
+    let mut open: Option<NaiveDate> = None;
+    let mut day = from;
+    while day <= to {
+        match (rolled.contains(&day), open) {
+            (false, None) => open = Some(day),
+            (true, Some(start)) => {
+                gaps.push((start, day - Duration::days(1)));
+                open = None;
+            }
+            _ => {}
+        }
+        day += Duration::days(1);
+    }
+    if let Some(start) = open {
+        gaps.push((start, to));
+    }
+    gaps
+}
+
+/// `[start, end)` of Shanghai days `from..=to`.
+fn span(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    (
+        domain::day_start(from),
+        domain::day_start(to) + Duration::days(1),
+    )
+}
+
+/// Adds the counts of the range in `more` to `into`, station by station
+/// (what is counted now stays `into`'s).
+fn add_station_counts(into: &mut [StationCounts], more: Vec<StationCounts>) {
+    for more in more {
+        if let Some(counts) = into.iter_mut().find(|c| c.station_id == more.station_id) {
+            counts.n_in += more.n_in;
+            counts.n_picked_up += more.n_picked_up;
+            counts.n_self_service += more.n_self_service;
+        }
+    }
+}
+
+impl App {
+    /// Rolls every closed Shanghai day since the first event that is not
+    /// rolled up yet into the board's daily aggregates (the job in `serve`,
+    /// and `yizhan bench board`). A day closes [`ROLL_UP_GRACE_MINUTES`]
+    /// after its midnight. Each day is its own transaction, so the job can
+    /// stop anywhere and start again.
+    pub async fn roll_up_board(&self, principal: &Principal) -> AppResult<RollUp> {
+        self.must_see_board(principal)?;
+        let now = self.now();
+        let Some(first) = self.store.first_event_day().await? else {
+            return Ok(RollUp::default());
+        };
+        let last = domain::shanghai_day(now - Duration::minutes(ROLL_UP_GRACE_MINUTES))
+            - Duration::days(1);
+        if last < first {
+            return Ok(RollUp::default());
+        }
+        let rolled: BTreeSet<NaiveDate> = self
+            .store
+            .rolled_days(first, last)
+            .await?
+            .into_iter()
+            .collect();
+        let mut done = RollUp::default();
+        for (from, to) in gaps(first, last, &rolled) {
+            let mut day = from;
+            while day <= to {
+                if self
+                    .store
+                    .roll_up_day(day, DWELL_BOUNDS_HOURS, self.now())
+                    .await?
+                {
+                    done.days += 1;
+                }
+                day += Duration::days(1);
+            }
+        }
+        if done.days > 0 {
+            tracing::info!(days = done.days, "board's daily aggregates rolled up");
+        }
+        Ok(done)
+    }
+}
+
 impl App {
     fn must_see_board(&self, principal: &Principal) -> AppResult<()> {
         if principal.may_run_county() {
@@ -218,7 +321,26 @@ impl App {
         let n_days = (to - from).num_days() + 1;
         let store = &*self.store;
 
-        let counts = store.flow_counts(start, end, FLOW_KINDS).await?;
+        // Rolled-up days are summed from the daily aggregates; the rest
+        // (today, and any day the job has not reached) are counted from
+        // the events, a run of consecutive days at a time.
+        let rolled: BTreeSet<NaiveDate> = store.rolled_days(from, to).await?.into_iter().collect();
+        let gaps = gaps(from, to, &rolled);
+        let any_rolled = !rolled.is_empty();
+        let mut counts = if any_rolled {
+            store.rolled_flow(from, to).await?
+        } else {
+            Vec::new()
+        };
+        for (gap_from, gap_to) in &gaps {
+            let (gap_start, gap_end) = span(*gap_from, *gap_to);
+            counts.extend(store.flow_counts(gap_start, gap_end, FLOW_KINDS).await?);
+        }
+        let rolled_counts = if any_rolled {
+            store.rolled_counts(from, to).await?
+        } else {
+            BTreeMap::new()
+        };
         let mut totals = vec![0u64; FLOW_STEPS.len()];
         let mut by_day: BTreeMap<NaiveDate, Vec<u64>> = BTreeMap::new();
         let mut cells: BTreeMap<(usize, Carrier, Option<String>), u64> = BTreeMap::new();
@@ -274,7 +396,25 @@ impl App {
             .collect();
 
         let (manual_queue, oldest) = store.manual_queue_age().await?;
-        let dwell_counts = store.dwell_counts(start, end, DWELL_BOUNDS_HOURS).await?;
+        let rolled_count = |metric: &str| rolled_counts.get(metric).copied().unwrap_or(0);
+        let mut dwell_counts: Vec<u64> = DWELL_BOUNDS_HOURS
+            .iter()
+            .map(|hours| rolled_count(&format!("dwell:{hours}")))
+            .chain(std::iter::once(rolled_count("dwell:")))
+            .collect();
+        let mut reminders_sent = rolled_count("message:reminder");
+        for (gap_from, gap_to) in &gaps {
+            let (gap_start, gap_end) = span(*gap_from, *gap_to);
+            let direct = store
+                .dwell_counts(gap_start, gap_end, DWELL_BOUNDS_HOURS)
+                .await?;
+            for (sum, n) in dwell_counts.iter_mut().zip(direct) {
+                *sum += n;
+            }
+            reminders_sent += store
+                .messages_written("reminder", gap_start, gap_end)
+                .await?;
+        }
         let pickups: u64 = dwell_counts.iter().sum();
         let within = |hours: i64| -> u64 {
             DWELL_BOUNDS_HOURS
@@ -292,10 +432,27 @@ impl App {
                 n: *n,
             })
             .collect();
-        let reminders_sent = store.messages_written("reminder", start, end).await?;
 
         let stations = store.stations().await?;
-        let station_counts = store.station_counts(start, end, now).await?;
+        // The first direct call also brings what is counted now (past
+        // holding, devices); with no day to count directly, an empty span.
+        let mut station_counts = match gaps.first() {
+            Some((gap_from, gap_to)) => {
+                let (gap_start, gap_end) = span(*gap_from, *gap_to);
+                store.station_counts(gap_start, gap_end, now).await?
+            }
+            None => store.station_counts(end, end, now).await?,
+        };
+        for (gap_from, gap_to) in gaps.iter().skip(1) {
+            let (gap_start, gap_end) = span(*gap_from, *gap_to);
+            add_station_counts(
+                &mut station_counts,
+                store.station_counts(gap_start, gap_end, now).await?,
+            );
+        }
+        if any_rolled {
+            add_station_counts(&mut station_counts, store.rolled_stations(from, to).await?);
+        }
         let mut station_rows = Vec::new();
         let mut past_holding = 0;
         for counts in station_counts {
@@ -323,7 +480,14 @@ impl App {
             });
         }
 
-        let fees = store.fee_counts(from, to).await?;
+        let mut fees = if any_rolled {
+            store.rolled_fees(from, to).await?
+        } else {
+            Vec::new()
+        };
+        for (gap_from, gap_to) in &gaps {
+            fees.extend(store.fee_counts(*gap_from, *gap_to).await?);
+        }
         let webhooks = store.webhook_counts(start, end).await?;
         let mut carriers = Vec::new();
         for carrier in Carrier::ALL {

@@ -3,6 +3,7 @@
 //! limits on everything that comes in. No business rules: every handler
 //! parses, calls one use case, and shapes the answer.
 
+mod board;
 mod county;
 mod docs;
 pub mod error;
@@ -681,6 +682,24 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 None,
             )),
             post(crate::payments::callback),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/board",
+                "The county board's figures over Shanghai days (?from=&to=; county staff and the administrator)",
+                None,
+            ),
+            get(crate::board::figures),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/board/daily",
+                "The daily report of a Shanghai day with the day before's figures (?day=, default yesterday)",
+                None,
+            ),
+            get(crate::board::daily),
         ),
         (public(spec("GET", "/", "Landing page", None)), get(landing)),
     ]

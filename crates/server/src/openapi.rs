@@ -38,6 +38,10 @@ pub const TAGS: &[(&str, &str)] = &[
         "payments",
         "The payment provider's signed callbacks for sending orders",
     ),
+    (
+        "board",
+        "The county board's figures and the daily report (county staff and the administrator)",
+    ),
     ("system", "Health, this document and the landing page"),
 ];
 
@@ -66,6 +70,7 @@ pub fn tag(path: &str) -> &'static str {
         ["api", "track", ..] => "tracking",
         ["api", "audit", ..] => "audit",
         ["api", "payments", ..] => "payments",
+        ["api", "board", ..] => "board",
         _ => "system",
     }
 }
@@ -274,6 +279,17 @@ pub fn query_parameters(method: &str, path: &str) -> Vec<Value> {
             json!({"type": "string", "enum": carriers()}),
             "The carrier, when two carriers' waybills could match",
         )],
+        ("GET", "/api/board") => vec![
+            day("from", "First day, inclusive; default `to`"),
+            day(
+                "to",
+                &format!(
+                    "Last day, inclusive; default today; at most {} days after `from`",
+                    app::board::BOARD_DAYS_MAX - 1
+                ),
+            ),
+        ],
+        ("GET", "/api/board/daily") => vec![day("day", "The report's day; default yesterday")],
         ("POST", "/api/payments/callback") => vec![json!({
             "name": "X-Payment-Signature", "in": "header", "required": true,
             "schema": {"type": "string", "minLength": 1, "maxLength": crate::payments::SIGNATURE_CHARS_MAX},
@@ -481,6 +497,8 @@ pub fn answer(method: &str, path: &str) -> Answer {
         ("GET", "/api/carriers/{carrier}/events") => page_of(reference("FeedEvent")),
         ("GET", "/api/track/{waybill}") => reference("TrackView"),
         ("POST", "/api/payments/callback") => reference("PaymentCallbackAnswer"),
+        ("GET", "/api/board") => reference("BoardFigures"),
+        ("GET", "/api/board/daily") => reference("DailyReport"),
         _ => json!({}),
     };
     json_answer(schema)

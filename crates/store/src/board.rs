@@ -28,6 +28,46 @@ fn day_of_number(n: i64) -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).expect("the epoch is a date") + chrono::Duration::days(n)
 }
 
+/// The Shanghai day number of `day` (days since 1970-01-01).
+fn day_number(day: NaiveDate) -> i64 {
+    (day - NaiveDate::from_ymd_opt(1970, 1, 1).expect("the epoch is a date")).num_days()
+}
+
+/// The dwell bucket of a pickup as a label, `dwell:<upper bound hours>`,
+/// or `dwell:` for waits past the last bound.
+fn dwell_label(bounds_hours: &[i64]) -> String {
+    let mut case = String::from("CASE");
+    for hours in bounds_hours {
+        case.push_str(&format!(
+            " WHEN e.at - p.stored_at < {} THEN 'dwell:{hours}'",
+            hours * 3_600_000
+        ));
+    }
+    case.push_str(" ELSE 'dwell:' END");
+    case
+}
+
+impl Db {
+    /// Drops every daily aggregate, so the roll-up job starts over (the
+    /// benchmark and the tests; a changed aggregate definition).
+    pub async fn forget_board_rollups(&self) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(backend_error)?;
+        for table in [
+            "board_flow_daily",
+            "board_station_daily",
+            "board_count_daily",
+            "board_fee_daily",
+            "board_days",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        }
+        tx.commit().await.map_err(backend_error)
+    }
+}
+
 /// `$first, $first+1, …` for `n` bound values.
 fn placeholders(first: usize, n: usize) -> String {
     (first..first + n)
@@ -416,5 +456,202 @@ impl BoardStore for Db {
                 })
             })
             .collect()
+    }
+
+    async fn rolled_days(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<NaiveDate>> {
+        let rows = sqlx::query(
+            "SELECT day_no FROM board_days WHERE day_no >= $1 AND day_no <= $2 ORDER BY day_no",
+        )
+        .bind(day_number(from))
+        .bind(day_number(to))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| Ok(day_of_number(get(row, "day_no")?)))
+            .collect()
+    }
+
+    async fn rolled_flow(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<FlowCount>> {
+        let rows = sqlx::query(
+            "SELECT day_no, kind, carrier, mode, n FROM board_flow_daily \
+             WHERE day_no >= $1 AND day_no <= $2",
+        )
+        .bind(day_number(from))
+        .bind(day_number(to))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        let mut counts = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mode: String = get(row, "mode")?;
+            counts.push(FlowCount {
+                day: day_of_number(get(row, "day_no")?),
+                kind: get(row, "kind")?,
+                carrier: get(row, "carrier")?,
+                mode: (!mode.is_empty()).then_some(mode),
+                n: count(get(row, "n")?),
+            });
+        }
+        Ok(counts)
+    }
+
+    async fn rolled_stations(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<StationCounts>> {
+        let rows = sqlx::query(
+            "SELECT station_id, CAST(SUM(n_in) AS BIGINT) AS n_in, \
+             CAST(SUM(n_picked_up) AS BIGINT) AS n_out, CAST(SUM(n_self) AS BIGINT) AS n_self \
+             FROM board_station_daily WHERE day_no >= $1 AND day_no <= $2 \
+             GROUP BY station_id ORDER BY station_id",
+        )
+        .bind(day_number(from))
+        .bind(day_number(to))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(StationCounts {
+                    station_id: get(row, "station_id")?,
+                    n_in: count(get(row, "n_in")?),
+                    n_picked_up: count(get(row, "n_out")?),
+                    n_self_service: count(get(row, "n_self")?),
+                    ..StationCounts::default()
+                })
+            })
+            .collect()
+    }
+
+    async fn rolled_counts(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<BTreeMap<String, u64>> {
+        let rows = sqlx::query(
+            "SELECT metric, CAST(SUM(n) AS BIGINT) AS n FROM board_count_daily \
+             WHERE day_no >= $1 AND day_no <= $2 GROUP BY metric",
+        )
+        .bind(day_number(from))
+        .bind(day_number(to))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| Ok((get(row, "metric")?, count(get(row, "n")?))))
+            .collect()
+    }
+
+    async fn rolled_fees(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<FeeCount>> {
+        let rows = sqlx::query(
+            "SELECT carrier, mode, CAST(SUM(n) AS BIGINT) AS n, CAST(SUM(fen) AS BIGINT) AS fen \
+             FROM board_fee_daily WHERE day_no >= $1 AND day_no <= $2 \
+             GROUP BY carrier, mode ORDER BY carrier, mode",
+        )
+        .bind(day_number(from))
+        .bind(day_number(to))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(FeeCount {
+                    carrier: get(row, "carrier")?,
+                    mode: get(row, "mode")?,
+                    n: count(get(row, "n")?),
+                    fen: get(row, "fen")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn roll_up_day(
+        &self,
+        day: NaiveDate,
+        bounds_hours: &[i64],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let day_no = day_number(day);
+        let start = day_no * DAY_MS - SHANGHAI_OFFSET_MS;
+        let end = start + DAY_MS;
+        let mut tx = self.writer.begin().await.map_err(backend_error)?;
+        // The day's row first: a second roll-up of the same day (two
+        // servers, or a job overlapping itself) writes nothing.
+        let claimed = sqlx::query(
+            "INSERT INTO board_days (day_no, rolled_at) VALUES ($1, $2) ON CONFLICT (day_no) DO NOTHING",
+        )
+        .bind(day_no)
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        if claimed.rows_affected() == 0 {
+            tx.rollback().await.map_err(backend_error)?;
+            return Ok(false);
+        }
+        // The same queries the board runs over a day not rolled up, so the
+        // sums over rolled-up days equal a recount (tests/board.rs).
+        let statements = [
+            format!(
+                "INSERT INTO board_flow_daily (day_no, kind, carrier, mode, n) \
+                 SELECT {day_no}, e.kind, p.carrier, COALESCE(r.mode, ''), COUNT(*) \
+                 FROM parcel_events e JOIN parcels p ON p.id = e.parcel_id \
+                 LEFT JOIN parcel_routing r ON r.parcel_id = e.parcel_id \
+                 WHERE e.at >= {start} AND e.at < {end} \
+                 GROUP BY e.kind, p.carrier, COALESCE(r.mode, '')"
+            ),
+            format!(
+                "INSERT INTO board_station_daily (day_no, station_id, n_in, n_picked_up, n_self) \
+                 SELECT {day_no}, station_id, \
+                 SUM(CASE WHEN kind IN ('stored', 'awaiting_consent') THEN 1 ELSE 0 END), \
+                 SUM(CASE WHEN kind = 'picked_up' THEN 1 ELSE 0 END), \
+                 SUM(CASE WHEN kind = 'picked_up' AND actor LIKE 'station_terminal:%' THEN 1 ELSE 0 END) \
+                 FROM parcel_events WHERE at >= {start} AND at < {end} AND station_id IS NOT NULL \
+                 AND kind IN ('stored', 'awaiting_consent', 'picked_up') GROUP BY station_id"
+            ),
+            format!(
+                "INSERT INTO board_count_daily (day_no, metric, n) \
+                 SELECT {day_no}, {label}, COUNT(*) FROM parcel_events e JOIN parcels p ON p.id = e.parcel_id \
+                 WHERE e.kind = 'picked_up' AND e.at >= {start} AND e.at < {end} AND p.stored_at IS NOT NULL \
+                 GROUP BY {label}",
+                label = dwell_label(bounds_hours)
+            ),
+            format!(
+                "INSERT INTO board_count_daily (day_no, metric, n) \
+                 SELECT {day_no}, 'message:' || template, COUNT(*) FROM outbox \
+                 WHERE template IS NOT NULL AND created_at >= {start} AND created_at < {end} \
+                 GROUP BY template"
+            ),
+        ];
+        for statement in &statements {
+            sqlx::query(statement)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_error)?;
+        }
+        sqlx::query(&format!(
+            "INSERT INTO board_fee_daily (day_no, carrier, mode, n, fen) \
+             SELECT {day_no}, carrier, mode, COUNT(*), COALESCE(SUM(amount_fen), 0) \
+             FROM fee_ledger WHERE day = $1 GROUP BY carrier, mode"
+        ))
+        .bind(day.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        tx.commit().await.map_err(backend_error)?;
+        Ok(true)
+    }
+
+    async fn first_event_day(&self) -> StoreResult<Option<NaiveDate>> {
+        // Events are written in time order, so the first by id is the
+        // earliest (to the second), and the primary key finds it at once.
+        let at: Option<i64> =
+            sqlx::query_scalar("SELECT at FROM parcel_events ORDER BY id LIMIT 1")
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(backend_error)?;
+        Ok(at.map(|at| day_of_number((at + SHANGHAI_OFFSET_MS).div_euclid(DAY_MS))))
     }
 }

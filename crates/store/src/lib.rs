@@ -14,6 +14,7 @@ pub use compliance::BreachPlan;
 mod county;
 mod device_commands;
 mod fleet;
+pub mod generate;
 mod idempotency;
 // branch kiosks (issue 14).
 mod kiosks;

@@ -33,6 +33,26 @@ pub async fn command(what: BenchCommand) -> anyhow::Result<()> {
             );
             import(rows, postgres.filter(|url| !url.is_empty())).await
         }
+        BenchCommand::Board {
+            parcels,
+            days,
+            stations,
+            sqlite,
+            postgres,
+            queries,
+            scans,
+        } => {
+            crate::bench_board::board(crate::bench_board::BoardBench {
+                parcels,
+                days,
+                stations,
+                sqlite,
+                postgres: postgres.filter(|url| !url.is_empty()),
+                queries,
+                scans,
+            })
+            .await
+        }
         BenchCommand::Sort { budget } => {
             let mut bench_config = sort::bench::BenchConfig::default();
             if let Some(budget) = budget {

@@ -497,6 +497,33 @@ pub enum BenchCommand {
         #[arg(long)]
         postgres: Option<String>,
     },
+    /// The county board at scale (issue 16): generates about a year of a
+    /// busy county into a fresh SQLite file (and PostgreSQL schema when
+    /// given), then times the board's queries, the daily report, the
+    /// daily roll-up and inbound scans beside it.
+    Board {
+        /// Parcels to generate (each with its events, routing and fee).
+        #[arg(long, default_value_t = 10_000_000)]
+        parcels: u64,
+        /// Shanghai days the parcels are spread over, ending yesterday.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        #[arg(long, default_value_t = 300)]
+        stations: u32,
+        /// SQLite file to write and keep (must not exist); default a
+        /// temporary file.
+        #[arg(long)]
+        sqlite: Option<PathBuf>,
+        /// PostgreSQL URL (a fresh schema is created and dropped).
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Timed board queries per range.
+        #[arg(long, default_value_t = 20)]
+        queries: u32,
+        /// Inbound scans timed without and with the roll-up running.
+        #[arg(long, default_value_t = 1000)]
+        scans: u32,
+    },
 }
 
 // The argument groups below are the larger commands' flags, kept as structs

@@ -5,6 +5,7 @@
 
 mod admin;
 mod bench;
+mod bench_board;
 mod bench_terminal;
 mod broker;
 mod cli;

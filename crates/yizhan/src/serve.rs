@@ -233,6 +233,7 @@ async fn serve(
         metrics.clone(),
     ));
     tokio::spawn(bot_relay(app.clone(), bot_sender, daily, metrics.clone()));
+    tokio::spawn(board_rollup(app.clone(), metrics.clone()));
     println!(
         "yizhan is serving at http://{address}/ (database: {})",
         config::redact_url(&config.database.url)
@@ -533,8 +534,8 @@ async fn background(
                 }
             }
             _ = compliance_tick.tick() => {
-                daily_compliance(&app, &system).await;
-                metrics.job("compliance", true);
+                let ok = daily_compliance(&app, &system).await;
+                metrics.job("compliance", ok);
             }
         }
     }
@@ -544,17 +545,42 @@ async fn background(
 /// daily figures until the daily report of a later issue prints it): a
 /// copy of the head kept outside the database shows a later rewrite of
 /// the whole chain.
-async fn daily_compliance(app: &App, system: &domain::Principal) {
-    match app.run_compliance(system).await {
-        Ok(run) => tracing::info!(new_findings = run.new_findings, "daily compliance checks"),
-        Err(error) => tracing::warn!(error = %error, "compliance checks failed"),
-    }
+/// True when the checks ran (the job's metric counts a failure as one).
+async fn daily_compliance(app: &App, system: &domain::Principal) -> bool {
+    let ok = match app.run_compliance(system).await {
+        Ok(run) => {
+            tracing::info!(new_findings = run.new_findings, "daily compliance checks");
+            true
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, "compliance checks failed");
+            false
+        }
+    };
     match app.audit_head(system).await {
         Ok(Some(head)) => {
             tracing::info!(seq = head.seq, hash = %head.hash, "daily figures: audit head")
         }
         Ok(None) => tracing::info!("daily figures: audit trail empty"),
         Err(error) => tracing::warn!(error = %error, "reading the audit head failed"),
+    }
+    ok
+}
+
+/// Rolls closed days into the board's daily aggregates at start-up and
+/// every ten minutes (ARCHITECTURE.md, "The board's daily aggregates"). Its
+/// own task: the first run over a year of events takes minutes, and the
+/// outbox relay must not wait for it.
+async fn board_rollup(app: App, metrics: Arc<crate::metrics::Metrics>) {
+    let system = wiring::system_principal();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let result = app.roll_up_board(&system).await;
+        metrics.job("board_rollup", result.is_ok());
+        if let Err(error) = result {
+            tracing::warn!(error = %error, "board roll-up failed");
+        }
     }
 }
 

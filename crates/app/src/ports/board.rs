@@ -214,4 +214,51 @@ pub trait BoardStore: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<WebhookCount>>;
+
+    /// The days of `from..=to` whose figures are rolled up into the daily
+    /// aggregates (ARCHITECTURE.md, "The board's daily aggregates").
+    async fn rolled_days(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> StoreResult<Vec<chrono::NaiveDate>>;
+    /// Every kind's events on the rolled-up days of `from..=to`, per day,
+    /// kind, carrier and mode: what `flow_counts` counted when each was
+    /// rolled up.
+    async fn rolled_flow(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> StoreResult<Vec<FlowCount>>;
+    /// Parcels in, picked up and self-service pickups per station over the
+    /// rolled-up days of `from..=to` (the other fields are zero).
+    async fn rolled_stations(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> StoreResult<Vec<StationCounts>>;
+    /// The other daily counters (`dwell:<hours>`, `message:<template>`)
+    /// summed over the rolled-up days of `from..=to`.
+    async fn rolled_counts(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> StoreResult<std::collections::BTreeMap<String, u64>>;
+    /// Fees per carrier and mode over the rolled-up days of `from..=to`.
+    async fn rolled_fees(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> StoreResult<Vec<FeeCount>>;
+    /// Rolls Shanghai day `day` up from the event tables in one
+    /// transaction; false if it was rolled up already. Dwell buckets are
+    /// labelled by their upper bound in hours.
+    async fn roll_up_day(
+        &self,
+        day: chrono::NaiveDate,
+        bounds_hours: &[i64],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// The Shanghai day of the first event recorded, if any.
+    async fn first_event_day(&self) -> StoreResult<Option<chrono::NaiveDate>>;
 }

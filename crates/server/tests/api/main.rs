@@ -4,6 +4,7 @@
 
 mod accounts;
 mod authz;
+mod board;
 mod county;
 mod errors;
 mod idempotency;
