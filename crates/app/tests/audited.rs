@@ -85,6 +85,8 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("fleet.rs", "incident_step", "VehicleTakeoverAction"),
     ("fleet.rs", "incident_step", "VehicleHandedBack"),
     ("fleet.rs", "incident_step", "IncidentClosed"),
+    ("fleet.rs", "hand_over_at_stop", "VehicleHandedOver"),
+    ("fleet.rs", "finish_mission", "MissionFinished"),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

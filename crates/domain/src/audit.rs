@@ -103,6 +103,11 @@ pub enum Act {
     VehicleHandedBack,
     /// An incident was closed with its cause.
     IncidentClosed,
+    /// A vehicle's compartments were emptied into a station at a stop.
+    VehicleHandedOver,
+    /// A vehicle came back to its depot: its mission ended, what was still
+    /// aboard back at the centre.
+    MissionFinished,
 }
 
 impl Act {
@@ -152,6 +157,8 @@ impl Act {
         Act::VehicleTakeoverAction,
         Act::VehicleHandedBack,
         Act::IncidentClosed,
+        Act::VehicleHandedOver,
+        Act::MissionFinished,
     ];
 
     pub fn code(self) -> &'static str {
@@ -199,6 +206,8 @@ impl Act {
             Act::VehicleTakeoverAction => "vehicle_takeover_action",
             Act::VehicleHandedBack => "vehicle_handed_back",
             Act::IncidentClosed => "incident_closed",
+            Act::VehicleHandedOver => "vehicle_handed_over",
+            Act::MissionFinished => "mission_finished",
         }
     }
 

@@ -166,6 +166,12 @@ const ACTS: &[(&str, &str, &str)] = &[
     ),
     ("vehicle_handed_back", "交还车辆控制", "vehicle handed back"),
     ("incident_closed", "关闭安全事件", "incident closed"),
+    (
+        "vehicle_handed_over",
+        "车辆到站交接",
+        "vehicle handed over at a station",
+    ),
+    ("mission_finished", "配送任务结束", "mission finished"),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[

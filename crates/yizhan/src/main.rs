@@ -30,6 +30,8 @@ mod metrics;
 mod report_cmd;
 // Branch money (issue 15): `yizhan ledger check`; branch arrears: `yizhan arrears`.
 mod finance_cmd;
+// Branch vehicles (issue 20): `yizhan simulate vehicles`.
+mod sim_vehicles;
 
 use clap::Parser;
 use cli::{
@@ -127,6 +129,17 @@ async fn run() -> anyhow::Result<()> {
             devices_cmd::simulate(&config, station, &mqtt, credentials.as_deref(), &memory_dir)
                 .await
         }
+        Command::Simulate {
+            what:
+                SimulateCommand::Vehicles {
+                    vehicles,
+                    minutes,
+                    faults,
+                    seed,
+                    json,
+                    mqtt,
+                },
+        } => sim_vehicles::command(&config, vehicles, minutes, &faults, seed, json, mqtt).await,
         Command::Report {
             what:
                 cli::ReportCommand::Daily {
