@@ -15,8 +15,9 @@
 //! back, closes it with a cause.
 //!
 //! **Time.** Simulated time is a clock of its own (the app's `Clock` port),
-//! starting at 06:59 Shanghai on today's date and advanced one second per
-//! step. A step publishes every vehicle's message and waits until the rules
+//! set to 06:59 Shanghai on today's date while the county is built and to a
+//! minute before the first departure when the day starts, then advanced one
+//! second per step. A step publishes every vehicle's message and waits until the rules
 //! have taken each one (the bridge's telemetry channel says so), then runs
 //! the silence rule, so a simulated second lasts exactly as long as the
 //! system needs for it: the run is as fast as the machine allows, and the
@@ -217,6 +218,7 @@ fn bearing_deg(from: LonLat, to: LonLat) -> Option<f64> {
 
 struct Stop {
     id: i64,
+    station_id: i64,
     at: LonLat,
     compartments: Vec<u32>,
 }
@@ -359,7 +361,8 @@ impl SimVehicle {
                 if now_ms >= until_ms {
                     self.open.clear();
                     if let Some(mission) = &mut self.mission {
-                        mission.next += 1;
+                        // Called home meanwhile: it already heads there.
+                        mission.next = (mission.next + 1).min(mission.stops.len());
                     }
                     self.mode = Mode::Driving;
                 }
@@ -932,6 +935,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
                 .iter()
                 .map(|stop| Stop {
                     id: stop.id,
+                    station_id: stop.station_id,
                     at: LonLat::new(stop.location.lon, stop.location.lat),
                     compartments: view
                         .parcels
@@ -1090,6 +1094,13 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
         .enumerate()
         .map(|(idx, v)| (v.id, idx))
         .collect();
+    // The day starts a minute before the first departure.
+    let start = vehicles
+        .iter()
+        .filter_map(|v| v.mission.as_ref().map(|m| m.departure))
+        .min()
+        .map_or(start, |first| (first - chrono::Duration::minutes(1)).max(start));
+    clock.set(start);
     let start_ms = start.timestamp_millis();
     let end_ms = start_ms + i64::from(args.minutes) * 60_000;
     let hard_end_ms = end_ms + 3 * 3_600_000;
@@ -1137,11 +1148,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
                         vehicle.jammed = Some(first);
                         opened.retain(|c| *c != first);
                     }
-                    let station_id = stations
-                        .iter()
-                        .find(|(_, at)| distance_m(*at, stop.at) < 1.0)
-                        .map_or(0, |(id, _)| *id);
-                    let keeper = staff("keeper-sim", Role::StationKeeper, vec![station_id]);
+                    let keeper = staff("keeper-sim", Role::StationKeeper, vec![stop.station_id]);
                     app.hand_over_at_stop(&keeper, mission.id, stop.id, Some(&opened))
                         .await?;
                     vehicle.open = opened;
