@@ -712,7 +712,13 @@ async fn a_stop_hands_its_compartments_to_the_station_and_the_rest_comes_back() 
         assert_eq!(handed.handed_over.len(), 2);
         assert_eq!(handed.kept_aboard, vec![for_a[0].waybill.clone()]);
         for outcome in &handed.handed_over {
-            let parcel = h.app.store.parcel(outcome.parcel_id).await.unwrap().unwrap();
+            let parcel = h
+                .app
+                .store
+                .parcel(outcome.parcel_id)
+                .await
+                .unwrap()
+                .unwrap();
             assert!(parcel.state.occupies_slot(), "{parcel:?}");
             assert_eq!(parcel.station_id, Some(a));
         }
@@ -741,7 +747,11 @@ async fn a_stop_hands_its_compartments_to_the_station_and_the_rest_comes_back() 
         let after = h.app.mission(&operator(), ids[0]).await.unwrap();
         assert_eq!(after.mission.status, MissionStatus::Done);
         assert_eq!(after.vehicle.status, VehicleStatus::Available);
-        for parcel in after.parcels.iter().filter(|p| p.status == LoadStatus::Returned) {
+        for parcel in after
+            .parcels
+            .iter()
+            .filter(|p| p.status == LoadStatus::Returned)
+        {
             let record = h.app.store.parcel(parcel.parcel_id).await.unwrap().unwrap();
             assert!(matches!(
                 record.state,

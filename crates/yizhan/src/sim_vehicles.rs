@@ -639,6 +639,8 @@ struct Report {
     stations: usize,
     missions: usize,
     minutes: u32,
+    /// When the simulated day started (a minute before the first departure).
+    day_start: DateTime<Utc>,
     simulated_seconds: i64,
     wall_seconds: f64,
     /// Simulated seconds per wall second.
@@ -1099,7 +1101,9 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
         .iter()
         .filter_map(|v| v.mission.as_ref().map(|m| m.departure))
         .min()
-        .map_or(start, |first| (first - chrono::Duration::minutes(1)).max(start));
+        .map_or(start, |first| {
+            (first - chrono::Duration::minutes(1)).max(start)
+        });
     clock.set(start);
     let start_ms = start.timestamp_millis();
     let end_ms = start_ms + i64::from(args.minutes) * 60_000;
@@ -1388,6 +1392,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
         stations: stations.len(),
         missions: mission_ids.len(),
         minutes: args.minutes,
+        day_start: start,
         simulated_seconds,
         wall_seconds: (wall_seconds * 10.0).round() / 10.0,
         speedup: (simulated_seconds as f64 / wall_seconds.max(0.001) * 10.0).round() / 10.0,
