@@ -831,7 +831,9 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
     // The fleet, every vehicle at the depot.
     let mut vehicles = Vec::new();
     for idx in 0..n {
-        let code = format!("uv-{:03}", idx + 1);
+        // The process id in the code: two simulations on one broker (tests
+        // in parallel) must not hear each other's vehicles.
+        let code = format!("uv{:04x}-{:03}", std::process::id() & 0xffff, idx + 1);
         let record = app
             .register_vehicle(
                 &dispatcher,
