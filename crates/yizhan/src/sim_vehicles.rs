@@ -473,7 +473,7 @@ impl SimVehicle {
 
     fn telemetry(&mut self, at_ms: i64) -> VehicleTelemetry {
         self.seq += 1;
-        let mut compartments: Vec<CompartmentReport> = (1..=COMPARTMENTS)
+        let compartments: Vec<CompartmentReport> = (1..=COMPARTMENTS)
             .map(|n| CompartmentReport {
                 n,
                 state: if self.jammed == Some(n) {
@@ -485,7 +485,6 @@ impl SimVehicle {
                 },
             })
             .collect();
-        compartments.retain(|_| true);
         VehicleTelemetry {
             at_ms,
             lon: self.position.lon,
