@@ -98,6 +98,31 @@ pub struct FleetMap {
     pub incidents: Vec<IncidentRecord>,
 }
 
+/// What a hand-over at a station did.
+#[derive(Debug, Clone, Serialize)]
+pub struct HandOver {
+    pub mission_id: i64,
+    pub stop_id: i64,
+    pub station_id: i64,
+    /// The stop was handed over before: nothing changed.
+    pub duplicate: bool,
+    /// Parcels now in the station's inbound flow (a slot, and a pickup code
+    /// where the recipient consented), with no scan: the compartments'
+    /// contents are known.
+    pub handed_over: Vec<crate::shelve::InboundOutcome>,
+    /// Waybills still aboard (a compartment that did not open, a parcel
+    /// the station refused); they go back to the centre with the vehicle.
+    pub kept_aboard: Vec<String>,
+}
+
+/// What the end of a mission did.
+#[derive(Debug, Clone, Serialize)]
+pub struct MissionEnd {
+    pub mission_id: i64,
+    /// Waybills that came back aboard; they are at the centre again.
+    pub returned: Vec<String>,
+}
+
 /// A reason, action or cause a person writes: trimmed, 1 to
 /// `INCIDENT_NOTE_CHARS_MAX` characters.
 fn note(text: &str, what: (&'static str, &'static str)) -> AppResult<String> {
@@ -670,6 +695,177 @@ impl App {
             new_missions,
             n_parcels_moved,
             n_stops_moved: remaining.len(),
+        })
+    }
+
+    /// The vehicle stands at a stop and its compartments are opened (by the
+    /// keeper at the console, or the station's terminal): every parcel for
+    /// this stop in a compartment that opened enters the station's inbound
+    /// flow through `shelve`, with no scan, since the mission knows what each
+    /// compartment holds. `opened`: the compartments that opened (none
+    /// given: all of the stop's, as for a van's cage). A parcel whose
+    /// compartment stayed shut, or that the station refuses, stays aboard
+    /// and goes back to the centre. Handing a stop over again changes nothing.
+    pub async fn hand_over_at_stop(
+        &self,
+        principal: &Principal,
+        mission_id: i64,
+        stop_id: i64,
+        opened: Option<&[u32]>,
+    ) -> AppResult<HandOver> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mission = tx
+            .mission_in(mission_id)
+            .await?
+            .ok_or(AppError::NotFound("mission"))?;
+        let stop = tx
+            .mission_stops_in(mission_id)
+            .await?
+            .into_iter()
+            .find(|stop| stop.id == stop_id)
+            .ok_or(AppError::NotFound("mission"))?;
+        if !principal.may_run_county() && !principal.may_operate_station(stop.station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        let mut outcome = HandOver {
+            mission_id,
+            stop_id,
+            station_id: stop.station_id,
+            duplicate: stop.status != "pending",
+            handed_over: Vec::new(),
+            kept_aboard: Vec::new(),
+        };
+        if outcome.duplicate {
+            return Ok(outcome);
+        }
+        if mission.status != MissionStatus::UnderWay {
+            return Err(AppError::new(Code::MissionNotActive));
+        }
+        let station = crate::transition::lock_station(&mut *tx, stop.station_id).await?;
+        let aboard: Vec<MissionParcelRecord> = tx
+            .mission_parcels_in(mission_id)
+            .await?
+            .into_iter()
+            .filter(|p| p.stop_id == stop_id && p.status == LoadStatus::Loaded)
+            .collect();
+        let mut handing = Vec::new();
+        let mut scans = Vec::new();
+        for parcel in aboard {
+            let opens = match (opened, parcel.compartment) {
+                (Some(opened), Some(number)) => opened.contains(&number),
+                _ => true,
+            };
+            let record = tx.parcel(parcel.parcel_id).await?;
+            match record {
+                Some(record) if opens => {
+                    scans.push(crate::shelve::InboundScan {
+                        carrier: record.carrier,
+                        waybill: record.waybill.clone(),
+                        recipient_name: None,
+                        phone: None,
+                        size: record.size,
+                        consent: None,
+                    });
+                    handing.push(parcel);
+                }
+                _ => outcome.kept_aboard.push(parcel.waybill.clone()),
+            }
+        }
+        let by = self.by(principal);
+        let inbound = crate::shelve::shelve_many(&mut *tx, by, &station, &scans).await?;
+        for rejected in &inbound.rejected {
+            outcome.kept_aboard.push(rejected.waybill.clone());
+        }
+        for stored in inbound.stored {
+            let Some(parcel) = handing.iter().find(|p| p.parcel_id == stored.parcel_id) else {
+                continue;
+            };
+            if !tx
+                .set_load_status(parcel.id, LoadStatus::Loaded, LoadStatus::HandedOver, now)
+                .await?
+            {
+                return Err(AppError::Contended("mission parcel moved meanwhile".into()));
+            }
+            outcome.handed_over.push(stored);
+        }
+        tx.set_stop_status(stop_id, "done", Some(now)).await?;
+        crate::audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            now,
+            Act::VehicleHandedOver,
+            Object::new("mission", mission_id).at(Some(stop.station_id)),
+            serde_json::json!({
+                "stop": stop_id,
+                "handed_over": outcome.handed_over.len(),
+                "kept_aboard": outcome.kept_aboard,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// The vehicle is back at its depot: whatever is still aboard is back
+    /// at the centre (for the parcel it never left: it waits there as
+    /// before), the mission is done and the vehicle free for the next.
+    pub async fn finish_mission(
+        &self,
+        principal: &Principal,
+        mission_id: i64,
+    ) -> AppResult<MissionEnd> {
+        Self::may_run_fleet(principal)?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mission = tx
+            .mission_in(mission_id)
+            .await?
+            .ok_or(AppError::NotFound("mission"))?;
+        tx.vehicle_for_update(mission.vehicle_id).await?;
+        if mission.status != MissionStatus::UnderWay {
+            return Err(AppError::new(Code::MissionNotActive));
+        }
+        let mut returned = Vec::new();
+        for parcel in tx.mission_parcels_in(mission_id).await? {
+            if parcel.status.is_aboard() {
+                if !tx
+                    .set_load_status(parcel.id, parcel.status, LoadStatus::Returned, now)
+                    .await?
+                {
+                    return Err(AppError::Contended("mission parcel moved meanwhile".into()));
+                }
+                returned.push(parcel.waybill);
+            }
+        }
+        tx.set_mission_status(mission_id, MissionStatus::Done, now)
+            .await?;
+        tx.set_vehicle_status(mission.vehicle_id, VehicleStatus::Available)
+            .await?;
+        crate::audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            now,
+            Act::MissionFinished,
+            Object::new("mission", mission_id),
+            serde_json::json!({ "vehicle": mission.vehicle_id, "returned": returned }),
+        )
+        .await?;
+        tx.commit().await?;
+        // Nothing ahead: the battery rule has no rest of a mission to
+        // estimate until the next one starts.
+        if let Some(evaluator) = self
+            .fleet_rules
+            .lock()
+            .expect("fleet rules")
+            .evaluators
+            .get_mut(&mission.vehicle_id)
+        {
+            evaluator.set_route(Vec::new());
+        }
+        Ok(MissionEnd {
+            mission_id,
+            returned,
         })
     }
 

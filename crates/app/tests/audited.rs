@@ -101,6 +101,8 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("kiosks.rs", "set_kiosk_suspended", "KioskUpdated"),
     ("kiosks.rs", "retire_kiosk", "KioskRetired"),
     ("kiosks.rs", "import_kiosks", "KioskCreated"),
+    ("fleet.rs", "hand_over_at_stop", "VehicleHandedOver"),
+    ("fleet.rs", "finish_mission", "MissionFinished"),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

@@ -121,6 +121,11 @@ pub enum Act {
     KioskUpdated,
     /// A kiosk was retired.
     KioskRetired,
+    /// A vehicle's compartments were emptied into a station at a stop.
+    VehicleHandedOver,
+    /// A vehicle came back to its depot: its mission ended, what was still
+    /// aboard back at the centre.
+    MissionFinished,
 }
 
 impl Act {
@@ -178,6 +183,8 @@ impl Act {
         Act::KioskCreated,
         Act::KioskUpdated,
         Act::KioskRetired,
+        Act::VehicleHandedOver,
+        Act::MissionFinished,
     ];
 
     pub fn code(self) -> &'static str {
@@ -233,6 +240,8 @@ impl Act {
             Act::KioskCreated => "kiosk_created",
             Act::KioskUpdated => "kiosk_updated",
             Act::KioskRetired => "kiosk_retired",
+            Act::VehicleHandedOver => "vehicle_handed_over",
+            Act::MissionFinished => "mission_finished",
         }
     }
 

@@ -633,3 +633,138 @@ async fn a_dispatch_plan_becomes_missions_and_unmanned_vehicles_go_only_where_re
         h.cleanup().await;
     }
 }
+
+/// Hand-over at the station (issue 20): the compartments that open put their
+/// parcels on the station's shelves with no scan; a jammed one keeps its
+/// parcel aboard, which comes back to the centre when the mission ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_hands_its_compartments_to_the_station_and_the_rest_comes_back() {
+    for h in backends().await {
+        let a = located_station(&h, "东村驿站", 29.02, 119.02).await;
+        let b = located_station(&h, "西村驿站", 29.05, 119.04).await;
+        let parcels_a = waiting_parcels(&h, a, "7331", 3).await;
+        let parcels_b = waiting_parcels(&h, b, "7332", 1).await;
+        let uv = h
+            .app
+            .register_vehicle(&operator(), &unmanned("uv-7", 8))
+            .await
+            .unwrap();
+        let now = h.app.now();
+        let ids = h
+            .app
+            .create_missions(
+                &operator(),
+                &[MissionDraft {
+                    vehicle_id: uv.id,
+                    planned_departure: now,
+                    stops: [(a, &parcels_a), (b, &parcels_b)]
+                        .into_iter()
+                        .map(|(station_id, parcel_ids)| StopDraft {
+                            station_id,
+                            planned_arrival: now,
+                            parcel_ids: parcel_ids.clone(),
+                        })
+                        .collect(),
+                }],
+            )
+            .await
+            .unwrap();
+        let view = h.app.mission(&operator(), ids[0]).await.unwrap();
+        for parcel in &view.parcels {
+            h.app
+                .load_scan(&operator(), ids[0], &parcel.waybill)
+                .await
+                .unwrap();
+        }
+        let stop_a = view.stops.iter().find(|s| s.station_id == a).unwrap();
+        // Not before it leaves.
+        assert!(
+            h.app
+                .hand_over_at_stop(&keeper_of(a), ids[0], stop_a.id, None)
+                .await
+                .unwrap_err()
+                .is(Code::MissionNotActive)
+        );
+        h.app.start_mission(&operator(), ids[0]).await.unwrap();
+        // Another station's keeper cannot empty this stop.
+        assert!(
+            h.app
+                .hand_over_at_stop(&keeper_of(b), ids[0], stop_a.id, None)
+                .await
+                .is_err()
+        );
+        let for_a: Vec<_> = view
+            .parcels
+            .iter()
+            .filter(|p| p.stop_id == stop_a.id)
+            .collect();
+        let jammed = for_a[0].compartment.unwrap();
+        let opened: Vec<u32> = for_a
+            .iter()
+            .filter_map(|p| p.compartment)
+            .filter(|c| *c != jammed)
+            .collect();
+        let handed = h
+            .app
+            .hand_over_at_stop(&keeper_of(a), ids[0], stop_a.id, Some(&opened))
+            .await
+            .unwrap();
+        assert_eq!(handed.handed_over.len(), 2);
+        assert_eq!(handed.kept_aboard, vec![for_a[0].waybill.clone()]);
+        for outcome in &handed.handed_over {
+            let parcel = h
+                .app
+                .store
+                .parcel(outcome.parcel_id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(parcel.state.occupies_slot(), "{parcel:?}");
+            assert_eq!(parcel.station_id, Some(a));
+        }
+        // Again: nothing changes.
+        let again = h
+            .app
+            .hand_over_at_stop(&keeper_of(a), ids[0], stop_a.id, Some(&opened))
+            .await
+            .unwrap();
+        assert!(again.duplicate && again.handed_over.is_empty());
+        // Called home before station B: B's parcel and the jammed one return.
+        let end = h.app.finish_mission(&operator(), ids[0]).await.unwrap();
+        let mut returned = end.returned.clone();
+        returned.sort();
+        let mut expected = vec![
+            for_a[0].waybill.clone(),
+            view.parcels
+                .iter()
+                .find(|p| p.stop_id != stop_a.id)
+                .unwrap()
+                .waybill
+                .clone(),
+        ];
+        expected.sort();
+        assert_eq!(returned, expected);
+        let after = h.app.mission(&operator(), ids[0]).await.unwrap();
+        assert_eq!(after.mission.status, MissionStatus::Done);
+        assert_eq!(after.vehicle.status, VehicleStatus::Available);
+        for parcel in after
+            .parcels
+            .iter()
+            .filter(|p| p.status == LoadStatus::Returned)
+        {
+            let record = h.app.store.parcel(parcel.parcel_id).await.unwrap().unwrap();
+            assert!(matches!(
+                record.state,
+                domain::ParcelState::ArrivedAtCentre | domain::ParcelState::Sorted
+            ));
+        }
+        assert!(
+            h.app
+                .finish_mission(&operator(), ids[0])
+                .await
+                .unwrap_err()
+                .is(Code::MissionNotActive)
+        );
+        h.cleanup().await;
+    }
+}

@@ -196,6 +196,12 @@ const ACTS: &[(&str, &str, &str)] = &[
     ("kiosk_created", "布放寄件宝", "kiosk placed"),
     ("kiosk_updated", "修改寄件宝", "kiosk changed"),
     ("kiosk_retired", "寄件宝撤机", "kiosk retired"),
+    (
+        "vehicle_handed_over",
+        "车辆到站交接",
+        "vehicle handed over at a station",
+    ),
+    ("mission_finished", "配送任务结束", "mission finished"),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[

@@ -262,6 +262,37 @@ pub enum SimulateCommand {
         #[arg(long, default_value = "yizhan-data/device-memory")]
         memory_dir: PathBuf,
     },
+    /// A county's day of unmanned delivery vehicles through the real bus
+    /// and rules (docs/devices.md, "Simulating vehicles"): stations and
+    /// parcels in a throwaway database, the day's plan as missions, each
+    /// vehicle publishing telemetry at 1 Hz of simulated time, obeying the
+    /// rules' commands, with faults injected; a simulated safety operator
+    /// handles every incident. Prints one JSON object: per fault kind the
+    /// faults injected and the alerts raised, the take-overs, where every
+    /// parcel ended. Simulated time runs as fast as the system takes each
+    /// second's messages.
+    Vehicles {
+        #[arg(long, default_value_t = 8)]
+        vehicles: u32,
+        /// The day's length in simulated minutes from the first departure;
+        /// vehicles still out then are called home.
+        #[arg(long, default_value_t = 480)]
+        minutes: u32,
+        /// `all`, or kinds separated by commas: speeding, geofence_breach,
+        /// link_loss, low_battery, emergency_stop, compartment_jam.
+        #[arg(long, default_value = "")]
+        faults: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// One line of JSON (otherwise indented).
+        #[arg(long)]
+        json: bool,
+        /// The broker; default the configured one (`devices.mqtt_url`),
+        /// else mqtt://127.0.0.1:1883, with the demo's embedded broker
+        /// started there when nothing listens.
+        #[arg(long)]
+        mqtt: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -33,6 +33,8 @@ mod report_cmd;
 mod kiosks_cmd;
 // Branch money (issue 15): `yizhan ledger check`; branch arrears: `yizhan arrears`.
 mod finance_cmd;
+// Branch vehicles (issue 20): `yizhan simulate vehicles`.
+mod sim_vehicles;
 
 use clap::Parser;
 use cli::{
@@ -130,6 +132,17 @@ async fn run() -> anyhow::Result<()> {
             devices_cmd::simulate(&config, station, &mqtt, credentials.as_deref(), &memory_dir)
                 .await
         }
+        Command::Simulate {
+            what:
+                SimulateCommand::Vehicles {
+                    vehicles,
+                    minutes,
+                    faults,
+                    seed,
+                    json,
+                    mqtt,
+                },
+        } => sim_vehicles::command(&config, vehicles, minutes, &faults, seed, json, mqtt).await,
         Command::Report {
             what:
                 cli::ReportCommand::Daily {
