@@ -281,7 +281,7 @@ impl App {
             while day <= to {
                 if self
                     .store
-                    .roll_up_day(day, DWELL_BOUNDS_HOURS, self.now())
+                    .roll_up_day(day, FLOW_KINDS, DWELL_BOUNDS_HOURS, self.now())
                     .await?
                 {
                     done.days += 1;

@@ -196,7 +196,7 @@ impl Db {
                 let t_sort = t_arrive + 10 * 60_000;
                 let t_dispatch = t_arrive + 2 * HOUR;
                 let t_store = t_dispatch + 3 * HOUR;
-                let returned = (r >> 40) % 50 == 0;
+                let returned = (r >> 40).is_multiple_of(50);
                 // Dwell: most within a day, a long tail to a week.
                 let dwell = match (r >> 44) % 100 {
                     0..=59 => ((r >> 50) % (24 * HOUR as u64)) as i64,

@@ -251,11 +251,12 @@ pub trait BoardStore: Send + Sync {
         to: chrono::NaiveDate,
     ) -> StoreResult<Vec<FeeCount>>;
     /// Rolls Shanghai day `day` up from the event tables in one
-    /// transaction; false if it was rolled up already. Dwell buckets are
-    /// labelled by their upper bound in hours.
+    /// transaction (the flow: events of `kinds`); false if it was rolled up
+    /// already. Dwell buckets are labelled by their upper bound in hours.
     async fn roll_up_day(
         &self,
         day: chrono::NaiveDate,
+        kinds: &[&str],
         bounds_hours: &[i64],
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
