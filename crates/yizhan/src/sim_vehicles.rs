@@ -1343,7 +1343,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
                 IncidentAct::HandedBack,
                 IncidentAct::Closed,
             ] && view.log.iter().all(|entry| {
-                !entry.username.is_empty() && !(entry.why.is_empty() && entry.what.is_empty())
+                !entry.username.is_empty() && (!entry.why.is_empty() || !entry.what.is_empty())
             });
         takeovers_logged += usize::from(complete);
         incidents_closed += usize::from(incident.status == app::fleet::IncidentStatus::Closed);
