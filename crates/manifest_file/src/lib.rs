@@ -5,9 +5,6 @@
 //! and `app`'s row type) so that the fuzz targets
 //! `fuzz/fuzz_targets/manifest_*.rs` compile this very file.
 
-// The fuzz targets compile this file alone, without the bank reader's
-// dependencies (cargo-fuzz sets `--cfg fuzzing`).
-#[cfg(not(fuzzing))]
 pub mod grid;
 
 use anyhow::Context;
