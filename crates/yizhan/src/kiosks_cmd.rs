@@ -10,7 +10,6 @@ use anyhow::Context;
 use app::App;
 use app::kiosks::{HistoryOrder, KioskInput};
 use app::ports::GeoPoint;
-use app::ports::prelude::*;
 use chrono::{Duration, NaiveDate, Utc};
 use domain::kiosk::{FleetDayReport, Scenario};
 use domain::{Phone, Principal};
