@@ -40,7 +40,10 @@ async fn staff_place_import_collect_and_read_the_report_through_the_pages() {
     assert_eq!(status, 303, "{to}");
     let (status, page) = li.get(&to).await;
     assert_eq!(status, 200);
-    assert!(page.contains("JJB-001") && page.contains("康宁大药房"), "{page}");
+    assert!(
+        page.contains("JJB-001") && page.contains("康宁大药房"),
+        "{page}"
+    );
 
     // The import: line 3 names a scenario that does not exist.
     let csv = format!(
@@ -67,7 +70,10 @@ async fn staff_place_import_collect_and_read_the_report_through_the_pages() {
     assert!(page.contains(r#"id="n-rejected">1<"#), "{page}");
     assert!(page.contains("<td>3</td><td>JJB-003</td>"), "{page}");
     let (_, list) = li.get("/centre/kiosks?scenario=convenience_store").await;
-    assert!(list.contains(">JJB-002<") && !list.contains(">JJB-001<"), "{list}");
+    assert!(
+        list.contains(">JJB-002<") && !list.contains(">JJB-001<"),
+        "{list}"
+    );
 
     // Two items wait in JJB-001's bin.
     let kiosk = app.store.kiosk_by_code("JJB-001").await.unwrap().unwrap();
@@ -84,12 +90,9 @@ async fn staff_place_import_collect_and_read_the_report_through_the_pages() {
         accepted_at: now,
         collected_at: None,
     };
-    tx.insert_history_orders(
-        sender.id,
-        &[order("9800000000001"), order("9800000000002")],
-    )
-    .await
-    .unwrap();
+    tx.insert_history_orders(sender.id, &[order("9800000000001"), order("9800000000002")])
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let (status, page) = li.get("/centre/collect").await;
@@ -106,7 +109,10 @@ async fn staff_place_import_collect_and_read_the_report_through_the_pages() {
         .await;
     assert_eq!(status, 303);
     let (_, page) = li.get(&to).await;
-    assert!(page.contains(r#"id="last-scan""#) && page.contains("已揽收"), "{page}");
+    assert!(
+        page.contains(r#"id="last-scan""#) && page.contains("已揽收"),
+        "{page}"
+    );
     li.post(&format!("{run}/scan"), &[("waybill", "SF1234567890123")])
         .await;
     li.post(&format!("{run}/close"), &[]).await;
@@ -120,7 +126,9 @@ async fn staff_place_import_collect_and_read_the_report_through_the_pages() {
     let (status, page) = li.get(&format!("/centre/kiosks/report?day={today}")).await;
     assert_eq!(status, 200);
     assert!(
-        page.contains("<th>当天</th><td>2</td><td>1</td><td>50.0%</td><td>2</td><td>1</td><td>24.00</td>"),
+        page.contains(
+            "<th>当天</th><td>2</td><td>1</td><td>50.0%</td><td>2</td><td>1</td><td>24.00</td>"
+        ),
         "{page}"
     );
     let (status, bytes) = li
