@@ -136,8 +136,7 @@ impl App {
             ))
         })?;
         let division = input.division.trim().to_string();
-        if !matches!(division.len(), 6 | 9 | 12) || address::divisions().get(&division).is_none()
-        {
+        if !matches!(division.len(), 6 | 9 | 12) || address::divisions().get(&division).is_none() {
             return Err(invalid(
                 "division: a county, township or village code of the NBS 2023 table",
             ));
@@ -468,7 +467,10 @@ impl App {
             .ok_or(AppError::NotFound("kiosk"))?;
         Ok(KioskView {
             bin: self.store.kiosk_bin(kiosk_id).await?,
-            orders: self.store.kiosk_orders(kiosk_id, KIOSK_ORDERS_SHOWN).await?,
+            orders: self
+                .store
+                .kiosk_orders(kiosk_id, KIOSK_ORDERS_SHOWN)
+                .await?,
             runs: self.store.collections(kiosk_id, KIOSK_RUNS_SHOWN).await?,
             kiosk,
         })

@@ -419,9 +419,7 @@ pub fn day_report(
     }
     totals.finish();
     previous.finish();
-    lines.sort_by(|a, b| {
-        (b.orders, b.collected, &a.code).cmp(&(a.orders, a.collected, &b.code))
-    });
+    lines.sort_by(|a, b| (b.orders, b.collected, &a.code).cmp(&(a.orders, a.collected, &b.code)));
     lines.truncate(RANKING_KIOSKS_MAX);
     for (idx, line) in lines.iter_mut().enumerate() {
         line.rank = idx as u32 + 1;
@@ -482,7 +480,11 @@ mod tests {
             host_name: format!("host {id}"),
             scenario,
             branch: branch.into(),
-            staff: if id % 2 == 0 { "li".into() } else { "wang".into() },
+            staff: if id % 2 == 0 {
+                "li".into()
+            } else {
+                "wang".into()
+            },
             placed_on: day(placed),
             retired_on: None,
         }
@@ -527,7 +529,10 @@ mod tests {
     fn commission_per_order_or_share_rounded_half_up() {
         assert_eq!(Commission::PerOrderFen(50).for_price(Fen(1200)), Fen(50));
         // 8% of 12.34 yuan is 98.72 fen: 99.
-        assert_eq!(Commission::PriceBasisPoints(800).for_price(Fen(1234)), Fen(99));
+        assert_eq!(
+            Commission::PriceBasisPoints(800).for_price(Fen(1234)),
+            Fen(99)
+        );
         assert_eq!(Commission::PriceBasisPoints(500).for_price(Fen(10)), Fen(1));
         assert!(Commission::PerOrderFen(-1).check().is_err());
         assert!(Commission::PriceBasisPoints(5_001).check().is_err());

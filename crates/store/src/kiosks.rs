@@ -4,7 +4,9 @@
 //! and the benchmark write.
 
 use crate::rows::{corrupt, get, time};
-use crate::sending::{SEALED_ORDER_ADDRESS, SEALED_ORDER_EVIDENCE, SEALED_ORDER_NAME, SEALED_ORDER_PHONE};
+use crate::sending::{
+    SEALED_ORDER_ADDRESS, SEALED_ORDER_EVIDENCE, SEALED_ORDER_NAME, SEALED_ORDER_PHONE,
+};
 use crate::{Backend, Db, DbTx, backend_error, ms};
 use app::ports::GeoPoint;
 use app::ports::kiosks::*;

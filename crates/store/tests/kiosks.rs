@@ -96,20 +96,31 @@ async fn kiosks_are_placed_edited_and_retired_with_audit_and_imports_keep_good_r
         assert!(taken.is(Code::KioskCodeTaken), "{name}: {taken}");
         let unknown = h
             .app
-            .create_kiosk(&li, &input("JJB-002", "nobody", "城关支局", "hotel", &today))
+            .create_kiosk(
+                &li,
+                &input("JJB-002", "nobody", "城关支局", "hotel", &today),
+            )
             .await
             .unwrap_err();
         assert!(unknown.is(Code::KioskStaffUnknown), "{name}: {unknown}");
         // A keeper may not touch the fleet.
         let keeper = keeper_of(1);
-        assert!(h.app.kiosks(&keeper, &KioskFilter::default()).await.is_err());
+        assert!(
+            h.app
+                .kiosks(&keeper, &KioskFilter::default())
+                .await
+                .is_err()
+        );
 
         let mut edited = input("JJB-001", "li", "丽春支局", "药店", &today);
         edited.host_name = "康宁大药房".into();
         let kiosk = h.app.update_kiosk(&li, kiosk.id, &edited).await.unwrap();
         assert_eq!(kiosk.branch, "丽春支局");
         assert_eq!(kiosk.host_name, "康宁大药房");
-        h.app.set_kiosk_suspended(&li, kiosk.id, true).await.unwrap();
+        h.app
+            .set_kiosk_suspended(&li, kiosk.id, true)
+            .await
+            .unwrap();
         assert_eq!(acts(&h, "kiosk_created").await, 1, "{name}");
         assert_eq!(acts(&h, "kiosk_updated").await, 2, "{name}");
 
@@ -212,13 +223,30 @@ async fn a_courier_collects_the_bin_and_the_run_flags_extra_and_missing() {
         };
         let first = scan("9800000000001").await;
         assert_eq!(first.outcome, ScanOutcome::Collected, "{name}");
-        assert_eq!(first.commission_fen, Some(50), "{name}: 0.50 yuan a collected order");
+        assert_eq!(
+            first.commission_fen,
+            Some(50),
+            "{name}: 0.50 yuan a collected order"
+        );
         assert_eq!(scan(" 9800000000001 ").await.outcome, ScanOutcome::Repeat);
-        assert_eq!(scan("9800000000004").await.outcome, ScanOutcome::Extra, "another kiosk's");
-        assert_eq!(scan("SF0000000000000").await.outcome, ScanOutcome::Extra, "unknown");
+        assert_eq!(
+            scan("9800000000004").await.outcome,
+            ScanOutcome::Extra,
+            "another kiosk's"
+        );
+        assert_eq!(
+            scan("SF0000000000000").await.outcome,
+            ScanOutcome::Extra,
+            "unknown"
+        );
         assert_eq!(scan("9800000000002").await.outcome, ScanOutcome::Collected);
         // Someone else cannot use the courier's run.
-        assert!(h.app.collect_scan(&li, run.id, "9800000000003").await.is_err());
+        assert!(
+            h.app
+                .collect_scan(&li, run.id, "9800000000003")
+                .await
+                .is_err()
+        );
         let closed = h.app.close_collection(&wang, run.id).await.unwrap();
         assert_eq!(
             (closed.n_collected, closed.n_extra, closed.n_missing),
@@ -233,20 +261,26 @@ async fn a_courier_collects_the_bin_and_the_run_flags_extra_and_missing() {
             .map(|s| s.waybill.as_str())
             .collect();
         assert_eq!(missing, ["9800000000003"], "{name}");
-        let closed_again = h.app.collect_scan(&wang, run.id, "9800000000003").await.unwrap_err();
+        let closed_again = h
+            .app
+            .collect_scan(&wang, run.id, "9800000000003")
+            .await
+            .unwrap_err();
         assert!(closed_again.is(Code::CollectionClosed));
 
         // The order moved through the state machine with its event.
-        let collected = h
-            .db
-            .send_order(first_order_id(&h, "9800000000001").await)
-            .await
-            .unwrap()
-            .unwrap();
+        let collected =
+            h.db.send_order(first_order_id(&h, "9800000000001").await)
+                .await
+                .unwrap()
+                .unwrap();
         assert_eq!(collected.state, OrderState::Collected);
         let events = h.db.order_events(collected.id).await.unwrap();
         assert_eq!(events.last().unwrap().kind, "collect", "{name}");
-        assert_eq!(events.last().unwrap().from_state, Some(OrderState::Accepted));
+        assert_eq!(
+            events.last().unwrap().from_state,
+            Some(OrderState::Accepted)
+        );
         // One commission per order, to the kiosk's staff, posted once.
         let mut tx = h.db.begin().await.unwrap();
         let transfer = tx
@@ -255,7 +289,11 @@ async fn a_courier_collects_the_bin_and_the_run_flags_extra_and_missing() {
             .unwrap()
             .expect("the commission is posted");
         assert_eq!(transfer.amount.0, 50);
-        assert!(transfer.reference.contains("staff li"), "{}", transfer.reference);
+        assert!(
+            transfer.reference.contains("staff li"),
+            "{}",
+            transfer.reference
+        );
         drop(tx);
         // The kiosk's page: one item left in the bin.
         let page = h.app.kiosk_view(&li, a.id).await.unwrap();
@@ -291,7 +329,10 @@ async fn the_report_counts_each_shanghai_day_with_its_day_before() {
         let placed = |d: NaiveDate| d.to_string();
         let k1 = h
             .app
-            .create_kiosk(&li, &input("K1", "li", "城关支局", "pharmacy", &placed(before)))
+            .create_kiosk(
+                &li,
+                &input("K1", "li", "城关支局", "pharmacy", &placed(before)),
+            )
             .await
             .unwrap();
         let k2 = h

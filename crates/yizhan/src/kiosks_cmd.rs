@@ -40,7 +40,12 @@ fn host_name(scenario: Scenario, idx: usize) -> String {
         Scenario::ShoppingDistrict => "商业街",
         Scenario::ScenicArea => "景区游客中心",
     };
-    format!("{}{kind}", ["阳光", "永兴", "福源", "金桥", "康宁", "春晖", "宏达", "绿野"][idx % 8])
+    format!(
+        "{}{kind}",
+        [
+            "阳光", "永兴", "福源", "金桥", "康宁", "春晖", "宏达", "绿野"
+        ][idx % 8]
+    )
 }
 
 /// How busy a kiosk of each scenario is: the chance it has an order on a
@@ -60,7 +65,12 @@ fn busy(scenario: Scenario) -> f64 {
 pub struct Fleet {
     pub kiosks: Vec<KioskInput>,
     /// (kiosk index, accepted at, collected at, price in fen).
-    pub orders: Vec<(usize, chrono::DateTime<Utc>, Option<chrono::DateTime<Utc>>, i64)>,
+    pub orders: Vec<(
+        usize,
+        chrono::DateTime<Utc>,
+        Option<chrono::DateTime<Utc>>,
+        i64,
+    )>,
 }
 
 /// A fleet of `n_kiosks` placed over the first two thirds of `days` days
@@ -296,7 +306,14 @@ pub async fn bench(n_kiosks: usize, days: u32, postgres: Option<String>) -> anyh
     })
     .await?;
     let started = Instant::now();
-    let fleet = generate(n_kiosks, days, app.today(), app.now(), &["courier1".into()], 7);
+    let fleet = generate(
+        n_kiosks,
+        days,
+        app.today(),
+        app.now(),
+        &["courier1".into()],
+        7,
+    );
     let generated_ms = started.elapsed().as_secs_f64() * 1e3;
     let started = Instant::now();
     write(&app, &system, &fleet).await?;

@@ -6,7 +6,7 @@
 use super::{GeoPoint, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::kiosk::{DayCounts, KioskStatus, Scenario, ScanOutcome};
+use domain::kiosk::{DayCounts, KioskStatus, ScanOutcome, Scenario};
 use domain::sending::OrderState;
 use serde::Serialize;
 

@@ -41,8 +41,8 @@ pub use compliance::{ComplianceStore, ComplianceTx};
 pub use county::{CountyStore, CountyTx};
 pub use devices::{DeviceStore, DeviceTx};
 pub use fleet::{FleetStore, FleetTx};
-pub use kiosks::{KioskStore, KioskTx};
 pub use idempotency::IdempotencyStore;
+pub use kiosks::{KioskStore, KioskTx};
 pub use ledger::{LedgerStore, LedgerTx};
 pub use outbox::*;
 pub use parcels::*;
@@ -172,6 +172,6 @@ pub mod prelude {
     // Seeing (issue 16, branch board).
     pub use super::{BoardStore, BoardTx};
     pub use super::{FleetStore, FleetTx};
-    pub use super::{LedgerStore, LedgerTx};
     pub use super::{KioskStore, KioskTx};
+    pub use super::{LedgerStore, LedgerTx};
 }

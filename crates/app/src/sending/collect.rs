@@ -62,7 +62,9 @@ impl App {
         if kiosk.status == KioskStatus::Retired {
             return Err(AppError::new(Code::KioskRetired).with("kiosk", kiosk.code));
         }
-        let id = tx.insert_collection(kiosk_id, principal.user_id, now).await?;
+        let id = tx
+            .insert_collection(kiosk_id, principal.user_id, now)
+            .await?;
         let run = tx
             .collection_for_update(id)
             .await?
@@ -119,7 +121,9 @@ impl App {
             .ok_or(AppError::NotFound("kiosk"))?;
         let scans = tx.collection_scans_in(run_id).await?;
         if scans.len() as u32 >= COLLECTION_SCANS_MAX {
-            return Err(AppError::new(Code::CollectionTooManyScans).with("max", COLLECTION_SCANS_MAX));
+            return Err(
+                AppError::new(Code::CollectionTooManyScans).with("max", COLLECTION_SCANS_MAX)
+            );
         }
         let seen = scans
             .iter()

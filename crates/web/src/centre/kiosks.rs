@@ -138,7 +138,13 @@ async fn list_page(
     let scenario = nonempty(&query.scenario).and_then(|s| Scenario::parse(&s));
     let status = nonempty(&query.status).and_then(|s| KioskStatus::parse(&s));
     let branch = nonempty(&query.branch);
-    let q: String = query.q.clone().unwrap_or_default().chars().take(64).collect();
+    let q: String = query
+        .q
+        .clone()
+        .unwrap_or_default()
+        .chars()
+        .take(64)
+        .collect();
     let filter = KioskFilter {
         branch: branch.clone(),
         scenario,
@@ -262,7 +268,8 @@ async fn import(
     mut form: Multipart,
 ) -> Result<Response, WebError> {
     let err = operator.app_err();
-    let unreadable = |detail: String| AppError::new(Code::KioskImportUnreadable).with_detail(detail);
+    let unreadable =
+        |detail: String| AppError::new(Code::KioskImportUnreadable).with_detail(detail);
     let mut csrf = String::new();
     let mut file: Option<(String, Vec<u8>)> = None;
     loop {
@@ -435,7 +442,13 @@ struct FigureRow {
     change_share: String,
 }
 
-fn figure_row(name: String, rank: u32, totals: &Totals, change_orders: i64, change_share: f64) -> FigureRow {
+fn figure_row(
+    name: String,
+    rank: u32,
+    totals: &Totals,
+    change_orders: i64,
+    change_share: f64,
+) -> FigureRow {
     FigureRow {
         rank,
         name,
@@ -523,7 +536,13 @@ async fn report(
         next_day: day.succ_opt().unwrap_or(day).to_string(),
         totals: vec![
             figure_row(t.get("kiosks.report.day").into(), 0, &r.totals, 0, 0.0),
-            figure_row(t.get("kiosks.report.previous").into(), 0, &r.previous, 0, 0.0),
+            figure_row(
+                t.get("kiosks.report.previous").into(),
+                0,
+                &r.previous,
+                0,
+                0.0,
+            ),
         ],
         change_orders: signed(r.change.orders),
         change_share: format!("{:+.1}", r.change.active_share * 100.0),
@@ -616,11 +635,15 @@ pub fn report_tables(r: &FleetDayReport, t: Tr) -> Vec<Table> {
                 ),
             ],
         },
-        group(t.get("kiosks.report.by_branch"), &r.by_branch, &|k| k.to_string()),
+        group(t.get("kiosks.report.by_branch"), &r.by_branch, &|k| {
+            k.to_string()
+        }),
         group(t.get("kiosks.report.by_scenario"), &r.by_scenario, &|k| {
             scenario_key_name(k, t)
         }),
-        group(t.get("kiosks.report.by_staff"), &r.by_staff, &|k| k.to_string()),
+        group(t.get("kiosks.report.by_staff"), &r.by_staff, &|k| {
+            k.to_string()
+        }),
         Table {
             name: t.get("kiosks.report.top").to_string(),
             headers: vec![
