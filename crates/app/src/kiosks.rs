@@ -95,7 +95,7 @@ pub struct KioskView {
 }
 
 fn invalid(detail: impl Into<String>) -> AppError {
-    AppError::new(Code::KioskInvalid).with_detail(&detail.into())
+    AppError::new(Code::KioskInvalid).with_detail(detail.into())
 }
 
 fn conflict_or(error: StoreError, code: Code) -> AppError {

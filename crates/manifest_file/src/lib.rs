@@ -244,6 +244,13 @@ fn xlsx_rows(data: &[u8]) -> anyhow::Result<Vec<SourceRow>> {
         .collect())
 }
 
+/// A row of a table file: its line number, and the row or why it could not
+/// be read.
+pub type Record<T> = (usize, Result<T, String>);
+
+/// The header row and every other row's cells, with line numbers.
+type TextRows = (Vec<String>, Vec<(usize, Vec<String>)>);
+
 /// Rows of any table file (CSV, or the first sheet of an .xlsx) read into
 /// `T` by column name, every cell as text: for imports other than
 /// manifests (the kiosk fleet's). `required` names a column the first row
@@ -253,7 +260,7 @@ pub fn records<T: serde::de::DeserializeOwned>(
     extension: &str,
     bytes: &[u8],
     required: &str,
-) -> Result<Vec<(usize, Result<T, String>)>, String> {
+) -> Result<Vec<Record<T>>, String> {
     let rows = match extension {
         "xlsx" | "xlsm" => {
             let (headers, rows) = std::panic::catch_unwind(|| sheet_text_rows(bytes))
@@ -334,7 +341,7 @@ pub fn records<T: serde::de::DeserializeOwned>(
 
 /// The first sheet's header row and every other row's cells as text, with
 /// line numbers; cells streamed as in `xlsx_rows`.
-fn sheet_text_rows(data: &[u8]) -> anyhow::Result<(Vec<String>, Vec<(usize, Vec<String>)>)> {
+fn sheet_text_rows(data: &[u8]) -> anyhow::Result<TextRows> {
     use calamine::{Data, Reader, Xlsx};
     use std::collections::BTreeMap;
     let mut workbook = Xlsx::new(std::io::Cursor::new(data)).context(

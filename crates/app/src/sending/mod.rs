@@ -23,8 +23,8 @@ pub use crate::ports::sending::{
     AddressEntry, Allocation, InspectionRecord, OrderEvent, OrderRecord, Party, PaymentRecord,
     SendAlert, SenderRecord, WaybillRange,
 };
-pub use events::{SendEvent, emit_send_event};
 pub use collect::{CollectionView, ScanResult};
+pub use events::{SendEvent, emit_send_event};
 pub use label::{SendLabel, label_zpl, mask_name};
 pub use orders::{OrderContents, ParsedParty};
 pub use payments::{CallbackOutcome, PaymentStarted};

@@ -153,7 +153,7 @@ async fn openapi_lists_every_route() {
 async fn a_request_past_its_deadline_is_told_why() {
     let router = axum::Router::new().route(
         "/stuck",
-        axum::routing::get(|| std::future::pending::<&'static str>()),
+        axum::routing::get(std::future::pending::<&'static str>),
     );
     let router =
         server::layered_with_deadline(router, false, std::time::Duration::from_millis(100));
