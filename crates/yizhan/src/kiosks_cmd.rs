@@ -61,16 +61,19 @@ fn busy(scenario: Scenario) -> f64 {
     }
 }
 
+/// A generated order: (kiosk index, accepted at, collected at, price in
+/// fen).
+pub type FleetOrder = (
+    usize,
+    chrono::DateTime<Utc>,
+    Option<chrono::DateTime<Utc>>,
+    i64,
+);
+
 /// The generated fleet: kiosks as typed, and their orders.
 pub struct Fleet {
     pub kiosks: Vec<KioskInput>,
-    /// (kiosk index, accepted at, collected at, price in fen).
-    pub orders: Vec<(
-        usize,
-        chrono::DateTime<Utc>,
-        Option<chrono::DateTime<Utc>>,
-        i64,
-    )>,
+    pub orders: Vec<FleetOrder>,
 }
 
 /// A fleet of `n_kiosks` placed over the first two thirds of `days` days
