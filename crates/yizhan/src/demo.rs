@@ -90,6 +90,8 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
          \x20 keeper1 … keeper8  {{URL}}console     one village station each (驿站控制台)\n\
          \x20 zto                {{URL}}carrier     ZTO's staff (快递公司门户)\n\
          \x20 officer, auditor   {{URL}}compliance  compliance (合规管理)\n\
+         \x20 courier1 … 5       {{URL}}centre/collect  collection from the kiosks (揽收)\n\
+         \x20 a sender's phone   {{URL}}send        sending (寄件; the page shows the demo's one-time code)\n\
          \x20 door terminal      {{URL}}terminal    pair it first: a keeper's console → 自助终端\n\
          \x20 API                {{URL}}api/docs\n\
          \n\

@@ -312,8 +312,8 @@ codes! {
         "中心点须为有效坐标，迭代次数须为 1 至 {max}",
         "the centre must be a valid point and iterations 1 to {max}";
     FleetInvalid = "fleet_invalid", 422, InvalidRequest,
-        "车队须有 1 至 200 辆货车和 0 至 200 辆无人车，每车最多 64 个格口",
-        "a fleet has 1 to 200 vans and 0 to 200 unmanned vehicles with at most 64 compartments";
+        "车队须有 0 至 200 辆货车和 0 至 200 辆无人车（至少 1 辆车），每车最多 64 个格口",
+        "a fleet has 0 to 200 vans and 0 to 200 unmanned vehicles, at least one vehicle in all, with at most 64 compartments";
     DispatchTooManyParcels = "dispatch_too_many_parcels", 422, InvalidRequest,
         "待发运包裹超过 {max} 件，请按乡镇分别规划",
         "more than {max} parcels wait; plan by township";
