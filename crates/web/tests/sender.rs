@@ -211,6 +211,24 @@ async fn a_sender_orders_pays_and_prints_their_own_label_from_the_phone() {
     .await
     .unwrap();
     support::user(&app, "operator", Role::CountyOperator, None, &[]).await;
+    // The kiosk whose QR code the sender scans is one of the fleet's.
+    let kiosk = app
+        .create_kiosk(
+            &testkit::admin(),
+            &app::kiosks::KioskInput {
+                code: "PA-KIOSK-007".into(),
+                host_name: "丽春药店".into(),
+                scenario: "pharmacy".into(),
+                division: "510182103".into(),
+                lat: "30.70".into(),
+                lon: "103.90".into(),
+                placed_on: "2026-11-01".into(),
+                staff: "operator".into(),
+                branch: "丽春支局".into(),
+            },
+        )
+        .await
+        .unwrap();
     // The carrier listens for every event, sending ones included.
     let hook = app
         .create_webhook(
@@ -331,6 +349,15 @@ async fn a_sender_orders_pays_and_prints_their_own_label_from_the_phone() {
     let (_, page) = sender.get(&location).await;
     assert!(page.contains("data-state=\"accepted\""), "{page}");
     let waybill = attribute(&page, "data-waybill");
+    // Opened from the kiosk's QR code, the order is that kiosk's: it waits
+    // in the kiosk's bin for the courier's collection.
+    let order = site.app.store.send_order(order_id).await.unwrap().unwrap();
+    assert_eq!(order.kiosk_id, Some(kiosk.id));
+    let bin = site.app.store.kiosk_bin(kiosk.id).await.unwrap();
+    assert!(
+        bin.iter().any(|waiting| waiting.id == order_id),
+        "in the kiosk's bin"
+    );
     // Public tracking answers for the waybill, with no personal data.
     let tracked = serde_json::to_string(&site.app.track(&waybill, None).await.unwrap()).unwrap();
     assert!(tracked.contains("\"send.accepted\""), "{tracked}");

@@ -224,6 +224,7 @@ struct OrderPage {
     weight: String,
     return_code: String,
     kiosk: String,
+    kiosk_id: Option<i64>,
     labelled: bool,
     cancellable: bool,
     events: Vec<EventRow>,
@@ -243,19 +244,14 @@ async fn order(
         .await
         .map_err(operator.app_err())?;
     let order = &detail.order;
-    // Until the kiosk fleet's table lands, a kiosk is known by the code
-    // its QR carried, on the order's first event.
-    let kiosk = order
-        .kiosk_id
-        .map(|id| id.to_string())
-        .or_else(|| {
-            detail.events.first().and_then(|e| {
-                e.details
-                    .get("kiosk")
-                    .and_then(|k| k.as_str())
-                    .map(String::from)
-            })
-        })
+    // The kiosk's code as its QR carried it (on the order's first event);
+    // when the fleet knows that kiosk the order is its (`kiosk_id`) and the
+    // code links to the kiosk's page.
+    let kiosk = detail
+        .events
+        .first()
+        .and_then(|e| e.details.get("kiosk").and_then(|k| k.as_str()))
+        .map(String::from)
         .unwrap_or_default();
     let page = OrderPage {
         f: Frame::new(&operator, "send"),
@@ -273,6 +269,7 @@ async fn order(
             .unwrap_or_default(),
         return_code: order.return_code.clone().unwrap_or_default(),
         kiosk,
+        kiosk_id: order.kiosk_id,
         labelled: matches!(order.state, OrderState::Accepted | OrderState::Collected),
         cancellable: order.state.apply(OrderAction::Cancel).is_ok(),
         events: detail

@@ -15,7 +15,7 @@ pub(super) const STRINGS: super::Strings = &[
     // Branch send-flow (issue 14): the sender's pages at /send.
     ("send.app", "驿站寄件", "Yizhan sending"),
     ("send.login.title", "手机号登录寄件", "Sign in to send"),
-    ("send.kiosk", "寄件柜", "Kiosk"),
+    ("send.kiosk", "寄件宝", "Kiosk"),
     ("send.login.phone", "手机号", "Mobile number"),
     ("send.login.get_code", "获取验证码", "Send me a code"),
     (
