@@ -17,6 +17,7 @@ mod compliance;
 mod console;
 pub mod i18n;
 mod terminal;
+mod upload;
 // Plans drawn for people and spreadsheets, shared by the pages and the CLI.
 pub mod plans;
 pub mod xlsx;

@@ -60,43 +60,13 @@ pub(super) async fn upload(
     mut form: Multipart,
 ) -> Result<Response, WebError> {
     let err = staff.app_err();
-    let mut csrf = String::new();
-    let mut file: Option<(String, Vec<u8>)> = None;
-    loop {
-        let part = match form.next_field().await {
-            Ok(Some(part)) => part,
-            Ok(None) => break,
-            Err(e) => return Err(err(unreadable(e.body_text()))),
-        };
-        match part.name() {
-            Some("csrf") => {
-                csrf = part
-                    .text()
-                    .await
-                    .map_err(|e| err(unreadable(e.body_text())))?
-                    .chars()
-                    .take(64)
-                    .collect();
-            }
-            Some("file") => {
-                let name = part.file_name().unwrap_or("").chars().take(200).collect();
-                let bytes = part
-                    .bytes()
-                    .await
-                    .map_err(|e| err(unreadable(e.body_text())))?;
-                file = Some((name, bytes.to_vec()));
-            }
-            _ => {}
-        }
-    }
+    let crate::upload::Upload { csrf, file } =
+        crate::upload::Upload::read(&mut form, UPLOAD_BYTES_MAX)
+            .await
+            .map_err(|detail| err(unreadable(detail)))?;
     staff.check(&state, &csrf)?;
-    let (name, bytes) = file
-        .filter(|(_, bytes)| !bytes.is_empty())
-        .ok_or_else(|| err(AppError::new(Code::ManifestFileMissing)))?;
-    let extension = name
-        .rsplit_once('.')
-        .map(|(_, ext)| ext.to_lowercase())
-        .unwrap_or_default();
+    let (name, bytes) = file.ok_or_else(|| err(AppError::new(Code::ManifestFileMissing)))?;
+    let extension = crate::upload::extension(&name);
     // Reading is CPU work: off the request threads.
     let rows = tokio::task::spawn_blocking(move || read(&extension, &bytes))
         .await

@@ -808,43 +808,16 @@ async fn import_bank(
     let err = operator.app_err();
     let unreadable =
         |detail: String| AppError::new(Code::BankFileUnreadable).with("detail", detail);
-    let mut csrf = String::new();
-    let mut file: Option<(String, Vec<u8>)> = None;
-    loop {
-        let part = match form.next_field().await {
-            Ok(Some(part)) => part,
-            Ok(None) => break,
-            Err(e) => return Err(err(unreadable(e.body_text()))),
-        };
-        match part.name() {
-            Some("csrf") => {
-                csrf = part
-                    .text()
-                    .await
-                    .map_err(|e| err(unreadable(e.body_text())))?
-                    .chars()
-                    .take(64)
-                    .collect();
-            }
-            Some("file") => {
-                let name = part.file_name().unwrap_or("").chars().take(200).collect();
-                let bytes = part
-                    .bytes()
-                    .await
-                    .map_err(|e| err(unreadable(e.body_text())))?;
-                file = Some((name, bytes.to_vec()));
-            }
-            _ => {}
-        }
-    }
+    let crate::upload::Upload { csrf, file } =
+        crate::upload::Upload::read(&mut form, BANK_FILE_BYTES_MAX)
+            .await
+            .map_err(|detail| err(unreadable(detail)))?;
     operator.check(&state, &csrf)?;
-    let (name, bytes) = file
-        .filter(|(_, bytes)| !bytes.is_empty() && bytes.len() <= BANK_FILE_BYTES_MAX)
-        .ok_or_else(|| {
-            err(unreadable(
-                "choose the bank's CSV or .xlsx export (at most 16 MB)".into(),
-            ))
-        })?;
+    let (name, bytes) = file.ok_or_else(|| {
+        err(unreadable(
+            "choose the bank's CSV or .xlsx export (at most 16 MB)".into(),
+        ))
+    })?;
     // Reading is CPU work: off the request threads.
     let rows = tokio::task::spawn_blocking(move || manifest_file::grid::any_grid(&bytes))
         .await

@@ -270,46 +270,13 @@ async fn import(
     let err = operator.app_err();
     let unreadable =
         |detail: String| AppError::new(Code::KioskImportUnreadable).with_detail(detail);
-    let mut csrf = String::new();
-    let mut file: Option<(String, Vec<u8>)> = None;
-    loop {
-        let part = match form.next_field().await {
-            Ok(Some(part)) => part,
-            Ok(None) => break,
-            Err(e) => return Err(err(unreadable(e.body_text()))),
-        };
-        match part.name() {
-            Some("csrf") => {
-                csrf = part
-                    .text()
-                    .await
-                    .map_err(|e| err(unreadable(e.body_text())))?
-                    .chars()
-                    .take(64)
-                    .collect();
-            }
-            Some("file") => {
-                let name = part.file_name().unwrap_or("").chars().take(200).collect();
-                let bytes = part
-                    .bytes()
-                    .await
-                    .map_err(|e| err(unreadable(e.body_text())))?;
-                if bytes.len() > IMPORT_BYTES_MAX {
-                    return Err(err(unreadable("the file is over 4 MB; split it".into())));
-                }
-                file = Some((name, bytes.to_vec()));
-            }
-            _ => {}
-        }
-    }
+    let crate::upload::Upload { csrf, file } =
+        crate::upload::Upload::read(&mut form, IMPORT_BYTES_MAX)
+            .await
+            .map_err(|detail| err(unreadable(detail)))?;
     operator.check(&state, &csrf)?;
-    let (name, bytes) = file
-        .filter(|(_, bytes)| !bytes.is_empty())
-        .ok_or_else(|| err(unreadable("choose a CSV or .xlsx file".into())))?;
-    let extension = name
-        .rsplit_once('.')
-        .map(|(_, ext)| ext.to_lowercase())
-        .unwrap_or_default();
+    let (name, bytes) = file.ok_or_else(|| err(unreadable("choose a CSV or .xlsx file".into())))?;
+    let extension = crate::upload::extension(&name);
     let rows = tokio::task::spawn_blocking(move || {
         manifest_file::records::<KioskInput>(&extension, &bytes, "code")
     })
