@@ -363,23 +363,21 @@ impl OrderRow {
                 order.to.phone.masked()
             ),
             waybill: order.waybill.clone().unwrap_or_default(),
-            price: order.price_fen.map(yuan).unwrap_or_default(),
+            price: order
+                .price_fen
+                .map(|fen| fen.to_string())
+                .unwrap_or_default(),
             created: local(order.created_at),
         }
     }
 }
 
-fn state_name(state: OrderState, t: Tr) -> &'static str {
+pub(crate) fn state_name(state: OrderState, t: Tr) -> &'static str {
     if t.is_en() {
         state.name_en()
     } else {
         state.name_zh()
     }
-}
-
-/// Fen as yuan with two decimals (`¥12.00`).
-fn yuan(fen: domain::Fen) -> String {
-    format!("¥{}.{:02}", fen.0 / 100, fen.0 % 100)
 }
 
 #[derive(Template)]
@@ -663,7 +661,7 @@ fn quote_lines(order: &OrderRecord, t: Tr) -> Vec<QuoteLine> {
             t.get("send.quote.billed"),
             quote.billed_grams
         ),
-        amount: yuan(quote.first_fen),
+        amount: quote.first_fen.to_string(),
     }];
     if quote.steps > 0 {
         lines.push(QuoteLine {
@@ -673,7 +671,7 @@ fn quote_lines(order: &OrderRecord, t: Tr) -> Vec<QuoteLine> {
                 quote.steps,
                 quote.step_grams
             ),
-            amount: yuan(domain::Fen(quote.step_fen.0 * i64::from(quote.steps))),
+            amount: domain::Fen(quote.step_fen.0 * i64::from(quote.steps)).to_string(),
         });
     }
     for surcharge in &quote.surcharges {
@@ -683,7 +681,7 @@ fn quote_lines(order: &OrderRecord, t: Tr) -> Vec<QuoteLine> {
             } else {
                 surcharge.name_zh.clone()
             },
-            amount: yuan(surcharge.fen),
+            amount: surcharge.fen.to_string(),
         });
     }
     if quote.minimum_applied {
@@ -790,7 +788,10 @@ async fn order_page(
             .map(|g| g.to_string())
             .unwrap_or_default(),
         quote: quote_lines(order, t),
-        price: order.price_fen.map(yuan).unwrap_or_default(),
+        price: order
+            .price_fen
+            .map(|fen| fen.to_string())
+            .unwrap_or_default(),
         categories: catalogue(t),
         documents: DocumentKind::ALL
             .iter()
@@ -810,7 +811,7 @@ async fn order_page(
             .map(|p| (p.code(), p.name_zh()))
             .collect(),
         pay_qr: pending.map(|p| print::qr_svg(&p.qr_content)),
-        pay_amount: pending.map(|p| yuan(p.amount)).unwrap_or_default(),
+        pay_amount: pending.map(|p| p.amount.to_string()).unwrap_or_default(),
         simulated,
         events: detail
             .events

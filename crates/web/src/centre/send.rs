@@ -30,27 +30,6 @@ pub(super) fn routes() -> Router<WebState> {
         )
 }
 
-/// The states a filter may name, in the order's life order.
-const STATES: [OrderState; 5] = [
-    OrderState::Draft,
-    OrderState::AwaitingPayment,
-    OrderState::Accepted,
-    OrderState::Collected,
-    OrderState::Cancelled,
-];
-
-fn state_name(state: OrderState, t: crate::i18n::Tr) -> &'static str {
-    if t.is_en() {
-        state.name_en()
-    } else {
-        state.name_zh()
-    }
-}
-
-fn yuan(fen: domain::Fen) -> String {
-    format!("¥{}.{:02}", fen.0 / 100, fen.0 % 100)
-}
-
 /// An order as the list shows it: names and phones masked, the sender's
 /// and recipient's places only.
 struct Row {
@@ -71,7 +50,7 @@ impl Row {
     fn of(order: &OrderRecord, t: crate::i18n::Tr) -> Row {
         Row {
             id: order.id,
-            state: state_name(order.state, t),
+            state: crate::sender::state_name(order.state, t),
             state_code: order.state.code(),
             created: local(order.created_at),
             channel: order.channel.clone(),
@@ -89,7 +68,10 @@ impl Row {
             ),
             carrier: order.carrier.name_zh(),
             waybill: order.waybill.clone().unwrap_or_default(),
-            price: order.price_fen.map(yuan).unwrap_or_default(),
+            price: order
+                .price_fen
+                .map(|fen| fen.to_string())
+                .unwrap_or_default(),
             payer: order.payer.clone(),
         }
     }
@@ -177,9 +159,9 @@ async fn list(
     Ok(render(ListPage {
         f: Frame::new(&operator, "send"),
         rows: orders.iter().map(|o| Row::of(o, t)).collect(),
-        states: STATES
+        states: OrderState::ALL
             .iter()
-            .map(|s| (s.code(), state_name(*s, t)))
+            .map(|s| (s.code(), crate::sender::state_name(*s, t)))
             .collect(),
         carriers: Carrier::ALL
             .iter()
@@ -278,8 +260,11 @@ async fn order(
             .map(|e| EventRow {
                 at: local(e.at),
                 kind: e.kind.clone(),
-                from: e.from_state.map(|s| state_name(s, t)).unwrap_or(""),
-                to: state_name(e.to_state, t),
+                from: e
+                    .from_state
+                    .map(|s| crate::sender::state_name(s, t))
+                    .unwrap_or(""),
+                to: crate::sender::state_name(e.to_state, t),
                 actor: e.actor.clone(),
             })
             .collect(),
@@ -301,7 +286,7 @@ async fn order(
             .iter()
             .map(|p| PaymentRow {
                 merchant_order_no: p.merchant_order_no.clone(),
-                amount: yuan(p.amount),
+                amount: p.amount.to_string(),
                 status: p.status.code(),
                 created: local(p.created_at),
                 paid: p.paid_at.map(local).unwrap_or_default(),
