@@ -17,28 +17,6 @@ use testkit::*;
 const SENDER_PHONE: &str = "13912345678";
 const ID_NUMBER: &str = "11010519491231002X";
 
-/// The code in the last message the relay sent to `phone`.
-async fn code_sent(h: &Harness, phone: &str) -> String {
-    let sender = RecordingSender::default();
-    h.app.relay_once(&sender, 10).await.unwrap();
-    let (to, text) = sender
-        .sent()
-        .into_iter()
-        .rev()
-        .find(|(to, _)| to == phone)
-        .expect("a code message");
-    assert_eq!(to, phone);
-    text.chars().filter(char::is_ascii_digit).take(6).collect()
-}
-
-async fn signed_in(h: &Harness, phone: &str) -> app::sending::SenderRecord {
-    let phone = Phone::parse(phone).unwrap();
-    h.app.request_send_code(&phone).await.unwrap();
-    let code = code_sent(h, &phone.full()).await;
-    let sign_in = h.app.verify_send_code(&phone, &code).await.unwrap();
-    h.app.sender_session(&sign_in.token).await.unwrap()
-}
-
 fn contents(category: &str, grams: u32) -> OrderContents {
     OrderContents {
         category: category.into(),
@@ -92,7 +70,7 @@ async fn a_sender_pays_once_whatever_the_callbacks_do_and_cancelling_refunds() {
         // A wrong code counts and fails; the right one opens a session.
         let phone = Phone::parse(SENDER_PHONE).unwrap();
         h.app.request_send_code(&phone).await.unwrap();
-        let code = code_sent(&h, SENDER_PHONE).await;
+        let code = testkit::send_code_sent(&h.app, SENDER_PHONE).await;
         let wrong = if code == "000000" { "111111" } else { "000000" };
         assert!(
             h.app
@@ -284,7 +262,7 @@ async fn a_sender_pays_once_whatever_the_callbacks_do_and_cancelling_refunds() {
         );
 
         // Another sender sees none of it.
-        let other = signed_in(&h, "13700002222").await;
+        let other = testkit::sender_signed_in(&h.app, "13700002222").await;
         assert!(h.app.send_order(&other, order_id).await.is_err());
         assert!(h.app.cancel_send_order(&other, third_order).await.is_err());
 
@@ -390,12 +368,7 @@ async fn the_waybill_pool_hands_out_in_order_alerts_below_a_tenth_and_refuses_wh
                 .await
                 .is_err()
         );
-        let sender = signed_in(&h, SENDER_PHONE).await;
-        let sender = h
-            .app
-            .verify_sender_identity(&sender, "张三", DocumentKind::ResidentId, ID_NUMBER)
-            .await
-            .unwrap();
+        let sender = testkit::verified_sender(&h.app, SENDER_PHONE).await;
         let mut waybills = Vec::new();
         for _ in 0..10 {
             let order_id = order_for(&h, &sender).await;
@@ -447,7 +420,7 @@ async fn codes_are_limited_per_hour_and_liquids_need_their_declaration() {
         h.clock.advance(chrono::Duration::minutes(61));
         h.app.request_send_code(&phone).await.unwrap();
 
-        let sender = signed_in(&h, SENDER_PHONE).await;
+        let sender = testkit::sender_signed_in(&h.app, SENDER_PHONE).await;
         let order_id = order_for(&h, &sender).await;
         assert!(
             h.app
@@ -502,11 +475,7 @@ async fn the_centre_lists_filters_and_tracks_sending_orders_and_photos_are_seale
             .create_webhook(&admin(), Carrier::Ems, "https://ems.example/events", &[])
             .await
             .unwrap();
-        let sender = signed_in(&h, SENDER_PHONE).await;
-        h.app
-            .verify_sender_identity(&sender, "张三", DocumentKind::ResidentId, ID_NUMBER)
-            .await
-            .unwrap();
+        let sender = testkit::verified_sender(&h.app, SENDER_PHONE).await;
         let draft = order_for(&h, &sender).await;
         let prepaid = order_for(&h, &sender).await;
         // A PNG's signature and some bytes: sealed, never readable.

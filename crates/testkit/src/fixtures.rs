@@ -101,3 +101,40 @@ pub async fn register_station_devices(store: &dyn Store, station_id: i64, now: D
     }
     tx.commit().await.unwrap();
 }
+
+/// The one-time code in the last message the relay sent to `phone`
+/// (relaying what the outbox holds through a recording sender).
+pub async fn send_code_sent(app: &App, phone: &str) -> String {
+    let relay = crate::RecordingSender::default();
+    app.relay_once(&relay, 10).await.unwrap();
+    let (_, text) = relay
+        .sent()
+        .into_iter()
+        .rev()
+        .find(|(to, _)| to == phone)
+        .expect("a code message");
+    text.chars().filter(char::is_ascii_digit).take(6).collect()
+}
+
+/// A sender signed in by phone and the code the relay sent.
+pub async fn sender_signed_in(app: &App, phone: &str) -> app::sending::SenderRecord {
+    let parsed = Phone::parse(phone).unwrap();
+    app.request_send_code(&parsed).await.unwrap();
+    let code = send_code_sent(app, phone).await;
+    let sign_in = app.verify_send_code(&parsed, &code).await.unwrap();
+    app.sender_session(&sign_in.token).await.unwrap()
+}
+
+/// A signed-in sender who has passed the real-name check (张三, a valid
+/// 居民身份证 number).
+pub async fn verified_sender(app: &App, phone: &str) -> app::sending::SenderRecord {
+    let sender = sender_signed_in(app, phone).await;
+    app.verify_sender_identity(
+        &sender,
+        "张三",
+        domain::sending::DocumentKind::ResidentId,
+        "11010519491231002X",
+    )
+    .await
+    .unwrap()
+}

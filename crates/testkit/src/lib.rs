@@ -20,7 +20,8 @@ pub use database::{
     sqlite_database, test_keys,
 };
 pub use fixtures::{
-    admin, assert_invariants, keeper_of, register_station_devices, scan, start, station,
+    admin, assert_invariants, keeper_of, register_station_devices, scan, send_code_sent,
+    sender_signed_in, start, station, verified_sender,
 };
 pub use random::SeededRandom;
 pub use sender::RecordingSender;

@@ -4,36 +4,9 @@
 
 use super::*;
 use app::sending::{OrderContents, SenderRecord, SimulatedPayments};
-use domain::Phone;
-use domain::sending::{DocumentKind, Evidence, OrderState, Payer, PaymentStatus};
+use domain::sending::{Evidence, OrderState, Payer, PaymentStatus};
 
 const SENDER_PHONE: &str = "13912340000";
-
-/// A signed-in, verified sender (the code read from the outbox).
-async fn sender(app: &App) -> SenderRecord {
-    let phone = Phone::parse(SENDER_PHONE).unwrap();
-    app.request_send_code(&phone).await.unwrap();
-    let relay = testkit::RecordingSender::default();
-    app.relay_once(&relay, 10).await.unwrap();
-    let (_, text) = relay
-        .sent()
-        .into_iter()
-        .rev()
-        .find(|(to, _)| to == SENDER_PHONE)
-        .expect("a code message");
-    let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
-    let sign_in = app.verify_send_code(&phone, &code).await.unwrap();
-    let sender = app.sender_session(&sign_in.token).await.unwrap();
-    app.verify_sender_identity(
-        &sender,
-        "张三",
-        DocumentKind::ResidentId,
-        "11010519491231002X",
-    )
-    .await
-    .unwrap();
-    app.sender_session(&sign_in.token).await.unwrap()
-}
 
 /// An order awaiting payment and its payment's merchant order number and amount.
 async fn order_awaiting_payment(app: &App) -> (SenderRecord, i64, String, domain::Fen) {
@@ -47,7 +20,7 @@ async fn order_awaiting_payment(app: &App) -> (SenderRecord, i64, String, domain
     )
     .await
     .unwrap();
-    let sender = sender(app).await;
+    let sender = testkit::verified_sender(app, SENDER_PHONE).await;
     let from = app
         .confirm_party("张三", SENDER_PHONE, "510182", "丽春镇白果村3组12号")
         .unwrap();
