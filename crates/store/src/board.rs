@@ -421,16 +421,7 @@ impl BoardStore for Db {
         .fetch_all(&self.reader)
         .await
         .map_err(backend_error)?;
-        rows.iter()
-            .map(|row| {
-                Ok(FeeCount {
-                    carrier: get(row, "carrier")?,
-                    mode: get(row, "mode")?,
-                    n: count(get(row, "n")?),
-                    fen: get(row, "fen")?,
-                })
-            })
-            .collect()
+        rows.iter().map(fee_count_from).collect()
     }
 
     async fn webhook_counts(
@@ -555,16 +546,7 @@ impl BoardStore for Db {
         .fetch_all(&self.reader)
         .await
         .map_err(backend_error)?;
-        rows.iter()
-            .map(|row| {
-                Ok(FeeCount {
-                    carrier: get(row, "carrier")?,
-                    mode: get(row, "mode")?,
-                    n: count(get(row, "n")?),
-                    fen: get(row, "fen")?,
-                })
-            })
-            .collect()
+        rows.iter().map(fee_count_from).collect()
     }
 
     async fn roll_up_day(
@@ -663,4 +645,15 @@ impl BoardStore for Db {
                 .map_err(backend_error)?;
         Ok(at.map(|at| day_of_number((at + SHANGHAI_OFFSET_MS).div_euclid(DAY_MS))))
     }
+}
+
+/// A row of `carrier, mode, n, fen`: the fees counted live and summed from
+/// the daily aggregates read the same.
+fn fee_count_from(row: &sqlx::any::AnyRow) -> StoreResult<FeeCount> {
+    Ok(FeeCount {
+        carrier: get(row, "carrier")?,
+        mode: get(row, "mode")?,
+        n: count(get(row, "n")?),
+        fen: get(row, "fen")?,
+    })
 }
