@@ -724,6 +724,24 @@ codes! {
         "本次揽收已结束；如需继续，请重新开始揽收",
         "this collection run is closed; start another to go on";
     // (kiosks ends here)
+    //
+    // branch presale (issue 14, session 9): pre-sale campaigns, the
+    // sending API, kiosk devices.
+    //
+    // (presale ends here)
+    //
+    // branch claims (issue 15, session 9): claims, write-offs, unclaimed money.
+    //
+    // (claims ends here)
+    //
+    // branch fleet-ops (issue 20, session 9): vehicle commands, compartment
+    // pickup, hand-over, the fleet's pages.
+    //
+    // (fleet-ops ends here)
+    //
+    // main (issue 16, session 9): the sorting hub's board.
+    //
+    // (main ends here)
 }
 
 impl Code {
