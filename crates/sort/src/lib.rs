@@ -29,6 +29,8 @@ pub mod baseline;
 pub mod bench;
 pub mod equipment;
 pub mod generate;
+pub mod hub_kpi;
+pub mod hub_log;
 pub mod layout;
 pub mod optimise;
 pub mod plan;
@@ -42,7 +44,7 @@ pub use generate::{GeneratorParams, generate, generate_layout};
 pub use layout::{Hub, Layout, LayoutError};
 pub use optimise::{Options, optimise};
 pub use plan::{ChuteAssignment, Plan};
-pub use sim::{Indicators, SimOptions, simulate, simulate_with};
+pub use sim::{Indicators, ItemTrace, SimOptions, simulate, simulate_traced, simulate_with};
 
 /// One plan and what the simulator made of it.
 #[derive(Debug, Clone, Serialize)]

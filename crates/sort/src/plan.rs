@@ -1,6 +1,6 @@
 //! A sort plan: which destinations each chute takes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::layout::{Hub, forward_slots};
 
@@ -14,8 +14,9 @@ pub struct Plan {
     pub chute_destinations: Vec<Vec<u32>>,
 }
 
-/// One chute's assignment, by id and code, for output.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One chute's assignment, by id and code, for output and for a plan kept by its caller
+/// ([`Plan::from_assignments`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChuteAssignment {
     pub chute: String,
     pub destinations: Vec<String>,
@@ -30,6 +31,10 @@ pub enum PlanError {
     UnknownDestination { chute: String, destination_idx: u32 },
     #[error("the exception chute {chute} is given destinations")]
     ExceptionChuteAssigned { chute: String },
+    #[error("the hub has no chute {chute}")]
+    UnknownChute { chute: String },
+    #[error("chute {chute} takes destination {destination}, which the hub does not have")]
+    UnknownDestinationCode { chute: String, destination: String },
 }
 
 impl Plan {
@@ -38,6 +43,36 @@ impl Plan {
             name: name.to_string(),
             chute_destinations: vec![Vec::new(); hub.layout().chutes.len()],
         }
+    }
+
+    /// The plan that [`Plan::assignments`] wrote out, read back against its hub.
+    pub fn from_assignments(
+        hub: &Hub,
+        name: &str,
+        assignments: &[ChuteAssignment],
+    ) -> Result<Plan, PlanError> {
+        let layout = hub.layout();
+        let mut plan = Plan::empty(hub, name);
+        for assignment in assignments {
+            let chute_idx = layout
+                .chutes
+                .iter()
+                .position(|c| c.id == assignment.chute)
+                .ok_or_else(|| PlanError::UnknownChute {
+                    chute: assignment.chute.clone(),
+                })?;
+            for code in &assignment.destinations {
+                let destination_idx =
+                    hub.destination_idx(code)
+                        .ok_or_else(|| PlanError::UnknownDestinationCode {
+                            chute: assignment.chute.clone(),
+                            destination: code.clone(),
+                        })?;
+                plan.chute_destinations[chute_idx].push(destination_idx as u32);
+            }
+        }
+        plan.check(hub)?;
+        Ok(plan)
     }
 
     pub fn check(&self, hub: &Hub) -> Result<(), PlanError> {

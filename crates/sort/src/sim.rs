@@ -104,6 +104,20 @@ pub fn simulate(hub: &Hub, plan: &Plan, seed: u64) -> Indicators {
 /// hub whose stations cannot keep up still ends, with its items reported as waiting.
 pub const OVERRUN_S_MAX: f64 = 7.0 * 24.0 * 3600.0;
 
+/// One item as it left the loop (or was still on it when the simulation stopped), for the
+/// item log ([`crate::hub_log::simulated_day`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ItemTrace {
+    /// The item's index in the day's draw.
+    pub item: u32,
+    pub station: u32,
+    pub destination: u32,
+    pub induction_s: f64,
+    /// Where and when it dropped (the exception chute included), and how many times it passed
+    /// its station again first; `None` if it was still on the loop.
+    pub drop: Option<(u32, f64, u32)>,
+}
+
 const NO_ITEM: u32 = u32::MAX;
 const FLAG_RECIRCULATED: u8 = 1;
 const FLAG_FORCED: u8 = 2;
@@ -115,6 +129,7 @@ struct Items {
     carrier: Vec<u32>,
     target_chute: Vec<u32>,
     wave: Vec<u16>,
+    station: Vec<u16>,
     flags: Vec<u8>,
 }
 
@@ -138,6 +153,7 @@ fn draw_items(hub: &Hub, seed: u64, step_s: f64) -> DrawnItems {
         carrier: vec![NO_ITEM; n_items],
         target_chute: vec![0; n_items],
         wave: Vec::with_capacity(n_items),
+        station: Vec::with_capacity(n_items),
         flags: vec![0; n_items],
     };
     let rate_cumulative: Vec<f64> = layout
@@ -172,6 +188,7 @@ fn draw_items(hub: &Hub, seed: u64, step_s: f64) -> DrawnItems {
                 .unwrap_or(rate_cumulative.len() - 1);
             items.destination.push(destination_idx);
             items.wave.push(wave_idx as u16);
+            items.station.push(induction_idx as u16);
             queues[induction_idx].push(((arrival_s / step_s) as u32, item_idx));
         }
         wave_start_s += wave.duration_s;
@@ -181,6 +198,26 @@ fn draw_items(hub: &Hub, seed: u64, step_s: f64) -> DrawnItems {
 
 /// Simulates with options; see the module documentation for the model.
 pub fn simulate_with(hub: &Hub, plan: &Plan, options: &SimOptions) -> Indicators {
+    run(hub, plan, options, |_| {})
+}
+
+/// Simulates as [`simulate_with`] and tells `on_item` about each inducted item as it leaves the
+/// loop, then about those still on it. The untraced run compiles the call away.
+pub fn simulate_traced(
+    hub: &Hub,
+    plan: &Plan,
+    options: &SimOptions,
+    on_item: impl FnMut(&ItemTrace),
+) -> Indicators {
+    run(hub, plan, options, on_item)
+}
+
+fn run(
+    hub: &Hub,
+    plan: &Plan,
+    options: &SimOptions,
+    mut on_item: impl FnMut(&ItemTrace),
+) -> Indicators {
     let layout = hub.layout();
     let n_carriers = hub.n_carriers();
     let step_s = hub.step_s();
@@ -336,6 +373,14 @@ pub fn simulate_with(hub: &Hub, plan: &Plan, options: &SimOptions) -> Indicators
                 }
                 occupant[items.carrier[item_idx] as usize] = NO_ITEM;
                 n_left += 1;
+                let travel = step - items.induction_step[item_idx];
+                on_item(&ItemTrace {
+                    item,
+                    station: u32::from(items.station[item_idx]),
+                    destination: items.destination[item_idx],
+                    induction_s: items.induction_step[item_idx] as f64 * step_s,
+                    drop: Some((chute_idx, time_s, travel.saturating_sub(1) / n_carriers)),
+                });
                 // Counted on leaving, so that every rate is a share of the items that left.
                 if items.flags[item_idx] & FLAG_RECIRCULATED != 0 {
                     n_recirculated += 1;
@@ -394,6 +439,18 @@ pub fn simulate_with(hub: &Hub, plan: &Plan, options: &SimOptions) -> Indicators
         }
     }
 
+    // Items still on the loop: inducted (they have a carrier) and not yet left.
+    for (item_idx, &carrier) in items.carrier.iter().enumerate() {
+        if carrier != NO_ITEM && occupant[carrier as usize] == item_idx as u32 {
+            on_item(&ItemTrace {
+                item: item_idx as u32,
+                station: u32::from(items.station[item_idx]),
+                destination: items.destination[item_idx],
+                induction_s: items.induction_step[item_idx] as f64 * step_s,
+                drop: None,
+            });
+        }
+    }
     let simulated_s = step as f64 * step_s;
     let simulated_h = (simulated_s / 3600.0).max(1e-12);
     let left = n_left.max(1) as f64;
