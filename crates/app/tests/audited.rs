@@ -97,6 +97,9 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("sending/payments.rs", "cancel_in", "SendOrderCancelled"),
     // Branch `kiosks` (issue 14): the kiosk fleet's configuration.
     ("kiosks.rs", "create_kiosk", "KioskCreated"),
+    // The sorting hub's board (issue 16, point 4).
+    ("sort_plans/hub.rs", "adopt_hub_plan", "HubPlanAdopted"),
+    ("sort_plans/hub.rs", "import_hub_log", "HubLogImported"),
     ("kiosks.rs", "update_kiosk", "KioskUpdated"),
     ("kiosks.rs", "set_kiosk_suspended", "KioskUpdated"),
     ("kiosks.rs", "retire_kiosk", "KioskRetired"),

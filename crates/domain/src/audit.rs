@@ -99,6 +99,10 @@ pub enum Act {
     BankStatementImported,
     /// A van or unmanned vehicle was registered (branch `vehicles`).
     VehicleRegistered,
+    /// A sort plan was adopted for the hub (issue 16, point 4).
+    HubPlanAdopted,
+    /// One of the hub's logs was imported.
+    HubLogImported,
     /// Missions were made from planned routes.
     MissionsCreated,
     /// A broken-down vehicle's remaining stops moved to other vehicles.
@@ -173,6 +177,8 @@ impl Act {
         Act::DebtorTermsSet,
         Act::BankStatementImported,
         Act::VehicleRegistered,
+        Act::HubPlanAdopted,
+        Act::HubLogImported,
         Act::MissionsCreated,
         Act::MissionReplanned,
         Act::VehicleTakenOver,
@@ -230,6 +236,8 @@ impl Act {
             Act::DebtorTermsSet => "debtor_terms_set",
             Act::BankStatementImported => "bank_statement_imported",
             Act::VehicleRegistered => "vehicle_registered",
+            Act::HubPlanAdopted => "hub_plan_adopted",
+            Act::HubLogImported => "hub_log_imported",
             Act::MissionsCreated => "missions_created",
             Act::MissionReplanned => "mission_replanned",
             Act::VehicleTakenOver => "vehicle_taken_over",

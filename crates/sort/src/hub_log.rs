@@ -355,9 +355,6 @@ fn item_row(
     if drop_at.is_some_and(|drop| drop < induction_at) {
         return Err("the drop time is before the induction time".into());
     }
-    if drop_at.is_some() && chute.is_empty() {
-        return Err("the item has a drop time but no chute".into());
-    }
     let recirculations = match get(ItemColumn::Recirculations).trim() {
         "" => 0,
         text => text
@@ -371,6 +368,11 @@ fn item_row(
                 )
             })?,
     };
+    let equipment = id_of(get(ItemColumn::Equipment), "equipment")?;
+    // On the loop a drop is into a chute; elsewhere (by hand) it may not be.
+    if equipment.is_empty() && drop_at.is_some() && chute.is_empty() {
+        return Err("the item has a drop time but no chute".into());
+    }
     Ok(ItemRow {
         row: number,
         item,
@@ -381,7 +383,7 @@ fn item_row(
         drop_at,
         recirculations,
         no_read: flag_of(get(ItemColumn::NoRead))?,
-        equipment: id_of(get(ItemColumn::Equipment), "equipment")?,
+        equipment,
     })
 }
 

@@ -14,6 +14,8 @@ pub use compliance::BreachPlan;
 mod county;
 mod device_commands;
 mod fleet;
+// The sorting hub's board (issue 16, point 4).
+mod hub;
 pub mod generate;
 mod idempotency;
 // branch kiosks (issue 14).

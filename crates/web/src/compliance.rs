@@ -172,6 +172,8 @@ const ACTS: &[(&str, &str, &str)] = &[
     ),
     // Branch `vehicles` (issue 20): the fleet and the safe-driving system.
     ("vehicle_registered", "登记车辆", "vehicle registered"),
+    ("hub_plan_adopted", "采用分拣中心方案", "hub plan adopted"),
+    ("hub_log_imported", "导入分拣中心日志", "hub log imported"),
     ("missions_created", "下达配送任务", "missions created"),
     (
         "mission_replanned",

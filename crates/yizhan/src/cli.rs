@@ -157,6 +157,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The sorting hub's board (issue 16, point 4; crates/sort/LOG.md):
+    /// adopt a plan, import the hub's logs, print a day's indicators.
+    Hub {
+        #[command(subcommand)]
+        what: HubCommand,
+    },
 }
 
 /// Branch board (issue 16).
@@ -762,4 +768,47 @@ pub struct SendQuoteArgs {
     /// Print the whole quote as one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The sorting hub's board (issue 16, point 4; crates/sort/LOG.md).
+#[derive(Subcommand)]
+pub enum HubCommand {
+    /// Adopt a plan for the hub: a layout file (crates/sort/FORMAT.md) or
+    /// `--generate SEED`, optimised and simulated as `sort-plan` does.
+    Adopt {
+        file: Option<std::path::PathBuf>,
+        #[arg(long, conflicts_with = "file")]
+        generate: Option<u64>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        name: String,
+    },
+    /// Import the sorter's item log or the yard's truck log (CSV or .xlsx).
+    Import {
+        file: std::path::PathBuf,
+        /// items or trucks
+        #[arg(long, value_parser = ["items", "trucks"])]
+        kind: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The hub's indicators for a Shanghai day (default yesterday).
+    Report {
+        #[arg(long)]
+        day: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a simulated day's item and truck logs for the plan in force.
+    Simulate {
+        #[arg(long)]
+        day: Option<chrono::NaiveDate>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        items: std::path::PathBuf,
+        #[arg(long)]
+        trucks: std::path::PathBuf,
+    },
 }

@@ -35,6 +35,8 @@ mod kiosks_cmd;
 mod finance_cmd;
 // Branch vehicles (issue 20): `yizhan simulate vehicles`.
 mod sim_vehicles;
+// The sorting hub's board (issue 16, point 4): `yizhan hub`, the demo hub.
+mod hub_cmd;
 
 use clap::Parser;
 use cli::{
@@ -160,5 +162,6 @@ async fn run() -> anyhow::Result<()> {
         } => finance_cmd::receipts(&config, day, push, bot).await,
         Command::Ledger { what } => finance_cmd::ledger(&app().await?, what).await,
         Command::Arrears { json } => finance_cmd::arrears(&app().await?, json).await,
+        Command::Hub { what } => hub_cmd::command(&app().await?, what).await,
     }
 }

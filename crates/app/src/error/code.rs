@@ -740,6 +740,15 @@ codes! {
     // (fleet-ops ends here)
     //
     // main (issue 16, session 9): the sorting hub's board.
+    HubPlanMissing = "hub_plan_missing", 409, Conflict,
+        "分拣中心尚未采用分拣方案：请先在“分拣方案”页生成方案并采用，再导入分拣明细",
+        "the hub has no plan yet: make one on the sort plan page and adopt it before importing an item log";
+    HubPlanNameInvalid = "hub_plan_name_invalid", 422, InvalidRequest,
+        "请填写方案名称（1 至 {max} 个字）",
+        "name the plan (1 to {max} characters)";
+    HubLogUnreadable = "hub_log_unreadable", 422, InvalidRequest,
+        "无法读取日志：请上传分拣系统或场院系统导出的 CSV 或 .xlsx 文件，表头见 crates/sort/LOG.md",
+        "the log cannot be read: {detail}";
     //
     // (main ends here)
 }

@@ -33,6 +33,8 @@ pub mod webhooks;
 pub mod board;
 // branch kiosks (issue 14).
 pub mod kiosks;
+// The sorting hub's board (issue 16, point 4).
+pub mod hub;
 
 pub use approvals::{ApprovalStore, ApprovalTx};
 pub use audit::{AuditStore, AuditTx};
@@ -41,6 +43,7 @@ pub use compliance::{ComplianceStore, ComplianceTx};
 pub use county::{CountyStore, CountyTx};
 pub use devices::{DeviceStore, DeviceTx};
 pub use fleet::{FleetStore, FleetTx};
+pub use hub::{HubStore, HubTx};
 pub use idempotency::IdempotencyStore;
 pub use kiosks::{KioskStore, KioskTx};
 pub use ledger::{LedgerStore, LedgerTx};
@@ -112,6 +115,7 @@ pub trait Tx:
     + LedgerTx
     + FleetTx
     + KioskTx
+    + HubTx
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -137,6 +141,7 @@ pub trait Store:
     + LedgerStore
     + FleetStore
     + KioskStore
+    + HubStore
     + Send
     + Sync
 {
@@ -174,4 +179,5 @@ pub mod prelude {
     pub use super::{FleetStore, FleetTx};
     pub use super::{KioskStore, KioskTx};
     pub use super::{LedgerStore, LedgerTx};
+    pub use super::{HubStore, HubTx};
 }

@@ -5,6 +5,9 @@
 //! executor. County staff only; nothing is stored.
 
 use crate::App;
+
+/// The sorting hub's board: plans adopted, the hub's logs, the indicators.
+pub mod hub;
 use crate::error::{AppError, AppResult, Code};
 use domain::Principal;
 

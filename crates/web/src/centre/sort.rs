@@ -23,16 +23,16 @@ pub(super) fn routes() -> axum::Router<WebState> {
 #[derive(Deserialize, Default)]
 pub(super) struct SortForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
     /// "layout" or "generate".
     #[serde(default)]
-    source: String,
+    pub(super) source: String,
     #[serde(default)]
-    layout: String,
+    pub(super) layout: String,
     #[serde(default)]
-    generator_seed: String,
+    pub(super) generator_seed: String,
     #[serde(default)]
-    seed: String,
+    pub(super) seed: String,
 }
 
 #[derive(Template)]
@@ -70,7 +70,7 @@ pub(super) async fn sort_page(operator: Operator) -> Response {
     ))
 }
 
-fn seed(text: &str) -> Result<u64, AppError> {
+pub(super) fn seed(text: &str) -> Result<u64, AppError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(1);

@@ -17,6 +17,8 @@ mod fleet;
 mod send;
 // branch kiosks (issue 14)
 mod kiosks;
+// The sorting hub's board (issue 16, point 4).
+mod hub;
 
 /// The language type is `app`'s, so error messages and pages agree.
 pub use app::Lang;
@@ -71,6 +73,7 @@ const TABLES: &[Strings] = &[
     fleet::STRINGS,
     send::STRINGS,
     kiosks::STRINGS,
+    hub::STRINGS,
 ];
 
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
