@@ -24,6 +24,12 @@ pub fn decode_text(data: &[u8]) -> String {
 
 /// A CSV file's rows as cell texts, trimmed.
 pub fn csv_grid(data: &[u8]) -> anyhow::Result<Vec<Vec<String>>> {
+    csv_grid_up_to(data, GRID_ROWS_MAX)
+}
+
+/// As [`csv_grid`], with the caller's bound on rows (a sorter's day log is
+/// far longer than a bank statement).
+pub fn csv_grid_up_to(data: &[u8], rows_max: usize) -> anyhow::Result<Vec<Vec<String>>> {
     let text = decode_text(data);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -34,8 +40,8 @@ pub fn csv_grid(data: &[u8]) -> anyhow::Result<Vec<Vec<String>>> {
     for record in reader.records() {
         let record = record.context("reading the CSV file")?;
         anyhow::ensure!(
-            rows.len() < GRID_ROWS_MAX,
-            "the file has more than {GRID_ROWS_MAX} rows; split it"
+            rows.len() < rows_max,
+            "the file has more than {rows_max} rows; split it"
         );
         rows.push(
             record
@@ -52,14 +58,19 @@ pub fn csv_grid(data: &[u8]) -> anyhow::Result<Vec<Vec<String>>> {
 /// (see `spreadsheet_rows` for why); whole numbers read without a decimal
 /// point, dates as `2026-12-07 10:31:00`.
 pub fn xlsx_grid(data: &[u8]) -> anyhow::Result<Vec<Vec<String>>> {
-    std::panic::catch_unwind(|| xlsx_cells(data)).unwrap_or_else(|_| {
+    xlsx_grid_up_to(data, GRID_ROWS_MAX)
+}
+
+/// As [`xlsx_grid`], with the caller's bound on rows.
+pub fn xlsx_grid_up_to(data: &[u8], rows_max: usize) -> anyhow::Result<Vec<Vec<String>>> {
+    std::panic::catch_unwind(|| xlsx_cells(data, rows_max)).unwrap_or_else(|_| {
         Err(anyhow::anyhow!(
             "the spreadsheet is damaged and cannot be read; open it and save it again as .xlsx, or export CSV"
         ))
     })
 }
 
-fn xlsx_cells(data: &[u8]) -> anyhow::Result<Vec<Vec<String>>> {
+fn xlsx_cells(data: &[u8], rows_max: usize) -> anyhow::Result<Vec<Vec<String>>> {
     use calamine::{Data, Reader, Xlsx};
     let mut workbook = Xlsx::new(std::io::Cursor::new(data)).context(
         "reading the file as an .xlsx workbook (save .xls files as .xlsx, or export CSV)",
@@ -78,8 +89,8 @@ fn xlsx_cells(data: &[u8]) -> anyhow::Result<Vec<Vec<String>>> {
         if col as usize >= GRID_COLUMNS_MAX {
             continue;
         }
-        if !cells.contains_key(&row) && cells.len() >= GRID_ROWS_MAX {
-            anyhow::bail!("the sheet has more than {GRID_ROWS_MAX} rows; split it");
+        if !cells.contains_key(&row) && cells.len() >= rows_max {
+            anyhow::bail!("the sheet has more than {rows_max} rows; split it");
         }
         let value = Data::from(cell.get_value().clone());
         let text = match &value {
@@ -96,8 +107,8 @@ fn xlsx_cells(data: &[u8]) -> anyhow::Result<Vec<Vec<String>>> {
         return Ok(Vec::new());
     };
     anyhow::ensure!(
-        (last as usize) < GRID_ROWS_MAX,
-        "the sheet reaches past row {GRID_ROWS_MAX}; split it"
+        (last as usize) < rows_max,
+        "the sheet reaches past row {rows_max}; split it"
     );
     let mut rows = Vec::with_capacity(cells.len());
     // Row numbers stay as the sheet shows them: an empty row is an empty
@@ -128,10 +139,15 @@ fn excel_time(serial: f64) -> Option<String> {
 
 /// A file by its kind: an .xlsx (a zip: `PK` first) or CSV.
 pub fn any_grid(data: &[u8]) -> anyhow::Result<Vec<Vec<String>>> {
+    any_grid_up_to(data, GRID_ROWS_MAX)
+}
+
+/// As [`any_grid`], with the caller's bound on rows.
+pub fn any_grid_up_to(data: &[u8], rows_max: usize) -> anyhow::Result<Vec<Vec<String>>> {
     if data.starts_with(b"PK") {
-        xlsx_grid(data)
+        xlsx_grid_up_to(data, rows_max)
     } else {
-        csv_grid(data)
+        csv_grid_up_to(data, rows_max)
     }
 }
 

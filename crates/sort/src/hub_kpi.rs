@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{NaiveDate, NaiveDateTime, Timelike};
 use serde::Serialize;
 
-use crate::hub_log::{BadRow, ItemRow, TruckRow, BAD_ROWS_REPORTED_MAX, Direction};
+use crate::hub_log::{BAD_ROWS_REPORTED_MAX, BadRow, Direction, ItemRow, TruckRow};
 use crate::layout::{Hub, forward_slots};
 use crate::plan::Plan;
 
@@ -174,7 +174,9 @@ pub fn tally(hub: &Hub, plan: &Plan, rows: &[ItemRow]) -> Tally {
             counts.missorted += 1;
         }
         let (drop_day, drop_hour) = hour_of(row.drop_at.unwrap_or(row.induction_at));
-        *chute_hours.entry((drop_day, drop_hour, chute_idx)).or_default() += 1;
+        *chute_hours
+            .entry((drop_day, drop_hour, chute_idx))
+            .or_default() += 1;
     }
     let mut days: Vec<NaiveDate> = hours.keys().map(|(day, _, _)| *day).collect();
     days.dedup();
@@ -432,7 +434,7 @@ fn truck_figures(trucks: &[TruckRow]) -> TruckFigures {
 mod tests {
     use super::*;
     use crate::hub_log::{self, DayOptions};
-    use crate::{GeneratorParams, generate, optimise, simulate, Options};
+    use crate::{GeneratorParams, Options, generate, optimise, simulate};
     use chrono::NaiveTime;
 
     fn day() -> NaiveDate {
@@ -458,7 +460,13 @@ mod tests {
     #[test]
     fn the_simulated_log_tallies_to_the_simulators_own_indicators() {
         let hub = generate(&GeneratorParams::default(), 4);
-        let plan = optimise(&hub, &Options { budget: 1, ..Options::default() });
+        let plan = optimise(
+            &hub,
+            &Options {
+                budget: 1,
+                ..Options::default()
+            },
+        );
         let simulated = simulate(&hub, &plan, 9);
         let rows = hub_log::simulated_day(&hub, &plan, &options(0.0, 0.0));
         // Written and read back as a file would be.
@@ -467,7 +475,12 @@ mod tests {
         assert!(read.rows == rows, "the log reads back as it was written");
         let tally = tally(&hub, &plan, &read.rows);
         assert_eq!(tally.bad_count, 0, "{:?}", tally.bad);
-        let f = figures(hub.nameplate_per_hour(), &tally.hours, &tally.chute_hours, &[]);
+        let f = figures(
+            hub.nameplate_per_hour(),
+            &tally.hours,
+            &tally.chute_hours,
+            &[],
+        );
         assert_eq!(f.items, simulated.items_inducted);
         assert_eq!(f.loop_counts.sorted, simulated.items_sorted);
         assert_eq!(
@@ -488,20 +501,38 @@ mod tests {
     #[test]
     fn missorts_no_reads_and_hand_sorting_are_told_apart() {
         let hub = generate(&GeneratorParams::default(), 4);
-        let plan = optimise(&hub, &Options { budget: 1, ..Options::default() });
+        let plan = optimise(
+            &hub,
+            &Options {
+                budget: 1,
+                ..Options::default()
+            },
+        );
         let mut rows = hub_log::simulated_day(&hub, &plan, &options(0.02, 0.1));
-        let sorted_before = tally(&hub, &plan, &rows).hours.iter().map(|h| h.counts.sorted).sum::<u64>();
+        let sorted_before = tally(&hub, &plan, &rows)
+            .hours
+            .iter()
+            .map(|h| h.counts.sorted)
+            .sum::<u64>();
         // Move one sorted item into a chute of another destination.
         let layout = hub.layout();
         let chutes_of = plan.destination_chutes(layout.destinations.len());
         let victim = rows
             .iter()
-            .position(|r| r.equipment.is_empty() && !r.no_read && !r.chute.is_empty()
-                && r.chute != layout.chutes[hub.exception_chute_idx()].id)
+            .position(|r| {
+                r.equipment.is_empty()
+                    && !r.no_read
+                    && !r.chute.is_empty()
+                    && r.chute != layout.chutes[hub.exception_chute_idx()].id
+            })
             .unwrap();
         let own = hub.destination_idx(&rows[victim].destination).unwrap();
         let other = (0..layout.destinations.len())
-            .find(|&d| d != own && !chutes_of[d].is_empty() && !chutes_of[d].iter().any(|c| chutes_of[own].contains(c)))
+            .find(|&d| {
+                d != own
+                    && !chutes_of[d].is_empty()
+                    && !chutes_of[d].iter().any(|c| chutes_of[own].contains(c))
+            })
             .unwrap();
         rows[victim].chute = layout.chutes[chutes_of[other][0] as usize].id.clone();
         let t = tally(&hub, &plan, &rows);
@@ -509,8 +540,15 @@ mod tests {
         assert_eq!(f.loop_counts.missorted, 1);
         assert_eq!(f.loop_counts.sorted, sorted_before - 1);
         assert!(f.loop_counts.no_read > 0);
-        assert!(f.loop_counts.exception >= f.loop_counts.no_read, "unread labels go to the exception chute");
-        let manual = f.by_equipment.iter().find(|e| e.equipment == hub_log::MANUAL).unwrap();
+        assert!(
+            f.loop_counts.exception >= f.loop_counts.no_read,
+            "unread labels go to the exception chute"
+        );
+        let manual = f
+            .by_equipment
+            .iter()
+            .find(|e| e.equipment == hub_log::MANUAL)
+            .unwrap();
         assert!(manual.items > 0);
         let share = f.on_machine_share.unwrap();
         assert!((share - (1.0 - manual.share)).abs() < 1e-12);
@@ -520,7 +558,13 @@ mod tests {
     #[test]
     fn rows_naming_what_the_hub_lacks_are_reported_and_the_rest_counted() {
         let hub = generate(&GeneratorParams::default(), 4);
-        let plan = optimise(&hub, &Options { budget: 1, ..Options::default() });
+        let plan = optimise(
+            &hub,
+            &Options {
+                budget: 1,
+                ..Options::default()
+            },
+        );
         let csv = "报表：分拣明细\n\
                    条码,上件时间,供件台,目的地,格口,落格时间,循环次数,无读\n\
                    A1,2026-12-06 08:00:00,NOPE,X,,,0,0\n\
@@ -559,16 +603,43 @@ mod tests {
             departed_at: departed,
         };
         let trucks = vec![
-            truck(Direction::Inbound, at(8, 0), Some(at(8, 30)), None, Some(at(9, 0))),
-            truck(Direction::Inbound, at(8, 0), Some(at(8, 31)), None, Some(at(10, 0))),
-            truck(Direction::Outbound, at(9, 0), None, Some(at(10, 0)), Some(at(10, 10))),
-            truck(Direction::Outbound, at(9, 0), None, Some(at(10, 0)), Some(at(10, 11))),
+            truck(
+                Direction::Inbound,
+                at(8, 0),
+                Some(at(8, 30)),
+                None,
+                Some(at(9, 0)),
+            ),
+            truck(
+                Direction::Inbound,
+                at(8, 0),
+                Some(at(8, 31)),
+                None,
+                Some(at(10, 0)),
+            ),
+            truck(
+                Direction::Outbound,
+                at(9, 0),
+                None,
+                Some(at(10, 0)),
+                Some(at(10, 10)),
+            ),
+            truck(
+                Direction::Outbound,
+                at(9, 0),
+                None,
+                Some(at(10, 0)),
+                Some(at(10, 11)),
+            ),
         ];
         let f = figures(1000.0, &[], &[], &trucks).trucks;
         assert_eq!((f.inbound, f.outbound), (2, 2));
         assert_eq!(f.unload_on_time_share, Some(0.5));
         assert_eq!(f.departure_on_time_share, Some(0.5));
         assert_eq!(f.yard_minutes_max, Some(120));
-        assert_eq!(f.yard_minutes_mean, Some((60.0 + 120.0 + 70.0 + 71.0) / 4.0));
+        assert_eq!(
+            f.yard_minutes_mean,
+            Some((60.0 + 120.0 + 70.0 + 71.0) / 4.0)
+        );
     }
 }

@@ -14,8 +14,10 @@ use crate::layout::{Hub, forward_slots};
 use crate::plan::Plan;
 use crate::sim::{SimOptions, simulate_traced};
 
-/// Most rows one file may hold: a very busy hub's day and night on one loop.
-pub const ROWS_MAX: usize = 2_000_000;
+/// Most rows one file may hold: a very busy hub's day and night on one loop
+/// (20,000 items an hour round the clock); the grid of cells read from the
+/// file stays under about 200 MB.
+pub const ROWS_MAX: usize = 500_000;
 /// Most bad rows reported one by one (all are counted).
 pub const BAD_ROWS_REPORTED_MAX: usize = 200;
 /// Most rows before the header row that are looked through for it (exports put a title and
@@ -159,23 +161,45 @@ enum ItemColumn {
 }
 
 const ITEM_HEADERS: &[(ItemColumn, &[&str])] = &[
-    (ItemColumn::Item, &["item", "barcode", "条码", "单号", "运单号", "包裹号"]),
+    (
+        ItemColumn::Item,
+        &["item", "barcode", "条码", "单号", "运单号", "包裹号"],
+    ),
     (
         ItemColumn::InductionAt,
-        &["induction_time", "inductiontime", "上件时间", "供件时间", "供包时间"],
+        &[
+            "induction_time",
+            "inductiontime",
+            "上件时间",
+            "供件时间",
+            "供包时间",
+        ],
     ),
     (
         ItemColumn::Station,
-        &["induction_station", "inductionstation", "station", "供件台", "供包台", "上件台"],
+        &[
+            "induction_station",
+            "inductionstation",
+            "station",
+            "供件台",
+            "供包台",
+            "上件台",
+        ],
     ),
-    (ItemColumn::Destination, &["destination", "目的地", "目的地代码", "流向"]),
+    (
+        ItemColumn::Destination,
+        &["destination", "目的地", "目的地代码", "流向"],
+    ),
     (ItemColumn::Chute, &["chute", "格口", "格口号", "落格口"]),
     (ItemColumn::DropAt, &["drop_time", "droptime", "落格时间"]),
     (
         ItemColumn::Recirculations,
         &["recirculations", "循环次数", "回流次数", "圈数"],
     ),
-    (ItemColumn::NoRead, &["no_read", "noread", "无读", "是否无读"]),
+    (
+        ItemColumn::NoRead,
+        &["no_read", "noread", "无读", "是否无读"],
+    ),
     (ItemColumn::Equipment, &["equipment", "设备", "分拣设备"]),
 ];
 
@@ -194,15 +218,30 @@ enum TruckColumn {
 const TRUCK_HEADERS: &[(TruckColumn, &[&str])] = &[
     (TruckColumn::Truck, &["truck", "车牌", "车牌号", "车次"]),
     (TruckColumn::Direction, &["direction", "方向", "进出港"]),
-    (TruckColumn::ArrivedAt, &["arrived", "arrival", "到场时间", "到达时间", "进场时间"]),
-    (TruckColumn::PlannedArrival, &["planned_arrival", "计划到达", "计划到达时间"]),
-    (TruckColumn::UnloadStart, &["unload_start", "开始卸车", "卸车开始"]),
-    (TruckColumn::UnloadEnd, &["unload_end", "卸车完成", "卸车结束"]),
+    (
+        TruckColumn::ArrivedAt,
+        &["arrived", "arrival", "到场时间", "到达时间", "进场时间"],
+    ),
+    (
+        TruckColumn::PlannedArrival,
+        &["planned_arrival", "计划到达", "计划到达时间"],
+    ),
+    (
+        TruckColumn::UnloadStart,
+        &["unload_start", "开始卸车", "卸车开始"],
+    ),
+    (
+        TruckColumn::UnloadEnd,
+        &["unload_end", "卸车完成", "卸车结束"],
+    ),
     (
         TruckColumn::PlannedDeparture,
         &["planned_departure", "计划发车", "计划发车时间"],
     ),
-    (TruckColumn::DepartedAt, &["departed", "departure", "发车时间", "离场时间"]),
+    (
+        TruckColumn::DepartedAt,
+        &["departed", "departure", "发车时间", "离场时间"],
+    ),
 ];
 
 fn normalise(header: &str) -> String {
@@ -269,7 +308,9 @@ pub fn parse_time(text: &str) -> Option<NaiveDateTime> {
 fn id_of(text: &str, what: &str) -> Result<String, String> {
     let text = text.trim();
     if text.chars().count() > ID_CHARS_MAX {
-        return Err(format!("the {what} is longer than {ID_CHARS_MAX} characters"));
+        return Err(format!(
+            "the {what} is longer than {ID_CHARS_MAX} characters"
+        ));
     }
     if text.chars().any(char::is_control) {
         return Err(format!("the {what} holds control characters"));
@@ -281,9 +322,12 @@ fn time_of(text: &str, what: &str) -> Result<Option<NaiveDateTime>, String> {
     if text.trim().is_empty() {
         return Ok(None);
     }
-    parse_time(text)
-        .map(Some)
-        .ok_or_else(|| format!("the {what} '{}' is not a time like 2026-12-07 10:31:05", short(text)))
+    parse_time(text).map(Some).ok_or_else(|| {
+        format!(
+            "the {what} '{}' is not a time like 2026-12-07 10:31:05",
+            short(text)
+        )
+    })
 }
 
 fn short(text: &str) -> String {
@@ -294,7 +338,10 @@ fn flag_of(text: &str) -> Result<bool, String> {
     match text.trim().to_lowercase().as_str() {
         "" | "0" | "n" | "no" | "false" | "否" => Ok(false),
         "1" | "y" | "yes" | "true" | "是" => Ok(true),
-        other => Err(format!("no_read must be 0 or 1 (是/否), not '{}'", short(other))),
+        other => Err(format!(
+            "no_read must be 0 or 1 (是/否), not '{}'",
+            short(other)
+        )),
     }
 }
 
@@ -434,8 +481,7 @@ fn truck_row(
     let unload_start = time_of(get(TruckColumn::UnloadStart), "unloading start")?;
     let unload_end = time_of(get(TruckColumn::UnloadEnd), "unloading end")?;
     let departed_at = time_of(get(TruckColumn::DepartedAt), "departure time")?;
-    if unload_start.is_some_and(|t| t < arrived_at) || departed_at.is_some_and(|t| t < arrived_at)
-    {
+    if unload_start.is_some_and(|t| t < arrived_at) || departed_at.is_some_and(|t| t < arrived_at) {
         return Err("a time is before the truck's arrival".into());
     }
     if let (Some(start), Some(end)) = (unload_start, unload_end)
@@ -623,10 +669,15 @@ pub fn simulated_trucks(hub: &Hub, options: &DayOptions) -> Vec<TruckRow> {
     for (wave_idx, wave) in layout.waves.iter().enumerate() {
         let wave_min = wave.duration_s / 60.0;
         // About one inbound truck per 1,500 items, arriving before and during the wave.
-        let items: u64 = layout.destinations.iter().map(|d| d.volumes[wave_idx]).sum();
+        let items: u64 = layout
+            .destinations
+            .iter()
+            .map(|d| d.volumes[wave_idx])
+            .sum();
         let n_in = (items / 1_500).max(1);
         for n in 0..n_in {
-            let planned = start + minutes(wave_start_min - 30.0 + wave_min * n as f64 / n_in as f64);
+            let planned =
+                start + minutes(wave_start_min - 30.0 + wave_min * n as f64 / n_in as f64);
             let arrived = planned + minutes(rng.random_range(-10.0..25.0));
             let unload_start = arrived + minutes(rng.random_range(2.0..45.0));
             let unload_end = unload_start + minutes(rng.random_range(15.0..35.0));

@@ -333,11 +333,7 @@ impl HubStore for Db {
             .collect()
     }
 
-    async fn hub_chute_hours(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> StoreResult<Vec<ChuteHour>> {
+    async fn hub_chute_hours(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<ChuteHour>> {
         let rows = self
             .hub_rows(
                 "SELECT day, hour, chute, items FROM hub_chute_hours WHERE day >= $1 AND day <= $2 \

@@ -15,8 +15,8 @@ mod county;
 mod device_commands;
 mod fleet;
 // The sorting hub's board (issue 16, point 4).
-mod hub;
 pub mod generate;
+mod hub;
 mod idempotency;
 // branch kiosks (issue 14).
 mod kiosks;

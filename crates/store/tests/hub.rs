@@ -5,9 +5,9 @@
 //! reported while the good ones count, and nobody but county staff in.
 
 use app::Code;
-use app::sort_plans::hub::HubLogKind;
 use app::ports::prelude::*;
 use app::sort_plans::SortSource;
+use app::sort_plans::hub::HubLogKind;
 use chrono::{NaiveDate, NaiveTime};
 use domain::{Principal, Role};
 use sort::hub_kpi;
@@ -60,7 +60,12 @@ async fn a_days_logs_become_the_hubs_indicators_once_per_file() {
         // No plan yet: the item log has nothing to be judged against.
         let early = h
             .app
-            .import_hub_log(&manager, HubLogKind::Items, "x.csv", grid("item,induction_time,destination\n"))
+            .import_hub_log(
+                &manager,
+                HubLogKind::Items,
+                "x.csv",
+                grid("item,induction_time,destination\n"),
+            )
             .await
             .unwrap_err();
         assert!(early.is(Code::HubPlanMissing), "{name}: {early}");
@@ -86,7 +91,12 @@ async fn a_days_logs_become_the_hubs_indicators_once_per_file() {
             .await
             .unwrap();
         assert!(report.import_id.is_some(), "{name}");
-        assert_eq!(report.bad_count, 2, "{name}: {:?}", &report.bad[..report.bad.len().min(3)]);
+        assert_eq!(
+            report.bad_count,
+            2,
+            "{name}: {:?}",
+            &report.bad[..report.bad.len().min(3)]
+        );
         let bad_rows: Vec<usize> = report.bad.iter().map(|b| b.row).collect();
         assert_eq!(bad_rows, vec![items.len() + 2, items.len() + 3], "{name}");
         assert!(report.bad[0].why.contains("NO-SUCH-CHUTE"), "{name}");
@@ -103,14 +113,32 @@ async fn a_days_logs_become_the_hubs_indicators_once_per_file() {
         let board = h.app.hub_board(&manager, day).await.unwrap();
         assert_eq!(board.figures.items, items.len() as u64, "{name}");
         assert_eq!(board.figures.loop_counts, want.loop_counts, "{name}");
-        assert_eq!(board.figures.half_loop_drop_rate, want.half_loop_drop_rate, "{name}");
-        assert_eq!(board.figures.chute_items_per_hour_max, want.chute_items_per_hour_max, "{name}");
-        assert!(board.figures.loop_counts.no_read > 0, "{name}: no-reads were drawn");
-        assert!(board.figures.on_machine_share.unwrap() < 1.0, "{name}: hand-sorted items count");
+        assert_eq!(
+            board.figures.half_loop_drop_rate, want.half_loop_drop_rate,
+            "{name}"
+        );
+        assert_eq!(
+            board.figures.chute_items_per_hour_max, want.chute_items_per_hour_max,
+            "{name}"
+        );
+        assert!(
+            board.figures.loop_counts.no_read > 0,
+            "{name}: no-reads were drawn"
+        );
+        assert!(
+            board.figures.on_machine_share.unwrap() < 1.0,
+            "{name}: hand-sorted items count"
+        );
         let shift_items: u64 = board.shifts.iter().map(|(_, f)| f.items).sum();
-        assert_eq!(shift_items, board.figures.items, "{name}: the shifts add up to the day");
+        assert_eq!(
+            shift_items, board.figures.items,
+            "{name}: the shifts add up to the day"
+        );
         let hour_items: u64 = board.hours.iter().map(|(_, f)| f.items).sum();
-        assert_eq!(hour_items, board.figures.items, "{name}: the hours add up to the day");
+        assert_eq!(
+            hour_items, board.figures.items,
+            "{name}: the hours add up to the day"
+        );
         assert_eq!(board.plan.as_ref().map(|p| p.id), Some(plan.id), "{name}");
 
         // The same file again: nothing changes.
@@ -122,12 +150,20 @@ async fn a_days_logs_become_the_hubs_indicators_once_per_file() {
         assert_eq!(again.import_id, None, "{name}");
         assert_eq!(acts(&h, "hub_log_imported").await, 1, "{name}");
         let same = h.app.hub_board(&manager, day).await.unwrap();
-        assert_eq!(same.figures.loop_counts, board.figures.loop_counts, "{name}");
+        assert_eq!(
+            same.figures.loop_counts, board.figures.loop_counts,
+            "{name}"
+        );
 
         // A corrected export of the day replaces it, not adds to it.
         let fewer: Vec<_> = items.iter().take(items.len() / 2).cloned().collect();
         h.app
-            .import_hub_log(&manager, HubLogKind::Items, "sorter-fixed.csv", grid(&hub_log::items_csv(&fewer)))
+            .import_hub_log(
+                &manager,
+                HubLogKind::Items,
+                "sorter-fixed.csv",
+                grid(&hub_log::items_csv(&fewer)),
+            )
             .await
             .unwrap();
         let replaced = h.app.hub_board(&manager, day).await.unwrap();
@@ -136,23 +172,39 @@ async fn a_days_logs_become_the_hubs_indicators_once_per_file() {
         // The yard's trucks.
         let trucks = hub_log::simulated_trucks(&hub, &options(day, 5));
         h.app
-            .import_hub_log(&manager, HubLogKind::Trucks, "yard.csv", grid(&hub_log::trucks_csv(&trucks)))
+            .import_hub_log(
+                &manager,
+                HubLogKind::Trucks,
+                "yard.csv",
+                grid(&hub_log::trucks_csv(&trucks)),
+            )
             .await
             .unwrap();
         let with_trucks = h.app.hub_board(&manager, day).await.unwrap();
         assert_eq!(with_trucks.trucks.len(), trucks.len(), "{name}");
         let t = &with_trucks.figures.trucks;
         assert_eq!(t.inbound + t.outbound, trucks.len() as u64, "{name}");
-        assert!(t.unload_on_time_share.is_some() && t.departure_on_time_share.is_some(), "{name}");
+        assert!(
+            t.unload_on_time_share.is_some() && t.departure_on_time_share.is_some(),
+            "{name}"
+        );
         assert_eq!(with_trucks.imports.len(), 3, "{name}: three files imported");
 
         // A file with no header the reader knows is refused as a whole.
         let unreadable = h
             .app
-            .import_hub_log(&manager, HubLogKind::Trucks, "junk.csv", grid("a,b,c\n1,2,3\n"))
+            .import_hub_log(
+                &manager,
+                HubLogKind::Trucks,
+                "junk.csv",
+                grid("a,b,c\n1,2,3\n"),
+            )
             .await
             .unwrap_err();
-        assert!(unreadable.is(Code::HubLogUnreadable), "{name}: {unreadable}");
+        assert!(
+            unreadable.is(Code::HubLogUnreadable),
+            "{name}: {unreadable}"
+        );
 
         // Only county staff and the administrator.
         let keeper = Principal {
@@ -163,10 +215,17 @@ async fn a_days_logs_become_the_hubs_indicators_once_per_file() {
             carrier: None,
         };
         assert!(h.app.hub_board(&keeper, day).await.is_err(), "{name}");
-        assert!(h
-            .app
-            .import_hub_log(&keeper, HubLogKind::Trucks, "yard.csv", grid(&hub_log::trucks_csv(&trucks)))
-            .await
-            .is_err(), "{name}");
+        assert!(
+            h.app
+                .import_hub_log(
+                    &keeper,
+                    HubLogKind::Trucks,
+                    "yard.csv",
+                    grid(&hub_log::trucks_csv(&trucks))
+                )
+                .await
+                .is_err(),
+            "{name}"
+        );
     }
 }

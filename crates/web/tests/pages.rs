@@ -962,6 +962,10 @@ const PAGES: &[(&str, [Want; 7])] = {
         ("/centre/kiosks/report.xlsx?day=2026-12-01", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/centre/collect", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/centre/collect/999999", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        // The sorting hub's board (issue 16, point 4).
+        ("/centre/hub", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre/hub?day=2026-12-01", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre/hub/hub.xlsx?day=2026-12-01", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
     ]
 };
 

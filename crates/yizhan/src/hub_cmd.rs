@@ -7,8 +7,8 @@
 use crate::cli::HubCommand;
 use anyhow::Context;
 use app::App;
-use app::sort_plans::hub::HubLogKind;
 use app::sort_plans::SortSource;
+use app::sort_plans::hub::HubLogKind;
 use chrono::{NaiveDate, NaiveTime};
 use sort::hub_log::{self, DayOptions};
 use std::path::Path;
@@ -18,6 +18,8 @@ use std::path::Path;
 const DEMO_WAVES: usize = 12;
 const DEMO_GENERATOR_SEED: u64 = 2026;
 const DEMO_START_HOUR: u32 = 7;
+/// Rows read from a log file: the logs' own bound and room for a title.
+const GRID_ROWS_MAX: usize = hub_log::ROWS_MAX + hub_log::HEADER_SEARCH_ROWS;
 
 fn day_options(day: NaiveDate, seed: u64) -> DayOptions {
     DayOptions {
@@ -49,7 +51,7 @@ fn simulated_logs(hub: &sort::Hub, plan: &sort::Plan, options: &DayOptions) -> (
 }
 
 async fn import_text(app: &App, kind: HubLogKind, name: &str, csv: &str) -> anyhow::Result<()> {
-    let grid = manifest_file::grid::csv_grid(csv.as_bytes())?;
+    let grid = manifest_file::grid::csv_grid_up_to(csv.as_bytes(), GRID_ROWS_MAX)?;
     app.import_hub_log(&crate::wiring::system_principal(), kind, name, grid)
         .await?;
     Ok(())
@@ -73,8 +75,20 @@ pub async fn seed_demo(app: &App) -> anyhow::Result<()> {
     let (hub, plan) = plan_in_force(app).await?;
     let yesterday = app.today().pred_opt().unwrap_or_else(|| app.today());
     let (items, trucks) = simulated_logs(&hub, &plan, &day_options(yesterday, 1));
-    import_text(app, HubLogKind::Items, &format!("sorter-{yesterday}.csv"), &items).await?;
-    import_text(app, HubLogKind::Trucks, &format!("yard-{yesterday}.csv"), &trucks).await?;
+    import_text(
+        app,
+        HubLogKind::Items,
+        &format!("sorter-{yesterday}.csv"),
+        &items,
+    )
+    .await?;
+    import_text(
+        app,
+        HubLogKind::Trucks,
+        &format!("yard-{yesterday}.csv"),
+        &trucks,
+    )
+    .await?;
     Ok(())
 }
 
@@ -102,7 +116,7 @@ pub async fn command(app: &App, what: HubCommand) -> anyhow::Result<()> {
             let kind = HubLogKind::parse(&kind).context("--kind is items or trucks")?;
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let grid = manifest_file::grid::any_grid(&bytes)?;
+            let grid = manifest_file::grid::any_grid_up_to(&bytes, GRID_ROWS_MAX)?;
             let name = file
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -133,10 +147,14 @@ pub async fn command(app: &App, what: HubCommand) -> anyhow::Result<()> {
             } else {
                 let f = &board.figures;
                 let pct = |v: Option<f64>| v.map_or("—".into(), |v| format!("{:.1}%", v * 100.0));
-                println!("hub {day}: {} items, {} sorted on the loop", f.items, f.loop_counts.sorted);
+                println!(
+                    "hub {day}: {} items, {} sorted on the loop",
+                    f.items, f.loop_counts.sorted
+                );
                 println!(
                     "  throughput {}/h of nameplate {:.0}/h; half-loop {}; recirculation {}; no-read {}; missort {}",
-                    f.throughput_per_hour.map_or("—".into(), |t| format!("{t:.0}")),
+                    f.throughput_per_hour
+                        .map_or("—".into(), |t| format!("{t:.0}")),
                     f.nameplate_per_hour,
                     pct(f.half_loop_drop_rate),
                     pct(f.recirculation_rate),

@@ -130,8 +130,7 @@ pub trait HubStore: Send + Sync {
     async fn hub_day_plan(&self, day: NaiveDate) -> StoreResult<Option<i64>>;
     /// Counts of the days `from..=to`, in day, hour, equipment order.
     async fn hub_hours(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<HourRow>>;
-    async fn hub_chute_hours(&self, from: NaiveDate, to: NaiveDate)
-    -> StoreResult<Vec<ChuteHour>>;
+    async fn hub_chute_hours(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<ChuteHour>>;
     /// Truck visits that arrived on the days `from..=to`, in arrival order.
     async fn hub_trucks(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<TruckRow>>;
     /// The days with item counts, newest first, at most `limit`.

@@ -177,7 +177,7 @@ pub mod prelude {
     // Seeing (issue 16, branch board).
     pub use super::{BoardStore, BoardTx};
     pub use super::{FleetStore, FleetTx};
+    pub use super::{HubStore, HubTx};
     pub use super::{KioskStore, KioskTx};
     pub use super::{LedgerStore, LedgerTx};
-    pub use super::{HubStore, HubTx};
 }

@@ -7,12 +7,12 @@
 //! counts are kept (`ports::hub`), so a year of a busy hub stays small.
 //! County staff and the administrator only.
 
+use super::SortSource;
+use crate::App;
 use crate::audit::{self, Act, Actor, Object};
 use crate::error::{AppError, AppResult, Code};
 pub use crate::ports::hub::{HubImportRecord, HubLogKind, HubPlanRecord};
 use crate::ports::hub::{NewHubImport, NewHubPlan};
-use super::SortSource;
-use crate::App;
 use chrono::NaiveDate;
 use domain::Principal;
 use serde::{Deserialize, Serialize};
@@ -225,9 +225,9 @@ impl App {
                 let parsed = match kind {
                     HubLogKind::Items => {
                         let read = hub_log::read_items(&grid).map_err(unreadable)?;
-                        let record = plan_for_tally.as_ref().ok_or_else(|| {
-                            AppError::new(Code::HubPlanMissing)
-                        })?;
+                        let record = plan_for_tally
+                            .as_ref()
+                            .ok_or_else(|| AppError::new(Code::HubPlanMissing))?;
                         let (hub, plan) = hub_and_plan(record)?;
                         let tally = hub_kpi::tally(&hub, &plan, &read.rows);
                         Parsed::Items(tally, read.bad, read.bad_count)
@@ -244,11 +244,15 @@ impl App {
             Parsed::Items(tally, bad, bad_count) => {
                 let mut all = bad.clone();
                 all.extend(tally.bad.iter().cloned());
-                (tally.rows + bad_count, tally.days.clone(), all, bad_count + tally.bad_count)
+                (
+                    tally.rows + bad_count,
+                    tally.days.clone(),
+                    all,
+                    bad_count + tally.bad_count,
+                )
             }
             Parsed::Trucks(trucks, bad, bad_count) => {
-                let mut days: Vec<NaiveDate> =
-                    trucks.iter().map(|t| t.arrived_at.date()).collect();
+                let mut days: Vec<NaiveDate> = trucks.iter().map(|t| t.arrived_at.date()).collect();
                 days.sort_unstable();
                 days.dedup();
                 (trucks.len() + bad_count, days, bad.clone(), *bad_count)
@@ -293,9 +297,7 @@ impl App {
                 tx.replace_hub_counts(import_id, &tally.days, &tally.hours, &tally.chute_hours)
                     .await?
             }
-            Parsed::Trucks(trucks, _, _) => {
-                tx.replace_hub_trucks(import_id, &days, trucks).await?
-            }
+            Parsed::Trucks(trucks, _, _) => tx.replace_hub_trucks(import_id, &days, trucks).await?,
         }
         audit::record(
             &mut *tx,

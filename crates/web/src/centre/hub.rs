@@ -12,8 +12,8 @@ use super::{Frame, Operator};
 use crate::board_sheets::{self, Cell, Table};
 use crate::i18n::Tr;
 use crate::{WebError, WebState, render};
-use app::sort_plans::hub::{HubBoard, HubLogKind};
 use app::sort_plans::SortSource;
+use app::sort_plans::hub::{HubBoard, HubLogKind};
 use app::{AppError, Code};
 use askama::Template;
 use axum::Form;
@@ -35,7 +35,9 @@ pub(super) fn routes() -> axum::Router<WebState> {
         .route("/static/hub.js", get(script))
         .route(
             "/centre/hub/import/{kind}",
-            post(import).layer(axum::extract::DefaultBodyLimit::max(LOG_FILE_BYTES_MAX + 64 * 1024)),
+            post(import).layer(axum::extract::DefaultBodyLimit::max(
+                LOG_FILE_BYTES_MAX + 64 * 1024,
+            )),
         )
 }
 
@@ -44,7 +46,10 @@ const HUB_JS: &str = include_str!("../../static/hub.js");
 async fn script() -> Response {
     (
         [
-            (axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
             (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
         ],
         HUB_JS,
@@ -84,7 +89,9 @@ fn share(value: Option<f64>) -> Cell {
 }
 
 fn number(value: Option<f64>) -> Cell {
-    value.map_or(Cell::Text("—".into()), |v| Cell::Number((v * 10.0).round() / 10.0))
+    value.map_or(Cell::Text("—".into()), |v| {
+        Cell::Number((v * 10.0).round() / 10.0)
+    })
 }
 
 fn count(value: u64) -> Cell {
@@ -146,7 +153,13 @@ fn tables(board: &HubBoard, t: Tr) -> Vec<Table> {
     let on_machine = f
         .by_equipment
         .iter()
-        .map(|e| format!("{} {:.0}%", equipment_name(&e.equipment, t), e.share * 100.0))
+        .map(|e| {
+            format!(
+                "{} {:.0}%",
+                equipment_name(&e.equipment, t),
+                e.share * 100.0
+            )
+        })
         .collect::<Vec<_>>()
         .join(" · ");
     let indicators = vec![
@@ -281,7 +294,11 @@ fn tables(board: &HubBoard, t: Tr) -> Vec<Table> {
     });
     out.push(Table {
         name: t.get("hub.sheet.equipment").into(),
-        headers: vec![t.get("hub.equipment"), t.get("hub.items"), t.get("hub.share")],
+        headers: vec![
+            t.get("hub.equipment"),
+            t.get("hub.items"),
+            t.get("hub.share"),
+        ],
         rows: f
             .by_equipment
             .iter()
@@ -449,7 +466,10 @@ async fn hub_xlsx(
     let t = operator.tr;
     let board = board_for(&state, &operator, query.day.as_deref()).await?;
     let bytes = board_sheets::workbook(&tables(&board, t)).map_err(crate::xlsx::failed(t))?;
-    Ok(crate::xlsx::download(bytes, &format!("hub-{}.xlsx", board.day)))
+    Ok(crate::xlsx::download(
+        bytes,
+        &format!("hub-{}.xlsx", board.day),
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -502,10 +522,15 @@ async fn import(
         ))
     })?;
     // Reading is CPU work: off the request threads.
-    let grid = tokio::task::spawn_blocking(move || manifest_file::grid::any_grid(&bytes))
-        .await
-        .map_err(|e| err(AppError::Internal(format!("hub log reader: {e}"))))?
-        .map_err(|e| err(unreadable(format!("{e:#}"))))?;
+    let grid = tokio::task::spawn_blocking(move || {
+        manifest_file::grid::any_grid_up_to(
+            &bytes,
+            sort::hub_log::ROWS_MAX + sort::hub_log::HEADER_SEARCH_ROWS,
+        )
+    })
+    .await
+    .map_err(|e| err(AppError::Internal(format!("hub log reader: {e}"))))?
+    .map_err(|e| err(unreadable(format!("{e:#}"))))?;
     let report = state
         .app
         .import_hub_log(&operator.principal, kind, &name, grid)

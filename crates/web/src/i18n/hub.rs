@@ -19,7 +19,11 @@ pub(super) const STRINGS: super::Strings = &[
         "No plan adopted yet: the item log is judged against a plan (missorts, half-loop drops). Make one on the sort plan page and adopt it.",
     ),
     ("hub.day", "日期", "Day"),
-    ("hub.chart", "每小时分拣量与额定能力", "Sorted per hour against nameplate"),
+    (
+        "hub.chart",
+        "每小时分拣量与额定能力",
+        "Sorted per hour against nameplate",
+    ),
     (
         "hub.empty",
         "这一天还没有导入分拣明细或车辆记录。",
@@ -44,7 +48,11 @@ pub(super) const STRINGS: super::Strings = &[
         "已导入 {rows} 行，覆盖 {days} 天；{bad} 行无法读取（见下）。",
         "Imported {rows} rows covering {days} day(s); {bad} row(s) could not be read (below).",
     ),
-    ("hub.import.bad", "无法读取的行", "Rows that could not be read"),
+    (
+        "hub.import.bad",
+        "无法读取的行",
+        "Rows that could not be read",
+    ),
     ("hub.row", "第", "Row"),
     ("hub.shift.early", "早班 06–14", "Early 06–14"),
     ("hub.shift.late", "中班 14–22", "Late 14–22"),
@@ -52,7 +60,11 @@ pub(super) const STRINGS: super::Strings = &[
     ("hub.loop", "环形分拣机", "Loop sorter"),
     ("hub.items", "件数", "Items"),
     ("hub.sorted", "正确落格", "Sorted"),
-    ("hub.k.throughput", "小时分拣量（件/小时）", "Throughput (items/hour)"),
+    (
+        "hub.k.throughput",
+        "小时分拣量（件/小时）",
+        "Throughput (items/hour)",
+    ),
     (
         "hub.k.throughput_share",
         "分拣量占额定能力",
@@ -69,8 +81,16 @@ pub(super) const STRINGS: super::Strings = &[
     ),
     ("hub.k.peak", "峰值小时", "Peak hour"),
     ("hub.k.on_machine", "上机率", "On-machine share"),
-    ("hub.k.yard", "车辆在场时长（分钟）", "Trucks' time in yard (minutes)"),
-    ("hub.k.unload", "卸车及时率（30 分钟内）", "Unloading on time (within 30 min)"),
+    (
+        "hub.k.yard",
+        "车辆在场时长（分钟）",
+        "Trucks' time in yard (minutes)",
+    ),
+    (
+        "hub.k.unload",
+        "卸车及时率（30 分钟内）",
+        "Unloading on time (within 30 min)",
+    ),
     (
         "hub.k.departure",
         "发车准点率（10 分钟内）",
@@ -105,7 +125,11 @@ pub(super) const STRINGS: super::Strings = &[
     ("hub.departed", "发车", "Departed"),
     ("hub.inbound", "进港", "Inbound"),
     ("hub.outbound", "出港", "Outbound"),
-    ("hub.adopt", "采用为分拣中心现行方案", "Adopt as the hub's plan"),
+    (
+        "hub.adopt",
+        "采用为分拣中心现行方案",
+        "Adopt as the hub's plan",
+    ),
     ("hub.adopt.name", "方案名称", "Plan name"),
     (
         "hub.adopt.hint",
