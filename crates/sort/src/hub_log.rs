@@ -693,8 +693,8 @@ pub fn simulated_trucks(hub: &Hub, options: &DayOptions) -> Vec<TruckRow> {
                 departed_at: Some(unload_end + minutes(rng.random_range(5.0..20.0))),
             });
         }
-        // One outbound truck per ten destinations, leaving after the wave.
-        let n_out = (layout.destinations.len() / 10).max(1);
+        // About one outbound truck per 2,000 items, leaving after the wave.
+        let n_out = (items / 2_000).max(1);
         for n in 0..n_out {
             let planned_departure = start + minutes(wave_start_min + wave_min + 20.0);
             let arrived = planned_departure - minutes(rng.random_range(30.0..90.0));
@@ -707,7 +707,7 @@ pub fn simulated_trucks(hub: &Hub, options: &DayOptions) -> Vec<TruckRow> {
                 unload_start: None,
                 unload_end: None,
                 planned_departure: Some(planned_departure),
-                departed_at: Some(planned_departure + minutes(rng.random_range(-10.0..30.0))),
+                departed_at: Some(planned_departure + minutes(rng.random_range(-10.0..20.0))),
             });
         }
         wave_start_min += wave_min;
