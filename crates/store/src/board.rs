@@ -10,7 +10,7 @@ use app::ports::board::{
     BotAttempt, BotStatus, DueBotMessage, FeeCount, FlowCount, NewBotMessage, OperationsCounts,
     PoolUse, StationCounts, WebhookCount,
 };
-use app::ports::{BoardStore, BoardTx, StoreResult};
+use app::ports::{BoardStore, BoardTx, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::BTreeMap;
@@ -31,20 +31,6 @@ fn day_of_number(n: i64) -> NaiveDate {
 /// The Shanghai day number of `day` (days since 1970-01-01).
 fn day_number(day: NaiveDate) -> i64 {
     (day - NaiveDate::from_ymd_opt(1970, 1, 1).expect("the epoch is a date")).num_days()
-}
-
-/// The dwell bucket of a pickup as a label, `dwell:<upper bound hours>`,
-/// or `dwell:` for waits past the last bound.
-fn dwell_label(bounds_hours: &[i64]) -> String {
-    let mut case = String::from("CASE");
-    for hours in bounds_hours {
-        case.push_str(&format!(
-            " WHEN e.at - p.stored_at < {} THEN 'dwell:{hours}'",
-            hours * 3_600_000
-        ));
-    }
-    case.push_str(" ELSE 'dwell:' END");
-    case
 }
 
 impl Db {
@@ -557,16 +543,59 @@ impl BoardStore for Db {
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let day_no = day_number(day);
-        // The kinds as literals (fixed names from the code, never input):
-        // with them the day's range is an index seek on (kind, at) rather
-        // than a scan of every event.
-        let kinds = kinds
-            .iter()
-            .map(|kind| format!("'{}'", kind.replace('\'', "")))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let start = day_no * DAY_MS - SHANGHAI_OFFSET_MS;
-        let end = start + DAY_MS;
+        let rolled: Option<i64> =
+            sqlx::query_scalar("SELECT day_no FROM board_days WHERE day_no = $1")
+                .bind(day_no)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(backend_error)?;
+        if rolled.is_some() {
+            return Ok(false);
+        }
+        // Counted on the reader pool with the very queries the board runs
+        // over a day not rolled up (so the sums equal a recount,
+        // tests/board.rs), and only the small result written: on SQLite the
+        // one writer is held for a few inserts, not for the counting, so
+        // inbound scans do not wait behind a day's roll-up. A closed day's
+        // events do not change, so reading before the write loses nothing.
+        let start = DateTime::from_timestamp_millis(day_no * DAY_MS - SHANGHAI_OFFSET_MS)
+            .ok_or_else(|| StoreError::Backend(format!("day {day} out of range")))?;
+        let end = start + chrono::Duration::milliseconds(DAY_MS);
+        let flow = self.flow_counts(start, end, kinds).await?;
+        let stations: Vec<StationCounts> = self
+            .station_counts(start, end, now)
+            .await?
+            .into_iter()
+            .filter(|s| s.n_in + s.n_picked_up + s.n_self_service > 0)
+            .collect();
+        let mut counts: Vec<(String, u64)> = self
+            .dwell_counts(start, end, bounds_hours)
+            .await?
+            .into_iter()
+            .enumerate()
+            .filter(|(_, n)| *n > 0)
+            .map(|(idx, n)| {
+                let bound = bounds_hours
+                    .get(idx)
+                    .map_or(String::new(), |hours| hours.to_string());
+                (format!("dwell:{bound}"), n)
+            })
+            .collect();
+        let messages = sqlx::query(
+            "SELECT template, COUNT(*) AS n FROM outbox \
+             WHERE template IS NOT NULL AND created_at >= $1 AND created_at < $2 GROUP BY template",
+        )
+        .bind(ms(start))
+        .bind(ms(end))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        for row in &messages {
+            let template: String = get(row, "template")?;
+            counts.push((format!("message:{template}"), count(get(row, "n")?)));
+        }
+        let fees = self.fee_counts(day, day).await?;
+
         let mut tx = self.writer.begin().await.map_err(backend_error)?;
         // The day's row first: a second roll-up of the same day (two
         // servers, or a job overlapping itself) writes nothing.
@@ -582,55 +611,66 @@ impl BoardStore for Db {
             tx.rollback().await.map_err(backend_error)?;
             return Ok(false);
         }
-        // The same queries the board runs over a day not rolled up, so the
-        // sums over rolled-up days equal a recount (tests/board.rs).
-        let statements = [
-            format!(
-                "INSERT INTO board_flow_daily (day_no, kind, carrier, mode, n) \
-                 SELECT {day_no}, e.kind, p.carrier, COALESCE(r.mode, ''), COUNT(*) \
-                 FROM parcel_events e JOIN parcels p ON p.id = e.parcel_id \
-                 LEFT JOIN parcel_routing r ON r.parcel_id = e.parcel_id \
-                 WHERE e.at >= {start} AND e.at < {end} AND e.kind IN ({kinds}) \
-                 GROUP BY e.kind, p.carrier, COALESCE(r.mode, '')"
-            ),
-            format!(
-                "INSERT INTO board_station_daily (day_no, station_id, n_in, n_picked_up, n_self) \
-                 SELECT {day_no}, station_id, \
-                 SUM(CASE WHEN kind IN ('stored', 'awaiting_consent') THEN 1 ELSE 0 END), \
-                 SUM(CASE WHEN kind = 'picked_up' THEN 1 ELSE 0 END), \
-                 SUM(CASE WHEN kind = 'picked_up' AND actor LIKE 'station_terminal:%' THEN 1 ELSE 0 END) \
-                 FROM parcel_events WHERE at >= {start} AND at < {end} AND station_id IS NOT NULL \
-                 AND kind IN ('stored', 'awaiting_consent', 'picked_up') GROUP BY station_id"
-            ),
-            format!(
-                "INSERT INTO board_count_daily (day_no, metric, n) \
-                 SELECT {day_no}, {label}, COUNT(*) FROM parcel_events e JOIN parcels p ON p.id = e.parcel_id \
-                 WHERE e.kind = 'picked_up' AND e.at >= {start} AND e.at < {end} AND p.stored_at IS NOT NULL \
-                 GROUP BY {label}",
-                label = dwell_label(bounds_hours)
-            ),
-            format!(
-                "INSERT INTO board_count_daily (day_no, metric, n) \
-                 SELECT {day_no}, 'message:' || template, COUNT(*) FROM outbox \
-                 WHERE template IS NOT NULL AND created_at >= {start} AND created_at < {end} \
-                 GROUP BY template"
-            ),
-        ];
-        for statement in &statements {
-            sqlx::query(statement)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend_error)?;
+        let n = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+        for chunk in flow.chunks(crate::BULK_ROWS) {
+            let sql = format!(
+                "INSERT INTO board_flow_daily (day_no, kind, carrier, mode, n) VALUES {}",
+                crate::values_list(self.backend, chunk.len(), 5)
+            );
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                query = query
+                    .bind(day_no)
+                    .bind(row.kind.clone())
+                    .bind(row.carrier.clone())
+                    .bind(row.mode.clone().unwrap_or_default())
+                    .bind(n(row.n));
+            }
+            query.execute(&mut *tx).await.map_err(backend_error)?;
         }
-        sqlx::query(&format!(
-            "INSERT INTO board_fee_daily (day_no, carrier, mode, n, fen) \
-             SELECT {day_no}, carrier, mode, COUNT(*), COALESCE(SUM(amount_fen), 0) \
-             FROM fee_ledger WHERE day = $1 GROUP BY carrier, mode"
-        ))
-        .bind(day.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend_error)?;
+        for chunk in stations.chunks(crate::BULK_ROWS) {
+            let sql = format!(
+                "INSERT INTO board_station_daily (day_no, station_id, n_in, n_picked_up, n_self) VALUES {}",
+                crate::values_list(self.backend, chunk.len(), 5)
+            );
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                query = query
+                    .bind(day_no)
+                    .bind(row.station_id)
+                    .bind(n(row.n_in))
+                    .bind(n(row.n_picked_up))
+                    .bind(n(row.n_self_service));
+            }
+            query.execute(&mut *tx).await.map_err(backend_error)?;
+        }
+        for chunk in counts.chunks(crate::BULK_ROWS) {
+            let sql = format!(
+                "INSERT INTO board_count_daily (day_no, metric, n) VALUES {}",
+                crate::values_list(self.backend, chunk.len(), 3)
+            );
+            let mut query = sqlx::query(&sql);
+            for (metric, value) in chunk {
+                query = query.bind(day_no).bind(metric.clone()).bind(n(*value));
+            }
+            query.execute(&mut *tx).await.map_err(backend_error)?;
+        }
+        for chunk in fees.chunks(crate::BULK_ROWS) {
+            let sql = format!(
+                "INSERT INTO board_fee_daily (day_no, carrier, mode, n, fen) VALUES {}",
+                crate::values_list(self.backend, chunk.len(), 5)
+            );
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                query = query
+                    .bind(day_no)
+                    .bind(row.carrier.clone())
+                    .bind(row.mode.clone())
+                    .bind(n(row.n))
+                    .bind(row.fen);
+            }
+            query.execute(&mut *tx).await.map_err(backend_error)?;
+        }
         tx.commit().await.map_err(backend_error)?;
         Ok(true)
     }
