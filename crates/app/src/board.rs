@@ -327,14 +327,21 @@ impl App {
         let rolled: BTreeSet<NaiveDate> = store.rolled_days(from, to).await?.into_iter().collect();
         let gaps = gaps(from, to, &rolled);
         let any_rolled = !rolled.is_empty();
-        let mut counts = if any_rolled {
-            store.rolled_flow(from, to).await?
+        // Rolled-up days come summed over the range, and per day and kind
+        // for the chart; days counted live give both from their rows.
+        let (mut counts, mut day_counts) = if any_rolled {
+            (
+                store.rolled_flow(from, to).await?,
+                store.rolled_flow_by_day(from, to).await?,
+            )
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
         for (gap_from, gap_to) in &gaps {
             let (gap_start, gap_end) = span(*gap_from, *gap_to);
-            counts.extend(store.flow_counts(gap_start, gap_end, FLOW_KINDS).await?);
+            let live = store.flow_counts(gap_start, gap_end, FLOW_KINDS).await?;
+            day_counts.extend(live.iter().map(|c| (c.day, c.kind.clone(), c.n)));
+            counts.extend(live);
         }
         let rolled_counts = if any_rolled {
             store.rolled_counts(from, to).await?
@@ -358,9 +365,6 @@ impl App {
                 continue;
             };
             totals[step] += count.n;
-            by_day
-                .entry(count.day)
-                .or_insert_with(|| vec![0; FLOW_STEPS.len()])[step] += count.n;
             *cells
                 .entry((step, carrier, count.mode.clone()))
                 .or_default() += count.n;
@@ -370,6 +374,13 @@ impl App {
                     .or_default()
                     .entry(count.mode.clone().unwrap_or_else(|| "unrouted".into()))
                     .or_default() += count.n;
+            }
+        }
+        for (day, kind, n) in &day_counts {
+            if let Some(step) = step_of(kind) {
+                by_day
+                    .entry(*day)
+                    .or_insert_with(|| vec![0; FLOW_STEPS.len()])[step] += n;
             }
         }
         // Every day of the range has its row, empty or not, so a chart's

@@ -451,8 +451,8 @@ impl BoardStore for Db {
 
     async fn rolled_flow(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<FlowCount>> {
         let rows = sqlx::query(
-            "SELECT day_no, kind, carrier, mode, n FROM board_flow_daily \
-             WHERE day_no >= $1 AND day_no <= $2",
+            "SELECT kind, carrier, mode, CAST(SUM(n) AS BIGINT) AS n FROM board_flow_daily \
+             WHERE day_no >= $1 AND day_no <= $2 GROUP BY kind, carrier, mode",
         )
         .bind(day_number(from))
         .bind(day_number(to))
@@ -463,7 +463,7 @@ impl BoardStore for Db {
         for row in &rows {
             let mode: String = get(row, "mode")?;
             counts.push(FlowCount {
-                day: day_of_number(get(row, "day_no")?),
+                day: from,
                 kind: get(row, "kind")?,
                 carrier: get(row, "carrier")?,
                 mode: (!mode.is_empty()).then_some(mode),
@@ -471,6 +471,31 @@ impl BoardStore for Db {
             });
         }
         Ok(counts)
+    }
+
+    async fn rolled_flow_by_day(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<(NaiveDate, String, u64)>> {
+        let rows = sqlx::query(
+            "SELECT day_no, kind, CAST(SUM(n) AS BIGINT) AS n FROM board_flow_daily \
+             WHERE day_no >= $1 AND day_no <= $2 GROUP BY day_no, kind",
+        )
+        .bind(day_number(from))
+        .bind(day_number(to))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    day_of_number(get(row, "day_no")?),
+                    get(row, "kind")?,
+                    count(get(row, "n")?),
+                ))
+            })
+            .collect()
     }
 
     async fn rolled_stations(

@@ -222,14 +222,21 @@ pub trait BoardStore: Send + Sync {
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
     ) -> StoreResult<Vec<chrono::NaiveDate>>;
-    /// Every kind's events on the rolled-up days of `from..=to`, per day,
-    /// kind, carrier and mode: what `flow_counts` counted when each was
-    /// rolled up.
+    /// Every kind's events on the rolled-up days of `from..=to`, summed
+    /// per kind, carrier and mode (`day` is `from`): what `flow_counts`
+    /// counted when each was rolled up. Summed in the database, so a year
+    /// is a few hundred rows, not one per day.
     async fn rolled_flow(
         &self,
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
     ) -> StoreResult<Vec<FlowCount>>;
+    /// The same events per rolled-up day and kind (all carriers and modes).
+    async fn rolled_flow_by_day(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> StoreResult<Vec<(chrono::NaiveDate, String, u64)>>;
     /// Parcels in, picked up and self-service pickups per station over the
     /// rolled-up days of `from..=to` (the other fields are zero).
     async fn rolled_stations(
