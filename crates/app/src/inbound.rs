@@ -25,7 +25,9 @@ impl App {
         let station = lock_station(&mut *tx, station_id).await?;
         let outcome = shelve_one(&mut *tx, by, &station, &scan).await?;
         tx.commit().await?;
-        tracing::info!(station = station_id, parcel = outcome.parcel_id, state = %outcome.state, duplicate = outcome.duplicate, "inbound scan");
+        // Debug, not info: a busy station scans thousands a day, each is in
+        // the parcel's events already, and `/metrics` counts them.
+        tracing::debug!(station = station_id, parcel = outcome.parcel_id, state = %outcome.state, duplicate = outcome.duplicate, "inbound scan");
         Ok(outcome)
     }
 
