@@ -185,3 +185,58 @@ async fn station_economics_show_every_assumption_and_the_seeds_extrapolation() {
     assert_eq!(status, 422);
     assert!(page.contains("unstaffed_hours_per_day"), "{page}");
 }
+
+#[tokio::test]
+async fn the_board_sets_the_kiosk_fleet_and_the_arrears_beside_the_flow() {
+    let site = site().await;
+    let operator_principal = testkit::admin();
+    let today = site.app.today();
+    site.app
+        .create_kiosk(
+            &operator_principal,
+            &app::kiosks::KioskInput {
+                code: "JJB-BOARD".into(),
+                host_name: "康宁大药房".into(),
+                scenario: "pharmacy".into(),
+                division: "510182103".into(),
+                lat: "30.70".into(),
+                lon: "103.90".into(),
+                placed_on: today.to_string(),
+                staff: "operator".into(),
+                branch: "城关支局".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let admin = site.sign_in("admin").await;
+    let (status, page) = admin.get(&format!("/board?from={today}&to={today}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"data-table="kiosks""#), "{page}");
+    assert!(
+        page.contains(r#"data-tile="kiosks""#) && page.contains("0/1"),
+        "one kiosk placed, none active: {page}"
+    );
+    assert!(
+        page.contains(r#"data-table="arrears""#) && page.contains("逾期欠费"),
+        "{page}"
+    );
+    let (_, json) = admin
+        .get(&format!("/board/data?from={today}&to={today}"))
+        .await;
+    assert!(
+        json.contains(r#""id":"kiosks""#) && json.contains(r#""id":"arrears""#),
+        "{json}"
+    );
+    let (status, bytes) = admin
+        .get_bytes(&format!("/board/board.xlsx?from={today}&to={today}"))
+        .await;
+    assert_eq!(status, 200);
+    use calamine::Reader;
+    let book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let names = book.sheet_names().to_vec();
+    assert!(
+        names.iter().any(|n| n == "寄件宝（当日）") && names.iter().any(|n| n == "欠费账龄"),
+        "{names:?}"
+    );
+}

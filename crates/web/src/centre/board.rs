@@ -220,6 +220,145 @@ fn tiles(f: &BoardFigures, t: Tr) -> Vec<Tile> {
     tiles
 }
 
+/// The kiosk fleet's day and the debtors' ageing beside the county's flow
+/// (issue 16: "kiosks placed / active / collected and arrears by age"),
+/// from their own use cases, which check the caller; the arrears only for
+/// those who may read the books. Tables with their page ids and titles,
+/// and headline tiles.
+struct Beside {
+    tables: Vec<Table>,
+    ids: Vec<&'static str>,
+    titles: Vec<&'static str>,
+    tiles: Vec<Tile>,
+}
+
+async fn beside(state: &WebState, operator: &Operator, day: NaiveDate) -> Result<Beside, WebError> {
+    let t = operator.tr;
+    let err = operator.app_err();
+    let mut out = Beside {
+        tables: Vec::new(),
+        ids: Vec::new(),
+        titles: Vec::new(),
+        tiles: Vec::new(),
+    };
+    let report = state
+        .app
+        .kiosk_report(&operator.principal, day)
+        .await
+        .map_err(&err)?;
+    let (now, before) = (&report.totals, &report.previous);
+    let n = |v: u32| Cell::Number(f64::from(v));
+    out.tables.push(Table {
+        name: t.get("board.sheet.kiosks").to_string(),
+        headers: vec![
+            t.get("board.kiosk.measure"),
+            t.get("board.kiosk.day"),
+            t.get("board.kiosk.before"),
+        ],
+        rows: vec![
+            vec![
+                Cell::Text(t.get("board.kiosk.placed").into()),
+                n(now.placed),
+                n(before.placed),
+            ],
+            vec![
+                Cell::Text(t.get("board.kiosk.active").into()),
+                n(now.active),
+                n(before.active),
+            ],
+            vec![
+                Cell::Text(t.get("board.kiosk.active_share").into()),
+                Cell::Share(Some(now.active_share)),
+                Cell::Share(Some(before.active_share)),
+            ],
+            vec![
+                Cell::Text(t.get("board.kiosk.orders").into()),
+                n(now.orders),
+                n(before.orders),
+            ],
+            vec![
+                Cell::Text(t.get("board.kiosk.collected").into()),
+                n(now.collected),
+                n(before.collected),
+            ],
+            vec![
+                Cell::Text(t.get("board.kiosk.revenue").into()),
+                Cell::Money(now.revenue_fen),
+                Cell::Money(before.revenue_fen),
+            ],
+        ],
+    });
+    out.ids.push("kiosks");
+    out.titles.push(t.get("board.sheet.kiosks"));
+    out.tiles.push(Tile {
+        key: "kiosks",
+        label: t.get("board.kiosk.tile"),
+        value: format!("{}/{}", now.active, now.placed),
+        note: format!("{} {}", t.get("board.kiosk.collected"), now.collected),
+    });
+    if operator.principal.may_read_books() {
+        let ageing = state
+            .app
+            .arrears_ageing(&operator.principal)
+            .await
+            .map_err(&err)?;
+        let mut total = domain::finance::Ageing::new(domain::Carrier::Ems);
+        let mut rows = Vec::new();
+        for debtor in ageing.iter().filter(|a| a.total.0 != 0) {
+            for (sum, part) in [
+                (&mut total.not_due, debtor.not_due),
+                (&mut total.days_1_30, debtor.days_1_30),
+                (&mut total.days_31_60, debtor.days_31_60),
+                (&mut total.days_61_90, debtor.days_61_90),
+                (&mut total.over_90, debtor.over_90),
+                (&mut total.total, debtor.total),
+            ] {
+                sum.0 += part.0;
+            }
+            rows.push(ageing_row(
+                board_sheets::carrier_label(debtor.carrier, t),
+                debtor,
+            ));
+        }
+        rows.push(ageing_row(t.get("board.arrears.all").to_string(), &total));
+        out.tables.push(Table {
+            name: t.get("board.sheet.arrears").to_string(),
+            headers: vec![
+                t.get("board.carrier"),
+                t.get("board.arrears.not_due"),
+                "1–30",
+                "31–60",
+                "61–90",
+                t.get("board.arrears.over_90"),
+                t.get("board.arrears.total"),
+            ],
+            rows,
+        });
+        out.ids.push("arrears");
+        out.titles.push(t.get("board.sheet.arrears"));
+        let overdue = total.total.0 - total.not_due.0;
+        out.tiles.push(Tile {
+            key: "arrears",
+            label: t.get("board.arrears.tile"),
+            value: domain::Fen(overdue).to_string(),
+            note: format!("{} {}", t.get("board.arrears.over_90"), total.over_90),
+        });
+    }
+    Ok(out)
+}
+
+fn ageing_row(name: String, a: &domain::finance::Ageing) -> Vec<Cell> {
+    vec![
+        Cell::Text(name),
+        Cell::Money(a.not_due.0),
+        Cell::Money(a.days_1_30.0),
+        Cell::Money(a.days_31_60.0),
+        Cell::Money(a.days_61_90.0),
+        Cell::Money(a.over_90.0),
+        Cell::Money(a.total.0),
+    ]
+}
+
 #[derive(Template)]
 #[template(path = "board/board.html")]
 struct BoardPage {
@@ -273,17 +412,22 @@ async fn board(
     let t = operator.tr;
     let (from, to, figures) = figures_for(&state, &operator, &query).await?;
     let n_low = figures.stations.iter().filter(|s| s.low_efficiency).count();
+    let beside = beside(&state, &operator, to).await?;
+    let mut tiles = tiles(&figures, t);
+    tiles.extend(beside.tiles);
+    let mut tables = html_tables(
+        board_sheets::board_tables(&figures, t),
+        BOARD_TABLE_IDS,
+        &board_titles(t),
+    );
+    tables.extend(html_tables(beside.tables, &beside.ids, &beside.titles));
     Ok(render(BoardPage {
         f: Frame::new(&operator, "board"),
         from: from.to_string(),
         to: to.to_string(),
         query: format!("from={from}&to={to}"),
-        tiles: tiles(&figures, t),
-        tables: html_tables(
-            board_sheets::board_tables(&figures, t),
-            BOARD_TABLE_IDS,
-            &board_titles(t),
-        ),
+        tiles,
+        tables,
         n_low,
         n_stations: figures.stations.len(),
         updated: crate::local(figures.generated_at),
@@ -298,7 +442,8 @@ async fn data(
     Query(query): Query<RangeQuery>,
 ) -> Result<Response, WebError> {
     let t = operator.tr;
-    let (_, _, figures) = figures_for(&state, &operator, &query).await?;
+    let (_, to, figures) = figures_for(&state, &operator, &query).await?;
+    let beside = beside(&state, &operator, to).await?;
     let steps: Vec<&str> = FLOW_STEPS
         .iter()
         .map(|(_, zh, en, _)| if t.is_en() { *en } else { *zh })
@@ -310,6 +455,7 @@ async fn data(
         .collect();
     let tiles: Vec<serde_json::Value> = tiles(&figures, t)
         .into_iter()
+        .chain(beside.tiles)
         .map(|tile| serde_json::json!({"key": tile.key, "value": tile.value, "note": tile.note}))
         .collect();
     let tables: Vec<serde_json::Value> = html_tables(
@@ -318,6 +464,7 @@ async fn data(
         &board_titles(t),
     )
     .into_iter()
+    .chain(html_tables(beside.tables, &beside.ids, &beside.titles))
     .map(|table| {
         serde_json::json!({
             "id": table.id,
@@ -355,8 +502,9 @@ async fn board_xlsx(
 ) -> Result<Response, WebError> {
     let t = operator.tr;
     let (from, to, figures) = figures_for(&state, &operator, &query).await?;
-    let bytes = board_sheets::workbook(&board_sheets::board_tables(&figures, t))
-        .map_err(crate::xlsx::failed(t))?;
+    let mut tables = board_sheets::board_tables(&figures, t);
+    tables.extend(beside(&state, &operator, to).await?.tables);
+    let bytes = board_sheets::workbook(&tables).map_err(crate::xlsx::failed(t))?;
     Ok(crate::xlsx::download(
         bytes,
         &format!("board-{from}-{to}.xlsx"),
