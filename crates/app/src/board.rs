@@ -12,7 +12,7 @@
 
 use crate::App;
 use crate::error::{AppError, AppResult, Code};
-use crate::ports::board::StationCounts;
+use crate::ports::board::{DeviceChange, StationCounts};
 pub use crate::ports::board::{OperationsCounts, PoolUse};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use domain::{Carrier, Principal};
@@ -96,6 +96,9 @@ pub struct StationRow {
     pub n_past_holding: u64,
     pub devices_online: u64,
     pub devices_total: u64,
+    /// Share of the range its devices were online, over the time their
+    /// state was known (`None` when it never was).
+    pub device_uptime: Option<f64>,
     /// WGS-84 degrees, when the station has a place.
     pub lat: Option<f64>,
     pub lon: Option<f64>,
@@ -242,6 +245,38 @@ fn span(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
 
 /// Adds the counts of the range in `more` to `into`, station by station
 /// (what is counted now stays `into`'s).
+/// Each station's device uptime over `[from, to)`: the time its devices
+/// were online over the time their state was known, from each device's
+/// changes in time order (the first may be before `from`: the state the
+/// range began in).
+pub fn uptime_by_station(
+    changes: &[DeviceChange],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> BTreeMap<i64, f64> {
+    let mut sums: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for (idx, change) in changes.iter().enumerate() {
+        let next = changes
+            .get(idx + 1)
+            .filter(|next| next.state_topic == change.state_topic)
+            .map_or(to, |next| next.at);
+        let (start, end) = (change.at.max(from), next.min(to));
+        if end <= start {
+            continue;
+        }
+        let span = (end - start).num_milliseconds();
+        let (online, observed) = sums.entry(change.station_id).or_default();
+        *observed += span;
+        if change.online {
+            *online += span;
+        }
+    }
+    sums.into_iter()
+        .filter(|(_, (_, observed))| *observed > 0)
+        .map(|(station, (online, observed))| (station, online as f64 / observed as f64))
+        .collect()
+}
+
 fn add_station_counts(into: &mut [StationCounts], more: Vec<StationCounts>) {
     for more in more {
         if let Some(counts) = into.iter_mut().find(|c| c.station_id == more.station_id) {
@@ -464,6 +499,13 @@ impl App {
         if any_rolled {
             add_station_counts(&mut station_counts, store.rolled_stations(from, to).await?);
         }
+        // Uptime up to now: the rest of the range has not happened yet.
+        let uptime_end = end.min(now).max(start);
+        let uptime = uptime_by_station(
+            &store.device_changes(start, uptime_end).await?,
+            start,
+            uptime_end,
+        );
         let mut station_rows = Vec::new();
         let mut past_holding = 0;
         for counts in station_counts {
@@ -486,6 +528,7 @@ impl App {
                 n_past_holding: counts.n_past_holding,
                 devices_online: counts.devices_online,
                 devices_total: counts.devices_total,
+                device_uptime: uptime.get(&station.id).copied(),
                 lat: station.location.map(|l| l.lat),
                 lon: station.location.map(|l| l.lon),
             });
@@ -863,5 +906,41 @@ impl App {
             county_labour_saved,
             county_sending_added,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(topic: &str, station_id: i64, online: bool, minute: i64) -> DeviceChange {
+        DeviceChange {
+            state_topic: topic.into(),
+            station_id,
+            online,
+            at: DateTime::from_timestamp(minute * 60, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn uptime_counts_online_time_over_known_time_per_station() {
+        let at = |minute: i64| DateTime::from_timestamp(minute * 60, 0).unwrap();
+        let changes = vec![
+            // Online since before the range, off for 30 of its 100 minutes.
+            change("a/door", 1, true, -50),
+            change("a/door", 1, false, 20),
+            change("a/door", 1, true, 50),
+            // Known only from minute 60, online all of its 40 known minutes.
+            change("a/light", 1, true, 60),
+            // Another station: offline the whole range.
+            change("b/door", 2, false, -10),
+        ];
+        let uptime = uptime_by_station(&changes, at(0), at(100));
+        let one = uptime[&1];
+        assert!((one - (70.0 + 40.0) / 140.0).abs() < 1e-12, "{one}");
+        assert_eq!(uptime[&2], 0.0);
+        assert!(!uptime.contains_key(&3));
+        // A range before anything was known has no figure.
+        assert!(uptime_by_station(&changes[3..4], at(0), at(50)).is_empty());
     }
 }

@@ -7,8 +7,8 @@
 use crate::rows::{get, time};
 use crate::{Backend, Db, DbTx, backend_error, ms};
 use app::ports::board::{
-    BotAttempt, BotStatus, DueBotMessage, FeeCount, FlowCount, NewBotMessage, OperationsCounts,
-    PoolUse, StationCounts, WebhookCount,
+    BotAttempt, BotStatus, DeviceChange, DueBotMessage, FeeCount, FlowCount, NewBotMessage,
+    OperationsCounts, PoolUse, StationCounts, WebhookCount,
 };
 use app::ports::{BoardStore, BoardTx, StoreError, StoreResult};
 use async_trait::async_trait;
@@ -395,6 +395,36 @@ impl BoardStore for Db {
             }
         }
         Ok(by_station.into_values().collect())
+    }
+
+    async fn device_changes(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<DeviceChange>> {
+        let rows = sqlx::query(
+            "SELECT c.state_topic, c.station_id, c.online, c.at FROM device_status_changes c \
+             JOIN (SELECT state_topic, MAX(at) AS at FROM device_status_changes WHERE at < $1 GROUP BY state_topic) last \
+             ON last.state_topic = c.state_topic AND last.at = c.at \
+             UNION ALL \
+             SELECT state_topic, station_id, online, at FROM device_status_changes WHERE at >= $1 AND at < $2 \
+             ORDER BY 1, 4",
+        )
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeviceChange {
+                    state_topic: get(row, "state_topic")?,
+                    station_id: get(row, "station_id")?,
+                    online: get::<i64>(row, "online")? != 0,
+                    at: time(get(row, "at")?)?,
+                })
+            })
+            .collect()
     }
 
     async fn fee_counts(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<FeeCount>> {

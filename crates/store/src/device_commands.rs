@@ -238,6 +238,16 @@ impl DeviceStore for Db {
     }
 
     async fn set_device_status(&self, status: &DeviceStatusRecord) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(backend_error)?;
+        // A change of state is also appended to the history the board's
+        // uptime reads; a repeated state (a retained message heard again
+        // on reconnect) is not a change.
+        let before: Option<i64> =
+            sqlx::query_scalar("SELECT online FROM device_status WHERE state_topic = $1")
+                .bind(status.state_topic.clone())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend_error)?;
         sqlx::query(
             "INSERT INTO device_status (state_topic, station_id, device_kind, device_id, online, changed_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (state_topic) DO UPDATE SET online = excluded.online, changed_at = excluded.changed_at",
@@ -248,9 +258,22 @@ impl DeviceStore for Db {
         .bind(status.device_id.clone())
         .bind(i64::from(status.online))
         .bind(status.changed_at.timestamp_millis())
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(backend_error)?;
+        if before != Some(i64::from(status.online)) {
+            sqlx::query(
+                "INSERT INTO device_status_changes (state_topic, station_id, online, at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(status.state_topic.clone())
+            .bind(status.station_id)
+            .bind(i64::from(status.online))
+            .bind(status.changed_at.timestamp_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        }
+        tx.commit().await.map_err(backend_error)?;
         Ok(())
     }
 

@@ -125,3 +125,42 @@ async fn only_county_staff_roll_up_the_board() {
     assert_eq!(h.app.roll_up_board(&admin()).await.unwrap().days, 0);
     h.cleanup().await;
 }
+
+#[tokio::test]
+async fn device_changes_are_kept_once_each_and_give_each_stations_uptime() {
+    use app::ports::devices::DeviceStatusRecord;
+    use app::ports::{BoardStore, DeviceStore};
+    use chrono::{DateTime, Utc};
+    for h in backends().await {
+        let name = h.name();
+        let at =
+            |minute: i64| DateTime::<Utc>::from_timestamp(1_800_000_000 + minute * 60, 0).unwrap();
+        let status = |online: bool, minute: i64| DeviceStatusRecord {
+            state_topic: "yizhan/v1/s/7/door/door-1/state".into(),
+            station_id: 7,
+            device_kind: "door".into(),
+            device_id: "door-1".into(),
+            online,
+            changed_at: at(minute),
+        };
+        // Online, heard online again (a retained message on reconnect: no
+        // change), offline at minute 60, online at 90.
+        for (online, minute) in [(true, -30), (true, 10), (false, 60), (true, 90)] {
+            h.db.set_device_status(&status(online, minute))
+                .await
+                .unwrap();
+        }
+        let changes = h.db.device_changes(at(0), at(120)).await.unwrap();
+        let seen: Vec<(bool, DateTime<Utc>)> = changes.iter().map(|c| (c.online, c.at)).collect();
+        assert_eq!(
+            seen,
+            vec![(true, at(-30)), (false, at(60)), (true, at(90))],
+            "{name}: the state before the range, then each change once"
+        );
+        let uptime = app::board::uptime_by_station(&changes, at(0), at(120));
+        assert!(
+            (uptime[&7] - 90.0 / 120.0).abs() < 1e-9,
+            "{name}: {uptime:?}"
+        );
+    }
+}

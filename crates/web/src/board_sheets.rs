@@ -142,6 +142,7 @@ fn station_table(stations: &[app::board::StationRow], t: Tr) -> Table {
             t.get("board.past_holding"),
             t.get("board.devices_online"),
             t.get("board.devices_total"),
+            t.get("board.device_uptime"),
         ],
         rows: stations
             .iter()
@@ -165,6 +166,7 @@ fn station_table(stations: &[app::board::StationRow], t: Tr) -> Table {
                     n(s.n_past_holding),
                     n(s.devices_online),
                     n(s.devices_total),
+                    Cell::Share(s.device_uptime),
                 ]
             })
             .collect(),

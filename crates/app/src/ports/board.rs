@@ -107,6 +107,15 @@ pub struct FlowCount {
     pub n: u64,
 }
 
+/// A device's online state from `at` on (`device_status_changes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceChange {
+    pub state_topic: String,
+    pub station_id: i64,
+    pub online: bool,
+    pub at: DateTime<Utc>,
+}
+
 /// One station's figures over a range.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StationCounts {
@@ -202,6 +211,14 @@ pub trait BoardStore: Send + Sync {
         to: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<StationCounts>>;
+    /// Devices' changes of online state in `[from, to)`, with each
+    /// device's last change before `from` (its state when the range
+    /// began), per device in time order.
+    async fn device_changes(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<DeviceChange>>;
     /// Fees accrued on Shanghai days `from..=to`, per carrier and mode.
     async fn fee_counts(
         &self,

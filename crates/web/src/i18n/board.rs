@@ -62,6 +62,7 @@ pub(super) const STRINGS: super::Strings = &[
     ("board.sheet.stations", "驿站", "Stations"),
     ("board.sheet.carriers", "快递公司", "Carriers"),
     ("board.sheet.kiosks", "寄件宝（当日）", "Kiosks (the day)"),
+    ("board.device_uptime", "设备在线率", "Device uptime"),
     ("board.sheet.arrears", "欠费账龄", "Arrears by age"),
     ("board.kiosk.measure", "指标", "Measure"),
     ("board.kiosk.day", "当日", "The day"),
