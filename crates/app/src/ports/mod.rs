@@ -33,6 +33,8 @@ pub mod webhooks;
 pub mod board;
 // branch kiosks (issue 14).
 pub mod kiosks;
+// branch claims (issue 15).
+pub mod claims;
 
 pub use approvals::{ApprovalStore, ApprovalTx};
 pub use audit::{AuditStore, AuditTx};
@@ -51,6 +53,8 @@ pub use sending::{SendingStore, SendingTx};
 pub use terminal::{TerminalStore, TerminalTx};
 pub use users::*;
 pub use webhooks::{WebhookStore, WebhookTx};
+// branch claims (issue 15).
+pub use claims::{ClaimsStore, ClaimsTx};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -112,6 +116,7 @@ pub trait Tx:
     + LedgerTx
     + FleetTx
     + KioskTx
+    + ClaimsTx
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -137,6 +142,7 @@ pub trait Store:
     + LedgerStore
     + FleetStore
     + KioskStore
+    + ClaimsStore
     + Send
     + Sync
 {
@@ -174,4 +180,5 @@ pub mod prelude {
     pub use super::{FleetStore, FleetTx};
     pub use super::{KioskStore, KioskTx};
     pub use super::{LedgerStore, LedgerTx};
+    pub use super::{ClaimsStore, ClaimsTx};
 }
