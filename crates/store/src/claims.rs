@@ -86,7 +86,7 @@ impl ClaimsTx for DbTx {
             .optional(
                 sqlx::query(&format!(
                     "INSERT INTO receipt_claims ({CLAIM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) \
-                     ON CONFLICT (receipt_id) DO NOTHING RETURNING receipt_id"
+                     ON CONFLICT DO NOTHING RETURNING receipt_id"
                 ))
                 .bind(c.receipt_id)
                 .bind(c.carrier.code())
