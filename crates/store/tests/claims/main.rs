@@ -13,44 +13,16 @@ use app::auth::NewUser;
 use app::finance::{Account, AccountKind, Month, WriteOffRequest};
 use app::{App, Code};
 use chrono::{Duration, NaiveDate};
-use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
-use domain::{Carrier, CodeFormat, Fen, Principal, Role};
-use store::generate::CountySpec;
+use domain::{Carrier, Fen, Principal, Role};
 use testkit::*;
 
 /// A generated county's three months of fees (March to May 2026, the test
 /// clock's day being 2026-05-29), posted to the ledger, with the clock moved
 /// to 2026-06-03 so every month can be stated.
 pub async fn books(h: &Harness, parcels: u64, seed: u64) {
-    let shelves = [ShelfSpec {
-        label: "A".into(),
-        tiers: 1,
-        slots_per_tier: 4,
-        size: SizeClass::Small,
-        slot_capacity: 5,
-    }];
-    let mut ids = Vec::new();
-    for n in 0..2 {
-        let new = app::ports::NewStation {
-            location: None,
-            name: format!("{n}号驿站"),
-            township: "丽春镇".into(),
-            division_code: None,
-            code_format: CodeFormat::default(),
-            holding: HoldingPolicy::default(),
-            slots: lay_out(&shelves).unwrap(),
-        };
-        ids.push(h.app.store.create_station(&new, start()).await.unwrap().id);
-    }
-    let spec = CountySpec {
-        parcels,
-        days: 90,
-        last_day: "2026-05-31".parse().unwrap(),
-        station_ids: ids,
-        seed,
-    };
-    h.db.generate_county(&spec, &mut |_| {}).await.unwrap();
-    h.clock.set(domain::day_start("2026-06-03".parse().unwrap()) + Duration::hours(2));
+    generated_books(&h.app, &h.db, parcels, 90, "2026-05-31".parse().unwrap(), seed).await;
+    h.clock
+        .set(domain::day_start("2026-06-03".parse().unwrap()) + Duration::hours(2));
 }
 
 pub fn month(text: &str) -> Month {
