@@ -5,13 +5,14 @@
 
 use crate::county::carrier;
 use crate::ledger::{
-    ACCOUNT_COLUMNS, RECEIPT_COLUMNS, STATEMENT_COLUMNS, account_from, receipt_from,
-    statement_from,
+    ACCOUNT_COLUMNS, RECEIPT_COLUMNS, STATEMENT_COLUMNS, account_from, receipt_from, statement_from,
 };
 use crate::rows::{corrupt, get};
 use crate::{Backend, Db, DbTx, backend_error};
 use app::ports::StoreResult;
-use app::ports::claims::{ClaimRecord, ClaimsStore, ClaimsTx, NewWriteOff, PaymentRecord, WriteOffRecord};
+use app::ports::claims::{
+    ClaimRecord, ClaimsStore, ClaimsTx, NewWriteOff, PaymentRecord, WriteOffRecord,
+};
 use app::ports::ledger::{Account, AccountRecord, ReceiptRecord, StatementRecord};
 use async_trait::async_trait;
 use domain::{Carrier, Fen};
@@ -19,7 +20,8 @@ use sqlx::any::AnyRow;
 
 const CLAIM_COLUMNS: &str = "receipt_id, carrier, amount_fen, transfer_id, claimed_at, claimed_by";
 const WRITE_OFF_COLUMNS: &str = "id, request_key, carrier, amount_fen, at, by_user, approval_id";
-const PAYMENT_COLUMNS: &str = "id, write_off_id, statement_id, carrier, amount_fen, transfer_id, at";
+const PAYMENT_COLUMNS: &str =
+    "id, write_off_id, statement_id, carrier, amount_fen, transfer_id, at";
 
 fn claim_from(row: &AnyRow) -> StoreResult<ClaimRecord> {
     Ok(ClaimRecord {
@@ -73,7 +75,10 @@ impl ClaimsTx for DbTx {
 
     async fn receipt_in(&mut self, id: i64) -> StoreResult<Option<ReceiptRecord>> {
         self.optional(
-            sqlx::query(&format!("SELECT {RECEIPT_COLUMNS} FROM receipts WHERE id = $1")).bind(id),
+            sqlx::query(&format!(
+                "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE id = $1"
+            ))
+            .bind(id),
         )
         .await?
         .as_ref()
@@ -161,7 +166,10 @@ impl ClaimsTx for DbTx {
         get(&row, "id")
     }
 
-    async fn payments_of_write_off(&mut self, write_off_id: i64) -> StoreResult<Vec<PaymentRecord>> {
+    async fn payments_of_write_off(
+        &mut self,
+        write_off_id: i64,
+    ) -> StoreResult<Vec<PaymentRecord>> {
         sqlx::query(&format!(
             "SELECT {PAYMENT_COLUMNS} FROM invoice_payments WHERE write_off_id = $1 ORDER BY id"
         ))
@@ -191,10 +199,12 @@ impl ClaimsTx for DbTx {
             .await?
             .ok_or_else(|| corrupt("payment", "no id returned"))?;
         self.execute(
-            sqlx::query("UPDATE statements SET paid_fen = paid_fen + $1, updated_at = $2 WHERE id = $3")
-                .bind(p.amount.0)
-                .bind(p.at_ms)
-                .bind(p.statement_id),
+            sqlx::query(
+                "UPDATE statements SET paid_fen = paid_fen + $1, updated_at = $2 WHERE id = $3",
+            )
+            .bind(p.amount.0)
+            .bind(p.at_ms)
+            .bind(p.statement_id),
         )
         .await?;
         get(&row, "id")

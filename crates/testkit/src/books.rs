@@ -11,7 +11,14 @@ use domain::station::{HoldingPolicy, ShelfSpec, SizeClass, lay_out};
 use store::Db;
 use store::generate::CountySpec;
 
-pub async fn generated_books(app: &App, db: &Db, parcels: u64, days: u32, last_day: NaiveDate, seed: u64) {
+pub async fn generated_books(
+    app: &App,
+    db: &Db,
+    parcels: u64,
+    days: u32,
+    last_day: NaiveDate,
+    seed: u64,
+) {
     let shelves = [ShelfSpec {
         label: "A".into(),
         tiers: 1,
@@ -30,7 +37,13 @@ pub async fn generated_books(app: &App, db: &Db, parcels: u64, days: u32, last_d
             holding: HoldingPolicy::default(),
             slots: lay_out(&shelves).expect("a valid layout"),
         };
-        ids.push(app.store.create_station(&new, app.now()).await.expect("a station").id);
+        ids.push(
+            app.store
+                .create_station(&new, app.now())
+                .await
+                .expect("a station")
+                .id,
+        );
     }
     let spec = CountySpec {
         parcels,
@@ -39,5 +52,7 @@ pub async fn generated_books(app: &App, db: &Db, parcels: u64, days: u32, last_d
         station_ids: ids,
         seed,
     };
-    db.generate_county(&spec, &mut |_| {}).await.expect("a generated county");
+    db.generate_county(&spec, &mut |_| {})
+        .await
+        .expect("a generated county");
 }

@@ -20,7 +20,14 @@ async fn money_uploaded_is_claimed_and_written_off_from_the_pages() {
     let database = testkit::sqlite_database().await;
     let app = App::new(database.db.clone(), Arc::new(SystemClock));
     user(&app, "operator", Role::CountyOperator, None, &[]).await;
-    user(&app, "zto", Role::CarrierIntegrator, Some(Carrier::Zto), &[]).await;
+    user(
+        &app,
+        "zto",
+        Role::CarrierIntegrator,
+        Some(Carrier::Zto),
+        &[],
+    )
+    .await;
     // Last month's fees, stated.
     let today = app.today();
     let first_of_month = today - Duration::days(i64::from(today.day0()));
@@ -70,8 +77,15 @@ async fn money_uploaded_is_claimed_and_written_off_from_the_pages() {
     let (status, html) = operator.get("/finance/receipts").await;
     assert_eq!(status, 200);
     assert!(html.contains("id=\"unclaimed\""), "{html}");
-    assert!(html.contains("<td class=\"num\">1</td>"), "yesterday's is a day old: {html}");
-    let unclaimed = site.app.unclaimed_receipts(&testkit::admin()).await.unwrap();
+    assert!(
+        html.contains("<td class=\"num\">1</td>"),
+        "yesterday's is a day old: {html}"
+    );
+    let unclaimed = site
+        .app
+        .unclaimed_receipts(&testkit::admin())
+        .await
+        .unwrap();
     assert_eq!(unclaimed.len(), 2);
     let (first, second) = (unclaimed[0].receipt.id, unclaimed[1].receipt.id);
 
@@ -83,19 +97,30 @@ async fn money_uploaded_is_claimed_and_written_off_from_the_pages() {
         )
         .await;
     assert_eq!((status, to.as_str()), (303, "/finance/debtors/ZTO"), "{to}");
-    let owed = site.app.statement(&testkit::admin(), statement.id).await.unwrap().statement;
+    let owed = site
+        .app
+        .statement(&testkit::admin(), statement.id)
+        .await
+        .unwrap()
+        .statement;
     assert_eq!(owed.paid, Fen(part));
     assert_eq!(owed.net, Fen(statement.net.0 - part));
     // Claimed again, for anyone: refused, naming who claimed it.
     let (status, html) = operator
-        .post(&format!("/finance/receipts/{first}/claim"), &[("carrier", "YTO")])
+        .post(
+            &format!("/finance/receipts/{first}/claim"),
+            &[("carrier", "YTO")],
+        )
         .await;
     assert_eq!(status, 409);
     assert!(html.contains("operator") && html.contains("ZTO"), "{html}");
 
     // The second claimed without writing off: it waits as credit.
     let (status, _) = operator
-        .post(&format!("/finance/receipts/{second}/claim"), &[("carrier", "ZTO")])
+        .post(
+            &format!("/finance/receipts/{second}/claim"),
+            &[("carrier", "ZTO")],
+        )
         .await;
     assert_eq!(status, 303);
     let (status, html) = operator.get("/finance/debtors/ZTO").await;
@@ -116,11 +141,24 @@ async fn money_uploaded_is_claimed_and_written_off_from_the_pages() {
             .await;
         assert_eq!((status, to.as_str()), (303, "/finance/debtors/ZTO"), "{to}");
     }
-    let paid = site.app.statement(&testkit::admin(), statement.id).await.unwrap().statement;
+    let paid = site
+        .app
+        .statement(&testkit::admin(), statement.id)
+        .await
+        .unwrap()
+        .statement;
     assert_eq!(paid.net, Fen(0), "paid in full");
-    let money = site.app.debtor_payments(&testkit::admin(), Carrier::Zto).await.unwrap();
+    let money = site
+        .app
+        .debtor_payments(&testkit::admin(), Carrier::Zto)
+        .await
+        .unwrap();
     assert_eq!(money.payments.len(), 2, "the repeat wrote nothing");
-    assert_eq!(money.credit, Fen(part + 10_000), "claimed net + 100 yuan + part, paid net");
+    assert_eq!(
+        money.credit,
+        Fen(part + 10_000),
+        "claimed net + 100 yuan + part, paid net"
+    );
     let (status, html) = operator
         .post(
             "/finance/debtors/ZTO/write-off",
@@ -134,7 +172,10 @@ async fn money_uploaded_is_claimed_and_written_off_from_the_pages() {
     let zto = site.sign_in("zto").await;
     let (status, html) = zto.get("/carrier/statements").await;
     assert_eq!(status, 200);
-    assert!(html.contains("id=\"payments\"") && html.contains("id=\"credit\""), "{html}");
+    assert!(
+        html.contains("id=\"payments\"") && html.contains("id=\"credit\""),
+        "{html}"
+    );
     assert!(html.contains(&money.credit.to_string()), "{html}");
     let check = site.app.check_ledger(&testkit::admin()).await.unwrap();
     assert!(check.is_whole(), "{:?}", check.problems);

@@ -131,7 +131,9 @@ async fn run(db: &Arc<Db>, n: u32) -> anyhow::Result<()> {
         tx.commit().await?;
     }
     let raw = f64::from(n) / started.elapsed().as_secs_f64();
-    println!("raw rows, {BATCH} per transaction:  {raw:>9.0} transfers/s (transfer + two account totals; no lock, look-up or hash)");
+    println!(
+        "raw rows, {BATCH} per transaction:  {raw:>9.0} transfers/s (transfer + two account totals; no lock, look-up or hash)"
+    );
     println!("posted / raw: {:.2} (goal ≥ 0.50)", posted / raw);
     Ok(())
 }

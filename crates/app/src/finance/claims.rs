@@ -19,8 +19,8 @@ use super::{must_keep_books, must_read_books};
 use crate::approvals;
 use crate::audit::{self, Act, Actor, Object};
 use crate::error::{AppError, AppResult, Code};
-pub use crate::ports::claims::{ClaimRecord, PaymentRecord, WriteOffRecord};
 use crate::ports::claims::NewWriteOff;
+pub use crate::ports::claims::{ClaimRecord, PaymentRecord, WriteOffRecord};
 use crate::ports::ledger::{ReceiptRecord, StatementRecord};
 use crate::{App, ledger};
 use domain::approval::{Scope, State};
@@ -194,8 +194,9 @@ impl App {
             return Err(AppError::new(Code::WriteOffKeyInvalid).with("max", KEY_CHARS_MAX));
         }
         if request.statements.len() > INVOICES_CHOSEN_MAX {
-            return Err(AppError::new(Code::WriteOffTooManyInvoices)
-                .with("max", INVOICES_CHOSEN_MAX));
+            return Err(
+                AppError::new(Code::WriteOffTooManyInvoices).with("max", INVOICES_CHOSEN_MAX)
+            );
         }
         if let Some(amount) = request.amount
             && (amount.0 <= 0 || amount > domain::ledger::AMOUNT_MAX)
@@ -275,8 +276,8 @@ impl App {
                 }
                 _ => {
                     drop(tx);
-                    let id =
-                        approvals::require(&*self.store, thresholds, principal, &scope, now).await?;
+                    let id = approvals::require(&*self.store, thresholds, principal, &scope, now)
+                        .await?;
                     // Approved between the two reads: try again.
                     return Err(AppError::new(Code::ApprovalRequired).with("id", id));
                 }

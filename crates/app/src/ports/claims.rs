@@ -75,7 +75,8 @@ pub trait ClaimsTx: Send {
     async fn lock_statements_of(&mut self, carrier: Carrier) -> StoreResult<Vec<StatementRecord>>;
     async fn write_off_by_key(&mut self, key: &str) -> StoreResult<Option<WriteOffRecord>>;
     async fn insert_write_off(&mut self, new: &NewWriteOff) -> StoreResult<i64>;
-    async fn payments_of_write_off(&mut self, write_off_id: i64) -> StoreResult<Vec<PaymentRecord>>;
+    async fn payments_of_write_off(&mut self, write_off_id: i64)
+    -> StoreResult<Vec<PaymentRecord>>;
     /// Appends the payment (its `id` is ignored) and adds its amount to its
     /// statement's paid total; returns its id.
     async fn insert_invoice_payment(&mut self, payment: &PaymentRecord) -> StoreResult<i64>;

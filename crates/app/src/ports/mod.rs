@@ -177,8 +177,8 @@ pub mod prelude {
     pub use super::{SendingStore, SendingTx};
     // Seeing (issue 16, branch board).
     pub use super::{BoardStore, BoardTx};
+    pub use super::{ClaimsStore, ClaimsTx};
     pub use super::{FleetStore, FleetTx};
     pub use super::{KioskStore, KioskTx};
     pub use super::{LedgerStore, LedgerTx};
-    pub use super::{ClaimsStore, ClaimsTx};
 }

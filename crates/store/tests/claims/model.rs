@@ -87,14 +87,19 @@ async fn step(h: &Harness, rng: &mut Rng, want: &mut Expected) -> &'static str {
     match rng.below(100) {
         // Accruals: a few of the generated fees posted.
         0..=14 => {
-            app.backfill_ledger_step(1 + rng.below(30) as u32).await.unwrap();
+            app.backfill_ledger_step(1 + rng.below(30) as u32)
+                .await
+                .unwrap();
             "accrue"
         }
         // A statement: refused when it exists or has nothing to state.
         15..=22 => {
             let carrier = *rng.pick(&CARRIERS).unwrap();
             let m = month(rng.pick(&MONTHS).unwrap());
-            match app.issue_statement(&boss, carrier, m, Some(rng.below(40) as u32)).await {
+            match app
+                .issue_statement(&boss, carrier, m, Some(rng.below(40) as u32))
+                .await
+            {
                 Ok(_) => {}
                 Err(e) => assert!(
                     matches!(e.code(), Code::StatementExists | Code::StatementEmpty),
@@ -107,14 +112,20 @@ async fn step(h: &Harness, rng: &mut Rng, want: &mut Expected) -> &'static str {
         23..=40 => {
             want.serial += 1;
             let fen = 1 + rng.below(40_000) as i64;
-            let day = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap()
-                + Duration::days(rng.below(33) as i64);
+            let day =
+                NaiveDate::from_ymd_opt(2026, 5, 1).unwrap() + Duration::days(rng.below(33) as i64);
             let serial = format!("M{}", want.serial);
             let file = bank_file(&[(day, fen, "快递公司", serial.as_str())]);
-            let report = app.import_bank_statement(&boss, "m.csv", &file).await.unwrap();
+            let report = app
+                .import_bank_statement(&boss, "m.csv", &file)
+                .await
+                .unwrap();
             if rng.below(4) == 0 {
                 // The same file again: nothing new.
-                let again = app.import_bank_statement(&boss, "m.csv", &file).await.unwrap();
+                let again = app
+                    .import_bank_statement(&boss, "m.csv", &file)
+                    .await
+                    .unwrap();
                 assert!(again.new.is_empty(), "a bank line once");
             }
             for r in &report.new {
@@ -125,11 +136,16 @@ async fn step(h: &Harness, rng: &mut Rng, want: &mut Expected) -> &'static str {
         // A claim, by one person or by two at once.
         41..=62 => {
             let ids: Vec<i64> = want.receipts.keys().copied().collect();
-            let Some(&id) = rng.pick(&ids) else { return "claim" };
+            let Some(&id) = rng.pick(&ids) else {
+                return "claim";
+            };
             let a = *rng.pick(&CARRIERS).unwrap();
             let b = *rng.pick(&CARRIERS).unwrap();
             let (first, second) = if rng.below(3) == 0 {
-                let (x, y) = tokio::join!(app.claim_receipt(&boss, id, a), app.claim_receipt(&boss, id, b));
+                let (x, y) = tokio::join!(
+                    app.claim_receipt(&boss, id, a),
+                    app.claim_receipt(&boss, id, b)
+                );
                 (x, Some(y))
             } else {
                 (app.claim_receipt(&boss, id, a).await, None)
@@ -175,7 +191,12 @@ async fn step(h: &Harness, rng: &mut Rng, want: &mut Expected) -> &'static str {
                 Vec::new()
             };
             let amount = (rng.below(3) == 0).then(|| Fen(1 + rng.below(30_000) as i64));
-            let request = WriteOffRequest { key: key.clone(), carrier, statements, amount };
+            let request = WriteOffRequest {
+                key: key.clone(),
+                carrier,
+                statements,
+                amount,
+            };
             match app.write_off(&boss, &request).await {
                 Ok(done) => {
                     if !done.repeat {
@@ -193,15 +214,28 @@ async fn step(h: &Harness, rng: &mut Rng, want: &mut Expected) -> &'static str {
         // invoices included (the money paid for it goes back to credit).
         _ => {
             let all = app.statements(&boss, None).await.unwrap();
-            let Some(s) = rng.pick(&all) else { return "reversal" };
+            let Some(s) = rng.pick(&all) else {
+                return "reversal";
+            };
             let lines = app.statement(&boss, s.id).await.unwrap().lines;
             let open: Vec<_> = lines.iter().filter(|l| l.status.answerable()).collect();
-            let Some(line) = rng.pick(&open) else { return "reversal" };
-            app.answer_statement(&boss, s.id, &[LineAnswer::Dispute { line_id: line.id, reason: "不是本月".into() }])
-                .await
-                .unwrap();
+            let Some(line) = rng.pick(&open) else {
+                return "reversal";
+            };
+            app.answer_statement(
+                &boss,
+                s.id,
+                &[LineAnswer::Dispute {
+                    line_id: line.id,
+                    reason: "不是本月".into(),
+                }],
+            )
+            .await
+            .unwrap();
             let resolution = if line.amount.0 > 1 && rng.below(2) == 0 {
-                Resolution::Adjust { amount: Fen(1 + rng.below(line.amount.0 as u64 - 1) as i64) }
+                Resolution::Adjust {
+                    amount: Fen(1 + rng.below(line.amount.0 as u64 - 1) as i64),
+                }
             } else {
                 Resolution::Reverse
             };
@@ -237,29 +271,56 @@ async fn prove(h: &Harness, replay: &mut Replay, want: &Expected, what: &str, n:
             a.code
         );
     }
-    assert_eq!(debits, credits, "{} step {n} ({what}): Σ debits = Σ credits", h.name());
+    assert_eq!(
+        debits,
+        credits,
+        "{} step {n} ({what}): Σ debits = Σ credits",
+        h.name()
+    );
     assert_eq!(accounts.len(), replay.sums.len());
     let get = |account: Account| {
-        let (d, c) = replay.sums.get(&account.code()).copied().unwrap_or_default();
+        let (d, c) = replay
+            .sums
+            .get(&account.code())
+            .copied()
+            .unwrap_or_default();
         account.balance(Fen(d), Fen(c)).0
     };
     let received: i64 = want.receipts.values().sum();
     let claimed: i64 = want.claims.values().sum();
-    assert_eq!(get(Account::of(AccountKind::UnappliedCash)), received - claimed, "step {n} ({what}): unapplied cash");
+    assert_eq!(
+        get(Account::of(AccountKind::UnappliedCash)),
+        received - claimed,
+        "step {n} ({what}): unapplied cash"
+    );
     let statements = app.store.statements(None, 10_000).await.unwrap();
     for carrier in CARRIERS {
         let mine: Vec<_> = statements.iter().filter(|s| s.carrier == carrier).collect();
         for s in &mine {
-            assert!(s.net.0 >= 0 && s.paid.0 >= 0, "step {n} ({what}): overpaid {s:?}");
+            assert!(
+                s.net.0 >= 0 && s.paid.0 >= 0,
+                "step {n} ({what}): overpaid {s:?}"
+            );
         }
         let paid: i64 = mine.iter().map(|s| s.paid.0).sum();
         let issued: i64 = mine.iter().map(|s| s.issued.0).sum();
         let net: i64 = mine.iter().map(|s| s.net.0).sum();
         let credit = get(Account::credit_of(carrier));
-        assert!(credit >= 0, "step {n} ({what}): {carrier:?} credit {credit}");
-        assert_eq!(credit, want.claims.get(&carrier).copied().unwrap_or(0) - paid, "step {n} ({what}): {carrier:?} credit");
+        assert!(
+            credit >= 0,
+            "step {n} ({what}): {carrier:?} credit {credit}"
+        );
+        assert_eq!(
+            credit,
+            want.claims.get(&carrier).copied().unwrap_or(0) - paid,
+            "step {n} ({what}): {carrier:?} credit"
+        );
         let fees = replay.fees.get(&carrier).copied().unwrap_or(0);
-        assert_eq!(get(Account::receivable(carrier)), fees - issued + net, "step {n} ({what}): {carrier:?} receivable");
+        assert_eq!(
+            get(Account::receivable(carrier)),
+            fees - issued + net,
+            "step {n} ({what}): {carrier:?} receivable"
+        );
     }
 }
 
@@ -279,7 +340,12 @@ async fn the_books_hold_under_random_operations_on_both_databases() {
             prove(&h, &mut replay, &want, what, n).await;
             if n % 1_000 == 999 {
                 let check = h.app.check_ledger(&admin()).await.unwrap();
-                assert!(check.is_whole(), "{} step {n}: {:?}", h.name(), check.problems);
+                assert!(
+                    check.is_whole(),
+                    "{} step {n}: {:?}",
+                    h.name(),
+                    check.problems
+                );
             }
         }
         let claims = h.app.store.all_claims().await.unwrap();
