@@ -19,6 +19,8 @@ struct Row {
     n_lines: i64,
     issued: String,
     credited: String,
+    /// Paid by write-offs (branch claims).
+    paid: String,
     net: String,
     due: String,
 }
@@ -35,6 +37,7 @@ fn row(s: &StatementRecord) -> Row {
         n_lines: s.n_lines,
         issued: s.issued.to_string(),
         credited: s.credited.to_string(),
+        paid: s.paid.to_string(),
         net: s.net.to_string(),
         due: s.due_day.to_string(),
     }

@@ -75,6 +75,8 @@ struct StatementRow {
     n_lines: i64,
     issued: String,
     credited: String,
+    /// Paid by write-offs (branch claims).
+    paid: String,
     net: String,
     due: String,
     /// The ageing bucket's key, or empty when nothing is owed.
@@ -112,6 +114,7 @@ fn statement_row(
         n_lines: s.n_lines,
         issued: s.issued.to_string(),
         credited: s.credited.to_string(),
+        paid: s.paid.to_string(),
         net: s.net.to_string(),
         due: s.due_day.to_string(),
         bucket: if s.net.0 > 0 {
