@@ -352,8 +352,28 @@ async fn the_books_hold_under_random_operations_on_both_databases() {
         assert_eq!(claims.len(), want.claimed.len(), "each claim once");
         let check = h.app.check_ledger(&admin()).await.unwrap();
         assert!(check.is_whole(), "{}: {:?}", h.name(), check.problems);
+        // Disputes settled after payment gave money back to credit: the
+        // run reached that path.
+        let mut refunds = 0;
+        let mut payments = 0;
+        for carrier in CARRIERS {
+            for p in h
+                .app
+                .store
+                .payments_of(carrier, u32::MAX / 2)
+                .await
+                .unwrap()
+            {
+                payments += 1;
+                refunds += usize::from(p.amount.0 < 0);
+            }
+        }
+        assert!(
+            refunds > 0 && payments > refunds,
+            "{payments} payments, {refunds} refunds"
+        );
         eprintln!(
-            "model check on {}: {n_ops} operations in {:.1} s: {counts:?}; {} transfers",
+            "model check on {}: {n_ops} operations in {:.1} s: {counts:?}; {} transfers, {payments} payments of which {refunds} given back by a dispute",
             h.name(),
             started.elapsed().as_secs_f64(),
             check.transfers
