@@ -42,6 +42,12 @@ fn facts(record: &ApprovalRecord) -> Facts {
     }
 }
 
+/// A request's state at `now` (for an act that checks its own approval
+/// inside its transaction, as a write-off does).
+pub fn state_of(record: &ApprovalRecord, thresholds: &Thresholds, now: DateTime<Utc>) -> State {
+    facts(record).state(thresholds, now)
+}
+
 fn view(record: ApprovalRecord, thresholds: &Thresholds, now: DateTime<Utc>) -> ApprovalView {
     let state = facts(&record).state(thresholds, now);
     ApprovalView { record, state }

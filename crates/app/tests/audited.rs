@@ -106,6 +106,9 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("kiosks.rs", "import_kiosks", "KioskCreated"),
     ("fleet.rs", "hand_over_at_stop", "VehicleHandedOver"),
     ("fleet.rs", "finish_mission", "MissionFinished"),
+    // Branch `claims` (issue 15): claims and write-offs.
+    ("finance/claims.rs", "claim_receipt", "ReceiptClaimed"),
+    ("finance/claims.rs", "write_off", "WriteOffMade"),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

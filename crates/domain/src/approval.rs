@@ -23,15 +23,19 @@ pub enum Kind {
     /// A whole phone number revealed beyond the day's
     /// [`Thresholds::phone_reveals_per_day`].
     PhoneReveal,
+    /// A write-off (核销) of more than [`Thresholds::write_off_fen_max`]
+    /// (branch `claims`).
+    WriteOff,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 2] = [Kind::BulkExport, Kind::PhoneReveal];
+    pub const ALL: [Kind; 3] = [Kind::BulkExport, Kind::PhoneReveal, Kind::WriteOff];
 
     pub fn code(self) -> &'static str {
         match self {
             Kind::BulkExport => "bulk_export",
             Kind::PhoneReveal => "phone_reveal",
+            Kind::WriteOff => "write_off",
         }
     }
 
@@ -42,7 +46,7 @@ impl Kind {
     /// How long an approval lets the maker act. An export is read a page at
     /// a time, so it may be used until it expires; a reveal is used once.
     pub fn single_use(self) -> bool {
-        matches!(self, Kind::PhoneReveal)
+        matches!(self, Kind::PhoneReveal | Kind::WriteOff)
     }
 }
 
@@ -58,7 +62,12 @@ pub struct Thresholds {
     pub request_hours: i64,
     /// An approval lets the maker act for this long.
     pub approval_hours: i64,
+    /// A write-off of more fen than this needs approval.
+    pub write_off_fen_max: i64,
 }
+
+/// The default write-off limit: 50,000 yuan in fen.
+pub const WRITE_OFF_FEN_MAX_DEFAULT: i64 = 5_000_000;
 
 impl Default for Thresholds {
     fn default() -> Self {
@@ -67,6 +76,7 @@ impl Default for Thresholds {
             phone_reveals_per_day: crate::compliance::Thresholds::default().phone_reveals_per_day,
             request_hours: 24,
             approval_hours: 4,
+            write_off_fen_max: WRITE_OFF_FEN_MAX_DEFAULT,
         }
     }
 }
@@ -78,6 +88,7 @@ impl Thresholds {
         Thresholds {
             export_days_max: i64::MAX,
             phone_reveals_per_day: u32::MAX,
+            write_off_fen_max: i64::MAX,
             ..Thresholds::default()
         }
     }
@@ -85,6 +96,11 @@ impl Thresholds {
     /// Whether an export of Shanghai days `from..=to` is a bulk export.
     pub fn export_needs_approval(&self, from: NaiveDate, to: NaiveDate) -> bool {
         (to - from).num_days() + 1 > self.export_days_max
+    }
+
+    /// Whether a write-off of `amount` needs one.
+    pub fn write_off_needs_approval(&self, amount: crate::Fen) -> bool {
+        amount.0 > self.write_off_fen_max
     }
 
     /// Whether the next reveal, after `revealed_today` already, needs one.
@@ -197,6 +213,13 @@ pub enum Scope {
     },
     /// One parcel's whole phone number.
     Phone { parcel_id: i64 },
+    /// A write-off of `amount` fen of a carrier's credit to these invoices
+    /// (statement ids, in order).
+    WriteOff {
+        carrier: &'static str,
+        amount: i64,
+        statements: Vec<i64>,
+    },
 }
 
 impl Scope {
@@ -204,6 +227,7 @@ impl Scope {
         match self {
             Scope::Export { .. } => Kind::BulkExport,
             Scope::Phone { .. } => Kind::PhoneReveal,
+            Scope::WriteOff { .. } => Kind::WriteOff,
         }
     }
 
@@ -217,6 +241,18 @@ impl Scope {
                 to,
             } => format!("export:{what}:{}:{from}:{to}", carrier.unwrap_or("all")),
             Scope::Phone { parcel_id } => format!("phone:parcel:{parcel_id}"),
+            Scope::WriteOff {
+                carrier,
+                amount,
+                statements,
+            } => format!(
+                "write_off:{carrier}:{amount}:{}",
+                statements
+                    .iter()
+                    .map(|id| id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
         }
     }
 }

@@ -130,6 +130,11 @@ pub enum Act {
     /// A vehicle came back to its depot: its mission ended, what was still
     /// aboard back at the centre.
     MissionFinished,
+    // branch claims (issue 15): claims and write-offs.
+    /// A receipt in unapplied cash was claimed for a debtor (认领).
+    ReceiptClaimed,
+    /// A debtor's credit was applied to its invoices (核销).
+    WriteOffMade,
 }
 
 impl Act {
@@ -191,6 +196,8 @@ impl Act {
         Act::KioskRetired,
         Act::VehicleHandedOver,
         Act::MissionFinished,
+        Act::ReceiptClaimed,
+        Act::WriteOffMade,
     ];
 
     pub fn code(self) -> &'static str {
@@ -250,6 +257,8 @@ impl Act {
             Act::KioskRetired => "kiosk_retired",
             Act::VehicleHandedOver => "vehicle_handed_over",
             Act::MissionFinished => "mission_finished",
+            Act::ReceiptClaimed => "receipt_claimed",
+            Act::WriteOffMade => "write_off_made",
         }
     }
 

@@ -536,3 +536,49 @@ mod tests {
         }
     }
 }
+
+/// How a write-off (核销) spreads `available` money over open invoices,
+/// taken in the order given (oldest due first, or as chosen): each gets at
+/// most what it still owes, and what is left over stays unapplied (the
+/// debtor's credit). Returns `(invoice, amount)` for each invoice paid
+/// something; never more than `available` in all, never more than an
+/// invoice owes, nothing for an invoice that owes nothing.
+pub fn allocate(available: crate::Fen, invoices: &[(i64, crate::Fen)]) -> Vec<(i64, crate::Fen)> {
+    let mut left = available.0.max(0);
+    let mut out = Vec::new();
+    for &(id, owed) in invoices {
+        if left == 0 {
+            break;
+        }
+        let paid = owed.0.max(0).min(left);
+        if paid > 0 {
+            out.push((id, crate::Fen(paid)));
+            left -= paid;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod allocate_tests {
+    use super::allocate;
+    use crate::Fen;
+
+    #[test]
+    fn money_goes_to_invoices_in_order_each_up_to_what_it_owes() {
+        let invoices = [(1, Fen(100)), (2, Fen(0)), (3, Fen(250)), (4, Fen(50))];
+        assert_eq!(allocate(Fen(0), &invoices), vec![]);
+        assert_eq!(allocate(Fen(60), &invoices), vec![(1, Fen(60))]);
+        assert_eq!(
+            allocate(Fen(180), &invoices),
+            vec![(1, Fen(100)), (3, Fen(80))],
+            "partial payment of the next"
+        );
+        assert_eq!(
+            allocate(Fen(1_000), &invoices),
+            vec![(1, Fen(100)), (3, Fen(250)), (4, Fen(50))],
+            "an overpayment leaves 600 unapplied"
+        );
+        assert_eq!(allocate(Fen(-5), &invoices), vec![]);
+    }
+}

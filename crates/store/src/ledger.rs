@@ -21,7 +21,7 @@ use domain::ledger::TransferKind;
 use sqlx::any::AnyRow;
 
 const TRANSFER_COLUMNS: &str = "seq, transfer_id, debit_account, credit_account, amount_fen, kind, reference, parcel_id, reverses, at, posted_at, prev_hash, hash";
-const ACCOUNT_COLUMNS: &str =
+pub(crate) const ACCOUNT_COLUMNS: &str =
     "code, kind, carrier, debits_fen, credits_fen, n_transfers, created_at, updated_at";
 
 /// The advisory lock key of the ledger's chain on PostgreSQL: a constant no
@@ -53,7 +53,7 @@ fn transfer_from(row: &AnyRow) -> StoreResult<Transfer> {
     })
 }
 
-fn account_from(row: &AnyRow) -> StoreResult<AccountRecord> {
+pub(crate) fn account_from(row: &AnyRow) -> StoreResult<AccountRecord> {
     let code: String = get(row, "code")?;
     let account = account_of(&code)?;
     let debits = Fen(get(row, "debits_fen")?);
@@ -69,15 +69,16 @@ fn account_from(row: &AnyRow) -> StoreResult<AccountRecord> {
     })
 }
 
-const STATEMENT_COLUMNS: &str = "id, carrier, month, status, n_lines, issued_fen, credited_fen, due_day, issued_at, issued_by, updated_at";
+pub(crate) const STATEMENT_COLUMNS: &str = "id, carrier, month, status, n_lines, issued_fen, credited_fen, paid_fen, due_day, issued_at, issued_by, updated_at";
 const LINE_COLUMNS: &str = "id, statement_id, transfer_id, parcel_id, waybill, mode, bracket, agreement_version, day, amount_fen, status, dispute_reason, answered_at, answered_by, resolution_note, resolution_transfer_id, credited_fen, resolved_at, resolved_by";
 
-fn statement_from(row: &AnyRow) -> StoreResult<StatementRecord> {
+pub(crate) fn statement_from(row: &AnyRow) -> StoreResult<StatementRecord> {
     let month: String = get(row, "month")?;
     let status: String = get(row, "status")?;
     let due: String = get(row, "due_day")?;
     let issued = Fen(get(row, "issued_fen")?);
     let credited = Fen(get(row, "credited_fen")?);
+    let paid = Fen(get(row, "paid_fen")?);
     Ok(StatementRecord {
         id: get(row, "id")?,
         carrier: carrier(row)?,
@@ -87,7 +88,8 @@ fn statement_from(row: &AnyRow) -> StoreResult<StatementRecord> {
         n_lines: get(row, "n_lines")?,
         issued,
         credited,
-        net: Fen(issued.0 - credited.0),
+        paid,
+        net: Fen(issued.0 - credited.0 - paid.0),
         due_day: parse_day(&due)?,
         issued_at_ms: get(row, "issued_at")?,
         issued_by: get(row, "issued_by")?,
@@ -173,11 +175,11 @@ fn contact_from(row: &AnyRow) -> StoreResult<ContactRecord> {
     })
 }
 
-const RECEIPT_COLUMNS: &str = "id, fingerprint, day, amount_fen, payer_name, payer_account, reference, serial, import_id, transfer_id, at";
+pub(crate) const RECEIPT_COLUMNS: &str = "id, fingerprint, day, amount_fen, payer_name, payer_account, reference, serial, import_id, transfer_id, at";
 const IMPORT_COLUMNS: &str =
     "id, file_name, at, by_user, n_lines, n_new, n_known, n_bad, n_not_received, new_fen";
 
-fn receipt_from(row: &AnyRow) -> StoreResult<ReceiptRecord> {
+pub(crate) fn receipt_from(row: &AnyRow) -> StoreResult<ReceiptRecord> {
     let day: String = get(row, "day")?;
     Ok(ReceiptRecord {
         id: get(row, "id")?,

@@ -9,6 +9,8 @@ mod approvals;
 mod audit;
 // Seeing (issue 16, branch board).
 mod board;
+// branch claims (issue 15).
+mod claims;
 mod compliance;
 pub use compliance::BreachPlan;
 mod county;

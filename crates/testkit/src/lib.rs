@@ -13,7 +13,10 @@ mod fixtures;
 mod random;
 mod sender;
 mod services;
+// branch claims (issue 15).
+mod books;
 
+pub use books::generated_books;
 pub use clock::TestClock;
 pub use database::{
     Harness, TestDatabase, backends, databases, postgres, postgres_database, sqlite,

@@ -67,6 +67,7 @@ fn row(t: Tr, view: ApprovalView) -> Row {
         kind: t.get(match r.kind {
             Kind::BulkExport => "approvals.kind.bulk_export",
             Kind::PhoneReveal => "approvals.kind.phone_reveal",
+            Kind::WriteOff => "approvals.kind.write_off",
         }),
         scope: scope_words(t, &r.scope),
         requester: r.requester,

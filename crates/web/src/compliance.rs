@@ -204,6 +204,9 @@ const ACTS: &[(&str, &str, &str)] = &[
         "vehicle handed over at a station",
     ),
     ("mission_finished", "配送任务结束", "mission finished"),
+    // Branch `claims` (issue 15): claims and write-offs.
+    ("receipt_claimed", "认领到账款项", "receipt claimed"),
+    ("write_off_made", "核销账单", "invoices written off"),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[

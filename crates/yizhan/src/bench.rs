@@ -76,6 +76,10 @@ pub async fn command(what: BenchCommand) -> anyhow::Result<()> {
             days,
             postgres,
         } => crate::kiosks_cmd::bench(kiosks, days, postgres).await,
+        BenchCommand::Ledger {
+            transfers,
+            postgres,
+        } => crate::bench_ledger::ledger(transfers, postgres.filter(|url| !url.is_empty())).await,
         BenchCommand::Address { rounds } => {
             let clocks = address::bench::Clocks {
                 wall: &Instant::now,

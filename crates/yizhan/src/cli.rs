@@ -561,6 +561,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1000)]
         scans: u32,
     },
+    /// Branch claims (issue 15): ledger transfers posted per second into
+    /// SQLite (and PostgreSQL when given) against the raw insert rate of
+    /// the same rows.
+    Ledger {
+        #[arg(long, default_value_t = 20_000)]
+        transfers: u32,
+        /// PostgreSQL URL (a fresh schema is created and dropped).
+        #[arg(long)]
+        postgres: Option<String>,
+    },
 }
 
 // The argument groups below are the larger commands' flags, kept as structs

@@ -29,6 +29,14 @@ pub struct ApprovalsConfig {
     pub export_days_max: i64,
     /// Whole phones one person may reveal in a day without approval.
     pub phone_reveals_per_day: u32,
+    /// A write-off (核销) of more fen than this needs approval (branch
+    /// `claims`).
+    #[serde(default = "write_off_fen_max")]
+    pub write_off_fen_max: i64,
+}
+
+fn write_off_fen_max() -> i64 {
+    domain::approval::WRITE_OFF_FEN_MAX_DEFAULT
 }
 
 impl Default for ApprovalsConfig {
@@ -37,6 +45,7 @@ impl Default for ApprovalsConfig {
         ApprovalsConfig {
             export_days_max: d.export_days_max,
             phone_reveals_per_day: d.phone_reveals_per_day,
+            write_off_fen_max: d.write_off_fen_max,
         }
     }
 }
@@ -51,8 +60,14 @@ impl ApprovalsConfig {
             (1..=10_000).contains(&self.phone_reveals_per_day),
             "approvals.phone_reveals_per_day must be 1 to 10000"
         );
+        anyhow::ensure!(
+            (0..=domain::ledger::AMOUNT_MAX.0).contains(&self.write_off_fen_max),
+            "approvals.write_off_fen_max must be 0 to {} fen",
+            domain::ledger::AMOUNT_MAX.0
+        );
         Ok(domain::approval::Thresholds {
             export_days_max: self.export_days_max,
+            write_off_fen_max: self.write_off_fen_max,
             phone_reveals_per_day: self.phone_reveals_per_day,
             ..domain::approval::Thresholds::default()
         })

@@ -285,6 +285,11 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
     crate::hub_cmd::seed_demo(app)
         .await
         .context("seeding the sorting hub")?;
+    // Branch claims (issue 15): money received waiting to be claimed.
+    progress.set_message("money received");
+    crate::finance_cmd::seed_demo_receipts(app)
+        .await
+        .context("seeding the money received")?;
     progress.finish_and_clear();
     let counts = app.store.count_by_state(None).await?;
     let total: u64 = counts.iter().map(|(_, n)| n).sum();

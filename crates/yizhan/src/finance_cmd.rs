@@ -202,3 +202,82 @@ pub async fn receipts(
     }
     Ok(())
 }
+
+/// Branch claims (issue 15): the demo's money received — a bank export of
+/// the last six weeks, carriers' payments and one payer nobody knows — of
+/// which ZTO's oldest payment is claimed (its credit waits for ZTO's next
+/// statement); the rest waits on `/finance/receipts`, each with its age.
+pub async fn seed_demo_receipts(app: &App) -> anyhow::Result<()> {
+    let admin = domain::Principal {
+        user_id: 0,
+        username: "demo".into(),
+        role: domain::Role::Admin,
+        station_ids: vec![],
+        carrier: None,
+    };
+    let today = app.today();
+    let mut rows = vec![
+        [
+            "交易日期",
+            "贷方金额",
+            "对方户名",
+            "对方账号",
+            "摘要",
+            "流水号",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for (days_ago, amount, payer, account, reference) in [
+        (
+            41,
+            "3860.00",
+            "中通快递彭州网点",
+            "6222000011112222",
+            "派费",
+        ),
+        (
+            33,
+            "1275.50",
+            "韵达快递彭州分部",
+            "6222000011113333",
+            "派费",
+        ),
+        (17, "980.00", "圆通速递彭州", "6222000011115555", "上月派费"),
+        (
+            9,
+            "2400.00",
+            "申通快递彭州",
+            "6222000011114444",
+            "派费 部分",
+        ),
+        (
+            3,
+            "150.00",
+            "彭州某商贸有限公司",
+            "6222000099990000",
+            "货款",
+        ),
+    ] {
+        let day = today - chrono::Duration::days(days_ago);
+        rows.push(
+            [
+                day.to_string(),
+                amount.to_string(),
+                payer.to_string(),
+                account.to_string(),
+                reference.to_string(),
+                format!("DEMO{days_ago:03}"),
+            ]
+            .to_vec(),
+        );
+    }
+    let report = app
+        .import_bank_statement(&admin, "演示银行流水.csv", &rows)
+        .await?;
+    if let Some(oldest) = report.new.first() {
+        app.claim_receipt(&admin, oldest.id, domain::Carrier::Zto)
+            .await?;
+    }
+    Ok(())
+}

@@ -6,6 +6,8 @@
 mod admin;
 mod bench;
 mod bench_board;
+// branch claims (issue 15).
+mod bench_ledger;
 mod bench_terminal;
 mod broker;
 mod cli;

@@ -486,3 +486,20 @@ impl SeededDemo {
         )
     }
 }
+
+/// Branch claims (issue 15): the demo has money received over six weeks
+/// waiting to be claimed, and its ledger is whole with ZTO's oldest payment
+/// claimed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_has_money_received_to_claim() {
+    let demo = SeededDemo::new();
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let day = (today - chrono::Duration::days(41)).to_string();
+    let (ok, stdout, stderr) = demo.run(&["ledger", "receipts", "--day", &day]);
+    assert!(
+        ok && stdout.contains("中通快递彭州网点"),
+        "{stdout}{stderr}"
+    );
+    let (ok, stdout, stderr) = demo.run(&["ledger", "check"]);
+    assert!(ok && stdout.contains("ledger whole"), "{stdout}{stderr}");
+}

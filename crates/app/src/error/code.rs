@@ -731,7 +731,27 @@ codes! {
     // (presale ends here)
     //
     // branch claims (issue 15, session 9): claims, write-offs, unclaimed money.
-    //
+    ReceiptClaimed = "receipt_claimed", 409, Conflict,
+        "这笔到账已由 {by} 认领给 {carrier}，不能再认领；如认领有误，请联系财务更正",
+        "this receipt was claimed already by {by} for {carrier}; it cannot be claimed again";
+    WriteOffNothing = "write_off_nothing", 409, Conflict,
+        "{carrier} 没有可核销的金额：预收款余额 {credit}，所选账单未付 {owed}",
+        "there is nothing to write off for {carrier}: its credit is {credit} and the invoices chosen owe {owed}";
+    WriteOffInvoiceInvalid = "write_off_invoice_invalid", 422, InvalidRequest,
+        "账单 {id} 不是 {carrier} 尚未付清的账单",
+        "invoice {id} is not an unpaid invoice of {carrier}";
+    WriteOffKeyInvalid = "write_off_key_invalid", 422, InvalidRequest,
+        "核销请求编号须为 1 至 {max} 个可见 ASCII 字符",
+        "the write-off request key must be 1 to {max} visible ASCII characters";
+    WriteOffKeyReused = "write_off_key_reused", 409, Conflict,
+        "核销请求编号 {key} 已用于另一单位的核销；新的核销请使用新的编号",
+        "the write-off request key {key} was used for another debtor's write-off; use a new key";
+    WriteOffAmountInvalid = "write_off_amount_invalid", 422, InvalidRequest,
+        "核销金额须大于零且不超过一千万元，以元为单位，如 1200.50",
+        "the write-off amount must be more than zero and at most 10,000,000 yuan, such as 1200.50";
+    WriteOffTooManyInvoices = "write_off_too_many_invoices", 422, InvalidRequest,
+        "一次核销最多选 {max} 张账单",
+        "one write-off names at most {max} invoices";
     // (claims ends here)
     //
     // branch fleet-ops (issue 20, session 9): vehicle commands, compartment

@@ -339,6 +339,7 @@ pub const NOUNS: &[(&str, &str)] = &[
     ("ledger account", "账户"),
     ("statement", "对账单"),
     ("statement line", "对账单明细"),
+    ("receipt", "到账记录"),
     // Fields.
     ("address", "地址"),
     ("contractor name", "承包方名称"),

@@ -6,6 +6,8 @@
 
 mod arrears;
 mod books;
+// branch claims (issue 15).
+mod claims;
 mod receipts;
 mod statements;
 
@@ -14,6 +16,10 @@ pub use crate::ports::ledger::{ContactRecord, DebtorTerms, Responsible};
 pub use crate::ports::ledger::{StatementLine, StatementRecord};
 pub use arrears::{ContactRequest, DebtorRow, DebtorView, TermsRequest};
 pub use books::{LedgerCheck, LedgerProblem};
+pub use claims::{
+    ClaimRecord, DebtorPayments, PaymentRecord, UnclaimedReceipt, WriteOffRecord, WriteOffRequest,
+    WriteOffView,
+};
 pub use domain::finance::{Ageing, Bucket, ContactChannel, LineStatus, Month, StatementStatus};
 pub use domain::ledger::{AccountKind, NewTransfer, TransferKind};
 pub use receipts::{BankImportRecord, BankImportReport, DailyReceipts, ReceiptRecord};

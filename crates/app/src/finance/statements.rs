@@ -8,6 +8,7 @@
 use super::must_keep_books;
 use crate::audit::{self, Act, Actor, Object};
 use crate::error::{AppError, AppResult, Code};
+use crate::ports::claims::PaymentRecord;
 use crate::ports::ledger::{NewStatement, StatementLine, StatementRecord};
 use crate::{App, ledger};
 use domain::finance::{LineStatus, Month, StatementStatus};
@@ -279,6 +280,39 @@ impl App {
             let posted = ledger::post(&mut *tx, &transfer, now).await?;
             line.resolution_transfer_id = Some(posted.transfer.id);
             line.credited = credited;
+            // Paid already beyond what is now owed (branch `claims`): the
+            // excess goes back from the invoice to the carrier's credit, so
+            // no invoice stays overpaid and the money pays the next one.
+            let excess = credited.0 - statement.net.0;
+            if excess > 0 {
+                let id = format!("stmt-refund:{}", line.id);
+                ledger::post(
+                    &mut *tx,
+                    &NewTransfer {
+                        id: id.clone(),
+                        debit: Account::receivable(statement.carrier),
+                        credit: Account::credit_of(statement.carrier),
+                        amount: Fen(excess),
+                        kind: TransferKind::Adjustment,
+                        reference: note.clone(),
+                        parcel_id: line.parcel_id,
+                        reverses: None,
+                        at_ms: now.timestamp_millis(),
+                    },
+                    now,
+                )
+                .await?;
+                tx.insert_invoice_payment(&PaymentRecord {
+                    id: 0,
+                    write_off_id: None,
+                    statement_id: statement.id,
+                    carrier: statement.carrier,
+                    amount: Fen(-excess),
+                    transfer_id: id,
+                    at_ms: now.timestamp_millis(),
+                })
+                .await?;
+            }
         }
         line.status = match resolution {
             Resolution::Uphold => LineStatus::Upheld,

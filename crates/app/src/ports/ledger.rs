@@ -25,7 +25,10 @@ pub struct StatementRecord {
     pub issued: Fen,
     /// Σ taken off by resolved disputes (reversals and adjustments).
     pub credited: Fen,
-    /// What the carrier owes for it: issued − credited.
+    /// Σ paid on it by write-offs (核销, branch `claims`), less what a
+    /// dispute resolved after payment gave back to the carrier's credit.
+    pub paid: Fen,
+    /// What the carrier still owes for it: issued − credited − paid.
     pub net: Fen,
     pub due_day: NaiveDate,
     pub issued_at_ms: i64,

@@ -35,6 +35,8 @@ pub mod board;
 pub mod kiosks;
 // The sorting hub's board (issue 16, point 4).
 pub mod hub;
+// branch claims (issue 15).
+pub mod claims;
 
 pub use approvals::{ApprovalStore, ApprovalTx};
 pub use audit::{AuditStore, AuditTx};
@@ -54,6 +56,8 @@ pub use sending::{SendingStore, SendingTx};
 pub use terminal::{TerminalStore, TerminalTx};
 pub use users::*;
 pub use webhooks::{WebhookStore, WebhookTx};
+// branch claims (issue 15).
+pub use claims::{ClaimsStore, ClaimsTx};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -116,6 +120,7 @@ pub trait Tx:
     + FleetTx
     + KioskTx
     + HubTx
+    + ClaimsTx
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -142,6 +147,7 @@ pub trait Store:
     + FleetStore
     + KioskStore
     + HubStore
+    + ClaimsStore
     + Send
     + Sync
 {
@@ -176,6 +182,7 @@ pub mod prelude {
     pub use super::{SendingStore, SendingTx};
     // Seeing (issue 16, branch board).
     pub use super::{BoardStore, BoardTx};
+    pub use super::{ClaimsStore, ClaimsTx};
     pub use super::{FleetStore, FleetTx};
     pub use super::{HubStore, HubTx};
     pub use super::{KioskStore, KioskTx};

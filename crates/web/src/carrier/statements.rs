@@ -19,6 +19,8 @@ struct Row {
     n_lines: i64,
     issued: String,
     credited: String,
+    /// Paid by write-offs (branch claims).
+    paid: String,
     net: String,
     due: String,
 }
@@ -35,6 +37,7 @@ fn row(s: &StatementRecord) -> Row {
         n_lines: s.n_lines,
         issued: s.issued.to_string(),
         credited: s.credited.to_string(),
+        paid: s.paid.to_string(),
         net: s.net.to_string(),
         due: s.due_day.to_string(),
     }
@@ -45,6 +48,10 @@ fn row(s: &StatementRecord) -> Row {
 struct ListPage {
     f: Frame,
     statements: Vec<Row>,
+    /// Branch claims: the carrier's credit and its payments (when, which
+    /// statement, how much).
+    credit: String,
+    payments: Vec<(String, i64, String)>,
 }
 
 pub(super) async fn statements(
@@ -56,9 +63,28 @@ pub(super) async fn statements(
         .statements(&staff.principal, Some(staff.carrier))
         .await
         .map_err(staff.app_err())?;
+    let money = state
+        .app
+        .debtor_payments(&staff.principal, staff.carrier)
+        .await
+        .map_err(staff.app_err())?;
     Ok(render(ListPage {
         f: Frame::new(&staff, "statements"),
         statements: list.iter().map(row).collect(),
+        credit: money.credit.to_string(),
+        payments: money
+            .payments
+            .iter()
+            .map(|p| {
+                (
+                    chrono::DateTime::from_timestamp_millis(p.at_ms)
+                        .map(crate::local)
+                        .unwrap_or_default(),
+                    p.statement_id,
+                    p.amount.to_string(),
+                )
+            })
+            .collect(),
     }))
 }
 

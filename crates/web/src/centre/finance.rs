@@ -41,6 +41,9 @@ pub(super) fn routes() -> axum::Router<WebState> {
         .route("/finance/debtors/{code}", get(debtor))
         .route("/finance/debtors/{code}/terms", post(debtor_terms))
         .route("/finance/debtors/{code}/contacts", post(debtor_contact))
+        // Branch claims (issue 15): claims and write-offs.
+        .route("/finance/receipts/{id}/claim", post(claim))
+        .route("/finance/debtors/{code}/write-off", post(write_off))
 }
 
 struct AccountRow {
@@ -72,6 +75,8 @@ struct StatementRow {
     n_lines: i64,
     issued: String,
     credited: String,
+    /// Paid by write-offs (branch claims).
+    paid: String,
     net: String,
     due: String,
     /// The ageing bucket's key, or empty when nothing is owed.
@@ -109,6 +114,7 @@ fn statement_row(
         n_lines: s.n_lines,
         issued: s.issued.to_string(),
         credited: s.credited.to_string(),
+        paid: s.paid.to_string(),
         net: s.net.to_string(),
         due: s.due_day.to_string(),
         bucket: if s.net.0 > 0 {
@@ -531,6 +537,12 @@ struct DebtorPage {
     contacts: Vec<ContactRow>,
     channels: Vec<(&'static str, &'static str)>,
     today: String,
+    // Branch claims: the credit, the payments, the write-off form's key and
+    // the receipts waiting to be claimed.
+    credit: String,
+    payments: Vec<PaymentRow>,
+    write_off_key: String,
+    unclaimed: Vec<UnclaimedRow>,
 }
 
 async fn debtor(
@@ -547,7 +559,21 @@ async fn debtor(
         .map_err(operator.app_err())?;
     let today = state.app.today();
     let responsible = view.row.responsible();
+    let money = state
+        .app
+        .debtor_payments(&operator.principal, carrier)
+        .await
+        .map_err(operator.app_err())?;
+    let unclaimed = state
+        .app
+        .unclaimed_receipts(&operator.principal)
+        .await
+        .map_err(operator.app_err())?;
     Ok(render(DebtorPage {
+        credit: money.credit.to_string(),
+        payments: payment_rows(&money.payments),
+        write_off_key: write_off_key(),
+        unclaimed: unclaimed_rows(&unclaimed),
         f: Frame::new(&operator, "finance"),
         d: debtor_row_view(&view.row, t),
         bucket_heads: bucket_keys(),
@@ -719,6 +745,10 @@ struct ReceiptsPage {
     /// The last upload's outcome: its counts and each bad row.
     outcome: Option<String>,
     bad: Vec<(usize, String)>,
+    /// Receipts nobody has claimed, oldest first, with the carriers to
+    /// claim them for.
+    unclaimed: Vec<UnclaimedRow>,
+    carriers: Vec<(&'static str, String)>,
 }
 
 #[derive(Deserialize)]
@@ -742,7 +772,13 @@ async fn receipts_page(
         .bank_imports(&operator.principal)
         .await
         .map_err(operator.app_err())?;
+    let unclaimed = app
+        .unclaimed_receipts(&operator.principal)
+        .await
+        .map_err(operator.app_err())?;
     Ok(render(ReceiptsPage {
+        unclaimed: unclaimed_rows(&unclaimed),
+        carriers: carriers(operator.tr),
         f: Frame::new(operator, "finance"),
         day: day.to_string(),
         total: list.total.to_string(),
@@ -841,6 +877,156 @@ async fn import_bank(
         .first()
         .map_or_else(|| state.app.today(), |r| r.day);
     receipts_page(&state, &operator, day, Some(outcome), report.bad).await
+}
+
+// Claims (认领) and write-offs (核销), branch `claims`: the unclaimed
+// receipts with their age on the receipts page, a claim form on each, and
+// the debtor page's credit, payments and write-off form.
+
+struct UnclaimedRow {
+    id: i64,
+    day: String,
+    age_days: i64,
+    payer: String,
+    amount: String,
+    reference: String,
+}
+
+fn unclaimed_rows(list: &[app::finance::UnclaimedReceipt]) -> Vec<UnclaimedRow> {
+    list.iter()
+        .map(|u| UnclaimedRow {
+            id: u.receipt.id,
+            day: u.receipt.day.to_string(),
+            age_days: u.age_days,
+            payer: u.receipt.payer_name.clone(),
+            amount: u.receipt.amount.to_string(),
+            reference: u.receipt.reference.clone(),
+        })
+        .collect()
+}
+
+struct PaymentRow {
+    at: String,
+    statement_id: i64,
+    amount: String,
+    transfer: String,
+}
+
+fn payment_rows(list: &[app::finance::PaymentRecord]) -> Vec<PaymentRow> {
+    list.iter()
+        .map(|p| PaymentRow {
+            at: chrono::DateTime::from_timestamp_millis(p.at_ms)
+                .map(local)
+                .unwrap_or_default(),
+            statement_id: p.statement_id,
+            amount: p.amount.to_string(),
+            transfer: p.transfer_id.clone(),
+        })
+        .collect()
+}
+
+/// A fresh write-off key for a form: a repeated submission of the same
+/// form is the same write-off.
+fn write_off_key() -> String {
+    format!("web-{:016x}", rand::random::<u64>())
+}
+
+#[derive(Deserialize)]
+struct ClaimForm {
+    csrf: String,
+    carrier: String,
+    /// `1`: write the claimed money off against the oldest invoices too.
+    #[serde(default)]
+    write_off: Option<String>,
+}
+
+async fn claim(
+    State(state): State<WebState>,
+    operator: Operator,
+    Path(id): Path<i64>,
+    Form(form): Form<ClaimForm>,
+) -> Result<Response, WebError> {
+    operator.check(&state, &form.csrf)?;
+    let t = operator.tr;
+    let carrier = parse_carrier(Some(field(t, &form.carrier)?)).map_err(operator.app_err())?;
+    let claimed = state
+        .app
+        .claim_receipt(&operator.principal, id, carrier)
+        .await
+        .map_err(operator.app_err())?;
+    if form.write_off.as_deref() == Some("1") {
+        let request = app::finance::WriteOffRequest {
+            key: format!("claim-{id}"),
+            carrier,
+            statements: Vec::new(),
+            amount: Some(claimed.amount),
+        };
+        match state.app.write_off(&operator.principal, &request).await {
+            // Nothing owed: the money stays as the debtor's credit.
+            Ok(_) => {}
+            Err(e) if e.code() == Code::WriteOffNothing => {}
+            Err(e) => return Err((operator.app_err())(e)),
+        }
+    }
+    Ok(Redirect::to(&format!("/finance/debtors/{}", carrier.code())).into_response())
+}
+
+#[derive(Deserialize)]
+struct WriteOffForm {
+    csrf: String,
+    key: String,
+    /// One invoice to pay; empty: the oldest first.
+    #[serde(default)]
+    statement: String,
+    /// At most this many yuan; empty: as much as the credit and the
+    /// invoices allow.
+    #[serde(default)]
+    amount: String,
+}
+
+async fn write_off(
+    State(state): State<WebState>,
+    operator: Operator,
+    Path(code): Path<String>,
+    Form(form): Form<WriteOffForm>,
+) -> Result<Response, WebError> {
+    operator.check(&state, &form.csrf)?;
+    let t = operator.tr;
+    let carrier = parse_carrier(Some(field(t, &code)?)).map_err(operator.app_err())?;
+    let statements = match form.statement.trim() {
+        "" => Vec::new(),
+        text => vec![
+            text.parse::<i64>()
+                .map_err(|_| {
+                    AppError::new(Code::WriteOffInvoiceInvalid)
+                        .with("id", field(t, text).unwrap_or("?").to_string())
+                        .with("carrier", carrier.code())
+                })
+                .map_err(operator.app_err())?,
+        ],
+    };
+    let amount = match form.amount.trim() {
+        "" => None,
+        text => Some(
+            parse_yuan(field(t, text)?)
+                .ok_or_else(|| AppError::new(Code::WriteOffAmountInvalid))
+                .map_err(operator.app_err())?,
+        ),
+    };
+    state
+        .app
+        .write_off(
+            &operator.principal,
+            &app::finance::WriteOffRequest {
+                key: field(t, &form.key)?.to_string(),
+                carrier,
+                statements,
+                amount,
+            },
+        )
+        .await
+        .map_err(operator.app_err())?;
+    Ok(Redirect::to(&format!("/finance/debtors/{}", carrier.code())).into_response())
 }
 
 #[cfg(test)]

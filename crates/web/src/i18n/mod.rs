@@ -19,6 +19,8 @@ mod send;
 mod kiosks;
 // The sorting hub's board (issue 16, point 4).
 mod hub;
+// branch claims (issue 15)
+mod claims;
 
 /// The language type is `app`'s, so error messages and pages agree.
 pub use app::Lang;
@@ -74,6 +76,7 @@ const TABLES: &[Strings] = &[
     send::STRINGS,
     kiosks::STRINGS,
     hub::STRINGS,
+    claims::STRINGS,
 ];
 
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {

@@ -1,0 +1,95 @@
+//! Claims (认领) and write-offs (核销), branch `claims` (issue 15, point 4):
+//! a receipt claimed once for a debtor, and the debtor's credit applied to
+//! its invoices, each application a payment on one statement. The money
+//! itself moves by `crate::ledger::post` in the same transaction.
+
+use super::StoreResult;
+use super::ledger::{Account, AccountRecord, ReceiptRecord, StatementRecord};
+use async_trait::async_trait;
+use domain::{Carrier, Fen};
+use serde::Serialize;
+
+/// A receipt claimed for a debtor (认领): once per receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClaimRecord {
+    pub receipt_id: i64,
+    pub carrier: Carrier,
+    pub amount: Fen,
+    /// `claim:<receipt>`: unapplied cash debited, the carrier's credit
+    /// credited.
+    pub transfer_id: String,
+    pub at_ms: i64,
+    pub by: String,
+}
+
+/// One write-off (核销): the debtor's credit applied to its invoices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WriteOffRecord {
+    pub id: i64,
+    pub key: String,
+    pub carrier: Carrier,
+    pub amount: Fen,
+    pub at_ms: i64,
+    pub by: String,
+    /// The second person's approval it used, above the threshold.
+    pub approval_id: Option<i64>,
+}
+
+/// A write-off about to be written.
+#[derive(Debug, Clone)]
+pub struct NewWriteOff {
+    pub key: String,
+    pub carrier: Carrier,
+    pub amount: Fen,
+    pub at_ms: i64,
+    pub by: String,
+    pub approval_id: Option<i64>,
+}
+
+/// Money applied to one invoice (a statement), or given back from it to
+/// the debtor's credit (a negative amount: a dispute resolved after it was
+/// paid).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaymentRecord {
+    pub id: i64,
+    /// `None` for money given back by a resolved dispute.
+    pub write_off_id: Option<i64>,
+    pub statement_id: i64,
+    pub carrier: Carrier,
+    pub amount: Fen,
+    pub transfer_id: String,
+    pub at_ms: i64,
+}
+
+#[async_trait]
+pub trait ClaimsTx: Send {
+    /// An account's totals as this transaction sees them.
+    async fn account_in(&mut self, account: &Account) -> StoreResult<Option<AccountRecord>>;
+    async fn receipt_in(&mut self, id: i64) -> StoreResult<Option<ReceiptRecord>>;
+    /// Keeps the claim unless the receipt is claimed already (then
+    /// `false`; a concurrent claimant waits for the first to end).
+    async fn insert_claim(&mut self, claim: &ClaimRecord) -> StoreResult<bool>;
+    async fn claim_in(&mut self, receipt_id: i64) -> StoreResult<Option<ClaimRecord>>;
+    /// The carrier's statements, locked by id until this transaction ends
+    /// (PostgreSQL; on SQLite the one writer is alone).
+    async fn lock_statements_of(&mut self, carrier: Carrier) -> StoreResult<Vec<StatementRecord>>;
+    async fn write_off_by_key(&mut self, key: &str) -> StoreResult<Option<WriteOffRecord>>;
+    async fn insert_write_off(&mut self, new: &NewWriteOff) -> StoreResult<i64>;
+    async fn payments_of_write_off(&mut self, write_off_id: i64)
+    -> StoreResult<Vec<PaymentRecord>>;
+    /// Appends the payment (its `id` is ignored) and adds its amount to its
+    /// statement's paid total; returns its id.
+    async fn insert_invoice_payment(&mut self, payment: &PaymentRecord) -> StoreResult<i64>;
+}
+
+#[async_trait]
+pub trait ClaimsStore: Send + Sync {
+    /// Receipts with no claim, oldest bank day first.
+    async fn unclaimed_receipts(&self, limit: u32) -> StoreResult<Vec<ReceiptRecord>>;
+    /// A carrier's claims, newest first.
+    async fn claims_of(&self, carrier: Carrier, limit: u32) -> StoreResult<Vec<ClaimRecord>>;
+    /// A carrier's payments, newest first.
+    async fn payments_of(&self, carrier: Carrier, limit: u32) -> StoreResult<Vec<PaymentRecord>>;
+    /// Every claim, by receipt (the model check's view).
+    async fn all_claims(&self) -> StoreResult<Vec<ClaimRecord>>;
+}

@@ -1,0 +1,182 @@
+//! Claims (认领) and write-offs (核销) over real HTTP against real SQLite
+//! (branch `claims`, issue 15): a bank statement uploaded to
+//! `/finance/receipts`, the money listed unclaimed with its age, claimed for
+//! a debtor and written off against its oldest invoice from the page, the
+//! rest written off from the debtor's page, a second claim refused with who
+//! claimed it, and the carrier seeing its payments in its portal.
+
+use app::App;
+use app::finance::Month;
+use app::ports::SystemClock;
+use chrono::{Datelike, Duration};
+use domain::{Carrier, Fen, Role};
+use std::sync::Arc;
+
+mod support;
+use support::{Site, user};
+
+#[tokio::test]
+async fn money_uploaded_is_claimed_and_written_off_from_the_pages() {
+    let database = testkit::sqlite_database().await;
+    let app = App::new(database.db.clone(), Arc::new(SystemClock));
+    user(&app, "operator", Role::CountyOperator, None, &[]).await;
+    user(
+        &app,
+        "zto",
+        Role::CarrierIntegrator,
+        Some(Carrier::Zto),
+        &[],
+    )
+    .await;
+    // Last month's fees, stated.
+    let today = app.today();
+    let first_of_month = today - Duration::days(i64::from(today.day0()));
+    let last_month = Month::of(first_of_month - Duration::days(1));
+    testkit::generated_books(&app, &database.db, 300, 20, last_month.last_day(), 5).await;
+    app.backfill_ledger().await.unwrap();
+    let statement = app
+        .issue_statement(&testkit::admin(), Carrier::Zto, last_month, Some(10))
+        .await
+        .unwrap()
+        .statement;
+    let site = Site::serve(app, database).await;
+    let operator = site.sign_in("operator").await;
+
+    // The bank's export uploaded: two payments, one of them yesterday's.
+    let yesterday = today - Duration::days(1);
+    let part = statement.net.0 / 2;
+    let file = format!(
+        "交易日期,贷方金额,对方户名,对方账号,摘要,流水号\n\
+         {yesterday},{}.{:02},中通快递彭州网点,6222000011112222,派费,W1\n\
+         {today},{}.{:02},中通快递彭州网点,6222000011112222,派费,W2\n",
+        part / 100,
+        part % 100,
+        statement.net.0 / 100 + 100,
+        statement.net.0 % 100,
+    );
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", operator.csrf.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(file.into_bytes())
+                .file_name("流水.csv")
+                .mime_str("text/csv")
+                .unwrap(),
+        );
+    let response = operator
+        .client
+        .post(site.url("/finance/receipts/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("id=\"import-outcome\""), "{html}");
+    assert!(html.contains("新增 2 笔"), "{html}");
+    let (status, html) = operator.get("/finance/receipts").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"unclaimed\""), "{html}");
+    assert!(
+        html.contains("<td class=\"num\">1</td>"),
+        "yesterday's is a day old: {html}"
+    );
+    let unclaimed = site
+        .app
+        .unclaimed_receipts(&testkit::admin())
+        .await
+        .unwrap();
+    assert_eq!(unclaimed.len(), 2);
+    let (first, second) = (unclaimed[0].receipt.id, unclaimed[1].receipt.id);
+
+    // Claimed and written off against the oldest invoice from the page.
+    let (status, to) = operator
+        .post(
+            &format!("/finance/receipts/{first}/claim"),
+            &[("carrier", "ZTO"), ("write_off", "1")],
+        )
+        .await;
+    assert_eq!((status, to.as_str()), (303, "/finance/debtors/ZTO"), "{to}");
+    let owed = site
+        .app
+        .statement(&testkit::admin(), statement.id)
+        .await
+        .unwrap()
+        .statement;
+    assert_eq!(owed.paid, Fen(part));
+    assert_eq!(owed.net, Fen(statement.net.0 - part));
+    // Claimed again, for anyone: refused, naming who claimed it.
+    let (status, html) = operator
+        .post(
+            &format!("/finance/receipts/{first}/claim"),
+            &[("carrier", "YTO")],
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert!(html.contains("operator") && html.contains("ZTO"), "{html}");
+
+    // The second claimed without writing off: it waits as credit.
+    let (status, _) = operator
+        .post(
+            &format!("/finance/receipts/{second}/claim"),
+            &[("carrier", "ZTO")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (status, html) = operator.get("/finance/debtors/ZTO").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"debtor-credit\""), "{html}");
+    assert!(html.contains("id=\"write-off-form\""), "{html}");
+    assert!(html.contains("id=\"payments\""), "{html}");
+    let key_at = html.find("name=\"key\" value=\"").unwrap() + 18;
+    let key = html[key_at..].split('"').next().unwrap().to_string();
+    // Written off from the debtor's page: the invoice is paid, the rest is
+    // credit; the same form sent twice is one write-off.
+    for _ in 0..2 {
+        let (status, to) = operator
+            .post(
+                "/finance/debtors/ZTO/write-off",
+                &[("key", &key), ("statement", ""), ("amount", "")],
+            )
+            .await;
+        assert_eq!((status, to.as_str()), (303, "/finance/debtors/ZTO"), "{to}");
+    }
+    let paid = site
+        .app
+        .statement(&testkit::admin(), statement.id)
+        .await
+        .unwrap()
+        .statement;
+    assert_eq!(paid.net, Fen(0), "paid in full");
+    let money = site
+        .app
+        .debtor_payments(&testkit::admin(), Carrier::Zto)
+        .await
+        .unwrap();
+    assert_eq!(money.payments.len(), 2, "the repeat wrote nothing");
+    assert_eq!(
+        money.credit,
+        Fen(part + 10_000),
+        "claimed net + 100 yuan + part, paid net"
+    );
+    let (status, html) = operator
+        .post(
+            "/finance/debtors/ZTO/write-off",
+            &[("key", "web-another"), ("statement", ""), ("amount", "")],
+        )
+        .await;
+    assert_eq!(status, 409, "nothing left to write off");
+    assert!(html.contains("没有可核销的金额"), "{html}");
+
+    // The carrier sees its payments in its portal.
+    let zto = site.sign_in("zto").await;
+    let (status, html) = zto.get("/carrier/statements").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("id=\"payments\"") && html.contains("id=\"credit\""),
+        "{html}"
+    );
+    assert!(html.contains(&money.credit.to_string()), "{html}");
+    let check = site.app.check_ledger(&testkit::admin()).await.unwrap();
+    assert!(check.is_whole(), "{:?}", check.problems);
+}
