@@ -103,6 +103,13 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("kiosks.rs", "import_kiosks", "KioskCreated"),
     ("fleet.rs", "hand_over_at_stop", "VehicleHandedOver"),
     ("fleet.rs", "finish_mission", "MissionFinished"),
+    // Branch `presale` (issue 14): community pre-sale campaigns.
+    (
+        "presale.rs",
+        "create_presale_campaign",
+        "PresaleCampaignCreated",
+    ),
+    ("presale.rs", "import_presale_orders", "PresaleImported"),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

@@ -126,6 +126,11 @@ pub enum Act {
     /// A vehicle came back to its depot: its mission ended, what was still
     /// aboard back at the centre.
     MissionFinished,
+    // branch presale (issue 14): community pre-sale campaigns.
+    /// A pre-sale campaign was created.
+    PresaleCampaignCreated,
+    /// A campaign's order file was imported.
+    PresaleImported,
 }
 
 impl Act {
@@ -185,6 +190,8 @@ impl Act {
         Act::KioskRetired,
         Act::VehicleHandedOver,
         Act::MissionFinished,
+        Act::PresaleCampaignCreated,
+        Act::PresaleImported,
     ];
 
     pub fn code(self) -> &'static str {
@@ -242,6 +249,8 @@ impl Act {
             Act::KioskRetired => "kiosk_retired",
             Act::VehicleHandedOver => "vehicle_handed_over",
             Act::MissionFinished => "mission_finished",
+            Act::PresaleCampaignCreated => "presale_campaign_created",
+            Act::PresaleImported => "presale_imported",
         }
     }
 

@@ -281,6 +281,10 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
     crate::kiosks_cmd::seed_demo(app)
         .await
         .context("seeding the kiosk fleet")?;
+    progress.set_message("pre-sale");
+    crate::presale_cmd::seed_demo(app)
+        .await
+        .context("seeding the pre-sale campaign")?;
     progress.finish_and_clear();
     let counts = app.store.count_by_state(None).await?;
     let total: u64 = counts.iter().map(|(_, n)| n).sum();

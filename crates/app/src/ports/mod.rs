@@ -33,6 +33,8 @@ pub mod webhooks;
 pub mod board;
 // branch kiosks (issue 14).
 pub mod kiosks;
+// branch presale (issue 14).
+pub mod presale;
 
 pub use approvals::{ApprovalStore, ApprovalTx};
 pub use audit::{AuditStore, AuditTx};
@@ -43,6 +45,7 @@ pub use devices::{DeviceStore, DeviceTx};
 pub use fleet::{FleetStore, FleetTx};
 pub use idempotency::IdempotencyStore;
 pub use kiosks::{KioskStore, KioskTx};
+pub use presale::{PresaleStore, PresaleTx};
 pub use ledger::{LedgerStore, LedgerTx};
 pub use outbox::*;
 pub use parcels::*;
@@ -112,6 +115,7 @@ pub trait Tx:
     + LedgerTx
     + FleetTx
     + KioskTx
+    + PresaleTx
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -137,6 +141,7 @@ pub trait Store:
     + LedgerStore
     + FleetStore
     + KioskStore
+    + PresaleStore
     + Send
     + Sync
 {
@@ -174,4 +179,5 @@ pub mod prelude {
     pub use super::{FleetStore, FleetTx};
     pub use super::{KioskStore, KioskTx};
     pub use super::{LedgerStore, LedgerTx};
+    pub use super::{PresaleStore, PresaleTx};
 }

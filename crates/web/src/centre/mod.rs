@@ -29,6 +29,8 @@ mod fleet;
 mod send;
 // branch kiosks (issue 14): the kiosk fleet, its daily report, collection.
 mod kiosks;
+// branch presale (issue 14): community pre-sale campaigns.
+mod presale;
 
 use crate::i18n::Tr;
 use crate::{Session, WebState};
@@ -53,6 +55,7 @@ pub fn routes() -> Router<WebState> {
         .merge(fleet::routes())
         .merge(send::routes())
         .merge(kiosks::routes())
+        .merge(presale::routes())
 }
 
 /// A signed-in person who may run the county centre (county staff and the

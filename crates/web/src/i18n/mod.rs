@@ -17,6 +17,8 @@ mod fleet;
 mod send;
 // branch kiosks (issue 14)
 mod kiosks;
+// branch presale (issue 14)
+mod presale;
 
 /// The language type is `app`'s, so error messages and pages agree.
 pub use app::Lang;
@@ -71,6 +73,7 @@ const TABLES: &[Strings] = &[
     fleet::STRINGS,
     send::STRINGS,
     kiosks::STRINGS,
+    presale::STRINGS,
 ];
 
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
