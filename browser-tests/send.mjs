@@ -39,9 +39,13 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
+const pages = [];
 try {
   const errors = [];
-  const watch = (page) => page.on("pageerror", (error) => errors.push(String(error)));
+  const watch = (page) => {
+    pages.push(page);
+    page.on("pageerror", (error) => errors.push(String(error)));
+  };
 
   // The carrier subscribes to every event of its own.
   const desk = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
@@ -132,8 +136,8 @@ try {
   await Promise.all([courier.waitForURL((url) => /^\/centre\/collect\/\d+$/.test(url.pathname)), courier.click("#collect-start button")]);
   const waiting = await courier.textContent("#waiting");
   check(waiting.includes(waybill), "the item waits in the kiosk's bin: " + waiting);
-  await courier.fill("#scan-form input[name=waybill]", waybill);
-  await Promise.all([courier.waitForLoadState("load"), courier.click("#scan-form button")]);
+  await courier.fill("#collect-scan input[name=waybill]", waybill);
+  await Promise.all([courier.waitForURL((url) => url.search.includes("last=")), courier.click("#collect-scan button")]);
   await courier.waitForSelector("#last-scan.collected");
   check((await courier.textContent("#last-scan")).includes(waybill), "the scan collected the item");
   await Promise.all([courier.waitForLoadState("load"), courier.click("#close-form button")]);
@@ -143,10 +147,17 @@ try {
   // The carrier's delivery log shows the order accepted and collected.
   await carrier.goto(base + log);
   const events = await carrier.$$eval("td.event", (cells) => cells.map((c) => c.textContent.trim()));
-  check(events.includes("send.accepted"), "the carrier's feed has send.accepted: " + events.join(", "));
-  check(events.includes("send.collected"), "the carrier's feed has send.collected: " + events.join(", "));
+  // The log names events in the page's language (send.accepted, send.collected).
+  check(events.some((e) => e.startsWith("寄件已受理")), "the carrier's feed has the order accepted: " + events.join(", "));
+  check(events.includes("已揽收"), "the carrier's feed has the order collected: " + events.join(", "));
   await shot(carrier, "06-carrier-feed");
   check(errors.length === 0, "no script errors: " + errors.join("; "));
+} catch (error) {
+  // What each page showed when it went wrong.
+  for (const [index, page] of pages.entries()) {
+    await page.screenshot({ path: path.join(shots, `send-failed-${index}.png`), fullPage: true }).catch(() => {});
+  }
+  throw error;
 } finally {
   await browser.close();
 }
