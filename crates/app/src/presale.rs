@@ -168,10 +168,7 @@ impl App {
             .map(|s| (s.id, s.name))
             .collect();
         Ok(domain::presale::report(campaign_id, &counts, |id| {
-            stations
-                .get(&id)
-                .cloned()
-                .unwrap_or_else(|| id.to_string())
+            stations.get(&id).cloned().unwrap_or_else(|| id.to_string())
         }))
     }
 

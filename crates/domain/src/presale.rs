@@ -311,8 +311,9 @@ impl Layout {
         }
         let order_no = parse_order_no(cell(row, Some(self.order_no)))?;
         let phone_text = cell(row, Some(self.phone));
-        let phone = Phone::parse(phone_text)
-            .map_err(|_| "the buyer's phone is not a mobile number such as 13812345678".to_string())?;
+        let phone = Phone::parse(phone_text).map_err(|_| {
+            "the buyer's phone is not a mobile number such as 13812345678".to_string()
+        })?;
         if matches!(phone, Phone::Masked { .. }) {
             return Err(
                 "the buyer's phone is masked; export the orders with whole numbers so the station can send the pickup code"
@@ -552,10 +553,7 @@ mod tests {
         assert_eq!(parse_pickup(" 送货上门 "), Some(Pickup::Home));
         assert_eq!(parse_pickup("Home delivery"), Some(Pickup::Home));
         assert_eq!(parse_pickup(""), None);
-        assert_eq!(
-            waybill_for(7, "DD-1001").unwrap().as_str(),
-            "YS7-DD-1001"
-        );
+        assert_eq!(waybill_for(7, "DD-1001").unwrap().as_str(), "YS7-DD-1001");
         assert!(parse_order_no("订单1").is_err());
         assert!(parse_order_no(&"9".repeat(25)).is_err());
         assert!(waybill_for(i64::MAX, &"9".repeat(24)).is_err());

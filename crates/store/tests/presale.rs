@@ -55,7 +55,10 @@ async fn orders_are_shelved_once_picked_up_as_parcels_and_reported_on_both_datab
             .create_presale_campaign(&staff, &bad)
             .await
             .unwrap_err();
-        assert!(refused.is(Code::PresaleCampaignInvalid), "{name}: {refused}");
+        assert!(
+            refused.is(Code::PresaleCampaignInvalid),
+            "{name}: {refused}"
+        );
         let campaign = h
             .app
             .create_presale_campaign(&staff, &campaign_input())
@@ -95,22 +98,23 @@ async fn orders_are_shelved_once_picked_up_as_parcels_and_reported_on_both_datab
         assert_eq!(acts(&h, "presale_imported").await, 1, "{name}");
 
         // Each station order is a parcel on a slot with a code.
-        let orders = h
-            .db
-            .presale_orders(campaign.id, OrderKind::All, 0, 100)
-            .await
-            .unwrap();
+        let orders =
+            h.db.presale_orders(campaign.id, OrderKind::All, 0, 100)
+                .await
+                .unwrap();
         assert_eq!(orders.len(), 4, "{name}");
         let order = orders.iter().find(|o| o.order_no == "DD-1001").unwrap();
         assert_eq!(order.station_id, Some(first));
         assert_eq!(order.parcel_state, Some(ParcelState::Stored));
-        let parcel = h
-            .db
-            .parcel(order.parcel_id.unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(parcel.waybill.as_str(), format!("YS{}-DD-1001", campaign.id));
+        let parcel =
+            h.db.parcel(order.parcel_id.unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(
+            parcel.waybill.as_str(),
+            format!("YS{}-DD-1001", campaign.id)
+        );
         assert_eq!(parcel.carrier, domain::Carrier::Ems);
         assert_eq!(parcel.station_id, Some(first));
         assert!(parcel.slot_id.is_some() && parcel.pickup_code.is_some());
@@ -125,11 +129,10 @@ async fn orders_are_shelved_once_picked_up_as_parcels_and_reported_on_both_datab
         assert_eq!(again.n_new, 0, "{name}: {again:?}");
         assert_eq!(again.n_known, 4, "{name}");
         assert_eq!(h.db.count_by_state(None).await.unwrap(), parcels_before);
-        let orders_again = h
-            .db
-            .presale_orders(campaign.id, OrderKind::All, 0, 100)
-            .await
-            .unwrap();
+        let orders_again =
+            h.db.presale_orders(campaign.id, OrderKind::All, 0, 100)
+                .await
+                .unwrap();
         assert_eq!(orders_again.len(), 4, "{name}");
 
         // The buyer picks it up at the station the normal way.
@@ -147,7 +150,14 @@ async fn orders_are_shelved_once_picked_up_as_parcels_and_reported_on_both_datab
         let report = h.app.presale_report(&staff, campaign.id).await.unwrap();
         let t = report.totals;
         assert_eq!(
-            (t.orders, t.stored, t.waiting, t.picked_up, t.home_delivery, t.other),
+            (
+                t.orders,
+                t.stored,
+                t.waiting,
+                t.picked_up,
+                t.home_delivery,
+                t.other
+            ),
             (4, 3, 2, 1, 1, 0),
             "{name}: {report:?}"
         );
@@ -190,7 +200,10 @@ async fn orders_are_shelved_once_picked_up_as_parcels_and_reported_on_both_datab
             .import_presale_orders(&staff, campaign.id + 1000, &file)
             .await
             .unwrap_err();
-        assert!(matches!(missing, app::AppError::NotFound(_)), "{name}: {missing}");
+        assert!(
+            matches!(missing, app::AppError::NotFound(_)),
+            "{name}: {missing}"
+        );
         let unreadable = h
             .app
             .import_presale_orders(&staff, campaign.id, &grid(&["a,b,c", "1,2,3"]))

@@ -203,8 +203,16 @@ const ACTS: &[(&str, &str, &str)] = &[
     ),
     ("mission_finished", "配送任务结束", "mission finished"),
     // Branch `presale` (issue 14): community pre-sale campaigns.
-    ("presale_campaign_created", "创建社区预售活动", "pre-sale campaign created"),
-    ("presale_imported", "导入预售订单", "pre-sale orders imported"),
+    (
+        "presale_campaign_created",
+        "创建社区预售活动",
+        "pre-sale campaign created",
+    ),
+    (
+        "presale_imported",
+        "导入预售订单",
+        "pre-sale orders imported",
+    ),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[

@@ -75,7 +75,10 @@ async fn staff_create_a_campaign_import_its_orders_and_read_the_report_and_keepe
     assert!(page.contains(r#"id="f-waiting">1<"#), "{page}");
     assert!(page.contains(r#"id="f-home">1<"#), "{page}");
     assert!(page.contains("¥127.90"), "{page}");
-    assert!(page.contains("138****0003") && !page.contains("13800000003"), "{page}");
+    assert!(
+        page.contains("138****0003") && !page.contains("13800000003"),
+        "{page}"
+    );
     assert!(page.contains("天府东路18号"), "{page}");
 
     // Again: nothing new.
@@ -98,7 +101,11 @@ async fn staff_create_a_campaign_import_its_orders_and_read_the_report_and_keepe
     assert!(bytes.starts_with(b"PK"), "an .xlsx is a zip");
 
     // A station keeper sees no campaign page, and cannot import.
-    for path in ["/centre/presale".to_string(), to.clone(), format!("{to}/report.xlsx")] {
+    for path in [
+        "/centre/presale".to_string(),
+        to.clone(),
+        format!("{to}/report.xlsx"),
+    ] {
         let (status, body) = keeper.get(&path).await;
         assert_eq!(status, 303, "{path}: {body}");
         assert!(!body.contains("彭州脐橙预售"), "{path}");

@@ -220,15 +220,24 @@ fn the_presale_report_shows_the_demo_campaign_as_json_and_text() {
     let waiting = report["waiting"].as_u64().unwrap();
     assert!(picked_up > 80 && waiting > 80, "{report}");
     assert_eq!(picked_up + waiting, 293, "{report}");
-    assert!(report["revenue_fen"].as_i64().unwrap() > 320 * 2_600, "{report}");
+    assert!(
+        report["revenue_fen"].as_i64().unwrap() > 320 * 2_600,
+        "{report}"
+    );
     assert_eq!(report["stations"].as_array().unwrap().len(), 8, "{report}");
     for private in ["先生", "女士", "天府东路"] {
         assert!(!stdout.contains(private), "{private} in {stdout}");
     }
     let (ok, text, stderr) = run(&["report", "presale", "--campaign", "1"]);
     assert!(ok, "{stderr}");
-    assert!(text.contains("orders 320") && text.contains("home delivery 27"), "{text}");
+    assert!(
+        text.contains("orders 320") && text.contains("home delivery 27"),
+        "{text}"
+    );
     let (ok, _, stderr) = run(&["report", "presale", "--campaign", "99", "--json"]);
     assert!(!ok, "an unknown campaign is an error");
-    assert!(stderr.contains("not found") || stderr.contains("99"), "{stderr}");
+    assert!(
+        stderr.contains("not found") || stderr.contains("99"),
+        "{stderr}"
+    );
 }

@@ -258,7 +258,10 @@ pub fn report_tables(name: &str, r: &CampaignReport, t: Tr) -> Vec<Table> {
             Cell::Money(f.picked_up_fen),
         ]
     };
-    let mut rows = vec![row(format!("{name} · {}", t.get("presale.total")), &r.totals)];
+    let mut rows = vec![row(
+        format!("{name} · {}", t.get("presale.total")),
+        &r.totals,
+    )];
     rows.extend(
         r.stations
             .iter()

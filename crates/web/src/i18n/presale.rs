@@ -3,7 +3,11 @@
 
 pub(super) const STRINGS: super::Strings = &[
     ("centre.nav.presale", "社区预售", "Pre-sale"),
-    ("presale.title", "社区预售（线上预售＋线下自提）", "Community pre-sale"),
+    (
+        "presale.title",
+        "社区预售（线上预售＋线下自提）",
+        "Community pre-sale",
+    ),
     (
         "presale.hint",
         "网店的预售订单按活动导入：选择驿站自提的订单像包裹一样上架到该驿站（格口、取件码、到站短信，凭证取件），送货上门的订单列给中心配送。",
@@ -20,7 +24,11 @@ pub(super) const STRINGS: super::Strings = &[
     ("presale.create", "创建", "Create"),
     ("presale.total", "合计", "Total"),
     ("presale.report", "活动报表", "Campaign report"),
-    ("presale.xlsx", "下载报表（.xlsx）", "Download the report (.xlsx)"),
+    (
+        "presale.xlsx",
+        "下载报表（.xlsx）",
+        "Download the report (.xlsx)",
+    ),
     ("presale.station", "自提驿站", "Station"),
     ("presale.orders", "订单", "Orders"),
     ("presale.stored", "已上架", "Stored"),
@@ -30,9 +38,17 @@ pub(super) const STRINGS: super::Strings = &[
     ("presale.other", "退回或问题件", "Returned or problem"),
     ("presale.home", "送货上门", "Home delivery"),
     ("presale.revenue", "销售额（元）", "Revenue (yuan)"),
-    ("presale.picked_up_revenue", "已取件金额（元）", "Picked-up revenue (yuan)"),
+    (
+        "presale.picked_up_revenue",
+        "已取件金额（元）",
+        "Picked-up revenue (yuan)",
+    ),
     ("presale.home_list", "送货上门订单", "Home deliveries"),
-    ("presale.home_none", "没有送货上门的订单", "No home deliveries"),
+    (
+        "presale.home_none",
+        "没有送货上门的订单",
+        "No home deliveries",
+    ),
     ("presale.order_no", "订单号", "Order number"),
     ("presale.items", "商品", "Items"),
     ("presale.amount", "金额", "Amount"),
