@@ -43,11 +43,11 @@ async fn staff_create_a_campaign_import_its_orders_and_read_the_report_and_keepe
 
     // A UTF-8 export with a BOM, as shops give it; line 4 has no
     // pickup point.
-    let csv = format!(
+    let csv = String::from(
         "\u{feff}订单号,收货人,手机号,商品名称,实付金额(元),自提点,收货地址\n\
          DD-1,张女士,13800000001,脐橙 5kg,39.90,白果村驿站,\n\
          DD-2,李阿姨,13800000003,板鸭 2只,88.00,送货上门,彭州市天府东路18号\n\
-         DD-3,王先生,13800000004,脐橙 5kg,39.90,,\n"
+         DD-3,王先生,13800000004,脐橙 5kg,39.90,,\n",
     );
     let upload = |csv: String| {
         reqwest::multipart::Form::new()
