@@ -94,6 +94,65 @@ async fn staff_create_a_campaign_import_its_orders_and_read_the_report_and_keepe
     assert!(page.contains(r#"id="n-known">2<"#), "{page}");
     assert!(page.contains(r#"id="f-orders">2<"#), "{page}");
 
+    // A later export as .xlsx, a title row above the table: only the new
+    // order is added.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let rows = [
+        ["彭州脐橙预售 订单导出", "", "", "", "", ""],
+        [
+            "订单编号",
+            "收货人手机",
+            "宝贝标题",
+            "实付款",
+            "提货点",
+            "收货人",
+        ],
+        [
+            "DD-1",
+            "13800000001",
+            "脐橙 5kg",
+            "39.90",
+            "白果村驿站",
+            "张女士",
+        ],
+        [
+            "DD-4",
+            "13800000009",
+            "猕猴桃 3kg",
+            "49.90",
+            "白果村驿站",
+            "赵大爷",
+        ],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, text) in row.iter().enumerate() {
+            if !text.is_empty() {
+                sheet.write_string(r as u32, c as u16, *text).unwrap();
+            }
+        }
+    }
+    let xlsx = book.save_to_buffer().unwrap();
+    let response = li
+        .client
+        .post(site.url(&format!("{to}/import")))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf", li.csrf.clone())
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(xlsx).file_name("orders.xlsx"),
+                ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let page = response.text().await.unwrap();
+    assert!(page.contains(r#"id="n-new">1<"#), "{page}");
+    assert!(page.contains(r#"id="n-known">1<"#), "{page}");
+    assert!(page.contains(r#"id="f-orders">3<"#), "{page}");
+
     let keeper = site.sign_in("keeper").await;
 
     let (status, bytes) = li.get_bytes(&format!("{to}/report.xlsx")).await;
