@@ -52,6 +52,8 @@ pub mod terminal;
 pub mod webhooks;
 // branch kiosks (issue 14): the kiosk fleet and its daily report.
 pub mod kiosks;
+// branch presale (issue 14): community pre-sale campaigns.
+pub mod presale;
 
 use chrono::{DateTime, Utc};
 pub use error::{AppError, AppResult, Code, ErrorKind, Lang};

@@ -109,6 +109,13 @@ const AUDITED: &[(&str, &str, &str)] = &[
     // Branch `claims` (issue 15): claims and write-offs.
     ("finance/claims.rs", "claim_receipt", "ReceiptClaimed"),
     ("finance/claims.rs", "write_off", "WriteOffMade"),
+    // Branch `presale` (issue 14): community pre-sale campaigns.
+    (
+        "presale.rs",
+        "create_presale_campaign",
+        "PresaleCampaignCreated",
+    ),
+    ("presale.rs", "import_presale_orders", "PresaleImported"),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

@@ -32,6 +32,8 @@ const USE_CASES: &[&str] = &[
     "webhooks",
     // branch kiosks (issue 14).
     "kiosks",
+    // branch presale (issue 14).
+    "presale",
 ];
 
 /// Shared by the use cases; none may name a use case.

@@ -135,6 +135,11 @@ pub enum Act {
     ReceiptClaimed,
     /// A debtor's credit was applied to its invoices (核销).
     WriteOffMade,
+    // branch presale (issue 14): community pre-sale campaigns.
+    /// A pre-sale campaign was created.
+    PresaleCampaignCreated,
+    /// A campaign's order file was imported.
+    PresaleImported,
 }
 
 impl Act {
@@ -198,6 +203,8 @@ impl Act {
         Act::MissionFinished,
         Act::ReceiptClaimed,
         Act::WriteOffMade,
+        Act::PresaleCampaignCreated,
+        Act::PresaleImported,
     ];
 
     pub fn code(self) -> &'static str {
@@ -259,6 +266,8 @@ impl Act {
             Act::MissionFinished => "mission_finished",
             Act::ReceiptClaimed => "receipt_claimed",
             Act::WriteOffMade => "write_off_made",
+            Act::PresaleCampaignCreated => "presale_campaign_created",
+            Act::PresaleImported => "presale_imported",
         }
     }
 

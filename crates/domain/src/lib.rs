@@ -29,6 +29,8 @@ pub mod economics;
 pub mod kiosk;
 // Branch `money` (issue 15): bank statement lines.
 pub mod bank;
+// branch presale (issue 14): community pre-sale order files and reports.
+pub mod presale;
 
 pub use access::{Principal, Role};
 pub use carrier::Carrier;

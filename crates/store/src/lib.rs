@@ -31,6 +31,8 @@ mod sending;
 mod terminal;
 mod users;
 mod webhooks;
+// branch presale (issue 14).
+mod presale;
 
 use app::ports::*;
 use async_trait::async_trait;

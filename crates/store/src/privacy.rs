@@ -228,6 +228,12 @@ impl PrivacyStore for Db {
                 .seal_column(table, "id", column, sealed_as, limit)
                 .await?;
         }
+        // Pre-sale (issue 14, branch presale): home deliveries' buyers.
+        for (table, column, sealed_as) in crate::presale::SEALED_COLUMNS {
+            changed += self
+                .seal_column(table, "id", column, sealed_as, limit)
+                .await?;
+        }
         for column in ["secret", "previous_secret"] {
             changed += self
                 .seal_column(

@@ -207,6 +207,17 @@ const ACTS: &[(&str, &str, &str)] = &[
     // Branch `claims` (issue 15): claims and write-offs.
     ("receipt_claimed", "认领到账款项", "receipt claimed"),
     ("write_off_made", "核销账单", "invoices written off"),
+    // Branch `presale` (issue 14): community pre-sale campaigns.
+    (
+        "presale_campaign_created",
+        "创建社区预售活动",
+        "pre-sale campaign created",
+    ),
+    (
+        "presale_imported",
+        "导入预售订单",
+        "pre-sale orders imported",
+    ),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[

@@ -966,6 +966,11 @@ const PAGES: &[(&str, [Want; 7])] = {
         ("/centre/hub", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/centre/hub?day=2026-12-01", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/centre/hub/hub.xlsx?day=2026-12-01", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        // Branch `presale` (issue 14): community pre-sale campaigns (no such
+        // campaign here: staff get 404).
+        ("/centre/presale", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre/presale/999999", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/centre/presale/999999/report.xlsx", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
     ]
 };
 

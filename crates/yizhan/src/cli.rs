@@ -192,6 +192,16 @@ pub enum ReportCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Branch presale (issue 14): a community pre-sale campaign's report:
+    /// orders, stored at stations, waiting, picked up, home delivery and
+    /// revenue, in total and per station.
+    Presale {
+        #[arg(long)]
+        campaign: i64,
+        /// Print the report as one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]

@@ -290,6 +290,22 @@ pub async fn seed(app: &App) -> anyhow::Result<String> {
     crate::finance_cmd::seed_demo_receipts(app)
         .await
         .context("seeding the money received")?;
+    // The post office's pool of EMS numbers, so a demo sender's order gets
+    // one (the fleet's history orders are numbered 98…, outside it).
+    app.add_waybill_range(
+        &crate::wiring::system_principal(),
+        Carrier::Ems,
+        "",
+        1_100_000_000_000,
+        1_100_000_999_999,
+        13,
+    )
+    .await
+    .context("the demo's EMS waybill numbers")?;
+    progress.set_message("pre-sale");
+    crate::presale_cmd::seed_demo(app)
+        .await
+        .context("seeding the pre-sale campaign")?;
     progress.finish_and_clear();
     let counts = app.store.count_by_state(None).await?;
     let total: u64 = counts.iter().map(|(_, n)| n).sum();

@@ -33,6 +33,8 @@ mod metrics;
 mod report_cmd;
 // branch kiosks (issue 14): the demo's fleet, `report kiosks`, `bench kiosks`.
 mod kiosks_cmd;
+// branch presale (issue 14): the demo's campaign, `report presale`.
+mod presale_cmd;
 // Branch money (issue 15): `yizhan ledger check`; branch arrears: `yizhan arrears`.
 mod finance_cmd;
 // Branch vehicles (issue 20): `yizhan simulate vehicles`.
@@ -159,6 +161,9 @@ async fn run() -> anyhow::Result<()> {
         Command::Report {
             what: cli::ReportCommand::Kiosks { day, json },
         } => kiosks_cmd::report(&config, day, json).await,
+        Command::Report {
+            what: cli::ReportCommand::Presale { campaign, json },
+        } => presale_cmd::report(&config, campaign, json).await,
         Command::Ledger {
             what: cli::LedgerCommand::Receipts { day, push, bot },
         } => finance_cmd::receipts(&config, day, push, bot).await,

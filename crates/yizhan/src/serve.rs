@@ -20,8 +20,11 @@ pub async fn serve_command(
     if let Some(listen) = listen {
         config.server.listen = listen;
     }
-    let app = wiring::build(&config).await?;
+    let mut app = wiring::build(&config).await?;
     refuse_demo_password(&app, &config, demo).await?;
+    // Serving the demo county, the sender's sign-in page shows the one-time
+    // code as `yizhan demo` does (no SMS leaves a demo).
+    app.settings.sending.reveal_codes = demo;
     serve(app, &config, None, &DemoDevices::default()).await
 }
 

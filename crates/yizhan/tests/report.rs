@@ -169,3 +169,75 @@ fn the_daily_report_prints_writes_a_valid_xlsx_and_pushes_to_the_group_robot() {
     ]);
     assert!(ok && stderr.contains("already queued"), "{stderr}");
 }
+
+/// `yizhan report presale` on the demo county (issue 14 point 4, branch
+/// presale): the demo's campaign as JSON — its orders across the eight
+/// stations, the home deliveries, some picked up already, the revenue in
+/// fen — and as text.
+#[test]
+fn the_presale_report_shows_the_demo_campaign_as_json_and_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("demo");
+    let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
+        .args([
+            "demo",
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+            "--no-serve",
+            "--no-devices",
+        ])
+        .env("YIZHAN_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let url = format!("sqlite:{}", data_dir.join("yizhan.db").display());
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_yizhan"))
+            .args(args)
+            .env("YIZHAN_DATABASE__URL", &url)
+            .env("YIZHAN_KEYS_FILE", data_dir.join("keys.json"))
+            .env("YIZHAN_LOG", "warn")
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    let (ok, stdout, stderr) = run(&["report", "presale", "--campaign", "1", "--json"]);
+    assert!(ok, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["campaign"]["name"], "彭州冬季农特产预售", "{report}");
+    assert_eq!(report["orders"], 320, "{report}");
+    assert_eq!(report["home_delivery"], 27, "{report}");
+    assert_eq!(report["stored"], 293, "{report}");
+    let picked_up = report["picked_up"].as_u64().unwrap();
+    let waiting = report["waiting"].as_u64().unwrap();
+    assert!(picked_up > 80 && waiting > 80, "{report}");
+    assert_eq!(picked_up + waiting, 293, "{report}");
+    assert!(
+        report["revenue_fen"].as_i64().unwrap() > 320 * 2_600,
+        "{report}"
+    );
+    assert_eq!(report["stations"].as_array().unwrap().len(), 8, "{report}");
+    for private in ["先生", "女士", "天府东路"] {
+        assert!(!stdout.contains(private), "{private} in {stdout}");
+    }
+    let (ok, text, stderr) = run(&["report", "presale", "--campaign", "1"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        text.contains("orders 320") && text.contains("home delivery 27"),
+        "{text}"
+    );
+    let (ok, _, stderr) = run(&["report", "presale", "--campaign", "99", "--json"]);
+    assert!(!ok, "an unknown campaign is an error");
+    assert!(
+        stderr.contains("not found") || stderr.contains("99"),
+        "{stderr}"
+    );
+}

@@ -727,6 +727,12 @@ codes! {
     //
     // branch presale (issue 14, session 9): pre-sale campaigns, the
     // sending API, kiosk devices.
+    PresaleCampaignInvalid = "presale_campaign_invalid", 422, InvalidRequest,
+        "预售活动信息有误，请检查名称和网店（1 至 64 个字）以及开始、结束日期（YYYY-MM-DD，结束不早于开始）",
+        "the campaign is not valid: {detail}";
+    PresaleImportUnreadable = "presale_import_unreadable", 422, InvalidRequest,
+        "订单文件无法读取：请上传第一行为列名（订单号、手机号、商品、金额、自提点）的 CSV 或 .xlsx 文件，不超过 4 MB、5000 行",
+        "the order file cannot be read: {detail}";
     //
     // (presale ends here)
     //

@@ -360,6 +360,8 @@ pub const NOUNS: &[(&str, &str)] = &[
     // branch kiosks (issue 14).
     ("collection", "揽收记录"),
     ("kiosk", "寄件宝"),
+    // branch presale (issue 14).
+    ("pre-sale campaign", "预售活动"),
 ];
 
 /// (Chinese, English) for an object or field named in English.

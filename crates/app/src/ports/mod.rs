@@ -37,6 +37,8 @@ pub mod kiosks;
 pub mod hub;
 // branch claims (issue 15).
 pub mod claims;
+// branch presale (issue 14).
+pub mod presale;
 
 pub use approvals::{ApprovalStore, ApprovalTx};
 pub use audit::{AuditStore, AuditTx};
@@ -51,6 +53,7 @@ pub use kiosks::{KioskStore, KioskTx};
 pub use ledger::{LedgerStore, LedgerTx};
 pub use outbox::*;
 pub use parcels::*;
+pub use presale::{PresaleStore, PresaleTx};
 pub use privacy::{PrivacyStore, PruneKind};
 pub use sending::{SendingStore, SendingTx};
 pub use terminal::{TerminalStore, TerminalTx};
@@ -121,6 +124,7 @@ pub trait Tx:
     + KioskTx
     + HubTx
     + ClaimsTx
+    + PresaleTx
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -148,6 +152,7 @@ pub trait Store:
     + KioskStore
     + HubStore
     + ClaimsStore
+    + PresaleStore
     + Send
     + Sync
 {
@@ -187,4 +192,5 @@ pub mod prelude {
     pub use super::{HubStore, HubTx};
     pub use super::{KioskStore, KioskTx};
     pub use super::{LedgerStore, LedgerTx};
+    pub use super::{PresaleStore, PresaleTx};
 }

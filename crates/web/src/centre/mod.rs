@@ -31,6 +31,8 @@ mod send;
 mod kiosks;
 // The sorting hub's board (issue 16, point 4).
 mod hub;
+// branch presale (issue 14): community pre-sale campaigns.
+mod presale;
 
 use crate::i18n::Tr;
 use crate::{Session, WebState};
@@ -56,6 +58,7 @@ pub fn routes() -> Router<WebState> {
         .merge(send::routes())
         .merge(kiosks::routes())
         .merge(hub::routes())
+        .merge(presale::routes())
 }
 
 /// A signed-in person who may run the county centre (county staff and the

@@ -21,6 +21,8 @@ mod kiosks;
 mod hub;
 // branch claims (issue 15)
 mod claims;
+// branch presale (issue 14)
+mod presale;
 
 /// The language type is `app`'s, so error messages and pages agree.
 pub use app::Lang;
@@ -77,6 +79,7 @@ const TABLES: &[Strings] = &[
     kiosks::STRINGS,
     hub::STRINGS,
     claims::STRINGS,
+    presale::STRINGS,
 ];
 
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
