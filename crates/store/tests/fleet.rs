@@ -545,7 +545,7 @@ async fn telemetry_raises_one_incident_each_and_a_take_over_is_logged_end_to_end
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rule_commands_go_to_the_outbox_and_a_restart_remembers_who_is_taken_over() {
     use app::fleet::{VehicleCommand, incident_command_id};
-    use app::ports::DeviceStore;
+    use app::ports::{DeviceStore, FleetStore};
     for h in backends().await {
         h.app
             .register_vehicle(&operator(), &unmanned("uv-8", 4))
