@@ -266,6 +266,17 @@ pub struct HandOver {
     pub kept_aboard: Vec<String>,
 }
 
+/// A vehicle due at a station: its mission, the stop, and what that stop's
+/// compartments hold.
+#[derive(Debug, Clone, Serialize)]
+pub struct StationArrival {
+    pub mission_id: i64,
+    pub stop_id: i64,
+    pub vehicle: VehicleRecord,
+    pub compartments: Vec<u32>,
+    pub parcels: Vec<MissionParcelRecord>,
+}
+
 /// What the end of a mission did.
 #[derive(Debug, Clone, Serialize)]
 pub struct MissionEnd {
@@ -974,6 +985,126 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(outcome)
+    }
+
+    /// The missions under way with a stop at this station still to hand
+    /// over, for the keeper's console: each with its vehicle, and that
+    /// stop's parcels and compartments.
+    pub async fn vehicles_due_at_station(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+    ) -> AppResult<Vec<StationArrival>> {
+        if !principal.may_operate_station(station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        let mut due = Vec::new();
+        for mission in self.store.missions(true, 200).await? {
+            if mission.status != MissionStatus::UnderWay {
+                continue;
+            }
+            let view = mission_view(&*self.store, mission.id).await?;
+            for stop in &view.stops {
+                if stop.station_id != station_id || stop.status != "pending" {
+                    continue;
+                }
+                let parcels: Vec<MissionParcelRecord> = view
+                    .parcels
+                    .iter()
+                    .filter(|p| p.stop_id == stop.id && p.status == LoadStatus::Loaded)
+                    .cloned()
+                    .collect();
+                let mut compartments: Vec<u32> =
+                    parcels.iter().filter_map(|p| p.compartment).collect();
+                compartments.sort_unstable();
+                compartments.dedup();
+                due.push(StationArrival {
+                    mission_id: mission.id,
+                    stop_id: stop.id,
+                    vehicle: view.vehicle.clone(),
+                    compartments,
+                    parcels,
+                });
+            }
+        }
+        Ok(due)
+    }
+
+    /// The vehicle stands at the station: the keeper (or the station's
+    /// terminal) has its compartments for this stop opened, by a signed
+    /// command over the bus (`open_compartment`, in the transaction of the
+    /// audit row). The parcels then go in with [`App::hand_over_at_stop`],
+    /// naming the compartments that opened. Returns the compartments.
+    pub async fn open_compartments_at_stop(
+        &self,
+        principal: &Principal,
+        mission_id: i64,
+        stop_id: i64,
+    ) -> AppResult<Vec<u32>> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mission = tx
+            .mission_in(mission_id)
+            .await?
+            .ok_or(AppError::NotFound("mission"))?;
+        let stop = tx
+            .mission_stops_in(mission_id)
+            .await?
+            .into_iter()
+            .find(|stop| stop.id == stop_id)
+            .ok_or(AppError::NotFound("mission"))?;
+        if !principal.may_operate_station(stop.station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        if mission.status != MissionStatus::UnderWay || stop.status != "pending" {
+            return Err(AppError::new(Code::MissionNotActive));
+        }
+        let vehicle = tx
+            .vehicle_for_update(mission.vehicle_id)
+            .await?
+            .ok_or(AppError::NotFound("vehicle"))?;
+        let mut compartments: Vec<u32> = tx
+            .mission_parcels_in(mission_id)
+            .await?
+            .iter()
+            .filter(|p| p.stop_id == stop_id && p.status == LoadStatus::Loaded)
+            .filter_map(|p| p.compartment)
+            .collect();
+        compartments.sort_unstable();
+        compartments.dedup();
+        if compartments.is_empty() {
+            return Err(AppError::new(Code::VehicleCommandInvalid)
+                .with("detail", "这一站没有要交接的格口".to_string()));
+        }
+        let command_id = format!(
+            "mission-{mission_id}-stop-{stop_id}-open-{}",
+            now.timestamp_millis()
+        );
+        enqueue_vehicle_command(
+            &mut *tx,
+            &vehicle,
+            &command_id,
+            &VehicleCommand::OpenCompartment {
+                compartments: compartments.clone(),
+            },
+            now,
+        )
+        .await?;
+        crate::audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            now,
+            Act::VehicleCompartmentsOpened,
+            Object::new("mission", mission_id).at(Some(stop.station_id)),
+            serde_json::json!({
+                "stop": stop_id, "vehicle": vehicle.code,
+                "compartments": compartments, "command": command_id,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        (self.device_waker)();
+        Ok(compartments)
     }
 
     /// The vehicle is back at its depot: whatever is still aboard is back

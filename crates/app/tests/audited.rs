@@ -103,6 +103,12 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("kiosks.rs", "import_kiosks", "KioskCreated"),
     ("fleet.rs", "hand_over_at_stop", "VehicleHandedOver"),
     ("fleet.rs", "finish_mission", "MissionFinished"),
+    // Branch `fleet-ops` (issue 20, session 9).
+    (
+        "fleet.rs",
+        "open_compartments_at_stop",
+        "VehicleCompartmentsOpened",
+    ),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

@@ -126,6 +126,10 @@ pub enum Act {
     /// A vehicle came back to its depot: its mission ended, what was still
     /// aboard back at the centre.
     MissionFinished,
+    // branch fleet-ops (issue 20, session 9).
+    /// A vehicle at a station was told to open its compartments (by the
+    /// keeper's console or the station's terminal).
+    VehicleCompartmentsOpened,
 }
 
 impl Act {
@@ -185,6 +189,7 @@ impl Act {
         Act::KioskRetired,
         Act::VehicleHandedOver,
         Act::MissionFinished,
+        Act::VehicleCompartmentsOpened,
     ];
 
     pub fn code(self) -> &'static str {
@@ -242,6 +247,7 @@ impl Act {
             Act::KioskRetired => "kiosk_retired",
             Act::VehicleHandedOver => "vehicle_handed_over",
             Act::MissionFinished => "mission_finished",
+            Act::VehicleCompartmentsOpened => "vehicle_compartments_opened",
         }
     }
 

@@ -202,6 +202,12 @@ const ACTS: &[(&str, &str, &str)] = &[
         "vehicle handed over at a station",
     ),
     ("mission_finished", "配送任务结束", "mission finished"),
+    // Branch `fleet-ops` (issue 20, session 9).
+    (
+        "vehicle_compartments_opened",
+        "到站车辆开舱",
+        "vehicle compartments opened at a station",
+    ),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[

@@ -18,6 +18,10 @@ pub(super) fn routes() -> axum::Router<WebState> {
     axum::Router::new()
         .route("/fleet", axum::routing::get(fleet_page))
         .route(
+            "/fleet/incidents/{id}/command",
+            axum::routing::post(vehicle_command),
+        )
+        .route(
             "/fleet/incidents/{id}/{step}",
             axum::routing::post(incident_step),
         )
@@ -276,5 +280,53 @@ pub(super) async fn incident_step(
         _ => Err(app::AppError::NotFound("incident")),
     };
     done.map_err(operator.app_err())?;
+    Ok(Redirect::to(&format!("/fleet#incident-{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct CommandForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    op: String,
+    /// `open_compartment`: the numbers, e.g. `1, 3`.
+    #[serde(default)]
+    compartments: String,
+}
+
+/// The operator in control sends the vehicle a command (`stop`,
+/// `pull_over`, `return_to_depot`, `open_compartment`): signed and sent
+/// over the bus, one line in the take-over log.
+pub(super) async fn vehicle_command(
+    State(state): State<WebState>,
+    operator: Operator,
+    Path(id): Path<i64>,
+    Form(form): Form<CommandForm>,
+) -> Result<Response, WebError> {
+    use app::fleet::VehicleCommand;
+    operator.check(&state, &form.csrf)?;
+    let invalid = |detail: &str| {
+        app::AppError::new(app::Code::VehicleCommandInvalid).with("detail", detail.to_string())
+    };
+    let command = match form.op.as_str() {
+        "stop" => Ok(VehicleCommand::Stop),
+        "pull_over" => Ok(VehicleCommand::PullOver),
+        "return_to_depot" => Ok(VehicleCommand::ReturnToDepot),
+        "open_compartment" => form
+            .compartments
+            .split([',', '，', ' ', '、'])
+            .filter(|part| !part.is_empty())
+            .take(app::fleet::COMPARTMENTS_MAX as usize + 1)
+            .map(|part| part.parse::<u32>().map_err(|_| invalid("格口号应为数字，用逗号分隔")))
+            .collect::<Result<Vec<u32>, _>>()
+            .map(|compartments| VehicleCommand::OpenCompartment { compartments }),
+        _ => Err(invalid("请选择指令")),
+    }
+    .map_err(operator.app_err())?;
+    state
+        .app
+        .command_taken_over_vehicle(&operator.principal, id, &command)
+        .await
+        .map_err(operator.app_err())?;
     Ok(Redirect::to(&format!("/fleet#incident-{id}")).into_response())
 }

@@ -75,4 +75,48 @@ pub(super) const STRINGS: super::Strings = &[
     ),
     ("fleet.rule.fault", "故障", "fault"),
     ("fleet.rule.emergency_stop", "急停", "emergency stop"),
+    // branch fleet-ops: the operator's commands to a vehicle taken over.
+    ("fleet.send_command", "发送指令", "Send command"),
+    ("fleet.op.pull_over", "靠边停车", "pull over"),
+    ("fleet.op.stop", "原地停车", "stop"),
+    ("fleet.op.return_to_depot", "返回车场", "return to depot"),
+    ("fleet.op.open_compartment", "打开格口", "open compartments"),
+    (
+        "fleet.compartments",
+        "格口号，如 1,3",
+        "compartments, e.g. 1,3",
+    ),
+    // branch fleet-ops: vehicles handing over at the keeper's console.
+    ("nav.vehicles", "车辆交接", "Vehicles"),
+    ("vehicles.title", "待交接的车辆", "Vehicles to hand over"),
+    (
+        "vehicles.help",
+        "车辆到站后，先点“开舱”（向无人车发送开舱指令），取出包裹后勾选已打开的格口，点“交接入库”：格口里的包裹直接上架、发取件码，无需扫描。没打开的格口不要勾选，包裹随车返回中心。",
+        "When the vehicle is here, press Open (a command to the unmanned vehicle), take the parcels out, tick the compartments that opened and press Hand over: their parcels go onto the shelves with pickup codes, no scan needed. Leave a compartment that stayed shut unticked: its parcels go back to the centre with the vehicle.",
+    ),
+    (
+        "vehicles.none",
+        "没有车辆要在本站交接。",
+        "No vehicle has parcels to hand over here.",
+    ),
+    ("vehicles.mission", "任务", "mission"),
+    ("vehicles.parcels", "件", "parcels"),
+    ("vehicles.open", "开舱", "Open compartments"),
+    ("vehicles.compartment", "格口", "compartment"),
+    (
+        "vehicles.untick",
+        "没能打开的格口请取消勾选。",
+        "Untick a compartment that did not open.",
+    ),
+    ("vehicles.hand_over", "交接入库", "Hand over"),
+    (
+        "vehicles.opened_done",
+        "已发送开舱指令：格口 {n}。",
+        "Told the vehicle to open compartments {n}.",
+    ),
+    (
+        "vehicles.handed_done",
+        "已交接入库 {n} 件；留在车上 {kept} 件。",
+        "{n} parcels handed over; {kept} stay aboard.",
+    ),
 ];
