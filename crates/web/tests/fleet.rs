@@ -469,3 +469,76 @@ async fn a_keeper_opens_a_vehicle_s_compartments_and_hands_its_parcels_over_with
     let (_, page) = keeper.get(&format!("/console/s/{station}/vehicles")).await;
     assert!(page.contains("没有车辆要在本站交接"), "the stop is done");
 }
+
+/// A dispatcher registers a vehicle and draws a zone with the page's
+/// forms; a malformed field is refused with what it should be.
+#[tokio::test]
+async fn a_dispatcher_adds_a_vehicle_and_a_zone_on_the_fleet_page() {
+    let database = testkit::sqlite_database().await;
+    let app = App::new(database.db.clone(), Arc::new(SystemClock));
+    support::user(&app, "dispatcher", Role::CountyOperator, None, &[]).await;
+    let site = support::Site::serve(app, database).await;
+    let session = site.sign_in("dispatcher").await;
+    let (_, page) = session.get("/fleet").await;
+    assert!(page.contains("action=\"/fleet/vehicles\""));
+    assert!(page.contains("action=\"/fleet/zones\""));
+    let vehicle = [
+        ("code", "uv-9"),
+        ("name", "九号无人车"),
+        ("kind", "unmanned"),
+        ("compartments", "6"),
+        ("battery_wh", "12000"),
+        ("consumption_wh_per_km", "90"),
+        ("speed_limit_kmh", "25"),
+        ("depot", "119.05，29.05"),
+    ];
+    let (status, location) = session.post("/fleet/vehicles", &vehicle).await;
+    assert_eq!(status, 303, "{location}");
+    let mut bad = vehicle;
+    bad[0].1 = "uv-10";
+    bad[4].1 = "很多";
+    let (status, body) = session.post("/fleet/vehicles", &bad).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("电池容量"), "{body}");
+    let (status, location) = session
+        .post(
+            "/fleet/zones",
+            &[
+                ("name", "石桥小学"),
+                ("kind", "school"),
+                ("speed_limit_kmh", "20"),
+                ("vertices", "119.10,29.10; 119.11,29.10; 119.11,29.11"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{location}");
+    let (status, body) = session
+        .post(
+            "/fleet/zones",
+            &[
+                ("name", "半个区域"),
+                ("kind", "no_go"),
+                ("vertices", "119.10,29.10; 119.11"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let staff = Principal {
+        user_id: 0,
+        username: "admin".into(),
+        role: Role::Admin,
+        station_ids: vec![],
+        carrier: None,
+    };
+    let vehicles = site.app.vehicles(&staff).await.unwrap();
+    assert_eq!(vehicles.len(), 1);
+    assert_eq!(
+        (vehicles[0].code.as_str(), vehicles[0].compartments.len()),
+        ("uv-9", 6)
+    );
+    let zones = site.app.zones(&staff).await.unwrap();
+    assert_eq!(zones.len(), 1);
+    assert_eq!(zones[0].speed_limit_kmh, Some(20));
+    let (_, page) = session.get("/fleet").await;
+    assert!(page.contains("石桥小学"), "the zone is on the map");
+}

@@ -742,6 +742,9 @@ codes! {
     VehicleCommandInvalid = "vehicle_command_invalid", 422, InvalidRequest,
         "指令无效：{detail}",
         "invalid vehicle command: {detail}";
+    FleetFormInvalid = "fleet_form_invalid", 422, InvalidRequest,
+        "请检查“{field}”：应为 {expected}",
+        "check {field}: it should be {expected}";
     //
     // (fleet-ops ends here)
     //
