@@ -17,6 +17,7 @@ use serde::Deserialize;
 pub(super) fn routes() -> axum::Router<WebState> {
     axum::Router::new()
         .route("/fleet", axum::routing::get(fleet_page))
+        .route("/static/fleet.js", axum::routing::get(script))
         .route("/fleet/vehicles", axum::routing::post(add_vehicle))
         .route("/fleet/zones", axum::routing::post(add_zone))
         .route(
@@ -27,6 +28,23 @@ pub(super) fn routes() -> axum::Router<WebState> {
             "/fleet/incidents/{id}/{step}",
             axum::routing::post(incident_step),
         )
+}
+
+/// Polls the page and swaps in its map and incidents (`static/fleet.js`).
+const FLEET_JS: &str = include_str!("../../static/fleet.js");
+
+async fn script() -> Response {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        FLEET_JS,
+    )
+        .into_response()
 }
 
 const MAP_WIDTH: f64 = 640.0;
