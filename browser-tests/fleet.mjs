@@ -45,13 +45,13 @@ try {
   await add.locator("[name=name]").fill("浏览器测试无人车");
   await add.locator("[name=kind]").selectOption("unmanned");
   await add.locator("[name=depot]").fill("119.0,29.0");
-  await Promise.all([page.waitForURL(/\/fleet/), add.locator("button").click()]);
+  await Promise.all([page.waitForNavigation(), add.locator("button").click()]);
   check((await page.content()).includes(vehicle), "the vehicle is listed");
   const zone = page.locator("form[action='/fleet/zones']");
   await zone.locator("[name=name]").fill("临时施工路段");
   await zone.locator("[name=kind]").selectOption("no_go");
   await zone.locator("[name=vertices]").fill("119.10,29.10; 119.11,29.10; 119.11,29.11; 119.10,29.11");
-  await Promise.all([page.waitForURL(/\/fleet/), zone.locator("button").click()]);
+  await Promise.all([page.waitForNavigation(), zone.locator("button").click()]);
 
   // The incident appears by itself (the page polls), with the take-over form.
   const row = page.locator("#incidents tr[id^='incident-']", { hasText: "驶入禁行区" }).filter({ hasText: vehicle });
@@ -61,17 +61,17 @@ try {
   await page.screenshot({ path: path.join(shots, "fleet-incident.png"), fullPage: true });
 
   await takeOver.locator("[name=note]").fill("车辆驶入临时施工路段，远程接管");
-  await Promise.all([page.waitForURL(/\/fleet/), takeOver.locator("button").click()]);
+  await Promise.all([page.waitForNavigation(), takeOver.locator("button").click()]);
   const command = page.locator(`#incident-${incidentId} form[action$='/command']`);
   await command.waitFor();
   await command.locator("[name=op]").selectOption("pull_over");
-  await Promise.all([page.waitForURL(/\/fleet/), command.locator("button").click()]);
+  await Promise.all([page.waitForNavigation(), command.locator("button").click()]);
   const handBack = page.locator(`#incident-${incidentId} form[action$='/hand_back']`);
   await handBack.locator("[name=note]").fill("已倒车驶出施工路段");
-  await Promise.all([page.waitForURL(/\/fleet/), handBack.locator("button").click()]);
+  await Promise.all([page.waitForNavigation(), handBack.locator("button").click()]);
   const close = page.locator(`#incident-${incidentId} form[action$='/close']`);
   await close.locator("[name=note]").fill("地图未标注临时施工，已补充禁行区");
-  await Promise.all([page.waitForURL(/\/fleet/), close.locator("button").click()]);
+  await Promise.all([page.waitForNavigation(), close.locator("button").click()]);
   check((await page.locator(`#incident-${incidentId}`).count()) === 0, "the closed incident left the list");
   await page.screenshot({ path: path.join(shots, "fleet-closed.png"), fullPage: true });
   check(errors.length === 0, "no script errors: " + errors.join("; "));

@@ -64,8 +64,9 @@ pub struct BridgeConfig {
     pub door_open_alert_after: Duration,
     /// Where vehicles' telemetry goes (vehicle code, message), for the
     /// fleet's rules (`App::ingest_telemetry`); none: vehicles are not
-    /// subscribed to. A full channel drops the message (and logs it): the
-    /// next one follows within a second.
+    /// subscribed to. A full channel drops the message, counted as
+    /// `overloaded` in `drops` (and logged, sparingly): the next one follows
+    /// within a second.
     pub telemetry: Option<mpsc::Sender<(String, domain::fleet::Telemetry)>>,
 }
 
@@ -518,10 +519,18 @@ impl Relay {
                         .try_send((vehicle.to_string(), telemetry.to_rules()))
                         .is_err()
                     {
-                        tracing::warn!(
-                            vehicle,
-                            "vehicle telemetry dropped: the fleet's rules are behind"
-                        );
+                        // Bounded (the channel's slots) and visible: counted
+                        // at `GET /api/devices/dropped` as `overloaded`, and
+                        // logged at the 1st, 2nd, 4th, 8th … drop, so a
+                        // flood does not flood the log as well.
+                        let n = self.config.drops.count(DropReason::Overloaded);
+                        if n.is_power_of_two() {
+                            tracing::warn!(
+                                vehicle,
+                                dropped = n,
+                                "vehicle telemetry dropped: the fleet's rules are behind"
+                            );
+                        }
                     }
                 }
                 Err(_) => self.drop_message(message, DropReason::Malformed),
