@@ -1243,6 +1243,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
         refused: 0,
     };
 
+    let codes: HashSet<String> = vehicles.iter().map(|v| v.code.clone()).collect();
     let by_id: HashMap<i64, usize> = vehicles
         .iter()
         .enumerate()
@@ -1350,6 +1351,10 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
                     args.mqtt
                 );
             };
+            // Another run's vehicle on a shared broker is not ours.
+            if !codes.contains(code.as_str()) {
+                continue;
+            }
             expected.remove(&(code.clone(), message.at_ms));
             ingested += 1;
             opened.extend(app.ingest_telemetry(&code, &message).await?);
