@@ -93,7 +93,10 @@ impl VehicleCommand {
             VehicleCommand::PullOver => "指令：靠边停车（pull_over）".into(),
             VehicleCommand::OpenCompartment { compartments } => {
                 let numbers: Vec<String> = compartments.iter().map(u32::to_string).collect();
-                format!("指令：打开 {} 号格口（open_compartment）", numbers.join("、"))
+                format!(
+                    "指令：打开 {} 号格口（open_compartment）",
+                    numbers.join("、")
+                )
             }
             VehicleCommand::ReturnToDepot => "指令：返回车场（return_to_depot）".into(),
             VehicleCommand::SlowDown { limit_kmh } => {
@@ -171,7 +174,9 @@ pub async fn enqueue_vehicle_command(
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<bool> {
     if vehicle.kind != VehicleKind::Unmanned {
-        return Err(AppError::new(Code::VehicleTakesNoCommands).with("vehicle", vehicle.code.clone()));
+        return Err(
+            AppError::new(Code::VehicleTakesNoCommands).with("vehicle", vehicle.code.clone())
+        );
     }
     command.check(vehicle)?;
     let operation = serde_json::to_value(command)
@@ -1393,8 +1398,15 @@ impl App {
     ) -> AppResult<IncidentView> {
         Self::may_run_fleet(principal)?;
         let why = note(why, REASON)?;
-        self.incident_step(principal, incident_id, IncidentAct::TakenOver, &why, "", None)
-            .await
+        self.incident_step(
+            principal,
+            incident_id,
+            IncidentAct::TakenOver,
+            &why,
+            "",
+            None,
+        )
+        .await
     }
 
     /// What the operator did while in control (pulled over, drove round
@@ -1443,8 +1455,15 @@ impl App {
     ) -> AppResult<IncidentView> {
         Self::may_run_fleet(principal)?;
         let what = note(what, ACTION)?;
-        self.incident_step(principal, incident_id, IncidentAct::HandedBack, "", &what, None)
-            .await
+        self.incident_step(
+            principal,
+            incident_id,
+            IncidentAct::HandedBack,
+            "",
+            &what,
+            None,
+        )
+        .await
     }
 
     /// Closes a reviewed incident with its cause (not while taken over).
@@ -1456,8 +1475,15 @@ impl App {
     ) -> AppResult<IncidentView> {
         Self::may_run_fleet(principal)?;
         let cause = note(cause, CAUSE)?;
-        self.incident_step(principal, incident_id, IncidentAct::Closed, &cause, "", None)
-            .await
+        self.incident_step(
+            principal,
+            incident_id,
+            IncidentAct::Closed,
+            &cause,
+            "",
+            None,
+        )
+        .await
     }
 
     /// One step of the take-over workflow: checks the incident's status
@@ -1534,17 +1560,17 @@ impl App {
         }
         let log_id = tx
             .append_incident_log(&IncidentLogEntry {
-            id: 0,
-            incident_id,
-            vehicle_id: incident.vehicle_id,
-            at: now,
-            user_id: operator,
-            username: principal.username.clone(),
-            act,
-            why: why.to_string(),
-            what: what.to_string(),
-        })
-        .await?;
+                id: 0,
+                incident_id,
+                vehicle_id: incident.vehicle_id,
+                at: now,
+                user_id: operator,
+                username: principal.username.clone(),
+                act,
+                why: why.to_string(),
+                what: what.to_string(),
+            })
+            .await?;
         let mut sent: Option<(String, VehicleCommand)> = command
             .cloned()
             .map(|command| (takeover_command_id(incident_id, log_id), command));

@@ -360,9 +360,7 @@ impl Command {
             Operation::SlowDown { limit_kmh }
                 if *limit_kmh == 0 || f64::from(*limit_kmh) > vehicle::SPEED_KMH_MAX =>
             {
-                return Err(ProtocolError::Invalid(
-                    "limit_kmh must be 1 to 300".into(),
-                ));
+                return Err(ProtocolError::Invalid("limit_kmh must be 1 to 300".into()));
             }
             Operation::StartMission { mission_id } if *mission_id < 1 => {
                 return Err(ProtocolError::Invalid("mission_id must be positive".into()));
@@ -1071,11 +1069,7 @@ mod tests {
     fn a_vehicle_acts_on_its_own_signed_commands_and_refuses_a_door_s() {
         let server = auth::ServerDeviceKey::new(vec![1; 32]);
         let key = server.vehicle_key("uv-1");
-        assert_ne!(
-            key,
-            server.vehicle_key("uv-2"),
-            "a key per vehicle"
-        );
+        assert_ne!(key, server.vehicle_key("uv-2"), "a key per vehicle");
         assert_eq!(
             server.key_for_topic(&vehicle::command_topic("uv-1")),
             Some(key.clone())
@@ -1086,7 +1080,10 @@ mod tests {
         };
         let pull_over = r#"{"command_id":"incident-7-pull_over","not_after_ms":5000,"server_ms":1000,"op":"pull_over"}"#;
         let verdict = uv.receive(&sign(&key, "uv-1", pull_over), 1_000).unwrap();
-        assert_eq!((verdict.outcome, verdict.act), (Outcome::Done, Some(Operation::PullOver)));
+        assert_eq!(
+            (verdict.outcome, verdict.act),
+            (Outcome::Done, Some(Operation::PullOver))
+        );
         let again = uv.receive(&sign(&key, "uv-1", pull_over), 1_500).unwrap();
         assert_eq!(again.outcome, Outcome::Duplicate);
         // Signed for another vehicle, or with another vehicle's key: dropped.
@@ -1107,10 +1104,22 @@ mod tests {
         }
         for (id, body, reason) in [
             ("f", r#""op":"open","hold_ms":1000"#, reasons::WRONG_KIND),
-            ("g", r#""op":"open_compartment","compartments":[65]"#, reasons::INVALID),
-            ("h", r#""op":"open_compartment","compartments":[]"#, reasons::INVALID),
+            (
+                "g",
+                r#""op":"open_compartment","compartments":[65]"#,
+                reasons::INVALID,
+            ),
+            (
+                "h",
+                r#""op":"open_compartment","compartments":[]"#,
+                reasons::INVALID,
+            ),
             ("i", r#""op":"slow_down","limit_kmh":0"#, reasons::INVALID),
-            ("j", r#""op":"start_mission","mission_id":0"#, reasons::INVALID),
+            (
+                "j",
+                r#""op":"start_mission","mission_id":0"#,
+                reasons::INVALID,
+            ),
         ] {
             let command = format!(r#"{{"command_id":"{id}","not_after_ms":5000,{body}}}"#);
             let verdict = uv.receive(&sign(&key, "uv-1", &command), 1_000).unwrap();

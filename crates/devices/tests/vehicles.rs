@@ -300,7 +300,10 @@ async fn commands_to_a_vehicle_are_signed_sent_through_the_outbox_and_acknowledg
     assert_eq!(opened.len(), 1);
     let now_ms = u64::try_from(t0).unwrap();
     let verdict = next_command(&mut inbox, &mut gate, &vehicle, &code, now_ms, &mut forged).await;
-    assert_eq!(verdict.command_id, incident_command_id(opened[0], "slow_down"));
+    assert_eq!(
+        verdict.command_id,
+        incident_command_id(opened[0], "slow_down")
+    );
     assert_eq!(verdict.outcome, Outcome::Done);
     assert_eq!(verdict.act, Some(Operation::SlowDown { limit_kmh: 30 }));
     // The ack ends it, as a door's does.
@@ -326,7 +329,11 @@ async fn commands_to_a_vehicle_are_signed_sent_through_the_outbox_and_acknowledg
             Some("done".to_string())
         )
     );
-    let stored = db.device_command(&verdict.command_id).await.unwrap().unwrap();
+    let stored = db
+        .device_command(&verdict.command_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (stored.device_kind.as_str(), stored.device_id.as_str()),
         ("vehicle", code.as_str())

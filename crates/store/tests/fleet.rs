@@ -581,12 +581,11 @@ async fn rule_commands_go_to_the_outbox_and_a_restart_remembers_who_is_taken_ove
             .ingest_telemetry("uv-8", &message(0, 119.05, 29.05, 45.0))
             .await
             .unwrap();
-        let command = h
-            .db
-            .device_command(&incident_command_id(speeding[0], "slow_down"))
-            .await
-            .unwrap()
-            .expect("slow_down in the outbox");
+        let command =
+            h.db.device_command(&incident_command_id(speeding[0], "slow_down"))
+                .await
+                .unwrap()
+                .expect("slow_down in the outbox");
         assert_eq!(
             (
                 command.station_id,
@@ -627,8 +626,7 @@ async fn rule_commands_go_to_the_outbox_and_a_restart_remembers_who_is_taken_ove
         assert_eq!(incident.rule, "entered_no_go");
         assert_eq!(incident.command, None, "taken over: no automatic command");
         assert!(
-            h.db
-                .device_command(&incident_command_id(no_go[0], "pull_over"))
+            h.db.device_command(&incident_command_id(no_go[0], "pull_over"))
                 .await
                 .unwrap()
                 .is_none()
@@ -650,8 +648,7 @@ async fn rule_commands_go_to_the_outbox_and_a_restart_remembers_who_is_taken_ove
         let opened = restarted.ingest_telemetry("uv-8", &fault).await.unwrap();
         assert_eq!(opened.len(), 1);
         assert!(
-            h.db
-                .device_command(&incident_command_id(opened[0], "pull_over"))
+            h.db.device_command(&incident_command_id(opened[0], "pull_over"))
                 .await
                 .unwrap()
                 .is_some()

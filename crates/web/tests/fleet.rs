@@ -394,7 +394,11 @@ async fn a_keeper_opens_a_vehicle_s_compartments_and_hands_its_parcels_over_with
         .await;
     assert_eq!(status, 303, "{location}");
     let opened: Vec<u32> = {
-        let mut c: Vec<u32> = mission.parcels.iter().filter_map(|p| p.compartment).collect();
+        let mut c: Vec<u32> = mission
+            .parcels
+            .iter()
+            .filter_map(|p| p.compartment)
+            .collect();
         c.sort_unstable();
         c.dedup();
         c

@@ -49,7 +49,6 @@ use devices::vehicle::{
     telemetry_topic,
 };
 use devices::{CommandGate, Operation, Outcome};
-use rumqttc::{Event, Packet};
 use domain::fleet::{
     AutoCommand, Geofences, LonLat, Polygon, TimeWindow, VehicleKind, Zone, ZoneKind, distance_m,
 };
@@ -58,6 +57,7 @@ use domain::{Action, Carrier, CodeFormat, Principal, Role};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
+use rumqttc::{Event, Packet};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -628,10 +628,7 @@ impl CommandBus {
             } else {
                 match tokio::time::timeout(MESSAGE_WAIT, inbox.recv()).await {
                     Ok(Some(inbound)) => inbound,
-                    _ => bail!(
-                        "commands never reached their vehicles: {:?}",
-                        self.expected
-                    ),
+                    _ => bail!("commands never reached their vehicles: {:?}", self.expected),
                 }
             };
             let Inbound::Command(idx, payload) = inbound else {
@@ -1284,7 +1281,8 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
             }
         }
         // The vehicles set off when their command arrives.
-        bus.deliver(&mut inbox, &mut vehicles, &clients, now_ms).await?;
+        bus.deliver(&mut inbox, &mut vehicles, &clients, now_ms)
+            .await?;
         // Driving, faults, arrivals.
         for vehicle in vehicles.iter_mut() {
             vehicle.inject(now_ms);
@@ -1383,7 +1381,8 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
                 taken: false,
             });
         }
-        bus.deliver(&mut inbox, &mut vehicles, &clients, now_ms).await?;
+        bus.deliver(&mut inbox, &mut vehicles, &clients, now_ms)
+            .await?;
         // The safety operator's work.
         let mut still = Vec::new();
         for mut flow in flows {
@@ -1402,7 +1401,9 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
                 app.close_incident(&safety, flow.incident_id, cause).await?;
                 // Handing back tells a vehicle on its mission to carry on.
                 match handed.log.last() {
-                    Some(entry) if handed.vehicle.status == app::fleet::VehicleStatus::OnMission => {
+                    Some(entry)
+                        if handed.vehicle.status == app::fleet::VehicleStatus::OnMission =>
+                    {
                         bus.expect(app::fleet::incident_command_id(
                             flow.incident_id,
                             &format!("handback-{}", entry.id),
@@ -1415,7 +1416,8 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
             still.push(flow);
         }
         flows = still;
-        bus.deliver(&mut inbox, &mut vehicles, &clients, now_ms).await?;
+        bus.deliver(&mut inbox, &mut vehicles, &clients, now_ms)
+            .await?;
         // The day is over: whoever is still out is called home.
         if now_ms >= end_ms && !recalled {
             recalled = true;

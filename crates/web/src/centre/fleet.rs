@@ -337,7 +337,10 @@ pub(super) async fn vehicle_command(
             .split([',', '，', ' ', '、'])
             .filter(|part| !part.is_empty())
             .take(app::fleet::COMPARTMENTS_MAX as usize + 1)
-            .map(|part| part.parse::<u32>().map_err(|_| invalid("格口号应为数字，用逗号分隔")))
+            .map(|part| {
+                part.parse::<u32>()
+                    .map_err(|_| invalid("格口号应为数字，用逗号分隔"))
+            })
             .collect::<Result<Vec<u32>, _>>()
             .map(|compartments| VehicleCommand::OpenCompartment { compartments }),
         _ => Err(invalid("请选择指令")),

@@ -105,7 +105,11 @@ pub(super) const STRINGS: super::Strings = &[
     ("fleet.zone.no_go", "禁行区", "no-go zone"),
     ("fleet.zone.school", "学校区域", "school zone"),
     ("fleet.zone.market", "集市区域", "market zone"),
-    ("fleet.zone.station_approach", "驿站进站区", "station approach"),
+    (
+        "fleet.zone.station_approach",
+        "驿站进站区",
+        "station approach",
+    ),
     ("fleet.zone.depot", "车场", "depot"),
     // branch fleet-ops: vehicles handing over at the keeper's console.
     ("nav.vehicles", "车辆交接", "Vehicles"),
