@@ -590,7 +590,7 @@ impl SimVehicle {
 /// What a vehicle's client hands the simulation.
 enum Inbound {
     /// The broker confirmed its subscription to its `cmd` topic.
-    Subscribed(usize),
+    Subscribed,
     /// A payload arrived on its `cmd` topic.
     Command(usize, Vec<u8>),
 }
@@ -1206,7 +1206,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
             loop {
                 match eventloop.poll().await {
                     Ok(Event::Incoming(Packet::SubAck(_))) => {
-                        let _ = inbox.send(Inbound::Subscribed(idx));
+                        let _ = inbox.send(Inbound::Subscribed);
                     }
                     Ok(Event::Incoming(Packet::Publish(publish))) => {
                         let _ = inbox.send(Inbound::Command(idx, publish.payload.to_vec()));
@@ -1228,7 +1228,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
     let mut n_subscribed = 0;
     while n_subscribed < vehicles.len() {
         match tokio::time::timeout(MESSAGE_WAIT, inbox.recv()).await {
-            Ok(Some(Inbound::Subscribed(_))) => n_subscribed += 1,
+            Ok(Some(Inbound::Subscribed)) => n_subscribed += 1,
             Ok(Some(Inbound::Command(..))) => {}
             _ => bail!("the vehicles could not subscribe to their commands"),
         }
