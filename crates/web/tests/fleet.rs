@@ -484,7 +484,8 @@ async fn a_dispatcher_adds_a_vehicle_and_a_zone_on_the_fleet_page() {
     let site = support::Site::serve(app, database).await;
     let session = site.sign_in("dispatcher").await;
     let (_, page) = session.get("/fleet").await;
-    assert!(page.contains("action=\"/fleet/vehicles\""));
+    let body = &page[page.find("</title>").unwrap()..];
+    assert!(body.contains("action=\"/fleet/vehicles\""), "{page}");
     assert!(page.contains("action=\"/fleet/zones\""));
     let vehicle = [
         ("code", "uv-9"),
