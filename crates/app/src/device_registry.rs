@@ -56,6 +56,10 @@ pub enum DropReason {
     UnknownDevice,
     /// On a topic outside the protocol (a wrong channel or kind).
     UnknownTopic,
+    /// A vehicle's telemetry that found the fleet's rules' channel full
+    /// (branch `fleet-ops`): the rules are behind; the vehicle's next
+    /// message follows within a second.
+    Overloaded,
 }
 
 impl DropReason {
@@ -65,6 +69,7 @@ impl DropReason {
             DropReason::Malformed => "malformed",
             DropReason::UnknownDevice => "unknown_device",
             DropReason::UnknownTopic => "unknown_topic",
+            DropReason::Overloaded => "overloaded",
         }
     }
 }
@@ -78,13 +83,12 @@ pub struct DroppedMessages {
 }
 
 impl DroppedMessages {
-    pub fn count(&self, reason: DropReason) {
-        *self
-            .counts
-            .lock()
-            .expect("dropped counts")
-            .entry(reason)
-            .or_default() += 1;
+    /// Counts one drop; returns the reason's count now.
+    pub fn count(&self, reason: DropReason) -> u64 {
+        let mut counts = self.counts.lock().expect("dropped counts");
+        let count = counts.entry(reason).or_default();
+        *count += 1;
+        *count
     }
 
     /// Every reason with its count (zero included, so the answer's shape
@@ -96,6 +100,7 @@ impl DroppedMessages {
             DropReason::Malformed,
             DropReason::UnknownDevice,
             DropReason::UnknownTopic,
+            DropReason::Overloaded,
         ]
         .into_iter()
         .map(|reason| (reason.code(), counts.get(&reason).copied().unwrap_or(0)))

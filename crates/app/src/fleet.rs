@@ -26,7 +26,7 @@ use domain::fleet::{
     Alert, Evaluator, Geofences, LonLat, RuleSettings, Telemetry, VehicleKind, VehicleProfile, Zone,
 };
 use domain::{ParcelState, Principal};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -39,6 +39,162 @@ pub const MISSION_PARCELS_MAX: usize = 2_000;
 /// Longest reason, action or cause a safety operator writes.
 pub const INCIDENT_NOTE_CHARS_MAX: usize = domain::limits::NOTE_CHARS_MAX;
 const VEHICLE_CODE_CHARS_MAX: usize = 16;
+
+/// `device_kind` of a vehicle's commands in the devices' outbox
+/// (`device_commands`); `device_id` is the vehicle's code and `station_id`
+/// is [`VEHICLE_NO_STATION`], since a vehicle belongs to no station. The
+/// bridge publishes them on `yizhan/v1/vehicles/{code}/cmd`, signed with the
+/// vehicle's own key (`docs/devices.md`, "Commands to vehicles").
+pub const VEHICLE_DEVICE_KIND: &str = "vehicle";
+pub const VEHICLE_NO_STATION: i64 = 0;
+/// How long a command to a vehicle may wait before it must not act: a
+/// `pull_over` a minute late is a different manoeuvre.
+pub const VEHICLE_COMMAND_TTL_SECONDS: i64 = 30;
+
+/// A command to an unmanned vehicle: the protocol's operation object
+/// (`{"op":"pull_over"}`, `{"op":"open_compartment","compartments":[1,3]}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum VehicleCommand {
+    /// Set off on the mission (or, under way, carry on with it).
+    StartMission { mission_id: i64 },
+    /// Stop where it stands and wait.
+    Stop,
+    /// Pull over to the roadside and wait.
+    PullOver,
+    /// Open these compartments.
+    OpenCompartment { compartments: Vec<u32> },
+    /// Leave the mission and drive back to the depot.
+    ReturnToDepot,
+    /// Keep at or under this speed.
+    SlowDown { limit_kmh: u32 },
+}
+
+impl VehicleCommand {
+    /// The `op` word on the wire.
+    pub fn op(&self) -> &'static str {
+        match self {
+            VehicleCommand::StartMission { .. } => "start_mission",
+            VehicleCommand::Stop => "stop",
+            VehicleCommand::PullOver => "pull_over",
+            VehicleCommand::OpenCompartment { .. } => "open_compartment",
+            VehicleCommand::ReturnToDepot => "return_to_depot",
+            VehicleCommand::SlowDown { .. } => "slow_down",
+        }
+    }
+
+    /// What the command does, for the take-over log.
+    pub fn words(&self) -> String {
+        match self {
+            VehicleCommand::StartMission { mission_id } => {
+                format!("指令：继续任务 {mission_id}（start_mission）")
+            }
+            VehicleCommand::Stop => "指令：原地停车（stop）".into(),
+            VehicleCommand::PullOver => "指令：靠边停车（pull_over）".into(),
+            VehicleCommand::OpenCompartment { compartments } => {
+                let numbers: Vec<String> = compartments.iter().map(u32::to_string).collect();
+                format!(
+                    "指令：打开 {} 号格口（open_compartment）",
+                    numbers.join("、")
+                )
+            }
+            VehicleCommand::ReturnToDepot => "指令：返回车场（return_to_depot）".into(),
+            VehicleCommand::SlowDown { limit_kmh } => {
+                format!("指令：限速 {limit_kmh} km/h（slow_down）")
+            }
+        }
+    }
+
+    fn check(&self, vehicle: &VehicleRecord) -> AppResult<()> {
+        let invalid = |detail: &str| {
+            Err(AppError::new(Code::VehicleCommandInvalid).with("detail", detail.to_string()))
+        };
+        match self {
+            VehicleCommand::OpenCompartment { compartments } => {
+                if compartments.is_empty() {
+                    return invalid("请选择要打开的格口");
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                for number in compartments {
+                    if !seen.insert(*number)
+                        || !vehicle.compartments.iter().any(|c| c.number == *number)
+                    {
+                        return invalid(&format!("车辆 {} 没有 {number} 号格口", vehicle.code));
+                    }
+                }
+            }
+            VehicleCommand::SlowDown { limit_kmh } if !(1..=120).contains(limit_kmh) => {
+                return invalid("限速应在 1 至 120 km/h 之间");
+            }
+            VehicleCommand::StartMission { mission_id } if *mission_id < 1 => {
+                return invalid("任务编号无效");
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl From<domain::fleet::AutoCommand> for VehicleCommand {
+    fn from(command: domain::fleet::AutoCommand) -> VehicleCommand {
+        match command {
+            domain::fleet::AutoCommand::SlowDown { limit_kmh } => {
+                VehicleCommand::SlowDown { limit_kmh }
+            }
+            domain::fleet::AutoCommand::PullOver => VehicleCommand::PullOver,
+            domain::fleet::AutoCommand::ReturnToDepot => VehicleCommand::ReturnToDepot,
+        }
+    }
+}
+
+/// The command id of an incident's automatic command.
+pub fn incident_command_id(incident_id: i64, op: &str) -> String {
+    format!("incident-{incident_id}-{op}")
+}
+
+/// The command id of a mission's `start_mission`.
+pub fn mission_start_command_id(mission_id: i64) -> String {
+    format!("mission-{mission_id}-start")
+}
+
+/// The command id of what the safety operator sent, one per log line.
+pub fn takeover_command_id(incident_id: i64, log_id: i64) -> String {
+    format!("incident-{incident_id}-op-{log_id}")
+}
+
+/// Writes a command for an unmanned vehicle into the devices' outbox inside
+/// `tx`, with the same id, not-after and signing rules as a station door's
+/// (`device_commands`); the caller wakes the bridge after committing.
+/// A van takes no commands. False if the id was written before.
+pub async fn enqueue_vehicle_command(
+    tx: &mut dyn Tx,
+    vehicle: &VehicleRecord,
+    command_id: &str,
+    command: &VehicleCommand,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<bool> {
+    if vehicle.kind != VehicleKind::Unmanned {
+        return Err(
+            AppError::new(Code::VehicleTakesNoCommands).with("vehicle", vehicle.code.clone())
+        );
+    }
+    command.check(vehicle)?;
+    let operation = serde_json::to_value(command)
+        .map_err(|e| AppError::Internal(format!("vehicle command: {e}")))?;
+    crate::device_commands::enqueue_device_command(
+        tx,
+        &crate::device_commands::NewDeviceCommand {
+            station_id: VEHICLE_NO_STATION,
+            device_kind: VEHICLE_DEVICE_KIND.into(),
+            device_id: vehicle.code.clone(),
+            command_id: command_id.to_string(),
+            not_after: now + chrono::Duration::seconds(VEHICLE_COMMAND_TTL_SECONDS),
+            operation,
+        },
+        now,
+    )
+    .await
+}
 
 /// The rules' memory of every vehicle heard from, and the zones they read,
 /// shared by every clone of the app.
@@ -113,6 +269,17 @@ pub struct HandOver {
     /// Waybills still aboard (a compartment that did not open, a parcel
     /// the station refused); they go back to the centre with the vehicle.
     pub kept_aboard: Vec<String>,
+}
+
+/// A vehicle due at a station: its mission, the stop, and what that stop's
+/// compartments hold.
+#[derive(Debug, Clone, Serialize)]
+pub struct StationArrival {
+    pub mission_id: i64,
+    pub stop_id: i64,
+    pub vehicle: VehicleRecord,
+    pub compartments: Vec<u32>,
+    pub parcels: Vec<MissionParcelRecord>,
 }
 
 /// What the end of a mission did.
@@ -509,7 +676,10 @@ impl App {
             .mission_in(mission_id)
             .await?
             .ok_or(AppError::NotFound("mission"))?;
-        tx.vehicle_for_update(mission.vehicle_id).await?;
+        let vehicle = tx
+            .vehicle_for_update(mission.vehicle_id)
+            .await?
+            .ok_or(AppError::NotFound("vehicle"))?;
         if mission.status != MissionStatus::Planned {
             return Err(not_planned(mission.status));
         }
@@ -525,7 +695,22 @@ impl App {
             .await?;
         tx.set_vehicle_status(mission.vehicle_id, VehicleStatus::OnMission)
             .await?;
+        // An unmanned vehicle is told to go; a van's driver is.
+        let commanded = vehicle.kind == VehicleKind::Unmanned;
+        if commanded {
+            enqueue_vehicle_command(
+                &mut *tx,
+                &vehicle,
+                &mission_start_command_id(mission_id),
+                &VehicleCommand::StartMission { mission_id },
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
+        if commanded {
+            (self.device_waker)();
+        }
         let stops = self.store.mission_stops(mission_id).await?;
         let vehicle = self.store.vehicle(mission.vehicle_id).await?;
         if let Some(vehicle) = vehicle {
@@ -807,6 +992,126 @@ impl App {
         Ok(outcome)
     }
 
+    /// The missions under way with a stop at this station still to hand
+    /// over, for the keeper's console: each with its vehicle, and that
+    /// stop's parcels and compartments.
+    pub async fn vehicles_due_at_station(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+    ) -> AppResult<Vec<StationArrival>> {
+        if !principal.may_operate_station(station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        let mut due = Vec::new();
+        for mission in self.store.missions(true, 200).await? {
+            if mission.status != MissionStatus::UnderWay {
+                continue;
+            }
+            let view = mission_view(&*self.store, mission.id).await?;
+            for stop in &view.stops {
+                if stop.station_id != station_id || stop.status != "pending" {
+                    continue;
+                }
+                let parcels: Vec<MissionParcelRecord> = view
+                    .parcels
+                    .iter()
+                    .filter(|p| p.stop_id == stop.id && p.status == LoadStatus::Loaded)
+                    .cloned()
+                    .collect();
+                let mut compartments: Vec<u32> =
+                    parcels.iter().filter_map(|p| p.compartment).collect();
+                compartments.sort_unstable();
+                compartments.dedup();
+                due.push(StationArrival {
+                    mission_id: mission.id,
+                    stop_id: stop.id,
+                    vehicle: view.vehicle.clone(),
+                    compartments,
+                    parcels,
+                });
+            }
+        }
+        Ok(due)
+    }
+
+    /// The vehicle stands at the station: the keeper (or the station's
+    /// terminal) has its compartments for this stop opened, by a signed
+    /// command over the bus (`open_compartment`, in the transaction of the
+    /// audit row). The parcels then go in with [`App::hand_over_at_stop`],
+    /// naming the compartments that opened. Returns the compartments.
+    pub async fn open_compartments_at_stop(
+        &self,
+        principal: &Principal,
+        mission_id: i64,
+        stop_id: i64,
+    ) -> AppResult<Vec<u32>> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mission = tx
+            .mission_in(mission_id)
+            .await?
+            .ok_or(AppError::NotFound("mission"))?;
+        let stop = tx
+            .mission_stops_in(mission_id)
+            .await?
+            .into_iter()
+            .find(|stop| stop.id == stop_id)
+            .ok_or(AppError::NotFound("mission"))?;
+        if !principal.may_operate_station(stop.station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        if mission.status != MissionStatus::UnderWay || stop.status != "pending" {
+            return Err(AppError::new(Code::MissionNotActive));
+        }
+        let vehicle = tx
+            .vehicle_for_update(mission.vehicle_id)
+            .await?
+            .ok_or(AppError::NotFound("vehicle"))?;
+        let mut compartments: Vec<u32> = tx
+            .mission_parcels_in(mission_id)
+            .await?
+            .iter()
+            .filter(|p| p.stop_id == stop_id && p.status == LoadStatus::Loaded)
+            .filter_map(|p| p.compartment)
+            .collect();
+        compartments.sort_unstable();
+        compartments.dedup();
+        if compartments.is_empty() {
+            return Err(AppError::new(Code::VehicleCommandInvalid)
+                .with("detail", "这一站没有要交接的格口".to_string()));
+        }
+        let command_id = format!(
+            "mission-{mission_id}-stop-{stop_id}-open-{}",
+            now.timestamp_millis()
+        );
+        enqueue_vehicle_command(
+            &mut *tx,
+            &vehicle,
+            &command_id,
+            &VehicleCommand::OpenCompartment {
+                compartments: compartments.clone(),
+            },
+            now,
+        )
+        .await?;
+        crate::audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            now,
+            Act::VehicleCompartmentsOpened,
+            Object::new("mission", mission_id).at(Some(stop.station_id)),
+            serde_json::json!({
+                "stop": stop_id, "vehicle": vehicle.code,
+                "compartments": compartments, "command": command_id,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        (self.device_waker)();
+        Ok(compartments)
+    }
+
     /// The vehicle is back at its depot: whatever is still aboard is back
     /// at the centre (for the parcel it never left: it waits there as
     /// before), the mission is done and the vehicle free for the next.
@@ -883,6 +1188,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("vehicle"))?;
         let zones = self.fleet_zones().await?;
+        self.ensure_evaluator(&vehicle).await?;
         let alerts = {
             let mut rules = self.fleet_rules.lock().expect("fleet rules");
             rules
@@ -900,9 +1206,56 @@ impl App {
             battery_pct: telemetry.battery_pct.clamp(0.0, 100.0).round() as u32,
         })
         .await?;
-        let ids = self.store_alerts(&mut *tx, &vehicle, &alerts).await?;
+        let (ids, n_commands) = self.store_alerts(&mut *tx, &vehicle, &alerts).await?;
         tx.commit().await?;
+        if n_commands > 0 {
+            (self.device_waker)();
+        }
         Ok(ids)
+    }
+
+    /// Makes the vehicle's evaluator the first time it is heard from after
+    /// a start, with what the database knows: whether one of its incidents
+    /// is taken over (the rules then command it nothing) and the rest of
+    /// its mission under way (for the battery rule). So a restart forgets
+    /// neither.
+    async fn ensure_evaluator(&self, vehicle: &VehicleRecord) -> AppResult<()> {
+        if self
+            .fleet_rules
+            .lock()
+            .expect("fleet rules")
+            .evaluators
+            .contains_key(&vehicle.id)
+        {
+            return Ok(());
+        }
+        let taken_over = self.store.vehicle_taken_over(vehicle.id).await?;
+        let mut route = Vec::new();
+        if let Some(mission) = self.store.active_mission(vehicle.id).await?
+            && mission.status == MissionStatus::UnderWay
+        {
+            route = self
+                .store
+                .mission_stops(mission.id)
+                .await?
+                .iter()
+                .filter(|stop| stop.status == "pending")
+                .map(|stop| lonlat(stop.location))
+                .collect();
+            route.push(lonlat(vehicle.depot));
+        }
+        let mut evaluator = Evaluator::new(profile_of(vehicle), RuleSettings::default());
+        evaluator.set_taken_over(taken_over);
+        if !route.is_empty() {
+            evaluator.set_route(route);
+        }
+        self.fleet_rules
+            .lock()
+            .expect("fleet rules")
+            .evaluators
+            .entry(vehicle.id)
+            .or_insert(evaluator);
+        Ok(())
     }
 
     /// The silence rule for every vehicle heard from; call on a timer.
@@ -923,8 +1276,12 @@ impl App {
                 continue;
             };
             let mut tx = self.store.begin().await?;
-            ids.extend(self.store_alerts(&mut *tx, &vehicle, &alerts).await?);
+            let (opened, n_commands) = self.store_alerts(&mut *tx, &vehicle, &alerts).await?;
             tx.commit().await?;
+            if n_commands > 0 {
+                (self.device_waker)();
+            }
+            ids.extend(opened);
         }
         Ok(ids)
     }
@@ -934,10 +1291,11 @@ impl App {
         tx: &mut dyn Tx,
         vehicle: &VehicleRecord,
         alerts: &[Alert],
-    ) -> AppResult<Vec<i64>> {
+    ) -> AppResult<(Vec<i64>, usize)> {
         if alerts.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), 0));
         }
+        let mut n_commands = 0;
         let mission_id = self.store.active_mission(vehicle.id).await?.map(|m| m.id);
         let mut ids = Vec::new();
         for alert in alerts {
@@ -963,10 +1321,27 @@ impl App {
                     incident = id,
                     "vehicle incident"
                 );
+                // The rule's command goes out with the incident, in its
+                // transaction (the rules name one only for an unmanned
+                // vehicle nobody has taken over).
+                if let Some(command) = alert.command
+                    && vehicle.kind == VehicleKind::Unmanned
+                {
+                    let command = VehicleCommand::from(command);
+                    enqueue_vehicle_command(
+                        tx,
+                        vehicle,
+                        &incident_command_id(id, command.op()),
+                        &command,
+                        self.now(),
+                    )
+                    .await?;
+                    n_commands += 1;
+                }
                 ids.push(id);
             }
         }
-        Ok(ids)
+        Ok((ids, n_commands))
     }
 
     async fn fleet_zones(&self) -> AppResult<Arc<Geofences>> {
@@ -1023,8 +1398,15 @@ impl App {
     ) -> AppResult<IncidentView> {
         Self::may_run_fleet(principal)?;
         let why = note(why, REASON)?;
-        self.incident_step(principal, incident_id, IncidentAct::TakenOver, &why, "")
-            .await
+        self.incident_step(
+            principal,
+            incident_id,
+            IncidentAct::TakenOver,
+            &why,
+            "",
+            None,
+        )
+        .await
     }
 
     /// What the operator did while in control (pulled over, drove round
@@ -1037,8 +1419,31 @@ impl App {
     ) -> AppResult<IncidentView> {
         Self::may_run_fleet(principal)?;
         let what = note(what, ACTION)?;
-        self.incident_step(principal, incident_id, IncidentAct::Acted, "", &what)
+        self.incident_step(principal, incident_id, IncidentAct::Acted, "", &what, None)
             .await
+    }
+
+    /// A command the operator in control sends the vehicle (stop, pull
+    /// over, open a compartment, return to the depot, carry on): signed and
+    /// sent like the rules' own, and one line in the take-over log and the
+    /// audit trail, in the same transaction.
+    pub async fn command_taken_over_vehicle(
+        &self,
+        principal: &Principal,
+        incident_id: i64,
+        command: &VehicleCommand,
+    ) -> AppResult<IncidentView> {
+        Self::may_run_fleet(principal)?;
+        let what = command.words();
+        self.incident_step(
+            principal,
+            incident_id,
+            IncidentAct::Acted,
+            "",
+            &what,
+            Some(command),
+        )
+        .await
     }
 
     /// The operator hands the vehicle back to the safe-driving system.
@@ -1050,8 +1455,15 @@ impl App {
     ) -> AppResult<IncidentView> {
         Self::may_run_fleet(principal)?;
         let what = note(what, ACTION)?;
-        self.incident_step(principal, incident_id, IncidentAct::HandedBack, "", &what)
-            .await
+        self.incident_step(
+            principal,
+            incident_id,
+            IncidentAct::HandedBack,
+            "",
+            &what,
+            None,
+        )
+        .await
     }
 
     /// Closes a reviewed incident with its cause (not while taken over).
@@ -1063,14 +1475,23 @@ impl App {
     ) -> AppResult<IncidentView> {
         Self::may_run_fleet(principal)?;
         let cause = note(cause, CAUSE)?;
-        self.incident_step(principal, incident_id, IncidentAct::Closed, &cause, "")
-            .await
+        self.incident_step(
+            principal,
+            incident_id,
+            IncidentAct::Closed,
+            &cause,
+            "",
+            None,
+        )
+        .await
     }
 
     /// One step of the take-over workflow: checks the incident's status
     /// (and, while taken over, that the caller is the operator in control),
-    /// moves it on, appends the log line and the audit row, all in one
-    /// transaction.
+    /// moves it on, appends the log line and the audit row, and sends
+    /// `command` to the vehicle, all in one transaction. Handing back sends
+    /// the mission under way's `start_mission`: the vehicle carries on under
+    /// the rules.
     async fn incident_step(
         &self,
         principal: &Principal,
@@ -1078,6 +1499,7 @@ impl App {
         act: IncidentAct,
         why: &str,
         what: &str,
+        command: Option<&VehicleCommand>,
     ) -> AppResult<IncidentView> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
@@ -1136,28 +1558,63 @@ impl App {
                 return Err(refused());
             }
         }
-        tx.append_incident_log(&IncidentLogEntry {
-            id: 0,
-            incident_id,
-            vehicle_id: incident.vehicle_id,
-            at: now,
-            user_id: operator,
-            username: principal.username.clone(),
-            act,
-            why: why.to_string(),
-            what: what.to_string(),
-        })
-        .await?;
+        let log_id = tx
+            .append_incident_log(&IncidentLogEntry {
+                id: 0,
+                incident_id,
+                vehicle_id: incident.vehicle_id,
+                at: now,
+                user_id: operator,
+                username: principal.username.clone(),
+                act,
+                why: why.to_string(),
+                what: what.to_string(),
+            })
+            .await?;
+        let mut sent: Option<(String, VehicleCommand)> = command
+            .cloned()
+            .map(|command| (takeover_command_id(incident_id, log_id), command));
+        if act == IncidentAct::HandedBack
+            && let Some(mission) = self.store.active_mission(incident.vehicle_id).await?
+            && mission.status == MissionStatus::UnderWay
+        {
+            sent = Some((
+                incident_command_id(incident_id, &format!("handback-{log_id}")),
+                VehicleCommand::StartMission {
+                    mission_id: mission.id,
+                },
+            ));
+        }
+        if let Some((command_id, command)) = &sent {
+            let vehicle = self
+                .store
+                .vehicle(incident.vehicle_id)
+                .await?
+                .ok_or(AppError::NotFound("vehicle"))?;
+            // A van's driver is called, not commanded: handing a van back
+            // sends nothing.
+            if act == IncidentAct::HandedBack && vehicle.kind != VehicleKind::Unmanned {
+                sent = None;
+            } else {
+                enqueue_vehicle_command(&mut *tx, &vehicle, command_id, command, now).await?;
+            }
+        }
         crate::audit::record(
             &mut *tx,
             &Actor::of(principal),
             now,
             audit_act,
             Object::new("incident", incident_id),
-            serde_json::json!({ "vehicle": incident.vehicle_id, "rule": incident.rule, "why": why, "what": what }),
+            serde_json::json!({
+                "vehicle": incident.vehicle_id, "rule": incident.rule, "why": why, "what": what,
+                "command": sent.as_ref().map(|(id, _)| id),
+            }),
         )
         .await?;
         tx.commit().await?;
+        if sent.is_some() {
+            (self.device_waker)();
+        }
         match act {
             IncidentAct::TakenOver | IncidentAct::HandedBack => {
                 let mut rules = self.fleet_rules.lock().expect("fleet rules");

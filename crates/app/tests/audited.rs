@@ -116,6 +116,12 @@ const AUDITED: &[(&str, &str, &str)] = &[
         "PresaleCampaignCreated",
     ),
     ("presale.rs", "import_presale_orders", "PresaleImported"),
+    // Branch `fleet-ops` (issue 20, session 9).
+    (
+        "fleet.rs",
+        "open_compartments_at_stop",
+        "VehicleCompartmentsOpened",
+    ),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

@@ -106,8 +106,26 @@ impl ServerDeviceKey {
         )
     }
 
-    /// The key of the device whose `cmd` topic this is.
+    /// The command key of one vehicle (issue 20): derived like a station
+    /// device's, from `vehicle/{code}`, which no station device's path can
+    /// be (a station's is `{number}/{kind}/{id}`).
+    pub fn vehicle_key(&self, vehicle: &str) -> CommandKey {
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(format!("yizhan device command key v1\nvehicle/{vehicle}").as_bytes());
+        let bytes = mac.finalize().into_bytes();
+        CommandKey(
+            bytes
+                .as_slice()
+                .try_into()
+                .expect("HMAC-SHA256 is 32 bytes"),
+        )
+    }
+
+    /// The key of the device (or vehicle) whose `cmd` topic this is.
     pub fn key_for_topic(&self, command_topic: &str) -> Option<CommandKey> {
+        if let Some(vehicle) = crate::vehicle::parse_command_topic(command_topic) {
+            return Some(self.vehicle_key(vehicle));
+        }
         let (station_id, kind, device_id, Channel::Command) = crate::parse_topic(command_topic)?
         else {
             return None;
@@ -198,7 +216,9 @@ pub fn server_acl(username: &str) -> String {
          topic readwrite yizhan/v1/stations/+/+/+/ack\n\
          topic readwrite yizhan/v1/stations/+/+/+/state\n\
          topic read yizhan/v1/stations/+/scanner/+/scan\n\
-         topic read yizhan/v1/vehicles/+/telemetry\n"
+         topic read yizhan/v1/vehicles/+/telemetry\n\
+         topic write yizhan/v1/vehicles/+/cmd\n\
+         topic read yizhan/v1/vehicles/+/ack\n"
     )
 }
 

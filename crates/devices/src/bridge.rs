@@ -64,8 +64,9 @@ pub struct BridgeConfig {
     pub door_open_alert_after: Duration,
     /// Where vehicles' telemetry goes (vehicle code, message), for the
     /// fleet's rules (`App::ingest_telemetry`); none: vehicles are not
-    /// subscribed to. A full channel drops the message (and logs it): the
-    /// next one follows within a second.
+    /// subscribed to. A full channel drops the message, counted as
+    /// `overloaded` in `drops` (and logged, sparingly): the next one follows
+    /// within a second.
     pub telemetry: Option<mpsc::Sender<(String, domain::fleet::Telemetry)>>,
 }
 
@@ -176,7 +177,7 @@ impl Bridge {
         let subscriber = client.clone();
         let pump_events = events.clone();
         let vehicles = config.telemetry.is_some();
-        let n_subscriptions = 3 + usize::from(vehicles);
+        let n_subscriptions = 3 + 2 * usize::from(vehicles);
         let pump = tokio::spawn(async move {
             let mut n_subacks = 0;
             let mut retry_in = RECONNECT_FIRST;
@@ -193,6 +194,8 @@ impl Bridge {
                         if vehicles {
                             let _ = subscriber
                                 .try_subscribe(crate::vehicle::TELEMETRY_FILTER, QoS::AtLeastOnce);
+                            let _ = subscriber
+                                .try_subscribe(crate::vehicle::ACK_FILTER, QoS::AtLeastOnce);
                         }
                     }
                     Ok(Event::Incoming(Packet::SubAck(_))) => {
@@ -385,24 +388,33 @@ impl Relay {
         if now > command.not_after {
             return self.end(command, DeviceCommandStatus::Expired, None).await;
         }
-        let Some(kind) = device_kind(&command.device_kind) else {
-            return self.end(command, DeviceCommandStatus::Failed, None).await;
+        // A vehicle's command (issue 20): its own topic and key.
+        let (topic, key) = if command.device_kind == crate::vehicle::DEVICE_KIND {
+            (
+                crate::vehicle::command_topic(&command.device_id),
+                self.config.device_key.vehicle_key(&command.device_id),
+            )
+        } else {
+            let Some(kind) = device_kind(&command.device_kind) else {
+                return self.end(command, DeviceCommandStatus::Failed, None).await;
+            };
+            (
+                crate::topic(
+                    command.station_id,
+                    kind,
+                    &command.device_id,
+                    crate::Channel::Command,
+                ),
+                self.config
+                    .device_key
+                    .device_key(command.station_id, kind, &command.device_id),
+            )
         };
-        let topic = crate::topic(
-            command.station_id,
-            kind,
-            &command.device_id,
-            crate::Channel::Command,
-        );
         // Publish before recording the attempt: a crash between the two
         // sends the command again, which the device's gate absorbs.
         // Never waits: while the broker is away the request queue fills, and
         // waiting here would also stop acks from being recorded. A command
         // that does not fit is simply due again at the next poll.
-        let key = self
-            .config
-            .device_key
-            .device_key(command.station_id, kind, &command.device_id);
         let stamped = crate::stamp_server_time(
             command.payload.as_bytes(),
             u64::try_from(now.timestamp_millis()).unwrap_or(0),
@@ -507,15 +519,32 @@ impl Relay {
                         .try_send((vehicle.to_string(), telemetry.to_rules()))
                         .is_err()
                     {
-                        tracing::warn!(
-                            vehicle,
-                            "vehicle telemetry dropped: the fleet's rules are behind"
-                        );
+                        // Bounded (the channel's slots) and visible: counted
+                        // at `GET /api/devices/dropped` as `overloaded`, and
+                        // logged at the 1st, 2nd, 4th, 8th … drop, so a
+                        // flood does not flood the log as well.
+                        let n = self.config.drops.count(DropReason::Overloaded);
+                        if n.is_power_of_two() {
+                            tracing::warn!(
+                                vehicle,
+                                dropped = n,
+                                "vehicle telemetry dropped: the fleet's rules are behind"
+                            );
+                        }
                     }
                 }
                 Err(_) => self.drop_message(message, DropReason::Malformed),
             }
             return;
+        }
+        if let (Some(vehicle), Some(_)) = (
+            crate::vehicle::parse_ack_topic(topic),
+            &self.config.telemetry,
+        ) {
+            if message.bytes > PAYLOAD_BYTES_MAX {
+                return self.drop_message(message, DropReason::Oversized);
+            }
+            return self.on_vehicle_ack(message, vehicle).await;
         }
         let Some((station_id, kind, device_id, channel)) = crate::parse_topic(topic) else {
             return self.drop_message(message, DropReason::UnknownTopic);
@@ -619,6 +648,36 @@ impl Relay {
         }
     }
 
+    /// A vehicle's ack (issue 20): it ends the command only if the command
+    /// was sent to that vehicle.
+    async fn on_vehicle_ack(&self, message: &Incoming, vehicle: &str) {
+        let ack = match Ack::parse(&message.payload) {
+            Ok(ack) => ack,
+            Err(_) => return self.drop_message(message, DropReason::Malformed),
+        };
+        let command = match self.store.device_command(&ack.command_id).await {
+            Ok(Some(command))
+                if command.device_kind == crate::vehicle::DEVICE_KIND
+                    && command.device_id == vehicle =>
+            {
+                command
+            }
+            Ok(Some(_)) => {
+                tracing::warn!(vehicle, command_id = %ack.command_id.chars().take(64).collect::<String>(), "ack from a vehicle the command was not sent to; ignored");
+                return;
+            }
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, vehicle, "vehicle ack not recorded");
+                return;
+            }
+        };
+        let (status, word) = ack_status(ack.outcome);
+        if let Err(error) = self.end(&command, status, Some(word)).await {
+            tracing::warn!(%error, command_id = %command.command_id, "vehicle ack not recorded");
+        }
+    }
+
     async fn on_ack(
         &self,
         message: &Incoming,
@@ -665,15 +724,20 @@ impl Relay {
                 return;
             }
         };
-        let (status, word) = match ack.outcome {
-            Outcome::Done => (DeviceCommandStatus::Done, "done"),
-            // Acted on by an earlier delivery whose ack was lost.
-            Outcome::Duplicate => (DeviceCommandStatus::Done, "duplicate"),
-            Outcome::Expired => (DeviceCommandStatus::Expired, "expired"),
-            Outcome::Failed => (DeviceCommandStatus::Failed, "failed"),
-        };
+        let (status, word) = ack_status(ack.outcome);
         if let Err(error) = self.end(&command, status, Some(word)).await {
             tracing::warn!(%error, command_id = %command.command_id, "device ack not recorded");
         }
+    }
+}
+
+/// What an ack's outcome makes of its command, and the word stored.
+fn ack_status(outcome: Outcome) -> (DeviceCommandStatus, &'static str) {
+    match outcome {
+        Outcome::Done => (DeviceCommandStatus::Done, "done"),
+        // Acted on by an earlier delivery whose ack was lost.
+        Outcome::Duplicate => (DeviceCommandStatus::Done, "duplicate"),
+        Outcome::Expired => (DeviceCommandStatus::Expired, "expired"),
+        Outcome::Failed => (DeviceCommandStatus::Failed, "failed"),
     }
 }

@@ -166,6 +166,20 @@ pub enum Operation {
     Off { segments: Vec<u32> },
     /// Turn every segment off.
     AllOff,
+    /// A vehicle (issue 20): set off on (or carry on with) the mission the
+    /// server names; a mission under way goes on from where it stands.
+    StartMission { mission_id: i64 },
+    /// A vehicle: stop where it stands and wait.
+    Stop,
+    /// A vehicle: pull over to the roadside and wait.
+    PullOver,
+    /// A vehicle: open these compartments (numbers 1 to 64).
+    OpenCompartment { compartments: Vec<u32> },
+    /// A vehicle: leave the mission and drive back to its depot.
+    ReturnToDepot,
+    /// A vehicle: keep at or under this speed (1 to 300 km/h) until told
+    /// otherwise or the mission ends.
+    SlowDown { limit_kmh: u32 },
     /// An `op` this version does not know (a newer server's): acked
     /// `failed` with reason `unknown_op`, never acted on.
     #[serde(other)]
@@ -181,8 +195,27 @@ impl Operation {
             Operation::Light { .. } | Operation::Off { .. } | Operation::AllOff => {
                 kind == DeviceKind::Lights
             }
+            Operation::StartMission { .. }
+            | Operation::Stop
+            | Operation::PullOver
+            | Operation::OpenCompartment { .. }
+            | Operation::ReturnToDepot
+            | Operation::SlowDown { .. } => false,
             Operation::Unknown => false,
         }
+    }
+
+    /// Whether a vehicle performs this operation.
+    pub fn applies_to_vehicle(&self) -> bool {
+        matches!(
+            self,
+            Operation::StartMission { .. }
+                | Operation::Stop
+                | Operation::PullOver
+                | Operation::OpenCompartment { .. }
+                | Operation::ReturnToDepot
+                | Operation::SlowDown { .. }
+        )
     }
 
     /// The `op` word on the wire.
@@ -193,6 +226,12 @@ impl Operation {
             Operation::Light { .. } => "light",
             Operation::Off { .. } => "off",
             Operation::AllOff => "all_off",
+            Operation::StartMission { .. } => "start_mission",
+            Operation::Stop => "stop",
+            Operation::PullOver => "pull_over",
+            Operation::OpenCompartment { .. } => "open_compartment",
+            Operation::ReturnToDepot => "return_to_depot",
+            Operation::SlowDown { .. } => "slow_down",
             Operation::Unknown => "unknown",
         }
     }
@@ -305,6 +344,26 @@ impl Command {
                 return Err(ProtocolError::Invalid(format!(
                     "segments are numbered 1 to {SEGMENT_MAX}"
                 )));
+            }
+            Operation::OpenCompartment { compartments }
+                if compartments.is_empty()
+                    || compartments.len() > vehicle::COMPARTMENTS_MAX
+                    || compartments
+                        .iter()
+                        .any(|n| !(1..=vehicle::COMPARTMENTS_MAX as u32).contains(n)) =>
+            {
+                return Err(ProtocolError::Invalid(format!(
+                    "open_compartment names 1 to {0} compartments, numbered 1 to {0}",
+                    vehicle::COMPARTMENTS_MAX
+                )));
+            }
+            Operation::SlowDown { limit_kmh }
+                if *limit_kmh == 0 || f64::from(*limit_kmh) > vehicle::SPEED_KMH_MAX =>
+            {
+                return Err(ProtocolError::Invalid("limit_kmh must be 1 to 300".into()));
+            }
+            Operation::StartMission { mission_id } if *mission_id < 1 => {
+                return Err(ProtocolError::Invalid("mission_id must be positive".into()));
             }
             _ => {}
         }
@@ -530,6 +589,8 @@ pub struct CommandGate {
     key: auth::CommandKey,
     command_topic: String,
     kind: Option<DeviceKind>,
+    /// A vehicle's gate (issue 20): only vehicles' operations apply.
+    vehicle: bool,
     seen: HashSet<String>,
     order: VecDeque<Remembered>,
 }
@@ -541,9 +602,17 @@ impl CommandGate {
             key,
             command_topic: command_topic.to_string(),
             kind: parse_topic(command_topic).map(|(_, kind, _, _)| kind),
+            vehicle: vehicle::parse_command_topic(command_topic).is_some(),
             seen: HashSet::new(),
             order: VecDeque::new(),
         }
+    }
+
+    /// The gate of a vehicle (its `cmd` topic is
+    /// `yizhan/v1/vehicles/{vehicle}/cmd`), keyed with its own command key
+    /// (`ServerDeviceKey::vehicle_key`).
+    pub fn for_vehicle(key: auth::CommandKey, vehicle: &str) -> CommandGate {
+        CommandGate::new(key, &vehicle::command_topic(vehicle))
     }
 
     /// The ids remembered now, oldest first (at most
@@ -632,6 +701,17 @@ impl CommandGate {
             return Ok(verdict(
                 Outcome::Failed,
                 Some(cut(&format!("{}: {}", reasons::UNKNOWN_OP, envelope.op))),
+                None,
+            ));
+        }
+        if self.vehicle && !command.op.applies_to_vehicle() {
+            return Ok(verdict(
+                Outcome::Failed,
+                Some(format!(
+                    "{}: a vehicle does not {}",
+                    reasons::WRONG_KIND,
+                    command.op.code()
+                )),
                 None,
             ));
         }
@@ -983,6 +1063,78 @@ mod tests {
             after.admit(&open("m1033", 9_000), 2_000),
             Outcome::Duplicate
         );
+    }
+
+    #[test]
+    fn a_vehicle_acts_on_its_own_signed_commands_and_refuses_a_door_s() {
+        let server = auth::ServerDeviceKey::new(vec![1; 32]);
+        let key = server.vehicle_key("uv-1");
+        assert_ne!(key, server.vehicle_key("uv-2"), "a key per vehicle");
+        assert_eq!(
+            server.key_for_topic(&vehicle::command_topic("uv-1")),
+            Some(key.clone())
+        );
+        let mut uv = CommandGate::for_vehicle(key.clone(), "uv-1");
+        let sign = |key: &auth::CommandKey, vehicle: &str, body: &str| {
+            auth::sign_command(key, &vehicle::command_topic(vehicle), body.as_bytes())
+        };
+        let pull_over = r#"{"command_id":"incident-7-pull_over","not_after_ms":5000,"server_ms":1000,"op":"pull_over"}"#;
+        let verdict = uv.receive(&sign(&key, "uv-1", pull_over), 1_000).unwrap();
+        assert_eq!(
+            (verdict.outcome, verdict.act),
+            (Outcome::Done, Some(Operation::PullOver))
+        );
+        let again = uv.receive(&sign(&key, "uv-1", pull_over), 1_500).unwrap();
+        assert_eq!(again.outcome, Outcome::Duplicate);
+        // Signed for another vehicle, or with another vehicle's key: dropped.
+        let other = server.vehicle_key("uv-2");
+        assert!(uv.receive(&sign(&other, "uv-2", pull_over), 1_000).is_err());
+        assert!(uv.receive(&sign(&other, "uv-1", pull_over), 1_000).is_err());
+        // Every vehicle operation parses and acts; a door's does not.
+        for (id, body) in [
+            ("a", r#""op":"start_mission","mission_id":42"#),
+            ("b", r#""op":"stop""#),
+            ("c", r#""op":"open_compartment","compartments":[1,3]"#),
+            ("d", r#""op":"return_to_depot""#),
+            ("e", r#""op":"slow_down","limit_kmh":20"#),
+        ] {
+            let command = format!(r#"{{"command_id":"{id}","not_after_ms":5000,{body}}}"#);
+            let verdict = uv.receive(&sign(&key, "uv-1", &command), 1_000).unwrap();
+            assert_eq!(verdict.outcome, Outcome::Done, "{command}");
+        }
+        for (id, body, reason) in [
+            ("f", r#""op":"open","hold_ms":1000"#, reasons::WRONG_KIND),
+            (
+                "g",
+                r#""op":"open_compartment","compartments":[65]"#,
+                reasons::INVALID,
+            ),
+            (
+                "h",
+                r#""op":"open_compartment","compartments":[]"#,
+                reasons::INVALID,
+            ),
+            ("i", r#""op":"slow_down","limit_kmh":0"#, reasons::INVALID),
+            (
+                "j",
+                r#""op":"start_mission","mission_id":0"#,
+                reasons::INVALID,
+            ),
+        ] {
+            let command = format!(r#"{{"command_id":"{id}","not_after_ms":5000,{body}}}"#);
+            let verdict = uv.receive(&sign(&key, "uv-1", &command), 1_000).unwrap();
+            assert_eq!(verdict.outcome, Outcome::Failed, "{command}");
+            assert!(verdict.reason.unwrap().starts_with(reason), "{command}");
+        }
+        // And a door refuses a vehicle's operation.
+        let mut door = gate();
+        let verdict = door
+            .receive(
+                &signed(br#"{"command_id":"k","not_after_ms":5000,"op":"pull_over"}"#),
+                1_000,
+            )
+            .unwrap();
+        assert!(verdict.reason.unwrap().starts_with(reasons::WRONG_KIND));
     }
 
     proptest! {

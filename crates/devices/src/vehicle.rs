@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 
 /// What the bridge subscribes to.
 pub const TELEMETRY_FILTER: &str = "yizhan/v1/vehicles/+/telemetry";
+/// Every vehicle's acknowledgements of the server's commands.
+pub const ACK_FILTER: &str = "yizhan/v1/vehicles/+/ack";
+/// `device_kind` of a vehicle's rows in the devices' outbox
+/// (`device_commands`); their `device_id` is the vehicle's code.
+pub const DEVICE_KIND: &str = app::fleet::VEHICLE_DEVICE_KIND;
 /// Longest vehicle code (`app::fleet`'s limit).
 pub const VEHICLE_CODE_CHARS_MAX: usize = 16;
 pub const COMPARTMENTS_MAX: usize = 64;
@@ -17,6 +22,49 @@ pub const SPEED_KMH_MAX: f64 = 300.0;
 /// `yizhan/v1/vehicles/{vehicle}/telemetry`.
 pub fn telemetry_topic(vehicle: &str) -> String {
     format!("yizhan/v1/vehicles/{vehicle}/telemetry")
+}
+
+/// `yizhan/v1/vehicles/{vehicle}/cmd`: the server's signed commands.
+pub fn command_topic(vehicle: &str) -> String {
+    format!("yizhan/v1/vehicles/{vehicle}/cmd")
+}
+
+/// `yizhan/v1/vehicles/{vehicle}/ack`: the vehicle's acknowledgements.
+pub fn ack_topic(vehicle: &str) -> String {
+    format!("yizhan/v1/vehicles/{vehicle}/ack")
+}
+
+/// The vehicle a command topic names.
+pub fn parse_command_topic(topic: &str) -> Option<&str> {
+    let code = topic
+        .strip_prefix("yizhan/v1/vehicles/")?
+        .strip_suffix("/cmd")?;
+    code_ok(code).then_some(code)
+}
+
+/// The vehicle an ack topic names.
+pub fn parse_ack_topic(topic: &str) -> Option<&str> {
+    let code = topic
+        .strip_prefix("yizhan/v1/vehicles/")?
+        .strip_suffix("/ack")?;
+    code_ok(code).then_some(code)
+}
+
+/// The broker login of a vehicle: `yizhan-v-{vehicle}`.
+pub fn vehicle_username(vehicle: &str) -> String {
+    format!("yizhan-v-{vehicle}")
+}
+
+/// The ACL block of one vehicle: it reads its own commands and writes only
+/// its own telemetry and acks.
+pub fn vehicle_acl(vehicle: &str) -> String {
+    format!(
+        "user {}\ntopic read {}\ntopic write {}\ntopic write {}\n",
+        vehicle_username(vehicle),
+        command_topic(vehicle),
+        telemetry_topic(vehicle),
+        ack_topic(vehicle)
+    )
 }
 
 fn code_ok(code: &str) -> bool {
@@ -155,6 +203,12 @@ mod tests {
             None
         );
         assert_eq!(parse_telemetry_topic("yizhan/v1/vehicles//telemetry"), None);
+        assert_eq!(command_topic("uv-1"), "yizhan/v1/vehicles/uv-1/cmd");
+        assert_eq!(parse_command_topic(&command_topic("uv-1")), Some("uv-1"));
+        assert_eq!(parse_ack_topic(&ack_topic("uv-1")), Some("uv-1"));
+        assert_eq!(parse_ack_topic(&command_topic("uv-1")), None);
+        assert_eq!(parse_ack_topic("yizhan/v1/vehicles/UV/ack"), None);
+        assert!(vehicle_acl("uv-1").contains("topic read yizhan/v1/vehicles/uv-1/cmd\n"));
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! Vehicles' telemetry over a real Mosquitto (issue 20): a vehicle publishes
 //! on its telemetry topic, the bridge hands each good message to the fleet's
 //! rules, which store one incident per incident; a malformed message is
-//! dropped and counted, never passed on. SKIP without a broker, a failure
-//! under `YIZHAN_REQUIRE_SERVICES=1`.
+//! dropped and counted, never passed on. The rules' automatic commands, the
+//! start of a mission and the safety operator's commands go out signed on
+//! the vehicle's `cmd` topic through the devices' outbox, and the vehicle's
+//! ack ends them. SKIP without a broker, a failure under
+//! `YIZHAN_REQUIRE_SERVICES=1`.
 
 use app::App;
 use app::fleet::{Compartment, NewVehicle};
-use app::ports::{Clock, FleetStore, GeoPoint};
+use app::ports::{Clock, DeviceStore, FleetStore, GeoPoint};
 use chrono::Utc;
 use devices::auth::ServerDeviceKey;
 use devices::bridge::{Bridge, BridgeConfig};
@@ -107,14 +110,20 @@ async fn telemetry_reaches_the_rules_and_raises_one_incident() {
     }
     // Five good messages arrive, in order; the malformed one does not.
     let mut opened = Vec::new();
-    for second in 0..5 {
+    let mut second = 0;
+    while second < 5 {
         let (from, message) = tokio::time::timeout(WAIT, telemetry.recv())
             .await
             .expect("telemetry arrives")
             .expect("bridge running");
-        assert_eq!(from, code);
+        // Every bridge on the broker hears every vehicle: another test's
+        // vehicle is not this one.
+        if from != code {
+            continue;
+        }
         assert_eq!(message.at_ms, t0 + second * 1000);
         opened.extend(app.ingest_telemetry(&from, &message).await.unwrap());
+        second += 1;
     }
     assert_eq!(
         opened.len(),
@@ -125,6 +134,289 @@ async fn telemetry_reaches_the_rules_and_raises_one_incident() {
     assert_eq!(incident.rule, "speeding");
     assert!(incident.command.unwrap().contains("slow_down"));
     assert_eq!(drops.snapshot().get("malformed").copied().unwrap_or(0), 1);
+    vehicle.disconnect().await.unwrap();
+    let _ = tokio::time::timeout(WAIT, pump).await;
+    bridge.stop();
+}
+
+fn unmanned(code: &str) -> NewVehicle {
+    NewVehicle {
+        code: code.to_string(),
+        name: "无人车".into(),
+        kind: VehicleKind::Unmanned,
+        compartments: vec![
+            Compartment {
+                number: 1,
+                size: SizeClass::Small,
+            },
+            Compartment {
+                number: 2,
+                size: SizeClass::Small,
+            },
+        ],
+        battery_wh: 10_000,
+        consumption_wh_per_km: 100,
+        speed_limit_kmh: 30,
+        operating_areas: vec![],
+        station_ids: vec![],
+        depot: GeoPoint {
+            lat: 29.0,
+            lon: 119.0,
+        },
+        driver: None,
+    }
+}
+
+/// The next command that reaches the vehicle, through its gate; acked.
+async fn next_command(
+    inbox: &mut tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+    gate: &mut devices::CommandGate,
+    vehicle: &AsyncClient,
+    code: &str,
+    now_ms: u64,
+    forged: &mut u32,
+) -> devices::Verdict {
+    loop {
+        let payload = tokio::time::timeout(WAIT, inbox.recv())
+            .await
+            .expect("a command arrives")
+            .expect("vehicle connected");
+        match gate.receive(&payload, now_ms) {
+            Ok(verdict) => {
+                vehicle
+                    .publish(
+                        devices::vehicle::ack_topic(code),
+                        QoS::AtLeastOnce,
+                        false,
+                        serde_json::to_vec(&verdict.ack(now_ms)).unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                return verdict;
+            }
+            Err(_) => *forged += 1,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_to_a_vehicle_are_signed_sent_through_the_outbox_and_acknowledged() {
+    use app::fleet::{VehicleCommand, incident_command_id};
+    use devices::bridge::BridgeEvent;
+    use devices::{Operation, Outcome};
+    let Some(url) = testkit::mqtt_url() else {
+        return;
+    };
+    let database = testkit::sqlite_database().await;
+    let db = database.db.clone();
+    let clock = Arc::new(TestClock::at(Utc::now()));
+    let mut app = App::new(db.clone(), clock.clone());
+    let operator = Principal {
+        user_id: 7,
+        username: "safety".into(),
+        role: Role::CountyOperator,
+        station_ids: vec![],
+        carrier: None,
+    };
+    let code = format!("uc-{}", Utc::now().timestamp_millis() % 1_000_000_000);
+    app.register_vehicle(&operator, &unmanned(&code))
+        .await
+        .unwrap();
+    let key = ServerDeviceKey::random();
+    let (sink, mut telemetry) = tokio::sync::mpsc::channel(64);
+    let mut config = BridgeConfig::new(
+        BrokerConfig::open(&url),
+        key.clone(),
+        &format!("yizhan-test-bridge-{code}"),
+    );
+    config.telemetry = Some(sink);
+    let bridge = Bridge::start(db.clone(), clock.clone(), config)
+        .await
+        .expect("bridge connects");
+    app.device_waker = Arc::new(bridge.waker());
+    let mut events = bridge.subscribe();
+
+    // The vehicle: its own client, subscribed to its own cmd topic, with
+    // its own key in its gate.
+    let (host, port) = devices::mqtt::parse_url(&url).unwrap();
+    let (vehicle, mut eventloop) =
+        AsyncClient::new(MqttOptions::new(format!("vehicle-{code}"), host, port), 64);
+    let (inbox_sender, mut inbox) = tokio::sync::mpsc::unbounded_channel();
+    let (subscribed_sender, subscribed) = tokio::sync::oneshot::channel();
+    let pump = tokio::spawn(async move {
+        let mut subscribed_sender = Some(subscribed_sender);
+        loop {
+            match eventloop.poll().await {
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_))) => {
+                    if let Some(sender) = subscribed_sender.take() {
+                        let _ = sender.send(());
+                    }
+                }
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(publish))) => {
+                    let _ = inbox_sender.send(publish.payload.to_vec());
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+    });
+    vehicle
+        .subscribe(devices::vehicle::command_topic(&code), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    tokio::time::timeout(WAIT, subscribed)
+        .await
+        .expect("subscribed")
+        .unwrap();
+    let mut gate = devices::CommandGate::for_vehicle(key.vehicle_key(&code), &code);
+    let mut forged = 0;
+
+    // Speeding: the rule's slow_down goes out with the incident.
+    let t0 = clock.now().timestamp_millis();
+    let message = serde_json::json!({
+        "at_ms": t0, "lon": 119.05, "lat": 29.05, "speed_kmh": 48.0,
+        "heading_deg": 90.0, "battery_pct": 80.0
+    });
+    vehicle
+        .publish(
+            telemetry_topic(&code),
+            QoS::AtLeastOnce,
+            false,
+            message.to_string().into_bytes(),
+        )
+        .await
+        .unwrap();
+    // (Every bridge on the broker hears every vehicle: skip other tests'.)
+    let message = loop {
+        let (from, message) = tokio::time::timeout(WAIT, telemetry.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if from == code {
+            break message;
+        }
+    };
+    let opened = app.ingest_telemetry(&code, &message).await.unwrap();
+    assert_eq!(opened.len(), 1);
+    let now_ms = u64::try_from(t0).unwrap();
+    let verdict = next_command(&mut inbox, &mut gate, &vehicle, &code, now_ms, &mut forged).await;
+    assert_eq!(
+        verdict.command_id,
+        incident_command_id(opened[0], "slow_down")
+    );
+    assert_eq!(verdict.outcome, Outcome::Done);
+    assert_eq!(verdict.act, Some(Operation::SlowDown { limit_kmh: 30 }));
+    // The ack ends it, as a door's does.
+    let ended = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(BridgeEvent::Ended {
+                command_id,
+                status,
+                outcome,
+            }) = events.recv().await
+                && command_id == verdict.command_id
+            {
+                return (status, outcome);
+            }
+        }
+    })
+    .await
+    .expect("the ack is recorded");
+    assert_eq!(
+        ended,
+        (
+            app::device_commands::DeviceCommandStatus::Done,
+            Some("done".to_string())
+        )
+    );
+    let stored = db
+        .device_command(&verdict.command_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.device_kind.as_str(), stored.device_id.as_str()),
+        ("vehicle", code.as_str())
+    );
+
+    // The safety operator takes over and sends a command of their own: the
+    // same path, logged in the take-over log.
+    app.take_over(&operator, opened[0], "超速，远程接管")
+        .await
+        .unwrap();
+    let view = app
+        .command_taken_over_vehicle(
+            &operator,
+            opened[0],
+            &VehicleCommand::OpenCompartment {
+                compartments: vec![2],
+            },
+        )
+        .await
+        .unwrap();
+    assert!(view.log.last().unwrap().what.contains("open_compartment"));
+    let verdict = next_command(&mut inbox, &mut gate, &vehicle, &code, now_ms, &mut forged).await;
+    assert_eq!(
+        verdict.act,
+        Some(Operation::OpenCompartment {
+            compartments: vec![2]
+        })
+    );
+    // A compartment the vehicle does not have is refused before anything
+    // is written; and nobody but the operator in control commands it.
+    let error = app
+        .command_taken_over_vehicle(
+            &operator,
+            opened[0],
+            &VehicleCommand::OpenCompartment {
+                compartments: vec![9],
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), app::Code::VehicleCommandInvalid);
+    let other = Principal {
+        user_id: 8,
+        username: "other".into(),
+        ..operator.clone()
+    };
+    let error = app
+        .command_taken_over_vehicle(&other, opened[0], &VehicleCommand::Stop)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), app::Code::TakenOverByAnother);
+
+    // A command signed with another vehicle's key, published by hand, is
+    // dropped by the gate without an ack.
+    let stranger = devices::auth::sign_command(
+        &key.vehicle_key("someone-else"),
+        &devices::vehicle::command_topic(&code),
+        br#"{"command_id":"forged-1","not_after_ms":99999999999999,"op":"return_to_depot"}"#,
+    );
+    vehicle
+        .publish(
+            devices::vehicle::command_topic(&code),
+            QoS::AtLeastOnce,
+            false,
+            stranger,
+        )
+        .await
+        .unwrap();
+    app.command_taken_over_vehicle(&operator, opened[0], &VehicleCommand::PullOver)
+        .await
+        .unwrap();
+    let verdict = next_command(&mut inbox, &mut gate, &vehicle, &code, now_ms, &mut forged).await;
+    assert_eq!(verdict.act, Some(Operation::PullOver));
+    // (It travelled on another connection: it may come after the real one.)
+    if forged == 0 {
+        let payload = tokio::time::timeout(WAIT, inbox.recv())
+            .await
+            .expect("the forged command arrives")
+            .unwrap();
+        assert!(gate.receive(&payload, now_ms).is_err());
+        forged += 1;
+    }
+    assert_eq!(forged, 1, "the forged command was dropped");
     vehicle.disconnect().await.unwrap();
     let _ = tokio::time::timeout(WAIT, pump).await;
     bridge.stop();

@@ -140,6 +140,10 @@ pub enum Act {
     PresaleCampaignCreated,
     /// A campaign's order file was imported.
     PresaleImported,
+    // branch fleet-ops (issue 20, session 9).
+    /// A vehicle at a station was told to open its compartments (by the
+    /// keeper's console or the station's terminal).
+    VehicleCompartmentsOpened,
 }
 
 impl Act {
@@ -205,6 +209,7 @@ impl Act {
         Act::WriteOffMade,
         Act::PresaleCampaignCreated,
         Act::PresaleImported,
+        Act::VehicleCompartmentsOpened,
     ];
 
     pub fn code(self) -> &'static str {
@@ -268,6 +273,7 @@ impl Act {
             Act::WriteOffMade => "write_off_made",
             Act::PresaleCampaignCreated => "presale_campaign_created",
             Act::PresaleImported => "presale_imported",
+            Act::VehicleCompartmentsOpened => "vehicle_compartments_opened",
         }
     }
 

@@ -688,6 +688,17 @@ impl FleetStore for Db {
         rows.iter().map(incident_from).collect()
     }
 
+    async fn vehicle_taken_over(&self, vehicle_id: i64) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT id FROM vehicle_incidents WHERE vehicle_id = $1 AND status = 'taken_over' LIMIT 1",
+        )
+        .bind(vehicle_id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        Ok(row.is_some())
+    }
+
     async fn incident(&self, id: i64) -> StoreResult<Option<IncidentRecord>> {
         let row = sqlx::query(&format!(
             "SELECT {INCIDENT_COLUMNS} FROM vehicle_incidents WHERE id = $1"

@@ -543,6 +543,137 @@ async fn telemetry_raises_one_incident_each_and_a_take_over_is_logged_end_to_end
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_commands_go_to_the_outbox_and_a_restart_remembers_who_is_taken_over() {
+    use app::fleet::{VehicleCommand, incident_command_id};
+    use app::ports::{DeviceStore, FleetStore};
+    for h in backends().await {
+        h.app
+            .register_vehicle(&operator(), &unmanned("uv-8", 4))
+            .await
+            .unwrap();
+        h.app
+            .add_zone(
+                &operator(),
+                &Zone {
+                    id: 0,
+                    name: "施工路段".into(),
+                    kind: ZoneKind::NoGo,
+                    area: square(119.1, 29.1, 119.11, 29.11),
+                    speed_limit_kmh: None,
+                    windows: vec![],
+                    station_id: None,
+                },
+            )
+            .await
+            .unwrap();
+        let t0 = h.app.now().timestamp_millis();
+        let message = |second: i64, lon: f64, lat: f64, speed_kmh: f64| Telemetry {
+            at_ms: t0 + second * 1000,
+            position: LonLat::new(lon, lat),
+            speed_kmh,
+            battery_pct: 80.0,
+            faults: vec![],
+            emergency_stop: false,
+        };
+        // The rule's command is in the devices' outbox with the incident.
+        let speeding = h
+            .app
+            .ingest_telemetry("uv-8", &message(0, 119.05, 29.05, 45.0))
+            .await
+            .unwrap();
+        let command =
+            h.db.device_command(&incident_command_id(speeding[0], "slow_down"))
+                .await
+                .unwrap()
+                .expect("slow_down in the outbox");
+        assert_eq!(
+            (
+                command.station_id,
+                command.device_kind.as_str(),
+                command.device_id.as_str()
+            ),
+            (0, "vehicle", "uv-8")
+        );
+        assert!(command.payload.contains(r#""op":"slow_down""#));
+        assert!(command.payload.contains(r#""limit_kmh":30"#));
+        assert_eq!(command.not_after, h.app.now() + Duration::seconds(30));
+        let operator_li = safety_operator(41, "safety_li");
+        h.app
+            .take_over(&operator_li, speeding[0], "超速，接管")
+            .await
+            .unwrap();
+        let view = h
+            .app
+            .command_taken_over_vehicle(&operator_li, speeding[0], &VehicleCommand::PullOver)
+            .await
+            .unwrap();
+        let sent = app::fleet::takeover_command_id(speeding[0], view.log.last().unwrap().id);
+        let stored = h.db.device_command(&sent).await.unwrap().unwrap();
+        assert!(stored.payload.contains(r#""op":"pull_over""#));
+        assert_eq!(view.log.last().unwrap().what, "指令：靠边停车（pull_over）");
+
+        // The server restarts: a new app on the same database. The vehicle
+        // drives into the no-go zone: the incident opens, but nobody
+        // commands a vehicle a safety operator is driving.
+        let mut restarted = app::App::new(h.db.clone(), h.clock.clone());
+        restarted.use_keys(h.db.keys().clone());
+        let no_go = restarted
+            .ingest_telemetry("uv-8", &message(1, 119.105, 29.105, 10.0))
+            .await
+            .unwrap();
+        assert_eq!(no_go.len(), 1);
+        let incident = h.db.incident(no_go[0]).await.unwrap().unwrap();
+        assert_eq!(incident.rule, "entered_no_go");
+        assert_eq!(incident.command, None, "taken over: no automatic command");
+        assert!(
+            h.db.device_command(&incident_command_id(no_go[0], "pull_over"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Handed back (no mission under way: nothing to carry on with), the
+        // rules command it again.
+        restarted
+            .hand_back(&operator_li, speeding[0], "交还")
+            .await
+            .unwrap();
+        restarted
+            .close_incident(&operator_li, speeding[0], "限速标志更新")
+            .await
+            .unwrap();
+        let fault = Telemetry {
+            faults: vec!["lidar".into()],
+            ..message(2, 119.05, 29.05, 10.0)
+        };
+        let opened = restarted.ingest_telemetry("uv-8", &fault).await.unwrap();
+        assert_eq!(opened.len(), 1);
+        assert!(
+            h.db.device_command(&incident_command_id(opened[0], "pull_over"))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // A van takes no commands.
+        let mut van = unmanned("van-1", 1);
+        van.kind = VehicleKind::Van;
+        h.app.register_vehicle(&operator(), &van).await.unwrap();
+        let van_fault = restarted.ingest_telemetry("van-1", &fault).await.unwrap();
+        h.app
+            .take_over(&operator_li, van_fault[0], "司机报告故障")
+            .await
+            .unwrap();
+        assert!(
+            h.app
+                .command_taken_over_vehicle(&operator_li, van_fault[0], &VehicleCommand::Stop)
+                .await
+                .unwrap_err()
+                .is(Code::VehicleTakesNoCommands)
+        );
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dispatch_plan_becomes_missions_and_unmanned_vehicles_go_only_where_received() {
     use app::dispatch::{DispatchRequest, Fleet};
     for h in backends().await {

@@ -218,6 +218,12 @@ const ACTS: &[(&str, &str, &str)] = &[
         "导入预售订单",
         "pre-sale orders imported",
     ),
+    // Branch `fleet-ops` (issue 20, session 9).
+    (
+        "vehicle_compartments_opened",
+        "到站车辆开舱",
+        "vehicle compartments opened at a station",
+    ),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[

@@ -940,6 +940,8 @@ const PAGES: &[(&str, [Want; 7])] = {
         ("/carrier/statements", [To("/console"), To("/centre"), To("/console"), To("/console"), To("/compliance"), To("/compliance"), Page]),
         // Branch `vehicles` (issue 20): the dispatcher's and safety operator's page.
         ("/fleet", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        // Branch `fleet-ops` (issue 20): vehicles handing over at the station.
+        ("/console/s/{s1}/vehicles", [Page, Page, Page, Refused, To("/compliance"), To("/compliance"), To("/carrier")]),
         // Branch `send-page` (issue 14): a sending order's label (no such order
         // here, so staff get 404; the page itself is in tests/send.rs).
         ("/centre/send/orders/999999/label", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),

@@ -360,6 +360,15 @@ fn start_devices(
     // tick finds what silence means (a lost link) between messages.
     let (telemetry_sink, mut telemetry) = tokio::sync::mpsc::channel(1024);
     bridge_config.telemetry = Some(telemetry_sink);
+    let bridge = devices::bridge::Bridge::start_in_background(
+        app.store.clone(),
+        app.clock.clone(),
+        bridge_config,
+    )
+    .context("devices")?;
+    app.device_waker = Arc::new(bridge.waker());
+    // (Cloned after the waker is set: the rules' automatic commands wake
+    // the bridge at once.)
     let rules = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -389,13 +398,6 @@ fn start_devices(
             }
         }
     });
-    let bridge = devices::bridge::Bridge::start_in_background(
-        app.store.clone(),
-        app.clock.clone(),
-        bridge_config,
-    )
-    .context("devices")?;
-    app.device_waker = Arc::new(bridge.waker());
     let mut events = bridge.subscribe();
     let relay = app.clone();
     tokio::spawn(async move {

@@ -7,7 +7,10 @@
 //! telemetry at 1 Hz on `yizhan/v1/vehicles/{v}/telemetry`, the server's
 //! bridge hands every message to the safe-driving rules
 //! (`App::ingest_telemetry`, `App::fleet_tick` for silences), and the
-//! vehicles obey the automatic commands the alerts carry. At a stop the
+//! vehicles obey the commands the server sends them on their `cmd` topics
+//! (the start of a mission, the alerts' automatic commands, a hand-back),
+//! each through the protocol's `CommandGate` (signature, id, not-after
+//! time) and acknowledged on their `ack` topics. At a stop the
 //! keeper opens the compartments and the parcels enter the station through
 //! `App::hand_over_at_stop` (no scan); back at the depot what is still
 //! aboard returns to the centre (`App::finish_mission`). A simulated safety
@@ -41,7 +44,11 @@ use app::fleet::{Compartment, IncidentAct, LoadStatus, NewVehicle};
 use app::manifest::ManifestRow;
 use app::ports::{Clock, GeoPoint, NewStation, ParcelFilter};
 use chrono::{DateTime, Utc};
-use devices::vehicle::{CompartmentReport, CompartmentState, VehicleTelemetry, telemetry_topic};
+use devices::vehicle::{
+    CompartmentReport, CompartmentState, VehicleTelemetry, ack_topic, command_topic,
+    telemetry_topic,
+};
+use devices::{CommandGate, Operation, Outcome};
 use domain::fleet::{
     AutoCommand, Geofences, LonLat, Polygon, TimeWindow, VehicleKind, Zone, ZoneKind, distance_m,
 };
@@ -50,6 +57,7 @@ use domain::{Action, Carrier, CodeFormat, Principal, Role};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
+use rumqttc::{Event, Packet};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -519,6 +527,26 @@ impl SimVehicle {
         }
     }
 
+    /// A command from the server, through the gate: what the vehicle does.
+    fn act(&mut self, op: &Operation) {
+        match op {
+            Operation::SlowDown { limit_kmh } => self.obey(AutoCommand::SlowDown {
+                limit_kmh: *limit_kmh,
+            }),
+            Operation::PullOver | Operation::Stop => self.obey(AutoCommand::PullOver),
+            Operation::ReturnToDepot => self.obey(AutoCommand::ReturnToDepot),
+            Operation::StartMission { .. } => {
+                if self.mode == Mode::AtDepot {
+                    self.mode = Mode::Driving;
+                } else {
+                    self.on_handed_back();
+                }
+            }
+            Operation::OpenCompartment { compartments } => self.open.clone_from(compartments),
+            _ => {}
+        }
+    }
+
     /// Whether what the incident is about is over, so the operator may
     /// hand the vehicle back.
     fn settled(&self, rule: &str, now_ms: i64) -> bool {
@@ -555,6 +583,77 @@ impl SimVehicle {
             Mode::PulledOver | Mode::Recovering | Mode::EmergencyStopped { .. }
         ) {
             self.mode = Mode::Driving;
+        }
+    }
+}
+
+/// What a vehicle's client hands the simulation.
+enum Inbound {
+    /// The broker confirmed its subscription to its `cmd` topic.
+    Subscribed,
+    /// A payload arrived on its `cmd` topic.
+    Command(usize, Vec<u8>),
+}
+
+/// The vehicles' side of the commands: a gate per vehicle, and the command
+/// ids the simulation knows the server has just written.
+struct CommandBus {
+    gates: Vec<CommandGate>,
+    expected: HashSet<String>,
+    acted: u64,
+    refused: u64,
+}
+
+impl CommandBus {
+    fn expect(&mut self, command_id: String) {
+        self.expected.insert(command_id);
+    }
+
+    /// Runs whatever has arrived through the vehicles' gates, acts and
+    /// acknowledges, and waits until every expected command has arrived
+    /// (the bridge publishes at once, woken by the use case).
+    async fn deliver(
+        &mut self,
+        inbox: &mut tokio::sync::mpsc::UnboundedReceiver<Inbound>,
+        vehicles: &mut [SimVehicle],
+        clients: &[AsyncClient],
+        now_ms: i64,
+    ) -> anyhow::Result<()> {
+        loop {
+            let inbound = if self.expected.is_empty() {
+                match inbox.try_recv() {
+                    Ok(inbound) => inbound,
+                    Err(_) => return Ok(()),
+                }
+            } else {
+                match tokio::time::timeout(MESSAGE_WAIT, inbox.recv()).await {
+                    Ok(Some(inbound)) => inbound,
+                    _ => bail!("commands never reached their vehicles: {:?}", self.expected),
+                }
+            };
+            let Inbound::Command(idx, payload) = inbound else {
+                continue;
+            };
+            let at_ms = u64::try_from(now_ms).unwrap_or(0);
+            let Ok(verdict) = self.gates[idx].receive(&payload, at_ms) else {
+                self.refused += 1;
+                continue;
+            };
+            if let Some(op) = &verdict.act {
+                vehicles[idx].act(op);
+                self.acted += 1;
+            }
+            if matches!(verdict.outcome, Outcome::Done | Outcome::Duplicate) {
+                self.expected.remove(&verdict.command_id);
+            }
+            clients[idx]
+                .publish(
+                    ack_topic(&vehicles[idx].code),
+                    QoS::AtLeastOnce,
+                    false,
+                    serde_json::to_vec(&verdict.ack(at_ms))?,
+                )
+                .await?;
         }
     }
 }
@@ -648,6 +747,10 @@ struct Report {
     embedded_broker: bool,
     messages_published: u64,
     messages_ingested: u64,
+    /// Commands the vehicles' gates let act (each acknowledged), and
+    /// payloads on their `cmd` topics they dropped (not signed for them).
+    commands_acted: u64,
+    commands_refused: u64,
     faults: BTreeMap<&'static str, FaultReport>,
     /// Every injected fault raised exactly one alert of its kind.
     every_fault_one_alert: bool,
@@ -1066,19 +1169,28 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
 
     // The bus: the server's bridge, and a client per vehicle.
     let (sink, mut telemetry) = tokio::sync::mpsc::channel(1024.max(4 * n as usize));
+    let device_key = devices::auth::ServerDeviceKey::random();
     let mut bridge_config = devices::bridge::BridgeConfig::new(
         devices::mqtt::BrokerConfig::open(&args.mqtt),
-        devices::auth::ServerDeviceKey::random(),
+        device_key.clone(),
         &format!("yizhan-sim-bridge-{}", std::process::id()),
     );
     bridge_config.telemetry = Some(sink);
     let bridge = devices::bridge::Bridge::start(db.clone(), clock.clone(), bridge_config)
         .await
         .context("the simulator's bridge could not reach the broker")?;
+    // The use cases wake the bridge when they write a command.
+    let mut app = app;
+    app.device_waker = Arc::new(bridge.waker());
+    let app = app;
     let (host, port) = devices::mqtt::parse_url(&args.mqtt)?;
     let mut clients = Vec::new();
     let mut pumps = Vec::new();
-    for vehicle in &vehicles {
+    let mut gates = Vec::new();
+    // Every vehicle's commands as its client receives them, and its
+    // subscription's confirmation.
+    let (inbox_sender, mut inbox) = tokio::sync::mpsc::unbounded_channel::<Inbound>();
+    for (idx, vehicle) in vehicles.iter().enumerate() {
         let mut options = MqttOptions::new(
             format!("yizhan-sim-{}-{}", vehicle.code, std::process::id()),
             host.clone(),
@@ -1086,12 +1198,49 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
         );
         options.set_keep_alive(Duration::from_secs(30));
         let (client, mut eventloop) = AsyncClient::new(options, 64);
+        client
+            .subscribe(command_topic(&vehicle.code), QoS::AtLeastOnce)
+            .await?;
+        let inbox = inbox_sender.clone();
         pumps.push(tokio::spawn(async move {
-            while eventloop.poll().await.is_ok() {}
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        let _ = inbox.send(Inbound::Subscribed);
+                    }
+                    Ok(Event::Incoming(Packet::Publish(publish))) => {
+                        let _ = inbox.send(Inbound::Command(idx, publish.payload.to_vec()));
+                    }
+                    Ok(_) => {}
+                    Err(_) => return,
+                }
+            }
         }));
         clients.push(client);
+        gates.push(CommandGate::for_vehicle(
+            device_key.vehicle_key(&vehicle.code),
+            &vehicle.code,
+        ));
     }
+    drop(inbox_sender);
+    // A command published before a vehicle subscribed would be lost: wait
+    // for every subscription.
+    let mut n_subscribed = 0;
+    while n_subscribed < vehicles.len() {
+        match tokio::time::timeout(MESSAGE_WAIT, inbox.recv()).await {
+            Ok(Some(Inbound::Subscribed)) => n_subscribed += 1,
+            Ok(Some(Inbound::Command(..))) => {}
+            _ => bail!("the vehicles could not subscribe to their commands"),
+        }
+    }
+    let mut bus = CommandBus {
+        gates,
+        expected: HashSet::new(),
+        acted: 0,
+        refused: 0,
+    };
 
+    let codes: HashSet<String> = vehicles.iter().map(|v| v.code.clone()).collect();
     let by_id: HashMap<i64, usize> = vehicles
         .iter()
         .enumerate()
@@ -1128,9 +1277,12 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
             if due {
                 let id = vehicle.mission.as_ref().map_or(0, |m| m.id);
                 app.start_mission(&dispatcher, id).await?;
-                vehicle.mode = Mode::Driving;
+                bus.expect(app::fleet::mission_start_command_id(id));
             }
         }
+        // The vehicles set off when their command arrives.
+        bus.deliver(&mut inbox, &mut vehicles, &clients, now_ms)
+            .await?;
         // Driving, faults, arrivals.
         for vehicle in vehicles.iter_mut() {
             vehicle.inject(now_ms);
@@ -1197,6 +1349,10 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
                     args.mqtt
                 );
             };
+            // Another run's vehicle on a shared broker is not ours.
+            if !codes.contains(code.as_str()) {
+                continue;
+            }
             expected.remove(&(code.clone(), message.at_ms));
             ingested += 1;
             opened.extend(app.ingest_telemetry(&code, &message).await?);
@@ -1208,13 +1364,14 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
             let Some(&idx) = by_id.get(&view.incident.vehicle_id) else {
                 continue;
             };
+            // Its automatic command arrives over the bus, signed.
             if let Some(command) = view
                 .incident
                 .command
                 .as_deref()
                 .and_then(|json| serde_json::from_str::<AutoCommand>(json).ok())
             {
-                vehicles[idx].obey(command);
+                bus.expect(app::fleet::incident_command_id(incident_id, command.op()));
             }
             flows.push(OperatorFlow {
                 incident_id,
@@ -1224,6 +1381,8 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
                 taken: false,
             });
         }
+        bus.deliver(&mut inbox, &mut vehicles, &clients, now_ms)
+            .await?;
         // The safety operator's work.
         let mut still = Vec::new();
         for mut flow in flows {
@@ -1236,15 +1395,29 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
             if flow.taken && vehicles[flow.vehicle].settled(&flow.rule, now_ms) {
                 app.record_takeover_action(&safety, flow.incident_id, what)
                     .await?;
-                app.hand_back(&safety, flow.incident_id, "交还自动驾驶")
+                let handed = app
+                    .hand_back(&safety, flow.incident_id, "交还自动驾驶")
                     .await?;
                 app.close_incident(&safety, flow.incident_id, cause).await?;
-                vehicles[flow.vehicle].on_handed_back();
+                // Handing back tells a vehicle on its mission to carry on.
+                match handed.log.last() {
+                    Some(entry)
+                        if handed.vehicle.status == app::fleet::VehicleStatus::OnMission =>
+                    {
+                        bus.expect(app::fleet::incident_command_id(
+                            flow.incident_id,
+                            &format!("handback-{}", entry.id),
+                        ));
+                    }
+                    _ => vehicles[flow.vehicle].on_handed_back(),
+                }
                 continue;
             }
             still.push(flow);
         }
         flows = still;
+        bus.deliver(&mut inbox, &mut vehicles, &clients, now_ms)
+            .await?;
         // The day is over: whoever is still out is called home.
         if now_ms >= end_ms && !recalled {
             recalled = true;
@@ -1401,6 +1574,8 @@ pub async fn run(args: SimArgs) -> anyhow::Result<String> {
         embedded_broker: args.embedded_broker,
         messages_published: published,
         messages_ingested: ingested,
+        commands_acted: bus.acted,
+        commands_refused: bus.refused,
         faults,
         every_fault_one_alert,
         unexpected_alerts,

@@ -103,4 +103,13 @@ fn a_simulated_day_with_every_fault_raises_one_alert_each_and_loses_no_parcel() 
             >= report["messages_published"].as_u64().unwrap()
     );
     assert!(report["simulated_seconds"].as_i64().unwrap() >= 40 * 60);
+    // Every mission's start, the automatic commands (slow down, pull over,
+    // return to depot at least) and every hand-back under way reached the
+    // vehicles over the bus, signed for each, and acted once; nothing
+    // unsigned was on their topics.
+    assert!(
+        report["commands_acted"].as_u64().unwrap() >= report["missions"].as_u64().unwrap() + 3,
+        "{report}"
+    );
+    assert_eq!(report["commands_refused"], 0, "{report}");
 }

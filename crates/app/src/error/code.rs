@@ -762,6 +762,15 @@ codes! {
     //
     // branch fleet-ops (issue 20, session 9): vehicle commands, compartment
     // pickup, hand-over, the fleet's pages.
+    VehicleTakesNoCommands = "vehicle_takes_no_commands", 409, Conflict,
+        "车辆 {vehicle} 是有人驾驶的货车，不接收远程指令；请电话联系司机",
+        "vehicle {vehicle} is a van with a driver and takes no remote commands; call the driver";
+    VehicleCommandInvalid = "vehicle_command_invalid", 422, InvalidRequest,
+        "指令无效：{detail}",
+        "invalid vehicle command: {detail}";
+    FleetFormInvalid = "fleet_form_invalid", 422, InvalidRequest,
+        "请检查“{field}”：应为 {expected}",
+        "check {field}: it should be {expected}";
     //
     // (fleet-ops ends here)
     //

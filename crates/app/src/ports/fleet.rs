@@ -446,4 +446,7 @@ pub trait FleetStore: Send + Sync {
     async fn incident(&self, id: i64) -> StoreResult<Option<IncidentRecord>>;
     async fn incident_log(&self, incident_id: i64) -> StoreResult<Vec<IncidentLogEntry>>;
     async fn vehicle_positions(&self) -> StoreResult<Vec<VehiclePosition>>;
+    /// Whether one of the vehicle's incidents is taken over by a safety
+    /// operator (the rules' memory of it, read back after a restart).
+    async fn vehicle_taken_over(&self, vehicle_id: i64) -> StoreResult<bool>;
 }

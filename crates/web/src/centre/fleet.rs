@@ -17,10 +17,34 @@ use serde::Deserialize;
 pub(super) fn routes() -> axum::Router<WebState> {
     axum::Router::new()
         .route("/fleet", axum::routing::get(fleet_page))
+        .route("/static/fleet.js", axum::routing::get(script))
+        .route("/fleet/vehicles", axum::routing::post(add_vehicle))
+        .route("/fleet/zones", axum::routing::post(add_zone))
+        .route(
+            "/fleet/incidents/{id}/command",
+            axum::routing::post(vehicle_command),
+        )
         .route(
             "/fleet/incidents/{id}/{step}",
             axum::routing::post(incident_step),
         )
+}
+
+/// Polls the page and swaps in its map and incidents (`static/fleet.js`).
+const FLEET_JS: &str = include_str!("../../static/fleet.js");
+
+async fn script() -> Response {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        FLEET_JS,
+    )
+        .into_response()
 }
 
 const MAP_WIDTH: f64 = 640.0;
@@ -277,4 +301,229 @@ pub(super) async fn incident_step(
     };
     done.map_err(operator.app_err())?;
     Ok(Redirect::to(&format!("/fleet#incident-{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct CommandForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    op: String,
+    /// `open_compartment`: the numbers, e.g. `1, 3`.
+    #[serde(default)]
+    compartments: String,
+}
+
+/// The operator in control sends the vehicle a command (`stop`,
+/// `pull_over`, `return_to_depot`, `open_compartment`): signed and sent
+/// over the bus, one line in the take-over log.
+pub(super) async fn vehicle_command(
+    State(state): State<WebState>,
+    operator: Operator,
+    Path(id): Path<i64>,
+    Form(form): Form<CommandForm>,
+) -> Result<Response, WebError> {
+    use app::fleet::VehicleCommand;
+    operator.check(&state, &form.csrf)?;
+    let invalid = |detail: &str| {
+        app::AppError::new(app::Code::VehicleCommandInvalid).with("detail", detail.to_string())
+    };
+    let command = match form.op.as_str() {
+        "stop" => Ok(VehicleCommand::Stop),
+        "pull_over" => Ok(VehicleCommand::PullOver),
+        "return_to_depot" => Ok(VehicleCommand::ReturnToDepot),
+        "open_compartment" => form
+            .compartments
+            .split([',', '，', ' ', '、'])
+            .filter(|part| !part.is_empty())
+            .take(app::fleet::COMPARTMENTS_MAX as usize + 1)
+            .map(|part| {
+                part.parse::<u32>()
+                    .map_err(|_| invalid("格口号应为数字，用逗号分隔"))
+            })
+            .collect::<Result<Vec<u32>, _>>()
+            .map(|compartments| VehicleCommand::OpenCompartment { compartments }),
+        _ => Err(invalid("请选择指令")),
+    }
+    .map_err(operator.app_err())?;
+    state
+        .app
+        .command_taken_over_vehicle(&operator.principal, id, &command)
+        .await
+        .map_err(operator.app_err())?;
+    Ok(Redirect::to(&format!("/fleet#incident-{id}")).into_response())
+}
+
+fn form_number<T: std::str::FromStr>(
+    text: &str,
+    field: (&'static str, &'static str),
+    expected: (&'static str, &'static str),
+) -> Result<T, app::AppError> {
+    text.trim().parse().map_err(|_| {
+        app::AppError::new(app::Code::FleetFormInvalid)
+            .with_words("field", field.0, field.1)
+            .with_words("expected", expected.0, expected.1)
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct VehicleForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    compartments: String,
+    #[serde(default)]
+    battery_wh: String,
+    #[serde(default)]
+    consumption_wh_per_km: String,
+    #[serde(default)]
+    speed_limit_kmh: String,
+    /// `lon,lat`.
+    #[serde(default)]
+    depot: String,
+}
+
+/// `lon,lat` (either comma; spaces allowed).
+fn lon_lat(text: &str) -> Option<(f64, f64)> {
+    let text = text.replace('，', ",");
+    let (lon, lat) = text.split_once(',')?;
+    Some((lon.trim().parse().ok()?, lat.trim().parse().ok()?))
+}
+
+/// Registers a van or an unmanned vehicle (`App::register_vehicle`):
+/// its compartments all small, numbered from 1.
+pub(super) async fn add_vehicle(
+    State(state): State<WebState>,
+    operator: Operator,
+    Form(form): Form<VehicleForm>,
+) -> Result<Response, WebError> {
+    use app::fleet::{Compartment, NewVehicle};
+    operator.check(&state, &form.csrf)?;
+    let parsed = (|| {
+        let kind = domain::fleet::VehicleKind::parse(&form.kind).ok_or_else(|| {
+            app::AppError::new(app::Code::FleetFormInvalid)
+                .with_words("field", "类型", "kind")
+                .with_words("expected", "货车或无人车", "van or unmanned")
+        })?;
+        let n: u32 = form_number(
+            &form.compartments,
+            ("格口数", "compartments"),
+            ("0 至 64 的整数", "a whole number from 0 to 64"),
+        )?;
+        let (lon, lat) = lon_lat(&form.depot).ok_or_else(|| {
+            app::AppError::new(app::Code::FleetFormInvalid)
+                .with_words("field", "车场位置", "depot")
+                .with_words("expected", "经度,纬度", "lon,lat")
+        })?;
+        Ok::<NewVehicle, app::AppError>(NewVehicle {
+            code: form.code.trim().to_string(),
+            name: form.name.trim().to_string(),
+            kind,
+            compartments: (1..=n.min(app::fleet::COMPARTMENTS_MAX + 1))
+                .map(|number| Compartment {
+                    number,
+                    size: domain::station::SizeClass::Small,
+                })
+                .collect(),
+            battery_wh: form_number(
+                &form.battery_wh,
+                ("电池容量", "battery"),
+                ("整数 Wh", "whole Wh"),
+            )?,
+            consumption_wh_per_km: form_number(
+                &form.consumption_wh_per_km,
+                ("能耗", "consumption"),
+                ("整数 Wh/km", "whole Wh/km"),
+            )?,
+            speed_limit_kmh: form_number(
+                &form.speed_limit_kmh,
+                ("限速", "speed limit"),
+                ("整数 km/h", "whole km/h"),
+            )?,
+            operating_areas: vec![],
+            station_ids: vec![],
+            depot: app::ports::GeoPoint { lat, lon },
+            driver: None,
+        })
+    })()
+    .map_err(operator.app_err())?;
+    state
+        .app
+        .register_vehicle(&operator.principal, &parsed)
+        .await
+        .map_err(operator.app_err())?;
+    Ok(Redirect::to("/fleet#vehicles").into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct ZoneForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    kind: String,
+    /// Empty: none.
+    #[serde(default)]
+    speed_limit_kmh: String,
+    /// `lon,lat` per vertex, separated by `;` or new lines.
+    #[serde(default)]
+    vertices: String,
+}
+
+/// Adds a geofence (`App::add_zone`), in force at all times.
+pub(super) async fn add_zone(
+    State(state): State<WebState>,
+    operator: Operator,
+    Form(form): Form<ZoneForm>,
+) -> Result<Response, WebError> {
+    use domain::fleet::{LonLat, Polygon, Zone, ZoneKind};
+    operator.check(&state, &form.csrf)?;
+    let zone_invalid = |detail: &str| {
+        app::AppError::new(app::Code::ZoneInvalid).with("detail", detail.to_string())
+    };
+    let parsed = (|| {
+        let kind = ZoneKind::parse(&form.kind).ok_or_else(|| zone_invalid("unknown kind"))?;
+        let speed_limit_kmh = if form.speed_limit_kmh.trim().is_empty() {
+            None
+        } else {
+            Some(form_number(
+                &form.speed_limit_kmh,
+                ("限速", "speed limit"),
+                ("整数 km/h", "whole km/h"),
+            )?)
+        };
+        let vertices = form
+            .vertices
+            .split([';', '；', '\n'])
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .take(domain::fleet::geo::POLYGON_VERTICES_MAX + 2)
+            .map(|line| lon_lat(line).map(|(lon, lat)| LonLat::new(lon, lat)))
+            .collect::<Option<Vec<LonLat>>>()
+            .ok_or_else(|| zone_invalid("vertices are lon,lat; lon,lat; ..."))?;
+        let area = Polygon::new(vertices).map_err(|e| zone_invalid(&e.to_string()))?;
+        Ok::<Zone, app::AppError>(Zone {
+            id: 0,
+            name: form.name.trim().to_string(),
+            kind,
+            area,
+            speed_limit_kmh,
+            windows: vec![],
+            station_id: None,
+        })
+    })()
+    .map_err(operator.app_err())?;
+    state
+        .app
+        .add_zone(&operator.principal, &parsed)
+        .await
+        .map_err(operator.app_err())?;
+    Ok(Redirect::to("/fleet").into_response())
 }

@@ -17,6 +17,7 @@ mod session;
 // The sender's sign-in (`/send`) has a pre-session CSRF token the same way.
 pub(crate) use session::pre_session;
 mod shelves;
+mod vehicles;
 
 use crate::i18n::Tr;
 use crate::{CONSOLE_CSS, CONSOLE_JS, Keeper, WebError, WebState, local};
@@ -109,6 +110,15 @@ pub fn routes() -> Router<WebState> {
             get(problems::returns_print),
         )
         .route("/console/s/{station_id}/export/{list}", get(export::export))
+        .route("/console/s/{station_id}/vehicles", get(vehicles::vehicles))
+        .route(
+            "/console/s/{station_id}/vehicles/{mission_id}/{stop_id}/open",
+            post(vehicles::open),
+        )
+        .route(
+            "/console/s/{station_id}/vehicles/{mission_id}/{stop_id}/hand_over",
+            post(vehicles::hand_over),
+        )
         .route("/static/station.css", get(station_css))
         .route("/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))
