@@ -1079,7 +1079,7 @@ impl App {
         compartments.dedup();
         if compartments.is_empty() {
             return Err(AppError::new(Code::VehicleCommandInvalid)
-                .with("detail", "这一站没有要交接的格口".to_string()));
+                .with("detail", "this stop has no compartments to hand over".to_string()));
         }
         let command_id = format!(
             "mission-{mission_id}-stop-{stop_id}-open-{}",

@@ -766,7 +766,7 @@ codes! {
         "车辆 {vehicle} 是有人驾驶的货车，不接收远程指令；请电话联系司机",
         "vehicle {vehicle} is a van with a driver and takes no remote commands; call the driver";
     VehicleCommandInvalid = "vehicle_command_invalid", 422, InvalidRequest,
-        "指令无效：{detail}",
+        "车辆指令无效：请检查所选指令、格口编号和限速，以及这一站是否有要交接的格口",
         "invalid vehicle command: {detail}";
     FleetFormInvalid = "fleet_form_invalid", 422, InvalidRequest,
         "请检查“{field}”：应为 {expected}",

@@ -362,6 +362,9 @@ pub const NOUNS: &[(&str, &str)] = &[
     ("kiosk", "寄件宝"),
     // branch presale (issue 14).
     ("pre-sale campaign", "预售活动"),
+    // The sorting hub's board (issue 16, point 4).
+    ("sorting hub", "分拣中心"),
+    ("hub log", "分拣中心日志"),
 ];
 
 /// (Chinese, English) for an object or field named in English.
