@@ -106,28 +106,33 @@ impl VehicleCommand {
     }
 
     fn check(&self, vehicle: &VehicleRecord) -> AppResult<()> {
-        let invalid = |detail: &str| {
-            Err(AppError::new(Code::VehicleCommandInvalid).with("detail", detail.to_string()))
+        let invalid = |zh: &'static str, en: &'static str| {
+            Err(AppError::new(Code::VehicleCommandInvalid).with_words("what", zh, en))
         };
         match self {
             VehicleCommand::OpenCompartment { compartments } => {
                 if compartments.is_empty() {
-                    return invalid("请选择要打开的格口");
+                    return invalid("请选择要打开的格口", "choose the compartments to open");
                 }
                 let mut seen = std::collections::BTreeSet::new();
                 for number in compartments {
                     if !seen.insert(*number)
                         || !vehicle.compartments.iter().any(|c| c.number == *number)
                     {
-                        return invalid(&format!("车辆 {} 没有 {number} 号格口", vehicle.code));
+                        return Err(AppError::new(Code::VehicleCompartmentUnknown)
+                            .with("vehicle", &vehicle.code)
+                            .with("number", number));
                     }
                 }
             }
             VehicleCommand::SlowDown { limit_kmh } if !(1..=120).contains(limit_kmh) => {
-                return invalid("限速应在 1 至 120 km/h 之间");
+                return invalid(
+                    "限速应在 1 至 120 km/h 之间",
+                    "the speed limit must be 1 to 120 km/h",
+                );
             }
             VehicleCommand::StartMission { mission_id } if *mission_id < 1 => {
-                return invalid("任务编号无效");
+                return invalid("任务编号无效", "the mission number is not valid");
             }
             _ => {}
         }
@@ -1078,8 +1083,11 @@ impl App {
         compartments.sort_unstable();
         compartments.dedup();
         if compartments.is_empty() {
-            return Err(AppError::new(Code::VehicleCommandInvalid)
-                .with("detail", "this stop has no compartments to hand over".to_string()));
+            return Err(AppError::new(Code::VehicleCommandInvalid).with_words(
+                "what",
+                "这一站没有要交接的格口",
+                "this stop has no compartments to hand over",
+            ));
         }
         let command_id = format!(
             "mission-{mission_id}-stop-{stop_id}-open-{}",

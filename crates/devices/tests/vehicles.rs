@@ -374,7 +374,7 @@ async fn commands_to_a_vehicle_are_signed_sent_through_the_outbox_and_acknowledg
         )
         .await
         .unwrap_err();
-    assert_eq!(error.code(), app::Code::VehicleCommandInvalid);
+    assert_eq!(error.code(), app::Code::VehicleCompartmentUnknown);
     let other = Principal {
         user_id: 8,
         username: "other".into(),

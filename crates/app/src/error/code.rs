@@ -766,8 +766,11 @@ codes! {
         "车辆 {vehicle} 是有人驾驶的货车，不接收远程指令；请电话联系司机",
         "vehicle {vehicle} is a van with a driver and takes no remote commands; call the driver";
     VehicleCommandInvalid = "vehicle_command_invalid", 422, InvalidRequest,
-        "车辆指令无效：请检查所选指令、格口编号和限速，以及这一站是否有要交接的格口",
-        "invalid vehicle command: {detail}";
+        "车辆指令无效：{what}",
+        "invalid vehicle command: {what}";
+    VehicleCompartmentUnknown = "vehicle_compartment_unknown", 422, InvalidRequest,
+        "车辆 {vehicle} 没有 {number} 号格口（或重复选择了同一格口）",
+        "vehicle {vehicle} has no compartment {number} (or it was chosen twice)";
     FleetFormInvalid = "fleet_form_invalid", 422, InvalidRequest,
         "请检查“{field}”：应为 {expected}",
         "check {field}: it should be {expected}";

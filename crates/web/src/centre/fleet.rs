@@ -325,8 +325,8 @@ pub(super) async fn vehicle_command(
 ) -> Result<Response, WebError> {
     use app::fleet::VehicleCommand;
     operator.check(&state, &form.csrf)?;
-    let invalid = |detail: &str| {
-        app::AppError::new(app::Code::VehicleCommandInvalid).with("detail", detail.to_string())
+    let invalid = |zh: &'static str, en: &'static str| {
+        app::AppError::new(app::Code::VehicleCommandInvalid).with_words("what", zh, en)
     };
     let command = match form.op.as_str() {
         "stop" => Ok(VehicleCommand::Stop),
@@ -338,12 +338,16 @@ pub(super) async fn vehicle_command(
             .filter(|part| !part.is_empty())
             .take(app::fleet::COMPARTMENTS_MAX as usize + 1)
             .map(|part| {
-                part.parse::<u32>()
-                    .map_err(|_| invalid("格口号应为数字，用逗号分隔"))
+                part.parse::<u32>().map_err(|_| {
+                    invalid(
+                        "格口号应为数字，用逗号分隔",
+                        "compartment numbers are digits separated by commas",
+                    )
+                })
             })
             .collect::<Result<Vec<u32>, _>>()
             .map(|compartments| VehicleCommand::OpenCompartment { compartments }),
-        _ => Err(invalid("请选择指令")),
+        _ => Err(invalid("请选择指令", "choose a command")),
     }
     .map_err(operator.app_err())?;
     state
