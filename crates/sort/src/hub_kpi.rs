@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{NaiveDate, NaiveDateTime, Timelike};
 use serde::Serialize;
 
-use crate::hub_log::{BAD_ROWS_REPORTED_MAX, BadRow, Direction, ItemRow, TruckRow};
+use crate::hub_log::{BadRow, Direction, ItemRow, TruckRow, reject};
 use crate::layout::{Hub, forward_slots};
 use crate::plan::Plan;
 
@@ -87,6 +87,15 @@ pub struct Tally {
     pub rows: usize,
 }
 
+/// An id looked up in the layout: `Ok(None)` when the row leaves it empty,
+/// `Err` when the layout has no such id.
+fn known<T: Copy>(id: &str, ids: &HashMap<&str, T>) -> Result<Option<T>, ()> {
+    if id.is_empty() {
+        return Ok(None);
+    }
+    ids.get(id).copied().map(Some).ok_or(())
+}
+
 fn hour_of(at: NaiveDateTime) -> (NaiveDate, u8) {
     (at.date(), at.hour() as u8)
 }
@@ -120,32 +129,15 @@ pub fn tally(hub: &Hub, plan: &Plan, rows: &[ItemRow]) -> Tally {
             hours.entry((day, hour, &row.equipment)).or_default().items += 1;
             continue;
         }
-        let station_slot = if row.station.is_empty() {
-            None
-        } else if let Some(&slot) = stations.get(row.station.as_str()) {
-            Some(slot)
-        } else {
-            bad_count += 1;
-            if bad.len() < BAD_ROWS_REPORTED_MAX {
-                bad.push(BadRow {
-                    row: row.row,
-                    why: format!("the hub has no induction station '{}'", row.station),
-                });
-            }
-            continue;
-        };
-        let chute_idx = if row.chute.is_empty() {
-            None
-        } else if let Some(&idx) = chutes.get(row.chute.as_str()) {
-            Some(idx)
-        } else {
-            bad_count += 1;
-            if bad.len() < BAD_ROWS_REPORTED_MAX {
-                bad.push(BadRow {
-                    row: row.row,
-                    why: format!("the hub has no chute '{}'", row.chute),
-                });
-            }
+        let (Ok(station_slot), Ok(chute_idx)) =
+            (known(&row.station, &stations), known(&row.chute, &chutes))
+        else {
+            let why = if known(&row.station, &stations).is_err() {
+                format!("the hub has no induction station '{}'", row.station)
+            } else {
+                format!("the hub has no chute '{}'", row.chute)
+            };
+            reject(&mut bad, &mut bad_count, row.row, why);
             continue;
         };
         let counts = hours.entry((day, hour, "")).or_default();

@@ -140,11 +140,39 @@ impl<T> Read<T> {
     }
 
     fn reject(&mut self, row: usize, why: String) {
-        self.bad_count += 1;
-        if self.bad.len() < BAD_ROWS_REPORTED_MAX {
-            self.bad.push(BadRow { row, why });
+        reject(&mut self.bad, &mut self.bad_count, row, why);
+    }
+}
+
+/// Counts a bad row and keeps it while fewer than [`BAD_ROWS_REPORTED_MAX`] are kept.
+pub(crate) fn reject(bad: &mut Vec<BadRow>, count: &mut usize, row: usize, why: String) {
+    *count += 1;
+    if bad.len() < BAD_ROWS_REPORTED_MAX {
+        bad.push(BadRow { row, why });
+    }
+}
+
+/// Reads the rows under a file's header, each with `parse`, skipping blank rows.
+fn read_rows<C: Copy + PartialEq, T>(
+    grid: &[Vec<String>],
+    names: &[(C, &[&str])],
+    required: &[C],
+    needed: &'static str,
+    parse: impl Fn(usize, &[String], &HashMap<usize, C>) -> Result<T, String>,
+) -> Result<Read<T>, LogError> {
+    let (header_idx, columns) = find_header(grid, names, required, needed)?;
+    let mut read = Read::new();
+    for (idx, row) in grid.iter().enumerate().skip(header_idx + 1) {
+        let number = idx + 1;
+        if row.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        match parse(number, row, &columns) {
+            Ok(parsed) => read.rows.push(parsed),
+            Err(why) => read.reject(number, why),
         }
     }
+    Ok(read)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -360,7 +388,7 @@ fn cell<'a, C: Copy + PartialEq>(
 
 /// Reads the sorter's item log.
 pub fn read_items(grid: &[Vec<String>]) -> Result<Read<ItemRow>, LogError> {
-    let (header_idx, columns) = find_header(
+    read_rows(
         grid,
         ITEM_HEADERS,
         &[
@@ -369,19 +397,8 @@ pub fn read_items(grid: &[Vec<String>]) -> Result<Read<ItemRow>, LogError> {
             ItemColumn::Destination,
         ],
         "item, induction_time and destination (条码, 上件时间, 目的地)",
-    )?;
-    let mut read = Read::new();
-    for (idx, row) in grid.iter().enumerate().skip(header_idx + 1) {
-        let number = idx + 1;
-        if row.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        match item_row(number, row, &columns) {
-            Ok(item) => read.rows.push(item),
-            Err(why) => read.reject(number, why),
-        }
-    }
-    Ok(read)
+        item_row,
+    )
 }
 
 fn item_row(
@@ -436,7 +453,7 @@ fn item_row(
 
 /// Reads the yard's truck log.
 pub fn read_trucks(grid: &[Vec<String>]) -> Result<Read<TruckRow>, LogError> {
-    let (header_idx, columns) = find_header(
+    read_rows(
         grid,
         TRUCK_HEADERS,
         &[
@@ -445,19 +462,8 @@ pub fn read_trucks(grid: &[Vec<String>]) -> Result<Read<TruckRow>, LogError> {
             TruckColumn::ArrivedAt,
         ],
         "truck, direction and arrived (车牌, 方向, 到场时间)",
-    )?;
-    let mut read = Read::new();
-    for (idx, row) in grid.iter().enumerate().skip(header_idx + 1) {
-        let number = idx + 1;
-        if row.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        match truck_row(number, row, &columns) {
-            Ok(truck) => read.rows.push(truck),
-            Err(why) => read.reject(number, why),
-        }
-    }
-    Ok(read)
+        truck_row,
+    )
 }
 
 fn truck_row(

@@ -667,65 +667,61 @@ impl BoardStore for Db {
             return Ok(false);
         }
         let n = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
-        for chunk in flow.chunks(crate::BULK_ROWS) {
-            let sql = format!(
-                "INSERT INTO board_flow_daily (day_no, kind, carrier, mode, n) VALUES {}",
-                crate::values_list(self.backend, chunk.len(), 5)
-            );
-            let mut query = sqlx::query(&sql);
-            for row in chunk {
-                query = query
-                    .bind(day_no)
+        let backend = self.backend;
+        crate::insert_rows(
+            &mut tx,
+            backend,
+            "board_flow_daily (day_no, kind, carrier, mode, n)",
+            5,
+            &flow,
+            |q, row| {
+                q.bind(day_no)
                     .bind(row.kind.clone())
                     .bind(row.carrier.clone())
                     .bind(row.mode.clone().unwrap_or_default())
-                    .bind(n(row.n));
-            }
-            query.execute(&mut *tx).await.map_err(backend_error)?;
-        }
-        for chunk in stations.chunks(crate::BULK_ROWS) {
-            let sql = format!(
-                "INSERT INTO board_station_daily (day_no, station_id, n_in, n_picked_up, n_self) VALUES {}",
-                crate::values_list(self.backend, chunk.len(), 5)
-            );
-            let mut query = sqlx::query(&sql);
-            for row in chunk {
-                query = query
-                    .bind(day_no)
+                    .bind(n(row.n))
+            },
+        )
+        .await?;
+        crate::insert_rows(
+            &mut tx,
+            backend,
+            "board_station_daily (day_no, station_id, n_in, n_picked_up, n_self)",
+            5,
+            &stations,
+            |q, row| {
+                q.bind(day_no)
                     .bind(row.station_id)
                     .bind(n(row.n_in))
                     .bind(n(row.n_picked_up))
-                    .bind(n(row.n_self_service));
-            }
-            query.execute(&mut *tx).await.map_err(backend_error)?;
-        }
-        for chunk in counts.chunks(crate::BULK_ROWS) {
-            let sql = format!(
-                "INSERT INTO board_count_daily (day_no, metric, n) VALUES {}",
-                crate::values_list(self.backend, chunk.len(), 3)
-            );
-            let mut query = sqlx::query(&sql);
-            for (metric, value) in chunk {
-                query = query.bind(day_no).bind(metric.clone()).bind(n(*value));
-            }
-            query.execute(&mut *tx).await.map_err(backend_error)?;
-        }
-        for chunk in fees.chunks(crate::BULK_ROWS) {
-            let sql = format!(
-                "INSERT INTO board_fee_daily (day_no, carrier, mode, n, fen) VALUES {}",
-                crate::values_list(self.backend, chunk.len(), 5)
-            );
-            let mut query = sqlx::query(&sql);
-            for row in chunk {
-                query = query
-                    .bind(day_no)
+                    .bind(n(row.n_self_service))
+            },
+        )
+        .await?;
+        crate::insert_rows(
+            &mut tx,
+            backend,
+            "board_count_daily (day_no, metric, n)",
+            3,
+            &counts,
+            |q, (metric, value)| q.bind(day_no).bind(metric.clone()).bind(n(*value)),
+        )
+        .await?;
+        crate::insert_rows(
+            &mut tx,
+            backend,
+            "board_fee_daily (day_no, carrier, mode, n, fen)",
+            5,
+            &fees,
+            |q, row| {
+                q.bind(day_no)
                     .bind(row.carrier.clone())
                     .bind(row.mode.clone())
                     .bind(n(row.n))
-                    .bind(row.fen);
-            }
-            query.execute(&mut *tx).await.map_err(backend_error)?;
-        }
+                    .bind(row.fen)
+            },
+        )
+        .await?;
         tx.commit().await.map_err(backend_error)?;
         Ok(true)
     }

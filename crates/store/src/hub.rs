@@ -2,7 +2,7 @@
 //! plans, imports of the hub's logs and the counts tallied from them.
 
 use crate::rows::{corrupt, get, time};
-use crate::{Db, DbTx, backend_error, ms, values_list};
+use crate::{Db, DbTx, backend_error, ms};
 use app::ports::hub::*;
 use app::ports::{StoreError, StoreResult};
 use async_trait::async_trait;
@@ -198,17 +198,16 @@ impl HubTx for DbTx {
         };
         let plan_id =
             plan_id.ok_or_else(|| StoreError::Backend("item counts need a plan".into()))?;
-        const HOUR_FIELDS: usize = 12;
-        for chunk in hours.chunks(crate::BULK_ROWS) {
-            let sql = format!(
-                "INSERT INTO hub_hours ({HOUR_COLUMNS}, import_id, plan_id) VALUES {}",
-                values_list(self.backend, chunk.len(), HOUR_FIELDS)
-            );
-            let mut query = sqlx::query(&sql);
-            for row in chunk {
+        let backend = self.backend;
+        crate::insert_rows(
+            &mut self.tx,
+            backend,
+            &format!("hub_hours ({HOUR_COLUMNS}, import_id, plan_id)"),
+            12,
+            hours,
+            |q, row| {
                 let c = &row.counts;
-                query = query
-                    .bind(day_text(row.day))
+                q.bind(day_text(row.day))
                     .bind(i64::from(row.hour))
                     .bind(row.equipment.clone())
                     .bind(i64_of(c.items))
@@ -219,26 +218,25 @@ impl HubTx for DbTx {
                     .bind(i64_of(c.missorted))
                     .bind(i64_of(c.exception))
                     .bind(import_id)
-                    .bind(plan_id);
-            }
-            self.execute(query).await?;
-        }
-        for chunk in chute_hours.chunks(crate::BULK_ROWS) {
-            let sql = format!(
-                "INSERT INTO hub_chute_hours (day, hour, chute, items, import_id) VALUES {}",
-                values_list(self.backend, chunk.len(), 5)
-            );
-            let mut query = sqlx::query(&sql);
-            for row in chunk {
-                query = query
-                    .bind(day_text(row.day))
+                    .bind(plan_id)
+            },
+        )
+        .await?;
+        crate::insert_rows(
+            &mut self.tx,
+            backend,
+            "hub_chute_hours (day, hour, chute, items, import_id)",
+            5,
+            chute_hours,
+            |q, row| {
+                q.bind(day_text(row.day))
                     .bind(i64::from(row.hour))
                     .bind(row.chute.clone())
                     .bind(i64_of(row.items))
-                    .bind(import_id);
-            }
-            self.execute(query).await?;
-        }
+                    .bind(import_id)
+            },
+        )
+        .await?;
         Ok(())
     }
 
@@ -249,15 +247,15 @@ impl HubTx for DbTx {
         trucks: &[TruckRow],
     ) -> StoreResult<()> {
         self.delete_days("hub_trucks", days).await?;
-        for chunk in trucks.chunks(crate::BULK_ROWS) {
-            let sql = format!(
-                "INSERT INTO hub_trucks (day, {TRUCK_COLUMNS}, import_id) VALUES {}",
-                values_list(self.backend, chunk.len(), 10)
-            );
-            let mut query = sqlx::query(&sql);
-            for truck in chunk {
-                query = query
-                    .bind(day_text(truck.arrived_at.date()))
+        let backend = self.backend;
+        crate::insert_rows(
+            &mut self.tx,
+            backend,
+            &format!("hub_trucks (day, {TRUCK_COLUMNS}, import_id)"),
+            10,
+            trucks,
+            |q, truck| {
+                q.bind(day_text(truck.arrived_at.date()))
                     .bind(truck.truck.clone())
                     .bind(truck.direction.code())
                     .bind(local_text(Some(truck.arrived_at)))
@@ -266,10 +264,10 @@ impl HubTx for DbTx {
                     .bind(local_text(truck.unload_end))
                     .bind(local_text(truck.planned_departure))
                     .bind(local_text(truck.departed_at))
-                    .bind(import_id);
-            }
-            self.execute(query).await?;
-        }
+                    .bind(import_id)
+            },
+        )
+        .await?;
         Ok(())
     }
 }

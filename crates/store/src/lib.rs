@@ -482,6 +482,30 @@ fn values_list(backend: Backend, n_rows: usize, n_columns: usize) -> String {
     sql
 }
 
+/// Inserts `rows` into `target` (`table (columns)`) a bulk statement at a
+/// time, `bind` binding one row's `n_columns` values in column order.
+pub(crate) async fn insert_rows<T>(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
+    target: &str,
+    n_columns: usize,
+    rows: &[T],
+    bind: impl for<'q> Fn(Q<'q>, &T) -> Q<'q>,
+) -> StoreResult<()> {
+    for chunk in rows.chunks(BULK_ROWS) {
+        let sql = format!(
+            "INSERT INTO {target} VALUES {}",
+            values_list(backend, chunk.len(), n_columns)
+        );
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            query = bind(query, row);
+        }
+        query.execute(&mut **tx).await.map_err(backend_error)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn ms(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
