@@ -110,7 +110,7 @@ async fn a_days_logs_become_the_hubs_indicators_once_per_file() {
             &expected.chute_hours,
             &[],
         );
-        let board = h.app.hub_board(&manager, day).await.unwrap();
+        let board = h.app.hub_board(&manager, Some(day)).await.unwrap();
         assert_eq!(board.figures.items, items.len() as u64, "{name}");
         assert_eq!(board.figures.loop_counts, want.loop_counts, "{name}");
         assert_eq!(
@@ -149,7 +149,7 @@ async fn a_days_logs_become_the_hubs_indicators_once_per_file() {
             .unwrap();
         assert_eq!(again.import_id, None, "{name}");
         assert_eq!(acts(&h, "hub_log_imported").await, 1, "{name}");
-        let same = h.app.hub_board(&manager, day).await.unwrap();
+        let same = h.app.hub_board(&manager, Some(day)).await.unwrap();
         assert_eq!(
             same.figures.loop_counts, board.figures.loop_counts,
             "{name}"
@@ -166,7 +166,7 @@ async fn a_days_logs_become_the_hubs_indicators_once_per_file() {
             )
             .await
             .unwrap();
-        let replaced = h.app.hub_board(&manager, day).await.unwrap();
+        let replaced = h.app.hub_board(&manager, Some(day)).await.unwrap();
         assert_eq!(replaced.figures.items, fewer.len() as u64, "{name}");
 
         // The yard's trucks.
@@ -180,7 +180,7 @@ async fn a_days_logs_become_the_hubs_indicators_once_per_file() {
             )
             .await
             .unwrap();
-        let with_trucks = h.app.hub_board(&manager, day).await.unwrap();
+        let with_trucks = h.app.hub_board(&manager, Some(day)).await.unwrap();
         assert_eq!(with_trucks.trucks.len(), trucks.len(), "{name}");
         let t = &with_trucks.figures.trucks;
         assert_eq!(t.inbound + t.outbound, trucks.len() as u64, "{name}");
@@ -214,7 +214,7 @@ async fn a_days_logs_become_the_hubs_indicators_once_per_file() {
             station_ids: vec![1],
             carrier: None,
         };
-        assert!(h.app.hub_board(&keeper, day).await.is_err(), "{name}");
+        assert!(h.app.hub_board(&keeper, Some(day)).await.is_err(), "{name}");
         assert!(
             h.app
                 .import_hub_log(

@@ -130,6 +130,12 @@ async fn a_manager_adopts_a_plan_imports_a_day_and_reads_the_hub_board() {
         "{page}"
     );
 
+    // Without a day the page opens on the newest day with figures.
+    let (_, page) = hub.get("/centre/hub").await;
+    assert!(
+        page.contains(&format!(r#"value="{day}""#)) && page.contains("IN-1-01"),
+        "{page}"
+    );
     let (status, bytes) = hub
         .get_bytes(&format!("/centre/hub/hub.xlsx?day={day}"))
         .await;

@@ -141,7 +141,7 @@ pub async fn command(app: &App, what: HubCommand) -> anyhow::Result<()> {
         }
         HubCommand::Report { day, json } => {
             let day = day.unwrap_or_else(|| app.today().pred_opt().unwrap_or_else(|| app.today()));
-            let board = app.hub_board(&system, day).await?;
+            let board = app.hub_board(&system, Some(day)).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&board)?);
             } else {

@@ -334,10 +334,19 @@ impl App {
         })
     }
 
-    /// The hub's board for a Shanghai day: the day's figures, each shift's
-    /// and each hour's, the yard's trucks, with the plan beside.
-    pub async fn hub_board(&self, principal: &Principal, day: NaiveDate) -> AppResult<HubBoard> {
+    /// The hub's board for a Shanghai day (`None`: the newest day with
+    /// figures, else today): the day's figures, each shift's and each
+    /// hour's, the yard's trucks, with the plan beside.
+    pub async fn hub_board(
+        &self,
+        principal: &Principal,
+        day: Option<NaiveDate>,
+    ) -> AppResult<HubBoard> {
         self.must_run_hub(principal)?;
+        let days = self.store.hub_days(DAYS_LISTED).await?;
+        let day = day
+            .or_else(|| days.first().copied())
+            .unwrap_or_else(|| self.today());
         let plan_id = self.store.hub_day_plan(day).await?;
         let plan = match plan_id {
             Some(id) => self.store.hub_plan(id).await?,
@@ -386,7 +395,7 @@ impl App {
             .collect();
         Ok(HubBoard {
             day,
-            days: self.store.hub_days(DAYS_LISTED).await?,
+            days,
             plan,
             figures,
             shifts,

@@ -369,21 +369,7 @@ async fn board_for(
     day: Option<&str>,
 ) -> Result<HubBoard, WebError> {
     let err = operator.app_err();
-    let day = match parse_day(day).map_err(&err)? {
-        Some(day) => day,
-        None => {
-            // The newest day with figures, else today.
-            let latest = state
-                .app
-                .hub_board(&operator.principal, state.app.today())
-                .await
-                .map_err(&err)?
-                .days
-                .first()
-                .copied();
-            latest.unwrap_or_else(|| state.app.today())
-        }
-    };
+    let day = parse_day(day).map_err(&err)?;
     state
         .app
         .hub_board(&operator.principal, day)
