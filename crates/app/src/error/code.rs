@@ -789,6 +789,25 @@ codes! {
         "the log cannot be read: {detail}";
     //
     // (main ends here)
+    //
+    // branch kiosk-dev (issue 14, session 10): the kiosk's devices and
+    // screen, sending at the 24-hour terminal.
+    //
+    // (kiosk-dev ends here)
+    //
+    // branch money2 (issue 15, session 10): collection plans, reminders,
+    // exposure control, corrections, the carrier's view and the API.
+    //
+    // (money2 ends here)
+    //
+    // branch vehicles2 (issue 20, session 10): collecting from a compartment,
+    // the terminal's hand-over, missions on /fleet, the benchmark.
+    //
+    // (vehicles2 ends here)
+    //
+    // main (issue 14, session 10): the sender's JSON API, labels.
+    //
+    // (main 10 ends here)
 }
 
 impl Code {
