@@ -799,6 +799,7 @@ pub fn schemas() -> Value {
     if let Value::Object(map) = &mut schemas {
         map.extend(crate::county::schemas());
         map.extend(views::schemas());
+        map.extend(crate::sending::request_schemas());
     }
     schemas
 }

@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod openapi;
 mod payments;
 pub mod proxy;
+pub mod sending;
 mod tracking;
 pub mod views;
 
@@ -34,8 +35,11 @@ pub struct RouteSpec {
     pub method: &'static str,
     pub path: &'static str,
     pub summary: &'static str,
-    /// Needs a bearer token.
+    /// Needs a staff bearer token (`POST /api/login`).
     pub authenticated: bool,
+    /// Needs a sender's bearer token (`POST /api/send/session`) instead:
+    /// the sender's own API, `server::sending`.
+    pub sender: bool,
     /// The JSON body it takes, for the document.
     pub body: Option<&'static str>,
 }
@@ -51,6 +55,7 @@ const fn spec(
         path,
         summary,
         authenticated: true,
+        sender: false,
         body,
     }
 }
@@ -62,6 +67,11 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
     use handlers::*;
     let public = |mut s: RouteSpec| {
         s.authenticated = false;
+        s
+    };
+    let sender = |mut s: RouteSpec| {
+        s.authenticated = false;
+        s.sender = true;
         s
     };
     vec![
@@ -679,7 +689,7 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 "POST",
                 "/api/payments/callback",
                 "The payment provider's signed callback (signature in X-Payment-Signature); a repeat answers success and pays nothing twice",
-                None,
+                Some("PaymentNotice"),
             )),
             post(crate::payments::callback),
         ),
@@ -700,6 +710,186 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 None,
             ),
             get(crate::board::daily),
+        ),
+        (
+            public(spec(
+                "POST",
+                "/api/send/code",
+                "Text a one-time code to the sender's mobile (5 an hour a phone; a few a minute a client)",
+                Some("SendCodeRequest"),
+            )),
+            post(crate::sending::request_code),
+        ),
+        (
+            public(spec(
+                "POST",
+                "/api/send/session",
+                "Open a sender session with the code; the token in the answer is the sender's bearer token",
+                Some("SendSessionRequest"),
+            )),
+            post(crate::sending::open_session),
+        ),
+        (
+            sender(spec(
+                "DELETE",
+                "/api/send/session",
+                "Sign out: the token opens nothing from now on",
+                None,
+            )),
+            delete(crate::sending::close_session),
+        ),
+        (
+            sender(spec(
+                "GET",
+                "/api/send/me",
+                "The signed-in sender (phone masked, real-name state)",
+                None,
+            )),
+            get(crate::sending::me),
+        ),
+        (
+            sender(spec(
+                "POST",
+                "/api/send/identity",
+                "Real-name check (实名收寄): the document, sealed; needed before the first order is submitted",
+                Some("SendIdentity"),
+            )),
+            post(crate::sending::identity),
+        ),
+        (
+            sender(spec(
+                "POST",
+                "/api/send/parse",
+                "Smart paste: one text read into name, phone, division and detail for the sender to confirm",
+                Some("AddressText"),
+            )),
+            post(crate::sending::parse),
+        ),
+        (
+            sender(spec(
+                "GET",
+                "/api/send/addresses",
+                "The sender's address book, most recent first (phones masked)",
+                None,
+            )),
+            get(crate::sending::addresses),
+        ),
+        (
+            sender(spec(
+                "POST",
+                "/api/send/orders",
+                "Start an order from two confirmed parties (or address book entries), optionally at a kiosk",
+                Some("SendNewOrder"),
+            )),
+            post(crate::sending::create_order),
+        ),
+        (
+            sender(spec(
+                "GET",
+                "/api/send/orders",
+                "The sender's orders, newest first",
+                None,
+            )),
+            get(crate::sending::orders),
+        ),
+        (
+            sender(spec(
+                "GET",
+                "/api/send/orders/{order_id}",
+                "One of the sender's orders with its events, inspections and payments",
+                None,
+            )),
+            get(crate::sending::order),
+        ),
+        (
+            sender(spec(
+                "PUT",
+                "/api/send/orders/{order_id}/contents",
+                "Inspection (验视) and quote: the category with its evidence, weight and size",
+                Some("SendContents"),
+            )),
+            put(crate::sending::contents),
+        ),
+        (
+            sender(spec(
+                "POST",
+                "/api/send/orders/{order_id}/photos",
+                "Upload a photo (prescription, invoice or the open package) as the body; the answer names it for the evidence",
+                None,
+            )),
+            post(crate::sending::photo).layer(DefaultBodyLimit::max(app::sending::PHOTO_BYTES_MAX)),
+        ),
+        (
+            sender(spec(
+                "POST",
+                "/api/send/orders/{order_id}/submit",
+                "Submit: a waybill number, then a QR payment (or accepted at once with a platform's return code)",
+                Some("SendSubmit"),
+            )),
+            post(crate::sending::submit),
+        ),
+        (
+            sender(spec(
+                "POST",
+                "/api/send/orders/{order_id}/payments",
+                "Another QR payment for an order awaiting payment",
+                None,
+            )),
+            post(crate::sending::pay_again),
+        ),
+        (
+            sender(spec(
+                "POST",
+                "/api/send/orders/{order_id}/cancel",
+                "Cancel before collection; a payment made is refunded",
+                None,
+            )),
+            post(crate::sending::cancel),
+        ),
+        (
+            sender(spec(
+                "GET",
+                "/api/send/orders/{order_id}/label",
+                "The privacy label's fields (masked names and phones)",
+                None,
+            )),
+            get(crate::sending::label),
+        ),
+        (
+            sender(spec(
+                "GET",
+                "/api/send/orders/{order_id}/{label_file}",
+                "The label for a printer: label.zpl (ZPL II), label.tspl (TSPL, GB 18030) or label.pdf (76×130 mm)",
+                None,
+            )),
+            get(crate::sending::label_file),
+        ),
+        (
+            public(spec(
+                "GET",
+                "/api/send/quote",
+                "The price from one division to another today, by the tariff in force",
+                None,
+            )),
+            get(crate::sending::quote),
+        ),
+        (
+            public(spec(
+                "GET",
+                "/api/send/catalogue",
+                "The inspection catalogue: each category allowed, prohibited (with its rule) or restricted (with what it needs)",
+                None,
+            )),
+            get(crate::sending::catalogue),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/kiosks/report",
+                "The kiosk fleet's daily report (每日通报) for a Shanghai day (county staff and the administrator)",
+                None,
+            ),
+            get(crate::sending::kiosk_report),
         ),
         (public(spec("GET", "/", "Landing page", None)), get(landing)),
     ]
@@ -788,6 +978,9 @@ pub fn layered_with_deadline(router: Router, https: bool, deadline: Duration) ->
     router
         .layer(axum::Extension(std::sync::Arc::new(
             tracking::TrackLimiter::default(),
+        )))
+        .layer(axum::Extension(std::sync::Arc::new(
+            sending::CodeLimiter::default(),
         )))
         .layer(DefaultBodyLimit::max(domain::limits::BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn(

@@ -42,6 +42,10 @@ pub const TAGS: &[(&str, &str)] = &[
         "board",
         "The county board's figures and the daily report (county staff and the administrator)",
     ),
+    (
+        "sending",
+        "Sending (寄件): the sender's own API (a sender token from POST /api/send/session), the quote, the inspection catalogue, and the kiosk fleet's daily report",
+    ),
     ("system", "Health, this document and the landing page"),
 ];
 
@@ -71,6 +75,7 @@ pub fn tag(path: &str) -> &'static str {
         ["api", "audit", ..] => "audit",
         ["api", "payments", ..] => "payments",
         ["api", "board", ..] => "board",
+        ["api", "send" | "kiosks", ..] => "sending",
         _ => "system",
     }
 }
@@ -290,6 +295,35 @@ pub fn query_parameters(method: &str, path: &str) -> Vec<Value> {
             ),
         ],
         ("GET", "/api/board/daily") => vec![day("day", "The report's day; default yesterday")],
+        ("GET", "/api/send/orders") => paging(),
+        ("GET", "/api/send/quote") => vec![
+            query(
+                "from",
+                json!({"type": "string", "pattern": "^[0-9]{6,12}$"}),
+                "The origin's division code (county or below); required",
+            ),
+            query(
+                "to",
+                json!({"type": "string", "pattern": "^[0-9]{6,12}$"}),
+                "The destination's division code; required",
+            ),
+            query(
+                "weight_grams",
+                json!({"type": "integer", "minimum": 1, "maximum": domain::county::WEIGHT_GRAMS_MAX}),
+                "The weight in grams; required",
+            ),
+            query(
+                "size",
+                json!({"type": "string", "maxLength": 32, "example": "30x20x10"}),
+                "LxWxH in whole centimetres, for the volumetric weight",
+            ),
+            query(
+                "category",
+                json!({"type": "string", "maxLength": 64}),
+                "A category of the catalogue, for its surcharges",
+            ),
+        ],
+        ("GET", "/api/kiosks/report") => vec![day("day", "The report's day; default yesterday")],
         ("POST", "/api/payments/callback") => vec![json!({
             "name": "X-Payment-Signature", "in": "header", "required": true,
             "schema": {"type": "string", "minLength": 1, "maxLength": crate::payments::SIGNATURE_CHARS_MAX},
@@ -315,6 +349,10 @@ fn path_parameter(name: &str) -> Value {
         "username" => (
             json!({"type": "string", "maxLength": domain::limits::NAME_CHARS_MAX}),
             "Account name",
+        ),
+        "label_file" => (
+            json!({"type": "string", "enum": app::sending::LabelFormat::ALL.map(|f| format!("label.{}", f.extension()))}),
+            "The printer's language: label.zpl, label.tspl or label.pdf",
         ),
         _ => (
             json!({"type": "integer", "format": "int64", "minimum": 1}),
@@ -499,6 +537,43 @@ pub fn answer(method: &str, path: &str) -> Answer {
         ("POST", "/api/payments/callback") => reference("PaymentCallbackAnswer"),
         ("GET", "/api/board") => reference("BoardFigures"),
         ("GET", "/api/board/daily") => reference("DailyReport"),
+        ("POST", "/api/send/code") => reference("SendCodeSent"),
+        ("POST", "/api/send/session") => reference("SendSession"),
+        ("DELETE", "/api/send/session") => {
+            return Answer {
+                status: "204",
+                description: "Signed out",
+                content: None,
+            };
+        }
+        ("GET", "/api/send/me") | ("POST", "/api/send/identity") => reference("SenderView"),
+        ("POST", "/api/send/parse") => reference("SendParsedParty"),
+        ("GET", "/api/send/addresses") => array_of("SendAddress"),
+        (
+            "POST" | "PUT",
+            "/api/send/orders"
+            | "/api/send/orders/{order_id}/contents"
+            | "/api/send/orders/{order_id}/cancel",
+        ) => reference("SendOrder"),
+        ("GET", "/api/send/orders") => page_of(reference("SendOrder")),
+        ("GET", "/api/send/orders/{order_id}") => reference("SendOrderDetail"),
+        ("POST", "/api/send/orders/{order_id}/photos") => reference("SendPhoto"),
+        ("POST", "/api/send/orders/{order_id}/submit") => reference("SendSubmitted"),
+        ("POST", "/api/send/orders/{order_id}/payments") => reference("SendPayment"),
+        ("GET", "/api/send/orders/{order_id}/label") => reference("SendLabel"),
+        ("GET", "/api/send/orders/{order_id}/{label_file}") => {
+            return Answer {
+                status: "200",
+                description: "The label as a file for the printer",
+                content: Some((
+                    "application/octet-stream",
+                    json!({"type": "string", "format": "binary", "description": "ZPL II (UTF-8), TSPL (GB 18030) or PDF, by the path's file name; the Content-Type header says which"}),
+                )),
+            };
+        }
+        ("GET", "/api/send/quote") => reference("SendQuote"),
+        ("GET", "/api/send/catalogue") => array_of("SendCategory"),
+        ("GET", "/api/kiosks/report") => reference("KioskDayReport"),
         _ => json!({}),
     };
     json_answer(schema)
@@ -575,9 +650,19 @@ fn operation(spec: &RouteSpec) -> Value {
     if spec.authenticated {
         operation["security"] = json!([{"bearer": []}]);
     }
+    if spec.sender {
+        operation["security"] = json!([{"sender": []}]);
+    }
     if let Some(body) = spec.body {
         operation["requestBody"] =
             json!({"required": true, "content": {"application/json": {"schema": reference(body)}}});
+    }
+    if (spec.method, spec.path) == ("POST", "/api/send/orders/{order_id}/photos") {
+        let image = json!({"schema": {"type": "string", "format": "binary",
+            "maxLength": app::sending::PHOTO_BYTES_MAX,
+            "description": "The photo's bytes; its type is read from them, not from the header"}});
+        operation["requestBody"] = json!({"required": true, "content": {
+            "image/jpeg": image, "image/png": image, "image/webp": image}});
     }
     operation
 }
@@ -619,7 +704,10 @@ pub fn document(public_url: &str) -> Value {
         "tags": tags,
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A token from POST /api/login"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "A staff token from POST /api/login"},
+                "sender": {"type": "http", "scheme": "bearer", "description": "A sender's token from POST /api/send/session (a one-time code to the sender's phone); it opens the sender's own routes only"},
+            },
             "schemas": schemas,
         }
     })

@@ -249,7 +249,40 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
 /// nor many together can turn it into a waybill scanner or a load on the
 /// database. Real time is right here: this guards the process, it is not a
 /// business rule.
-pub struct TrackLimiter {
+pub struct TrackLimiter(Limiter);
+
+impl Default for TrackLimiter {
+    fn default() -> Self {
+        // A client may burst 30 queries, then about 5 a second.
+        TrackLimiter(Limiter::new(Rates {
+            client_burst: 30.0,
+            client_per_second: 5.0,
+            all_burst: 200.0,
+            all_per_second: 100.0,
+        }))
+    }
+}
+
+impl TrackLimiter {
+    /// Lets a query through, or says how long the caller should wait.
+    pub fn allow(&self, client: Option<IpAddr>) -> Result<(), Duration> {
+        self.0.allow(client)
+    }
+}
+
+/// How fast a [`Limiter`] refills: per client address and for everyone.
+#[derive(Debug, Clone, Copy)]
+pub struct Rates {
+    pub client_burst: f64,
+    pub client_per_second: f64,
+    pub all_burst: f64,
+    pub all_per_second: f64,
+}
+
+/// Token buckets: one per client address (when the server knows it) and
+/// one shared by everyone.
+pub struct Limiter {
+    rates: Rates,
     state: Mutex<LimiterState>,
 }
 
@@ -264,11 +297,6 @@ struct Bucket {
     at: Instant,
 }
 
-/// A client may burst this many queries, then about `CLIENT_PER_SECOND`.
-const CLIENT_BURST: f64 = 30.0;
-const CLIENT_PER_SECOND: f64 = 5.0;
-const ALL_BURST: f64 = 200.0;
-const ALL_PER_SECOND: f64 = 100.0;
 /// Client buckets kept before the table is cleared (bounded memory).
 const CLIENTS_MAX: usize = 10_000;
 
@@ -294,20 +322,25 @@ impl Bucket {
     }
 }
 
-impl Default for TrackLimiter {
-    fn default() -> Self {
-        TrackLimiter {
+impl Limiter {
+    pub fn new(rates: Rates) -> Limiter {
+        Limiter {
+            rates,
             state: Mutex::new(LimiterState {
                 clients: HashMap::new(),
-                everyone: Bucket::full(ALL_BURST, Instant::now()),
+                everyone: Bucket::full(rates.all_burst, Instant::now()),
             }),
         }
     }
-}
 
-impl TrackLimiter {
-    /// Lets a query through, or says how long the caller should wait.
+    /// Lets a request through, or says how long the caller should wait.
     pub fn allow(&self, client: Option<IpAddr>) -> Result<(), Duration> {
+        let Rates {
+            client_burst,
+            client_per_second,
+            all_burst,
+            all_per_second,
+        } = self.rates;
         let now = Instant::now();
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(ip) = client {
@@ -317,9 +350,9 @@ impl TrackLimiter {
             let bucket = state
                 .clients
                 .entry(ip)
-                .or_insert_with(|| Bucket::full(CLIENT_BURST, now));
-            bucket.take(CLIENT_BURST, CLIENT_PER_SECOND, now)?;
+                .or_insert_with(|| Bucket::full(client_burst, now));
+            bucket.take(client_burst, client_per_second, now)?;
         }
-        state.everyone.take(ALL_BURST, ALL_PER_SECOND, now)
+        state.everyone.take(all_burst, all_per_second, now)
     }
 }

@@ -341,6 +341,23 @@ impl SendingTx for DbTx {
         Ok(())
     }
 
+    async fn end_sender_session(
+        &mut self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let n = self
+            .execute(
+                sqlx::query(
+                    "UPDATE sender_sessions SET expires_at = $1 WHERE token_hash = $2 AND expires_at > $1",
+                )
+                .bind(ms(now))
+                .bind(token_hash.to_string()),
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
     async fn remember_address(
         &mut self,
         sender_id: i64,
@@ -734,6 +751,16 @@ impl SendingStore for Db {
         .await
         .map_err(backend_error)?;
         row.map(|row| sender_from_keys(&self.keys, &row))
+            .transpose()
+    }
+
+    async fn send_photo_order(&self, photo_id: i64) -> StoreResult<Option<i64>> {
+        let row = sqlx::query("SELECT order_id FROM send_photos WHERE id = $1")
+            .bind(photo_id)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(backend_error)?;
+        row.map(|row| row.try_get::<i64, _>("order_id").map_err(backend_error))
             .transpose()
     }
 

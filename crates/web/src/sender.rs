@@ -19,7 +19,7 @@ use crate::{
 use app::county::print;
 use app::sending::{
     AddressEntry, OrderContents, OrderDetail, OrderRecord, ParsedParty, Party, SendLabel,
-    SenderRecord, label_zpl,
+    SenderRecord,
 };
 use app::{AppError, Code};
 use askama::Template;
@@ -65,7 +65,8 @@ pub fn routes() -> Router<WebState> {
         .route("/send/orders/{order_id}/pay", post(pay_again))
         .route("/send/orders/{order_id}/cancel", post(cancel))
         .route("/send/orders/{order_id}/label", get(label))
-        .route("/send/orders/{order_id}/label.zpl", get(label_file))
+        // label.zpl, label.tspl, label.pdf (`app::sending::LabelFormat`).
+        .route("/send/orders/{order_id}/{label_file}", get(label_file))
         .route("/static/send.js", get(script))
 }
 
@@ -333,6 +334,12 @@ async fn logout(
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, WebError> {
     sender.check(&state, &form.csrf)?;
+    // Ended on the server too: a copy of the cookie opens nothing now.
+    state
+        .app
+        .end_sender_session(&sender.token)
+        .await
+        .map_err(sender.app_err())?;
     let jar = jar.remove(removal(SENDER_COOKIE));
     Ok((jar, Redirect::to("/send/login")).into_response())
 }
@@ -1028,19 +1035,20 @@ pub(crate) struct LabelPage {
     pub carrier: &'static str,
     pub barcode: String,
     pub qr: String,
-    /// Where this page's ZPL download is (the staff's or the sender's).
-    pub zpl_href: String,
+    /// Where this page's printer files are (the staff's or the sender's):
+    /// `{files}.zpl`, `{files}.tspl`, `{files}.pdf`.
+    pub files: String,
 }
 
 impl LabelPage {
-    pub(crate) fn new(t: Tr, label: SendLabel, zpl_href: String) -> LabelPage {
+    pub(crate) fn new(t: Tr, label: SendLabel, files: String) -> LabelPage {
         LabelPage {
             t,
             carrier: label.carrier.name_zh(),
             barcode: print::code128_svg(&label.waybill),
             qr: print::qr_svg(&label.qr_payload),
             label,
-            zpl_href,
+            files,
         }
     }
 }
@@ -1059,34 +1067,35 @@ async fn label(
     Ok(render(LabelPage::new(
         sender.tr,
         label,
-        format!("/send/orders/{order_id}/label.zpl"),
+        format!("/send/orders/{order_id}/label"),
     )))
 }
 
 async fn label_file(
     State(state): State<WebState>,
     sender: Sender,
-    Path(order_id): Path<i64>,
+    Path((order_id, file)): Path<(i64, String)>,
 ) -> Result<Response, WebError> {
+    let format = app::sending::LabelFormat::parse(&file).map_err(sender.app_err())?;
     let label = state
         .app
         .send_label(&sender.record, order_id)
         .await
         .map_err(sender.app_err())?;
-    Ok(zpl_download(&label))
+    Ok(label_download(&label, format))
 }
 
-pub(crate) fn zpl_download(label: &SendLabel) -> Response {
-    let disposition = format!("attachment; filename=\"label-{}.zpl\"", label.waybill);
+/// The label as a file for a printer, downloaded (never shown inline: a
+/// PDF or program opened by the browser is one click from the printer
+/// dialog anyway, and a download keeps its name).
+pub(crate) fn label_download(label: &SendLabel, format: app::sending::LabelFormat) -> Response {
+    let disposition = format!("attachment; filename=\"{}\"", format.file_name(label));
     (
         [
-            (
-                header::CONTENT_TYPE,
-                "application/zpl; charset=utf-8".to_string(),
-            ),
+            (header::CONTENT_TYPE, format.content_type().to_string()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
-        label_zpl(label),
+        format.render(label),
     )
         .into_response()
 }

@@ -100,6 +100,36 @@ async fn staff_print_a_paid_orders_label_masked_and_its_zpl() {
         assert!(!zpl.contains(whole), "{whole} is in the ZPL");
     }
 
+    // The same label for a TSC printer (GB 18030) and as a PDF, both
+    // linked from the label page; an unknown format is not found.
+    assert!(
+        html.contains("label.tspl") && html.contains("label.pdf"),
+        "{html}"
+    );
+    let (status, tspl) = operator
+        .get_bytes(&format!("/centre/send/orders/{order_id}/label.tspl"))
+        .await;
+    assert_eq!(status, 200);
+    let (tspl, _, malformed) = encoding_rs::GB18030.decode(&tspl);
+    assert!(!malformed);
+    assert!(tspl.starts_with("SIZE 76 mm,130 mm"), "{tspl}");
+    assert!(
+        tspl.contains(&waybill) && tspl.contains("138****1111"),
+        "{tspl}"
+    );
+    let (status, pdf) = operator
+        .get_bytes(&format!("/centre/send/orders/{order_id}/label.pdf"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(pdf.starts_with(b"%PDF-"));
+    for whole in [RECIPIENT_PHONE, SENDER_PHONE] {
+        assert!(!tspl.contains(whole), "{whole} is in the TSPL");
+    }
+    let (status, _) = operator
+        .get(&format!("/centre/send/orders/{order_id}/label.png"))
+        .await;
+    assert_eq!(status, 404);
+
     // Another order id is not found; a keeper is sent to their console.
     let (status, _) = operator
         .get(&format!("/centre/send/orders/{}/label", order_id + 1))

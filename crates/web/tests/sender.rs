@@ -22,6 +22,9 @@ struct SenderBrowser {
     client: reqwest::Client,
     base: String,
     csrf: String,
+    /// The session cookie as the server set it (`yz_sender=…`), to try a
+    /// copy of it after signing out.
+    session: String,
 }
 
 impl SenderBrowser {
@@ -169,6 +172,7 @@ async fn sign_in(site: &support::Site, phone: &str, entry: &str) -> SenderBrowse
         client,
         base: site.url(""),
         csrf: csrf_of(&home),
+        session: session.split(';').next().unwrap().to_string(),
     }
 }
 
@@ -447,6 +451,23 @@ async fn a_sender_orders_pays_and_prints_their_own_label_from_the_phone() {
             .any(|p| p.status == domain::sending::PaymentStatus::Refunded),
         "{payments:?}"
     );
+
+    // Signing out ends the session on the server: a copy of the cookie
+    // taken before opens nothing afterwards.
+    let copy = || {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(site.url("/send"))
+            .header("cookie", sender.session.clone())
+    };
+    assert_eq!(copy().send().await.unwrap().status().as_u16(), 200);
+    let (status, to) = sender.post("/send/logout", &[]).await;
+    assert_eq!((status, to.as_str()), (303, "/send/login"));
+    let response = copy().send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    assert_eq!(response.headers()["location"], "/send/login");
 }
 
 #[tokio::test]

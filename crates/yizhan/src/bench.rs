@@ -80,6 +80,7 @@ pub async fn command(what: BenchCommand) -> anyhow::Result<()> {
             transfers,
             postgres,
         } => crate::bench_ledger::ledger(transfers, postgres.filter(|url| !url.is_empty())).await,
+        BenchCommand::Send { orders, postgres } => crate::bench_send::send(orders, postgres).await,
         BenchCommand::Address { rounds } => {
             let clocks = address::bench::Clocks {
                 wall: &Instant::now,

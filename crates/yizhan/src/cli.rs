@@ -581,6 +581,17 @@ pub enum BenchCommand {
         #[arg(long)]
         postgres: Option<String>,
     },
+    /// Sending (issue 14): one sender's orders through the use cases — the
+    /// quote, order creation with inspection, quote and submission timed as
+    /// one (goal p99 under 50 ms), the payment callback, and the label as
+    /// ZPL, TSPL and PDF.
+    Send {
+        #[arg(long, default_value_t = 2_000)]
+        orders: u32,
+        /// PostgreSQL URL (a fresh schema is created and dropped); default SQLite.
+        #[arg(long)]
+        postgres: Option<String>,
+    },
 }
 
 // The argument groups below are the larger commands' flags, kept as structs

@@ -8,6 +8,7 @@ mod bench;
 mod bench_board;
 // branch claims (issue 15).
 mod bench_ledger;
+mod bench_send;
 mod bench_terminal;
 mod broker;
 mod cli;

@@ -806,6 +806,18 @@ codes! {
     // (vehicles2 ends here)
     //
     // main (issue 14, session 10): the sender's JSON API, labels.
+    SendPhotoUnknown = "send_photo_unknown", 422, InvalidRequest,
+        "照片 {photo} 不是本订单上传的：请为本订单重新拍照或上传",
+        "photo {photo} was not uploaded for this order; take or upload it for this order";
+    SendPartyIncomplete = "send_party_incomplete", 422, InvalidRequest,
+        "{party}信息不全：请从地址簿选择（address_id），或填写姓名、手机号、行政区划代码和详细地址",
+        "the {party} is incomplete: pick an address book entry (address_id), or give name, phone, division and detail";
+    LabelFormatUnknown = "label_format_unknown", 404, NotFound,
+        "没有这种面单格式；可用的格式：{formats}",
+        "there is no such label format; the formats are {formats}";
+    SendAddressUnknown = "send_address_unknown", 404, NotFound,
+        "地址簿中没有编号为 {id} 的地址",
+        "there is no address {id} in your address book";
     //
     // (main 10 ends here)
 }

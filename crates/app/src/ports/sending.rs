@@ -250,6 +250,13 @@ pub trait SendingTx: Send {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Ends a sender session at `now` (signing out): its token opens
+    /// nothing from then on. False when no live session had that token.
+    async fn end_sender_session(
+        &mut self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// Adds or refreshes an address book entry (same role and phone and
     /// address: its last use moves).
     async fn remember_address(
@@ -315,6 +322,9 @@ pub trait SendingStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<SenderRecord>>;
     async fn send_order(&self, order_id: i64) -> StoreResult<Option<OrderRecord>>;
+    /// The order a kept photo belongs to (the evidence names photos by id,
+    /// and one order's evidence may not name another's).
+    async fn send_photo_order(&self, photo_id: i64) -> StoreResult<Option<i64>>;
     /// A sender's orders, newest first, below `before_id` when given.
     async fn sender_orders(
         &self,

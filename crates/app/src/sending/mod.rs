@@ -12,6 +12,8 @@ mod label;
 mod orders;
 mod payments;
 mod pool;
+// Session 10: the label as TSPL and PDF.
+mod printers;
 // Branch send-flow: what the pages read (orders with their history, the
 // photo, the simulated callback, the centre's list and cancel).
 mod views;
@@ -28,6 +30,7 @@ pub use events::{SendEvent, emit_send_event};
 pub use label::{SendLabel, label_zpl, mask_name};
 pub use orders::{OrderContents, ParsedParty};
 pub use payments::{CallbackOutcome, PaymentStarted};
+pub use printers::{LabelFormat, label_pdf, label_tspl};
 pub use views::{KIOSK_CODE_CHARS_MAX, OrderDetail, PHOTO_BYTES_MAX, division_place, kiosk_code};
 
 use crate::App;
@@ -201,6 +204,18 @@ impl App {
             .sender_by_session(&token_hash(token), self.now())
             .await?
             .ok_or_else(|| AppError::new(Code::SendSessionInvalid))
+    }
+
+    /// Signs a sender out: the session's token stops opening anything at
+    /// once (a copied cookie or token is dead after sign-out, not 24 hours
+    /// later). An unknown or ended token is not an error: signing out twice
+    /// is harmless.
+    pub async fn end_sender_session(&self, token: &str) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        tx.end_sender_session(&token_hash(token), self.now())
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Records the sender's real-name check: the name on the document and

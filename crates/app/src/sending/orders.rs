@@ -235,6 +235,27 @@ impl App {
                 crate::error::text_invalid("photo", inspection::PHOTO_REF_CHARS_MAX),
             )?;
         }
+        // A photo is named by the id `upload_send_photo` gave; the evidence
+        // of one order may not name another order's photo (a prescription
+        // is health data, and only its own order's inspection may cite it).
+        for photo in [
+            &contents.evidence.package_photo,
+            &contents.evidence.document_photo,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let owner = match photo
+                .strip_prefix("photo:")
+                .and_then(|id| id.parse::<i64>().ok())
+            {
+                Some(id) => self.store.send_photo_order(id).await?,
+                None => None,
+            };
+            if owner != Some(order_id) {
+                return Err(AppError::new(Code::SendPhotoUnknown).with("photo", photo));
+            }
+        }
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut order = tx

@@ -545,6 +545,7 @@ async fn every_list_route_refuses_terminals_and_shows_carriers_only_their_own() 
         ("GET", "/api/audit/verify", None, Refused, Refused),
         ("GET", "/api/board", None, Refused, Refused),
         ("GET", "/api/board/daily", None, Refused, Refused),
+        ("GET", "/api/kiosks/report", None, Refused, Refused),
     ];
     for (spec, _) in server::routes() {
         if !spec.path.contains('{') && spec.authenticated {

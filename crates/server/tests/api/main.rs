@@ -12,6 +12,7 @@ mod limits;
 mod openapi;
 mod payments;
 mod privacy;
+mod sending;
 mod views;
 mod webhooks;
 

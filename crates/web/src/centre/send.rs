@@ -5,7 +5,7 @@
 //! Names and phones are shown masked; the whole ones stay in the store.
 
 use super::{Frame, Operator};
-use crate::sender::{LabelPage, zpl_download};
+use crate::sender::{LabelPage, label_download};
 use crate::{WebError, WebState, field, local, render};
 use app::sending::{OrderRecord, mask_name};
 use app::{AppError, Code};
@@ -24,9 +24,10 @@ pub(super) fn routes() -> Router<WebState> {
         .route("/centre/send/orders/{order_id}", get(order))
         .route("/centre/send/orders/{order_id}/cancel", post(cancel))
         .route("/centre/send/orders/{order_id}/label", get(label))
+        // label.zpl, label.tspl, label.pdf (`app::sending::LabelFormat`).
         .route(
-            "/centre/send/orders/{order_id}/label.zpl",
-            get(label_zpl_file),
+            "/centre/send/orders/{order_id}/{label_file}",
+            get(label_printer_file),
         )
 }
 
@@ -335,19 +336,20 @@ async fn label(
     Ok(render(LabelPage::new(
         operator.tr,
         label,
-        format!("/centre/send/orders/{order_id}/label.zpl"),
+        format!("/centre/send/orders/{order_id}/label"),
     )))
 }
 
-async fn label_zpl_file(
+async fn label_printer_file(
     State(state): State<WebState>,
     operator: Operator,
-    Path(order_id): Path<i64>,
+    Path((order_id, file)): Path<(i64, String)>,
 ) -> Result<Response, WebError> {
+    let format = app::sending::LabelFormat::parse(&file).map_err(operator.app_err())?;
     let label = state
         .app
         .send_label_for_staff(&operator.principal, order_id)
         .await
         .map_err(operator.app_err())?;
-    Ok(zpl_download(&label))
+    Ok(label_download(&label, format))
 }

@@ -8,6 +8,16 @@ pub(super) const STRINGS: super::Strings = &[
         "下载 ZPL（热敏打印机）",
         "Download ZPL (thermal printer)",
     ),
+    (
+        "send.label.tspl",
+        "下载 TSPL（TSC 等热敏打印机）",
+        "Download TSPL (TSC and compatible printers)",
+    ),
+    (
+        "send.label.pdf",
+        "下载 PDF（任意打印机）",
+        "Download PDF (any printer)",
+    ),
     ("send.label.to", "收", "To"),
     ("send.label.from", "寄", "From"),
     ("send.label.route", "路由", "Route"),
