@@ -588,6 +588,27 @@ impl SendingTx for DbTx {
         Ok(n == 1)
     }
 
+    async fn set_refund_amount(&mut self, payment_id: i64, amount: Fen) -> StoreResult<()> {
+        self.execute(
+            sqlx::query("UPDATE send_payments SET refund_fen = $1 WHERE id = $2")
+                .bind(amount.0)
+                .bind(payment_id),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn note_refund_attempt(&mut self, payment_id: i64) -> StoreResult<()> {
+        self.execute(
+            sqlx::query(
+                "UPDATE send_payments SET refund_attempts = refund_attempts + 1 WHERE id = $1",
+            )
+            .bind(payment_id),
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn order_payments(&mut self, order_id: i64) -> StoreResult<Vec<PaymentRecord>> {
         let rows = sqlx::query(&format!(
             "SELECT {PAYMENT_COLUMNS} FROM send_payments WHERE order_id = $1 ORDER BY id"
@@ -762,6 +783,23 @@ impl SendingStore for Db {
             .map_err(backend_error)?;
         row.map(|row| row.try_get::<i64, _>("order_id").map_err(backend_error))
             .transpose()
+    }
+
+    async fn payments_awaiting_refund(&self, limit: u32) -> StoreResult<Vec<(PaymentRecord, Fen)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS}, COALESCE(refund_fen, amount_fen) AS owed FROM send_payments \
+             WHERE status = 'refund_requested' ORDER BY refund_attempts, id LIMIT $1"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        rows.iter()
+            .map(|row| {
+                let owed: i64 = row.try_get("owed").map_err(backend_error)?;
+                Ok((payment_from(row)?, Fen(owed)))
+            })
+            .collect()
     }
 
     async fn send_order(&self, order_id: i64) -> StoreResult<Option<OrderRecord>> {

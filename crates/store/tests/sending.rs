@@ -111,7 +111,22 @@ async fn a_sender_pays_once_whatever_the_callbacks_do_and_cancelling_refunds() {
             .unwrap_err();
         assert!(needs.is(Code::SendEvidenceNeeded), "{needs}");
         let mut medicines = contents("medicines", 1500);
+        // A photo is named by its upload's id, of this order only.
         medicines.evidence.document_photo = Some("photo:rx-1".into());
+        let unknown = h
+            .app
+            .set_send_contents(&sender, order_id, medicines.clone())
+            .await
+            .unwrap_err();
+        assert!(unknown.is(Code::SendPhotoUnknown), "{name}: {unknown}");
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(&[7u8; 32]);
+        let photo = h
+            .app
+            .upload_send_photo(&sender, order_id, &png)
+            .await
+            .unwrap();
+        medicines.evidence.document_photo = Some(photo);
         let quoted = h
             .app
             .set_send_contents(&sender, order_id, medicines)
@@ -582,5 +597,144 @@ async fn the_centre_lists_filters_and_tracks_sending_orders_and_photos_are_seale
             "{name}: the photo is readable"
         );
         h.cleanup().await;
+    }
+}
+
+/// A provider whose refunds fail until it is told to take them: the
+/// shape of a provider that is down for a while.
+struct FlakyRefunds {
+    inner: SimulatedPayments,
+    accept: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl app::sending::PaymentProvider for FlakyRefunds {
+    fn name(&self) -> &'static str {
+        "flaky"
+    }
+    async fn create_qr(
+        &self,
+        request: &app::ports::payments::PaymentRequest,
+    ) -> Result<app::ports::payments::QrPayment, String> {
+        self.inner.create_qr(request).await
+    }
+    async fn refund(&self, merchant_order_no: &str, amount: domain::Fen) -> Result<(), String> {
+        if self.accept.load(std::sync::atomic::Ordering::SeqCst) {
+            self.inner.refund(merchant_order_no, amount).await
+        } else {
+            Err("provider unavailable".into())
+        }
+    }
+    fn verify_callback(
+        &self,
+        body: &[u8],
+        signature: &str,
+    ) -> Result<app::sending::PaymentNotice, String> {
+        self.inner.verify_callback(body, signature)
+    }
+}
+
+/// Session 10: a refund the provider fails stays owed and counted; the
+/// refund job gives back what was paid (a wrong amount as paid, not as
+/// asked) once the provider answers, and never twice.
+#[tokio::test]
+async fn refunds_the_provider_failed_are_retried_until_made_and_made_once() {
+    for mut h in backends().await {
+        let name = h.name();
+        let provider = Arc::new(FlakyRefunds {
+            inner: SimulatedPayments::new(b"test provider key".to_vec()),
+            accept: std::sync::atomic::AtomicBool::new(false),
+        });
+        h.app.payments = provider.clone();
+        h.app
+            .add_waybill_range(
+                &admin(),
+                Carrier::Ems,
+                "",
+                1_100_000_000_000,
+                1_100_000_000_099,
+                13,
+            )
+            .await
+            .unwrap();
+        let sender = testkit::verified_sender(&h.app, SENDER_PHONE).await;
+        // Order A is paid, then cancelled: its refund fails.
+        let a = order_for(&h, &sender).await;
+        h.app
+            .set_send_contents(&sender, a, contents("clothing", 800))
+            .await
+            .unwrap();
+        let pay_a = h
+            .app
+            .submit_send_order(&sender, a, Payer::Sender)
+            .await
+            .unwrap()
+            .payment
+            .unwrap();
+        let (body, signature) =
+            provider
+                .inner
+                .pay(&pay_a.merchant_order_no, pay_a.amount, h.app.now());
+        assert_eq!(
+            h.app.payment_callback(&body, &signature).await.unwrap(),
+            CallbackOutcome::Accepted
+        );
+        h.app.cancel_send_order(&sender, a).await.unwrap();
+        // Order B is paid with the wrong amount: refunded as paid.
+        let b = order_for(&h, &sender).await;
+        h.app
+            .set_send_contents(&sender, b, contents("clothing", 800))
+            .await
+            .unwrap();
+        let pay_b = h
+            .app
+            .submit_send_order(&sender, b, Payer::Sender)
+            .await
+            .unwrap()
+            .payment
+            .unwrap();
+        let wrong = domain::Fen(pay_b.amount.0 - 1);
+        let (body, signature) = provider
+            .inner
+            .pay(&pay_b.merchant_order_no, wrong, h.app.now());
+        assert_eq!(
+            h.app.payment_callback(&body, &signature).await.unwrap(),
+            CallbackOutcome::Refunded,
+            "{name}"
+        );
+        let status = |merchant: String| {
+            let app = h.app.clone();
+            async move { app.store.payment(&merchant).await.unwrap().unwrap().status }
+        };
+        assert_eq!(
+            status(pay_a.merchant_order_no.clone()).await,
+            PaymentStatus::RefundRequested,
+            "{name}"
+        );
+        // While the provider is down the job tries and counts, nothing more.
+        let run = h.app.retry_refunds_once(10).await.unwrap();
+        assert_eq!((run.tried, run.refunded), (2, 0), "{name}");
+        assert!(provider.inner.refunds().is_empty());
+        // Back up: both are made, each for what is owed, and only once.
+        provider
+            .accept
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let run = h.app.retry_refunds_once(10).await.unwrap();
+        assert_eq!((run.tried, run.refunded), (2, 2), "{name}");
+        let mut refunds = provider.inner.refunds();
+        refunds.sort();
+        let mut expected = vec![
+            (pay_a.merchant_order_no.clone(), pay_a.amount),
+            (pay_b.merchant_order_no.clone(), wrong),
+        ];
+        expected.sort();
+        assert_eq!(refunds, expected, "{name}");
+        assert_eq!(
+            status(pay_b.merchant_order_no.clone()).await,
+            PaymentStatus::Refunded,
+            "{name}"
+        );
+        let run = h.app.retry_refunds_once(10).await.unwrap();
+        assert_eq!(run.tried, 0, "{name}");
     }
 }

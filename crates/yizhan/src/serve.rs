@@ -507,8 +507,9 @@ async fn retention(
     }
 }
 
-/// Relays the outbox every few seconds, runs the holding job hourly and the
-/// compliance checks daily (at start-up, then every 24 hours).
+/// Relays the outbox every few seconds, retries owed refunds every ten
+/// minutes, runs the holding job hourly and the compliance checks daily (at
+/// start-up, then every 24 hours).
 async fn background(
     app: App,
     sender: Arc<dyn app::notify::Sender>,
@@ -520,6 +521,8 @@ async fn background(
     // Idle pickup sessions end within a second of their time-out.
     let mut session_tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let mut compliance_tick = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
+    // Refunds the payment provider failed are asked for again.
+    let mut refund_tick = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         tokio::select! {
             _ = session_tick.tick() => {
@@ -539,6 +542,17 @@ async fn background(
                 metrics.job("holding", result.is_ok());
                 if let Err(error) = result {
                     tracing::warn!(error = %error, "holding job failed");
+                }
+            }
+            _ = refund_tick.tick() => {
+                let result = app.retry_refunds_once(100).await;
+                metrics.job("refund_retry", result.is_ok());
+                match result {
+                    Ok(run) if run.tried > 0 => {
+                        tracing::info!(tried = run.tried, refunded = run.refunded, "refund retry")
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(error = %error, "refund retry failed"),
                 }
             }
             _ = compliance_tick.tick() => {

@@ -298,6 +298,11 @@ pub trait SendingTx: Send {
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
     async fn order_payments(&mut self, order_id: i64) -> StoreResult<Vec<PaymentRecord>>;
+    /// What a refund owed gives back (kept with the payment for the retry
+    /// job: a wrong amount is refunded as paid, not as asked).
+    async fn set_refund_amount(&mut self, payment_id: i64, amount: Fen) -> StoreResult<()>;
+    /// Counts a refund the provider refused or did not answer.
+    async fn note_refund_attempt(&mut self, payment_id: i64) -> StoreResult<()>;
     /// The next number of the carrier's oldest range with numbers left, and
     /// what is left of the pool; none when the pool is empty.
     async fn allocate_waybill(&mut self, carrier: Carrier) -> StoreResult<Option<Allocation>>;
@@ -335,6 +340,9 @@ pub trait SendingStore: Send + Sync {
     async fn order_events(&self, order_id: i64) -> StoreResult<Vec<OrderEvent>>;
     async fn order_inspections(&self, order_id: i64) -> StoreResult<Vec<InspectionRecord>>;
     async fn payment(&self, merchant_order_no: &str) -> StoreResult<Option<PaymentRecord>>;
+    /// Payments whose refund is owed and not yet made, fewest attempts and
+    /// oldest first, with the amount to give back.
+    async fn payments_awaiting_refund(&self, limit: u32) -> StoreResult<Vec<(PaymentRecord, Fen)>>;
     async fn address_book(&self, sender_id: i64) -> StoreResult<Vec<AddressEntry>>;
     async fn add_waybill_range(&self, range: &NewWaybillRange) -> StoreResult<WaybillRange>;
     async fn waybill_ranges(&self, carrier: Carrier) -> StoreResult<Vec<WaybillRange>>;

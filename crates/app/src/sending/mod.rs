@@ -29,7 +29,7 @@ pub use collect::{CollectionView, ScanResult};
 pub use events::{SendEvent, emit_send_event};
 pub use label::{SendLabel, label_zpl, mask_name};
 pub use orders::{OrderContents, ParsedParty};
-pub use payments::{CallbackOutcome, PaymentStarted};
+pub use payments::{CallbackOutcome, PaymentStarted, RefundRun};
 pub use printers::{LabelFormat, label_pdf, label_tspl};
 pub use views::{KIOSK_CODE_CHARS_MAX, OrderDetail, PHOTO_BYTES_MAX, division_place, kiosk_code};
 

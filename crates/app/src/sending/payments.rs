@@ -17,6 +17,13 @@ pub struct PaymentStarted {
     pub payment: Option<PaymentRecord>,
 }
 
+/// What a run of the refund job did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RefundRun {
+    pub tried: u32,
+    pub refunded: u32,
+}
+
 /// What a callback did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -195,6 +202,8 @@ impl App {
                     now,
                 )
                 .await?;
+                tx.set_refund_amount(payment.id, domain::Fen(notice.amount_fen))
+                    .await?;
                 CallbackOutcome::Refunded
             }
         };
@@ -209,14 +218,17 @@ impl App {
         Ok(outcome)
     }
 
-    async fn refund(&self, payment: &PaymentRecord, amount: domain::Fen) -> AppResult<()> {
-        match self
+    /// Asks the provider to give a payment's money back; true when it did.
+    /// A provider that fails leaves the payment `refund_requested` with one
+    /// more attempt counted, for [`App::retry_refunds_once`].
+    async fn refund(&self, payment: &PaymentRecord, amount: domain::Fen) -> AppResult<bool> {
+        let answer = self
             .payments
             .refund(&payment.merchant_order_no, amount)
-            .await
-        {
+            .await;
+        let mut tx = self.store.begin().await?;
+        let refunded = match answer {
             Ok(()) => {
-                let mut tx = self.store.begin().await?;
                 tx.set_payment_status(
                     payment.id,
                     PaymentStatus::RefundRequested,
@@ -224,14 +236,32 @@ impl App {
                     None,
                     self.now(),
                 )
-                .await?;
-                tx.commit().await?;
+                .await?
             }
             Err(error) => {
                 tracing::warn!(payment = payment.id, error = %error, "refund failed; it stays requested");
+                tx.note_refund_attempt(payment.id).await?;
+                false
+            }
+        };
+        tx.commit().await?;
+        Ok(refunded)
+    }
+
+    /// The refund job: asks the provider again for every refund still owed
+    /// (at most `limit` a run, fewest attempts first, so one refund the
+    /// provider keeps refusing does not hold the others back). The money
+    /// given back is the amount kept when the refund became owed.
+    pub async fn retry_refunds_once(&self, limit: u32) -> AppResult<RefundRun> {
+        let mut run = RefundRun::default();
+        for (payment, owed) in self.store.payments_awaiting_refund(limit).await? {
+            run.tried += 1;
+            if self.refund(&payment, owed).await? {
+                run.refunded += 1;
+                tracing::info!(payment = payment.id, amount = %owed, "refund made on retry");
             }
         }
-        Ok(())
+        Ok(run)
     }
 
     /// Cancels an order before collection; a payment made is refunded.

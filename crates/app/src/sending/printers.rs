@@ -207,6 +207,16 @@ pub fn label_tspl(label: &SendLabel) -> Vec<u8> {
 
 // ---- PDF ----
 
+/// About how wide an ASCII character of a Song face is, in thousandths of
+/// the font size.
+fn latin_width(c: u8) -> f32 {
+    match c {
+        b' ' | b'!' | b'\'' | b',' | b'.' | b':' | b';' | b'|' | b'i' | b'j' | b'l' => 300.0,
+        b'A'..=b'Z' | b'@' | b'%' | b'&' | b'm' | b'w' => 700.0,
+        _ => 520.0,
+    }
+}
+
 /// Millimetres to PDF points.
 fn pt(mm: f32) -> f32 {
     mm * 72.0 / 25.4
@@ -329,8 +339,10 @@ pub fn label_pdf(label: &SendLabel) -> Vec<u8> {
             .font_descriptor(descriptor)
             .default_width(1000.0);
         // Adobe-GB1's proportional Latin (CIDs 1–95, what UniGB-UCS2-H maps
-        // ASCII to) is about half as wide as a Chinese character.
-        cid.widths().consecutive(1, [500.0; 95]);
+        // ASCII 0x20–0x7E to) is narrower than a Chinese character; close
+        // enough widths keep a substituted face from overlapping letters.
+        cid.widths()
+            .consecutive(1, (0x20u8..=0x7E).map(latin_width));
     }
     pdf.font_descriptor(descriptor)
         .name(Name(b"STSong-Light"))
