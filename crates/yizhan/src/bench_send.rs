@@ -36,7 +36,7 @@ impl Samples {
         self.ms.sort_by(f64::total_cmp);
         let mean = self.ms.iter().sum::<f64>() / self.ms.len().max(1) as f64;
         println!(
-            "{:<34} n {:>5}  mean {:>8.3} ms  p50 {:>8.3}  p95 {:>8.3}  p99 {:>8.3}  max {:>8.3}",
+            "{:<38} n {:>5}  mean {:>8.3} ms  p50 {:>8.3}  p95 {:>8.3}  p99 {:>8.3}  max {:>8.3}",
             self.name,
             self.ms.len(),
             mean,
