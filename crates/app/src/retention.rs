@@ -30,6 +30,12 @@ pub struct RetentionSettings {
     /// A sent message keeps only its template and times (its body is
     /// emptied when sent); the row goes after this.
     pub sent_message_days: u32,
+    /// A sender's address book entry not used for this long is erased.
+    pub send_address_days: u32,
+    /// An inspection's photos (a prescription is health data) are kept
+    /// this long after the order was collected or cancelled, for a
+    /// dispute about what was inside, then erased.
+    pub send_photo_days: u32,
 }
 
 impl Default for RetentionSettings {
@@ -41,6 +47,8 @@ impl Default for RetentionSettings {
             pickup_session_days: 30,
             expired_token_days: 30,
             sent_message_days: 90,
+            send_address_days: 365,
+            send_photo_days: 180,
         }
     }
 }
@@ -55,6 +63,12 @@ impl RetentionSettings {
             PruneKind::SentMessages => self.sent_message_days,
             // A day, fixed: the promise made to integrators (docs/api.md).
             PruneKind::IdempotencyKeys => 1,
+            // Sending's one-time codes and sessions age like the
+            // terminal's code attempts and the staff's tokens.
+            PruneKind::SendCodes => self.code_attempt_days,
+            PruneKind::SenderSessions => self.expired_token_days,
+            PruneKind::SendAddresses => self.send_address_days,
+            PruneKind::SendPhotos => self.send_photo_days,
         }
     }
 }

@@ -283,6 +283,14 @@ impl PrivacyStore for Db {
                 "((sent_at IS NOT NULL AND sent_at < $1) OR (gave_up = 1 AND available_at < $1))",
             ),
             PruneKind::IdempotencyKeys => ("idempotency_keys", "created_at < $1"),
+            PruneKind::SendCodes => ("send_codes", "expires_at < $1"),
+            PruneKind::SenderSessions => ("sender_sessions", "expires_at < $1"),
+            PruneKind::SendAddresses => ("send_addresses", "last_used_at < $1"),
+            PruneKind::SendPhotos => (
+                "send_photos",
+                "order_id IN (SELECT id FROM send_orders \
+                 WHERE state IN ('collected', 'cancelled') AND updated_at < $1)",
+            ),
         };
         Ok(sqlx::query(&format!(
             "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {condition} ORDER BY id LIMIT $2)"

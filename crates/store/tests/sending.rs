@@ -738,3 +738,66 @@ async fn refunds_the_provider_failed_are_retried_until_made_and_made_once() {
         assert_eq!(run.tried, 0, "{name}");
     }
 }
+
+/// Session 10: senders' data ages out on both databases — one-time codes
+/// and sessions a month after they expired, an inspection's photos half a
+/// year after their order was collected or cancelled (an open order keeps
+/// its own), the address book a year after its last use.
+#[tokio::test]
+async fn retention_erases_senders_codes_sessions_photos_and_address_book_by_age() {
+    for h in backends().await {
+        let name = h.name();
+        let sender = testkit::verified_sender(&h.app, SENDER_PHONE).await;
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(&[7u8; 32]);
+        let closed = order_for(&h, &sender).await;
+        h.app
+            .upload_send_photo(&sender, closed, &png)
+            .await
+            .unwrap();
+        h.app.cancel_send_order(&sender, closed).await.unwrap();
+        let open = order_for(&h, &sender).await;
+        let kept = h.app.upload_send_photo(&sender, open, &png).await.unwrap();
+        let kept: i64 = kept.trim_start_matches("photo:").parse().unwrap();
+        assert_eq!(
+            h.app.send_address_book(&sender).await.unwrap().len(),
+            2,
+            "{name}"
+        );
+        let run = |days: i64| {
+            let h = &h;
+            async move {
+                h.clock.advance(chrono::Duration::days(days));
+                let report = h.app.run_retention().await.unwrap();
+                let pruned = |kind: &str| {
+                    report
+                        .pruned
+                        .iter()
+                        .find(|(k, _)| *k == kind)
+                        .map(|(_, n)| *n)
+                        .unwrap()
+                };
+                [
+                    pruned("send_codes"),
+                    pruned("sender_sessions"),
+                    pruned("send_photos"),
+                    pruned("send_addresses"),
+                ]
+            }
+        };
+        // Within every period nothing goes.
+        assert_eq!(run(29).await, [0, 0, 0, 0], "{name}");
+        // A month past expiry: the code and the session.
+        assert_eq!(run(3).await, [1, 1, 0, 0], "{name}");
+        // Half a year after the cancel: the closed order's photo only.
+        assert_eq!(run(150).await, [0, 0, 1, 0], "{name}");
+        assert_eq!(
+            h.db.send_photo_order(kept).await.unwrap(),
+            Some(open),
+            "{name}: the open order keeps its photo"
+        );
+        // A year unused: the address book.
+        assert_eq!(run(190).await, [0, 0, 0, 2], "{name}");
+        assert!(h.app.send_address_book(&sender).await.unwrap().is_empty());
+    }
+}

@@ -91,7 +91,20 @@ pub struct RetentionConfig {
     pub pickup_session_days: u32,
     pub expired_token_days: u32,
     pub sent_message_days: u32,
+    #[serde(default = "default_send_address_days")]
+    pub send_address_days: u32,
+    #[serde(default = "default_send_photo_days")]
+    pub send_photo_days: u32,
     pub every_minutes: u64,
+}
+
+// Added in session 10: a `yizhan.toml` written before has no such keys.
+fn default_send_address_days() -> u32 {
+    app::retention::RetentionSettings::default().send_address_days
+}
+
+fn default_send_photo_days() -> u32 {
+    app::retention::RetentionSettings::default().send_photo_days
 }
 
 impl Default for RetentionConfig {
@@ -104,6 +117,8 @@ impl Default for RetentionConfig {
             pickup_session_days: d.pickup_session_days,
             expired_token_days: d.expired_token_days,
             sent_message_days: d.sent_message_days,
+            send_address_days: d.send_address_days,
+            send_photo_days: d.send_photo_days,
             every_minutes: 60,
         }
     }
@@ -118,6 +133,8 @@ impl RetentionConfig {
             ("pickup_session_days", self.pickup_session_days),
             ("expired_token_days", self.expired_token_days),
             ("sent_message_days", self.sent_message_days),
+            ("send_address_days", self.send_address_days),
+            ("send_photo_days", self.send_photo_days),
         ] {
             anyhow::ensure!(
                 (1..=3650).contains(&days),
@@ -135,6 +152,8 @@ impl RetentionConfig {
             pickup_session_days: self.pickup_session_days,
             expired_token_days: self.expired_token_days,
             sent_message_days: self.sent_message_days,
+            send_address_days: self.send_address_days,
+            send_photo_days: self.send_photo_days,
         })
     }
 }

@@ -26,16 +26,29 @@ pub enum PruneKind {
     /// `idempotency_keys` of the API, kept a day
     /// (`app::idempotency::KEY_HOURS`).
     IdempotencyKeys,
+    /// `send_codes` past their expiry (sending's one-time codes).
+    SendCodes,
+    /// `sender_sessions` past their expiry.
+    SenderSessions,
+    /// `send_addresses` (a sender's address book) not used for a while.
+    SendAddresses,
+    /// `send_photos` (prescriptions, invoices, packages) of orders that
+    /// were collected or cancelled a while ago.
+    SendPhotos,
 }
 
 impl PruneKind {
-    pub const ALL: [PruneKind; 6] = [
+    pub const ALL: [PruneKind; 10] = [
         PruneKind::CodeAttempts,
         PruneKind::DeviceCommands,
         PruneKind::PickupSessions,
         PruneKind::ExpiredTokens,
         PruneKind::SentMessages,
         PruneKind::IdempotencyKeys,
+        PruneKind::SendCodes,
+        PruneKind::SenderSessions,
+        PruneKind::SendAddresses,
+        PruneKind::SendPhotos,
     ];
 
     pub fn code(self) -> &'static str {
@@ -46,6 +59,10 @@ impl PruneKind {
             PruneKind::ExpiredTokens => "expired_tokens",
             PruneKind::SentMessages => "sent_messages",
             PruneKind::IdempotencyKeys => "idempotency_keys",
+            PruneKind::SendCodes => "send_codes",
+            PruneKind::SenderSessions => "sender_sessions",
+            PruneKind::SendAddresses => "send_addresses",
+            PruneKind::SendPhotos => "send_photos",
         }
     }
 }
