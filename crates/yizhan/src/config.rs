@@ -19,6 +19,53 @@ pub struct Config {
     pub bots: std::collections::BTreeMap<String, BotConfig>,
     pub metrics: MetricsConfig,
     pub report: ReportConfig,
+    // Sending (issue 14, session 10): the tariff file and the carrier.
+    #[serde(default)]
+    pub sending: SendingConfig,
+}
+
+/// Sending (docs/sending.md, "The tariff"): the tariff in force and the
+/// carrier whose waybill pool sending orders draw from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendingConfig {
+    /// A tariff TOML file (versions, zones, weights, surcharges); none:
+    /// the one shipped in `crates/domain/tariffs/default.toml`. Read and
+    /// checked at start: a broken file stops the start with its reason.
+    pub tariff_file: Option<std::path::PathBuf>,
+    /// The carrier's code (`EMS`, …).
+    pub carrier: String,
+}
+
+impl Default for SendingConfig {
+    fn default() -> Self {
+        SendingConfig {
+            tariff_file: None,
+            carrier: app::sending::SendingSettings::default()
+                .carrier
+                .code()
+                .to_string(),
+        }
+    }
+}
+
+impl SendingConfig {
+    /// The carrier and the tariff, read and checked.
+    pub fn settings(&self) -> anyhow::Result<(domain::Carrier, Option<domain::sending::Tariff>)> {
+        let carrier = domain::Carrier::parse(&self.carrier)
+            .map_err(|error| anyhow::anyhow!("sending.carrier: {error}"))?;
+        let tariff = match &self.tariff_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|error| {
+                    anyhow::anyhow!("sending.tariff_file {}: {error}", path.display())
+                })?;
+                Some(domain::sending::Tariff::parse_toml(&text).map_err(|error| {
+                    anyhow::anyhow!("sending.tariff_file {}: {error}", path.display())
+                })?)
+            }
+            None => None,
+        };
+        Ok((carrier, tariff))
+    }
 }
 
 /// Where a sensitive act needs a second person (maker–checker,
@@ -336,6 +383,7 @@ impl Default for Config {
             bots: std::collections::BTreeMap::new(),
             metrics: MetricsConfig::default(),
             report: ReportConfig::default(),
+            sending: SendingConfig::default(),
         }
     }
 }

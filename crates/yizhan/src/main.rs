@@ -124,7 +124,7 @@ async fn run() -> anyhow::Result<()> {
             what: AddressCommand::Parse { texts },
         } => tools::parse_addresses(texts),
         Command::SortPlan(args) => tools::sort_plan(args),
-        Command::Send { what } => send_cmd::command(what),
+        Command::Send { what } => send_cmd::command(what, &config),
         Command::Bench { what } => bench::command(what).await,
         Command::Devices { what } => devices_cmd::command(&config, what).await,
         Command::Simulate {

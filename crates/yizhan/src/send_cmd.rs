@@ -6,9 +6,9 @@ use crate::cli::{SendCommand, SendQuoteArgs};
 use anyhow::{Context, bail};
 use domain::sending::tariff::{self, Division, QuoteRequest, Tariff};
 
-pub fn command(what: SendCommand) -> anyhow::Result<()> {
+pub fn command(what: SendCommand, config: &crate::config::Config) -> anyhow::Result<()> {
     match what {
-        SendCommand::Quote(args) => quote(args),
+        SendCommand::Quote(args) => quote(args, config),
     }
 }
 
@@ -21,7 +21,9 @@ fn known_division(code: &str) -> anyhow::Result<Division> {
     Ok(division)
 }
 
-fn quote(args: SendQuoteArgs) -> anyhow::Result<()> {
+/// Prices by `--tariff FILE`, else the configured `sending.tariff_file`
+/// (what the server charges), else the shipped tariff.
+fn quote(args: SendQuoteArgs, config: &crate::config::Config) -> anyhow::Result<()> {
     let tariff = match &args.tariff {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -29,7 +31,11 @@ fn quote(args: SendQuoteArgs) -> anyhow::Result<()> {
             Tariff::parse_toml(&text)
                 .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?
         }
-        None => Tariff::default_tariff(),
+        None => config
+            .sending
+            .settings()?
+            .1
+            .unwrap_or_else(Tariff::default_tariff),
     };
     let day = args
         .day

@@ -65,6 +65,11 @@ pub async fn build_with_keys(config: &Config, keys: Arc<Keys>) -> anyhow::Result
     app.settings.dispatch_solve_seconds_max = config.dispatch.solve_seconds_max()?;
     app.settings.retention = config.retention.settings()?;
     app.settings.approvals = config.approvals.thresholds()?;
+    let (carrier, tariff) = config.sending.settings()?;
+    app.settings.sending.carrier = carrier;
+    if let Some(tariff) = tariff {
+        app.settings.sending.tariff = Arc::new(tariff);
+    }
     app.use_keys(keys);
     let legacy = app.store.legacy_server_secrets().await?;
     if !legacy.is_empty() {

@@ -339,6 +339,69 @@ fn send_quote_prints_price_fen_by_the_shipped_tariff() {
     }
 }
 
+/// Session 10: `sending.tariff_file` in the configuration is the tariff the
+/// server charges and `send quote` prices by; a broken file is refused with
+/// its name and reason.
+#[test]
+fn send_quote_prices_by_the_configured_tariff_file() {
+    let folder = tempfile::tempdir().unwrap();
+    let shipped = include_str!("../../domain/tariffs/default.toml");
+    // The same tariff with every first weight 1 yuan dearer.
+    let dearer = shipped
+        .lines()
+        .map(|line| match line.strip_prefix("first_fen = ") {
+            Some(fen) => format!("first_fen = {}", fen.trim().parse::<i64>().unwrap() + 100),
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let path = folder.path().join("tariff.toml");
+    std::fs::write(&path, dearer).unwrap();
+    let quote = |tariff: Option<&std::path::Path>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_yizhan"));
+        command
+            .args([
+                "send",
+                "quote",
+                "--from",
+                "510182",
+                "--to",
+                "330727",
+                "--day",
+                "2026-12-07",
+                "--weight-grams",
+                "800",
+                "--json",
+            ])
+            .env("YIZHAN_LOG", "warn")
+            .current_dir(folder.path());
+        if let Some(tariff) = tariff {
+            command.env("YIZHAN_SENDING__TARIFF_FILE", tariff);
+        }
+        command.output().unwrap()
+    };
+    let price = |output: std::process::Output| {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()["price_fen"]
+            .as_i64()
+            .unwrap()
+    };
+    let shipped_fen = price(quote(None));
+    assert_eq!(price(quote(Some(&path))), shipped_fen + 100);
+    std::fs::write(&path, "[[version]]\nversion = 1\n").unwrap();
+    let broken = quote(Some(&path));
+    assert!(!broken.status.success());
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert!(
+        stderr.contains("sending.tariff_file") && stderr.contains("tariff.toml"),
+        "{stderr}"
+    );
+}
+
 /// Issue 15: the demo's fees are in the ledger and `yizhan ledger check`
 /// says so; a transfer changed past the triggers makes it fail naming it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
