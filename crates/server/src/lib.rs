@@ -891,6 +891,24 @@ pub fn routes() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             ),
             get(crate::sending::kiosk_report),
         ),
+        (
+            spec(
+                "POST",
+                "/api/presale/campaigns/{campaign_id}/orders",
+                "A shop pushes a pre-sale campaign's orders: shelved at their stations or listed for home delivery; a known order number changes nothing (county staff)",
+                Some("PresaleOrders"),
+            ),
+            post(crate::sending::presale_orders),
+        ),
+        (
+            spec(
+                "GET",
+                "/api/presale/campaigns/{campaign_id}/report",
+                "A pre-sale campaign's report: orders, stored, waiting, picked up, home delivery, revenue, per station (county staff)",
+                None,
+            ),
+            get(crate::sending::presale_report),
+        ),
         (public(spec("GET", "/", "Landing page", None)), get(landing)),
     ]
 }

@@ -75,7 +75,7 @@ pub fn tag(path: &str) -> &'static str {
         ["api", "audit", ..] => "audit",
         ["api", "payments", ..] => "payments",
         ["api", "board", ..] => "board",
-        ["api", "send" | "kiosks", ..] => "sending",
+        ["api", "send" | "kiosks" | "presale", ..] => "sending",
         _ => "system",
     }
 }
@@ -574,6 +574,8 @@ pub fn answer(method: &str, path: &str) -> Answer {
         ("GET", "/api/send/quote") => reference("SendQuote"),
         ("GET", "/api/send/catalogue") => array_of("SendCategory"),
         ("GET", "/api/kiosks/report") => reference("KioskDayReport"),
+        ("POST", "/api/presale/campaigns/{campaign_id}/orders") => reference("PresaleImport"),
+        ("GET", "/api/presale/campaigns/{campaign_id}/report") => reference("PresaleReport"),
         _ => json!({}),
     };
     json_answer(schema)

@@ -841,6 +841,15 @@ pub fn request_schemas() -> serde_json::Map<String, Value> {
         "SendSubmit": {"type": "object", "properties": {
             "platform": {"type": "string", "enum": platforms, "description": "With return_code: the platform that prepays a return"},
             "return_code": {"type": "string", "minLength": 6, "maxLength": domain::sending::order::RETURN_CODE_CHARS_MAX}}},
+        "PresaleOrders": {"type": "object", "required": ["orders"], "properties": {"orders": {"type": "array", "minItems": 1, "maxItems": PRESALE_ORDERS_PER_REQUEST_MAX, "items": {
+            "type": "object", "required": ["order_no", "phone", "items", "amount_fen", "pickup"], "properties": {
+                "order_no": {"type": "string", "maxLength": 64, "description": "The shop's order number; unique in the campaign (a repeat is left as it is)"},
+                "phone": {"type": "string", "maxLength": 32, "description": "The buyer's mobile"},
+                "items": {"type": "string", "maxLength": 200},
+                "amount_fen": {"type": "integer", "format": "int64", "minimum": 0},
+                "pickup": {"type": "string", "maxLength": 64, "description": "A station's number or whole name, or 送货上门 / home"},
+                "name": {"type": "string", "maxLength": domain::limits::NAME_CHARS_MAX},
+                "address": {"type": "string", "maxLength": domain::limits::ADDRESS_CHARS_MAX, "description": "Needed for home delivery"}}}}}},
         "PaymentNotice": {"type": "object", "description": "The provider's notice (the simulated provider's shape; a real provider's adapter reads its own). Signed in X-Payment-Signature.",
             "required": ["merchant_order_no", "amount_fen", "transaction_id", "trade_state", "paid_at_ms"], "properties": {
             "merchant_order_no": {"type": "string", "maxLength": 64, "example": "YZS12-000000042"},
@@ -853,4 +862,104 @@ pub fn request_schemas() -> serde_json::Map<String, Value> {
         Value::Object(map) => map,
         _ => serde_json::Map::new(),
     }
+}
+
+// ---- community pre-sale: a shop's orders over the API ----
+
+/// One order as a shop's system sends it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresaleOrderInput {
+    order_no: String,
+    phone: String,
+    items: String,
+    amount_fen: i64,
+    /// A station's number or whole name, or `送货上门` / `home`.
+    pickup: String,
+    name: Option<String>,
+    /// Needed for home delivery.
+    address: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresaleOrders {
+    orders: Vec<PresaleOrderInput>,
+}
+
+/// Most orders one request carries; a bigger batch is sent in parts (the
+/// file import's own bound is larger, for a file a person uploads once).
+pub const PRESALE_ORDERS_PER_REQUEST_MAX: usize = 1_000;
+
+/// `POST /api/presale/campaigns/{campaign_id}/orders`: a shop's system
+/// pushes a campaign's orders (线上预售+线下自提). The same use case as the
+/// file import: orders for a station are shelved there with a pickup code
+/// and the arrival message, home deliveries listed; an order number the
+/// campaign has is left as it is (a repeat changes nothing); each refused
+/// order is named by its place in the list, the good ones are kept.
+/// County staff and the administrator (a shop's integration is given a
+/// county account).
+pub async fn presale_orders(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(campaign_id): ApiPath<i64>,
+    ApiJson(body): ApiJson<PresaleOrders>,
+) -> ApiResult {
+    if body.orders.is_empty() || body.orders.len() > PRESALE_ORDERS_PER_REQUEST_MAX {
+        return Err(AppError::new(Code::BodyInvalid)
+            .with("field", "orders")
+            .with_detail(format!(
+                "send 1 to {PRESALE_ORDERS_PER_REQUEST_MAX} orders a request"
+            ))
+            .into());
+    }
+    // The file import's grid: a header the parser knows, then one row per
+    // order; the amount as yuan text, as a shop's file writes it.
+    let mut grid = vec![
+        [
+            "order_no", "phone", "items", "amount", "pickup", "name", "address",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for order in body.orders {
+        let sign = if order.amount_fen < 0 { "-" } else { "" };
+        let fen = order.amount_fen.unsigned_abs();
+        grid.push(vec![
+            order.order_no,
+            order.phone,
+            order.items,
+            format!("{sign}{}.{:02}", fen / 100, fen % 100),
+            order.pickup,
+            order.name.unwrap_or_default(),
+            order.address.unwrap_or_default(),
+        ]);
+    }
+    let outcome = state
+        .app
+        .import_presale_orders(&principal, campaign_id, &grid)
+        .await?;
+    ok(json!({
+        "n_orders": outcome.n_orders,
+        "n_new": outcome.n_new,
+        "n_stored": outcome.n_stored,
+        "n_home": outcome.n_home,
+        "n_known": outcome.n_known,
+        // Line 2 of the grid is the first order.
+        "rejected": outcome.rejected.iter().map(|row| json!({
+            "index": row.line.saturating_sub(2),
+            "order_no": row.order_no,
+            "reason": row.reason,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// `GET /api/presale/campaigns/{campaign_id}/report`: orders, stored,
+/// waiting, picked up, home delivery and revenue, per station.
+pub async fn presale_report(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(campaign_id): ApiPath<i64>,
+) -> ApiResult {
+    ok(state.app.presale_report(&principal, campaign_id).await?)
 }

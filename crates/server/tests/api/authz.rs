@@ -32,6 +32,20 @@ async fn every_id_taking_route_refuses_other_stations_and_carriers() {
         .await;
     assert_eq!(status, StatusCode::OK, "{created}");
     let subscription = created["id"].as_i64().unwrap();
+    let campaign = t
+        .app
+        .create_presale_campaign(
+            &testkit::admin(),
+            &app::presale::CampaignInput {
+                name: "春茶预售".into(),
+                shop: "村播小店".into(),
+                starts_on: "2026-12-01".into(),
+                ends_on: "2026-12-31".into(),
+            },
+        )
+        .await
+        .unwrap()
+        .id;
 
     // The matrix: every route with an id in its path, the request an
     // outsider makes, and who the outsiders are. A new id-taking route
@@ -332,6 +346,20 @@ async fn every_id_taking_route_refuses_other_stations_and_carriers() {
             "/api/county/contractors/{contractor_id}/deliveries",
             format!("/api/county/contractors/{contractor}/deliveries"),
             Some(json!({"parcels": [{"carrier": "ZTO", "waybill": "731234500001"}]})),
+        ),
+        (
+            "POST",
+            "/api/presale/campaigns/{campaign_id}/orders",
+            format!("/api/presale/campaigns/{campaign}/orders"),
+            Some(
+                json!({"orders": [{"order_no": "X1", "phone": PHONES[1], "items": "茶", "amount_fen": 100, "pickup": "1"}]}),
+            ),
+        ),
+        (
+            "GET",
+            "/api/presale/campaigns/{campaign_id}/report",
+            format!("/api/presale/campaigns/{campaign}/report"),
+            None,
         ),
     ];
     for (spec, _) in server::routes() {

@@ -552,3 +552,98 @@ async fn the_quote_and_catalogue_are_public_and_the_kiosk_report_is_for_the_coun
     let (status, _) = t.call(Method::GET, "/api/kiosks/report", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// A shop's system pushes a pre-sale campaign's orders over the API: the
+/// station's are shelved (a pickup code each), home deliveries listed, a
+/// bad order named by its place while the good ones are kept, and the same
+/// orders sent again change nothing.
+#[tokio::test]
+async fn a_shop_pushes_presale_orders_and_a_repeat_changes_nothing() {
+    let t = spawn_app().await;
+    let admin = t.token("admin").await;
+    let campaign = t
+        .app
+        .create_presale_campaign(
+            &testkit::admin(),
+            &app::presale::CampaignInput {
+                name: "春茶预售".into(),
+                shop: "村播小店".into(),
+                starts_on: "2026-12-01".into(),
+                ends_on: "2026-12-31".into(),
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    let orders = json!({"orders": [
+        {"order_no": "PS-1", "phone": PHONES[0], "items": "明前茶 2 盒", "amount_fen": 12800, "pickup": t.station_a.to_string(), "name": "王五"},
+        {"order_no": "PS-2", "phone": PHONES[1], "items": "土鸡蛋 30 枚", "amount_fen": 4550, "pickup": "送货上门", "address": "丽春镇白果村3组12号"},
+        {"order_no": "PS-3", "phone": PHONES[1], "items": "腊肉", "amount_fen": 9900, "pickup": "no such station"},
+    ]});
+    let path = format!("/api/presale/campaigns/{campaign}/orders");
+    let (status, outcome) = t
+        .call(Method::POST, &path, Some(&admin), Some(orders.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    assert_eq!(
+        (
+            outcome["n_new"].as_u64(),
+            outcome["n_stored"].as_u64(),
+            outcome["n_home"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "{outcome}"
+    );
+    assert_eq!(outcome["rejected"][0]["index"], 2, "{outcome}");
+    assert_eq!(outcome["rejected"][0]["order_no"], "PS-3");
+    let (_, again) = t
+        .call(Method::POST, &path, Some(&admin), Some(orders))
+        .await;
+    assert_eq!(
+        (again["n_new"].as_u64(), again["n_known"].as_u64()),
+        (Some(0), Some(2)),
+        "{again}"
+    );
+    let (status, report) = t
+        .call(
+            Method::GET,
+            &format!("/api/presale/campaigns/{campaign}/report"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["orders"], 2);
+    assert_eq!(report["waiting"], 1);
+    assert_eq!(report["revenue_fen"], 12800 + 4550);
+    // The order is a parcel on station A's shelf with a pickup code.
+    let keeper = t.token("keeper_a").await;
+    let (_, shelf) = t
+        .call(
+            Method::GET,
+            &format!("/api/stations/{}/parcels", t.station_a),
+            Some(&keeper),
+            None,
+        )
+        .await;
+    assert_eq!(shelf["items"].as_array().unwrap().len(), 1, "{shelf}");
+    // An empty or unknown campaign is refused.
+    let (status, _) = t
+        .call(
+            Method::POST,
+            &path,
+            Some(&admin),
+            Some(json!({"orders": []})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = t
+        .call(
+            Method::GET,
+            &format!("/api/presale/campaigns/{}/report", campaign + 1),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
