@@ -177,11 +177,11 @@ async fn bin_condition(
     if fill_pct.is_some() {
         bin.fill_pct = fill_pct;
     }
-    let full_now = match (full, fill_pct) {
-        (Some(full), _) => full,
-        (None, Some(fill)) => fill >= BIN_FULL_PCT,
-        (None, None) => return Ok(()),
-    };
+    if full.is_none() && fill_pct.is_none() {
+        return Ok(());
+    }
+    // Full when its sensor says so, or when it reports a fill at the line.
+    let full_now = full == Some(true) || fill_pct.is_some_and(|fill| fill >= BIN_FULL_PCT);
     let event = |kind: &str| KioskEvent {
         id: 0,
         kiosk_id: kiosk.id,
@@ -195,7 +195,8 @@ async fn bin_condition(
     };
     if full_now && bin.full_since.is_none() {
         bin.full_since = Some(now);
-        tx.insert_kiosk_event(&event("bin_full")).await?;
+        // The incident is its `bin_full` event: one alert each.
+        let incident = tx.insert_kiosk_event(&event("bin_full")).await?;
         let fill = bin
             .fill_pct
             .map_or(String::new(), |pct| format!("（{pct}%）"));
@@ -207,7 +208,7 @@ async fn bin_condition(
                     "寄件宝 {}（{}）的投递箱已满{fill}，寄件人无法投递，请尽快揽收",
                     kiosk.code, kiosk.host_name
                 ),
-                dedup_key: format!("{ALERT_BIN_FULL}:{}:{}", kiosk.id, now.timestamp_millis()),
+                dedup_key: format!("{ALERT_BIN_FULL}:{}:{incident}", kiosk.id),
                 at: now,
             })
             .await?;
