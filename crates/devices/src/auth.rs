@@ -240,7 +240,13 @@ pub fn server_acl(username: &str) -> String {
          topic read yizhan/v1/stations/+/scanner/+/scan\n\
          topic read yizhan/v1/vehicles/+/telemetry\n\
          topic write yizhan/v1/vehicles/+/cmd\n\
-         topic read yizhan/v1/vehicles/+/ack\n"
+         topic read yizhan/v1/vehicles/+/ack\n\
+         topic write yizhan/v1/kiosks/+/camera/+/cmd\n\
+         topic write yizhan/v1/kiosks/+/printer/+/cmd\n\
+         topic readwrite yizhan/v1/kiosks/+/+/+/ack\n\
+         topic readwrite yizhan/v1/kiosks/+/+/+/state\n\
+         topic read yizhan/v1/kiosks/+/scale/+/weight\n\
+         topic read yizhan/v1/kiosks/+/bin/+/drop\n"
     )
 }
 

@@ -191,15 +191,7 @@ pub fn kiosk_acl(kiosk: &str, device: &str) -> String {
     lines.join("\n") + "\n"
 }
 
-/// The server's ACL lines for every kiosk.
-pub const SERVER_ACL: &[&str] = &[
-    "topic write yizhan/v1/kiosks/+/+/+/cmd",
-    "topic read yizhan/v1/kiosks/+/+/+/ack",
-    "topic write yizhan/v1/kiosks/+/+/+/ack",
-    "topic readwrite yizhan/v1/kiosks/+/+/+/state",
-    "topic read yizhan/v1/kiosks/+/scale/+/weight",
-    "topic read yizhan/v1/kiosks/+/bin/+/drop",
-];
+// The server's own ACL lines for every kiosk are in `auth::server_acl`.
 
 fn check_size(payload: &[u8]) -> Result<(), ProtocolError> {
     if payload.len() > PAYLOAD_BYTES_MAX {
