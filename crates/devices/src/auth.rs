@@ -129,7 +129,12 @@ impl ServerDeviceKey {
     /// The command key of one kiosk device (issue 14):
     /// `kiosk/{kiosk}/{kind}/{device}` (`app::kiosk_devices::device_key`,
     /// which also checks the camera's photo uploads).
-    pub fn kiosk_key(&self, kiosk: &str, kind: crate::kiosk::KioskKind, device: &str) -> CommandKey {
+    pub fn kiosk_key(
+        &self,
+        kiosk: &str,
+        kind: crate::kiosk::KioskKind,
+        device: &str,
+    ) -> CommandKey {
         CommandKey(app::kiosk_devices::device_key(
             &self.0,
             kiosk,

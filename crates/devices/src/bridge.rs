@@ -710,7 +710,10 @@ impl Relay {
                 Ok(app::kiosk_devices::KioskSender::Registered(device, kiosk)) => (device, kiosk),
                 Ok(app::kiosk_devices::KioskSender::UnknownKiosk) => {
                     self.config.drops.count(DropReason::UnknownDevice);
-                    tracing::debug!(topic, "message for a kiosk this server does not have dropped");
+                    tracing::debug!(
+                        topic,
+                        "message for a kiosk this server does not have dropped"
+                    );
                     return;
                 }
                 Ok(app::kiosk_devices::KioskSender::Unknown) => {
@@ -812,7 +815,10 @@ impl Relay {
                         }
                     }
                     Ok(Some(_)) => {
-                        tracing::warn!(topic, "ack from a kiosk device the command was not sent to; ignored");
+                        tracing::warn!(
+                            topic,
+                            "ack from a kiosk device the command was not sent to; ignored"
+                        );
                     }
                     Ok(None) => {}
                     Err(error) => tracing::warn!(%error, topic, "kiosk ack not recorded"),

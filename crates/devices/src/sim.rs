@@ -1010,7 +1010,13 @@ impl KioskSimulator {
         u64::try_from(self.clock.now().timestamp_millis()).unwrap_or(0)
     }
 
-    async fn publish(&self, kind: KioskKind, channel: KioskChannel, body: Vec<u8>, retain: bool) -> Result<(), String> {
+    async fn publish(
+        &self,
+        kind: KioskKind,
+        channel: KioskChannel,
+        body: Vec<u8>,
+        retain: bool,
+    ) -> Result<(), String> {
         self.client
             .publish(
                 kiosk_proto::topic(&self.config.kiosk, kind, &self.config.device_id, channel),
@@ -1140,9 +1146,12 @@ impl KioskRunner {
 
     fn publish_state(&self, kind: KioskKind, online: bool) {
         let body = kiosk_state(&self.shared, kind, online, self.now_ms());
-        let _ = self
-            .client
-            .try_publish(self.topic(kind, KioskChannel::State), QoS::AtLeastOnce, true, body);
+        let _ = self.client.try_publish(
+            self.topic(kind, KioskChannel::State),
+            QoS::AtLeastOnce,
+            true,
+            body,
+        );
     }
 
     /// Runs a command through the device's gate, acts, acks.
@@ -1189,15 +1198,13 @@ impl KioskRunner {
         self.state.send_replace(shared.state.clone());
         drop(shared);
         if let (Some(command_id), Some(sink)) = (photo, &self.config.photos) {
-            let key = self
-                .config
-                .server
-                .kiosk_key(&self.config.kiosk, KioskKind::Camera, &self.config.device_id);
-            let signature = app::kiosk_devices::photo_signature(
-                &key.bytes(),
-                &command_id,
-                SIM_JPEG,
+            let key = self.config.server.kiosk_key(
+                &self.config.kiosk,
+                KioskKind::Camera,
+                &self.config.device_id,
             );
+            let signature =
+                app::kiosk_devices::photo_signature(&key.bytes(), &command_id, SIM_JPEG);
             sink(command_id, SIM_JPEG.to_vec(), signature);
         }
         let ack = verdict.ack(now_ms);

@@ -110,10 +110,16 @@ async fn a_kiosk_weighs_photographs_prints_and_reports_the_drop_and_a_full_bin_o
             )
             .await
             .unwrap();
-        let devices = app.register_kiosk_devices(&operator, kiosk.id).await.unwrap();
+        let devices = app
+            .register_kiosk_devices(&operator, kiosk.id)
+            .await
+            .unwrap();
         assert_eq!(devices.len(), 5, "{name}");
         assert_eq!(
-            app.register_kiosk_devices(&operator, kiosk.id).await.unwrap().len(),
+            app.register_kiosk_devices(&operator, kiosk.id)
+                .await
+                .unwrap()
+                .len(),
             5,
             "{name}: registering again adds nothing"
         );
@@ -149,9 +155,16 @@ async fn a_kiosk_weighs_photographs_prints_and_reports_the_drop_and_a_full_bin_o
         assert_eq!(seen.paper.as_deref(), Some("ok"));
 
         // An order at the kiosk by a verified sender.
-        app.add_waybill_range(&testkit::admin(), Carrier::Ems, "", 1_100_000_000_000, 1_100_000_000_099, 13)
-            .await
-            .unwrap();
+        app.add_waybill_range(
+            &testkit::admin(),
+            Carrier::Ems,
+            "",
+            1_100_000_000_000,
+            1_100_000_000_099,
+            13,
+        )
+        .await
+        .unwrap();
         let sender = testkit::verified_sender(&app, "13912345678").await;
         let from = app
             .confirm_party("张三", "13912345678", "510182103", "白果村3组12号")
@@ -166,29 +179,51 @@ async fn a_kiosk_weighs_photographs_prints_and_reports_the_drop_and_a_full_bin_o
         assert_eq!(order.kiosk_id, Some(kiosk.id), "{name}");
 
         // The scale: nothing settled yet, then the parcel's weight.
-        assert!(app.kiosk_weight(&kiosk).await.unwrap_err().is(Code::KioskWeightMissing));
+        assert!(
+            app.kiosk_weight(&kiosk)
+                .await
+                .unwrap_err()
+                .is(Code::KioskWeightMissing)
+        );
         sim.place_on_scale(812).await.unwrap();
         next(&mut events, "the weight", kiosk_event(&code, "weight")).await;
-        assert_eq!(app.kiosk_weight(&kiosk).await.unwrap().grams, Some(812), "{name}");
+        assert_eq!(
+            app.kiosk_weight(&kiosk).await.unwrap().grams,
+            Some(812),
+            "{name}"
+        );
 
         // The camera: a signed capture; the photo comes back signed.
-        let capture = app.kiosk_capture_photo(&kiosk, &sender, order.id).await.unwrap();
+        let capture = app
+            .kiosk_capture_photo(&kiosk, &sender, order.id)
+            .await
+            .unwrap();
         let (photo_id, bytes, signature) = tokio::time::timeout(WAIT, photos.recv())
             .await
             .expect("the camera posts its photo")
             .unwrap();
         assert_eq!(photo_id, capture);
-        let forged = app.receive_kiosk_photo(&capture, &"0".repeat(64), &bytes).await;
+        let forged = app
+            .receive_kiosk_photo(&capture, &"0".repeat(64), &bytes)
+            .await;
         assert!(forged.unwrap_err().is(Code::KioskPhotoRefused), "{name}");
-        let photo = app.receive_kiosk_photo(&capture, &signature, &bytes).await.unwrap();
+        let photo = app
+            .receive_kiosk_photo(&capture, &signature, &bytes)
+            .await
+            .unwrap();
         assert_eq!(
-            app.receive_kiosk_photo(&capture, &signature, &bytes).await.unwrap(),
+            app.receive_kiosk_photo(&capture, &signature, &bytes)
+                .await
+                .unwrap(),
             photo,
             "a photo posted twice is kept once"
         );
         next(&mut events, "the capture's ack", ended(&capture)).await;
         let state = app.kiosk_command_state(&kiosk, &capture).await.unwrap();
-        assert_eq!((state.status, state.photo.as_deref()), ("done", Some(photo.as_str())));
+        assert_eq!(
+            (state.status, state.photo.as_deref()),
+            ("done", Some(photo.as_str()))
+        );
 
         // Inspection with the camera's photo and the scale's weight; a
         // platform's return code accepts the order.
@@ -208,36 +243,78 @@ async fn a_kiosk_weighs_photographs_prints_and_reports_the_drop_and_a_full_bin_o
         )
         .await
         .unwrap();
-        app.submit_send_order(&sender, order.id, Payer::platform(Platform::Taobao, "TB-RET-123456").unwrap())
-            .await
-            .unwrap();
+        app.submit_send_order(
+            &sender,
+            order.id,
+            Payer::platform(Platform::Taobao, "TB-RET-123456").unwrap(),
+        )
+        .await
+        .unwrap();
         let accepted = app.send_order(&sender, order.id).await.unwrap();
         assert_eq!(accepted.state, OrderState::Accepted, "{name}");
         let waybill = accepted.waybill.unwrap();
 
         // The printer: out of paper fails with its reason; refilled, prints.
         sim.set_paper(Paper::Out).await.unwrap();
-        next(&mut events, "the printer's state", kiosk_event(&code, "state")).await;
-        let first = app.kiosk_print_label(&kiosk, &sender, order.id).await.unwrap();
+        next(
+            &mut events,
+            "the printer's state",
+            kiosk_event(&code, "state"),
+        )
+        .await;
+        let first = app
+            .kiosk_print_label(&kiosk, &sender, order.id)
+            .await
+            .unwrap();
         next(&mut events, "the failed print", ended(&first)).await;
         let failed = app.kiosk_command_state(&kiosk, &first).await.unwrap();
         assert_eq!(failed.status, "failed", "{name}");
         assert!(failed.outcome.unwrap().contains("out_of_paper"));
         sim.set_paper(Paper::Ok).await.unwrap();
-        next(&mut events, "the printer's state", kiosk_event(&code, "state")).await;
-        let second = app.kiosk_print_label(&kiosk, &sender, order.id).await.unwrap();
+        next(
+            &mut events,
+            "the printer's state",
+            kiosk_event(&code, "state"),
+        )
+        .await;
+        let second = app
+            .kiosk_print_label(&kiosk, &sender, order.id)
+            .await
+            .unwrap();
         next(&mut events, "the print", ended(&second)).await;
-        assert_eq!(app.kiosk_command_state(&kiosk, &second).await.unwrap().status, "done");
+        assert_eq!(
+            app.kiosk_command_state(&kiosk, &second)
+                .await
+                .unwrap()
+                .status,
+            "done"
+        );
         let printed = sim.state().borrow().printed.clone();
         assert_eq!(printed.len(), 1);
-        assert!(printed[0].1.contains(&waybill), "the label carries the waybill");
+        assert!(
+            printed[0].1.contains(&waybill),
+            "the label carries the waybill"
+        );
 
         // The bin: the parcel goes in, named by the waybill on its label.
-        assert!(app.kiosk_dropped(&kiosk, &sender, order.id).await.unwrap().is_none());
+        assert!(
+            app.kiosk_dropped(&kiosk, &sender, order.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
         sim.drop_in_bin(&waybill, 40).await.unwrap();
         let drop = next(&mut events, "the drop", kiosk_event(&code, "drop")).await;
-        assert!(matches!(drop, BridgeEvent::Kiosk { order_id: Some(id), .. } if id == order.id), "{name}");
-        assert!(app.kiosk_dropped(&kiosk, &sender, order.id).await.unwrap().is_some());
+        assert!(
+            matches!(drop, BridgeEvent::Kiosk { order_id: Some(id), .. } if id == order.id),
+            "{name}"
+        );
+        assert!(
+            app.kiosk_dropped(&kiosk, &sender, order.id)
+                .await
+                .unwrap()
+                .is_some()
+        );
 
         // A full bin: one alert per incident, resolved when there is room.
         for _ in 0..2 {
@@ -250,11 +327,21 @@ async fn a_kiosk_weighs_photographs_prints_and_reports_the_drop_and_a_full_bin_o
         assert!(ours[0].message.contains(&code) && ours[0].message.contains("已满"));
         sim.set_bin(10, false).await.unwrap();
         next(&mut events, "the bin's state", kiosk_event(&code, "state")).await;
-        assert!(app.kiosk_alerts(&operator).await.unwrap().iter().all(|a| a.kiosk_id != kiosk.id));
+        assert!(
+            app.kiosk_alerts(&operator)
+                .await
+                .unwrap()
+                .iter()
+                .all(|a| a.kiosk_id != kiosk.id)
+        );
         sim.set_bin(97, false).await.unwrap();
         next(&mut events, "the bin's state", kiosk_event(&code, "state")).await;
         let again = app.kiosk_alerts(&operator).await.unwrap();
-        assert_eq!(again.iter().filter(|a| a.kiosk_id == kiosk.id).count(), 1, "a new incident");
+        assert_eq!(
+            again.iter().filter(|a| a.kiosk_id == kiosk.id).count(),
+            1,
+            "a new incident"
+        );
 
         // An unregistered device of the kiosk and a malformed weight are dropped.
         let (host, port) = devices::mqtt::parse_url(&url).unwrap();
@@ -262,27 +349,60 @@ async fn a_kiosk_weighs_photographs_prints_and_reports_the_drop_and_a_full_bin_o
             AsyncClient::new(MqttOptions::new(format!("intruder-{code}"), host, port), 16);
         let pump = tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
         intruder
-            .publish(topic(&code, KioskKind::Scale, "spare", KioskChannel::Weight), QoS::AtLeastOnce, false, br#"{"grams":5,"stable":true,"at_ms":1}"#.to_vec())
+            .publish(
+                topic(&code, KioskKind::Scale, "spare", KioskChannel::Weight),
+                QoS::AtLeastOnce,
+                false,
+                br#"{"grams":5,"stable":true,"at_ms":1}"#.to_vec(),
+            )
             .await
             .unwrap();
         next(&mut events, "the unknown device's drop", |e| matches!(e, BridgeEvent::Dropped { reason: "unknown_device", topic, .. } if topic.contains("/spare/"))).await;
         intruder
-            .publish(topic(&code, KioskKind::Scale, "main", KioskChannel::Weight), QoS::AtLeastOnce, false, br#"{"grams":"heavy"}"#.to_vec())
+            .publish(
+                topic(&code, KioskKind::Scale, "main", KioskChannel::Weight),
+                QoS::AtLeastOnce,
+                false,
+                br#"{"grams":"heavy"}"#.to_vec(),
+            )
             .await
             .unwrap();
-        next(&mut events, "the malformed weight's drop", |e| matches!(e, BridgeEvent::Dropped { reason: "malformed", .. })).await;
+        next(&mut events, "the malformed weight's drop", |e| {
+            matches!(
+                e,
+                BridgeEvent::Dropped {
+                    reason: "malformed",
+                    ..
+                }
+            )
+        })
+        .await;
         assert!(drops.snapshot()["malformed"] >= 1);
         pump.abort();
 
         // Power off: the controller's last will takes the kiosk offline.
         sim.power_off().await;
         let controller = topic(&code, KioskKind::Controller, "main", KioskChannel::State);
-        next(&mut events, "the last will", |e| matches!(e, BridgeEvent::Kiosk { topic, .. } if *topic == controller)).await;
+        next(
+            &mut events,
+            "the last will",
+            |e| matches!(e, BridgeEvent::Kiosk { topic, .. } if *topic == controller),
+        )
+        .await;
         let fleet = app.kiosk_fleet_liveness(&operator).await.unwrap();
         assert!(!fleet[&kiosk.id].controller_online, "{name}");
         // Liveness changes reach the uptime history.
-        let changes = h.db.device_changes(clock.now() - chrono::Duration::hours(1), clock.now() + chrono::Duration::hours(1)).await.unwrap();
-        assert!(changes.iter().any(|c| c.state_topic == controller), "{name}");
+        let changes =
+            h.db.device_changes(
+                clock.now() - chrono::Duration::hours(1),
+                clock.now() + chrono::Duration::hours(1),
+            )
+            .await
+            .unwrap();
+        assert!(
+            changes.iter().any(|c| c.state_topic == controller),
+            "{name}"
+        );
         bridge.stop();
         h.cleanup().await;
     }

@@ -13,7 +13,8 @@ use sqlx::any::AnyRow;
 
 const DEVICE_COLUMNS: &str = "id, kiosk_id, kind, device_id, model, firmware, credential_ref, registered_at, \
      registered_by, last_seen_at, online, fill_pct, full_since, paper";
-const EVENT_COLUMNS: &str = "id, kiosk_id, kind, device_id, grams, fill_pct, ref_text, order_id, at";
+const EVENT_COLUMNS: &str =
+    "id, kiosk_id, kind, device_id, grams, fill_pct, ref_text, order_id, at";
 const CAPTURE_COLUMNS: &str =
     "command_id, kiosk_id, order_id, sender_id, requested_at, photo_id, received_at";
 

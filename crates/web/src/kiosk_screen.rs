@@ -90,7 +90,9 @@ impl Screen {
         self.sender
             .as_ref()
             .map(|(sender, _)| sender)
-            .ok_or_else(|| WebError::from_app(AppError::new(app::Code::SendSessionInvalid), self.tr))
+            .ok_or_else(|| {
+                WebError::from_app(AppError::new(app::Code::SendSessionInvalid), self.tr)
+            })
     }
 }
 
@@ -191,7 +193,9 @@ impl ScreenPage {
             t,
             step,
             kiosk: screen.map(|s| s.kiosk.code.clone()).unwrap_or_default(),
-            host: screen.map(|s| s.kiosk.host_name.clone()).unwrap_or_default(),
+            host: screen
+                .map(|s| s.kiosk.host_name.clone())
+                .unwrap_or_default(),
             csrf: screen.map(|s| s.csrf.clone()).unwrap_or_default(),
             phone: String::new(),
             demo_code: None,
@@ -346,7 +350,10 @@ async fn create(
             .app
             .confirm_party(
                 parsed.name.as_deref().unwrap_or_default(),
-                &parsed.phone.map(|p| p.full().to_string()).unwrap_or_default(),
+                &parsed
+                    .phone
+                    .map(|p| p.full().to_string())
+                    .unwrap_or_default(),
                 parsed.division.as_deref().unwrap_or_default(),
                 &parsed.detail,
             )
@@ -405,7 +412,9 @@ async fn order_page(
     }
     .into();
     page.waybill = order.waybill.clone().unwrap_or_default();
-    page.price = order.price_fen.map(|fen| format!("{:.2}", fen.0 as f64 / 100.0));
+    page.price = order
+        .price_fen
+        .map(|fen| format!("{:.2}", fen.0 as f64 / 100.0));
     match order.state {
         OrderState::Draft => {
             if let Some(id) = command_id(&query.capture) {
@@ -420,7 +429,11 @@ async fn order_page(
                     page.refresh = Some(2);
                 }
             }
-            page.weight = app.kiosk_weight(&screen.kiosk).await.ok().and_then(|w| w.grams);
+            page.weight = app
+                .kiosk_weight(&screen.kiosk)
+                .await
+                .ok()
+                .and_then(|w| w.grams);
             page.categories = inspection::CATALOGUE
                 .iter()
                 .filter(|c| matches!(c.rule, Rule::Allowed))
@@ -451,7 +464,8 @@ async fn order_page(
                 page.print = id.to_string();
                 page.print_status = printed.status.into();
                 if printed.status == "failed" || printed.status == "expired" {
-                    page.print_failed = Some(printed.outcome.unwrap_or_else(|| printed.status.into()));
+                    page.print_failed =
+                        Some(printed.outcome.unwrap_or_else(|| printed.status.into()));
                 }
             }
             page.dropped = app
@@ -513,11 +527,12 @@ async fn contents(
         .await
         .map_err(screen.app_err())?;
     let photo = match command_id(&form.capture) {
-        Some(id) => app
-            .kiosk_command_state(&screen.kiosk, id)
-            .await
-            .map_err(screen.app_err())?
-            .photo,
+        Some(id) => {
+            app.kiosk_command_state(&screen.kiosk, id)
+                .await
+                .map_err(screen.app_err())?
+                .photo
+        }
         None => None,
     };
     app.set_send_contents(
@@ -583,7 +598,11 @@ async fn done(
 ) -> Result<Response, WebError> {
     let screen = screen.paired()?;
     screen.check(&state, &form.csrf)?;
-    Ok((jar.remove(removal(KIOSK_SENDER_COOKIE)), Redirect::to("/kiosk")).into_response())
+    Ok((
+        jar.remove(removal(KIOSK_SENDER_COOKIE)),
+        Redirect::to("/kiosk"),
+    )
+        .into_response())
 }
 
 /// The kiosk camera's upload (`docs/devices.md`, "Kiosks"): the JPEG as
@@ -607,7 +626,11 @@ async fn device_photo(
     };
     let reference = state
         .app
-        .receive_kiosk_photo(&header("x-yizhan-command"), &header("x-yizhan-signature"), &body)
+        .receive_kiosk_photo(
+            &header("x-yizhan-command"),
+            &header("x-yizhan-signature"),
+            &body,
+        )
         .await
         .map_err(|e| WebError::from_app(e, t).json())?;
     Ok((
@@ -652,6 +675,11 @@ async fn pair_screen(
     let jar = jar
         .remove(removal(SESSION_COOKIE))
         .remove(removal(KIOSK_SENDER_COOKIE))
-        .add(cookie(&state, SCREEN_COOKIE, token, chrono::Duration::days(365)));
+        .add(cookie(
+            &state,
+            SCREEN_COOKIE,
+            token,
+            chrono::Duration::days(365),
+        ));
     Ok((jar, Redirect::to("/kiosk")).into_response())
 }

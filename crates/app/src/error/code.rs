@@ -808,9 +808,6 @@ codes! {
     KioskStepInvalid = "kiosk_step_invalid", 409, Conflict,
         "订单现在是“{state}”，这一步做不了",
         "the order is {state}; this step cannot be done now";
-    TerminalWeightInvalid = "terminal_weight_invalid", 422, InvalidRequest,
-        "请填写称得的重量（1 至 {max} 克）",
-        "enter the weight from the scale (1 to {max} grams)";
     //
     // (kiosk-dev ends here)
     //

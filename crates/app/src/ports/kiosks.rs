@@ -296,8 +296,11 @@ pub trait KioskDeviceStore: Send + Sync {
     /// Every kiosk's active devices (for the fleet's list).
     async fn all_kiosk_devices(&self) -> StoreResult<Vec<KioskDeviceRecord>>;
     /// The kiosk's newest event of `kind`.
-    async fn latest_kiosk_event(&self, kiosk_id: i64, kind: &str)
-    -> StoreResult<Option<KioskEvent>>;
+    async fn latest_kiosk_event(
+        &self,
+        kiosk_id: i64,
+        kind: &str,
+    ) -> StoreResult<Option<KioskEvent>>;
     /// The first drop that named this order.
     async fn kiosk_drop_of(&self, order_id: i64) -> StoreResult<Option<KioskEvent>>;
     /// Open alerts, newest first.

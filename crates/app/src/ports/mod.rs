@@ -194,8 +194,8 @@ pub mod prelude {
     pub use super::{ClaimsStore, ClaimsTx};
     pub use super::{FleetStore, FleetTx};
     pub use super::{HubStore, HubTx};
+    pub use super::{KioskDeviceStore, KioskDeviceTx};
     pub use super::{KioskStore, KioskTx};
     pub use super::{LedgerStore, LedgerTx};
     pub use super::{PresaleStore, PresaleTx};
-    pub use super::{KioskDeviceStore, KioskDeviceTx};
 }

@@ -367,8 +367,9 @@ impl App {
             return Err(refused());
         }
         if bytes.len() > super::PHOTO_BYTES_MAX || !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-            return Err(AppError::new(Code::SendPhotoInvalid)
-                .with("max_kb", super::PHOTO_BYTES_MAX / 1024));
+            return Err(
+                AppError::new(Code::SendPhotoInvalid).with("max_kb", super::PHOTO_BYTES_MAX / 1024)
+            );
         }
         let now = self.now();
         let mut tx = self.store.begin().await?;
