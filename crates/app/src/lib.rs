@@ -24,6 +24,8 @@ pub mod ports;
 pub mod qr;
 mod shelve;
 mod transition;
+// branch kiosk-dev (issue 14, session 10): the kiosks' devices (shared).
+pub mod kiosk_devices;
 
 // The use cases. Each imports the shared modules above, `domain` and
 // nothing else of this crate: no use case imports another

@@ -54,6 +54,8 @@ const SHARED: &[&str] = &[
     "shelve",
     "transition",
     "lib.rs",
+    // branch kiosk-dev (issue 14, session 10).
+    "kiosk_devices",
 ];
 
 fn src() -> PathBuf {

@@ -54,6 +54,11 @@ impl CommandKey {
         hex::encode(self.0)
     }
 
+    /// The key's bytes (a kiosk camera signs its photo uploads with them).
+    pub fn bytes(&self) -> [u8; KEY_BYTES] {
+        self.0
+    }
+
     fn mac(&self, topic: &str, command: &[u8]) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(b"yizhan/v1 cmd\n");
@@ -121,8 +126,30 @@ impl ServerDeviceKey {
         )
     }
 
+    /// The command key of one kiosk device (issue 14):
+    /// `kiosk/{kiosk}/{kind}/{device}` (`app::kiosk_devices::device_key`,
+    /// which also checks the camera's photo uploads).
+    pub fn kiosk_key(
+        &self,
+        kiosk: &str,
+        kind: crate::kiosk::KioskKind,
+        device: &str,
+    ) -> CommandKey {
+        CommandKey(app::kiosk_devices::device_key(
+            &self.0,
+            kiosk,
+            kind.code(),
+            device,
+        ))
+    }
+
     /// The key of the device (or vehicle) whose `cmd` topic this is.
     pub fn key_for_topic(&self, command_topic: &str) -> Option<CommandKey> {
+        if let Some((kiosk, kind, device, crate::kiosk::KioskChannel::Command)) =
+            crate::kiosk::parse_topic(command_topic)
+        {
+            return Some(self.kiosk_key(kiosk, kind, device));
+        }
         if let Some(vehicle) = crate::vehicle::parse_command_topic(command_topic) {
             return Some(self.vehicle_key(vehicle));
         }
@@ -218,7 +245,13 @@ pub fn server_acl(username: &str) -> String {
          topic read yizhan/v1/stations/+/scanner/+/scan\n\
          topic read yizhan/v1/vehicles/+/telemetry\n\
          topic write yizhan/v1/vehicles/+/cmd\n\
-         topic read yizhan/v1/vehicles/+/ack\n"
+         topic read yizhan/v1/vehicles/+/ack\n\
+         topic write yizhan/v1/kiosks/+/camera/+/cmd\n\
+         topic write yizhan/v1/kiosks/+/printer/+/cmd\n\
+         topic readwrite yizhan/v1/kiosks/+/+/+/ack\n\
+         topic readwrite yizhan/v1/kiosks/+/+/+/state\n\
+         topic read yizhan/v1/kiosks/+/scale/+/weight\n\
+         topic read yizhan/v1/kiosks/+/bin/+/drop\n"
     )
 }
 

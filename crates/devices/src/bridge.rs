@@ -34,6 +34,13 @@ use tokio::task::JoinHandle;
 const ACK_FILTER: &str = "yizhan/v1/stations/+/+/+/ack";
 const STATE_FILTER: &str = "yizhan/v1/stations/+/+/+/state";
 const SCAN_FILTER: &str = "yizhan/v1/stations/+/scanner/+/scan";
+/// Every kiosk's states, acks, weights and drops (issue 14).
+const KIOSK_FILTERS: [&str; 4] = [
+    crate::kiosk::STATE_FILTER,
+    crate::kiosk::ACK_FILTER,
+    crate::kiosk::WEIGHT_FILTER,
+    crate::kiosk::DROP_FILTER,
+];
 
 /// First wait before reconnecting to a broker that did not answer; it
 /// doubles per failure up to [`RECONNECT_MAX`] and starts again after a
@@ -113,6 +120,14 @@ pub enum BridgeEvent {
         reason: &'static str,
         cleared: bool,
     },
+    /// A kiosk's device message was taken (issue 14): `channel` is
+    /// `state`, `weight`, `drop` or `ack`; `order_id` is the order a drop
+    /// named, when it named one of the kiosk's.
+    Kiosk {
+        topic: String,
+        channel: &'static str,
+        order_id: Option<i64>,
+    },
     /// A checkout scanner read a code.
     Scan {
         station_id: i64,
@@ -177,7 +192,7 @@ impl Bridge {
         let subscriber = client.clone();
         let pump_events = events.clone();
         let vehicles = config.telemetry.is_some();
-        let n_subscriptions = 3 + 2 * usize::from(vehicles);
+        let n_subscriptions = 3 + 2 * usize::from(vehicles) + KIOSK_FILTERS.len();
         let pump = tokio::spawn(async move {
             let mut n_subacks = 0;
             let mut retry_in = RECONNECT_FIRST;
@@ -191,6 +206,9 @@ impl Bridge {
                         let _ = subscriber.try_subscribe(ACK_FILTER, QoS::AtLeastOnce);
                         let _ = subscriber.try_subscribe(STATE_FILTER, QoS::AtLeastOnce);
                         let _ = subscriber.try_subscribe(SCAN_FILTER, QoS::AtLeastOnce);
+                        for filter in KIOSK_FILTERS {
+                            let _ = subscriber.try_subscribe(filter, QoS::AtLeastOnce);
+                        }
                         if vehicles {
                             let _ = subscriber
                                 .try_subscribe(crate::vehicle::TELEMETRY_FILTER, QoS::AtLeastOnce);
@@ -388,8 +406,19 @@ impl Relay {
         if now > command.not_after {
             return self.end(command, DeviceCommandStatus::Expired, None).await;
         }
-        // A vehicle's command (issue 20): its own topic and key.
-        let (topic, key) = if command.device_kind == crate::vehicle::DEVICE_KIND {
+        // A vehicle's command (issue 20): its own topic and key; a kiosk
+        // device's (issue 14) likewise.
+        let (topic, key) = if command.device_kind == crate::kiosk::DEVICE_KIND {
+            let Some((kiosk, kind, device)) =
+                crate::kiosk::parse_command_device_id(&command.device_id)
+            else {
+                return self.end(command, DeviceCommandStatus::Failed, None).await;
+            };
+            (
+                crate::kiosk::topic(kiosk, kind, device, crate::kiosk::KioskChannel::Command),
+                self.config.device_key.kiosk_key(kiosk, kind, device),
+            )
+        } else if command.device_kind == crate::vehicle::DEVICE_KIND {
             (
                 crate::vehicle::command_topic(&command.device_id),
                 self.config.device_key.vehicle_key(&command.device_id),
@@ -546,6 +575,11 @@ impl Relay {
             }
             return self.on_vehicle_ack(message, vehicle).await;
         }
+        if let Some((kiosk, kind, device, channel)) = crate::kiosk::parse_topic(topic) {
+            return self
+                .on_kiosk_message(message, kiosk, kind, device, channel)
+                .await;
+        }
         let Some((station_id, kind, device_id, channel)) = crate::parse_topic(topic) else {
             return self.drop_message(message, DropReason::UnknownTopic);
         };
@@ -646,6 +680,162 @@ impl Relay {
             crate::Channel::Ack => self.on_ack(message, &device, now).await,
             _ => self.drop_message(message, DropReason::UnknownTopic),
         }
+    }
+
+    /// A kiosk device's message (issue 14, `docs/devices.md`, "Kiosks"):
+    /// heard only from a registered device of a kiosk in service; a state
+    /// is recorded (liveness, the bin's fill and its full incident, the
+    /// printer's paper), a settled weight and a drop are kept for the
+    /// kiosk's screen, and an ack ends a command only if it was sent to
+    /// that device (a failed one keeps the device's reason).
+    async fn on_kiosk_message(
+        &self,
+        message: &Incoming,
+        kiosk: &str,
+        kind: crate::kiosk::KioskKind,
+        device_id: &str,
+        channel: crate::kiosk::KioskChannel,
+    ) {
+        use crate::kiosk::KioskChannel;
+        let topic = message.topic.as_str();
+        if message.bytes == 0 {
+            return;
+        }
+        if channel == KioskChannel::Command {
+            return self.drop_message(message, DropReason::UnknownTopic);
+        }
+        let now = self.clock.now();
+        let (device, record) =
+            match app::kiosk_devices::sender(&*self.store, kiosk, kind.code(), device_id).await {
+                Ok(app::kiosk_devices::KioskSender::Registered(device, kiosk)) => (device, kiosk),
+                Ok(app::kiosk_devices::KioskSender::UnknownKiosk) => {
+                    self.config.drops.count(DropReason::UnknownDevice);
+                    tracing::debug!(
+                        topic,
+                        "message for a kiosk this server does not have dropped"
+                    );
+                    return;
+                }
+                Ok(app::kiosk_devices::KioskSender::Unknown) => {
+                    let cleared = (message.retain || channel == KioskChannel::State)
+                        && self
+                            .client
+                            .try_publish(topic, QoS::AtLeastOnce, true, Vec::new())
+                            .is_ok();
+                    return self.dropped(message, DropReason::UnknownDevice, cleared);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, topic, "kiosk registry not read; message dropped");
+                    return;
+                }
+            };
+        if message.bytes > PAYLOAD_BYTES_MAX {
+            return self.drop_message(message, DropReason::Oversized);
+        }
+        let payload = message.payload.as_slice();
+        let mut order_id = None;
+        let outcome = match channel {
+            KioskChannel::State => {
+                let Ok(state) = crate::kiosk::KioskState::parse(payload) else {
+                    return self.drop_message(message, DropReason::Malformed);
+                };
+                let seen = app::kiosk_devices::KioskSeen {
+                    online: state.online,
+                    model: state.model.clone(),
+                    firmware: state.firmware.clone(),
+                    fill_pct: state.fill_pct,
+                    full: state.full,
+                    paper: state.paper.map(|paper| paper.code().to_string()),
+                };
+                let changed = self
+                    .online
+                    .lock()
+                    .expect("online map")
+                    .insert(topic.to_string(), state.online)
+                    != Some(state.online);
+                if changed {
+                    let _ = self.events.send(BridgeEvent::DeviceState {
+                        state_topic: topic.to_string(),
+                        online: state.online,
+                    });
+                }
+                app::kiosk_devices::record_state(&*self.store, &device, &record, topic, &seen, now)
+                    .await
+            }
+            KioskChannel::Weight if kind == crate::kiosk::KioskKind::Scale => {
+                let Ok(reading) = crate::kiosk::WeightReading::parse(payload) else {
+                    return self.drop_message(message, DropReason::Malformed);
+                };
+                app::kiosk_devices::record_weight(
+                    &*self.store,
+                    &device,
+                    reading.grams,
+                    reading.stable,
+                    now,
+                )
+                .await
+                .map(|_| ())
+            }
+            KioskChannel::Drop if kind == crate::kiosk::KioskKind::Bin => {
+                let Ok(drop) = crate::kiosk::BinDrop::parse(payload) else {
+                    return self.drop_message(message, DropReason::Malformed);
+                };
+                app::kiosk_devices::record_drop(
+                    &*self.store,
+                    &device,
+                    &record,
+                    &drop.reference,
+                    drop.fill_pct,
+                    now,
+                )
+                .await
+                .map(|order| order_id = order)
+            }
+            KioskChannel::Ack if kind.takes_commands() => {
+                let Ok(ack) = Ack::parse(payload) else {
+                    return self.drop_message(message, DropReason::Malformed);
+                };
+                let sent_to = crate::kiosk::command_device_id(kiosk, kind, device_id);
+                match self.store.device_command(&ack.command_id).await {
+                    Ok(Some(command))
+                        if command.device_kind == crate::kiosk::DEVICE_KIND
+                            && command.device_id == sent_to =>
+                    {
+                        let (status, word) = ack_status(ack.outcome);
+                        // A failed print keeps the printer's reason
+                        // (`failed: hardware: out_of_paper`) for the screen.
+                        let said = match (&ack.reason, ack.outcome) {
+                            (Some(reason), Outcome::Failed) => {
+                                format!("{word}: {}", reason.chars().take(200).collect::<String>())
+                            }
+                            _ => word.to_string(),
+                        };
+                        if let Err(error) = self.end(&command, status, Some(&said)).await {
+                            tracing::warn!(%error, topic, "kiosk ack not recorded");
+                        }
+                    }
+                    Ok(Some(_)) => {
+                        tracing::warn!(
+                            topic,
+                            "ack from a kiosk device the command was not sent to; ignored"
+                        );
+                    }
+                    Ok(None) => {}
+                    Err(error) => tracing::warn!(%error, topic, "kiosk ack not recorded"),
+                }
+                Ok(())
+            }
+            _ => return self.drop_message(message, DropReason::UnknownTopic),
+        };
+        if let Err(error) = outcome {
+            tracing::warn!(%error, topic, "kiosk device message not recorded");
+            return;
+        }
+        let _ = self.events.send(BridgeEvent::Kiosk {
+            topic: topic.to_string(),
+            channel: channel.code(),
+            order_id,
+        });
     }
 
     /// A vehicle's ack (issue 20): it ends the command only if the command

@@ -13,6 +13,8 @@ pub mod bench;
 pub mod bridge;
 pub mod config;
 pub mod conformance;
+// Kiosks' devices (issue 14, branch kiosk-dev).
+pub mod kiosk;
 pub mod mqtt;
 pub mod schemas;
 pub mod sim;
@@ -180,6 +182,17 @@ pub enum Operation {
     /// A vehicle: keep at or under this speed (1 to 300 km/h) until told
     /// otherwise or the mission ends.
     SlowDown { limit_kmh: u32 },
+    /// A kiosk's camera (issue 14): take the package photo and post it
+    /// (`docs/devices.md`, "Kiosks"); the command id names the photo.
+    Capture,
+    /// A kiosk's printer: print this label (ZPL, at most
+    /// [`kiosk::ZPL_BYTES_MAX`] bytes); ack `failed`, `hardware:
+    /// out_of_paper` when it cannot.
+    PrintLabel {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        order_id: Option<i64>,
+        zpl: String,
+    },
     /// An `op` this version does not know (a newer server's): acked
     /// `failed` with reason `unknown_op`, never acted on.
     #[serde(other)]
@@ -201,7 +214,18 @@ impl Operation {
             | Operation::OpenCompartment { .. }
             | Operation::ReturnToDepot
             | Operation::SlowDown { .. } => false,
+            Operation::Capture | Operation::PrintLabel { .. } => false,
             Operation::Unknown => false,
+        }
+    }
+
+    /// Whether a kiosk's device of `kind` performs this operation.
+    pub fn applies_to_kiosk(&self, kind: kiosk::KioskKind) -> bool {
+        match self {
+            Operation::Status => kind.takes_commands(),
+            Operation::Capture => kind == kiosk::KioskKind::Camera,
+            Operation::PrintLabel { .. } => kind == kiosk::KioskKind::Printer,
+            _ => false,
         }
     }
 
@@ -232,6 +256,8 @@ impl Operation {
             Operation::OpenCompartment { .. } => "open_compartment",
             Operation::ReturnToDepot => "return_to_depot",
             Operation::SlowDown { .. } => "slow_down",
+            Operation::Capture => "capture",
+            Operation::PrintLabel { .. } => "print_label",
             Operation::Unknown => "unknown",
         }
     }
@@ -361,6 +387,14 @@ impl Command {
                 if *limit_kmh == 0 || f64::from(*limit_kmh) > vehicle::SPEED_KMH_MAX =>
             {
                 return Err(ProtocolError::Invalid("limit_kmh must be 1 to 300".into()));
+            }
+            Operation::PrintLabel { zpl, .. }
+                if zpl.is_empty() || zpl.len() > kiosk::ZPL_BYTES_MAX =>
+            {
+                return Err(ProtocolError::Invalid(format!(
+                    "a label is 1 to {} bytes of ZPL",
+                    kiosk::ZPL_BYTES_MAX
+                )));
             }
             Operation::StartMission { mission_id } if *mission_id < 1 => {
                 return Err(ProtocolError::Invalid("mission_id must be positive".into()));
@@ -591,6 +625,8 @@ pub struct CommandGate {
     kind: Option<DeviceKind>,
     /// A vehicle's gate (issue 20): only vehicles' operations apply.
     vehicle: bool,
+    /// A kiosk device's gate (issue 14): only its kind's operations apply.
+    kiosk: Option<kiosk::KioskKind>,
     seen: HashSet<String>,
     order: VecDeque<Remembered>,
 }
@@ -603,6 +639,7 @@ impl CommandGate {
             command_topic: command_topic.to_string(),
             kind: parse_topic(command_topic).map(|(_, kind, _, _)| kind),
             vehicle: vehicle::parse_command_topic(command_topic).is_some(),
+            kiosk: kiosk::parse_topic(command_topic).map(|(_, kind, _, _)| kind),
             seen: HashSet::new(),
             order: VecDeque::new(),
         }
@@ -710,6 +747,20 @@ impl CommandGate {
                 Some(format!(
                     "{}: a vehicle does not {}",
                     reasons::WRONG_KIND,
+                    command.op.code()
+                )),
+                None,
+            ));
+        }
+        if let Some(kind) = self.kiosk
+            && !command.op.applies_to_kiosk(kind)
+        {
+            return Ok(verdict(
+                Outcome::Failed,
+                Some(format!(
+                    "{}: a kiosk's {} does not {}",
+                    reasons::WRONG_KIND,
+                    kind.code(),
                     command.op.code()
                 )),
                 None,

@@ -5,7 +5,7 @@
 //! `tests/schemas.rs` checks every example there against them.
 
 /// `(file name, schema)` for every message of the protocol.
-pub const SCHEMAS: [(&str, &str); 6] = [
+pub const SCHEMAS: [(&str, &str); 8] = [
     (
         "command.schema.json",
         include_str!("../schemas/command.schema.json"),
@@ -29,6 +29,15 @@ pub const SCHEMAS: [(&str, &str); 6] = [
     (
         "telemetry.schema.json",
         include_str!("../schemas/telemetry.schema.json"),
+    ),
+    // A kiosk's scale and bin (issue 14, branch kiosk-dev).
+    (
+        "weight.schema.json",
+        include_str!("../schemas/weight.schema.json"),
+    ),
+    (
+        "drop.schema.json",
+        include_str!("../schemas/drop.schema.json"),
     ),
 ];
 

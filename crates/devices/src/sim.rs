@@ -800,3 +800,419 @@ pub async fn run_printing(
     simulator.stop().await;
     Ok(())
 }
+
+// ---------------------------------------------------------------------------
+// A simulated kiosk (寄件宝, issue 14, branch kiosk-dev): its controller,
+// scale, drop-bin sensor, camera and printer on one connection (the
+// kiosk's computer drives them all), speaking protocol 1.0 on
+// `yizhan/v1/kiosks/{kiosk}/…` (`docs/devices.md`, "Kiosks").
+
+use crate::kiosk::{self as kiosk_proto, BinDrop, KioskChannel, KioskKind, KioskState, Paper};
+
+/// Where the simulated camera's photos go: (command id, JPEG bytes, the
+/// camera's signature). The demo posts them to the server's
+/// `POST /kiosk/device/photo`; tests may hand them to the use case.
+pub type PhotoSink = Arc<dyn Fn(String, Vec<u8>, String) + Send + Sync>;
+
+/// The smallest JPEG the simulated camera "takes" (a 1×1 grey pixel).
+pub const SIM_JPEG: &[u8] = &[
+    0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x4A, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01,
+    0x00, 0x01, 0x00, 0x00, 0xFF, 0xDB, 0x00, 0x43, 0x00, 0x08, 0x06, 0x06, 0x07, 0x06, 0x05, 0x08,
+    0x07, 0x07, 0x07, 0x09, 0x09, 0x08, 0x0A, 0x0C, 0x14, 0x0D, 0x0C, 0x0B, 0x0B, 0x0C, 0x19, 0x12,
+    0x13, 0x0F, 0x14, 0x1D, 0x1A, 0x1F, 0x1E, 0x1D, 0x1A, 0x1C, 0x1C, 0x20, 0x24, 0x2E, 0x27, 0x20,
+    0x22, 0x2C, 0x23, 0x1C, 0x1C, 0x28, 0x37, 0x29, 0x2C, 0x30, 0x31, 0x34, 0x34, 0x34, 0x1F, 0x27,
+    0x39, 0x3D, 0x38, 0x32, 0x3C, 0x2E, 0x33, 0x34, 0x32, 0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x01,
+    0x00, 0x01, 0x01, 0x01, 0x11, 0x00, 0xFF, 0xC4, 0x00, 0x14, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x09, 0xFF, 0xDA,
+    0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0x2A, 0x9F, 0xFF, 0xD9,
+];
+
+#[derive(Clone)]
+pub struct KioskSimConfig {
+    pub broker: BrokerConfig,
+    /// The kiosk's code in the fleet (`JJB-0001`).
+    pub kiosk: String,
+    /// Every device's id (`main`).
+    pub device_id: String,
+    /// The camera's and printer's command keys are derived from it, as the
+    /// server derives them.
+    pub server: ServerDeviceKey,
+    pub keep_alive: Duration,
+    /// Where the camera's photos go; none: captures are acked `failed`
+    /// (`hardware: no uplink`).
+    pub photos: Option<PhotoSink>,
+}
+
+impl KioskSimConfig {
+    pub fn new(mqtt_url: &str, kiosk: &str, server: &ServerDeviceKey) -> KioskSimConfig {
+        KioskSimConfig {
+            broker: BrokerConfig::open(mqtt_url),
+            kiosk: kiosk.to_string(),
+            device_id: app::kiosk_devices::DEFAULT_DEVICE_ID.into(),
+            server: server.clone(),
+            keep_alive: Duration::from_secs(10),
+            photos: None,
+        }
+    }
+}
+
+/// What a person at the kiosk would see, plus what its devices received.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct KioskSimState {
+    /// Labels printed, by command id, with their ZPL.
+    pub printed: Vec<(String, String)>,
+    /// Photos taken, by command id.
+    pub captured: Vec<String>,
+    /// Every command delivery with the gate's verdict.
+    pub received: Vec<(String, Outcome)>,
+    /// Payloads the gates dropped (no valid MAC).
+    pub refused: u32,
+    pub paper: Option<String>,
+}
+
+struct KioskShared {
+    state: KioskSimState,
+    camera: CommandGate,
+    printer: CommandGate,
+    paper: Paper,
+    fill_pct: u8,
+    full: bool,
+}
+
+/// A running simulated kiosk. Dropping it aborts its connection, so the
+/// broker publishes the controller's last will (the kiosk goes offline).
+pub struct KioskSimulator {
+    client: AsyncClient,
+    config: KioskSimConfig,
+    shared: Arc<Mutex<KioskShared>>,
+    state: watch::Receiver<KioskSimState>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl KioskSimulator {
+    /// Connects the kiosk and returns once the broker confirmed the camera's
+    /// and printer's command subscriptions and every device said it is
+    /// online.
+    pub async fn start(
+        config: KioskSimConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<KioskSimulator, MqttError> {
+        let t = |kind, channel| kiosk_proto::topic(&config.kiosk, kind, &config.device_id, channel);
+        let gate = |kind| {
+            CommandGate::new(
+                config
+                    .server
+                    .kiosk_key(&config.kiosk, kind, &config.device_id),
+                &t(kind, KioskChannel::Command),
+            )
+        };
+        let shared = Arc::new(Mutex::new(KioskShared {
+            state: KioskSimState::default(),
+            camera: gate(KioskKind::Camera),
+            printer: gate(KioskKind::Printer),
+            paper: Paper::Ok,
+            fill_pct: 0,
+            full: false,
+        }));
+        let will = LastWill::new(
+            t(KioskKind::Controller, KioskChannel::State),
+            br#"{"online":false}"#.to_vec(),
+            QoS::AtLeastOnce,
+            true,
+        );
+        let (client, mut eventloop) = mqtt::connect_session(
+            &config.broker,
+            &format!("yizhan-sim-kiosk-{}", config.kiosk),
+            config.keep_alive,
+            Some(will),
+            false,
+        )?;
+        let (state_sender, state) = watch::channel(KioskSimState::default());
+        let (ready_sender, mut ready) = watch::channel(None::<Result<(), String>>);
+        let (stop, mut stopped) = watch::channel(false);
+        let camera_cmd = t(KioskKind::Camera, KioskChannel::Command);
+        let printer_cmd = t(KioskKind::Printer, KioskChannel::Command);
+        let runner = KioskRunner {
+            client: client.clone(),
+            config: config.clone(),
+            shared: shared.clone(),
+            state: Arc::new(state_sender),
+            clock: clock.clone(),
+        };
+        let task = tokio::spawn(async move {
+            let mut retry_in = RECONNECT_FIRST;
+            let mut n_subacks = 0;
+            loop {
+                tokio::select! {
+                    event = eventloop.poll() => match event {
+                        Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                            retry_in = RECONNECT_FIRST;
+                            n_subacks = 0;
+                            let _ = runner.client.try_subscribe(camera_cmd.clone(), QoS::AtLeastOnce);
+                            let _ = runner.client.try_subscribe(printer_cmd.clone(), QoS::AtLeastOnce);
+                        }
+                        Ok(Event::Incoming(Packet::SubAck(_))) => {
+                            n_subacks += 1;
+                            if n_subacks == 2 {
+                                for kind in KioskKind::ALL {
+                                    runner.publish_state(kind, true);
+                                }
+                                let _ = ready_sender.send(Some(Ok(())));
+                            }
+                        }
+                        Ok(Event::Incoming(Packet::Publish(publish))) if publish.topic == camera_cmd => {
+                            runner.on_command(KioskKind::Camera, &publish.payload);
+                        }
+                        Ok(Event::Incoming(Packet::Publish(publish))) if publish.topic == printer_cmd => {
+                            runner.on_command(KioskKind::Printer, &publish.payload);
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            let _ = ready_sender.send(Some(Err(error.to_string())));
+                            tokio::time::sleep(retry_in).await;
+                            retry_in = (retry_in * 2).min(RECONNECT_MAX);
+                        }
+                    },
+                    _ = stopped.changed() => {
+                        for kind in KioskKind::ALL {
+                            runner.publish_state(kind, false);
+                        }
+                        let _ = runner.client.try_disconnect();
+                        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                            while eventloop.poll().await.is_ok() {}
+                        }).await;
+                        return;
+                    }
+                }
+            }
+        });
+        let simulator = KioskSimulator {
+            client,
+            config,
+            shared,
+            state,
+            stop,
+            tasks: vec![task],
+            clock,
+        };
+        crate::mqtt::await_ready(&mut ready, &simulator.config.broker.url).await?;
+        Ok(simulator)
+    }
+
+    /// The kiosk as it is now, updated on every change.
+    pub fn state(&self) -> watch::Receiver<KioskSimState> {
+        self.state.clone()
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.clock.now().timestamp_millis()).unwrap_or(0)
+    }
+
+    async fn publish(
+        &self,
+        kind: KioskKind,
+        channel: KioskChannel,
+        body: Vec<u8>,
+        retain: bool,
+    ) -> Result<(), String> {
+        self.client
+            .publish(
+                kiosk_proto::topic(&self.config.kiosk, kind, &self.config.device_id, channel),
+                QoS::AtLeastOnce,
+                retain,
+                body,
+            )
+            .await
+            .map_err(|error| error.to_string())
+    }
+
+    /// A parcel of `grams` is put on the scale and the reading settles.
+    pub async fn place_on_scale(&self, grams: u32) -> Result<(), String> {
+        let reading = kiosk_proto::WeightReading {
+            grams,
+            stable: true,
+            at_ms: self.now_ms(),
+        };
+        self.publish(
+            KioskKind::Scale,
+            KioskChannel::Weight,
+            serde_json::to_vec(&reading).expect("readings serialise"),
+            false,
+        )
+        .await
+    }
+
+    /// An item goes into the bin; its reader took `reference` from the
+    /// label; the bin is `fill_pct` full now.
+    pub async fn drop_in_bin(&self, reference: &str, fill_pct: u8) -> Result<(), String> {
+        self.shared.lock().expect("kiosk sim").fill_pct = fill_pct;
+        let drop = BinDrop {
+            reference: reference.to_string(),
+            fill_pct: Some(fill_pct),
+            at_ms: self.now_ms(),
+        };
+        self.publish(
+            KioskKind::Bin,
+            KioskChannel::Drop,
+            serde_json::to_vec(&drop).expect("drops serialise"),
+            false,
+        )
+        .await
+    }
+
+    /// The bin's sensor reports its fill (and whether it is full).
+    pub async fn set_bin(&self, fill_pct: u8, full: bool) -> Result<(), String> {
+        {
+            let mut shared = self.shared.lock().expect("kiosk sim");
+            shared.fill_pct = fill_pct;
+            shared.full = full;
+        }
+        let body = kiosk_state(&self.shared, KioskKind::Bin, true, self.now_ms());
+        self.publish(KioskKind::Bin, KioskChannel::State, body, true)
+            .await
+    }
+
+    /// The printer's paper runs out (or is refilled).
+    pub async fn set_paper(&self, paper: Paper) -> Result<(), String> {
+        self.shared.lock().expect("kiosk sim").paper = paper;
+        let body = kiosk_state(&self.shared, KioskKind::Printer, true, self.now_ms());
+        self.publish(KioskKind::Printer, KioskChannel::State, body, true)
+            .await
+    }
+
+    /// Says goodbye (every device offline) and disconnects.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+    }
+
+    /// Loses power: the broker publishes the controller's last will.
+    pub async fn power_off(mut self) {
+        for task in std::mem::take(&mut self.tasks) {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for KioskSimulator {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+fn kiosk_state(shared: &Mutex<KioskShared>, kind: KioskKind, online: bool, at_ms: u64) -> Vec<u8> {
+    let shared = shared.lock().expect("kiosk sim");
+    let mut state = KioskState {
+        online,
+        at_ms: Some(at_ms),
+        model: Some(MODEL.into()),
+        firmware: Some(env!("CARGO_PKG_VERSION").into()),
+        ..KioskState::default()
+    };
+    match kind {
+        KioskKind::Bin => {
+            state.fill_pct = Some(shared.fill_pct);
+            state.full = Some(shared.full);
+        }
+        KioskKind::Printer => state.paper = Some(shared.paper),
+        _ => {}
+    }
+    serde_json::to_vec(&state).expect("states serialise")
+}
+
+struct KioskRunner {
+    client: AsyncClient,
+    config: KioskSimConfig,
+    shared: Arc<Mutex<KioskShared>>,
+    state: Arc<watch::Sender<KioskSimState>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl KioskRunner {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.clock.now().timestamp_millis()).unwrap_or(0)
+    }
+
+    fn topic(&self, kind: KioskKind, channel: KioskChannel) -> String {
+        kiosk_proto::topic(&self.config.kiosk, kind, &self.config.device_id, channel)
+    }
+
+    fn publish_state(&self, kind: KioskKind, online: bool) {
+        let body = kiosk_state(&self.shared, kind, online, self.now_ms());
+        let _ = self.client.try_publish(
+            self.topic(kind, KioskChannel::State),
+            QoS::AtLeastOnce,
+            true,
+            body,
+        );
+    }
+
+    /// Runs a command through the device's gate, acts, acks.
+    fn on_command(&self, kind: KioskKind, payload: &[u8]) {
+        let now_ms = self.now_ms();
+        let mut shared = self.shared.lock().expect("kiosk sim");
+        let gate = if kind == KioskKind::Camera {
+            &mut shared.camera
+        } else {
+            &mut shared.printer
+        };
+        let Ok(mut verdict) = gate.receive(payload, now_ms) else {
+            shared.state.refused += 1;
+            self.state.send_replace(shared.state.clone());
+            return;
+        };
+        let mut photo = None;
+        match verdict.act.take() {
+            Some(Operation::Capture) => match &self.config.photos {
+                Some(_) => {
+                    shared.state.captured.push(verdict.command_id.clone());
+                    photo = Some(verdict.command_id.clone());
+                }
+                None => {
+                    verdict.outcome = Outcome::Failed;
+                    verdict.reason = Some(format!("{}: no uplink", reasons::HARDWARE));
+                }
+            },
+            Some(Operation::PrintLabel { zpl, .. }) => {
+                if shared.paper == Paper::Out {
+                    verdict.outcome = Outcome::Failed;
+                    verdict.reason = Some(format!("{}: out_of_paper", reasons::HARDWARE));
+                } else {
+                    shared.state.printed.push((verdict.command_id.clone(), zpl));
+                }
+            }
+            _ => {}
+        }
+        shared
+            .state
+            .received
+            .push((verdict.command_id.clone(), verdict.outcome));
+        shared.state.paper = Some(shared.paper.code().into());
+        self.state.send_replace(shared.state.clone());
+        drop(shared);
+        if let (Some(command_id), Some(sink)) = (photo, &self.config.photos) {
+            let key = self.config.server.kiosk_key(
+                &self.config.kiosk,
+                KioskKind::Camera,
+                &self.config.device_id,
+            );
+            let signature =
+                app::kiosk_devices::photo_signature(&key.bytes(), &command_id, SIM_JPEG);
+            sink(command_id, SIM_JPEG.to_vec(), signature);
+        }
+        let ack = verdict.ack(now_ms);
+        let _ = self.client.try_publish(
+            self.topic(kind, KioskChannel::Ack),
+            QoS::AtLeastOnce,
+            false,
+            serde_json::to_vec(&ack).expect("acks serialise"),
+        );
+    }
+}

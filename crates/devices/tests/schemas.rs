@@ -108,6 +108,14 @@ fn the_examples_also_parse_with_the_rust_types() {
                 .map_err(|e| e.to_string()),
             // Branch `vehicles` (issue 20).
             "telemetry" => devices::vehicle::VehicleTelemetry::parse(&bytes).map(|_| ()),
+            // Branch kiosk-dev (issue 14): a kiosk's scale and bin; its
+            // devices' states parse as kiosk states too.
+            "weight" => devices::kiosk::WeightReading::parse(&bytes)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            "drop" => devices::kiosk::BinDrop::parse(&bytes)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
             other => panic!("docs/devices.md:{line}: unknown schema {other}"),
         };
         assert!(parsed.is_ok(), "docs/devices.md:{line}: {parsed:?}");
@@ -252,4 +260,53 @@ fn what_breaks_the_contract_breaks_the_schemas() {
     ] {
         check(name, &serde_json::from_str(good).unwrap(), good);
     }
+}
+
+/// Branch kiosk-dev (issue 14): what a kiosk's devices and the server's
+/// kiosk commands look like validates too, and the limits bite in both.
+#[test]
+fn kiosk_messages_validate_and_their_limits_bite() {
+    use devices::kiosk::{BinDrop, KioskState, Paper, WeightReading};
+    let weight = WeightReading {
+        grams: 812,
+        stable: true,
+        at_ms: 5,
+    };
+    check_bytes("weight", &serde_json::to_vec(&weight).unwrap(), "weight");
+    let drop = BinDrop {
+        reference: "1100000000004".into(),
+        fill_pct: Some(40),
+        at_ms: 5,
+    };
+    check_bytes("drop", &serde_json::to_vec(&drop).unwrap(), "drop");
+    let state = KioskState {
+        online: true,
+        paper: Some(Paper::Low),
+        fill_pct: Some(99),
+        full: Some(true),
+        ..KioskState::default()
+    };
+    check_bytes("state", &serde_json::to_vec(&state).unwrap(), "kiosk state");
+    for op in [
+        Operation::Capture,
+        Operation::PrintLabel {
+            order_id: Some(42),
+            zpl: "^XA^FDx^FS^XZ".into(),
+        },
+    ] {
+        let command = Command {
+            command_id: "k-1".into(),
+            not_after_ms: 9,
+            server_ms: Some(1),
+            op,
+        };
+        check_bytes("command", &command.to_payload(), "kiosk command");
+        assert_eq!(Command::parse(&command.to_payload()), Ok(command));
+    }
+    let too_heavy = serde_json::json!({"grams": 100_001, "stable": true, "at_ms": 1});
+    assert!(!validator("weight").is_valid(&too_heavy));
+    assert!(WeightReading::parse(too_heavy.to_string().as_bytes()).is_err());
+    let long_label = serde_json::json!({"command_id": "k", "not_after_ms": 1, "op": "print_label", "zpl": "x".repeat(3585)});
+    assert!(!validator("command").is_valid(&long_label));
+    assert!(Command::parse(long_label.to_string().as_bytes()).is_err());
 }

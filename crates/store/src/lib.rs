@@ -33,6 +33,8 @@ mod users;
 mod webhooks;
 // branch presale (issue 14).
 mod presale;
+// branch kiosk-dev (issue 14, session 10).
+mod kiosk_devices;
 
 use app::ports::*;
 use async_trait::async_trait;

@@ -25,6 +25,8 @@ pub mod xlsx;
 pub mod board_sheets;
 // The sender's own pages at /send (issue 14, branch send-flow).
 mod sender;
+// branch kiosk-dev (issue 14, session 10): the kiosk's screen.
+mod kiosk_screen;
 
 use app::Code;
 use app::{App, AppError};
@@ -68,6 +70,7 @@ pub fn router(state: WebState) -> Router {
         .merge(compliance::routes())
         .merge(terminal::routes())
         .merge(sender::routes())
+        .merge(kiosk_screen::routes())
         .with_state(state)
 }
 

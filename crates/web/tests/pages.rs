@@ -973,6 +973,10 @@ const PAGES: &[(&str, [Want; 7])] = {
         ("/centre/presale", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/centre/presale/999999", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/centre/presale/999999/report.xlsx", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        // Branch kiosk-dev (issue 14, session 10): the kiosk's screen is a
+        // device session of its own; a staff browser is no paired screen and
+        // sees the "not paired" page (its order pages refuse).
+        ("/kiosk", [Page, Page, Page, Page, Page, Page, Page]),
     ]
 };
 

@@ -793,6 +793,22 @@ codes! {
     // branch kiosk-dev (issue 14, session 10): the kiosk's devices and
     // screen, sending at the 24-hour terminal.
     //
+    KioskWeightMissing = "kiosk_weight_missing", 409, Conflict,
+        "秤上还没有稳定的读数：请把包裹放在秤上，稍等片刻再点“称重”",
+        "the scale has no settled reading yet: put the parcel on the scale, wait a moment and press weigh again";
+    KioskDeviceMissing = "kiosk_device_missing", 409, Conflict,
+        "这台寄件宝没有登记{device}，请联系县中心",
+        "this kiosk has no {device} registered; contact the county centre";
+    KioskPhotoRefused = "kiosk_photo_refused", 401, Auth,
+        "照片的设备签名不对，或没有对应的拍照指令，已拒收",
+        "the photo's device signature is wrong or no capture command matches it; refused";
+    KioskLabelTooLarge = "kiosk_label_too_large", 422, InvalidRequest,
+        "面单超过打印指令的长度限制（{max} 字节），请在屏幕上打开面单",
+        "the label is longer than a print command may carry ({max} bytes); open the label on the screen";
+    KioskStepInvalid = "kiosk_step_invalid", 409, Conflict,
+        "订单现在是“{state}”，这一步做不了",
+        "the order is {state}; this step cannot be done now";
+    //
     // (kiosk-dev ends here)
     //
     // branch money2 (issue 15, session 10): collection plans, reminders,

@@ -365,6 +365,8 @@ pub const NOUNS: &[(&str, &str)] = &[
     // The sorting hub's board (issue 16, point 4).
     ("sorting hub", "分拣中心"),
     ("hub log", "分拣中心日志"),
+    // branch kiosk-dev (issue 14, session 10).
+    ("device command", "设备指令"),
 ];
 
 /// (Chinese, English) for an object or field named in English.

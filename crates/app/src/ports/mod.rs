@@ -50,6 +50,8 @@ pub use fleet::{FleetStore, FleetTx};
 pub use hub::{HubStore, HubTx};
 pub use idempotency::IdempotencyStore;
 pub use kiosks::{KioskStore, KioskTx};
+// branch kiosk-dev (issue 14, session 10).
+pub use kiosks::{KioskDeviceStore, KioskDeviceTx};
 pub use ledger::{LedgerStore, LedgerTx};
 pub use outbox::*;
 pub use parcels::*;
@@ -125,6 +127,7 @@ pub trait Tx:
     + HubTx
     + ClaimsTx
     + PresaleTx
+    + KioskDeviceTx
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -153,6 +156,7 @@ pub trait Store:
     + HubStore
     + ClaimsStore
     + PresaleStore
+    + KioskDeviceStore
     + Send
     + Sync
 {
@@ -190,6 +194,7 @@ pub mod prelude {
     pub use super::{ClaimsStore, ClaimsTx};
     pub use super::{FleetStore, FleetTx};
     pub use super::{HubStore, HubTx};
+    pub use super::{KioskDeviceStore, KioskDeviceTx};
     pub use super::{KioskStore, KioskTx};
     pub use super::{LedgerStore, LedgerTx};
     pub use super::{PresaleStore, PresaleTx};

@@ -19,6 +19,8 @@ mod printers;
 mod views;
 // Branch send-flow: sending moves in the carriers' webhooks.
 mod events;
+// Branch kiosk-dev (session 10): the kiosk's devices and screen.
+pub mod kiosk;
 
 pub use crate::ports::payments::{PaymentNotice, PaymentProvider, SimulatedPayments};
 pub use crate::ports::sending::{

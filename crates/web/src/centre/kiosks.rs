@@ -80,6 +80,9 @@ struct KioskRow {
     staff: String,
     placed_on: String,
     status: &'static str,
+    /// Devices online of those registered (`3/5`), empty without devices
+    /// (branch kiosk-dev).
+    online: String,
 }
 
 fn kiosk_row(kiosk: &KioskRecord, t: Tr) -> KioskRow {
@@ -92,6 +95,7 @@ fn kiosk_row(kiosk: &KioskRecord, t: Tr) -> KioskRow {
         staff: kiosk.staff.clone(),
         placed_on: kiosk.placed_on.to_string(),
         status: status_name(kiosk.status, t),
+        online: String::new(),
     }
 }
 
@@ -114,6 +118,8 @@ struct ListPage {
     q: String,
     imported: Option<KioskImport>,
     today: String,
+    /// Open kiosk alerts (a full bin), branch kiosk-dev.
+    alerts: Vec<String>,
 }
 
 fn scenario_choices(t: Tr, chosen: Option<Scenario>) -> Vec<Choice> {
@@ -168,9 +174,30 @@ async fn list_page(
             code: b,
         })
         .collect();
+    let liveness = app
+        .kiosk_fleet_liveness(&operator.principal)
+        .await
+        .map_err(operator.app_err())?;
+    let alerts = app
+        .kiosk_alerts(&operator.principal)
+        .await
+        .map_err(operator.app_err())?
+        .into_iter()
+        .map(|alert| alert.message)
+        .collect();
     Ok(render(ListPage {
         f: Frame::new(operator, "kiosks"),
-        kiosks: kiosks.iter().map(|k| kiosk_row(k, t)).collect(),
+        alerts,
+        kiosks: kiosks
+            .iter()
+            .map(|k| {
+                let mut row = kiosk_row(k, t);
+                if let Some(seen) = liveness.get(&k.id) {
+                    row.online = format!("{}/{}", seen.n_online, seen.n_devices);
+                }
+                row
+            })
+            .collect(),
         branches,
         scenarios: scenario_choices(t, scenario),
         statuses: KioskStatus::ALL
@@ -345,6 +372,52 @@ struct KioskPage {
     bin: Vec<OrderRow>,
     orders: Vec<OrderRow>,
     runs: Vec<RunRow>,
+    /// The kiosk's devices (branch kiosk-dev).
+    devices: Vec<DeviceRow>,
+}
+
+struct DeviceRow {
+    kind: &'static str,
+    device_id: String,
+    online: bool,
+    last_seen: String,
+    condition: String,
+}
+
+fn device_row(device: &app::kiosk_devices::KioskDeviceRecord, t: Tr) -> DeviceRow {
+    let mut condition = Vec::new();
+    if let Some(fill) = device.fill_pct {
+        condition.push(format!("{fill}%"));
+    }
+    if device.full_since.is_some() {
+        condition.push(if t.is_en() { "full" } else { "已满" }.to_string());
+    }
+    if let Some(paper) = &device.paper {
+        condition.push(match (paper.as_str(), t.is_en()) {
+            ("out", false) => "缺纸".into(),
+            ("low", false) => "纸少".into(),
+            ("ok", false) => "纸足".into(),
+            (word, _) => format!("paper {word}"),
+        });
+    }
+    DeviceRow {
+        kind: if t.is_en() {
+            match device.kind.as_str() {
+                "controller" => "controller",
+                "scale" => "scale",
+                "bin" => "bin",
+                "camera" => "camera",
+                "printer" => "printer",
+                _ => "device",
+            }
+        } else {
+            app::kiosk_devices::kind_zh(&device.kind)
+        },
+        device_id: device.device_id.clone(),
+        online: device.online,
+        last_seen: device.last_seen_at.map(local).unwrap_or_default(),
+        condition: condition.join(" · "),
+    }
 }
 
 async fn kiosk(
@@ -358,8 +431,14 @@ async fn kiosk(
         .kiosk_view(&operator.principal, id)
         .await
         .map_err(operator.app_err())?;
+    let devices = state
+        .app
+        .kiosk_devices_of(&operator.principal, id)
+        .await
+        .map_err(operator.app_err())?;
     let k = &view.kiosk;
     Ok(render(KioskPage {
+        devices: devices.iter().map(|d| device_row(d, t)).collect(),
         f: Frame::new(&operator, "kiosks"),
         retired: k.status == KioskStatus::Retired,
         suspended: k.status == KioskStatus::Suspended,
@@ -673,6 +752,8 @@ struct PickRow {
 struct CollectHome {
     f: Frame,
     kiosks: Vec<PickRow>,
+    /// Open kiosk alerts (a full bin), branch kiosk-dev.
+    alerts: Vec<String>,
 }
 
 async fn collect_home(
@@ -684,7 +765,16 @@ async fn collect_home(
         .kiosks(&operator.principal, &KioskFilter::default())
         .await
         .map_err(operator.app_err())?;
+    let alerts = state
+        .app
+        .kiosk_alerts(&operator.principal)
+        .await
+        .map_err(operator.app_err())?
+        .into_iter()
+        .map(|alert| alert.message)
+        .collect();
     Ok(render(CollectHome {
+        alerts,
         f: Frame::new(&operator, "collect"),
         kiosks: kiosks
             .iter()

@@ -23,6 +23,8 @@ mod hub;
 mod claims;
 // branch presale (issue 14)
 mod presale;
+// branch kiosk-dev (issue 14, session 10).
+mod kiosk_screen;
 
 /// The language type is `app`'s, so error messages and pages agree.
 pub use app::Lang;
@@ -80,6 +82,7 @@ const TABLES: &[Strings] = &[
     hub::STRINGS,
     claims::STRINGS,
     presale::STRINGS,
+    kiosk_screen::STRINGS,
 ];
 
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
