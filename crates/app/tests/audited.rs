@@ -122,6 +122,17 @@ const AUDITED: &[(&str, &str, &str)] = &[
         "open_compartments_at_stop",
         "VehicleCompartmentsOpened",
     ),
+    // Branch `money2` (issue 15, session 10): collection plans.
+    (
+        "finance/plans.rs",
+        "make_collection_plan",
+        "CollectionPlanSet",
+    ),
+    (
+        "finance/plans.rs",
+        "set_collection_targets",
+        "CollectionPlanSet",
+    ),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

@@ -144,6 +144,9 @@ pub enum Act {
     /// A vehicle at a station was told to open its compartments (by the
     /// keeper's console or the station's terminal).
     VehicleCompartmentsOpened,
+    // branch money2 (issue 15, session 10).
+    /// A collection plan (周、旬清欠计划) was made or its targets set.
+    CollectionPlanSet,
 }
 
 impl Act {
@@ -210,6 +213,7 @@ impl Act {
         Act::PresaleCampaignCreated,
         Act::PresaleImported,
         Act::VehicleCompartmentsOpened,
+        Act::CollectionPlanSet,
     ];
 
     pub fn code(self) -> &'static str {
@@ -274,6 +278,7 @@ impl Act {
             Act::PresaleCampaignCreated => "presale_campaign_created",
             Act::PresaleImported => "presale_imported",
             Act::VehicleCompartmentsOpened => "vehicle_compartments_opened",
+            Act::CollectionPlanSet => "collection_plan_set",
         }
     }
 

@@ -3,7 +3,7 @@
 //! receipt (the receipt is the key), write-offs by request key, payments per
 //! invoice with the statement's paid total kept beside them.
 
-use crate::county::carrier;
+use crate::county::{carrier, day_text, parse_day};
 use crate::ledger::{
     ACCOUNT_COLUMNS, RECEIPT_COLUMNS, STATEMENT_COLUMNS, account_from, receipt_from, statement_from,
 };
@@ -11,10 +11,12 @@ use crate::rows::{corrupt, get};
 use crate::{Backend, Db, DbTx, backend_error};
 use app::ports::StoreResult;
 use app::ports::claims::{
-    ClaimRecord, ClaimsStore, ClaimsTx, NewWriteOff, PaymentRecord, WriteOffRecord,
+    ClaimRecord, ClaimsStore, ClaimsTx, NewPlan, NewPlanTarget, NewWriteOff, PaymentRecord,
+    PlanRecord, PlanTarget, WriteOffRecord,
 };
 use app::ports::ledger::{Account, AccountRecord, ReceiptRecord, StatementRecord};
 use async_trait::async_trait;
+use domain::collection::{Period, PlanKind};
 use domain::{Carrier, Fen};
 use sqlx::any::AnyRow;
 
@@ -209,6 +211,106 @@ impl ClaimsTx for DbTx {
         .await?;
         get(&row, "id")
     }
+
+    // branch money2 (issue 15, session 10): collection plans.
+    async fn insert_plan(&mut self, new: &NewPlan) -> StoreResult<Option<i64>> {
+        let row = self
+            .optional(
+                sqlx::query(
+                    "INSERT INTO collection_plans (kind, first_day, last_day, note, created_at, created_by, updated_at, updated_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+                )
+                .bind(new.period.kind.code())
+                .bind(day_text(new.period.first))
+                .bind(day_text(new.period.last))
+                .bind(new.note.clone())
+                .bind(new.at_ms)
+                .bind(new.by.clone()),
+            )
+            .await?;
+        row.as_ref().map(|row| get(row, "id")).transpose()
+    }
+
+    async fn plan_of_period_in(&mut self, period: Period) -> StoreResult<Option<PlanRecord>> {
+        self.optional(
+            sqlx::query(&format!(
+                "SELECT {PLAN_COLUMNS} FROM collection_plans WHERE kind = $1 AND first_day = $2"
+            ))
+            .bind(period.kind.code())
+            .bind(day_text(period.first)),
+        )
+        .await?
+        .as_ref()
+        .map(plan_from)
+        .transpose()
+    }
+
+    async fn lock_plan(&mut self, id: i64) -> StoreResult<Option<PlanRecord>> {
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        };
+        self.optional(
+            sqlx::query(&format!(
+                "SELECT {PLAN_COLUMNS} FROM collection_plans WHERE id = $1{lock}"
+            ))
+            .bind(id),
+        )
+        .await?
+        .as_ref()
+        .map(plan_from)
+        .transpose()
+    }
+
+    async fn plan_targets_in(&mut self, plan_id: i64) -> StoreResult<Vec<PlanTarget>> {
+        sqlx::query(&format!(
+            "{TARGET_SELECT} WHERE t.plan_id = $1 ORDER BY t.id"
+        ))
+        .bind(plan_id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(target_from)
+        .collect()
+    }
+
+    async fn replace_plan_targets(
+        &mut self,
+        plan_id: i64,
+        note: &str,
+        targets: &[NewPlanTarget],
+        at_ms: i64,
+        by: &str,
+    ) -> StoreResult<()> {
+        self.execute(
+            sqlx::query("DELETE FROM collection_targets WHERE plan_id = $1").bind(plan_id),
+        )
+        .await?;
+        for t in targets {
+            self.execute(
+                sqlx::query(
+                    "INSERT INTO collection_targets (plan_id, user_id, carrier, target_fen) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(plan_id)
+                .bind(t.user_id)
+                .bind(t.carrier.map_or("", |c| c.code()))
+                .bind(t.target.0),
+            )
+            .await?;
+        }
+        self.execute(
+            sqlx::query(
+                "UPDATE collection_plans SET note = $1, updated_at = $2, updated_by = $3 WHERE id = $4",
+            )
+            .bind(note.to_string())
+            .bind(at_ms)
+            .bind(by.to_string())
+            .bind(plan_id),
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -266,4 +368,113 @@ impl ClaimsStore for Db {
         .map(claim_from)
         .collect()
     }
+
+    // branch money2 (issue 15, session 10): collection plans.
+    async fn collection_plans(&self, limit: u32) -> StoreResult<Vec<PlanRecord>> {
+        sqlx::query(&format!(
+            "SELECT {PLAN_COLUMNS} FROM collection_plans ORDER BY first_day DESC, id DESC LIMIT $1"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(plan_from)
+        .collect()
+    }
+
+    async fn collection_plan(&self, id: i64) -> StoreResult<Option<PlanRecord>> {
+        sqlx::query(&format!(
+            "SELECT {PLAN_COLUMNS} FROM collection_plans WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(plan_from)
+        .transpose()
+    }
+
+    async fn plan_targets(&self, plan_id: i64) -> StoreResult<Vec<PlanTarget>> {
+        sqlx::query(&format!(
+            "{TARGET_SELECT} WHERE t.plan_id = $1 ORDER BY t.id"
+        ))
+        .bind(plan_id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(target_from)
+        .collect()
+    }
+
+    async fn written_off_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<(Carrier, Fen)>> {
+        let rows = sqlx::query(
+            "SELECT credit_account, CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) AS fen \
+             FROM ledger_transfers WHERE kind = 'write_off' AND at >= $1 AND at < $2 \
+             GROUP BY credit_account ORDER BY credit_account",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?;
+        let mut sums = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let code: String = get(row, "credit_account")?;
+            let account = Account::parse(&code).ok_or_else(|| corrupt("ledger account", &code))?;
+            if let (domain::ledger::AccountKind::CarrierReceivable, Some(carrier)) =
+                (account.kind, account.carrier)
+            {
+                sums.push((carrier, Fen(get(row, "fen")?)));
+            }
+        }
+        Ok(sums)
+    }
+}
+
+// branch money2 (issue 15, session 10): collection plans (周、旬清欠计划).
+
+const PLAN_COLUMNS: &str =
+    "id, kind, first_day, last_day, note, created_at, created_by, updated_at, updated_by";
+const TARGET_SELECT: &str = "SELECT t.user_id, t.carrier, t.target_fen, u.username, u.display_name \
+     FROM collection_targets t JOIN users u ON u.id = t.user_id";
+
+fn plan_from(row: &AnyRow) -> StoreResult<PlanRecord> {
+    let kind: String = get(row, "kind")?;
+    let first: String = get(row, "first_day")?;
+    let last: String = get(row, "last_day")?;
+    Ok(PlanRecord {
+        id: get(row, "id")?,
+        period: Period {
+            kind: PlanKind::parse(&kind).ok_or_else(|| corrupt("plan kind", &kind))?,
+            first: parse_day(&first)?,
+            last: parse_day(&last)?,
+        },
+        note: get(row, "note")?,
+        created_at_ms: get(row, "created_at")?,
+        created_by: get(row, "created_by")?,
+        updated_at_ms: get(row, "updated_at")?,
+        updated_by: get(row, "updated_by")?,
+    })
+}
+
+fn target_from(row: &AnyRow) -> StoreResult<PlanTarget> {
+    let code: String = get(row, "carrier")?;
+    Ok(PlanTarget {
+        user_id: get(row, "user_id")?,
+        username: get(row, "username")?,
+        name: get(row, "display_name")?,
+        carrier: if code.is_empty() {
+            None
+        } else {
+            Some(Carrier::parse(&code).map_err(|_| corrupt("carrier", &code))?)
+        },
+        target: Fen(get(row, "target_fen")?),
+    })
 }

@@ -224,6 +224,12 @@ const ACTS: &[(&str, &str, &str)] = &[
         "到站车辆开舱",
         "vehicle compartments opened at a station",
     ),
+    // Branch `money2` (issue 15, session 10).
+    (
+        "collection_plan_set",
+        "制定清欠计划目标",
+        "collection plan set",
+    ),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[

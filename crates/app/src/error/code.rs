@@ -797,7 +797,12 @@ codes! {
     //
     // branch money2 (issue 15, session 10): collection plans, reminders,
     // exposure control, corrections, the carrier's view and the API.
-    //
+    CollectionPlanClosed = "collection_plan_closed", 409, Conflict,
+        "{first} 至 {last} 的清欠计划已结束（或在一年以后），不能制定或修改目标",
+        "the collection plan for {first} to {last} is over (or more than a year ahead): its targets cannot be set";
+    CollectionTargetInvalid = "collection_target_invalid", 422, InvalidRequest,
+        "清欠目标第 {row} 行有误：{reason}",
+        "collection target row {row} is invalid: {reason}";
     // (money2 ends here)
     //
     // branch vehicles2 (issue 20, session 10): collecting from a compartment,

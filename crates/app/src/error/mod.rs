@@ -365,6 +365,8 @@ pub const NOUNS: &[(&str, &str)] = &[
     // The sorting hub's board (issue 16, point 4).
     ("sorting hub", "分拣中心"),
     ("hub log", "分拣中心日志"),
+    // branch money2 (issue 15, session 10).
+    ("collection plan", "清欠计划"),
 ];
 
 /// (Chinese, English) for an object or field named in English.

@@ -8,6 +8,8 @@ mod arrears;
 mod books;
 // branch claims (issue 15).
 mod claims;
+// branch money2 (issue 15, session 10): collection plans.
+mod plans;
 mod receipts;
 mod statements;
 
@@ -20,8 +22,10 @@ pub use claims::{
     ClaimRecord, DebtorPayments, PaymentRecord, UnclaimedReceipt, WriteOffRecord, WriteOffRequest,
     WriteOffView,
 };
+pub use domain::collection::{Period, PlanKind};
 pub use domain::finance::{Ageing, Bucket, ContactChannel, LineStatus, Month, StatementStatus};
 pub use domain::ledger::{AccountKind, NewTransfer, TransferKind};
+pub use plans::{DebtorProgress, PersonProgress, PlanRecord, PlanTarget, PlanView, TargetRequest};
 pub use receipts::{BankImportRecord, BankImportReport, DailyReceipts, ReceiptRecord};
 pub use statements::{LineAnswer, Resolution, StatementView};
 

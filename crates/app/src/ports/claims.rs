@@ -80,6 +80,27 @@ pub trait ClaimsTx: Send {
     /// Appends the payment (its `id` is ignored) and adds its amount to its
     /// statement's paid total; returns its id.
     async fn insert_invoice_payment(&mut self, payment: &PaymentRecord) -> StoreResult<i64>;
+    // branch money2 (issue 15, session 10): collection plans.
+    /// Makes the plan unless its kind has one starting on its first day:
+    /// its id, or `None`.
+    async fn insert_plan(&mut self, new: &NewPlan) -> StoreResult<Option<i64>>;
+    async fn plan_of_period_in(
+        &mut self,
+        period: domain::collection::Period,
+    ) -> StoreResult<Option<PlanRecord>>;
+    /// The plan, locked until this transaction ends (PostgreSQL; on SQLite
+    /// the one writer is alone).
+    async fn lock_plan(&mut self, id: i64) -> StoreResult<Option<PlanRecord>>;
+    async fn plan_targets_in(&mut self, plan_id: i64) -> StoreResult<Vec<PlanTarget>>;
+    /// Replaces the plan's targets and note, noting who changed it when.
+    async fn replace_plan_targets(
+        &mut self,
+        plan_id: i64,
+        note: &str,
+        targets: &[NewPlanTarget],
+        at_ms: i64,
+        by: &str,
+    ) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -92,4 +113,59 @@ pub trait ClaimsStore: Send + Sync {
     async fn payments_of(&self, carrier: Carrier, limit: u32) -> StoreResult<Vec<PaymentRecord>>;
     /// Every claim, by receipt (the model check's view).
     async fn all_claims(&self) -> StoreResult<Vec<ClaimRecord>>;
+    // branch money2 (issue 15, session 10): collection plans.
+    /// Plans, the latest first day first.
+    async fn collection_plans(&self, limit: u32) -> StoreResult<Vec<PlanRecord>>;
+    async fn collection_plan(&self, id: i64) -> StoreResult<Option<PlanRecord>>;
+    /// A plan's targets, by person then debtor.
+    async fn plan_targets(&self, plan_id: i64) -> StoreResult<Vec<PlanTarget>>;
+    /// Σ of the write-off transfers (核销) crediting each carrier's
+    /// receivable with `from_ms <= at < to_ms`.
+    async fn written_off_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<(Carrier, Fen)>>;
+}
+
+// branch money2 (issue 15, session 10): collection plans (周、旬清欠计划).
+
+/// A collection plan for a week or a ten-day period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanRecord {
+    pub id: i64,
+    pub period: domain::collection::Period,
+    pub note: String,
+    pub created_at_ms: i64,
+    pub created_by: String,
+    pub updated_at_ms: i64,
+    pub updated_by: String,
+}
+
+/// A plan about to be made.
+#[derive(Debug, Clone)]
+pub struct NewPlan {
+    pub period: domain::collection::Period,
+    pub note: String,
+    pub at_ms: i64,
+    pub by: String,
+}
+
+/// One target of a plan: a responsible person's whole target (`carrier`
+/// `None`) or their target for one debtor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanTarget {
+    pub user_id: i64,
+    pub username: String,
+    pub name: String,
+    pub carrier: Option<Carrier>,
+    pub target: Fen,
+}
+
+/// A target about to be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPlanTarget {
+    pub user_id: i64,
+    pub carrier: Option<Carrier>,
+    pub target: Fen,
 }

@@ -1,0 +1,289 @@
+//! Collection plans (周、旬清欠计划; branch `money2`, issue 15 session 10) on
+//! SQLite and PostgreSQL: a plan per ten-day period or week, made once,
+//! targets per responsible person and per debtor refused row by row when
+//! wrong, progress read from the ledger's write-offs inside the period's
+//! Shanghai days (never typed in), and no change once the period is over.
+
+use super::*;
+use app::finance::{PlanKind, TargetRequest};
+
+fn target(username: &str, carrier: Option<Carrier>, fen: i64) -> TargetRequest {
+    TargetRequest {
+        username: username.into(),
+        carrier,
+        target: Fen(fen),
+    }
+}
+
+/// Shanghai wall time as the test clock's UTC instant.
+fn shanghai(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M")
+        .unwrap()
+        .and_local_timezone(domain::shanghai())
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_measures_each_person_by_the_money_written_off_in_its_period() {
+    for h in backends().await {
+        let app = &h.app;
+        books(&h, 400, 21).await;
+        app.backfill_ledger().await.unwrap();
+        let boss = admin();
+        let wang = person(&h, "wang", Role::CountyOperator).await;
+        person(&h, "li", Role::CountyOperator).await;
+        for (carrier, who) in [(Carrier::Zto, "wang"), (Carrier::Yto, "li")] {
+            app.set_debtor_terms(
+                &boss,
+                carrier,
+                &app::finance::TermsRequest {
+                    responsible: Some(who.into()),
+                    phone: None,
+                    payment_days: 10,
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let mut owed = std::collections::BTreeMap::new();
+        for carrier in [Carrier::Zto, Carrier::Yto] {
+            let s = app
+                .issue_statement(&boss, carrier, month("2026-03"), Some(10))
+                .await
+                .unwrap()
+                .statement;
+            owed.insert(carrier, s.net);
+        }
+
+        // The clock says 2026-06-03: the ten-day period is 06-01 to 06-10.
+        let plan = app
+            .make_collection_plan(
+                &wang,
+                PlanKind::Dekad,
+                "2026-06-03".parse().unwrap(),
+                "六月上旬",
+            )
+            .await
+            .unwrap();
+        assert_eq!(plan.period.first.to_string(), "2026-06-01", "{}", h.name());
+        assert_eq!(plan.period.last.to_string(), "2026-06-10");
+        let again = app
+            .make_collection_plan(&boss, PlanKind::Dekad, "2026-06-09".parse().unwrap(), "")
+            .await
+            .unwrap();
+        assert_eq!(again.id, plan.id, "one plan per period");
+        let week = app
+            .make_collection_plan(&boss, PlanKind::Week, "2026-06-03".parse().unwrap(), "")
+            .await
+            .unwrap();
+        assert_ne!(week.id, plan.id);
+        assert_eq!(week.period.first.to_string(), "2026-06-01", "a Monday");
+        assert_eq!(week.period.last.to_string(), "2026-06-07");
+        assert_eq!(
+            app.make_collection_plan(&boss, PlanKind::Dekad, "2026-05-31".parse().unwrap(), "")
+                .await
+                .unwrap_err()
+                .code(),
+            Code::CollectionPlanClosed,
+            "a period already over"
+        );
+        let carrier_user = Principal {
+            carrier: Some(Carrier::Zto),
+            ..person_principal("zto-user", Role::CarrierIntegrator)
+        };
+        assert_eq!(
+            app.make_collection_plan(
+                &carrier_user,
+                PlanKind::Week,
+                "2026-06-03".parse().unwrap(),
+                ""
+            )
+            .await
+            .unwrap_err()
+            .code(),
+            Code::Forbidden
+        );
+        assert_eq!(
+            app.collection_plan(&carrier_user, plan.id)
+                .await
+                .unwrap_err()
+                .code(),
+            Code::Forbidden
+        );
+
+        // Targets refused row by row, nothing kept.
+        for (bad, row) in [
+            (
+                vec![target("wang", None, 100), target("nobody", None, 100)],
+                "2",
+            ),
+            (vec![target("zto-user", None, 100)], "1"),
+            (vec![target("wang", None, 0)], "1"),
+            (
+                vec![target("wang", None, 100), target("wang", None, 200)],
+                "2",
+            ),
+        ] {
+            let refused = app
+                .set_collection_targets(&boss, plan.id, "", &bad)
+                .await
+                .unwrap_err();
+            assert_eq!(refused.code(), Code::CollectionTargetInvalid, "{bad:?}");
+            assert!(
+                refused
+                    .message(app::Lang::Zh)
+                    .contains(&format!("第 {row} 行")),
+                "{}",
+                refused.message(app::Lang::Zh)
+            );
+        }
+        assert!(
+            app.collection_plan(&boss, plan.id)
+                .await
+                .unwrap()
+                .targets
+                .is_empty()
+        );
+        assert_eq!(
+            app.set_collection_targets(&boss, 999_999, "", &[])
+                .await
+                .unwrap_err()
+                .code(),
+            Code::NotFound
+        );
+
+        // wang: a whole target (ZTO is his by its terms); li: YTO only.
+        let zto_part = owed[&Carrier::Zto].0 / 4;
+        let set = app
+            .set_collection_targets(
+                &boss,
+                plan.id,
+                "清欠",
+                &[
+                    target("wang", None, zto_part * 2),
+                    target("li", Some(Carrier::Yto), owed[&Carrier::Yto].0),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(set.people.len(), 2);
+        assert_eq!(set.done, Fen(0), "nothing written off yet");
+        assert_eq!(set.plan.note, "清欠");
+
+        // Money in, claimed; one write-off the minute before the period
+        // (Shanghai), the rest inside it.
+        let imported = app
+            .import_bank_statement(
+                &boss,
+                "6月.csv",
+                &bank_file(&[
+                    (
+                        "2026-05-30".parse().unwrap(),
+                        owed[&Carrier::Zto].0,
+                        "中通快递",
+                        "P1",
+                    ),
+                    (
+                        "2026-05-30".parse().unwrap(),
+                        owed[&Carrier::Yto].0,
+                        "圆通速递",
+                        "P2",
+                    ),
+                ]),
+            )
+            .await
+            .unwrap();
+        app.claim_receipt(&boss, imported.new[0].id, Carrier::Zto)
+            .await
+            .unwrap();
+        app.claim_receipt(&boss, imported.new[1].id, Carrier::Yto)
+            .await
+            .unwrap();
+        h.clock.set(shanghai("2026-05-31 23:59"));
+        app.write_off(
+            &boss,
+            &write_off("before", Carrier::Zto, vec![], Some(zto_part)),
+        )
+        .await
+        .unwrap();
+        h.clock.set(shanghai("2026-06-01 00:00"));
+        app.write_off(
+            &boss,
+            &write_off("in1", Carrier::Zto, vec![], Some(zto_part)),
+        )
+        .await
+        .unwrap();
+        h.clock.set(shanghai("2026-06-10 23:59"));
+        app.write_off(
+            &boss,
+            &write_off("in2", Carrier::Yto, vec![], Some(owed[&Carrier::Yto].0 / 2)),
+        )
+        .await
+        .unwrap();
+        h.clock.set(shanghai("2026-06-11 00:00"));
+        app.write_off(
+            &boss,
+            &write_off("after", Carrier::Zto, vec![], Some(zto_part)),
+        )
+        .await
+        .unwrap();
+
+        let view = app.collection_plan(&boss, plan.id).await.unwrap();
+        assert!(!view.open, "06-11 is past the period");
+        let wang_row = view.people.iter().find(|p| p.username == "wang").unwrap();
+        assert_eq!(
+            wang_row.done,
+            Fen(zto_part),
+            "{}: only in1 counts",
+            h.name()
+        );
+        assert_eq!(wang_row.percent, 50);
+        assert_eq!(wang_row.debtors.len(), 1);
+        assert!(wang_row.debtors[0].assigned);
+        let li_row = view.people.iter().find(|p| p.username == "li").unwrap();
+        assert_eq!(
+            li_row.target,
+            owed[&Carrier::Yto],
+            "the sum of li's debtor targets"
+        );
+        assert_eq!(li_row.done, Fen(owed[&Carrier::Yto].0 / 2));
+        assert_eq!(view.done, Fen(wang_row.done.0 + li_row.done.0));
+        // The week 06-01..06-07 saw in1 only.
+        let week_view = app.collection_plan(&boss, week.id).await.unwrap();
+        assert!(week_view.people.is_empty(), "no targets, no people");
+
+        // Over: targets are fixed.
+        assert_eq!(
+            app.set_collection_targets(&boss, plan.id, "", &[target("wang", None, 1)])
+                .await
+                .unwrap_err()
+                .code(),
+            Code::CollectionPlanClosed
+        );
+        let plans = app.collection_plans(&boss).await.unwrap();
+        assert_eq!(plans.len(), 2);
+        // The auditor reads plans; the changes are in the audit trail.
+        let trail = app.store.audit_rows_after(0, 1_000).await.unwrap();
+        assert_eq!(
+            trail
+                .iter()
+                .filter(|r| r.act == "collection_plan_set")
+                .count(),
+            3,
+            "two plans made, one set of targets"
+        );
+        assert!(app.check_ledger(&boss).await.unwrap().is_whole());
+        h.cleanup().await;
+    }
+}
+
+fn person_principal(username: &str, role: Role) -> Principal {
+    Principal {
+        user_id: 0,
+        username: username.into(),
+        role,
+        station_ids: vec![],
+        carrier: None,
+    }
+}
