@@ -92,6 +92,9 @@ pub struct Settings {
     pub sending: sending::SendingSettings,
     /// The kiosk fleet: what counts as active, the commission (issue 14).
     pub kiosks: kiosks::KioskSettings,
+    /// Invoice reminders' days relative to the due day (negative before;
+    /// branch money2, issue 15): `domain::collection::REMINDER_STEPS_DEFAULT`.
+    pub invoice_reminder_days: Vec<i64>,
 }
 
 impl Default for Settings {
@@ -109,6 +112,7 @@ impl Default for Settings {
             approvals: domain::approval::Thresholds::default(),
             sending: sending::SendingSettings::default(),
             kiosks: kiosks::KioskSettings::default(),
+            invoice_reminder_days: domain::collection::REMINDER_STEPS_DEFAULT.to_vec(),
         }
     }
 }

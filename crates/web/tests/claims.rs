@@ -180,3 +180,140 @@ async fn money_uploaded_is_claimed_and_written_off_from_the_pages() {
     let check = site.app.check_ledger(&testkit::admin()).await.unwrap();
     assert!(check.is_whole(), "{:?}", check.problems);
 }
+
+/// Branch `money2` (issue 15, session 10): a ten-day collection plan made on
+/// `/finance/plans`, a target set for the person responsible for ZTO (a bad
+/// row refused with its number), its progress read from the ledger after a
+/// write-off, the list with its bar, and the plan as .xlsx.
+#[tokio::test]
+async fn a_collection_plan_shows_each_persons_progress_from_the_write_offs() {
+    let database = testkit::sqlite_database().await;
+    let app = App::new(database.db.clone(), Arc::new(SystemClock));
+    user(&app, "operator", Role::CountyOperator, None, &[]).await;
+    let today = app.today();
+    let first_of_month = today - Duration::days(i64::from(today.day0()));
+    let last_month = Month::of(first_of_month - Duration::days(1));
+    testkit::generated_books(&app, &database.db, 200, 20, last_month.last_day(), 7).await;
+    app.backfill_ledger().await.unwrap();
+    let boss = testkit::admin();
+    let statement = app
+        .issue_statement(&boss, Carrier::Zto, last_month, Some(10))
+        .await
+        .unwrap()
+        .statement;
+    app.set_debtor_terms(
+        &boss,
+        Carrier::Zto,
+        &app::finance::TermsRequest {
+            responsible: Some("operator".into()),
+            phone: None,
+            payment_days: 10,
+        },
+    )
+    .await
+    .unwrap();
+    // Half the invoice paid today.
+    let half = statement.net.0 / 2;
+    let imported = app
+        .import_bank_statement(
+            &boss,
+            "today.csv",
+            &[
+                vec![
+                    "交易日期".into(),
+                    "贷方金额".into(),
+                    "对方户名".into(),
+                    "流水号".into(),
+                ],
+                vec![
+                    today.to_string(),
+                    format!("{}.{:02}", half / 100, half % 100),
+                    "中通快递".into(),
+                    "PL1".into(),
+                ],
+            ],
+        )
+        .await
+        .unwrap();
+    app.claim_receipt(&boss, imported.new[0].id, Carrier::Zto)
+        .await
+        .unwrap();
+    app.write_off(
+        &boss,
+        &app::finance::WriteOffRequest {
+            key: "plan-web".into(),
+            carrier: Carrier::Zto,
+            statements: vec![],
+            amount: None,
+        },
+    )
+    .await
+    .unwrap();
+    let site = Site::serve(app, database).await;
+    let operator = site.sign_in("operator").await;
+
+    let (status, html) = operator.get("/finance").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("href=\"/finance/plans\""), "{html}");
+    let (status, to) = operator
+        .post(
+            "/finance/plans",
+            &[("kind", "dekad"), ("day", ""), ("note", "")],
+        )
+        .await;
+    assert_eq!(status, 303, "{to}");
+    assert!(to.starts_with("/finance/plans/"), "{to}");
+    let (status, html) = operator.get(&to).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"targets-form\""), "{html}");
+    assert!(html.contains("尚未设定目标"), "{html}");
+
+    // A target in words, not yuan: refused with its row.
+    let targets = format!("{to}/targets");
+    let (status, html) = operator
+        .post(
+            &targets,
+            &[
+                ("user_0", "operator"),
+                ("carrier_0", ""),
+                ("target_0", "很多"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("第 1 行"), "{html}");
+    // The whole invoice as the target: half done.
+    let whole = format!("{}.{:02}", half * 2 / 100, half * 2 % 100);
+    let (status, back) = operator
+        .post(
+            &targets,
+            &[
+                ("user_0", "operator"),
+                ("carrier_0", ""),
+                ("target_0", &whole),
+                ("user_1", ""),
+                ("target_1", ""),
+                ("note", "先收中通"),
+            ],
+        )
+        .await;
+    assert_eq!((status, back.as_str()), (303, to.as_str()));
+    let (status, html) = operator.get(&to).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"plan-people\""), "{html}");
+    assert!(
+        html.contains("<progress max=\"100\" value=\"50\">"),
+        "{html}"
+    );
+    assert!(html.contains(&Fen(half).to_string()), "{html}");
+    assert!(html.contains("先收中通"), "{html}");
+    let (status, html) = operator.get("/finance/plans").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("id=\"plans\"") && html.contains("50%"),
+        "{html}"
+    );
+    let (status, bytes) = operator.get_bytes(&format!("{to}/plan.xlsx")).await;
+    assert_eq!(status, 200);
+    assert!(bytes.starts_with(b"PK"), "a workbook");
+}

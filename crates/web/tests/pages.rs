@@ -973,6 +973,11 @@ const PAGES: &[(&str, [Want; 7])] = {
         ("/centre/presale", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/centre/presale/999999", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/centre/presale/999999/report.xlsx", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        // Branch `money2` (issue 15, session 10): collection plans (no such
+        // plan here: staff get 404).
+        ("/finance/plans", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/finance/plans/999999", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/finance/plans/999999/plan.xlsx", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
     ]
 };
 

@@ -19,6 +19,38 @@ pub struct Config {
     pub bots: std::collections::BTreeMap<String, BotConfig>,
     pub metrics: MetricsConfig,
     pub report: ReportConfig,
+    // branch money2 (issue 15, session 10): invoice reminders.
+    #[serde(default)]
+    pub finance: FinanceConfig,
+}
+
+/// Money (issue 15): when invoice reminders go to the person chasing a
+/// debt, in days relative to the due day (negative: before it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FinanceConfig {
+    pub reminder_days: Vec<i64>,
+}
+
+impl Default for FinanceConfig {
+    fn default() -> Self {
+        FinanceConfig {
+            reminder_days: domain::collection::REMINDER_STEPS_DEFAULT.to_vec(),
+        }
+    }
+}
+
+impl FinanceConfig {
+    pub fn reminder_days(&self) -> anyhow::Result<Vec<i64>> {
+        anyhow::ensure!(
+            self.reminder_days.len() <= 20
+                && self.reminder_days.iter().all(|d| (-60..=365).contains(d)),
+            "finance.reminder_days must be at most 20 days, each -60 to 365"
+        );
+        let mut days = self.reminder_days.clone();
+        days.sort_unstable();
+        days.dedup();
+        Ok(days)
+    }
 }
 
 /// Where a sensitive act needs a second person (maker–checker,
@@ -317,6 +349,7 @@ impl Default for Config {
             bots: std::collections::BTreeMap::new(),
             metrics: MetricsConfig::default(),
             report: ReportConfig::default(),
+            finance: FinanceConfig::default(),
         }
     }
 }

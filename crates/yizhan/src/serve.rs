@@ -540,6 +540,13 @@ async fn background(
                 if let Err(error) = result {
                     tracing::warn!(error = %error, "holding job failed");
                 }
+                // Invoice reminders (branch money2): once per invoice and
+                // step however often this runs.
+                let result = app.send_invoice_reminders(&system).await;
+                metrics.job("invoice_reminders", result.is_ok());
+                if let Err(error) = result {
+                    tracing::warn!(error = %error, "invoice reminders failed");
+                }
             }
             _ = compliance_tick.tick() => {
                 let ok = daily_compliance(&app, &system).await;

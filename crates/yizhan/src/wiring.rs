@@ -65,6 +65,7 @@ pub async fn build_with_keys(config: &Config, keys: Arc<Keys>) -> anyhow::Result
     app.settings.dispatch_solve_seconds_max = config.dispatch.solve_seconds_max()?;
     app.settings.retention = config.retention.settings()?;
     app.settings.approvals = config.approvals.thresholds()?;
+    app.settings.invoice_reminder_days = config.finance.reminder_days()?;
     app.use_keys(keys);
     let legacy = app.store.legacy_server_secrets().await?;
     if !legacy.is_empty() {

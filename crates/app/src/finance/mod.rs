@@ -11,6 +11,7 @@ mod claims;
 // branch money2 (issue 15, session 10): collection plans.
 mod plans;
 mod receipts;
+mod reminders;
 mod statements;
 
 pub use crate::ports::ledger::{Account, AccountRecord, Transfer};
@@ -27,6 +28,7 @@ pub use domain::finance::{Ageing, Bucket, ContactChannel, LineStatus, Month, Sta
 pub use domain::ledger::{AccountKind, NewTransfer, TransferKind};
 pub use plans::{DebtorProgress, PersonProgress, PlanRecord, PlanTarget, PlanView, TargetRequest};
 pub use receipts::{BankImportRecord, BankImportReport, DailyReceipts, ReceiptRecord};
+pub use reminders::{REMINDER_CATCH_UP_DAYS, ReminderRun, TEMPLATE_INVOICE_REMINDER};
 pub use statements::{LineAnswer, Resolution, StatementView};
 
 use crate::error::{AppError, AppResult};

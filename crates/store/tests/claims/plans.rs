@@ -6,6 +6,7 @@
 
 use super::*;
 use app::finance::{PlanKind, TargetRequest};
+use app::ports::Clock;
 
 fn target(username: &str, carrier: Option<Carrier>, fen: i64) -> TargetRequest {
     TargetRequest {
@@ -285,5 +286,119 @@ fn person_principal(username: &str, role: Role) -> Principal {
         role,
         station_ids: vec![],
         carrier: None,
+    }
+}
+
+/// Invoice reminders: 3 days before, on the day, 1/7/30 days after the due
+/// day (Shanghai) to the debtor's responsible person through the outbox,
+/// once per invoice and step however often the job runs; a step missed for a
+/// day is sent late, a paid invoice and a debtor with nobody to tell are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_go_to_the_responsible_person_once_per_invoice_and_step() {
+    for h in backends().await {
+        let app = &h.app;
+        books(&h, 300, 31).await;
+        app.backfill_ledger().await.unwrap();
+        let boss = admin();
+        person(&h, "wang", Role::CountyOperator).await;
+        app.set_debtor_terms(
+            &boss,
+            Carrier::Zto,
+            &app::finance::TermsRequest {
+                responsible: Some("wang".into()),
+                phone: Some("13812345678".into()),
+                payment_days: 10,
+            },
+        )
+        .await
+        .unwrap();
+        // May's invoices are due 2026-06-10; YTO has nobody responsible.
+        let zto = app
+            .issue_statement(&boss, Carrier::Zto, month("2026-05"), Some(10))
+            .await
+            .unwrap()
+            .statement;
+        assert_eq!(zto.due_day.to_string(), "2026-06-10");
+        app.issue_statement(&boss, Carrier::Yto, month("2026-05"), Some(10))
+            .await
+            .unwrap();
+        let sms = |h: &Harness| {
+            let store = h.app.store.clone();
+            let now = h.clock.now();
+            async move {
+                store
+                    .pending_messages(now + Duration::days(400), 1_000)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|m| m.payload["template"] == "invoice_reminder")
+                    .collect::<Vec<_>>()
+            }
+        };
+
+        // 2026-06-03: nothing due yet.
+        let run = app.send_invoice_reminders(&boss).await.unwrap();
+        assert_eq!(run, app::finance::ReminderRun::default(), "{}", h.name());
+        // 2026-06-07 08:00 Shanghai: three days before.
+        h.clock.set(shanghai("2026-06-07 08:00"));
+        let run = app.send_invoice_reminders(&boss).await.unwrap();
+        assert_eq!(
+            (run.queued, run.repeats, run.nobody),
+            (1, 0, 1),
+            "{}",
+            h.name()
+        );
+        let again = app.send_invoice_reminders(&boss).await.unwrap();
+        assert_eq!(
+            (again.queued, again.repeats),
+            (0, 1),
+            "a second run writes nothing"
+        );
+        let sent = sms(&h).await;
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].payload["to"], "13812345678");
+        let text = app::notify::render(&sent[0].payload);
+        assert!(
+            text.contains("将于3天后到期") && text.contains("中通"),
+            "{text}"
+        );
+        // The server was down on the due day: on the 11th the day's step and
+        // the first day after both go out.
+        h.clock.set(shanghai("2026-06-11 00:30"));
+        let run = app.send_invoice_reminders(&boss).await.unwrap();
+        assert_eq!(run.queued, 2, "{}", h.name());
+        let texts: Vec<String> = sms(&h)
+            .await
+            .iter()
+            .map(|m| app::notify::render(&m.payload))
+            .collect();
+        assert!(texts.iter().any(|t| t.contains("今天到期")), "{texts:?}");
+        assert!(texts.iter().any(|t| t.contains("已逾期1天")), "{texts:?}");
+        // Paid in full before the seventh day: no more reminders.
+        let net = app.statement(&boss, zto.id).await.unwrap().statement.net;
+        let imported = app
+            .import_bank_statement(
+                &boss,
+                "paid.csv",
+                &bank_file(&[("2026-06-11".parse().unwrap(), net.0, "中通快递", "R1")]),
+            )
+            .await
+            .unwrap();
+        app.claim_receipt(&boss, imported.new[0].id, Carrier::Zto)
+            .await
+            .unwrap();
+        app.write_off(&boss, &write_off("paid", Carrier::Zto, vec![], None))
+            .await
+            .unwrap();
+        h.clock.set(shanghai("2026-06-17 09:00"));
+        let run = app.send_invoice_reminders(&boss).await.unwrap();
+        assert_eq!(
+            (run.queued, run.nobody),
+            (0, 1),
+            "{}: YTO still owes, nobody to tell",
+            h.name()
+        );
+        assert_eq!(sms(&h).await.len(), 3);
+        h.cleanup().await;
     }
 }

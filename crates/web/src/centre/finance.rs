@@ -398,7 +398,7 @@ struct ResolveForm {
 }
 
 /// Yuan as typed ("12.5", "12.50") into fen; no floats.
-fn parse_yuan(text: &str) -> Option<Fen> {
+pub(super) fn parse_yuan(text: &str) -> Option<Fen> {
     let text = text.trim().trim_start_matches('¥');
     let (whole, cents) = match text.split_once('.') {
         Some((whole, cents)) if !cents.is_empty() && cents.len() <= 2 => (whole, cents),

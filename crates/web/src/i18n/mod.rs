@@ -23,6 +23,8 @@ mod hub;
 mod claims;
 // branch presale (issue 14)
 mod presale;
+// branch money2 (issue 15, session 10): collection plans.
+mod plans;
 
 /// The language type is `app`'s, so error messages and pages agree.
 pub use app::Lang;
@@ -80,6 +82,7 @@ const TABLES: &[Strings] = &[
     hub::STRINGS,
     claims::STRINGS,
     presale::STRINGS,
+    plans::STRINGS,
 ];
 
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {

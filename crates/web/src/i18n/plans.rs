@@ -1,0 +1,60 @@
+//! Collection plans (周、旬清欠计划): the finance pages' strings (branch
+//! `money2`, issue 15 session 10).
+
+pub(super) const STRINGS: super::Strings = &[
+    ("plans.title", "清欠计划", "Collection plans"),
+    (
+        "plans.link",
+        "周、旬清欠计划",
+        "Weekly and ten-day collection plans",
+    ),
+    (
+        "plans.hint",
+        "按周（周一至周日）或按旬（上旬 1–10 日、中旬 11–20 日、下旬 21 日至月末）制定清欠目标，落实到每位欠费收缴责任人；完成额为期内核销的金额，取自账簿，不需填报。",
+        "Collection targets per week (Monday to Sunday) or per ten-day period (days 1–10, 11–20, 21 to the month's end), one for each person responsible for collecting; what is done is the money written off in the period, read from the ledger, never typed in.",
+    ),
+    ("plans.kind", "类型", "Kind"),
+    ("plans.kind.week", "周计划", "Week"),
+    ("plans.kind.dekad", "旬计划", "Ten days"),
+    ("plans.day", "期内任一天", "Any day in the period"),
+    ("plans.note", "备注", "Note"),
+    ("plans.make", "制定计划", "Make the plan"),
+    ("plans.none", "还没有清欠计划", "No collection plans yet"),
+    ("plans.period", "期间", "Period"),
+    ("plans.state", "状态", "State"),
+    ("plans.open", "进行中", "Open"),
+    ("plans.over", "已结束", "Over"),
+    ("plans.target", "目标", "Target"),
+    ("plans.done", "已核销", "Written off"),
+    ("plans.progress", "完成进度", "Progress"),
+    ("plans.back", "返回清欠计划", "Back to the plans"),
+    ("plans.xlsx", "下载 Excel", "Download .xlsx"),
+    (
+        "plans.done_hint",
+        "完成额：期内（北京时间）核销到各责任人名下欠费单位的金额。责任人名下的单位为欠费台账中由其负责的单位，以及为其单独设定目标的单位。",
+        "Written off: money applied to the invoices of each person's debtors inside the period (Shanghai days). A person's debtors are those the arrears ledger names them responsible for, and those they have a debtor target for.",
+    ),
+    (
+        "plans.people",
+        "责任人及其欠费单位",
+        "The people and their debtors",
+    ),
+    ("plans.no_targets", "尚未设定目标", "No targets set yet"),
+    ("plans.person", "责任人", "Person"),
+    ("plans.assigned", "由其负责", "theirs"),
+    ("plans.targets", "设定目标", "Set the targets"),
+    (
+        "plans.person_username",
+        "责任人（用户名）",
+        "Person (username)",
+    ),
+    ("plans.target_yuan", "目标（元）", "Target (yuan)"),
+    ("plans.all_debtors", "全部名下单位", "All their debtors"),
+    ("plans.save", "保存目标", "Save the targets"),
+    (
+        "plans.targets_hint",
+        "每行一个目标：不选单位即为该责任人的总目标；选单位则为其在该单位的目标。留空的行不计。保存即替换原有目标；期间结束后不能再改。",
+        "One target a row: with no debtor chosen it is the person's whole target, with one it is their target for that debtor. Empty rows are skipped. Saving replaces the targets; once the period is over they cannot change.",
+    ),
+    ("xlsx.sheet.plan", "清欠计划", "Plan"),
+];
