@@ -95,6 +95,9 @@ pub struct Settings {
     /// Invoice reminders' days relative to the due day (negative before;
     /// branch money2, issue 15): `domain::collection::REMINDER_STEPS_DEFAULT`.
     pub invoice_reminder_days: Vec<i64>,
+    /// The county manager's mobile number (the whole number), told when a
+    /// carrier passes its credit limit or owes over 90 days (branch money2).
+    pub county_manager_phone: Option<String>,
 }
 
 impl Default for Settings {
@@ -113,6 +116,7 @@ impl Default for Settings {
             sending: sending::SendingSettings::default(),
             kiosks: kiosks::KioskSettings::default(),
             invoice_reminder_days: domain::collection::REMINDER_STEPS_DEFAULT.to_vec(),
+            county_manager_phone: None,
         }
     }
 }

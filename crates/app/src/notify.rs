@@ -103,6 +103,23 @@ pub fn render(payload: &serde_json::Value) -> String {
                 when
             )
         }
+        Some("exposure_alert") => format!(
+            "【驿站财务】{}（{}）欠费超限：应收净额{}，逾期超过90天{}{}。{}",
+            text("carrier_zh"),
+            text("carrier"),
+            text("exposure"),
+            text("over_90"),
+            payload
+                .get("limit")
+                .and_then(|v| v.as_str())
+                .map(|l| format!("，信用额度{l}"))
+                .unwrap_or_default(),
+            if payload.get("held").and_then(serde_json::Value::as_bool) == Some(true) {
+                "已暂停接收其新的预报，待财务解除。"
+            } else {
+                "请尽快催收。"
+            }
+        ),
         _ => "【驿站】您有一条新消息。".to_string(),
     }
 }

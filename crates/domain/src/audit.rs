@@ -147,6 +147,13 @@ pub enum Act {
     // branch money2 (issue 15, session 10).
     /// A collection plan (周、旬清欠计划) was made or its targets set.
     CollectionPlanSet,
+    /// A carrier's credit limit or its rule was set.
+    CreditLimitSet,
+    /// A carrier past its limit or owing over 90 days was held: its new
+    /// manifests are refused.
+    CarrierHeld,
+    /// Finance released a held carrier.
+    CarrierReleased,
 }
 
 impl Act {
@@ -214,6 +221,9 @@ impl Act {
         Act::PresaleImported,
         Act::VehicleCompartmentsOpened,
         Act::CollectionPlanSet,
+        Act::CreditLimitSet,
+        Act::CarrierHeld,
+        Act::CarrierReleased,
     ];
 
     pub fn code(self) -> &'static str {
@@ -279,6 +289,9 @@ impl Act {
             Act::PresaleImported => "presale_imported",
             Act::VehicleCompartmentsOpened => "vehicle_compartments_opened",
             Act::CollectionPlanSet => "collection_plan_set",
+            Act::CreditLimitSet => "credit_limit_set",
+            Act::CarrierHeld => "carrier_held",
+            Act::CarrierReleased => "carrier_released",
         }
     }
 

@@ -11,8 +11,8 @@ use crate::rows::{corrupt, get};
 use crate::{Backend, Db, DbTx, backend_error};
 use app::ports::StoreResult;
 use app::ports::claims::{
-    ClaimRecord, ClaimsStore, ClaimsTx, NewPlan, NewPlanTarget, NewWriteOff, PaymentRecord,
-    PlanRecord, PlanTarget, WriteOffRecord,
+    ClaimRecord, ClaimsStore, ClaimsTx, CreditRule, IncidentRecord, NewPlan, NewPlanTarget,
+    NewWriteOff, PaymentRecord, PlanRecord, PlanTarget, WriteOffRecord,
 };
 use app::ports::ledger::{Account, AccountRecord, ReceiptRecord, StatementRecord};
 use async_trait::async_trait;
@@ -311,6 +311,90 @@ impl ClaimsTx for DbTx {
         .await?;
         Ok(())
     }
+
+    // branch money2: exposure control.
+    async fn credit_rule_in(&mut self, carrier: Carrier) -> StoreResult<Option<CreditRule>> {
+        self.optional(
+            sqlx::query(&format!(
+                "SELECT {RULE_COLUMNS} FROM credit_limits WHERE carrier = $1"
+            ))
+            .bind(carrier.code()),
+        )
+        .await?
+        .as_ref()
+        .map(rule_from)
+        .transpose()
+    }
+
+    async fn put_credit_rule(&mut self, rule: &CreditRule) -> StoreResult<()> {
+        self.execute(
+            sqlx::query(
+                "INSERT INTO credit_limits (carrier, limit_fen, hold, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (carrier) DO UPDATE SET limit_fen = excluded.limit_fen, hold = excluded.hold, \
+                 updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            )
+            .bind(rule.carrier.code())
+            .bind(rule.limit.map(|f| f.0))
+            .bind(i64::from(rule.hold))
+            .bind(rule.updated_at_ms)
+            .bind(rule.updated_by.clone()),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn open_exposure_incident_in(
+        &mut self,
+        carrier: Carrier,
+    ) -> StoreResult<Option<IncidentRecord>> {
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        };
+        self.optional(
+            sqlx::query(&format!(
+                "SELECT {INCIDENT_COLUMNS} FROM exposure_incidents WHERE carrier = $1 AND cleared_at IS NULL{lock}"
+            ))
+            .bind(carrier.code()),
+        )
+        .await?
+        .as_ref()
+        .map(incident_from)
+        .transpose()
+    }
+
+    async fn insert_exposure_incident(&mut self, i: &IncidentRecord) -> StoreResult<Option<i64>> {
+        let row = self
+            .optional(
+                sqlx::query(
+                    "INSERT INTO exposure_incidents (carrier, exposure_fen, over_90_fen, limit_fen, held, opened_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+                )
+                .bind(i.carrier.code())
+                .bind(i.exposure.0)
+                .bind(i.over_90.0)
+                .bind(i.limit.map(|f| f.0))
+                .bind(i64::from(i.held))
+                .bind(i.opened_at_ms),
+            )
+            .await?;
+        row.as_ref().map(|row| get(row, "id")).transpose()
+    }
+
+    async fn update_exposure_incident(&mut self, i: &IncidentRecord) -> StoreResult<()> {
+        self.execute(
+            sqlx::query(
+                "UPDATE exposure_incidents SET held = $1, released_at = $2, released_by = $3, cleared_at = $4 WHERE id = $5",
+            )
+            .bind(i64::from(i.held))
+            .bind(i.released_at_ms)
+            .bind(i.released_by.clone())
+            .bind(i.cleared_at_ms)
+            .bind(i.id),
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -436,6 +520,31 @@ impl ClaimsStore for Db {
         }
         Ok(sums)
     }
+
+    // branch money2: exposure control.
+    async fn credit_rules(&self) -> StoreResult<Vec<CreditRule>> {
+        sqlx::query(&format!(
+            "SELECT {RULE_COLUMNS} FROM credit_limits ORDER BY carrier"
+        ))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(rule_from)
+        .collect()
+    }
+
+    async fn open_exposure_incidents(&self) -> StoreResult<Vec<IncidentRecord>> {
+        sqlx::query(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM exposure_incidents WHERE cleared_at IS NULL ORDER BY carrier"
+        ))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(incident_from)
+        .collect()
+    }
 }
 
 // branch money2 (issue 15, session 10): collection plans (周、旬清欠计划).
@@ -476,5 +585,39 @@ fn target_from(row: &AnyRow) -> StoreResult<PlanTarget> {
             Some(Carrier::parse(&code).map_err(|_| corrupt("carrier", &code))?)
         },
         target: Fen(get(row, "target_fen")?),
+    })
+}
+
+// branch money2: exposure control.
+
+const RULE_COLUMNS: &str = "carrier, limit_fen, hold, updated_at, updated_by";
+const INCIDENT_COLUMNS: &str = "id, carrier, exposure_fen, over_90_fen, limit_fen, held, opened_at, released_at, released_by, cleared_at";
+
+fn rule_from(row: &AnyRow) -> StoreResult<CreditRule> {
+    let limit: Option<i64> = get(row, "limit_fen")?;
+    let hold: i64 = get(row, "hold")?;
+    Ok(CreditRule {
+        carrier: carrier(row)?,
+        limit: limit.map(Fen),
+        hold: hold != 0,
+        updated_at_ms: get(row, "updated_at")?,
+        updated_by: get(row, "updated_by")?,
+    })
+}
+
+fn incident_from(row: &AnyRow) -> StoreResult<IncidentRecord> {
+    let limit: Option<i64> = get(row, "limit_fen")?;
+    let held: i64 = get(row, "held")?;
+    Ok(IncidentRecord {
+        id: get(row, "id")?,
+        carrier: carrier(row)?,
+        exposure: Fen(get(row, "exposure_fen")?),
+        over_90: Fen(get(row, "over_90_fen")?),
+        limit: limit.map(Fen),
+        held: held != 0,
+        opened_at_ms: get(row, "opened_at")?,
+        released_at_ms: get(row, "released_at")?,
+        released_by: get(row, "released_by")?,
+        cleared_at_ms: get(row, "cleared_at")?,
     })
 }

@@ -29,12 +29,17 @@ pub struct Config {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FinanceConfig {
     pub reminder_days: Vec<i64>,
+    /// The county manager's mobile number, told when a carrier passes its
+    /// credit limit or owes over 90 days.
+    #[serde(default)]
+    pub manager_phone: Option<String>,
 }
 
 impl Default for FinanceConfig {
     fn default() -> Self {
         FinanceConfig {
             reminder_days: domain::collection::REMINDER_STEPS_DEFAULT.to_vec(),
+            manager_phone: None,
         }
     }
 }
@@ -50,6 +55,17 @@ impl FinanceConfig {
         days.sort_unstable();
         days.dedup();
         Ok(days)
+    }
+
+    /// The manager's number, whole and normalised, if set.
+    pub fn manager_phone(&self) -> anyhow::Result<Option<String>> {
+        match self.manager_phone.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(text) => match domain::Phone::parse(text) {
+                Ok(phone) if phone.is_reachable() => Ok(Some(phone.full())),
+                _ => anyhow::bail!("finance.manager_phone must be an 11-digit mobile number"),
+            },
+        }
     }
 }
 

@@ -547,6 +547,13 @@ async fn background(
                 if let Err(error) = result {
                     tracing::warn!(error = %error, "invoice reminders failed");
                 }
+                // Exposure control (branch money2): incidents opened,
+                // alerted once, held and cleared.
+                let result = app.check_exposure(&system).await;
+                metrics.job("exposure", result.is_ok());
+                if let Err(error) = result {
+                    tracing::warn!(error = %error, "exposure check failed");
+                }
             }
             _ = compliance_tick.tick() => {
                 let ok = daily_compliance(&app, &system).await;

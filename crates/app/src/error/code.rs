@@ -803,6 +803,15 @@ codes! {
     CollectionTargetInvalid = "collection_target_invalid", 422, InvalidRequest,
         "清欠目标第 {row} 行有误：{reason}",
         "collection target row {row} is invalid: {reason}";
+    CreditLimitInvalid = "credit_limit_invalid", 422, InvalidRequest,
+        "信用额度须为零或正数，不超过一千万元，以元为单位，如 50000；留空为不设额度",
+        "the credit limit must be zero or more and at most 10,000,000 yuan, such as 50000; empty means no limit";
+    CarrierHeld = "carrier_held", 409, Conflict,
+        "{carrier} 欠费超过信用额度或逾期超过 90 天，新的预报暂停接收；请结清欠款或联系县级中心财务解除。已到县的包裹照常派送",
+        "{carrier} owes beyond its credit limit or for more than 90 days past due: new manifests are held; pay the debt or ask the county centre's finance to release it. Parcels already in the county are delivered as usual";
+    CarrierNotHeld = "carrier_not_held", 409, Conflict,
+        "{carrier} 目前没有被暂停接收预报，无需解除",
+        "{carrier} is not held: there is nothing to release";
     // (money2 ends here)
     //
     // branch vehicles2 (issue 20, session 10): collecting from a compartment,

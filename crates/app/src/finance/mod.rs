@@ -9,6 +9,7 @@ mod books;
 // branch claims (issue 15).
 mod claims;
 // branch money2 (issue 15, session 10): collection plans.
+mod exposure;
 mod plans;
 mod receipts;
 mod reminders;
@@ -26,6 +27,9 @@ pub use claims::{
 pub use domain::collection::{Period, PlanKind};
 pub use domain::finance::{Ageing, Bucket, ContactChannel, LineStatus, Month, StatementStatus};
 pub use domain::ledger::{AccountKind, NewTransfer, TransferKind};
+pub use exposure::{
+    CreditRequest, CreditRule, ExposureRow, ExposureRun, IncidentRecord, TEMPLATE_EXPOSURE_ALERT,
+};
 pub use plans::{DebtorProgress, PersonProgress, PlanRecord, PlanTarget, PlanView, TargetRequest};
 pub use receipts::{BankImportRecord, BankImportReport, DailyReceipts, ReceiptRecord};
 pub use reminders::{REMINDER_CATCH_UP_DAYS, ReminderRun, TEMPLATE_INVOICE_REMINDER};

@@ -101,6 +101,22 @@ pub trait ClaimsTx: Send {
         at_ms: i64,
         by: &str,
     ) -> StoreResult<()>;
+    // branch money2: exposure control.
+    async fn credit_rule_in(&mut self, carrier: Carrier) -> StoreResult<Option<CreditRule>>;
+    async fn put_credit_rule(&mut self, rule: &CreditRule) -> StoreResult<()>;
+    /// The carrier's open (not cleared) incident, locked until this
+    /// transaction ends (PostgreSQL).
+    async fn open_exposure_incident_in(
+        &mut self,
+        carrier: Carrier,
+    ) -> StoreResult<Option<IncidentRecord>>;
+    /// Opens an incident unless the carrier has one open: its id, or `None`.
+    async fn insert_exposure_incident(
+        &mut self,
+        incident: &IncidentRecord,
+    ) -> StoreResult<Option<i64>>;
+    /// Writes an incident's held, released and cleared fields.
+    async fn update_exposure_incident(&mut self, incident: &IncidentRecord) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -126,6 +142,10 @@ pub trait ClaimsStore: Send + Sync {
         from_ms: i64,
         to_ms: i64,
     ) -> StoreResult<Vec<(Carrier, Fen)>>;
+    // branch money2: exposure control.
+    async fn credit_rules(&self) -> StoreResult<Vec<CreditRule>>;
+    /// Open (not cleared) incidents, by carrier.
+    async fn open_exposure_incidents(&self) -> StoreResult<Vec<IncidentRecord>>;
 }
 
 // branch money2 (issue 15, session 10): collection plans (周、旬清欠计划).
@@ -168,4 +188,45 @@ pub struct NewPlanTarget {
     pub user_id: i64,
     pub carrier: Option<Carrier>,
     pub target: Fen,
+}
+
+// branch money2 (issue 15, session 10): exposure control.
+
+/// A carrier's credit limit and what happens past it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreditRule {
+    pub carrier: Carrier,
+    /// `None`: no limit (debt over 90 days still counts).
+    pub limit: Option<Fen>,
+    /// Hold new manifests from the carrier while an incident is open and
+    /// not released.
+    pub hold: bool,
+    pub updated_at_ms: i64,
+    pub updated_by: String,
+}
+
+/// A carrier past its limit or owing over 90 days: alerted once when it
+/// opens; held when the rule says so, until finance releases it; cleared
+/// when the debt is back within terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentRecord {
+    pub id: i64,
+    pub carrier: Carrier,
+    /// Receivable less credit when it opened.
+    pub exposure: Fen,
+    /// Owed on invoices more than 90 days overdue when it opened.
+    pub over_90: Fen,
+    pub limit: Option<Fen>,
+    pub held: bool,
+    pub opened_at_ms: i64,
+    pub released_at_ms: Option<i64>,
+    pub released_by: Option<String>,
+    pub cleared_at_ms: Option<i64>,
+}
+
+impl IncidentRecord {
+    /// New manifests from the carrier are refused.
+    pub fn holds(&self) -> bool {
+        self.held && self.released_at_ms.is_none() && self.cleared_at_ms.is_none()
+    }
 }

@@ -26,3 +26,32 @@ CREATE TABLE collection_targets (
     target_fen BIGINT NOT NULL CHECK (target_fen > 0),
     UNIQUE (plan_id, user_id, carrier)
 );
+
+-- Exposure control (issue 15 point 5, branch money2): a credit limit per
+-- carrier and its rule (hold = 1: new manifests from the carrier are refused
+-- while an incident is held and not released). An incident opens when the
+-- carrier's exposure (receivable less credit) passes its limit or it owes
+-- on an invoice more than 90 days overdue; its alerts go out once; finance
+-- releases a hold; the incident is cleared when the debt is back within
+-- terms. One open (not cleared) incident per carrier.
+CREATE TABLE credit_limits (
+    carrier TEXT PRIMARY KEY,
+    limit_fen BIGINT,
+    hold BIGINT NOT NULL DEFAULT 0,
+    updated_at BIGINT NOT NULL,
+    updated_by TEXT NOT NULL
+);
+
+CREATE TABLE exposure_incidents (
+    id BIGSERIAL PRIMARY KEY,
+    carrier TEXT NOT NULL,
+    exposure_fen BIGINT NOT NULL,
+    over_90_fen BIGINT NOT NULL,
+    limit_fen BIGINT,
+    held BIGINT NOT NULL DEFAULT 0,
+    opened_at BIGINT NOT NULL,
+    released_at BIGINT,
+    released_by TEXT,
+    cleared_at BIGINT
+);
+CREATE UNIQUE INDEX exposure_incidents_open ON exposure_incidents (carrier) WHERE cleared_at IS NULL;

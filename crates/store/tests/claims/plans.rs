@@ -402,3 +402,181 @@ async fn reminders_go_to_the_responsible_person_once_per_invoice_and_step() {
         h.cleanup().await;
     }
 }
+
+fn manifest(carrier: Carrier, n: usize, from: usize) -> Vec<app::manifest::ManifestRow> {
+    (from..from + n)
+        .map(|i| app::manifest::ManifestRow {
+            waybill: match carrier {
+                Carrier::Yto => format!("YT{i:013}"),
+                _ => format!("73986{i:07}"),
+            },
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// Exposure control: a carrier past its credit limit with the hold rule is
+/// held (its new manifests refused with a clear error, audited), its
+/// responsible person and the county manager told once; finance releases it;
+/// the incident clears once the debt is within terms; a debtor owing over
+/// 90 days opens an incident of its own without a limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_carrier_past_its_limit_is_held_until_finance_releases_it() {
+    for mut h in backends().await {
+        h.app.settings.county_manager_phone = Some("13900001111".into());
+        let app = &h.app;
+        books(&h, 300, 41).await;
+        app.backfill_ledger().await.unwrap();
+        let boss = admin();
+        person(&h, "li", Role::CountyOperator).await;
+        app.set_debtor_terms(
+            &boss,
+            Carrier::Yto,
+            &app::finance::TermsRequest {
+                responsible: Some("li".into()),
+                phone: Some("13812340000".into()),
+                payment_days: 10,
+            },
+        )
+        .await
+        .unwrap();
+        // ZTO's March invoice is due 2026-04-10: 54 days overdue today.
+        app.issue_statement(&boss, Carrier::Zto, month("2026-03"), Some(10))
+            .await
+            .unwrap();
+        // Before any rule: nothing happens.
+        assert_eq!(
+            app.check_exposure(&boss).await.unwrap(),
+            app::finance::ExposureRun::default(),
+            "{}",
+            h.name()
+        );
+        assert_eq!(
+            app.set_credit_limit(
+                &boss,
+                Carrier::Yto,
+                &app::finance::CreditRequest {
+                    limit: Some(Fen(-1)),
+                    hold: true
+                }
+            )
+            .await
+            .unwrap_err()
+            .code(),
+            Code::CreditLimitInvalid
+        );
+        app.set_credit_limit(
+            &boss,
+            Carrier::Yto,
+            &app::finance::CreditRequest {
+                limit: Some(Fen(100)),
+                hold: true,
+            },
+        )
+        .await
+        .unwrap();
+        let run = app.check_exposure(&boss).await.unwrap();
+        assert_eq!(
+            (run.opened, run.held, run.alerts),
+            (1, 1, 2),
+            "{}",
+            h.name()
+        );
+        let again = app.check_exposure(&boss).await.unwrap();
+        assert_eq!(
+            again,
+            app::finance::ExposureRun::default(),
+            "once per incident"
+        );
+        let rows = app.exposure(&boss).await.unwrap();
+        let yto = rows.iter().find(|r| r.carrier == Carrier::Yto).unwrap();
+        assert!(yto.exposure > Fen(100) && yto.incident.as_ref().unwrap().holds());
+
+        // Held: YTO's new manifests are refused, ZTO's are not.
+        let refused = app
+            .announce(&boss, Carrier::Yto, &manifest(Carrier::Yto, 2, 1), 1)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::CarrierHeld, "{}", h.name());
+        assert!(
+            refused.message(app::Lang::Zh).contains("圆通"),
+            "{}",
+            refused.message(app::Lang::Zh)
+        );
+        app.announce(&boss, Carrier::Zto, &manifest(Carrier::Zto, 2, 1), 1)
+            .await
+            .unwrap();
+
+        // Released by finance: accepted again; the incident stays open (no
+        // new alert, no new hold) while YTO is still past its limit.
+        app.release_carrier(&boss, Carrier::Yto).await.unwrap();
+        assert_eq!(
+            app.release_carrier(&boss, Carrier::Yto)
+                .await
+                .unwrap_err()
+                .code(),
+            Code::CarrierNotHeld
+        );
+        app.announce(&boss, Carrier::Yto, &manifest(Carrier::Yto, 2, 1), 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            app.check_exposure(&boss).await.unwrap(),
+            app::finance::ExposureRun::default()
+        );
+
+        // The limit raised past the debt: the incident clears.
+        app.set_credit_limit(
+            &boss,
+            Carrier::Yto,
+            &app::finance::CreditRequest {
+                limit: Some(Fen(1_000_000_000)),
+                hold: true,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(app.check_exposure(&boss).await.unwrap().cleared, 1);
+
+        // 2026-07-15: ZTO's March invoice is 96 days overdue — an incident
+        // without a limit; no hold rule, so its manifests go on; nobody is
+        // responsible for ZTO, so only the manager is told.
+        h.clock.set(shanghai("2026-07-15 09:00"));
+        let run = app.check_exposure(&boss).await.unwrap();
+        assert_eq!(
+            (run.opened, run.held, run.alerts),
+            (1, 0, 1),
+            "{}",
+            h.name()
+        );
+        app.announce(&boss, Carrier::Zto, &manifest(Carrier::Zto, 1, 10), 1)
+            .await
+            .unwrap();
+
+        let alerts: Vec<String> = app
+            .store
+            .pending_messages(h.clock.now() + Duration::days(1), 1_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.payload["template"] == "exposure_alert")
+            .map(|m| app::notify::render(&m.payload))
+            .collect();
+        assert_eq!(alerts.len(), 3, "{alerts:?}");
+        assert!(
+            alerts.iter().any(|t| t.contains("已暂停接收")),
+            "{alerts:?}"
+        );
+        let trail = app.store.audit_rows_after(0, 1_000).await.unwrap();
+        let count = |act: &str| trail.iter().filter(|r| r.act == act).count();
+        assert_eq!(
+            (
+                count("credit_limit_set"),
+                count("carrier_held"),
+                count("carrier_released")
+            ),
+            (2, 1, 1)
+        );
+        h.cleanup().await;
+    }
+}
