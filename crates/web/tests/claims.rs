@@ -317,3 +317,70 @@ async fn a_collection_plan_shows_each_persons_progress_from_the_write_offs() {
     assert_eq!(status, 200);
     assert!(bytes.starts_with(b"PK"), "a workbook");
 }
+
+/// Branch `money2`: exposure control from `/finance/exposure` — a limit
+/// with the hold rule set by the form, the check holding the carrier, the
+/// page offering the release, and the release.
+#[tokio::test]
+async fn a_carrier_past_its_limit_is_held_and_released_from_the_page() {
+    let database = testkit::sqlite_database().await;
+    let app = App::new(database.db.clone(), Arc::new(SystemClock));
+    user(&app, "operator", Role::CountyOperator, None, &[]).await;
+    let today = app.today();
+    let first_of_month = today - Duration::days(i64::from(today.day0()));
+    testkit::generated_books(
+        &app,
+        &database.db,
+        200,
+        20,
+        first_of_month - Duration::days(1),
+        9,
+    )
+    .await;
+    app.backfill_ledger().await.unwrap();
+    let site = Site::serve(app, database).await;
+    let operator = site.sign_in("operator").await;
+    let (status, html) = operator.get("/finance/exposure").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"exposure-ZTO\""), "{html}");
+    let (status, html) = operator
+        .post(
+            "/finance/exposure/ZTO/limit",
+            &[("limit", "很多"), ("hold", "1")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("信用额度须为零或正数"), "{html}");
+    let (status, to) = operator
+        .post(
+            "/finance/exposure/ZTO/limit",
+            &[("limit", "0.01"), ("hold", "1")],
+        )
+        .await;
+    assert_eq!((status, to.as_str()), (303, "/finance/exposure"));
+    let (status, _) = operator.post("/finance/exposure/check", &[]).await;
+    assert_eq!(status, 303);
+    let (_, html) = operator.get("/finance/exposure").await;
+    assert!(html.contains("已暂停预报"), "{html}");
+    assert!(html.contains("/finance/exposure/ZTO/release"), "{html}");
+    let refused = site
+        .app
+        .announce(
+            &testkit::admin(),
+            Carrier::Zto,
+            &[app::manifest::ManifestRow {
+                waybill: "739860000001".into(),
+                ..Default::default()
+            }],
+            1,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), app::Code::CarrierHeld);
+    let (status, _) = operator.post("/finance/exposure/ZTO/release", &[]).await;
+    assert_eq!(status, 303);
+    let (_, html) = operator.get("/finance/exposure").await;
+    assert!(html.contains("已解除暂停"), "{html}");
+    let (status, html) = operator.post("/finance/exposure/ZTO/release", &[]).await;
+    assert_eq!(status, 409, "{html}");
+}

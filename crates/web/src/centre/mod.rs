@@ -62,6 +62,7 @@ pub fn routes() -> Router<WebState> {
         .merge(hub::routes())
         .merge(presale::routes())
         .merge(plans::routes())
+        .merge(plans::routes_exposure())
 }
 
 /// A signed-in person who may run the county centre (county staff and the

@@ -294,3 +294,157 @@ async fn download(
     );
     Ok(crate::xlsx::download(bytes, &name))
 }
+
+// Exposure control (branch money2): `/finance/exposure` — each carrier's
+// exposure, limit, rule and incident; setting a limit; releasing a hold.
+
+struct ExposureLine {
+    code: &'static str,
+    carrier: String,
+    exposure: String,
+    over_90: String,
+    limit: String,
+    /// The limit as typed in the form (yuan, no sign).
+    limit_input: String,
+    hold: bool,
+    /// `exposure.state.*`: fine, alerted, held, released.
+    state: &'static str,
+    holds: bool,
+}
+
+#[derive(Template)]
+#[template(path = "centre/finance_exposure.html")]
+struct ExposurePage {
+    f: Frame,
+    rows: Vec<ExposureLine>,
+}
+
+pub(super) fn routes_exposure() -> axum::Router<WebState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/finance/exposure", get(exposure))
+        .route("/finance/exposure/check", post(check_exposure))
+        .route("/finance/exposure/{code}/limit", post(set_limit))
+        .route("/finance/exposure/{code}/release", post(release))
+}
+
+async fn exposure(State(state): State<WebState>, operator: Operator) -> Result<Response, WebError> {
+    let t = operator.tr;
+    let rows = state
+        .app
+        .exposure(&operator.principal)
+        .await
+        .map_err(operator.app_err())?;
+    Ok(render(ExposurePage {
+        f: Frame::new(&operator, "finance"),
+        rows: rows
+            .iter()
+            .map(|r| ExposureLine {
+                code: r.carrier.code(),
+                carrier: carrier_name(r.carrier, t),
+                exposure: r.exposure.to_string(),
+                over_90: r.over_90.to_string(),
+                limit: r
+                    .rule
+                    .as_ref()
+                    .and_then(|x| x.limit)
+                    .map(|l| l.to_string())
+                    .unwrap_or_default(),
+                limit_input: r
+                    .rule
+                    .as_ref()
+                    .and_then(|x| x.limit)
+                    .map(|l| format!("{}.{:02}", l.0 / 100, l.0 % 100))
+                    .unwrap_or_default(),
+                hold: r.rule.as_ref().is_some_and(|x| x.hold),
+                state: match &r.incident {
+                    None if r.breached() => "exposure.state.breached",
+                    None => "exposure.state.fine",
+                    Some(i) if i.holds() => "exposure.state.held",
+                    Some(i) if i.released_at_ms.is_some() => "exposure.state.released",
+                    Some(_) => "exposure.state.alerted",
+                },
+                holds: r.incident.as_ref().is_some_and(|i| i.holds()),
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn check_exposure(
+    State(state): State<WebState>,
+    operator: Operator,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    operator.check(&state, &form.csrf)?;
+    state
+        .app
+        .check_exposure(&operator.principal)
+        .await
+        .map_err(operator.app_err())?;
+    Ok(Redirect::to("/finance/exposure").into_response())
+}
+
+#[derive(Deserialize)]
+struct LimitForm {
+    csrf: String,
+    #[serde(default)]
+    limit: String,
+    #[serde(default)]
+    hold: String,
+}
+
+async fn set_limit(
+    State(state): State<WebState>,
+    operator: Operator,
+    Path(code): Path<String>,
+    Form(form): Form<LimitForm>,
+) -> Result<Response, WebError> {
+    operator.check(&state, &form.csrf)?;
+    let t = operator.tr;
+    let carrier =
+        super::office::parse_carrier(Some(field(t, &code)?)).map_err(operator.app_err())?;
+    let limit = match field(t, &form.limit)?.trim() {
+        "" => None,
+        text => Some(
+            parse_yuan(text)
+                .ok_or_else(|| AppError::new(Code::CreditLimitInvalid))
+                .map_err(operator.app_err())?,
+        ),
+    };
+    state
+        .app
+        .set_credit_limit(
+            &operator.principal,
+            carrier,
+            &app::finance::CreditRequest {
+                limit,
+                hold: form.hold == "1",
+            },
+        )
+        .await
+        .map_err(operator.app_err())?;
+    Ok(Redirect::to("/finance/exposure").into_response())
+}
+
+async fn release(
+    State(state): State<WebState>,
+    operator: Operator,
+    Path(code): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    operator.check(&state, &form.csrf)?;
+    let t = operator.tr;
+    let carrier =
+        super::office::parse_carrier(Some(field(t, &code)?)).map_err(operator.app_err())?;
+    state
+        .app
+        .release_carrier(&operator.principal, carrier)
+        .await
+        .map_err(operator.app_err())?;
+    Ok(Redirect::to("/finance/exposure").into_response())
+}

@@ -57,4 +57,46 @@ pub(super) const STRINGS: super::Strings = &[
         "One target a row: with no debtor chosen it is the person's whole target, with one it is their target for that debtor. Empty rows are skipped. Saving replaces the targets; once the period is over they cannot change.",
     ),
     ("xlsx.sheet.plan", "清欠计划", "Plan"),
+    // Exposure control.
+    (
+        "exposure.title",
+        "信用额度与欠费管控",
+        "Credit limits and exposure",
+    ),
+    (
+        "exposure.link",
+        "信用额度与欠费管控",
+        "Credit limits and exposure",
+    ),
+    (
+        "exposure.hint",
+        "应收净额（应收账款减预收款）超过信用额度，或有逾期超过 90 天的欠款，即通知欠费收缴责任人和县级中心负责人（每次只通知一次）；规则为“暂停预报”的快递公司，其新的预报将被拒收，直到财务解除。已到县的包裹照常派送。每小时自动检查一次。",
+        "A carrier whose exposure (receivable less credit) passes its credit limit, or that owes on an invoice more than 90 days overdue, is reported to the person responsible for it and the county manager (once per incident); when its rule is “hold”, its new manifests are refused until finance releases it. Parcels already in the county are delivered as usual. Checked every hour.",
+    ),
+    ("exposure.check", "立即检查", "Check now"),
+    ("exposure.exposure", "应收净额", "Exposure"),
+    ("exposure.limit", "信用额度", "Credit limit"),
+    ("exposure.limit_yuan", "额度（元）", "Limit (yuan)"),
+    ("exposure.state", "状态", "State"),
+    ("exposure.rule", "额度与规则", "Limit and rule"),
+    ("exposure.hold", "超限暂停预报", "hold manifests past it"),
+    ("exposure.save", "保存", "Save"),
+    ("exposure.release", "解除暂停", "Release"),
+    ("exposure.state.fine", "正常", "Within terms"),
+    (
+        "exposure.state.breached",
+        "超限（待检查）",
+        "Past terms (not checked yet)",
+    ),
+    (
+        "exposure.state.alerted",
+        "超限，已通知",
+        "Past terms, alerted",
+    ),
+    ("exposure.state.held", "已暂停预报", "Held"),
+    (
+        "exposure.state.released",
+        "超限，已解除暂停",
+        "Past terms, released",
+    ),
 ];
