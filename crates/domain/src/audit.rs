@@ -154,6 +154,8 @@ pub enum Act {
     CarrierHeld,
     /// Finance released a held carrier.
     CarrierReleased,
+    /// A receipt claimed for the wrong debtor was un-claimed.
+    ReceiptUnclaimed,
 }
 
 impl Act {
@@ -224,6 +226,7 @@ impl Act {
         Act::CreditLimitSet,
         Act::CarrierHeld,
         Act::CarrierReleased,
+        Act::ReceiptUnclaimed,
     ];
 
     pub fn code(self) -> &'static str {
@@ -292,6 +295,7 @@ impl Act {
             Act::CreditLimitSet => "credit_limit_set",
             Act::CarrierHeld => "carrier_held",
             Act::CarrierReleased => "carrier_released",
+            Act::ReceiptUnclaimed => "receipt_unclaimed",
         }
     }
 

@@ -11,8 +11,8 @@ use crate::rows::{corrupt, get};
 use crate::{Backend, Db, DbTx, backend_error};
 use app::ports::StoreResult;
 use app::ports::claims::{
-    ClaimRecord, ClaimsStore, ClaimsTx, CreditRule, IncidentRecord, NewPlan, NewPlanTarget,
-    NewWriteOff, PaymentRecord, PlanRecord, PlanTarget, WriteOffRecord,
+    ClaimEnd, ClaimRecord, ClaimsStore, ClaimsTx, CreditRule, IncidentRecord, NewPlan,
+    NewPlanTarget, NewWriteOff, PaymentRecord, PlanRecord, PlanTarget, WriteOffRecord,
 };
 use app::ports::ledger::{Account, AccountRecord, ReceiptRecord, StatementRecord};
 use async_trait::async_trait;
@@ -20,13 +20,25 @@ use domain::collection::{Period, PlanKind};
 use domain::{Carrier, Fen};
 use sqlx::any::AnyRow;
 
-const CLAIM_COLUMNS: &str = "receipt_id, carrier, amount_fen, transfer_id, claimed_at, claimed_by";
+const CLAIM_COLUMNS: &str = "id, receipt_id, carrier, amount_fen, transfer_id, claimed_at, claimed_by, ended_at, ended_by, end_reason, end_transfer_id";
 const WRITE_OFF_COLUMNS: &str = "id, request_key, carrier, amount_fen, at, by_user, approval_id";
 const PAYMENT_COLUMNS: &str =
     "id, write_off_id, statement_id, carrier, amount_fen, transfer_id, at";
 
 fn claim_from(row: &AnyRow) -> StoreResult<ClaimRecord> {
+    let ended_at: Option<i64> = get(row, "ended_at")?;
+    let ended = match ended_at {
+        Some(at_ms) => Some(ClaimEnd {
+            at_ms,
+            by: get::<Option<String>>(row, "ended_by")?.unwrap_or_default(),
+            reason: get::<Option<String>>(row, "end_reason")?.unwrap_or_default(),
+            transfer_id: get::<Option<String>>(row, "end_transfer_id")?.unwrap_or_default(),
+        }),
+        None => None,
+    };
     Ok(ClaimRecord {
+        id: get(row, "id")?,
+        ended,
         receipt_id: get(row, "receipt_id")?,
         carrier: carrier(row)?,
         amount: Fen(get(row, "amount_fen")?),
@@ -91,10 +103,10 @@ impl ClaimsTx for DbTx {
     async fn insert_claim(&mut self, c: &ClaimRecord) -> StoreResult<bool> {
         let row = self
             .optional(
-                sqlx::query(&format!(
-                    "INSERT INTO receipt_claims ({CLAIM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) \
-                     ON CONFLICT DO NOTHING RETURNING receipt_id"
-                ))
+                sqlx::query(
+                    "INSERT INTO receipt_claims (receipt_id, carrier, amount_fen, transfer_id, claimed_at, claimed_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING receipt_id"
+                )
                 .bind(c.receipt_id)
                 .bind(c.carrier.code())
                 .bind(c.amount.0)
@@ -109,7 +121,7 @@ impl ClaimsTx for DbTx {
     async fn claim_in(&mut self, receipt_id: i64) -> StoreResult<Option<ClaimRecord>> {
         self.optional(
             sqlx::query(&format!(
-                "SELECT {CLAIM_COLUMNS} FROM receipt_claims WHERE receipt_id = $1"
+                "SELECT {CLAIM_COLUMNS} FROM receipt_claims WHERE receipt_id = $1 AND ended_at IS NULL"
             ))
             .bind(receipt_id),
         )
@@ -117,6 +129,33 @@ impl ClaimsTx for DbTx {
         .as_ref()
         .map(claim_from)
         .transpose()
+    }
+
+    async fn claims_count_in(&mut self, receipt_id: i64) -> StoreResult<i64> {
+        let row = self
+            .optional(
+                sqlx::query("SELECT COUNT(*) AS n FROM receipt_claims WHERE receipt_id = $1")
+                    .bind(receipt_id),
+            )
+            .await?
+            .ok_or_else(|| corrupt("claims", "no count"))?;
+        get(&row, "n")
+    }
+
+    async fn end_claim(&mut self, claim_id: i64, end: &ClaimEnd) -> StoreResult<()> {
+        self.execute(
+            sqlx::query(
+                "UPDATE receipt_claims SET ended_at = $1, ended_by = $2, end_reason = $3, end_transfer_id = $4 \
+                 WHERE id = $5 AND ended_at IS NULL",
+            )
+            .bind(end.at_ms)
+            .bind(end.by.clone())
+            .bind(end.reason.clone())
+            .bind(end.transfer_id.clone())
+            .bind(claim_id),
+        )
+        .await?;
+        Ok(())
     }
 
     async fn lock_statements_of(&mut self, carrier: Carrier) -> StoreResult<Vec<StatementRecord>> {
@@ -402,7 +441,7 @@ impl ClaimsStore for Db {
     async fn unclaimed_receipts(&self, limit: u32) -> StoreResult<Vec<ReceiptRecord>> {
         sqlx::query(&format!(
             "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE NOT EXISTS \
-             (SELECT 1 FROM receipt_claims c WHERE c.receipt_id = receipts.id) ORDER BY day, id LIMIT $1"
+             (SELECT 1 FROM receipt_claims c WHERE c.receipt_id = receipts.id AND c.ended_at IS NULL) ORDER BY day, id LIMIT $1"
         ))
         .bind(i64::from(limit))
         .fetch_all(&self.reader)
@@ -415,7 +454,7 @@ impl ClaimsStore for Db {
 
     async fn claims_of(&self, carrier: Carrier, limit: u32) -> StoreResult<Vec<ClaimRecord>> {
         sqlx::query(&format!(
-            "SELECT {CLAIM_COLUMNS} FROM receipt_claims WHERE carrier = $1 ORDER BY claimed_at DESC, receipt_id DESC LIMIT $2"
+            "SELECT {CLAIM_COLUMNS} FROM receipt_claims WHERE carrier = $1 ORDER BY claimed_at DESC, id DESC LIMIT $2"
         ))
         .bind(carrier.code())
         .bind(i64::from(limit))
@@ -443,7 +482,7 @@ impl ClaimsStore for Db {
 
     async fn all_claims(&self) -> StoreResult<Vec<ClaimRecord>> {
         sqlx::query(&format!(
-            "SELECT {CLAIM_COLUMNS} FROM receipt_claims ORDER BY receipt_id"
+            "SELECT {CLAIM_COLUMNS} FROM receipt_claims WHERE ended_at IS NULL ORDER BY receipt_id"
         ))
         .fetch_all(&self.reader)
         .await

@@ -812,6 +812,12 @@ codes! {
     CarrierNotHeld = "carrier_not_held", 409, Conflict,
         "{carrier} 目前没有被暂停接收预报，无需解除",
         "{carrier} is not held: there is nothing to release";
+    ClaimSpent = "claim_spent", 409, Conflict,
+        "这笔认领的 {amount} 已核销到 {carrier} 的账单（其预收款余额仅 {credit}），不能直接撤销认领；请先冲回核销",
+        "the {amount} claimed was written off against {carrier}'s invoices (its credit is only {credit}): reverse the write-off before un-claiming";
+    UnclaimReasonInvalid = "unclaim_reason_invalid", 422, InvalidRequest,
+        "请填写撤销认领的原因（1 至 {max} 个字）",
+        "give the reason for un-claiming (1 to {max} characters)";
     // (money2 ends here)
     //
     // branch vehicles2 (issue 20, session 10): collecting from a compartment,

@@ -367,6 +367,7 @@ pub const NOUNS: &[(&str, &str)] = &[
     ("hub log", "分拣中心日志"),
     // branch money2 (issue 15, session 10).
     ("collection plan", "清欠计划"),
+    ("claim", "认领记录"),
 ];
 
 /// (Chinese, English) for an object or field named in English.

@@ -36,6 +36,8 @@ const UNCLAIMED_LISTED_MAX: u32 = 500;
 const PAYMENTS_LISTED_MAX: u32 = 500;
 /// Most invoices one write-off names.
 pub const INVOICES_CHOSEN_MAX: usize = 100;
+/// Longest reason for un-claiming (branch money2).
+pub const UNCLAIM_REASON_CHARS_MAX: usize = 200;
 
 /// A receipt nobody has claimed yet, with its age in days since the bank's
 /// day.
@@ -114,13 +116,22 @@ impl App {
             .receipt_in(receipt_id)
             .await?
             .ok_or(AppError::NotFound("receipt"))?;
+        // A receipt un-claimed before (branch money2) is claimed again
+        // under a new transfer id: `claim:<receipt>:<n>`.
+        let earlier = tx.claims_count_in(receipt_id).await?;
         let claim = ClaimRecord {
+            id: 0,
             receipt_id,
             carrier,
             amount: receipt.amount,
-            transfer_id: format!("claim:{receipt_id}"),
+            transfer_id: if earlier == 0 {
+                format!("claim:{receipt_id}")
+            } else {
+                format!("claim:{receipt_id}:{}", earlier + 1)
+            },
             at_ms: now.timestamp_millis(),
             by: principal.username.clone(),
+            ended: None,
         };
         // The claim's row first: a concurrent claimant waits here and then
         // finds this one's row.
@@ -174,6 +185,89 @@ impl App {
             carrier = carrier.code(),
             "receipt claimed"
         );
+        Ok(claim)
+    }
+
+    /// Un-claims a receipt claimed for the wrong debtor (branch money2):
+    /// county staff and the administrator. The claim ends (it is kept, with
+    /// who ended it, when and why) and `unclaim:<receipt>[:<n>]` reverses
+    /// its transfer (the debtor's credit → unapplied cash), so the receipt
+    /// is unclaimed again and may be claimed for the right debtor. Refused
+    /// (`claim_spent`) once the money was written off against the debtor's
+    /// invoices — the debtor's credit no longer holds it; reversing a
+    /// write-off is not built yet. Audited `receipt_unclaimed`.
+    pub async fn unclaim_receipt(
+        &self,
+        principal: &Principal,
+        receipt_id: i64,
+        reason: &str,
+    ) -> AppResult<ClaimRecord> {
+        must_keep_books(principal)?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > UNCLAIM_REASON_CHARS_MAX {
+            return Err(
+                AppError::new(Code::UnclaimReasonInvalid).with("max", UNCLAIM_REASON_CHARS_MAX)
+            );
+        }
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut claim = tx
+            .claim_in(receipt_id)
+            .await?
+            .ok_or(AppError::NotFound("claim"))?;
+        // The ledger's head first: the credit read next stays so.
+        tx.lock_ledger_head().await?;
+        let credit = credit_in(&mut *tx, claim.carrier).await?;
+        if credit < claim.amount {
+            return Err(AppError::new(Code::ClaimSpent)
+                .with("carrier", claim.carrier.code())
+                .with("amount", claim.amount)
+                .with("credit", credit));
+        }
+        let end = crate::ports::claims::ClaimEnd {
+            at_ms: now.timestamp_millis(),
+            by: principal.username.clone(),
+            reason: reason.to_string(),
+            transfer_id: format!("un{}", claim.transfer_id),
+        };
+        ledger::post(
+            &mut *tx,
+            &NewTransfer {
+                id: end.transfer_id.clone(),
+                debit: Account::credit_of(claim.carrier),
+                credit: Account::of(AccountKind::UnappliedCash),
+                amount: claim.amount,
+                kind: TransferKind::Reversal,
+                reference: reason.chars().take(domain::ledger::REFERENCE_MAX).collect(),
+                parcel_id: None,
+                reverses: Some(claim.transfer_id.clone()),
+                at_ms: now.timestamp_millis(),
+            },
+            now,
+        )
+        .await?;
+        tx.end_claim(claim.id, &end).await?;
+        audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            now,
+            Act::ReceiptUnclaimed,
+            Object::new("receipt", receipt_id),
+            serde_json::json!({
+                "carrier": claim.carrier.code(),
+                "amount_fen": claim.amount.0,
+                "reason": reason,
+                "transfer": end.transfer_id,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(
+            receipt = receipt_id,
+            carrier = claim.carrier.code(),
+            "receipt un-claimed"
+        );
+        claim.ended = Some(end);
         Ok(claim)
     }
 

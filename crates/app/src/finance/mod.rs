@@ -15,6 +15,7 @@ mod receipts;
 mod reminders;
 mod statements;
 
+pub use crate::ports::claims::ClaimEnd;
 pub use crate::ports::ledger::{Account, AccountRecord, Transfer};
 pub use crate::ports::ledger::{ContactRecord, DebtorTerms, Responsible};
 pub use crate::ports::ledger::{StatementLine, StatementRecord};

@@ -12,6 +12,9 @@ use serde::Serialize;
 /// A receipt claimed for a debtor (认领): once per receipt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClaimRecord {
+    /// The claim's own id (a receipt un-claimed and claimed again has
+    /// several claims, one live); 0 before it is kept.
+    pub id: i64,
     pub receipt_id: i64,
     pub carrier: Carrier,
     pub amount: Fen,
@@ -20,6 +23,18 @@ pub struct ClaimRecord {
     pub transfer_id: String,
     pub at_ms: i64,
     pub by: String,
+    /// Un-claimed (branch money2): when, by whom, why, and the reversing
+    /// transfer (the debtor's credit → unapplied cash).
+    pub ended: Option<ClaimEnd>,
+}
+
+/// How a claim ended: un-claimed for the wrong debtor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClaimEnd {
+    pub at_ms: i64,
+    pub by: String,
+    pub reason: String,
+    pub transfer_id: String,
 }
 
 /// One write-off (核销): the debtor's credit applied to its invoices.
@@ -69,7 +84,12 @@ pub trait ClaimsTx: Send {
     /// Keeps the claim unless the receipt is claimed already (then
     /// `false`; a concurrent claimant waits for the first to end).
     async fn insert_claim(&mut self, claim: &ClaimRecord) -> StoreResult<bool>;
+    /// The receipt's live (not ended) claim.
     async fn claim_in(&mut self, receipt_id: i64) -> StoreResult<Option<ClaimRecord>>;
+    /// How many claims the receipt has had, ended ones included.
+    async fn claims_count_in(&mut self, receipt_id: i64) -> StoreResult<i64>;
+    /// Ends a live claim (once).
+    async fn end_claim(&mut self, claim_id: i64, end: &ClaimEnd) -> StoreResult<()>;
     /// The carrier's statements, locked by id until this transaction ends
     /// (PostgreSQL; on SQLite the one writer is alone).
     async fn lock_statements_of(&mut self, carrier: Carrier) -> StoreResult<Vec<StatementRecord>>;

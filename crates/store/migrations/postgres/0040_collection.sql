@@ -55,3 +55,31 @@ CREATE TABLE exposure_incidents (
     cleared_at BIGINT
 );
 CREATE UNIQUE INDEX exposure_incidents_open ON exposure_incidents (carrier) WHERE cleared_at IS NULL;
+
+-- Corrections (issue 15, branch money2): a claim for the wrong debtor is
+-- ended (un-claimed) by a reversing transfer, and the receipt may be claimed
+-- again. Claims get their own id; one live (not ended) claim per receipt; a
+-- claim is never deleted and only its end is ever written, once.
+ALTER TABLE receipt_claims DROP CONSTRAINT receipt_claims_pkey;
+ALTER TABLE receipt_claims ADD COLUMN id BIGSERIAL PRIMARY KEY;
+ALTER TABLE receipt_claims ADD COLUMN ended_at BIGINT;
+ALTER TABLE receipt_claims ADD COLUMN ended_by TEXT;
+ALTER TABLE receipt_claims ADD COLUMN end_reason TEXT;
+ALTER TABLE receipt_claims ADD COLUMN end_transfer_id TEXT UNIQUE;
+CREATE UNIQUE INDEX receipt_claims_live ON receipt_claims (receipt_id) WHERE ended_at IS NULL;
+DROP TRIGGER receipt_claims_no_change ON receipt_claims;
+CREATE FUNCTION receipt_claims_end_once() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION 'claims are append-only';
+    END IF;
+    IF OLD.ended_at IS NOT NULL OR NEW.receipt_id <> OLD.receipt_id OR NEW.carrier <> OLD.carrier
+        OR NEW.amount_fen <> OLD.amount_fen OR NEW.transfer_id <> OLD.transfer_id
+        OR NEW.claimed_at <> OLD.claimed_at OR NEW.claimed_by <> OLD.claimed_by OR NEW.id <> OLD.id THEN
+        RAISE EXCEPTION 'claims are append-only; a claim ends once';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER receipt_claims_end_once BEFORE UPDATE OR DELETE ON receipt_claims
+    FOR EACH ROW EXECUTE FUNCTION receipt_claims_end_once();

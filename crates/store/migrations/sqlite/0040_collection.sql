@@ -55,3 +55,38 @@ CREATE TABLE exposure_incidents (
     cleared_at INTEGER
 );
 CREATE UNIQUE INDEX exposure_incidents_open ON exposure_incidents (carrier) WHERE cleared_at IS NULL;
+
+-- Corrections (issue 15, branch money2): a claim for the wrong debtor is
+-- ended (un-claimed) by a reversing transfer, and the receipt may be claimed
+-- again. Claims get their own id; one live (not ended) claim per receipt; a
+-- claim is never deleted and only its end is ever written, once.
+CREATE TABLE receipt_claims_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    receipt_id INTEGER NOT NULL REFERENCES receipts(id),
+    carrier TEXT NOT NULL,
+    amount_fen INTEGER NOT NULL,
+    transfer_id TEXT NOT NULL UNIQUE,
+    claimed_at INTEGER NOT NULL,
+    claimed_by TEXT NOT NULL,
+    ended_at INTEGER,
+    ended_by TEXT,
+    end_reason TEXT,
+    end_transfer_id TEXT UNIQUE
+);
+INSERT INTO receipt_claims_new (receipt_id, carrier, amount_fen, transfer_id, claimed_at, claimed_by)
+    SELECT receipt_id, carrier, amount_fen, transfer_id, claimed_at, claimed_by FROM receipt_claims ORDER BY receipt_id;
+DROP TABLE receipt_claims;
+ALTER TABLE receipt_claims_new RENAME TO receipt_claims;
+CREATE UNIQUE INDEX receipt_claims_live ON receipt_claims (receipt_id) WHERE ended_at IS NULL;
+CREATE INDEX receipt_claims_carrier ON receipt_claims (carrier, claimed_at);
+CREATE TRIGGER receipt_claims_no_delete BEFORE DELETE ON receipt_claims
+BEGIN
+    SELECT RAISE(ABORT, 'claims are append-only');
+END;
+CREATE TRIGGER receipt_claims_end_once BEFORE UPDATE ON receipt_claims
+WHEN OLD.ended_at IS NOT NULL OR NEW.receipt_id <> OLD.receipt_id OR NEW.carrier <> OLD.carrier
+    OR NEW.amount_fen <> OLD.amount_fen OR NEW.transfer_id <> OLD.transfer_id
+    OR NEW.claimed_at <> OLD.claimed_at OR NEW.claimed_by <> OLD.claimed_by OR NEW.id <> OLD.id
+BEGIN
+    SELECT RAISE(ABORT, 'claims are append-only; a claim ends once');
+END;

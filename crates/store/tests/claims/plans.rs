@@ -580,3 +580,118 @@ async fn a_carrier_past_its_limit_is_held_until_finance_releases_it() {
         h.cleanup().await;
     }
 }
+
+/// Corrections: a receipt claimed for the wrong debtor is un-claimed — the
+/// claim ends (kept, with why), a reversing transfer takes the money from
+/// that debtor's credit back to unapplied cash — and claimed again for the
+/// right one; once written off, un-claiming is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_claimed_for_the_wrong_debtor_is_unclaimed_and_claimed_again() {
+    for h in backends().await {
+        let app = &h.app;
+        books(&h, 300, 51).await;
+        app.backfill_ledger().await.unwrap();
+        let boss = admin();
+        let march = app
+            .issue_statement(&boss, Carrier::Zto, month("2026-03"), Some(10))
+            .await
+            .unwrap()
+            .statement;
+        let part = march.net.0 / 3;
+        assert!(part > 0, "{}", h.name());
+        let day: NaiveDate = "2026-06-01".parse().unwrap();
+        let imported = app
+            .import_bank_statement(
+                &boss,
+                "6月.csv",
+                &bank_file(&[
+                    (day, part, "中通快递", "U1"),
+                    (day, march.net.0 - part, "中通快递", "U2"),
+                ]),
+            )
+            .await
+            .unwrap();
+        let (a, b) = (imported.new[0].id, imported.new[1].id);
+        // Claimed for YTO by mistake.
+        app.claim_receipt(&boss, a, Carrier::Yto).await.unwrap();
+        assert_eq!(
+            balance(app, Account::credit_of(Carrier::Yto)).await,
+            Fen(part)
+        );
+        assert_eq!(
+            app.unclaim_receipt(&boss, a, " ").await.unwrap_err().code(),
+            Code::UnclaimReasonInvalid
+        );
+        let ended = app
+            .unclaim_receipt(&boss, a, "付款人是中通，认领错了")
+            .await
+            .unwrap();
+        assert_eq!(
+            ended.ended.as_ref().unwrap().transfer_id,
+            format!("unclaim:{a}")
+        );
+        assert_eq!(
+            balance(app, Account::credit_of(Carrier::Yto)).await,
+            Fen(0),
+            "{}",
+            h.name()
+        );
+        assert_eq!(
+            balance(app, Account::of(AccountKind::UnappliedCash)).await,
+            Fen(march.net.0),
+            "the money is unclaimed again"
+        );
+        assert!(
+            app.unclaimed_receipts(&boss)
+                .await
+                .unwrap()
+                .iter()
+                .any(|u| u.receipt.id == a)
+        );
+        assert_eq!(
+            app.unclaim_receipt(&boss, a, "again")
+                .await
+                .unwrap_err()
+                .code(),
+            Code::NotFound
+        );
+        // Claimed again, for ZTO, under a new transfer id.
+        let again = app.claim_receipt(&boss, a, Carrier::Zto).await.unwrap();
+        assert_eq!(again.transfer_id, format!("claim:{a}:2"));
+        assert_eq!(
+            app.claim_receipt(&boss, a, Carrier::Yto)
+                .await
+                .unwrap_err()
+                .code(),
+            Code::ReceiptClaimed,
+            "one live claim"
+        );
+        let yto_claims = app
+            .debtor_payments(&boss, Carrier::Yto)
+            .await
+            .unwrap()
+            .claims;
+        assert!(
+            yto_claims.len() == 1 && yto_claims[0].ended.is_some(),
+            "the ended claim is kept"
+        );
+        // Written off: the money is spent, un-claiming is refused.
+        app.claim_receipt(&boss, b, Carrier::Zto).await.unwrap();
+        app.write_off(&boss, &write_off("all", Carrier::Zto, vec![], None))
+            .await
+            .unwrap();
+        let spent = app.unclaim_receipt(&boss, a, "晚了").await.unwrap_err();
+        assert_eq!(spent.code(), Code::ClaimSpent, "{}", h.name());
+        let trail = app.store.audit_rows_after(0, 1_000).await.unwrap();
+        assert_eq!(
+            trail
+                .iter()
+                .filter(|r| r.act == "receipt_unclaimed")
+                .count(),
+            1
+        );
+        let check = app.check_ledger(&boss).await.unwrap();
+        assert!(check.is_whole(), "{}: {:?}", h.name(), check.problems);
+        h.cleanup().await;
+    }
+}
