@@ -384,3 +384,65 @@ async fn a_carrier_past_its_limit_is_held_and_released_from_the_page() {
     let (status, html) = operator.post("/finance/exposure/ZTO/release", &[]).await;
     assert_eq!(status, 409, "{html}");
 }
+
+/// Branch `money2`: un-claiming from the debtor's page — the claim listed
+/// with its form, a reason required, the money back to unclaimed.
+#[tokio::test]
+async fn a_wrong_claim_is_unclaimed_from_the_debtors_page() {
+    let database = testkit::sqlite_database().await;
+    let app = App::new(database.db.clone(), Arc::new(SystemClock));
+    user(&app, "operator", Role::CountyOperator, None, &[]).await;
+    let today = app.today();
+    let boss = testkit::admin();
+    let imported = app
+        .import_bank_statement(
+            &boss,
+            "today.csv",
+            &[
+                vec![
+                    "交易日期".into(),
+                    "贷方金额".into(),
+                    "对方户名".into(),
+                    "流水号".into(),
+                ],
+                vec![
+                    today.to_string(),
+                    "88.00".into(),
+                    "圆通速递".into(),
+                    "UC1".into(),
+                ],
+            ],
+        )
+        .await
+        .unwrap();
+    let receipt = imported.new[0].id;
+    app.claim_receipt(&boss, receipt, Carrier::Zto)
+        .await
+        .unwrap();
+    let site = Site::serve(app, database).await;
+    let operator = site.sign_in("operator").await;
+    let (status, html) = operator.get("/finance/debtors/ZTO").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"debtor-claims\""), "{html}");
+    assert!(
+        html.contains(&format!("/finance/receipts/{receipt}/unclaim")),
+        "{html}"
+    );
+    let path = format!("/finance/receipts/{receipt}/unclaim");
+    let (status, html) = operator
+        .post(&path, &[("carrier", "ZTO"), ("reason", "")])
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("撤销认领的原因"), "{html}");
+    let (status, to) = operator
+        .post(&path, &[("carrier", "ZTO"), ("reason", "付款人是圆通")])
+        .await;
+    assert_eq!((status, to.as_str()), (303, "/finance/debtors/ZTO"));
+    let (_, html) = operator.get("/finance/debtors/ZTO").await;
+    assert!(
+        html.contains("已撤销") && html.contains("付款人是圆通"),
+        "{html}"
+    );
+    let unclaimed = site.app.unclaimed_receipts(&boss).await.unwrap();
+    assert_eq!(unclaimed.len(), 1, "back to unclaimed");
+}

@@ -326,6 +326,7 @@ pub(super) fn routes_exposure() -> axum::Router<WebState> {
         .route("/finance/exposure/check", post(check_exposure))
         .route("/finance/exposure/{code}/limit", post(set_limit))
         .route("/finance/exposure/{code}/release", post(release))
+        .route("/finance/receipts/{id}/unclaim", post(unclaim))
 }
 
 async fn exposure(State(state): State<WebState>, operator: Operator) -> Result<Response, WebError> {
@@ -447,4 +448,36 @@ async fn release(
         .await
         .map_err(operator.app_err())?;
     Ok(Redirect::to("/finance/exposure").into_response())
+}
+
+// Corrections (branch money2): un-claiming a receipt claimed for the wrong
+// debtor, from the debtor's page.
+
+#[derive(Deserialize)]
+struct UnclaimForm {
+    csrf: String,
+    #[serde(default)]
+    carrier: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn unclaim(
+    State(state): State<WebState>,
+    operator: Operator,
+    Path(id): Path<i64>,
+    Form(form): Form<UnclaimForm>,
+) -> Result<Response, WebError> {
+    operator.check(&state, &form.csrf)?;
+    let t = operator.tr;
+    let claim = state
+        .app
+        .unclaim_receipt(&operator.principal, id, field(t, &form.reason)?)
+        .await
+        .map_err(operator.app_err())?;
+    let back = match Carrier::parse(form.carrier.trim()) {
+        Ok(carrier) => carrier,
+        Err(_) => claim.carrier,
+    };
+    Ok(Redirect::to(&format!("/finance/debtors/{}", back.code())).into_response())
 }

@@ -99,4 +99,15 @@ pub(super) const STRINGS: super::Strings = &[
         "超限，已解除暂停",
         "Past terms, released",
     ),
+    // Corrections: un-claiming.
+    ("unclaim.claims", "认领记录", "Claims"),
+    ("unclaim.by", "认领人", "Claimed by"),
+    ("unclaim.unclaim", "撤销认领", "Un-claim"),
+    ("unclaim.reason", "原因", "Reason"),
+    ("unclaim.ended", "已撤销", "Un-claimed"),
+    (
+        "unclaim.hint",
+        "认领错了单位时可撤销认领：款项从该单位的预收款退回待认领款项，可重新认领给正确的单位。已核销到账单的款项不能直接撤销。",
+        "A receipt claimed for the wrong debtor can be un-claimed: the money goes from the debtor's credit back to unclaimed money, to be claimed for the right debtor. Money already written off against invoices cannot be un-claimed directly.",
+    ),
 ];
