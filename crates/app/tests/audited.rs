@@ -133,6 +133,15 @@ const AUDITED: &[(&str, &str, &str)] = &[
         "set_collection_targets",
         "CollectionPlanSet",
     ),
+    ("finance/exposure.rs", "set_credit_limit", "CreditLimitSet"),
+    ("finance/exposure.rs", "check_exposure", "CarrierHeld"),
+    ("finance/exposure.rs", "release_carrier", "CarrierReleased"),
+    ("finance/claims.rs", "unclaim_receipt", "ReceiptUnclaimed"),
+    (
+        "finance/claims.rs",
+        "write_off_bad_debt",
+        "BadDebtWrittenOff",
+    ),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

@@ -156,6 +156,8 @@ pub enum Act {
     CarrierReleased,
     /// A receipt claimed for the wrong debtor was un-claimed.
     ReceiptUnclaimed,
+    /// An invoice was written off as a bad debt (坏账核销).
+    BadDebtWrittenOff,
 }
 
 impl Act {
@@ -227,6 +229,7 @@ impl Act {
         Act::CarrierHeld,
         Act::CarrierReleased,
         Act::ReceiptUnclaimed,
+        Act::BadDebtWrittenOff,
     ];
 
     pub fn code(self) -> &'static str {
@@ -296,6 +299,7 @@ impl Act {
             Act::CarrierHeld => "carrier_held",
             Act::CarrierReleased => "carrier_released",
             Act::ReceiptUnclaimed => "receipt_unclaimed",
+            Act::BadDebtWrittenOff => "bad_debt_written_off",
         }
     }
 

@@ -230,6 +230,11 @@ const ACTS: &[(&str, &str, &str)] = &[
         "制定清欠计划目标",
         "collection plan set",
     ),
+    ("credit_limit_set", "设定信用额度", "credit limit set"),
+    ("carrier_held", "暂停接收快递公司预报", "carrier held"),
+    ("carrier_released", "解除暂停接收预报", "carrier released"),
+    ("receipt_unclaimed", "撤销认领", "receipt un-claimed"),
+    ("bad_debt_written_off", "坏账核销", "bad debt written off"),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[

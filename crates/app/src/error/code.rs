@@ -815,6 +815,9 @@ codes! {
     ClaimSpent = "claim_spent", 409, Conflict,
         "这笔认领的 {amount} 已核销到 {carrier} 的账单（其预收款余额仅 {credit}），不能直接撤销认领；请先冲回核销",
         "the {amount} claimed was written off against {carrier}'s invoices (its credit is only {credit}): reverse the write-off before un-claiming";
+    BadDebtReasonInvalid = "bad_debt_reason_invalid", 422, InvalidRequest,
+        "请填写无法收回的原因（1 至 {max} 个字）",
+        "give the reason the debt cannot be collected (1 to {max} characters)";
     UnclaimReasonInvalid = "unclaim_reason_invalid", 422, InvalidRequest,
         "请填写撤销认领的原因（1 至 {max} 个字）",
         "give the reason for un-claiming (1 to {max} characters)";

@@ -510,3 +510,188 @@ async fn credit_in(tx: &mut dyn crate::ports::Tx, carrier: Carrier) -> AppResult
         .await?
         .map_or(Fen(0), |a| a.balance))
 }
+
+// branch money2 (issue 15, session 10): bad-debt write-offs.
+
+/// A debt written off as uncollectable (坏账核销), asked for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BadDebtRequest {
+    /// The caller's idempotency key, as for a write-off.
+    pub key: String,
+    pub carrier: Carrier,
+    /// The invoice (statement id).
+    pub statement: i64,
+    /// At most this much; `None`: all it still owes.
+    #[serde(default)]
+    pub amount: Option<Fen>,
+    /// Why it cannot be collected (1 to 200 characters).
+    pub reason: String,
+}
+
+/// Longest bad-debt reason.
+pub const BAD_DEBT_REASON_CHARS_MAX: usize = 200;
+
+impl App {
+    /// Writes an invoice off as a bad debt (坏账核销): county staff and the
+    /// administrator; above `approvals.write_off_fen_max` only after a
+    /// second person approves exactly that (maker–checker, single use, like
+    /// a write-off). Posts `bad:<key>:<statement>` (write-off expense
+    /// debited, the receivable credited, kind `bad_debt`) and records it as
+    /// a payment on the invoice, so the invoice's net falls; collection
+    /// plans do not count it. The key makes a repeat one write-off. Audited
+    /// `bad_debt_written_off`.
+    pub async fn write_off_bad_debt(
+        &self,
+        principal: &Principal,
+        request: &BadDebtRequest,
+    ) -> AppResult<WriteOffView> {
+        must_keep_books(principal)?;
+        let key = request.key.trim();
+        if !key_ok(key) {
+            return Err(AppError::new(Code::WriteOffKeyInvalid).with("max", KEY_CHARS_MAX));
+        }
+        let reason = request.reason.trim();
+        if reason.is_empty() || reason.chars().count() > BAD_DEBT_REASON_CHARS_MAX {
+            return Err(
+                AppError::new(Code::BadDebtReasonInvalid).with("max", BAD_DEBT_REASON_CHARS_MAX)
+            );
+        }
+        if let Some(amount) = request.amount
+            && (amount.0 <= 0 || amount > domain::ledger::AMOUNT_MAX)
+        {
+            return Err(AppError::new(Code::WriteOffAmountInvalid));
+        }
+        let carrier = request.carrier;
+        let stored_key = format!("bad:{key}");
+        let thresholds = &self.settings.approvals;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if let Some(done) = tx.write_off_by_key(&stored_key).await? {
+            if done.carrier != carrier {
+                return Err(AppError::new(Code::WriteOffKeyReused).with("key", key));
+            }
+            let payments = tx.payments_of_write_off(done.id).await?;
+            let credit_left = credit_in(&mut *tx, carrier).await?;
+            tx.commit().await?;
+            return Ok(WriteOffView {
+                write_off: done,
+                payments,
+                repeat: true,
+                credit_left,
+            });
+        }
+        let statements = tx.lock_statements_of(carrier).await?;
+        let statement = statements
+            .iter()
+            .find(|s| s.id == request.statement && s.net.0 > 0)
+            .ok_or_else(|| {
+                AppError::new(Code::WriteOffInvoiceInvalid)
+                    .with("id", request.statement)
+                    .with("carrier", carrier.code())
+            })?;
+        let amount = Fen(request
+            .amount
+            .map_or(statement.net.0, |a| a.0.min(statement.net.0)));
+        tx.lock_ledger_head().await?;
+        let mut approval = None;
+        if thresholds.write_off_needs_approval(amount) && domain::approval::applies_to(principal) {
+            let scope = Scope::BadDebt {
+                carrier: carrier.code(),
+                amount: amount.0,
+                statement: statement.id,
+            };
+            let latest = tx
+                .latest_approval(principal.user_id, &scope.canonical())
+                .await?;
+            match latest {
+                Some(record)
+                    if approvals::state_of(&record, thresholds, now) == State::Approved
+                        && tx.use_approval(record.id, now).await? =>
+                {
+                    approval = Some(record.id);
+                }
+                _ => {
+                    drop(tx);
+                    let id = approvals::require(&*self.store, thresholds, principal, &scope, now)
+                        .await?;
+                    return Err(AppError::new(Code::ApprovalRequired).with("id", id));
+                }
+            }
+        }
+        let write_off_id = tx
+            .insert_write_off(&NewWriteOff {
+                key: stored_key.clone(),
+                carrier,
+                amount,
+                at_ms: now.timestamp_millis(),
+                by: principal.username.clone(),
+                approval_id: approval,
+            })
+            .await?;
+        let transfer_id = format!("bad:{key}:{}", statement.id);
+        ledger::post(
+            &mut *tx,
+            &NewTransfer {
+                id: transfer_id.clone(),
+                debit: Account::of(AccountKind::WriteOffExpense),
+                credit: Account::receivable(carrier),
+                amount,
+                kind: TransferKind::BadDebt,
+                reference: reason.chars().take(domain::ledger::REFERENCE_MAX).collect(),
+                parcel_id: None,
+                reverses: None,
+                at_ms: now.timestamp_millis(),
+            },
+            now,
+        )
+        .await?;
+        let payment = PaymentRecord {
+            id: 0,
+            write_off_id: Some(write_off_id),
+            statement_id: statement.id,
+            carrier,
+            amount,
+            transfer_id,
+            at_ms: now.timestamp_millis(),
+        };
+        let payment_id = tx.insert_invoice_payment(&payment).await?;
+        audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            now,
+            Act::BadDebtWrittenOff,
+            Object::new("write_off", write_off_id),
+            approvals::named(
+                serde_json::json!({
+                    "carrier": carrier.code(),
+                    "statement": statement.id,
+                    "amount_fen": amount.0,
+                    "reason": reason,
+                }),
+                approval,
+            ),
+        )
+        .await?;
+        let write_off = tx
+            .write_off_by_key(&stored_key)
+            .await?
+            .ok_or_else(|| AppError::Internal("bad debt not read back".into()))?;
+        let credit_left = credit_in(&mut *tx, carrier).await?;
+        tx.commit().await?;
+        tracing::info!(
+            carrier = carrier.code(),
+            fen = amount.0,
+            "bad debt written off"
+        );
+        Ok(WriteOffView {
+            write_off,
+            payments: vec![PaymentRecord {
+                id: payment_id,
+                ..payment
+            }],
+            repeat: false,
+            credit_left,
+        })
+    }
+}

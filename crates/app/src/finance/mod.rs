@@ -22,8 +22,8 @@ pub use crate::ports::ledger::{StatementLine, StatementRecord};
 pub use arrears::{ContactRequest, DebtorRow, DebtorView, TermsRequest};
 pub use books::{LedgerCheck, LedgerProblem};
 pub use claims::{
-    ClaimRecord, DebtorPayments, PaymentRecord, UnclaimedReceipt, WriteOffRecord, WriteOffRequest,
-    WriteOffView,
+    BAD_DEBT_REASON_CHARS_MAX, BadDebtRequest, ClaimRecord, DebtorPayments, PaymentRecord,
+    UnclaimedReceipt, WriteOffRecord, WriteOffRequest, WriteOffView,
 };
 pub use domain::collection::{Period, PlanKind};
 pub use domain::finance::{Ageing, Bucket, ContactChannel, LineStatus, Month, StatementStatus};

@@ -695,3 +695,87 @@ async fn a_receipt_claimed_for_the_wrong_debtor_is_unclaimed_and_claimed_again()
         h.cleanup().await;
     }
 }
+
+/// Bad debts: an invoice written off as uncollectable to write-off expense —
+/// its net falls, the ledger stays whole, a repeat key is one write-off, a
+/// collection plan does not count it, and above the threshold a second
+/// person must approve it first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_debt_goes_to_write_off_expense_with_a_second_person_above_the_threshold() {
+    for mut h in backends().await {
+        h.app.settings.approvals.write_off_fen_max = 150;
+        let app = &h.app;
+        books(&h, 300, 61).await;
+        app.backfill_ledger().await.unwrap();
+        let boss = admin();
+        let wang = person(&h, "wang", Role::CountyOperator).await;
+        let march = app
+            .issue_statement(&boss, Carrier::Zto, month("2026-03"), Some(10))
+            .await
+            .unwrap()
+            .statement;
+        assert!(march.net.0 > 300, "{}", h.name());
+        let bad = |key: &str, amount: Option<i64>, reason: &str| app::finance::BadDebtRequest {
+            key: key.into(),
+            carrier: Carrier::Zto,
+            statement: march.id,
+            amount: amount.map(Fen),
+            reason: reason.into(),
+        };
+        assert_eq!(
+            app.write_off_bad_debt(&wang, &bad("b1", Some(100), " "))
+                .await
+                .unwrap_err()
+                .code(),
+            Code::BadDebtReasonInvalid
+        );
+        let done = app
+            .write_off_bad_debt(&wang, &bad("b1", Some(100), "网点已撤销，无法追偿"))
+            .await
+            .unwrap();
+        assert!(!done.repeat);
+        assert_eq!(done.payments[0].transfer_id, format!("bad:b1:{}", march.id));
+        let again = app
+            .write_off_bad_debt(&wang, &bad("b1", Some(100), "网点已撤销，无法追偿"))
+            .await
+            .unwrap();
+        assert!(again.repeat, "{}", h.name());
+        assert_eq!(
+            balance(app, Account::of(AccountKind::WriteOffExpense)).await,
+            Fen(100)
+        );
+        let now = app.statement(&boss, march.id).await.unwrap().statement;
+        assert_eq!(now.net, Fen(march.net.0 - 100));
+        // Not collected money: plans do not count it.
+        let (from, to) = domain::collection::PlanKind::Dekad
+            .period_of(app.today())
+            .span_ms();
+        assert!(
+            app.store
+                .written_off_between(from, to)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Above the threshold: filed for a second person.
+        assert_eq!(
+            app.write_off_bad_debt(&wang, &bad("b2", Some(200), "破产"))
+                .await
+                .unwrap_err()
+                .code(),
+            Code::ApprovalRequired,
+            "{}",
+            h.name()
+        );
+        let trail = app.store.audit_rows_after(0, 1_000).await.unwrap();
+        assert_eq!(
+            trail
+                .iter()
+                .filter(|r| r.act == "bad_debt_written_off")
+                .count(),
+            1
+        );
+        assert!(app.check_ledger(&boss).await.unwrap().is_whole());
+        h.cleanup().await;
+    }
+}

@@ -16,7 +16,7 @@ pub(super) const STRINGS: super::Strings = &[
     ("plans.kind", "类型", "Kind"),
     ("plans.kind.week", "周计划", "Week"),
     ("plans.kind.dekad", "旬计划", "Ten days"),
-    ("plans.day", "期内任一天", "Any day in the period"),
+    ("plans.any_day", "期内任一天", "Any day in the period"),
     ("plans.note", "备注", "Note"),
     ("plans.make", "制定计划", "Make the plan"),
     ("plans.none", "还没有清欠计划", "No collection plans yet"),
