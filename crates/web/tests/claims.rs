@@ -377,6 +377,22 @@ async fn a_carrier_past_its_limit_is_held_and_released_from_the_page() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), app::Code::CarrierHeld);
+    // The carrier sees that it is held, in its portal.
+    user(
+        &site.app,
+        "zto",
+        Role::CarrierIntegrator,
+        Some(Carrier::Zto),
+        &[],
+    )
+    .await;
+    let zto = site.sign_in("zto").await;
+    let (status, html) = zto.get("/carrier/statements").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("id=\"held\"") && html.contains("id=\"exposure\""),
+        "{html}"
+    );
     let (status, _) = operator.post("/finance/exposure/ZTO/release", &[]).await;
     assert_eq!(status, 303);
     let (_, html) = operator.get("/finance/exposure").await;

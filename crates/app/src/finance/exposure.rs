@@ -78,6 +78,26 @@ impl App {
         self.exposure_rows().await
     }
 
+    /// One carrier's exposure, limit, rule and whether it is held: finance,
+    /// and that carrier's own staff (the portal); another carrier's are
+    /// refused.
+    pub async fn carrier_exposure(
+        &self,
+        principal: &Principal,
+        carrier: Carrier,
+    ) -> AppResult<ExposureRow> {
+        let own =
+            principal.role == domain::Role::CarrierIntegrator && principal.carrier == Some(carrier);
+        if !principal.may_read_books() && !own {
+            return Err(AppError::Forbidden("ledger"));
+        }
+        self.exposure_rows()
+            .await?
+            .into_iter()
+            .find(|r| r.carrier == carrier)
+            .ok_or_else(|| AppError::Internal("a carrier without a row".into()))
+    }
+
     async fn exposure_rows(&self) -> AppResult<Vec<ExposureRow>> {
         let today = self.today();
         let ageing = domain::finance::age(

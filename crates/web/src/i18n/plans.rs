@@ -110,4 +110,9 @@ pub(super) const STRINGS: super::Strings = &[
         "认领错了单位时可撤销认领：款项从该单位的预收款退回待认领款项，可重新认领给正确的单位。已核销到账单的款项不能直接撤销。",
         "A receipt claimed for the wrong debtor can be un-claimed: the money goes from the debtor's credit back to unclaimed money, to be claimed for the right debtor. Money already written off against invoices cannot be un-claimed directly.",
     ),
+    (
+        "exposure.carrier_held",
+        "贵公司欠费超过信用额度或逾期超过 90 天，新的预报暂停接收；请结清欠款或联系县级中心财务解除。已到县的包裹照常派送。",
+        "You owe beyond your credit limit or for more than 90 days past due: new manifests are held. Pay the debt or ask the county centre's finance to release it. Parcels already in the county are delivered as usual.",
+    ),
 ];
