@@ -200,14 +200,15 @@ impl App {
                     tx.update_exposure_incident(&incident).await?;
                     run.cleared += 1;
                 }
-                Some(mut incident) => {
-                    // The rule turned to hold after the incident opened.
-                    if hold_rule && !incident.held && incident.released_at_ms.is_none() {
-                        incident.held = true;
-                        tx.update_exposure_incident(&incident).await?;
-                        held_now = Some(incident);
-                    }
+                // The rule turned to hold after the incident opened.
+                Some(mut incident)
+                    if hold_rule && !incident.held && incident.released_at_ms.is_none() =>
+                {
+                    incident.held = true;
+                    tx.update_exposure_incident(&incident).await?;
+                    held_now = Some(incident);
                 }
+                Some(_) => {}
                 None if breached => {
                     let mut incident = IncidentRecord {
                         id: 0,
