@@ -94,6 +94,12 @@ pub struct Settings {
     pub sending: sending::SendingSettings,
     /// The kiosk fleet: what counts as active, the commission (issue 14).
     pub kiosks: kiosks::KioskSettings,
+    /// Invoice reminders' days relative to the due day (negative before;
+    /// branch money2, issue 15): `domain::collection::REMINDER_STEPS_DEFAULT`.
+    pub invoice_reminder_days: Vec<i64>,
+    /// The county manager's mobile number (the whole number), told when a
+    /// carrier passes its credit limit or owes over 90 days (branch money2).
+    pub county_manager_phone: Option<String>,
 }
 
 impl Default for Settings {
@@ -111,6 +117,8 @@ impl Default for Settings {
             approvals: domain::approval::Thresholds::default(),
             sending: sending::SendingSettings::default(),
             kiosks: kiosks::KioskSettings::default(),
+            invoice_reminder_days: domain::collection::REMINDER_STEPS_DEFAULT.to_vec(),
+            county_manager_phone: None,
         }
     }
 }

@@ -379,6 +379,19 @@ impl App {
         outcome: &mut ManifestOutcome,
     ) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
+        // Exposure control (branch money2, issue 15): a held carrier's new
+        // announcements are refused; parcels announced before are not held.
+        if tx
+            .open_exposure_incident_in(carrier)
+            .await?
+            .is_some_and(|incident| incident.holds())
+        {
+            return Err(AppError::new(Code::CarrierHeld).with_words(
+                "carrier",
+                carrier.name_zh(),
+                carrier.code(),
+            ));
+        }
         // A manifest names few stations; each is looked up once.
         let mut station_known: HashMap<i64, bool> = HashMap::new();
         let mut parcels: Vec<NewParcel> = Vec::with_capacity(good.len());

@@ -81,6 +81,45 @@ pub fn render(payload: &serde_json::Value) -> String {
                 .and_then(|v| v.as_u64())
                 .unwrap_or_default()
         ),
+        // Invoice reminders to the person chasing a debt (branch money2,
+        // issue 15).
+        Some("invoice_reminder") => {
+            let step = payload
+                .get("step")
+                .and_then(serde_json::Value::as_i64)
+                .unwrap_or_default();
+            let when = match step {
+                s if s < 0 => format!("将于{}天后到期", -s),
+                0 => "今天到期".to_string(),
+                s => format!("已逾期{s}天"),
+            };
+            format!(
+                "【驿站财务】{}（{}）{}月账单尚欠{}，到期日{}，{}。请跟进催收。",
+                text("carrier_zh"),
+                text("carrier"),
+                text("month"),
+                text("owed"),
+                text("due"),
+                when
+            )
+        }
+        Some("exposure_alert") => format!(
+            "【驿站财务】{}（{}）欠费超限：应收净额{}，逾期超过90天{}{}。{}",
+            text("carrier_zh"),
+            text("carrier"),
+            text("exposure"),
+            text("over_90"),
+            payload
+                .get("limit")
+                .and_then(|v| v.as_str())
+                .map(|l| format!("，信用额度{l}"))
+                .unwrap_or_default(),
+            if payload.get("held").and_then(serde_json::Value::as_bool) == Some(true) {
+                "已暂停接收其新的预报，待财务解除。"
+            } else {
+                "请尽快催收。"
+            }
+        ),
         _ => "【驿站】您有一条新消息。".to_string(),
     }
 }

@@ -122,6 +122,26 @@ const AUDITED: &[(&str, &str, &str)] = &[
         "open_compartments_at_stop",
         "VehicleCompartmentsOpened",
     ),
+    // Branch `money2` (issue 15, session 10): collection plans.
+    (
+        "finance/plans.rs",
+        "make_collection_plan",
+        "CollectionPlanSet",
+    ),
+    (
+        "finance/plans.rs",
+        "set_collection_targets",
+        "CollectionPlanSet",
+    ),
+    ("finance/exposure.rs", "set_credit_limit", "CreditLimitSet"),
+    ("finance/exposure.rs", "check_exposure", "CarrierHeld"),
+    ("finance/exposure.rs", "release_carrier", "CarrierReleased"),
+    ("finance/claims.rs", "unclaim_receipt", "ReceiptUnclaimed"),
+    (
+        "finance/claims.rs",
+        "write_off_bad_debt",
+        "BadDebtWrittenOff",
+    ),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

@@ -220,6 +220,13 @@ pub enum Scope {
         amount: i64,
         statements: Vec<i64>,
     },
+    /// A bad-debt write-off (坏账核销) of `amount` fen of one invoice
+    /// (branch money2); decided like a write-off.
+    BadDebt {
+        carrier: &'static str,
+        amount: i64,
+        statement: i64,
+    },
 }
 
 impl Scope {
@@ -227,7 +234,7 @@ impl Scope {
         match self {
             Scope::Export { .. } => Kind::BulkExport,
             Scope::Phone { .. } => Kind::PhoneReveal,
-            Scope::WriteOff { .. } => Kind::WriteOff,
+            Scope::WriteOff { .. } | Scope::BadDebt { .. } => Kind::WriteOff,
         }
     }
 
@@ -253,6 +260,11 @@ impl Scope {
                     .collect::<Vec<_>>()
                     .join(",")
             ),
+            Scope::BadDebt {
+                carrier,
+                amount,
+                statement,
+            } => format!("bad_debt:{carrier}:{amount}:{statement}"),
         }
     }
 }

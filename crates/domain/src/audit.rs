@@ -144,6 +144,20 @@ pub enum Act {
     /// A vehicle at a station was told to open its compartments (by the
     /// keeper's console or the station's terminal).
     VehicleCompartmentsOpened,
+    // branch money2 (issue 15, session 10).
+    /// A collection plan (周、旬清欠计划) was made or its targets set.
+    CollectionPlanSet,
+    /// A carrier's credit limit or its rule was set.
+    CreditLimitSet,
+    /// A carrier past its limit or owing over 90 days was held: its new
+    /// manifests are refused.
+    CarrierHeld,
+    /// Finance released a held carrier.
+    CarrierReleased,
+    /// A receipt claimed for the wrong debtor was un-claimed.
+    ReceiptUnclaimed,
+    /// An invoice was written off as a bad debt (坏账核销).
+    BadDebtWrittenOff,
 }
 
 impl Act {
@@ -210,6 +224,12 @@ impl Act {
         Act::PresaleCampaignCreated,
         Act::PresaleImported,
         Act::VehicleCompartmentsOpened,
+        Act::CollectionPlanSet,
+        Act::CreditLimitSet,
+        Act::CarrierHeld,
+        Act::CarrierReleased,
+        Act::ReceiptUnclaimed,
+        Act::BadDebtWrittenOff,
     ];
 
     pub fn code(self) -> &'static str {
@@ -274,6 +294,12 @@ impl Act {
             Act::PresaleCampaignCreated => "presale_campaign_created",
             Act::PresaleImported => "presale_imported",
             Act::VehicleCompartmentsOpened => "vehicle_compartments_opened",
+            Act::CollectionPlanSet => "collection_plan_set",
+            Act::CreditLimitSet => "credit_limit_set",
+            Act::CarrierHeld => "carrier_held",
+            Act::CarrierReleased => "carrier_released",
+            Act::ReceiptUnclaimed => "receipt_unclaimed",
+            Act::BadDebtWrittenOff => "bad_debt_written_off",
         }
     }
 

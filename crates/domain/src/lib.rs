@@ -31,6 +31,8 @@ pub mod kiosk;
 pub mod bank;
 // branch presale (issue 14): community pre-sale order files and reports.
 pub mod presale;
+// branch money2 (issue 15, session 10): collection plans' periods, reminders.
+pub mod collection;
 
 pub use access::{Principal, Role};
 pub use carrier::Carrier;

@@ -224,6 +224,17 @@ const ACTS: &[(&str, &str, &str)] = &[
         "到站车辆开舱",
         "vehicle compartments opened at a station",
     ),
+    // Branch `money2` (issue 15, session 10).
+    (
+        "collection_plan_set",
+        "制定清欠计划目标",
+        "collection plan set",
+    ),
+    ("credit_limit_set", "设定信用额度", "credit limit set"),
+    ("carrier_held", "暂停接收快递公司预报", "carrier held"),
+    ("carrier_released", "解除暂停接收预报", "carrier released"),
+    ("receipt_unclaimed", "撤销认领", "receipt un-claimed"),
+    ("bad_debt_written_off", "坏账核销", "bad debt written off"),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[

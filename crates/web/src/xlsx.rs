@@ -224,3 +224,70 @@ pub(crate) fn failed(t: Tr) -> impl Fn(XlsxError) -> crate::WebError {
         crate::WebError::from_app(app::AppError::Internal(format!("spreadsheet: {error}")), t)
     }
 }
+
+// branch money2 (issue 15, session 10): a collection plan (周、旬清欠计划).
+
+/// A collection plan: its period and totals, then each person with their
+/// target, what was written off and the percent, and under each the debtors
+/// behind them. Money in yuan.
+pub fn collection_plan(view: &app::finance::PlanView, t: Tr) -> Result<Vec<u8>, XlsxError> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("0.00");
+    let money_bold = Format::new().set_num_format("0.00").set_bold();
+    let sheet = book.add_worksheet();
+    sheet.set_name(t.get("xlsx.sheet.plan"))?;
+    let period = &view.plan.period;
+    let name = if t.is_en() {
+        period.name_en()
+    } else {
+        period.name_zh()
+    };
+    sheet.write_string_with_format(0, 0, t.get("plans.period"), &bold)?;
+    sheet.write_string(0, 1, format!("{name} ({} – {})", period.first, period.last))?;
+    sheet.write_string_with_format(1, 0, t.get("plans.note"), &bold)?;
+    sheet.write_string(1, 1, &view.plan.note)?;
+    let headers = [
+        t.get("plans.person"),
+        t.get("xlsx.carrier"),
+        t.get("plans.target_yuan"),
+        t.get("plans.done"),
+        t.get("plans.progress"),
+    ];
+    header(sheet, 3, &headers, &bold)?;
+    let mut row = 4;
+    for person in &view.people {
+        sheet.write_string_with_format(
+            row,
+            0,
+            format!("{} ({})", person.name, person.username),
+            &bold,
+        )?;
+        sheet.write_number_with_format(row, 2, yuan(person.target), &money_bold)?;
+        sheet.write_number_with_format(row, 3, yuan(person.done), &money_bold)?;
+        sheet.write_string(row, 4, format!("{}%", person.percent))?;
+        row += 1;
+        for debtor in &person.debtors {
+            let carrier = if t.is_en() {
+                debtor.carrier.code().to_string()
+            } else {
+                format!("{} {}", debtor.carrier.code(), debtor.carrier.name_zh())
+            };
+            sheet.write_string(row, 1, carrier)?;
+            if let Some(target) = debtor.target {
+                sheet.write_number_with_format(row, 2, yuan(target), &money)?;
+            }
+            sheet.write_number_with_format(row, 3, yuan(debtor.done), &money)?;
+            row += 1;
+        }
+    }
+    sheet.write_string_with_format(row, 0, t.get("xlsx.total"), &bold)?;
+    sheet.write_number_with_format(row, 2, yuan(view.target), &money_bold)?;
+    sheet.write_number_with_format(row, 3, yuan(view.done), &money_bold)?;
+    sheet.write_string_with_format(row, 4, format!("{}%", view.percent), &bold)?;
+    sheet.set_column_width(0, 24)?;
+    sheet.set_column_width(1, 20)?;
+    sheet.set_column_width(2, 14)?;
+    sheet.set_column_width(3, 14)?;
+    book.save_to_buffer()
+}

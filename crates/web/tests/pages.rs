@@ -977,6 +977,12 @@ const PAGES: &[(&str, [Want; 7])] = {
         // device session of its own; a staff browser is no paired screen and
         // sees the "not paired" page (its order pages refuse).
         ("/kiosk", [Page, Page, Page, Page, Page, Page, Page]),
+        // Branch `money2` (issue 15, session 10): collection plans (no such
+        // plan here: staff get 404).
+        ("/finance/plans", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/finance/plans/999999", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/finance/plans/999999/plan.xlsx", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/finance/exposure", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
     ]
 };
 

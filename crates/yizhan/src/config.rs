@@ -22,6 +22,9 @@ pub struct Config {
     // Sending (issue 14, session 10): the tariff file and the carrier.
     #[serde(default)]
     pub sending: SendingConfig,
+    // branch money2 (issue 15, session 10): invoice reminders.
+    #[serde(default)]
+    pub finance: FinanceConfig,
 }
 
 /// Sending (docs/sending.md, "The tariff"): the tariff in force and the
@@ -65,6 +68,51 @@ impl SendingConfig {
             None => None,
         };
         Ok((carrier, tariff))
+    }
+}
+
+/// Money (issue 15): when invoice reminders go to the person chasing a
+/// debt, in days relative to the due day (negative: before it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FinanceConfig {
+    pub reminder_days: Vec<i64>,
+    /// The county manager's mobile number, told when a carrier passes its
+    /// credit limit or owes over 90 days.
+    #[serde(default)]
+    pub manager_phone: Option<String>,
+}
+
+impl Default for FinanceConfig {
+    fn default() -> Self {
+        FinanceConfig {
+            reminder_days: domain::collection::REMINDER_STEPS_DEFAULT.to_vec(),
+            manager_phone: None,
+        }
+    }
+}
+
+impl FinanceConfig {
+    pub fn reminder_days(&self) -> anyhow::Result<Vec<i64>> {
+        anyhow::ensure!(
+            self.reminder_days.len() <= 20
+                && self.reminder_days.iter().all(|d| (-60..=365).contains(d)),
+            "finance.reminder_days must be at most 20 days, each -60 to 365"
+        );
+        let mut days = self.reminder_days.clone();
+        days.sort_unstable();
+        days.dedup();
+        Ok(days)
+    }
+
+    /// The manager's number, whole and normalised, if set.
+    pub fn manager_phone(&self) -> anyhow::Result<Option<String>> {
+        match self.manager_phone.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(text) => match domain::Phone::parse(text) {
+                Ok(phone) if phone.is_reachable() => Ok(Some(phone.full())),
+                _ => anyhow::bail!("finance.manager_phone must be an 11-digit mobile number"),
+            },
+        }
     }
 }
 
@@ -384,6 +432,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             report: ReportConfig::default(),
             sending: SendingConfig::default(),
+            finance: FinanceConfig::default(),
         }
     }
 }

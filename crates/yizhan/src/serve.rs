@@ -543,6 +543,20 @@ async fn background(
                 if let Err(error) = result {
                     tracing::warn!(error = %error, "holding job failed");
                 }
+                // Invoice reminders (branch money2): once per invoice and
+                // step however often this runs.
+                let result = app.send_invoice_reminders(&system).await;
+                metrics.job("invoice_reminders", result.is_ok());
+                if let Err(error) = result {
+                    tracing::warn!(error = %error, "invoice reminders failed");
+                }
+                // Exposure control (branch money2): incidents opened,
+                // alerted once, held and cleared.
+                let result = app.check_exposure(&system).await;
+                metrics.job("exposure", result.is_ok());
+                if let Err(error) = result {
+                    tracing::warn!(error = %error, "exposure check failed");
+                }
             }
             _ = refund_tick.tick() => {
                 let result = app.retry_refunds_once(100).await;

@@ -70,6 +70,8 @@ pub async fn build_with_keys(config: &Config, keys: Arc<Keys>) -> anyhow::Result
     if let Some(tariff) = tariff {
         app.settings.sending.tariff = Arc::new(tariff);
     }
+    app.settings.invoice_reminder_days = config.finance.reminder_days()?;
+    app.settings.county_manager_phone = config.finance.manager_phone()?;
     app.use_keys(keys);
     let legacy = app.store.legacy_server_secrets().await?;
     if !legacy.is_empty() {

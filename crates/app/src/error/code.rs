@@ -813,7 +813,30 @@ codes! {
     //
     // branch money2 (issue 15, session 10): collection plans, reminders,
     // exposure control, corrections, the carrier's view and the API.
-    //
+    CollectionPlanClosed = "collection_plan_closed", 409, Conflict,
+        "{first} 至 {last} 的清欠计划已结束（或在一年以后），不能制定或修改目标",
+        "the collection plan for {first} to {last} is over (or more than a year ahead): its targets cannot be set";
+    CollectionTargetInvalid = "collection_target_invalid", 422, InvalidRequest,
+        "清欠目标第 {row} 行有误：{reason}",
+        "collection target row {row} is invalid: {reason}";
+    CreditLimitInvalid = "credit_limit_invalid", 422, InvalidRequest,
+        "信用额度须为零或正数，不超过一千万元，以元为单位，如 50000；留空为不设额度",
+        "the credit limit must be zero or more and at most 10,000,000 yuan, such as 50000; empty means no limit";
+    CarrierHeld = "carrier_held", 409, Conflict,
+        "{carrier} 欠费超过信用额度或逾期超过 90 天，新的预报暂停接收；请结清欠款或联系县级中心财务解除。已到县的包裹照常派送",
+        "{carrier} owes beyond its credit limit or for more than 90 days past due: new manifests are held; pay the debt or ask the county centre's finance to release it. Parcels already in the county are delivered as usual";
+    CarrierNotHeld = "carrier_not_held", 409, Conflict,
+        "{carrier} 目前没有被暂停接收预报，无需解除",
+        "{carrier} is not held: there is nothing to release";
+    ClaimSpent = "claim_spent", 409, Conflict,
+        "这笔认领的 {amount} 已核销到 {carrier} 的账单（其预收款余额仅 {credit}），不能直接撤销认领；请先冲回核销",
+        "the {amount} claimed was written off against {carrier}'s invoices (its credit is only {credit}): reverse the write-off before un-claiming";
+    BadDebtReasonInvalid = "bad_debt_reason_invalid", 422, InvalidRequest,
+        "请填写无法收回的原因（1 至 {max} 个字）",
+        "give the reason the debt cannot be collected (1 to {max} characters)";
+    UnclaimReasonInvalid = "unclaim_reason_invalid", 422, InvalidRequest,
+        "请填写撤销认领的原因（1 至 {max} 个字）",
+        "give the reason for un-claiming (1 to {max} characters)";
     // (money2 ends here)
     //
     // branch vehicles2 (issue 20, session 10): collecting from a compartment,

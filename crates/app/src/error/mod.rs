@@ -367,6 +367,9 @@ pub const NOUNS: &[(&str, &str)] = &[
     ("hub log", "分拣中心日志"),
     // branch kiosk-dev (issue 14, session 10).
     ("device command", "设备指令"),
+    // branch money2 (issue 15, session 10).
+    ("collection plan", "清欠计划"),
+    ("claim", "认领记录"),
 ];
 
 /// (Chinese, English) for an object or field named in English.

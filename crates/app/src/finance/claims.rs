@@ -36,6 +36,8 @@ const UNCLAIMED_LISTED_MAX: u32 = 500;
 const PAYMENTS_LISTED_MAX: u32 = 500;
 /// Most invoices one write-off names.
 pub const INVOICES_CHOSEN_MAX: usize = 100;
+/// Longest reason for un-claiming (branch money2).
+pub const UNCLAIM_REASON_CHARS_MAX: usize = 200;
 
 /// A receipt nobody has claimed yet, with its age in days since the bank's
 /// day.
@@ -114,13 +116,22 @@ impl App {
             .receipt_in(receipt_id)
             .await?
             .ok_or(AppError::NotFound("receipt"))?;
+        // A receipt un-claimed before (branch money2) is claimed again
+        // under a new transfer id: `claim:<receipt>:<n>`.
+        let earlier = tx.claims_count_in(receipt_id).await?;
         let claim = ClaimRecord {
+            id: 0,
             receipt_id,
             carrier,
             amount: receipt.amount,
-            transfer_id: format!("claim:{receipt_id}"),
+            transfer_id: if earlier == 0 {
+                format!("claim:{receipt_id}")
+            } else {
+                format!("claim:{receipt_id}:{}", earlier + 1)
+            },
             at_ms: now.timestamp_millis(),
             by: principal.username.clone(),
+            ended: None,
         };
         // The claim's row first: a concurrent claimant waits here and then
         // finds this one's row.
@@ -174,6 +185,89 @@ impl App {
             carrier = carrier.code(),
             "receipt claimed"
         );
+        Ok(claim)
+    }
+
+    /// Un-claims a receipt claimed for the wrong debtor (branch money2):
+    /// county staff and the administrator. The claim ends (it is kept, with
+    /// who ended it, when and why) and `unclaim:<receipt>[:<n>]` reverses
+    /// its transfer (the debtor's credit → unapplied cash), so the receipt
+    /// is unclaimed again and may be claimed for the right debtor. Refused
+    /// (`claim_spent`) once the money was written off against the debtor's
+    /// invoices — the debtor's credit no longer holds it; reversing a
+    /// write-off is not built yet. Audited `receipt_unclaimed`.
+    pub async fn unclaim_receipt(
+        &self,
+        principal: &Principal,
+        receipt_id: i64,
+        reason: &str,
+    ) -> AppResult<ClaimRecord> {
+        must_keep_books(principal)?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > UNCLAIM_REASON_CHARS_MAX {
+            return Err(
+                AppError::new(Code::UnclaimReasonInvalid).with("max", UNCLAIM_REASON_CHARS_MAX)
+            );
+        }
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut claim = tx
+            .claim_in(receipt_id)
+            .await?
+            .ok_or(AppError::NotFound("claim"))?;
+        // The ledger's head first: the credit read next stays so.
+        tx.lock_ledger_head().await?;
+        let credit = credit_in(&mut *tx, claim.carrier).await?;
+        if credit < claim.amount {
+            return Err(AppError::new(Code::ClaimSpent)
+                .with("carrier", claim.carrier.code())
+                .with("amount", claim.amount)
+                .with("credit", credit));
+        }
+        let end = crate::ports::claims::ClaimEnd {
+            at_ms: now.timestamp_millis(),
+            by: principal.username.clone(),
+            reason: reason.to_string(),
+            transfer_id: format!("un{}", claim.transfer_id),
+        };
+        ledger::post(
+            &mut *tx,
+            &NewTransfer {
+                id: end.transfer_id.clone(),
+                debit: Account::credit_of(claim.carrier),
+                credit: Account::of(AccountKind::UnappliedCash),
+                amount: claim.amount,
+                kind: TransferKind::Reversal,
+                reference: reason.chars().take(domain::ledger::REFERENCE_MAX).collect(),
+                parcel_id: None,
+                reverses: Some(claim.transfer_id.clone()),
+                at_ms: now.timestamp_millis(),
+            },
+            now,
+        )
+        .await?;
+        tx.end_claim(claim.id, &end).await?;
+        audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            now,
+            Act::ReceiptUnclaimed,
+            Object::new("receipt", receipt_id),
+            serde_json::json!({
+                "carrier": claim.carrier.code(),
+                "amount_fen": claim.amount.0,
+                "reason": reason,
+                "transfer": end.transfer_id,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(
+            receipt = receipt_id,
+            carrier = claim.carrier.code(),
+            "receipt un-claimed"
+        );
+        claim.ended = Some(end);
         Ok(claim)
     }
 
@@ -415,4 +509,189 @@ async fn credit_in(tx: &mut dyn crate::ports::Tx, carrier: Carrier) -> AppResult
         .account_in(&Account::credit_of(carrier))
         .await?
         .map_or(Fen(0), |a| a.balance))
+}
+
+// branch money2 (issue 15, session 10): bad-debt write-offs.
+
+/// A debt written off as uncollectable (坏账核销), asked for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BadDebtRequest {
+    /// The caller's idempotency key, as for a write-off.
+    pub key: String,
+    pub carrier: Carrier,
+    /// The invoice (statement id).
+    pub statement: i64,
+    /// At most this much; `None`: all it still owes.
+    #[serde(default)]
+    pub amount: Option<Fen>,
+    /// Why it cannot be collected (1 to 200 characters).
+    pub reason: String,
+}
+
+/// Longest bad-debt reason.
+pub const BAD_DEBT_REASON_CHARS_MAX: usize = 200;
+
+impl App {
+    /// Writes an invoice off as a bad debt (坏账核销): county staff and the
+    /// administrator; above `approvals.write_off_fen_max` only after a
+    /// second person approves exactly that (maker–checker, single use, like
+    /// a write-off). Posts `bad:<key>:<statement>` (write-off expense
+    /// debited, the receivable credited, kind `bad_debt`) and records it as
+    /// a payment on the invoice, so the invoice's net falls; collection
+    /// plans do not count it. The key makes a repeat one write-off. Audited
+    /// `bad_debt_written_off`.
+    pub async fn write_off_bad_debt(
+        &self,
+        principal: &Principal,
+        request: &BadDebtRequest,
+    ) -> AppResult<WriteOffView> {
+        must_keep_books(principal)?;
+        let key = request.key.trim();
+        if !key_ok(key) {
+            return Err(AppError::new(Code::WriteOffKeyInvalid).with("max", KEY_CHARS_MAX));
+        }
+        let reason = request.reason.trim();
+        if reason.is_empty() || reason.chars().count() > BAD_DEBT_REASON_CHARS_MAX {
+            return Err(
+                AppError::new(Code::BadDebtReasonInvalid).with("max", BAD_DEBT_REASON_CHARS_MAX)
+            );
+        }
+        if let Some(amount) = request.amount
+            && (amount.0 <= 0 || amount > domain::ledger::AMOUNT_MAX)
+        {
+            return Err(AppError::new(Code::WriteOffAmountInvalid));
+        }
+        let carrier = request.carrier;
+        let stored_key = format!("bad:{key}");
+        let thresholds = &self.settings.approvals;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if let Some(done) = tx.write_off_by_key(&stored_key).await? {
+            if done.carrier != carrier {
+                return Err(AppError::new(Code::WriteOffKeyReused).with("key", key));
+            }
+            let payments = tx.payments_of_write_off(done.id).await?;
+            let credit_left = credit_in(&mut *tx, carrier).await?;
+            tx.commit().await?;
+            return Ok(WriteOffView {
+                write_off: done,
+                payments,
+                repeat: true,
+                credit_left,
+            });
+        }
+        let statements = tx.lock_statements_of(carrier).await?;
+        let statement = statements
+            .iter()
+            .find(|s| s.id == request.statement && s.net.0 > 0)
+            .ok_or_else(|| {
+                AppError::new(Code::WriteOffInvoiceInvalid)
+                    .with("id", request.statement)
+                    .with("carrier", carrier.code())
+            })?;
+        let amount = Fen(request
+            .amount
+            .map_or(statement.net.0, |a| a.0.min(statement.net.0)));
+        tx.lock_ledger_head().await?;
+        let mut approval = None;
+        if thresholds.write_off_needs_approval(amount) && domain::approval::applies_to(principal) {
+            let scope = Scope::BadDebt {
+                carrier: carrier.code(),
+                amount: amount.0,
+                statement: statement.id,
+            };
+            let latest = tx
+                .latest_approval(principal.user_id, &scope.canonical())
+                .await?;
+            match latest {
+                Some(record)
+                    if approvals::state_of(&record, thresholds, now) == State::Approved
+                        && tx.use_approval(record.id, now).await? =>
+                {
+                    approval = Some(record.id);
+                }
+                _ => {
+                    drop(tx);
+                    let id = approvals::require(&*self.store, thresholds, principal, &scope, now)
+                        .await?;
+                    return Err(AppError::new(Code::ApprovalRequired).with("id", id));
+                }
+            }
+        }
+        let write_off_id = tx
+            .insert_write_off(&NewWriteOff {
+                key: stored_key.clone(),
+                carrier,
+                amount,
+                at_ms: now.timestamp_millis(),
+                by: principal.username.clone(),
+                approval_id: approval,
+            })
+            .await?;
+        let transfer_id = format!("bad:{key}:{}", statement.id);
+        ledger::post(
+            &mut *tx,
+            &NewTransfer {
+                id: transfer_id.clone(),
+                debit: Account::of(AccountKind::WriteOffExpense),
+                credit: Account::receivable(carrier),
+                amount,
+                kind: TransferKind::BadDebt,
+                reference: reason.chars().take(domain::ledger::REFERENCE_MAX).collect(),
+                parcel_id: None,
+                reverses: None,
+                at_ms: now.timestamp_millis(),
+            },
+            now,
+        )
+        .await?;
+        let payment = PaymentRecord {
+            id: 0,
+            write_off_id: Some(write_off_id),
+            statement_id: statement.id,
+            carrier,
+            amount,
+            transfer_id,
+            at_ms: now.timestamp_millis(),
+        };
+        let payment_id = tx.insert_invoice_payment(&payment).await?;
+        audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            now,
+            Act::BadDebtWrittenOff,
+            Object::new("write_off", write_off_id),
+            approvals::named(
+                serde_json::json!({
+                    "carrier": carrier.code(),
+                    "statement": statement.id,
+                    "amount_fen": amount.0,
+                    "reason": reason,
+                }),
+                approval,
+            ),
+        )
+        .await?;
+        let write_off = tx
+            .write_off_by_key(&stored_key)
+            .await?
+            .ok_or_else(|| AppError::Internal("bad debt not read back".into()))?;
+        let credit_left = credit_in(&mut *tx, carrier).await?;
+        tx.commit().await?;
+        tracing::info!(
+            carrier = carrier.code(),
+            fen = amount.0,
+            "bad debt written off"
+        );
+        Ok(WriteOffView {
+            write_off,
+            payments: vec![PaymentRecord {
+                id: payment_id,
+                ..payment
+            }],
+            repeat: false,
+            credit_left,
+        })
+    }
 }

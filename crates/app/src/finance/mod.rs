@@ -8,21 +8,32 @@ mod arrears;
 mod books;
 // branch claims (issue 15).
 mod claims;
+// branch money2 (issue 15, session 10): collection plans.
+mod exposure;
+mod plans;
 mod receipts;
+mod reminders;
 mod statements;
 
+pub use crate::ports::claims::ClaimEnd;
 pub use crate::ports::ledger::{Account, AccountRecord, Transfer};
 pub use crate::ports::ledger::{ContactRecord, DebtorTerms, Responsible};
 pub use crate::ports::ledger::{StatementLine, StatementRecord};
 pub use arrears::{ContactRequest, DebtorRow, DebtorView, TermsRequest};
 pub use books::{LedgerCheck, LedgerProblem};
 pub use claims::{
-    ClaimRecord, DebtorPayments, PaymentRecord, UnclaimedReceipt, WriteOffRecord, WriteOffRequest,
-    WriteOffView,
+    BAD_DEBT_REASON_CHARS_MAX, BadDebtRequest, ClaimRecord, DebtorPayments, PaymentRecord,
+    UnclaimedReceipt, WriteOffRecord, WriteOffRequest, WriteOffView,
 };
+pub use domain::collection::{Period, PlanKind};
 pub use domain::finance::{Ageing, Bucket, ContactChannel, LineStatus, Month, StatementStatus};
 pub use domain::ledger::{AccountKind, NewTransfer, TransferKind};
+pub use exposure::{
+    CreditRequest, CreditRule, ExposureRow, ExposureRun, IncidentRecord, TEMPLATE_EXPOSURE_ALERT,
+};
+pub use plans::{DebtorProgress, PersonProgress, PlanRecord, PlanTarget, PlanView, TargetRequest};
 pub use receipts::{BankImportRecord, BankImportReport, DailyReceipts, ReceiptRecord};
+pub use reminders::{REMINDER_CATCH_UP_DAYS, ReminderRun, TEMPLATE_INVOICE_REMINDER};
 pub use statements::{LineAnswer, Resolution, StatementView};
 
 use crate::error::{AppError, AppResult};

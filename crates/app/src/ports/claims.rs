@@ -12,6 +12,9 @@ use serde::Serialize;
 /// A receipt claimed for a debtor (认领): once per receipt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClaimRecord {
+    /// The claim's own id (a receipt un-claimed and claimed again has
+    /// several claims, one live); 0 before it is kept.
+    pub id: i64,
     pub receipt_id: i64,
     pub carrier: Carrier,
     pub amount: Fen,
@@ -20,6 +23,18 @@ pub struct ClaimRecord {
     pub transfer_id: String,
     pub at_ms: i64,
     pub by: String,
+    /// Un-claimed (branch money2): when, by whom, why, and the reversing
+    /// transfer (the debtor's credit → unapplied cash).
+    pub ended: Option<ClaimEnd>,
+}
+
+/// How a claim ended: un-claimed for the wrong debtor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClaimEnd {
+    pub at_ms: i64,
+    pub by: String,
+    pub reason: String,
+    pub transfer_id: String,
 }
 
 /// One write-off (核销): the debtor's credit applied to its invoices.
@@ -69,7 +84,12 @@ pub trait ClaimsTx: Send {
     /// Keeps the claim unless the receipt is claimed already (then
     /// `false`; a concurrent claimant waits for the first to end).
     async fn insert_claim(&mut self, claim: &ClaimRecord) -> StoreResult<bool>;
+    /// The receipt's live (not ended) claim.
     async fn claim_in(&mut self, receipt_id: i64) -> StoreResult<Option<ClaimRecord>>;
+    /// How many claims the receipt has had, ended ones included.
+    async fn claims_count_in(&mut self, receipt_id: i64) -> StoreResult<i64>;
+    /// Ends a live claim (once).
+    async fn end_claim(&mut self, claim_id: i64, end: &ClaimEnd) -> StoreResult<()>;
     /// The carrier's statements, locked by id until this transaction ends
     /// (PostgreSQL; on SQLite the one writer is alone).
     async fn lock_statements_of(&mut self, carrier: Carrier) -> StoreResult<Vec<StatementRecord>>;
@@ -80,6 +100,43 @@ pub trait ClaimsTx: Send {
     /// Appends the payment (its `id` is ignored) and adds its amount to its
     /// statement's paid total; returns its id.
     async fn insert_invoice_payment(&mut self, payment: &PaymentRecord) -> StoreResult<i64>;
+    // branch money2 (issue 15, session 10): collection plans.
+    /// Makes the plan unless its kind has one starting on its first day:
+    /// its id, or `None`.
+    async fn insert_plan(&mut self, new: &NewPlan) -> StoreResult<Option<i64>>;
+    async fn plan_of_period_in(
+        &mut self,
+        period: domain::collection::Period,
+    ) -> StoreResult<Option<PlanRecord>>;
+    /// The plan, locked until this transaction ends (PostgreSQL; on SQLite
+    /// the one writer is alone).
+    async fn lock_plan(&mut self, id: i64) -> StoreResult<Option<PlanRecord>>;
+    async fn plan_targets_in(&mut self, plan_id: i64) -> StoreResult<Vec<PlanTarget>>;
+    /// Replaces the plan's targets and note, noting who changed it when.
+    async fn replace_plan_targets(
+        &mut self,
+        plan_id: i64,
+        note: &str,
+        targets: &[NewPlanTarget],
+        at_ms: i64,
+        by: &str,
+    ) -> StoreResult<()>;
+    // branch money2: exposure control.
+    async fn credit_rule_in(&mut self, carrier: Carrier) -> StoreResult<Option<CreditRule>>;
+    async fn put_credit_rule(&mut self, rule: &CreditRule) -> StoreResult<()>;
+    /// The carrier's open (not cleared) incident, locked until this
+    /// transaction ends (PostgreSQL).
+    async fn open_exposure_incident_in(
+        &mut self,
+        carrier: Carrier,
+    ) -> StoreResult<Option<IncidentRecord>>;
+    /// Opens an incident unless the carrier has one open: its id, or `None`.
+    async fn insert_exposure_incident(
+        &mut self,
+        incident: &IncidentRecord,
+    ) -> StoreResult<Option<i64>>;
+    /// Writes an incident's held, released and cleared fields.
+    async fn update_exposure_incident(&mut self, incident: &IncidentRecord) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -92,4 +149,104 @@ pub trait ClaimsStore: Send + Sync {
     async fn payments_of(&self, carrier: Carrier, limit: u32) -> StoreResult<Vec<PaymentRecord>>;
     /// Every claim, by receipt (the model check's view).
     async fn all_claims(&self) -> StoreResult<Vec<ClaimRecord>>;
+    // branch money2 (issue 15, session 10): collection plans.
+    /// Plans, the latest first day first.
+    async fn collection_plans(&self, limit: u32) -> StoreResult<Vec<PlanRecord>>;
+    async fn collection_plan(&self, id: i64) -> StoreResult<Option<PlanRecord>>;
+    /// A plan's targets, by person then debtor.
+    async fn plan_targets(&self, plan_id: i64) -> StoreResult<Vec<PlanTarget>>;
+    /// Σ of the write-off transfers (核销) crediting each carrier's
+    /// receivable with `from_ms <= at < to_ms`.
+    async fn written_off_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<(Carrier, Fen)>>;
+    // branch money2: exposure control.
+    async fn credit_rules(&self) -> StoreResult<Vec<CreditRule>>;
+    /// Open (not cleared) incidents, by carrier.
+    async fn open_exposure_incidents(&self) -> StoreResult<Vec<IncidentRecord>>;
+}
+
+// branch money2 (issue 15, session 10): collection plans (周、旬清欠计划).
+
+/// A collection plan for a week or a ten-day period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanRecord {
+    pub id: i64,
+    pub period: domain::collection::Period,
+    pub note: String,
+    pub created_at_ms: i64,
+    pub created_by: String,
+    pub updated_at_ms: i64,
+    pub updated_by: String,
+}
+
+/// A plan about to be made.
+#[derive(Debug, Clone)]
+pub struct NewPlan {
+    pub period: domain::collection::Period,
+    pub note: String,
+    pub at_ms: i64,
+    pub by: String,
+}
+
+/// One target of a plan: a responsible person's whole target (`carrier`
+/// `None`) or their target for one debtor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanTarget {
+    pub user_id: i64,
+    pub username: String,
+    pub name: String,
+    pub carrier: Option<Carrier>,
+    pub target: Fen,
+}
+
+/// A target about to be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPlanTarget {
+    pub user_id: i64,
+    pub carrier: Option<Carrier>,
+    pub target: Fen,
+}
+
+// branch money2 (issue 15, session 10): exposure control.
+
+/// A carrier's credit limit and what happens past it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreditRule {
+    pub carrier: Carrier,
+    /// `None`: no limit (debt over 90 days still counts).
+    pub limit: Option<Fen>,
+    /// Hold new manifests from the carrier while an incident is open and
+    /// not released.
+    pub hold: bool,
+    pub updated_at_ms: i64,
+    pub updated_by: String,
+}
+
+/// A carrier past its limit or owing over 90 days: alerted once when it
+/// opens; held when the rule says so, until finance releases it; cleared
+/// when the debt is back within terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentRecord {
+    pub id: i64,
+    pub carrier: Carrier,
+    /// Receivable less credit when it opened.
+    pub exposure: Fen,
+    /// Owed on invoices more than 90 days overdue when it opened.
+    pub over_90: Fen,
+    pub limit: Option<Fen>,
+    pub held: bool,
+    pub opened_at_ms: i64,
+    pub released_at_ms: Option<i64>,
+    pub released_by: Option<String>,
+    pub cleared_at_ms: Option<i64>,
+}
+
+impl IncidentRecord {
+    /// New manifests from the carrier are refused.
+    pub fn holds(&self) -> bool {
+        self.held && self.released_at_ms.is_none() && self.cleared_at_ms.is_none()
+    }
 }

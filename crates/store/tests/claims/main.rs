@@ -7,6 +7,8 @@
 //! with the books proved after every step.
 
 mod model;
+// branch money2 (issue 15, session 10).
+mod plans;
 
 use app::AppError;
 use app::auth::NewUser;

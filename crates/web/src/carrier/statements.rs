@@ -52,6 +52,11 @@ struct ListPage {
     /// statement, how much).
     credit: String,
     payments: Vec<(String, i64, String)>,
+    /// Branch money2: what the carrier owes net of its credit, its credit
+    /// limit (empty: none) and whether its new manifests are held.
+    exposure: String,
+    limit: String,
+    held: bool,
 }
 
 pub(super) async fn statements(
@@ -68,7 +73,20 @@ pub(super) async fn statements(
         .debtor_payments(&staff.principal, staff.carrier)
         .await
         .map_err(staff.app_err())?;
+    let exposure = state
+        .app
+        .carrier_exposure(&staff.principal, staff.carrier)
+        .await
+        .map_err(staff.app_err())?;
     Ok(render(ListPage {
+        exposure: exposure.exposure.to_string(),
+        limit: exposure
+            .rule
+            .as_ref()
+            .and_then(|r| r.limit)
+            .map(|l| l.to_string())
+            .unwrap_or_default(),
+        held: exposure.incident.as_ref().is_some_and(|i| i.holds()),
         f: Frame::new(&staff, "statements"),
         statements: list.iter().map(row).collect(),
         credit: money.credit.to_string(),

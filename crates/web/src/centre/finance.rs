@@ -398,7 +398,7 @@ struct ResolveForm {
 }
 
 /// Yuan as typed ("12.5", "12.50") into fen; no floats.
-fn parse_yuan(text: &str) -> Option<Fen> {
+pub(super) fn parse_yuan(text: &str) -> Option<Fen> {
     let text = text.trim().trim_start_matches('¥');
     let (whole, cents) = match text.split_once('.') {
         Some((whole, cents)) if !cents.is_empty() && cents.len() <= 2 => (whole, cents),
@@ -543,6 +543,19 @@ struct DebtorPage {
     payments: Vec<PaymentRow>,
     write_off_key: String,
     unclaimed: Vec<UnclaimedRow>,
+    /// Branch money2: the receipts claimed for the debtor, live and ended,
+    /// with the form that un-claims a live one.
+    claims: Vec<ClaimRow>,
+}
+
+struct ClaimRow {
+    receipt_id: i64,
+    at: String,
+    amount: String,
+    transfer: String,
+    by: String,
+    /// Why it was un-claimed, and by whom; empty while live.
+    ended: String,
 }
 
 async fn debtor(
@@ -569,7 +582,26 @@ async fn debtor(
         .unclaimed_receipts(&operator.principal)
         .await
         .map_err(operator.app_err())?;
+    let claims = money
+        .claims
+        .iter()
+        .map(|c| ClaimRow {
+            receipt_id: c.receipt_id,
+            at: chrono::DateTime::from_timestamp_millis(c.at_ms)
+                .map(local)
+                .unwrap_or_default(),
+            amount: c.amount.to_string(),
+            transfer: c.transfer_id.clone(),
+            by: c.by.clone(),
+            ended: c
+                .ended
+                .as_ref()
+                .map(|e| format!("{} · {}", e.by, e.reason))
+                .unwrap_or_default(),
+        })
+        .collect();
     Ok(render(DebtorPage {
+        claims,
         credit: money.credit.to_string(),
         payments: payment_rows(&money.payments),
         write_off_key: write_off_key(),

@@ -33,6 +33,8 @@ mod kiosks;
 mod hub;
 // branch presale (issue 14): community pre-sale campaigns.
 mod presale;
+// branch money2 (issue 15, session 10): collection plans.
+mod plans;
 
 use crate::i18n::Tr;
 use crate::{Session, WebState};
@@ -59,6 +61,8 @@ pub fn routes() -> Router<WebState> {
         .merge(kiosks::routes())
         .merge(hub::routes())
         .merge(presale::routes())
+        .merge(plans::routes())
+        .merge(plans::routes_exposure())
 }
 
 /// A signed-in person who may run the county centre (county staff and the

@@ -25,6 +25,8 @@ mod claims;
 mod presale;
 // branch kiosk-dev (issue 14, session 10).
 mod kiosk_screen;
+// branch money2 (issue 15, session 10): collection plans.
+mod plans;
 
 /// The language type is `app`'s, so error messages and pages agree.
 pub use app::Lang;
@@ -83,6 +85,7 @@ const TABLES: &[Strings] = &[
     claims::STRINGS,
     presale::STRINGS,
     kiosk_screen::STRINGS,
+    plans::STRINGS,
 ];
 
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
