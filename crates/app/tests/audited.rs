@@ -122,6 +122,12 @@ const AUDITED: &[(&str, &str, &str)] = &[
         "open_compartments_at_stop",
         "VehicleCompartmentsOpened",
     ),
+    // Branch `vehicles2` (issue 20, session 10).
+    (
+        "fleet.rs",
+        "open_stop_for_collection",
+        "VehicleCollectionOpened",
+    ),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

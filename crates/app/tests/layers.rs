@@ -54,6 +54,9 @@ const SHARED: &[&str] = &[
     "shelve",
     "transition",
     "lib.rs",
+    // branch vehicles2 (issue 20): the recipient's proof, the door terminal's
+    // and the vehicle's.
+    "pickup_proof",
 ];
 
 fn src() -> PathBuf {

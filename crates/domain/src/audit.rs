@@ -144,6 +144,10 @@ pub enum Act {
     /// A vehicle at a station was told to open its compartments (by the
     /// keeper's console or the station's terminal).
     VehicleCompartmentsOpened,
+    // branch vehicles2 (issue 20, session 10).
+    /// A vehicle at a collect-from-vehicle stop was opened for collection:
+    /// its parcels for the stop were put on the station's books.
+    VehicleCollectionOpened,
 }
 
 impl Act {
@@ -210,6 +214,7 @@ impl Act {
         Act::PresaleCampaignCreated,
         Act::PresaleImported,
         Act::VehicleCompartmentsOpened,
+        Act::VehicleCollectionOpened,
     ];
 
     pub fn code(self) -> &'static str {
@@ -274,6 +279,7 @@ impl Act {
             Act::PresaleCampaignCreated => "presale_campaign_created",
             Act::PresaleImported => "presale_imported",
             Act::VehicleCompartmentsOpened => "vehicle_compartments_opened",
+            Act::VehicleCollectionOpened => "vehicle_collection_opened",
         }
     }
 

@@ -224,6 +224,12 @@ const ACTS: &[(&str, &str, &str)] = &[
         "到站车辆开舱",
         "vehicle compartments opened at a station",
     ),
+    // Branch `vehicles2` (issue 20, session 10).
+    (
+        "vehicle_collection_opened",
+        "到站车辆开放车上取件",
+        "vehicle opened for collection at a station",
+    ),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[
