@@ -207,6 +207,10 @@ pub async fn enqueue_vehicle_command(
 pub struct FleetRules {
     evaluators: HashMap<i64, Evaluator>,
     zones: Option<Arc<Geofences>>,
+    /// The vehicles on missions under way at start have evaluators (made
+    /// by the first `fleet_tick`), so one that stays silent after a
+    /// restart still loses its link.
+    seeded: bool,
 }
 
 pub type SharedFleetRules = Arc<Mutex<FleetRules>>;
@@ -285,6 +289,10 @@ pub struct StationArrival {
     pub vehicle: VehicleRecord,
     pub compartments: Vec<u32>,
     pub parcels: Vec<MissionParcelRecord>,
+    /// Recipients collect from the vehicle at this stop.
+    pub collect_from_vehicle: bool,
+    /// The stop is open for collection now.
+    pub open_for_collection: bool,
 }
 
 /// A collect-from-vehicle stop opened for collection: the vehicle stands
@@ -756,11 +764,13 @@ impl App {
             let mut waypoints: Vec<LonLat> = stops.iter().map(|s| lonlat(s.location)).collect();
             waypoints.push(lonlat(vehicle.depot));
             let mut rules = self.fleet_rules.lock().expect("fleet rules");
-            rules
+            let evaluator = rules
                 .evaluators
                 .entry(vehicle.id)
-                .or_insert_with(|| Evaluator::new(profile_of(&vehicle), RuleSettings::default()))
-                .set_route(waypoints);
+                .or_insert_with(|| Evaluator::new(profile_of(&vehicle), RuleSettings::default()));
+            evaluator.set_route(waypoints);
+            // From now on it must speak: silence raises `link_lost`.
+            evaluator.expect_from(now.timestamp_millis(), lonlat(vehicle.depot));
         }
         Ok(())
     }
@@ -1073,6 +1083,8 @@ impl App {
                     vehicle: view.vehicle.clone(),
                     compartments,
                     parcels,
+                    collect_from_vehicle: stop.collect_from_vehicle,
+                    open_for_collection: stop.collection_opened_at.is_some(),
                 });
             }
         }
@@ -1547,9 +1559,38 @@ impl App {
         Ok(())
     }
 
-    /// The silence rule for every vehicle heard from; call on a timer.
+    /// The silence rule for every vehicle heard from, or expected to speak
+    /// (on a mission under way); call on a timer. The first tick after a
+    /// start makes the evaluators of the vehicles on missions under way,
+    /// so a vehicle that never speaks again still raises `link_lost`.
     pub async fn fleet_tick(&self) -> AppResult<Vec<i64>> {
         let now_ms = self.now().timestamp_millis();
+        let seeded = self.fleet_rules.lock().expect("fleet rules").seeded;
+        if !seeded {
+            let positions = self.store.vehicle_positions().await?;
+            for mission in self.store.missions(true, 1_000).await? {
+                if mission.status != MissionStatus::UnderWay {
+                    continue;
+                }
+                let Some(vehicle) = self.store.vehicle(mission.vehicle_id).await? else {
+                    continue;
+                };
+                self.ensure_evaluator(&vehicle).await?;
+                let last = positions.iter().find(|p| p.vehicle_id == vehicle.id);
+                let since_ms = last.map_or(now_ms, |p| p.at.timestamp_millis().max(now_ms));
+                let position = last.map_or(vehicle.depot, |p| p.position);
+                if let Some(evaluator) = self
+                    .fleet_rules
+                    .lock()
+                    .expect("fleet rules")
+                    .evaluators
+                    .get_mut(&vehicle.id)
+                {
+                    evaluator.expect_from(since_ms, lonlat(position));
+                }
+            }
+            self.fleet_rules.lock().expect("fleet rules").seeded = true;
+        }
         let raised: Vec<(i64, Vec<Alert>)> = {
             let mut rules = self.fleet_rules.lock().expect("fleet rules");
             rules

@@ -1211,3 +1211,106 @@ async fn a_vans_stop_is_never_collect_from_vehicle() {
         h.cleanup().await;
     }
 }
+
+/// Branch vehicles2 (issue 20, point 5): a vehicle command that expires
+/// unacknowledged opens an incident for the safety operator, and after a
+/// restart a vehicle on a mission under way that never speaks again still
+/// loses its link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_command_alerts_and_a_silent_vehicle_loses_its_link_after_a_restart() {
+    for h in backends().await {
+        let a = located_station(&h, "东村驿站", 29.02, 119.02).await;
+        let parcels = waiting_parcels(&h, a, "7361", 2).await;
+        let uv = h
+            .app
+            .register_vehicle(&operator(), &unmanned("uv-5", 4))
+            .await
+            .unwrap();
+        let now = h.app.now();
+        let ids = h
+            .app
+            .create_missions(
+                &operator(),
+                &[MissionDraft {
+                    vehicle_id: uv.id,
+                    planned_departure: now,
+                    stops: vec![StopDraft {
+                        station_id: a,
+                        planned_arrival: now,
+                        parcel_ids: parcels,
+                        collect_from_vehicle: false,
+                    }],
+                }],
+            )
+            .await
+            .unwrap();
+        let view = h.app.mission(&operator(), ids[0]).await.unwrap();
+        for parcel in &view.parcels {
+            h.app
+                .load_scan(&operator(), ids[0], &parcel.waybill)
+                .await
+                .unwrap();
+        }
+        h.app.start_mission(&operator(), ids[0]).await.unwrap();
+
+        // The start command is never acknowledged; past its not-after the
+        // bridge ends it, and the operator gets an incident (once).
+        h.clock.advance(Duration::seconds(31));
+        let command_id = app::fleet::mission_start_command_id(ids[0]);
+        let record = h
+            .app
+            .store
+            .device_command(&command_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            app::device_commands::expire_device_command(&*h.app.store, &record, None, h.app.now())
+                .await
+                .unwrap()
+        );
+        let again = h
+            .app
+            .store
+            .device_command(&command_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !app::device_commands::expire_device_command(&*h.app.store, &again, None, h.app.now())
+                .await
+                .unwrap()
+        );
+        let incidents = h.app.incidents(&operator(), None, None, true).await.unwrap();
+        let expired: Vec<_> = incidents
+            .items
+            .iter()
+            .filter(|i| i.rule == app::device_commands::COMMAND_EXPIRED_RULE)
+            .collect();
+        assert_eq!(expired.len(), 1, "{incidents:?}");
+        assert_eq!(expired[0].subject, command_id);
+        assert_eq!(expired[0].vehicle_id, uv.id);
+        assert_eq!(expired[0].mission_id, Some(ids[0]));
+        let evidence: serde_json::Value = serde_json::from_str(&expired[0].evidence).unwrap();
+        assert_eq!(evidence["op"], "start_mission");
+
+        // The server restarts: the new app has heard nothing from uv-5.
+        let mut restarted = app::App::new(h.db.clone(), h.clock.clone());
+        restarted.use_keys(h.db.keys().clone());
+        assert!(restarted.fleet_tick().await.unwrap().is_empty());
+        h.clock.advance(Duration::seconds(9));
+        assert!(restarted.fleet_tick().await.unwrap().is_empty());
+        h.clock.advance(Duration::seconds(2));
+        let lost = restarted.fleet_tick().await.unwrap();
+        assert_eq!(lost.len(), 1);
+        let incident = restarted.incident(&operator(), lost[0]).await.unwrap();
+        assert_eq!(incident.incident.rule, "link_lost");
+        assert_eq!(incident.incident.vehicle_id, uv.id);
+        h.clock.advance(Duration::seconds(30));
+        assert!(
+            restarted.fleet_tick().await.unwrap().is_empty(),
+            "one incident however long the silence"
+        );
+        h.cleanup().await;
+    }
+}
