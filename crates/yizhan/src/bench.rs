@@ -80,6 +80,11 @@ pub async fn command(what: BenchCommand) -> anyhow::Result<()> {
             transfers,
             postgres,
         } => crate::bench_ledger::ledger(transfers, postgres.filter(|url| !url.is_empty())).await,
+        BenchCommand::Vehicles {
+            mqtt,
+            vehicles,
+            seconds,
+        } => crate::bench_vehicles::vehicles(mqtt, vehicles, seconds).await,
         BenchCommand::Address { rounds } => {
             let clocks = address::bench::Clocks {
                 wall: &Instant::now,

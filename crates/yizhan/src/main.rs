@@ -9,6 +9,8 @@ mod bench_board;
 // branch claims (issue 15).
 mod bench_ledger;
 mod bench_terminal;
+// branch vehicles2 (issue 20): telemetry ingest and message-to-alert latency.
+mod bench_vehicles;
 mod broker;
 mod cli;
 mod config;

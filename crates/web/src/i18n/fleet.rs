@@ -198,4 +198,5 @@ pub(super) const STRINGS: super::Strings = &[
     ("missions.stop.pending", "待到达", "to come"),
     ("missions.stop.done", "已交接", "handed over"),
     ("missions.stop.moved", "已转车", "moved"),
+    ("fleet.rule.command_expired", "车辆指令未执行", "vehicle command not carried out"),
 ];
