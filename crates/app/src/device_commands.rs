@@ -130,7 +130,12 @@ async fn alert_vehicle_command(
         .map_or(vehicle.depot, |p| p.position);
     let op = serde_json::from_str::<Value>(&command.payload)
         .ok()
-        .and_then(|payload| payload.get("op").and_then(Value::as_str).map(str::to_string))
+        .and_then(|payload| {
+            payload
+                .get("op")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
         .unwrap_or_default();
     let mission_id = store.active_mission(vehicle.id).await?.map(|m| m.id);
     let mut tx = store.begin().await?;

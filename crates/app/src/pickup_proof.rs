@@ -122,7 +122,11 @@ async fn check_throttle(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let checks = [
-        ("terminal", AttemptsBy::Terminal(terminal), throttles.terminal),
+        (
+            "terminal",
+            AttemptsBy::Terminal(terminal),
+            throttles.terminal,
+        ),
         ("source", AttemptsBy::Source(source), throttles.source),
         ("phone_tail", AttemptsBy::PhoneTail(tail), throttles.phone),
     ];

@@ -23,9 +23,7 @@ use crate::ports::{ParcelRecord, StationRecord, Tx};
 use crate::transition::{self, lock_station};
 use chrono::{DateTime, Duration, Utc};
 use domain::limits::text_field;
-use domain::terminal::{
-    PickupColour, ThrottlePolicy, choose_colour, colour_by_hex, parse_entry,
-};
+use domain::terminal::{PickupColour, ThrottlePolicy, choose_colour, colour_by_hex, parse_entry};
 use domain::{Action, ParcelState, Principal, Role, WaybillNo};
 use serde::Serialize;
 use serde_json::json;

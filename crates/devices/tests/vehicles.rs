@@ -430,7 +430,7 @@ async fn commands_to_a_vehicle_are_signed_sent_through_the_outbox_and_acknowledg
 async fn a_recipients_code_opens_only_their_compartment_over_the_bus() {
     use app::fleet::{MissionDraft, StopDraft};
     use app::manifest::ManifestRow;
-    use app::ports::{NewStation, ParcelFilter, ParcelStore, StationStore};
+    use app::ports::{NewStation, ParcelFilter, ParcelStore, Store};
     use devices::bridge::BridgeEvent;
     use devices::{Operation, Outcome};
     use domain::station::{HoldingPolicy, ShelfSpec, lay_out};
@@ -511,11 +511,15 @@ async fn a_recipients_code_opens_only_their_compartment_over_the_bus() {
         .unwrap()
         .id;
     let key = ServerDeviceKey::random();
-    let config = BridgeConfig::new(
+    // (The bridge follows vehicles' topics when it has somewhere to hand
+    // their telemetry.)
+    let (sink, _telemetry) = tokio::sync::mpsc::channel(64);
+    let mut config = BridgeConfig::new(
         BrokerConfig::open(&url),
         key.clone(),
         &format!("yizhan-test-bridge-{code}"),
     );
+    config.telemetry = Some(sink);
     let bridge = Bridge::start(db.clone(), clock.clone(), config)
         .await
         .expect("bridge connects");
@@ -646,9 +650,19 @@ async fn a_recipients_code_opens_only_their_compartment_over_the_bus() {
             }
         }
     })
-    .await
-    .expect("the ack is recorded");
-    assert_eq!(ended, app::device_commands::DeviceCommandStatus::Done);
+    .await;
+    if ended.is_err() {
+        for id in [
+            app::fleet::mission_start_command_id(mission),
+            collected.command_id.clone(),
+        ] {
+            eprintln!("DIAG {id}: {:?}", db.device_command(&id).await.unwrap());
+        }
+    }
+    assert_eq!(
+        ended.expect("the ack is recorded"),
+        app::device_commands::DeviceCommandStatus::Done
+    );
     assert_eq!(forged, 0);
     vehicle.disconnect().await.unwrap();
     let _ = tokio::time::timeout(WAIT, pump).await;

@@ -18,8 +18,7 @@ const VEHICLE_COLUMNS: &str = "id, code, name, kind, battery_wh, consumption_wh_
      operating_areas, station_ids, depot_lat_e6, depot_lon_e6, driver, status, created_at";
 const MISSION_COLUMNS: &str =
     "id, vehicle_id, status, planned_departure, created_at, created_by, started_at, ended_at";
-const STOP_COLUMNS: &str =
-    "id, mission_id, seq, station_id, lat_e6, lon_e6, planned_arrival, arrived_at, status, \
+const STOP_COLUMNS: &str = "id, mission_id, seq, station_id, lat_e6, lon_e6, planned_arrival, arrived_at, status, \
      collect_from_vehicle, collection_opened_at";
 const LOAD_COLUMNS: &str = "id, mission_id, stop_id, parcel_id, waybill, compartment, compartment_code, status, loaded_at, ended_at";
 const INCIDENT_COLUMNS: &str = "id, vehicle_id, mission_id, rule, subject, opened_at, lat_e6, lon_e6, evidence, command, \

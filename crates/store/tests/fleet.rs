@@ -1002,7 +1002,14 @@ async fn a_recipient_collects_from_the_vehicles_compartment_with_the_doors_proof
         // Before the vehicle is opened for collection nobody holds a code.
         let early = h
             .app
-            .collect_from_vehicle(&terminal_of(a), a, "t1", "10.0.0.1", "A-1-000000", Some("8000"))
+            .collect_from_vehicle(
+                &terminal_of(a),
+                a,
+                "t1",
+                "10.0.0.1",
+                "A-1-000000",
+                Some("8000"),
+            )
             .await
             .unwrap_err();
         assert!(early.is(Code::PickupCodeWrong), "{early:?}");
@@ -1028,7 +1035,10 @@ async fn a_recipient_collects_from_the_vehicles_compartment_with_the_doors_proof
                 .duplicate
         );
         let first = &opened.parcels[0];
-        let code = first.pickup_code.clone().expect("a code for a consenting recipient");
+        let code = first
+            .pickup_code
+            .clone()
+            .expect("a code for a consenting recipient");
         let phone_tail = {
             let record = h.app.store.parcel(first.parcel_id).await.unwrap().unwrap();
             record.phone.unwrap().tail().to_string()
@@ -1050,13 +1060,27 @@ async fn a_recipient_collects_from_the_vehicles_compartment_with_the_doors_proof
         // Another station's terminal is refused whatever it types.
         assert!(
             h.app
-                .collect_from_vehicle(&terminal_of(b), a, "t9", "10.0.0.9", &code, Some(&phone_tail))
+                .collect_from_vehicle(
+                    &terminal_of(b),
+                    a,
+                    "t9",
+                    "10.0.0.9",
+                    &code,
+                    Some(&phone_tail)
+                )
                 .await
                 .is_err()
         );
         let collected = h
             .app
-            .collect_from_vehicle(&terminal_of(a), a, "t1", "10.0.0.1", &code, Some(&phone_tail))
+            .collect_from_vehicle(
+                &terminal_of(a),
+                a,
+                "t1",
+                "10.0.0.1",
+                &code,
+                Some(&phone_tail),
+            )
             .await
             .unwrap();
         let load = view
@@ -1094,7 +1118,14 @@ async fn a_recipient_collects_from_the_vehicles_compartment_with_the_doors_proof
         // The same code again finds nothing: it was used.
         assert!(
             h.app
-                .collect_from_vehicle(&terminal_of(a), a, "t1", "10.0.0.1", &code, Some(&phone_tail))
+                .collect_from_vehicle(
+                    &terminal_of(a),
+                    a,
+                    "t1",
+                    "10.0.0.1",
+                    &code,
+                    Some(&phone_tail)
+                )
                 .await
                 .unwrap_err()
                 .is(Code::PickupCodeWrong)
@@ -1105,7 +1136,14 @@ async fn a_recipient_collects_from_the_vehicles_compartment_with_the_doors_proof
         for _ in 0..3 {
             assert!(
                 h.app
-                    .start_pickup(&terminal_of(a), a, "t2", "10.0.0.2", "A-1-999999", Some("1234"))
+                    .start_pickup(
+                        &terminal_of(a),
+                        a,
+                        "t2",
+                        "10.0.0.2",
+                        "A-1-999999",
+                        Some("1234")
+                    )
                     .await
                     .is_err()
             );
@@ -1114,7 +1152,14 @@ async fn a_recipient_collects_from_the_vehicles_compartment_with_the_doors_proof
         for _ in 0..4 {
             let error = h
                 .app
-                .collect_from_vehicle(&terminal_of(a), a, "t2", "10.0.0.2", "A-1-999999", Some("1234"))
+                .collect_from_vehicle(
+                    &terminal_of(a),
+                    a,
+                    "t2",
+                    "10.0.0.2",
+                    "A-1-999999",
+                    Some("1234"),
+                )
                 .await
                 .unwrap_err();
             if !error.is(Code::PickupCodeWrong) {
@@ -1139,7 +1184,13 @@ async fn a_recipient_collects_from_the_vehicles_compartment_with_the_doors_proof
         assert!(handed.kept_aboard.is_empty());
         for outcome in &handed.handed_over {
             assert_ne!(outcome.parcel_id, first.parcel_id);
-            let parcel = h.app.store.parcel(outcome.parcel_id).await.unwrap().unwrap();
+            let parcel = h
+                .app
+                .store
+                .parcel(outcome.parcel_id)
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(parcel.state, domain::ParcelState::Stored);
             assert_eq!(parcel.station_id, Some(a));
         }
@@ -1281,7 +1332,11 @@ async fn an_expired_command_alerts_and_a_silent_vehicle_loses_its_link_after_a_r
                 .await
                 .unwrap()
         );
-        let incidents = h.app.incidents(&operator(), None, None, true).await.unwrap();
+        let incidents = h
+            .app
+            .incidents(&operator(), None, None, true)
+            .await
+            .unwrap();
         let expired: Vec<_> = incidents
             .items
             .iter()

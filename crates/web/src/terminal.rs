@@ -358,8 +358,10 @@ async fn vehicle_open(
         .open_compartments_at_stop(&terminal.principal, body.mission_id, body.stop_id)
         .await
         .map_err(fail)?;
-    Ok(Json(serde_json::json!({ "collection": false, "compartments": compartments }))
-        .into_response())
+    Ok(
+        Json(serde_json::json!({ "collection": false, "compartments": compartments }))
+            .into_response(),
+    )
 }
 
 /// The automatic hand-over: the stop's parcels in the compartments that

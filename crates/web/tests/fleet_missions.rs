@@ -141,8 +141,14 @@ async fn a_dispatcher_sends_the_day_from_the_plan_and_the_terminal_serves_the_ve
         }
         parcel_ids.push(parcel.id);
     }
-    let uv1 = app.register_vehicle(&admin, &unmanned("uv-1")).await.unwrap();
-    let uv2 = app.register_vehicle(&admin, &unmanned("uv-2")).await.unwrap();
+    let uv1 = app
+        .register_vehicle(&admin, &unmanned("uv-1"))
+        .await
+        .unwrap();
+    let uv2 = app
+        .register_vehicle(&admin, &unmanned("uv-2"))
+        .await
+        .unwrap();
     let site = support::Site::serve(app, database).await;
 
     // A keeper is sent to their own workplace.
@@ -156,12 +162,18 @@ async fn a_dispatcher_sends_the_day_from_the_plan_and_the_terminal_serves_the_ve
     assert!(page.contains("派车任务"), "{page}");
     // A malformed start is refused with what it should be, nothing planned.
     let (status, page) = ops
-        .post("/fleet/plan", &[("lat", "29.0"), ("lon", "119.0"), ("start", "7点")])
+        .post(
+            "/fleet/plan",
+            &[("lat", "29.0"), ("lon", "119.0"), ("start", "7点")],
+        )
         .await;
     assert_eq!(status, 422, "{page}");
     assert!(page.contains("出发时间"), "{page}");
     let (status, page) = ops
-        .post("/fleet/plan", &[("lat", "29.0"), ("lon", "119.0"), ("start", "07:00")])
+        .post(
+            "/fleet/plan",
+            &[("lat", "29.0"), ("lon", "119.0"), ("start", "07:00")],
+        )
         .await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("东村驿站"), "{page}");
@@ -191,7 +203,9 @@ async fn a_dispatcher_sends_the_day_from_the_plan_and_the_terminal_serves_the_ve
     assert_eq!(aboard, parcel_ids, "every waiting parcel is on the mission");
 
     // Not before it is loaded; then a scan per compartment.
-    let (status, _) = ops.post(&format!("/fleet/missions/{first}/start"), &[]).await;
+    let (status, _) = ops
+        .post(&format!("/fleet/missions/{first}/start"), &[])
+        .await;
     assert_eq!(status, 409);
     for parcel in &view.parcels {
         let (status, location) = ops
@@ -214,10 +228,17 @@ async fn a_dispatcher_sends_the_day_from_the_plan_and_the_terminal_serves_the_ve
         .await;
     assert!(page.contains("已装入格口"), "{page}");
     assert!(page.contains("(2/2)"), "{page}");
-    let (status, _) = ops.post(&format!("/fleet/missions/{first}/start"), &[]).await;
+    let (status, _) = ops
+        .post(&format!("/fleet/missions/{first}/start"), &[])
+        .await;
     assert_eq!(status, 303);
     assert_eq!(
-        site.app.mission(&admin, first).await.unwrap().mission.status,
+        site.app
+            .mission(&admin, first)
+            .await
+            .unwrap()
+            .mission
+            .status,
         MissionStatus::UnderWay
     );
 
@@ -238,7 +259,10 @@ async fn a_dispatcher_sends_the_day_from_the_plan_and_the_terminal_serves_the_ve
         .unwrap();
     let moved = site.app.mission(&admin, second).await.unwrap();
     assert_eq!(moved.vehicle.id, uv2.id);
-    assert!(moved.stops[0].collect_from_vehicle, "the plan's flag travels");
+    assert!(
+        moved.stops[0].collect_from_vehicle,
+        "the plan's flag travels"
+    );
     assert_eq!(moved.parcels.len(), 2);
     for parcel in &moved.parcels {
         ops.post(
@@ -247,7 +271,9 @@ async fn a_dispatcher_sends_the_day_from_the_plan_and_the_terminal_serves_the_ve
         )
         .await;
     }
-    let (status, _) = ops.post(&format!("/fleet/missions/{second}/start"), &[]).await;
+    let (status, _) = ops
+        .post(&format!("/fleet/missions/{second}/start"), &[])
+        .await;
     assert_eq!(status, 303);
     let stop = moved.stops[0].id;
 
@@ -279,7 +305,10 @@ async fn a_dispatcher_sends_the_day_from_the_plan_and_the_terminal_serves_the_ve
     assert_eq!(due[0]["vehicle"], "uv-2");
     assert_eq!(due[0]["collect_from_vehicle"], true);
     assert_eq!(due[0]["open_for_collection"], false);
-    assert!(due[0].get("parcels").is_none(), "no waybills on the terminal");
+    assert!(
+        due[0].get("parcels").is_none(),
+        "no waybills on the terminal"
+    );
     let opened = call(
         "/terminal/api/vehicles/open",
         serde_json::json!({"mission_id": second, "stop_id": stop}),

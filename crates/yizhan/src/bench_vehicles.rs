@@ -103,40 +103,42 @@ pub async fn vehicles(mqtt: String, n: u32, seconds: u32) -> anyhow::Result<()> 
     // The server side: every message through the rules, one at a time.
     let ingested = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
-    let consumer = {
-        let app = app.clone();
-        let ingested = ingested.clone();
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let mut to_ingest_ms = Vec::new();
-            let mut to_alert_ms = Vec::new();
-            let mut failures = 0u64;
-            loop {
-                // Once the vehicles stop, half a second without a message
-                // ends the run.
-                let (vehicle, message) =
-                    match tokio::time::timeout(Duration::from_millis(500), telemetry.recv()).await
-                    {
-                        Ok(Some(received)) => received,
-                        Ok(None) => break,
-                        Err(_) if stop.load(Ordering::Relaxed) => break,
-                        Err(_) => continue,
-                    };
-                match app.ingest_telemetry(&vehicle, &message).await {
-                    Ok(opened) => {
-                        let took = (wall_ms() - message.at_ms) as f64;
-                        to_ingest_ms.push(took);
-                        if !opened.is_empty() {
-                            to_alert_ms.push(took);
+    let consumer =
+        {
+            let app = app.clone();
+            let ingested = ingested.clone();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut to_ingest_ms = Vec::new();
+                let mut to_alert_ms = Vec::new();
+                let mut failures = 0u64;
+                loop {
+                    // Once the vehicles stop, half a second without a message
+                    // ends the run.
+                    let (vehicle, message) =
+                        match tokio::time::timeout(Duration::from_millis(500), telemetry.recv())
+                            .await
+                        {
+                            Ok(Some(received)) => received,
+                            Ok(None) => break,
+                            Err(_) if stop.load(Ordering::Relaxed) => break,
+                            Err(_) => continue,
+                        };
+                    match app.ingest_telemetry(&vehicle, &message).await {
+                        Ok(opened) => {
+                            let took = (wall_ms() - message.at_ms) as f64;
+                            to_ingest_ms.push(took);
+                            if !opened.is_empty() {
+                                to_alert_ms.push(took);
+                            }
                         }
+                        Err(_) => failures += 1,
                     }
-                    Err(_) => failures += 1,
+                    ingested.fetch_add(1, Ordering::Relaxed);
                 }
-                ingested.fetch_add(1, Ordering::Relaxed);
-            }
-            (to_ingest_ms, to_alert_ms, failures)
-        })
-    };
+                (to_ingest_ms, to_alert_ms, failures)
+            })
+        };
 
     // The vehicles: one client each, connected before the clock starts.
     let (host, port) = devices::mqtt::parse_url(&mqtt)?;

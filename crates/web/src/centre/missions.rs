@@ -142,7 +142,10 @@ pub(super) struct PlanForm {
     start: String,
 }
 
-fn form_invalid(field: (&'static str, &'static str), expected: (&'static str, &'static str)) -> AppError {
+fn form_invalid(
+    field: (&'static str, &'static str),
+    expected: (&'static str, &'static str),
+) -> AppError {
     AppError::new(Code::FleetFormInvalid)
         .with_words("field", field.0, field.1)
         .with_words("expected", expected.0, expected.1)
@@ -154,10 +157,17 @@ fn form_invalid(field: (&'static str, &'static str), expected: (&'static str, &'
 fn request_of(form: &PlanForm, free: &[VehicleRecord]) -> Result<DispatchRequest, AppError> {
     let degrees = |text: &str| text.trim().parse::<f64>().ok().filter(|d| d.is_finite());
     let (Some(lat), Some(lon)) = (degrees(&form.lat), degrees(&form.lon)) else {
-        return Err(form_invalid(("中心位置", "centre"), ("纬度和经度", "latitude and longitude")));
+        return Err(form_invalid(
+            ("中心位置", "centre"),
+            ("纬度和经度", "latitude and longitude"),
+        ));
     };
-    let start = chrono::NaiveTime::parse_from_str(form.start.trim(), "%H:%M")
-        .map_err(|_| form_invalid(("出发时间", "start"), ("时:分，如 07:00", "HH:MM, e.g. 07:00")))?;
+    let start = chrono::NaiveTime::parse_from_str(form.start.trim(), "%H:%M").map_err(|_| {
+        form_invalid(
+            ("出发时间", "start"),
+            ("时:分，如 07:00", "HH:MM, e.g. 07:00"),
+        )
+    })?;
     use chrono::Timelike;
     let vans = free.iter().filter(|v| v.kind == VehicleKind::Van).count() as u32;
     let unmanned: Vec<&VehicleRecord> = free
@@ -252,7 +262,13 @@ pub(super) async fn plan(
             vehicles: free
                 .iter()
                 .filter(|v| v.kind == kind)
-                .map(|v| (v.id, format!("{} {}", v.code, v.name), Some(v.id) == proposed))
+                .map(|v| {
+                    (
+                        v.id,
+                        format!("{} {}", v.code, v.name),
+                        Some(v.id) == proposed,
+                    )
+                })
                 .collect(),
         });
     }
@@ -282,8 +298,12 @@ pub(super) async fn create(
     };
     operator.check(&state, value("csrf"))?;
     let parsed = (|| {
-        let mut draft: MissionDraft = serde_json::from_str(value("draft"))
-            .map_err(|_| form_invalid(("路线", "route"), ("派车计划中的路线", "a route of the plan")))?;
+        let mut draft: MissionDraft = serde_json::from_str(value("draft")).map_err(|_| {
+            form_invalid(
+                ("路线", "route"),
+                ("派车计划中的路线", "a route of the plan"),
+            )
+        })?;
         draft.vehicle_id = value("vehicle")
             .trim()
             .parse()
@@ -506,9 +526,9 @@ pub(super) async fn replan(
         .replan_broken_down(&operator.principal, view.vehicle.id, &onto, why)
         .await
         .map_err(operator.app_err())?;
-    let to = replanned
-        .new_missions
-        .first()
-        .map_or_else(|| "/fleet/missions".to_string(), |m| format!("/fleet/missions/{m}"));
+    let to = replanned.new_missions.first().map_or_else(
+        || "/fleet/missions".to_string(),
+        |m| format!("/fleet/missions/{m}"),
+    );
     Ok(Redirect::to(&to).into_response())
 }
