@@ -179,7 +179,7 @@ pub async fn vehicles(mqtt: String, n: u32, seconds: u32) -> anyhow::Result<()> 
             while !stop.load(Ordering::Relaxed) {
                 every.tick().await;
                 seq += 1;
-                let speeding = (seq + idx as u64) % SPEEDING_EVERY == 0;
+                let speeding = (seq + idx as u64).is_multiple_of(SPEEDING_EVERY);
                 let message = serde_json::json!({
                     "at_ms": wall_ms(),
                     "lon": 120.45 + (idx as f64) * 1e-4 + (seq as f64) * 5e-5,
