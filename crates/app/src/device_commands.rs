@@ -94,9 +94,80 @@ pub async fn end_without_acting(
             );
         }
     }
+    if command.device_kind == "vehicle" && command.status == DeviceCommandStatus::Pending {
+        alert_vehicle_command(store, command, status, outcome, now).await?;
+    }
     Ok(store
         .finish_device_command(&command.command_id, status, outcome, now)
         .await?)
+}
+
+/// The rule name of the incident a vehicle command that ended without
+/// acting raises for the safety operator (issue 20, branch vehicles2).
+pub const COMMAND_EXPIRED_RULE: &str = "command_expired";
+
+/// A command to a vehicle ended without acting (past its not-after with no
+/// ack, too late, or the vehicle could not act): a pull-over that never
+/// happened is the safety operator's business, so it opens an incident
+/// (rule `command_expired`, the command id as its subject, one per command)
+/// on `/fleet`, at the vehicle's last known position (its depot when it
+/// never reported one).
+async fn alert_vehicle_command(
+    store: &dyn crate::ports::Store,
+    command: &DeviceCommandRecord,
+    status: DeviceCommandStatus,
+    outcome: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let Some(vehicle) = store.vehicle_by_code(&command.device_id).await? else {
+        return Ok(());
+    };
+    let position = store
+        .vehicle_positions()
+        .await?
+        .into_iter()
+        .find(|p| p.vehicle_id == vehicle.id)
+        .map_or(vehicle.depot, |p| p.position);
+    let op = serde_json::from_str::<Value>(&command.payload)
+        .ok()
+        .and_then(|payload| {
+            payload
+                .get("op")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    let mission_id = store.active_mission(vehicle.id).await?.map(|m| m.id);
+    let mut tx = store.begin().await?;
+    let opened = tx
+        .insert_incident(&crate::ports::fleet::NewIncident {
+            vehicle_id: vehicle.id,
+            mission_id,
+            rule: COMMAND_EXPIRED_RULE.into(),
+            subject: command.command_id.clone(),
+            opened_at: now,
+            position,
+            evidence: serde_json::json!({
+                "command_id": command.command_id, "op": op, "attempts": command.attempts,
+                "not_after_ms": command.not_after.timestamp_millis(),
+                "status": status.code(), "outcome": outcome,
+            })
+            .to_string(),
+            command: None,
+        })
+        .await?;
+    tx.commit().await?;
+    if let Some(incident) = opened {
+        tracing::warn!(
+            vehicle = %vehicle.code,
+            command_id = %command.command_id,
+            op,
+            incident,
+            status = status.code(),
+            "alert: a vehicle command ended without acting"
+        );
+    }
+    Ok(())
 }
 
 /// [`end_without_acting`] for a command whose time ran out.

@@ -476,6 +476,7 @@ impl PlannedRoute {
                     station_id: stop.station_id,
                     planned_arrival: at(&stop.arrival),
                     parcel_ids: stop.parcel_ids.clone(),
+                    collect_from_vehicle: false,
                 })
                 .collect(),
         }

@@ -207,6 +207,10 @@ pub async fn enqueue_vehicle_command(
 pub struct FleetRules {
     evaluators: HashMap<i64, Evaluator>,
     zones: Option<Arc<Geofences>>,
+    /// The vehicles on missions under way at start have evaluators (made
+    /// by the first `fleet_tick`), so one that stays silent after a
+    /// restart still loses its link.
+    seeded: bool,
 }
 
 pub type SharedFleetRules = Arc<Mutex<FleetRules>>;
@@ -285,6 +289,38 @@ pub struct StationArrival {
     pub vehicle: VehicleRecord,
     pub compartments: Vec<u32>,
     pub parcels: Vec<MissionParcelRecord>,
+    /// Recipients collect from the vehicle at this stop.
+    pub collect_from_vehicle: bool,
+    /// The stop is open for collection now.
+    pub open_for_collection: bool,
+}
+
+/// A collect-from-vehicle stop opened for collection: the vehicle stands
+/// at the station and its parcels for the stop are on the station's books.
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectionOpened {
+    pub mission_id: i64,
+    pub stop_id: i64,
+    pub station_id: i64,
+    /// Opened before: nothing changed.
+    pub duplicate: bool,
+    /// Each parcel with the slot it goes to if nobody collects it and, where
+    /// the recipient consented, its pickup code (the arrival notice went out
+    /// with it).
+    pub parcels: Vec<crate::shelve::InboundOutcome>,
+    /// Waybills the station refused: they stay aboard.
+    pub refused: Vec<String>,
+}
+
+/// A recipient's collection straight from a vehicle's compartment.
+#[derive(Debug, Clone, Serialize)]
+pub struct VehicleCollection {
+    pub parcel_id: i64,
+    pub waybill_tail: String,
+    pub vehicle: String,
+    /// The one compartment told to open.
+    pub compartment: u32,
+    pub command_id: String,
 }
 
 /// What the end of a mission did.
@@ -574,11 +610,17 @@ impl App {
                         status: LoadStatus::Planned,
                     });
                 }
+                if stop.collect_from_vehicle && vehicle.kind != VehicleKind::Unmanned {
+                    return Err(AppError::new(Code::MissionInvalid).with_detail(
+                        "only an unmanned vehicle's compartments can be collected from",
+                    ));
+                }
                 stops.push(NewMissionStop {
                     station_id: station.id,
                     location,
                     planned_arrival: stop.planned_arrival,
                     parcels,
+                    collect_from_vehicle: stop.collect_from_vehicle,
                 });
             }
             let mission = NewMission {
@@ -722,11 +764,13 @@ impl App {
             let mut waypoints: Vec<LonLat> = stops.iter().map(|s| lonlat(s.location)).collect();
             waypoints.push(lonlat(vehicle.depot));
             let mut rules = self.fleet_rules.lock().expect("fleet rules");
-            rules
+            let evaluator = rules
                 .evaluators
                 .entry(vehicle.id)
-                .or_insert_with(|| Evaluator::new(profile_of(&vehicle), RuleSettings::default()))
-                .set_route(waypoints);
+                .or_insert_with(|| Evaluator::new(profile_of(&vehicle), RuleSettings::default()));
+            evaluator.set_route(waypoints);
+            // From now on it must speak: silence raises `link_lost`.
+            evaluator.expect_from(now.timestamp_millis(), lonlat(vehicle.depot));
         }
         Ok(())
     }
@@ -829,6 +873,9 @@ impl App {
                     location: stop.location,
                     planned_arrival: stop.planned_arrival,
                     parcels: moved,
+                    // A van's driver hands parcels over at the station.
+                    collect_from_vehicle: stop.collect_from_vehicle
+                        && vehicle.kind == VehicleKind::Unmanned,
                 });
                 placed = true;
                 break;
@@ -915,7 +962,9 @@ impl App {
             .into_iter()
             .find(|stop| stop.id == stop_id)
             .ok_or(AppError::NotFound("mission"))?;
-        if !principal.may_run_county() && !principal.may_operate_station(stop.station_id) {
+        // The keeper, county staff, or the station's own 24-hour terminal
+        // (the automatic hand-over).
+        if !principal.may_run_terminal(stop.station_id) {
             return Err(AppError::Forbidden("station"));
         }
         let mut outcome = HandOver {
@@ -1005,7 +1054,7 @@ impl App {
         principal: &Principal,
         station_id: i64,
     ) -> AppResult<Vec<StationArrival>> {
-        if !principal.may_operate_station(station_id) {
+        if !principal.may_run_terminal(station_id) {
             return Err(AppError::Forbidden("station"));
         }
         let mut due = Vec::new();
@@ -1034,6 +1083,8 @@ impl App {
                     vehicle: view.vehicle.clone(),
                     compartments,
                     parcels,
+                    collect_from_vehicle: stop.collect_from_vehicle,
+                    open_for_collection: stop.collection_opened_at.is_some(),
                 });
             }
         }
@@ -1063,7 +1114,7 @@ impl App {
             .into_iter()
             .find(|stop| stop.id == stop_id)
             .ok_or(AppError::NotFound("mission"))?;
-        if !principal.may_operate_station(stop.station_id) {
+        if !principal.may_run_terminal(stop.station_id) {
             return Err(AppError::Forbidden("station"));
         }
         if mission.status != MissionStatus::UnderWay || stop.status != "pending" {
@@ -1118,6 +1169,248 @@ impl App {
         tx.commit().await?;
         (self.device_waker)();
         Ok(compartments)
+    }
+
+    /// The vehicle stands at a stop the plan marks "collect from the
+    /// vehicle" (the keeper, county staff or the station's terminal says
+    /// so): the stop's parcels aboard enter the station's inbound flow
+    /// through `shelve` while still in their compartments — each gets the
+    /// slot it goes to if nobody collects it and, where the recipient
+    /// consented, a pickup code and the arrival notice — so recipients can
+    /// collect with the same proof as at the door
+    /// ([`App::collect_from_vehicle`]). The hand-over
+    /// ([`App::hand_over_at_stop`]) later puts what is left on the shelves.
+    /// Opening again changes nothing.
+    pub async fn open_stop_for_collection(
+        &self,
+        principal: &Principal,
+        mission_id: i64,
+        stop_id: i64,
+    ) -> AppResult<CollectionOpened> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mission = tx
+            .mission_in(mission_id)
+            .await?
+            .ok_or(AppError::NotFound("mission"))?;
+        let stop = tx
+            .mission_stops_in(mission_id)
+            .await?
+            .into_iter()
+            .find(|stop| stop.id == stop_id)
+            .ok_or(AppError::NotFound("mission"))?;
+        if !principal.may_run_terminal(stop.station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        if !stop.collect_from_vehicle {
+            return Err(AppError::new(Code::StopNotForCollection));
+        }
+        let mut outcome = CollectionOpened {
+            mission_id,
+            stop_id,
+            station_id: stop.station_id,
+            duplicate: stop.collection_opened_at.is_some() || stop.status != "pending",
+            parcels: Vec::new(),
+            refused: Vec::new(),
+        };
+        if outcome.duplicate {
+            return Ok(outcome);
+        }
+        if mission.status != MissionStatus::UnderWay {
+            return Err(AppError::new(Code::MissionNotActive));
+        }
+        let station = crate::transition::lock_station(&mut *tx, stop.station_id).await?;
+        let mut scans = Vec::new();
+        for parcel in tx.mission_parcels_in(mission_id).await? {
+            if parcel.stop_id != stop_id || parcel.status != LoadStatus::Loaded {
+                continue;
+            }
+            match tx.parcel(parcel.parcel_id).await? {
+                Some(record) => scans.push(crate::shelve::InboundScan {
+                    carrier: record.carrier,
+                    waybill: record.waybill.clone(),
+                    recipient_name: None,
+                    phone: None,
+                    size: record.size,
+                    consent: None,
+                }),
+                None => outcome.refused.push(parcel.waybill.clone()),
+            }
+        }
+        let by = self.by(principal);
+        let inbound = crate::shelve::shelve_many(&mut *tx, by, &station, &scans).await?;
+        outcome
+            .refused
+            .extend(inbound.rejected.iter().map(|r| r.waybill.clone()));
+        outcome.parcels = inbound.stored;
+        if !tx.open_stop_for_collection(stop_id, now).await? {
+            return Err(AppError::Contended("stop opened meanwhile".into()));
+        }
+        crate::audit::record(
+            &mut *tx,
+            &Actor::of(principal),
+            now,
+            Act::VehicleCollectionOpened,
+            Object::new("mission", mission_id).at(Some(stop.station_id)),
+            serde_json::json!({
+                "stop": stop_id,
+                "parcels": outcome.parcels.len(),
+                "refused": outcome.refused,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// A recipient at a vehicle standing open for collection enters their
+    /// pickup code and phone tail (or shows their QR code) at the station's
+    /// terminal: the proof, its throttles and the guessing alert are the
+    /// door's own (`pickup_proof`, one count of attempts for both). The
+    /// server sends the vehicle a signed `open_compartment` for that
+    /// parcel's compartment only and records the parcel picked up by its
+    /// recipient, in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn collect_from_vehicle(
+        &self,
+        principal: &Principal,
+        station_id: i64,
+        terminal: &str,
+        source: &str,
+        text: &str,
+        phone_tail: Option<&str>,
+    ) -> AppResult<VehicleCollection> {
+        if !principal.may_run_terminal(station_id) {
+            return Err(AppError::Forbidden("station"));
+        }
+        let terminal = domain::limits::text_field("terminal", terminal, 64)
+            .map_err(crate::error::text_invalid("terminal", 64))?;
+        let entry = domain::terminal::parse_entry(text, phone_tail)
+            .map_err(AppError::detail(Code::PickupEntryInvalid))?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let station = crate::transition::lock_station(&mut *tx, station_id).await?;
+        let source: String = source.chars().take(64).collect();
+        let found = crate::pickup_proof::prove(
+            &mut *tx,
+            &self.secrets.qr_key,
+            crate::pickup_proof::throttles(&self.settings),
+            &station,
+            terminal,
+            &source,
+            &entry,
+            now,
+        )
+        .await?;
+        let Some(mut parcel) = found else {
+            tx.commit().await?;
+            tracing::info!(
+                station = station_id,
+                terminal,
+                "wrong pickup code at a vehicle"
+            );
+            return Err(AppError::new(Code::PickupCodeWrong));
+        };
+        // The vehicle standing here open for collection with the parcel
+        // still in its compartment.
+        let mut hit = None;
+        for mission in self.store.missions(true, 200).await? {
+            if mission.status != MissionStatus::UnderWay {
+                continue;
+            }
+            let open: Vec<i64> = tx
+                .mission_stops_in(mission.id)
+                .await?
+                .iter()
+                .filter(|s| {
+                    s.station_id == station_id
+                        && s.status == "pending"
+                        && s.collection_opened_at.is_some()
+                })
+                .map(|s| s.id)
+                .collect();
+            if open.is_empty() {
+                continue;
+            }
+            if let Some(load) = tx
+                .mission_parcels_in(mission.id)
+                .await?
+                .into_iter()
+                .find(|p| {
+                    p.parcel_id == parcel.id
+                        && open.contains(&p.stop_id)
+                        && p.status == LoadStatus::Loaded
+                })
+            {
+                hit = Some((mission, load));
+                break;
+            }
+        }
+        let Some((mission, load)) = hit else {
+            // The proof was right (and counts as such): the parcel is on
+            // the shelves, for the door.
+            tx.commit().await?;
+            return Err(AppError::new(Code::ParcelNotOnVehicle));
+        };
+        let vehicle = tx
+            .vehicle_for_update(mission.vehicle_id)
+            .await?
+            .ok_or(AppError::NotFound("vehicle"))?;
+        let compartment = load
+            .compartment
+            .ok_or(AppError::new(Code::ParcelNotOnVehicle))?;
+        let command_id = format!(
+            "mission-{}-stop-{}-collect-{}",
+            mission.id, load.stop_id, load.id
+        );
+        enqueue_vehicle_command(
+            &mut *tx,
+            &vehicle,
+            &command_id,
+            &VehicleCommand::OpenCompartment {
+                compartments: vec![compartment],
+            },
+            now,
+        )
+        .await?;
+        let proof = match entry {
+            domain::terminal::CodeEntry::Code { .. } => "code_and_phone_tail",
+            domain::terminal::CodeEntry::Qr(_) => "qr",
+        };
+        crate::transition::apply(
+            &mut *tx,
+            self.by(principal),
+            Some(&station),
+            &mut parcel,
+            domain::Action::PickUp,
+            serde_json::json!({
+                "proof": proof, "terminal": terminal, "vehicle": vehicle.code,
+                "compartment": compartment, "command": command_id,
+            }),
+        )
+        .await?;
+        if !tx
+            .set_load_status(load.id, LoadStatus::Loaded, LoadStatus::HandedOver, now)
+            .await?
+        {
+            return Err(AppError::Contended("mission parcel moved meanwhile".into()));
+        }
+        tx.commit().await?;
+        (self.device_waker)();
+        tracing::info!(
+            station = station_id,
+            vehicle = %vehicle.code,
+            compartment,
+            parcel = parcel.id,
+            "parcel collected from a vehicle's compartment"
+        );
+        Ok(VehicleCollection {
+            parcel_id: parcel.id,
+            waybill_tail: parcel.waybill.tail().to_string(),
+            vehicle: vehicle.code,
+            compartment,
+            command_id,
+        })
     }
 
     /// The vehicle is back at its depot: whatever is still aboard is back
@@ -1266,9 +1559,38 @@ impl App {
         Ok(())
     }
 
-    /// The silence rule for every vehicle heard from; call on a timer.
+    /// The silence rule for every vehicle heard from, or expected to speak
+    /// (on a mission under way); call on a timer. The first tick after a
+    /// start makes the evaluators of the vehicles on missions under way,
+    /// so a vehicle that never speaks again still raises `link_lost`.
     pub async fn fleet_tick(&self) -> AppResult<Vec<i64>> {
         let now_ms = self.now().timestamp_millis();
+        let seeded = self.fleet_rules.lock().expect("fleet rules").seeded;
+        if !seeded {
+            let positions = self.store.vehicle_positions().await?;
+            for mission in self.store.missions(true, 1_000).await? {
+                if mission.status != MissionStatus::UnderWay {
+                    continue;
+                }
+                let Some(vehicle) = self.store.vehicle(mission.vehicle_id).await? else {
+                    continue;
+                };
+                self.ensure_evaluator(&vehicle).await?;
+                let last = positions.iter().find(|p| p.vehicle_id == vehicle.id);
+                let since_ms = last.map_or(now_ms, |p| p.at.timestamp_millis().max(now_ms));
+                let position = last.map_or(vehicle.depot, |p| p.position);
+                if let Some(evaluator) = self
+                    .fleet_rules
+                    .lock()
+                    .expect("fleet rules")
+                    .evaluators
+                    .get_mut(&vehicle.id)
+                {
+                    evaluator.expect_from(since_ms, lonlat(position));
+                }
+            }
+            self.fleet_rules.lock().expect("fleet rules").seeded = true;
+        }
         let raised: Vec<(i64, Vec<Alert>)> = {
             let mut rules = self.fleet_rules.lock().expect("fleet rules");
             rules

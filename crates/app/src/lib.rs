@@ -20,6 +20,7 @@ pub mod error;
 pub mod keys;
 pub mod ledger;
 pub mod paging;
+mod pickup_proof;
 pub mod ports;
 pub mod qr;
 mod shelve;

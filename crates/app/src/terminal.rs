@@ -23,9 +23,7 @@ use crate::ports::{ParcelRecord, StationRecord, Tx};
 use crate::transition::{self, lock_station};
 use chrono::{DateTime, Duration, Utc};
 use domain::limits::text_field;
-use domain::terminal::{
-    CodeEntry, PickupColour, ThrottlePolicy, choose_colour, colour_by_hex, parse_entry,
-};
+use domain::terminal::{PickupColour, ThrottlePolicy, choose_colour, colour_by_hex, parse_entry};
 use domain::{Action, ParcelState, Principal, Role, WaybillNo};
 use serde::Serialize;
 use serde_json::json;
@@ -204,63 +202,18 @@ impl App {
         let mut tx = self.store.begin().await?;
         let station = lock_station(&mut *tx, station_id).await?;
         let source = source.chars().take(64).collect::<String>();
-        let tail = match &entry {
-            CodeEntry::Code { phone_tail, .. } => Some(phone_tail.clone()),
-            CodeEntry::Qr(_) => None,
-        };
-        if let Some(tail) = &tail {
-            self.check_throttle(&mut *tx, station_id, terminal, &source, tail, now)
-                .await?;
-        }
-        let found = match &entry {
-            // The code and the tail must both match: the code alone opens
-            // nothing.
-            //
-            // Typed without its hyphens or in lower case, a code is looked
-            // up in each spelling the station's format allows (a handful);
-            // still one attempt, and still only with the phone tail.
-            CodeEntry::Code { code, phone_tail } => {
-                let mut found = None;
-                for candidate in station.code_format.candidates(code) {
-                    found = tx
-                        .parcel_by_active_code(station_id, &candidate)
-                        .await?
-                        .filter(|p| p.state == ParcelState::Stored)
-                        .filter(|p| {
-                            p.phone
-                                .as_ref()
-                                .is_some_and(|phone| phone.tail() == phone_tail)
-                        });
-                    if found.is_some() {
-                        break;
-                    }
-                }
-                found
-            }
-            CodeEntry::Qr(text) => match crate::qr::verify(&self.secrets.qr_key, text, now) {
-                Ok(claim) if claim.station_id == station_id => tx
-                    .parcel(claim.parcel_id)
-                    .await?
-                    .filter(|p| p.state == ParcelState::Stored && p.station_id == Some(station_id)),
-                Ok(_) => None,
-                Err(error) => {
-                    tracing::info!(station = station_id, %error, "QR code refused at the terminal");
-                    None
-                }
-            },
-        };
-        let attempt = |succeeded| crate::terminal::CodeAttempt {
-            station_id,
-            terminal: terminal.to_string(),
-            source: source.clone(),
-            phone_tail: tail.clone(),
-            succeeded,
-            at: now,
-        };
+        let found = crate::pickup_proof::prove(
+            &mut *tx,
+            &self.secrets.qr_key,
+            crate::pickup_proof::throttles(&self.settings),
+            &station,
+            terminal,
+            &source,
+            &entry,
+            now,
+        )
+        .await?;
         let Some(parcel) = found else {
-            tx.record_code_attempt(&attempt(false)).await?;
-            self.alert_if_guessing(&mut *tx, station_id, terminal, now)
-                .await?;
             tx.commit().await?;
             tracing::info!(
                 station = station_id,
@@ -269,7 +222,6 @@ impl App {
             );
             return Err(AppError::new(Code::PickupCodeWrong));
         };
-        tx.record_code_attempt(&attempt(true)).await?;
 
         // All of this recipient's parcels at the station, not just the one
         // whose code was typed.
@@ -669,111 +621,6 @@ impl App {
             "pickup session closed"
         );
         Ok(Some(self.view_session(&session).await?))
-    }
-
-    /// Refuses with [`AppError::Throttled`] while the terminal, the source
-    /// address or the phone tail must wait after its recent failures. Each
-    /// key waits on its own; none locks the station.
-    async fn check_throttle(
-        &self,
-        tx: &mut dyn Tx,
-        station_id: i64,
-        terminal: &str,
-        source: &str,
-        tail: &str,
-        now: DateTime<Utc>,
-    ) -> AppResult<()> {
-        let settings = &self.settings.terminal;
-        let checks = [
-            (
-                "terminal",
-                AttemptsBy::Terminal(terminal),
-                settings.throttle_terminal,
-            ),
-            (
-                "source",
-                AttemptsBy::Source(source),
-                settings.throttle_source,
-            ),
-            (
-                "phone_tail",
-                AttemptsBy::PhoneTail(tail),
-                settings.throttle_phone,
-            ),
-        ];
-        let mut wait_until: Option<DateTime<Utc>> = None;
-        for (key, by, policy) in checks {
-            let failures = tx
-                .failed_code_attempts(station_id, by, now - policy.memory)
-                .await?;
-            if let Some(until) = policy.locked_until(&failures, now) {
-                tracing::warn!(
-                    station = station_id,
-                    terminal,
-                    key,
-                    n_failures = failures.len(),
-                    until = %until,
-                    "pickup code entry must wait"
-                );
-                wait_until = Some(wait_until.map_or(until, |w| w.max(until)));
-            }
-        }
-        match wait_until {
-            Some(until) => Err(AppError::throttled(
-                crate::error::Throttle::PickupCode,
-                until,
-                now,
-            )),
-            None => Ok(()),
-        }
-    }
-
-    /// Raises one alert per terminal and day once its failures use up the
-    /// free ones: someone is guessing codes.
-    async fn alert_if_guessing(
-        &self,
-        tx: &mut dyn Tx,
-        station_id: i64,
-        terminal: &str,
-        now: DateTime<Utc>,
-    ) -> AppResult<()> {
-        let policy = self.settings.terminal.throttle_terminal;
-        let failures = tx
-            .failed_code_attempts(
-                station_id,
-                AttemptsBy::Terminal(terminal),
-                now - policy.memory,
-            )
-            .await?;
-        if (failures.len() as u32) < policy.free_failures.max(1) {
-            return Ok(());
-        }
-        let memory_s = policy.memory.num_seconds().max(1);
-        let raised = tx
-            .insert_alert(&NewAlert {
-                station_id,
-                kind: "code_guessing".into(),
-                message: format!(
-                    "自助终端 {terminal} 在 {} 小时内输错取件码 {} 次，已放慢输入（二维码仍可开门）",
-                    policy.memory.num_hours(),
-                    failures.len()
-                ),
-                dedup_key: format!(
-                    "code_guessing:{station_id}:{terminal}:{}",
-                    now.timestamp() / memory_s
-                ),
-                at: now,
-            })
-            .await?;
-        if raised {
-            tracing::warn!(
-                station = station_id,
-                terminal,
-                n_failures = failures.len(),
-                "alert: repeated wrong pickup codes"
-            );
-        }
-        Ok(())
     }
 
     /// The session's items whose parcels are still on the shelf.

@@ -142,6 +142,12 @@ const AUDITED: &[(&str, &str, &str)] = &[
         "write_off_bad_debt",
         "BadDebtWrittenOff",
     ),
+    // Branch `vehicles2` (issue 20, session 10).
+    (
+        "fleet.rs",
+        "open_stop_for_collection",
+        "VehicleCollectionOpened",
+    ),
 ];
 
 /// The body of `fn name` in `source`: from its signature to the next

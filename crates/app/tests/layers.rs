@@ -56,6 +56,9 @@ const SHARED: &[&str] = &[
     "lib.rs",
     // branch kiosk-dev (issue 14, session 10).
     "kiosk_devices",
+    // branch vehicles2 (issue 20): the recipient's proof, the door terminal's
+    // and the vehicle's.
+    "pickup_proof",
 ];
 
 fn src() -> PathBuf {

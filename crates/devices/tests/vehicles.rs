@@ -421,3 +421,250 @@ async fn commands_to_a_vehicle_are_signed_sent_through_the_outbox_and_acknowledg
     let _ = tokio::time::timeout(WAIT, pump).await;
     bridge.stop();
 }
+
+/// A recipient collects straight from a vehicle's compartment (branch
+/// vehicles2): the code and phone tail at the station's terminal send the
+/// vehicle one signed `open_compartment` over the real broker, for that
+/// parcel's compartment only, and the vehicle's ack ends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recipients_code_opens_only_their_compartment_over_the_bus() {
+    use app::fleet::{MissionDraft, StopDraft};
+    use app::manifest::ManifestRow;
+    use app::ports::{NewStation, ParcelFilter, ParcelStore, Store};
+    use devices::bridge::BridgeEvent;
+    use devices::{Operation, Outcome};
+    use domain::station::{HoldingPolicy, ShelfSpec, lay_out};
+    use domain::{Carrier, CodeFormat};
+    let Some(url) = testkit::mqtt_url() else {
+        return;
+    };
+    let database = testkit::sqlite_database().await;
+    let db = database.db.clone();
+    let clock = Arc::new(TestClock::at(Utc::now()));
+    let mut app = App::new(db.clone(), clock.clone());
+    let operator = Principal {
+        user_id: 0,
+        username: "dispatcher".into(),
+        role: Role::CountyOperator,
+        station_ids: vec![],
+        carrier: None,
+    };
+    let station = db
+        .create_station(
+            &NewStation {
+                location: Some(GeoPoint {
+                    lat: 29.02,
+                    lon: 119.02,
+                }),
+                name: "东村驿站".into(),
+                township: "镇".into(),
+                division_code: None,
+                code_format: CodeFormat::default(),
+                holding: HoldingPolicy::default(),
+                slots: lay_out(&[ShelfSpec {
+                    label: "A".into(),
+                    tiers: 1,
+                    slots_per_tier: 10,
+                    size: SizeClass::Small,
+                    slot_capacity: 2,
+                }])
+                .unwrap(),
+            },
+            clock.now(),
+        )
+        .await
+        .unwrap()
+        .id;
+    let rows: Vec<ManifestRow> = (0..2)
+        .map(|idx| ManifestRow {
+            waybill: format!("7351{idx:06}"),
+            station_id: Some(station),
+            phone: Some(format!("1390013900{idx}")),
+            consent: Some(true),
+            ..Default::default()
+        })
+        .collect();
+    app.announce(&testkit::admin(), Carrier::Zto, &rows, 1)
+        .await
+        .unwrap();
+    let mut parcel_ids = Vec::new();
+    for parcel in db
+        .parcels(&ParcelFilter {
+            station_id: Some(station),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+    {
+        for action in [domain::Action::ArriveAtCentre, domain::Action::Sort] {
+            app.centre_scan(&testkit::admin(), parcel.id, action)
+                .await
+                .unwrap();
+        }
+        parcel_ids.push(parcel.id);
+    }
+    let code = format!("ucv-{}", Utc::now().timestamp_millis() % 1_000_000_000);
+    let vehicle_id = app
+        .register_vehicle(&operator, &unmanned(&code))
+        .await
+        .unwrap()
+        .id;
+    let key = ServerDeviceKey::random();
+    // (The bridge follows vehicles' topics when it has somewhere to hand
+    // their telemetry.)
+    let (sink, _telemetry) = tokio::sync::mpsc::channel(64);
+    let mut config = BridgeConfig::new(
+        BrokerConfig::open(&url),
+        key.clone(),
+        &format!("yizhan-test-bridge-{code}"),
+    );
+    config.telemetry = Some(sink);
+    let bridge = Bridge::start(db.clone(), clock.clone(), config)
+        .await
+        .expect("bridge connects");
+    app.device_waker = Arc::new(bridge.waker());
+    let mut events = bridge.subscribe();
+
+    let (host, port) = devices::mqtt::parse_url(&url).unwrap();
+    let (vehicle, mut eventloop) =
+        AsyncClient::new(MqttOptions::new(format!("vehicle-{code}"), host, port), 64);
+    let (inbox_sender, mut inbox) = tokio::sync::mpsc::unbounded_channel();
+    let (subscribed_sender, subscribed) = tokio::sync::oneshot::channel();
+    let pump = tokio::spawn(async move {
+        let mut subscribed_sender = Some(subscribed_sender);
+        loop {
+            match eventloop.poll().await {
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_))) => {
+                    if let Some(sender) = subscribed_sender.take() {
+                        let _ = sender.send(());
+                    }
+                }
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(publish))) => {
+                    let _ = inbox_sender.send(publish.payload.to_vec());
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+    });
+    vehicle
+        .subscribe(devices::vehicle::command_topic(&code), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    tokio::time::timeout(WAIT, subscribed)
+        .await
+        .expect("subscribed")
+        .unwrap();
+    let mut gate = devices::CommandGate::for_vehicle(key.vehicle_key(&code), &code);
+    let mut forged = 0;
+    let now_ms = u64::try_from(clock.now().timestamp_millis()).unwrap();
+
+    let now = clock.now();
+    let mission = app
+        .create_missions(
+            &operator,
+            &[MissionDraft {
+                vehicle_id,
+                planned_departure: now,
+                stops: vec![StopDraft {
+                    station_id: station,
+                    planned_arrival: now,
+                    parcel_ids: parcel_ids.clone(),
+                    collect_from_vehicle: true,
+                }],
+            }],
+        )
+        .await
+        .unwrap()[0];
+    let view = app.mission(&operator, mission).await.unwrap();
+    for parcel in &view.parcels {
+        app.load_scan(&operator, mission, &parcel.waybill)
+            .await
+            .unwrap();
+    }
+    app.start_mission(&operator, mission).await.unwrap();
+    let started = next_command(&mut inbox, &mut gate, &vehicle, &code, now_ms, &mut forged).await;
+    assert_eq!(
+        started.act,
+        Some(Operation::StartMission {
+            mission_id: mission
+        })
+    );
+    let terminal = Principal {
+        user_id: 0,
+        username: "terminal-east".into(),
+        role: Role::StationTerminal,
+        station_ids: vec![station],
+        carrier: None,
+    };
+    let opened = app
+        .open_stop_for_collection(&terminal, mission, view.stops[0].id)
+        .await
+        .unwrap();
+    let chosen = &opened.parcels[1];
+    let tail = db
+        .parcel(chosen.parcel_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .phone
+        .unwrap()
+        .tail()
+        .to_string();
+    let collected = app
+        .collect_from_vehicle(
+            &terminal,
+            station,
+            "terminal-east",
+            "10.0.0.7",
+            chosen.pickup_code.as_deref().unwrap(),
+            Some(&tail),
+        )
+        .await
+        .unwrap();
+    let compartment = view
+        .parcels
+        .iter()
+        .find(|p| p.parcel_id == chosen.parcel_id)
+        .unwrap()
+        .compartment
+        .unwrap();
+    let verdict = next_command(&mut inbox, &mut gate, &vehicle, &code, now_ms, &mut forged).await;
+    assert_eq!(verdict.command_id, collected.command_id);
+    assert_eq!(verdict.outcome, Outcome::Done);
+    assert_eq!(
+        verdict.act,
+        Some(Operation::OpenCompartment {
+            compartments: vec![compartment]
+        })
+    );
+    let ended = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(BridgeEvent::Ended {
+                command_id, status, ..
+            }) = events.recv().await
+                && command_id == collected.command_id
+            {
+                return status;
+            }
+        }
+    })
+    .await;
+    if ended.is_err() {
+        for id in [
+            app::fleet::mission_start_command_id(mission),
+            collected.command_id.clone(),
+        ] {
+            eprintln!("DIAG {id}: {:?}", db.device_command(&id).await.unwrap());
+        }
+    }
+    assert_eq!(
+        ended.expect("the ack is recorded"),
+        app::device_commands::DeviceCommandStatus::Done
+    );
+    assert_eq!(forged, 0);
+    vehicle.disconnect().await.unwrap();
+    let _ = tokio::time::timeout(WAIT, pump).await;
+    bridge.stop();
+}

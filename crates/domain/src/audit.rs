@@ -158,6 +158,10 @@ pub enum Act {
     ReceiptUnclaimed,
     /// An invoice was written off as a bad debt (坏账核销).
     BadDebtWrittenOff,
+    // branch vehicles2 (issue 20, session 10).
+    /// A vehicle at a collect-from-vehicle stop was opened for collection:
+    /// its parcels for the stop were put on the station's books.
+    VehicleCollectionOpened,
 }
 
 impl Act {
@@ -230,6 +234,7 @@ impl Act {
         Act::CarrierReleased,
         Act::ReceiptUnclaimed,
         Act::BadDebtWrittenOff,
+        Act::VehicleCollectionOpened,
     ];
 
     pub fn code(self) -> &'static str {
@@ -300,6 +305,7 @@ impl Act {
             Act::CarrierReleased => "carrier_released",
             Act::ReceiptUnclaimed => "receipt_unclaimed",
             Act::BadDebtWrittenOff => "bad_debt_written_off",
+            Act::VehicleCollectionOpened => "vehicle_collection_opened",
         }
     }
 

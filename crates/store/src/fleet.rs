@@ -18,8 +18,8 @@ const VEHICLE_COLUMNS: &str = "id, code, name, kind, battery_wh, consumption_wh_
      operating_areas, station_ids, depot_lat_e6, depot_lon_e6, driver, status, created_at";
 const MISSION_COLUMNS: &str =
     "id, vehicle_id, status, planned_departure, created_at, created_by, started_at, ended_at";
-const STOP_COLUMNS: &str =
-    "id, mission_id, seq, station_id, lat_e6, lon_e6, planned_arrival, arrived_at, status";
+const STOP_COLUMNS: &str = "id, mission_id, seq, station_id, lat_e6, lon_e6, planned_arrival, arrived_at, status, \
+     collect_from_vehicle, collection_opened_at";
 const LOAD_COLUMNS: &str = "id, mission_id, stop_id, parcel_id, waybill, compartment, compartment_code, status, loaded_at, ended_at";
 const INCIDENT_COLUMNS: &str = "id, vehicle_id, mission_id, rule, subject, opened_at, lat_e6, lon_e6, evidence, command, \
      status, operator_id, closed_at, cause";
@@ -98,6 +98,8 @@ fn stop_from(row: &AnyRow) -> StoreResult<MissionStopRecord> {
         planned_arrival: time(get(row, "planned_arrival")?)?,
         arrived_at: opt_time(row, "arrived_at")?,
         status: get(row, "status")?,
+        collect_from_vehicle: get::<i64>(row, "collect_from_vehicle")? != 0,
+        collection_opened_at: opt_time(row, "collection_opened_at")?,
     })
 }
 
@@ -298,8 +300,8 @@ impl FleetTx for DbTx {
         for (seq, stop) in mission.stops.iter().enumerate() {
             let (lat_e6, lon_e6) = stop.location.to_e6();
             let row = sqlx::query(
-                "INSERT INTO mission_stops (mission_id, seq, station_id, lat_e6, lon_e6, planned_arrival, status) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'pending') RETURNING id",
+                "INSERT INTO mission_stops (mission_id, seq, station_id, lat_e6, lon_e6, planned_arrival, status, \
+                 collect_from_vehicle) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7) RETURNING id",
             )
             .bind(mission_id)
             .bind(seq as i64 + 1)
@@ -307,6 +309,7 @@ impl FleetTx for DbTx {
             .bind(lat_e6)
             .bind(lon_e6)
             .bind(ms(stop.planned_arrival))
+            .bind(i64::from(stop.collect_from_vehicle))
             .fetch_one(&mut *self.tx)
             .await
             .map_err(backend_error)?;
@@ -429,6 +432,26 @@ impl FleetTx for DbTx {
         )
         .await?;
         Ok(())
+    }
+
+    async fn open_stop_for_collection(
+        &mut self,
+        stop_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let changed = self
+            .execute(
+                sqlx::query(
+                    "UPDATE mission_stops SET collection_opened_at = $1, arrived_at = COALESCE(arrived_at, $2) \
+                     WHERE id = $3 AND status = 'pending' AND collect_from_vehicle = 1 \
+                     AND collection_opened_at IS NULL",
+                )
+                .bind(ms(now))
+                .bind(ms(now))
+                .bind(stop_id),
+            )
+            .await?;
+        Ok(changed == 1)
     }
 
     async fn insert_incident(&mut self, incident: &NewIncident) -> StoreResult<Option<i64>> {

@@ -178,6 +178,7 @@ async fn missions_load_by_compartment_and_a_breakdown_moves_every_parcel() {
                     station_id,
                     planned_arrival: now + Duration::minutes(20 * (idx as i64 + 1)),
                     parcel_ids: parcel_ids.clone(),
+                    collect_from_vehicle: false,
                 })
                 .collect(),
         };
@@ -794,6 +795,7 @@ async fn a_stop_hands_its_compartments_to_the_station_and_the_rest_comes_back() 
                             station_id,
                             planned_arrival: now,
                             parcel_ids: parcel_ids.clone(),
+                            collect_from_vehicle: false,
                         })
                         .collect(),
                 }],
@@ -895,6 +897,474 @@ async fn a_stop_hands_its_compartments_to_the_station_and_the_rest_comes_back() 
                 .await
                 .unwrap_err()
                 .is(Code::MissionNotActive)
+        );
+        h.cleanup().await;
+    }
+}
+
+/// The station's 24-hour terminal (a paired tablet's principal).
+fn terminal_of(station_id: i64) -> Principal {
+    Principal {
+        user_id: 0,
+        username: format!("terminal-{station_id}"),
+        role: Role::StationTerminal,
+        station_ids: vec![station_id],
+        carrier: None,
+    }
+}
+
+/// Parcels for the station waiting at the centre, each with its
+/// recipient's phone (`1380013800{idx}`) and consent; their ids.
+async fn waiting_parcels_with_phones(
+    h: &Harness,
+    station_id: i64,
+    prefix: &str,
+    n: usize,
+) -> Vec<i64> {
+    let rows: Vec<ManifestRow> = (0..n)
+        .map(|idx| ManifestRow {
+            waybill: format!("{prefix}{idx:06}"),
+            station_id: Some(station_id),
+            phone: Some(format!("1380013800{idx}")),
+            consent: Some(true),
+            ..Default::default()
+        })
+        .collect();
+    h.app
+        .announce(&admin(), Carrier::Zto, &rows, 1)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for parcel in h
+        .app
+        .store
+        .parcels(&ParcelFilter {
+            station_id: Some(station_id),
+            limit: 200,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+    {
+        if !parcel.waybill.to_string().starts_with(prefix) {
+            continue;
+        }
+        for action in [domain::Action::ArriveAtCentre, domain::Action::Sort] {
+            h.app
+                .centre_scan(&admin(), parcel.id, action)
+                .await
+                .unwrap();
+        }
+        ids.push(parcel.id);
+    }
+    ids.sort_unstable();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recipient_collects_from_the_vehicles_compartment_with_the_doors_proof() {
+    for h in backends().await {
+        let a = located_station(&h, "东村驿站", 29.02, 119.02).await;
+        let b = located_station(&h, "西村驿站", 29.05, 119.04).await;
+        let parcels = waiting_parcels_with_phones(&h, a, "7341", 3).await;
+        let uv = h
+            .app
+            .register_vehicle(&operator(), &unmanned("uv-8", 8))
+            .await
+            .unwrap();
+        let now = h.app.now();
+        let draft = |collect| MissionDraft {
+            vehicle_id: uv.id,
+            planned_departure: now,
+            stops: vec![StopDraft {
+                station_id: a,
+                planned_arrival: now,
+                parcel_ids: parcels.clone(),
+                collect_from_vehicle: collect,
+            }],
+        };
+        let ids = h
+            .app
+            .create_missions(&operator(), &[draft(true)])
+            .await
+            .unwrap();
+        let view = h.app.mission(&operator(), ids[0]).await.unwrap();
+        assert!(view.stops[0].collect_from_vehicle);
+        for parcel in &view.parcels {
+            h.app
+                .load_scan(&operator(), ids[0], &parcel.waybill)
+                .await
+                .unwrap();
+        }
+        h.app.start_mission(&operator(), ids[0]).await.unwrap();
+        let stop = view.stops[0].id;
+
+        // Before the vehicle is opened for collection nobody holds a code.
+        let early = h
+            .app
+            .collect_from_vehicle(
+                &terminal_of(a),
+                a,
+                "t1",
+                "10.0.0.1",
+                "A-1-000000",
+                Some("8000"),
+            )
+            .await
+            .unwrap_err();
+        assert!(early.is(Code::PickupCodeWrong), "{early:?}");
+        // Another station's terminal cannot open this stop.
+        assert!(
+            h.app
+                .open_stop_for_collection(&terminal_of(b), ids[0], stop)
+                .await
+                .is_err()
+        );
+        let opened = h
+            .app
+            .open_stop_for_collection(&terminal_of(a), ids[0], stop)
+            .await
+            .unwrap();
+        assert_eq!(opened.parcels.len(), 3);
+        assert!(opened.refused.is_empty());
+        assert!(
+            h.app
+                .open_stop_for_collection(&terminal_of(a), ids[0], stop)
+                .await
+                .unwrap()
+                .duplicate
+        );
+        let first = &opened.parcels[0];
+        let code = first
+            .pickup_code
+            .clone()
+            .expect("a code for a consenting recipient");
+        let phone_tail = {
+            let record = h.app.store.parcel(first.parcel_id).await.unwrap().unwrap();
+            record.phone.unwrap().tail().to_string()
+        };
+        // The code alone, or with a wrong tail, opens nothing.
+        let wrong = h
+            .app
+            .collect_from_vehicle(&terminal_of(a), a, "t1", "10.0.0.1", &code, Some("0000"))
+            .await
+            .unwrap_err();
+        assert!(wrong.is(Code::PickupCodeWrong), "{wrong:?}");
+        assert!(
+            h.app
+                .collect_from_vehicle(&terminal_of(a), a, "t1", "10.0.0.1", &code, None)
+                .await
+                .unwrap_err()
+                .is(Code::PickupEntryInvalid)
+        );
+        // Another station's terminal is refused whatever it types.
+        assert!(
+            h.app
+                .collect_from_vehicle(
+                    &terminal_of(b),
+                    a,
+                    "t9",
+                    "10.0.0.9",
+                    &code,
+                    Some(&phone_tail)
+                )
+                .await
+                .is_err()
+        );
+        let collected = h
+            .app
+            .collect_from_vehicle(
+                &terminal_of(a),
+                a,
+                "t1",
+                "10.0.0.1",
+                &code,
+                Some(&phone_tail),
+            )
+            .await
+            .unwrap();
+        let load = view
+            .parcels
+            .iter()
+            .find(|p| p.parcel_id == first.parcel_id)
+            .unwrap();
+        assert_eq!(Some(collected.compartment), load.compartment);
+        assert_eq!(collected.vehicle, "uv-8");
+        // One signed open_compartment, for that compartment only.
+        let command = h
+            .app
+            .store
+            .device_command(&collected.command_id)
+            .await
+            .unwrap()
+            .expect("the command is in the devices' outbox");
+        assert_eq!(
+            (command.device_kind.as_str(), command.device_id.as_str()),
+            ("vehicle", "uv-8")
+        );
+        let payload: serde_json::Value = serde_json::from_str(&command.payload).unwrap();
+        assert_eq!(payload["op"], "open_compartment");
+        assert_eq!(
+            payload["compartments"],
+            serde_json::json!([collected.compartment])
+        );
+        // Handed out with the recipient's own proof, as at the door.
+        let record = h.app.store.parcel(first.parcel_id).await.unwrap().unwrap();
+        assert_eq!(record.state, domain::ParcelState::PickedUp);
+        let events = h.app.store.events(first.parcel_id).await.unwrap();
+        let picked = events.iter().find(|e| e.kind == "picked_up").unwrap();
+        assert_eq!(picked.details["proof"], "code_and_phone_tail");
+        assert_eq!(picked.details["vehicle"], "uv-8");
+        // The same code again finds nothing: it was used.
+        assert!(
+            h.app
+                .collect_from_vehicle(
+                    &terminal_of(a),
+                    a,
+                    "t1",
+                    "10.0.0.1",
+                    &code,
+                    Some(&phone_tail)
+                )
+                .await
+                .unwrap_err()
+                .is(Code::PickupCodeWrong)
+        );
+
+        // The door's attempt limits hold at the vehicle, counted together
+        // with the door's: three wrong codes at the door, then the vehicle.
+        for _ in 0..3 {
+            assert!(
+                h.app
+                    .start_pickup(
+                        &terminal_of(a),
+                        a,
+                        "t2",
+                        "10.0.0.2",
+                        "A-1-999999",
+                        Some("1234")
+                    )
+                    .await
+                    .is_err()
+            );
+        }
+        let mut refused = None;
+        for _ in 0..4 {
+            let error = h
+                .app
+                .collect_from_vehicle(
+                    &terminal_of(a),
+                    a,
+                    "t2",
+                    "10.0.0.2",
+                    "A-1-999999",
+                    Some("1234"),
+                )
+                .await
+                .unwrap_err();
+            if !error.is(Code::PickupCodeWrong) {
+                refused = Some(error);
+                break;
+            }
+        }
+        let refused = refused.expect("the vehicle slows a guesser down like the door");
+        assert!(refused.is(Code::RateLimited), "{refused:?}");
+        let alerts = h.app.store.alerts(a, 50).await.unwrap();
+        assert!(alerts.iter().any(|alert| alert.kind == "code_guessing"));
+
+        // The vehicle leaves: what nobody collected goes onto the shelves
+        // with the terminal's automatic hand-over, the collected parcel
+        // does not.
+        let handed = h
+            .app
+            .hand_over_at_stop(&terminal_of(a), ids[0], stop, None)
+            .await
+            .unwrap();
+        assert_eq!(handed.handed_over.len(), 2);
+        assert!(handed.kept_aboard.is_empty());
+        for outcome in &handed.handed_over {
+            assert_ne!(outcome.parcel_id, first.parcel_id);
+            let parcel = h
+                .app
+                .store
+                .parcel(outcome.parcel_id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(parcel.state, domain::ParcelState::Stored);
+            assert_eq!(parcel.station_id, Some(a));
+        }
+        let after = h.app.mission(&operator(), ids[0]).await.unwrap();
+        assert!(
+            after
+                .parcels
+                .iter()
+                .all(|p| p.status == LoadStatus::HandedOver)
+        );
+        // After the hand-over nothing more is collected from the vehicle.
+        let second = &opened.parcels[1];
+        let tail = h
+            .app
+            .store
+            .parcel(second.parcel_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .phone
+            .unwrap()
+            .tail()
+            .to_string();
+        let late = h
+            .app
+            .collect_from_vehicle(
+                &terminal_of(a),
+                a,
+                "t3",
+                "10.0.0.3",
+                second.pickup_code.as_deref().unwrap(),
+                Some(&tail),
+            )
+            .await
+            .unwrap_err();
+        assert!(late.is(Code::ParcelNotOnVehicle), "{late:?}");
+        // A van's stops are not collected from.
+        h.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vans_stop_is_never_collect_from_vehicle() {
+    for h in backends().await {
+        let a = located_station(&h, "东村驿站", 29.02, 119.02).await;
+        let parcels = waiting_parcels_with_phones(&h, a, "7342", 1).await;
+        let mut van = unmanned("van-1", 0);
+        van.kind = VehicleKind::Van;
+        let van = h.app.register_vehicle(&operator(), &van).await.unwrap();
+        let now = h.app.now();
+        let error = h
+            .app
+            .create_missions(
+                &operator(),
+                &[MissionDraft {
+                    vehicle_id: van.id,
+                    planned_departure: now,
+                    stops: vec![StopDraft {
+                        station_id: a,
+                        planned_arrival: now,
+                        parcel_ids: parcels,
+                        collect_from_vehicle: true,
+                    }],
+                }],
+            )
+            .await
+            .unwrap_err();
+        assert!(error.is(Code::MissionInvalid), "{error:?}");
+        h.cleanup().await;
+    }
+}
+
+/// Branch vehicles2 (issue 20, point 5): a vehicle command that expires
+/// unacknowledged opens an incident for the safety operator, and after a
+/// restart a vehicle on a mission under way that never speaks again still
+/// loses its link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_command_alerts_and_a_silent_vehicle_loses_its_link_after_a_restart() {
+    for h in backends().await {
+        let a = located_station(&h, "东村驿站", 29.02, 119.02).await;
+        let parcels = waiting_parcels(&h, a, "7361", 2).await;
+        let uv = h
+            .app
+            .register_vehicle(&operator(), &unmanned("uv-5", 4))
+            .await
+            .unwrap();
+        let now = h.app.now();
+        let ids = h
+            .app
+            .create_missions(
+                &operator(),
+                &[MissionDraft {
+                    vehicle_id: uv.id,
+                    planned_departure: now,
+                    stops: vec![StopDraft {
+                        station_id: a,
+                        planned_arrival: now,
+                        parcel_ids: parcels,
+                        collect_from_vehicle: false,
+                    }],
+                }],
+            )
+            .await
+            .unwrap();
+        let view = h.app.mission(&operator(), ids[0]).await.unwrap();
+        for parcel in &view.parcels {
+            h.app
+                .load_scan(&operator(), ids[0], &parcel.waybill)
+                .await
+                .unwrap();
+        }
+        h.app.start_mission(&operator(), ids[0]).await.unwrap();
+
+        // The start command is never acknowledged; past its not-after the
+        // bridge ends it, and the operator gets an incident (once).
+        h.clock.advance(Duration::seconds(31));
+        let command_id = app::fleet::mission_start_command_id(ids[0]);
+        let record = h
+            .app
+            .store
+            .device_command(&command_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            app::device_commands::expire_device_command(&*h.app.store, &record, None, h.app.now())
+                .await
+                .unwrap()
+        );
+        let again = h
+            .app
+            .store
+            .device_command(&command_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !app::device_commands::expire_device_command(&*h.app.store, &again, None, h.app.now())
+                .await
+                .unwrap()
+        );
+        let incidents = h
+            .app
+            .incidents(&operator(), None, None, true)
+            .await
+            .unwrap();
+        let expired: Vec<_> = incidents
+            .items
+            .iter()
+            .filter(|i| i.rule == app::device_commands::COMMAND_EXPIRED_RULE)
+            .collect();
+        assert_eq!(expired.len(), 1, "{incidents:?}");
+        assert_eq!(expired[0].subject, command_id);
+        assert_eq!(expired[0].vehicle_id, uv.id);
+        assert_eq!(expired[0].mission_id, Some(ids[0]));
+        let evidence: serde_json::Value = serde_json::from_str(&expired[0].evidence).unwrap();
+        assert_eq!(evidence["op"], "start_mission");
+
+        // The server restarts: the new app has heard nothing from uv-5.
+        let mut restarted = app::App::new(h.db.clone(), h.clock.clone());
+        restarted.use_keys(h.db.keys().clone());
+        assert!(restarted.fleet_tick().await.unwrap().is_empty());
+        h.clock.advance(Duration::seconds(9));
+        assert!(restarted.fleet_tick().await.unwrap().is_empty());
+        h.clock.advance(Duration::seconds(2));
+        let lost = restarted.fleet_tick().await.unwrap();
+        assert_eq!(lost.len(), 1);
+        let incident = restarted.incident(&operator(), lost[0]).await.unwrap();
+        assert_eq!(incident.incident.rule, "link_lost");
+        assert_eq!(incident.incident.vehicle_id, uv.id);
+        h.clock.advance(Duration::seconds(30));
+        assert!(
+            restarted.fleet_tick().await.unwrap().is_empty(),
+            "one incident however long the silence"
         );
         h.cleanup().await;
     }

@@ -235,6 +235,12 @@ const ACTS: &[(&str, &str, &str)] = &[
     ("carrier_released", "解除暂停接收预报", "carrier released"),
     ("receipt_unclaimed", "撤销认领", "receipt un-claimed"),
     ("bad_debt_written_off", "坏账核销", "bad debt written off"),
+    // Branch `vehicles2` (issue 20, session 10).
+    (
+        "vehicle_collection_opened",
+        "到站车辆开放车上取件",
+        "vehicle opened for collection at a station",
+    ),
 ];
 
 const STATUSES: &[(&str, &str, &str)] = &[

@@ -21,6 +21,10 @@ pub fn routes() -> Router<WebState> {
         .route("/terminal/api/scan", post(scan))
         .route("/terminal/api/session/{session_id}", get(session))
         .route("/terminal/api/session/{session_id}/end", post(end))
+        .route("/terminal/api/vehicles", get(vehicles))
+        .route("/terminal/api/vehicles/open", post(vehicle_open))
+        .route("/terminal/api/vehicles/hand-over", post(vehicle_hand_over))
+        .route("/terminal/api/vehicles/collect", post(vehicle_collect))
         .route("/static/terminal.js", get(js))
         .route("/q/{token}", get(qr_page))
 }
@@ -260,4 +264,164 @@ async fn qr_page(
         station,
         svg,
     })
+}
+
+/// A vehicle due at the station as the terminal sees it: no waybill, no
+/// recipient, just what to open.
+#[derive(serde::Serialize)]
+struct VehicleDue {
+    mission_id: i64,
+    stop_id: i64,
+    vehicle: String,
+    name: String,
+    compartments: Vec<u32>,
+    n_parcels: usize,
+    collect_from_vehicle: bool,
+    open_for_collection: bool,
+}
+
+/// The vehicles due at the terminal's station (issue 20).
+async fn vehicles(
+    State(state): State<WebState>,
+    Language(t): Language,
+    terminal: Option<TerminalDevice>,
+) -> Result<Response, WebError> {
+    let terminal = terminal.ok_or_else(|| unpaired(t))?;
+    let due = state
+        .app
+        .vehicles_due_at_station(&terminal.principal, terminal.station_id)
+        .await
+        .map_err(|e| WebError::from_app(e, t).json())?;
+    let due: Vec<VehicleDue> = due
+        .into_iter()
+        .map(|arrival| VehicleDue {
+            mission_id: arrival.mission_id,
+            stop_id: arrival.stop_id,
+            vehicle: arrival.vehicle.code,
+            name: arrival.vehicle.name,
+            compartments: arrival.compartments,
+            n_parcels: arrival.parcels.len(),
+            collect_from_vehicle: arrival.collect_from_vehicle,
+            open_for_collection: arrival.open_for_collection,
+        })
+        .collect();
+    Ok(Json(due).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StopRequest {
+    mission_id: i64,
+    stop_id: i64,
+    /// For a hand-over: the compartments that opened (none: all).
+    #[serde(default)]
+    compartments: Option<Vec<u32>>,
+}
+
+/// The vehicle stands at the station: a collect-from-vehicle stop opens
+/// for collection (codes issued, recipients told); any other stop's
+/// compartments are told to open for the hand-over.
+async fn vehicle_open(
+    State(state): State<WebState>,
+    Language(t): Language,
+    terminal: Option<TerminalDevice>,
+    headers: HeaderMap,
+    Json(body): Json<StopRequest>,
+) -> Result<Response, WebError> {
+    let terminal = terminal.ok_or_else(|| unpaired(t))?;
+    terminal.check(&state, &headers)?;
+    let fail = |e| WebError::from_app(e, t).json();
+    let due = state
+        .app
+        .vehicles_due_at_station(&terminal.principal, terminal.station_id)
+        .await
+        .map_err(fail)?;
+    let collect = due
+        .iter()
+        .find(|a| a.mission_id == body.mission_id && a.stop_id == body.stop_id)
+        .is_some_and(|a| a.collect_from_vehicle);
+    if collect {
+        let opened = state
+            .app
+            .open_stop_for_collection(&terminal.principal, body.mission_id, body.stop_id)
+            .await
+            .map_err(fail)?;
+        return Ok(Json(serde_json::json!({
+            "collection": true,
+            "n_parcels": opened.parcels.len(),
+            "duplicate": opened.duplicate,
+        }))
+        .into_response());
+    }
+    let compartments = state
+        .app
+        .open_compartments_at_stop(&terminal.principal, body.mission_id, body.stop_id)
+        .await
+        .map_err(fail)?;
+    Ok(
+        Json(serde_json::json!({ "collection": false, "compartments": compartments }))
+            .into_response(),
+    )
+}
+
+/// The automatic hand-over: the stop's parcels in the compartments that
+/// opened go onto the shelves with no scan.
+async fn vehicle_hand_over(
+    State(state): State<WebState>,
+    Language(t): Language,
+    terminal: Option<TerminalDevice>,
+    headers: HeaderMap,
+    Json(body): Json<StopRequest>,
+) -> Result<Response, WebError> {
+    let terminal = terminal.ok_or_else(|| unpaired(t))?;
+    terminal.check(&state, &headers)?;
+    let handed = state
+        .app
+        .hand_over_at_stop(
+            &terminal.principal,
+            body.mission_id,
+            body.stop_id,
+            body.compartments.as_deref(),
+        )
+        .await
+        .map_err(|e| WebError::from_app(e, t).json())?;
+    Ok(Json(serde_json::json!({
+        "handed_over": handed.handed_over.len(),
+        "kept_aboard": handed.kept_aboard.len(),
+        "duplicate": handed.duplicate,
+    }))
+    .into_response())
+}
+
+/// A recipient's code and phone tail (or QR code) at a vehicle open for
+/// collection: that parcel's compartment opens.
+async fn vehicle_collect(
+    State(state): State<WebState>,
+    Language(t): Language,
+    crate::ClientAddr(source): crate::ClientAddr,
+    terminal: Option<TerminalDevice>,
+    headers: HeaderMap,
+    Json(body): Json<CodeRequest>,
+) -> Result<Response, WebError> {
+    let terminal = terminal.ok_or_else(|| unpaired(t))?;
+    terminal.check(&state, &headers)?;
+    let code = field(t, &body.code).map_err(WebError::json)?;
+    let collected = state
+        .app
+        .collect_from_vehicle(
+            &terminal.principal,
+            terminal.station_id,
+            &terminal.principal.username,
+            &source,
+            code,
+            body.phone_tail.as_deref(),
+        )
+        .await
+        .map_err(|e| WebError::from_app(e, t).json())?;
+    Ok(Json(serde_json::json!({
+        "vehicle": collected.vehicle,
+        "compartment": collected.compartment,
+        "waybill_tail": collected.waybill_tail,
+    }))
+    .into_response())
 }

@@ -346,6 +346,7 @@ async fn a_keeper_opens_a_vehicle_s_compartments_and_hands_its_parcels_over_with
                     station_id: station,
                     planned_arrival: now,
                     parcel_ids: parcel_ids.clone(),
+                    collect_from_vehicle: false,
                 }],
             }],
         )

@@ -983,6 +983,10 @@ const PAGES: &[(&str, [Want; 7])] = {
         ("/finance/plans/999999", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/finance/plans/999999/plan.xlsx", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
         ("/finance/exposure", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        // Branch `vehicles2` (issue 20): missions from the plan (no such
+        // mission here: staff get 404; the flow is in tests/fleet_missions.rs).
+        ("/fleet/missions", [Page, Page, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
+        ("/fleet/missions/999999", [Refused, Refused, To("/console"), To("/console"), To("/compliance"), To("/compliance"), To("/carrier")]),
     ]
 };
 

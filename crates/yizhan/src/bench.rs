@@ -81,6 +81,11 @@ pub async fn command(what: BenchCommand) -> anyhow::Result<()> {
             postgres,
         } => crate::bench_ledger::ledger(transfers, postgres.filter(|url| !url.is_empty())).await,
         BenchCommand::Send { orders, postgres } => crate::bench_send::send(orders, postgres).await,
+        BenchCommand::Vehicles {
+            mqtt,
+            vehicles,
+            seconds,
+        } => crate::bench_vehicles::vehicles(mqtt, vehicles, seconds).await,
         BenchCommand::Address { rounds } => {
             let clocks = address::bench::Clocks {
                 wall: &Instant::now,

@@ -507,6 +507,20 @@ pub enum BenchCommand {
     /// Vehicle routing on the Solomon and CVRPLIB X instances (needs the
     /// shared benchmark folder).
     Route(BenchRouteArgs),
+    /// Vehicles' telemetry (issue 20): N simulated vehicles at 1 Hz of wall
+    /// time through the real broker, bridge and safe-driving rules;
+    /// messages per second and message-to-alert latency percentiles.
+    Vehicles {
+        /// The broker (the demo's embedded one is started there if nothing
+        /// listens).
+        #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+        mqtt: String,
+        #[arg(long, default_value_t = 200)]
+        vehicles: u32,
+        /// How long the vehicles publish.
+        #[arg(long, default_value_t = 60)]
+        seconds: u32,
+    },
     /// Address parsing on the shipped labelled sets: accuracy per level and
     /// addresses per second (wall time; the crate's example adds CPU time).
     Address {

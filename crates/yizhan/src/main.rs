@@ -10,6 +10,8 @@ mod bench_board;
 mod bench_ledger;
 mod bench_send;
 mod bench_terminal;
+// branch vehicles2 (issue 20): telemetry ingest and message-to-alert latency.
+mod bench_vehicles;
 mod broker;
 mod cli;
 mod config;

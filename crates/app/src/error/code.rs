@@ -842,6 +842,12 @@ codes! {
     // branch vehicles2 (issue 20, session 10): collecting from a compartment,
     // the terminal's hand-over, missions on /fleet, the benchmark.
     //
+    StopNotForCollection = "stop_not_for_collection", 409, Conflict,
+        "这一站不是车上自取站点，或已交接完毕",
+        "recipients do not collect from the vehicle at this stop, or it was handed over";
+    ParcelNotOnVehicle = "parcel_not_on_vehicle", 409, Conflict,
+        "这个包裹不在到站车辆的格口里，请到驿站货架取件",
+        "this parcel is not in a compartment of a vehicle here; collect it from the station's shelves";
     // (vehicles2 ends here)
     //
     // main (issue 14, session 10): the sender's JSON API, labels.

@@ -179,6 +179,11 @@ pub struct StopDraft {
     pub station_id: i64,
     pub planned_arrival: DateTime<Utc>,
     pub parcel_ids: Vec<i64>,
+    /// Recipients collect straight from the vehicle's compartments here
+    /// (the stop is opened for collection when the vehicle arrives); what
+    /// nobody collects goes onto the station's shelves at the hand-over.
+    #[serde(default)]
+    pub collect_from_vehicle: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -195,6 +200,7 @@ pub struct NewMissionStop {
     pub location: GeoPoint,
     pub planned_arrival: DateTime<Utc>,
     pub parcels: Vec<NewMissionParcel>,
+    pub collect_from_vehicle: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -229,6 +235,10 @@ pub struct MissionStopRecord {
     pub arrived_at: Option<DateTime<Utc>>,
     /// `pending`, `done` or `moved`.
     pub status: String,
+    /// Recipients collect from the vehicle's compartments at this stop.
+    pub collect_from_vehicle: bool,
+    /// When the stop was opened for collection (codes issued); none before.
+    pub collection_opened_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -403,6 +413,13 @@ pub trait FleetTx: Send {
         status: &str,
         arrived_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()>;
+    /// Marks a pending collect-from-vehicle stop opened for collection;
+    /// false when it is not such a stop or was opened before.
+    async fn open_stop_for_collection(
+        &mut self,
+        stop_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// False when this incident (vehicle, rule, subject, opening time) is
     /// already stored.
     async fn insert_incident(&mut self, incident: &NewIncident) -> StoreResult<Option<i64>>;

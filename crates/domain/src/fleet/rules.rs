@@ -233,6 +233,11 @@ pub struct Evaluator {
     /// is expected until it moves again.
     held: bool,
     taken_over: bool,
+    /// Expected to speak from this instant on, with the position to report
+    /// if it stays silent (a mission under way when the server started, or
+    /// one just started): the silence rule counts from here until the
+    /// first message.
+    expected: Option<(i64, LonLat)>,
 }
 
 impl Evaluator {
@@ -247,6 +252,17 @@ impl Evaluator {
             standing_since_ms: None,
             held: false,
             taken_over: false,
+            expected: None,
+        }
+    }
+
+    /// The vehicle should be speaking from `since_ms` (its mission is under
+    /// way), last known at `position`: if no message comes, the silence
+    /// rule raises `link_lost` as if its last message were at `since_ms`.
+    /// A vehicle already heard from is unaffected.
+    pub fn expect_from(&mut self, since_ms: i64, position: LonLat) {
+        if self.last.is_none() {
+            self.expected = Some((since_ms, position));
         }
     }
 
@@ -287,10 +303,12 @@ impl Evaluator {
     /// The silence rule: call it on a timer; raises `link_lost` once when
     /// the last message is older than the setting.
     pub fn tick(&mut self, now_ms: i64) -> Vec<Alert> {
-        let Some(last) = &self.last else {
-            return Vec::new();
+        let (since_ms, position, evidence) = match (&self.last, self.expected) {
+            (Some(last), _) => (last.at_ms, last.position, self.evidence(last)),
+            (None, Some((since_ms, position))) => (since_ms, position, Evidence::default()),
+            (None, None) => return Vec::new(),
         };
-        let silent_ms = now_ms - last.at_ms;
+        let silent_ms = now_ms - since_ms;
         if silent_ms < self.settings.link_lost_after_ms {
             return Vec::new();
         }
@@ -304,13 +322,13 @@ impl Evaluator {
                 last_held_ms: now_ms,
             },
         );
-        let mut evidence = self.evidence(last);
+        let mut evidence = evidence;
         evidence.silent_ms = Some(silent_ms);
         vec![Alert {
             rule: RuleKind::LinkLost,
             subject: String::new(),
             at_ms: now_ms,
-            position: last.position,
+            position,
             evidence,
             command: None,
         }]
@@ -787,5 +805,18 @@ mod tests {
             rules_of.observe(&zones, &at(200, 119.03, 29.03, 20.0));
             prop_assert_eq!(rules_of.tick(T0 + 215_000).len(), 1);
         }
+    }
+
+    #[test]
+    fn a_vehicle_expected_to_speak_that_stays_silent_loses_its_link_once() {
+        let mut rules = Evaluator::new(unmanned(), RuleSettings::default());
+        assert!(rules.tick(T0 + 60_000).is_empty(), "nobody expects it");
+        rules.expect_from(T0, LonLat::new(119.0, 29.0));
+        assert!(rules.tick(T0 + 9_000).is_empty());
+        let alerts = rules.tick(T0 + 10_000);
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].rule, RuleKind::LinkLost);
+        assert_eq!(alerts[0].evidence.silent_ms, Some(10_000));
+        assert!(rules.tick(T0 + 20_000).is_empty(), "one incident");
     }
 }

@@ -24,6 +24,8 @@ mod board;
 mod finance;
 // branch vehicles (issue 20): the fleet page at `/fleet`.
 mod fleet;
+// branch vehicles2 (issue 20): missions from the dispatch plan.
+mod missions;
 // branch send-page (issue 14): sending orders' privacy labels; branch
 // send-flow: the list of sending orders and an order's page.
 mod send;
@@ -63,6 +65,7 @@ pub fn routes() -> Router<WebState> {
         .merge(presale::routes())
         .merge(plans::routes())
         .merge(plans::routes_exposure())
+        .merge(missions::routes())
 }
 
 /// A signed-in person who may run the county centre (county staff and the
