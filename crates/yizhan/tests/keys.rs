@@ -137,7 +137,19 @@ fn scan_file(path: &Path, names: &[String]) -> Vec<String> {
     let Ok(bytes) = std::fs::read(path) else {
         return Vec::new();
     };
-    let mut found = domain::phone::mobile_numbers_in(&bytes);
+    // Each number with the bytes around it, so a failure says which row
+    // and column it came from (seen once, not reproduced: session 10).
+    let mut found: Vec<String> = domain::phone::mobile_numbers_in(&bytes)
+        .into_iter()
+        .map(|number| {
+            let at = bytes
+                .windows(number.len())
+                .position(|w| w == number.as_bytes())
+                .unwrap_or(0);
+            let around = &bytes[at.saturating_sub(80)..(at + 40).min(bytes.len())];
+            format!("{number} in {:?}", String::from_utf8_lossy(around))
+        })
+        .collect();
     found.extend(
         names
             .iter()
