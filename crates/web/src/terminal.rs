@@ -68,6 +68,14 @@ fn script_strings(t: Tr) -> String {
         "terminal.door_call",
         "terminal.door_come_back",
         "terminal.close_door",
+        "terminal.vehicle_parcels",
+        "terminal.vehicle_open",
+        "terminal.vehicle_open_collection",
+        "terminal.vehicle_hand_over",
+        "terminal.vehicle_opened",
+        "terminal.vehicle_handed",
+        "terminal.vehicle_collection_open",
+        "terminal.vehicle_take",
         "error.title",
     ];
     let map: serde_json::Map<String, serde_json::Value> = keys

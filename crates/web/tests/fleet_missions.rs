@@ -283,6 +283,20 @@ async fn a_dispatcher_sends_the_day_from_the_plan_and_the_terminal_serves_the_ve
         .await;
     assert_eq!(status, 303);
     let (_, page) = keeper.get("/terminal").await;
+    // The terminal's own screen carries the vehicle panel and its words;
+    // its script drives the calls below (session 10).
+    assert!(
+        page.contains("id=\"vehicles\"") && page.contains("id=\"vehicle-collect\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("车辆到站") && page.contains("交接入库"),
+        "{page}"
+    );
+    let (_, script) = keeper.get("/static/terminal.js").await;
+    for call in ["/terminal/api/vehicles", "/terminal/api/vehicles/collect"] {
+        assert!(script.contains(call), "terminal.js calls {call}");
+    }
     let at = page.find("data-csrf=\"").unwrap() + 11;
     let csrf = page[at..at + 32].to_string();
     let call = |path: &str, body: serde_json::Value| {

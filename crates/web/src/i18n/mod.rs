@@ -449,6 +449,54 @@ const STRINGS: &[(&str, &str, &str)] = &[
         "All taken. Thank you!",
     ),
     ("terminal.finish", "结束取件", "Finish"),
+    // Issue 20 (session 10): a vehicle at the station, served by the terminal.
+    ("terminal.vehicles", "车辆到站", "Vehicles at the station"),
+    (
+        "terminal.vehicle_parcels",
+        "{n} 件，格口 {compartments}",
+        "{n} parcels, compartments {compartments}",
+    ),
+    ("terminal.vehicle_open", "开舱", "Open compartments"),
+    (
+        "terminal.vehicle_open_collection",
+        "开放车上取件",
+        "Open for collection",
+    ),
+    (
+        "terminal.vehicle_hand_over",
+        "交接入库",
+        "Hand over to the shelves",
+    ),
+    (
+        "terminal.vehicle_opened",
+        "已发送开舱指令，请取出包裹后点“交接入库”",
+        "The compartments were told to open; take the parcels out, then hand over",
+    ),
+    (
+        "terminal.vehicle_handed",
+        "已入库 {n} 件；留在车上 {kept} 件",
+        "{n} parcels on the shelves; {kept} stay aboard",
+    ),
+    (
+        "terminal.vehicle_collection_open",
+        "车上取件已开放：{n} 件，已通知收件人",
+        "Open for collection: {n} parcels, recipients told",
+    ),
+    (
+        "terminal.vehicle_collect",
+        "在车上取件：输入取件码和手机尾号，对应格口会打开",
+        "Collect from the vehicle: enter your code and phone tail and your compartment opens",
+    ),
+    (
+        "terminal.vehicle_collect_go",
+        "打开格口",
+        "Open my compartment",
+    ),
+    (
+        "terminal.vehicle_take",
+        "请从 {vehicle} 的 {compartment} 号格口取件（运单尾号 {tail}）",
+        "Take your parcel from compartment {compartment} of {vehicle} (waybill ending {tail})",
+    ),
     ("terminal.ended", "本次取件已结束", "This pickup has ended"),
     (
         "terminal.expired",
