@@ -296,19 +296,9 @@ pub async fn request_code(
     ApiJson(body): ApiJson<CodeRequest>,
 ) -> ApiResult {
     let phone = mobile(&body.phone)?;
-    limiter.allow(client).map_err(|wait| {
-        let until =
-            Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
-        ApiError {
-            error: AppError::new(Code::RateLimited)
-                .with_words("what", "验证码请求", "code requests")
-                .with(
-                    "until",
-                    until.with_timezone(&domain::shanghai()).format("%H:%M:%S"),
-                ),
-            retry_after: Some(wait.as_secs_f64().ceil() as u64),
-        }
-    })?;
+    limiter
+        .allow(client)
+        .map_err(|wait| crate::tracking::too_many(wait, "验证码请求", "code requests"))?;
     ok(state.app.request_send_code(&phone).await?)
 }
 

@@ -206,20 +206,9 @@ pub async fn track(
     ApiPath(waybill): ApiPath<String>,
     ApiQuery(query): ApiQuery<TrackQuery>,
 ) -> ApiResult {
-    if let Err(wait) = limiter.allow(client) {
-        // Real time, like the limiter itself: this guards the process.
-        let until = chrono::Utc::now()
-            + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
-        return Err(ApiError {
-            error: AppError::new(Code::RateLimited)
-                .with_words("what", "查询", "tracking queries")
-                .with(
-                    "until",
-                    until.with_timezone(&domain::shanghai()).format("%H:%M:%S"),
-                ),
-            retry_after: Some(wait.as_secs_f64().ceil() as u64),
-        });
-    }
+    limiter
+        .allow(client)
+        .map_err(|wait| too_many(wait, "查询", "tracking queries"))?;
     let carrier = query.carrier.as_deref().map(carrier_of).transpose()?;
     ok(state.app.track(&waybill, carrier).await?)
 }
@@ -267,6 +256,23 @@ impl TrackLimiter {
     /// Lets a query through, or says how long the caller should wait.
     pub fn allow(&self, client: Option<IpAddr>) -> Result<(), Duration> {
         self.0.allow(client)
+    }
+}
+
+/// The refusal of a request a [`Limiter`] held back: `rate_limited` naming
+/// what was asked too often and when to try again (Shanghai time), with
+/// `Retry-After`. Real time, like the limiter: this guards the process.
+pub fn too_many(wait: Duration, what_zh: &'static str, what_en: &'static str) -> ApiError {
+    let until = chrono::Utc::now()
+        + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
+    ApiError {
+        error: AppError::new(Code::RateLimited)
+            .with_words("what", what_zh, what_en)
+            .with(
+                "until",
+                until.with_timezone(&domain::shanghai()).format("%H:%M:%S"),
+            ),
+        retry_after: Some(wait.as_secs_f64().ceil() as u64),
     }
 }
 
