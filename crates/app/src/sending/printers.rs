@@ -109,24 +109,19 @@ fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
             lines.push(std::mem::take(&mut line));
             used = 0;
             if lines.len() == max_lines {
-                break;
+                // More is left than fits: say so on the last line.
+                if let Some(last) = lines.last_mut() {
+                    last.pop();
+                    last.push('…');
+                }
+                return lines;
             }
         }
         line.push(c);
         used += w;
     }
-    if !line.is_empty() && lines.len() < max_lines {
+    if !line.is_empty() {
         lines.push(line);
-    } else if lines.len() == max_lines
-        && text
-            .chars()
-            .map(|c| if c.is_ascii() { 1 } else { 2 })
-            .sum::<usize>()
-            > width * max_lines
-        && let Some(last) = lines.last_mut()
-    {
-        last.pop();
-        last.push('…');
     }
     lines
 }
