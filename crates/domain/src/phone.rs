@@ -206,12 +206,8 @@ pub fn parse_tail(text: &str) -> Result<&str, String> {
 
 /// The mainland mobile numbers written out in `bytes`: runs of exactly
 /// eleven ASCII digits matching `1[3-9]\d{9}` (a longer run, such as a
-/// waybill or a time in milliseconds, is not a number). A run inside a long
-/// hexadecimal string (a SHA-256 or keyed hash, at least
-/// [`HEX_RUN_MIN`] characters with a letter among them) is part of that
-/// hash, not a number: a database holds thousands of hashes, and one in a
-/// few hundred has such a run by chance. For the checks that stored data, a
-/// database file or a log holds no whole number.
+/// waybill or a time in milliseconds, is not a number). For the checks that
+/// stored data, a database file or a log holds no whole number.
 pub fn mobile_numbers_in(bytes: &[u8]) -> Vec<String> {
     let mut found = Vec::new();
     let mut at = 0;
@@ -225,30 +221,12 @@ pub fn mobile_numbers_in(bytes: &[u8]) -> Vec<String> {
             at += 1;
         }
         let run = &bytes[start..at];
-        if run.len() != 11 || run[0] != b'1' || !(b'3'..=b'9').contains(&run[1]) {
-            continue;
+        if run.len() == 11 && run[0] == b'1' && (b'3'..=b'9').contains(&run[1]) {
+            found.push(String::from_utf8_lossy(run).into_owned());
         }
-        let mut hex_start = start;
-        while hex_start > 0 && bytes[hex_start - 1].is_ascii_hexdigit() {
-            hex_start -= 1;
-        }
-        let mut hex_end = at;
-        while hex_end < bytes.len() && bytes[hex_end].is_ascii_hexdigit() {
-            hex_end += 1;
-        }
-        let hex = &bytes[hex_start..hex_end];
-        if hex.len() >= HEX_RUN_MIN && hex.iter().any(|b| b.is_ascii_alphabetic()) {
-            at = hex_end;
-            continue;
-        }
-        found.push(String::from_utf8_lossy(run).into_owned());
     }
     found
 }
-
-/// The shortest hexadecimal string [`mobile_numbers_in`] takes for a hash
-/// (a 128-bit value written out; SHA-256 is 64).
-pub const HEX_RUN_MIN: usize = 32;
 
 #[cfg(test)]
 mod tests {
@@ -266,10 +244,6 @@ mod tests {
             "a waybill"
         );
         assert!(mobile_numbers_in(b"12812345678 1381234567").is_empty());
-        // Inside a hash it is the hash's; beside a few letters it is a number.
-        let hash = b"\"ab19735330000cdef0123456789abcdef0123456789abcdef0123456789ab\"";
-        assert!(mobile_numbers_in(hash).is_empty());
-        assert_eq!(mobile_numbers_in(b"abc13812345678def"), ["13812345678"]);
     }
     use proptest::prelude::*;
 
