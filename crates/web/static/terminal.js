@@ -164,6 +164,93 @@
     call("POST", "/terminal/api/session/" + session.id + "/end").then(function () { finish("ended"); });
   });
 
+  // A vehicle at the station (issue 20): the terminal lists the vehicles due
+  // here, opens their compartments and hands a stop over to the shelves, or
+  // opens a collect-from-vehicle stop and lets a recipient open their own
+  // compartment with their code. The server decides; this only asks and
+  // shows. Polled every ten seconds while the welcome screen shows.
+  var panel = $("vehicles");
+  var fill = function (text, values) {
+    Object.keys(values).forEach(function (k) { text = text.replace("{" + k + "}", values[k]); });
+    return text;
+  };
+
+  function say(text, bad) {
+    var alert = $("vehicle-alert");
+    alert.textContent = text;
+    alert.className = bad ? "alert bad" : "alert";
+    alert.hidden = false;
+  }
+
+  function button(label, action) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label;
+    b.dataset.action = action;
+    return b;
+  }
+
+  function renderVehicles(due) {
+    var list = $("vehicle-list");
+    list.textContent = "";
+    panel.hidden = due.length === 0;
+    var collecting = false;
+    due.forEach(function (v) {
+      var li = document.createElement("li");
+      li.dataset.mission = v.mission_id;
+      li.dataset.stop = v.stop_id;
+      li.appendChild(document.createTextNode(v.name + " (" + v.vehicle + ") · " +
+        fill(S["terminal.vehicle_parcels"], { n: v.n_parcels, compartments: v.compartments.join(", ") }) + " "));
+      if (v.collect_from_vehicle) {
+        if (v.open_for_collection) collecting = true;
+        else li.appendChild(button(S["terminal.vehicle_open_collection"], "open"));
+      } else {
+        li.appendChild(button(S["terminal.vehicle_open"], "open"));
+        li.appendChild(button(S["terminal.vehicle_hand_over"], "hand-over"));
+      }
+      list.appendChild(li);
+    });
+    $("vehicle-collect").hidden = !collecting;
+  }
+
+  function refreshVehicles() {
+    if ($("home").hidden) return;
+    call("GET", "/terminal/api/vehicles").then(function (r) { if (r.ok) renderVehicles(r.data); });
+  }
+
+  $("vehicle-list").addEventListener("click", function (event) {
+    var action = event.target.dataset && event.target.dataset.action;
+    var li = event.target.closest && event.target.closest("li");
+    if (!action || !li) return;
+    var stop = { mission_id: Number(li.dataset.mission), stop_id: Number(li.dataset.stop) };
+    call("POST", "/terminal/api/vehicles/" + action, stop).then(function (r) {
+      if (!r.ok) { say((r.data.error || {}).message || S["error.title"], true); return; }
+      if (action === "hand-over") {
+        say(fill(S["terminal.vehicle_handed"], { n: r.data.handed_over, kept: r.data.kept_aboard }));
+      } else if (r.data.collection) {
+        say(fill(S["terminal.vehicle_collection_open"], { n: r.data.n_parcels }));
+      } else {
+        say(S["terminal.vehicle_opened"]);
+      }
+      refreshVehicles();
+    });
+  });
+
+  $("vehicle-collect").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var code = $("v-code").value.trim();
+    if (!code) return;
+    var tail = $("v-tail").value.trim();
+    call("POST", "/terminal/api/vehicles/collect", { code: code, phone_tail: tail || null }).then(function (r) {
+      $("v-code").value = ""; $("v-tail").value = "";
+      if (!r.ok) { say((r.data.error || {}).message || S["error.title"], true); return; }
+      say(fill(S["terminal.vehicle_take"], { vehicle: r.data.vehicle, compartment: r.data.compartment, tail: r.data.waybill_tail }));
+    });
+  });
+
+  refreshVehicles();
+  setInterval(refreshVehicles, 10000);
+
   setInterval(tick, 1000);
   home();
 })();
@@ -203,106 +290,3 @@
   });
 })();
 
-// A vehicle at the station (issue 20): the terminal lists the vehicles due
-// here, opens their compartments and hands a stop over to the shelves, or
-// opens a collect-from-vehicle stop and lets a recipient open their own
-// compartment with their code. The server decides; this only asks and
-// shows. Polled every ten seconds while the welcome screen shows.
-(function () {
-  "use strict";
-  var app = document.getElementById("app");
-  var panel = document.getElementById("vehicles");
-  if (!app || !panel) return;
-  var csrf = app.dataset.csrf;
-  var S = JSON.parse(document.getElementById("strings").textContent);
-  var $ = function (id) { return document.getElementById(id); };
-  var fill = function (text, values) {
-    Object.keys(values).forEach(function (k) { text = text.replace("{" + k + "}", values[k]); });
-    return text;
-  };
-
-  function call(method, url, body) {
-    var init = { method: method, credentials: "same-origin", headers: { Accept: "application/json", "X-CSRF-Token": csrf } };
-    if (body) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
-    return fetch(url, init).then(function (res) {
-      return res.json().catch(function () { return { error: { message: S["error.title"] } }; })
-        .then(function (data) { return { ok: res.ok, data: data }; });
-    }).catch(function () { return { ok: false, data: { error: { message: S["error.title"] } } }; });
-  }
-
-  function say(text, bad) {
-    var alert = $("vehicle-alert");
-    alert.textContent = text;
-    alert.className = bad ? "alert bad" : "alert";
-    alert.hidden = false;
-  }
-
-  function button(label, action) {
-    var b = document.createElement("button");
-    b.type = "button";
-    b.textContent = label;
-    b.dataset.action = action;
-    return b;
-  }
-
-  function render(due) {
-    var list = $("vehicle-list");
-    list.textContent = "";
-    panel.hidden = due.length === 0;
-    var collecting = false;
-    due.forEach(function (v) {
-      var li = document.createElement("li");
-      li.dataset.mission = v.mission_id;
-      li.dataset.stop = v.stop_id;
-      li.appendChild(document.createTextNode(v.name + " (" + v.vehicle + ") · " +
-        fill(S["terminal.vehicle_parcels"], { n: v.n_parcels, compartments: v.compartments.join(", ") }) + " "));
-      if (v.collect_from_vehicle) {
-        if (v.open_for_collection) collecting = true;
-        else li.appendChild(button(S["terminal.vehicle_open_collection"], "open"));
-      } else {
-        li.appendChild(button(S["terminal.vehicle_open"], "open"));
-        li.appendChild(button(S["terminal.vehicle_hand_over"], "hand-over"));
-      }
-      list.appendChild(li);
-    });
-    $("vehicle-collect").hidden = !collecting;
-  }
-
-  function refresh() {
-    if ($("home").hidden) return;
-    call("GET", "/terminal/api/vehicles").then(function (r) { if (r.ok) render(r.data); });
-  }
-
-  $("vehicle-list").addEventListener("click", function (event) {
-    var action = event.target.dataset && event.target.dataset.action;
-    var li = event.target.closest && event.target.closest("li");
-    if (!action || !li) return;
-    var stop = { mission_id: Number(li.dataset.mission), stop_id: Number(li.dataset.stop) };
-    call("POST", "/terminal/api/vehicles/" + action, stop).then(function (r) {
-      if (!r.ok) { say((r.data.error || {}).message || S["error.title"], true); return; }
-      if (action === "hand-over") {
-        say(fill(S["terminal.vehicle_handed"], { n: r.data.handed_over, kept: r.data.kept_aboard }));
-      } else if (r.data.collection) {
-        say(fill(S["terminal.vehicle_collection_open"], { n: r.data.n_parcels }));
-      } else {
-        say(S["terminal.vehicle_opened"]);
-      }
-      refresh();
-    });
-  });
-
-  $("vehicle-collect").addEventListener("submit", function (event) {
-    event.preventDefault();
-    var code = $("v-code").value.trim();
-    if (!code) return;
-    var tail = $("v-tail").value.trim();
-    call("POST", "/terminal/api/vehicles/collect", { code: code, phone_tail: tail || null }).then(function (r) {
-      $("v-code").value = ""; $("v-tail").value = "";
-      if (!r.ok) { say((r.data.error || {}).message || S["error.title"], true); return; }
-      say(fill(S["terminal.vehicle_take"], { vehicle: r.data.vehicle, compartment: r.data.compartment, tail: r.data.waybill_tail }));
-    });
-  });
-
-  refresh();
-  setInterval(refresh, 10000);
-})();
