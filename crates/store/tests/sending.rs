@@ -26,6 +26,21 @@ fn contents(category: &str, grams: u32) -> OrderContents {
     }
 }
 
+/// A hundred EMS waybill numbers for the orders a test submits.
+async fn ems_pool(h: &Harness) {
+    h.app
+        .add_waybill_range(
+            &admin(),
+            Carrier::Ems,
+            "",
+            1_100_000_000_000,
+            1_100_000_000_099,
+            13,
+        )
+        .await
+        .unwrap();
+}
+
 async fn order_for(h: &Harness, sender: &app::sending::SenderRecord) -> i64 {
     let from = h
         .app
@@ -55,17 +70,7 @@ async fn a_sender_pays_once_whatever_the_callbacks_do_and_cancelling_refunds() {
         let name = h.name();
         let provider = Arc::new(SimulatedPayments::new(b"test provider key".to_vec()));
         h.app.payments = provider.clone();
-        h.app
-            .add_waybill_range(
-                &admin(),
-                Carrier::Ems,
-                "",
-                1_100_000_000_000,
-                1_100_000_000_099,
-                13,
-            )
-            .await
-            .unwrap();
+        ems_pool(&h).await;
 
         // A wrong code counts and fails; the right one opens a session.
         let phone = Phone::parse(SENDER_PHONE).unwrap();
@@ -474,17 +479,7 @@ async fn sending_revenue(h: &Harness) -> i64 {
 async fn the_centre_lists_filters_and_tracks_sending_orders_and_photos_are_sealed() {
     for h in backends().await {
         let name = h.name();
-        h.app
-            .add_waybill_range(
-                &admin(),
-                Carrier::Ems,
-                "",
-                1_100_000_000_000,
-                1_100_000_000_099,
-                13,
-            )
-            .await
-            .unwrap();
+        ems_pool(&h).await;
         let hook = h
             .app
             .create_webhook(&admin(), Carrier::Ems, "https://ems.example/events", &[])
@@ -646,17 +641,7 @@ async fn refunds_the_provider_failed_are_retried_until_made_and_made_once() {
             accept: std::sync::atomic::AtomicBool::new(false),
         });
         h.app.payments = provider.clone();
-        h.app
-            .add_waybill_range(
-                &admin(),
-                Carrier::Ems,
-                "",
-                1_100_000_000_000,
-                1_100_000_000_099,
-                13,
-            )
-            .await
-            .unwrap();
+        ems_pool(&h).await;
         let sender = testkit::verified_sender(&h.app, SENDER_PHONE).await;
         // Order A is paid, then cancelled: its refund fails.
         let a = order_for(&h, &sender).await;
