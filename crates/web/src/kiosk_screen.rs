@@ -598,6 +598,15 @@ async fn done(
 ) -> Result<Response, WebError> {
     let screen = screen.paired()?;
     screen.check(&state, &form.csrf)?;
+    // Ended on the server too: the kiosk is a public machine, and the
+    // next person at it must not inherit the session.
+    if let Some((_, token)) = &screen.sender {
+        state
+            .app
+            .end_sender_session(token)
+            .await
+            .map_err(screen.app_err())?;
+    }
     Ok((
         jar.remove(removal(KIOSK_SENDER_COOKIE)),
         Redirect::to("/kiosk"),

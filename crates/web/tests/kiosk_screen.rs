@@ -178,12 +178,30 @@ async fn a_sender_sends_at_the_kiosk_with_its_camera_scale_printer_and_bin() {
     assert_eq!(status, 200);
     assert!(page.contains("name=\"code\""), "{page}");
     let code = texted_code(&app, SENDER_PHONE).await;
-    let (status, to) = post(
-        "/kiosk/verify",
-        vec![("phone", SENDER_PHONE.into()), ("code", code)],
-    )
-    .await;
-    assert_eq!((status, to.as_str()), (303, "/kiosk"));
+    // Signed in by hand here, to keep the session's token: finishing must
+    // end it on the server, not only drop the cookie.
+    let response = screen
+        .post(site.url("/kiosk/verify"))
+        .form(&[
+            ("phone", SENDER_PHONE),
+            ("code", code.as_str()),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    let token = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find_map(|c| {
+            c.strip_prefix("yz_kiosk_sender=")
+                .map(|rest| rest.split(';').next().unwrap().to_string())
+        })
+        .expect("a kiosk sender cookie");
+    assert!(app.sender_session(&token).await.is_ok());
     let (_, page) = get("/kiosk").await;
     assert!(page.contains("kiosk-identity"), "first order: real name");
     let (status, _) = post(
@@ -379,6 +397,10 @@ async fn a_sender_sends_at_the_kiosk_with_its_camera_scale_printer_and_bin() {
     );
     let (status, _) = post("/kiosk/done", vec![]).await;
     assert_eq!(status, 303);
+    assert!(
+        app.sender_session(&token).await.is_err(),
+        "the session ended on the server"
+    );
     assert!(
         get("/kiosk").await.1.contains("name=\"phone\""),
         "the sender is signed out"
