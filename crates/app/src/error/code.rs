@@ -747,8 +747,8 @@ codes! {
         "账单 {id} 不是 {carrier} 尚未付清的账单",
         "invoice {id} is not an unpaid invoice of {carrier}";
     WriteOffKeyInvalid = "write_off_key_invalid", 422, InvalidRequest,
-        "核销请求编号须为 1 至 {max} 个可见 ASCII 字符",
-        "the write-off request key must be 1 to {max} visible ASCII characters";
+        "核销请求编号须为 1 至 {max} 个可见 ASCII 字符，且不以 bad: 开头",
+        "the write-off request key must be 1 to {max} visible ASCII characters, not starting with bad:";
     WriteOffKeyReused = "write_off_key_reused", 409, Conflict,
         "核销请求编号 {key} 已用于另一单位的核销；新的核销请使用新的编号",
         "the write-off request key {key} was used for another debtor's write-off; use a new key";

@@ -87,8 +87,17 @@ pub struct DebtorPayments {
     pub payments: Vec<PaymentRecord>,
 }
 
+/// Bad-debt write-offs keep their request keys beside ordinary ones in
+/// `write_offs.request_key`, under this prefix; a caller's key may not
+/// start with it, or an ordinary write-off could find a bad debt as its
+/// own repeat.
+const BAD_DEBT_KEY_PREFIX: &str = "bad:";
+
 fn key_ok(key: &str) -> bool {
-    !key.is_empty() && key.len() <= KEY_CHARS_MAX && key.bytes().all(|b| b.is_ascii_graphic())
+    !key.is_empty()
+        && key.len() <= KEY_CHARS_MAX
+        && key.bytes().all(|b| b.is_ascii_graphic())
+        && !key.starts_with(BAD_DEBT_KEY_PREFIX)
 }
 
 /// Whether this person may see `carrier`'s payments: finance, and the
@@ -563,7 +572,7 @@ impl App {
             return Err(AppError::new(Code::WriteOffAmountInvalid));
         }
         let carrier = request.carrier;
-        let stored_key = format!("bad:{key}");
+        let stored_key = format!("{BAD_DEBT_KEY_PREFIX}{key}");
         let thresholds = &self.settings.approvals;
         let now = self.now();
         let mut tx = self.store.begin().await?;

@@ -740,6 +740,25 @@ async fn a_bad_debt_goes_to_write_off_expense_with_a_second_person_above_the_thr
             .await
             .unwrap();
         assert!(again.repeat, "{}", h.name());
+        // An ordinary write-off cannot take the bad debt's stored key and
+        // find it as its own repeat.
+        assert_eq!(
+            app.write_off(
+                &wang,
+                &app::finance::WriteOffRequest {
+                    key: "bad:b1".into(),
+                    carrier: Carrier::Zto,
+                    statements: vec![],
+                    amount: None,
+                },
+            )
+            .await
+            .unwrap_err()
+            .code(),
+            Code::WriteOffKeyInvalid,
+            "{}",
+            h.name()
+        );
         assert_eq!(
             balance(app, Account::of(AccountKind::WriteOffExpense)).await,
             Fen(100)
