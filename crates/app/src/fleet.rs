@@ -30,6 +30,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// Most active missions whose vehicles the silence rule starts watching
+/// at a restart, before they speak (`App::fleet_tick`).
+const MISSIONS_SEEDED_MAX: u32 = 1_000;
+
 /// Most compartments on one vehicle, vehicles in a fleet, stops on one
 /// mission and parcels on one mission.
 pub const COMPARTMENTS_MAX: u32 = 64;
@@ -293,6 +297,15 @@ pub struct StationArrival {
     pub collect_from_vehicle: bool,
     /// The stop is open for collection now.
     pub open_for_collection: bool,
+}
+
+/// What opening a vehicle at a stop did: a collect-from-vehicle stop
+/// opened for collection, any other stop's compartments told to open for
+/// the hand-over.
+#[derive(Debug, Clone)]
+pub enum StopOpened {
+    Collection(CollectionOpened),
+    Compartments(Vec<u32>),
 }
 
 /// A collect-from-vehicle stop opened for collection: the vehicle stands
@@ -1096,6 +1109,31 @@ impl App {
     /// command over the bus (`open_compartment`, in the transaction of the
     /// audit row). The parcels then go in with [`App::hand_over_at_stop`],
     /// naming the compartments that opened. Returns the compartments.
+    /// A vehicle stands at a stop: the plan decides what opening means. A
+    /// collect-from-vehicle stop opens for collection
+    /// ([`App::open_stop_for_collection`], which checks the flag inside its
+    /// own transaction), any other stop's compartments open for the
+    /// hand-over ([`App::open_compartments_at_stop`]).
+    pub async fn open_at_stop(
+        &self,
+        principal: &Principal,
+        mission_id: i64,
+        stop_id: i64,
+    ) -> AppResult<StopOpened> {
+        match self
+            .open_stop_for_collection(principal, mission_id, stop_id)
+            .await
+        {
+            Err(error) if error.code() == Code::StopNotForCollection => {
+                Ok(StopOpened::Compartments(
+                    self.open_compartments_at_stop(principal, mission_id, stop_id)
+                        .await?,
+                ))
+            }
+            opened => opened.map(StopOpened::Collection),
+        }
+    }
+
     pub async fn open_compartments_at_stop(
         &self,
         principal: &Principal,
@@ -1568,7 +1606,16 @@ impl App {
         let seeded = self.fleet_rules.lock().expect("fleet rules").seeded;
         if !seeded {
             let positions = self.store.vehicle_positions().await?;
-            for mission in self.store.missions(true, 1_000).await? {
+            let missions = self.store.missions(true, MISSIONS_SEEDED_MAX).await?;
+            if missions.len() >= MISSIONS_SEEDED_MAX as usize {
+                // A county's fleet is tens of vehicles; say so rather than
+                // silently leave a vehicle unwatched if it ever is not.
+                tracing::warn!(
+                    max = MISSIONS_SEEDED_MAX,
+                    "more active missions than the silence rule seeds at start"
+                );
+            }
+            for mission in missions {
                 if mission.status != MissionStatus::UnderWay {
                     continue;
                 }
@@ -1576,9 +1623,12 @@ impl App {
                     continue;
                 };
                 self.ensure_evaluator(&vehicle).await?;
-                let last = positions.iter().find(|p| p.vehicle_id == vehicle.id);
-                let since_ms = last.map_or(now_ms, |p| p.at.timestamp_millis().max(now_ms));
-                let position = last.map_or(vehicle.depot, |p| p.position);
+                // Silence counts from this start (what came before it is
+                // not the vehicle's fault), from where it was last seen.
+                let position = positions
+                    .iter()
+                    .find(|p| p.vehicle_id == vehicle.id)
+                    .map_or(vehicle.depot, |p| p.position);
                 if let Some(evaluator) = self
                     .fleet_rules
                     .lock()
@@ -1586,7 +1636,7 @@ impl App {
                     .evaluators
                     .get_mut(&vehicle.id)
                 {
-                    evaluator.expect_from(since_ms, lonlat(position));
+                    evaluator.expect_from(now_ms, lonlat(position));
                 }
             }
             self.fleet_rules.lock().expect("fleet rules").seeded = true;

@@ -338,38 +338,22 @@ async fn vehicle_open(
 ) -> Result<Response, WebError> {
     let terminal = terminal.ok_or_else(|| unpaired(t))?;
     terminal.check(&state, &headers)?;
-    let fail = |e| WebError::from_app(e, t).json();
-    let due = state
+    let opened = state
         .app
-        .vehicles_due_at_station(&terminal.principal, terminal.station_id)
+        .open_at_stop(&terminal.principal, body.mission_id, body.stop_id)
         .await
-        .map_err(fail)?;
-    let collect = due
-        .iter()
-        .find(|a| a.mission_id == body.mission_id && a.stop_id == body.stop_id)
-        .is_some_and(|a| a.collect_from_vehicle);
-    if collect {
-        let opened = state
-            .app
-            .open_stop_for_collection(&terminal.principal, body.mission_id, body.stop_id)
-            .await
-            .map_err(fail)?;
-        return Ok(Json(serde_json::json!({
+        .map_err(|e| WebError::from_app(e, t).json())?;
+    let answer = match opened {
+        app::fleet::StopOpened::Collection(opened) => serde_json::json!({
             "collection": true,
             "n_parcels": opened.parcels.len(),
             "duplicate": opened.duplicate,
-        }))
-        .into_response());
-    }
-    let compartments = state
-        .app
-        .open_compartments_at_stop(&terminal.principal, body.mission_id, body.stop_id)
-        .await
-        .map_err(fail)?;
-    Ok(
-        Json(serde_json::json!({ "collection": false, "compartments": compartments }))
-            .into_response(),
-    )
+        }),
+        app::fleet::StopOpened::Compartments(compartments) => {
+            serde_json::json!({ "collection": false, "compartments": compartments })
+        }
+    };
+    Ok(Json(answer).into_response())
 }
 
 /// The automatic hand-over: the stop's parcels in the compartments that
