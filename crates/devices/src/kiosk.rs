@@ -26,7 +26,7 @@ pub const WEIGHT_GRAMS_MAX: u32 = app::kiosk_devices::WEIGHT_GRAMS_MAX;
 pub const DROP_REF_CHARS_MAX: usize = app::kiosk_devices::DROP_REF_CHARS_MAX;
 /// Longest label a `print_label` carries: with the rest of the command and
 /// its MAC it stays under the payload limit.
-pub const ZPL_BYTES_MAX: usize = 3_584;
+pub const ZPL_BYTES_MAX: usize = app::sending::kiosk::ZPL_BYTES_MAX;
 
 /// A kiosk's devices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

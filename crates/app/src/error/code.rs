@@ -805,9 +805,6 @@ codes! {
     KioskLabelTooLarge = "kiosk_label_too_large", 422, InvalidRequest,
         "面单超过打印指令的长度限制（{max} 字节），请在屏幕上打开面单",
         "the label is longer than a print command may carry ({max} bytes); open the label on the screen";
-    KioskStepInvalid = "kiosk_step_invalid", 409, Conflict,
-        "订单现在是“{state}”，这一步做不了",
-        "the order is {state}; this step cannot be done now";
     //
     // (kiosk-dev ends here)
     //

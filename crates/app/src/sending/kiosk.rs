@@ -18,7 +18,6 @@ use crate::kiosk_devices::{
     self, COMMAND_DEVICE_KIND, DEFAULT_DEVICE_ID, KIOSK_DEVICE_KINDS, KioskAlert, KioskCapture,
     KioskDeviceRecord, KioskEvent, NewKioskDevice,
 };
-use crate::ports::StoreError;
 use crate::ports::kiosks::KioskRecord;
 use crate::ports::sending::NewPhoto;
 use chrono::Duration;
@@ -104,7 +103,11 @@ impl App {
             {
                 continue;
             }
-            let id = match tx
+            // The kiosk's row lock (above) makes registrations of one
+            // kiosk take turns, so the look-up cannot go stale before this
+            // insert; a conflict here is an error, not a race to swallow
+            // (on PostgreSQL it would also have aborted the transaction).
+            let id = tx
                 .insert_kiosk_device(&NewKioskDevice {
                     kiosk_id: kiosk.id,
                     kind: kind.to_string(),
@@ -113,13 +116,7 @@ impl App {
                     registered_by: principal.username.clone(),
                     now,
                 })
-                .await
-            {
-                Ok(id) => id,
-                // Registered meanwhile by someone else: nothing to add.
-                Err(StoreError::Conflict(_)) => continue,
-                Err(error) => return Err(error.into()),
-            };
+                .await?;
             crate::audit::record(
                 &mut *tx,
                 &Actor::of(principal),
