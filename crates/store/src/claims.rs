@@ -532,18 +532,20 @@ impl ClaimsStore for Db {
         .collect()
     }
 
-    async fn written_off_between(
+    async fn credited_between(
         &self,
+        kind: domain::ledger::TransferKind,
         from_ms: i64,
         to_ms: i64,
     ) -> StoreResult<Vec<(Carrier, Fen)>> {
         let rows = sqlx::query(
             "SELECT credit_account, CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) AS fen \
-             FROM ledger_transfers WHERE kind = 'write_off' AND at >= $1 AND at < $2 \
+             FROM ledger_transfers WHERE kind = $3 AND at >= $1 AND at < $2 \
              GROUP BY credit_account ORDER BY credit_account",
         )
         .bind(from_ms)
         .bind(to_ms)
+        .bind(kind.code())
         .fetch_all(&self.reader)
         .await
         .map_err(backend_error)?;

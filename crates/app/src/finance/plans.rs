@@ -296,9 +296,11 @@ impl App {
     async fn plan_view(&self, plan: PlanRecord) -> AppResult<PlanView> {
         let targets = self.store.plan_targets(plan.id).await?;
         let (from, to) = plan.period.span_ms();
+        // Progress is money collected and written off (核销): a bad debt
+        // (坏账) leaves the books by another kind and is not counted.
         let written: BTreeMap<Carrier, Fen> = self
             .store
-            .written_off_between(from, to)
+            .credited_between(domain::ledger::TransferKind::WriteOff, from, to)
             .await?
             .into_iter()
             .collect();

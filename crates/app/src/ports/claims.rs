@@ -155,10 +155,12 @@ pub trait ClaimsStore: Send + Sync {
     async fn collection_plan(&self, id: i64) -> StoreResult<Option<PlanRecord>>;
     /// A plan's targets, by person then debtor.
     async fn plan_targets(&self, plan_id: i64) -> StoreResult<Vec<PlanTarget>>;
-    /// Σ of the write-off transfers (核销) crediting each carrier's
-    /// receivable with `from_ms <= at < to_ms`.
-    async fn written_off_between(
+    /// Σ of the transfers of `kind` crediting each carrier's receivable
+    /// with `from_ms <= at < to_ms` (which kinds count as collected is the
+    /// caller's rule).
+    async fn credited_between(
         &self,
+        kind: domain::ledger::TransferKind,
         from_ms: i64,
         to_ms: i64,
     ) -> StoreResult<Vec<(Carrier, Fen)>>;

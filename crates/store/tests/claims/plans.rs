@@ -771,7 +771,7 @@ async fn a_bad_debt_goes_to_write_off_expense_with_a_second_person_above_the_thr
             .span_ms();
         assert!(
             app.store
-                .written_off_between(from, to)
+                .credited_between(domain::ledger::TransferKind::WriteOff, from, to)
                 .await
                 .unwrap()
                 .is_empty()
